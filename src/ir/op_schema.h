@@ -1,0 +1,35 @@
+// One schema per core op: input/output counts, whether precision choices apply, and shape
+// and type inference. docs/core_ops.md describes each op's semantics.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace kiln::ir {
+
+struct OpSchema {
+  std::string op;
+  int min_inputs = 0;
+  int max_inputs = 0;  // -1: variadic
+  int min_outputs = 1;
+  int max_outputs = 1;
+  // True for ops whose arithmetic runs in the layer's chosen precision (matmul, conv,
+  // elementwise math, normalization). False for data movement and integer/shape ops.
+  bool float_compute = false;
+  // Sets dtype and shape on node.outputs from the inputs and attributes. Throws
+  // InvalidModel (bad model) or Unsupported (valid but unsupported) naming the node.
+  void (*infer)(Node& node) = nullptr;
+};
+
+const OpSchema* find_schema(std::string_view op);  // null if not a core op
+std::vector<std::string> core_op_names();
+
+// Runs inference for one node / every node in order. Values with a dtype and shape already
+// set (e.g. graph inputs) are refined, never widened.
+void infer_node(Node& node);
+void infer_graph(Graph& graph);
+
+}  // namespace kiln::ir

@@ -1,0 +1,27 @@
+// Graph passes; each lives in its own file and leaves a verified graph.
+#pragma once
+
+#include <set>
+
+#include "core/precision.h"
+#include "ir/graph.h"
+
+namespace kiln::passes {
+
+// Replaces nodes whose inputs are all constants (and whose outputs are not huge) by
+// constants computed with the CPU reference kernels. Returns the number of nodes folded.
+int fold_constants(ir::Graph& graph);
+// Removes nodes whose outputs nothing uses, and unused values. Returns nodes removed.
+int eliminate_dead_code(ir::Graph& graph);
+// Folds Shape → Gather/Slice → Concat → Reshape/Expand chains where shapes are static,
+// and removes no-op Reshape/Identity-like nodes. Returns the number of rewrites.
+int simplify_shape_ops(ir::Graph& graph);
+// Sets node.precision for every float_compute node: in strongly typed mode the node's own
+// dtype decides; otherwise the documented no-GPU heuristic picks the lowest enabled
+// precision (bf16 before fp16 before tf32 before fp32). Float64 nodes are left alone.
+void assign_precisions(ir::Graph& graph, const std::set<Precision>& enabled, bool strongly_typed);
+
+// The standard pipeline: infer, fold, simplify, DCE, infer, verify (repeats to a fixpoint).
+void optimize(ir::Graph& graph);
+
+}  // namespace kiln::passes
