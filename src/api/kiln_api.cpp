@@ -1,0 +1,1 @@
+// placeholder: public API lands with the CLI
