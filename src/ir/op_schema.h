@@ -15,7 +15,7 @@ struct OpSchema {
   int min_inputs = 0;
   int max_inputs = 0;  // -1: variadic
   int min_outputs = 1;
-  int max_outputs = 1;
+  int max_outputs = 1;  // -1: variadic (Split)
   // True for ops whose arithmetic runs in the layer's chosen precision (matmul, conv,
   // elementwise math, normalization). False for data movement and integer/shape ops.
   bool float_compute = false;
@@ -29,7 +29,14 @@ std::vector<std::string> core_op_names();
 
 // Runs inference for one node / every node in order. Values with a dtype and shape already
 // set (e.g. graph inputs) are refined, never widened.
+// A node without a schema is an Unsupported error; infer_graph lists every such node
+// (op, node name, source) at once. With allow_unknown_ops those nodes (e.g. "onnx.X"
+// placeholders an importer left for ops it could not map) and whatever reads their untyped
+// outputs are skipped instead, so tools can still inspect the rest of the graph.
 void infer_node(Node& node);
-void infer_graph(Graph& graph);
+void infer_graph(Graph& graph, bool allow_unknown_ops = false);
+
+// True for "onnx.X": an ONNX op the importer kept as a placeholder because Kiln lacks it.
+bool is_placeholder_op(std::string_view op);
 
 }  // namespace kiln::ir

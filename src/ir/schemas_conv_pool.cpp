@@ -1,0 +1,151 @@
+// Schemas of convolution and pooling: Conv, MaxPool, AveragePool, GlobalAveragePool.
+// Output sizes follow ONNX: explicit pads, auto_pad (SAME_UPPER/LOWER, VALID), dilations,
+// and ceil_mode for pooling.
+#include "core/error.h"
+#include "ir/schema_rules.h"
+
+namespace kiln::ir {
+namespace {
+
+struct Window {
+  std::vector<int64_t> kernel, strides, dilations, pads;  // pads: all begins, then all ends
+  std::string auto_pad;
+  bool ceil_mode = false;
+};
+
+Window read_window(const Node& node, std::vector<int64_t> kernel) {
+  size_t spatial = kernel.size();
+  Window window;
+  window.kernel = std::move(kernel);
+  window.strides = node.attr_ints("strides", std::vector<int64_t>(spatial, 1));
+  window.dilations = node.attr_ints("dilations", std::vector<int64_t>(spatial, 1));
+  window.pads = node.attr_ints("pads", std::vector<int64_t>(2 * spatial, 0));
+  window.auto_pad = node.attr_string("auto_pad", "NOTSET");
+  window.ceil_mode = node.attr_int("ceil_mode", 0) != 0;
+  check(window.strides.size() == spatial && window.dilations.size() == spatial &&
+            window.pads.size() == 2 * spatial,
+        ErrorKind::InvalidModel, node.describe(), ": strides, dilations and pads must have ",
+        spatial, ", ", spatial, " and ", 2 * spatial, " entries for ", spatial,
+        " spatial dims");
+  for (size_t i = 0; i < spatial; ++i) {
+    check(window.strides[i] > 0 && window.dilations[i] > 0 && window.kernel[i] > 0,
+          ErrorKind::InvalidModel, node.describe(),
+          ": kernel sizes, strides and dilations must be positive");
+  }
+  check(window.auto_pad == "NOTSET" || window.auto_pad == "VALID" ||
+            window.auto_pad == "SAME_UPPER" || window.auto_pad == "SAME_LOWER",
+        ErrorKind::InvalidModel, node.describe(), ": unknown auto_pad '", window.auto_pad, "'");
+  return window;
+}
+
+// One spatial output size. Symbolic inputs keep their symbol only where the window cannot
+// change the size (stride 1 with SAME padding, or a 1-wide unpadded window).
+Dim window_output_dim(const Node& node, const Dim& input, const Window& window, size_t axis) {
+  size_t spatial = window.kernel.size();
+  int64_t stride = window.strides[axis];
+  int64_t extent = window.dilations[axis] * (window.kernel[axis] - 1) + 1;
+  bool same = window.auto_pad == "SAME_UPPER" || window.auto_pad == "SAME_LOWER";
+  int64_t pad_begin = window.auto_pad == "NOTSET" ? window.pads[axis] : 0;
+  int64_t pad_end = window.auto_pad == "NOTSET" ? window.pads[axis + spatial] : 0;
+  if (!input.is_static()) {
+    bool keeps_size = stride == 1 && (same || (extent == 1 && pad_begin == 0 && pad_end == 0));
+    return keeps_size ? input : Dim::unknown();
+  }
+  if (same) return Dim::fixed((input.value + stride - 1) / stride);
+  int64_t span = input.value + pad_begin + pad_end - extent;
+  check(span >= 0, ErrorKind::InvalidModel, node.describe(), ": window of extent ", extent,
+        " is larger than the padded input size ", input.value + pad_begin + pad_end);
+  if (!window.ceil_mode) return Dim::fixed(span / stride + 1);
+  int64_t size = (span + stride - 1) / stride + 1;
+  // A last window that would start in the end padding is dropped (as ONNX and PyTorch do).
+  if ((size - 1) * stride >= input.value + pad_begin) --size;
+  return Dim::fixed(size);
+}
+
+std::vector<Dim> spatial_output(const Node& node, const Shape& x, const Window& window) {
+  std::vector<Dim> result;
+  for (size_t axis = 0; axis < window.kernel.size(); ++axis) {
+    result.push_back(window_output_dim(node, x[static_cast<int64_t>(axis) + 2], window, axis));
+  }
+  return result;
+}
+
+void infer_conv(Node& node) {
+  const Value& x = required_input(node, 0);
+  const Value& w = required_input(node, 1);
+  require_floating(node, x);
+  require_same_dtype(node, x, w);
+  if (const Value* bias = node.input(2)) require_same_dtype(node, x, *bias);
+  check(w.shape.is_static(), ErrorKind::Unsupported, node.describe(), ": weight '", w.name,
+        "' must have a static shape, got ", w.shape.to_string());
+  Dims weight = w.shape.static_dims();
+  check(weight.size() >= 3 && weight.size() <= 5, ErrorKind::Unsupported, node.describe(),
+        ": only 1-D, 2-D and 3-D convolutions are supported; weight has shape ",
+        dims_to_string(weight));
+  if (!x.shape.rank_known()) {
+    set_output(node, 0, x.dtype, unknown_dims(static_cast<int64_t>(weight.size())));
+    return;
+  }
+  check(x.shape.rank() == static_cast<int64_t>(weight.size()), ErrorKind::InvalidModel,
+        node.describe(), ": input of shape ", x.shape.to_string(), " and weight of shape ",
+        dims_to_string(weight), " must have the same rank");
+  int64_t group = node.attr_int("group", 1);
+  check(group >= 1 && weight[0] % group == 0, ErrorKind::InvalidModel, node.describe(),
+        ": group ", group, " must divide the output channels ", weight[0]);
+  const Dim& channels = x.shape[1];
+  check(!channels.is_static() || channels.value == weight[1] * group, ErrorKind::InvalidModel,
+        node.describe(), ": input has ", channels.to_string(), " channels but the weight expects ",
+        weight[1] * group, " (", weight[1], " per group x group ", group, ")");
+  std::vector<int64_t> kernel(weight.begin() + 2, weight.end());
+  if (node.has_attr("kernel_shape")) {
+    check(node.attr_ints("kernel_shape") == kernel, ErrorKind::InvalidModel, node.describe(),
+          ": kernel_shape does not match the weight's shape ", dims_to_string(weight));
+  }
+  std::vector<Dim> result{x.shape[0], Dim::fixed(weight[0])};
+  for (Dim& dim : spatial_output(node, x.shape, read_window(node, kernel))) result.push_back(dim);
+  set_output(node, 0, x.dtype, Shape(std::move(result)));
+}
+
+void infer_pool(Node& node) {
+  const Value& x = required_input(node, 0);
+  require_floating(node, x);
+  std::vector<int64_t> kernel = node.attr_ints("kernel_shape");
+  check(!kernel.empty(), ErrorKind::InvalidModel, node.describe(),
+        ": attribute kernel_shape is required");
+  int64_t rank = static_cast<int64_t>(kernel.size()) + 2;
+  if (!x.shape.rank_known()) {
+    set_output(node, 0, x.dtype, unknown_dims(rank));
+    return;
+  }
+  check(x.shape.rank() == rank, ErrorKind::InvalidModel, node.describe(), ": input of shape ",
+        x.shape.to_string(), " does not match kernel_shape of ", kernel.size(), " dims");
+  std::vector<Dim> result{x.shape[0], x.shape[1]};
+  for (Dim& dim : spatial_output(node, x.shape, read_window(node, kernel))) result.push_back(dim);
+  set_output(node, 0, x.dtype, Shape(std::move(result)));
+}
+
+void infer_global_pool(Node& node) {
+  const Value& x = required_input(node, 0);
+  require_floating(node, x);
+  if (!x.shape.rank_known()) {
+    set_output(node, 0, x.dtype, Shape());
+    return;
+  }
+  check(x.shape.rank() >= 3, ErrorKind::InvalidModel, node.describe(),
+        ": input must be (N, C, spatial...), got ", x.shape.to_string());
+  std::vector<Dim> result(static_cast<size_t>(x.shape.rank()), Dim::fixed(1));
+  result[0] = x.shape[0];
+  result[1] = x.shape[1];
+  set_output(node, 0, x.dtype, Shape(std::move(result)));
+}
+
+}  // namespace
+
+void add_conv_pool_schemas(std::vector<OpSchema>& table) {
+  table.push_back({"Conv", 2, 3, 1, 1, true, infer_conv});
+  table.push_back({"MaxPool", 1, 1, 1, 1, true, infer_pool});
+  table.push_back({"AveragePool", 1, 1, 1, 1, true, infer_pool});
+  table.push_back({"GlobalAveragePool", 1, 1, 1, 1, true, infer_global_pool});
+}
+
+}  // namespace kiln::ir

@@ -1,0 +1,95 @@
+// Schemas of normalization and reduction ops: BatchNormalization, LayerNormalization,
+// Softmax, ReduceMean, ReduceSum, ReduceMax.
+#include <algorithm>
+#include <set>
+
+#include "core/error.h"
+#include "ir/schema_rules.h"
+
+namespace kiln::ir {
+namespace {
+
+void infer_batch_norm(Node& node) {
+  const Value& x = required_input(node, 0);
+  require_floating(node, x);
+  for (size_t i = 1; i < 5; ++i) require_floating(node, required_input(node, i));
+  if (x.shape.rank_known()) {
+    check(x.shape.rank() >= 2, ErrorKind::InvalidModel, node.describe(),
+          ": input must be (N, C, ...), got ", x.shape.to_string());
+  }
+  set_output(node, 0, x.dtype, x.shape);
+}
+
+// Y has X's shape; Mean and InvStdDev keep the dims before `axis` and are 1 after it, in
+// the stash type (float32 for stash_type=1, the only value ONNX defines).
+void infer_layer_norm(Node& node) {
+  const Value& x = required_input(node, 0);
+  require_floating(node, x);
+  require_same_dtype(node, x, required_input(node, 1));
+  if (const Value* bias = node.input(2)) require_same_dtype(node, x, *bias);
+  set_output(node, 0, x.dtype, x.shape);
+  if (node.outputs.size() == 1) return;
+  DType stash = node.attr_int("stash_type", 1) == 1 ? DType::Float32 : x.dtype;
+  Shape stats;
+  if (x.shape.rank_known()) {
+    int64_t axis = normalize_axis(node.attr_int("axis", -1), x.shape.rank(), node.describe());
+    std::vector<Dim> dims = x.shape.dims();
+    std::fill(dims.begin() + axis, dims.end(), Dim::fixed(1));
+    stats = Shape(std::move(dims));
+  }
+  for (size_t i = 1; i < node.outputs.size(); ++i) set_output(node, i, stash, stats);
+}
+
+void infer_softmax(Node& node) {
+  const Value& x = required_input(node, 0);
+  require_floating(node, x);
+  if (x.shape.rank_known() && x.shape.rank() > 0) {
+    normalize_axis(node.attr_int("axis", -1), x.shape.rank(), node.describe());
+  }
+  set_output(node, 0, x.dtype, x.shape);
+}
+
+void infer_reduce(Node& node) {
+  const Value& x = required_input(node, 0);
+  require_numeric(node, x);
+  std::vector<int64_t> axes = node.attr_ints("axes");
+  bool keepdims = node.attr_int("keepdims", 1) != 0;
+  if (axes.empty() && node.attr_int("noop_with_empty_axes", 0) != 0) {
+    set_output(node, 0, x.dtype, x.shape);
+    return;
+  }
+  if (!x.shape.rank_known()) {
+    // Reducing everything without keepdims gives a scalar whatever the rank.
+    set_output(node, 0, x.dtype, axes.empty() && !keepdims ? Shape(std::vector<Dim>{}) : Shape());
+    return;
+  }
+  int64_t rank = x.shape.rank();
+  std::set<int64_t> reduced;
+  for (int64_t axis : axes) {
+    check(reduced.insert(normalize_axis(axis, rank, node.describe())).second,
+          ErrorKind::InvalidModel, node.describe(), ": axis ", axis, " is listed twice");
+  }
+  std::vector<Dim> result;
+  for (int64_t axis = 0; axis < rank; ++axis) {
+    bool reduce = axes.empty() || reduced.count(axis);
+    if (!reduce) {
+      result.push_back(x.shape[axis]);
+    } else if (keepdims) {
+      result.push_back(Dim::fixed(1));
+    }
+  }
+  set_output(node, 0, x.dtype, Shape(std::move(result)));
+}
+
+}  // namespace
+
+void add_normalization_schemas(std::vector<OpSchema>& table) {
+  table.push_back({"BatchNormalization", 5, 5, 1, 1, true, infer_batch_norm});
+  table.push_back({"LayerNormalization", 2, 3, 1, 3, true, infer_layer_norm});
+  table.push_back({"Softmax", 1, 1, 1, 1, true, infer_softmax});
+  for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax"}) {
+    table.push_back({op, 1, 1, 1, 1, true, infer_reduce});
+  }
+}
+
+}  // namespace kiln::ir

@@ -1,0 +1,228 @@
+// Schemas of the ops that rearrange a tensor without arithmetic: Reshape, Flatten,
+// Transpose, Squeeze, Unsqueeze, Expand, Trilu.
+#include <algorithm>
+#include <set>
+
+#include "core/error.h"
+#include "ir/schema_rules.h"
+
+namespace kiln::ir {
+namespace {
+
+// Solves a reshape's -1 from the element count, cancelling symbols that appear on both
+// sides: [batch, 4, 8] → [batch, -1] gives 32. Unknown when the count cannot be matched.
+Dim solve_inferred_dim(const Node& node, const std::vector<Dim>& input,
+                       const std::vector<Dim>& output) {
+  int64_t input_product = 1, output_product = 1;
+  std::multiset<std::string> input_symbols, output_symbols;
+  for (const Dim& dim : input) {
+    if (dim.is_static()) input_product *= dim.value;
+    else if (dim.is_symbolic()) input_symbols.insert(dim.symbol);
+    else return Dim::unknown();
+  }
+  for (const Dim& dim : output) {
+    if (dim.is_static()) output_product *= dim.value;
+    else if (dim.is_symbolic()) output_symbols.insert(dim.symbol);
+    else if (dim.value != -2) return Dim::unknown();  // -2 marks the -1 slot itself
+  }
+  for (auto it = output_symbols.begin(); it != output_symbols.end();) {
+    auto match = input_symbols.find(*it);
+    if (match == input_symbols.end()) {
+      ++it;
+    } else {
+      input_symbols.erase(match);
+      it = output_symbols.erase(it);
+    }
+  }
+  if (!output_symbols.empty() || output_product == 0) return Dim::unknown();
+  if (input_symbols.empty()) {
+    check(input_product % output_product == 0, ErrorKind::InvalidModel, node.describe(),
+          ": cannot reshape ", input_product, " elements into a multiple of ", output_product);
+    return Dim::fixed(input_product / output_product);
+  }
+  if (input_symbols.size() == 1 && input_product == output_product) {
+    return Dim::named(*input_symbols.begin());
+  }
+  return Dim::unknown();
+}
+
+Shape reshape_to_constant(const Node& node, const Shape& input, const std::vector<int64_t>& target) {
+  bool allow_zero = node.attr_int("allowzero", 0) != 0;
+  std::vector<Dim> result;
+  int inferred_slot = -1;
+  for (size_t i = 0; i < target.size(); ++i) {
+    int64_t size = target[i];
+    if (size == 0 && !allow_zero) {
+      bool has_dim = input.rank_known() && static_cast<int64_t>(i) < input.rank();
+      check(!input.rank_known() || has_dim, ErrorKind::InvalidModel, node.describe(),
+            ": shape entry ", i, " is 0 (copy the input dim) but the input has rank ",
+            input.rank_known() ? input.rank() : -1);
+      result.push_back(has_dim ? input[static_cast<int64_t>(i)] : Dim::unknown());
+    } else if (size == -1) {
+      check(inferred_slot < 0, ErrorKind::InvalidModel, node.describe(),
+            ": the target shape has more than one -1");
+      inferred_slot = static_cast<int>(i);
+      result.push_back(Dim{-2, {}});
+    } else {
+      check(size >= 0, ErrorKind::InvalidModel, node.describe(), ": invalid shape entry ", size);
+      result.push_back(Dim::fixed(size));
+    }
+  }
+  if (inferred_slot >= 0) {
+    result[static_cast<size_t>(inferred_slot)] =
+        input.rank_known() ? solve_inferred_dim(node, input.dims(), result) : Dim::unknown();
+  } else if (input.is_static() && Shape(result).is_static()) {
+    check(element_count(input.static_dims()) == element_count(Shape(result).static_dims()),
+          ErrorKind::InvalidModel, node.describe(), ": cannot reshape ", input.to_string(),
+          " to ", Shape(result).to_string(), " (element counts differ)");
+  }
+  return Shape(std::move(result));
+}
+
+void infer_reshape(Node& node) {
+  const Value& data = required_input(node, 0);
+  const Value& shape = required_input(node, 1);
+  require_dtype(node, shape, DType::Int64);
+  if (auto target = constant_ints(node, 1)) {
+    set_output(node, 0, data.dtype, reshape_to_constant(node, data.shape, *target));
+  } else if (shape.shape.rank_known() && shape.shape.rank() == 1 && shape.shape[0].is_static()) {
+    set_output(node, 0, data.dtype, unknown_dims(shape.shape[0].value));
+  } else {
+    set_output(node, 0, data.dtype, Shape());
+  }
+}
+
+void infer_flatten(Node& node) {
+  const Value& x = required_input(node, 0);
+  if (!x.shape.rank_known()) {
+    set_output(node, 0, x.dtype, unknown_dims(2));
+    return;
+  }
+  const auto& dims = x.shape.dims();
+  int64_t axis = normalize_axis(node.attr_int("axis", 1), x.shape.rank() + 1, node.describe());
+  Dim outer = product_of({dims.begin(), dims.begin() + axis});
+  Dim inner = product_of({dims.begin() + axis, dims.end()});
+  set_output(node, 0, x.dtype, Shape({outer, inner}));
+}
+
+void infer_transpose(Node& node) {
+  const Value& x = required_input(node, 0);
+  if (!x.shape.rank_known()) {
+    set_output(node, 0, x.dtype, Shape());
+    return;
+  }
+  int64_t rank = x.shape.rank();
+  std::vector<int64_t> perm = node.attr_ints("perm");
+  if (perm.empty()) {
+    for (int64_t axis = rank - 1; axis >= 0; --axis) perm.push_back(axis);
+  }
+  std::vector<int64_t> sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  bool is_permutation = static_cast<int64_t>(perm.size()) == rank;
+  for (int64_t i = 0; is_permutation && i < rank; ++i) is_permutation = sorted[i] == i;
+  check(is_permutation, ErrorKind::InvalidModel, node.describe(),
+        ": perm is not a permutation of the ", rank, " axes");
+  std::vector<Dim> result;
+  for (int64_t axis : perm) result.push_back(x.shape[axis]);
+  set_output(node, 0, x.dtype, Shape(std::move(result)));
+}
+
+void infer_unsqueeze(Node& node) {
+  const Value& x = required_input(node, 0);
+  std::vector<int64_t> axes = node.attr_ints("axes");
+  check(!axes.empty(), ErrorKind::InvalidModel, node.describe(), ": attribute axes is required");
+  if (!x.shape.rank_known()) {
+    set_output(node, 0, x.dtype, Shape());
+    return;
+  }
+  int64_t rank = x.shape.rank() + static_cast<int64_t>(axes.size());
+  std::set<int64_t> inserted;
+  for (int64_t axis : axes) {
+    check(inserted.insert(normalize_axis(axis, rank, node.describe())).second,
+          ErrorKind::InvalidModel, node.describe(), ": axis ", axis, " is listed twice");
+  }
+  std::vector<Dim> result;
+  size_t next_input = 0;
+  for (int64_t axis = 0; axis < rank; ++axis) {
+    result.push_back(inserted.count(axis) ? Dim::fixed(1) : x.shape.dims()[next_input++]);
+  }
+  set_output(node, 0, x.dtype, Shape(std::move(result)));
+}
+
+void infer_squeeze(Node& node) {
+  const Value& x = required_input(node, 0);
+  std::vector<int64_t> axes = node.attr_ints("axes");
+  if (!x.shape.rank_known()) {
+    set_output(node, 0, x.dtype, Shape());
+    return;
+  }
+  const auto& dims = x.shape.dims();
+  std::set<int64_t> removed;
+  if (axes.empty()) {
+    // Squeeze-all needs to know which dims are 1; a symbolic dim might be 1 at run time.
+    for (size_t axis = 0; axis < dims.size(); ++axis) {
+      if (!dims[axis].is_static()) {
+        set_output(node, 0, x.dtype, Shape());
+        return;
+      }
+      if (dims[axis].value == 1) removed.insert(static_cast<int64_t>(axis));
+    }
+  }
+  for (int64_t axis : axes) {
+    int64_t normalized = normalize_axis(axis, x.shape.rank(), node.describe());
+    check(!dims[normalized].is_static() || dims[normalized].value == 1, ErrorKind::InvalidModel,
+          node.describe(), ": cannot squeeze axis ", axis, " of size ", dims[normalized].value);
+    removed.insert(normalized);
+  }
+  std::vector<Dim> result;
+  for (size_t axis = 0; axis < dims.size(); ++axis) {
+    if (!removed.count(static_cast<int64_t>(axis))) result.push_back(dims[axis]);
+  }
+  set_output(node, 0, x.dtype, Shape(std::move(result)));
+}
+
+void infer_expand(Node& node) {
+  const Value& x = required_input(node, 0);
+  const Value& shape = required_input(node, 1);
+  require_dtype(node, shape, DType::Int64);
+  if (auto target = constant_ints(node, 1)) {
+    set_output(node, 0, x.dtype, broadcast_shapes(x.shape, Shape::from_dims(*target), node));
+    return;
+  }
+  if (!x.shape.rank_known() || !shape.shape.rank_known() || shape.shape.rank() != 1 ||
+      !shape.shape[0].is_static()) {
+    set_output(node, 0, x.dtype, Shape());
+    return;
+  }
+  // Unknown target sizes: an input dim other than 1 survives broadcasting unchanged.
+  int64_t rank = std::max(x.shape.rank(), shape.shape[0].value);
+  std::vector<Dim> result(static_cast<size_t>(rank), Dim::unknown());
+  int64_t offset = rank - x.shape.rank();
+  for (int64_t axis = 0; axis < x.shape.rank(); ++axis) {
+    const Dim& dim = x.shape[axis];
+    if (dim.is_static() && dim.value != 1) result[static_cast<size_t>(offset + axis)] = dim;
+  }
+  set_output(node, 0, x.dtype, Shape(std::move(result)));
+}
+
+void infer_trilu(Node& node) {
+  const Value& x = required_input(node, 0);
+  if (const Value* k = node.input(1)) require_dtype(node, *k, DType::Int64);
+  check(!x.shape.rank_known() || x.shape.rank() >= 2, ErrorKind::InvalidModel, node.describe(),
+        ": input must have rank >= 2, got ", x.shape.to_string());
+  set_output(node, 0, x.dtype, x.shape);
+}
+
+}  // namespace
+
+void add_tensor_schemas(std::vector<OpSchema>& table) {
+  table.push_back({"Reshape", 2, 2, 1, 1, false, infer_reshape});
+  table.push_back({"Flatten", 1, 1, 1, 1, false, infer_flatten});
+  table.push_back({"Transpose", 1, 1, 1, 1, false, infer_transpose});
+  table.push_back({"Unsqueeze", 1, 1, 1, 1, false, infer_unsqueeze});
+  table.push_back({"Squeeze", 1, 1, 1, 1, false, infer_squeeze});
+  table.push_back({"Expand", 2, 2, 1, 1, false, infer_expand});
+  table.push_back({"Trilu", 1, 2, 1, 1, false, infer_trilu});
+}
+
+}  // namespace kiln::ir
