@@ -60,16 +60,16 @@ void check_arity(const Node& node, const OpSchema& schema) {
   int inputs = static_cast<int>(node.inputs.size());
   int outputs = static_cast<int>(node.outputs.size());
   check(inputs >= schema.min_inputs && (schema.max_inputs < 0 || inputs <= schema.max_inputs),
-        ErrorKind::InvalidModel, node.describe(), " has ", inputs, " inputs; ", node.op,
-        " takes ", schema.min_inputs, " to ",
+        ErrorKind::InvalidModel, node.describe(), " has ", inputs, " inputs; ", node.op, " takes ",
+        schema.min_inputs, " to ",
         schema.max_inputs < 0 ? std::string("any number") : std::to_string(schema.max_inputs));
   check(outputs >= schema.min_outputs && (schema.max_outputs < 0 || outputs <= schema.max_outputs),
         ErrorKind::InvalidModel, node.describe(), " has ", outputs, " outputs; ", node.op,
         " produces ", schema.min_outputs, " to ",
         schema.max_outputs < 0 ? std::string("any number") : std::to_string(schema.max_outputs));
   for (int i = 0; i < schema.min_inputs; ++i) {
-    check(node.inputs[static_cast<size_t>(i)] != nullptr, ErrorKind::InvalidModel,
-          node.describe(), ": required input ", i, " is absent");
+    check(node.inputs[static_cast<size_t>(i)] != nullptr, ErrorKind::InvalidModel, node.describe(),
+          ": required input ", i, " is absent");
   }
 }
 
@@ -113,8 +113,7 @@ void infer_graph(Graph& graph, bool allow_unknown_ops) {
   }
   if (!unsupported.empty() && !allow_unknown_ops) {
     std::ostringstream message;
-    message << "graph '" << graph.name << "' uses " << unsupported.size()
-            << " unsupported op(s):";
+    message << "graph '" << graph.name << "' uses " << unsupported.size() << " unsupported op(s):";
     for (const std::string& reason : unsupported) message << "\n  " << reason;
     fail(ErrorKind::Unsupported, message.str());
   }
@@ -124,7 +123,8 @@ void infer_graph(Graph& graph, bool allow_unknown_ops) {
   for (Node* node : graph.nodes()) {
     bool reads_untyped = false;
     for (const Value* input : node->inputs) {
-      reads_untyped = reads_untyped || (input && untyped.count(input) && input->dtype == DType::Undefined);
+      reads_untyped =
+          reads_untyped || (input && untyped.count(input) && input->dtype == DType::Undefined);
     }
     if (!find_schema(node->op) || reads_untyped) {
       untyped.insert(node->outputs.begin(), node->outputs.end());

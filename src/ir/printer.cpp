@@ -16,7 +16,8 @@ std::string reference(const Value* value) {
 }
 
 std::string typed(const Value* value) {
-  std::string dtype = value->dtype == DType::Undefined ? "?" : std::string(dtype_name(value->dtype));
+  std::string dtype =
+      value->dtype == DType::Undefined ? "?" : std::string(dtype_name(value->dtype));
   return reference(value) + ": " + dtype + value->shape.to_string();
 }
 
@@ -29,8 +30,10 @@ void print_values(std::ostream& out, const Tensor& tensor, int64_t limit) {
   for (int64_t i = 0; i < shown; ++i) {
     if (i) out << ", ";
     double value = values[static_cast<size_t>(i)];
-    if (is_bool) out << (value != 0.0 ? "true" : "false");
-    else out << value;
+    if (is_bool)
+      out << (value != 0.0 ? "true" : "false");
+    else
+      out << value;
   }
   if (shown < static_cast<int64_t>(values.size())) {
     out << ", ... (" << values.size() - static_cast<size_t>(shown) << " more)";
@@ -38,7 +41,8 @@ void print_values(std::ostream& out, const Tensor& tensor, int64_t limit) {
   if (as_list) out << ']';
 }
 
-template <typename T> void print_list(std::ostream& out, const std::vector<T>& items) {
+template <typename T>
+void print_list(std::ostream& out, const std::vector<T>& items) {
   out << '[';
   for (size_t i = 0; i < items.size(); ++i) out << (i ? ", " : "") << items[i];
   out << ']';
@@ -69,7 +73,8 @@ void print_node(std::ostream& out, const Node& node) {
   out << "  ";
   for (size_t i = 0; i < node.outputs.size(); ++i) out << (i ? ", " : "") << typed(node.outputs[i]);
   out << " = " << node.op << '(';
-  for (size_t i = 0; i < node.inputs.size(); ++i) out << (i ? ", " : "") << reference(node.inputs[i]);
+  for (size_t i = 0; i < node.inputs.size(); ++i)
+    out << (i ? ", " : "") << reference(node.inputs[i]);
   out << ')';
   if (!node.attrs.empty()) {
     out << " {";
@@ -91,7 +96,8 @@ void print_node(std::ostream& out, const Node& node) {
 std::string print_graph(const Graph& graph, bool with_constant_values) {
   std::ostringstream out;
   out << "graph " << graph.name << " (inputs: ";
-  for (size_t i = 0; i < graph.inputs().size(); ++i) out << (i ? ", " : "") << typed(graph.inputs()[i]);
+  for (size_t i = 0; i < graph.inputs().size(); ++i)
+    out << (i ? ", " : "") << typed(graph.inputs()[i]);
   out << ") {\n";
   for (const Value* value : graph.values()) {
     if (!value->is_constant()) continue;
@@ -105,7 +111,8 @@ std::string print_graph(const Graph& graph, bool with_constant_values) {
   }
   for (const Node* node : graph.nodes()) print_node(out, *node);
   out << "}\noutputs: ";
-  for (size_t i = 0; i < graph.outputs().size(); ++i) out << (i ? ", " : "") << reference(graph.outputs()[i]);
+  for (size_t i = 0; i < graph.outputs().size(); ++i)
+    out << (i ? ", " : "") << reference(graph.outputs()[i]);
   out << '\n';
   return out.str();
 }

@@ -24,8 +24,7 @@ std::optional<std::vector<int64_t>> constant_ints(const Node& node, size_t index
   const Tensor* tensor = constant_input(node, index);
   if (tensor == nullptr) return std::nullopt;
   check(is_integral(tensor->dtype()), ErrorKind::InvalidModel, node.describe(), ": input '",
-        node.inputs[index]->name, "' must be an integer tensor, got ",
-        dtype_name(tensor->dtype()));
+        node.inputs[index]->name, "' must be an integer tensor, got ", dtype_name(tensor->dtype()));
   return tensor->to_int64_vector();
 }
 
@@ -81,19 +80,19 @@ Dim product_of(const std::vector<Dim>& dims) {
 }
 
 void require_same_dtype(const Node& node, const Value& a, const Value& b) {
-  check(a.dtype == b.dtype, ErrorKind::InvalidModel, node.describe(), ": inputs '", a.name,
-        "' (", dtype_name(a.dtype), ") and '", b.name, "' (", dtype_name(b.dtype),
+  check(a.dtype == b.dtype, ErrorKind::InvalidModel, node.describe(), ": inputs '", a.name, "' (",
+        dtype_name(a.dtype), ") and '", b.name, "' (", dtype_name(b.dtype),
         ") must have the same dtype; insert a Cast");
 }
 
 void require_floating(const Node& node, const Value& value) {
-  check(is_floating(value.dtype), ErrorKind::InvalidModel, node.describe(), ": input '",
-        value.name, "' must be a floating tensor, got ", dtype_name(value.dtype));
+  check(is_floating(value.dtype), ErrorKind::InvalidModel, node.describe(), ": input '", value.name,
+        "' must be a floating tensor, got ", dtype_name(value.dtype));
 }
 
 void require_dtype(const Node& node, const Value& value, DType expected) {
-  check(value.dtype == expected, ErrorKind::InvalidModel, node.describe(), ": input '",
-        value.name, "' must be ", dtype_name(expected), ", got ", dtype_name(value.dtype));
+  check(value.dtype == expected, ErrorKind::InvalidModel, node.describe(), ": input '", value.name,
+        "' must be ", dtype_name(expected), ", got ", dtype_name(value.dtype));
 }
 
 void require_index_dtype(const Node& node, const Value& value) {

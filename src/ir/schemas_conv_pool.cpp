@@ -25,8 +25,7 @@ Window read_window(const Node& node, std::vector<int64_t> kernel) {
   check(window.strides.size() == spatial && window.dilations.size() == spatial &&
             window.pads.size() == 2 * spatial,
         ErrorKind::InvalidModel, node.describe(), ": strides, dilations and pads must have ",
-        spatial, ", ", spatial, " and ", 2 * spatial, " entries for ", spatial,
-        " spatial dims");
+        spatial, ", ", spatial, " and ", 2 * spatial, " entries for ", spatial, " spatial dims");
   for (size_t i = 0; i < spatial; ++i) {
     check(window.strides[i] > 0 && window.dilations[i] > 0 && window.kernel[i] > 0,
           ErrorKind::InvalidModel, node.describe(),
@@ -90,8 +89,8 @@ void infer_conv(Node& node) {
         node.describe(), ": input of shape ", x.shape.to_string(), " and weight of shape ",
         dims_to_string(weight), " must have the same rank");
   int64_t group = node.attr_int("group", 1);
-  check(group >= 1 && weight[0] % group == 0, ErrorKind::InvalidModel, node.describe(),
-        ": group ", group, " must divide the output channels ", weight[0]);
+  check(group >= 1 && weight[0] % group == 0, ErrorKind::InvalidModel, node.describe(), ": group ",
+        group, " must divide the output channels ", weight[0]);
   const Dim& channels = x.shape[1];
   check(!channels.is_static() || channels.value == weight[1] * group, ErrorKind::InvalidModel,
         node.describe(), ": input has ", channels.to_string(), " channels but the weight expects ",

@@ -1,5 +1,5 @@
-// Schemas of the elementwise ops: unary math, binary arithmetic, comparisons, logic, Where,
-// Clip and Cast. Outputs broadcast their inputs (numpy rules).
+// Schemas of the elementwise ops: unary math, binary arithmetic, Max/Min, comparisons,
+// logic, IsNaN, Where, Clip, Cast and CumSum. Outputs broadcast their inputs (numpy rules).
 #include "core/error.h"
 #include "ir/schema_rules.h"
 
@@ -50,6 +50,35 @@ void infer_pow(Node& node) {
   set_output(node, 0, base.dtype, broadcast_shapes(base.shape, exponent.shape, node));
 }
 
+// Max and Min take any number of inputs of one dtype and broadcast them all.
+void infer_variadic_extremum(Node& node) {
+  const Value& first = required_input(node, 0);
+  require_numeric(node, first);
+  Shape shape = first.shape;
+  for (size_t i = 1; i < node.inputs.size(); ++i) {
+    const Value& other = required_input(node, i);
+    require_same_dtype(node, first, other);
+    shape = broadcast_shapes(shape, other.shape, node);
+  }
+  set_output(node, 0, first.dtype, std::move(shape));
+}
+
+void infer_is_nan(Node& node) {
+  const Value& x = required_input(node, 0);
+  require_floating(node, x);
+  set_output(node, 0, DType::Bool, x.shape);
+}
+
+void infer_cumsum(Node& node) {
+  const Value& x = required_input(node, 0);
+  require_numeric(node, x);
+  check(node.has_attr("axis"), ErrorKind::InvalidModel, node.describe(),
+        ": attribute axis is required");
+  if (x.shape.rank_known())
+    normalize_axis(node.attr_int("axis", 0), x.shape.rank(), node.describe());
+  set_output(node, 0, x.dtype, x.shape);
+}
+
 void infer_comparison(Node& node) {
   const Value& a = required_input(node, 0);
   const Value& b = required_input(node, 1);
@@ -95,9 +124,10 @@ void infer_cast(Node& node) {
 }  // namespace
 
 void add_elementwise_schemas(std::vector<OpSchema>& table) {
-  for (const char* op : {"Relu", "Neg"}) table.push_back({op, 1, 1, 1, 1, true, infer_unary_numeric});
-  for (const char* op : {"Erf", "Tanh", "Sigmoid", "Exp", "Log", "Sqrt", "Reciprocal",
-                         "HardSwish", "Gelu", "HardSigmoid"}) {
+  for (const char* op : {"Relu", "Neg"})
+    table.push_back({op, 1, 1, 1, 1, true, infer_unary_numeric});
+  for (const char* op : {"Erf", "Tanh", "Sigmoid", "Exp", "Log", "Sqrt", "Reciprocal", "HardSwish",
+                         "Gelu", "HardSigmoid"}) {
     table.push_back({op, 1, 1, 1, 1, true, infer_unary_float});
   }
   table.push_back({"Clip", 1, 3, 1, 1, true, infer_clip});
@@ -105,6 +135,11 @@ void add_elementwise_schemas(std::vector<OpSchema>& table) {
     table.push_back({op, 2, 2, 1, 1, true, infer_arithmetic});
   }
   table.push_back({"Pow", 2, 2, 1, 1, true, infer_pow});
+  for (const char* op : {"Max", "Min"}) {
+    table.push_back({op, 1, -1, 1, 1, true, infer_variadic_extremum});
+  }
+  table.push_back({"CumSum", 1, 1, 1, 1, true, infer_cumsum});
+  table.push_back({"IsNaN", 1, 1, 1, 1, false, infer_is_nan});
   for (const char* op : {"Equal", "Less", "Greater"}) {
     table.push_back({op, 2, 2, 1, 1, false, infer_comparison});
   }

@@ -1,4 +1,5 @@
-// Schemas of the ops that select or join parts of tensors: Concat, Split, Slice, Gather.
+// Schemas of the ops that select or join parts of tensors: Concat, Split, Slice, Gather,
+// GatherElements, GatherND.
 #include <algorithm>
 #include <limits>
 
@@ -11,8 +12,8 @@ namespace {
 // Two dims that must be equal at run time: the better known one describes both.
 Dim merge_equal_dims(const Dim& a, const Dim& b, const Node& node) {
   if (a.is_static() && b.is_static()) {
-    check(a.value == b.value, ErrorKind::InvalidModel, node.describe(), ": dims ", a.value,
-          " and ", b.value, " must be equal");
+    check(a.value == b.value, ErrorKind::InvalidModel, node.describe(), ": dims ", a.value, " and ",
+          b.value, " must be equal");
     return a;
   }
   if (a.is_static() || a.is_symbolic()) return b.is_static() ? b : a;
@@ -125,8 +126,8 @@ void infer_slice(Node& node) {
   }
   if (!axes) {
     const Shape& starts_shape = starts_value.shape;
-    bool length_known = starts_shape.rank_known() && starts_shape.rank() == 1 &&
-                        starts_shape[0].is_static();
+    bool length_known =
+        starts_shape.rank_known() && starts_shape.rank() == 1 && starts_shape[0].is_static();
     if (!length_known) {
       set_output(node, 0, data.dtype, unknown_dims(rank));
       return;
@@ -138,7 +139,8 @@ void infer_slice(Node& node) {
   if (bounds_known) {
     check(starts->size() == axes->size() && ends->size() == axes->size() &&
               (!steps || steps->size() == axes->size()),
-          ErrorKind::InvalidModel, node.describe(), ": starts, ends, axes and steps differ in length");
+          ErrorKind::InvalidModel, node.describe(),
+          ": starts, ends, axes and steps differ in length");
   }
   std::vector<Dim> result = data.shape.dims();
   for (size_t i = 0; i < axes->size(); ++i) {
@@ -178,6 +180,42 @@ void infer_gather(Node& node) {
   set_output(node, 0, data.dtype, Shape(std::move(result)));
 }
 
+// Output has the indices' shape (same rank as data).
+void infer_gather_elements(Node& node) {
+  const Value& data = required_input(node, 0);
+  const Value& indices = required_input(node, 1);
+  require_index_dtype(node, indices);
+  if (data.shape.rank_known() && indices.shape.rank_known()) {
+    check(data.shape.rank() == indices.shape.rank(), ErrorKind::InvalidModel, node.describe(),
+          ": data ", data.shape.to_string(), " and indices ", indices.shape.to_string(),
+          " must have the same rank");
+    normalize_axis(node.attr_int("axis", 0), data.shape.rank(), node.describe());
+  }
+  set_output(node, 0, data.dtype, indices.shape);
+}
+
+// Output = indices.shape[:-1] + data.shape[batch_dims + indices.shape[-1]:].
+void infer_gather_nd(Node& node) {
+  const Value& data = required_input(node, 0);
+  const Value& indices = required_input(node, 1);
+  require_dtype(node, indices, DType::Int64);
+  int64_t batch_dims = node.attr_int("batch_dims", 0);
+  if (!data.shape.rank_known() || !indices.shape.rank_known() || indices.shape.rank() == 0 ||
+      !indices.shape[-1].is_static()) {
+    set_output(node, 0, data.dtype, Shape());
+    return;
+  }
+  int64_t index_length = indices.shape[-1].value;
+  check(batch_dims >= 0 && batch_dims < indices.shape.rank() &&
+            batch_dims + index_length <= data.shape.rank(),
+        ErrorKind::InvalidModel, node.describe(), ": indices ", indices.shape.to_string(),
+        " with batch_dims ", batch_dims, " do not fit data ", data.shape.to_string());
+  std::vector<Dim> result(indices.shape.dims().begin(), indices.shape.dims().end() - 1);
+  const auto& dims = data.shape.dims();
+  result.insert(result.end(), dims.begin() + batch_dims + index_length, dims.end());
+  set_output(node, 0, data.dtype, Shape(std::move(result)));
+}
+
 }  // namespace
 
 void add_indexing_schemas(std::vector<OpSchema>& table) {
@@ -185,6 +223,8 @@ void add_indexing_schemas(std::vector<OpSchema>& table) {
   table.push_back({"Split", 1, 1, 1, -1, false, infer_split});
   table.push_back({"Slice", 3, 5, 1, 1, false, infer_slice});
   table.push_back({"Gather", 2, 2, 1, 1, false, infer_gather});
+  table.push_back({"GatherElements", 2, 2, 1, 1, false, infer_gather_elements});
+  table.push_back({"GatherND", 2, 2, 1, 1, false, infer_gather_nd});
 }
 
 }  // namespace kiln::ir

@@ -8,8 +8,8 @@ namespace {
 // Contracted dims must agree where both are known.
 void check_contraction(const Node& node, const Dim& left, const Dim& right) {
   check(!(left.is_static() && right.is_static()) || left.value == right.value,
-        ErrorKind::InvalidModel, node.describe(), ": inner dims ", left.value, " and ",
-        right.value, " do not match");
+        ErrorKind::InvalidModel, node.describe(), ": inner dims ", left.value, " and ", right.value,
+        " do not match");
 }
 
 void infer_matmul(Node& node) {

@@ -9,21 +9,28 @@
 namespace kiln::ir {
 namespace {
 
-// Solves a reshape's -1 from the element count, cancelling symbols that appear on both
-// sides: [batch, 4, 8] → [batch, -1] gives 32. Unknown when the count cannot be matched.
+// Solves a reshape's -1 from the element count of the input and of the other output dims,
+// cancelling symbols on both sides: [batch, 4, 8] → [batch, -1] gives 32. Unknown when the
+// count cannot be matched.
 Dim solve_inferred_dim(const Node& node, const std::vector<Dim>& input,
                        const std::vector<Dim>& output) {
   int64_t input_product = 1, output_product = 1;
   std::multiset<std::string> input_symbols, output_symbols;
   for (const Dim& dim : input) {
-    if (dim.is_static()) input_product *= dim.value;
-    else if (dim.is_symbolic()) input_symbols.insert(dim.symbol);
-    else return Dim::unknown();
+    if (dim.is_static())
+      input_product *= dim.value;
+    else if (dim.is_symbolic())
+      input_symbols.insert(dim.symbol);
+    else
+      return Dim::unknown();
   }
   for (const Dim& dim : output) {
-    if (dim.is_static()) output_product *= dim.value;
-    else if (dim.is_symbolic()) output_symbols.insert(dim.symbol);
-    else if (dim.value != -2) return Dim::unknown();  // -2 marks the -1 slot itself
+    if (dim.is_static())
+      output_product *= dim.value;
+    else if (dim.is_symbolic())
+      output_symbols.insert(dim.symbol);
+    else
+      return Dim::unknown();
   }
   for (auto it = output_symbols.begin(); it != output_symbols.end();) {
     auto match = input_symbols.find(*it);
@@ -46,7 +53,8 @@ Dim solve_inferred_dim(const Node& node, const std::vector<Dim>& input,
   return Dim::unknown();
 }
 
-Shape reshape_to_constant(const Node& node, const Shape& input, const std::vector<int64_t>& target) {
+Shape reshape_to_constant(const Node& node, const Shape& input,
+                          const std::vector<int64_t>& target) {
   bool allow_zero = node.attr_int("allowzero", 0) != 0;
   std::vector<Dim> result;
   int inferred_slot = -1;
@@ -62,19 +70,21 @@ Shape reshape_to_constant(const Node& node, const Shape& input, const std::vecto
       check(inferred_slot < 0, ErrorKind::InvalidModel, node.describe(),
             ": the target shape has more than one -1");
       inferred_slot = static_cast<int>(i);
-      result.push_back(Dim{-2, {}});
+      result.push_back(Dim::unknown());  // solved below, once every other entry is known
     } else {
       check(size >= 0, ErrorKind::InvalidModel, node.describe(), ": invalid shape entry ", size);
       result.push_back(Dim::fixed(size));
     }
   }
   if (inferred_slot >= 0) {
+    std::vector<Dim> others = result;
+    others.erase(others.begin() + inferred_slot);
     result[static_cast<size_t>(inferred_slot)] =
-        input.rank_known() ? solve_inferred_dim(node, input.dims(), result) : Dim::unknown();
+        input.rank_known() ? solve_inferred_dim(node, input.dims(), others) : Dim::unknown();
   } else if (input.is_static() && Shape(result).is_static()) {
     check(element_count(input.static_dims()) == element_count(Shape(result).static_dims()),
-          ErrorKind::InvalidModel, node.describe(), ": cannot reshape ", input.to_string(),
-          " to ", Shape(result).to_string(), " (element counts differ)");
+          ErrorKind::InvalidModel, node.describe(), ": cannot reshape ", input.to_string(), " to ",
+          Shape(result).to_string(), " (element counts differ)");
   }
   return Shape(std::move(result));
 }

@@ -1,1 +1,26 @@
-// placeholder
+// The standard pass pipeline run on every imported graph before building.
+#include "ir/op_schema.h"
+#include "ir/verifier.h"
+#include "passes/passes.h"
+
+namespace kiln::passes {
+namespace {
+// Each round can only shrink the graph, so this bound is a safety net, not a tuning knob.
+constexpr int kMaxRounds = 32;
+}  // namespace
+
+void optimize(ir::Graph& graph) {
+  ir::infer_graph(graph);
+  for (int round = 0; round < kMaxRounds; ++round) {
+    int changes = simplify_shape_ops(graph);
+    changes += fold_constants(graph);
+    changes += eliminate_dead_code(graph);
+    // Folding makes shape inputs constant, which sharpens shapes downstream (and the next
+    // round's simplifications).
+    ir::infer_graph(graph);
+    if (changes == 0) break;
+  }
+  ir::verify(graph);
+}
+
+}  // namespace kiln::passes

@@ -21,7 +21,8 @@ int simplify_shape_ops(ir::Graph& graph);
 // precision (bf16 before fp16 before tf32 before fp32). Float64 nodes are left alone.
 void assign_precisions(ir::Graph& graph, const std::set<Precision>& enabled, bool strongly_typed);
 
-// The standard pipeline: infer, fold, simplify, DCE, infer, verify (repeats to a fixpoint).
+// The standard pipeline: infer, then {simplify, fold, DCE, infer} until nothing changes,
+// then verify. Throws Unsupported listing every op without a schema.
 void optimize(ir::Graph& graph);
 
 }  // namespace kiln::passes

@@ -82,8 +82,7 @@ void gemm_batched(const std::vector<GemmOperands<T>>& batch, int64_t m, int64_t 
 }
 
 template void gemm_serial<float>(const float*, const float*, float*, int64_t, int64_t, int64_t);
-template void gemm_serial<double>(const double*, const double*, double*, int64_t, int64_t,
-                                  int64_t);
+template void gemm_serial<double>(const double*, const double*, double*, int64_t, int64_t, int64_t);
 template void gemm_serial<int32_t>(const int32_t*, const int32_t*, int32_t*, int64_t, int64_t,
                                    int64_t);
 template void gemm_serial<int64_t>(const int64_t*, const int64_t*, int64_t*, int64_t, int64_t,
@@ -92,9 +91,9 @@ template void gemm_batched<float>(const std::vector<GemmOperands<float>>&, int64
                                   int64_t);
 template void gemm_batched<double>(const std::vector<GemmOperands<double>>&, int64_t, int64_t,
                                    int64_t);
-template void gemm_batched<int32_t>(const std::vector<GemmOperands<int32_t>>&, int64_t,
-                                    int64_t, int64_t);
-template void gemm_batched<int64_t>(const std::vector<GemmOperands<int64_t>>&, int64_t,
-                                    int64_t, int64_t);
+template void gemm_batched<int32_t>(const std::vector<GemmOperands<int32_t>>&, int64_t, int64_t,
+                                    int64_t);
+template void gemm_batched<int64_t>(const std::vector<GemmOperands<int64_t>>&, int64_t, int64_t,
+                                    int64_t);
 
 }  // namespace kiln::cpu

@@ -25,9 +25,8 @@ inline std::vector<int64_t> broadcast_source_index(const Dims& source, const Dim
   int64_t stride = 1;
   for (int64_t axis = rank - 1; axis >= offset; --axis) {
     int64_t dim = source[static_cast<size_t>(axis - offset)];
-    check(dim == 1 || dim == target[static_cast<size_t>(axis)], ErrorKind::InvalidModel,
-          context, ": shape ", dims_to_string(source), " does not broadcast to ",
-          dims_to_string(target));
+    check(dim == 1 || dim == target[static_cast<size_t>(axis)], ErrorKind::InvalidModel, context,
+          ": shape ", dims_to_string(source), " does not broadcast to ", dims_to_string(target));
     source_stride[static_cast<size_t>(axis)] = dim == 1 ? 0 : stride;
     stride *= dim;
   }

@@ -19,5 +19,6 @@ void register_shape_kernels(KernelMap& map);          // Shape, Size, ConstantOf
 void register_matmul_kernels(KernelMap& map);         // MatMul, Gemm
 void register_conv_pool_kernels(KernelMap& map);      // Conv, MaxPool, AveragePool, GlobalAveragePool
 void register_attention_kernels(KernelMap& map);      // Attention
+void register_indexing_kernels(KernelMap& map);       // GatherElements, GatherND, CumSum
 
 }  // namespace kiln::cpu

@@ -13,11 +13,16 @@ namespace {
 template <typename Fn>
 decltype(auto) visit_product_type(const ir::Node& node, DType dtype, Fn&& fn) {
   switch (dtype) {
-    case DType::Float32: return fn(float{});
-    case DType::Float64: return fn(double{});
-    case DType::Int32: return fn(int32_t{});
-    case DType::Int64: return fn(int64_t{});
-    default: break;
+    case DType::Float32:
+      return fn(float{});
+    case DType::Float64:
+      return fn(double{});
+    case DType::Int32:
+      return fn(int32_t{});
+    case DType::Int64:
+      return fn(int64_t{});
+    default:
+      break;
   }
   fail(ErrorKind::Unsupported, node.describe(), ": the CPU backend has no ", node.op,
        " for element type ", dtype_name(dtype));
@@ -65,8 +70,8 @@ Tensor matmul_typed(const ir::Node& node, const Tensor& a, const Tensor& b) {
 }
 
 std::vector<Tensor> matmul_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
-  check(inputs.size() == 2 && inputs[0].defined() && inputs[1].defined(),
-        ErrorKind::InvalidModel, node.describe(), ": needs inputs A and B");
+  check(inputs.size() == 2 && inputs[0].defined() && inputs[1].defined(), ErrorKind::InvalidModel,
+        node.describe(), ": needs inputs A and B");
   check_same_dtype(node, inputs[0], inputs[1]);
   return {visit_product_type(node, inputs[0].dtype(), [&](auto tag) {
     return matmul_typed<decltype(tag)>(node, inputs[0], inputs[1]);
@@ -86,8 +91,7 @@ const T* operand_matrix(const Tensor& tensor, bool transposed, std::vector<T>& p
 template <typename T>
 Tensor gemm_typed(const ir::Node& node, const Tensor& a, const Tensor& b, const Tensor& c) {
   check(a.rank() == 2 && b.rank() == 2, ErrorKind::InvalidModel, node.describe(),
-        ": A and B must be 2-D, got ", dims_to_string(a.dims()), " and ",
-        dims_to_string(b.dims()));
+        ": A and B must be 2-D, got ", dims_to_string(a.dims()), " and ", dims_to_string(b.dims()));
   bool trans_a = node.attr_int("transA", 0) != 0;
   bool trans_b = node.attr_int("transB", 0) != 0;
   int64_t m = trans_a ? a.dim(1) : a.dim(0);
@@ -122,8 +126,8 @@ Tensor gemm_typed(const ir::Node& node, const Tensor& a, const Tensor& b, const 
 }
 
 std::vector<Tensor> gemm_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
-  check(inputs.size() >= 2 && inputs[0].defined() && inputs[1].defined(),
-        ErrorKind::InvalidModel, node.describe(), ": needs inputs A and B");
+  check(inputs.size() >= 2 && inputs[0].defined() && inputs[1].defined(), ErrorKind::InvalidModel,
+        node.describe(), ": needs inputs A and B");
   check_same_dtype(node, inputs[0], inputs[1]);
   Tensor c = inputs.size() > 2 ? inputs[2] : Tensor();
   return {visit_product_type(node, inputs[0].dtype(), [&](auto tag) {

@@ -1,6 +1,7 @@
 // Output sizes and paddings of Conv and pooling windows, following the ONNX operator specs.
 #include "backends/cpu/window_geometry.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -81,9 +82,9 @@ WindowGeometry resolve_window(const ir::Node& node, const Dims& in_spatial, cons
       // With VALID there is no padding, and ceil_mode cannot add a window (ONNX spec).
       dim.out = explicit_out_size(dim, extent, ceil_mode && auto_pad == "NOTSET");
     }
-    check(dim.out >= 1, ErrorKind::InvalidModel, node.describe(), ": the window (extent ",
-          extent, ") does not fit spatial dim ", i, " of size ", dim.in, " with pads ",
-          dim.pad_begin, "+", dim.pad_end);
+    check(dim.out >= 1, ErrorKind::InvalidModel, node.describe(), ": the window (extent ", extent,
+          ") does not fit spatial dim ", i, " of size ", dim.in, " with pads ", dim.pad_begin, "+",
+          dim.pad_end);
   }
   return geometry;
 }

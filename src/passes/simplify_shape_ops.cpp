@@ -1,0 +1,145 @@
+// Shape simplification: Shape of a known-size value becomes a constant (also when only the
+// dims a following Gather/Slice picks are static), so that fold_constants can then collapse
+// Shape → Gather → Concat → Reshape chains; and no-op reshapes, casts and transposes go away.
+#include <algorithm>
+#include <numeric>
+#include <optional>
+
+#include "ir/op_schema.h"
+#include "passes/graph_rewrites.h"
+#include "passes/passes.h"
+
+namespace kiln::passes {
+namespace {
+
+// The dims a Shape node reports, when the rank of its input is known.
+std::optional<std::vector<ir::Dim>> reported_dims(const ir::Node& shape_node) {
+  const ir::Shape& shape = shape_node.inputs.at(0)->shape;
+  if (!shape.rank_known()) return std::nullopt;
+  int64_t rank = shape.rank();
+  auto clamp_bound = [rank](int64_t bound) {
+    return std::clamp<int64_t>(bound < 0 ? bound + rank : bound, 0, rank);
+  };
+  int64_t start = clamp_bound(shape_node.attr_int("start", 0));
+  int64_t end = std::max(start, clamp_bound(shape_node.attr_int("end", rank)));
+  return std::vector<ir::Dim>(shape.dims().begin() + start, shape.dims().begin() + end);
+}
+
+std::optional<std::vector<ir::Dim>> dims_of_shape_value(const ir::Value* value) {
+  if (value == nullptr || value->producer == nullptr || value->producer->op != "Shape") {
+    return std::nullopt;
+  }
+  return reported_dims(*value->producer);
+}
+
+std::optional<std::vector<int64_t>> constant_values(const ir::Value* value) {
+  if (value == nullptr || !value->is_constant() || !is_integral(value->constant->dtype())) {
+    return std::nullopt;
+  }
+  return value->constant->to_int64_vector();
+}
+
+// The picked dims as an int64 tensor, if every one of them is static.
+std::optional<Tensor> static_dims_tensor(const std::vector<ir::Dim>& dims, Dims tensor_dims) {
+  std::vector<int64_t> values;
+  for (const ir::Dim& dim : dims) {
+    if (!dim.is_static()) return std::nullopt;
+    values.push_back(dim.value);
+  }
+  return Tensor::from_vector<int64_t>(std::move(tensor_dims), values);
+}
+
+std::optional<Tensor> fold_shape(const ir::Node& node) {
+  auto dims = reported_dims(node);
+  if (!dims) return std::nullopt;
+  return static_dims_tensor(*dims, {static_cast<int64_t>(dims->size())});
+}
+
+// Gather(Shape(x), constant indices): fine when the picked dims are static, even if x's
+// other dims (the batch) are symbolic.
+std::optional<Tensor> fold_gather_of_shape(const ir::Node& node) {
+  auto dims = dims_of_shape_value(node.input(0));
+  auto indices = constant_values(node.input(1));
+  if (!dims || !indices) return std::nullopt;
+  int64_t length = static_cast<int64_t>(dims->size());
+  std::vector<ir::Dim> picked;
+  for (int64_t index : *indices) {
+    if (index < -length || index >= length) return std::nullopt;  // left for the kernel to report
+    picked.push_back((*dims)[static_cast<size_t>(index < 0 ? index + length : index)]);
+  }
+  return static_dims_tensor(picked, node.inputs[1]->constant->dims());
+}
+
+// Slice(Shape(x), constant starts, ends[, axes = 0][, steps]) with static picked dims.
+std::optional<Tensor> fold_slice_of_shape(const ir::Node& node) {
+  auto dims = dims_of_shape_value(node.input(0));
+  auto starts = constant_values(node.input(1));
+  auto ends = constant_values(node.input(2));
+  auto axes = node.input(3) ? constant_values(node.input(3)) : std::vector<int64_t>{0};
+  auto steps = node.input(4) ? constant_values(node.input(4)) : std::vector<int64_t>{1};
+  if (!dims || !starts || !ends || !axes || !steps) return std::nullopt;
+  if (starts->size() != 1 || ends->size() != 1 || steps->size() != 1 || axes->size() != 1) {
+    return std::nullopt;
+  }
+  if (((*axes)[0] != 0 && (*axes)[0] != -1) || (*steps)[0] == 0) return std::nullopt;
+  int64_t length = static_cast<int64_t>(dims->size());
+  int64_t step = (*steps)[0];
+  int64_t start = (*starts)[0] < 0 ? (*starts)[0] + length : (*starts)[0];
+  int64_t end = (*ends)[0] < 0 ? (*ends)[0] + length : (*ends)[0];
+  start =
+      step > 0 ? std::clamp<int64_t>(start, 0, length) : std::clamp<int64_t>(start, 0, length - 1);
+  end = step > 0 ? std::clamp<int64_t>(end, 0, length) : std::clamp<int64_t>(end, -1, length - 1);
+  std::vector<ir::Dim> picked;
+  for (int64_t i = start; step > 0 ? i < end : i > end; i += step) {
+    picked.push_back((*dims)[static_cast<size_t>(i)]);
+  }
+  return static_dims_tensor(picked, {static_cast<int64_t>(picked.size())});
+}
+
+bool fully_known(const ir::Shape& shape) {
+  if (!shape.rank_known()) return false;
+  return std::all_of(shape.dims().begin(), shape.dims().end(),
+                     [](const ir::Dim& dim) { return dim.is_static() || dim.is_symbolic(); });
+}
+
+// True for a node that returns its first input unchanged.
+bool is_no_op(const ir::Node& node) {
+  const ir::Value* input = node.input(0);
+  const ir::Value* output = node.outputs.empty() ? nullptr : node.outputs[0];
+  if (input == nullptr || output == nullptr || input->dtype != output->dtype) return false;
+  if (node.op == "Cast") return true;  // same dtype in and out
+  if (node.op == "Transpose") {
+    if (!input->shape.rank_known()) return false;
+    std::vector<int64_t> identity(static_cast<size_t>(input->shape.rank()));
+    std::iota(identity.begin(), identity.end(), 0);
+    return input->shape.rank() <= 1 || node.attr_ints("perm") == identity;
+  }
+  bool reshapes = node.op == "Reshape" || node.op == "Expand" || node.op == "Squeeze" ||
+                  node.op == "Unsqueeze" || node.op == "Flatten";
+  // Inference proved the output's dims equal to the input's (same sizes, same symbols).
+  return reshapes && fully_known(input->shape) && input->shape == output->shape;
+}
+
+}  // namespace
+
+int simplify_shape_ops(ir::Graph& graph) {
+  int rewrites = 0;
+  for (ir::Node* node : graph.nodes()) {
+    std::optional<Tensor> folded;
+    if (node->op == "Shape")
+      folded = fold_shape(*node);
+    else if (node->op == "Gather")
+      folded = fold_gather_of_shape(*node);
+    else if (node->op == "Slice")
+      folded = fold_slice_of_shape(*node);
+    if (folded) {
+      replace_by_constants(graph, node, {std::move(*folded)});
+      ++rewrites;
+    } else if (is_no_op(*node) && bypass_node(graph, node)) {
+      ++rewrites;
+    }
+  }
+  return rewrites;
+}
+
+}  // namespace kiln::passes

@@ -1,0 +1,91 @@
+// Models exported by real PyTorch (torch.onnx.export, dynamo) run on the CPU reference and
+// compared with PyTorch's own outputs (tests/models/make_fixtures.py made both).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/tensor_io.h"
+#include "kiln/kiln.h"
+#include "model_tolerances.h"
+
+namespace kiln {
+namespace {
+
+struct OnnxFixture {
+  std::string model;        // folder under tests/models/fixtures
+  std::string stored_type;  // "fp32" or "bf16": the dtype the model was saved in
+  std::string variant;      // "" (default opset) or "_opset23" (ONNX Attention)
+};
+
+std::string fixture_name(const testing::TestParamInfo<OnnxFixture>& info) {
+  return info.param.model + "_" + info.param.stored_type + info.param.variant;
+}
+
+std::filesystem::path fixture_folder(const OnnxFixture& fixture) {
+  return std::filesystem::path(KILN_SOURCE_DIR) / "tests/models/fixtures" / fixture.model;
+}
+
+class OnnxFixtureTest : public testing::TestWithParam<OnnxFixture> {
+ protected:
+  void SetUp() override {
+    const OnnxFixture& fixture = GetParam();
+    std::string stem = fixture.model + "_" + fixture.stored_type;
+    model_path_ = fixture_folder(fixture) / (stem + fixture.variant + ".onnx");
+    ASSERT_TRUE(std::filesystem::exists(model_path_)) << model_path_;
+    inputs_ = read_safetensors(fixture_folder(fixture) / (stem + "_inputs.safetensors"));
+    reference_ = read_safetensors(fixture_folder(fixture) / (stem + "_outputs.safetensors"))
+                     .at("output_0");
+  }
+
+  // Runs the model with the given precisions and returns the normalized error of its only
+  // output against PyTorch's.
+  double error_with(const std::set<Precision>& precisions, bool strongly_typed) {
+    CpuSession session(load_model(model_path_), precisions, strongly_typed);
+    auto outputs = session.run(inputs_);
+    EXPECT_EQ(outputs.size(), 1u);
+    const Tensor& output = outputs.begin()->second;
+    EXPECT_EQ(output.dims(), reference_.dims());
+    EXPECT_EQ(output.dtype(), reference_.dtype());
+    return normalized_error(output, reference_);
+  }
+
+  std::filesystem::path model_path_;
+  std::map<std::string, Tensor> inputs_;
+  Tensor reference_;
+};
+
+TEST_P(OnnxFixtureTest, MatchesPyTorch) {
+  if (GetParam().stored_type == "fp32") {
+    double fp32_error = error_with({Precision::FP32}, false);
+    EXPECT_LE(fp32_error, kFp32Tolerance) << "fp32 normalized error " << fp32_error;
+    double bf16_error = error_with({Precision::FP32, Precision::BF16}, false);
+    EXPECT_LE(bf16_error, kBf16Tolerance) << "{fp32,bf16} normalized error " << bf16_error;
+    RecordProperty("fp32_error", std::to_string(fp32_error));
+    RecordProperty("bf16_error", std::to_string(bf16_error));
+  } else {
+    // A model stored in bf16, run as stored and with the builder free to choose.
+    double typed_error = error_with({Precision::BF16}, true);
+    EXPECT_LE(typed_error, kBf16Tolerance) << "strongly typed normalized error " << typed_error;
+    double mixed_error = error_with({Precision::FP32, Precision::BF16}, false);
+    EXPECT_LE(mixed_error, kBf16Tolerance) << "{fp32,bf16} normalized error " << mixed_error;
+  }
+}
+
+std::vector<OnnxFixture> all_fixtures() {
+  std::vector<OnnxFixture> fixtures;
+  for (std::string model : {"mlp", "resnet", "encoder", "gpt2", "bert", "mobilenet", "vit"}) {
+    for (std::string type : {"fp32", "bf16"}) {
+      fixtures.push_back({model, type, ""});
+      if (model == "encoder" || model == "gpt2" || model == "bert") {
+        fixtures.push_back({model, type, "_opset23"});
+      }
+    }
+  }
+  return fixtures;
+}
+
+INSTANTIATE_TEST_SUITE_P(PyTorchExports, OnnxFixtureTest, testing::ValuesIn(all_fixtures()),
+                         fixture_name);
+
+}  // namespace
+}  // namespace kiln

@@ -1,0 +1,114 @@
+// simplify_shape_ops: Shape of known sizes becomes a constant (also through Gather/Slice
+// when only the picked dims are static), and no-op reshapes, casts and transposes vanish
+// while graph outputs keep their names.
+#include <gtest/gtest.h>
+
+#include "ir/op_schema.h"
+#include "ir/shape_literals.h"  // tests/ir/shape_literals.h
+#include "ir/verifier.h"
+#include "passes/passes.h"
+
+namespace kiln::passes {
+namespace {
+
+using ir::testing::shape;
+
+std::vector<int64_t> constant_of(const ir::Graph& graph, const std::string& name) {
+  const ir::Value* value = graph.find_value(name);
+  EXPECT_NE(value, nullptr) << name;
+  if (value == nullptr || !value->is_constant()) return {};
+  return value->constant->to_int64_vector();
+}
+
+TEST(SimplifyShapeOps, ShapeOfStaticValueBecomesConstant) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 3, 4}));
+  ir::Node* relu = graph.add_node("Relu", "relu", {x}, {"r"});
+  ir::Node* shape_node = graph.add_node("Shape", "shape", {relu->outputs[0]}, {"dims"});
+  shape_node->attrs["start"] = int64_t{1};
+  graph.add_output(shape_node->outputs[0]);
+  graph.add_output(relu->outputs[0]);
+  ir::infer_graph(graph);
+  EXPECT_EQ(simplify_shape_ops(graph), 1);
+  EXPECT_EQ(constant_of(graph, "dims"), (std::vector<int64_t>{3, 4}));
+  EXPECT_EQ(graph.node_count(), 1u);
+  EXPECT_EQ(graph.outputs()[0]->name, "dims");
+  EXPECT_NO_THROW(ir::verify(graph));
+}
+
+TEST(SimplifyShapeOps, GatherAndSliceOfShapeFoldWhenPickedDimsAreStatic) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({"batch", 3, 4}));
+  ir::Node* shape_node = graph.add_node("Shape", "shape", {x}, {"dims"});
+  auto int_constant = [&](const std::string& name, std::vector<int64_t> values) {
+    return graph.add_constant(name, Tensor::from_vector<int64_t>({int64_t(values.size())}, values));
+  };
+  ir::Node* pick = graph.add_node(
+      "Gather", "pick", {shape_node->outputs[0], int_constant("idx", {-1, 1})}, {"picked"});
+  ir::Node* tail = graph.add_node(
+      "Slice", "tail",
+      {shape_node->outputs[0], int_constant("start", {1}), int_constant("end", {INT64_MAX})},
+      {"tail_dims"});
+  ir::Node* batch = graph.add_node(
+      "Gather", "batch", {shape_node->outputs[0], int_constant("zero", {0})}, {"batch_dim"});
+  for (ir::Node* node : {pick, tail, batch}) graph.add_output(node->outputs[0]);
+  ir::infer_graph(graph);
+  EXPECT_EQ(simplify_shape_ops(graph), 2);  // the batch dim stays dynamic
+  EXPECT_EQ(constant_of(graph, "picked"), (std::vector<int64_t>{4, 3}));
+  EXPECT_EQ(constant_of(graph, "tail_dims"), (std::vector<int64_t>{3, 4}));
+  EXPECT_FALSE(graph.find_value("batch_dim")->is_constant());
+  EXPECT_NO_THROW(ir::verify(graph));
+}
+
+TEST(SimplifyShapeOps, RemovesNoOps) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({"batch", 3}));
+  ir::Node* relu = graph.add_node("Relu", "relu", {x}, {"r"});
+  ir::Node* cast = graph.add_node("Cast", "cast", {relu->outputs[0]}, {"c"});
+  cast->attrs["to"] = static_cast<int64_t>(DType::Float32);
+  ir::Node* transpose = graph.add_node("Transpose", "transpose", {cast->outputs[0]}, {"t"});
+  transpose->attrs["perm"] = std::vector<int64_t>{0, 1};
+  ir::Value* same = graph.add_constant("same", Tensor::from_vector<int64_t>({2}, {0, 3}));
+  ir::Node* reshape = graph.add_node("Reshape", "reshape", {transpose->outputs[0], same}, {"s"});
+  ir::Node* neg = graph.add_node("Neg", "neg", {reshape->outputs[0]}, {"out"});
+  graph.add_output(neg->outputs[0]);
+  ir::infer_graph(graph);
+  EXPECT_EQ(simplify_shape_ops(graph), 3);
+  ASSERT_EQ(graph.node_count(), 2u);
+  EXPECT_EQ(neg->inputs[0], relu->outputs[0]);
+  EXPECT_NO_THROW(ir::verify(graph));
+}
+
+TEST(SimplifyShapeOps, NoOpProducingAGraphOutputKeepsTheOutputName) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 3}));
+  ir::Node* relu = graph.add_node("Relu", "relu", {x}, {"r"});
+  ir::Node* flatten = graph.add_node("Flatten", "flatten", {relu->outputs[0]}, {"logits"});
+  ir::Node* cast = graph.add_node("Cast", "cast", {x}, {"passthrough"});  // reads a graph input
+  cast->attrs["to"] = static_cast<int64_t>(DType::Float32);
+  graph.add_output(flatten->outputs[0]);
+  graph.add_output(cast->outputs[0]);
+  ir::infer_graph(graph);
+  EXPECT_EQ(simplify_shape_ops(graph), 1);
+  ASSERT_EQ(graph.node_count(), 2u);  // Relu, and the Cast that must keep "passthrough"
+  EXPECT_EQ(graph.outputs()[0]->name, "logits");
+  EXPECT_EQ(graph.outputs()[0]->producer, relu);
+  EXPECT_EQ(graph.outputs()[1]->name, "passthrough");
+  eliminate_dead_code(graph);
+  EXPECT_NO_THROW(ir::verify(graph));
+}
+
+TEST(SimplifyShapeOps, KeepsRealReshapes) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({"batch", 3, 4}));
+  ir::Value* target = graph.add_constant("target", Tensor::from_vector<int64_t>({2}, {0, -1}));
+  ir::Node* reshape = graph.add_node("Reshape", "reshape", {x, target}, {"y"});
+  ir::Node* transpose = graph.add_node("Transpose", "transpose", {reshape->outputs[0]}, {"t"});
+  graph.add_output(transpose->outputs[0]);
+  ir::infer_graph(graph);
+  EXPECT_EQ(simplify_shape_ops(graph), 0);
+  EXPECT_EQ(graph.node_count(), 2u);
+}
+
+}  // namespace
+}  // namespace kiln::passes
