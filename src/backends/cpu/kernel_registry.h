@@ -11,7 +11,7 @@ namespace kiln::cpu {
 
 using KernelMap = std::map<std::string, Kernel, std::less<>>;
 
-void register_elementwise_kernels(KernelMap& map);    // unary, binary, compare, logic, Where, Cast, Clip
+void register_elementwise_kernels(KernelMap& map);    // unary, binary, compare, logic, Where, Cast, Clip, Max, Min, IsNaN
 void register_reduction_kernels(KernelMap& map);      // ReduceMean/Sum/Max, Softmax
 void register_normalization_kernels(KernelMap& map);  // LayerNormalization, BatchNormalization
 void register_data_movement_kernels(KernelMap& map);  // Reshape, Transpose, Concat, Split, Slice, Gather, Expand, Squeeze, Unsqueeze, Flatten, Trilu

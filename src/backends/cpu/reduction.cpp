@@ -1,0 +1,154 @@
+// CPU reference kernels for ReduceMean/ReduceSum/ReduceMax and Softmax. Float sums
+// accumulate in the input's type (float32 for float32) with compensated summation.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "backends/cpu/broadcast.h"
+#include "backends/cpu/compensated_sum.h"
+#include "backends/cpu/kernel_registry.h"
+#include "backends/cpu/kernel_util.h"
+
+namespace kiln::cpu {
+namespace {
+
+// How a reduction walks its input: an outer walk over the kept axes (in output order) and
+// an inner walk over the reduced axes, both as strides into the dense input.
+struct ReductionPlan {
+  Dims out_dims;
+  Dims kept_dims;
+  Strides kept_strides;
+  Dims reduced_dims;
+  Strides reduced_strides;
+  int64_t reduced_count = 1;
+};
+
+ReductionPlan plan_reduction(const ir::Node& node, const Dims& in_dims,
+                             const std::vector<int64_t>& axes) {
+  const bool keepdims = node.attr_int("keepdims", 1) != 0;
+  const int64_t rank = static_cast<int64_t>(in_dims.size());
+  std::vector<bool> reduced(in_dims.size(), axes.empty());
+  for (int64_t axis : node_axes(node, axes, rank)) reduced[static_cast<size_t>(axis)] = true;
+
+  const Strides dense = contiguous_strides(in_dims);
+  ReductionPlan plan;
+  for (size_t d = 0; d < in_dims.size(); ++d) {
+    if (reduced[d]) {
+      plan.reduced_dims.push_back(in_dims[d]);
+      plan.reduced_strides.push_back(dense[d]);
+      plan.reduced_count *= in_dims[d];
+      if (keepdims) plan.out_dims.push_back(1);
+    } else {
+      plan.kept_dims.push_back(in_dims[d]);
+      plan.kept_strides.push_back(dense[d]);
+      plan.out_dims.push_back(in_dims[d]);
+    }
+  }
+  return plan;
+}
+
+// Sum (compensated for floats, wrapping for ints), mean and max over the reduced elements.
+template <typename T> struct SumReducer {
+  CompensatedSum<T> sum;
+  void add(T x) { sum.add(x); }
+  T result(int64_t) const { return sum.value(); }
+};
+
+template <typename T> struct MeanReducer {
+  CompensatedSum<T> sum;
+  void add(T x) { sum.add(x); }
+  T result(int64_t count) const { return sum.value() / static_cast<T>(count); }
+};
+
+template <typename T> struct MaxReducer {
+  // The maximum of nothing is -inf (floats) or the lowest value (ints), as in ONNX.
+  T best = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
+                                                : std::numeric_limits<T>::lowest();
+  void add(T x) {
+    if (x > best || x != x) best = x;  // once NaN, `x > best` is false: NaN wins, as in PyTorch
+  }
+  T result(int64_t) const { return best; }
+};
+
+template <template <typename> class Reducer, typename T>
+Tensor reduce(const Tensor& x, const ReductionPlan& plan) {
+  Tensor out(x.dtype(), plan.out_dims);
+  const T* in = x.data<T>();
+  T* result = out.data_mutable<T>();
+  int64_t out_index = 0;
+  for_each_strided<1>(plan.kept_dims, {plan.kept_strides}, 0, out.numel(),
+                      [&](const std::array<int64_t, 1>& base) {
+    Reducer<T> reducer;
+    for_each_strided<1>(plan.reduced_dims, {plan.reduced_strides}, 0, plan.reduced_count,
+                        [&](const std::array<int64_t, 1>& at) { reducer.add(in[at[0]]); }, base);
+    result[out_index++] = reducer.result(plan.reduced_count);
+  });
+  return out;
+}
+
+// `kIntegers`: whether int32/int64 inputs are accepted (sums and maxima, not means).
+template <template <typename> class Reducer, bool kIntegers>
+std::vector<Tensor> reduce_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
+  const Tensor& x = required_input(node, inputs, 0);
+  const std::vector<int64_t> axes = node.attr_ints("axes");
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    if (axes.empty() && node.attr_int("noop_with_empty_axes", 0) != 0) return x;
+    return reduce<Reducer, T>(x, plan_reduction(node, x.dims(), axes));
+  };
+  if constexpr (kIntegers) {
+    return {visit_numeric(node, x.dtype(), run)};
+  } else {
+    return {visit_float(node, x.dtype(), run)};
+  }
+}
+
+// Softmax along one axis: exp(x - max) / sum, so that exp never overflows.
+template <typename T> Tensor softmax(const Tensor& x, int64_t axis) {
+  const Dims& dims = x.dims();
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= dims[static_cast<size_t>(d)];
+  for (size_t d = static_cast<size_t>(axis) + 1; d < dims.size(); ++d) inner *= dims[d];
+  const int64_t length = dims.empty() ? 1 : dims[static_cast<size_t>(axis)];
+
+  Tensor out(x.dtype(), dims);
+  const T* in = x.data<T>();
+  T* result = out.data_mutable<T>();
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      const int64_t base = o * length * inner + i;
+      T max = -std::numeric_limits<T>::infinity();
+      for (int64_t k = 0; k < length; ++k) max = std::max(max, in[base + k * inner]);
+      CompensatedSum<T> sum;
+      for (int64_t k = 0; k < length; ++k) {
+        const T e = std::exp(in[base + k * inner] - max);
+        result[base + k * inner] = e;
+        sum.add(e);
+      }
+      const T total = sum.value();
+      for (int64_t k = 0; k < length; ++k) result[base + k * inner] /= total;
+    }
+  }
+  return out;
+}
+
+std::vector<Tensor> softmax_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
+  const Tensor& x = required_input(node, inputs, 0);
+  // A scalar is treated as a one-element vector (its softmax is 1).
+  const int64_t axis = node_axis(node, node.attr_int("axis", -1), std::max<int64_t>(x.rank(), 1));
+  return {visit_float(node, x.dtype(), [&](auto tag) {
+    return softmax<decltype(tag)>(x, axis);
+  })};
+}
+
+}  // namespace
+
+void register_reduction_kernels(KernelMap& map) {
+  map["ReduceSum"] = reduce_kernel<SumReducer, true>;
+  map["ReduceMean"] = reduce_kernel<MeanReducer, false>;
+  map["ReduceMax"] = reduce_kernel<MaxReducer, true>;
+  map["Softmax"] = softmax_kernel;
+}
+
+}  // namespace kiln::cpu

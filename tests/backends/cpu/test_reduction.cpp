@@ -1,0 +1,136 @@
+// Tests of the CPU reduction kernels (ReduceSum/Mean/Max, Softmax) against float64 loops
+// and hand values.
+#include <cmath>
+#include <limits>
+
+#include "backends/cpu/group_a_test_util.h"
+
+namespace kiln::cpu::testing {
+namespace {
+
+constexpr double kFloat32Tolerance = 2e-6;
+
+// x[i, j, k] of a [2, 3, 4] tensor of sample values.
+struct Cube {
+  std::vector<float> values = sample_values(24, 3.0f, 5);
+  double at(int i, int j, int k) const { return values[size_t((i * 3 + j) * 4 + k)]; }
+  Tensor tensor() const { return f32({2, 3, 4}, values); }
+};
+
+TEST(CpuReduction, ReduceSumOverOneAxisKeepdimsOnAndOff) {
+  Cube x;
+  std::vector<double> expected;
+  for (int i = 0; i < 2; ++i)
+    for (int k = 0; k < 4; ++k) expected.push_back(x.at(i, 0, k) + x.at(i, 1, k) + x.at(i, 2, k));
+  TestNode keep("ReduceSum");
+  keep.attr("axes", std::vector<int64_t>{1});
+  expect_tensor(keep.run1({x.tensor()}), DType::Float32, {2, 1, 4}, expected, kFloat32Tolerance);
+  TestNode drop("ReduceSum");
+  drop.attr("axes", std::vector<int64_t>{-2}).attr("keepdims", int64_t{0});
+  expect_tensor(drop.run1({x.tensor()}), DType::Float32, {2, 4}, expected, kFloat32Tolerance);
+}
+
+TEST(CpuReduction, ReduceMeanOverNonAdjacentAxes) {
+  Cube x;
+  std::vector<double> expected;
+  for (int j = 0; j < 3; ++j) {
+    double sum = 0;
+    for (int i = 0; i < 2; ++i)
+      for (int k = 0; k < 4; ++k) sum += x.at(i, j, k);
+    expected.push_back(sum / 8.0);
+  }
+  TestNode node("ReduceMean");
+  node.attr("axes", std::vector<int64_t>{2, 0}).attr("keepdims", int64_t{0});
+  expect_tensor(node.run1({x.tensor()}), DType::Float32, {3}, expected, kFloat32Tolerance);
+  node.attr("keepdims", int64_t{1});
+  expect_tensor(node.run1({x.tensor()}), DType::Float32, {1, 3, 1}, expected, kFloat32Tolerance);
+}
+
+TEST(CpuReduction, EmptyAxesReduceAllUnlessNoop) {
+  Cube x;
+  double sum = 0;
+  for (float v : x.values) sum += v;
+  expect_tensor(TestNode("ReduceSum").run1({x.tensor()}), DType::Float32, {1, 1, 1}, {sum},
+                kFloat32Tolerance);
+  TestNode flat("ReduceMean");
+  flat.attr("keepdims", int64_t{0});
+  expect_tensor(flat.run1({x.tensor()}), DType::Float32, {}, {sum / 24}, kFloat32Tolerance);
+  TestNode noop("ReduceSum");
+  noop.attr("noop_with_empty_axes", int64_t{1});
+  std::vector<double> same(x.values.begin(), x.values.end());
+  expect_tensor(noop.run1({x.tensor()}), DType::Float32, {2, 3, 4}, same);
+}
+
+TEST(CpuReduction, ReduceMaxWithIntegersAndNaN) {
+  TestNode node("ReduceMax");
+  node.attr("axes", std::vector<int64_t>{-1}).attr("keepdims", int64_t{0});
+  expect_tensor(node.run1({i64({2, 3}, {4, -9, 7, -3, -1, -2})}), DType::Int64, {2}, {7, -1});
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  expect_tensor(node.run1({f32({2, 3}, {1, nan, 3, -5, -4, -6})}), DType::Float32, {2},
+                {std::numeric_limits<double>::quiet_NaN(), -4});
+  // Reducing an empty axis gives -inf (the identity of max).
+  expect_tensor(node.run1({f32({2, 0}, {})}), DType::Float32, {2},
+                {-std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()});
+}
+
+TEST(CpuReduction, ReduceSumInt64AndFloat64) {
+  TestNode node("ReduceSum");
+  node.attr("axes", std::vector<int64_t>{0});
+  expect_tensor(node.run1({i64({3, 2}, {1, 2, 3, 4, 5, 6})}), DType::Int64, {1, 2}, {9, 12});
+  expect_tensor(node.run1({f64({2, 1}, {0.1, 0.2})}), DType::Float64, {1, 1}, {0.1 + 0.2}, 1e-16);
+  expect_error([] { TestNode("ReduceMean").run1({i64({2}, {1, 2})}); }, ErrorKind::Unsupported,
+               {"ReduceMean node 'my_ReduceMean'"});
+  TestNode bad_axis("ReduceSum", 1, "sum_bad_axis");
+  bad_axis.attr("axes", std::vector<int64_t>{3});
+  expect_error([&] { bad_axis.run1({f32({2}, {1, 2})}); }, ErrorKind::InvalidModel,
+               {"sum_bad_axis", "axis 3"});
+}
+
+// A plain float32 running sum of 1e6 copies of 0.1f drifts by ~1e-3 relative; the
+// compensated sum stays within float32 rounding of the float64 sum.
+TEST(CpuReduction, LongFloat32SumsStayAccurate) {
+  const int64_t count = 1000000;
+  std::vector<float> values(count, 0.1f);
+  TestNode node("ReduceMean");
+  node.attr("keepdims", int64_t{0});
+  Tensor mean = node.run1({f32({count}, values)});
+  EXPECT_NEAR(mean.data<float>()[0], double(0.1f), 1e-7);
+}
+
+TEST(CpuReduction, SoftmaxOnLastAndFirstAxis) {
+  Cube x;
+  auto reference = [&](int axis) {
+    std::vector<double> out(24);
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 3; ++j)
+        for (int k = 0; k < 4; ++k) {
+          double total = 0;
+          const int length = axis == 0 ? 2 : axis == 1 ? 3 : 4;
+          for (int m = 0; m < length; ++m) {
+            total += std::exp(axis == 0 ? x.at(m, j, k) : axis == 1 ? x.at(i, m, k) : x.at(i, j, m));
+          }
+          out[size_t((i * 3 + j) * 4 + k)] = std::exp(x.at(i, j, k)) / total;
+        }
+    return out;
+  };
+  expect_tensor(TestNode("Softmax").run1({x.tensor()}), DType::Float32, {2, 3, 4}, reference(2),
+                kFloat32Tolerance);
+  TestNode first("Softmax");
+  first.attr("axis", int64_t{0});
+  expect_tensor(first.run1({x.tensor()}), DType::Float32, {2, 3, 4}, reference(0), kFloat32Tolerance);
+  TestNode middle("Softmax");
+  middle.attr("axis", int64_t{-2});
+  expect_tensor(middle.run1({x.tensor()}), DType::Float32, {2, 3, 4}, reference(1), kFloat32Tolerance);
+}
+
+TEST(CpuReduction, SoftmaxIsStableForLargeInputs) {
+  // exp(1000) overflows float32; subtracting the max gives exactly [1/(1+e), e/(1+e)].
+  const double e = std::exp(1.0);
+  expect_tensor(TestNode("Softmax").run1({f32({2}, {1000.0f, 1001.0f})}), DType::Float32, {2},
+                {1 / (1 + e), e / (1 + e)}, kFloat32Tolerance);
+  expect_tensor(TestNode("Softmax").run1({f64({1, 3}, {-1e300, 0, -1e300})}), DType::Float64, {1, 3},
+                {0, 1, 0}, 0);
+}
+
+}  // namespace
+}  // namespace kiln::cpu::testing
