@@ -86,7 +86,10 @@ void require_same_dtype(const Node& node, const Value& a, const Value& b) {
 }
 
 void require_floating(const Node& node, const Value& value) {
-  check(is_floating(value.dtype), ErrorKind::InvalidModel, node.describe(), ": input '", value.name,
+  // Some ONNX ops also accept integer tensors (MaxPool on uint8, Relu on int32); that is a
+  // valid model Kiln does not run, not a broken one.
+  ErrorKind kind = is_integral(value.dtype) ? ErrorKind::Unsupported : ErrorKind::InvalidModel;
+  check(is_floating(value.dtype), kind, node.describe(), ": input '", value.name,
         "' must be a floating tensor, got ", dtype_name(value.dtype));
 }
 

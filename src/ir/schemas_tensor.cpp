@@ -109,7 +109,12 @@ void infer_flatten(Node& node) {
     return;
   }
   const auto& dims = x.shape.dims();
-  int64_t axis = normalize_axis(node.attr_int("axis", 1), x.shape.rank() + 1, node.describe());
+  // Flatten's axis ranges over [-rank, rank]: a negative axis counts from rank, not rank + 1.
+  int64_t rank = x.shape.rank();
+  int64_t axis = node.attr_int("axis", 1);
+  if (axis < 0) axis += rank;
+  check(axis >= 0 && axis <= rank, ErrorKind::InvalidModel, node.describe(), ": axis ",
+        node.attr_int("axis", 1), " is out of range for rank ", rank);
   Dim outer = product_of({dims.begin(), dims.begin() + axis});
   Dim inner = product_of({dims.begin() + axis, dims.end()});
   set_output(node, 0, x.dtype, Shape({outer, inner}));

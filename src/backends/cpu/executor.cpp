@@ -85,6 +85,21 @@ bool is_tensor_core_op(const std::string& op) {
   return op == "MatMul" || op == "Gemm" || op == "Conv" || op == "Attention";
 }
 
+// A kernel's result must agree with the static dims inference promised: later layers (and
+// the GPU memory plan) rely on them, so a mismatch is a bug worth stopping on.
+void check_matches_inferred_shape(const ir::Node& node, size_t index, const Tensor& out) {
+  const ir::Shape& shape = node.outputs[index]->shape;
+  if (!out.defined() || !shape.rank_known()) return;
+  bool agrees = shape.rank() == out.rank();
+  for (int64_t d = 0; agrees && d < out.rank(); ++d) {
+    const ir::Dim& dim = shape.dims()[static_cast<size_t>(d)];
+    agrees = !dim.is_static() || dim.value == out.dims()[static_cast<size_t>(d)];
+  }
+  check(agrees, ErrorKind::Runtime, node.describe(), ": output '", node.outputs[index]->name,
+        "' has dims ", dims_to_string(out.dims()), " but shape inference gave ",
+        shape.to_string());
+}
+
 // Runs one node with its precision emulated; inputs are already widened to >= float32.
 std::vector<Tensor> run_emulated(const ir::Node& node, std::vector<Tensor> args) {
   Kernel kernel = find_kernel(node.op);
@@ -105,6 +120,7 @@ std::vector<Tensor> run_emulated(const ir::Node& node, std::vector<Tensor> args)
         ": the kernel returned ", outputs.size(), " outputs, the node has ", node.outputs.size());
   for (size_t i = 0; i < outputs.size(); ++i) {
     Tensor& out = outputs[i];
+    check_matches_inferred_shape(node, i, out);
     if (!out.defined() || !is_floating(out.dtype())) continue;
     if (round_all) out = rounded_to(out, precision);
     // 16-bit values are stored as such; a float32 value keeps float32 storage even when its
