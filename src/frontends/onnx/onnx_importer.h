@@ -39,8 +39,8 @@ struct UnsupportedOp {
 struct ImportResult {
   ir::Graph graph;
   int64_t ir_version = 0;
-  int64_t opset = 0;  // of the default ONNX domain
-  std::string producer;  // "pytorch 2.11.0", when the model says
+  int64_t opset = 0;                       // of the default ONNX domain
+  std::string producer;                    // "pytorch 2.11.0", when the model says
   std::vector<UnsupportedOp> unsupported;  // filled only with keep_unsupported
 };
 
@@ -50,6 +50,9 @@ ImportResult import_onnx_model_bytes(const std::string& bytes,
                                      const std::filesystem::path& base_folder,
                                      const ImportOptions& options,
                                      const std::string& label = "model bytes");
+
+// The ONNX op types (default domain) Kiln imports, sorted.
+std::vector<std::string> supported_onnx_ops();
 
 // The unsupported op types of a result, in the order they first appear.
 std::vector<std::string> unsupported_op_names(const ImportResult& result);

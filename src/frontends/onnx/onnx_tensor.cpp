@@ -22,11 +22,11 @@ struct DTypeCode {
   DType dtype;
 };
 constexpr DTypeCode kDTypeCodes[] = {
-    {TensorProto::FLOAT, DType::Float32}, {TensorProto::FLOAT16, DType::Float16},
+    {TensorProto::FLOAT, DType::Float32},     {TensorProto::FLOAT16, DType::Float16},
     {TensorProto::BFLOAT16, DType::BFloat16}, {TensorProto::DOUBLE, DType::Float64},
-    {TensorProto::INT8, DType::Int8},     {TensorProto::INT16, DType::Int16},
-    {TensorProto::INT32, DType::Int32},   {TensorProto::INT64, DType::Int64},
-    {TensorProto::UINT8, DType::UInt8},   {TensorProto::BOOL, DType::Bool},
+    {TensorProto::INT8, DType::Int8},         {TensorProto::INT16, DType::Int16},
+    {TensorProto::INT32, DType::Int32},       {TensorProto::INT64, DType::Int64},
+    {TensorProto::UINT8, DType::UInt8},       {TensorProto::BOOL, DType::Bool},
 };
 
 int64_t checked_element_count(const Dims& dims, size_t element_size, const std::string& what) {
@@ -34,9 +34,8 @@ int64_t checked_element_count(const Dims& dims, size_t element_size, const std::
   for (int64_t dim : dims) {
     check(dim >= 0, ErrorKind::InvalidModel, what, " has a negative dimension in ",
           dims_to_string(dims));
-    check(dim == 0 || count <= std::numeric_limits<int64_t>::max() / dim,
-          ErrorKind::InvalidModel, what, " has dims ", dims_to_string(dims),
-          " whose element count overflows");
+    check(dim == 0 || count <= std::numeric_limits<int64_t>::max() / dim, ErrorKind::InvalidModel,
+          what, " has dims ", dims_to_string(dims), " whose element count overflows");
     count *= dim;
   }
   check(count <= std::numeric_limits<int64_t>::max() / static_cast<int64_t>(element_size),
@@ -47,7 +46,8 @@ int64_t checked_element_count(const Dims& dims, size_t element_size, const std::
 
 // Values of INT8/INT16/UINT8/BOOL/FLOAT16/BFLOAT16/INT32 in int32_data: one element per
 // entry; 16-bit floats as their bit pattern in the low 16 bits.
-template <typename T> void fill_from_int32(const TensorProto& proto, Tensor& tensor) {
+template <typename T>
+void fill_from_int32(const TensorProto& proto, Tensor& tensor) {
   T* out = tensor.data_mutable<T>();
   for (int i = 0; i < proto.int32_data_size(); ++i) {
     int32_t value = proto.int32_data(i);
@@ -68,10 +68,14 @@ struct TypedField {
 };
 TypedField typed_field_for(const TensorProto& proto, DType dtype) {
   switch (dtype) {
-    case DType::Float32: return {"float_data", proto.float_data_size()};
-    case DType::Float64: return {"double_data", proto.double_data_size()};
-    case DType::Int64: return {"int64_data", proto.int64_data_size()};
-    default: return {"int32_data", proto.int32_data_size()};
+    case DType::Float32:
+      return {"float_data", proto.float_data_size()};
+    case DType::Float64:
+      return {"double_data", proto.double_data_size()};
+    case DType::Int64:
+      return {"int64_data", proto.int64_data_size()};
+    default:
+      return {"int32_data", proto.int32_data_size()};
   }
 }
 
@@ -98,7 +102,8 @@ Tensor from_typed_fields(const TensorProto& proto, DType dtype, const Dims& dims
       std::memcpy(tensor.raw_mutable(), proto.int64_data().data(), tensor.nbytes());
       break;
     default:
-      visit_dtype(dtype, [&](auto type_tag) { fill_from_int32<decltype(type_tag)>(proto, tensor); });
+      visit_dtype(dtype,
+                  [&](auto type_tag) { fill_from_int32<decltype(type_tag)>(proto, tensor); });
   }
   return tensor;
 }
@@ -208,7 +213,7 @@ Tensor TensorReader::from_external(const TensorProto& proto, DType dtype, const 
   check(size == byte_count, ErrorKind::InvalidModel, what, " has external data length ", size,
         " but its dims ", dims_to_string(dims), " of ", dtype_name(dtype), " need ", byte_count);
   check(begin <= file.size() && size <= file.size() - begin, ErrorKind::InvalidModel, what,
-        " reads bytes [", begin, ", ", begin + size, ") of '", location, "', which has only ",
+        " reads ", size, " bytes at offset ", begin, " of '", location, "', which has only ",
         file.size(), " bytes");
   if (byte_count == 0) return Tensor(dtype, dims);
   return from_bytes(dtype, dims, cached->second, file.data() + begin, size);

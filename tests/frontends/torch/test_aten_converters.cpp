@@ -1,0 +1,147 @@
+// ATen converters one call at a time, run on the CPU reference and compared with values
+// worked out by hand from PyTorch's documented semantics.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "aten_harness.h"
+
+namespace kiln::torch {
+namespace {
+
+using testing::arg;
+using testing::AtenHarness;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+Tensor floats(Dims dims, std::vector<float> values) { return Tensor::from_vector(dims, values); }
+Tensor int64s(Dims dims, std::vector<int64_t> values) { return Tensor::from_vector(dims, values); }
+
+// int64 tensor + Python float → float32 (the float category wins; a number gives the
+// default dtype), as torch.tensor([1, 2, 3]) + 0.5 does.
+TEST(AtenMath, IntTensorPlusFloatNumberIsFloat32) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Int64, Dims{3});
+  ir::Value* out = h.convert("aten.add.Tensor", {arg("self", x), arg("other", 0.5)});
+  Tensor result = h.run_one(out, {{"x", int64s({3}, {1, 2, 3})}});
+  EXPECT_EQ(result.dtype(), DType::Float32);
+  EXPECT_THAT(result.to_double_vector(), ElementsAre(1.5, 2.5, 3.5));
+}
+
+// A bf16 tensor times a Python float stays bf16; bf16 with fp16 tensors gives float32.
+TEST(AtenMath, PromotionKeepsTensorDtypes) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::BFloat16, Dims{2});
+  ir::Value* y = h.input("y", DType::Float16, Dims{2});
+  ir::Value* scaled = h.convert("aten.mul.Tensor", {arg("self", x), arg("other", 0.5)}, "scaled");
+  EXPECT_EQ(scaled->dtype, DType::BFloat16);
+  ir::Value* mixed = h.convert("aten.add.Tensor", {arg("self", x), arg("other", y)}, "mixed");
+  EXPECT_EQ(mixed->dtype, DType::Float32);
+  // A 0-D int64 tensor does not widen a float16 tensor with dims.
+  ir::Value* zero_dim = h.input("z", DType::Int64, Dims{});
+  ir::Value* kept = h.convert("aten.sub.Tensor", {arg("self", y), arg("other", zero_dim)}, "kept");
+  EXPECT_EQ(kept->dtype, DType::Float16);
+}
+
+TEST(AtenMath, AlphaScalesOther) {
+  AtenHarness h;
+  ir::Value* a = h.input("a", DType::Float32, Dims{2});
+  ir::Value* b = h.input("b", DType::Float32, Dims{2});
+  ir::Value* out =
+      h.convert("aten.sub.Tensor", {arg("self", a), arg("other", b), arg("alpha", 2.0)});
+  Tensor result = h.run_one(out, {{"a", floats({2}, {10, 20})}, {"b", floats({2}, {1, 2})}});
+  EXPECT_THAT(result.to_double_vector(), ElementsAre(8.0, 16.0));  // 10-2*1, 20-2*2
+}
+
+TEST(AtenMath, IntegerTrueDivisionGivesFloat) {
+  AtenHarness h;
+  ir::Value* a = h.input("a", DType::Int64, Dims{2});
+  ir::Value* out = h.convert("aten.div.Tensor", {arg("self", a), arg("other", int64_t{2})});
+  Tensor result = h.run_one(out, {{"a", int64s({2}, {7, -7})}});
+  EXPECT_EQ(result.dtype(), DType::Float32);
+  EXPECT_THAT(result.to_double_vector(), ElementsAre(3.5, -3.5));
+}
+
+// le = not greater, ge = not less, ne = not equal.
+TEST(AtenMath, ComparisonsInBothForms) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{3});
+  ir::Value* y = h.input("y", DType::Float32, Dims{3});
+  ir::Value* le = h.convert("aten.le.Scalar", {arg("self", x), arg("other", int64_t{2})}, "le");
+  ir::Value* ge = h.convert("aten.ge.Tensor", {arg("self", x), arg("other", y)}, "ge");
+  ir::Value* ne = h.convert("aten.ne.Scalar", {arg("self", x), arg("other", 2.0)}, "ne");
+  ir::Value* lt = h.convert("aten.lt.Tensor", {arg("self", x), arg("other", y)}, "lt");
+  auto results =
+      h.run({le, ge, ne, lt}, {{"x", floats({3}, {1, 2, 3})}, {"y", floats({3}, {2, 2, 2})}});
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(1, 1, 0));
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(0, 1, 1));
+  EXPECT_THAT(results[2].to_double_vector(), ElementsAre(1, 0, 1));
+  EXPECT_THAT(results[3].to_double_vector(), ElementsAre(1, 0, 0));
+  EXPECT_EQ(results[0].dtype(), DType::Bool);
+}
+
+TEST(AtenMath, LogicalOpsAndWhere) {
+  AtenHarness h;
+  ir::Value* a = h.input("a", DType::Bool, Dims{4});
+  ir::Value* b = h.input("b", DType::Bool, Dims{4});
+  ir::Value* both = h.convert("aten.__and__.Tensor", {arg("self", a), arg("other", b)}, "both");
+  ir::Value* either =
+      h.convert("aten.logical_or.default", {arg("self", a), arg("other", b)}, "either");
+  ir::Value* chosen = h.convert(
+      "aten.where.self", {arg("condition", both), arg("self", 1.5), arg("other", -1.0)}, "chosen");
+  Tensor av = Tensor::from_vector<bool>({4}, {true, true, false, false});
+  Tensor bv = Tensor::from_vector<bool>({4}, {true, false, true, false});
+  auto results = h.run({both, either, chosen}, {{"a", av}, {"b", bv}});
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(1, 0, 0, 0));
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(1, 1, 1, 0));
+  EXPECT_THAT(results[2].to_double_vector(), ElementsAre(1.5, -1, -1, -1));
+  EXPECT_EQ(results[2].dtype(), DType::Float32);
+}
+
+TEST(AtenMath, InPlaceOpRebindsTheMutatedName) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{2});
+  NamedArgument self{"self", x, "x"};
+  ir::Value* out = h.convert("aten.add_.Tensor", {self, arg("other", 1.0)});
+  EXPECT_EQ(h.context.find_tensor("x"), out);  // later readers of x see x + 1
+}
+
+TEST(AtenReduce, AnyDimAndCumsumOfBools) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Bool, Dims{2, 3});
+  ir::Value* any = h.convert("aten.any.dim", {arg("self", x), arg("dim", int64_t{1})}, "any");
+  ir::Value* sum =
+      h.convert("aten.cumsum.default", {arg("self", x), arg("dim", int64_t{-1})}, "sum");
+  Tensor xv = Tensor::from_vector<bool>({2, 3}, {false, false, true, false, false, false});
+  auto results = h.run({any, sum}, {{"x", xv}});
+  EXPECT_EQ(results[0].dtype(), DType::Bool);
+  EXPECT_EQ(results[0].dims(), (Dims{2}));
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(1, 0));
+  EXPECT_EQ(results[1].dtype(), DType::Int64);  // cumsum of bool is int64 in PyTorch
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(0, 0, 1, 0, 0, 0));
+}
+
+TEST(AtenReduce, DiffWithPrepend) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{4});
+  ir::Value* before = h.input("before", DType::Float32, Dims{1});
+  ir::Value* out = h.convert(
+      "aten.diff.default",
+      {arg("self", x), arg("n", int64_t{1}), arg("dim", int64_t{-1}), arg("prepend", before)});
+  Tensor result = h.run_one(out, {{"x", floats({4}, {1, 4, 9, 16})}, {"before", floats({1}, {0})}});
+  EXPECT_THAT(result.to_double_vector(), ElementsAre(1, 3, 5, 7));
+}
+
+TEST(AtenReduce, MeanOverDims) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{2, 2});
+  ir::Value* out = h.convert("aten.mean.dim", {arg("self", x), arg("dim", std::vector<int64_t>{-1}),
+                                               arg("keepdim", true)});
+  Tensor result = h.run_one(out, {{"x", floats({2, 2}, {1, 3, 5, 9})}});
+  EXPECT_EQ(result.dims(), (Dims{2, 1}));
+  EXPECT_THAT(result.to_double_vector(), ElementsAre(2, 7));
+}
+
+}  // namespace
+}  // namespace kiln::torch
