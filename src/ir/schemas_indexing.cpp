@@ -78,7 +78,13 @@ void infer_split(Node& node) {
   }
   if (!sizes.empty() && total.is_static()) {
     int64_t sum = 0;
-    for (int64_t size : sizes) sum += size;
+    for (int64_t size : sizes) {
+      // Sizes come from the model file: check each before adding so a hostile file cannot
+      // overflow the sum.
+      check(size >= 0 && size <= total.value - sum, ErrorKind::InvalidModel, node.describe(),
+            ": split sizes exceed axis ", axis, " of size ", total.value);
+      sum += size;
+    }
     check(sum == total.value, ErrorKind::InvalidModel, node.describe(), ": split sizes add up to ",
           sum, " but axis ", axis, " has size ", total.value);
   }

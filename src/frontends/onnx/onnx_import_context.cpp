@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "ir/op_schema.h"
 
 namespace kiln::onnx {
@@ -206,6 +207,7 @@ ir::Node* OnnxNode::emit(const std::string& op, std::vector<ir::Value*> inputs, 
     const std::string& onnx_name = proto_.output(static_cast<int>(i));
     output_names.push_back(onnx_name.empty() ? "" : context_.value_name(onnx_name));
   }
+  reconcile_weight_dtypes(op, inputs);
   ir::Node* node = context_.graph().add_node(op, name_, std::move(inputs), output_names);
   node->source = source();
   node->attrs = std::move(attrs);
@@ -234,6 +236,38 @@ ir::Node* OnnxNode::emit(const std::string& op, std::vector<ir::Value*> inputs, 
     }
   }
   return node;
+}
+
+// torch.onnx.export (2.11, optimize=True) folds BatchNorm into Conv in float32 even when the
+// model is bfloat16, leaving a bf16 activation next to float32 weights, which ONNX forbids.
+// Converting such a weight to the activation's type is what the model meant; say so once.
+void OnnxNode::reconcile_weight_dtypes(const std::string& op, std::vector<ir::Value*>& inputs) {
+  const ir::OpSchema* schema = ir::find_schema(op);
+  if (!schema || !schema->float_compute || op == "Pow") return;
+  DType activation = DType::Undefined;
+  for (const ir::Value* input : inputs) {
+    if (input && !input->is_constant() && is_floating(input->dtype)) {
+      activation = input->dtype;
+      break;
+    }
+  }
+  if (activation == DType::Undefined) return;
+  for (ir::Value*& input : inputs) {
+    if (!input || !input->is_constant() || !is_floating(input->dtype) ||
+        input->dtype == activation) {
+      continue;
+    }
+    std::string converted_name = input->name + "." + std::string(dtype_name(activation));
+    ir::Value* converted = context_.graph().find_value(converted_name);
+    if (!converted) {
+      log_warn(context_.label(), ": weight '", input->name, "' is ", dtype_name(input->dtype),
+               " but feeds ", op, " node '", name_, "' with ", dtype_name(activation),
+               " activations; converted it to ", dtype_name(activation),
+               " (the exporter mixed types)");
+      converted = context_.graph().add_constant(converted_name, input->constant->to(activation));
+    }
+    input = converted;
+  }
 }
 
 void OnnxNode::alias_output(size_t index, ir::Value* value) {

@@ -120,6 +120,7 @@ class OnnxNode {
   }
 
  private:
+  void reconcile_weight_dtypes(const std::string& op, std::vector<ir::Value*>& inputs);
   const ::onnx::AttributeProto* find_attr(std::string_view name) const;
   const ::onnx::AttributeProto* typed_attr(std::string_view name, int type,
                                            const char* type_name) const;
