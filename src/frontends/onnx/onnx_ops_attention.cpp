@@ -8,7 +8,15 @@ constexpr size_t kPastKey = 4, kPastValue = 5, kNonpadKvSeqlen = 6;
 
 void import_attention(OnnxNode& node) {
   node.allow_attributes({"is_causal", "kv_num_heads", "q_num_heads", "qk_matmul_output_mode",
-                         "scale", "softcap", "softmax_precision"});
+                         "scale", "softcap", "softmax_precision", "left_window_size",
+                         "right_window_size"});
+  // Sliding-window attention (opset 24+): -1, the default, means no window.
+  for (const char* window : {"left_window_size", "right_window_size"}) {
+    if (node.attr_int(window, -1) != -1) {
+      node.unsupported("it sets ", window, " (sliding-window attention), which Kiln's ",
+                       "Attention does not support");
+    }
+  }
   if (node.input(kPastKey) || node.input(kPastValue)) {
     node.unsupported(
         "it takes past_key/past_value (a KV cache), which Kiln's Attention does "
