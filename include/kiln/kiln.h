@@ -23,10 +23,33 @@ class Executor;
 
 struct LoadOptions {
   bool optimize = true;  // run passes::optimize after import (fold, simplify, DCE, verify)
+  // Import ops Kiln cannot run as placeholder nodes (op "onnx.<OpType>") and list them in
+  // LoadedModel::unsupported instead of failing; such a graph is not optimized and cannot
+  // run. For `kiln inspect`.
+  bool keep_unsupported = false;
+};
+
+// An op type Kiln does not support yet, with the nodes that use it.
+struct UnsupportedOp {
+  std::string op_type;
+  std::vector<std::string> node_names;
+  std::vector<std::string> reasons;  // specific causes, where the op is known but not its form
+};
+
+struct LoadedModel {
+  ir::Graph graph;
+  std::string format;    // the frontend's description, e.g. "ONNX (torch.onnx.export)"
+  std::string producer;  // "pytorch 2.11.0", where the file says
+  int64_t opset = 0;     // ONNX default-domain opset; 0 for other formats
+  bool optimized = false;
+  std::vector<UnsupportedOp> unsupported;  // only with keep_unsupported
 };
 
 // Reads a model, choosing the frontend by file extension (.onnx; .pt2 and .pt are planned),
-// then optimizes it. Throws Unsupported for an unknown or not yet supported format.
+// then optimizes it unless options say otherwise or unsupported ops were kept. Throws
+// Unsupported for an unknown or not yet supported format.
+LoadedModel open_model(const std::filesystem::path& path, const LoadOptions& options = {});
+// open_model(...).graph: the graph, ready for a CpuSession.
 ir::Graph load_model(const std::filesystem::path& path, const LoadOptions& options = {});
 
 // The model file extensions Kiln knows, with whether their frontend is available yet.
@@ -67,6 +90,9 @@ using DimSizes = std::map<std::string, int64_t>;
 // else [0, 2). The same seed gives the same tensors on every platform.
 std::map<std::string, Tensor> make_random_inputs(const ir::Graph& graph, uint64_t seed,
                                                  const DimSizes& dim_sizes = {});
+// The same for one graph input (make_random_inputs calls this for each).
+Tensor make_random_input(const ir::Graph& graph, const ir::Value& input, uint64_t seed,
+                         const DimSizes& dim_sizes = {});
 
 // The concrete dims an input gets: static dims as they are, symbolic ones from `dim_sizes`
 // or 1. Throws InvalidArgument if the input's rank is unknown.

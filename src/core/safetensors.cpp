@@ -81,7 +81,7 @@ Entry parse_entry(const std::string& name, const Json& spec, const std::string& 
 // ranges tile the data exactly (no overlaps, no holes), as the format requires.
 void check_layout(std::vector<Entry>& entries, uint64_t data_size, const std::string& source) {
   for (const Entry& entry : entries) {
-    uint64_t count = static_cast<uint64_t>(element_count(entry.dims));
+    uint64_t count = static_cast<uint64_t>(checked_element_count(entry.dims, source));
     uint64_t item = dtype_size(entry.dtype);
     check(entry.begin <= entry.end && entry.end <= data_size, ErrorKind::InvalidArgument, "'",
           source, "': tensor '", entry.name, "' has data_offsets [", entry.begin, ", ",

@@ -145,14 +145,14 @@ class NpyHeaderParser {
 };
 
 DType npy_dtype(const std::string& descr, const std::string& source) {
-  check(descr.size() >= 3, ErrorKind::InvalidArgument, "'", source,
-        "' has an unsupported .npy dtype '", descr, "'");
-  char byte_order = descr[0];
-  char kind = descr[1];
-  if (kind == 'O') {
+  if (descr.size() >= 2 && descr[1] == 'O') {
     fail(ErrorKind::InvalidArgument, "'", source,
          "' holds a numpy object array; save a numeric array instead");
   }
+  check(descr.size() >= 3, ErrorKind::Unsupported, "'", source,
+        "' has an unsupported .npy dtype '", descr, "'");
+  char byte_order = descr[0];
+  char kind = descr[1];
   int item_size = 0;
   for (char digit : descr.substr(2)) {
     check(std::isdigit(static_cast<unsigned char>(digit)) && item_size < 1000,
@@ -193,6 +193,14 @@ std::string npy_descr(DType dtype) {
 
 }  // namespace
 
+int64_t checked_element_count(const Dims& dims, const std::string& source) {
+  try {
+    return element_count(dims);
+  } catch (const Error& error) {
+    fail(ErrorKind::InvalidArgument, "'", source, "': ", error.what());
+  }
+}
+
 void normalize_bool_bytes(Tensor& tensor) {
   if (tensor.dtype() != DType::Bool) return;
   auto* bytes = static_cast<uint8_t*>(tensor.raw_mutable());
@@ -221,7 +229,7 @@ Tensor decode_npy(std::string_view bytes, const std::string& source) {
     fail(ErrorKind::InvalidArgument, "'", source,
          "' is in Fortran order; save it in C order, e.g. np.save(f, np.ascontiguousarray(a))");
   }
-  int64_t count = element_count(header.shape);
+  int64_t count = checked_element_count(header.shape, source);
   size_t data_start = header_start + header_length;
   size_t available = bytes.size() - data_start;
   if (static_cast<uint64_t>(count) > available / dtype_size(dtype) ||

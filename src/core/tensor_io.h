@@ -32,6 +32,9 @@ std::string encode_safetensors(const std::map<std::string, Tensor>& tensors);
 // is undefined, so readers of raw bool bytes call this first.
 void normalize_bool_bytes(Tensor& tensor);
 
+// element_count(dims), with `source` named in the error when the dims are bad.
+int64_t checked_element_count(const Dims& dims, const std::string& source);
+
 // True for paths ending in .safetensors (case-sensitive, as the format's tools write it).
 bool is_safetensors_path(const std::filesystem::path& path);
 

@@ -1,1 +1,0 @@
-// placeholder: public API lands with the CLI

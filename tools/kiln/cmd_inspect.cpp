@@ -1,0 +1,103 @@
+// kiln inspect: a model's inputs and outputs (symbolic dims by name), op histogram,
+// weights, and the ops Kiln does not support yet, with the nodes that use them.
+#include <iostream>
+
+#include "commands.h"
+#include "kiln/kiln.h"
+
+namespace kiln::cli {
+namespace {
+
+struct InspectOptions {
+  std::string model;
+  bool no_optimize = false;
+  bool json = false;
+};
+
+nlohmann::json values_json(const std::vector<ValueInfo>& values) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const ValueInfo& value : values) {
+    list.push_back({{"name", value.name}, {"dtype", value.dtype}, {"shape", value.shape}});
+  }
+  return list;
+}
+
+nlohmann::json unsupported_json(const std::vector<UnsupportedOp>& ops) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const UnsupportedOp& op : ops) {
+    list.push_back({{"op", op.op_type}, {"nodes", op.node_names}, {"reasons", op.reasons}});
+  }
+  return list;
+}
+
+void print_values(const char* title, const std::vector<ValueInfo>& values) {
+  std::cout << title << '\n';
+  for (const ValueInfo& value : values) {
+    std::cout << "  " << value.name << "  " << value.dtype << " " << value.shape << '\n';
+  }
+}
+
+void print_unsupported(const std::vector<UnsupportedOp>& ops) {
+  std::cout << "unsupported" << (ops.empty() ? "  none" : "") << '\n';
+  for (const UnsupportedOp& op : ops) {
+    std::cout << "  " << op.op_type << "  nodes:";
+    for (const std::string& node : op.node_names) std::cout << " '" << node << "'";
+    std::cout << '\n';
+    for (const std::string& reason : op.reasons) std::cout << "    " << reason << '\n';
+  }
+}
+
+int inspect_model(const InspectOptions& options) {
+  LoadOptions load_options;
+  load_options.optimize = !options.no_optimize;
+  load_options.keep_unsupported = true;
+  LoadedModel model = open_model(options.model, load_options);
+  ModelSummary summary = summarize_model(model.graph);
+
+  if (options.json) {
+    nlohmann::json report = {{"model", options.model},
+                             {"format", model.format},
+                             {"producer", model.producer},
+                             {"opset", model.opset},
+                             {"optimized", model.optimized},
+                             {"inputs", values_json(summary.inputs)},
+                             {"outputs", values_json(summary.outputs)},
+                             {"node_count", summary.node_count},
+                             {"ops", summary.op_counts},
+                             {"constant_count", summary.constant_count},
+                             {"constant_bytes", summary.constant_bytes},
+                             {"unsupported", unsupported_json(model.unsupported)}};
+    std::cout << report.dump(2) << '\n';
+  } else {
+    std::cout << "model " << options.model << "\n  " << model.format;
+    if (!model.producer.empty()) std::cout << ", made by " << model.producer;
+    if (model.opset) std::cout << ", opset " << model.opset;
+    std::cout << (model.optimized ? ", optimized" : ", as imported") << '\n';
+    print_values("inputs", summary.inputs);
+    print_values("outputs", summary.outputs);
+    std::cout << "ops (" << summary.node_count << " nodes)\n";
+    for (const auto& [op, count] : summary.op_counts) std::cout << "  " << op << "  " << count << '\n';
+    std::cout << "constants  " << summary.constant_count << " (" << summary.constant_bytes
+              << " bytes)\n";
+    print_unsupported(model.unsupported);
+  }
+  if (!model.unsupported.empty()) {
+    std::cerr << "kiln: error: the model uses " << model.unsupported.size()
+              << " op type(s) Kiln does not support yet (listed above)\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_inspect_command(CLI::App& parent) {
+  auto options = std::make_shared<InspectOptions>();
+  CLI::App* app = parent.add_subcommand("inspect", "Describe a model: interface, ops, weights");
+  app->add_option("model", options->model, "Model file (.onnx)")->required();
+  app->add_flag("--no-optimize", options->no_optimize, "Show the graph as imported");
+  app->add_flag("--json", options->json, "Print a JSON report instead of text");
+  return {app, [options] { return inspect_model(*options); }};
+}
+
+}  // namespace kiln::cli
