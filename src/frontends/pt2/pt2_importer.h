@@ -1,0 +1,50 @@
+// torch.export archives (.pt2, written by torch.export.save) → Kiln IR, in C++: the zip is
+// read with libzip, models/model.json with nlohmann-json, the ATen graph through the shared
+// table in frontends/torch. Throws Error naming the file, node or tensor at fault.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace kiln::pt2 {
+
+// The serialization schema majors Kiln reads (PyTorch 2.11 writes 8.17).
+inline constexpr int64_t kSupportedSchemaMajors[] = {8};
+
+ir::Graph import_pt2_file(const std::filesystem::path& path);
+// From archive bytes in memory; `label` names them in messages. For tests and fuzzing.
+ir::Graph import_pt2_bytes(const std::string& bytes, const std::string& label = "pt2 bytes");
+
+// What the archive says about itself besides the graph.
+struct SymbolRange {
+  std::optional<int64_t> min;
+  std::optional<int64_t> max;
+};
+struct Pt2Info {
+  int64_t schema_major = 0;
+  int64_t schema_minor = 0;
+  std::string torch_version;
+  std::vector<std::string> verifiers;                // ["TRAINING"] or ["ATEN"] (core ATen)
+  std::map<std::string, SymbolRange> symbol_ranges;  // range_constraints, by symbol ("s0")
+};
+
+struct Pt2ImportResult {
+  ir::Graph graph;
+  Pt2Info info;
+};
+Pt2ImportResult import_pt2_model(const std::filesystem::path& path);
+Pt2ImportResult import_pt2_model_bytes(const std::string& bytes, const std::string& label);
+
+// A node target as the shared ATen table spells it: "torch.ops.aten.add.Tensor" →
+// "aten.add.Tensor", "_operator.mul" → "operator.mul", "<built-in function getitem>" →
+// "operator.getitem".
+std::string normalize_target(std::string_view target);
+
+}  // namespace kiln::pt2

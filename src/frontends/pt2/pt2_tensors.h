@@ -1,0 +1,52 @@
+// Tensor metadata and payloads of a torch.export archive: ScalarType codes, sizes that may
+// be symbolic, and weights stored as raw (possibly strided) bytes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "frontends/pt2/pt2_archive.h"
+#include "frontends/pt2/pt2_json.h"
+#include "ir/shape.h"
+
+namespace kiln::pt2 {
+
+// The schema's ScalarType code → DType; Unsupported naming the type for complex, float8 etc.
+DType dtype_from_scalar_type(int64_t code, const std::string& where);
+
+// A SymInt ({"as_int": n} or {"as_expr": {"expr_str": "Symbol('s0', ...)"}}) as a Dim:
+// named after its symbol, unknown for compound expressions.
+ir::Dim dim_from_sym_int(const Json& sym_int, const std::string& where);
+// The symbol of an expression that is one symbol ("s0", "Symbol('s0', positive=True)").
+std::string symbol_of(const std::string& expr);
+
+struct TensorMeta {
+  DType dtype = DType::Undefined;
+  std::vector<ir::Dim> sizes;
+};
+TensorMeta read_tensor_meta(const Json& meta, const std::string& where);
+
+// Reads the payload `fqn` ("fc1.weight") listed in `config_path`
+// (data/weights/model_weights_config.json or data/constants/model_constants_config.json)
+// as a contiguous tensor, honouring sizes, strides and storage_offset.
+class PayloadReader {
+ public:
+  PayloadReader(const Pt2Archive& archive, const std::string& folder);
+  bool has(const std::string& fqn) const;
+  Tensor read(const std::string& fqn) const;
+
+ private:
+  const Pt2Archive& archive_;
+  std::string folder_;  // "data/weights/"
+  std::string where_;
+  Json config_;  // the "config" object
+};
+
+// The elements of a strided view of `storage` as a contiguous tensor. `what` names the
+// tensor in errors (out-of-range offsets and strides are InvalidModel).
+Tensor materialize(DType dtype, const Dims& sizes, const Dims& strides, int64_t storage_offset,
+                   std::shared_ptr<const std::string> storage, const std::string& what);
+
+}  // namespace kiln::pt2

@@ -1,0 +1,54 @@
+// Building blocks the ATen converters share: PyTorch's type promotion, scalar constants,
+// axis handling, and shapes that mix fixed and run-time sizes.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "frontends/torch/aten_node.h"
+
+namespace kiln::torch {
+
+// ---- dtypes ----
+// The dtype of a value whose dtype inference has set it; Unsupported otherwise.
+DType dtype_of(AtenNode& node, const ir::Value* value);
+// PyTorch's result type for an op over the named arguments (tensors and numbers): the
+// highest category (bool < integer < float) wins; within it, tensors with dims beat 0-D
+// tensors, which beat Python numbers (a float number alone gives float32).
+DType result_type(AtenNode& node, const std::vector<std::string_view>& names);
+// Two tensors' common dtype under PyTorch's rules (both with dims).
+DType promote_types(DType a, DType b);
+// `value` converted to `dtype` (no node when it already has it).
+ir::Value* cast_to(AtenNode& node, ir::Value* value, DType dtype);
+// The argument `name` (tensor or number) as a value of `dtype`.
+ir::Value* operand(AtenNode& node, std::string_view name, DType dtype);
+// A 0-D constant of `dtype` holding `number`.
+ir::Value* scalar_constant(AtenNode& node, double number, DType dtype);
+ir::Value* int64_constant(AtenNode& node, std::vector<int64_t> values);  // 1-D
+
+// Constants a converter builds itself (fills, aranges, default norm weights) stay this
+// small; larger ones are computed at run time or refused.
+inline constexpr int64_t kMaxFoldedElements = int64_t{1} << 20;
+// The element count of `dims`; InvalidModel for negative sizes or overflow.
+int64_t folded_count(AtenNode& node, const Dims& dims);
+
+// ---- axes ----
+int64_t rank_of(AtenNode& node, const ir::Value* value);  // Unsupported if unknown
+int64_t normalize_dim(AtenNode& node, int64_t dim, int64_t rank);
+
+// ---- sizes ----
+// Each dim of `value`: fixed sizes as they are, symbolic ones read at run time (Shape).
+std::vector<SymInt> sizes_of(AtenNode& node, ir::Value* value);
+// A size as an int64 tensor of shape [1] (constant when fixed).
+ir::Value* size_tensor(AtenNode& node, const SymInt& size);
+// A 0-D int64 tensor holding the size (for Range).
+ir::Value* size_scalar(AtenNode& node, const SymInt& size);
+// A 1-D int64 shape tensor: a constant when all sizes are fixed, else a Concat.
+ir::Value* shape_tensor(AtenNode& node, const std::vector<SymInt>& sizes);
+// Reshape to torch-style sizes (one -1 allowed). Sizes equal to the input's symbolic dim at
+// the same position become 0 (copy), and one other run-time size becomes -1, so most
+// dynamic reshapes keep a constant shape.
+ir::Value* reshape_to(AtenNode& node, ir::Value* input, std::vector<SymInt> sizes);
+
+}  // namespace kiln::torch

@@ -1,0 +1,117 @@
+// ATen indexing: select, slice, index.Tensor (→ Gather / GatherND), gather (→ GatherElements),
+// index_select and embedding (→ Gather).
+#include <limits>
+
+#include "frontends/torch/aten_helpers.h"
+#include "frontends/torch/aten_ops.h"
+
+namespace kiln::torch {
+namespace {
+
+constexpr int64_t kToEnd = std::numeric_limits<int64_t>::max();
+
+ir::Value* index_tensor(AtenNode& node, const SymInt& index) {
+  return size_scalar(node, index);  // 0-D int64: Gather drops the axis
+}
+
+// select(self, dim, index): one slice along dim, without the dim.
+void convert_select(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t axis = normalize_dim(node, node.int_arg("dim"), rank_of(node, x));
+  node.set_output(
+      0, node.add("Gather", {x, index_tensor(node, node.sym_int("index"))}, {{"axis", axis}}));
+}
+
+// slice(self, dim, start, end, step); a slice of everything is the input itself.
+void convert_slice(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t axis = normalize_dim(node, node.int_arg("dim", 0), rank_of(node, x));
+  SymInt start = node.optional_sym_int("start").value_or(SymInt::fixed(0));
+  SymInt end = node.optional_sym_int("end").value_or(SymInt::fixed(kToEnd));
+  int64_t step = node.int_arg("step", 1);
+  if (step <= 0) node.invalid("step must be positive, got ", step);
+  const ir::Dim& size = x->shape[axis];
+  bool from_start = start.is_static() && start.value == 0;
+  bool to_end =
+      end.is_static() && (end.value >= kToEnd / 2 || (size.is_static() && end.value >= size.value));
+  bool same_symbol = !end.is_static() && size.is_symbolic() && end.symbol == size.symbol;
+  if (from_start && (to_end || same_symbol) && step == 1) return node.set_output(0, x);
+  node.set_output(0,
+                  node.add("Slice", {x, size_tensor(node, start), size_tensor(node, end),
+                                     int64_constant(node, {axis}), int64_constant(node, {step})}));
+}
+
+void require_integer_indices(AtenNode& node, ir::Value* indices) {
+  DType dtype = dtype_of(node, indices);
+  if (dtype == DType::Bool || dtype == DType::UInt8) {
+    node.unsupported("boolean mask indexing with '", indices->name, "' (shape depends on data)");
+  }
+  if (is_floating(dtype)) node.invalid("index '", indices->name, "' has type ", dtype_name(dtype));
+}
+
+// index(self, indices): one index tensor → Gather on its dim; several on the leading dims
+// → GatherND on their broadcast, stacked along a new last axis.
+void convert_index(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  TensorList indices = node.tensors("indices");
+  while (!indices.empty() && indices.back() == nullptr) indices.pop_back();
+  std::vector<int64_t> positions;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] != nullptr) positions.push_back(static_cast<int64_t>(i));
+  }
+  if (positions.empty()) return node.set_output(0, x);
+  for (int64_t position : positions) require_integer_indices(node, indices[position]);
+  if (positions.size() == 1) {
+    return node.set_output(
+        0, node.add("Gather", {x, indices[positions[0]]}, {{"axis", positions[0]}}));
+  }
+  if (positions.back() != static_cast<int64_t>(positions.size()) - 1) {
+    node.unsupported("index tensors on dims that are not the leading dims 0..",
+                     positions.size() - 1, " (with None between or before them)");
+  }
+  std::vector<ir::Value*> parts;
+  for (ir::Value* index : indices) parts.push_back(cast_to(node, index, DType::Int64));
+  ir::Value* broadcast = parts[0];
+  for (size_t i = 1; i < parts.size(); ++i) broadcast = node.add("Add", {broadcast, parts[i]});
+  ir::Value* common_shape = node.add("Shape", {broadcast});
+  int64_t rank = rank_of(node, broadcast);
+  for (ir::Value*& part : parts) {
+    part = node.add("Expand", {part, common_shape});
+    part = node.add("Unsqueeze", {part}, {{"axes", std::vector<int64_t>{rank}}});
+  }
+  ir::Value* stacked = node.add("Concat", parts, {{"axis", rank}});
+  node.set_output(0, node.add("GatherND", {x, stacked}));
+}
+
+void convert_gather(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t axis = normalize_dim(node, node.int_arg("dim"), rank_of(node, x));
+  node.set_output(0, node.add("GatherElements", {x, node.tensor("index")}, {{"axis", axis}}));
+}
+
+void convert_index_select(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t axis = normalize_dim(node, node.int_arg("dim"), rank_of(node, x));
+  node.set_output(0, node.add("Gather", {x, node.tensor("index")}, {{"axis", axis}}));
+}
+
+// embedding(weight, indices, padding_idx, ...): rows of the table; padding_idx only
+// matters for training.
+void convert_embedding(AtenNode& node) {
+  ir::Value* indices = node.tensor("indices");
+  require_integer_indices(node, indices);
+  node.set_output(0, node.add("Gather", {node.tensor("weight"), indices}, {{"axis", int64_t{0}}}));
+}
+
+}  // namespace
+
+void add_indexing_ops(AtenTable& table) {
+  table["aten.select.int"] = convert_select;
+  table["aten.slice.Tensor"] = convert_slice;
+  table["aten.index.Tensor"] = convert_index;
+  table["aten.gather.default"] = convert_gather;
+  table["aten.index_select.default"] = convert_index_select;
+  table["aten.embedding.default"] = convert_embedding;
+}
+
+}  // namespace kiln::torch

@@ -1,0 +1,264 @@
+// ATen neural-network layers kept high-level in the IR: linear → Gemm / MatMul+Add,
+// convolution → Conv, batch and layer norms, scaled dot-product attention, softmax, pooling.
+#include "frontends/torch/aten_helpers.h"
+#include "frontends/torch/aten_ops.h"
+
+namespace kiln::torch {
+namespace {
+
+// A per-dim list (stride, padding, ...) given once or per spatial dim.
+std::vector<int64_t> per_spatial_dim(AtenNode& node, std::vector<int64_t> values, size_t spatial,
+                                     std::string_view what) {
+  if (values.size() == 1 && spatial > 1) values.assign(spatial, values[0]);
+  if (values.size() != spatial) {
+    node.invalid(what, " has ", values.size(), " values for ", spatial, " spatial dims");
+  }
+  return values;
+}
+
+std::vector<int64_t> symmetric_pads(const std::vector<int64_t>& padding) {
+  std::vector<int64_t> pads = padding;  // begins, then the same ends
+  pads.insert(pads.end(), padding.begin(), padding.end());
+  return pads;
+}
+
+// linear(input, weight, bias): Gemm with transB for matrices, else MatMul by weightᵀ (+ bias).
+void convert_linear(AtenNode& node) {
+  ir::Value* input = node.tensor("input");
+  ir::Value* weight = node.tensor("weight");
+  ir::Value* bias = node.optional_tensor("bias");
+  if (rank_of(node, weight) != 2) node.unsupported("weight of rank ", rank_of(node, weight));
+  if (rank_of(node, input) == 2) {
+    return node.set_output(0, node.add("Gemm", {input, weight, bias}, {{"transB", int64_t{1}}}));
+  }
+  ir::Value* transposed = node.add("Transpose", {weight}, {{"perm", std::vector<int64_t>{1, 0}}});
+  ir::Value* result = node.add("MatMul", {input, transposed});
+  if (bias != nullptr) result = node.add("Add", {result, bias});
+  node.set_output(0, result);
+}
+
+// Explicit begin/end pads for padding="same" (extra padding at the end, as PyTorch).
+std::vector<int64_t> same_pads(AtenNode& node, ir::Value* weight,
+                               const std::vector<int64_t>& dilation) {
+  if (!weight->shape.is_static()) node.unsupported("padding='same' with a weight of unknown shape");
+  Dims kernel = weight->shape.static_dims();
+  size_t spatial = dilation.size();
+  std::vector<int64_t> pads(2 * spatial);
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t total = dilation[i] * (kernel[2 + i] - 1);
+    pads[i] = total / 2;
+    pads[spatial + i] = total - total / 2;
+  }
+  return pads;
+}
+
+void emit_conv(AtenNode& node, bool transposed) {
+  if (transposed) node.unsupported("transposed convolution (ConvTranspose) is not supported yet");
+  ir::Value* input = node.tensor("input");
+  ir::Value* weight = node.tensor("weight");
+  int64_t weight_rank = rank_of(node, weight);
+  if (weight_rank < 3) node.invalid("weight of rank ", weight_rank);
+  size_t spatial = static_cast<size_t>(weight_rank - 2);
+  auto strides = per_spatial_dim(node, node.ints("stride", {1}), spatial, "stride");
+  auto dilations = per_spatial_dim(node, node.ints("dilation", {1}), spatial, "dilation");
+  std::vector<int64_t> pads;
+  const Argument* padding = node.find("padding");
+  if (padding != nullptr && std::holds_alternative<std::string>(*padding)) {
+    std::string mode = std::get<std::string>(*padding);
+    if (mode == "same") {
+      pads = same_pads(node, weight, dilations);
+    } else if (mode == "valid") {
+      pads.assign(2 * spatial, 0);
+    } else {
+      node.invalid("padding='", mode, "' (expected 'same' or 'valid')");
+    }
+  } else {
+    pads = symmetric_pads(per_spatial_dim(node, node.ints("padding", {0}), spatial, "padding"));
+  }
+  std::map<std::string, ir::AttrValue> attrs{{"strides", strides},
+                                             {"pads", pads},
+                                             {"dilations", dilations},
+                                             {"group", node.int_arg("groups", 1)}};
+  node.set_output(0, node.add("Conv", {input, weight, node.optional_tensor("bias")}, attrs));
+}
+
+void convert_conv(AtenNode& node) { emit_conv(node, false); }
+void convert_convolution(AtenNode& node) { emit_conv(node, node.bool_arg("transposed", false)); }
+
+// A norm's optional weight (ones) or bias (zeros) of `dims`, in the input's dtype.
+ir::Value* weight_or(AtenNode& node, std::string_view name, Dims dims, double fill, DType dtype) {
+  if (ir::Value* value = node.optional_tensor(name)) return value;
+  if (folded_count(node, dims) > kMaxFoldedElements) {
+    node.unsupported("a default ", name, " of ", dims_to_string(dims), " is too large");
+  }
+  Tensor filled = Tensor::from_vector<double>(
+      dims, std::vector<double>(static_cast<size_t>(element_count(dims)), fill));
+  return node.constant(filled.to(dtype));
+}
+
+void emit_batch_norm(AtenNode& node) {
+  ir::Value* input = node.tensor("input");
+  ir::Value* mean = node.tensor("running_mean");
+  ir::Value* var = node.tensor("running_var");
+  if (!mean->shape.is_static()) node.unsupported("running_mean of unknown shape");
+  Dims channels = mean->shape.static_dims();
+  DType dtype = dtype_of(node, mean);
+  ir::Value* scale = weight_or(node, "weight", channels, 1.0, dtype);
+  ir::Value* bias = weight_or(node, "bias", channels, 0.0, dtype);
+  double epsilon = node.float_arg("eps", 1e-5);
+  node.set_output(
+      0, node.add("BatchNormalization", {input, scale, bias, mean, var}, {{"epsilon", epsilon}}));
+}
+
+void convert_batch_norm(AtenNode& node) {
+  if (node.bool_arg("training", false)) {
+    node.unsupported("batch_norm in training mode (export the model after model.eval())");
+  }
+  emit_batch_norm(node);
+}
+
+// _native_batch_norm_legit_no_training: (output, save_mean, save_rstd); the last two are
+// empty in inference and must be unused.
+void convert_native_batch_norm(AtenNode& node) {
+  if (node.output_used(1) || node.output_used(2)) {
+    node.unsupported("the saved mean / rstd outputs are used");
+  }
+  emit_batch_norm(node);
+}
+
+// layer_norm and native_layer_norm (whose mean and rstd outputs are built only if used).
+void convert_layer_norm(AtenNode& node) {
+  ir::Value* input = node.tensor("input");
+  std::vector<int64_t> normalized = node.ints("normalized_shape");
+  if (normalized.empty()) node.invalid("normalized_shape is empty");
+  DType dtype = dtype_of(node, input);
+  ir::Value* scale = weight_or(node, "weight", normalized, 1.0, dtype);
+  ir::Value* bias = node.optional_tensor("bias");
+  std::map<std::string, ir::AttrValue> attrs{{"axis", -static_cast<int64_t>(normalized.size())},
+                                             {"epsilon", node.float_arg("eps", 1e-5)}};
+  size_t count = node.output_used(1) || node.output_used(2) ? 3 : 1;
+  std::vector<ir::Value*> results =
+      node.add_multi("LayerNormalization", {input, scale, bias}, attrs, count);
+  node.set_output(0, results[0]);
+  if (count == 3) {
+    node.set_output(1, results[1]);
+    node.set_output(2, results[2]);
+  }
+}
+
+// scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa).
+void convert_sdpa(AtenNode& node) {
+  ir::Value* query = node.tensor("query");
+  if (rank_of(node, query) != 4) {
+    node.unsupported("query of rank ", rank_of(node, query),
+                     " (Kiln's Attention takes 4-D "
+                     "(batch, heads, seq, head_size) inputs)");
+  }
+  if (node.float_arg("dropout_p", 0.0) != 0.0) {
+    node.unsupported("dropout_p=", node.float_arg("dropout_p", 0.0), " (inference has no dropout)");
+  }
+  std::map<std::string, ir::AttrValue> attrs{
+      {"is_causal", int64_t{node.bool_arg("is_causal", false) ? 1 : 0}}};
+  if (node.has("scale")) attrs["scale"] = node.float_arg("scale", 0.0);
+  ir::Value* mask = node.optional_tensor("attn_mask");
+  if (mask != nullptr && dtype_of(node, mask) != DType::Bool) {
+    mask = cast_to(node, mask, dtype_of(node, query));  // an additive mask in Q's dtype
+  }
+  node.set_output(
+      0, node.add("Attention", {query, node.tensor("key"), node.tensor("value"), mask}, attrs));
+}
+
+// softmax.int(self, dim, dtype) and _softmax(self, dim, half_to_float).
+void convert_softmax(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  if (auto dtype = node.scalar_type("dtype")) x = cast_to(node, x, *dtype);
+  if (node.bool_arg("half_to_float", false)) x = cast_to(node, x, DType::Float32);
+  int64_t axis = normalize_dim(node, node.int_arg("dim"), rank_of(node, x));
+  node.set_output(0, node.add("Softmax", {x}, {{"axis", axis}}));
+}
+
+void convert_log_softmax(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  if (auto dtype = node.scalar_type("dtype")) x = cast_to(node, x, *dtype);
+  int64_t axis = normalize_dim(node, node.int_arg("dim"), rank_of(node, x));
+  node.set_output(0, node.add("Log", {node.add("Softmax", {x}, {{"axis", axis}})}));
+}
+
+// adaptive_avg_pool2d: GlobalAveragePool for 1x1, AveragePool when the sizes divide evenly.
+void convert_adaptive_avg_pool2d(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  auto output_size = per_spatial_dim(node, node.ints("output_size"), 2, "output_size");
+  if (output_size == std::vector<int64_t>{1, 1}) {
+    return node.set_output(0, node.add("GlobalAveragePool", {x}));
+  }
+  int64_t rank = rank_of(node, x);
+  const ir::Dim& height = x->shape[rank - 2];
+  const ir::Dim& width = x->shape[rank - 1];
+  if (rank == 4 && height.is_static() && width.is_static() && height.value % output_size[0] == 0 &&
+      width.value % output_size[1] == 0) {
+    std::vector<int64_t> kernel{height.value / output_size[0], width.value / output_size[1]};
+    return node.set_output(
+        0, node.add("AveragePool", {x}, {{"kernel_shape", kernel}, {"strides", kernel}}));
+  }
+  node.unsupported("output_size ", dims_to_string(output_size), " for input ", x->shape.to_string(),
+                   " (Kiln supports 1x1 and evenly dividing sizes)");
+}
+
+// max_pool2d(self, kernel_size, stride, padding, dilation, ceil_mode); the _with_indices
+// form's indices must be unused.
+void convert_max_pool2d(AtenNode& node) {
+  if (node.output_used(1)) node.unsupported("the indices output of max pooling is used");
+  auto kernel = per_spatial_dim(node, node.ints("kernel_size"), 2, "kernel_size");
+  auto strides = node.ints("stride", {});
+  strides = strides.empty() ? kernel : per_spatial_dim(node, strides, 2, "stride");
+  auto padding = per_spatial_dim(node, node.ints("padding", {0}), 2, "padding");
+  auto dilations = per_spatial_dim(node, node.ints("dilation", {1}), 2, "dilation");
+  std::map<std::string, ir::AttrValue> attrs{
+      {"kernel_shape", kernel},
+      {"strides", strides},
+      {"pads", symmetric_pads(padding)},
+      {"dilations", dilations},
+      {"ceil_mode", int64_t{node.bool_arg("ceil_mode", false)}}};
+  node.set_output(0, node.add("MaxPool", {node.tensor("self")}, attrs));
+}
+
+void convert_avg_pool2d(AtenNode& node) {
+  if (node.has("divisor_override")) node.unsupported("divisor_override");
+  auto kernel = per_spatial_dim(node, node.ints("kernel_size"), 2, "kernel_size");
+  auto strides = node.ints("stride", {});
+  strides = strides.empty() ? kernel : per_spatial_dim(node, strides, 2, "stride");
+  auto padding = per_spatial_dim(node, node.ints("padding", {0}), 2, "padding");
+  std::map<std::string, ir::AttrValue> attrs{
+      {"kernel_shape", kernel},
+      {"strides", strides},
+      {"pads", symmetric_pads(padding)},
+      {"ceil_mode", int64_t{node.bool_arg("ceil_mode", false)}},
+      {"count_include_pad", int64_t{node.bool_arg("count_include_pad", true)}}};
+  node.set_output(0, node.add("AveragePool", {node.tensor("self")}, attrs));
+}
+
+}  // namespace
+
+void add_nn_ops(AtenTable& table) {
+  table["aten.linear.default"] = convert_linear;
+  table["aten.conv1d.default"] = convert_conv;
+  table["aten.conv2d.default"] = convert_conv;
+  table["aten.conv3d.default"] = convert_conv;
+  table["aten.conv1d.padding"] = convert_conv;
+  table["aten.conv2d.padding"] = convert_conv;
+  table["aten.convolution.default"] = convert_convolution;
+  table["aten.batch_norm.default"] = convert_batch_norm;
+  table["aten._native_batch_norm_legit_no_training.default"] = convert_native_batch_norm;
+  table["aten.layer_norm.default"] = convert_layer_norm;
+  table["aten.native_layer_norm.default"] = convert_layer_norm;
+  table["aten.scaled_dot_product_attention.default"] = convert_sdpa;
+  table["aten.softmax.int"] = convert_softmax;
+  table["aten._softmax.default"] = convert_softmax;
+  table["aten.log_softmax.int"] = convert_log_softmax;
+  table["aten.adaptive_avg_pool2d.default"] = convert_adaptive_avg_pool2d;
+  table["aten.max_pool2d.default"] = convert_max_pool2d;
+  table["aten.max_pool2d_with_indices.default"] = convert_max_pool2d;
+  table["aten.avg_pool2d.default"] = convert_avg_pool2d;
+}
+
+}  // namespace kiln::torch

@@ -1,0 +1,33 @@
+// The ATen op → IR table shared by the PyTorch frontends: one small converter per ATen
+// overload, grouped by family in aten_*.cpp.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "frontends/torch/aten_node.h"
+
+namespace kiln::torch {
+
+// Targets are written "aten.<op>.<overload>" ("aten.add.Tensor", "aten.linear.default");
+// Python operators on sizes are "operator.<name>" ("operator.mul", "operator.getitem").
+// Each frontend turns its own spelling into this one (see pt2 normalize_target).
+using AtenConverter = std::function<void(AtenNode&)>;
+using AtenTable = std::map<std::string, AtenConverter, std::less<>>;
+
+void add_math_ops(AtenTable& table);      // elementwise arithmetic, comparisons, logic
+void add_reduce_ops(AtenTable& table);    // reductions, scans, matrix products
+void add_nn_ops(AtenTable& table);        // linear, conv, norms, attention, pooling, activations
+void add_shape_ops(AtenTable& table);     // reshape, permute, squeeze, expand, cat, split
+void add_indexing_ops(AtenTable& table);  // select, slice, index, gather, embedding
+void add_creation_ops(AtenTable& table);  // arange, full, casts, sizes, identities
+
+// The converter for `target`, or null when Kiln has none.
+const AtenConverter* find_aten_converter(std::string_view target);
+// Every target the table knows, sorted (for coverage checks and `kiln inspect`).
+std::vector<std::string> aten_targets();
+
+}  // namespace kiln::torch

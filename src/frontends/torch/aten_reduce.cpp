@@ -1,0 +1,117 @@
+// ATen reductions (mean, sum, amax, any), scans (cumsum, diff) and matrix products (mm, bmm,
+// matmul, addmm).
+#include <limits>
+
+#include "frontends/torch/aten_helpers.h"
+#include "frontends/torch/aten_ops.h"
+
+namespace kiln::torch {
+namespace {
+
+// The reduced axes, normalized; empty means all (as both PyTorch and ONNX read it).
+std::vector<int64_t> reduced_axes(AtenNode& node, ir::Value* x) {
+  std::vector<int64_t> axes = node.ints("dim", {});
+  int64_t rank = rank_of(node, x);
+  for (int64_t& axis : axes) axis = normalize_dim(node, axis, rank);
+  return axes;
+}
+
+// mean / sum / amax over `dim` (None or [] = all), with keepdim and an optional dtype.
+AtenConverter reduction(std::string op, bool integers_to_int64) {
+  return [op, integers_to_int64](AtenNode& node) {
+    ir::Value* x = node.tensor("self");
+    if (auto dtype = node.scalar_type("dtype")) {
+      x = cast_to(node, x, *dtype);
+    } else if (integers_to_int64 && !is_floating(dtype_of(node, x))) {
+      x = cast_to(node, x, DType::Int64);  // sum of ints and bools is int64 in PyTorch
+    }
+    std::vector<int64_t> axes = reduced_axes(node, x);
+    int64_t keepdims = node.bool_arg("keepdim", false) ? 1 : 0;
+    node.set_output(0, node.add(op, {x}, {{"axes", axes}, {"keepdims", keepdims}}));
+  };
+}
+
+// any(dim): the maximum of the values as 0/1 floats, back to bool.
+void convert_any(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  ir::Value* as_bool = cast_to(node, x, DType::Bool);
+  ir::Value* as_float = cast_to(node, as_bool, DType::Float32);
+  std::vector<int64_t> axes = reduced_axes(node, x);
+  int64_t keepdims = node.bool_arg("keepdim", false) ? 1 : 0;
+  ir::Value* max = node.add("ReduceMax", {as_float}, {{"axes", axes}, {"keepdims", keepdims}});
+  node.set_output(0, cast_to(node, max, DType::Bool));
+}
+
+void convert_cumsum(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  if (auto dtype = node.scalar_type("dtype")) {
+    x = cast_to(node, x, *dtype);
+  } else if (!is_floating(dtype_of(node, x))) {
+    x = cast_to(node, x, DType::Int64);
+  }
+  int64_t axis = normalize_dim(node, node.int_arg("dim"), rank_of(node, x));
+  node.set_output(0, node.add("CumSum", {x}, {{"axis", axis}}));
+}
+
+// diff(self, n, dim, prepend, append): x[1:] - x[:-1] along dim, n times (bools: x[1:] != x[:-1]).
+void convert_diff(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t axis = normalize_dim(node, node.int_arg("dim", -1), rank_of(node, x));
+  std::vector<ir::Value*> pieces;
+  for (const char* name : {"prepend", "self", "append"}) {
+    if (ir::Value* piece = node.optional_tensor(name)) pieces.push_back(piece);
+  }
+  if (pieces.size() > 1) x = node.add("Concat", pieces, {{"axis", axis}});
+  int64_t count = node.int_arg("n", 1);
+  if (count < 0) node.invalid("n must be non-negative, got ", count);
+  ir::Value* axes = int64_constant(node, {axis});
+  ir::Value* one = int64_constant(node, {1});
+  for (int64_t step = 0; step < count; ++step) {
+    ir::Value* later = node.add(
+        "Slice", {x, one, int64_constant(node, {std::numeric_limits<int64_t>::max()}), axes});
+    ir::Value* earlier =
+        node.add("Slice", {x, int64_constant(node, {0}), int64_constant(node, {-1}), axes});
+    if (dtype_of(node, x) == DType::Bool) {
+      x = node.add("Not", {node.add("Equal", {later, earlier})});
+    } else {
+      x = node.add("Sub", {later, earlier});
+    }
+  }
+  node.set_output(0, x);
+}
+
+// mm, bmm and matmul share numpy matmul rules; the operands must share a dtype.
+void convert_matmul(AtenNode& node) {
+  const char* right_name = node.find("mat2") != nullptr ? "mat2" : "other";
+  node.set_output(0, node.add("MatMul", {node.tensor("self"), node.tensor(right_name)}));
+}
+
+// addmm(self, mat1, mat2, beta, alpha) = beta * self + alpha * (mat1 @ mat2): one Gemm.
+void convert_addmm(AtenNode& node) {
+  double beta = node.float_arg("beta", 1.0);
+  double alpha = node.float_arg("alpha", 1.0);
+  node.set_output(0,
+                  node.add("Gemm", {node.tensor("mat1"), node.tensor("mat2"), node.tensor("self")},
+                           {{"alpha", alpha}, {"beta", beta}}));
+}
+
+}  // namespace
+
+void add_reduce_ops(AtenTable& table) {
+  table["aten.mean.dim"] = reduction("ReduceMean", false);
+  table["aten.mean.default"] = reduction("ReduceMean", false);
+  table["aten.sum.dim_IntList"] = reduction("ReduceSum", true);
+  table["aten.sum.default"] = reduction("ReduceSum", true);
+  table["aten.amax.default"] = reduction("ReduceMax", false);
+  table["aten.any.dim"] = convert_any;
+  table["aten.any.dims"] = convert_any;
+  table["aten.any.default"] = convert_any;
+  table["aten.cumsum.default"] = convert_cumsum;
+  table["aten.diff.default"] = convert_diff;
+  table["aten.mm.default"] = convert_matmul;
+  table["aten.bmm.default"] = convert_matmul;
+  table["aten.matmul.default"] = convert_matmul;
+  table["aten.addmm.default"] = convert_addmm;
+}
+
+}  // namespace kiln::torch

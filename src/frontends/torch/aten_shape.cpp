@@ -1,0 +1,248 @@
+// ATen ops that only rearrange data: reshape/view, flatten, permute, transpose, squeeze,
+// unsqueeze, expand, cat, split, unbind, and getitem on tensor lists.
+#include <numeric>
+
+#include "frontends/torch/aten_helpers.h"
+#include "frontends/torch/aten_ops.h"
+
+namespace kiln::torch {
+namespace {
+
+void convert_reshape(AtenNode& node) {
+  const char* sizes_name = node.find("shape") != nullptr ? "shape" : "size";
+  node.set_output(0, reshape_to(node, node.tensor("self"), node.sym_ints(sizes_name)));
+}
+
+// flatten(self, start_dim, end_dim): merges the dims start..end into one.
+void convert_flatten(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t rank = rank_of(node, x);
+  if (rank == 0) return node.set_output(0, reshape_to(node, x, {SymInt::fixed(1)}));
+  int64_t start = normalize_dim(node, node.int_arg("start_dim", 0), rank);
+  int64_t end = normalize_dim(node, node.int_arg("end_dim", -1), rank);
+  if (start > end) node.invalid("start_dim ", start, " is after end_dim ", end);
+  if (start == end) return node.set_output(0, x);
+  if (start == 1 && end == rank - 1) {
+    return node.set_output(0, node.add("Flatten", {x}, {{"axis", int64_t{1}}}));
+  }
+  std::vector<SymInt> sizes = sizes_of(node, x);
+  std::vector<SymInt> target(sizes.begin(), sizes.begin() + start);
+  target.push_back(SymInt::fixed(-1));
+  target.insert(target.end(), sizes.begin() + end + 1, sizes.end());
+  node.set_output(0, reshape_to(node, x, target));
+}
+
+// unflatten(self, dim, sizes): splits dim into `sizes`.
+void convert_unflatten(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t dim = normalize_dim(node, node.int_arg("dim"), rank_of(node, x));
+  std::vector<SymInt> sizes = sizes_of(node, x);
+  std::vector<SymInt> target(sizes.begin(), sizes.begin() + dim);
+  for (const SymInt& size : node.sym_ints("sizes")) target.push_back(size);
+  target.insert(target.end(), sizes.begin() + dim + 1, sizes.end());
+  node.set_output(0, reshape_to(node, x, target));
+}
+
+void convert_permute(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t rank = rank_of(node, x);
+  std::vector<int64_t> perm = node.ints("dims");
+  for (int64_t& axis : perm) axis = normalize_dim(node, axis, rank);
+  node.set_output(0, node.add("Transpose", {x}, {{"perm", perm}}));
+}
+
+void emit_swap(AtenNode& node, ir::Value* x, int64_t dim0, int64_t dim1) {
+  int64_t rank = rank_of(node, x);
+  if (rank < 2) return node.set_output(0, x);
+  std::vector<int64_t> perm(static_cast<size_t>(rank));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::swap(perm[normalize_dim(node, dim0, rank)], perm[normalize_dim(node, dim1, rank)]);
+  node.set_output(0, node.add("Transpose", {x}, {{"perm", perm}}));
+}
+
+void convert_transpose(AtenNode& node) {
+  emit_swap(node, node.tensor("self"), node.int_arg("dim0"), node.int_arg("dim1"));
+}
+
+void convert_t(AtenNode& node) { emit_swap(node, node.tensor("self"), 0, 1); }
+
+void convert_unsqueeze(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t axis = normalize_dim(node, node.int_arg("dim"), rank_of(node, x) + 1);
+  node.set_output(0, node.add("Unsqueeze", {x}, {{"axes", std::vector<int64_t>{axis}}}));
+}
+
+// squeeze(self[, dim or dims]): PyTorch drops only the named dims that have size 1.
+void convert_squeeze(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t rank = rank_of(node, x);
+  if (!node.has("dim")) {
+    if (!x->shape.is_static()) return node.set_output(0, node.add("Squeeze", {x}));
+    std::vector<int64_t> axes;
+    for (int64_t axis = 0; axis < rank; ++axis) {
+      if (x->shape[axis].value == 1) axes.push_back(axis);
+    }
+    if (axes.empty()) return node.set_output(0, x);
+    return node.set_output(0, node.add("Squeeze", {x}, {{"axes", axes}}));
+  }
+  std::vector<int64_t> axes;
+  for (int64_t dim : node.ints("dim")) {
+    if (rank == 0) continue;
+    int64_t axis = normalize_dim(node, dim, rank);
+    const ir::Dim& size = x->shape[axis];
+    if (!size.is_static()) {
+      node.unsupported("squeezing dim ", axis, " of '", x->name, "' whose size ", size.to_string(),
+                       " is known only at run time");
+    }
+    if (size.value == 1) axes.push_back(axis);
+  }
+  if (axes.empty()) return node.set_output(0, x);
+  node.set_output(0, node.add("Squeeze", {x}, {{"axes", axes}}));
+}
+
+// expand(self, size): -1 keeps a dim. Expand broadcasts both ways, so 1 in the target keeps
+// the input's dim too; sizes equal to the input's own symbolic dim become 1 the same way.
+void convert_expand(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  std::vector<SymInt> sizes = node.sym_ints("size");
+  int64_t rank = rank_of(node, x);
+  int64_t offset = static_cast<int64_t>(sizes.size()) - rank;
+  if (offset < 0) node.invalid("expands rank ", rank, " to fewer dims ", sizes.size());
+  for (int64_t i = 0; i < static_cast<int64_t>(sizes.size()); ++i) {
+    SymInt& size = sizes[static_cast<size_t>(i)];
+    if (size.is_static() && size.value == -1) {
+      if (i < offset) node.invalid("-1 for a new leading dim");
+      size = SymInt::fixed(1);
+    } else if (!size.is_static() && i >= offset && x->shape[i - offset].is_symbolic() &&
+               x->shape[i - offset].symbol == size.symbol) {
+      size = SymInt::fixed(1);
+    }
+  }
+  node.set_output(0, node.add("Expand", {x, shape_tensor(node, sizes)}));
+}
+
+void convert_expand_as(AtenNode& node) {
+  ir::Value* shape = node.add("Shape", {node.tensor("other")});
+  node.set_output(0, node.add("Expand", {node.tensor("self"), shape}));
+}
+
+// cat(tensors, dim): promotes to a common dtype; legacy empty 1-D tensors are skipped.
+void convert_cat(AtenNode& node) {
+  std::vector<ir::Value*> inputs;
+  std::optional<DType> type;
+  for (ir::Value* input : node.tensors("tensors")) {
+    if (input == nullptr) node.invalid("a tensor in the list is None");
+    if (input->shape.is_static() && input->shape.static_dims() == Dims{0}) continue;
+    DType dtype = dtype_of(node, input);
+    type = type ? promote_types(*type, dtype) : dtype;
+    inputs.push_back(input);
+  }
+  if (inputs.empty()) node.unsupported("concatenating only empty tensors");
+  int64_t axis = normalize_dim(node, node.int_arg("dim", 0), rank_of(node, inputs.front()));
+  for (ir::Value*& input : inputs) input = cast_to(node, input, *type);
+  node.set_output(
+      0, inputs.size() == 1 ? inputs.front() : node.add("Concat", inputs, {{"axis", axis}}));
+}
+
+// The list output's length, which the model states by naming each element.
+size_t list_length(AtenNode& node) {
+  if (node.output_count() != 1 || node.output(0).kind != OutputSlot::Kind::TensorList) {
+    node.invalid("expected one tensor-list output");
+  }
+  return node.output(0).names.size();
+}
+
+void emit_split(AtenNode& node, ir::Value* x, int64_t axis, std::vector<int64_t> sizes) {
+  if (sizes.size() != list_length(node)) {
+    node.invalid("splits into ", sizes.size(), " pieces but names ", list_length(node), " outputs");
+  }
+  node.set_outputs(0,
+                   node.add_multi("Split", {x}, {{"axis", axis}, {"split", sizes}}, sizes.size()));
+}
+
+// The fixed size of dim `axis`; splitting a run-time size is unsupported.
+int64_t fixed_dim(AtenNode& node, ir::Value* x, int64_t axis) {
+  const ir::Dim& dim = x->shape[axis];
+  if (!dim.is_static()) {
+    node.unsupported("splitting dim ", axis, " of '", x->name, "' whose size ", dim.to_string(),
+                     " is known only at run time");
+  }
+  return dim.value;
+}
+
+void convert_split(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t axis = normalize_dim(node, node.int_arg("dim", 0), rank_of(node, x));
+  int64_t total = fixed_dim(node, x, axis);
+  int64_t piece = node.int_arg("split_size");
+  if (piece <= 0) node.invalid("split_size must be positive, got ", piece);
+  int64_t count = total == 0 ? 1 : (total + piece - 1) / piece;
+  if (static_cast<size_t>(count) != list_length(node)) {
+    node.invalid("splits into ", count, " pieces but names ", list_length(node), " outputs");
+  }
+  std::vector<int64_t> sizes;
+  for (int64_t begin = 0; begin < total; begin += piece)
+    sizes.push_back(std::min(piece, total - begin));
+  if (sizes.empty()) sizes.push_back(0);
+  emit_split(node, x, axis, sizes);
+}
+
+void convert_split_with_sizes(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t axis = normalize_dim(node, node.int_arg("dim", 0), rank_of(node, x));
+  emit_split(node, x, axis, node.ints("split_sizes"));
+}
+
+// unbind(self, dim): one Split into size-1 pieces, each squeezed.
+void convert_unbind(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t axis = normalize_dim(node, node.int_arg("dim", 0), rank_of(node, x));
+  int64_t count = fixed_dim(node, x, axis);
+  if (static_cast<size_t>(count) != list_length(node)) {
+    node.invalid("unbinds ", count, " pieces but names ", list_length(node), " outputs");
+  }
+  std::vector<ir::Value*> pieces = node.add_multi(
+      "Split", {x}, {{"axis", axis}, {"split", std::vector<int64_t>(count, 1)}}, count);
+  for (ir::Value*& piece : pieces) {
+    piece = node.add("Squeeze", {piece}, {{"axes", std::vector<int64_t>{axis}}});
+  }
+  node.set_outputs(0, pieces);
+}
+
+// operator.getitem(a, b): element b of a tensor list.
+void convert_getitem(AtenNode& node) {
+  TensorList list = node.tensors("a");
+  int64_t index = node.int_arg("b");
+  int64_t size = static_cast<int64_t>(list.size());
+  if (index < -size || index >= size) node.invalid("index ", index, " of a list of ", size);
+  ir::Value* element = list[static_cast<size_t>(index < 0 ? index + size : index)];
+  if (element == nullptr) node.invalid("element ", index, " is None");
+  node.set_output(0, element);
+}
+
+}  // namespace
+
+void add_shape_ops(AtenTable& table) {
+  table["aten.reshape.default"] = convert_reshape;
+  table["aten.view.default"] = convert_reshape;
+  table["aten._unsafe_view.default"] = convert_reshape;
+  table["aten.flatten.using_ints"] = convert_flatten;
+  table["aten.unflatten.int"] = convert_unflatten;
+  table["aten.permute.default"] = convert_permute;
+  table["aten.transpose.int"] = convert_transpose;
+  table["aten.t.default"] = convert_t;
+  table["aten.unsqueeze.default"] = convert_unsqueeze;
+  table["aten.squeeze.default"] = convert_squeeze;
+  table["aten.squeeze.dim"] = convert_squeeze;
+  table["aten.squeeze.dims"] = convert_squeeze;
+  table["aten.expand.default"] = convert_expand;
+  table["aten.expand_as.default"] = convert_expand_as;
+  table["aten.cat.default"] = convert_cat;
+  table["aten.concat.default"] = convert_cat;
+  table["aten.split.Tensor"] = convert_split;
+  table["aten.split_with_sizes.default"] = convert_split_with_sizes;
+  table["aten.unbind.int"] = convert_unbind;
+  table["operator.getitem"] = convert_getitem;
+}
+
+}  // namespace kiln::torch
