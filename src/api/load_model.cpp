@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "frontends/onnx/onnx_importer.h"
+#include "frontends/pt2/pt2_importer.h"
 #include "kiln/kiln.h"
 #include "passes/passes.h"
 
@@ -24,6 +25,11 @@ LoadedModel import_onnx(const std::filesystem::path& path, const LoadOptions& op
   return model;
 }
 
+LoadedModel import_pt2(const std::filesystem::path& path, const LoadOptions&) {
+  pt2::Pt2ImportResult result = pt2::import_pt2_model(path);
+  return {std::move(result.graph), "", "pytorch " + result.info.torch_version, 0, false, {}};
+}
+
 struct Frontend {
   std::string_view extension;
   std::string_view description;
@@ -33,7 +39,7 @@ struct Frontend {
 // New frontends drop in here: one row per file format.
 constexpr std::array<Frontend, 3> kFrontends{{
     {".onnx", "ONNX (torch.onnx.export)", &import_onnx},
-    {".pt2", "torch.export archive (torch.export.save)", nullptr},
+    {".pt2", "torch.export archive (torch.export.save)", &import_pt2},
     {".pt", "TorchScript archive (torch.jit.save)", nullptr},
 }};
 
@@ -60,7 +66,7 @@ LoadedModel open_model(const std::filesystem::path& path, const LoadOptions& opt
                                [&](const Frontend& f) { return f.extension == extension; });
   if (frontend == kFrontends.end()) {
     fail(ErrorKind::Unsupported, "'", path.string(), "': unknown model format '", extension,
-         "' (Kiln reads .onnx; .pt2 and .pt are planned)");
+         "' (Kiln reads .onnx and .pt2; .pt is planned)");
   }
   if (frontend->import == nullptr) {
     fail(ErrorKind::Unsupported, "'", path.string(), "': ", frontend->description,

@@ -143,6 +143,9 @@ def make_vit():
 
     model = VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32,
                               mlp_dim=64, num_classes=10)
+    # torchvision zero-initializes the head, which would make every output 0 and every test pass.
+    nn.init.normal_(model.heads.head.weight, std=0.2)
+    nn.init.normal_(model.heads.head.bias, std=0.2)
     return model, (torch.randn(2, 3, 32, 32),), ["x"]
 
 
@@ -183,6 +186,8 @@ def export_all(name, out_dir, log, manifest):
         typed_inputs = tuple(t.to(dtype) if t.is_floating_point() else t for t in inputs)
         with torch.no_grad():
             reference = typed(*typed_inputs)
+        # A constant output would let any wrong kernel pass; refuse to write such a fixture.
+        assert reference.float().std() > 1e-3, f"{name} {dtype_name}: reference output is constant"
         stem = os.path.join(folder, f"{name}_{dtype_name}")
         save_file({n: t.contiguous() for n, t in zip(input_names, typed_inputs)}, stem + "_inputs.safetensors")
         save_file({"output_0": reference.contiguous()}, stem + "_outputs.safetensors")
@@ -220,7 +225,13 @@ def export_all(name, out_dir, log, manifest):
                 entry["static_pt2"] = True
                 program = torch.export.export(typed, typed_inputs)
             torch.export.save(program, stem + ".pt2")
-            torch.export.save(program.run_decompositions(), stem + "_core.pt2")
+            try:
+                core = program.run_decompositions()
+            except Exception as error:  # HF GPT-2 in 2.11: a decomposed view breaks a dynamic batch
+                log(f"  {name} {dtype_name} core pt2: dynamic batch failed ({type(error).__name__}); static")
+                entry["static_core_pt2"] = True
+                core = torch.export.export(typed, typed_inputs).run_decompositions()
+            torch.export.save(core, stem + "_core.pt2")
 
         def torchscript_export():
             traced = torch.jit.trace(typed, typed_inputs, strict=False, check_trace=False)

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <iomanip>
+#include <sstream>
 
 #include "core/tensor_io.h"
 #include "kiln/kiln.h"
@@ -60,8 +62,9 @@ TEST_P(OnnxFixtureTest, MatchesPyTorch) {
     EXPECT_LE(fp32_error, kFp32Tolerance) << "fp32 normalized error " << fp32_error;
     double bf16_error = error_with({Precision::FP32, Precision::BF16}, false);
     EXPECT_LE(bf16_error, kBf16Tolerance) << "{fp32,bf16} normalized error " << bf16_error;
-    RecordProperty("fp32_error", std::to_string(fp32_error));
-    RecordProperty("bf16_error", std::to_string(bf16_error));
+    std::ostringstream errors;
+    errors << std::scientific << std::setprecision(2) << fp32_error << " " << bf16_error;
+    RecordProperty("fp32_bf16_errors", errors.str());
   } else {
     // A model stored in bf16, run as stored and with the builder free to choose.
     double typed_error = error_with({Precision::BF16}, true);

@@ -185,5 +185,12 @@ TEST(LoadModel, FormatsComeFromATable) {
               HasSubstr("/no/such/model.onnx"));
 }
 
+TEST(LoadModel, ReadsTorchExportArchivesByExtension) {
+  ir::Graph graph = load_model(std::string(KILN_SOURCE_DIR) + "/tests/models/fixtures/mlp/mlp_fp32.pt2");
+  ASSERT_EQ(graph.inputs().size(), 1u);
+  EXPECT_EQ(graph.inputs()[0]->dtype, DType::Float32);
+  EXPECT_EQ(graph.outputs().size(), 1u);
+}
+
 }  // namespace
 }  // namespace kiln
