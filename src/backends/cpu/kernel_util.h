@@ -65,9 +65,12 @@ template <typename Fn> decltype(auto) visit_numeric(const ir::Node& node, DType 
   switch (dtype) {
     case DType::Float32: return fn(float{});
     case DType::Float64: return fn(double{});
+    case DType::Int8: return fn(int8_t{});
+    case DType::Int16: return fn(int16_t{});
     case DType::Int32: return fn(int32_t{});
     case DType::Int64: return fn(int64_t{});
-    default: fail_dtype(node, dtype, "float32, float64, int32 or int64");
+    case DType::UInt8: return fn(uint8_t{});
+    default: fail_dtype(node, dtype, "float32, float64 or an integer type");
   }
 }
 
