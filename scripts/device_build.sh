@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds Kiln on the GPU machine (no package installs there): unpacks the .debs that
+# scripts/device_deps.sh fetched into .devdeps/ under a private prefix, points CMake at them,
+# and builds into build-device/. Usage: bash scripts/device_build.sh [ninja targets...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+prefix=/tmp/kiln-deps
+if [ ! -d "$prefix/usr/include/google/protobuf" ]; then
+  for deb in .devdeps/*.deb; do dpkg -x "$deb" "$prefix"; done
+fi
+lib="$prefix/usr/lib/x86_64-linux-gnu"
+export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export PKG_CONFIG_PATH="$lib/pkgconfig"
+export PKG_CONFIG_SYSROOT_DIR="$prefix"
+python="$(command -v python3)"
+cmake -S . -B build-device -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_PYTHON="$python" \
+  -DProtobuf_INCLUDE_DIR="$prefix/usr/include" -DProtobuf_LIBRARY="$lib/libprotobuf.so" \
+  -DProtobuf_PROTOC_EXECUTABLE="$prefix/usr/bin/protoc" \
+  -Dnlohmann_json_DIR="$prefix/usr/share/cmake/nlohmann_json" \
+  -DGTest_DIR="$lib/cmake/GTest" > build-device.configure.log
+cmake --build build-device -j "$(nproc)" ${1:+--target "$@"}
