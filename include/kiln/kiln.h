@@ -45,7 +45,7 @@ struct LoadedModel {
   std::vector<UnsupportedOp> unsupported;  // only with keep_unsupported
 };
 
-// Reads a model, choosing the frontend by file extension (.onnx, .pt2; .pt is planned),
+// Reads a model, choosing the frontend by file extension (.onnx, .pt2, .pt),
 // then optimizes it unless options say otherwise or unsupported ops were kept. Throws
 // Unsupported for an unknown or not yet supported format.
 LoadedModel open_model(const std::filesystem::path& path, const LoadOptions& options = {});

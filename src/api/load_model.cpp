@@ -6,6 +6,7 @@
 
 #include "frontends/onnx/onnx_importer.h"
 #include "frontends/pt2/pt2_importer.h"
+#include "frontends/torchscript/torchscript_importer.h"
 #include "kiln/kiln.h"
 #include "passes/passes.h"
 
@@ -30,6 +31,10 @@ LoadedModel import_pt2(const std::filesystem::path& path, const LoadOptions&) {
   return {std::move(result.graph), "", "pytorch " + result.info.torch_version, 0, false, {}};
 }
 
+LoadedModel import_torchscript(const std::filesystem::path& path, const LoadOptions&) {
+  return {torchscript::import_torchscript_file(path), "", "pytorch (TorchScript)", 0, false, {}};
+}
+
 struct Frontend {
   std::string_view extension;
   std::string_view description;
@@ -40,7 +45,7 @@ struct Frontend {
 constexpr std::array<Frontend, 3> kFrontends{{
     {".onnx", "ONNX (torch.onnx.export)", &import_onnx},
     {".pt2", "torch.export archive (torch.export.save)", &import_pt2},
-    {".pt", "TorchScript archive (torch.jit.save)", nullptr},
+    {".pt", "TorchScript archive (torch.jit.save)", &import_torchscript},
 }};
 
 std::string lowercase(std::string text) {
@@ -66,7 +71,7 @@ LoadedModel open_model(const std::filesystem::path& path, const LoadOptions& opt
                                [&](const Frontend& f) { return f.extension == extension; });
   if (frontend == kFrontends.end()) {
     fail(ErrorKind::Unsupported, "'", path.string(), "': unknown model format '", extension,
-         "' (Kiln reads .onnx and .pt2; .pt is planned)");
+         "' (Kiln reads .onnx, .pt2 and .pt)");
   }
   if (frontend->import == nullptr) {
     fail(ErrorKind::Unsupported, "'", path.string(), "': ", frontend->description,

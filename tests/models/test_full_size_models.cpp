@@ -1,5 +1,6 @@
 // Full-size architectures as PyTorch exports them (tests/models/make_full_size_archives.py:
-// torchvision ResNet-50, MobileNetV3-Large, ViT-B/16; Hugging Face BERT-base, GPT-2; weight
+// torchvision ResNet-50, MobileNetV3-Large, ViT-B/16; Hugging Face BERT-base, GPT-2; exported
+// with torch.export (both dialects) and torch.jit.trace; weight
 // values replaced by constants so the archives stay small). Each must load with no
 // unsupported op, verify, and run end to end on the CPU reference.
 #include <gtest/gtest.h>
@@ -52,6 +53,8 @@ TEST_P(FullSizeModel, LoadsWithNoUnsupportedOpAndRuns) {
 
 INSTANTIATE_TEST_SUITE_P(TorchExport, FullSizeModel,
                          testing::ValuesIn(archives_with_extension(".pt2")), test_name);
+INSTANTIATE_TEST_SUITE_P(TorchScript, FullSizeModel,
+                         testing::ValuesIn(archives_with_extension(".pt")), test_name);
 
 }  // namespace
 }  // namespace kiln

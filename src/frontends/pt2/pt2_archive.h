@@ -1,39 +1,13 @@
-// The zip container of a torch.export archive (read with libzip): finds the top folder that
-// holds models/model.json and reads entries relative to it, checking every size.
+// The zip container of a torch.export archive: the shared PyTorch archive reader, keyed on
+// the entry every .pt2 holds.
 #pragma once
 
-#include <filesystem>
-#include <memory>
-#include <string>
-
-struct zip;
+#include "frontends/torch/torch_archive.h"
 
 namespace kiln::pt2 {
 
-class Pt2Archive {
- public:
-  static Pt2Archive open_file(const std::filesystem::path& path);
-  // `label` names the bytes in messages.
-  static Pt2Archive open_bytes(std::string bytes, const std::string& label);
-
-  const std::string& label() const { return label_; }
-  const std::string& root() const { return root_; }  // "m/" (or "" for a flat archive)
-
-  // Entries by path relative to the root ("models/model.json").
-  bool contains(const std::string& relative_path) const;
-  // The whole entry; InvalidModel naming `what` when it is missing or unreadable.
-  std::shared_ptr<const std::string> read(const std::string& relative_path,
-                                          const std::string& what) const;
-
- private:
-  Pt2Archive(std::shared_ptr<zip> handle, std::shared_ptr<const std::string> bytes,
-             std::string label);
-  void find_root();
-
-  std::shared_ptr<zip> zip_;
-  std::shared_ptr<const std::string> bytes_;  // backs zip_ when opened from memory
-  std::string label_;
-  std::string root_;
-};
+using Pt2Archive = torch::TorchArchive;
+inline constexpr torch::ArchiveKind kPt2Archive{
+    "models/model.json", "a torch.export archive (write one with torch.export.save)"};
 
 }  // namespace kiln::pt2

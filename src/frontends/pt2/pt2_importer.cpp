@@ -24,11 +24,11 @@ Pt2ImportResult guarded_import(const std::string& label, Open open) {
 }  // namespace
 
 Pt2ImportResult import_pt2_model(const std::filesystem::path& path) {
-  return guarded_import(path.string(), [&] { return Pt2Archive::open_file(path); });
+  return guarded_import(path.string(), [&] { return Pt2Archive::open_file(path, kPt2Archive); });
 }
 
 Pt2ImportResult import_pt2_model_bytes(const std::string& bytes, const std::string& label) {
-  return guarded_import(label, [&] { return Pt2Archive::open_bytes(bytes, label); });
+  return guarded_import(label, [&] { return Pt2Archive::open_bytes(bytes, label, kPt2Archive); });
 }
 
 ir::Graph import_pt2_file(const std::filesystem::path& path) {

@@ -44,9 +44,4 @@ class PayloadReader {
   Json config_;  // the "config" object
 };
 
-// The elements of a strided view of `storage` as a contiguous tensor. `what` names the
-// tensor in errors (out-of-range offsets and strides are InvalidModel).
-Tensor materialize(DType dtype, const Dims& sizes, const Dims& strides, int64_t storage_offset,
-                   std::shared_ptr<const std::string> storage, const std::string& what);
-
 }  // namespace kiln::pt2

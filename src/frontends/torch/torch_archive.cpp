@@ -1,5 +1,5 @@
-// Reading torch.export zip archives with libzip.
-#include "frontends/pt2/pt2_archive.h"
+// Reading PyTorch zip archives (.pt2, .pt) with libzip.
+#include "frontends/torch/torch_archive.h"
 
 #include <zip.h>
 
@@ -8,10 +8,8 @@
 
 #include "core/error.h"
 
-namespace kiln::pt2 {
+namespace kiln::torch {
 namespace {
-
-constexpr std::string_view kModelJson = "models/model.json";
 
 std::string zip_error_text(int code) {
   zip_error_t error;
@@ -27,13 +25,13 @@ std::shared_ptr<zip> own(zip_t* handle) {
 
 }  // namespace
 
-Pt2Archive::Pt2Archive(std::shared_ptr<zip> handle, std::shared_ptr<const std::string> bytes,
-                       std::string label)
+TorchArchive::TorchArchive(std::shared_ptr<zip> handle, std::shared_ptr<const std::string> bytes,
+                           std::string label, const ArchiveKind& kind)
     : zip_(std::move(handle)), bytes_(std::move(bytes)), label_(std::move(label)) {
-  find_root();
+  find_root(kind);
 }
 
-Pt2Archive Pt2Archive::open_file(const std::filesystem::path& path) {
+TorchArchive TorchArchive::open_file(const std::filesystem::path& path, const ArchiveKind& kind) {
   std::error_code error;
   check(std::filesystem::is_regular_file(path, error), ErrorKind::InvalidArgument, "model file '",
         path.string(), "' does not exist or is not a file");
@@ -41,12 +39,13 @@ Pt2Archive Pt2Archive::open_file(const std::filesystem::path& path) {
   zip_t* handle = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
   if (handle == nullptr) {
     fail(ErrorKind::InvalidModel, "'", path.string(), "' is not a readable zip archive (",
-         zip_error_text(code), "); a .pt2 file is what torch.export.save writes");
+         zip_error_text(code), "); expected ", kind.description);
   }
-  return Pt2Archive(own(handle), nullptr, path.string());
+  return TorchArchive(own(handle), nullptr, path.string(), kind);
 }
 
-Pt2Archive Pt2Archive::open_bytes(std::string bytes, const std::string& label) {
+TorchArchive TorchArchive::open_bytes(std::string bytes, const std::string& label,
+                                      const ArchiveKind& kind) {
   auto owned = std::make_shared<const std::string>(std::move(bytes));
   zip_error_t error;
   zip_error_init(&error);
@@ -64,42 +63,42 @@ Pt2Archive Pt2Archive::open_bytes(std::string bytes, const std::string& label) {
     fail(ErrorKind::InvalidModel, label, ": not a readable zip archive (", text, ")");
   }
   zip_error_fini(&error);
-  return Pt2Archive(own(handle), std::move(owned), label);
+  return TorchArchive(own(handle), std::move(owned), label, kind);
 }
 
 // The archive's one top folder is named after the file stem when saved, but files get
-// renamed: look for the folder that holds models/model.json instead.
-void Pt2Archive::find_root() {
+// renamed: look for the folder that holds the format's marker entry instead.
+void TorchArchive::find_root(const ArchiveKind& kind) {
+  std::string_view marker = kind.marker;
   zip_int64_t count = zip_get_num_entries(zip_.get(), 0);
   std::vector<std::string> roots;
   for (zip_int64_t i = 0; i < count; ++i) {
     const char* raw = zip_get_name(zip_.get(), static_cast<zip_uint64_t>(i), 0);
     if (raw == nullptr) continue;
     std::string_view name(raw);
-    if (name.size() < kModelJson.size() || !name.ends_with(kModelJson)) continue;
-    std::string_view prefix = name.substr(0, name.size() - kModelJson.size());
+    if (name.size() < marker.size() || !name.ends_with(marker)) continue;
+    std::string_view prefix = name.substr(0, name.size() - marker.size());
     bool top_level =
         prefix.empty() || (prefix.back() == '/' && prefix.find('/') == prefix.size() - 1);
     if (top_level) roots.emplace_back(prefix);
   }
   if (roots.empty()) {
-    fail(ErrorKind::InvalidModel, label_, ": no ", kModelJson,
-         " in the archive; this is not "
-         "a torch.export archive (write one with torch.export.save)");
+    fail(ErrorKind::InvalidModel, label_, ": no ", marker, " in the archive; this is not ",
+         kind.description);
   }
   if (roots.size() > 1) {
-    fail(ErrorKind::InvalidModel, label_, ": several folders hold ", kModelJson, " ('", roots[0],
+    fail(ErrorKind::InvalidModel, label_, ": several folders hold ", marker, " ('", roots[0],
          "', '", roots[1], "'); expected one program per archive");
   }
   root_ = roots.front();
 }
 
-bool Pt2Archive::contains(const std::string& relative_path) const {
+bool TorchArchive::contains(const std::string& relative_path) const {
   return zip_name_locate(zip_.get(), (root_ + relative_path).c_str(), 0) >= 0;
 }
 
-std::shared_ptr<const std::string> Pt2Archive::read(const std::string& relative_path,
-                                                    const std::string& what) const {
+std::shared_ptr<const std::string> TorchArchive::read(const std::string& relative_path,
+                                                      const std::string& what) const {
   std::string name = root_ + relative_path;
   zip_int64_t index = zip_name_locate(zip_.get(), name.c_str(), 0);
   if (index < 0) {
@@ -139,4 +138,21 @@ std::shared_ptr<const std::string> Pt2Archive::read(const std::string& relative_
   return contents;
 }
 
-}  // namespace kiln::pt2
+std::vector<std::string> TorchArchive::list(const std::string& folder,
+                                            const std::string& suffix) const {
+  std::vector<std::string> names;
+  std::string prefix = root_ + folder;
+  zip_int64_t count = zip_get_num_entries(zip_.get(), 0);
+  for (zip_int64_t i = 0; i < count; ++i) {
+    const char* raw = zip_get_name(zip_.get(), static_cast<zip_uint64_t>(i), 0);
+    if (raw == nullptr) continue;
+    std::string_view name(raw);
+    if (name.starts_with(prefix) && name.ends_with(suffix)) {
+      names.emplace_back(name.substr(root_.size()));
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace kiln::torch

@@ -1,0 +1,194 @@
+// Calls that need no ATen node (casts, sizes, prim ops, static arithmetic on sizes), and
+// the hand-off of every other torch.* / ops.aten.* call to the ATen caller.
+#include <optional>
+
+#include "core/error.h"
+#include "frontends/torchscript/script_interpreter.h"
+
+namespace kiln::torchscript {
+namespace {
+
+using Kind = ScriptValue::Kind;
+
+// torch functions that are arithmetic on sizes when no argument is a graph tensor.
+const char* static_operator(const std::string& function) {
+  if (function == "add") return "+";
+  if (function == "sub") return "-";
+  if (function == "mul") return "*";
+  if (function == "div") return "/";
+  if (function == "floor_divide") return "//";
+  if (function == "remainder") return "%";
+  return nullptr;
+}
+
+bool any_graph_tensor(const std::vector<ScriptValue>& values) {
+  for (const ScriptValue& value : values) {
+    if (value.kind == Kind::Tensor) return true;
+    if (value.kind == Kind::Constant && !value.is_number()) return true;
+  }
+  return false;
+}
+
+// Comparisons and logic on static values, as scripted code writes its conditions
+// (torch.__is__(mask, None), torch.lt(p, 0.), torch.__not__(training)); none when the
+// operands are graph tensors.
+std::optional<ScriptValue> static_logic(
+    const std::string& function, const std::vector<ScriptValue>& args,
+    const std::vector<std::pair<std::string, ScriptValue>>& keywords) {
+  if (!keywords.empty() || any_graph_tensor(args)) return std::nullopt;
+  if (function == "format" && !args.empty() && args[0].kind == Kind::String) return args[0];
+  if (function == "warn") return ScriptValue{};
+  if (function == "__not__" && args.size() == 1 && args[0].is_number()) {
+    return ScriptValue::of_bool(args[0].as_double() == 0);
+  }
+  if (args.size() != 2) return std::nullopt;
+  const ScriptValue& a = args[0];
+  const ScriptValue& b = args[1];
+  if (function == "__is__" || function == "__isnot__") {
+    bool same = false;
+    if (a.kind == Kind::None || b.kind == Kind::None)
+      same = a.kind == b.kind;
+    else if (a.is_number() && b.is_number())
+      same = a.as_double() == b.as_double();
+    else
+      return std::nullopt;
+    return ScriptValue::of_bool(function == "__is__" ? same : !same);
+  }
+  if (!a.is_number() || !b.is_number()) return std::nullopt;
+  double x = a.as_double(), y = b.as_double();
+  if (function == "eq") return ScriptValue::of_bool(x == y);
+  if (function == "ne") return ScriptValue::of_bool(x != y);
+  if (function == "lt") return ScriptValue::of_bool(x < y);
+  if (function == "gt") return ScriptValue::of_bool(x > y);
+  if (function == "le") return ScriptValue::of_bool(x <= y);
+  if (function == "ge") return ScriptValue::of_bool(x >= y);
+  if (function == "__and__") return ScriptValue::of_bool(x != 0 && y != 0);
+  if (function == "__or__") return ScriptValue::of_bool(x != 0 || y != 0);
+  return std::nullopt;
+}
+
+}  // namespace
+
+ScriptValue ScriptInterpreter::builtin(const std::string& name,
+                                       std::vector<ScriptValue>& positional,
+                                       std::vector<std::pair<std::string, ScriptValue>>& keywords,
+                                       Frame& frame, const std::string& hint) {
+  auto argument = [&](size_t index) -> const ScriptValue& {
+    if (index >= positional.size())
+      unsupported(frame, name, " needs at least ", index + 1, " arguments");
+    return positional[index];
+  };
+  if (name == "int" || name == "float" || name == "bool") {
+    const ScriptValue& value = argument(0);
+    if (!value.is_number())
+      unsupported(frame, name, "() of a ", kind_name(value.kind), " (only static numbers)");
+    if (name == "int") return ScriptValue::of_int(value.as_int());
+    if (name == "float") return ScriptValue::of_float(value.as_double());
+    return ScriptValue::of_bool(value.as_double() != 0);
+  }
+  if (name == "getattr") {
+    const ScriptValue& attribute_name = argument(1);
+    if (attribute_name.kind != Kind::String) unsupported(frame, "getattr with a non-string name");
+    return attribute(argument(0), attribute_name.text, frame);
+  }
+  if (name == "len") {
+    const ScriptValue& value = argument(0);
+    if (value.kind == Kind::List || value.kind == Kind::Tuple)
+      return ScriptValue::of_int(static_cast<int64_t>(value.items.size()));
+    if (value.kind == Kind::Tensor && value.tensor->shape.rank() > 0 &&
+        value.tensor->shape[0].is_static()) {
+      return ScriptValue::of_int(value.tensor->shape[0].value);
+    }
+    unsupported(frame, "len() of a ", kind_name(value.kind));
+  }
+  if (name == "ops.prim.NumToTensor" || name == "ops.prim.TupleUnpack" || name == "ops.aten.Int" ||
+      name == "ops.prim.unchecked_cast") {
+    return argument(0);
+  }
+  if (name == "ops.prim.TupleConstruct" || name == "ops.prim.ListConstruct") {
+    ScriptValue v;
+    v.kind = name == "ops.prim.TupleConstruct" ? Kind::Tuple : Kind::List;
+    v.items = positional;
+    return v;
+  }
+  if (name.starts_with("__torch__.")) return call_function(name, frame, positional, keywords);
+  if (name == "ops.prim.RaiseException") {
+    std::string message =
+        positional.empty() || positional[0].kind != Kind::String ? "" : positional[0].text;
+    unsupported(frame, "the model raises an exception here (", message, ")");
+  }
+  std::string function;
+  if (name.starts_with("torch."))
+    function = name.substr(6);
+  else if (name.starts_with("ops.aten."))
+    function = name.substr(9);
+  else
+    unsupported(frame, "call of '", name, "' is not supported");
+
+  if (function == "device") {
+    ScriptValue v;
+    v.kind = Kind::Device;
+    v.text = positional.empty() || positional[0].kind != Kind::String ? "cpu" : positional[0].text;
+    return v;
+  }
+  if (function == "size" || function == "dim") {
+    ir::Value* tensor = aten_.tensor_of(argument(0), hint);
+    if (tensor == nullptr)
+      unsupported(frame, "torch.", function, " of a ", kind_name(positional[0].kind));
+    const ir::Shape& shape = tensor->shape;
+    int64_t rank = static_cast<int64_t>(shape.rank());
+    if (function == "dim") return ScriptValue::of_int(rank);
+    auto dim_size = [&](int64_t dim) {
+      int64_t axis = dim < 0 ? dim + rank : dim;
+      if (axis < 0 || axis >= rank)
+        unsupported(frame, "torch.size dim ", dim, " of a rank-", rank, " tensor");
+      const ir::Dim& size = shape[static_cast<size_t>(axis)];
+      if (!size.is_static())
+        unsupported(frame, "torch.size of dynamic dim ", dim, " of '", tensor->name, "'");
+      return ScriptValue::of_int(size.value);
+    };
+    if (positional.size() >= 2) return dim_size(argument(1).as_int());
+    ScriptValue sizes;
+    sizes.kind = Kind::List;
+    for (int64_t d = 0; d < rank; ++d) sizes.items.push_back(dim_size(d));
+    return sizes;
+  }
+  if (std::optional<ScriptValue> value = static_logic(function, positional, keywords))
+    return *value;
+  if (function == "contiguous" || function == "detach" || function == "clone") {
+    if (!argument(0).is_tensor_like())
+      unsupported(frame, "torch.", function, " of a ", kind_name(positional[0].kind));
+    return positional[0];
+  }
+  // div(a, b, rounding_mode="floor"|"trunc") on sizes.
+  if (function == "div" && !any_graph_tensor(positional) && positional.size() == 2 &&
+      keywords.size() == 1 && keywords[0].first == "rounding_mode" &&
+      keywords[0].second.kind == Kind::String) {
+    const std::string& mode = keywords[0].second.text;
+    if (mode == "floor") return arithmetic("//", positional[0], positional[1], frame);
+    if (mode == "trunc") {
+      ScriptValue quotient = arithmetic("/", positional[0], positional[1], frame);
+      bool integral = positional[0].is_integral_number() && positional[1].is_integral_number();
+      return integral ? ScriptValue::of_int(quotient.as_int())
+                      : ScriptValue::of_float(static_cast<double>(quotient.as_int()));
+    }
+  }
+  if (const char* op = static_operator(function); op != nullptr && !any_graph_tensor(positional) &&
+                                                  positional.size() == 2 && keywords.empty()) {
+    return arithmetic(op, positional[0], positional[1], frame);
+  }
+  ScriptCall call{function, positional, keywords,
+                  (frame.module_path.empty() ? std::string() : frame.module_path + ".") + function,
+                  environment_.label + ": " + where(frame)};
+  ScriptValue result = aten_.call(call);
+  // In-place ops (relu_, add_): names that held the operand now mean the result.
+  if (function.ends_with("_") && !positional.empty() && positional[0].kind == Kind::Tensor &&
+      result.kind == Kind::Tensor) {
+    for (auto& [local, value] : frame.locals) {
+      if (value.kind == Kind::Tensor && value.tensor == positional[0].tensor) value = result;
+    }
+  }
+  return result;
+}
+
+}  // namespace kiln::torchscript

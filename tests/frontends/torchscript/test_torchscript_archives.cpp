@@ -1,0 +1,189 @@
+// Whole archives edited from the fixtures: hostile data.pkl, truncated zips, bad storage
+// keys, unsupported versions, control flow in forward, and scripted-module input specs.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "core/error.h"
+#include "frontends/torchscript/torchscript_importer.h"
+#include "frontends/torchscript/ts_test_archive.h"
+#include "ir/verifier.h"
+
+namespace kiln::torchscript {
+namespace {
+
+using testing::Entries;
+using namespace std::string_literals;
+
+std::string import_error(const std::string& bytes, ErrorKind expected_kind) {
+  try {
+    import_torchscript_bytes(bytes, "edited.pt");
+  } catch (const Error& error) {
+    EXPECT_EQ(error.kind(), expected_kind) << error.what();
+    return error.what();
+  }
+  ADD_FAILURE() << "the archive imported";
+  return "";
+}
+
+Entries mlp() { return Entries::read(testing::fixture("mlp", "mlp_fp32.pt")); }
+
+TEST(TorchScriptArchive, ImportsFromMemoryAsFromFile) {
+  ir::Graph graph = import_torchscript_bytes(mlp().write());
+  ir::verify(graph);
+  ASSERT_EQ(graph.inputs().size(), 1u);
+  EXPECT_EQ(graph.inputs()[0]->name, "x");
+  EXPECT_EQ(graph.inputs()[0]->shape.to_string(), "[4, 16]");
+  EXPECT_EQ(graph.outputs()[0]->shape.to_string(), "[4, 8]");
+}
+
+TEST(TorchScriptArchive, RefusesAHostileDataPickle) {
+  Entries entries = mlp();
+  std::string marker = "/tmp/kiln_archive_ran_" + std::to_string(getpid());
+  std::string command = "touch " + marker;
+  std::string length(4, '\0');
+  for (int i = 0; i < 4; ++i) length[i] = static_cast<char>((command.size() >> (8 * i)) & 0xff);
+  entries.at("data.pkl") =
+      "\x80\x02"
+      "cos\nsystem\nX"s +
+      length + command + "\x85R.";
+  std::string message = import_error(entries.write(), ErrorKind::InvalidModel);
+  EXPECT_NE(message.find("data.pkl"), std::string::npos) << message;
+  EXPECT_NE(message.find("'os.system' is not allowed"), std::string::npos) << message;
+  EXPECT_FALSE(std::filesystem::exists(marker));
+}
+
+TEST(TorchScriptArchive, ReportsTruncatedArchives) {
+  std::string bytes = mlp().write();
+  std::string message = import_error(bytes.substr(0, bytes.size() / 2), ErrorKind::InvalidModel);
+  EXPECT_NE(message.find("not a readable zip archive"), std::string::npos) << message;
+}
+
+TEST(TorchScriptArchive, ReportsMissingAndShortStorages) {
+  Entries entries = mlp();
+  entries.erase("data/0");
+  std::string message = import_error(entries.write(), ErrorKind::InvalidModel);
+  EXPECT_NE(message.find("storage key '0' has no entry data/0"), std::string::npos) << message;
+
+  entries = mlp();
+  entries.at("data/1").resize(8);
+  message = import_error(entries.write(), ErrorKind::InvalidModel);
+  EXPECT_NE(message.find("data/1 holds 8 bytes"), std::string::npos) << message;
+
+  // A key that tries to leave the storage folder.
+  entries = mlp();
+  std::string& pickle = entries.at("data.pkl");
+  size_t key = pickle.find(
+      "X\x01\x00\x00\x00"
+      "0"s);
+  ASSERT_NE(key, std::string::npos);
+  pickle.replace(key, 6, "X\x02\x00\x00\x00/0"s);
+  message = import_error(entries.write(), ErrorKind::InvalidModel);
+  EXPECT_NE(message.find("bad storage key '/0'"), std::string::npos) << message;
+}
+
+TEST(TorchScriptArchive, ChecksTheFormatVersion) {
+  Entries entries = mlp();
+  entries.at(".data/version") = "99\n";
+  std::string message = import_error(entries.write(), ErrorKind::Unsupported);
+  EXPECT_NE(message.find("version '99'"), std::string::npos) << message;
+  EXPECT_NE(message.find("3 to 10"), std::string::npos) << message;
+}
+
+TEST(TorchScriptArchive, NamesControlFlowAndItsLine) {
+  Entries entries = mlp();
+  std::string& source = entries.at("code/__torch__.py");
+  std::string line = "    input = torch.gelu(_0)\n";
+  size_t at = source.find(line);
+  ASSERT_NE(at, std::string::npos);
+  source.insert(at, "    for i in range(2):\n      _0 = torch.relu(_0)\n");
+  int line_number = 1 + static_cast<int>(std::count(source.begin(), source.begin() + at, '\n'));
+  std::string message = import_error(entries.write(), ErrorKind::Unsupported);
+  EXPECT_NE(message.find("code/__torch__.py line " + std::to_string(line_number)),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("'for' in __torch__.Mlp.forward is not supported"), std::string::npos)
+      << message;
+}
+
+TEST(TorchScriptArchive, NamesBranchesOnTensorValues) {
+  Entries entries = mlp();
+  std::string& source = entries.at("code/__torch__.py");
+  std::string line = "    input = torch.gelu(_0)\n";
+  size_t at = source.find(line);
+  ASSERT_NE(at, std::string::npos);
+  source.insert(at, "    if torch.gt(_0, 0.):\n      _0 = torch.relu(_0)\n    else:\n      pass\n");
+  int line_number = 1 + static_cast<int>(std::count(source.begin(), source.begin() + at, '\n'));
+  std::string message = import_error(entries.write(), ErrorKind::Unsupported);
+  EXPECT_NE(
+      message.find("line " + std::to_string(line_number) + " (top module Mlp): 'if' on a tensor"),
+      std::string::npos)
+      << message;
+  EXPECT_NE(message.find("cannot be resolved"), std::string::npos) << message;
+}
+
+// Scripted modules compile helpers (F.dropout) into module-level functions with default
+// arguments and ifs on static flags; those resolve while the graph is built.
+TEST(TorchScriptArchive, ResolvesStaticBranchesOfScriptedCode) {
+  Entries entries = mlp();
+  std::string& source = entries.at("code/__torch__.py");
+  size_t at = source.find("    input = torch.gelu(_0)\n");
+  ASSERT_NE(at, std::string::npos);
+  source.replace(at, 27, "    input = __torch__.helpers.act(_0, approximate=\"tanh\")\n");
+  entries.files[entries.files.begin()->first.substr(0, entries.files.begin()->first.find('/')) +
+                "/code/__torch__/helpers.py"] =
+      "def act(x: Tensor, p: float=0.5, approximate: str=\"none\", inplace: bool=False) -> "
+      "Tensor:\n"
+      "  _0 = \"dropout probability has to be between 0 and 1, but got {}\"\n"
+      "  if torch.lt(p, 0.):\n    _1 = True\n  else:\n    _1 = torch.gt(p, 1.)\n"
+      "  if _1:\n    ops.prim.RaiseException(torch.format(_0, p), \"builtins.ValueError\")\n"
+      "  else:\n    pass\n"
+      "  if inplace:\n    _2 = torch.relu_(x)\n"
+      "  elif torch.__isnot__(approximate, None):\n    _2 = torch.gelu(x, "
+      "approximate=approximate)\n"
+      "  else:\n    _2 = x\n"
+      "  return _2\n";
+  ir::Graph graph = import_torchscript_bytes(entries.write());
+  ir::verify(graph);
+  bool saw_tanh_gelu = false;
+  for (const ir::Node* node : graph.nodes()) {
+    EXPECT_NE(node->op, "Relu");
+    if (node->op == "Gelu") saw_tanh_gelu = node->attr_string("approximate", "") == "tanh";
+  }
+  EXPECT_TRUE(saw_tanh_gelu);
+}
+
+TEST(TorchScriptArchive, UnknownTorchFunctionsAreNamed) {
+  Entries entries = mlp();
+  std::string& source = entries.at("code/__torch__.py");
+  size_t at = source.find("torch.gelu(_0)");
+  ASSERT_NE(at, std::string::npos);
+  source.replace(at, 14, "torch.frobnicate(_0)");
+  std::string message = import_error(entries.write(), ErrorKind::Unsupported);
+  EXPECT_NE(message.find("torch.frobnicate is not supported"), std::string::npos) << message;
+}
+
+// Scripted modules have no traced_inputs.pkl: the caller gives the input specs.
+TEST(TorchScriptArchive, TakesInputSpecsWhenNothingWasTraced) {
+  Entries entries = mlp();
+  entries.erase("traced_inputs.pkl");
+  std::string message = import_error(entries.write(), ErrorKind::Unsupported);
+  EXPECT_NE(message.find("no traced_inputs.pkl"), std::string::npos) << message;
+
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("kiln_scripted_" + std::to_string(getpid()) + ".pt");
+  {
+    std::ofstream file(path, std::ios::binary);
+    std::string bytes = entries.write();
+    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  ir::Graph graph = import_torchscript_file(path, {{DType::Float32, {3, 16}}});
+  std::filesystem::remove(path);
+  ir::verify(graph);
+  EXPECT_EQ(graph.outputs()[0]->shape.to_string(), "[3, 8]");
+}
+
+}  // namespace
+}  // namespace kiln::torchscript

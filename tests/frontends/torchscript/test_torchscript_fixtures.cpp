@@ -1,0 +1,124 @@
+// TorchScript archives traced by real PyTorch 2.11 (tests/models/make_fixtures.py): each
+// imports, verifies, and runs on the CPU reference within the stated tolerance of
+// PyTorch's own outputs, in FP32 and in BF16.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "core/tensor_io.h"
+#include "frontends/torchscript/torchscript_importer.h"
+#include "ir/verifier.h"
+#include "kiln/kiln.h"
+#include "models/model_tolerances.h"
+#include "passes/passes.h"
+
+namespace kiln {
+namespace {
+
+struct TsFixture {
+  std::string model;
+  std::string stored_type;  // "fp32" or "bf16"
+  std::vector<std::string> inputs;
+  std::string skip_reason;
+};
+
+void PrintTo(const TsFixture& fixture, std::ostream* out) {
+  *out << fixture.model << "_" << fixture.stored_type;
+}
+
+std::filesystem::path fixtures_folder() {
+  return std::filesystem::path(KILN_SOURCE_DIR) / "tests/models/fixtures";
+}
+
+std::vector<TsFixture> all_fixtures() {
+  std::ifstream file(fixtures_folder() / "manifest.json");
+  nlohmann::json manifest = nlohmann::json::parse(file);
+  std::vector<TsFixture> fixtures;
+  for (const auto& entry : manifest.at("fixtures")) {
+    TsFixture fixture{entry.at("model"), entry.at("dtype"), entry.at("inputs"), ""};
+    if (entry.at("failed").contains("torchscript")) {
+      fixture.skip_reason = entry.at("failed").at("torchscript");
+    }
+    fixtures.push_back(fixture);
+  }
+  return fixtures;
+}
+
+std::string fixture_name(const testing::TestParamInfo<TsFixture>& info) {
+  return info.param.model + "_" + info.param.stored_type;
+}
+
+class TorchScriptFixtureTest : public testing::TestWithParam<TsFixture> {
+ protected:
+  void SetUp() override {
+    const TsFixture& fixture = GetParam();
+    if (!fixture.skip_reason.empty()) GTEST_SKIP() << "trace failed: " << fixture.skip_reason;
+    std::string stem = fixture.model + "_" + fixture.stored_type;
+    std::filesystem::path folder = fixtures_folder() / fixture.model;
+    model_path_ = folder / (stem + ".pt");
+    ASSERT_TRUE(std::filesystem::exists(model_path_)) << model_path_;
+    inputs_ = read_safetensors(folder / (stem + "_inputs.safetensors"));
+    reference_ = read_safetensors(folder / (stem + "_outputs.safetensors")).at("output_0");
+  }
+
+  double error_with(const std::set<Precision>& precisions, bool strongly_typed) {
+    ir::Graph graph = torchscript::import_torchscript_file(model_path_);
+    passes::optimize(graph);
+    CpuSession session(std::move(graph), precisions, strongly_typed);
+    auto outputs = session.run(inputs_);
+    EXPECT_EQ(outputs.size(), 1u);
+    const Tensor& output = outputs.begin()->second;
+    EXPECT_EQ(output.dims(), reference_.dims());
+    EXPECT_EQ(output.dtype(), reference_.dtype());
+    return normalized_error(output, reference_);
+  }
+
+  std::filesystem::path model_path_;
+  std::map<std::string, Tensor> inputs_;
+  Tensor reference_;
+};
+
+TEST_P(TorchScriptFixtureTest, ImportsAndVerifies) {
+  ir::Graph graph = torchscript::import_torchscript_file(model_path_);
+  ir::verify(graph);
+  ASSERT_EQ(graph.inputs().size(), GetParam().inputs.size());
+  ASSERT_EQ(graph.outputs().size(), 1u);
+  // Weights keep the stored dtype: a bf16 archive's weights are bf16 constants.
+  DType stored = GetParam().stored_type == "bf16" ? DType::BFloat16 : DType::Float32;
+  bool saw_weight = false;
+  for (const ir::Value* value : graph.values()) {
+    if (value->is_constant() && value->name.ends_with("weight")) {
+      EXPECT_EQ(value->dtype, stored) << value->name;
+      saw_weight = true;
+    }
+  }
+  EXPECT_TRUE(saw_weight);
+}
+
+TEST_P(TorchScriptFixtureTest, MatchesPyTorch) {
+  std::string label = fixture_name({GetParam(), 0});
+  if (GetParam().stored_type == "fp32") {
+    double fp32_error = error_with({Precision::FP32}, false);
+    EXPECT_LE(fp32_error, kFp32Tolerance) << "fp32 normalized error " << fp32_error;
+    double mixed_error = error_with({Precision::FP32, Precision::BF16}, false);
+    EXPECT_LE(mixed_error, kBf16Tolerance) << "{fp32,bf16} normalized error " << mixed_error;
+    std::cout << "[torchscript error] " << label << " fp32 " << fp32_error << " {fp32,bf16} "
+              << mixed_error << "\n";
+    RecordProperty("fp32_error", std::to_string(fp32_error));
+    RecordProperty("bf16_error", std::to_string(mixed_error));
+  } else {
+    double typed_error = error_with({Precision::BF16}, true);
+    EXPECT_LE(typed_error, kBf16Tolerance) << "strongly typed normalized error " << typed_error;
+    std::cout << "[torchscript error] " << label << " bf16 typed " << typed_error << "\n";
+    RecordProperty("typed_error", std::to_string(typed_error));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, TorchScriptFixtureTest, testing::ValuesIn(all_fixtures()),
+                         fixture_name);
+
+}  // namespace
+}  // namespace kiln
