@@ -245,6 +245,45 @@ def export_all(name, out_dir, log, manifest):
         manifest.append(entry)
 
 
+class DataDependentBranch(nn.Module):
+    """Scripted forward whose branch depends on tensor values: Kiln must refuse it clearly."""
+
+    def forward(self, x):
+        if bool(x.sum() > 0):
+            return x * 2.0
+        return x
+
+
+class Loop(nn.Module):
+    """Scripted forward with a loop over a run-time count: Kiln must refuse it clearly."""
+
+    def forward(self, x, n: int):
+        for _ in range(n):
+            x = x + 1.0
+        return x
+
+
+def scripted_fixtures(out_dir, log):
+    """torch.jit.script archives: a straight-line MLP (fp32, bf16) and two control-flow cases."""
+    folder = os.path.join(out_dir, "scripted")
+    os.makedirs(folder, exist_ok=True)
+    model = Mlp().eval()
+    x = torch.randn(4, 16)
+    for dtype_name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        typed = model.to(dtype)
+        typed_x = x.to(dtype)
+        with torch.no_grad():
+            reference = typed(typed_x)
+        stem = os.path.join(folder, f"mlp_scripted_{dtype_name}")
+        torch.jit.save(torch.jit.script(typed), stem + ".pt")
+        save_file({"x": typed_x.contiguous()}, stem + "_inputs.safetensors")
+        save_file({"output_0": reference.contiguous()}, stem + "_outputs.safetensors")
+        log(f"  scripted mlp {dtype_name}: ok")
+    torch.jit.save(torch.jit.script(DataDependentBranch()), os.path.join(folder, "branch.pt"))
+    torch.jit.save(torch.jit.script(Loop()), os.path.join(folder, "loop.pt"))
+    log("  scripted control flow: ok")
+
+
 def op_coverage(log):
     """Op types emitted for full-size models (random weights) by each exporter."""
     import torchvision
@@ -289,6 +328,7 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--only", nargs="*", default=list(MODELS))
     parser.add_argument("--coverage", action="store_true", help="also record op coverage of full-size models")
+    parser.add_argument("--scripted", action="store_true", help="only write the torch.jit.script fixtures")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
@@ -296,6 +336,9 @@ def main():
         print(message, flush=True)
 
     log(f"torch {torch.__version__}")
+    if args.scripted:
+        scripted_fixtures(args.out, log)
+        return 0
     manifest = []
     for name in args.only:
         log(f"{name}:")
