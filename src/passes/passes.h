@@ -1,7 +1,9 @@
 // Graph passes; each lives in its own file and leaves a verified graph.
 #pragma once
 
+#include <map>
 #include <set>
+#include <string>
 
 #include "core/precision.h"
 #include "ir/graph.h"
@@ -20,6 +22,10 @@ int simplify_shape_ops(ir::Graph& graph);
 // dtype decides; otherwise the documented no-GPU heuristic picks the lowest enabled
 // precision (bf16 before fp16 before tf32 before fp32). Float64 nodes are left alone.
 void assign_precisions(ir::Graph& graph, const std::set<Precision>& enabled, bool strongly_typed);
+
+// A copy of `graph` with symbolic input dims fixed to `input_dims` (by input name) and
+// optimize() re-run, so every shape is static. Node precisions are kept.
+ir::Graph specialize_shapes(const ir::Graph& graph, const std::map<std::string, Dims>& input_dims);
 
 // The standard pipeline: infer, then {simplify, fold, DCE, infer} until nothing changes,
 // then verify. Throws Unsupported listing every op without a schema.

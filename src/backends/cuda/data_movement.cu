@@ -1,0 +1,207 @@
+// Data movement on the GPU: Reshape-like ops (a copy), and Transpose, Expand, Slice, Concat,
+// Split as one strided copy (source and destination views), plus Gather. Bytes are moved by
+// element size, so one kernel per size serves every dtype.
+#include <algorithm>
+
+#include "backends/cuda/cuda_common.cuh"
+#include "ir/shape.h"
+
+namespace kiln::cuda {
+namespace {
+
+template <typename Word>
+__global__ void strided_copy_kernel(const Word* src, StridedView src_view, Word* dst,
+                                    StridedView dst_view, int64_t n) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    dst[dst_view.at(i)] = src[src_view.at(i)];
+  }
+}
+
+// Copies the elements `src_view` walks into the places `dst_view` walks (same dims).
+void strided_copy(LaunchContext& context, const ir::Node& node, size_t element_size,
+                  const void* src, const StridedView& src_view, void* dst, const StridedView& dst_view,
+                  int64_t n) {
+  if (n == 0) return;
+  auto launch = [&](auto word) {
+    using W = decltype(word);
+    strided_copy_kernel<W><<<grid_for(n), kThreads, 0, context.stream>>>(
+        static_cast<const W*>(src), src_view, static_cast<W*>(dst), dst_view, n);
+  };
+  switch (element_size) {
+    case 1: launch(uint8_t{}); break;
+    case 2: launch(uint16_t{}); break;
+    case 4: launch(uint32_t{}); break;
+    case 8: launch(uint64_t{}); break;
+    default: fail(ErrorKind::Unsupported, node.describe(), ": element size ", element_size);
+  }
+  check_launch(node);
+}
+
+StridedView contiguous_view(const Dims& dims, const std::string& what) {
+  return strided_view(dims, contiguous_strides(dims), 0, what);
+}
+
+void copy_node(LaunchContext& context, const ir::Node&, std::span<const DeviceTensor> inputs,
+               std::span<DeviceTensor> outputs) {
+  copy_tensor(context, outputs[0], inputs[0]);
+}
+
+void transpose(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+               std::span<DeviceTensor> outputs) {
+  const DeviceTensor& in = inputs[0];
+  DeviceTensor& out = outputs[0];
+  size_t rank = in.dims.size();
+  std::vector<int64_t> perm = node.attr_ints("perm");
+  if (perm.empty()) {
+    for (size_t axis = 0; axis < rank; ++axis) perm.push_back(int64_t(rank - 1 - axis));
+  }
+  Dims in_strides = contiguous_strides(in.dims);
+  Dims strides(rank);
+  for (size_t axis = 0; axis < rank; ++axis) strides[axis] = in_strides[size_t(perm[axis])];
+  std::string what = node.describe();
+  strided_copy(context, node, dtype_size(in.dtype), in.data, strided_view(out.dims, strides, 0, what),
+               out.data, contiguous_view(out.dims, what), out.numel());
+}
+
+void expand(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+            std::span<DeviceTensor> outputs) {
+  std::string what = node.describe();
+  DeviceTensor& out = outputs[0];
+  strided_copy(context, node, dtype_size(out.dtype), inputs[0].data,
+               broadcast_view(inputs[0].dims, out.dims, what), out.data,
+               contiguous_view(out.dims, what), out.numel());
+}
+
+// Values of a constant int input (starts, ends, axes, steps); Unsupported (host fallback)
+// when computed at run time.
+std::vector<int64_t> constant_ints(const ir::Node& node, size_t index, std::vector<int64_t> fallback) {
+  const ir::Value* value = node.input(index);
+  if (value == nullptr) return fallback;
+  check(value->is_constant(), ErrorKind::Unsupported, node.describe(), ": input ", index,
+        " is computed at run time; the CUDA kernel needs it constant");
+  return value->constant->to_int64_vector();
+}
+
+void slice(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+           std::span<DeviceTensor> outputs) {
+  const DeviceTensor& in = inputs[0];
+  DeviceTensor& out = outputs[0];
+  int64_t rank = int64_t(in.dims.size());
+  std::vector<int64_t> starts = constant_ints(node, 1, {});
+  std::vector<int64_t> axes(starts.size());
+  for (size_t i = 0; i < axes.size(); ++i) axes[i] = int64_t(i);
+  axes = constant_ints(node, 3, axes);
+  std::vector<int64_t> steps = constant_ints(node, 4, std::vector<int64_t>(starts.size(), 1));
+  Dims in_strides = contiguous_strides(in.dims);
+  Dims strides = in_strides;
+  int64_t offset = 0;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    size_t axis = size_t(axes[i] < 0 ? axes[i] + rank : axes[i]);
+    int64_t dim = in.dims[axis];
+    int64_t start = starts[i] < 0 ? starts[i] + dim : starts[i];
+    start = steps[i] > 0 ? std::clamp<int64_t>(start, 0, dim) : std::clamp<int64_t>(start, 0, dim - 1);
+    offset += start * in_strides[axis];
+    strides[axis] = in_strides[axis] * steps[i];
+  }
+  std::string what = node.describe();
+  strided_copy(context, node, dtype_size(in.dtype), in.data, strided_view(out.dims, strides, offset, what),
+               out.data, contiguous_view(out.dims, what), out.numel());
+}
+
+void concat(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+            std::span<DeviceTensor> outputs) {
+  DeviceTensor& out = outputs[0];
+  std::string what = node.describe();
+  size_t axis = size_t(ir::normalize_axis(node.attr_int("axis", 0), int64_t(out.dims.size()), what));
+  Dims out_strides = contiguous_strides(out.dims);
+  int64_t position = 0;
+  for (const DeviceTensor& in : inputs) {
+    check(in.dtype == out.dtype, ErrorKind::Unsupported, what, ": inputs of mixed storage");
+    strided_copy(context, node, dtype_size(in.dtype), in.data, contiguous_view(in.dims, what), out.data,
+                 strided_view(in.dims, out_strides, position * out_strides[axis], what), in.numel());
+    position += in.dims[axis];
+  }
+}
+
+void split(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+           std::span<DeviceTensor> outputs) {
+  const DeviceTensor& in = inputs[0];
+  std::string what = node.describe();
+  size_t axis = size_t(ir::normalize_axis(node.attr_int("axis", 0), int64_t(in.dims.size()), what));
+  Dims in_strides = contiguous_strides(in.dims);
+  int64_t position = 0;
+  for (DeviceTensor& out : outputs) {
+    if (out.defined()) {
+      strided_copy(context, node, dtype_size(in.dtype), in.data,
+                   strided_view(out.dims, in_strides, position * in_strides[axis], what), out.data,
+                   contiguous_view(out.dims, what), out.numel());
+      position += out.dims[axis];
+    }
+  }
+}
+
+// out[o, i, n] = data[o, wrap(indices[i]), n] with `i` over every index element.
+template <typename Word, typename Index>
+__global__ void gather_kernel(const Word* data, const Index* indices, Word* out, int64_t n,
+                              int64_t index_count, int64_t axis_size, int64_t inner) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t within = i % inner;
+    int64_t rest = i / inner;
+    int64_t position = rest % index_count;
+    int64_t outer = rest / index_count;
+    int64_t index = int64_t(indices[position]);
+    if (index < 0) index += axis_size;
+    bool valid = index >= 0 && index < axis_size;  // out of range: zeros, never a wild read
+    out[i] = valid ? data[(outer * axis_size + index) * inner + within] : Word(0);
+  }
+}
+
+void gather(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+            std::span<DeviceTensor> outputs) {
+  const DeviceTensor& data = inputs[0];
+  const DeviceTensor& indices = inputs[1];
+  DeviceTensor& out = outputs[0];
+  std::string what = node.describe();
+  size_t axis = size_t(ir::normalize_axis(node.attr_int("axis", 0), int64_t(data.dims.size()), what));
+  int64_t inner = 1;
+  for (size_t d = axis + 1; d < data.dims.size(); ++d) inner *= data.dims[d];
+  int64_t n = out.numel();
+  check(indices.dtype == DType::Int64 || indices.dtype == DType::Int32, ErrorKind::Unsupported, what,
+        ": indices must be int32 or int64");
+  if (n == 0) return;
+  auto launch = [&](auto word, auto index) {
+    using W = decltype(word);
+    using I = decltype(index);
+    gather_kernel<W, I><<<grid_for(n), kThreads, 0, context.stream>>>(
+        static_cast<const W*>(data.data), static_cast<const I*>(indices.data), static_cast<W*>(out.data),
+        n, indices.numel(), data.dims[axis], inner);
+  };
+  auto by_index = [&](auto word) {
+    if (indices.dtype == DType::Int64) launch(word, int64_t{});
+    else launch(word, int32_t{});
+  };
+  switch (dtype_size(data.dtype)) {
+    case 1: by_index(uint8_t{}); break;
+    case 2: by_index(uint16_t{}); break;
+    case 4: by_index(uint32_t{}); break;
+    case 8: by_index(uint64_t{}); break;
+    default: fail(ErrorKind::Unsupported, what, ": element size ", dtype_size(data.dtype));
+  }
+  check_launch(node);
+}
+
+}  // namespace
+
+void register_data_movement_cuda_kernels(CudaKernelMap& map) {
+  for (const char* op : {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"}) map[op] = copy_node;
+  map["Transpose"] = transpose;
+  map["Expand"] = expand;
+  map["Slice"] = slice;
+  map["Concat"] = concat;
+  map["Split"] = split;
+  map["Gather"] = gather;
+}
+
+}  // namespace kiln::cuda
