@@ -8,6 +8,7 @@
 
 #include "core/tensor_io.h"
 #include "kiln/kiln.h"
+#include "fixture_reference.h"
 #include "model_tolerances.h"
 
 namespace kiln {
@@ -34,26 +35,15 @@ class OnnxFixtureTest : public testing::TestWithParam<OnnxFixture> {
     std::string stem = fixture.model + "_" + fixture.stored_type;
     model_path_ = fixture_folder(fixture) / (stem + fixture.variant + ".onnx");
     ASSERT_TRUE(std::filesystem::exists(model_path_)) << model_path_;
-    inputs_ = read_safetensors(fixture_folder(fixture) / (stem + "_inputs.safetensors"));
-    reference_ = read_safetensors(fixture_folder(fixture) / (stem + "_outputs.safetensors"))
-                     .at("output_0");
+    reference_ = FixtureReference::load(fixture_folder(fixture), stem);
   }
 
-  // Runs the model with the given precisions and returns the normalized error of its only
-  // output against PyTorch's.
   double error_with(const std::set<Precision>& precisions, bool strongly_typed) {
-    CpuSession session(load_model(model_path_), precisions, strongly_typed);
-    auto outputs = session.run(inputs_);
-    EXPECT_EQ(outputs.size(), 1u);
-    const Tensor& output = outputs.begin()->second;
-    EXPECT_EQ(output.dims(), reference_.dims());
-    EXPECT_EQ(output.dtype(), reference_.dtype());
-    return normalized_error(output, reference_);
+    return reference_.error_of(model_path_, precisions, strongly_typed);
   }
 
   std::filesystem::path model_path_;
-  std::map<std::string, Tensor> inputs_;
-  Tensor reference_;
+  FixtureReference reference_;
 };
 
 TEST_P(OnnxFixtureTest, MatchesPyTorch) {

@@ -13,6 +13,7 @@
 #include "frontends/pt2/pt2_importer.h"
 #include "ir/verifier.h"
 #include "kiln/kiln.h"
+#include "models/fixture_reference.h"
 #include "models/model_tolerances.h"
 #include "passes/passes.h"
 
@@ -68,25 +69,15 @@ class Pt2FixtureTest : public testing::TestWithParam<Pt2Fixture> {
       GTEST_SKIP() << "export failed: " << fixture.skip_reason;
     }
     ASSERT_TRUE(std::filesystem::exists(model_path_)) << model_path_;
-    inputs_ = read_safetensors(folder / (stem + "_inputs.safetensors"));
-    reference_ = read_safetensors(folder / (stem + "_outputs.safetensors")).at("output_0");
+    reference_ = FixtureReference::load(folder, stem);
   }
 
   double error_with(const std::set<Precision>& precisions, bool strongly_typed) {
-    ir::Graph graph = pt2::import_pt2_file(model_path_);
-    passes::optimize(graph);
-    CpuSession session(std::move(graph), precisions, strongly_typed);
-    auto outputs = session.run(inputs_);
-    EXPECT_EQ(outputs.size(), 1u);
-    const Tensor& output = outputs.begin()->second;
-    EXPECT_EQ(output.dims(), reference_.dims());
-    EXPECT_EQ(output.dtype(), reference_.dtype());
-    return normalized_error(output, reference_);
+    return reference_.error_of(model_path_, precisions, strongly_typed);
   }
 
   std::filesystem::path model_path_;
-  std::map<std::string, Tensor> inputs_;
-  Tensor reference_;
+  FixtureReference reference_;
 };
 
 TEST_P(Pt2FixtureTest, ImportsAndVerifies) {

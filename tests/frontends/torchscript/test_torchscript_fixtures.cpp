@@ -12,6 +12,7 @@
 #include "frontends/torchscript/torchscript_importer.h"
 #include "ir/verifier.h"
 #include "kiln/kiln.h"
+#include "models/fixture_reference.h"
 #include "models/model_tolerances.h"
 #include "passes/passes.h"
 
@@ -60,25 +61,15 @@ class TorchScriptFixtureTest : public testing::TestWithParam<TsFixture> {
     std::filesystem::path folder = fixtures_folder() / fixture.model;
     model_path_ = folder / (stem + ".pt");
     ASSERT_TRUE(std::filesystem::exists(model_path_)) << model_path_;
-    inputs_ = read_safetensors(folder / (stem + "_inputs.safetensors"));
-    reference_ = read_safetensors(folder / (stem + "_outputs.safetensors")).at("output_0");
+    reference_ = FixtureReference::load(folder, stem);
   }
 
   double error_with(const std::set<Precision>& precisions, bool strongly_typed) {
-    ir::Graph graph = torchscript::import_torchscript_file(model_path_);
-    passes::optimize(graph);
-    CpuSession session(std::move(graph), precisions, strongly_typed);
-    auto outputs = session.run(inputs_);
-    EXPECT_EQ(outputs.size(), 1u);
-    const Tensor& output = outputs.begin()->second;
-    EXPECT_EQ(output.dims(), reference_.dims());
-    EXPECT_EQ(output.dtype(), reference_.dtype());
-    return normalized_error(output, reference_);
+    return reference_.error_of(model_path_, precisions, strongly_typed);
   }
 
   std::filesystem::path model_path_;
-  std::map<std::string, Tensor> inputs_;
-  Tensor reference_;
+  FixtureReference reference_;
 };
 
 TEST_P(TorchScriptFixtureTest, ImportsAndVerifies) {
