@@ -62,10 +62,12 @@ std::vector<ModelFormat> model_formats();
 
 // Runs a graph on the CPU reference backend. The session owns its graph: it assigns each
 // layer a precision from `enabled` once, at construction, and emulates that precision's
-// rounding on every run.
+// rounding on every run. With `keep_precisions` (for engines, whose layers already carry
+// their chosen precisions) it assigns none and runs the graph's own.
 class CpuSession {
  public:
-  CpuSession(ir::Graph graph, std::set<Precision> enabled, bool strongly_typed);
+  CpuSession(ir::Graph graph, std::set<Precision> enabled, bool strongly_typed,
+             bool keep_precisions = false);
   ~CpuSession();
   CpuSession(CpuSession&&) noexcept;
   CpuSession& operator=(CpuSession&&) noexcept;

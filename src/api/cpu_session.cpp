@@ -18,11 +18,12 @@ std::string input_names(const ir::Graph& graph) {
 
 }  // namespace
 
-CpuSession::CpuSession(ir::Graph graph, std::set<Precision> enabled, bool strongly_typed)
+CpuSession::CpuSession(ir::Graph graph, std::set<Precision> enabled, bool strongly_typed,
+                       bool keep_precisions)
     : graph_(std::make_unique<ir::Graph>(std::move(graph))), enabled_(std::move(enabled)) {
   check(!enabled_.empty(), ErrorKind::InvalidArgument,
         "no precision enabled (valid: fp32, tf32, fp16, bf16)");
-  passes::assign_precisions(*graph_, enabled_, strongly_typed);
+  if (!keep_precisions) passes::assign_precisions(*graph_, enabled_, strongly_typed);
   executor_ = std::make_unique<cpu::Executor>(*graph_);
 }
 

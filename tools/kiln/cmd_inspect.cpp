@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "engine/engine_file.h"
 #include "kiln/kiln.h"
 
 namespace kiln::cli {
@@ -47,7 +48,59 @@ void print_unsupported(const std::vector<UnsupportedOp>& ops) {
   }
 }
 
+// An engine file: its header, build config, and every layer with its chosen precision.
+int inspect_engine(const InspectOptions& options) {
+  engine::LoadedEngine loaded = engine::read_engine(options.model);
+  ModelSummary summary = summarize_model(loaded.graph);
+  auto layer_precision = [](const ir::Node& node) {
+    return node.precision ? std::string(precision_name(*node.precision)) : std::string("none");
+  };
+  std::map<std::string, std::string> constraints;
+  for (const auto& [key, precision] : loaded.config.layer_precisions) {
+    constraints[key] = precision_name(precision);
+  }
+  if (options.json) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (const ir::Node* node : loaded.graph.nodes()) {
+      layers.push_back({{"name", node->name}, {"op", node->op}, {"precision", layer_precision(*node)}});
+    }
+    nlohmann::json report = {
+        {"engine", options.model},
+        {"format_version", loaded.header.format_version},
+        {"kiln_version", loaded.header.kiln_version},
+        {"cuda_version", loaded.header.cuda_version},
+        {"gpu_architecture", loaded.header.gpu_architecture},
+        {"precisions", precisions_to_string(loaded.config.enabled_precisions)},
+        {"strongly_typed", loaded.config.strongly_typed},
+        {"layer_precisions", constraints},
+        {"inputs", values_json(summary.inputs)},
+        {"outputs", values_json(summary.outputs)},
+        {"constant_bytes", summary.constant_bytes},
+        {"layers", layers}};
+    std::cout << report.dump(2) << '\n';
+    return 0;
+  }
+  std::cout << "engine " << options.model << "\n  format " << loaded.header.format_version
+            << ", built by kiln " << loaded.header.kiln_version << ", GPU "
+            << loaded.header.gpu_architecture << ", precisions "
+            << precisions_to_string(loaded.config.enabled_precisions)
+            << (loaded.config.strongly_typed ? ", strongly typed" : "") << '\n';
+  for (const auto& [key, precision] : constraints) {
+    std::cout << "  constraint " << key << "=" << precision << '\n';
+  }
+  print_values("inputs", summary.inputs);
+  print_values("outputs", summary.outputs);
+  std::cout << "layers (" << summary.node_count << ")\n";
+  for (const ir::Node* node : loaded.graph.nodes()) {
+    std::cout << "  " << layer_precision(*node) << "  " << node->op << "  " << node->name << '\n';
+  }
+  std::cout << "constants  " << summary.constant_count << " (" << summary.constant_bytes
+            << " bytes)\n";
+  return 0;
+}
+
 int inspect_model(const InspectOptions& options) {
+  if (engine::is_engine_file(options.model)) return inspect_engine(options);
   LoadOptions load_options;
   load_options.optimize = !options.no_optimize;
   load_options.keep_unsupported = true;
@@ -94,7 +147,8 @@ int inspect_model(const InspectOptions& options) {
 Command add_inspect_command(CLI::App& parent) {
   auto options = std::make_shared<InspectOptions>();
   CLI::App* app = parent.add_subcommand("inspect", "Describe a model: interface, ops, weights");
-  app->add_option("model", options->model, "Model file (.onnx)")->required();
+  app->add_option("model", options->model, "Model file (.onnx, .pt2, .pt) or engine (.kiln)")
+      ->required();
   app->add_flag("--no-optimize", options->no_optimize, "Show the graph as imported");
   app->add_flag("--json", options->json, "Print a JSON report instead of text");
   return {app, [options] { return inspect_model(*options); }};

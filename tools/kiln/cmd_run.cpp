@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "core/tensor_io.h"
+#include "engine/engine_file.h"
 #include "kiln/inputs.h"
 #include "kiln/kiln.h"
 
@@ -79,7 +80,17 @@ int run_model(const RunOptions& options) {
   }
 
   auto load_start = std::chrono::steady_clock::now();
-  CpuSession session(load_model(options.model), precisions, options.strongly_typed);
+  bool strongly_typed = options.strongly_typed;
+  CpuSession session = [&] {
+    if (!engine::is_engine_file(options.model)) {
+      return CpuSession(load_model(options.model), precisions, strongly_typed);
+    }
+    // An engine runs in the precisions it was built with; --precision does not apply.
+    engine::LoadedEngine loaded = engine::read_engine(options.model);
+    precisions = loaded.config.enabled_precisions;
+    strongly_typed = loaded.config.strongly_typed;
+    return CpuSession(std::move(loaded.graph), precisions, strongly_typed, true);
+  }();
   double load_ms = milliseconds_since(load_start);
 
   std::map<std::string, std::string> input_sources;
@@ -113,7 +124,7 @@ int run_model(const RunOptions& options) {
     nlohmann::json report = {{"model", options.model},
                              {"backend", options.backend},
                              {"precisions", precisions_to_string(precisions)},
-                             {"strongly_typed", options.strongly_typed},
+                             {"strongly_typed", strongly_typed},
                              {"load_ms", load_ms},
                              {"run_ms", run_ms}};
     for (const auto& [name, tensor] : inputs) {
@@ -135,7 +146,7 @@ int run_model(const RunOptions& options) {
 
   std::cout << "model " << options.model << "  (" << session.graph().node_count()
             << " nodes, precisions " << precisions_to_string(precisions)
-            << (options.strongly_typed ? ", strongly typed" : "") << ", backend cpu)\n";
+            << (strongly_typed ? ", strongly typed" : "") << ", backend cpu)\n";
   for (const auto& [name, tensor] : inputs) {
     std::cout << "input  " << name << "  " << dtype_name(tensor.dtype()) << " "
               << dims_to_string(tensor.dims()) << "  " << input_sources[name] << '\n';
@@ -158,7 +169,8 @@ int run_model(const RunOptions& options) {
 Command add_run_command(CLI::App& parent) {
   auto options = std::make_shared<RunOptions>();
   CLI::App* app = parent.add_subcommand("run", "Run a model once on the CPU reference backend");
-  app->add_option("model", options->model, "Model file (.onnx)")->required();
+  app->add_option("model", options->model, "Model file (.onnx, .pt2, .pt) or engine (.kiln)")
+      ->required();
   app->add_option("-i,--input", options->inputs,
                   "NAME=FILE (.npy, or .safetensors holding NAME), or FILE.safetensors for all "
                   "inputs by name; inputs not given are random");

@@ -1,0 +1,231 @@
+// Writing and reading the engine file. Layout (little-endian):
+//   prefix   magic "KILNENG\0", u32 format version, u32 zero, then u64 offset/size pairs of
+//            the header JSON, the manifest JSON and the weight section
+//   header   JSON: Kiln version, CUDA version, GPU architecture, build config
+//   manifest JSON: the graph (engine_manifest.cpp)
+//   weights  each tensor aligned to 256 bytes from the section start (itself 256-aligned)
+//   checksum u64 FNV-1a over every byte before it
+#include "engine/engine_file.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "engine/engine_manifest.h"
+#include "ir/verifier.h"
+
+namespace kiln::engine {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr char kMagic[8] = {'K', 'I', 'L', 'N', 'E', 'N', 'G', '\0'};
+
+struct Prefix {
+  char magic[8];
+  uint32_t format_version;
+  uint32_t reserved;
+  uint64_t header_offset, header_size;
+  uint64_t manifest_offset, manifest_size;
+  uint64_t weights_offset, weights_size;
+};
+static_assert(sizeof(Prefix) == 64);
+static_assert(std::endian::native == std::endian::little, "the engine file is little-endian");
+
+// 64-bit FNV-1a, fed in pieces.
+class Fnv1a {
+ public:
+  void add(const void* bytes, size_t size) {
+    const auto* data = static_cast<const uint8_t*>(bytes);
+    for (size_t i = 0; i < size; ++i) hash_ = (hash_ ^ data[i]) * 0x100000001b3ULL;
+  }
+  uint64_t value() const { return hash_; }
+
+ private:
+  uint64_t hash_ = 0xcbf29ce484222325ULL;
+};
+
+// Writes to a stream while hashing what was written.
+class HashingWriter {
+ public:
+  explicit HashingWriter(const std::filesystem::path& path) : out_(path, std::ios::binary) {
+    check(out_.good(), ErrorKind::InvalidArgument, "cannot write engine file '", path.string(),
+          "' (check that the folder exists and is writable)");
+  }
+  void write(const void* bytes, size_t size) {
+    out_.write(static_cast<const char*>(bytes), static_cast<std::streamsize>(size));
+    hash_.add(bytes, size);
+    written_ += size;
+  }
+  void pad_to(uint64_t position) {
+    static const char zeros[kWeightAlignment] = {};
+    while (written_ < position) write(zeros, std::min<uint64_t>(position - written_, sizeof zeros));
+  }
+  uint64_t written() const { return written_; }
+  void finish(const std::filesystem::path& path) {
+    uint64_t checksum = hash_.value();
+    out_.write(reinterpret_cast<const char*>(&checksum), sizeof checksum);
+    out_.close();
+    check(!out_.fail(), ErrorKind::InvalidArgument, "writing engine file '", path.string(),
+          "' failed (disk full?)");
+  }
+
+ private:
+  std::ofstream out_;
+  Fnv1a hash_;
+  uint64_t written_ = 0;
+};
+
+Json config_to_json(const BuildConfig& config) {
+  Json precisions = Json::array(), layers = Json::object();
+  for (Precision precision : config.enabled_precisions) precisions.push_back(precision_name(precision));
+  for (const auto& [key, precision] : config.layer_precisions) layers[key] = precision_name(precision);
+  return {{"enabled_precisions", precisions},
+          {"strongly_typed", config.strongly_typed},
+          {"layer_precisions", layers}};
+}
+
+Precision precision_from_json(const Json& json, const std::string& file) {
+  std::optional<Precision> precision = precision_from_name(json.get<std::string>());
+  check(precision.has_value(), ErrorKind::InvalidModel, "engine file '", file,
+        "' names an unknown precision '", json.get<std::string>(), "'");
+  return *precision;
+}
+
+BuildConfig config_from_json(const Json& json, const std::string& file) {
+  BuildConfig config;
+  config.enabled_precisions.clear();
+  for (const Json& name : json.at("enabled_precisions")) {
+    config.enabled_precisions.insert(precision_from_json(name, file));
+  }
+  config.strongly_typed = json.at("strongly_typed").get<bool>();
+  for (const auto& [key, name] : json.at("layer_precisions").items()) {
+    config.layer_precisions[key] = precision_from_json(name, file);
+  }
+  return config;
+}
+
+uint64_t align_up(uint64_t value) {
+  return (value + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
+}
+
+[[noreturn]] void fail_corrupt(const std::string& file, const std::string& why) {
+  fail(ErrorKind::InvalidModel, "engine file '", file, "' is corrupt or truncated: ", why,
+       " (rebuild it with 'kiln build')");
+}
+
+// True if [offset, offset + size) lies within [0, limit).
+bool section_fits(uint64_t offset, uint64_t size, uint64_t limit) {
+  return offset <= limit && size <= limit - offset;
+}
+
+}  // namespace
+
+std::string kiln_version() { return KILN_ENGINE_KILN_VERSION; }
+
+void write_engine(const std::filesystem::path& path, const ir::Graph& graph,
+                  const BuildConfig& config) {
+  Manifest manifest = graph_to_manifest(graph);
+  std::string header = Json{{"kiln_version", kiln_version()},
+                            {"cuda_version", 0},
+                            {"gpu_architecture", "none"},
+                            {"build_config", config_to_json(config)}}
+                           .dump();
+  std::string manifest_text = manifest.json.dump();
+
+  Prefix prefix{};
+  std::memcpy(prefix.magic, kMagic, sizeof kMagic);
+  prefix.format_version = kEngineFormatVersion;
+  prefix.header_offset = sizeof(Prefix);
+  prefix.header_size = header.size();
+  prefix.manifest_offset = prefix.header_offset + prefix.header_size;
+  prefix.manifest_size = manifest_text.size();
+  prefix.weights_offset = align_up(prefix.manifest_offset + prefix.manifest_size);
+  prefix.weights_size = manifest.weights_size;
+
+  HashingWriter out(path);
+  out.write(&prefix, sizeof prefix);
+  out.write(header.data(), header.size());
+  out.write(manifest_text.data(), manifest_text.size());
+  for (const WeightBlob& blob : manifest.weights) {
+    out.pad_to(prefix.weights_offset + blob.offset);
+    out.write(blob.tensor->raw(), blob.tensor->nbytes());
+  }
+  out.pad_to(prefix.weights_offset + prefix.weights_size);
+  out.finish(path);
+}
+
+bool is_engine_file(const std::filesystem::path& path) {
+  if (path.extension() == ".kiln") return true;
+  std::ifstream in(path, std::ios::binary);
+  char magic[sizeof kMagic] = {};
+  in.read(magic, sizeof magic);
+  return in.gcount() == sizeof magic && std::memcmp(magic, kMagic, sizeof kMagic) == 0;
+}
+
+LoadedEngine read_engine(const std::filesystem::path& path) {
+  const std::string file = path.string();
+  std::shared_ptr<MappedFile> mapped = MappedFile::open(path);
+  const uint8_t* bytes = mapped->data();
+  const uint64_t size = mapped->size();
+
+  Prefix prefix{};
+  if (size < sizeof(Prefix) + sizeof(uint64_t) &&
+      std::memcmp(bytes ? bytes : reinterpret_cast<const uint8_t*>(kMagic), kMagic,
+                  std::min<size_t>(size, sizeof kMagic)) == 0) {
+    fail_corrupt(file, "it is only " + std::to_string(size) + " bytes, shorter than its header");
+  }
+  if (std::memcmp(bytes, kMagic, sizeof kMagic) != 0) {
+    fail(ErrorKind::InvalidModel, "'", file,
+         "' is not a Kiln engine file (it does not start with \"KILNENG\"); build one with "
+         "'kiln build MODEL -o FILE.kiln'");
+  }
+  std::memcpy(&prefix, bytes, sizeof prefix);
+  if (prefix.format_version != kEngineFormatVersion) {
+    fail(ErrorKind::Unsupported, "engine file '", file, "' has format version ",
+         prefix.format_version, " but this Kiln (", kiln_version(), ") supports only version ",
+         kEngineFormatVersion, "; rebuild it with this Kiln's 'kiln build'");
+  }
+  const uint64_t body = size - sizeof(uint64_t);  // everything before the checksum
+  if (!section_fits(prefix.header_offset, prefix.header_size, body) ||
+      !section_fits(prefix.manifest_offset, prefix.manifest_size, body) ||
+      !section_fits(prefix.weights_offset, prefix.weights_size, body) ||
+      prefix.weights_offset + prefix.weights_size != body) {
+    fail_corrupt(file, "its sections do not fit its " + std::to_string(size) + " bytes");
+  }
+  Fnv1a hash;
+  hash.add(bytes, body);
+  uint64_t stored = 0;
+  std::memcpy(&stored, bytes + body, sizeof stored);
+  if (hash.value() != stored) fail_corrupt(file, "its checksum does not match its contents");
+
+  LoadedEngine engine;
+  try {
+    Json header = Json::parse(bytes + prefix.header_offset,
+                              bytes + prefix.header_offset + prefix.header_size);
+    engine.header.format_version = prefix.format_version;
+    engine.header.kiln_version = header.at("kiln_version").get<std::string>();
+    engine.header.cuda_version = header.at("cuda_version").get<int>();
+    engine.header.gpu_architecture = header.at("gpu_architecture").get<std::string>();
+    engine.config = config_from_json(header.at("build_config"), file);
+    Json manifest = Json::parse(bytes + prefix.manifest_offset,
+                                bytes + prefix.manifest_offset + prefix.manifest_size);
+    WeightSection weights{std::shared_ptr<const void>(mapped, bytes + prefix.weights_offset),
+                          bytes + prefix.weights_offset, prefix.weights_size};
+    engine.graph = manifest_to_graph(manifest, weights, file);
+  } catch (const nlohmann::json::exception& error) {
+    fail_corrupt(file, std::string("its manifest is malformed (") + error.what() + ")");
+  }
+  if (engine.header.gpu_architecture != "none") {
+    fail(ErrorKind::Unsupported, "engine file '", file, "' was built for GPU architecture ",
+         engine.header.gpu_architecture, " with CUDA ", engine.header.cuda_version,
+         "; this reader runs engines built for the CPU only");
+  }
+  ir::verify(engine.graph);
+  return engine;
+}
+
+}  // namespace kiln::engine

@@ -1,0 +1,135 @@
+// Damaged engine files fail with a clear error of the right kind, never a crash: a wrong
+// magic, a newer format version, truncation anywhere, and a flipped weight byte.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <unistd.h>
+
+#include "core/file.h"
+#include "engine/build_engine.h"
+#include "engine/engine_file.h"
+#include "kiln/kiln.h"
+
+namespace kiln::engine {
+namespace {
+
+using ::testing::HasSubstr;
+
+class EngineErrors : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    BuildConfig config;
+    config.enabled_precisions = {Precision::FP32, Precision::BF16};
+    ir::Graph graph = load_model(std::filesystem::path(KILN_SOURCE_DIR) /
+                                 "tests/models/fixtures/resnet/resnet_fp32.onnx");
+    assign_engine_precisions(graph, config);
+    std::filesystem::path path = scratch("good");
+    write_engine(path, graph, config);
+    good_ = new std::string(read_file(path));
+    std::filesystem::remove(path);
+  }
+  static void TearDownTestSuite() {
+    delete good_;
+    good_ = nullptr;
+  }
+  void TearDown() override { std::filesystem::remove(scratch("bad")); }
+
+  static std::filesystem::path scratch(const std::string& stem) {
+    return std::filesystem::temp_directory_path() /
+           ("engine_errors_" + stem + "_" + std::to_string(::getpid()) + ".kiln");
+  }
+  // Writes `bytes` and reads them as an engine; returns the error it must raise.
+  static Error read_damaged(const std::string& bytes) {
+    std::filesystem::path path = scratch("bad");
+    write_file(path, bytes.data(), bytes.size());
+    try {
+      read_engine(path);
+    } catch (const Error& error) {
+      return error;
+    }
+    ADD_FAILURE() << "a damaged engine of " << bytes.size() << " bytes was read without error";
+    return Error(ErrorKind::Runtime, "");
+  }
+  static uint64_t weights_offset() {
+    uint64_t offset = 0;
+    std::memcpy(&offset, good_->data() + 48, sizeof offset);  // prefix field 6 (see engine_file.cpp)
+    return offset;
+  }
+  static std::string* good_;
+};
+
+std::string* EngineErrors::good_ = nullptr;
+
+TEST_F(EngineErrors, TheUndamagedFileReads) {
+  std::filesystem::path path = scratch("bad");
+  write_file(path, good_->data(), good_->size());
+  EXPECT_GT(read_engine(path).graph.node_count(), 0u);
+  EXPECT_TRUE(is_engine_file(path));
+  EXPECT_FALSE(is_engine_file(std::filesystem::path(KILN_SOURCE_DIR) /
+                              "tests/models/fixtures/resnet/resnet_fp32.onnx"));
+}
+
+TEST_F(EngineErrors, WrongMagic) {
+  std::string bytes = *good_;
+  bytes[0] = 'X';
+  Error error = read_damaged(bytes);
+  EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+  EXPECT_THAT(error.what(), HasSubstr("not a Kiln engine file"));
+  EXPECT_THAT(error.what(), HasSubstr("kiln build"));
+}
+
+TEST_F(EngineErrors, NewerFormatVersionNamesFoundAndSupported) {
+  std::string bytes = *good_;
+  uint32_t newer = kEngineFormatVersion + 1;
+  std::memcpy(bytes.data() + 8, &newer, sizeof newer);
+  Error error = read_damaged(bytes);
+  EXPECT_EQ(error.kind(), ErrorKind::Unsupported);
+  EXPECT_THAT(error.what(), HasSubstr("format version " + std::to_string(newer)));
+  EXPECT_THAT(error.what(), HasSubstr("supports only version " + std::to_string(kEngineFormatVersion)));
+}
+
+TEST_F(EngineErrors, TruncatedAtEverySixteenth) {
+  for (size_t sixteenth = 0; sixteenth < 16; ++sixteenth) {
+    size_t length = good_->size() * sixteenth / 16;
+    SCOPED_TRACE("truncated to " + std::to_string(length) + " bytes");
+    Error error = read_damaged(good_->substr(0, length));
+    EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+    EXPECT_THAT(error.what(), HasSubstr("corrupt or truncated"));
+  }
+  Error last_byte_missing = read_damaged(good_->substr(0, good_->size() - 1));
+  EXPECT_THAT(last_byte_missing.what(), HasSubstr("corrupt or truncated"));
+}
+
+TEST_F(EngineErrors, FlippedWeightByteFailsTheChecksum) {
+  uint64_t offset = weights_offset();
+  ASSERT_GT(offset, 64u);
+  ASSERT_LT(offset + 1000, good_->size());
+  std::string bytes = *good_;
+  bytes[offset + 1000] ^= 0x10;
+  Error error = read_damaged(bytes);
+  EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+  EXPECT_THAT(error.what(), HasSubstr("corrupt or truncated"));
+  EXPECT_THAT(error.what(), HasSubstr("checksum"));
+}
+
+TEST_F(EngineErrors, FlippedManifestByteFailsTheChecksum) {
+  std::string bytes = *good_;
+  bytes[200] ^= 0x01;
+  Error error = read_damaged(bytes);
+  EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+  EXPECT_THAT(error.what(), HasSubstr("checksum"));
+}
+
+TEST_F(EngineErrors, HugeSectionSizesAreRejectedNotFollowed) {
+  std::string bytes = *good_;
+  uint64_t huge = ~uint64_t{0} - 8;
+  std::memcpy(bytes.data() + 40, &huge, sizeof huge);  // manifest size
+  Error error = read_damaged(bytes);
+  EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+  EXPECT_THAT(error.what(), HasSubstr("do not fit"));
+}
+
+}  // namespace
+}  // namespace kiln::engine
