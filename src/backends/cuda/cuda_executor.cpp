@@ -1,7 +1,9 @@
-// The CUDA executor: plans storage dtypes and device buffers once, then launches each node on
-// one stream. Nodes without a CUDA kernel (shape ops, or dtypes a kernel lacks) run on the
-// host through the CPU reference kernels, with the same precision emulation as cpu::Executor.
+// The CUDA executor: plans storage dtypes and device memory once (intermediates share one
+// arena by lifetime), then launches each node on one stream. Nodes without a CUDA kernel
+// (shape ops, or dtypes a kernel lacks) run on the host through the CPU reference kernels.
 #include "backends/cuda/cuda_executor.h"
+
+#include <cstddef>
 
 #include "backends/cpu/kernel.h"
 #include "backends/cuda/cuda_check.h"
@@ -9,6 +11,7 @@
 #include "backends/cuda/cuda_resources.h"
 #include "ir/op_schema.h"
 #include "passes/passes.h"
+#include "passes/plan_memory.h"
 
 namespace kiln::cuda {
 namespace {
@@ -22,10 +25,12 @@ bool is_float_compute(const ir::Node& node) {
   return schema != nullptr && schema->float_compute;
 }
 
-// A value's bytes on the device in one storage dtype.
+// A value's bytes on the device in one storage dtype: in its own buffer (graph inputs and
+// outputs, constants) or at a planned offset in the shared arena (everything in between).
 struct Slot {
   DeviceTensor tensor;
   DeviceBuffer buffer;
+  bool in_arena = false;
 };
 
 struct Step {
@@ -55,15 +60,21 @@ struct CudaExecutor::State {
   std::map<std::pair<const ir::Value*, DType>, int> slot_of;
   std::map<const ir::Value*, int> primary;  // the slot a value is produced into
   std::vector<Step> steps;
+  DeviceBuffer arena;
+  std::vector<int> output_slots;    // per graph output, resolved at construction
   std::vector<int> computed_slots;  // poisoned before a run
   std::vector<std::string> host_nodes;
 
-  int new_slot(DType dtype, const Dims& dims) {
+  // Arena slots get their address in place_in_arena(), once every step is planned.
+  int new_slot(DType dtype, const Dims& dims, bool in_arena) {
     Slot slot;
     slot.tensor.dtype = dtype;
     slot.tensor.dims = dims;
-    slot.buffer = DeviceBuffer(slot.tensor.nbytes());
-    slot.tensor.data = slot.buffer.data();
+    slot.in_arena = in_arena;
+    if (!in_arena) {
+      slot.buffer = DeviceBuffer(slot.tensor.nbytes());
+      slot.tensor.data = slot.buffer.data();
+    }
     slots.push_back(std::move(slot));
     return int(slots.size()) - 1;
   }
@@ -74,9 +85,9 @@ struct CudaExecutor::State {
     auto found = slot_of.find({value, dtype});
     if (found != slot_of.end()) return found->second;
     Dims dims = value->shape.static_dims();
-    int slot = new_slot(dtype, dims);
-    slot_of[{value, dtype}] = slot;
     auto produced = primary.find(value);
+    int slot = new_slot(dtype, dims, /*in_arena=*/produced != primary.end());
+    slot_of[{value, dtype}] = slot;
     if (produced == primary.end()) {
       check(value->is_constant(), ErrorKind::Runtime, "value '", value->name, "' has no producer");
       Tensor host = value->constant->dtype() == dtype ? *value->constant : value->constant->to(dtype);
@@ -136,13 +147,39 @@ struct CudaExecutor::State {
       DType dtype = output->dtype;
       bool follows_data = is_float_storage(dtype) && node.op != "Cast" && data_storage != DType::Undefined;
       if (follows_data) dtype = data_storage;
-      int slot = new_slot(dtype, output->shape.static_dims());
+      int slot = new_slot(dtype, output->shape.static_dims(), /*in_arena=*/!graph.is_graph_output(output));
       slot_of[{output, dtype}] = slot;
       primary[output] = slot;
       computed_slots.push_back(slot);
       step.outputs.push_back(slot);
     }
     steps.push_back(std::move(step));
+  }
+
+  // Lays every arena slot out by the steps that write and read it, then makes the one
+  // allocation they share, so that run() allocates nothing on the device.
+  void place_in_arena() {
+    std::vector<int> arena_slots;
+    std::map<int, size_t> range_of;
+    std::vector<passes::LiveRange> ranges;
+    for (size_t index = 0; index < steps.size(); ++index) {
+      for (int slot : steps[index].inputs) {
+        auto found = range_of.find(slot);
+        if (found != range_of.end()) ranges[found->second].last = index;
+      }
+      for (int slot : steps[index].outputs) {
+        if (slot < 0 || !slots[size_t(slot)].in_arena) continue;
+        range_of[slot] = ranges.size();
+        arena_slots.push_back(slot);
+        ranges.push_back({slots[size_t(slot)].tensor.nbytes(), index, index});
+      }
+    }
+    passes::ArenaLayout layout = passes::plan_arena(ranges);
+    arena = DeviceBuffer(layout.arena_bytes);
+    auto* base = static_cast<std::byte*>(arena.data());
+    for (size_t i = 0; i < arena_slots.size(); ++i) {
+      slots[size_t(arena_slots[i])].tensor.data = base + layout.offsets[i];
+    }
   }
 
   void run_on_host(Step& step) {
@@ -231,11 +268,13 @@ CudaExecutor::CudaExecutor(const ir::Graph& graph, const std::map<std::string, D
   s.context.compute_capability = compute_capability();
   for (const ir::Value* input : s.graph.inputs()) {
     if (input->is_constant()) continue;  // a default: uploaded like a weight
-    int slot = s.new_slot(input->dtype, input->shape.static_dims());
+    int slot = s.new_slot(input->dtype, input->shape.static_dims(), /*in_arena=*/false);
     s.slot_of[{input, input->dtype}] = slot;
     s.primary[input] = slot;
   }
   for (const ir::Node* node : s.graph.nodes()) s.plan_node(*node);
+  for (const ir::Value* output : s.graph.outputs()) s.output_slots.push_back(s.stored_slot(output));
+  s.place_in_arena();
 }
 
 CudaExecutor::~CudaExecutor() = default;
@@ -266,8 +305,8 @@ std::vector<Tensor> CudaExecutor::run(const std::map<std::string, Tensor>& input
   }
   for (Step& step : s.steps) s.launch(step);
   std::vector<Tensor> results;
-  for (const ir::Value* output : s.graph.outputs()) {
-    const DeviceTensor& device = s.slots[size_t(s.stored_slot(output))].tensor;
+  for (int slot : s.output_slots) {
+    const DeviceTensor& device = s.slots[size_t(slot)].tensor;
     Tensor host(device.dtype, device.dims);
     if (host.nbytes() > 0) {
       KILN_CUDA_CHECK(cudaMemcpyAsync(host.raw_mutable(), device.data, host.nbytes(),

@@ -1,6 +1,6 @@
 // Runs a whole graph on the GPU: shapes specialized to concrete input dims, each float value
-// stored in its producer's precision, weights converted once, one device buffer per value
-// (a memory plan comes later), every node launched asynchronously on one stream.
+// stored in its producer's precision, weights converted once, intermediates placed in one
+// arena by passes::plan_arena (nothing allocated per run), every node launched on one stream.
 #pragma once
 
 #include <map>
