@@ -1,14 +1,14 @@
-// kiln run: loads a model, runs it once on the CPU reference backend on given or random
-// inputs, prints a summary of each output and the run time, and optionally saves outputs.
+// kiln run: loads a model, runs it once on the CPU reference or the CUDA backend on given or
+// random inputs, prints a summary of each output and the run time, and optionally saves outputs.
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 
 #include "commands.h"
 #include "core/tensor_io.h"
-#include "engine/engine_file.h"
 #include "kiln/inputs.h"
 #include "kiln/kiln.h"
+#include "model_runner.h"
 
 namespace kiln::cli {
 namespace {
@@ -21,7 +21,7 @@ struct RunOptions {
   std::string output_format = "npy";
   std::string save_inputs;
   std::string precisions = "fp32";
-  std::string backend = "cpu";
+  std::string backend;  // empty: cuda where a GPU is present, else cpu
   bool strongly_typed = false;
   uint64_t seed = 0;
   bool json = false;
@@ -74,35 +74,23 @@ int run_model(const RunOptions& options) {
   if (!options.save_inputs.empty() && !is_safetensors_path(options.save_inputs)) {
     throw UsageError("--save-inputs needs a path ending in .safetensors");
   }
-  if (options.backend != "cpu") {
-    fail(ErrorKind::Unsupported, "backend '", options.backend,
-         "' is not available in this build (use --backend cpu)");
-  }
+  Backend backend = resolve_backend(options.backend);
 
   auto load_start = std::chrono::steady_clock::now();
-  bool strongly_typed = options.strongly_typed;
-  CpuSession session = [&] {
-    if (!engine::is_engine_file(options.model)) {
-      return CpuSession(load_model(options.model), precisions, strongly_typed);
-    }
-    // An engine runs in the precisions it was built with; --precision does not apply.
-    engine::LoadedEngine loaded = engine::read_engine(options.model);
-    precisions = loaded.config.enabled_precisions;
-    strongly_typed = loaded.config.strongly_typed;
-    return CpuSession(std::move(loaded.graph), precisions, strongly_typed, true);
-  }();
+  ModelRunner runner(options.model, precisions, options.strongly_typed, backend);
+  precisions = runner.precisions();  // an engine's own
+  bool strongly_typed = runner.strongly_typed();
   double load_ms = milliseconds_since(load_start);
 
   std::map<std::string, std::string> input_sources;
-  std::map<std::string, Tensor> inputs = load_input_files(specs, session.graph(), &input_sources);
+  std::map<std::string, Tensor> inputs = load_input_files(specs, runner.graph(), &input_sources);
   // Symbols the given inputs fix, unless --dim says otherwise; the rest default to 1.
-  for (const auto& [symbol, size] : dim_sizes_from_inputs(session.graph(), inputs)) {
+  for (const auto& [symbol, size] : dim_sizes_from_inputs(runner.graph(), inputs)) {
     dim_sizes.emplace(symbol, size);
   }
-  for (const ir::Value* input : session.graph().inputs()) {
+  for (const ir::Value* input : runner.graph().inputs()) {
     if (inputs.count(input->name)) continue;
-    inputs.emplace(input->name,
-                   make_random_input(session.graph(), *input, options.seed, dim_sizes));
+    inputs.emplace(input->name, make_random_input(runner.graph(), *input, options.seed, dim_sizes));
     input_sources[input->name] = "random (seed " + std::to_string(options.seed) + ")";
   }
   if (!options.save_inputs.empty()) {
@@ -111,9 +99,11 @@ int run_model(const RunOptions& options) {
     write_safetensors(path, inputs);
   }
 
+  // On CUDA the first run also builds the executor (weights uploaded, arena planned).
   auto run_start = std::chrono::steady_clock::now();
-  std::map<std::string, Tensor> outputs = session.run(inputs);
+  std::map<std::string, Tensor> outputs = runner.run(inputs);
   double run_ms = milliseconds_since(run_start);
+  std::vector<std::string> host_nodes = runner.host_nodes();
 
   std::map<std::string, std::string> files;
   if (!options.output_dir.empty()) {
@@ -122,11 +112,12 @@ int run_model(const RunOptions& options) {
 
   if (options.json) {
     nlohmann::json report = {{"model", options.model},
-                             {"backend", options.backend},
+                             {"backend", backend_name(backend)},
                              {"precisions", precisions_to_string(precisions)},
                              {"strongly_typed", strongly_typed},
                              {"load_ms", load_ms},
                              {"run_ms", run_ms}};
+    if (backend == Backend::Cuda) report["host_nodes"] = host_nodes;
     for (const auto& [name, tensor] : inputs) {
       report["inputs"][name] = {{"dtype", std::string(dtype_name(tensor.dtype()))},
                                 {"dims", tensor.dims()},
@@ -134,7 +125,7 @@ int run_model(const RunOptions& options) {
     }
     // Listed in the graph's output order, which a JSON object would lose.
     report["outputs"] = nlohmann::json::array();
-    for (const ir::Value* output : session.graph().outputs()) {
+    for (const ir::Value* output : runner.graph().outputs()) {
       nlohmann::json entry = tensor_json(outputs.at(output->name));
       entry["name"] = output->name;
       if (files.count(output->name)) entry["file"] = files[output->name];
@@ -144,14 +135,15 @@ int run_model(const RunOptions& options) {
     return 0;
   }
 
-  std::cout << "model " << options.model << "  (" << session.graph().node_count()
+  std::cout << "model " << options.model << "  (" << runner.graph().node_count()
             << " nodes, precisions " << precisions_to_string(precisions)
-            << (strongly_typed ? ", strongly typed" : "") << ", backend cpu)\n";
+            << (strongly_typed ? ", strongly typed" : "") << ", backend " << backend_name(backend)
+            << ")\n";
   for (const auto& [name, tensor] : inputs) {
     std::cout << "input  " << name << "  " << dtype_name(tensor.dtype()) << " "
               << dims_to_string(tensor.dims()) << "  " << input_sources[name] << '\n';
   }
-  for (const ir::Value* output : session.graph().outputs()) {
+  for (const ir::Value* output : runner.graph().outputs()) {
     const Tensor& tensor = outputs.at(output->name);
     TensorStats stats = tensor_stats(tensor);
     std::cout << "output " << output->name << "  " << dtype_name(tensor.dtype()) << " "
@@ -159,8 +151,12 @@ int run_model(const RunOptions& options) {
               << "\n       first " << format_values(stats.first_values) << '\n';
     if (files.count(output->name)) std::cout << "       saved to " << files[output->name] << '\n';
   }
-  std::cout << "time   run " << format_number(run_ms) << " ms  (load + optimize "
-            << format_number(load_ms) << " ms)\n";
+  if (!host_nodes.empty()) {
+    std::cout << "host   " << host_nodes.size() << " node(s) ran on the CPU (no CUDA kernel)\n";
+  }
+  std::cout << "time   run " << format_number(run_ms) << " ms"
+            << (backend == Backend::Cuda ? " (first run: includes building the executor)" : "")
+            << "  (load + optimize " << format_number(load_ms) << " ms)\n";
   return 0;
 }
 
@@ -168,7 +164,7 @@ int run_model(const RunOptions& options) {
 
 Command add_run_command(CLI::App& parent) {
   auto options = std::make_shared<RunOptions>();
-  CLI::App* app = parent.add_subcommand("run", "Run a model once on the CPU reference backend");
+  CLI::App* app = parent.add_subcommand("run", "Run a model once on the GPU or the CPU reference");
   app->add_option("model", options->model, "Model file (.onnx, .pt2, .pt) or engine (.kiln)")
       ->required();
   app->add_option("-i,--input", options->inputs,
@@ -186,7 +182,9 @@ Command add_run_command(CLI::App& parent) {
       ->capture_default_str();
   app->add_flag("--strongly-typed", options->strongly_typed,
                 "Obey the model's own dtypes; choose no precisions");
-  app->add_option("--backend", options->backend, "Backend to run on")->capture_default_str();
+  app->add_option("--backend", options->backend,
+                  "cuda or cpu (default: cuda where this build has CUDA and a GPU is present)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   app->add_option("--dim", options->dims, "Size of a symbolic dim: NAME=SIZE (default 1)");
   app->add_option("--seed", options->seed, "Seed for random inputs")->capture_default_str();
   app->add_flag("--json", options->json, "Print a JSON report instead of text");

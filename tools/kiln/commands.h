@@ -37,6 +37,7 @@ Command add_run_command(CLI::App& parent);
 Command add_inspect_command(CLI::App& parent);
 Command add_compare_command(CLI::App& parent);
 Command add_build_command(CLI::App& parent);
+Command add_bench_command(CLI::App& parent);
 
 // Report helpers (report.cpp).
 std::string format_number(double value);  // 6 significant digits; "nan", "inf"

@@ -31,7 +31,8 @@ int run_cli(int argc, char** argv) {
   std::vector<kiln::cli::Command> commands{kiln::cli::add_run_command(app),
                                            kiln::cli::add_inspect_command(app),
                                            kiln::cli::add_compare_command(app),
-                                           kiln::cli::add_build_command(app)};
+                                           kiln::cli::add_build_command(app),
+                                           kiln::cli::add_bench_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -1,0 +1,110 @@
+// Runs the built `kiln bench` (and `kiln run --backend`): its JSON report on the CPU, and the
+// CUDA backend's clear refusal on a machine without a GPU (or its run where one is present).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "tools/run_kiln.h"
+
+namespace kiln {
+namespace {
+
+using ::testing::HasSubstr;
+using testing_cli::KilnResult;
+using testing_cli::run_kiln;
+
+const std::string kExampleModel =
+    std::string(KILN_SOURCE_DIR) + "/tests/models/example/example.onnx";  // x: float32 [2, 4]
+
+// The NVIDIA driver's device node: present where a GPU is usable, independent of this build.
+bool gpu_present() { return std::filesystem::exists("/dev/nvidia0"); }
+
+class KilnBenchCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(std::filesystem::exists(std::filesystem::path(KILN_BINARY_DIR) / "kiln"))
+        << "build the kiln target first";
+    folder_ = std::filesystem::temp_directory_path() /
+              ("kiln_bench_cli_" +
+               std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+               std::to_string(::getpid()));  // several build trees may test at once
+    std::filesystem::remove_all(folder_);
+    std::filesystem::create_directories(folder_);
+  }
+  void TearDown() override { std::filesystem::remove_all(folder_); }
+  std::filesystem::path folder_;
+};
+
+TEST_F(KilnBenchCli, CpuJsonReport) {
+  KilnResult result = run_kiln(
+      "bench " + kExampleModel + " --backend cpu --iterations 3 --warmup 1 --json", folder_);
+  ASSERT_EQ(result.status, 0) << result.err;
+  nlohmann::json report = nlohmann::json::parse(result.out);
+  EXPECT_EQ(report.at("backend"), "cpu");
+  EXPECT_EQ(report.at("iterations"), 3);
+  EXPECT_EQ(report.at("warmup"), 1);
+  EXPECT_EQ(report.at("batch"), 2);
+  EXPECT_EQ(report.at("inputs").at("x").at("dims"), nlohmann::json::array({2, 4}));
+  EXPECT_THAT(report.at("timing").get<std::string>(), HasSubstr("wall clock"));
+  const nlohmann::json& latency = report.at("latency_ms");
+  double min = latency.at("min"), median = latency.at("median");
+  double p90 = latency.at("p90"), p99 = latency.at("p99");
+  EXPECT_GT(min, 0.0);
+  EXPECT_GE(median, min);
+  EXPECT_GE(p90, median);
+  EXPECT_GE(p99, p90);
+  const nlohmann::json& throughput = report.at("throughput");
+  double inferences = throughput.at("inferences_per_second");
+  double samples = throughput.at("samples_per_second");
+  EXPECT_GT(inferences, 0.0);
+  EXPECT_DOUBLE_EQ(samples, 2 * inferences);  // batch 2
+}
+
+TEST_F(KilnBenchCli, TableNamesBackendAndPercentiles) {
+  KilnResult result =
+      run_kiln("bench " + kExampleModel + " --backend cpu --iterations 2 --warmup 0", folder_);
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("backend cpu"));
+  EXPECT_THAT(result.out, HasSubstr("median"));
+  EXPECT_THAT(result.out, HasSubstr("p99"));
+  EXPECT_THAT(result.out, HasSubstr("samples/s (batch 2)"));
+}
+
+TEST_F(KilnBenchCli, BadCountsAndBackendsAreUsageErrors) {
+  EXPECT_EQ(run_kiln("bench " + kExampleModel + " --iterations 0", folder_).status, 2);
+  EXPECT_EQ(run_kiln("bench " + kExampleModel + " --backend tpu", folder_).status, 2);
+  EXPECT_EQ(run_kiln("run " + kExampleModel + " --backend tpu", folder_).status, 2);
+}
+
+// Without a GPU (or without CUDA in this build) --backend cuda exits 1 saying why; with a
+// GPU it runs there.
+TEST_F(KilnBenchCli, CudaBackendNeedsAGpu) {
+  for (const std::string& command :
+       {"bench " + kExampleModel + " --backend cuda --iterations 3 --warmup 1 --json",
+        "run " + kExampleModel + " --backend cuda --json"}) {
+    KilnResult result = run_kiln(command, folder_);
+    if (result.err.find("built without CUDA") != std::string::npos) {
+      EXPECT_EQ(result.status, 1) << command;
+    } else if (gpu_present()) {
+      ASSERT_EQ(result.status, 0) << command << '\n' << result.err;
+      EXPECT_EQ(nlohmann::json::parse(result.out).at("backend"), "cuda") << command;
+    } else {
+      EXPECT_EQ(result.status, 1) << command;
+      EXPECT_THAT(result.err, HasSubstr("kiln: error: backend 'cuda' needs a GPU")) << command;
+      EXPECT_EQ(result.out, "") << command;
+    }
+  }
+  // The default picks the GPU only where one is usable.
+  KilnResult default_backend = run_kiln("run " + kExampleModel + " --json", folder_);
+  ASSERT_EQ(default_backend.status, 0) << default_backend.err;
+  std::string chosen = nlohmann::json::parse(default_backend.out).at("backend");
+  if (!gpu_present()) {
+    EXPECT_EQ(chosen, "cpu");
+  }
+}
+
+}  // namespace
+}  // namespace kiln

@@ -1,0 +1,156 @@
+// kiln bench: runs a model or engine on random inputs many times after a warm-up and prints
+// its latency (min, median, p90, p99) and throughput, as a short table or JSON.
+#include <chrono>
+#include <iostream>
+
+#include "commands.h"
+#include "kiln/inputs.h"
+#include "kiln/kiln.h"
+#include "kiln/latency_stats.h"
+#include "model_runner.h"
+
+namespace kiln::cli {
+namespace {
+
+struct BenchOptions {
+  std::string model;
+  std::string precisions = "fp32";
+  std::string backend;  // empty: cuda where a GPU is present, else cpu
+  bool strongly_typed = false;
+  int warmup = 20;
+  int iterations = 200;
+  std::vector<std::string> dims;
+  uint64_t seed = 0;
+  bool json = false;
+};
+
+// CudaExecutor::run exposes no stream or events and returns only after downloading its
+// outputs, so each run is timed by the host clock, transfers included.
+std::string timing_method(Backend backend) {
+  return backend == Backend::Cuda
+             ? "wall clock (steady_clock) per run, including input upload and output download"
+             : "wall clock (steady_clock) per run";
+}
+
+// Samples per inference: the first dim of the first graph input (1 for a scalar input).
+int64_t batch_size(const ir::Graph& graph, const std::map<std::string, Tensor>& inputs) {
+  if (graph.inputs().empty()) return 1;
+  const Dims& dims = inputs.at(graph.inputs().front()->name).dims();
+  return dims.empty() ? 1 : dims.front();
+}
+
+double milliseconds_between(std::chrono::steady_clock::time_point start,
+                            std::chrono::steady_clock::time_point end) {
+  return std::chrono::duration<double, std::milli>(end - start).count();
+}
+
+int bench_model(const BenchOptions& options) {
+  auto precisions = parse_argument([&] { return parse_precisions(options.precisions); });
+  auto dim_sizes = parse_argument([&] {
+    DimSizes sizes;
+    for (const std::string& text : options.dims) sizes.insert(parse_dim_size(text));
+    return sizes;
+  });
+  Backend backend = resolve_backend(options.backend);
+
+  auto load_start = std::chrono::steady_clock::now();
+  ModelRunner runner(options.model, precisions, options.strongly_typed, backend);
+  std::map<std::string, Tensor> inputs =
+      make_random_inputs(runner.graph(), options.seed, dim_sizes);
+  auto prepare_start = std::chrono::steady_clock::now();
+  runner.prepare(inputs);
+  auto prepare_end = std::chrono::steady_clock::now();
+
+  for (int i = 0; i < options.warmup; ++i) runner.run(inputs);
+  std::vector<double> latencies_ms;
+  latencies_ms.reserve(size_t(options.iterations));
+  for (int i = 0; i < options.iterations; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    runner.run(inputs);
+    latencies_ms.push_back(milliseconds_between(start, std::chrono::steady_clock::now()));
+  }
+  LatencyStats stats = latency_stats(latencies_ms);
+  int64_t batch = batch_size(runner.graph(), inputs);
+  double samples_per_second = stats.inferences_per_second * double(batch);
+
+  if (options.json) {
+    nlohmann::json report = {{"model", options.model},
+                             {"backend", backend_name(backend)},
+                             {"precisions", precisions_to_string(runner.precisions())},
+                             {"strongly_typed", runner.strongly_typed()},
+                             {"timing", timing_method(backend)},
+                             {"load_ms", milliseconds_between(load_start, prepare_start)},
+                             {"prepare_ms", milliseconds_between(prepare_start, prepare_end)},
+                             {"warmup", options.warmup},
+                             {"iterations", options.iterations},
+                             {"batch", batch},
+                             {"latency_ms",
+                              {{"min", stats.min_ms},
+                               {"median", stats.median_ms},
+                               {"p90", stats.p90_ms},
+                               {"p99", stats.p99_ms},
+                               {"mean", stats.mean_ms},
+                               {"max", stats.max_ms}}},
+                             {"throughput",
+                              {{"inferences_per_second", stats.inferences_per_second},
+                               {"samples_per_second", samples_per_second}}}};
+    for (const auto& [name, tensor] : inputs) {
+      report["inputs"][name] = {{"dtype", std::string(dtype_name(tensor.dtype()))},
+                                {"dims", tensor.dims()}};
+    }
+    if (backend == Backend::Cuda) report["host_nodes"] = runner.host_nodes();
+    std::cout << report.dump(2) << '\n';
+    return 0;
+  }
+
+  std::cout << "model " << options.model << "  (" << runner.graph().node_count()
+            << " nodes, precisions " << precisions_to_string(runner.precisions())
+            << (runner.strongly_typed() ? ", strongly typed" : "") << ", backend "
+            << backend_name(backend) << ")\n";
+  for (const auto& [name, tensor] : inputs) {
+    std::cout << "input  " << name << "  " << dtype_name(tensor.dtype()) << " "
+              << dims_to_string(tensor.dims()) << "  random (seed " << options.seed << ")\n";
+  }
+  std::cout << "runs   " << options.warmup << " warm-up, " << options.iterations
+            << " timed; timing: " << timing_method(backend) << '\n'
+            << "latency (ms)  min " << format_number(stats.min_ms) << "  median "
+            << format_number(stats.median_ms) << "  p90 " << format_number(stats.p90_ms) << "  p99 "
+            << format_number(stats.p99_ms) << "  mean " << format_number(stats.mean_ms) << '\n'
+            << "throughput    " << format_number(stats.inferences_per_second) << " inferences/s  "
+            << format_number(samples_per_second) << " samples/s (batch " << batch << ")\n";
+  if (!runner.host_nodes().empty()) {
+    std::cout << "host   " << runner.host_nodes().size()
+              << " node(s) ran on the CPU (no CUDA kernel)\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& parent) {
+  auto options = std::make_shared<BenchOptions>();
+  CLI::App* app = parent.add_subcommand(
+      "bench", "Time a model on random inputs: latency percentiles and throughput");
+  app->add_option("model", options->model, "Model file (.onnx, .pt2, .pt) or engine (.kiln)")
+      ->required();
+  app->add_option("-p,--precision", options->precisions,
+                  "Enabled precisions, comma-separated: fp32,tf32,fp16,bf16")
+      ->capture_default_str();
+  app->add_flag("--strongly-typed", options->strongly_typed,
+                "Obey the model's own dtypes; choose no precisions");
+  app->add_option("--backend", options->backend,
+                  "cuda or cpu (default: cuda where this build has CUDA and a GPU is present)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  app->add_option("--warmup", options->warmup, "Untimed runs first")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app->add_option("--iterations", options->iterations, "Timed runs")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app->add_option("--dim", options->dims, "Size of a symbolic dim: NAME=SIZE (default 1)");
+  app->add_option("--seed", options->seed, "Seed for random inputs")->capture_default_str();
+  app->add_flag("--json", options->json, "Print a JSON report instead of a table");
+  return {app, [options] { return bench_model(*options); }};
+}
+
+}  // namespace kiln::cli
