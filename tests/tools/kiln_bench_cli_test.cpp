@@ -22,21 +22,7 @@ const std::string kExampleModel =
 // The NVIDIA driver's device node: present where a GPU is usable, independent of this build.
 bool gpu_present() { return std::filesystem::exists("/dev/nvidia0"); }
 
-class KilnBenchCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(std::filesystem::exists(std::filesystem::path(KILN_BINARY_DIR) / "kiln"))
-        << "build the kiln target first";
-    folder_ = std::filesystem::temp_directory_path() /
-              ("kiln_bench_cli_" +
-               std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-               std::to_string(::getpid()));  // several build trees may test at once
-    std::filesystem::remove_all(folder_);
-    std::filesystem::create_directories(folder_);
-  }
-  void TearDown() override { std::filesystem::remove_all(folder_); }
-  std::filesystem::path folder_;
-};
+class KilnBenchCli : public testing_cli::KilnCliTest {};
 
 TEST_F(KilnBenchCli, CpuJsonReport) {
   KilnResult result = run_kiln(

@@ -7,56 +7,25 @@
 #include <fstream>
 #include <sstream>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/tensor_io.h"
+#include "tools/run_kiln.h"
 
 namespace kiln {
 namespace {
 
 using ::testing::HasSubstr;
+using testing_cli::KilnResult;
+using testing_cli::run_kiln;
 
-const std::filesystem::path kKiln = std::filesystem::path(KILN_BINARY_DIR) / "kiln";
 const std::string kExampleModel = std::string(KILN_SOURCE_DIR) + "/tests/models/example/example.onnx";
 
-struct Result {
-  int status;
-  std::string out;
-  std::string err;
-};
-
-// Runs kiln with `arguments` (already shell-quoted where needed); collects both streams.
-Result run_kiln(const std::string& arguments, const std::filesystem::path& folder) {
-  std::filesystem::path out = folder / "stdout.txt", err = folder / "stderr.txt";
-  std::string command = kKiln.string() + " " + arguments + " >" + out.string() + " 2>" + err.string();
-  int raw = std::system(command.c_str());
-  auto slurp = [](const std::filesystem::path& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  };
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(out), slurp(err)};
-}
-
-class KilnCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(std::filesystem::exists(kKiln)) << kKiln << " is missing: build the kiln target";
-    folder_ = std::filesystem::temp_directory_path() /
-              ("kiln_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-               "_" + std::to_string(::getpid()));  // several build trees may test at once
-    std::filesystem::remove_all(folder_);
-    std::filesystem::create_directories(folder_);
-  }
-  void TearDown() override { std::filesystem::remove_all(folder_); }
-  std::filesystem::path folder_;
-};
+class KilnCli : public testing_cli::KilnCliTest {};
 
 TEST_F(KilnCli, RunWritesOutputsAndSummaries) {
   std::string outputs = (folder_ / "out").string();
-  Result result = run_kiln("run " + kExampleModel + " --seed 3 --output-dir " + outputs +
+  KilnResult result = run_kiln("run " + kExampleModel + " --seed 3 --output-dir " + outputs +
                                " --save-inputs " + (folder_ / "in.safetensors").string(), folder_);
   ASSERT_EQ(result.status, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("output softmax  float32 [2, 3]"));
@@ -68,7 +37,7 @@ TEST_F(KilnCli, RunWritesOutputsAndSummaries) {
   EXPECT_EQ(read_safetensors(folder_ / "in.safetensors").at("x").dims(), Dims({2, 4}));
 
   // Same input read back, in bf16, written as safetensors, compared against fp32.
-  Result bf16 = run_kiln("run " + kExampleModel + " --input " + (folder_ / "in.safetensors").string() +
+  KilnResult bf16 = run_kiln("run " + kExampleModel + " --input " + (folder_ / "in.safetensors").string() +
                              " -p fp32,bf16 --output-format safetensors --json --output-dir " +
                              (folder_ / "bf16").string(), folder_);
   ASSERT_EQ(bf16.status, 0) << bf16.err;
@@ -77,14 +46,14 @@ TEST_F(KilnCli, RunWritesOutputsAndSummaries) {
   Tensor lowered = read_safetensors(folder_ / "bf16" / "outputs.safetensors").at("softmax");
   EXPECT_LT(normalized_error(lowered, softmax), 2e-2);
 
-  Result compare = run_kiln("compare " + (folder_ / "bf16" / "outputs.safetensors").string() + " " +
+  KilnResult compare = run_kiln("compare " + (folder_ / "bf16" / "outputs.safetensors").string() + " " +
                                 (folder_ / "bf16" / "outputs.safetensors").string() + " --json", folder_);
   ASSERT_EQ(compare.status, 0) << compare.err;
   EXPECT_THAT(compare.out, HasSubstr("\"normalized_error\": 0.0"));
 }
 
 TEST_F(KilnCli, InspectListsTheInterface) {
-  Result result = run_kiln("inspect " + kExampleModel, folder_);
+  KilnResult result = run_kiln("inspect " + kExampleModel, folder_);
   ASSERT_EQ(result.status, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("x  float32 [2, 4]"));
   EXPECT_THAT(result.out, HasSubstr("softmax  float32 [2, 3]"));
@@ -92,36 +61,36 @@ TEST_F(KilnCli, InspectListsTheInterface) {
 }
 
 TEST_F(KilnCli, BadArgumentsExitWithStatusTwo) {
-  Result flag = run_kiln("run " + kExampleModel + " --no-such-flag", folder_);
+  KilnResult flag = run_kiln("run " + kExampleModel + " --no-such-flag", folder_);
   EXPECT_EQ(flag.status, 2);
   EXPECT_THAT(flag.err, HasSubstr("kiln: error: "));
   EXPECT_THAT(flag.err, HasSubstr("--no-such-flag"));
-  Result precision = run_kiln("run " + kExampleModel + " --precision fp33", folder_);
+  KilnResult precision = run_kiln("run " + kExampleModel + " --precision fp33", folder_);
   EXPECT_EQ(precision.status, 2);
   EXPECT_THAT(precision.err, HasSubstr("kiln: error: unknown precision 'fp33'"));
-  Result none = run_kiln("", folder_);
+  KilnResult none = run_kiln("", folder_);
   EXPECT_EQ(none.status, 2);
 }
 
 TEST_F(KilnCli, ModelErrorsExitWithStatusOne) {
-  Result missing = run_kiln("run " + (folder_ / "missing.onnx").string(), folder_);
+  KilnResult missing = run_kiln("run " + (folder_ / "missing.onnx").string(), folder_);
   EXPECT_EQ(missing.status, 1);
   EXPECT_THAT(missing.err, HasSubstr("kiln: error: model file"));
   std::ofstream(folder_ / "junk.onnx") << "this is not protobuf";
-  Result junk = run_kiln("run " + (folder_ / "junk.onnx").string(), folder_);
+  KilnResult junk = run_kiln("run " + (folder_ / "junk.onnx").string(), folder_);
   EXPECT_EQ(junk.status, 1);
   EXPECT_THAT(junk.err, HasSubstr("kiln: error: "));
   EXPECT_EQ(std::count(junk.err.begin(), junk.err.end(), '\n'), 1) << junk.err;  // one line
-  Result unknown = run_kiln("inspect model.tflite", folder_);
+  KilnResult unknown = run_kiln("inspect model.tflite", folder_);
   EXPECT_EQ(unknown.status, 1);
   EXPECT_THAT(unknown.err, HasSubstr("unknown model format '.tflite'"));
 }
 
 TEST_F(KilnCli, VersionAndHelp) {
-  Result version = run_kiln("--version", folder_);
+  KilnResult version = run_kiln("--version", folder_);
   EXPECT_EQ(version.status, 0);
   EXPECT_THAT(version.out, HasSubstr("kiln 0."));
-  Result help = run_kiln("run --help", folder_);
+  KilnResult help = run_kiln("run --help", folder_);
   EXPECT_EQ(help.status, 0);
   EXPECT_THAT(help.out, HasSubstr("--precision"));
 }

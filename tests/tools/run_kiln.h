@@ -1,8 +1,10 @@
 // Runs the built `kiln` executable with arguments and collects its exit status and output,
-// for the CLI tests (the older kiln_cli_test.cpp and kiln_build_cli_test.cpp keep own copies).
+// and gives each CLI test its own scratch folder; shared by the CLI tests in tests/tools/.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -33,5 +35,23 @@ inline KilnResult run_kiln(const std::string& arguments, const std::filesystem::
   };
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(out), slurp(err)};
 }
+
+// A fresh folder per test, named after the test and the process (several build trees may
+// test at once); checks the kiln binary was built.
+class KilnCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(std::filesystem::exists(std::filesystem::path(KILN_BINARY_DIR) / "kiln"))
+        << "the kiln executable is missing: build the kiln target";
+    folder_ = std::filesystem::temp_directory_path() /
+              ("kiln_cli_" +
+               std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+               std::to_string(::getpid()));
+    std::filesystem::remove_all(folder_);
+    std::filesystem::create_directories(folder_);
+  }
+  void TearDown() override { std::filesystem::remove_all(folder_); }
+  std::filesystem::path folder_;
+};
 
 }  // namespace kiln::testing_cli
