@@ -1,10 +1,148 @@
-// Per-layer precisions for `kiln build`: the automatic choice, then the user's constraints.
+// The builder: heuristic precisions and the user's constraints first, then (with a GPU)
+// each timed layer moved to its fastest enabled precision, casts at its boundaries counted.
 #include "engine/build_engine.h"
 
+#include <algorithm>
+
 #include "core/error.h"
+#include "core/log.h"
+#include "ir/op_schema.h"
 #include "passes/passes.h"
 
 namespace kiln::engine {
+namespace {
+
+// Layers whose speed depends on the precision's arithmetic, not only on bytes moved.
+bool is_timed_op(const std::string& op) {
+  return op == "MatMul" || op == "Gemm" || op == "Conv" || op == "Attention";
+}
+
+bool is_float_storage(DType dtype) {
+  return dtype == DType::Float32 || dtype == DType::Float16 || dtype == DType::BFloat16;
+}
+
+bool is_constrained(const ir::Node& node, const BuildConfig& config) {
+  return config.layer_precisions.count(node.name) > 0 || config.layer_precisions.count(node.op) > 0;
+}
+
+// The precisions worth timing for `node`: TF32 is a mode of matrix products only, and
+// equals FP32 elsewhere.
+std::vector<Precision> candidates(const ir::Node& node, const std::set<Precision>& enabled) {
+  std::vector<Precision> result;
+  for (Precision precision : enabled) {
+    if (precision == Precision::TF32 && node.op == "Attention" && enabled.count(Precision::FP32)) continue;
+    result.push_back(precision);
+  }
+  if (result.empty()) result.push_back(Precision::FP32);
+  return result;
+}
+
+// Where a value lives on the GPU: float values in their producer's storage (data movement
+// follows its first float input), graph inputs and constants as declared.
+DType storage_of(const ir::Value* value) {
+  for (int depth = 0; depth < 64 && value != nullptr; ++depth) {
+    if (!is_float_storage(value->dtype)) return value->dtype;
+    const ir::Node* producer = value->producer;
+    if (producer == nullptr) return value->dtype;
+    const ir::OpSchema* schema = ir::find_schema(producer->op);
+    if (producer->op == "Cast") return value->dtype;
+    if (schema != nullptr && schema->float_compute && producer->precision) {
+      return precision_storage_dtype(*producer->precision);
+    }
+    const ir::Value* next = nullptr;
+    for (const ir::Value* input : producer->inputs) {
+      if (input != nullptr && is_float_storage(input->dtype)) {
+        next = input;
+        break;
+      }
+    }
+    if (next == nullptr) return value->dtype;
+    value = next;
+  }
+  return value == nullptr ? DType::Float32 : value->dtype;
+}
+
+// The casts `node` would cost in storage `storage`: float activations arriving in another
+// storage, and outputs read by layers that store differently.
+double boundary_cast_ms(const ir::Graph& graph, const ir::Node& node, DType storage, LayerTimer& timer) {
+  double total = 0;
+  for (const ir::Value* input : node.inputs) {
+    if (input == nullptr || input->is_constant() || !is_float_storage(input->dtype)) continue;
+    DType from = storage_of(input);
+    if (from != storage) total += timer.cast_ms(element_count(input->shape.static_dims()), from, storage);
+  }
+  for (const ir::Value* output : node.outputs) {
+    if (!is_float_storage(output->dtype)) continue;
+    for (const ir::Node* user : graph.users(output)) {
+      const ir::OpSchema* schema = ir::find_schema(user->op);
+      if (schema == nullptr || !schema->float_compute || !user->precision) continue;
+      DType wanted = precision_storage_dtype(*user->precision);
+      if (wanted != storage) total += timer.cast_ms(element_count(output->shape.static_dims()), storage, wanted);
+    }
+  }
+  return total;
+}
+
+struct TimingPass {
+  const BuildConfig& config;
+  LayerTimer& timer;
+  TimingCache* cache;
+  const BuildProgress& progress;
+  BuildResult& result;
+  std::string architecture;
+
+  std::optional<double> time(const ir::Node& node, Precision precision) {
+    std::string key = layer_signature(node, precision, architecture);
+    if (cache != nullptr) {
+      if (auto known = cache->find(key)) {
+        ++result.timings_cached;
+        return *known;
+      }
+    }
+    std::optional<double> ms = timer.time_layer(node, precision);
+    ++result.layers_timed;
+    if (cache != nullptr) cache->insert(key, ms);
+    return ms;
+  }
+
+  // Chooses on `specialized` (static shapes), in node order, so that each choice sees its
+  // producers' final storage.
+  void run(ir::Graph& specialized) {
+    std::vector<ir::Node*> timed;
+    for (ir::Node* node : specialized.nodes()) {
+      if (node->precision && is_timed_op(node->op) && !is_constrained(*node, config)) timed.push_back(node);
+    }
+    for (size_t index = 0; index < timed.size(); ++index) {
+      ir::Node& node = *timed[index];
+      if (progress) progress("timing layers", index, timed.size());
+      std::optional<Precision> best;
+      double best_cost = 0;
+      for (Precision precision : candidates(node, config.enabled_precisions)) {
+        std::optional<double> ms = time(node, precision);
+        if (!ms) continue;
+        result.layer_timings[node.name][precision] = *ms;
+        DType storage = precision_storage_dtype(precision);
+        double cost = *ms + boundary_cast_ms(specialized, node, storage, timer);
+        // Ties go to the wider precision (earlier in the enum): same speed, more accuracy.
+        if (!best || cost < best_cost * 0.98) {
+          best = precision;
+          best_cost = cost;
+        }
+      }
+      if (best) node.precision = *best;
+    }
+    if (progress) progress("timing layers", timed.size(), timed.size());
+  }
+};
+
+bool graph_has_dtype(const ir::Graph& graph, DType dtype) {
+  for (const ir::Value* value : graph.values()) {
+    if (value->dtype == dtype) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 void assign_engine_precisions(ir::Graph& graph, const BuildConfig& config) {
   check(!config.enabled_precisions.empty(), ErrorKind::InvalidArgument,
@@ -25,6 +163,54 @@ void assign_engine_precisions(ir::Graph& graph, const BuildConfig& config) {
           precision_name(precision),
           ": no float-computing layer has that name or op (see 'kiln inspect' for the layers)");
   }
+}
+
+BuildConfig fit_config_to_gpu(const ir::Graph& graph, BuildConfig config, int compute_capability,
+                              const std::string& gpu_name, std::vector<std::string>& warnings) {
+  if (compute_capability >= 80 || config.enabled_precisions.count(Precision::BF16) == 0) return config;
+  std::string gpu = gpu_name + " (sm_" + std::to_string(compute_capability) + ")";
+  bool pinned = false;
+  for (const auto& [key, precision] : config.layer_precisions) pinned |= precision == Precision::BF16;
+  bool only = config.enabled_precisions.size() == 1;
+  bool typed = config.strongly_typed && graph_has_dtype(graph, DType::BFloat16);
+  check(!(pinned || only || typed), ErrorKind::Unsupported, "bf16 needs a GPU of compute capability 8.0 ",
+        "or newer (Ampere); this GPU is ", gpu, ". ",
+        typed ? "Convert the model's bfloat16 tensors to float16 or float32, or build it without "
+                "--strongly-typed"
+              : "Build with --precision fp16 (or fp32) instead",
+        pinned ? " and drop the bf16 --layer-precision" : "", ".");
+  config.enabled_precisions.erase(Precision::BF16);
+  warnings.push_back("bf16 is enabled but " + gpu + " has no bf16 arithmetic (it needs compute "
+                     "capability 8.0): building with " + precisions_to_string(config.enabled_precisions));
+  return config;
+}
+
+BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer, TimingCache* cache,
+                         const BuildProgress& progress) {
+  BuildResult result;
+  if (timer != nullptr) {
+    result.header = timer->gpu();
+    config = fit_config_to_gpu(graph, config, timer->compute_capability(), result.header.gpu_name,
+                               result.warnings);
+  }
+  passes::fold_batch_norm(graph);
+  passes::fuse_epilogues(graph);
+  assign_engine_precisions(graph, config);
+  if (timer != nullptr && !config.strongly_typed) {
+    ir::Graph specialized = passes::specialize_shapes(graph, config.tuned_input_dims);
+    TimingPass pass{config, *timer, cache, progress, result, result.header.gpu_architecture};
+    pass.run(specialized);
+    for (ir::Node* node : graph.nodes()) {
+      const ir::Value* output = node->outputs.empty() ? nullptr : specialized.find_value(node->outputs[0]->name);
+      if (output != nullptr && output->producer != nullptr && output->producer->precision && node->precision) {
+        node->precision = output->producer->precision;
+      }
+    }
+  }
+  if (timer == nullptr) config.tuned_input_dims.clear();
+  result.graph = std::move(graph);
+  result.config = std::move(config);
+  return result;
 }
 
 }  // namespace kiln::engine

@@ -1,14 +1,16 @@
 // Writing and reading the engine file. Layout (little-endian):
 //   prefix   magic "KILNENG\0", u32 format version, u32 zero, then u64 offset/size pairs of
 //            the header JSON, the manifest JSON and the weight section
-//   header   JSON: Kiln version, CUDA version, GPU architecture, build config
-//   manifest JSON: the graph (engine_manifest.cpp)
+//   header   JSON: Kiln version, CUDA version, GPU architecture and name, build config,
+//            layer timings
+//   manifest JSON: the graph (engine_manifest.cpp), prepared weights marked "stored_dtype"
 //   weights  each tensor aligned to 256 bytes from the section start (itself 256-aligned)
 //   checksum u64 FNV-1a over every byte before it
 #include "engine/engine_file.h"
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 
@@ -83,9 +85,29 @@ Json config_to_json(const BuildConfig& config) {
   Json precisions = Json::array(), layers = Json::object();
   for (Precision precision : config.enabled_precisions) precisions.push_back(precision_name(precision));
   for (const auto& [key, precision] : config.layer_precisions) layers[key] = precision_name(precision);
+  Json tuned_dims = Json::object();
+  for (const auto& [input, dims] : config.tuned_input_dims) tuned_dims[input] = dims;
   return {{"enabled_precisions", precisions},
           {"strongly_typed", config.strongly_typed},
-          {"layer_precisions", layers}};
+          {"layer_precisions", layers},
+          {"workspace_bytes", config.workspace_bytes},
+          {"tuned_input_dims", tuned_dims}};
+}
+
+Json timings_to_json(const LayerTimings& timings) {
+  Json json = Json::object();
+  for (const auto& [layer, by_precision] : timings) {
+    Json layer_json = Json::object();
+    for (const auto& [precision, ms] : by_precision) {
+      // JSON has no NaN or infinity; a reader would take them for corruption.
+      check(std::isfinite(ms) && ms >= 0, ErrorKind::InvalidArgument, "layer '", layer,
+            "' has timing ", ms, " ms in ", precision_name(precision),
+            "; a timing must be a finite, non-negative number");
+      layer_json[std::string(precision_name(precision))] = ms;
+    }
+    json[layer] = layer_json;
+  }
+  return json;
 }
 
 Precision precision_from_json(const Json& json, const std::string& file) {
@@ -105,7 +127,21 @@ BuildConfig config_from_json(const Json& json, const std::string& file) {
   for (const auto& [key, name] : json.at("layer_precisions").items()) {
     config.layer_precisions[key] = precision_from_json(name, file);
   }
+  config.workspace_bytes = json.at("workspace_bytes").get<size_t>();
+  for (const auto& [input, dims] : json.at("tuned_input_dims").items()) {
+    config.tuned_input_dims[input] = dims.get<Dims>();
+  }
   return config;
+}
+
+LayerTimings timings_from_json(const Json& json, const std::string& file) {
+  LayerTimings timings;
+  for (const auto& [layer, by_precision] : json.items()) {
+    for (const auto& [name, ms] : by_precision.items()) {
+      timings[layer][precision_from_json(name, file)] = ms.get<double>();
+    }
+  }
+  return timings;
 }
 
 uint64_t align_up(uint64_t value) {
@@ -127,20 +163,26 @@ bool section_fits(uint64_t offset, uint64_t size, uint64_t limit) {
 std::string kiln_version() { return KILN_ENGINE_KILN_VERSION; }
 
 void write_engine(const std::filesystem::path& path, const ir::Graph& graph,
-                  const BuildConfig& config) {
+                  const BuildConfig& config, const EngineHeader& header,
+                  const LayerTimings& layer_timings) {
+  check(!header.gpu_architecture.empty(), ErrorKind::InvalidArgument,
+        "engine header: the GPU architecture is empty (use \"none\" for an engine built "
+        "without CUDA)");
   Manifest manifest = graph_to_manifest(graph);
-  std::string header = Json{{"kiln_version", kiln_version()},
-                            {"cuda_version", 0},
-                            {"gpu_architecture", "none"},
-                            {"build_config", config_to_json(config)}}
-                           .dump();
+  std::string header_text = Json{{"kiln_version", kiln_version()},
+                                 {"cuda_version", header.cuda_version},
+                                 {"gpu_architecture", header.gpu_architecture},
+                                 {"gpu_name", header.gpu_name},
+                                 {"build_config", config_to_json(config)},
+                                 {"layer_timings", timings_to_json(layer_timings)}}
+                                .dump();
   std::string manifest_text = manifest.json.dump();
 
   Prefix prefix{};
   std::memcpy(prefix.magic, kMagic, sizeof kMagic);
   prefix.format_version = kEngineFormatVersion;
   prefix.header_offset = sizeof(Prefix);
-  prefix.header_size = header.size();
+  prefix.header_size = header_text.size();
   prefix.manifest_offset = prefix.header_offset + prefix.header_size;
   prefix.manifest_size = manifest_text.size();
   prefix.weights_offset = align_up(prefix.manifest_offset + prefix.manifest_size);
@@ -148,11 +190,11 @@ void write_engine(const std::filesystem::path& path, const ir::Graph& graph,
 
   HashingWriter out(path);
   out.write(&prefix, sizeof prefix);
-  out.write(header.data(), header.size());
+  out.write(header_text.data(), header_text.size());
   out.write(manifest_text.data(), manifest_text.size());
   for (const WeightBlob& blob : manifest.weights) {
     out.pad_to(prefix.weights_offset + blob.offset);
-    out.write(blob.tensor->raw(), blob.tensor->nbytes());
+    out.write(blob.tensor.raw(), blob.tensor.nbytes());
   }
   out.pad_to(prefix.weights_offset + prefix.weights_size);
   out.finish(path);
@@ -210,22 +252,30 @@ LoadedEngine read_engine(const std::filesystem::path& path) {
     engine.header.kiln_version = header.at("kiln_version").get<std::string>();
     engine.header.cuda_version = header.at("cuda_version").get<int>();
     engine.header.gpu_architecture = header.at("gpu_architecture").get<std::string>();
+    engine.header.gpu_name = header.at("gpu_name").get<std::string>();
     engine.config = config_from_json(header.at("build_config"), file);
+    engine.layer_timings = timings_from_json(header.at("layer_timings"), file);
     Json manifest = Json::parse(bytes + prefix.manifest_offset,
                                 bytes + prefix.manifest_offset + prefix.manifest_size);
     WeightSection weights{std::shared_ptr<const void>(mapped, bytes + prefix.weights_offset),
                           bytes + prefix.weights_offset, prefix.weights_size};
-    engine.graph = manifest_to_graph(manifest, weights, file);
+    ManifestGraph read = manifest_to_graph(manifest, weights, file);
+    engine.graph = std::move(read.graph);
+    engine.prepared_weights = std::move(read.prepared_weights);
   } catch (const nlohmann::json::exception& error) {
     fail_corrupt(file, std::string("its manifest is malformed (") + error.what() + ")");
   }
-  if (engine.header.gpu_architecture != "none") {
-    fail(ErrorKind::Unsupported, "engine file '", file, "' was built for GPU architecture ",
-         engine.header.gpu_architecture, " with CUDA ", engine.header.cuda_version,
-         "; this reader runs engines built for the CPU only");
-  }
   ir::verify(engine.graph);
   return engine;
+}
+
+void check_engine_architecture(const EngineHeader& header, const std::string& file,
+                               const std::string& gpu_architecture, const std::string& gpu_name) {
+  if (header.gpu_architecture == "none" || header.gpu_architecture == gpu_architecture) return;
+  fail(ErrorKind::Unsupported, "engine file '", file, "' was built for ", header.gpu_architecture,
+       " (", header.gpu_name.empty() ? "unnamed GPU" : header.gpu_name, ", CUDA ",
+       header.cuda_version, "); this GPU is ", gpu_architecture, " (", gpu_name,
+       "): rebuild it here with `kiln build`");
 }
 
 }  // namespace kiln::engine

@@ -14,7 +14,7 @@
 namespace kiln::engine {
 
 // The engine format this build writes and the only one it reads.
-constexpr uint32_t kEngineFormatVersion = 1;
+constexpr uint32_t kEngineFormatVersion = 2;
 
 // How the engine was built: the enabled precisions and per-layer constraints.
 struct BuildConfig {
@@ -22,7 +22,16 @@ struct BuildConfig {
   bool strongly_typed = false;
   // Keyed by node name or by op kind ("MatMul"); a name wins over an op kind.
   std::map<std::string, Precision> layer_precisions;
+  // Scratch memory each execution context may give cuBLASLt / cuDNN / attention.
+  size_t workspace_bytes = size_t(64) << 20;
+  // The input dims the layers were timed at (symbolic dims fixed); empty for a build
+  // without a GPU, whose precisions come from the documented heuristic.
+  std::map<std::string, Dims> tuned_input_dims;
 };
+
+// What the builder measured: per layer (node name), the median time of each candidate
+// precision it timed, in milliseconds. Empty for a build without a GPU.
+using LayerTimings = std::map<std::string, std::map<Precision, double>>;
 
 // What the file says about where it came from.
 struct EngineHeader {
@@ -30,12 +39,18 @@ struct EngineHeader {
   std::string kiln_version;
   int cuda_version = 0;                  // 0 for an engine built without CUDA
   std::string gpu_architecture = "none";  // "sm_90"; "none" for an engine built without CUDA
+  std::string gpu_name;                   // "NVIDIA H100 80GB HBM3"; empty without CUDA
 };
 
 struct LoadedEngine {
-  ir::Graph graph;
+  ir::Graph graph;  // constants in their declared dtypes (what the CPU backend reads)
   BuildConfig config;
   EngineHeader header;
+  LayerTimings layer_timings;
+  // Weights the build stored already converted to the storage dtype of the precision every
+  // layer reading them runs in (bf16 / fp16), mapped from the file, by value name. The GPU
+  // runtime uploads these bytes as they are; `graph` holds the same values widened back.
+  std::map<std::string, Tensor> prepared_weights;
 };
 
 // The Kiln version compiled into this library (PROJECT_VERSION).
@@ -43,12 +58,22 @@ std::string kiln_version();
 
 // Writes `graph` (optimized, precisions assigned) and `config`. Throws InvalidArgument if
 // the file cannot be written.
+// `header` gives the CUDA version, GPU architecture and name of the build (kiln_version and
+// format_version are filled in). Float weights read only by layers whose precision stores
+// them narrower (bf16, fp16) are written converted, once, as prepared_weights.
 void write_engine(const std::filesystem::path& path, const ir::Graph& graph,
-                  const BuildConfig& config);
+                  const BuildConfig& config, const EngineHeader& header = {},
+                  const LayerTimings& layer_timings = {});
 // Reads an engine; weights stay in the mapped file. Throws InvalidModel naming the file for
 // a wrong magic, another format version, or a truncated or corrupt file; the result is
-// verified.
+// verified. An engine built for any GPU architecture is read (the CPU backend can run it);
+// the GPU runtime calls check_engine_architecture before running it.
 LoadedEngine read_engine(const std::filesystem::path& path);
+// Throws Unsupported naming `file`, the engine's architecture and CUDA version and this
+// GPU's, and what to do (rebuild on this GPU), unless the engine was built without a GPU
+// ("none") or for `gpu_architecture` (e.g. "sm_90").
+void check_engine_architecture(const EngineHeader& header, const std::string& file,
+                               const std::string& gpu_architecture, const std::string& gpu_name);
 // True if the file is named *.kiln or starts with the engine magic (cheap; reads 8 bytes),
 // so that a damaged .kiln file gets the engine reader's error.
 bool is_engine_file(const std::filesystem::path& path);

@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/precision.h"
+#include "ir/op_schema.h"
 
 namespace kiln::engine {
 namespace {
@@ -46,17 +48,60 @@ ir::Shape shape_from_json(const Json& json) {
   return ir::Shape(std::move(dims));
 }
 
+// The nodes reading each value.
+std::map<const ir::Value*, std::vector<const ir::Node*>> users_of(const ir::Graph& graph) {
+  std::map<const ir::Value*, std::vector<const ir::Node*>> users;
+  for (const ir::Node* node : graph.nodes()) {
+    for (const ir::Value* input : node->inputs) {
+      if (input) users[input].push_back(node);
+    }
+  }
+  return users;
+}
+
+// The narrower dtype a constant is stored in, if every layer reading it runs in a precision
+// that stores that dtype: the GPU kernels read it so, and the CPU backend rounds it to those
+// very values (it rounds every float input of a float-computing bf16/fp16 layer). Graph
+// inputs (overridable defaults) and outputs keep their declared dtype.
+std::optional<DType> prepared_dtype(const ir::Graph& graph, const ir::Value& value,
+                                    const std::vector<const ir::Node*>& users) {
+  if (!is_floating(value.dtype) || value.constant->dtype() != value.dtype ||
+      value.is_graph_input || graph.is_graph_output(&value)) {
+    return std::nullopt;
+  }
+  std::optional<DType> stored;
+  for (const ir::Node* user : users) {
+    const ir::OpSchema* schema = ir::find_schema(user->op);
+    if (!user->precision || schema == nullptr || !schema->float_compute) return std::nullopt;
+    DType dtype = precision_storage_dtype(*user->precision);
+    if (stored && *stored != dtype) return std::nullopt;
+    stored = dtype;
+  }
+  // Strictly narrower: widening it back then gives exactly the rounded values (fp16 → bf16
+  // would not round-trip through fp16).
+  if (!stored || dtype_size(*stored) >= dtype_size(value.dtype)) return std::nullopt;
+  return stored;
+}
+
 class ManifestBuilder {
  public:
   Json tensor(const Tensor& tensor) {
     if (!tensor.defined()) return {{"undefined", true}};
     uint64_t offset = align_up(manifest_.weights_size);
-    manifest_.weights.push_back({&tensor, offset});
+    manifest_.weights.push_back({tensor, offset});
     manifest_.weights_size = offset + tensor.nbytes();
     return {{"offset", offset},
             {"bytes", tensor.nbytes()},
             {"dtype", std::string(dtype_name(tensor.dtype()))},
             {"dims", tensor.dims()}};
+  }
+
+  // A weight converted to `stored`; "dtype" stays the declared one.
+  Json prepared(const Tensor& weight, DType stored) {
+    Json json = tensor(weight.to(stored));
+    json["dtype"] = std::string(dtype_name(weight.dtype()));
+    json["stored_dtype"] = std::string(dtype_name(stored));
+    return json;
   }
 
   Json attribute(const ir::AttrValue& value) {
@@ -73,6 +118,7 @@ class ManifestBuilder {
   }
 
   Manifest build(const ir::Graph& graph) {
+    std::map<const ir::Value*, std::vector<const ir::Node*>> users = users_of(graph);
     Json values = Json::array();
     for (const ir::Value* value : graph.values()) {
       if (value->producer) continue;  // node outputs are described with their node
@@ -80,7 +126,10 @@ class ManifestBuilder {
                     {"dtype", std::string(dtype_name(value->dtype))},
                     {"shape", shape_to_json(value->shape)},
                     {"input", value->is_graph_input}};
-      if (value->is_constant()) entry["constant"] = tensor(*value->constant);
+      if (value->is_constant()) {
+        std::optional<DType> stored = prepared_dtype(graph, *value, users[value]);
+        entry["constant"] = stored ? prepared(*value->constant, *stored) : tensor(*value->constant);
+      }
       values.push_back(entry);
     }
     Json nodes = Json::array();
@@ -134,7 +183,11 @@ class GraphReader {
 
   Tensor tensor(const Json& json) const {
     if (json.contains("undefined")) return Tensor();
-    DType type = dtype(json.at("dtype"), false);
+    return mapped(json, dtype(json.at("dtype"), false));
+  }
+
+  // The tensor at the entry's offset, whose bytes hold elements of `type`.
+  Tensor mapped(const Json& json, DType type) const {
     Dims dims = json.at("dims").get<Dims>();
     uint64_t offset = json.at("offset").get<uint64_t>();
     uint64_t bytes = json.at("bytes").get<uint64_t>();
@@ -146,6 +199,27 @@ class GraphReader {
     }
     return Tensor::from_mapped(type, std::move(dims), weights_.keep_alive, weights_.bytes + offset,
                                bytes);
+  }
+
+  // A value's constant; a prepared weight is kept as mapped and widened for the graph.
+  Tensor constant(const Json& json, const std::string& name) {
+    if (!json.contains("stored_dtype")) return tensor(json);
+    DType declared = dtype(json.at("dtype"), false);
+    DType stored = dtype(json.at("stored_dtype"), false);
+    if (!is_floating(declared) || !is_floating(stored) ||
+        dtype_size(stored) > dtype_size(declared)) {
+      corrupt("value '", name, "' is stored as ", dtype_name(stored), " but declared ",
+              dtype_name(declared), " (a prepared weight is a float type no wider than that)");
+    }
+    Dims dims = json.at("dims").get<Dims>();
+    uint64_t bytes = json.at("bytes").get<uint64_t>();
+    if (bytes != static_cast<uint64_t>(element_count(dims)) * dtype_size(stored)) {
+      corrupt("value '", name, "' is stored as ", dtype_name(stored), " ", dims_to_string(dims),
+              " in ", bytes, " bytes");
+    }
+    Tensor weight = mapped(json, stored);
+    prepared_weights_[name] = weight;
+    return weight.to(declared);
   }
 
   ir::AttrValue attribute(const Json& json) const {
@@ -168,7 +242,7 @@ class GraphReader {
     return found;
   }
 
-  ir::Graph read(const Json& json) const {
+  ManifestGraph read(const Json& json) {
     ir::Graph graph;
     graph.name = json.at("name").get<std::string>();
     for (const Json& entry : json.at("values")) {
@@ -177,9 +251,9 @@ class GraphReader {
       ir::Value* value = nullptr;
       if (entry.at("input").get<bool>()) {
         value = graph.add_input(name, dtype(entry.at("dtype"), true), shape_from_json(entry.at("shape")));
-        if (entry.contains("constant")) value->constant = tensor(entry.at("constant"));
+        if (entry.contains("constant")) value->constant = constant(entry.at("constant"), name);
       } else if (entry.contains("constant")) {
-        value = graph.add_constant(name, tensor(entry.at("constant")));
+        value = graph.add_constant(name, constant(entry.at("constant"), name));
       } else {
         continue;  // a value nothing produces and that is no input: nothing to keep
       }
@@ -213,7 +287,7 @@ class GraphReader {
     std::vector<ir::Value*> outputs;
     for (const Json& name : json.at("outputs")) outputs.push_back(value(graph, name.get<std::string>()));
     graph.set_outputs(std::move(outputs));
-    return graph;
+    return {std::move(graph), std::move(prepared_weights_)};
   }
 
  private:
@@ -224,14 +298,15 @@ class GraphReader {
 
   const WeightSection& weights_;
   std::string file_;
+  std::map<std::string, Tensor> prepared_weights_;
 };
 
 }  // namespace
 
 Manifest graph_to_manifest(const ir::Graph& graph) { return ManifestBuilder().build(graph); }
 
-ir::Graph manifest_to_graph(const nlohmann::json& manifest, const WeightSection& weights,
-                            const std::string& file) {
+ManifestGraph manifest_to_graph(const nlohmann::json& manifest, const WeightSection& weights,
+                                const std::string& file) {
   return GraphReader(weights, file).read(manifest);
 }
 

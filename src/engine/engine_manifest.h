@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -14,9 +15,10 @@ namespace kiln::engine {
 
 constexpr uint64_t kWeightAlignment = 256;
 
-// A tensor to be written at `offset` in the weight section.
+// A tensor to be written at `offset` in the weight section (shares the bytes it names, or
+// owns a converted copy).
 struct WeightBlob {
-  const Tensor* tensor;
+  Tensor tensor;
   uint64_t offset;
 };
 
@@ -27,6 +29,8 @@ struct Manifest {
 };
 
 // Describes `graph`; its constants and tensor attributes become blobs of the weight section.
+// A float constant read only by layers whose precision stores a narrower dtype S (all bf16,
+// say) becomes one blob converted to S, marked "stored_dtype": the prepared weight.
 Manifest graph_to_manifest(const ir::Graph& graph);
 
 // The weight section of a read file, kept alive by `keep_alive`.
@@ -36,9 +40,14 @@ struct WeightSection {
   uint64_t size = 0;
 };
 
+struct ManifestGraph {
+  ir::Graph graph;  // prepared weights widened back to their declared dtypes
+  std::map<std::string, Tensor> prepared_weights;  // by value name, mapped, in the stored dtype
+};
+
 // Rebuilds the graph; tensors are mapped from `weights`. Throws InvalidModel naming `file`
 // for an inconsistent manifest (bad offsets, names, dtypes).
-ir::Graph manifest_to_graph(const nlohmann::json& manifest, const WeightSection& weights,
-                            const std::string& file);
+ManifestGraph manifest_to_graph(const nlohmann::json& manifest, const WeightSection& weights,
+                                const std::string& file);
 
 }  // namespace kiln::engine

@@ -2,6 +2,7 @@
 // (weights) are values that carry a Tensor. Nodes are kept in topological order.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -102,5 +103,9 @@ class Graph {
   std::map<std::string, Value*> value_names_;
   std::map<std::string, int> name_counters_;
 };
+
+// A copy of `graph`: same names, attributes, precisions and dtypes; constants share their
+// bytes with the original. `input_shape`, when given, decides each graph input's shape.
+Graph copy_graph(const Graph& graph, const std::function<Shape(const Value&)>& input_shape = {});
 
 }  // namespace kiln::ir

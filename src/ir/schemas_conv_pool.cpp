@@ -1,6 +1,8 @@
 // Schemas of convolution and pooling: Conv, MaxPool, AveragePool, GlobalAveragePool.
 // Output sizes follow ONNX: explicit pads, auto_pad (SAME_UPPER/LOWER, VALID), dilations,
 // and ceil_mode for pooling.
+#include <string>
+
 #include "core/error.h"
 #include "ir/schema_rules.h"
 
@@ -75,6 +77,10 @@ void infer_conv(Node& node) {
   require_floating(node, x);
   require_same_dtype(node, x, w);
   if (const Value* bias = node.input(2)) require_same_dtype(node, x, *bias);
+  // Set by passes::fuse_epilogues; cuDNN's fused convolutions offer ReLU only.
+  std::string activation = node.attr_string("fused_activation", "");
+  check(activation.empty() || activation == "Relu", ErrorKind::Unsupported, node.describe(),
+        ": fused_activation '", activation, "' is not supported (valid: Relu)");
   check(w.shape.is_static(), ErrorKind::Unsupported, node.describe(), ": weight '", w.name,
         "' must have a static shape, got ", w.shape.to_string());
   Dims weight = w.shape.static_dims();

@@ -1,4 +1,8 @@
-// Schemas of the matrix-product ops: MatMul (numpy rules), Gemm and Attention.
+// Schemas of the matrix-product ops: MatMul (numpy rules), Gemm and Attention. MatMul and Gemm
+// also carry the epilogue passes::fuse_epilogues gives them: MatMul an optional bias vector
+// over the output's last dim (input 2), both the attribute "fused_activation".
+#include <string>
+
 #include "core/error.h"
 #include "ir/schema_rules.h"
 
@@ -12,11 +16,35 @@ void check_contraction(const Node& node, const Dim& left, const Dim& right) {
         " do not match");
 }
 
+// "fused_activation" must name an epilogue that every backend applies (cuBLASLt's GELU is
+// the tanh form, so plain Gelu cannot be fused).
+void check_fused_activation(const Node& node) {
+  std::string activation = node.attr_string("fused_activation", "");
+  check(activation.empty() || activation == "Relu" || activation == "Gelu_tanh",
+        ErrorKind::Unsupported, node.describe(), ": fused_activation '", activation,
+        "' is not supported (valid: Relu, Gelu_tanh)");
+}
+
+// MatMul's bias: one value per column of the result, i.e. a vector as long as B's last dim.
+void check_matmul_bias(const Node& node, const Value& a, const Value& b, const Value& bias) {
+  require_same_dtype(node, a, bias);
+  if (!b.shape.rank_known() || !bias.shape.rank_known()) return;
+  check(b.shape.rank() >= 2 && bias.shape.rank() == 1, ErrorKind::InvalidModel, node.describe(),
+        ": bias '", bias.name, "' must be a vector over B's last dim; got bias ",
+        bias.shape.to_string(), " with B ", b.shape.to_string());
+  const Dim& n = b.shape[b.shape.rank() - 1];
+  check(!(n.is_static() && bias.shape[0].is_static()) || n.value == bias.shape[0].value,
+        ErrorKind::InvalidModel, node.describe(), ": bias '", bias.name, "' has ",
+        bias.shape[0].value, " elements but the result has ", n.value, " columns");
+}
+
 void infer_matmul(Node& node) {
   const Value& a = required_input(node, 0);
   const Value& b = required_input(node, 1);
   require_same_dtype(node, a, b);
   require_numeric(node, a);
+  check_fused_activation(node);
+  if (const Value* bias = node.input(2)) check_matmul_bias(node, a, b, *bias);
   if (!a.shape.rank_known() || !b.shape.rank_known()) {
     set_output(node, 0, a.dtype, Shape());
     return;
@@ -45,6 +73,7 @@ void infer_gemm(Node& node) {
   const Value& b = required_input(node, 1);
   require_same_dtype(node, a, b);
   require_numeric(node, a);
+  check_fused_activation(node);
   const Value* c = node.input(2);
   if (c != nullptr) require_same_dtype(node, a, *c);
   if (!a.shape.rank_known() || !b.shape.rank_known()) {
@@ -111,7 +140,7 @@ void infer_attention(Node& node) {
 }  // namespace
 
 void add_matmul_schemas(std::vector<OpSchema>& table) {
-  table.push_back({"MatMul", 2, 2, 1, 1, true, infer_matmul});
+  table.push_back({"MatMul", 2, 3, 1, 1, true, infer_matmul});
   table.push_back({"Gemm", 2, 3, 1, 1, true, infer_gemm});
   table.push_back({"Attention", 3, 6, 1, 1, true, infer_attention});
 }

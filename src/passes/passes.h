@@ -23,6 +23,18 @@ int simplify_shape_ops(ir::Graph& graph);
 // precision (bf16 before fp16 before tf32 before fp32). Float64 nodes are left alone.
 void assign_precisions(ir::Graph& graph, const std::set<Precision>& enabled, bool strongly_typed);
 
+// Folds epilogues into the layers that GPU libraries can finish them in: MatMul (constant
+// 2-D B) or Gemm (no C) + Add(constant bias vector over the last dim) → the product with a
+// bias input; MatMul/Gemm + Relu or Gelu(approximate="tanh"), and Conv + Relu → the producer
+// with attribute fused_activation. Only where the intermediate value has one reader, is no
+// graph output, and both nodes share dtype and precision. Keeps the producer's node name and
+// the follower's output name. Not part of optimize(); the engine builder runs it. Returns
+// the number of nodes folded away.
+int fuse_epilogues(ir::Graph& graph);
+// Folds each inference BatchNormalization that alone reads a Conv's output into that Conv's
+// weights and bias (constants only). Returns the number folded.
+int fold_batch_norm(ir::Graph& graph);
+
 // A copy of `graph` with symbolic input dims fixed to `input_dims` (by input name) and
 // optimize() re-run, so every shape is static. Node precisions are kept.
 ir::Graph specialize_shapes(const ir::Graph& graph, const std::map<std::string, Dims>& input_dims);

@@ -31,39 +31,8 @@ ir::Shape concrete_shape(const ir::Value& input, const std::map<std::string, Dim
 }  // namespace
 
 ir::Graph specialize_shapes(const ir::Graph& graph, const std::map<std::string, Dims>& input_dims) {
-  ir::Graph copy;
-  copy.name = graph.name;
-  std::map<const ir::Value*, ir::Value*> mapped;
-  for (const ir::Value* input : graph.inputs()) {
-    ir::Value* value = copy.add_input(input->name, input->dtype, concrete_shape(*input, input_dims));
-    if (input->is_constant()) value->constant = input->constant;
-    mapped[input] = value;
-  }
-  auto lookup = [&](const ir::Value* value) -> ir::Value* {
-    if (value == nullptr) return nullptr;
-    auto it = mapped.find(value);
-    if (it != mapped.end()) return it->second;
-    check(value->is_constant(), ErrorKind::InvalidModel, "value '", value->name,
-          "' is read before it is produced");
-    ir::Value* constant = copy.add_constant(value->name, *value->constant);
-    mapped[value] = constant;
-    return constant;
-  };
-  for (const ir::Node* node : graph.nodes()) {
-    std::vector<ir::Value*> inputs;
-    for (const ir::Value* input : node->inputs) inputs.push_back(lookup(input));
-    std::vector<std::string> output_names;
-    for (const ir::Value* output : node->outputs) output_names.push_back(output->name);
-    ir::Node* clone = copy.add_node(node->op, node->name, inputs, output_names);
-    clone->attrs = node->attrs;
-    clone->precision = node->precision;
-    clone->source = node->source;
-    for (size_t i = 0; i < node->outputs.size(); ++i) {
-      clone->outputs[i]->dtype = node->outputs[i]->dtype;
-      mapped[node->outputs[i]] = clone->outputs[i];
-    }
-  }
-  for (const ir::Value* output : graph.outputs()) copy.add_output(lookup(output));
+  ir::Graph copy = ir::copy_graph(
+      graph, [&](const ir::Value& input) { return concrete_shape(input, input_dims); });
   optimize(copy);
   for (const ir::Value* value : copy.values()) {
     check(value->shape.is_static(), ErrorKind::Unsupported, "value '", value->name, "' has shape ",

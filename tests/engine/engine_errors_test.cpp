@@ -1,5 +1,6 @@
 // Damaged engine files fail with a clear error of the right kind, never a crash: a wrong
-// magic, a newer format version, truncation anywhere, and a flipped weight byte.
+// magic, an older or newer format version, truncation anywhere, a flipped weight byte, a bad
+// prepared-weight dtype. And an engine built for another GPU is refused before running.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -57,6 +58,31 @@ class EngineErrors : public ::testing::Test {
     std::memcpy(&offset, good_->data() + 48, sizeof offset);  // prefix field 6 (see engine_file.cpp)
     return offset;
   }
+  // The file with its checksum recomputed (64-bit FNV-1a over all but the last 8 bytes), so
+  // that a damage inside the manifest reaches the manifest's own checks.
+  static std::string with_checksum(std::string bytes) {
+    uint64_t hash = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i + sizeof hash < bytes.size(); ++i) {
+      hash = (hash ^ static_cast<uint8_t>(bytes[i])) * 0x100000001b3ULL;
+    }
+    std::memcpy(bytes.data() + bytes.size() - sizeof hash, &hash, sizeof hash);
+    return bytes;
+  }
+  // The good file with its first prepared weight's stored dtype replaced by `dtype` (padded
+  // with JSON whitespace to keep every offset); `name` gets that weight's value name.
+  static std::string with_stored_dtype(const std::string& dtype, std::string* name) {
+    const std::string key = "\"stored_dtype\":\"bfloat16\"";
+    std::string bytes = *good_;
+    size_t at = bytes.find(key);
+    EXPECT_NE(at, std::string::npos) << "the resnet engine has no prepared weight";
+    if (at == std::string::npos) return bytes;
+    std::string replacement = "\"stored_dtype\":\"" + dtype + "\"";
+    replacement.resize(key.size(), ' ');
+    bytes.replace(at, key.size(), replacement);
+    size_t name_at = bytes.find("\"name\":\"", at) + 8;  // the value's keys follow "constant"
+    *name = bytes.substr(name_at, bytes.find('"', name_at) - name_at);
+    return with_checksum(bytes);
+  }
   static std::string* good_;
 };
 
@@ -88,6 +114,86 @@ TEST_F(EngineErrors, NewerFormatVersionNamesFoundAndSupported) {
   EXPECT_EQ(error.kind(), ErrorKind::Unsupported);
   EXPECT_THAT(error.what(), HasSubstr("format version " + std::to_string(newer)));
   EXPECT_THAT(error.what(), HasSubstr("supports only version " + std::to_string(kEngineFormatVersion)));
+}
+
+TEST_F(EngineErrors, OlderFormatVersionIsRefused) {
+  std::string bytes = *good_;
+  uint32_t version_1 = 1;
+  std::memcpy(bytes.data() + 8, &version_1, sizeof version_1);
+  Error error = read_damaged(bytes);
+  EXPECT_EQ(error.kind(), ErrorKind::Unsupported);
+  EXPECT_THAT(error.what(), HasSubstr("format version 1 "));
+  EXPECT_THAT(error.what(), HasSubstr("supports only version " + std::to_string(kEngineFormatVersion)));
+  EXPECT_THAT(error.what(), HasSubstr("kiln build"));
+}
+
+TEST_F(EngineErrors, RecomputedChecksumAloneStillReads) {
+  std::filesystem::path path = scratch("bad");
+  std::string bytes = with_checksum(*good_);
+  EXPECT_EQ(bytes, *good_);
+  write_file(path, bytes.data(), bytes.size());
+  EXPECT_FALSE(read_engine(path).prepared_weights.empty());
+}
+
+TEST_F(EngineErrors, StoredDtypeWiderThanDeclaredIsCorrupt) {
+  std::string name;
+  Error error = read_damaged(with_stored_dtype("float64", &name));
+  EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+  EXPECT_THAT(error.what(), HasSubstr("corrupt manifest"));
+  EXPECT_THAT(error.what(), HasSubstr("value '" + name + "' is stored as float64"));
+}
+
+TEST_F(EngineErrors, StoredDtypeThatIsNoFloatIsCorrupt) {
+  std::string name;
+  Error error = read_damaged(with_stored_dtype("int16", &name));
+  EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+  EXPECT_THAT(error.what(), HasSubstr("value '" + name + "' is stored as int16"));
+}
+
+TEST_F(EngineErrors, StoredDtypeInconsistentWithBytesIsCorrupt) {
+  std::string name;
+  Error error = read_damaged(with_stored_dtype("float32", &name));  // bytes hold bf16
+  EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+  EXPECT_THAT(error.what(), HasSubstr("value '" + name + "' is stored as float32"));
+  EXPECT_THAT(error.what(), HasSubstr("bytes"));
+}
+
+TEST_F(EngineErrors, UnknownStoredDtypeIsCorrupt) {
+  std::string name;
+  Error error = read_damaged(with_stored_dtype("bfloat17", &name));
+  EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+  EXPECT_THAT(error.what(), HasSubstr("bfloat17"));
+}
+
+TEST(EngineArchitecture, CpuBuiltEngineRunsAnywhere) {
+  EngineHeader header;  // gpu_architecture "none"
+  EXPECT_NO_THROW(check_engine_architecture(header, "m.kiln", "sm_80", "NVIDIA A100"));
+}
+
+TEST(EngineArchitecture, SameArchitecturePasses) {
+  EngineHeader header;
+  header.gpu_architecture = "sm_90";
+  header.gpu_name = "NVIDIA H100 80GB HBM3";
+  header.cuda_version = 13000;
+  // Another card of the same architecture is fine.
+  EXPECT_NO_THROW(check_engine_architecture(header, "m.kiln", "sm_90", "NVIDIA H200"));
+}
+
+TEST(EngineArchitecture, OtherArchitectureIsRefusedNamingBoth) {
+  EngineHeader header;
+  header.gpu_architecture = "sm_90";
+  header.gpu_name = "NVIDIA H100 80GB HBM3";
+  header.cuda_version = 13000;
+  try {
+    check_engine_architecture(header, "x.kiln", "sm_80", "NVIDIA A100");
+    FAIL() << "expected an error";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::Unsupported);
+    EXPECT_THAT(error.what(), HasSubstr("'x.kiln'"));
+    EXPECT_THAT(error.what(), HasSubstr("sm_90 (NVIDIA H100 80GB HBM3, CUDA 13000)"));
+    EXPECT_THAT(error.what(), HasSubstr("sm_80 (NVIDIA A100)"));
+    EXPECT_THAT(error.what(), HasSubstr("kiln build"));
+  }
 }
 
 TEST_F(EngineErrors, TruncatedAtEverySixteenth) {

@@ -1,8 +1,10 @@
 // Engine files round-trip real models exactly: same ops, attributes, precisions and
-// constants, and bit-identical CPU outputs; per-layer precision constraints are honoured.
+// constants (prepared weights as the rounded values), bit-identical CPU outputs, and the
+// header; per-layer precision constraints are honoured.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <unistd.h>
@@ -53,7 +55,13 @@ std::vector<std::string> names(const std::vector<ir::Value*>& values) {
   return result;
 }
 
-void expect_same_graph(const ir::Graph& expected, const ir::Graph& actual) {
+// Mapped from the file: each blob starts on a 256-byte boundary of a page-aligned map.
+bool mapped_aligned(const Tensor& tensor) {
+  return reinterpret_cast<uintptr_t>(tensor.raw()) % 256 == 0;
+}
+
+void expect_same_graph(const ir::Graph& expected, const LoadedEngine& loaded) {
+  const ir::Graph& actual = loaded.graph;
   EXPECT_EQ(names(expected.inputs()), names(actual.inputs()));
   EXPECT_EQ(names(expected.outputs()), names(actual.outputs()));
   std::vector<ir::Node*> a = expected.nodes(), b = actual.nodes();
@@ -82,9 +90,17 @@ void expect_same_graph(const ir::Graph& expected, const ir::Graph& actual) {
     const ir::Value* read = actual.find_value(value->name);
     ASSERT_NE(read, nullptr) << value->name;
     ASSERT_TRUE(read->is_constant()) << value->name;
-    EXPECT_TRUE(same_bytes(*value->constant, *read->constant)) << value->name;
-    // Mapped from the file: each blob starts on a 256-byte boundary of a page-aligned map.
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(read->constant->raw()) % 256, 0u) << value->name;
+    auto prepared = loaded.prepared_weights.find(value->name);
+    if (prepared == loaded.prepared_weights.end()) {
+      EXPECT_TRUE(same_bytes(*value->constant, *read->constant)) << value->name;
+      EXPECT_TRUE(mapped_aligned(*read->constant)) << value->name;
+    } else {
+      // Stored narrower, widened back: the original rounded to the stored dtype.
+      const Tensor& stored = prepared->second;
+      EXPECT_TRUE(same_bytes(value->constant->to(stored.dtype()), stored)) << value->name;
+      EXPECT_TRUE(same_bytes(stored.to(value->dtype), *read->constant)) << value->name;
+      EXPECT_TRUE(mapped_aligned(stored)) << value->name;
+    }
     ++constants;
   }
   EXPECT_GT(constants, 0);
@@ -108,7 +124,14 @@ TEST_P(EngineRoundTrip, SameGraphAndBitIdenticalOutputs) {
   EXPECT_EQ(loaded.header.gpu_architecture, "none");
   EXPECT_EQ(loaded.config.enabled_precisions, config.enabled_precisions);
   EXPECT_FALSE(loaded.config.strongly_typed);
-  expect_same_graph(graph, loaded.graph);
+  expect_same_graph(graph, loaded);
+  // The fp32 models run their matrix products in bf16: those weights are stored bf16.
+  if (GetParam().find("fp32") != std::string::npos) {
+    EXPECT_FALSE(loaded.prepared_weights.empty());
+  }
+  for (const auto& [name, weight] : loaded.prepared_weights) {
+    EXPECT_EQ(weight.dtype(), DType::BFloat16) << name;
+  }
 
   std::map<std::string, Tensor> inputs = make_random_inputs(graph, 7);
   CpuSession original(std::move(graph), config.enabled_precisions, false, true);
@@ -119,6 +142,67 @@ TEST_P(EngineRoundTrip, SameGraphAndBitIdenticalOutputs) {
     ASSERT_TRUE(actual.count(name)) << name;
     EXPECT_TRUE(same_bytes(tensor, actual.at(name))) << name;
   }
+}
+
+TEST(EngineHeaderRoundTrip, BuildConfigHeaderAndTimingsComeBack) {
+  BuildConfig config;
+  config.enabled_precisions = {Precision::FP32, Precision::TF32, Precision::BF16};
+  config.workspace_bytes = size_t(3) << 30;  // beyond 32 bits
+  config.tuned_input_dims = {{"input", {8, 3, 224, 224}}, {"mask", {8, 1}}};
+  EngineHeader header;
+  header.format_version = 99;       // the writer fills in its own
+  header.kiln_version = "0.0.0";    // likewise
+  header.cuda_version = 13000;
+  header.gpu_architecture = "sm_90";
+  header.gpu_name = "NVIDIA H100 80GB HBM3";
+  LayerTimings timings = {{"conv1", {{Precision::FP32, 0.1}, {Precision::BF16, 0.0312499}}},
+                          {"fc", {{Precision::TF32, 1e-4}}}};
+  ir::Graph graph = load_model(fixture("resnet_fp32.onnx"));
+  assign_engine_precisions(graph, config);
+  std::filesystem::path path = temp_engine("header");
+  write_engine(path, graph, config, header, timings);
+  LoadedEngine loaded = read_engine(path);  // built for sm_90, still readable here
+  std::filesystem::remove(path);
+
+  EXPECT_EQ(loaded.header.format_version, kEngineFormatVersion);
+  EXPECT_EQ(loaded.header.kiln_version, kiln_version());
+  EXPECT_EQ(loaded.header.cuda_version, 13000);
+  EXPECT_EQ(loaded.header.gpu_architecture, "sm_90");
+  EXPECT_EQ(loaded.header.gpu_name, "NVIDIA H100 80GB HBM3");
+  EXPECT_EQ(loaded.config.enabled_precisions, config.enabled_precisions);
+  EXPECT_EQ(loaded.config.workspace_bytes, config.workspace_bytes);
+  EXPECT_EQ(loaded.config.tuned_input_dims, config.tuned_input_dims);
+  EXPECT_EQ(loaded.layer_timings, timings);  // doubles exactly
+}
+
+TEST(EngineHeaderRoundTrip, DefaultsDescribeACpuBuild) {
+  BuildConfig config;
+  ir::Graph graph = load_model(fixture("resnet_fp32.onnx"));
+  assign_engine_precisions(graph, config);
+  std::filesystem::path path = temp_engine("defaults");
+  write_engine(path, graph, config);
+  LoadedEngine loaded = read_engine(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(loaded.header.gpu_architecture, "none");
+  EXPECT_EQ(loaded.header.gpu_name, "");
+  EXPECT_EQ(loaded.config.workspace_bytes, BuildConfig{}.workspace_bytes);
+  EXPECT_TRUE(loaded.config.tuned_input_dims.empty());
+  EXPECT_TRUE(loaded.layer_timings.empty());
+  EXPECT_TRUE(loaded.prepared_weights.empty());  // fp32 layers keep fp32 weights
+}
+
+TEST(EngineHeaderRoundTrip, NonFiniteTimingIsRefusedWhenWriting) {
+  ir::Graph graph = load_model(fixture("resnet_fp32.onnx"));
+  LayerTimings timings = {{"conv1", {{Precision::FP32, std::nan("")}}}};
+  std::filesystem::path path = temp_engine("nan_timing");
+  try {
+    write_engine(path, graph, BuildConfig{}, EngineHeader{}, timings);
+    FAIL() << "expected an error";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::InvalidArgument);
+    EXPECT_THAT(error.what(), HasSubstr("conv1"));
+  }
+  std::filesystem::remove(path);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, EngineRoundTrip,

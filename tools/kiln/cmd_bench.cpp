@@ -1,6 +1,9 @@
 // kiln bench: runs a model or engine on random inputs many times after a warm-up and prints
-// its latency (min, median, p90, p99) and throughput, as a short table or JSON.
+// its latency (min, median, p90, p99), throughput and, on the GPU, the time and precision of
+// every layer, as a short table or JSON.
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 
 #include "commands.h"
@@ -22,14 +25,46 @@ struct BenchOptions {
   std::vector<std::string> dims;
   uint64_t seed = 0;
   bool json = false;
+  bool cuda_graph = false;
+  int layer_rows = 15;
 };
 
-// CudaExecutor::run exposes no stream or events and returns only after downloading its
-// outputs, so each run is timed by the host clock, transfers included.
-std::string timing_method(Backend backend) {
-  return backend == Backend::Cuda
-             ? "wall clock (steady_clock) per run, including input upload and output download"
-             : "wall clock (steady_clock) per run";
+std::string timing_method(Backend backend, bool cuda_graph) {
+  if (backend == Backend::Cpu) return "wall clock (steady_clock) per run";
+  return std::string("CUDA events around each inference's enqueue, inputs already on the device") +
+         (cuda_graph ? ", replaying a captured CUDA graph" : "");
+}
+
+// The layer table: the slowest layers first, then the share of each op.
+void print_layers(const std::vector<LayerProfile>& layers, int rows) {
+  double total = 0;
+  std::map<std::string, double> per_op;
+  for (const LayerProfile& layer : layers) {
+    total += layer.median_ms;
+    per_op[layer.op] += layer.median_ms;
+  }
+  std::vector<const LayerProfile*> order;
+  for (const LayerProfile& layer : layers) order.push_back(&layer);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const LayerProfile* a, const LayerProfile* b) { return a->median_ms > b->median_ms; });
+  std::cout << "layers (" << layers.size() << " steps, sum of medians " << format_number(total)
+            << " ms; slowest " << std::min<size_t>(order.size(), size_t(rows)) << ")\n";
+  for (size_t i = 0; i < order.size() && i < size_t(rows); ++i) {
+    const LayerProfile& layer = *order[i];
+    std::printf("  %9.4f ms %5.1f%%  %-5s %-12s %s%s\n", layer.median_ms,
+                total > 0 ? 100.0 * layer.median_ms / total : 0.0,
+                layer.precision.empty() ? "-" : layer.precision.c_str(), layer.op.c_str(),
+                layer.name.c_str(), layer.on_host ? "  (host)" : "");
+  }
+  std::vector<std::pair<double, std::string>> ops;
+  for (const auto& [op, ms] : per_op) ops.emplace_back(ms, op);
+  std::sort(ops.rbegin(), ops.rend());
+  std::cout << "by op ";
+  for (size_t i = 0; i < ops.size() && i < 8; ++i) {
+    std::cout << " " << ops[i].second << " " << format_number(total > 0 ? 100.0 * ops[i].first / total : 0.0)
+              << "%";
+  }
+  std::cout << '\n';
 }
 
 // Samples per inference: the first dim of the first graph input (1 for a scalar input).
@@ -61,13 +96,21 @@ int bench_model(const BenchOptions& options) {
   runner.prepare(inputs);
   auto prepare_end = std::chrono::steady_clock::now();
 
-  for (int i = 0; i < options.warmup; ++i) runner.run(inputs);
+  check(!options.cuda_graph || backend == Backend::Cuda, ErrorKind::InvalidArgument,
+        "--cuda-graph needs the cuda backend");
   std::vector<double> latencies_ms;
-  latencies_ms.reserve(size_t(options.iterations));
-  for (int i = 0; i < options.iterations; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    runner.run(inputs);
-    latencies_ms.push_back(milliseconds_between(start, std::chrono::steady_clock::now()));
+  std::vector<LayerProfile> layers;
+  if (backend == Backend::Cuda) {
+    latencies_ms = runner.time_on_device(inputs, options.warmup, options.iterations, options.cuda_graph);
+    layers = runner.profile_layers(std::max(5, std::min(options.iterations, 50)));
+  } else {
+    for (int i = 0; i < options.warmup; ++i) runner.run(inputs);
+    latencies_ms.reserve(size_t(options.iterations));
+    for (int i = 0; i < options.iterations; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      runner.run(inputs);
+      latencies_ms.push_back(milliseconds_between(start, std::chrono::steady_clock::now()));
+    }
   }
   LatencyStats stats = latency_stats(latencies_ms);
   int64_t batch = batch_size(runner.graph(), inputs);
@@ -78,7 +121,8 @@ int bench_model(const BenchOptions& options) {
                              {"backend", backend_name(backend)},
                              {"precisions", precisions_to_string(runner.precisions())},
                              {"strongly_typed", runner.strongly_typed()},
-                             {"timing", timing_method(backend)},
+                             {"timing", timing_method(backend, options.cuda_graph)},
+                             {"cuda_graph", options.cuda_graph},
                              {"load_ms", milliseconds_between(load_start, prepare_start)},
                              {"prepare_ms", milliseconds_between(prepare_start, prepare_end)},
                              {"warmup", options.warmup},
@@ -98,7 +142,17 @@ int bench_model(const BenchOptions& options) {
       report["inputs"][name] = {{"dtype", std::string(dtype_name(tensor.dtype()))},
                                 {"dims", tensor.dims()}};
     }
-    if (backend == Backend::Cuda) report["host_nodes"] = runner.host_nodes();
+    if (backend == Backend::Cuda) {
+      report["host_nodes"] = runner.host_nodes();
+      report["layers"] = nlohmann::json::array();
+      for (const LayerProfile& layer : layers) {
+        report["layers"].push_back({{"name", layer.name},
+                                    {"op", layer.op},
+                                    {"precision", layer.precision},
+                                    {"on_host", layer.on_host},
+                                    {"median_ms", layer.median_ms}});
+      }
+    }
     std::cout << report.dump(2) << '\n';
     return 0;
   }
@@ -112,12 +166,13 @@ int bench_model(const BenchOptions& options) {
               << dims_to_string(tensor.dims()) << "  random (seed " << options.seed << ")\n";
   }
   std::cout << "runs   " << options.warmup << " warm-up, " << options.iterations
-            << " timed; timing: " << timing_method(backend) << '\n'
+            << " timed; timing: " << timing_method(backend, options.cuda_graph) << '\n'
             << "latency (ms)  min " << format_number(stats.min_ms) << "  median "
             << format_number(stats.median_ms) << "  p90 " << format_number(stats.p90_ms) << "  p99 "
             << format_number(stats.p99_ms) << "  mean " << format_number(stats.mean_ms) << '\n'
             << "throughput    " << format_number(stats.inferences_per_second) << " inferences/s  "
             << format_number(samples_per_second) << " samples/s (batch " << batch << ")\n";
+  if (!layers.empty()) print_layers(layers, options.layer_rows);
   if (!runner.host_nodes().empty()) {
     std::cout << "host   " << runner.host_nodes().size()
               << " node(s) ran on the CPU (no CUDA kernel)\n";
@@ -150,6 +205,11 @@ Command add_bench_command(CLI::App& parent) {
   app->add_option("--dim", options->dims, "Size of a symbolic dim: NAME=SIZE (default 1)");
   app->add_option("--seed", options->seed, "Seed for random inputs")->capture_default_str();
   app->add_flag("--json", options->json, "Print a JSON report instead of a table");
+  app->add_flag("--cuda-graph", options->cuda_graph,
+                "Capture one inference as a CUDA graph and time its replays (cuda backend)");
+  app->add_option("--layers", options->layer_rows, "Rows of the per-layer table (cuda backend)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   return {app, [options] { return bench_model(*options); }};
 }
 

@@ -1,12 +1,21 @@
-// kiln build: loads and optimizes a model, chooses each layer's precision (with the user's
-// per-layer constraints), and writes an engine file that `kiln run` and `kiln inspect` read.
+// kiln build: loads and optimizes a model, chooses each layer's precision (timed on the GPU
+// where there is one, else by the documented heuristic; the user's per-layer constraints on
+// top), and writes an engine file that `kiln run`, `kiln bench` and `kiln inspect` read.
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <unistd.h>
 
 #include "commands.h"
 #include "engine/build_engine.h"
+#include "kiln/inputs.h"
 #include "kiln/kiln.h"
+#include "model_runner.h"
+
+#ifdef KILN_HAS_CUDA
+#include "backends/cuda/layer_timer.h"
+#endif
 
 namespace kiln::cli {
 namespace {
@@ -17,6 +26,11 @@ struct BuildOptions {
   std::string precisions = "fp32";
   bool strongly_typed = false;
   std::vector<std::string> layer_precisions;
+  std::vector<std::string> dims;
+  std::string timing_cache;
+  std::string backend;  // "cpu": no timing even where a GPU exists
+  int64_t workspace_mib = 64;
+  bool quiet = false;
 };
 
 // "NAME_OR_OP=fp32" → {"NAME_OR_OP", FP32}.
@@ -31,31 +45,77 @@ std::pair<std::string, Precision> parse_layer_precision(const std::string& text)
   return {text.substr(0, equals), *precision};
 }
 
+// One line that rewrites itself on a terminal; a line per tenth of the work otherwise.
+engine::BuildProgress progress_printer(bool quiet) {
+  if (quiet) return {};
+  bool terminal = isatty(fileno(stderr)) != 0;
+  return [terminal, last = size_t(-1)](const std::string& stage, size_t done, size_t total) mutable {
+    if (total == 0) return;
+    size_t tenth = done * 10 / total;
+    if (terminal) {
+      std::fprintf(stderr, "\r%s %zu/%zu", stage.c_str(), done, total);
+      if (done == total) std::fprintf(stderr, "\n");
+    } else if (tenth != last || done == total) {
+      std::fprintf(stderr, "%s %zu/%zu\n", stage.c_str(), done, total);
+    }
+    last = tenth;
+  };
+}
+
+std::unique_ptr<engine::LayerTimer> make_timer(Backend backend, size_t workspace_bytes) {
+#ifdef KILN_HAS_CUDA
+  if (backend == Backend::Cuda) return std::make_unique<cuda::GpuLayerTimer>(workspace_bytes);
+#endif
+  (void)backend;
+  (void)workspace_bytes;
+  return nullptr;
+}
+
 int build_engine(const BuildOptions& options) {
   engine::BuildConfig config;
   config.enabled_precisions = parse_argument([&] { return parse_precisions(options.precisions); });
   config.strongly_typed = options.strongly_typed;
-  parse_argument([&] {
+  config.workspace_bytes = size_t(options.workspace_mib) << 20;
+  DimSizes dim_sizes = parse_argument([&] {
     for (const std::string& text : options.layer_precisions) {
       config.layer_precisions.insert(parse_layer_precision(text));
     }
-    return 0;
+    DimSizes sizes;
+    for (const std::string& text : options.dims) sizes.insert(parse_dim_size(text));
+    return sizes;
   });
+  Backend backend = resolve_backend(options.backend);
 
   auto start = std::chrono::steady_clock::now();
   ir::Graph graph = load_model(options.model);
-  engine::assign_engine_precisions(graph, config);
-  engine::write_engine(options.output, graph, config);
+  for (const ir::Value* input : graph.inputs()) {
+    if (!input->is_constant()) config.tuned_input_dims[input->name] = concrete_input_dims(*input, dim_sizes);
+  }
+  std::unique_ptr<engine::LayerTimer> timer = make_timer(backend, config.workspace_bytes);
+  engine::TimingCache cache;
+  if (!options.timing_cache.empty()) cache = engine::TimingCache::load(options.timing_cache);
+  engine::BuildResult built = engine::build_engine(std::move(graph), config, timer.get(),
+                                                   timer ? &cache : nullptr, progress_printer(options.quiet));
+  for (const std::string& warning : built.warnings) std::cerr << "kiln: warning: " << warning << '\n';
+  engine::write_engine(options.output, built.graph, built.config, built.header, built.layer_timings);
+  if (timer && !options.timing_cache.empty()) cache.save(options.timing_cache);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   std::map<std::string, int> layers_per_precision;
-  for (const ir::Node* node : graph.nodes()) {
+  for (const ir::Node* node : built.graph.nodes()) {
     layers_per_precision[node->precision ? std::string(precision_name(*node->precision)) : "none"]++;
   }
   std::cout << "built " << options.output << " from " << options.model << "  ("
-            << graph.node_count() << " layers, precisions "
-            << precisions_to_string(config.enabled_precisions)
-            << (config.strongly_typed ? ", strongly typed" : "") << ")\n";
+            << built.graph.node_count() << " layers, precisions "
+            << precisions_to_string(built.config.enabled_precisions)
+            << (built.config.strongly_typed ? ", strongly typed" : "") << ")\n";
+  if (timer) {
+    std::cout << "gpu    " << built.header.gpu_name << " (" << built.header.gpu_architecture << "): "
+              << built.layers_timed << " layer timings measured, " << built.timings_cached
+              << " from the timing cache\n";
+  } else {
+    std::cout << "gpu    none: precisions chosen by the heuristic in docs/precision.md\n";
+  }
   for (const auto& [precision, count] : layers_per_precision) {
     std::cout << "  " << precision << "  " << count << " layers\n";
   }
@@ -80,6 +140,18 @@ Command add_build_command(CLI::App& parent) {
   app->add_option("--layer-precision", options->layer_precisions,
                   "NAME_OR_OP=PRECISION: run the node of that name, or every node of that op, "
                   "in that precision (repeatable)");
+  app->add_option("--dim", options->dims,
+                  "NAME=SIZE: the size of a symbolic dim to time layers at (default 1)");
+  app->add_option("--timing-cache", options->timing_cache,
+                  "JSON file of layer timings, read and extended, so rebuilds time nothing twice");
+  app->add_option("--workspace", options->workspace_mib,
+                  "MiB of scratch memory each execution context gives cuBLASLt/cuDNN")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app->add_option("--backend", options->backend,
+                  "cuda: time layers on the GPU (default where there is one); cpu: heuristic only")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  app->add_flag("-q,--quiet", options->quiet, "No progress on stderr");
   return {app, [options] { return build_engine(*options); }};
 }
 

@@ -59,10 +59,24 @@ int inspect_engine(const InspectOptions& options) {
   for (const auto& [key, precision] : loaded.config.layer_precisions) {
     constraints[key] = precision_name(precision);
   }
+  // "bf16 0.0123 ms, fp32 0.0345 ms": what the build measured for a timed layer.
+  auto timings_text = [&](const ir::Node& node) {
+    std::string text;
+    auto found = loaded.layer_timings.find(node.name);
+    if (found == loaded.layer_timings.end()) return text;
+    for (const auto& [precision, ms] : found->second) {
+      text += (text.empty() ? "" : ", ") + std::string(precision_name(precision)) + " " + format_number(ms) + " ms";
+    }
+    return text;
+  };
   if (options.json) {
     nlohmann::json layers = nlohmann::json::array();
     for (const ir::Node* node : loaded.graph.nodes()) {
-      layers.push_back({{"name", node->name}, {"op", node->op}, {"precision", layer_precision(*node)}});
+      nlohmann::json layer = {{"name", node->name}, {"op", node->op}, {"precision", layer_precision(*node)}};
+      if (auto found = loaded.layer_timings.find(node->name); found != loaded.layer_timings.end()) {
+        for (const auto& [precision, ms] : found->second) layer["timed_ms"][std::string(precision_name(precision))] = ms;
+      }
+      layers.push_back(layer);
     }
     nlohmann::json report = {
         {"engine", options.model},
@@ -70,6 +84,9 @@ int inspect_engine(const InspectOptions& options) {
         {"kiln_version", loaded.header.kiln_version},
         {"cuda_version", loaded.header.cuda_version},
         {"gpu_architecture", loaded.header.gpu_architecture},
+        {"gpu_name", loaded.header.gpu_name},
+        {"tuned_input_dims", loaded.config.tuned_input_dims},
+        {"workspace_bytes", loaded.config.workspace_bytes},
         {"precisions", precisions_to_string(loaded.config.enabled_precisions)},
         {"strongly_typed", loaded.config.strongly_typed},
         {"layer_precisions", constraints},
@@ -82,7 +99,8 @@ int inspect_engine(const InspectOptions& options) {
   }
   std::cout << "engine " << options.model << "\n  format " << loaded.header.format_version
             << ", built by kiln " << loaded.header.kiln_version << ", GPU "
-            << loaded.header.gpu_architecture << ", precisions "
+            << loaded.header.gpu_architecture
+            << (loaded.header.gpu_name.empty() ? "" : " (" + loaded.header.gpu_name + ")") << ", precisions "
             << precisions_to_string(loaded.config.enabled_precisions)
             << (loaded.config.strongly_typed ? ", strongly typed" : "") << '\n';
   for (const auto& [key, precision] : constraints) {
@@ -91,8 +109,13 @@ int inspect_engine(const InspectOptions& options) {
   print_values("inputs", summary.inputs);
   print_values("outputs", summary.outputs);
   std::cout << "layers (" << summary.node_count << ")\n";
+  for (const auto& [input, dims] : loaded.config.tuned_input_dims) {
+    std::cout << "  timed at " << input << " " << dims_to_string(dims) << '\n';
+  }
   for (const ir::Node* node : loaded.graph.nodes()) {
-    std::cout << "  " << layer_precision(*node) << "  " << node->op << "  " << node->name << '\n';
+    std::string timings = timings_text(*node);
+    std::cout << "  " << layer_precision(*node) << "  " << node->op << "  " << node->name
+              << (timings.empty() ? "" : "  (timed: " + timings + ")") << '\n';
   }
   std::cout << "constants  " << summary.constant_count << " (" << summary.constant_bytes
             << " bytes)\n";

@@ -1,4 +1,4 @@
-// ModelRunner: one interface over the CPU reference session and the CUDA executor, so the
+// ModelRunner: one interface over the CPU reference session and the GPU engine, so the
 // subcommands need not care which backend runs; CUDA parts compile only with KILN_HAS_CUDA.
 #include "model_runner.h"
 
@@ -9,8 +9,9 @@
 #include "passes/passes.h"
 
 #ifdef KILN_HAS_CUDA
-#include "backends/cuda/cuda_executor.h"
+#include "backends/cuda/cuda_check.h"
 #include "backends/cuda/cuda_resources.h"
+#include "backends/cuda/execution_context.h"
 #endif
 
 namespace kiln::cli {
@@ -40,10 +41,11 @@ Backend resolve_backend(const std::string& requested) {
 
 struct ModelRunner::Engines {
   std::optional<CpuSession> cpu;
-  std::unique_ptr<ir::Graph> cuda_graph;  // precisions assigned; the executor reads it
 #ifdef KILN_HAS_CUDA
-  std::unique_ptr<cuda::CudaExecutor> cuda_executor;
-  std::map<std::string, Dims> cuda_input_dims;  // what the executor was built for
+  std::shared_ptr<cuda::Engine> engine;
+  std::unique_ptr<cuda::ExecutionContext> context;
+  std::map<std::string, Dims> input_dims;  // what the context was made for
+  cuda::Stream stream;
 #endif
 };
 
@@ -53,31 +55,46 @@ ModelRunner::ModelRunner(const std::string& path, std::set<Precision> precisions
       precisions_(std::move(precisions)),
       strongly_typed_(strongly_typed),
       engines_(std::make_unique<Engines>()) {
+  bool is_engine = engine::is_engine_file(path);
   ir::Graph graph;
-  bool keep_precisions = engine::is_engine_file(path);
-  if (keep_precisions) {
+  if (is_engine) {
     // An engine runs in the precisions it was built with; --precision does not apply.
     engine::LoadedEngine loaded = engine::read_engine(path);
     precisions_ = loaded.config.enabled_precisions;
     strongly_typed_ = loaded.config.strongly_typed;
+#ifdef KILN_HAS_CUDA
+    if (backend_ == Backend::Cuda) {
+      engines_->engine = cuda::Engine::from_loaded(std::move(loaded), path);  // checks the GPU
+      return;
+    }
+#endif
     graph = std::move(loaded.graph);
   } else {
     graph = load_model(path);
   }
-  if (backend_ == Backend::Cpu) {
-    engines_->cpu.emplace(std::move(graph), precisions_, strongly_typed_, keep_precisions);
-    return;
-  }
   check(!precisions_.empty(), ErrorKind::InvalidArgument,
         "no precision enabled (valid: fp32, tf32, fp16, bf16)");
-  if (!keep_precisions) passes::assign_precisions(graph, precisions_, strongly_typed_);
-  engines_->cuda_graph = std::make_unique<ir::Graph>(std::move(graph));
+  if (backend_ == Backend::Cpu) {
+    engines_->cpu.emplace(std::move(graph), precisions_, strongly_typed_, is_engine);
+    return;
+  }
+#ifdef KILN_HAS_CUDA
+  // A model (not an engine) runs with the heuristic's precisions, as `kiln build` would
+  // choose them without timing.
+  passes::fold_batch_norm(graph);
+  passes::fuse_epilogues(graph);
+  passes::assign_precisions(graph, precisions_, strongly_typed_);
+  engines_->engine = std::make_shared<cuda::Engine>(std::move(graph));
+#endif
 }
 
 ModelRunner::~ModelRunner() = default;
 
 const ir::Graph& ModelRunner::graph() const {
-  return engines_->cpu ? engines_->cpu->graph() : *engines_->cuda_graph;
+#ifdef KILN_HAS_CUDA
+  if (engines_->engine) return engines_->engine->graph();
+#endif
+  return engines_->cpu->graph();
 }
 
 void ModelRunner::prepare([[maybe_unused]] const std::map<std::string, Tensor>& inputs) {
@@ -85,12 +102,13 @@ void ModelRunner::prepare([[maybe_unused]] const std::map<std::string, Tensor>& 
 #ifdef KILN_HAS_CUDA
   std::map<std::string, Dims> dims;
   for (const auto& [name, tensor] : inputs) dims.emplace(name, tensor.dims());
-  if (!engines_->cuda_executor) {
-    engines_->cuda_executor = std::make_unique<cuda::CudaExecutor>(*engines_->cuda_graph, dims);
-    engines_->cuda_input_dims = dims;
+  if (!engines_->context) {
+    engines_->context = std::make_unique<cuda::ExecutionContext>(engines_->engine, dims);
+    engines_->input_dims = dims;
+    engines_->stream = cuda::create_stream();
   }
-  check(dims == engines_->cuda_input_dims, ErrorKind::InvalidArgument,
-        "the CUDA executor was built for other input dims; give the same dims on every run");
+  check(dims == engines_->input_dims, ErrorKind::InvalidArgument,
+        "the execution context was made for other input dims; give the same dims on every run");
 #endif
 }
 
@@ -98,13 +116,10 @@ std::map<std::string, Tensor> ModelRunner::run(const std::map<std::string, Tenso
   if (engines_->cpu) return engines_->cpu->run(inputs);
 #ifdef KILN_HAS_CUDA
   prepare(inputs);
-  std::vector<Tensor> results = engines_->cuda_executor->run(inputs);
-  const auto& outputs = engines_->cuda_graph->outputs();
-  check(results.size() == outputs.size(), ErrorKind::Runtime, "the CUDA executor returned ",
-        results.size(), " outputs for a graph with ", outputs.size());
+  std::vector<Tensor> results = engines_->context->run(inputs);
+  std::vector<std::string> names = engines_->context->output_names();
   std::map<std::string, Tensor> named;
-  for (size_t i = 0; i < results.size(); ++i)
-    named.emplace(outputs[i]->name, std::move(results[i]));
+  for (size_t i = 0; i < results.size(); ++i) named.emplace(names[i], std::move(results[i]));
   return named;
 #else
   fail(ErrorKind::Unsupported, "backend 'cuda' is not available in this build");
@@ -113,9 +128,57 @@ std::map<std::string, Tensor> ModelRunner::run(const std::map<std::string, Tenso
 
 std::vector<std::string> ModelRunner::host_nodes() const {
 #ifdef KILN_HAS_CUDA
-  if (engines_->cuda_executor) return engines_->cuda_executor->host_nodes();
+  if (engines_->context) return engines_->context->host_nodes();
 #endif
   return {};
+}
+
+std::vector<double> ModelRunner::time_on_device([[maybe_unused]] const std::map<std::string, Tensor>& inputs,
+                                                [[maybe_unused]] int warmup,
+                                                [[maybe_unused]] int iterations,
+                                                [[maybe_unused]] bool cuda_graph) {
+#ifdef KILN_HAS_CUDA
+  check(engines_->context != nullptr, ErrorKind::Runtime, "time_on_device before prepare");
+  cuda::ExecutionContext& context = *engines_->context;
+  cudaStream_t stream = engines_->stream.get();
+  context.run(inputs);  // uploads the inputs into the context's input buffers
+  context.use_cuda_graph(cuda_graph);
+  cudaEvent_t start = nullptr;
+  cudaEvent_t stop = nullptr;
+  KILN_CUDA_CHECK(cudaEventCreate(&start));
+  cuda::Event start_owner(start);
+  KILN_CUDA_CHECK(cudaEventCreate(&stop));
+  cuda::Event stop_owner(stop);
+  for (int i = 0; i < warmup; ++i) context.enqueue(stream);
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+  std::vector<double> times;
+  for (int i = 0; i < iterations; ++i) {
+    KILN_CUDA_CHECK(cudaEventRecord(start, stream));
+    context.enqueue(stream);
+    KILN_CUDA_CHECK(cudaEventRecord(stop, stream));
+    KILN_CUDA_CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    KILN_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    times.push_back(ms);
+  }
+  context.use_cuda_graph(false);
+  return times;
+#else
+  fail(ErrorKind::Unsupported, "device timing needs the cuda backend");
+#endif
+}
+
+std::vector<LayerProfile> ModelRunner::profile_layers([[maybe_unused]] int iterations) {
+#ifdef KILN_HAS_CUDA
+  check(engines_->context != nullptr, ErrorKind::Runtime, "profile_layers before prepare");
+  std::vector<LayerProfile> layers;
+  for (const cuda::LayerTime& step : engines_->context->profile_layers(engines_->stream.get(), iterations)) {
+    layers.push_back({step.name, step.op, step.precision, step.on_host, step.median_ms});
+  }
+  return layers;
+#else
+  fail(ErrorKind::Unsupported, "layer profiles need the cuda backend");
+#endif
 }
 
 }  // namespace kiln::cli

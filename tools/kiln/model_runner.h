@@ -15,6 +15,15 @@
 namespace kiln::cli {
 
 enum class Backend { Cpu, Cuda };
+
+// One step of a GPU inference, timed by CUDA events (ModelRunner::profile_layers).
+struct LayerProfile {
+  std::string name;
+  std::string op;
+  std::string precision;  // "" for a layer without one
+  bool on_host = false;
+  double median_ms = 0;
+};
 const char* backend_name(Backend backend);
 
 // "cpu" or "cuda"; "" picks cuda when this build has CUDA and a device is present, else cpu.
@@ -41,8 +50,16 @@ class ModelRunner {
   Backend backend() const { return backend_; }
   const std::set<Precision>& precisions() const { return precisions_; }
   bool strongly_typed() const { return strongly_typed_; }
-  // Nodes the CUDA executor ran on the host after the last run (empty on the CPU).
+  // Nodes the CUDA backend runs on the host (no CUDA kernel), after prepare (empty on the CPU).
   std::vector<std::string> host_nodes() const;
+
+  // CUDA only, after prepare(): `inputs` uploaded once, then `warmup` and `iterations`
+  // inferences, each timed on the device by CUDA events around its enqueue (no transfers);
+  // with `cuda_graph`, inferences replay one captured CUDA graph. Milliseconds per run.
+  std::vector<double> time_on_device(const std::map<std::string, Tensor>& inputs, int warmup,
+                                     int iterations, bool cuda_graph);
+  // CUDA only, after prepare(): the median time of every step over `iterations` runs.
+  std::vector<LayerProfile> profile_layers(int iterations);
 
  private:
   struct Engines;  // the CpuSession or the CUDA graph and executor

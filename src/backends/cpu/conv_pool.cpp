@@ -1,5 +1,6 @@
 // CPU reference kernels for Conv (im2col + the shared GEMM), MaxPool, AveragePool and
-// GlobalAveragePool, over 1 to 3 spatial dims.
+// GlobalAveragePool, over 1 to 3 spatial dims. Conv applies a "fused_activation" (Relu, set
+// by passes::fuse_epilogues) after its bias.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "backends/cpu/float_types.h"
+#include "backends/cpu/fused_activation.h"
 #include "backends/cpu/gemm.h"
 #include "backends/cpu/kernel_registry.h"
 #include "backends/cpu/window_geometry.h"
@@ -77,6 +79,7 @@ Tensor conv_typed(const ir::Node& node, const Tensor& x, const Tensor& weight, c
           " disagrees with the weight ", dims_to_string(weight.dims()));
   }
   WindowGeometry g = resolve_window(node, spatial_dims_of(x.dims()), kernel, false);
+  FusedActivation activation = fused_activation_of(node, false);
   if (bias.defined()) {
     check(bias.numel() == out_channels && bias.dtype() == x.dtype(), ErrorKind::InvalidModel,
           node.describe(), ": bias must be ", dtype_name(x.dtype()), " with ", out_channels,
@@ -131,6 +134,7 @@ Tensor conv_typed(const ir::Node& node, const Tensor& x, const Tensor& weight, c
       for (int64_t i = 0; i < out_volume; ++i) dst[i] += value;
     }
   }
+  apply_fused_activation(node, activation, out_data, out.numel());
   return out;
 }
 

@@ -1,7 +1,11 @@
-// CPU reference kernels for MatMul (numpy semantics) and Gemm (alpha·A'·B' + beta·C).
+// CPU reference kernels for MatMul (numpy semantics) and Gemm (alpha·A'·B' + beta·C). Both
+// take the epilogue that passes::fuse_epilogues fuses in: MatMul an optional bias vector over
+// the last dim (input 2), both an optional "fused_activation" applied after the bias.
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "backends/cpu/fused_activation.h"
 #include "backends/cpu/gemm.h"
 #include "backends/cpu/index_map.h"
 #include "backends/cpu/kernel_registry.h"
@@ -33,8 +37,20 @@ void check_same_dtype(const ir::Node& node, const Tensor& a, const Tensor& b) {
         dtype_name(a.dtype()), " and ", dtype_name(b.dtype()), "; they must match");
 }
 
+// Adds bias[j] to column j of every row of `out` (rows x n).
 template <typename T>
-Tensor matmul_typed(const ir::Node& node, const Tensor& a, const Tensor& b) {
+void add_row_bias(const ir::Node& node, const Tensor& bias, T* out, int64_t rows, int64_t n) {
+  check(bias.rank() == 1 && bias.numel() == n, ErrorKind::InvalidModel, node.describe(),
+        ": bias must be a vector of ", n, " elements (the last dim of the output), got ",
+        dims_to_string(bias.dims()));
+  const T* bias_data = bias.data<T>();
+  for (int64_t row = 0; row < rows; ++row) {
+    for (int64_t j = 0; j < n; ++j) out[row * n + j] += bias_data[j];
+  }
+}
+
+template <typename T>
+Tensor matmul_typed(const ir::Node& node, const Tensor& a, const Tensor& b, const Tensor& bias) {
   check(a.rank() >= 1 && b.rank() >= 1, ErrorKind::InvalidModel, node.describe(),
         ": inputs must have rank >= 1, got ", dims_to_string(a.dims()), " and ",
         dims_to_string(b.dims()));
@@ -66,15 +82,23 @@ Tensor matmul_typed(const ir::Node& node, const Tensor& a, const Tensor& b) {
                 out_data + static_cast<int64_t>(i) * m * n};
   }
   gemm_batched(batch, m, n, k);
+  if (bias.defined()) {
+    check(b.rank() >= 2, ErrorKind::InvalidModel, node.describe(),
+          ": a bias needs B of rank >= 2, got ", dims_to_string(b.dims()));
+    add_row_bias(node, bias, out_data, out.numel() / std::max<int64_t>(n, 1), n);
+  }
+  apply_fused_activation(node, fused_activation_of(node, true), out_data, out.numel());
   return out;
 }
 
 std::vector<Tensor> matmul_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
-  check(inputs.size() == 2 && inputs[0].defined() && inputs[1].defined(), ErrorKind::InvalidModel,
-        node.describe(), ": needs inputs A and B");
+  check(inputs.size() >= 2 && inputs.size() <= 3 && inputs[0].defined() && inputs[1].defined(),
+        ErrorKind::InvalidModel, node.describe(), ": needs inputs A and B (and an optional bias)");
   check_same_dtype(node, inputs[0], inputs[1]);
+  Tensor bias = inputs.size() > 2 ? inputs[2] : Tensor();
+  if (bias.defined()) check_same_dtype(node, inputs[0], bias);
   return {visit_product_type(node, inputs[0].dtype(), [&](auto tag) {
-    return matmul_typed<decltype(tag)>(node, inputs[0], inputs[1]);
+    return matmul_typed<decltype(tag)>(node, inputs[0], inputs[1], bias);
   })};
 }
 
@@ -122,6 +146,7 @@ Tensor gemm_typed(const ir::Node& node, const Tensor& a, const Tensor& b, const 
     const T* c_data = c.data<T>();
     for (int64_t i = 0; i < m * n; ++i) out_data[i] += beta * c_data[c_index[size_t(i)]];
   }
+  apply_fused_activation(node, fused_activation_of(node, true), out_data, m * n);
   return out;
 }
 

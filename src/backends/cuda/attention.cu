@@ -1,8 +1,10 @@
-// Fused ONNX Attention on the GPU: softmax(softcap(Q·Kᵀ·scale) + mask)·V in one kernel with a
-// streaming (online) softmax over key tiles, so memory is O(tile), never O(kv_seq).
+// ONNX Attention on the GPU: softmax(softcap(Q·Kᵀ·scale) + mask)·V. Tensor-core products
+// over workspace-sized chunks (attention_gemm.cpp) where they fit; otherwise one fused SIMT
+// kernel with a streaming (online) softmax, whose memory is O(tile), never O(kv_seq).
 #include <algorithm>
 #include <cmath>
 
+#include "backends/cuda/attention_gemm.h"
 #include "backends/cuda/attention_kernel.cuh"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/cuda_common.cuh"
@@ -93,9 +95,6 @@ AttentionParams attention_params(const ir::Node& node, std::span<const DeviceTen
   check(k.dims[0] == p.batch && v.dims[0] == p.batch && p.q_heads % p.kv_heads == 0,
         ErrorKind::InvalidModel, node.describe(), ": batch sizes differ or ", p.kv_heads,
         " KV heads do not divide ", p.q_heads, " query heads");
-  check(p.head_size <= kMaxHeadSize && p.v_head_size <= kMaxHeadSize, ErrorKind::Unsupported,
-        node.describe(), ": head sizes ", p.head_size, "/", p.v_head_size,
-        " exceed the CUDA attention kernel's ", kMaxHeadSize, " (runs on the host instead)");
   p.group = p.q_heads / p.kv_heads;
   p.q = strides_of(three_d, p.q_heads, p.q_seq, p.head_size);
   p.k = strides_of(three_d, p.kv_heads, p.kv_seq, p.head_size);
@@ -137,12 +136,17 @@ void attention(LaunchContext& context, const ir::Node& node, std::span<const Dev
   check(y.dtype == inputs[0].dtype, ErrorKind::Unsupported, node.describe(), ": output is ",
         dtype_name(y.dtype), " but Q is ", dtype_name(inputs[0].dtype));
   if (y.numel() == 0) return;
+  const void* q = inputs[0].data;
+  const void* k = inputs[1].data;
+  const void* v = inputs[2].data;
+  if (attention_by_gemms(context, node, p, y.dtype, q, k, v, y.data)) return;
+  // The SIMT kernel: no cuBLASLt handle, or not one row of scores fits the workspace.
   int64_t widest = std::max(p.head_size, p.v_head_size);
+  check(widest <= kMaxHeadSize, ErrorKind::Unsupported, node.describe(), ": head sizes ",
+        p.head_size, "/", p.v_head_size, " exceed the SIMT attention kernel's ", kMaxHeadSize,
+        " and the tensor-core path cannot run here (runs on the host instead)");
   visit_float_storage(y.dtype, node.describe(), [&](auto tag) {
     using T = decltype(tag);
-    const void* q = inputs[0].data;
-    const void* k = inputs[1].data;
-    const void* v = inputs[2].data;
     if (widest <= 32) return launch_typed<T, 1>(context, node, p, q, k, v, y.data);
     if (widest <= 64) return launch_typed<T, 2>(context, node, p, q, k, v, y.data);
     if (widest <= 128) return launch_typed<T, 4>(context, node, p, q, k, v, y.data);

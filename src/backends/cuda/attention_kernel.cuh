@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "backends/cuda/attention_params.h"
 #include "backends/cuda/cuda_common.cuh"
 
 namespace kiln::cuda {
@@ -14,26 +15,6 @@ constexpr int kAttentionThreads = kAttentionWarps * 32;
 constexpr int kRowsPerWarp = 4;  // rows a warp carries at once, reusing each K/V read
 constexpr int kBlockRows = kAttentionWarps * kRowsPerWarp;
 constexpr int kKeyTile = 32;  // one key per lane while scoring
-constexpr int64_t kMaxHeadSize = 256;
-
-enum MaskKind { kMaskNone = 0, kMaskBool, kMaskFloat32, kMaskFloat16, kMaskBFloat16 };
-
-struct AttentionStrides {
-  int64_t batch = 0, head = 0, seq = 0;  // in elements; the head dim is contiguous
-};
-
-struct AttentionParams {
-  int64_t batch = 0, q_heads = 0, kv_heads = 0, group = 1, q_seq = 0, kv_seq = 0;
-  int64_t head_size = 0, v_head_size = 0;
-  AttentionStrides q, k, v, y;
-  const void* mask = nullptr;
-  int mask_kind = kMaskNone;
-  int64_t mask_strides[4] = {};  // over (B, Hq, Sq, columns); 0 on broadcast axes
-  int64_t mask_columns = 0;      // keys at or beyond this are masked (ONNX pads with -inf)
-  bool causal = false;
-  float scale = 1.f;
-  float softcap = 0.f;
-};
 
 // Q tile, K tile (rows padded by one float so lanes reading different keys avoid bank
 // conflicts) and V tile, all FP32.

@@ -1,5 +1,7 @@
 // Conv (1-D and 2-D, NCHW, groups, any pads/strides/dilations) through cuDNN's convolution
-// API, and the pools through Kiln's own kernels (pool.cu), registered together.
+// API, and the pools through Kiln's own kernels (pool.cu), registered together. A Conv with
+// fused_activation "Relu" (from passes::fuse_epilogues) runs as one cuDNN conv-bias-ReLU call
+// where cuDNN supports it, else as convolution, bias, then an in-place ReLU.
 #include <algorithm>
 #include <array>
 #include <string>
@@ -11,6 +13,7 @@
 #include "backends/cuda/cuda_resources.h"
 #include "backends/cuda/matrix_fill.h"
 #include "backends/cuda/pool.h"
+#include "backends/cuda/relu_in_place.h"
 #include "core/error.h"
 
 namespace kiln::cuda {
@@ -19,6 +22,7 @@ namespace {
 using TensorDesc = UniqueHandle<cudnnTensorDescriptor_t, cudnnDestroyTensorDescriptor>;
 using FilterDesc = UniqueHandle<cudnnFilterDescriptor_t, cudnnDestroyFilterDescriptor>;
 using ConvDesc = UniqueHandle<cudnnConvolutionDescriptor_t, cudnnDestroyConvolutionDescriptor>;
+using ActivationDesc = UniqueHandle<cudnnActivationDescriptor_t, cudnnDestroyActivationDescriptor>;
 
 constexpr size_t kWorkspaceAlignment = 256;
 constexpr int kConvCandidates = 8;
@@ -136,6 +140,35 @@ ConvPlan choose_plan(LaunchContext& context, const ConvProblem& problem, ConvDes
        "precision or a larger workspace");
 }
 
+// Whether the node carries a fused ReLU; any other fused_activation is Unsupported.
+bool fused_relu(const ir::Node& node) {
+  std::string activation = node.attr_string("fused_activation", "");
+  check(activation.empty() || activation == "Relu", ErrorKind::Unsupported, node.describe(),
+        ": fused_activation '", activation, "' is not supported by the CUDA Conv (valid: Relu)");
+  return activation == "Relu";
+}
+
+// y = relu(conv(x) + bias) in one cuDNN call with the plan's algorithm. Returns false, having
+// launched nothing, where cuDNN does not support that combination (algorithm, data type);
+// the caller then runs the steps separately. Other failures throw.
+bool conv_bias_relu(LaunchContext& context, const ConvDescriptors& d, const ConvPlan& plan,
+                    const void* x, const void* w, const void* bias, void* y, void* space,
+                    size_t space_size) {
+  cudnnActivationDescriptor_t activation = nullptr;
+  KILN_CUDA_CHECK(cudnnCreateActivationDescriptor(&activation));
+  ActivationDesc owned(activation);
+  KILN_CUDA_CHECK(
+      cudnnSetActivationDescriptor(activation, CUDNN_ACTIVATION_RELU, CUDNN_PROPAGATE_NAN, 0.0));
+  // alpha2 = 0: the z term is off; z names y only because the call needs a tensor there.
+  const float one = 1.f, zero = 0.f;
+  cudnnStatus_t status = cudnnConvolutionBiasActivationForward(
+      context.cudnn, &one, d.x.get(), x, d.w.get(), w, d.conv.get(), plan.algo, space, space_size,
+      &zero, d.y.get(), y, d.bias.get(), bias, activation, d.y.get(), y);
+  if (CUDNN_STATUS_CATEGORY(status) == CUDNN_STATUS_NOT_SUPPORTED) return false;
+  check_status(status, "cudnnConvolutionBiasActivationForward", __FILE__, __LINE__);
+  return true;
+}
+
 void conv_kernel(LaunchContext& context, const ir::Node& node,
                  std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
   check(inputs.size() >= 2 && inputs[0].defined() && inputs[1].defined(), ErrorKind::InvalidModel,
@@ -152,6 +185,12 @@ void conv_kernel(LaunchContext& context, const ir::Node& node,
         ErrorKind::InvalidModel, node.describe(), ": X ", dims_to_string(x.dims), " ",
         dtype_name(x.dtype), ", W ", dims_to_string(w.dims), " ", dtype_name(w.dtype),
         " and Y ", dtype_name(y.dtype), " must agree in rank and dtype");
+  bool relu = fused_relu(node);
+  if (bias != nullptr) {
+    check(bias->numel() == w.dims[0] && bias->dtype == y.dtype, ErrorKind::InvalidModel,
+          node.describe(), ": bias must be ", dtype_name(y.dtype), " with ", w.dims[0],
+          " elements, got ", dtype_name(bias->dtype), " ", dims_to_string(bias->dims));
+  }
   if (y.numel() == 0) return;
   Dims spatial(x.dims.begin() + 2, x.dims.end()), kernel(w.dims.begin() + 2, w.dims.end());
   cpu::WindowGeometry g = cpu::resolve_window(node, spatial, kernel, false);
@@ -195,17 +234,19 @@ void conv_kernel(LaunchContext& context, const ir::Node& node,
   ConvDescriptors d = make_descriptors(p, y_dims, p.math, node);
   ConvPlan plan = choose_plan(context, p, d, x_data, w.data, y.data, space, space_size, node);
   KILN_CUDA_CHECK(cudnnSetConvolutionMathType(d.conv.get(), plan.math));
+  if (relu && bias != nullptr &&
+      conv_bias_relu(context, d, plan, x_data, w.data, bias->data, y.data, space, space_size)) {
+    return;
+  }
   const float one = 1.f, zero = 0.f;
   KILN_CUDA_CHECK(cudnnConvolutionForward(context.cudnn, &one, d.x.get(), x_data, d.w.get(), w.data,
                                           d.conv.get(), plan.algo, space, space_size, &zero,
                                           d.y.get(), y.data));
   if (bias != nullptr) {
-    check(bias->numel() == y_dims[1] && bias->dtype == y.dtype, ErrorKind::InvalidModel,
-          node.describe(), ": bias must be ", dtype_name(y.dtype), " with ", y_dims[1],
-          " elements, got ", dtype_name(bias->dtype), " ", dims_to_string(bias->dims));
     KILN_CUDA_CHECK(cudnnAddTensor(context.cudnn, &one, d.bias.get(), bias->data, &one, d.y.get(),
                                    y.data));
   }
+  if (relu) relu_in_place(y.dtype, y.data, y.numel(), context.stream, node.describe());
 }
 
 PoolGeometry pool_geometry(const ir::Node& node, const DeviceTensor& x, const DeviceTensor& y) {

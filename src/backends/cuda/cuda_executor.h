@@ -1,6 +1,6 @@
-// Runs a whole graph on the GPU: shapes specialized to concrete input dims, each float value
-// stored in its producer's precision, weights converted once, intermediates placed in one
-// arena by passes::plan_arena (nothing allocated per run), every node launched on one stream.
+// Runs a whole graph on the GPU in one call: an Engine made from the graph and one
+// ExecutionContext for the given input dims. For tests and tools that run a model once;
+// applications keep an Engine and create contexts themselves (execution_context.h).
 #pragma once
 
 #include <map>
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cuda/execution_context.h"
 #include "core/tensor.h"
 #include "ir/graph.h"
 
@@ -26,21 +27,19 @@ class CudaExecutor {
   // run in fp32. `input_dims` gives the concrete dims of every input with symbolic dims.
   CudaExecutor(const ir::Graph& graph, const std::map<std::string, Dims>& input_dims,
                CudaExecutorOptions options = {});
-  ~CudaExecutor();
-  CudaExecutor(const CudaExecutor&) = delete;
-  CudaExecutor& operator=(const CudaExecutor&) = delete;
 
   // Inputs by name in the model's dtypes and the dims given at construction; returns the
   // graph outputs in their declared dtypes.
-  std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs);
+  std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs) { return context_->run(inputs); }
 
-  // "op 'name'" of each node that ran on the host through the CPU kernels (no CUDA kernel
-  // for its op or dtypes), after the last run.
-  std::vector<std::string> host_nodes() const;
+  // "op 'name'" of each node that runs on the host through the CPU kernels (no CUDA kernel
+  // for its op or dtypes).
+  std::vector<std::string> host_nodes() const { return context_->host_nodes(); }
+  ExecutionContext& context() { return *context_; }
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  std::shared_ptr<Engine> engine_;
+  std::unique_ptr<ExecutionContext> context_;
 };
 
 }  // namespace kiln::cuda

@@ -1,5 +1,5 @@
 // Host entry points the executor uses beyond the kernel table (copies and dtype conversion),
-// and the per-file registration hooks that make up register_elementwise_cuda_kernels.
+// and the per-file registration hooks that make up the family hooks of cuda_kernel.h.
 #pragma once
 
 #include "backends/cuda/cuda_kernel.h"
@@ -15,5 +15,7 @@ void cast_tensor(LaunchContext& context, const DeviceTensor& src, DeviceTensor& 
 void register_unary_cuda_kernels(CudaKernelMap& map);
 void register_binary_cuda_kernels(CudaKernelMap& map);
 void register_cast_cuda_kernels(CudaKernelMap& map);
+void register_indexing_cuda_kernels(CudaKernelMap& map);  // GatherElements, GatherND, Trilu, CumSum
+void register_shape_cuda_kernels(CudaKernelMap& map);     // Shape, Size, ConstantOfShape, Range
 
 }  // namespace kiln::cuda

@@ -2,7 +2,10 @@
 // Kiln's tensors are row-major and cuBLASLt's column-major: a row-major D = A·B is the
 // column-major Dᵀ = Bᵀ·Aᵀ, so every product is issued with the operands swapped.
 //
-// Node attribute "fused_activation" (string; set by a later fusion pass, absent by default):
+// Epilogues (set by passes::fuse_epilogues): MatMul's optional input 2 is a bias vector over
+// the output's last dim, added by cuBLASLt's bias epilogue (in the swapped column-major
+// problem our columns are cuBLASLt's rows, one bias value each), as Gemm's row-vector C is.
+// Node attribute "fused_activation" (string; absent by default):
 //   "Relu"      – D = relu(product [+ bias])
 //   "Gelu_tanh" – D = gelu_tanh(product [+ bias])  (cuBLASLt's GELU is the tanh form)
 // applied as cuBLASLt's epilogue after alpha·A·B + beta·C and the bias.
@@ -107,8 +110,16 @@ void matmul_kernel(LaunchContext& context, const ir::Node& node,
         ": output has dims ", dims_to_string(out.dims), ", expected ", out_count * m * n,
         " elements");
   if (out.numel() == 0) return;
-  GemmEpilogue epilogue = epilogue_for(node, false);
+  const DeviceTensor* bias = inputs.size() > 2 && inputs[2].defined() ? &inputs[2] : nullptr;
+  if (bias != nullptr) {
+    check(bias->dtype == out.dtype && bias->numel() == n && b.dims.size() >= 2,
+          ErrorKind::InvalidModel, node.describe(), ": bias ", dims_to_string(bias->dims), " ",
+          dtype_name(bias->dtype), " must be a ", dtype_name(out.dtype), " vector of ", n,
+          " elements (B's last dim)");
+  }
+  GemmEpilogue epilogue = epilogue_for(node, bias != nullptr);
   GemmOperands ops = row_major_operands(a.data, b.data, out.data, 1.f);
+  ops.bias = bias != nullptr ? bias->data : nullptr;
   if (b_count == 1) {
     // One B for every batch: the batch folds into the rows of a single product.
     GemmProblem p = row_major_problem(node, a_count * m, n, k, false, false, a.dtype, out.dtype);
@@ -135,6 +146,7 @@ void matmul_kernel(LaunchContext& context, const ir::Node& node,
         bytes_at(a.data, a_index[size_t(i)] * m * k, a.dtype),
         bytes_at(b.data, b_index[size_t(i)] * k * n, b.dtype),
         const_cast<char*>(bytes_at(out.data, i * m * n, out.dtype)), 1.f);
+    item.bias = ops.bias;
     run_gemm(context, p, item, node.describe());
   }
 }

@@ -1,0 +1,648 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of Kiln against PyTorch on full-size models with random weights:
+ResNet-50, ViT-B/16 (torchvision), BERT-base and GPT-2 124M (Hugging Face), each at fixed batches.
+
+Per model and batch it exports the FP32 model with torch.export (static shapes), times PyTorch
+eager FP32 (TF32 off), eager BF16 and optionally torch.compile BF16 with CUDA events, saves
+FP32 reference outputs, then builds, runs and benches Kiln engines through the `kiln` CLI.
+Results go to OUT/results.json and OUT/results.md; the big files (.pt2, engines, .npy) go to
+--work, which later runs reuse with --reuse.
+
+Run on the GPU machine after `bash scripts/device_build.sh` (the caller exports the library path):
+    export LD_LIBRARY_PATH=/tmp/kiln-deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    /opt/torch/.venv/bin/python bench/bench_models.py --kiln build-device/kiln \
+        --models resnet50 --batches 1,32 --out $OUT/bench
+Self-test of the parts that need no torch or GPU (any Python with numpy, e.g. .venv/bin/python):
+    python3 bench/bench_models.py --self-test
+"""
+import argparse
+import copy
+import datetime
+import json
+import math
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
+MODELS = ("resnet50", "bert", "gpt2", "vit")
+EAGER_FP32, EAGER_BF16, COMPILE_BF16 = "eager fp32", "eager bf16", "torch.compile bf16"
+STARTED = time.time()
+
+
+def progress(message):
+    print(f"[{time.time() - STARTED:7.1f}s] {message}", flush=True)
+
+
+# ---------------------------------------------------------------- pure parts (self-tested)
+
+def parse_list(text):
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def parse_kiln_configs(text):
+    """'fp32;fp32,bf16;strong:bf16' -> [{label, precisions, strongly_typed}]. 'strong:' builds the
+    bf16-stored model with --strongly-typed (and --precision only when precisions follow)."""
+    configs = []
+    for item in (part.strip() for part in text.split(";")):
+        if not item:
+            continue
+        strong = item.startswith("strong:")
+        precisions = parse_list(item[len("strong:"):] if strong else item)
+        unknown = [p for p in precisions if p not in PRECISIONS]
+        if unknown or not (precisions or strong):
+            raise ValueError(f"kiln config '{item}': precisions must be a comma list of {PRECISIONS}")
+        configs.append({"label": item, "precisions": ",".join(precisions), "strongly_typed": strong})
+    return configs
+
+
+def slug(label):
+    return label.replace("strong:", "strong-").replace(",", "+").rstrip("-")
+
+
+def normalized_error(out, ref, chunk=1 << 22):
+    """||out - ref|| / ||ref|| in float64, chunked so multi-GB outputs fit; nan if not finite."""
+    out, ref = np.asarray(out), np.asarray(ref)
+    if out.shape != ref.shape:
+        raise ValueError(f"shape {list(out.shape)} differs from the reference's {list(ref.shape)}")
+    out, ref = out.reshape(-1), ref.reshape(-1)
+    diff2 = ref2 = 0.0
+    for start in range(0, out.size, chunk):
+        a = out[start:start + chunk].astype(np.float64)
+        b = ref[start:start + chunk].astype(np.float64)
+        diff2 += float(np.dot(a - b, a - b))
+        ref2 += float(np.dot(b, b))
+    if not (math.isfinite(diff2) and math.isfinite(ref2)):
+        return float("nan")
+    if ref2 == 0.0:
+        return 0.0 if diff2 == 0.0 else float("inf")
+    return math.sqrt(diff2 / ref2)
+
+
+def worst_error(errors):
+    return float("nan") if any(math.isnan(e) for e in errors) else max(errors)
+
+
+def error_status(error, max_error):
+    return "ok" if error is not None and math.isfinite(error) and error <= max_error else "FAIL"
+
+
+def latency_summary(times_ms):
+    times = np.asarray(times_ms, dtype=np.float64)
+    return {"median_ms": float(np.median(times)), "p90_ms": float(np.percentile(times, 90)),
+            "min_ms": float(times.min()), "mean_ms": float(times.mean()), "runs": int(times.size)}
+
+
+def cell_number(value, pattern):
+    return "—" if value is None else pattern.format(value)
+
+
+def error_cell(row):
+    if row["variant"] == EAGER_FP32:
+        return "reference"
+    if row.get("error") is None:
+        return row.get("error_note", "—")
+    return f"{row['error']:.2e}" + ("" if row.get("error_status") == "ok" else " FAIL")
+
+
+def speedup(rows, row, variant):
+    base = next((r for r in rows if r["batch"] == row["batch"] and r["variant"] == variant), None)
+    if not base or not base.get("median_ms") or not row.get("median_ms"):
+        return None
+    return base["median_ms"] / row["median_ms"]
+
+
+def precision_counts(layers):
+    counts = {}
+    for layer in layers or []:
+        counts[layer.get("precision", "?")] = counts.get(layer.get("precision", "?"), 0) + 1
+    return " ".join(f"{p}:{n}" for p, n in sorted(counts.items()))
+
+
+def markdown_table(rows):
+    has_compile = any(r["variant"] == COMPILE_BF16 and r.get("median_ms") for r in rows)
+    header = ["batch", "variant", "median ms", "p90 ms", "speed-up vs eager BF16"]
+    header += ["speed-up vs compile BF16"] if has_compile else []
+    header += ["norm. error vs FP32", "precisions", "note"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [str(row["batch"]), row["variant"], cell_number(row.get("median_ms"), "{:.3f}"),
+                 cell_number(row.get("p90_ms"), "{:.3f}"),
+                 cell_number(speedup(rows, row, EAGER_BF16), "{:.2f}x")]
+        if has_compile:
+            cells.append(cell_number(speedup(rows, row, COMPILE_BF16), "{:.2f}x"))
+        precisions = row.get("precisions", "")
+        if row.get("layers"):
+            precisions += f" ({precision_counts(row['layers'])})"
+        notes = [f"{key.split('_')[0]} {row[key]:.1f} s" for key in ("compile_s", "build_s") if key in row]
+        notes += [row["note"]] if row.get("note") else []
+        cells += [error_cell(row), precisions, "; ".join(notes).replace("|", "/")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown_layers(row, top=10):
+    layers = [layer for layer in row.get("layers") or [] if layer.get("median_ms") is not None]
+    if not layers:
+        return ""
+    total = sum(layer["median_ms"] for layer in layers)
+    lines = [f"Top {min(top, len(layers))} of {len(layers)} layers, {row['variant']}, batch "
+             f"{row['batch']} (sum of medians {total:.3f} ms):", "",
+             "| layer | op | precision | median ms | share |", "|---|---|---|---|---|"]
+    for layer in sorted(layers, key=lambda layer: -layer["median_ms"])[:top]:
+        share = 100.0 * layer["median_ms"] / total if total else 0.0
+        lines.append(f"| {layer.get('name', '?')} | {layer.get('op', '?')} | "
+                     f"{layer.get('precision', '?')} | {layer['median_ms']:.4f} | {share:.1f}% |")
+    if row.get("host_nodes"):
+        lines.append(f"\nRan on the host (no CUDA kernel): {', '.join(row['host_nodes'])}")
+    return "\n".join(lines)
+
+
+def markdown_report(results):
+    meta = results["meta"]
+    parts = [f"# Kiln vs PyTorch — {meta.get('gpu', '?')}", "",
+             f"{meta.get('date', '')}; torch {meta.get('torch', '?')}; {meta.get('kiln_version') or 'kiln ?'}; "
+             f"`{meta.get('command', '')}`", "",
+             "PyTorch: CUDA events around one forward each, synchronized per run, inputs already on "
+             f"the GPU; eager FP32 with TF32 off ({meta.get('tf32', '?')}). Kiln: `kiln bench`'s "
+             f"own timing ({meta.get('kiln_timing', 'see results.json')}). Speed-up = that variant's "
+             "median / this row's median (>1 is faster). Errors are ||out-ref||/||ref|| against eager FP32."]
+    for model in dict.fromkeys(row["model"] for row in results["rows"]):
+        rows = [row for row in results["rows"] if row["model"] == model]
+        parts += ["", f"## {model}", "", markdown_table(rows)]
+        for row in rows:
+            text = markdown_layers(row)
+            if text:
+                parts += ["", text]
+    return "\n".join(parts) + "\n"
+
+
+# ---------------------------------------------------------------- PyTorch side
+
+def calibrate_batch_norm(model):
+    """BatchNorm stats measured on random images, as training would leave them: with the default
+    0/1 stats random ResNet-50 activations grow block by block (an fp16 overflow that says nothing
+    about Kiln), and folding bugs could hide behind them."""
+    import torch
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.reset_running_stats()
+            module.momentum = None  # a plain average over the calibration batches
+    model.train()
+    with torch.no_grad():
+        for _ in range(2):
+            model(torch.randn(16, 3, 224, 224))
+
+
+def build_model(name):
+    import torch
+    import torch.nn as nn
+    torch.manual_seed(0)
+    if name == "resnet50":
+        import torchvision
+        model = torchvision.models.resnet50(weights=None)
+        calibrate_batch_norm(model)
+        return model.eval()
+    if name == "vit":
+        import torchvision
+        model = torchvision.models.vit_b_16(weights=None)
+        # torchvision zero-initializes the head: every output would be 0 and every error 0/0.
+        nn.init.normal_(model.heads.head.weight, std=0.02)
+        nn.init.normal_(model.heads.head.bias, std=0.02)
+        return model.eval()
+    from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
+
+    class HfWrapper(nn.Module):
+        """Returns the first output only (BERT last_hidden_state, GPT-2 logits)."""
+
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask=None):
+            if attention_mask is None:
+                return self.model(input_ids=input_ids)[0]
+            return self.model(input_ids=input_ids, attention_mask=attention_mask)[0]
+
+    if name == "bert":
+        config = BertConfig(attn_implementation="sdpa", torchscript=True)
+        return HfWrapper(BertModel(config, add_pooling_layer=False)).eval()
+    config = GPT2Config(use_cache=False, attn_implementation="sdpa", torchscript=True)
+    return HfWrapper(GPT2LMHeadModel(config)).eval()
+
+
+def make_inputs(name, batch):
+    import torch
+    generator = torch.Generator().manual_seed(1000 + batch)
+    if name in ("resnet50", "vit"):
+        return (torch.randn(batch, 3, 224, 224, generator=generator),)
+    if name == "bert":
+        return (torch.randint(0, 30522, (batch, 128), generator=generator),
+                torch.ones(batch, 128, dtype=torch.int64))
+    return (torch.randint(0, 50257, (batch, 512), generator=generator),)
+
+
+def cast_inputs(inputs, dtype, device):
+    return tuple((t.to(dtype) if t.is_floating_point() else t).to(device) for t in inputs)
+
+
+def output_tensors(output):
+    if isinstance(output, (tuple, list)):
+        return [t for item in output for t in output_tensors(item)]
+    return [output]
+
+
+def export_model(model, inputs, path):
+    """Exports (static shapes) and saves; returns the user input names from the signature."""
+    import torch
+    program = torch.export.export(model, inputs)
+    torch.export.save(program, path)
+    return [name for name in program.graph_signature.user_inputs if isinstance(name, str)]
+
+
+def time_forward(forward, inputs, warmup, iterations):
+    import torch
+    times = []
+    with torch.inference_mode():
+        for _ in range(warmup):
+            forward(*inputs)
+        torch.cuda.synchronize()
+        for _ in range(iterations):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            forward(*inputs)
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end))
+    return latency_summary(times)
+
+
+def disable_tf32():
+    """FP32 means IEEE FP32 for the reference and the eager FP32 timing; returns what was set."""
+    import torch
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        setting = "torch.backends.cuda.matmul.allow_tf32=False, torch.backends.cudnn.allow_tf32=False"
+    except (AttributeError, RuntimeError):  # a PyTorch with only the fp32_precision API
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+        torch.backends.cudnn.conv.fp32_precision = "ieee"
+        setting = "torch.backends.{cuda.matmul,cudnn.conv}.fp32_precision='ieee'"
+    return f"{setting}; float32_matmul_precision={torch.get_float32_matmul_precision()}"
+
+
+def first_line(error):
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0][:200] if text else ''}"
+
+
+def measure_variant(model, inputs, variant, args, references):
+    """Times one PyTorch variant on the GPU; its copies of model and inputs die on return."""
+    import torch
+    dtype = torch.float32 if variant == EAGER_FP32 else torch.bfloat16
+    forward = copy.deepcopy(model).to("cuda", dtype)
+    gpu_inputs = cast_inputs(inputs, dtype, "cuda")
+    measured = {}
+    if variant == COMPILE_BF16:
+        torch._dynamo.reset()
+        forward = torch.compile(forward, mode="reduce-overhead")
+        started = time.time()
+        with torch.inference_mode():
+            forward(*gpu_inputs)
+        torch.cuda.synchronize()
+        measured["compile_s"] = time.time() - started
+    if references is not None and variant != EAGER_FP32:
+        with torch.inference_mode():
+            outputs = [t.float().cpu().numpy() for t in output_tensors(forward(*gpu_inputs))]
+        measured["error"] = worst_error([normalized_error(o, r) for o, r in zip(outputs, references)])
+        measured["error_status"] = error_status(measured["error"], args.max_error)
+    measured.update(time_forward(forward, gpu_inputs, args.warmup, args.iterations))
+    return measured
+
+
+def torch_variant(model, inputs, variant, args, references):
+    import torch
+    precisions = "fp32 (TF32 off)" if variant == EAGER_FP32 else "bf16"
+    row = {"kind": "torch", "variant": variant, "precisions": precisions}
+    if references is None and variant != EAGER_FP32:
+        row["error_note"] = "not checked"
+    try:
+        row.update(measure_variant(model, inputs, variant, args, references))
+    except Exception as error:  # noqa: BLE001 -- a failed variant is reported; the run goes on
+        row["note"] = f"skipped: {first_line(error)}"
+        progress(f"  {variant} {row['note']}")
+    if variant == COMPILE_BF16:
+        torch._dynamo.reset()  # drops the compiled graphs and their CUDA graph memory pools
+    torch.cuda.empty_cache()
+    return row
+
+
+def reference_outputs(model, inputs, stem):
+    """FP32 eager outputs on the GPU (TF32 off), saved as STEM_out{i}.npy; returns them."""
+    import torch
+    gpu_model = copy.deepcopy(model).to("cuda")
+    with torch.inference_mode():
+        output = gpu_model(*cast_inputs(inputs, torch.float32, "cuda"))
+        outputs = [t.float().cpu().numpy() for t in output_tensors(output)]
+    for index, array in enumerate(outputs):
+        np.save(f"{stem}_out{index}.npy", array)
+    del gpu_model, output
+    torch.cuda.empty_cache()
+    return outputs
+
+
+# ---------------------------------------------------------------- Kiln side
+
+def run_command(command, timeout, show=False):
+    """Runs a kiln command; returns (completed process or None, last stderr line on failure)."""
+    progress("$ " + shlex.join(command))
+    try:
+        process = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"timed out after {timeout} s"
+    except OSError as error:
+        return None, str(error)
+    if show or process.returncode != 0:
+        for line in (process.stdout + process.stderr).splitlines()[-40:]:
+            print("    " + line, flush=True)
+    if process.returncode != 0:
+        lines = [line for line in process.stderr.splitlines() if line.strip()]
+        return process, lines[-1] if lines else f"exit status {process.returncode}"
+    return process, None
+
+
+def kiln_info(kiln):
+    def text(*arguments):
+        try:
+            done = subprocess.run([kiln, *arguments], capture_output=True, text=True, timeout=60)
+            return (done.stdout + done.stderr).strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+    version = text("--version")
+    return {"version": version if version.startswith("kiln") else None,
+            "timing_cache": "--timing-cache" in text("build", "--help"),
+            "cuda_graph": "--cuda-graph" in text("bench", "--help")}
+
+
+def kiln_row(config, case, args, info, references):
+    row = {"kind": "kiln", "variant": f"kiln {config['label']}", "precisions": config["label"]}
+    model_path = case.get("pt2_bf16") if config["strongly_typed"] else case["pt2"]
+    if not model_path:
+        row["note"] = f"no bf16-stored export: {case.get('bf16_export_error', 'not made')}"
+        return row
+    engine = f"{case['stem']}_{slug(config['label'])}.kiln"
+    build = [args.kiln, "build", model_path, "-o", engine]
+    build += ["--precision", config["precisions"]] if config["precisions"] else []
+    build += ["--strongly-typed"] if config["strongly_typed"] else []
+    if info["timing_cache"]:
+        build += ["--timing-cache", os.path.join(args.work, "timing_cache.json")]
+    started = time.time()
+    _, failure = run_command(build, args.kiln_timeout, show=True)
+    row["build_s"] = time.time() - started
+    if failure:
+        row["note"] = f"build failed: {failure}"
+        return row
+    if references is not None:
+        check_outputs(row, engine, case, args, references)
+    else:
+        row["error_note"] = "not checked"
+    bench = [args.kiln, "bench", engine, "--json", "--warmup", str(args.warmup),
+             "--iterations", str(args.iterations)]
+    bench += ["--cuda-graph"] if args.cuda_graph and info["cuda_graph"] else []
+    process, failure = run_command(bench, args.kiln_timeout)
+    if failure:
+        row["note"] = (row.get("note", "") + f" bench failed: {failure}").strip()
+        return row
+    try:
+        report = json.loads(process.stdout)
+    except ValueError:
+        row["note"] = "bench printed no JSON: " + process.stdout.strip()[-160:]
+        return row
+    latency = report.get("latency_ms", {})
+    row.update({"median_ms": latency.get("median"), "p90_ms": latency.get("p90"),
+                "min_ms": latency.get("min"),
+                "samples_per_second": report.get("throughput", {}).get("samples_per_second"),
+                "timing": report.get("timing"), "layers": report.get("layers") or [],
+                "host_nodes": report.get("host_nodes") or [], "engine_precisions": report.get("precisions")})
+    return row
+
+
+def check_outputs(row, engine, case, args, references):
+    output_dir = f"{case['stem']}_{slug(row['precisions'])}_out"
+    command = [args.kiln, "run", engine, "--json", "--output-dir", output_dir]
+    for name in case["input_names"]:
+        command += ["--input", f"{name}={case['stem']}_in_{name}.npy"]
+    process, failure = run_command(command, args.kiln_timeout)
+    if failure:
+        row["note"] = f"run failed: {failure}"
+        return
+    try:
+        files = [output.get("file") for output in json.loads(process.stdout).get("outputs", [])]
+        if len(files) != len(references):
+            raise ValueError(f"{len(files)} outputs, the reference has {len(references)}")
+        errors = [normalized_error(np.load(f, mmap_mode="r"), r) for f, r in zip(files, references)]
+    except (ValueError, OSError, TypeError) as error:
+        row.update({"error": float("nan"), "error_status": "FAIL", "note": f"check failed: {error}"})
+        return
+    row["output_errors"] = errors
+    row["error"] = worst_error(errors)
+    row["error_status"] = error_status(row["error"], args.max_error)
+
+
+# ---------------------------------------------------------------- driver
+
+def reusable(case, args):
+    needed = [case["sidecar"], case["pt2"]] + ([case["pt2_bf16"]] if args.bf16_stored else [])
+    return args.reuse and all(os.path.exists(path) for path in needed)
+
+
+def prepare_case(name, model, batch, args):
+    """Exports (or reuses) the .pt2 files and saves the inputs for one model and batch."""
+    import torch
+    stem = os.path.join(args.work, f"{name}_b{batch}")
+    case = {"stem": stem, "pt2": stem + ".pt2", "pt2_bf16": stem + "_bf16.pt2", "sidecar": stem + ".json"}
+    inputs = make_inputs(name, batch)
+    if reusable(case, args):
+        progress(f"{name} b{batch}: reusing {case['pt2']}")
+        with open(case["sidecar"]) as file:
+            case.update(json.load(file))
+        return case, inputs
+    progress(f"{name} b{batch}: torch.export fp32")
+    started = time.time()
+    case["input_names"] = export_model(model, inputs, case["pt2"])
+    case["export_s"] = time.time() - started
+    case["pt2_bf16"] = None
+    if args.bf16_stored:
+        progress(f"{name} b{batch}: torch.export bf16-stored")
+        bf16_path = stem + "_bf16.pt2"
+        try:
+            export_model(copy.deepcopy(model).to(torch.bfloat16), cast_inputs(inputs, torch.bfloat16, "cpu"),
+                         bf16_path)
+            case["pt2_bf16"] = bf16_path
+        except Exception as error:  # noqa: BLE001 -- only the strong: configs need it
+            case["bf16_export_error"] = first_line(error)
+            progress(f"  bf16 export failed: {case['bf16_export_error']}")
+    for input_name, tensor in zip(case["input_names"], inputs):
+        np.save(f"{stem}_in_{input_name}.npy", tensor.numpy())
+    with open(case["sidecar"], "w") as file:
+        json.dump({key: case[key] for key in ("input_names", "export_s", "pt2_bf16")}, file)
+    return case, inputs
+
+
+def run_case(name, model, batch, args, info, results):
+    rows = []
+    try:
+        case, inputs = prepare_case(name, model, batch, args)
+    except Exception as error:  # noqa: BLE001 -- PyTorch rows are still measured
+        progress(f"{name} b{batch}: export failed: {first_line(error)}")
+        case, inputs = None, make_inputs(name, batch)
+        rows.append({"kind": "export", "variant": "torch.export", "note": f"export failed: {first_line(error)}"})
+    references = None
+    if batch in args.check_batches:
+        progress(f"{name} b{batch}: FP32 reference outputs")
+        try:
+            references = reference_outputs(model, inputs, os.path.join(args.work, f"{name}_b{batch}"))
+        except Exception as error:  # noqa: BLE001
+            progress(f"  reference failed, nothing is checked: {first_line(error)}")
+    for variant in [EAGER_FP32, EAGER_BF16] + ([COMPILE_BF16] if args.compile else []):
+        progress(f"{name} b{batch}: PyTorch {variant}")
+        rows.append(torch_variant(model, inputs, variant, args, references))
+    for config in args.configs if case else []:
+        progress(f"{name} b{batch}: kiln {config['label']}")
+        rows.append(kiln_row(config, case, args, info, references))
+    for row in rows:
+        row.update({"model": name, "batch": batch})
+        results["rows"].append(row)
+    results["cases"][f"{name}_b{batch}"] = {k: v for k, v in (case or {}).items() if k != "stem"}
+
+
+def write_results(results, out):
+    with open(os.path.join(out, "results.json"), "w") as file:
+        json.dump(results, file, indent=2, default=str)
+    with open(os.path.join(out, "results.md"), "w") as file:
+        file.write(markdown_report(results))
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kiln", default="build-device/kiln")
+    parser.add_argument("--models", default="resnet50,bert,gpt2", help=f"comma list of {MODELS}")
+    parser.add_argument("--batches", default="1,32")
+    parser.add_argument("--check-batches", default="1",
+                        help="batches whose outputs are checked (GPT-2 b32 logits are 3.3 GB)")
+    parser.add_argument("--kiln-configs", default="fp32,bf16",
+                        help="';'-separated precision lists; 'strong:' = --strongly-typed on the bf16-stored model")
+    parser.add_argument("--bf16-stored", action="store_true",
+                        help="also export model.to(bfloat16) (implied by strong: configs)")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time torch.compile(mode='reduce-overhead') BF16")
+    parser.add_argument("--cuda-graph", action="store_true", help="pass --cuda-graph to kiln bench")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--iterations", type=int, default=100)
+    parser.add_argument("--max-error", type=float, default=0.05,
+                        help="normalized errors above this are marked FAIL")
+    parser.add_argument("--kiln-timeout", type=int, default=600, help="seconds per kiln command")
+    parser.add_argument("--out", default="bench/results/latest", help="results.json and results.md")
+    parser.add_argument("--work", default="/tmp/kiln-bench", help=".pt2 files, engines, inputs, outputs")
+    parser.add_argument("--reuse", action="store_true", help="reuse exports already in --work")
+    parser.add_argument("--self-test", action="store_true")
+    args = parser.parse_args(argv)
+    args.models = parse_list(args.models)
+    bad = [m for m in args.models if m not in MODELS]
+    if bad:
+        parser.error(f"unknown models {bad}; choose from {MODELS}")
+    args.batches = [int(b) for b in parse_list(args.batches)]
+    args.check_batches = [int(b) for b in parse_list(args.check_batches)]
+    try:
+        args.configs = parse_kiln_configs(args.kiln_configs)
+    except ValueError as error:
+        parser.error(str(error))
+    args.bf16_stored = args.bf16_stored or any(c["strongly_typed"] for c in args.configs)
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    if args.self_test:
+        return self_test()
+    import torch
+    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(args.work, exist_ok=True)
+    info = kiln_info(args.kiln)
+    if not info["version"]:
+        progress(f"warning: '{args.kiln} --version' gave nothing; kiln rows will likely fail")
+    if args.cuda_graph and not info["cuda_graph"]:
+        progress("warning: this kiln bench has no --cuda-graph; benching without it")
+    results = {"meta": {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__,
+                        "kiln_version": info["version"], "kiln_features": info, "tf32": disable_tf32(),
+                        "command": shlex.join([sys.executable] + sys.argv),
+                        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+                        "args": {k: v for k, v in vars(args).items() if k != "self_test"}},
+               "rows": [], "cases": {}}
+    for name in args.models:
+        progress(f"{name}: building the model (random weights, seed 0)")
+        model = build_model(name)
+        for batch in args.batches:
+            run_case(name, model, batch, args, info, results)
+            timings = [r.get("timing") for r in results["rows"] if r.get("timing")]
+            results["meta"]["kiln_timing"] = timings[0] if timings else None
+            write_results(results, args.out)  # after every case, so a killed run keeps what it measured
+        del model
+    print(markdown_report(results), flush=True)
+    return 0
+
+
+def self_test():
+    assert parse_kiln_configs("fp32;tf32;fp32,fp16;strong:bf16;strong:") == [
+        {"label": "fp32", "precisions": "fp32", "strongly_typed": False},
+        {"label": "tf32", "precisions": "tf32", "strongly_typed": False},
+        {"label": "fp32,fp16", "precisions": "fp32,fp16", "strongly_typed": False},
+        {"label": "strong:bf16", "precisions": "bf16", "strongly_typed": True},
+        {"label": "strong:", "precisions": "", "strongly_typed": True}]
+    for bad in ("fp8", "fp32,int8", ","):
+        try:
+            parse_kiln_configs(bad)
+            raise AssertionError(f"'{bad}' parsed")
+        except ValueError:
+            pass
+    assert slug("strong:fp32,bf16") == "strong-fp32+bf16" and slug("strong:") == "strong"
+    ref = np.arange(1, 11, dtype=np.float32).reshape(2, 5)
+    assert abs(normalized_error(ref * 1.01, ref, chunk=3) - 0.01) < 1e-6
+    assert normalized_error(ref, ref) == 0.0
+    poisoned = ref.copy()
+    poisoned[1, 2] = np.nan
+    assert math.isnan(normalized_error(poisoned, ref)) and error_status(float("nan"), 1.0) == "FAIL"
+    assert error_status(0.01, 0.05) == "ok" and error_status(0.1, 0.05) == "FAIL"
+    try:
+        normalized_error(ref.reshape(-1), ref)
+        raise AssertionError("shape mismatch passed")
+    except ValueError:
+        pass
+    summary = latency_summary([float(i) for i in range(1, 11)])
+    assert summary["median_ms"] == 5.5 and summary["min_ms"] == 1.0 and abs(summary["p90_ms"] - 9.1) < 1e-9
+    layers = [{"name": f"n{i}", "op": "MatMul", "precision": "bf16" if i % 2 else "fp32", "median_ms": float(i)}
+              for i in range(12)]
+    rows = [{"model": "m", "batch": 1, "variant": EAGER_FP32, "median_ms": 4.0, "p90_ms": 4.5, "precisions": "fp32"},
+            {"model": "m", "batch": 1, "variant": EAGER_BF16, "median_ms": 2.0, "p90_ms": 2.5, "error": 0.004,
+             "error_status": "ok", "precisions": "bf16"},
+            {"model": "m", "batch": 1, "variant": "kiln fp32,bf16", "median_ms": 1.0, "p90_ms": 1.1,
+             "error": float("nan"), "error_status": "FAIL", "precisions": "fp32,bf16", "layers": layers},
+            {"model": "m", "batch": 32, "variant": "kiln fp32", "precisions": "fp32", "error_note": "not checked",
+             "note": "bench failed: kiln: error: x | y"}]
+    report = markdown_report({"meta": {"gpu": "test"}, "rows": rows})
+    for expected in ("| 1 | kiln fp32,bf16 | 1.000 | 1.100 | 2.00x | nan FAIL | fp32,bf16 (bf16:6 fp32:6) |",
+                     "| 1 | eager fp32 | 4.000 | 4.500 | 0.50x | reference |", "4.00e-03", "not checked",
+                     "kiln: error: x / y", "Top 10 of 12 layers", "| n11 | MatMul | bf16 | 11.0000 | 16.7% |"):
+        assert expected in report, f"missing {expected!r} in:\n{report}"
+    assert "compile" not in markdown_table(rows) and "| n1 |" not in report
+    print(report)
+    print("self-test passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

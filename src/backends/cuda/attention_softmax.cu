@@ -1,0 +1,78 @@
+// The softmax between the two attention products: one warp per score row applies softcap,
+// the causal limit and attn_mask, then writes the weights P (FP32 math, stored as the
+// inputs' type) over the first bytes of the same row, ready for the P·V product.
+#include "backends/cuda/attention_gemm.h"
+#include "backends/cuda/attention_kernel.cuh"
+#include "backends/cuda/cuda_common.cuh"
+
+namespace kiln::cuda {
+namespace {
+
+constexpr int kSoftmaxWarps = 8;  // rows per block
+
+template <typename T>
+__global__ void __launch_bounds__(kSoftmaxWarps * 32)
+    attention_softmax_kernel(AttentionParams p, float* scores, int64_t pitch, int64_t first_row,
+                             int64_t rows) {
+  const int64_t local = int64_t(blockIdx.x) * kSoftmaxWarps + threadIdx.x / 32;
+  if (local >= rows) return;  // the whole warp leaves together
+  const int lane = threadIdx.x % 32;
+  const int64_t row = first_row + local;
+  const int64_t bh = row / p.q_seq, i = row % p.q_seq, b = bh / p.q_heads, h = bh % p.q_heads;
+  const int64_t keys = p.kv_seq;
+  const int64_t visible = p.causal ? min(keys, i + 1) : keys;  // upper-left causal
+  float* logits = scores + local * pitch;
+
+  // Logits (each lane rewrites only its own elements), then their max.
+  float max = -INFINITY;
+  for (int64_t j = lane; j < keys; j += 32) {
+    float logit = -INFINITY;
+    if (j < visible) {
+      float s = logits[j];
+      if (p.softcap > 0.f) s = p.softcap * tanhf(s / p.softcap);  // before the mask
+      float bias = p.mask_kind == kMaskNone ? 0.f : mask_bias(p, b, h, i, j);
+      logit = bias == -INFINITY ? -INFINITY : s + bias;
+    }
+    logits[j] = logit;
+    max = fmaxf(max, logit);
+  }
+  max = warp_max(max);
+  // Every key masked (max -inf): ONNX gives zeros; exp(-inf - -inf) would give NaN.
+  float sum = 0.f;
+  if (max != -INFINITY) {
+    for (int64_t j = lane; j < keys; j += 32) {
+      float e = expf(logits[j] - max);
+      logits[j] = e;
+      sum += e;
+    }
+  }
+  sum = warp_sum(sum);
+  const float inverse = sum > 0.f ? 1.f / sum : 0.f;
+
+  // P element j lies within float j·sizeof(T)/4 ≤ j: each step of 32 keys reads all of its
+  // floats before any lane writes, and later steps read only floats beyond those written.
+  T* weights = reinterpret_cast<T*>(logits);
+  for (int64_t j0 = 0; j0 < keys; j0 += 32) {
+    const int64_t j = j0 + lane;
+    float w = j < keys && inverse > 0.f ? logits[j] * inverse : 0.f;
+    __syncwarp();
+    if (j < keys) weights[j] = from_float<T>(w);
+  }
+}
+
+}  // namespace
+
+void attention_softmax(LaunchContext& context, const ir::Node& node, const AttentionParams& p,
+                       DType storage, float* scores, int64_t pitch, int64_t first_row,
+                       int64_t rows) {
+  if (rows <= 0) return;
+  unsigned blocks = unsigned((rows + kSoftmaxWarps - 1) / kSoftmaxWarps);
+  visit_float_storage(storage, node.describe(), [&](auto tag) {
+    using T = decltype(tag);
+    attention_softmax_kernel<T>
+        <<<blocks, kSoftmaxWarps * 32, 0, context.stream>>>(p, scores, pitch, first_row, rows);
+  });
+  check_launch(node);
+}
+
+}  // namespace kiln::cuda

@@ -1,0 +1,507 @@
+// The execution context: plans storage dtypes and device memory once (intermediates share
+// one arena by lifetime), then launches each node on the caller's stream. Nodes without a
+// CUDA kernel (or dtypes a kernel lacks) run on the host through the CPU reference kernels.
+#include "backends/cuda/execution_context.h"
+
+#include <algorithm>
+#include <cstddef>
+
+#include "backends/cpu/kernel.h"
+#include "backends/cuda/conv_plan.h"
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/cuda_ops.h"
+#include "backends/cuda/gemm_plan.h"
+#include "ir/op_schema.h"
+#include "passes/passes.h"
+#include "passes/plan_memory.h"
+
+namespace kiln::cuda {
+namespace {
+
+bool is_float_storage(DType dtype) {
+  return dtype == DType::Float32 || dtype == DType::Float16 || dtype == DType::BFloat16;
+}
+
+bool is_float_compute(const ir::Node& node) {
+  const ir::OpSchema* schema = ir::find_schema(node.op);
+  return schema != nullptr && schema->float_compute;
+}
+
+// A value's bytes on the device in one storage dtype: in its own buffer (graph inputs and
+// outputs), in the engine's shared weights, or at a planned offset in the arena.
+struct Slot {
+  DeviceTensor tensor;
+  DeviceBuffer buffer;
+  bool in_arena = false;
+};
+
+struct Step {
+  enum class Kind { Launch, Cast } kind = Kind::Launch;
+  const ir::Node* node = nullptr;
+  CudaKernel kernel = nullptr;  // null: runs on the host
+  std::string label;            // for a cast: "cast VALUE to DTYPE"
+  std::vector<int> inputs;      // slot per node input, -1 where absent
+  std::vector<int> outputs;
+};
+
+Tensor round_through(const Tensor& tensor, Precision precision) {
+  DType storage = precision_storage_dtype(precision);
+  return tensor.to(storage).to(DType::Float32);
+}
+
+Event timing_event() {
+  cudaEvent_t event = nullptr;
+  KILN_CUDA_CHECK(cudaEventCreate(&event));
+  return Event(event);
+}
+
+void destroy_graph_exec(cudaGraphExec_t exec) { cudaGraphExecDestroy(exec); }
+using GraphExec = UniqueHandle<cudaGraphExec_t, destroy_graph_exec>;
+
+}  // namespace
+
+struct ExecutionContext::State {
+  std::shared_ptr<const Engine> engine;
+  ir::Graph graph;  // specialized to this context's dims
+  ContextOptions options;
+  CublasLtHandle cublaslt;
+  CudnnHandle cudnn;
+  DeviceBuffer workspace;
+  GemmPlanCache gemm_plans;
+  ConvPlanCache conv_plans;
+  LaunchContext context;
+  std::vector<Slot> slots;
+  std::map<std::pair<const ir::Value*, DType>, int> slot_of;
+  std::map<const ir::Value*, int> primary;  // the slot a value is produced into
+  std::vector<Step> steps;
+  DeviceBuffer arena;
+  std::map<std::string, int> input_slots;
+  std::vector<std::pair<std::string, int>> output_slots;  // in graph output order
+  std::vector<int> computed_slots;  // poisoned before a run
+  std::vector<std::string> host_nodes;
+  int inferences = 0;
+  bool graph_wanted = false;
+  GraphExec graph_exec;
+
+  // Arena slots get their address in place_in_arena(), once every step is planned.
+  int new_slot(DType dtype, const Dims& dims, bool in_arena) {
+    Slot slot;
+    slot.tensor.dtype = dtype;
+    slot.tensor.dims = dims;
+    slot.in_arena = in_arena;
+    if (!in_arena) {
+      slot.buffer = DeviceBuffer(slot.tensor.nbytes());
+      slot.tensor.data = slot.buffer.data();
+    }
+    slots.push_back(std::move(slot));
+    return int(slots.size()) - 1;
+  }
+
+  // A constant in `dtype`: the engine's shared copy, or (for a constant that shape
+  // specialization made for this context) a buffer of this context's own.
+  int constant_slot(const ir::Value* value, DType dtype) {
+    if (const DeviceTensor* shared = engine->shared_weight(value->name, *value->constant, dtype)) {
+      Slot slot;
+      slot.tensor = *shared;
+      slots.push_back(std::move(slot));
+      return int(slots.size()) - 1;
+    }
+    int slot = new_slot(dtype, value->shape.static_dims(), /*in_arena=*/false);
+    Tensor host = value->constant->dtype() == dtype ? *value->constant : value->constant->to(dtype);
+    if (host.nbytes() > 0) {
+      KILN_CUDA_CHECK(cudaMemcpy(slots[size_t(slot)].tensor.data, host.raw(), host.nbytes(),
+                                 cudaMemcpyHostToDevice));
+    }
+    return slot;
+  }
+
+  // The slot holding `value` in `dtype`: constants are converted and uploaded once; computed
+  // values get a cast step from where they were produced.
+  int slot_for(const ir::Value* value, DType dtype, bool in_arena = true) {
+    auto found = slot_of.find({value, dtype});
+    if (found != slot_of.end()) return found->second;
+    auto produced = primary.find(value);
+    if (produced == primary.end()) {
+      check(value->is_constant(), ErrorKind::Runtime, "value '", value->name, "' has no producer");
+      int slot = constant_slot(value, dtype);
+      slot_of[{value, dtype}] = slot;
+      return slot;
+    }
+    int slot = new_slot(dtype, value->shape.static_dims(), in_arena);
+    slot_of[{value, dtype}] = slot;
+    Step cast;
+    cast.kind = Step::Kind::Cast;
+    cast.label = "cast " + value->name + " to " + std::string(dtype_name(dtype));
+    cast.inputs = {produced->second};
+    cast.outputs = {slot};
+    steps.push_back(cast);
+    computed_slots.push_back(slot);
+    return slot;
+  }
+
+  int stored_slot(const ir::Value* value) {
+    auto produced = primary.find(value);
+    if (produced != primary.end()) return produced->second;
+    return slot_for(value, value->dtype);  // a constant in its own dtype
+  }
+
+  // Float inputs of a precision-carrying node are read in that precision's storage type;
+  // data movement reads every float input in the storage of its first float input.
+  DType wanted_dtype(const ir::Node& node, const ir::Value* input, DType data_storage) {
+    if (!is_float_storage(input->dtype)) return input->dtype;
+    if (is_float_compute(node) && node.precision) return precision_storage_dtype(*node.precision);
+    if (data_storage != DType::Undefined) return data_storage;
+    return slots[size_t(stored_slot(input))].tensor.dtype;
+  }
+
+  void plan_node(const ir::Node& node) {
+    DType data_storage = DType::Undefined;
+    for (const ir::Value* input : node.inputs) {
+      if (input != nullptr && is_float_storage(input->dtype)) {
+        data_storage = slots[size_t(stored_slot(input))].tensor.dtype;
+        break;
+      }
+    }
+    Step step;
+    step.node = &node;
+    step.kernel = find_cuda_kernel(node.op);
+    if (step.kernel == nullptr) host_nodes.push_back(node.op + " '" + node.name + "'");
+    for (const ir::Value* input : node.inputs) {
+      step.inputs.push_back(input == nullptr ? -1 : slot_for(input, wanted_dtype(node, input, data_storage)));
+    }
+    if (is_float_compute(node) && node.precision) {
+      data_storage = precision_storage_dtype(*node.precision);
+    }
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      const ir::Value* output = node.outputs[i];
+      if (i > 0 && graph.users(output).empty() && !graph.is_graph_output(output)) {
+        step.outputs.push_back(-1);  // an optional output nobody reads (LayerNorm's Mean)
+        continue;
+      }
+      DType dtype = output->dtype;
+      bool follows_data = is_float_storage(dtype) && node.op != "Cast" && data_storage != DType::Undefined;
+      if (follows_data) dtype = data_storage;
+      // A graph output stays outside the arena only where it is delivered in this dtype.
+      bool delivered = graph.is_graph_output(output) && dtype == output->dtype;
+      int slot = new_slot(dtype, output->shape.static_dims(), /*in_arena=*/!delivered);
+      slot_of[{output, dtype}] = slot;
+      primary[output] = slot;
+      computed_slots.push_back(slot);
+      step.outputs.push_back(slot);
+    }
+    steps.push_back(std::move(step));
+  }
+
+  // Graph outputs are delivered in their declared dtypes, in buffers outside the arena.
+  void plan_outputs() {
+    for (const ir::Value* output : graph.outputs()) {
+      int slot = stored_slot(output);
+      DType declared = output->dtype;
+      if (slots[size_t(slot)].tensor.dtype != declared && is_float_storage(declared)) {
+        slot = slot_for(output, declared, /*in_arena=*/false);
+      }
+      output_slots.emplace_back(output->name, slot);
+    }
+  }
+
+  // Lays every arena slot out by the steps that write and read it, then makes the one
+  // allocation they share, so that an inference allocates nothing on the device.
+  void place_in_arena() {
+    std::vector<int> arena_slots;
+    std::map<int, size_t> range_of;
+    std::vector<passes::LiveRange> ranges;
+    for (size_t index = 0; index < steps.size(); ++index) {
+      for (int slot : steps[index].inputs) {
+        auto found = range_of.find(slot);
+        if (found != range_of.end()) ranges[found->second].last = index;
+      }
+      for (int slot : steps[index].outputs) {
+        if (slot < 0 || !slots[size_t(slot)].in_arena) continue;
+        range_of[slot] = ranges.size();
+        arena_slots.push_back(slot);
+        ranges.push_back({slots[size_t(slot)].tensor.nbytes(), index, index});
+      }
+    }
+    passes::ArenaLayout layout = passes::plan_arena(ranges);
+    arena = DeviceBuffer(layout.arena_bytes);
+    auto* base = static_cast<std::byte*>(arena.data());
+    for (size_t i = 0; i < arena_slots.size(); ++i) {
+      slots[size_t(arena_slots[i])].tensor.data = base + layout.offsets[i];
+    }
+  }
+
+  void run_on_host(Step& step) {
+    const ir::Node& node = *step.node;
+    cpu::Kernel kernel = cpu::find_kernel(node.op);
+    check(kernel != nullptr, ErrorKind::Unsupported, node.describe(),
+          ": neither the CUDA nor the CPU backend has a kernel for this op");
+    KILN_CUDA_CHECK(cudaStreamSynchronize(context.stream));
+    Precision precision = node.precision.value_or(Precision::FP32);
+    bool round = is_float_compute(node) && (precision == Precision::BF16 || precision == Precision::FP16);
+    std::vector<Tensor> args;
+    for (int slot : step.inputs) {
+      if (slot < 0) {
+        args.emplace_back();
+        continue;
+      }
+      const DeviceTensor& device = slots[size_t(slot)].tensor;
+      Tensor host(device.dtype, device.dims);
+      if (host.nbytes() > 0) {
+        KILN_CUDA_CHECK(cudaMemcpy(host.raw_mutable(), device.data, host.nbytes(), cudaMemcpyDeviceToHost));
+      }
+      if (device.dtype == DType::Float16 || device.dtype == DType::BFloat16) host = host.to(DType::Float32);
+      if (round && host.dtype() == DType::Float32) host = round_through(host, precision);
+      args.push_back(std::move(host));
+    }
+    std::vector<Tensor> results = kernel(node, args);
+    check(results.size() == step.outputs.size(), ErrorKind::Runtime, node.describe(),
+          ": the CPU kernel returned ", results.size(), " outputs");
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (step.outputs[i] < 0 || !results[i].defined()) continue;
+      DeviceTensor& device = slots[size_t(step.outputs[i])].tensor;
+      Tensor result = results[i];
+      if (round && result.dtype() == DType::Float32) result = round_through(result, precision);
+      if (result.dtype() != device.dtype) result = result.to(device.dtype);
+      check(result.nbytes() == device.nbytes(), ErrorKind::Runtime, node.describe(), ": output ", i,
+            " has dims ", dims_to_string(result.dims()), ", planned ", dims_to_string(device.dims));
+      if (result.nbytes() > 0) {
+        KILN_CUDA_CHECK(cudaMemcpyAsync(device.data, result.raw(), result.nbytes(),
+                                        cudaMemcpyHostToDevice, context.stream));
+      }
+    }
+    KILN_CUDA_CHECK(cudaStreamSynchronize(context.stream));  // `results` must outlive the copy
+  }
+
+  void launch(Step& step) {
+    std::vector<DeviceTensor> ins;
+    std::vector<DeviceTensor> outs;
+    for (int slot : step.inputs) ins.push_back(slot < 0 ? DeviceTensor{} : slots[size_t(slot)].tensor);
+    for (int slot : step.outputs) outs.push_back(slot < 0 ? DeviceTensor{} : slots[size_t(slot)].tensor);
+    if (step.kind == Step::Kind::Cast) {
+      cast_tensor(context, ins[0], outs[0]);
+      return;
+    }
+    if (step.kernel != nullptr) {
+      try {
+        step.kernel(context, *step.node, ins, outs);
+        return;
+      } catch (const Error& error) {
+        // Kernels refuse dtypes or attributes they lack before launching anything; from
+        // then on the node runs on the host.
+        if (error.kind() != ErrorKind::Unsupported) throw;
+        step.kernel = nullptr;
+        host_nodes.push_back(step.node->op + " '" + step.node->name + "'");
+      }
+    }
+    run_on_host(step);
+  }
+
+  void bind_stream(cudaStream_t stream) {
+    context.stream = stream;
+    KILN_CUDA_CHECK(cudnnSetStream(context.cudnn, stream));
+  }
+
+  void launch_all() {
+    if (options.poison_values) {
+      for (int slot : computed_slots) {
+        const DeviceTensor& tensor = slots[size_t(slot)].tensor;
+        KILN_CUDA_CHECK(cudaMemsetAsync(tensor.data, 0xFF, tensor.nbytes(), context.stream));
+      }
+    }
+    for (Step& step : steps) launch(step);
+  }
+
+  void capture(cudaStream_t stream) {
+    check(host_nodes.empty(), ErrorKind::Unsupported, "cannot capture a CUDA graph: ", host_nodes.size(),
+          " node(s) run on the host (", host_nodes.front(), (host_nodes.size() > 1 ? ", ..." : ""),
+          "); run without a CUDA graph");
+    cudaGraph_t captured = nullptr;
+    KILN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    try {
+      launch_all();
+    } catch (...) {
+      (void)cudaStreamEndCapture(stream, &captured);
+      if (captured != nullptr) cudaGraphDestroy(captured);
+      throw;
+    }
+    KILN_CUDA_CHECK(cudaStreamEndCapture(stream, &captured));
+    cudaGraphExec_t exec = nullptr;
+    cudaError_t instantiated = cudaGraphInstantiate(&exec, captured, 0);
+    cudaGraphDestroy(captured);
+    KILN_CUDA_CHECK(instantiated);
+    graph_exec = GraphExec(exec);
+  }
+};
+
+ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine,
+                                   const std::map<std::string, Dims>& input_dims, ContextOptions options)
+    : state_(std::make_unique<State>()) {
+  check(engine != nullptr, ErrorKind::InvalidArgument, "execution context without an engine");
+  State& s = *state_;
+  s.engine = std::move(engine);
+  s.graph = passes::specialize_shapes(s.engine->graph(), input_dims);
+  s.options = options;
+  s.cublaslt = create_cublaslt();
+  s.cudnn = create_cudnn(nullptr);
+  s.workspace = DeviceBuffer(s.engine->workspace_bytes());
+  s.context.cublaslt = s.cublaslt.get();
+  s.context.cudnn = s.cudnn.get();
+  s.context.workspace = s.workspace.data();
+  s.context.workspace_size = s.workspace.size();
+  s.context.compute_capability = compute_capability();
+  s.context.gemm_plans = &s.gemm_plans;
+  s.context.conv_plans = &s.conv_plans;
+  for (const ir::Value* input : s.graph.inputs()) {
+    if (input->is_constant()) continue;  // a default: uploaded like a weight
+    int slot = s.new_slot(input->dtype, input->shape.static_dims(), /*in_arena=*/false);
+    s.slot_of[{input, input->dtype}] = slot;
+    s.primary[input] = slot;
+    s.input_slots[input->name] = slot;
+  }
+  for (const ir::Node* node : s.graph.nodes()) s.plan_node(*node);
+  s.plan_outputs();
+  s.place_in_arena();
+}
+
+ExecutionContext::~ExecutionContext() = default;
+
+const DeviceTensor& ExecutionContext::input(const std::string& name) const {
+  auto found = state_->input_slots.find(name);
+  check(found != state_->input_slots.end(), ErrorKind::InvalidArgument, "the model has no input '", name, "'");
+  return state_->slots[size_t(found->second)].tensor;
+}
+
+const DeviceTensor& ExecutionContext::output(const std::string& name) const {
+  for (const auto& [output, slot] : state_->output_slots) {
+    if (output == name) return state_->slots[size_t(slot)].tensor;
+  }
+  fail(ErrorKind::InvalidArgument, "the model has no output '", name, "'");
+}
+
+std::vector<std::string> ExecutionContext::input_names() const {
+  std::vector<std::string> names;
+  for (const ir::Value* input : state_->graph.inputs()) {
+    if (!input->is_constant()) names.push_back(input->name);
+  }
+  return names;
+}
+
+std::vector<std::string> ExecutionContext::output_names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, slot] : state_->output_slots) names.push_back(name);
+  return names;
+}
+
+void ExecutionContext::set_tensor_address(const std::string& name, void* address) {
+  State& s = *state_;
+  check(address != nullptr, ErrorKind::InvalidArgument, "null address for tensor '", name, "'");
+  int slot = -1;
+  if (auto found = s.input_slots.find(name); found != s.input_slots.end()) slot = found->second;
+  for (const auto& [output, output_slot] : s.output_slots) {
+    if (output == name) slot = output_slot;
+  }
+  check(slot >= 0, ErrorKind::InvalidArgument, "the model has no input or output '", name, "'");
+  Slot& target = s.slots[size_t(slot)];
+  check(target.buffer.size() > 0 || target.tensor.nbytes() == 0, ErrorKind::Unsupported, "output '", name,
+        "' is a constant or an input of the model; read it with output()");
+  target.tensor.data = address;
+  s.graph_exec.reset();  // the captured graph holds the old address
+}
+
+void ExecutionContext::enqueue(cudaStream_t stream) {
+  State& s = *state_;
+  s.bind_stream(stream);
+  if (s.graph_wanted && s.inferences > 0) {
+    if (!s.graph_exec.get()) s.capture(stream);
+    KILN_CUDA_CHECK(cudaGraphLaunch(s.graph_exec.get(), stream));
+  } else {
+    s.launch_all();
+  }
+  ++s.inferences;
+}
+
+void ExecutionContext::use_cuda_graph(bool enable) {
+  state_->graph_wanted = enable;
+  if (!enable) state_->graph_exec.reset();
+}
+
+std::vector<Tensor> ExecutionContext::run(const std::map<std::string, Tensor>& inputs) {
+  State& s = *state_;
+  Stream stream = create_stream();
+  for (const auto& [name, slot] : s.input_slots) {
+    auto given = inputs.find(name);
+    check(given != inputs.end(), ErrorKind::InvalidArgument, "input '", name, "' is not given");
+    const Tensor& tensor = given->second;
+    const DeviceTensor& device = s.slots[size_t(slot)].tensor;
+    check(tensor.dtype() == device.dtype && tensor.dims() == device.dims, ErrorKind::InvalidArgument,
+          "input '", name, "' must be ", dtype_name(device.dtype), " ", dims_to_string(device.dims),
+          " (as planned), got ", dtype_name(tensor.dtype()), " ", dims_to_string(tensor.dims()));
+    if (tensor.nbytes() > 0) {
+      KILN_CUDA_CHECK(cudaMemcpyAsync(device.data, tensor.raw(), tensor.nbytes(), cudaMemcpyHostToDevice,
+                                      stream.get()));
+    }
+  }
+  enqueue(stream.get());
+  std::vector<Tensor> results;
+  for (const auto& [name, slot] : s.output_slots) {
+    const DeviceTensor& device = s.slots[size_t(slot)].tensor;
+    Tensor host(device.dtype, device.dims);
+    if (host.nbytes() > 0) {
+      KILN_CUDA_CHECK(cudaMemcpyAsync(host.raw_mutable(), device.data, host.nbytes(), cudaMemcpyDeviceToHost,
+                                      stream.get()));
+    }
+    results.push_back(std::move(host));
+  }
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+  return results;
+}
+
+std::vector<LayerTime> ExecutionContext::profile_layers(cudaStream_t stream, int iterations) {
+  State& s = *state_;
+  check(iterations > 0, ErrorKind::InvalidArgument, "profile_layers needs at least one iteration");
+  s.bind_stream(stream);
+  s.launch_all();  // warm-up: algorithms chosen, host nodes found
+  std::vector<Event> marks;
+  for (size_t i = 0; i <= s.steps.size(); ++i) marks.push_back(timing_event());
+  std::vector<std::vector<float>> samples(s.steps.size());
+  for (int iteration = 0; iteration < iterations; ++iteration) {
+    KILN_CUDA_CHECK(cudaEventRecord(marks[0].get(), stream));
+    for (size_t i = 0; i < s.steps.size(); ++i) {
+      s.launch(s.steps[i]);
+      KILN_CUDA_CHECK(cudaEventRecord(marks[i + 1].get(), stream));
+    }
+    KILN_CUDA_CHECK(cudaEventSynchronize(marks.back().get()));
+    for (size_t i = 0; i < s.steps.size(); ++i) {
+      float ms = 0;
+      KILN_CUDA_CHECK(cudaEventElapsedTime(&ms, marks[i].get(), marks[i + 1].get()));
+      samples[i].push_back(ms);
+    }
+  }
+  std::vector<LayerTime> layers;
+  for (size_t i = 0; i < s.steps.size(); ++i) {
+    const Step& step = s.steps[i];
+    std::vector<float>& times = samples[i];
+    std::nth_element(times.begin(), times.begin() + long(times.size() / 2), times.end());
+    LayerTime layer;
+    layer.median_ms = times[times.size() / 2];
+    if (step.kind == Step::Kind::Cast) {
+      layer.op = "Cast";
+      layer.name = step.label;
+    } else {
+      layer.name = step.node->name;
+      layer.op = step.node->op;
+      if (step.node->precision && is_float_compute(*step.node)) {
+        layer.precision = precision_name(*step.node->precision);
+      }
+      layer.on_host = step.kernel == nullptr;
+    }
+    layers.push_back(std::move(layer));
+  }
+  return layers;
+}
+
+std::vector<std::string> ExecutionContext::host_nodes() const { return state_->host_nodes; }
+const ir::Graph& ExecutionContext::specialized_graph() const { return state_->graph; }
+size_t ExecutionContext::arena_bytes() const { return state_->arena.size(); }
+
+}  // namespace kiln::cuda

@@ -1,0 +1,170 @@
+// Epilogue fusion for GPU engines: MatMul and Gemm absorb a following bias Add and a Relu or
+// tanh-GELU, Conv a following Relu, which cuBLASLt's and cuDNN's epilogues then apply without
+// another pass over memory. Not part of optimize(): the engine builder runs it.
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/op_schema.h"
+#include "passes/passes.h"
+
+namespace kiln::passes {
+namespace {
+
+bool is_matrix_product(const ir::Node& node) { return node.op == "MatMul" || node.op == "Gemm"; }
+
+// The node that alone reads `producer`'s output, which may therefore disappear into it:
+// exactly one reader, and not a graph output (the engine must still write that value).
+ir::Node* sole_user(const ir::Graph& graph, const ir::Node& producer) {
+  if (producer.outputs.size() != 1 || graph.is_graph_output(producer.outputs[0])) return nullptr;
+  const ir::Value* value = producer.outputs[0];
+  std::vector<ir::Node*> users = graph.users(value);
+  return users.size() == 1 ? users[0] : nullptr;
+}
+
+// The precision a node's outputs (and a library epilogue) are computed in: TF32 rounds only
+// the inputs of matrix products, so it counts as fp32 here.
+Precision output_precision(Precision precision) {
+  return precision == Precision::TF32 ? Precision::FP32 : precision;
+}
+
+// Whether `follower` may run inside `producer`'s epilogue without changing what it computes:
+// it has no precision of its own, or the producer's.
+bool precisions_agree(const ir::Node& producer, const ir::Node& follower) {
+  if (!follower.precision) return true;
+  return output_precision(*follower.precision) ==
+         output_precision(producer.precision.value_or(Precision::FP32));
+}
+
+// `follower` (one output, reading `producer`'s output) is folded away: the producer takes over
+// the follower's output value, so readers and graph outputs keep their names and the
+// producer keeps its own node name.
+void absorb(ir::Graph& graph, ir::Node* producer, ir::Node* follower) {
+  ir::Value* result = follower->outputs.at(0);
+  ir::Value* intermediate = producer->outputs[0];
+  follower->inputs.clear();
+  follower->outputs.clear();
+  graph.remove_node(follower);
+  intermediate->producer = nullptr;
+  producer->outputs[0] = result;
+  result->producer = producer;
+}
+
+// `follower` (a reader of `producer`'s output) writes one value of that output's floating
+// dtype, in a compatible precision: the conditions every fusion here shares.
+bool fusable_follower(const ir::Node& producer, const ir::Node& follower) {
+  const ir::Value* value = producer.outputs[0];
+  return follower.outputs.size() == 1 && follower.outputs[0]->dtype == value->dtype &&
+         is_floating(value->dtype) && precisions_agree(producer, follower);
+}
+
+// The constant `bias` as the [n] vector it stands for when added to a result whose last dim
+// is n: every other dim 1, and no more dims than the result (else Add would add some).
+// A single value is repeated n times. Nothing when the constant does not fit that pattern.
+std::optional<Tensor> bias_vector(const ir::Value& bias, const ir::Shape& result) {
+  if (!bias.is_constant() || !result.rank_known() || result.rank() == 0) return std::nullopt;
+  const ir::Dim& last = result[result.rank() - 1];
+  const Tensor& tensor = *bias.constant;
+  if (!last.is_static() || tensor.rank() > result.rank() || tensor.dtype() != bias.dtype) {
+    return std::nullopt;
+  }
+  for (int64_t axis = 0; axis + 1 < tensor.rank(); ++axis) {
+    if (tensor.dim(axis) != 1) return std::nullopt;
+  }
+  int64_t n = last.value;
+  if (tensor.numel() == n) return tensor.reshaped({n});
+  if (tensor.numel() != 1) return std::nullopt;
+  Tensor repeated(tensor.dtype(), {n});
+  size_t size = dtype_size(tensor.dtype());
+  auto* out = static_cast<char*>(repeated.raw_mutable());
+  for (int64_t i = 0; i < n; ++i) std::memcpy(out + size_t(i) * size, tensor.raw(), size);
+  return repeated;
+}
+
+// Whether `product` can take a bias at all: a MatMul of 2 inputs with a constant 2-D B (a
+// linear layer), or a Gemm without C; neither with an activation already fused (the bias
+// must come before it).
+bool takes_bias(const ir::Node& product) {
+  if (product.has_attr("fused_activation")) return false;
+  if (product.op == "Gemm") return product.input(2) == nullptr;
+  const ir::Value* weight = product.input(1);
+  return product.op == "MatMul" && product.inputs.size() == 2 && weight != nullptr &&
+         weight->is_constant() && weight->constant->rank() == 2;
+}
+
+// product → Add(·, constant bias) becomes product(…, bias). Returns whether it fused.
+bool fuse_bias(ir::Graph& graph, ir::Node* product) {
+  ir::Node* add = sole_user(graph, *product);
+  if (add == nullptr || add->op != "Add" || add->inputs.size() != 2 || !takes_bias(*product) ||
+      !fusable_follower(*product, *add)) {
+    return false;
+  }
+  ir::Value* result = product->outputs[0];
+  ir::Value* other = add->inputs[0] == result ? add->inputs[1] : add->inputs[0];
+  if (other == nullptr || other == result || other->dtype != result->dtype) return false;
+  std::optional<Tensor> vector = bias_vector(*other, result->shape);
+  if (!vector) return false;
+  // The bias's own value where it already is that vector; else a new constant beside it.
+  ir::Value* bias = other->constant->dims() == vector->dims()
+                        ? other
+                        : graph.add_constant(other->name + "_vector", std::move(*vector));
+  product->inputs.resize(3, nullptr);
+  product->inputs[2] = bias;
+  if (product->op == "Gemm") product->attrs["beta"] = 1.0;  // C was absent: beta meant nothing
+  absorb(graph, product, add);
+  return true;
+}
+
+// The fused_activation name for `activation` following `producer`, or "" when none fits:
+// Relu after any of them; GELU's tanh form after a matrix product only (cuBLASLt has it,
+// cuDNN's fused convolution does not; cuBLASLt has no exact-erf GELU).
+std::string activation_name(const ir::Node& producer, const ir::Node& activation) {
+  if (activation.op == "Relu") return "Relu";
+  if (activation.op == "Gelu" && is_matrix_product(producer) &&
+      activation.attr_string("approximate", "none") == "tanh") {
+    return "Gelu_tanh";
+  }
+  return "";
+}
+
+// producer → Relu / Gelu(tanh) becomes producer with fused_activation. Returns whether it fused.
+bool fuse_activation(ir::Graph& graph, ir::Node* producer) {
+  ir::Node* activation = sole_user(graph, *producer);
+  if (activation == nullptr || producer->has_attr("fused_activation") ||
+      activation->inputs.size() != 1 || !fusable_follower(*producer, *activation)) {
+    return false;
+  }
+  std::string name = activation_name(*producer, *activation);
+  if (name.empty()) return false;
+  producer->attrs["fused_activation"] = name;
+  absorb(graph, producer, activation);
+  return true;
+}
+
+}  // namespace
+
+int fuse_epilogues(ir::Graph& graph) {
+  // Only followers are removed, so the producers collected here stay valid throughout.
+  std::vector<ir::Node*> producers;
+  for (ir::Node* node : graph.nodes()) {
+    if (is_matrix_product(*node) || node->op == "Conv") producers.push_back(node);
+  }
+  int fused = 0;
+  for (ir::Node* producer : producers) {
+    bool changed = false;
+    if (is_matrix_product(*producer) && fuse_bias(graph, producer)) {
+      ++fused;
+      changed = true;
+    }
+    if (fuse_activation(graph, producer)) {
+      ++fused;
+      changed = true;
+    }
+    if (changed) ir::infer_node(*producer);  // checks the fused node against its schema
+  }
+  graph.remove_unused_values();
+  return fused;
+}
+
+}  // namespace kiln::passes

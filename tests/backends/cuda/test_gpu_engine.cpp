@@ -1,0 +1,240 @@
+// The GPU engine and its execution contexts: the timed build, the engine file round trip on
+// the GPU, several contexts on several threads, CUDA graph replay, caller-owned buffers,
+// and engine files the GPU runtime must refuse.
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/execution_context.h"
+#include "backends/cuda/layer_timer.h"
+#include "core/tensor_io.h"
+#include "cuda_test_util.h"
+#include "engine/build_engine.h"
+#include "kiln/kiln.h"
+#include "passes/passes.h"
+
+namespace kiln {
+namespace {
+
+std::filesystem::path fixture_folder(const std::string& name) {
+  return std::filesystem::path(KILN_SOURCE_DIR) / "tests/models/fixtures" / name;
+}
+
+std::map<std::string, Tensor> fixture_inputs(const std::string& name) {
+  return read_safetensors(fixture_folder(name) / (name + "_fp32_inputs.safetensors"));
+}
+
+std::map<std::string, Dims> dims_of(const std::map<std::string, Tensor>& inputs) {
+  std::map<std::string, Dims> dims;
+  for (const auto& [name, tensor] : inputs) dims[name] = tensor.dims();
+  return dims;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.dtype() == b.dtype() && a.dims() == b.dims() &&
+         std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
+}
+
+struct TempDir {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("kiln_gpu_engine_" + std::to_string(::getpid()));
+  TempDir() { std::filesystem::create_directories(path); }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+// A timed {fp32, bf16} build of a fixture, as `kiln build` makes it.
+engine::BuildResult timed_build(const std::string& name, const std::set<Precision>& enabled,
+                                engine::TimingCache* cache = nullptr) {
+  engine::BuildConfig config;
+  config.enabled_precisions = enabled;
+  config.tuned_input_dims = dims_of(fixture_inputs(name));
+  cuda::GpuLayerTimer timer(config.workspace_bytes);
+  return engine::build_engine(load_model(fixture_folder(name) / (name + "_fp32.onnx")), config, &timer, cache);
+}
+
+class TimedBuildTest : public testing::TestWithParam<std::string> {};
+
+// Every fixture, built with timing in {fp32, bf16}, written, loaded by the GPU runtime and
+// run: within bf16's tolerance of PyTorch FP32, and bit-identical to the in-memory engine.
+TEST_P(TimedBuildTest, BuildSaveLoadRunMatchesPyTorch) {
+  KILN_REQUIRE_GPU();
+  const std::string name = GetParam();
+  std::map<std::string, Tensor> inputs = fixture_inputs(name);
+  Tensor reference = read_safetensors(fixture_folder(name) / (name + "_fp32_outputs.safetensors")).at("output_0");
+  engine::TimingCache cache;
+  engine::BuildResult built = timed_build(name, {Precision::FP32, Precision::BF16}, &cache);
+  EXPECT_GT(built.layers_timed, 0u) << "nothing was timed";
+  EXPECT_EQ(built.header.gpu_architecture, cuda::architecture_name(cuda::compute_capability()));
+  for (const auto& [layer, times] : built.layer_timings) {
+    for (const auto& [precision, ms] : times) EXPECT_TRUE(ms > 0 && ms < 1e4) << layer << " " << ms;
+  }
+  TempDir dir;
+  std::filesystem::path file = dir.path / (name + ".kiln");
+  engine::write_engine(file, built.graph, built.config, built.header, built.layer_timings);
+
+  auto loaded = cuda::Engine::load(file);
+  cuda::ExecutionContext from_file(loaded, dims_of(inputs), {.poison_values = true});
+  std::vector<Tensor> outputs = from_file.run(inputs);
+  ASSERT_EQ(outputs.size(), 1u);
+  double error = normalized_error(outputs[0], reference);
+  EXPECT_LE(error, 2e-2) << name << ": normalized error against PyTorch FP32 " << error;
+  EXPECT_TRUE(from_file.host_nodes().empty()) << from_file.host_nodes().front();
+
+  auto in_memory = std::make_shared<cuda::Engine>(ir::copy_graph(built.graph));
+  cuda::ExecutionContext direct(in_memory, dims_of(inputs));
+  EXPECT_TRUE(same_bits(direct.run(inputs)[0], outputs[0])) << "engine file changed the results";
+
+  // A second build with the cache times nothing.
+  engine::BuildResult again = timed_build(name, {Precision::FP32, Precision::BF16}, &cache);
+  EXPECT_EQ(again.layers_timed, 0u);
+  EXPECT_EQ(again.timings_cached, built.layers_timed + built.timings_cached);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, TimedBuildTest, testing::Values("mlp", "resnet", "gpt2", "bert"));
+
+// One engine, eight threads, each with its own context and stream, 1000 inferences each:
+// every result identical to a single-threaded run.
+TEST(ExecutionContextTest, EightThreadsShareOneEngine) {
+  KILN_REQUIRE_GPU();
+  std::map<std::string, Tensor> inputs = fixture_inputs("mlp");
+  ir::Graph graph = load_model(fixture_folder("mlp") / "mlp_fp32.onnx");
+  passes::assign_precisions(graph, {Precision::FP32, Precision::BF16}, false);
+  auto engine = std::make_shared<cuda::Engine>(std::move(graph));
+  Tensor expected = cuda::ExecutionContext(engine, dims_of(inputs)).run(inputs)[0];
+
+  constexpr int kThreads = 8;
+  constexpr int kInferences = 1000;
+  std::vector<int> mismatches(kThreads, 0);
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      try {
+        cuda::ExecutionContext context(engine, dims_of(inputs));
+        context.run(inputs);  // uploads the inputs
+        cuda::Stream stream = cuda::create_stream();
+        const cuda::DeviceTensor& out = context.output(context.output_names()[0]);
+        Tensor host(out.dtype, out.dims);
+        for (int i = 0; i < kInferences; ++i) {
+          context.enqueue(stream.get());
+          if (i % 100 != 99) continue;  // check every hundredth result
+          KILN_CUDA_CHECK(cudaMemcpyAsync(host.raw_mutable(), out.data, host.nbytes(),
+                                          cudaMemcpyDeviceToHost, stream.get()));
+          KILN_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+          if (!same_bits(host, expected)) ++mismatches[size_t(t)];
+        }
+      } catch (const std::exception& error) {
+        errors[size_t(t)] = error.what();
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(errors[size_t(t)], "") << "thread " << t;
+    EXPECT_EQ(mismatches[size_t(t)], 0) << "thread " << t;
+  }
+}
+
+// Replaying a captured CUDA graph gives the plain enqueue's results, also after the inputs
+// change in place, and after binding caller-owned buffers (which re-captures).
+TEST(ExecutionContextTest, CudaGraphReplayAndCallerBuffers) {
+  KILN_REQUIRE_GPU();
+  for (const std::string name : {"resnet", "gpt2"}) {
+    std::map<std::string, Tensor> inputs = fixture_inputs(name);
+    ir::Graph graph = load_model(fixture_folder(name) / (name + "_fp32.onnx"));
+    passes::fuse_epilogues(graph);
+    passes::assign_precisions(graph, {Precision::FP32, Precision::BF16}, false);
+    auto engine = std::make_shared<cuda::Engine>(std::move(graph));
+    cuda::ExecutionContext context(engine, dims_of(inputs));
+    Tensor plain = context.run(inputs)[0];
+    ASSERT_TRUE(context.host_nodes().empty()) << name << ": " << context.host_nodes().front();
+    context.use_cuda_graph(true);
+    EXPECT_TRUE(same_bits(context.run(inputs)[0], plain)) << name << ": first replay";
+    EXPECT_TRUE(same_bits(context.run(inputs)[0], plain)) << name << ": second replay";
+
+    const std::string output = context.output_names()[0];
+    const cuda::DeviceTensor& planned = context.output(output);
+    cuda::DeviceBuffer mine(planned.nbytes());
+    context.set_tensor_address(output, mine.data());
+    EXPECT_EQ(context.output(output).data, mine.data());
+    EXPECT_TRUE(same_bits(context.run(inputs)[0], plain)) << name << ": caller-owned output";
+  }
+}
+
+TEST(ExecutionContextTest, WrongInputsAreClearErrors) {
+  KILN_REQUIRE_GPU();
+  std::map<std::string, Tensor> inputs = fixture_inputs("mlp");
+  auto engine = std::make_shared<cuda::Engine>(load_model(fixture_folder("mlp") / "mlp_fp32.onnx"));
+  cuda::ExecutionContext context(engine, dims_of(inputs));
+  std::map<std::string, Tensor> wrong = inputs;
+  Tensor& first = wrong.begin()->second;
+  Dims dims = first.dims();
+  dims[0] += 1;
+  first = Tensor(first.dtype(), dims);
+  EXPECT_THROW(context.run(wrong), Error);
+  EXPECT_THROW(context.run({}), Error);
+  EXPECT_THROW(context.input("no such input"), Error);
+  EXPECT_THROW(context.set_tensor_address("no such tensor", nullptr), Error);
+}
+
+// Files the GPU runtime must refuse: another architecture, truncated, corrupted.
+TEST(GpuEngineFileTest, RefusesForeignTruncatedAndCorruptFiles) {
+  KILN_REQUIRE_GPU();
+  TempDir dir;
+  ir::Graph graph = load_model(fixture_folder("mlp") / "mlp_fp32.onnx");
+  passes::assign_precisions(graph, {Precision::FP32}, false);
+  engine::BuildConfig config;
+  engine::EngineHeader foreign;
+  foreign.gpu_architecture = "sm_10";
+  foreign.gpu_name = "a GPU from elsewhere";
+  std::filesystem::path file = dir.path / "foreign.kiln";
+  engine::write_engine(file, graph, config, foreign);
+  try {
+    cuda::Engine::load(file);
+    ADD_FAILURE() << "an engine for sm_10 was accepted";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("sm_10"), std::string::npos) << error.what();
+  }
+
+  std::filesystem::path good = dir.path / "good.kiln";
+  engine::write_engine(good, graph, config);
+  std::string bytes;
+  {
+    std::ifstream in(good, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::filesystem::path truncated = dir.path / "truncated.kiln";
+  std::ofstream(truncated, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size() / 2));
+  EXPECT_THROW(cuda::Engine::load(truncated), Error);
+  std::filesystem::path corrupt = dir.path / "corrupt.kiln";
+  bytes[bytes.size() - 100] = char(bytes[bytes.size() - 100] ^ 0x5A);
+  std::ofstream(corrupt, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  EXPECT_THROW(cuda::Engine::load(corrupt), Error);
+}
+
+// The same model stored in fp32 and in bf16, built with {fp32, bf16}: the same layers get
+// the same precisions (the storage dtype is an input, not a verdict).
+TEST(TimedBuildChoiceTest, StorageDtypeDoesNotDecide) {
+  KILN_REQUIRE_GPU();
+  std::map<std::string, Tensor> inputs = fixture_inputs("mlp");
+  engine::BuildConfig config;
+  config.enabled_precisions = {Precision::FP32, Precision::BF16};
+  config.tuned_input_dims = dims_of(inputs);
+  cuda::GpuLayerTimer timer(config.workspace_bytes);
+  engine::TimingCache cache;  // shared, so both builds see the same measurements
+  auto precisions = [&](const std::string& file) {
+    engine::BuildResult built = engine::build_engine(load_model(fixture_folder("mlp") / file), config, &timer, &cache);
+    std::map<std::string, std::string> chosen;
+    for (const ir::Node* node : built.graph.nodes()) {
+      if (node->precision && (node->op == "MatMul" || node->op == "Gemm")) {
+        chosen[node->op + std::to_string(chosen.size())] = std::string(precision_name(*node->precision));
+      }
+    }
+    return chosen;
+  };
+  EXPECT_EQ(precisions("mlp_fp32.onnx"), precisions("mlp_bf16.onnx"));
+}
+
+}  // namespace
+}  // namespace kiln

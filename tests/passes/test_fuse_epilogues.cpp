@@ -1,0 +1,328 @@
+// fuse_epilogues: which patterns fold (and which must not), what the fused graph looks like,
+// and that the CPU reference computes the same outputs before and after, in fp32 and in bf16.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "backends/cpu/executor.h"
+#include "core/error.h"
+#include "ir/op_schema.h"
+#include "ir/shape_literals.h"  // tests/ir/shape_literals.h
+#include "ir/verifier.h"
+#include "passes/passes.h"
+
+namespace kiln::passes {
+namespace {
+
+using ir::testing::shape;
+
+constexpr double kFp32Tolerance = 1e-6;  // max abs difference, fused vs unfused, fp32
+constexpr double kBf16Tolerance = 1e-2;  // normalized error, fused vs unfused, bf16 emulation
+
+Tensor random_tensor(const Dims& dims, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<float> values(static_cast<size_t>(element_count(dims)));
+  for (float& v : values) v = dist(rng);
+  return Tensor::from_vector<float>(dims, values);
+}
+
+ir::Value* weight(ir::Graph& graph, const std::string& name, const Dims& dims, uint32_t seed) {
+  return graph.add_constant(name, random_tensor(dims, seed));
+}
+
+ir::Node* find_node(const ir::Graph& graph, const std::string& name) {
+  for (ir::Node* node : graph.nodes()) {
+    if (node->name == name) return node;
+  }
+  return nullptr;
+}
+
+// A small network with each pattern once:
+//   x[batch,3,16] → MatMul fc1 → Add(b1[12]) → Relu → MatMul fc2 → Add(b2[1,1,10], ·) → Gelu(tanh)
+//   → a2 v[4,10] → Gemm proj (no C) → Add(scalar) → Relu → g img[2,3,8,8] → Conv conv (with bias) →
+//   Relu → c
+void build_network(ir::Graph& graph) {
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({"batch", 3, 16}));
+  ir::Node* fc1 = graph.add_node("MatMul", "fc1", {x, weight(graph, "w1", {16, 12}, 1)}, {"h1"});
+  ir::Node* add1 =
+      graph.add_node("Add", "add1", {fc1->outputs[0], weight(graph, "b1", {12}, 2)}, {"h1b"});
+  ir::Node* relu1 = graph.add_node("Relu", "relu1", {add1->outputs[0]}, {"a1"});
+  ir::Node* fc2 = graph.add_node("MatMul", "fc2",
+                                 {relu1->outputs[0], weight(graph, "w2", {12, 10}, 3)}, {"h2"});
+  ir::Node* add2 =
+      graph.add_node("Add", "add2", {weight(graph, "b2", {1, 1, 10}, 4), fc2->outputs[0]}, {"h2b"});
+  ir::Node* gelu = graph.add_node("Gelu", "gelu", {add2->outputs[0]}, {"a2"});
+  gelu->attrs["approximate"] = std::string("tanh");
+
+  ir::Value* v = graph.add_input("v", DType::Float32, shape({4, 10}));
+  ir::Node* proj = graph.add_node("Gemm", "proj", {v, weight(graph, "w3", {6, 10}, 5)}, {"p"});
+  proj->attrs["transB"] = int64_t{1};
+  proj->attrs["alpha"] = 0.5;
+  ir::Node* add3 = graph.add_node(
+      "Add", "add3", {proj->outputs[0], graph.add_constant("b3", Tensor::scalar<float>(0.25f))},
+      {"pb"});
+  ir::Node* relu3 = graph.add_node("Relu", "relu3", {add3->outputs[0]}, {"g"});
+
+  ir::Value* img = graph.add_input("img", DType::Float32, shape({2, 3, 8, 8}));
+  ir::Node* conv = graph.add_node(
+      "Conv", "conv", {img, weight(graph, "wc", {4, 3, 3, 3}, 6), weight(graph, "bc", {4}, 7)},
+      {"y"});
+  conv->attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  ir::Node* relu4 = graph.add_node("Relu", "relu4", {conv->outputs[0]}, {"c"});
+
+  graph.add_output(gelu->outputs[0]);
+  graph.add_output(relu3->outputs[0]);
+  graph.add_output(relu4->outputs[0]);
+  ir::infer_graph(graph);
+}
+
+std::map<std::string, Tensor> network_inputs() {
+  return {{"x", random_tensor({5, 3, 16}, 11)},
+          {"v", random_tensor({4, 10}, 12)},
+          {"img", random_tensor({2, 3, 8, 8}, 13)}};
+}
+
+TEST(FuseEpilogues, FoldsEachPatternKeepingNames) {
+  ir::Graph graph;
+  build_network(graph);
+  EXPECT_EQ(fuse_epilogues(graph), 7);
+  ASSERT_EQ(graph.node_count(), 4u);
+  EXPECT_NO_THROW(ir::verify(graph));
+
+  ir::Node* fc1 = find_node(graph, "fc1");
+  ASSERT_NE(fc1, nullptr);
+  ASSERT_EQ(fc1->inputs.size(), 3u);
+  EXPECT_EQ(fc1->inputs[2]->name, "b1");  // already a vector: the constant itself
+  EXPECT_EQ(fc1->attr_string("fused_activation", ""), "Relu");
+  EXPECT_EQ(fc1->outputs[0]->name, "a1");
+
+  ir::Node* fc2 = find_node(graph, "fc2");
+  ASSERT_NE(fc2, nullptr);
+  ASSERT_EQ(fc2->inputs.size(), 3u);
+  EXPECT_EQ(fc2->inputs[2]->shape.to_string(), "[10]");  // [1, 1, 10] reshaped
+  EXPECT_EQ(fc2->attr_string("fused_activation", ""), "Gelu_tanh");
+  EXPECT_EQ(fc2->outputs[0]->name, "a2");
+  EXPECT_EQ(fc2->outputs[0]->shape.to_string(), "[batch, 3, 10]");
+
+  ir::Node* proj = find_node(graph, "proj");
+  ASSERT_NE(proj, nullptr);
+  ASSERT_EQ(proj->inputs.size(), 3u);
+  EXPECT_EQ(proj->inputs[2]->constant->to_double_vector(), std::vector<double>(6, 0.25));
+  EXPECT_EQ(proj->attr_float("beta", 0), 1.0);
+  EXPECT_EQ(proj->attr_string("fused_activation", ""), "Relu");
+
+  ir::Node* conv = find_node(graph, "conv");
+  ASSERT_NE(conv, nullptr);
+  EXPECT_EQ(conv->attr_string("fused_activation", ""), "Relu");
+  EXPECT_EQ(conv->outputs[0]->name, "c");
+
+  EXPECT_EQ(graph.outputs()[0]->name, "a2");
+  EXPECT_EQ(graph.outputs()[1]->name, "g");
+  EXPECT_EQ(graph.outputs()[2]->name, "c");
+  EXPECT_EQ(graph.find_value("h1"), nullptr);  // intermediates are gone
+  EXPECT_EQ(graph.find_value("b2"), nullptr);  // replaced by its vector form
+  EXPECT_EQ(fuse_epilogues(graph), 0);         // nothing left to fold
+}
+
+double max_abs_difference(const Tensor& a, const Tensor& b) {
+  std::vector<double> x = a.to_double_vector(), y = b.to_double_vector();
+  if (x.size() != y.size()) return INFINITY;
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    double d = std::abs(x[i] - y[i]);
+    worst = std::isnan(d) ? INFINITY : std::max(worst, d);
+  }
+  return worst;
+}
+
+TEST(FuseEpilogues, CpuOutputsMatchTheUnfusedGraphInFp32) {
+  ir::Graph plain, fused;
+  build_network(plain);
+  build_network(fused);
+  ASSERT_EQ(fuse_epilogues(fused), 7);
+  std::vector<Tensor> expected = cpu::Executor(plain).run(network_inputs());
+  std::vector<Tensor> actual = cpu::Executor(fused).run(network_inputs());
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(actual[i].dims(), expected[i].dims()) << "output " << i;
+    EXPECT_LE(max_abs_difference(actual[i], expected[i]), kFp32Tolerance) << "output " << i;
+  }
+}
+
+TEST(FuseEpilogues, CpuOutputsMatchTheUnfusedGraphUnderBf16Emulation) {
+  ir::Graph plain, fused;
+  build_network(plain);
+  build_network(fused);
+  assign_precisions(plain, {Precision::BF16}, false);
+  assign_precisions(fused, {Precision::BF16}, false);
+  ASSERT_EQ(fuse_epilogues(fused), 7);
+  EXPECT_EQ(find_node(fused, "fc1")->precision, Precision::BF16);
+  std::vector<Tensor> expected = cpu::Executor(plain).run(network_inputs());
+  std::vector<Tensor> actual = cpu::Executor(fused).run(network_inputs());
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    // The unfused graph rounds to bf16 between product, Add and activation; the fused one
+    // once at the end, as the GPU epilogue does: equal up to bf16 rounding.
+    double error = normalized_error(actual[i], expected[i]);
+    EXPECT_TRUE(error <= kBf16Tolerance) << "output " << i << ": normalized error " << error;
+    for (double value : actual[i].to_double_vector()) {  // every value is a bf16 value
+      ASSERT_EQ(static_cast<float>(value), round_to_precision(float(value), Precision::BF16));
+    }
+  }
+}
+
+// x[2,8] → MatMul mm (constant W[8,4]) → h, for the cases that must not fuse.
+struct Product {
+  ir::Graph graph;
+  ir::Node* mm = nullptr;
+  Product() {
+    ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 8}));
+    mm = graph.add_node("MatMul", "mm", {x, weight(graph, "w", {8, 4}, 1)}, {"h"});
+  }
+  ir::Value* h() const { return mm->outputs[0]; }
+  ir::Node* relu(ir::Value* input, const std::string& name) {
+    return graph.add_node("Relu", name, {input}, {name + "_out"});
+  }
+  int fuse() {
+    ir::infer_graph(graph);
+    int count = fuse_epilogues(graph);
+    ir::verify(graph);
+    return count;
+  }
+};
+
+TEST(FuseEpilogues, SecondReaderOfTheIntermediateBlocksFusion) {
+  Product p;
+  ir::Node* add = p.graph.add_node("Add", "add", {p.h(), weight(p.graph, "b", {4}, 2)}, {"y"});
+  ir::Node* relu = p.relu(p.h(), "relu");
+  p.graph.add_output(add->outputs[0]);
+  p.graph.add_output(relu->outputs[0]);
+  EXPECT_EQ(p.fuse(), 0);
+  EXPECT_EQ(p.graph.node_count(), 3u);
+  EXPECT_FALSE(p.mm->has_attr("fused_activation"));
+}
+
+TEST(FuseEpilogues, GraphOutputIntermediateBlocksFusion) {
+  Product p;
+  ir::Node* relu = p.relu(p.h(), "relu");
+  p.graph.add_output(p.h());
+  p.graph.add_output(relu->outputs[0]);
+  EXPECT_EQ(p.fuse(), 0);
+  EXPECT_EQ(p.graph.node_count(), 2u);
+}
+
+TEST(FuseEpilogues, NonConstantBiasOrWeightBlocksBiasFusion) {
+  Product p;
+  ir::Value* bias = p.graph.add_input("bias", DType::Float32, shape({4}));
+  ir::Node* add = p.graph.add_node("Add", "add", {p.h(), bias}, {"y"});
+  p.graph.add_output(p.relu(add->outputs[0], "relu")->outputs[0]);
+  EXPECT_EQ(p.fuse(), 0);  // and the Relu, reading the Add, is not the product's follower
+  EXPECT_EQ(p.mm->inputs.size(), 2u);
+
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 8}));
+  ir::Value* w = graph.add_input("w", DType::Float32, shape({8, 4}));
+  ir::Node* mm = graph.add_node("MatMul", "mm", {x, w}, {"h"});
+  ir::Node* add2 =
+      graph.add_node("Add", "add", {mm->outputs[0], weight(graph, "b", {4}, 2)}, {"y"});
+  graph.add_output(add2->outputs[0]);
+  ir::infer_graph(graph);
+  EXPECT_EQ(fuse_epilogues(graph), 0);
+}
+
+TEST(FuseEpilogues, BiasThatIsNoVectorOverTheLastDimStaysAnAdd) {
+  for (const Dims& dims : {Dims{2, 4}, Dims{1, 1, 4}, Dims{2, 1}}) {
+    SCOPED_TRACE(dims_to_string(dims));
+    Product p;
+    ir::Node* add = p.graph.add_node("Add", "add", {p.h(), weight(p.graph, "b", dims, 2)}, {"y"});
+    p.graph.add_output(add->outputs[0]);
+    EXPECT_EQ(p.fuse(), 0);
+  }
+}
+
+TEST(FuseEpilogues, PrecisionsMustAgree) {
+  struct Case {
+    Precision product;
+    std::optional<Precision> relu;
+    int fused;
+  };
+  for (const Case& c :
+       {Case{Precision::BF16, Precision::FP32, 0}, Case{Precision::FP16, Precision::BF16, 0},
+        Case{Precision::BF16, std::nullopt, 1}, Case{Precision::BF16, Precision::BF16, 1},
+        Case{Precision::TF32, Precision::FP32, 1}}) {
+    Product p;
+    p.mm->precision = c.product;
+    ir::Node* relu = p.relu(p.h(), "relu");
+    relu->precision = c.relu;
+    p.graph.add_output(relu->outputs[0]);
+    EXPECT_EQ(p.fuse(), c.fused) << precision_name(c.product) << " then "
+                                 << (c.relu ? precision_name(*c.relu) : "none");
+  }
+}
+
+TEST(FuseEpilogues, OnlyEpiloguesTheLibrariesHave) {
+  {  // exact GELU: cuBLASLt's GELU is the tanh form
+    Product p;
+    ir::Node* gelu = p.graph.add_node("Gelu", "gelu", {p.h()}, {"y"});
+    p.graph.add_output(gelu->outputs[0]);
+    EXPECT_EQ(p.fuse(), 0);
+  }
+  {  // Conv + GELU: cuDNN's fused convolution has ReLU only
+    ir::Graph graph;
+    ir::Value* img = graph.add_input("img", DType::Float32, shape({1, 2, 5, 5}));
+    ir::Node* conv =
+        graph.add_node("Conv", "conv", {img, weight(graph, "w", {3, 2, 3, 3}, 1)}, {"y"});
+    ir::Node* gelu = graph.add_node("Gelu", "gelu", {conv->outputs[0]}, {"z"});
+    gelu->attrs["approximate"] = std::string("tanh");
+    graph.add_output(gelu->outputs[0]);
+    ir::infer_graph(graph);
+    EXPECT_EQ(fuse_epilogues(graph), 0);
+  }
+  {  // an activation already fused: a later Add is no bias of the product
+    Product p;
+    ir::Node* relu = p.relu(p.h(), "relu");
+    ir::Node* add =
+        p.graph.add_node("Add", "add", {relu->outputs[0], weight(p.graph, "b", {4}, 2)}, {"y"});
+    p.graph.add_output(add->outputs[0]);
+    EXPECT_EQ(p.fuse(), 1);
+    EXPECT_EQ(p.mm->inputs.size(), 2u);
+    EXPECT_EQ(p.graph.node_count(), 2u);
+  }
+}
+
+TEST(FuseEpilogues, SchemasRejectUnknownActivationsAndBadBiases) {
+  auto expect_kind = [](ir::Graph& graph, ErrorKind kind) {
+    try {
+      ir::infer_graph(graph);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& error) {
+      EXPECT_EQ(error.kind(), kind) << error.what();
+    }
+  };
+  {
+    Product p;
+    p.mm->attrs["fused_activation"] = std::string("Sigmoid");
+    expect_kind(p.graph, ErrorKind::Unsupported);
+  }
+  {
+    Product p;
+    p.mm->inputs.push_back(weight(p.graph, "b", {5}, 2));  // 5 values for 4 columns
+    expect_kind(p.graph, ErrorKind::InvalidModel);
+  }
+  {
+    ir::Graph graph;
+    ir::Value* img = graph.add_input("img", DType::Float32, shape({1, 2, 5, 5}));
+    ir::Node* conv =
+        graph.add_node("Conv", "conv", {img, weight(graph, "w", {3, 2, 3, 3}, 1)}, {"y"});
+    conv->attrs["fused_activation"] = std::string("Gelu_tanh");
+    expect_kind(graph, ErrorKind::Unsupported);
+  }
+}
+
+}  // namespace
+}  // namespace kiln::passes
