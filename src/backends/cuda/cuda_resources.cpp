@@ -50,6 +50,13 @@ void destroy_stream(cudaStream_t stream) { cudaStreamDestroy(stream); }
 void destroy_event(cudaEvent_t event) { cudaEventDestroy(event); }
 void destroy_cublaslt(cublasLtHandle_t handle) { cublasLtDestroy(handle); }
 void destroy_cudnn(cudnnHandle_t handle) { cudnnDestroy(handle); }
+void destroy_graph_exec(cudaGraphExec_t exec) { cudaGraphExecDestroy(exec); }
+
+void upload_blocking(void* device, const void* host, size_t bytes) {
+  if (bytes == 0) return;
+  KILN_CUDA_CHECK(cudaMemcpy(device, host, bytes, cudaMemcpyHostToDevice));
+  KILN_CUDA_CHECK(cudaStreamSynchronize(cudaStreamLegacy));
+}
 
 Stream create_stream() {
   cudaStream_t stream = nullptr;
@@ -61,6 +68,31 @@ Event create_event() {
   cudaEvent_t event = nullptr;
   KILN_CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
   return Event(event);
+}
+
+Event create_timing_event() {
+  cudaEvent_t event = nullptr;
+  KILN_CUDA_CHECK(cudaEventCreate(&event));
+  return Event(event);
+}
+
+GraphExec capture_graph(cudaStream_t stream, const std::function<void()>& launches) {
+  cudaGraph_t captured = nullptr;
+  KILN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  try {
+    launches();
+  } catch (...) {
+    (void)cudaStreamEndCapture(stream, &captured);
+    if (captured != nullptr) cudaGraphDestroy(captured);
+    (void)cudaGetLastError();
+    throw;
+  }
+  KILN_CUDA_CHECK(cudaStreamEndCapture(stream, &captured));
+  cudaGraphExec_t exec = nullptr;
+  cudaError_t instantiated = cudaGraphInstantiate(&exec, captured, 0);
+  cudaGraphDestroy(captured);
+  KILN_CUDA_CHECK(instantiated);
+  return GraphExec(exec);
 }
 
 CublasLtHandle create_cublaslt() {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 
 #include "backends/cuda/cuda_kernel.h"
 
@@ -63,14 +64,25 @@ void destroy_stream(cudaStream_t stream);
 void destroy_event(cudaEvent_t event);
 void destroy_cublaslt(cublasLtHandle_t handle);
 void destroy_cudnn(cudnnHandle_t handle);
+void destroy_graph_exec(cudaGraphExec_t exec);
 
 using Stream = UniqueHandle<cudaStream_t, destroy_stream>;
 using Event = UniqueHandle<cudaEvent_t, destroy_event>;
 using CublasLtHandle = UniqueHandle<cublasLtHandle_t, destroy_cublaslt>;
 using CudnnHandle = UniqueHandle<cudnnHandle_t, destroy_cudnn>;
+using GraphExec = UniqueHandle<cudaGraphExec_t, destroy_graph_exec>;
+
+// Copies host bytes to the device and returns once they have landed. (A plain cudaMemcpy
+// from pageable memory may return before its DMA completes, and Kiln's streams do not wait
+// for the legacy default stream.)
+void upload_blocking(void* device, const void* host, size_t bytes);
 
 Stream create_stream();  // non-blocking with respect to the legacy default stream
-Event create_event();
+Event create_event();         // for ordering only
+Event create_timing_event();  // for cudaEventElapsedTime
+// Captures what `launches` enqueues on `stream` (thread-local capture mode) as an
+// instantiated CUDA graph. Throws what `launches` throws, leaving the stream usable.
+GraphExec capture_graph(cudaStream_t stream, const std::function<void()>& launches);
 CublasLtHandle create_cublaslt();
 CudnnHandle create_cudnn(cudaStream_t stream);
 

@@ -49,15 +49,6 @@ Tensor round_through(const Tensor& tensor, Precision precision) {
   return tensor.to(storage).to(DType::Float32);
 }
 
-Event timing_event() {
-  cudaEvent_t event = nullptr;
-  KILN_CUDA_CHECK(cudaEventCreate(&event));
-  return Event(event);
-}
-
-void destroy_graph_exec(cudaGraphExec_t exec) { cudaGraphExecDestroy(exec); }
-using GraphExec = UniqueHandle<cudaGraphExec_t, destroy_graph_exec>;
-
 }  // namespace
 
 struct ExecutionContext::State {
@@ -108,10 +99,7 @@ struct ExecutionContext::State {
     }
     int slot = new_slot(dtype, value->shape.static_dims(), /*in_arena=*/false);
     Tensor host = value->constant->dtype() == dtype ? *value->constant : value->constant->to(dtype);
-    if (host.nbytes() > 0) {
-      KILN_CUDA_CHECK(cudaMemcpy(slots[size_t(slot)].tensor.data, host.raw(), host.nbytes(),
-                                 cudaMemcpyHostToDevice));
-    }
+    upload_blocking(slots[size_t(slot)].tensor.data, host.raw(), host.nbytes());
     return slot;
   }
 
@@ -315,21 +303,7 @@ struct ExecutionContext::State {
     check(host_nodes.empty(), ErrorKind::Unsupported, "cannot capture a CUDA graph: ", host_nodes.size(),
           " node(s) run on the host (", host_nodes.front(), (host_nodes.size() > 1 ? ", ..." : ""),
           "); run without a CUDA graph");
-    cudaGraph_t captured = nullptr;
-    KILN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-    try {
-      launch_all();
-    } catch (...) {
-      (void)cudaStreamEndCapture(stream, &captured);
-      if (captured != nullptr) cudaGraphDestroy(captured);
-      throw;
-    }
-    KILN_CUDA_CHECK(cudaStreamEndCapture(stream, &captured));
-    cudaGraphExec_t exec = nullptr;
-    cudaError_t instantiated = cudaGraphInstantiate(&exec, captured, 0);
-    cudaGraphDestroy(captured);
-    KILN_CUDA_CHECK(instantiated);
-    graph_exec = GraphExec(exec);
+    graph_exec = capture_graph(stream, [&] { launch_all(); });
   }
 };
 
@@ -462,7 +436,7 @@ std::vector<LayerTime> ExecutionContext::profile_layers(cudaStream_t stream, int
   s.bind_stream(stream);
   s.launch_all();  // warm-up: algorithms chosen, host nodes found
   std::vector<Event> marks;
-  for (size_t i = 0; i <= s.steps.size(); ++i) marks.push_back(timing_event());
+  for (size_t i = 0; i <= s.steps.size(); ++i) marks.push_back(create_timing_event());
   std::vector<std::vector<float>> samples(s.steps.size());
   for (int iteration = 0; iteration < iterations; ++iteration) {
     KILN_CUDA_CHECK(cudaEventRecord(marks[0].get(), stream));

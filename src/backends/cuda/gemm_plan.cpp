@@ -134,12 +134,6 @@ void launch(LaunchContext& context, const Descriptors& desc, const GemmOperands&
                                  context.stream));
 }
 
-// create_event() makes events without timing; these are for timing.
-Event timing_event() {
-  cudaEvent_t event = nullptr;
-  KILN_CUDA_CHECK(cudaEventCreate(&event));
-  return Event(event);
-}
 
 bool stream_is_capturing(cudaStream_t stream) {
   cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
@@ -153,8 +147,8 @@ bool stream_is_capturing(cudaStream_t stream) {
 size_t fastest_candidate(LaunchContext& context, const Descriptors& desc, const GemmOperands& ops,
                          const cublasLtMatmulHeuristicResult_t* candidates, int count) {
   constexpr int kReps = 3;
-  Event start = timing_event();
-  Event stop = timing_event();
+  Event start = create_timing_event();
+  Event stop = create_timing_event();
   size_t best = 0;
   float best_ms = std::numeric_limits<float>::infinity();
   const float zero = 0.f;

@@ -38,9 +38,7 @@ const DeviceTensor* Engine::shared_weight(const std::string& name, const Tensor&
   auto fresh = std::make_unique<Weight>();
   fresh->buffer = DeviceBuffer(host.nbytes());
   fresh->tensor = {dtype, host.dims(), fresh->buffer.data()};
-  if (host.nbytes() > 0) {
-    KILN_CUDA_CHECK(cudaMemcpy(fresh->buffer.data(), host.raw(), host.nbytes(), cudaMemcpyHostToDevice));
-  }
+  upload_blocking(fresh->buffer.data(), host.raw(), host.nbytes());
   weight = std::move(fresh);
   return &weight->tensor;
 }

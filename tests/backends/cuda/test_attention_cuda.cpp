@@ -385,6 +385,7 @@ TEST(CudaAttentionTest, Gpt2ShapeGemmAgreesWithSimt) {
     }
     cuda::DeviceBuffer out(size_t(element_count(shape)) * 2);
     KILN_CUDA_CHECK(cudaMemset(out.data(), 0xFF, out.size()));  // NaN until written
+    KILN_CUDA_CHECK(cudaDeviceSynchronize());  // the kernels' stream does not wait for it
     std::vector<cuda::DeviceTensor> outs{{DType::BFloat16, shape, out.data()}};
     double seconds = seconds_per_launch(kernel, context, *node, ins, outs, gemm ? 20 : 3);
     Tensor host(DType::BFloat16, shape);

@@ -75,7 +75,7 @@ Tensor random_tensor(const Dims& dims, uint32_t seed) {
 
 DeviceBuffer upload(const Tensor& tensor) {
   DeviceBuffer buffer(std::max<size_t>(tensor.nbytes(), 1));
-  KILN_CUDA_CHECK(cudaMemcpy(buffer.data(), tensor.raw(), tensor.nbytes(), cudaMemcpyHostToDevice));
+  upload_blocking(buffer.data(), tensor.raw(), tensor.nbytes());
   return buffer;
 }
 
@@ -111,6 +111,7 @@ double gpu_vs_cpu(const std::string& op, const std::vector<Dims>& input_dims, co
   }
   DeviceBuffer out_buffer(std::max<size_t>(expected.nbytes(), 1));
   KILN_CUDA_CHECK(cudaMemset(out_buffer.data(), 0xFF, expected.nbytes()));  // NaN bytes
+  KILN_CUDA_CHECK(cudaDeviceSynchronize());  // the kernel's stream does not wait for it
   std::vector<DeviceTensor> outputs{{expected.dtype(), expected.dims(), out_buffer.data()}};
   CudaKernel kernel = find_cuda_kernel(op);
   EXPECT_NE(kernel, nullptr) << op;
