@@ -194,6 +194,7 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
                                result.warnings);
   }
   passes::fold_batch_norm(graph);
+  passes::recognize_gelu(graph);
   passes::fuse_epilogues(graph);
   assign_engine_precisions(graph, config);
   if (timer != nullptr && !config.strongly_typed) {

@@ -1,6 +1,8 @@
 // Schemas of convolution and pooling: Conv, MaxPool, AveragePool, GlobalAveragePool.
 // Output sizes follow ONNX: explicit pads, auto_pad (SAME_UPPER/LOWER, VALID), dilations,
-// and ceil_mode for pooling.
+// and ceil_mode for pooling. With attribute channels_last=1 (set by
+// passes::convert_to_channels_last; 2-D only) X and Y are [N, H, W, C] and Conv's W is
+// [K, R, S, C/group].
 #include <string>
 
 #include "core/error.h"
@@ -63,6 +65,26 @@ Dim window_output_dim(const Node& node, const Dim& input, const Window& window, 
   return Dim::fixed(size);
 }
 
+// Whether the node's data tensors are [N, H, W, C]; only 4-D tensors may be.
+bool channels_last(const Node& node, const Shape& x) {
+  if (node.attr_int("channels_last", 0) == 0) return false;
+  check(!x.rank_known() || x.rank() == 4, ErrorKind::InvalidModel, node.describe(),
+        ": channels_last applies to 4-D (N, H, W, C) inputs only, got ", x.to_string());
+  return true;
+}
+
+// `x` as (N, C, spatial...) whatever its layout, so one rule serves both.
+Shape logical_nchw(const Shape& x, bool nhwc) {
+  if (!nhwc || !x.rank_known()) return x;
+  return Shape({x[0], x[3], x[1], x[2]});
+}
+
+// `nchw` in the node's physical layout.
+Shape physical(std::vector<Dim> nchw, bool nhwc) {
+  if (nhwc) nchw = {nchw[0], nchw[2], nchw[3], nchw[1]};
+  return Shape(std::move(nchw));
+}
+
 std::vector<Dim> spatial_output(const Node& node, const Shape& x, const Window& window) {
   std::vector<Dim> result;
   for (size_t axis = 0; axis < window.kernel.size(); ++axis) {
@@ -84,6 +106,11 @@ void infer_conv(Node& node) {
   check(w.shape.is_static(), ErrorKind::Unsupported, node.describe(), ": weight '", w.name,
         "' must have a static shape, got ", w.shape.to_string());
   Dims weight = w.shape.static_dims();
+  bool nhwc = channels_last(node, x.shape);
+  check(!nhwc || weight.size() == 4, ErrorKind::InvalidModel, node.describe(),
+        ": a channels_last Conv needs a 4-D weight [K, R, S, C/group], got ",
+        dims_to_string(weight));
+  if (nhwc) weight = {weight[0], weight[3], weight[1], weight[2]};  // as KCRS
   check(weight.size() >= 3 && weight.size() <= 5, ErrorKind::Unsupported, node.describe(),
         ": only 1-D, 2-D and 3-D convolutions are supported; weight has shape ",
         dims_to_string(weight));
@@ -97,7 +124,8 @@ void infer_conv(Node& node) {
   int64_t group = node.attr_int("group", 1);
   check(group >= 1 && weight[0] % group == 0, ErrorKind::InvalidModel, node.describe(), ": group ",
         group, " must divide the output channels ", weight[0]);
-  const Dim& channels = x.shape[1];
+  Shape input = logical_nchw(x.shape, nhwc);
+  const Dim& channels = input[1];
   check(!channels.is_static() || channels.value == weight[1] * group, ErrorKind::InvalidModel,
         node.describe(), ": input has ", channels.to_string(), " channels but the weight expects ",
         weight[1] * group, " (", weight[1], " per group x group ", group, ")");
@@ -106,9 +134,9 @@ void infer_conv(Node& node) {
     check(node.attr_ints("kernel_shape") == kernel, ErrorKind::InvalidModel, node.describe(),
           ": kernel_shape does not match the weight's shape ", dims_to_string(weight));
   }
-  std::vector<Dim> result{x.shape[0], Dim::fixed(weight[0])};
-  for (Dim& dim : spatial_output(node, x.shape, read_window(node, kernel))) result.push_back(dim);
-  set_output(node, 0, x.dtype, Shape(std::move(result)));
+  std::vector<Dim> result{input[0], Dim::fixed(weight[0])};
+  for (Dim& dim : spatial_output(node, input, read_window(node, kernel))) result.push_back(dim);
+  set_output(node, 0, x.dtype, physical(std::move(result), nhwc));
 }
 
 void infer_pool(Node& node) {
@@ -118,15 +146,19 @@ void infer_pool(Node& node) {
   check(!kernel.empty(), ErrorKind::InvalidModel, node.describe(),
         ": attribute kernel_shape is required");
   int64_t rank = static_cast<int64_t>(kernel.size()) + 2;
+  bool nhwc = channels_last(node, x.shape);
+  check(!nhwc || rank == 4, ErrorKind::InvalidModel, node.describe(),
+        ": channels_last needs a 2-D kernel_shape");
   if (!x.shape.rank_known()) {
     set_output(node, 0, x.dtype, unknown_dims(rank));
     return;
   }
   check(x.shape.rank() == rank, ErrorKind::InvalidModel, node.describe(), ": input of shape ",
         x.shape.to_string(), " does not match kernel_shape of ", kernel.size(), " dims");
-  std::vector<Dim> result{x.shape[0], x.shape[1]};
-  for (Dim& dim : spatial_output(node, x.shape, read_window(node, kernel))) result.push_back(dim);
-  set_output(node, 0, x.dtype, Shape(std::move(result)));
+  Shape input = logical_nchw(x.shape, nhwc);
+  std::vector<Dim> result{input[0], input[1]};
+  for (Dim& dim : spatial_output(node, input, read_window(node, kernel))) result.push_back(dim);
+  set_output(node, 0, x.dtype, physical(std::move(result), nhwc));
 }
 
 void infer_global_pool(Node& node) {
@@ -138,10 +170,12 @@ void infer_global_pool(Node& node) {
   }
   check(x.shape.rank() >= 3, ErrorKind::InvalidModel, node.describe(),
         ": input must be (N, C, spatial...), got ", x.shape.to_string());
+  bool nhwc = channels_last(node, x.shape);
+  Shape input = logical_nchw(x.shape, nhwc);
   std::vector<Dim> result(static_cast<size_t>(x.shape.rank()), Dim::fixed(1));
-  result[0] = x.shape[0];
-  result[1] = x.shape[1];
-  set_output(node, 0, x.dtype, Shape(std::move(result)));
+  result[0] = input[0];
+  result[1] = input[1];
+  set_output(node, 0, x.dtype, physical(std::move(result), nhwc));
 }
 
 }  // namespace

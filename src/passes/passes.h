@@ -34,6 +34,11 @@ int fuse_epilogues(ir::Graph& graph);
 // Folds each inference BatchNormalization that alone reads a Conv's output into that Conv's
 // weights and bias (constants only). Returns the number folded.
 int fold_batch_norm(ir::Graph& graph);
+// Replaces GELU's tanh approximation written out in elementwise ops (0.5·x·(1 + tanh(√(2/π)·
+// (x + 0.044715·x³)))) by Gelu(approximate="tanh"). Returns the number replaced.
+int recognize_gelu(ir::Graph& graph);
+// NHWC regions around 2-D Convs (attribute channels_last; channels_last.cpp). Returns nodes converted.
+int convert_to_channels_last(ir::Graph& graph);
 
 // A copy of `graph` with symbolic input dims fixed to `input_dims` (by input name) and
 // optimize() re-run, so every shape is static. Node precisions are kept.

@@ -82,6 +82,7 @@ ModelRunner::ModelRunner(const std::string& path, std::set<Precision> precisions
   // A model (not an engine) runs with the heuristic's precisions, as `kiln build` would
   // choose them without timing.
   passes::fold_batch_norm(graph);
+  passes::recognize_gelu(graph);
   passes::fuse_epilogues(graph);
   passes::assign_precisions(graph, precisions_, strongly_typed_);
   engines_->engine = std::make_shared<cuda::Engine>(std::move(graph));

@@ -1,12 +1,14 @@
 // CPU reference kernels for Conv (im2col + the shared GEMM), MaxPool, AveragePool and
 // GlobalAveragePool, over 1 to 3 spatial dims. Conv applies a "fused_activation" (Relu, set
-// by passes::fuse_epilogues) after its bias.
+// by passes::fuse_epilogues) after its bias. Nodes with channels_last=1 (NHWC data, KRSC
+// weights) run the same code on transposed copies: a reference, not a fast path.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <thread>
 #include <vector>
 
+#include "backends/cpu/channels_last.h"
 #include "backends/cpu/float_types.h"
 #include "backends/cpu/fused_activation.h"
 #include "backends/cpu/gemm.h"
@@ -142,9 +144,13 @@ std::vector<Tensor> conv_kernel(const ir::Node& node, const std::vector<Tensor>&
   check(inputs.size() >= 2 && inputs[0].defined() && inputs[1].defined(), ErrorKind::InvalidModel,
         node.describe(), ": needs inputs X and W");
   Tensor bias = inputs.size() > 2 ? inputs[2] : Tensor();
-  return {visit_float_type(node, inputs[0].dtype(), [&](auto tag) {
-    return conv_typed<decltype(tag)>(node, inputs[0], inputs[1], bias);
-  })};
+  bool nhwc = is_channels_last(node);
+  Tensor x = nhwc ? to_channels_first(inputs[0]) : inputs[0];
+  Tensor weight = nhwc ? to_channels_first(inputs[1]) : inputs[1];
+  Tensor y = visit_float_type(node, inputs[0].dtype(), [&](auto tag) {
+    return conv_typed<decltype(tag)>(node, x, weight, bias);
+  });
+  return {nhwc ? to_channels_last(y) : y};
 }
 
 enum class PoolKind { Max, Average };
@@ -233,18 +239,22 @@ std::vector<Tensor> pool_kernel(const ir::Node& node, const std::vector<Tensor>&
         ": needs input X");
   check(node.outputs.size() <= 1, ErrorKind::Unsupported, node.describe(),
         ": the Indices output of MaxPool is not supported; remove it from the model");
-  return {visit_float_type(node, inputs[0].dtype(), [&](auto tag) {
-    return pool_typed<decltype(tag)>(node, inputs[0], kind);
-  })};
+  bool nhwc = is_channels_last(node);
+  Tensor x = nhwc ? to_channels_first(inputs[0]) : inputs[0];
+  Tensor y = visit_float_type(node, x.dtype(), [&](auto tag) {
+    return pool_typed<decltype(tag)>(node, x, kind);
+  });
+  return {nhwc ? to_channels_last(y) : y};
 }
 
 std::vector<Tensor> global_average_pool_kernel(const ir::Node& node,
                                                const std::vector<Tensor>& inputs) {
   check(!inputs.empty() && inputs[0].defined(), ErrorKind::InvalidModel, node.describe(),
         ": needs input X");
-  const Tensor& x = inputs[0];
+  bool nhwc = is_channels_last(node);
+  Tensor x = nhwc ? to_channels_first(inputs[0]) : inputs[0];
   check_image_input(node, x);
-  return {visit_float_type(node, x.dtype(), [&](auto tag) {
+  Tensor y = visit_float_type(node, x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     Dims out_dims(x.dims().size(), 1);
     out_dims[0] = x.dim(0);
@@ -259,7 +269,8 @@ std::vector<Tensor> global_average_pool_kernel(const ir::Node& node,
       dst[plane] = sum / static_cast<T>(volume);
     }
     return out;
-  })};
+  });
+  return {nhwc ? to_channels_last(y) : y};
 }
 
 }  // namespace

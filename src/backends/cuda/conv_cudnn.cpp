@@ -1,5 +1,5 @@
-// Conv (1-D and 2-D, NCHW, groups, any pads/strides/dilations) through cuDNN's convolution
-// API, and the pools through Kiln's own kernels (pool.cu), registered together. A Conv with
+// Conv (1-D and 2-D NCHW, 2-D NHWC with channels_last=1; groups, any pads/strides/dilations)
+// through cuDNN's convolution API, and the pools through Kiln's own kernels (pool.cu), registered together. A Conv with
 // fused_activation "Relu" (from passes::fuse_epilogues) runs as one cuDNN conv-bias-ReLU call
 // where cuDNN supports it, else as convolution, bias, then an in-place ReLU.
 #include <algorithm>
@@ -51,11 +51,13 @@ cudnnMathType_t math_type(const ir::Node& node, DType dtype) {
   return CUDNN_TENSOR_OP_MATH;
 }
 
-TensorDesc tensor_desc(cudnnDataType_t type, const std::array<int64_t, 4>& dims) {
+// `dims` are N, C, H, W in either layout; `format` says how they lie in memory.
+TensorDesc tensor_desc(cudnnDataType_t type, cudnnTensorFormat_t format,
+                       const std::array<int64_t, 4>& dims) {
   cudnnTensorDescriptor_t desc = nullptr;
   KILN_CUDA_CHECK(cudnnCreateTensorDescriptor(&desc));
   TensorDesc owned(desc);
-  KILN_CUDA_CHECK(cudnnSetTensor4dDescriptor(desc, CUDNN_TENSOR_NCHW, type, int(dims[0]),
+  KILN_CUDA_CHECK(cudnnSetTensor4dDescriptor(desc, format, type, int(dims[0]),
                                              int(dims[1]), int(dims[2]), int(dims[3])));
   return owned;
 }
@@ -69,14 +71,15 @@ struct ConvDescriptors {
 ConvDescriptors make_descriptors(const ConvProblem& p, const std::array<int64_t, 4>& y_dims,
                                  cudnnMathType_t math, const ir::Node& node) {
   cudnnDataType_t type = cudnn_data_type(p.dtype, node);
+  cudnnTensorFormat_t format = p.channels_last ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
   ConvDescriptors d;
-  d.x = tensor_desc(type, p.x);
-  d.y = tensor_desc(type, y_dims);
-  d.bias = tensor_desc(type, {1, y_dims[1], 1, 1});
+  d.x = tensor_desc(type, format, p.x);
+  d.y = tensor_desc(type, format, y_dims);
+  d.bias = tensor_desc(type, format, {1, y_dims[1], 1, 1});
   cudnnFilterDescriptor_t w = nullptr;
   KILN_CUDA_CHECK(cudnnCreateFilterDescriptor(&w));
   d.w = FilterDesc(w);
-  KILN_CUDA_CHECK(cudnnSetFilter4dDescriptor(w, type, CUDNN_TENSOR_NCHW, int(p.w[0]), int(p.w[1]),
+  KILN_CUDA_CHECK(cudnnSetFilter4dDescriptor(w, type, format, int(p.w[0]), int(p.w[1]),
                                              int(p.w[2]), int(p.w[3])));
   cudnnConvolutionDescriptor_t conv = nullptr;
   KILN_CUDA_CHECK(cudnnCreateConvolutionDescriptor(&conv));
@@ -192,23 +195,32 @@ void conv_kernel(LaunchContext& context, const ir::Node& node,
           " elements, got ", dtype_name(bias->dtype), " ", dims_to_string(bias->dims));
   }
   if (y.numel() == 0) return;
-  Dims spatial(x.dims.begin() + 2, x.dims.end()), kernel(w.dims.begin() + 2, w.dims.end());
+  bool nhwc = node.attr_int("channels_last", 0) != 0;
+  check(!nhwc || x.dims.size() == 4, ErrorKind::InvalidModel, node.describe(),
+        ": channels_last needs a 4-D input, got ", dims_to_string(x.dims));
+  // Logical NCHW / KCRS dims, whatever the layout.
+  Dims x_dims = nhwc ? Dims{x.dims[0], x.dims[3], x.dims[1], x.dims[2]} : x.dims;
+  Dims w_dims = nhwc ? Dims{w.dims[0], w.dims[3], w.dims[1], w.dims[2]} : w.dims;
+  int64_t out_channels = nhwc ? y.dims[3] : y.dims[1];
+  Dims spatial(x_dims.begin() + 2, x_dims.end()), kernel(w_dims.begin() + 2, w_dims.end());
   cpu::WindowGeometry g = cpu::resolve_window(node, spatial, kernel, false);
   const cpu::WindowDim& h = g.dims[1];  // a 1-D conv is a 2-D one of height 1
   const cpu::WindowDim& wd = g.dims[2];
 
   ConvProblem p;
-  p.x = {x.dims[0], x.dims[1], h.in, wd.in};
-  p.w = {w.dims[0], w.dims[1], h.kernel, wd.kernel};
+  p.x = {x_dims[0], x_dims[1], h.in, wd.in};
+  p.w = {w_dims[0], w_dims[1], h.kernel, wd.kernel};
+  p.channels_last = nhwc;
   p.stride = {h.stride, wd.stride};
   p.dilation = {h.dilation, wd.dilation};
   p.groups = node.attr_int("group", 1);
   p.dtype = x.dtype;
   p.math = math_type(node, x.dtype);
-  std::array<int64_t, 4> y_dims{y.dims[0], y.dims[1], h.out, wd.out};
+  std::array<int64_t, 4> y_dims{y.dims[0], out_channels, h.out, wd.out};
 
   // cuDNN takes one pad per dim for both sides; uneven pads are applied by copying the
-  // input into zero-padded planes at the start of the workspace.
+  // input into zero-padded planes at the start of the workspace. An NHWC image is padded as
+  // one plane of H rows of W·C elements, its columns padded C elements at a time.
   const void* x_data = x.data;
   void* space = context.workspace;
   size_t space_size = context.workspace_size;
@@ -218,8 +230,14 @@ void conv_kernel(LaunchContext& context, const ir::Node& node,
     size_t reserved = (bytes + kWorkspaceAlignment - 1) / kWorkspaceAlignment * kWorkspaceAlignment;
     check(reserved <= space_size, ErrorKind::Runtime, node.describe(), ": uneven pads need ",
           reserved, " bytes of workspace for a padded input, the context has ", space_size);
-    pad_planes(dtype_size(x.dtype), x.data, p.x[0] * p.x[1], h.in, wd.in, space, padded_h,
-               padded_w, h.pad_begin, wd.pad_begin, context.stream);
+    if (nhwc) {
+      int64_t c = p.x[1];
+      pad_planes(dtype_size(x.dtype), x.data, p.x[0], h.in, wd.in * c, space, padded_h,
+                 padded_w * c, h.pad_begin, wd.pad_begin * c, context.stream);
+    } else {
+      pad_planes(dtype_size(x.dtype), x.data, p.x[0] * p.x[1], h.in, wd.in, space, padded_h,
+                 padded_w, h.pad_begin, wd.pad_begin, context.stream);
+    }
     x_data = space;
     space = static_cast<char*>(space) + reserved;
     space_size -= reserved;
@@ -254,11 +272,16 @@ PoolGeometry pool_geometry(const ir::Node& node, const DeviceTensor& x, const De
         ": input must be (N, C, spatial...), got ", dims_to_string(x.dims));
   check(node.has_attr("kernel_shape"), ErrorKind::InvalidModel, node.describe(),
         ": attribute kernel_shape is required");
-  Dims spatial(x.dims.begin() + 2, x.dims.end());
+  bool nhwc = node.attr_int("channels_last", 0) != 0;
+  check(!nhwc || x.dims.size() == 4, ErrorKind::InvalidModel, node.describe(),
+        ": channels_last needs a 4-D input, got ", dims_to_string(x.dims));
+  Dims spatial = nhwc ? Dims{x.dims[1], x.dims[2]} : Dims(x.dims.begin() + 2, x.dims.end());
   cpu::WindowGeometry g = cpu::resolve_window(node, spatial, node.attr_ints("kernel_shape"),
                                               node.attr_int("ceil_mode", 0) != 0);
   PoolGeometry geometry;
-  geometry.planes = x.dims[0] * x.dims[1];
+  geometry.channels_last = nhwc;
+  geometry.channels = nhwc ? x.dims[3] : x.dims[1];
+  geometry.planes = x.dims[0] * geometry.channels;
   for (size_t axis = 0; axis < size_t(kPoolDims); ++axis) {
     const cpu::WindowDim& dim = g.dims[axis];
     geometry.in[axis] = dim.in;
@@ -296,11 +319,20 @@ void global_average_pool_kernel(LaunchContext& context, const ir::Node& node,
   check(!inputs.empty() && inputs[0].defined() && inputs[0].dims.size() >= 3,
         ErrorKind::InvalidModel, node.describe(), ": needs an input X of shape (N, C, spatial...)");
   const DeviceTensor& x = inputs[0];
-  int64_t planes = x.dims[0] * x.dims[1];
+  bool nhwc = node.attr_int("channels_last", 0) != 0;
+  check(!nhwc || x.dims.size() == 4, ErrorKind::InvalidModel, node.describe(),
+        ": channels_last needs a 4-D input, got ", dims_to_string(x.dims));
+  int64_t channels = nhwc ? x.dims[3] : x.dims[1];
+  int64_t planes = x.dims[0] * channels;
   check(outputs[0].numel() == planes && outputs[0].dtype == x.dtype, ErrorKind::InvalidArgument,
         node.describe(), ": output ", dims_to_string(outputs[0].dims), " does not match");
-  launch_global_average_pool(x.dtype, planes, x.numel() / std::max<int64_t>(planes, 1), x.data,
-                             outputs[0].data, context.stream);
+  int64_t volume = x.numel() / std::max<int64_t>(planes, 1);
+  if (nhwc) {
+    launch_global_average_pool_channels_last(x.dtype, x.dims[0], volume, channels, x.data,
+                                             outputs[0].data, context.stream);
+  } else {
+    launch_global_average_pool(x.dtype, planes, volume, x.data, outputs[0].data, context.stream);
+  }
 }
 
 }  // namespace

@@ -3,12 +3,23 @@
 // element size, so one kernel per size serves every dtype.
 #include <algorithm>
 
-#include "backends/cuda/cuda_common.cuh"
+#include "backends/cuda/index_math.cuh"
 #include "ir/shape.h"
 
 namespace kiln::cuda {
 namespace {
 
+// dst at the second operand's offsets = src at the first's, offsets in 32 bits.
+template <typename Word>
+__global__ void strided_copy32_kernel(const Word* src, Word* dst, uint32_t n, Index32<2> index) {
+  for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    uint32_t at[2];
+    index.at(i, at);
+    dst[at[1]] = src[at[0]];
+  }
+}
+
+// Tensors of 2^31 elements or more: 64-bit offsets.
 template <typename Word>
 __global__ void strided_copy_kernel(const Word* src, StridedView src_view, Word* dst,
                                     StridedView dst_view, int64_t n) {
@@ -18,28 +29,75 @@ __global__ void strided_copy_kernel(const Word* src, StridedView src_view, Word*
   }
 }
 
-// Copies the elements `src_view` walks into the places `dst_view` walks (same dims).
+// The widest word (up to 16 bytes) that tiles every row when the innermost axis is contiguous
+// in both operands: row length, outer strides, offsets and both base pointers divisible.
+size_t widest_word(const StridedLoop& loop, size_t element_size, const void* src, const void* dst) {
+  size_t last = loop.dims.size() - 1;
+  if (loop.strides[0][last] != 1 || loop.strides[1][last] != 1) return element_size;
+  size_t word = 16;
+  for (; word > element_size; word /= 2) {
+    auto divides = [&](int64_t elements) { return (elements * int64_t(element_size)) % int64_t(word) == 0; };
+    bool fits = divides(loop.dims[last]) && aligned_to(src, word) && aligned_to(dst, word);
+    for (size_t k = 0; k < 2 && fits; ++k) {
+      fits = divides(loop.offsets[k]);
+      for (size_t axis = 0; axis < last && fits; ++axis) fits = divides(loop.strides[k][axis]);
+    }
+    if (fits) break;
+  }
+  return word;
+}
+
+// The same copy in words of `word` bytes instead of elements of `element_size`.
+StridedLoop in_words(StridedLoop loop, size_t element_size, size_t word) {
+  int64_t scale = int64_t(word / element_size);
+  loop.dims.back() /= scale;
+  for (size_t k = 0; k < 2; ++k) {
+    for (size_t axis = 0; axis + 1 < loop.dims.size(); ++axis) loop.strides[k][axis] /= scale;
+    loop.offsets[k] /= scale;
+  }
+  return loop;
+}
+
+// Copies the elements of `src` that operand 0 of `loop` walks into the places of `dst` that
+// operand 1 walks. Axes contiguous in both are merged first; rows contiguous in both move in
+// words of up to 16 bytes (Transpose keeping the last axis, Slice/Split/Concat of outer axes).
 void strided_copy(LaunchContext& context, const ir::Node& node, size_t element_size,
-                  const void* src, const StridedView& src_view, void* dst, const StridedView& dst_view,
-                  int64_t n) {
-  if (n == 0) return;
-  auto launch = [&](auto word) {
-    using W = decltype(word);
-    strided_copy_kernel<W><<<grid_for(n), kThreads, 0, context.stream>>>(
-        static_cast<const W*>(src), src_view, static_cast<W*>(dst), dst_view, n);
+                  const DeviceTensor& src, DeviceTensor& dst, const StridedLoop& walk) {
+  if (element_count(walk.dims) == 0) return;
+  std::string what = node.describe();
+  StridedLoop loop = collapse_axes(walk);
+  size_t word = widest_word(loop, element_size, src.data, dst.data);
+  if (word != element_size) loop = in_words(loop, element_size, word);
+  int64_t scale = int64_t(word / element_size);
+  int64_t n = element_count(loop.dims);
+  auto launch = [&](auto word_type) {
+    using W = decltype(word_type);
+    const W* from = static_cast<const W*>(src.data);
+    W* to = static_cast<W*>(dst.data);
+    if (fits_index32(loop, {src.numel() / scale, dst.numel() / scale})) {
+      strided_copy32_kernel<W><<<grid_for(n), kThreads, 0, context.stream>>>(
+          from, to, uint32_t(n), make_index32<2>(loop, what));
+    } else {
+      strided_copy_kernel<W><<<grid_for(n), kThreads, 0, context.stream>>>(
+          from, operand_view(loop, 0, what), to, operand_view(loop, 1, what), n);
+    }
   };
-  switch (element_size) {
+  switch (word) {
     case 1: launch(uint8_t{}); break;
     case 2: launch(uint16_t{}); break;
     case 4: launch(uint32_t{}); break;
     case 8: launch(uint64_t{}); break;
-    default: fail(ErrorKind::Unsupported, node.describe(), ": element size ", element_size);
+    case 16: launch(uint4{}); break;
+    default: fail(ErrorKind::Unsupported, what, ": element size ", element_size);
   }
   check_launch(node);
 }
 
-StridedView contiguous_view(const Dims& dims, const std::string& what) {
-  return strided_view(dims, contiguous_strides(dims), 0, what);
+// A copy over `dims`: the source read through `src_strides` from `src_offset`, the
+// destination through `dst_strides` from `dst_offset`.
+StridedLoop copy_loop(const Dims& dims, Dims src_strides, int64_t src_offset, Dims dst_strides,
+                      int64_t dst_offset) {
+  return {dims, {std::move(src_strides), std::move(dst_strides)}, {src_offset, dst_offset}};
 }
 
 void copy_node(LaunchContext& context, const ir::Node&, std::span<const DeviceTensor> inputs,

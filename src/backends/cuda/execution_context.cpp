@@ -33,7 +33,13 @@ struct Slot {
   DeviceTensor tensor;
   DeviceBuffer buffer;
   bool in_arena = false;
+  int alias_of = -1;  // a reshaped view of that slot's bytes (no copy, no step)
 };
+
+// Ops whose output is their input's bytes under other dims.
+bool is_view_op(const std::string& op) {
+  return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity";
+}
 
 struct Step {
   enum class Kind { Launch, Cast } kind = Kind::Launch;
@@ -69,6 +75,7 @@ struct ExecutionContext::State {
   std::map<std::string, int> input_slots;
   std::vector<std::pair<std::string, int>> output_slots;  // in graph output order
   std::vector<int> computed_slots;  // poisoned before a run
+  std::vector<int> aliases;         // view slots, in planning order
   std::vector<std::string> host_nodes;
   int inferences = 0;
   bool graph_wanted = false;
@@ -142,7 +149,40 @@ struct ExecutionContext::State {
     return slots[size_t(stored_slot(input))].tensor.dtype;
   }
 
+  int root_of(int slot) const {
+    while (slot >= 0 && slots[size_t(slot)].alias_of >= 0) slot = slots[size_t(slot)].alias_of;
+    return slot;
+  }
+
+  // A view op whose output is not delivered as a graph output becomes an alias of its input
+  // in the storage dtype the input already has: no launch, no bytes.
+  bool plan_view(const ir::Node& node) {
+    if (!is_view_op(node.op) || node.outputs.size() != 1 || node.inputs.empty() || node.inputs[0] == nullptr) {
+      return false;
+    }
+    const ir::Value* output = node.outputs[0];
+    if (graph.is_graph_output(output)) return false;
+    int source = stored_slot(node.inputs[0]);
+    Slot view;
+    view.tensor.dtype = slots[size_t(source)].tensor.dtype;
+    view.tensor.dims = output->shape.static_dims();
+    view.alias_of = source;
+    if (view.tensor.nbytes() != slots[size_t(source)].tensor.nbytes()) return false;
+    slots.push_back(std::move(view));
+    int slot = int(slots.size()) - 1;
+    slot_of[{output, slots[size_t(slot)].tensor.dtype}] = slot;
+    primary[output] = slot;
+    aliases.push_back(slot);
+    return true;
+  }
+
+  // Views take their source's address (again after an address is bound).
+  void point_aliases() {
+    for (int slot : aliases) slots[size_t(slot)].tensor.data = slots[size_t(root_of(slot))].tensor.data;
+  }
+
   void plan_node(const ir::Node& node) {
+    if (plan_view(node)) return;
     DType data_storage = DType::Undefined;
     for (const ir::Value* input : node.inputs) {
       if (input != nullptr && is_float_storage(input->dtype)) {
@@ -200,7 +240,7 @@ struct ExecutionContext::State {
     std::vector<passes::LiveRange> ranges;
     for (size_t index = 0; index < steps.size(); ++index) {
       for (int slot : steps[index].inputs) {
-        auto found = range_of.find(slot);
+        auto found = range_of.find(root_of(slot));  // reading a view keeps its source alive
         if (found != range_of.end()) ranges[found->second].last = index;
       }
       for (int slot : steps[index].outputs) {
@@ -216,6 +256,7 @@ struct ExecutionContext::State {
     for (size_t i = 0; i < arena_slots.size(); ++i) {
       slots[size_t(arena_slots[i])].tensor.data = base + layout.offsets[i];
     }
+    point_aliases();
   }
 
   void run_on_host(Step& step) {
@@ -379,6 +420,7 @@ void ExecutionContext::set_tensor_address(const std::string& name, void* address
   check(target.buffer.size() > 0 || target.tensor.nbytes() == 0, ErrorKind::Unsupported, "output '", name,
         "' is a constant or an input of the model; read it with output()");
   target.tensor.data = address;
+  s.point_aliases();
   s.graph_exec.reset();  // the captured graph holds the old address
 }
 

@@ -1,5 +1,6 @@
-// Pooling kernels: one thread per output of MaxPool/AveragePool (windows are small), one
-// block per plane for GlobalAveragePool. Templated on the storage type; math in float.
+// Pooling kernels: one thread per output of MaxPool/AveragePool (windows are small; in NHWC
+// neighbouring threads take neighbouring channels), one block per plane for GlobalAveragePool
+// (per 32 channels of an image in NHWC). Templated on the storage type; math in float.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -40,9 +41,21 @@ __global__ void pool_kernel(PoolGeometry g, PoolMode mode, const T* x, T* y) {
   int64_t total = g.planes * out_volume;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
        i += int64_t(gridDim.x) * blockDim.x) {
-    int64_t o[kPoolDims] = {(i / (g.out[1] * g.out[2])) % g.out[0], (i / g.out[2]) % g.out[1],
-                            i % g.out[2]};
-    const T* plane = x + (i / out_volume) * in_volume;
+    // `plane` points at channel c of image n; taps lie `step` elements apart per position.
+    int64_t position, step;
+    const T* plane;
+    if (g.channels_last) {
+      int64_t pixel = i / g.channels;
+      position = pixel % out_volume;
+      plane = x + (pixel / out_volume) * in_volume * g.channels + i % g.channels;
+      step = g.channels;
+    } else {
+      position = i % out_volume;
+      plane = x + (i / out_volume) * in_volume;
+      step = 1;
+    }
+    int64_t o[kPoolDims] = {(position / (g.out[1] * g.out[2])) % g.out[0],
+                            (position / g.out[2]) % g.out[1], position % g.out[2]};
     float max = -INFINITY, sum = 0.f;
     bool nan = false;
     for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
@@ -54,7 +67,7 @@ __global__ void pool_kernel(PoolGeometry g, PoolMode mode, const T* x, T* y) {
         for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
           int64_t iw = o[2] * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
           if (iw < 0 || iw >= g.in[2]) continue;
-          float value = to_float(plane[(id * g.in[1] + ih) * g.in[2] + iw]);
+          float value = to_float(plane[((id * g.in[1] + ih) * g.in[2] + iw) * step]);
           sum += value;
           nan = nan || isnan(value);  // MaxPool propagates NaN, as the CPU reference does
           max = fmaxf(max, value);
@@ -92,6 +105,28 @@ __global__ void global_average_kernel(int64_t volume, const T* x, T* y) {
     __syncthreads();
   }
   if (threadIdx.x == 0) y[blockIdx.x] = from_float<T>(partial[0] / static_cast<float>(volume));
+}
+
+// NHWC: block (kWarp, kRows) sums channels blockIdx.x·kWarp + threadIdx.x of image blockIdx.y,
+// each row of threads every kRows-th position, so a warp reads kWarp adjacent channels.
+constexpr int kWarp = 32;
+constexpr int kRows = kThreads / kWarp;
+
+template <typename T>
+__global__ void global_average_channels_last_kernel(int64_t volume, int64_t channels, const T* x,
+                                                    T* y) {
+  __shared__ float partial[kRows][kWarp];
+  int64_t c = int64_t(blockIdx.x) * kWarp + threadIdx.x;
+  const T* image = x + int64_t(blockIdx.y) * volume * channels;
+  float sum = 0.f;
+  if (c < channels) {
+    for (int64_t i = threadIdx.y; i < volume; i += kRows) sum += to_float(image[i * channels + c]);
+  }
+  partial[threadIdx.y][threadIdx.x] = sum;
+  __syncthreads();
+  if (threadIdx.y != 0 || c >= channels) return;
+  for (int row = 1; row < kRows; ++row) sum += partial[row][threadIdx.x];
+  y[int64_t(blockIdx.y) * channels + c] = from_float<T>(sum / static_cast<float>(volume));
 }
 
 // Calls fn(T{}) with the device type of a float storage dtype.
@@ -132,6 +167,23 @@ void launch_global_average_pool(DType dtype, int64_t planes, int64_t volume, con
     using T = decltype(tag);
     global_average_kernel<T><<<static_cast<unsigned>(planes), kThreads, 0, stream>>>(
         volume, static_cast<const T*>(x), static_cast<T*>(y));
+  });
+  KILN_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_global_average_pool_channels_last(DType dtype, int64_t batch, int64_t volume,
+                                              int64_t channels, const void* x, void* y,
+                                              cudaStream_t stream) {
+  if (batch == 0 || channels == 0) return;
+  int64_t channel_blocks = (channels + kWarp - 1) / kWarp;
+  check(batch <= 65535 && channel_blocks < (int64_t(1) << 31) && volume > 0,
+        ErrorKind::Unsupported, "GlobalAveragePool: ", batch, " images of ", volume, " x ",
+        channels, " elements are out of range");
+  dim3 grid(static_cast<unsigned>(channel_blocks), static_cast<unsigned>(batch));
+  visit_device_float(dtype, "GlobalAveragePool", [&](auto tag) {
+    using T = decltype(tag);
+    global_average_channels_last_kernel<T><<<grid, dim3(kWarp, kRows), 0, stream>>>(
+        volume, channels, static_cast<const T*>(x), static_cast<T*>(y));
   });
   KILN_CUDA_CHECK(cudaGetLastError());
 }

@@ -1,0 +1,202 @@
+// Moves 2-D convolutions and the layout-agnostic work around them to channels-last (NHWC):
+// cuDNN's tensor-core convolutions want NHWC and pay internal transposes on NCHW tensors.
+// Converted Conv/pool nodes get channels_last=1 (docs/core_ops.md); elementwise nodes between
+// them simply compute on NHWC values. Transposes are inserted only where a region begins or
+// ends, one per value crossing the border.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "backends/cpu/channels_last.h"
+#include "ir/op_schema.h"
+#include "ir/verifier.h"
+#include "passes/passes.h"
+
+namespace kiln::passes {
+namespace {
+
+const std::vector<int64_t> kToChannelsLast{0, 2, 3, 1};
+const std::vector<int64_t> kToChannelsFirst{0, 3, 1, 2};
+
+// Elementwise ops whose result does not depend on the layout when every input is either in
+// the region's layout or broadcast from something layout-free.
+const std::set<std::string> kElementwiseOps{
+    "Relu", "Neg", "Erf", "Tanh", "Sigmoid", "Exp", "Log", "Sqrt", "Reciprocal", "HardSwish",
+    "Gelu", "HardSigmoid", "Clip", "Cast", "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
+
+bool has_rank(const ir::Value* value, int64_t rank) {
+  return value != nullptr && value->shape.rank_known() && value->shape.rank() == rank;
+}
+
+bool is_scalar_like(const ir::Value& value) {
+  return value.shape.rank_known() && value.shape.rank() <= 4 && value.shape.is_static() &&
+         element_count(value.shape.static_dims()) == 1;
+}
+
+// How an input of an elementwise node can follow the region's layout: it is there already,
+// it broadcasts the same either way (one element), it is a constant we can permute, or it is
+// a 4-D value that a Transpose can bring in.
+bool can_enter(const ir::Value* value, const std::set<const ir::Value*>& nhwc) {
+  if (value == nullptr || nhwc.count(value) || is_scalar_like(*value)) return true;
+  if (value->is_constant()) return value->constant->rank() <= 4;
+  return has_rank(value, 4);
+}
+
+bool convertible_conv(const ir::Node& node) {
+  const ir::Value* weight = node.input(1);
+  return node.op == "Conv" && node.outputs.size() == 1 && has_rank(node.input(0), 4) &&
+         weight != nullptr && weight->is_constant() && weight->constant->rank() == 4;
+}
+
+// Pools follow their input into the region; they never start one.
+bool convertible_pool(const ir::Node& node, const std::set<const ir::Value*>& nhwc) {
+  if (node.outputs.size() != 1 || !nhwc.count(node.input(0))) return false;
+  if (node.op == "GlobalAveragePool") return true;
+  return (node.op == "MaxPool" || node.op == "AveragePool") &&
+         node.attr_ints("kernel_shape").size() == 2;
+}
+
+bool convertible_elementwise(const ir::Node& node, const std::set<const ir::Value*>& nhwc) {
+  if (!kElementwiseOps.count(node.op) || node.outputs.size() != 1 ||
+      !has_rank(node.outputs[0], 4)) {
+    return false;
+  }
+  bool reads_region = false;
+  for (const ir::Value* input : node.inputs) {
+    if (!can_enter(input, nhwc)) return false;
+    reads_region = reads_region || (input != nullptr && nhwc.count(input));
+  }
+  return reads_region;
+}
+
+// A constant operand of a converted elementwise node, permuted as its NCHW broadcast would
+// be: padded to 4-D, transposed, then leading ones dropped down to its old rank again
+// ([1, C, 1, 1] → [1, 1, 1, C]; [C, 1, 1] → [1, 1, C]).
+Tensor permuted_constant(const Tensor& tensor) {
+  Dims padded = tensor.dims();
+  while (padded.size() < 4) padded.insert(padded.begin(), 1);
+  Tensor result = cpu::to_channels_last(tensor.reshaped(padded));
+  Dims dims = result.dims();
+  while (int64_t(dims.size()) > tensor.rank() && dims.front() == 1) dims.erase(dims.begin());
+  return result.reshaped(dims);
+}
+
+class Converter {
+ public:
+  explicit Converter(ir::Graph& graph) : graph_(graph) {}
+
+  int run() {
+    for (ir::Node* node : graph_.nodes()) {
+      if (convertible_conv(*node) || convertible_pool(*node, nhwc_) ||
+          convertible_elementwise(*node, nhwc_)) {
+        converted_.push_back(node);
+        in_region_.insert(node);
+        nhwc_.insert(node->outputs[0]);
+      }
+    }
+    for (ir::Node* node : converted_) convert(*node);
+    for (ir::Node* node : converted_) leave_region(node->outputs[0]);
+    graph_.remove_unused_values();
+    return static_cast<int>(converted_.size());
+  }
+
+ private:
+  void convert(ir::Node& node) {
+    bool windowed = node.op == "Conv" || node.op.find("Pool") != std::string::npos;
+    if (windowed) node.attrs["channels_last"] = int64_t{1};
+    if (node.op == "Conv") node.inputs[1] = permuted(node.inputs[1], cpu::to_channels_last);
+    // Conv's bias and the pools' attributes need no change; only data inputs move.
+    size_t data_inputs = windowed ? 1 : node.inputs.size();
+    for (size_t i = 0; i < data_inputs; ++i) {
+      ir::Value* input = node.inputs[i];
+      if (input == nullptr || nhwc_.count(input) || is_scalar_like(*input)) continue;
+      node.inputs[i] = input->is_constant() ? permuted(input, permuted_constant) : entry(input, node);
+    }
+  }
+
+  // A constant replaced by its permuted copy, made once per constant.
+  ir::Value* permuted(ir::Value* constant, Tensor (*permute)(const Tensor&)) {
+    auto [it, fresh] = permuted_.try_emplace(constant, nullptr);
+    if (fresh) {
+      it->second = graph_.add_constant(graph_.unique_name(constant->name + ".nhwc"),
+                                       permute(*constant->constant));
+    }
+    return it->second;
+  }
+
+  // The NHWC copy of an NCHW value entering the region, made once, before its first reader.
+  ir::Value* entry(ir::Value* value, const ir::Node& reader) {
+    auto [it, fresh] = entries_.try_emplace(value, nullptr);
+    if (fresh) it->second = transpose(value, kToChannelsLast, ".to_nhwc", &reader);
+    return it->second;
+  }
+
+  // Readers outside the region, and graph outputs, get `value` back in NCHW. A graph output
+  // keeps its name: the converted producer then writes a new NHWC value, and the Transpose
+  // writes the original one.
+  void leave_region(ir::Value* value) {
+    std::vector<ir::Node*> outside;
+    for (ir::Node* user : graph_.users(value)) {
+      if (!in_region_.count(user)) outside.push_back(user);
+    }
+    const ir::Node* before = outside.empty() ? nullptr : outside.front();
+    if (graph_.is_graph_output(value)) {
+      ir::Node* producer = value->producer;
+      ir::Value* inner = transpose(value, kToChannelsFirst, ".nhwc", before);
+      ir::Node* back = inner->producer;
+      // Swap the two values' places: producer → inner (NHWC) → back → value (NCHW).
+      producer->outputs[0] = inner;
+      inner->producer = producer;
+      back->outputs[0] = value;
+      value->producer = back;
+      back->inputs[0] = inner;
+      for (ir::Node* user : graph_.users(value)) {
+        if (user == back || std::find(outside.begin(), outside.end(), user) != outside.end()) {
+          continue;
+        }
+        for (ir::Value*& input : user->inputs) {
+          if (input == value) input = inner;
+        }
+      }
+      return;
+    }
+    if (outside.empty()) return;
+    ir::Value* restored = transpose(value, kToChannelsFirst, ".to_nchw", before);
+    for (ir::Node* user : outside) {
+      for (ir::Value*& input : user->inputs) {
+        if (input == value) input = restored;
+      }
+    }
+  }
+
+  ir::Value* transpose(ir::Value* value, const std::vector<int64_t>& perm, const char* suffix,
+                       const ir::Node* before) {
+    std::string name = graph_.unique_name(value->name + suffix);
+    ir::Node* node = graph_.insert_node_before(before, "Transpose", name, {value}, {name});
+    node->attrs["perm"] = perm;
+    node->source = "convert_to_channels_last";
+    return node->outputs[0];
+  }
+
+  ir::Graph& graph_;
+  std::vector<ir::Node*> converted_;  // in node order
+  std::set<const ir::Node*> in_region_;
+  std::set<const ir::Value*> nhwc_;
+  std::map<ir::Value*, ir::Value*> permuted_, entries_;
+};
+
+}  // namespace
+
+int convert_to_channels_last(ir::Graph& graph) {
+  ir::infer_graph(graph);
+  int converted = Converter(graph).run();
+  if (converted > 0) {
+    ir::infer_graph(graph);
+    ir::verify(graph);
+  }
+  return converted;
+}
+
+}  // namespace kiln::passes

@@ -1,0 +1,190 @@
+// GPU tests of channels-last (NHWC) Conv and pools against the CPU reference run on the same
+// data in NCHW, in each precision, and of the ResNet fixture converted by
+// passes::convert_to_channels_last against PyTorch's output, every node on the GPU.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "backends/cpu/channels_last.h"
+#include "backends/cpu/executor.h"
+#include "backends/cuda/cuda_executor.h"
+#include "core/tensor_io.h"
+#include "cuda_test_util.h"
+#include "ir/op_schema.h"
+#include "kiln/kiln.h"
+#include "passes/passes.h"
+
+namespace kiln::cuda {
+namespace {
+
+using Attrs = std::map<std::string, ir::AttrValue>;
+
+constexpr Precision kPrecisions[] = {Precision::FP32, Precision::FP16, Precision::BF16};
+
+// One node over graph inputs in0, in1, ...: dims and values as given, output "out".
+ir::Graph one_node_graph(const std::string& op, const std::vector<Tensor>& inputs,
+                         const Attrs& attrs, Precision precision) {
+  ir::Graph graph;
+  std::vector<ir::Value*> values;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    values.push_back(graph.add_input("in" + std::to_string(i), inputs[i].dtype(),
+                                     ir::Shape::from_dims(inputs[i].dims())));
+  }
+  ir::Node* node = graph.add_node(op, "test_" + op, values, {"out"});
+  node->attrs = attrs;
+  node->precision = precision;
+  ir::infer_graph(graph);
+  graph.add_output(node->outputs[0]);
+  return graph;
+}
+
+std::map<std::string, Tensor> by_name(const std::vector<Tensor>& inputs) {
+  std::map<std::string, Tensor> named;
+  for (size_t i = 0; i < inputs.size(); ++i) named["in" + std::to_string(i)] = inputs[i];
+  return named;
+}
+
+// `op` on random NCHW data (X, then W as KCRS, then a bias) by the CPU reference, and with
+// channels_last=1 on the same data in NHWC (W as KRSC) by the CUDA kernel, its output
+// poisoned first. Returns the normalized error of the GPU result.
+double nhwc_error(const std::string& op, const std::vector<Dims>& nchw_dims, Attrs attrs,
+                  Precision precision) {
+  DType storage = precision_storage_dtype(precision);
+  std::vector<Tensor> nchw, nhwc;
+  for (size_t i = 0; i < nchw_dims.size(); ++i) {
+    nchw.push_back(cuda_test::random_tensor(storage, nchw_dims[i], -1, 1, 7 + uint32_t(i)));
+    nhwc.push_back(nchw_dims[i].size() == 4 ? cpu::to_channels_last(nchw.back()) : nchw.back());
+  }
+  ir::Graph reference = one_node_graph(op, nchw, attrs, precision);
+  Tensor expected = cpu::to_channels_last(cpu::Executor(reference).run(by_name(nchw))[0]);
+
+  attrs["channels_last"] = int64_t{1};
+  ir::Graph graph = one_node_graph(op, nhwc, attrs, precision);
+  std::map<std::string, Dims> dims;
+  for (size_t i = 0; i < nhwc.size(); ++i) dims["in" + std::to_string(i)] = nhwc[i].dims();
+  CudaExecutor executor(graph, dims, {.poison_values = true});
+  std::vector<Tensor> outputs = executor.run(by_name(nhwc));
+  EXPECT_TRUE(executor.host_nodes().empty()) << op << " ran on the host";
+  EXPECT_EQ(outputs.at(0).dims(), expected.dims()) << op;
+  if (outputs.at(0).dims() != expected.dims()) return NAN;
+  return normalized_error(outputs[0], expected);
+}
+
+// Each precision; NaN never passes (!(NaN <= tolerance)).
+void expect_all(const std::string& op, const std::vector<Dims>& nchw_dims, const Attrs& attrs) {
+  for (Precision precision : kPrecisions) {
+    double error = nhwc_error(op, nchw_dims, attrs, precision);
+    std::printf("  %-18s NHWC %-5s normalized error %.3g\n", op.c_str(),
+                std::string(precision_name(precision)).c_str(), error);
+    EXPECT_TRUE(error <= cuda_test::tolerance_for(precision))
+        << op << " NHWC in " << precision_name(precision) << ": normalized error " << error;
+  }
+}
+
+Attrs conv_attrs(std::vector<int64_t> pads, std::vector<int64_t> strides,
+                 std::vector<int64_t> dilations, int64_t group) {
+  return {{"pads", pads}, {"strides", strides}, {"dilations", dilations}, {"group", group}};
+}
+
+TEST(CudaChannelsLast, ConvWithAndWithoutBias) {
+  KILN_REQUIRE_GPU();
+  expect_all("Conv", {{2, 8, 12, 12}, {16, 8, 3, 3}, {16}}, conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 1));
+  expect_all("Conv", {{2, 8, 13, 11}, {6, 8, 3, 3}}, conv_attrs({1, 1, 1, 1}, {2, 2}, {1, 1}, 1));
+  expect_all("Conv", {{2, 16, 9, 9}, {32, 16, 1, 1}, {32}}, conv_attrs({0, 0, 0, 0}, {1, 1}, {1, 1}, 1));
+}
+
+TEST(CudaChannelsLast, ConvStemWithThreeChannels) {
+  KILN_REQUIRE_GPU();
+  expect_all("Conv", {{2, 3, 32, 32}, {8, 3, 7, 7}, {8}}, conv_attrs({3, 3, 3, 3}, {2, 2}, {1, 1}, 1));
+}
+
+TEST(CudaChannelsLast, ConvGroupsAndDepthwise) {
+  KILN_REQUIRE_GPU();
+  expect_all("Conv", {{2, 8, 10, 10}, {12, 4, 3, 3}, {12}}, conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 2));
+  expect_all("Conv", {{2, 8, 10, 10}, {8, 1, 3, 3}, {8}}, conv_attrs({1, 1, 1, 1}, {2, 2}, {1, 1}, 8));
+}
+
+TEST(CudaChannelsLast, ConvStridesDilationsAndUnevenPads) {
+  KILN_REQUIRE_GPU();
+  expect_all("Conv", {{2, 4, 15, 13}, {6, 4, 3, 3}}, conv_attrs({0, 1, 2, 1}, {2, 2}, {1, 1}, 1));
+  expect_all("Conv", {{1, 4, 16, 16}, {6, 4, 3, 3}, {6}}, conv_attrs({2, 2, 2, 2}, {1, 1}, {2, 2}, 1));
+  expect_all("Conv", {{1, 8, 14, 14}, {8, 8, 3, 3}, {8}}, conv_attrs({0, 0, 1, 1}, {2, 2}, {1, 1}, 1));
+}
+
+TEST(CudaChannelsLast, ConvFusedRelu) {
+  KILN_REQUIRE_GPU();
+  Attrs attrs = conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 1);
+  attrs["fused_activation"] = std::string("Relu");
+  expect_all("Conv", {{2, 8, 12, 12}, {16, 8, 3, 3}, {16}}, attrs);
+  expect_all("Conv", {{2, 8, 12, 12}, {16, 8, 3, 3}}, attrs);
+  Attrs uneven = conv_attrs({0, 1, 2, 1}, {2, 2}, {1, 1}, 1);
+  uneven["fused_activation"] = std::string("Relu");
+  expect_all("Conv", {{2, 4, 15, 13}, {6, 4, 3, 3}, {6}}, uneven);
+  Attrs depthwise = conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 8);
+  depthwise["fused_activation"] = std::string("Relu");
+  expect_all("Conv", {{2, 8, 10, 10}, {8, 1, 3, 3}, {8}}, depthwise);
+}
+
+Attrs pool_attrs(std::vector<int64_t> kernel, std::vector<int64_t> pads,
+                 std::vector<int64_t> strides) {
+  return {{"kernel_shape", kernel}, {"pads", pads}, {"strides", strides}};
+}
+
+TEST(CudaChannelsLast, MaxPool) {
+  KILN_REQUIRE_GPU();
+  expect_all("MaxPool", {{2, 5, 13, 11}}, pool_attrs({3, 3}, {1, 1, 1, 1}, {2, 2}));
+  Attrs ceil = pool_attrs({3, 3}, {0, 0, 1, 1}, {2, 2});
+  ceil["ceil_mode"] = int64_t{1};
+  expect_all("MaxPool", {{2, 37, 13, 11}}, ceil);
+}
+
+TEST(CudaChannelsLast, AveragePool) {
+  KILN_REQUIRE_GPU();
+  Attrs attrs = pool_attrs({3, 3}, {1, 1, 1, 1}, {2, 2});
+  expect_all("AveragePool", {{2, 5, 13, 11}}, attrs);
+  attrs["count_include_pad"] = int64_t{1};
+  expect_all("AveragePool", {{2, 40, 13, 11}}, attrs);
+}
+
+TEST(CudaChannelsLast, GlobalAveragePool) {
+  KILN_REQUIRE_GPU();
+  expect_all("GlobalAveragePool", {{3, 7, 9, 9}}, {});
+  expect_all("GlobalAveragePool", {{2, 70, 50, 50}}, {});  // channels span three blocks
+  expect_all("GlobalAveragePool", {{4, 64, 1, 1}}, {});
+}
+
+constexpr double kFp32FixtureTolerance = 1e-4;
+constexpr double kBf16FixtureTolerance = 2e-2;
+
+// The engine builder's order: fold BN, fuse epilogues, then go channels-last.
+TEST(CudaChannelsLast, ConvertedResNetFixtureMatchesPyTorchOnTheGpu) {
+  KILN_REQUIRE_GPU();
+  std::filesystem::path folder = std::filesystem::path(KILN_SOURCE_DIR) / "tests/models/fixtures/resnet";
+  std::map<std::string, Tensor> inputs = read_safetensors(folder / "resnet_fp32_inputs.safetensors");
+  Tensor reference = read_safetensors(folder / "resnet_fp32_outputs.safetensors").at("output_0");
+  std::map<std::string, Dims> dims;
+  for (const auto& [name, tensor] : inputs) dims[name] = tensor.dims();
+  for (const std::set<Precision>& enabled :
+       {std::set{Precision::FP32}, std::set{Precision::FP32, Precision::BF16}}) {
+    ir::Graph graph = load_model(folder / "resnet_fp32.onnx");
+    passes::fold_batch_norm(graph);
+    passes::fuse_epilogues(graph);
+    ASSERT_GT(passes::convert_to_channels_last(graph), 0);
+    passes::assign_precisions(graph, enabled, false);
+    CudaExecutor executor(graph, dims, {.poison_values = true});
+    std::vector<Tensor> outputs = executor.run(inputs);
+    ASSERT_EQ(outputs.size(), 1u);
+    ASSERT_EQ(outputs[0].dims(), reference.dims());
+    double error = normalized_error(outputs[0], reference);
+    double tolerance = enabled.count(Precision::BF16) ? kBf16FixtureTolerance : kFp32FixtureTolerance;
+    EXPECT_TRUE(error <= tolerance) << "resnet NHWC with " << precisions_to_string(enabled)
+                                    << ": normalized error " << error;
+    std::string host;
+    for (const std::string& node : executor.host_nodes()) host += " " + node;
+    EXPECT_TRUE(executor.host_nodes().empty()) << "nodes on the host:" << host;
+  }
+}
+
+}  // namespace
+}  // namespace kiln::cuda

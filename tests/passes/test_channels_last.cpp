@@ -1,0 +1,224 @@
+// convert_to_channels_last: which nodes move to NHWC, where the Transposes go, and that the
+// CPU reference computes the same outputs before and after (a small residual network and
+// the ResNet fixture).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "backends/cpu/executor.h"
+#include "ir/op_schema.h"
+#include "ir/shape_literals.h"  // tests/ir/shape_literals.h
+#include "kiln/kiln.h"
+#include "passes/passes.h"
+
+namespace kiln::passes {
+namespace {
+
+using ir::testing::shape;
+
+constexpr double kFp32Tolerance = 1e-5;  // max abs difference, converted vs not, fp32
+
+Tensor random_tensor(const Dims& dims, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<float> values(static_cast<size_t>(element_count(dims)));
+  for (float& v : values) v = dist(rng);
+  return Tensor::from_vector<float>(dims, values);
+}
+
+ir::Value* weight(ir::Graph& graph, const std::string& name, const Dims& dims, uint32_t seed) {
+  return graph.add_constant(name, random_tensor(dims, seed));
+}
+
+ir::Node* find_node(const ir::Graph& graph, const std::string& name) {
+  for (ir::Node* node : graph.nodes()) {
+    if (node->name == name) return node;
+  }
+  return nullptr;
+}
+
+int count_op(const ir::Graph& graph, const std::string& op) {
+  auto nodes = graph.nodes();
+  return static_cast<int>(std::count_if(nodes.begin(), nodes.end(),
+                                        [&](const ir::Node* node) { return node->op == op; }));
+}
+
+// x[2,3,16,16] → Conv conv1 (bias) → Relu relu1 → MaxPool pool → Conv conv2 → Mul(scale
+// [1,8,1,1]) → Add(·, pool) → Relu relu2 → GlobalAveragePool gap → Flatten → Gemm fc → logits.
+void build_resnet_like(ir::Graph& graph) {
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 3, 16, 16}));
+  ir::Node* conv1 = graph.add_node(
+      "Conv", "conv1", {x, weight(graph, "w1", {8, 3, 3, 3}, 1), weight(graph, "b1", {8}, 2)},
+      {"c1"});
+  conv1->attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  ir::Node* relu1 = graph.add_node("Relu", "relu1", {conv1->outputs[0]}, {"r1"});
+  ir::Node* pool = graph.add_node("MaxPool", "pool", {relu1->outputs[0]}, {"p"});
+  pool->attrs["kernel_shape"] = std::vector<int64_t>{3, 3};
+  pool->attrs["strides"] = std::vector<int64_t>{2, 2};
+  pool->attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  ir::Node* conv2 = graph.add_node(
+      "Conv", "conv2", {pool->outputs[0], weight(graph, "w2", {8, 8, 3, 3}, 3)}, {"c2"});
+  conv2->attrs["pads"] = std::vector<int64_t>{0, 1, 2, 1};  // uneven
+  conv2->attrs["strides"] = std::vector<int64_t>{1, 1};
+  ir::Node* scale = graph.add_node(
+      "Mul", "scale", {conv2->outputs[0], weight(graph, "s", {1, 8, 1, 1}, 4)}, {"m"});
+  ir::Node* add = graph.add_node("Add", "add", {scale->outputs[0], pool->outputs[0]}, {"a"});
+  ir::Node* relu2 = graph.add_node("Relu", "relu2", {add->outputs[0]}, {"r2"});
+  ir::Node* gap = graph.add_node("GlobalAveragePool", "gap", {relu2->outputs[0]}, {"g"});
+  ir::Node* flatten = graph.add_node("Flatten", "flatten", {gap->outputs[0]}, {"f"});
+  ir::Node* fc = graph.add_node(
+      "Gemm", "fc", {flatten->outputs[0], weight(graph, "wf", {10, 8}, 5), weight(graph, "bf", {10}, 6)},
+      {"logits"});
+  fc->attrs["transB"] = int64_t{1};
+  graph.add_output(fc->outputs[0]);
+}
+
+std::map<std::string, Tensor> inputs_for(const ir::Graph& graph, uint32_t seed) {
+  std::map<std::string, Tensor> inputs;
+  for (const ir::Value* input : graph.inputs()) {
+    inputs[input->name] = random_tensor(input->shape.static_dims(), seed++);
+  }
+  return inputs;
+}
+
+double max_abs_difference(const Tensor& a, const Tensor& b) {
+  std::vector<double> x = a.to_double_vector(), y = b.to_double_vector();
+  double worst = x.size() == y.size() ? 0.0 : INFINITY;
+  for (size_t i = 0; i < std::min(x.size(), y.size()); ++i) {
+    double diff = std::abs(x[i] - y[i]);
+    worst = std::isnan(diff) ? INFINITY : std::max(worst, diff);
+  }
+  return worst;
+}
+
+// Runs `graph` before and after the pass on the same inputs; every output must agree.
+void expect_same_outputs(const ir::Graph& original, const ir::Graph& converted) {
+  std::map<std::string, Tensor> inputs = inputs_for(original, 11);
+  std::vector<Tensor> expected = cpu::Executor(original).run(inputs);
+  std::vector<Tensor> actual = cpu::Executor(converted).run(inputs);
+  ASSERT_EQ(expected.size(), actual.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(actual[i].dims(), expected[i].dims()) << "output " << i;
+    EXPECT_LE(max_abs_difference(actual[i], expected[i]), kFp32Tolerance) << "output " << i;
+  }
+}
+
+TEST(ChannelsLast, ConvertsTheResidualNetworkWithTransposesOnlyAtTheBorders) {
+  ir::Graph original, graph;
+  build_resnet_like(original);
+  build_resnet_like(graph);
+  ir::infer_graph(original);
+  // conv1 relu1 pool conv2 scale add relu2 gap
+  EXPECT_EQ(convert_to_channels_last(graph), 8);
+  EXPECT_EQ(count_op(graph, "Transpose"), 2);  // x in, gap's result out to Flatten
+  for (const char* name : {"conv1", "pool", "conv2", "gap"}) {
+    ASSERT_NE(find_node(graph, name), nullptr) << name;
+    EXPECT_EQ(find_node(graph, name)->attr_int("channels_last", 0), 1) << name;
+  }
+  EXPECT_EQ(find_node(graph, "relu2")->outputs[0]->shape, shape({2, 8, 8, 8}));
+  EXPECT_EQ(find_node(graph, "conv2")->input(1)->shape, shape({8, 3, 3, 8}));  // KRSC
+  EXPECT_EQ(find_node(graph, "scale")->input(1)->shape, shape({1, 1, 1, 8}));
+  EXPECT_EQ(find_node(graph, "flatten")->input(0)->producer->op, "Transpose");
+  EXPECT_EQ(graph.outputs()[0]->name, "logits");
+  expect_same_outputs(original, graph);
+}
+
+TEST(ChannelsLast, KeepsFusedReluAndBias) {
+  ir::Graph original, graph;
+  build_resnet_like(original);
+  build_resnet_like(graph);
+  ir::infer_graph(original);
+  ir::infer_graph(graph);
+  EXPECT_EQ(fuse_epilogues(original), 1);  // conv1 + relu1
+  EXPECT_EQ(fuse_epilogues(graph), 1);
+  EXPECT_EQ(convert_to_channels_last(graph), 7);
+  ir::Node* conv1 = find_node(graph, "conv1");
+  EXPECT_EQ(conv1->attr_string("fused_activation", ""), "Relu");
+  EXPECT_NE(conv1->input(2), nullptr);
+  expect_same_outputs(original, graph);
+}
+
+TEST(ChannelsLast, GraphOutputInsideTheRegionStaysNchwWithItsName) {
+  ir::Graph original, graph;
+  for (ir::Graph* g : {&original, &graph}) {
+    build_resnet_like(*g);
+    g->add_output(find_node(*g, "relu1")->outputs[0]);
+    g->add_output(find_node(*g, "relu2")->outputs[0]);
+  }
+  ir::infer_graph(original);
+  EXPECT_EQ(convert_to_channels_last(graph), 8);
+  EXPECT_EQ(count_op(graph, "Transpose"), 4);  // x in, r1 and r2 out, gap out
+  ASSERT_EQ(graph.outputs().size(), 3u);
+  EXPECT_EQ(graph.outputs()[1]->name, "r1");
+  EXPECT_EQ(graph.outputs()[1]->shape, shape({2, 8, 16, 16}));
+  EXPECT_EQ(graph.outputs()[1]->producer->op, "Transpose");
+  EXPECT_EQ(graph.outputs()[2]->name, "r2");
+  EXPECT_EQ(graph.outputs()[2]->shape, shape({2, 8, 8, 8}));
+  // The region still reads the NHWC value, not the restored one.
+  EXPECT_NE(find_node(graph, "pool")->input(0)->producer->op, "Transpose");
+  expect_same_outputs(original, graph);
+}
+
+TEST(ChannelsLast, LeavesOtherConvolutionsAlone) {
+  ir::Graph graph;
+  ir::Value* signal = graph.add_input("signal", DType::Float32, shape({2, 3, 20}));
+  ir::Node* conv1d = graph.add_node("Conv", "conv1d", {signal, weight(graph, "w", {4, 3, 3}, 1)}, {"y"});
+  ir::Value* image = graph.add_input("image", DType::Float32, shape({1, 3, 8, 8}));
+  ir::Value* filter = graph.add_input("filter", DType::Float32, shape({4, 3, 3, 3}));
+  ir::Node* dynamic = graph.add_node("Conv", "dynamic", {image, filter}, {"z"});
+  ir::Node* relu = graph.add_node("Relu", "relu", {dynamic->outputs[0]}, {"r"});
+  graph.add_output(conv1d->outputs[0]);
+  graph.add_output(relu->outputs[0]);
+  EXPECT_EQ(convert_to_channels_last(graph), 0);
+  EXPECT_EQ(count_op(graph, "Transpose"), 0);
+  EXPECT_FALSE(conv1d->has_attr("channels_last"));
+  EXPECT_FALSE(dynamic->has_attr("channels_last"));
+}
+
+// A broadcast partner that is a 4-D NCHW activation enters through a Transpose; a lone
+// pool on NCHW data is not converted.
+TEST(ChannelsLast, BringsNchwOperandsIntoTheRegion) {
+  ir::Graph original, graph;
+  for (ir::Graph* g : {&original, &graph}) {
+    ir::Value* x = g->add_input("x", DType::Float32, shape({1, 4, 6, 6}));
+    ir::Value* gate = g->add_input("gate", DType::Float32, shape({1, 4, 1, 1}));
+    ir::Node* pool = g->add_node("AveragePool", "pool", {x}, {"p"});
+    pool->attrs["kernel_shape"] = std::vector<int64_t>{2, 2};
+    ir::Node* conv = g->add_node("Conv", "conv", {pool->outputs[0], weight(*g, "w", {4, 2, 1, 1}, 3)}, {"c"});
+    conv->attrs["group"] = int64_t{2};
+    ir::Node* mul = g->add_node("Mul", "mul", {conv->outputs[0], gate}, {"m"});
+    ir::Node* clip = g->add_node("Clip", "clip", {mul->outputs[0], g->add_constant("lo", Tensor::scalar<float>(-0.5f))}, {"y"});
+    g->add_output(clip->outputs[0]);
+  }
+  ir::infer_graph(original);
+  EXPECT_EQ(convert_to_channels_last(graph), 3);  // conv, mul, clip
+  EXPECT_FALSE(find_node(graph, "pool")->has_attr("channels_last"));
+  EXPECT_EQ(count_op(graph, "Transpose"), 3);  // p in, gate in, y out
+  EXPECT_EQ(graph.outputs()[0]->name, "y");
+  expect_same_outputs(original, graph);
+}
+
+TEST(ChannelsLast, ResNetFixtureMatchesTheUnconvertedGraph) {
+  std::filesystem::path model =
+      std::filesystem::path(KILN_SOURCE_DIR) / "tests/models/fixtures/resnet/resnet_fp32.onnx";
+  ir::Graph original = load_model(model);
+  ir::Graph graph = load_model(model);
+  fold_batch_norm(graph);
+  EXPECT_GT(convert_to_channels_last(graph), 0);
+  EXPECT_EQ(count_op(graph, "Transpose"), 2);  // the image in, the pooled features out
+  std::map<std::string, Tensor> inputs = make_random_inputs(original, 5);
+  std::vector<Tensor> expected = cpu::Executor(original).run(inputs);
+  std::vector<Tensor> actual = cpu::Executor(graph).run(inputs);
+  ASSERT_EQ(expected.size(), actual.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(actual[i].dims(), expected[i].dims());
+    EXPECT_LE(normalized_error(actual[i], expected[i]), kFp32Tolerance) << "output " << i;
+  }
+}
+
+}  // namespace
+}  // namespace kiln::passes
