@@ -196,6 +196,7 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
   passes::fold_batch_norm(graph);
   passes::recognize_gelu(graph);
   passes::fuse_epilogues(graph);
+  passes::orient_matmul_weights(graph);
   assign_engine_precisions(graph, config);
   if (timer != nullptr && !config.strongly_typed) {
     ir::Graph specialized = passes::specialize_shapes(graph, config.tuned_input_dims);

@@ -37,6 +37,9 @@ int fold_batch_norm(ir::Graph& graph);
 // Replaces GELU's tanh approximation written out in elementwise ops (0.5·x·(1 + tanh(√(2/π)·
 // (x + 0.044715·x³)))) by Gelu(approximate="tanh"). Returns the number replaced.
 int recognize_gelu(ir::Graph& graph);
+// Stores MatMul weights [K, N] whose N is not a multiple of 8 (but K is) as [N, K] with
+// attribute transB = 1, which GPU matrix kernels read at full speed. Returns the number.
+int orient_matmul_weights(ir::Graph& graph);
 // NHWC regions around 2-D Convs (attribute channels_last; channels_last.cpp). Returns nodes converted.
 int convert_to_channels_last(ir::Graph& graph);
 

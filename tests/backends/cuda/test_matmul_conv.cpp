@@ -143,6 +143,16 @@ TEST(CudaMatMul, TwoD) {
   expect_all("MatMul", {{128, 256}, {256, 96}}, {}, kAllPrecisions);
 }
 
+// B stored as [N, K] (passes::orient_matmul_weights), with a batch folded into the rows and
+// with a fused bias.
+TEST(CudaMatMul, TransposedWeight) {
+  SKIP_WITHOUT_GPU();
+  Attrs trans_b = {{"transB", int64_t(1)}};
+  expect_all("MatMul", {{37, 48}, {29, 48}}, trans_b, kAllPrecisions);
+  expect_all("MatMul", {{3, 5, 64}, {101, 64}}, trans_b, kAllPrecisions);
+  expect_all("MatMul", {{3, 5, 64}, {101, 64}, {101}}, trans_b, kAllPrecisions);
+}
+
 TEST(CudaMatMul, Batched) {
   SKIP_WITHOUT_GPU();
   expect_all("MatMul", {{3, 17, 40}, {3, 40, 23}}, {}, kAllPrecisions);

@@ -1,0 +1,56 @@
+// orient_matmul_weights: a [K, N] weight with N not a multiple of 8 is stored as [N, K] with
+// transB, giving the same outputs; aligned or non-constant weights stay as they are.
+#include <gtest/gtest.h>
+
+#include "ir/op_schema.h"
+#include "kiln/kiln.h"
+#include "passes/passes.h"
+
+namespace kiln::passes {
+namespace {
+
+std::vector<float> values(int64_t count, int seed) {
+  std::vector<float> result;
+  for (int64_t i = 0; i < count; ++i) result.push_back(float((i * 37 + seed * 11) % 17) / 8.f - 1.f);
+  return result;
+}
+
+// x[2, 3, K] · w[K, N] (+ bias[N]) → y, the weight and bias constants of random values.
+ir::Graph matmul_graph(int64_t k, int64_t n, bool with_bias, bool constant_weight = true) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({2, 3, k}));
+  ir::Value* w = constant_weight ? graph.add_constant("w", Tensor::from_vector<float>({k, n}, values(k * n, 1)))
+                                 : graph.add_input("w", DType::Float32, ir::Shape::from_dims({k, n}));
+  std::vector<ir::Value*> inputs = {x, w};
+  if (with_bias) inputs.push_back(graph.add_constant("b", Tensor::from_vector<float>({n}, values(n, 2))));
+  graph.add_output(graph.add_node("MatMul", "head", inputs, {"y"})->outputs[0]);
+  ir::infer_graph(graph);
+  return graph;
+}
+
+TEST(OrientMatMulWeightsTest, MisalignedRowsAreTransposedWithTheSameOutputs) {
+  for (bool with_bias : {false, true}) {
+    ir::Graph reference = matmul_graph(16, 13, with_bias);
+    std::map<std::string, Tensor> x = make_random_inputs(reference, 5);
+    ir::Graph graph = matmul_graph(16, 13, with_bias);
+    Tensor expected = CpuSession(std::move(reference), {Precision::FP32}, false).run(x).at("y");
+    EXPECT_EQ(orient_matmul_weights(graph), 1);
+    const ir::Node& head = *graph.nodes().front();
+    EXPECT_EQ(head.attr_int("transB", 0), 1);
+    EXPECT_EQ(head.inputs[1]->constant->dims(), (Dims{13, 16}));
+    ir::infer_graph(graph);
+    EXPECT_EQ(graph.outputs()[0]->shape.static_dims(), (Dims{2, 3, 13}));
+    Tensor actual = CpuSession(std::move(graph), {Precision::FP32}, false).run(x).at("y");
+    EXPECT_LE(normalized_error(actual, expected), 1e-7) << "bias " << with_bias;
+  }
+}
+
+TEST(OrientMatMulWeightsTest, AlignedOrComputedWeightsStay) {
+  ir::Graph aligned = matmul_graph(16, 24, false);
+  EXPECT_EQ(orient_matmul_weights(aligned), 0);
+  ir::Graph computed = matmul_graph(16, 13, false, /*constant_weight=*/false);
+  EXPECT_EQ(orient_matmul_weights(computed), 0);
+}
+
+}  // namespace
+}  // namespace kiln::passes
