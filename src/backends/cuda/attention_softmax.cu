@@ -60,6 +60,62 @@ __global__ void __launch_bounds__(kSoftmaxWarps * 32)
   }
 }
 
+// The same for rows of at most 32·kPerLane keys, held in registers: the scores are read once
+// and the weights written once (the loop above passes over the row five times).
+template <typename T, int kPerLane>
+__global__ void __launch_bounds__(kSoftmaxWarps * 32)
+    attention_softmax_registers_kernel(AttentionParams p, float* scores, int64_t pitch,
+                                       int64_t first_row, int64_t rows) {
+  const int64_t local = int64_t(blockIdx.x) * kSoftmaxWarps + threadIdx.x / 32;
+  if (local >= rows) return;
+  const int lane = threadIdx.x % 32;
+  const int64_t row = first_row + local;
+  const int64_t bh = row / p.q_seq, i = row % p.q_seq, b = bh / p.q_heads, h = bh % p.q_heads;
+  const int keys = int(p.kv_seq);
+  const int visible = p.causal ? int(min(int64_t(keys), i + 1)) : keys;
+  float* logits = scores + local * pitch;
+  float values[kPerLane];
+  float max = -INFINITY;
+#pragma unroll
+  for (int t = 0; t < kPerLane; ++t) {
+    const int j = lane + 32 * t;
+    float logit = -INFINITY;
+    if (j < visible) {
+      float s = logits[j];
+      if (p.softcap > 0.f) s = p.softcap * tanhf(s / p.softcap);
+      float bias = p.mask_kind == kMaskNone ? 0.f : mask_bias(p, b, h, i, j);
+      logit = bias == -INFINITY ? -INFINITY : s + bias;
+    }
+    values[t] = logit;
+    max = fmaxf(max, logit);
+  }
+  max = warp_max(max);
+  float sum = 0.f;
+#pragma unroll
+  for (int t = 0; t < kPerLane; ++t) {
+    values[t] = max == -INFINITY ? 0.f : expf(values[t] - max);  // exp(-inf) = 0
+    sum += values[t];
+  }
+  sum = warp_sum(sum);
+  const float inverse = sum > 0.f ? 1.f / sum : 0.f;
+  __syncwarp();  // every lane has read its scores before any weight overwrites them
+  T* weights = reinterpret_cast<T*>(logits);
+#pragma unroll
+  for (int t = 0; t < kPerLane; ++t) {
+    const int j = lane + 32 * t;
+    if (j < keys) weights[j] = from_float<T>(values[t] * inverse);
+  }
+}
+
+template <typename T, int kPerLane>
+bool launch_in_registers(LaunchContext& context, const AttentionParams& p, float* scores,
+                         int64_t pitch, int64_t first_row, int64_t rows, unsigned blocks) {
+  if (p.kv_seq > 32 * kPerLane) return false;
+  attention_softmax_registers_kernel<T, kPerLane>
+      <<<blocks, kSoftmaxWarps * 32, 0, context.stream>>>(p, scores, pitch, first_row, rows);
+  return true;
+}
+
 }  // namespace
 
 void attention_softmax(LaunchContext& context, const ir::Node& node, const AttentionParams& p,
@@ -69,8 +125,14 @@ void attention_softmax(LaunchContext& context, const ir::Node& node, const Atten
   unsigned blocks = unsigned((rows + kSoftmaxWarps - 1) / kSoftmaxWarps);
   visit_float_storage(storage, node.describe(), [&](auto tag) {
     using T = decltype(tag);
-    attention_softmax_kernel<T>
-        <<<blocks, kSoftmaxWarps * 32, 0, context.stream>>>(p, scores, pitch, first_row, rows);
+    bool done = launch_in_registers<T, 4>(context, p, scores, pitch, first_row, rows, blocks) ||
+                launch_in_registers<T, 8>(context, p, scores, pitch, first_row, rows, blocks) ||
+                launch_in_registers<T, 16>(context, p, scores, pitch, first_row, rows, blocks) ||
+                launch_in_registers<T, 32>(context, p, scores, pitch, first_row, rows, blocks);
+    if (!done) {
+      attention_softmax_kernel<T>
+          <<<blocks, kSoftmaxWarps * 32, 0, context.stream>>>(p, scores, pitch, first_row, rows);
+    }
   });
   check_launch(node);
 }
