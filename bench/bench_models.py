@@ -45,23 +45,28 @@ def parse_list(text):
 
 
 def parse_kiln_configs(text):
-    """'fp32;fp32,bf16;strong:bf16' -> [{label, precisions, strongly_typed}]. 'strong:' builds the
-    bf16-stored model with --strongly-typed (and --precision only when precisions follow)."""
+    """'fp32;fp32,bf16;strong:bf16;bf16-stored:fp32,bf16' -> [{label, precisions, strongly_typed,
+    bf16_stored}]. 'strong:' builds the bf16-stored model with --strongly-typed (and --precision
+    only when precisions follow); 'bf16-stored:' builds the bf16-stored model with the precisions."""
     configs = []
     for item in (part.strip() for part in text.split(";")):
         if not item:
             continue
         strong = item.startswith("strong:")
-        precisions = parse_list(item[len("strong:"):] if strong else item)
+        stored = item.startswith("bf16-stored:")
+        rest = item[len("strong:"):] if strong else item[len("bf16-stored:"):] if stored else item
+        precisions = parse_list(rest)
         unknown = [p for p in precisions if p not in PRECISIONS]
         if unknown or not (precisions or strong):
             raise ValueError(f"kiln config '{item}': precisions must be a comma list of {PRECISIONS}")
-        configs.append({"label": item, "precisions": ",".join(precisions), "strongly_typed": strong})
+        configs.append({"label": item, "precisions": ",".join(precisions), "strongly_typed": strong,
+                        "bf16_stored": strong or stored})
     return configs
 
 
 def slug(label):
-    return label.replace("strong:", "strong-").replace(",", "+").rstrip("-")
+    return (label.replace("strong:", "strong-").replace("bf16-stored:", "bf16stored-")
+            .replace(",", "+").rstrip("-"))
 
 
 def normalized_error(out, ref, chunk=1 << 22):
@@ -399,7 +404,7 @@ def kiln_info(kiln):
 
 def kiln_row(config, case, args, info, references):
     row = {"kind": "kiln", "variant": f"kiln {config['label']}", "precisions": config["label"]}
-    model_path = case.get("pt2_bf16") if config["strongly_typed"] else case["pt2"]
+    model_path = case.get("pt2_bf16") if config["bf16_stored"] else case["pt2"]
     if not model_path:
         row["note"] = f"no bf16-stored export: {case.get('bf16_export_error', 'not made')}"
         return row
@@ -570,7 +575,7 @@ def parse_args(argv):
         args.configs = parse_kiln_configs(args.kiln_configs)
     except ValueError as error:
         parser.error(str(error))
-    args.bf16_stored = args.bf16_stored or any(c["strongly_typed"] for c in args.configs)
+    args.bf16_stored = args.bf16_stored or any(c["bf16_stored"] for c in args.configs)
     return args
 
 
@@ -607,11 +612,13 @@ def main(argv):
 
 def self_test():
     assert parse_kiln_configs("fp32;tf32;fp32,fp16;strong:bf16;strong:") == [
-        {"label": "fp32", "precisions": "fp32", "strongly_typed": False},
-        {"label": "tf32", "precisions": "tf32", "strongly_typed": False},
-        {"label": "fp32,fp16", "precisions": "fp32,fp16", "strongly_typed": False},
-        {"label": "strong:bf16", "precisions": "bf16", "strongly_typed": True},
-        {"label": "strong:", "precisions": "", "strongly_typed": True}]
+        {"label": "fp32", "precisions": "fp32", "strongly_typed": False, "bf16_stored": False},
+        {"label": "tf32", "precisions": "tf32", "strongly_typed": False, "bf16_stored": False},
+        {"label": "fp32,fp16", "precisions": "fp32,fp16", "strongly_typed": False, "bf16_stored": False},
+        {"label": "strong:bf16", "precisions": "bf16", "strongly_typed": True, "bf16_stored": True},
+        {"label": "strong:", "precisions": "", "strongly_typed": True, "bf16_stored": True}]
+    assert parse_kiln_configs("bf16-stored:fp32,bf16")[0]["bf16_stored"]
+    assert slug("bf16-stored:fp32,bf16") == "bf16stored-fp32+bf16"
     for bad in ("fp8", "fp32,int8", ","):
         try:
             parse_kiln_configs(bad)
