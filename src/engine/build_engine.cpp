@@ -197,6 +197,8 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
   passes::recognize_gelu(graph);
   passes::fuse_epilogues(graph);
   passes::orient_matmul_weights(graph);
+  // cuDNN's tensor-core convolutions run in NHWC; in NCHW they pay internal transposes.
+  if (timer != nullptr) passes::convert_to_channels_last(graph);
   assign_engine_precisions(graph, config);
   if (timer != nullptr && !config.strongly_typed) {
     ir::Graph specialized = passes::specialize_shapes(graph, config.tuned_input_dims);

@@ -1,15 +1,17 @@
-// Moves 2-D convolutions and the layout-agnostic work around them to channels-last (NHWC):
+// Moves 2-D convolutions and the layout-agnostic work around them (elementwise ops, pools,
+// reductions that keep their rank) to channels-last (NHWC):
 // cuDNN's tensor-core convolutions want NHWC and pay internal transposes on NCHW tensors.
 // Converted Conv/pool nodes get channels_last=1 (docs/core_ops.md); elementwise nodes between
 // them simply compute on NHWC values. Transposes are inserted only where a region begins or
 // ends, one per value crossing the border.
+#include "backends/cpu/channels_last.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "backends/cpu/channels_last.h"
 #include "ir/op_schema.h"
 #include "ir/verifier.h"
 #include "passes/passes.h"
@@ -23,8 +25,9 @@ const std::vector<int64_t> kToChannelsFirst{0, 3, 1, 2};
 // Elementwise ops whose result does not depend on the layout when every input is either in
 // the region's layout or broadcast from something layout-free.
 const std::set<std::string> kElementwiseOps{
-    "Relu", "Neg", "Erf", "Tanh", "Sigmoid", "Exp", "Log", "Sqrt", "Reciprocal", "HardSwish",
-    "Gelu", "HardSigmoid", "Clip", "Cast", "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
+    "Relu", "Neg",        "Erf",       "Tanh", "Sigmoid",     "Exp",  "Log",
+    "Sqrt", "Reciprocal", "HardSwish", "Gelu", "HardSigmoid", "Clip", "Cast",
+    "Add",  "Sub",        "Mul",       "Div",  "Pow",         "Max",  "Min"};
 
 bool has_rank(const ir::Value* value, int64_t rank) {
   return value != nullptr && value->shape.rank_known() && value->shape.rank() == rank;
@@ -56,6 +59,21 @@ bool convertible_pool(const ir::Node& node, const std::set<const ir::Value*>& nh
   if (node.op == "GlobalAveragePool") return true;
   return (node.op == "MaxPool" || node.op == "AveragePool") &&
          node.attr_ints("kernel_shape").size() == 2;
+}
+
+// A reduction keeping its 4-D rank works on NHWC data with its axes renamed.
+bool convertible_reduction(const ir::Node& node, const std::set<const ir::Value*>& nhwc) {
+  return (node.op == "ReduceMean" || node.op == "ReduceSum" || node.op == "ReduceMax") &&
+         node.outputs.size() == 1 && node.inputs.size() == 1 && nhwc.count(node.input(0)) &&
+         node.attr_int("keepdims", 1) != 0;
+}
+
+// NCHW axes → the same axes' positions in NHWC (C is last, H and W move up one).
+std::vector<int64_t> channels_last_axes(std::vector<int64_t> axes) {
+  constexpr int64_t kPosition[4] = {0, 3, 1, 2};
+  for (int64_t& axis : axes) axis = kPosition[axis < 0 ? axis + 4 : axis];
+  std::sort(axes.begin(), axes.end());
+  return axes;
 }
 
 bool convertible_elementwise(const ir::Node& node, const std::set<const ir::Value*>& nhwc) {
@@ -90,7 +108,7 @@ class Converter {
   int run() {
     for (ir::Node* node : graph_.nodes()) {
       if (convertible_conv(*node) || convertible_pool(*node, nhwc_) ||
-          convertible_elementwise(*node, nhwc_)) {
+          convertible_reduction(*node, nhwc_) || convertible_elementwise(*node, nhwc_)) {
         converted_.push_back(node);
         in_region_.insert(node);
         nhwc_.insert(node->outputs[0]);
@@ -107,16 +125,21 @@ class Converter {
     bool windowed = node.op == "Conv" || node.op.find("Pool") != std::string::npos;
     if (windowed) node.attrs["channels_last"] = int64_t{1};
     if (node.op == "Conv") node.inputs[1] = permuted(node.inputs[1], cpu::to_channels_last);
+    if (node.op.starts_with("Reduce") && node.has_attr("axes")) {
+      node.attrs["axes"] = channels_last_axes(node.attr_ints("axes"));
+    }
     // Conv's bias and the pools' attributes need no change; only data inputs move.
     size_t data_inputs = windowed ? 1 : node.inputs.size();
     for (size_t i = 0; i < data_inputs; ++i) {
       ir::Value* input = node.inputs[i];
       if (input == nullptr || nhwc_.count(input) || is_scalar_like(*input)) continue;
-      node.inputs[i] = input->is_constant() ? permuted(input, permuted_constant) : entry(input, node);
+      node.inputs[i] =
+          input->is_constant() ? permuted(input, permuted_constant) : entry(input, node);
     }
   }
 
-  // A constant replaced by its permuted copy, made once per constant.
+  // A constant replaced by its permuted copy, made once per constant (a 4-D constant permutes
+  // the same way as a Conv weight and as an elementwise operand).
   ir::Value* permuted(ir::Value* constant, Tensor (*permute)(const Tensor&)) {
     auto [it, fresh] = permuted_.try_emplace(constant, nullptr);
     if (fresh) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -64,14 +65,15 @@ void build_resnet_like(ir::Graph& graph) {
       "Conv", "conv2", {pool->outputs[0], weight(graph, "w2", {8, 8, 3, 3}, 3)}, {"c2"});
   conv2->attrs["pads"] = std::vector<int64_t>{0, 1, 2, 1};  // uneven
   conv2->attrs["strides"] = std::vector<int64_t>{1, 1};
-  ir::Node* scale = graph.add_node(
-      "Mul", "scale", {conv2->outputs[0], weight(graph, "s", {1, 8, 1, 1}, 4)}, {"m"});
+  ir::Node* scale = graph.add_node("Mul", "scale",
+                                   {conv2->outputs[0], weight(graph, "s", {1, 8, 1, 1}, 4)}, {"m"});
   ir::Node* add = graph.add_node("Add", "add", {scale->outputs[0], pool->outputs[0]}, {"a"});
   ir::Node* relu2 = graph.add_node("Relu", "relu2", {add->outputs[0]}, {"r2"});
   ir::Node* gap = graph.add_node("GlobalAveragePool", "gap", {relu2->outputs[0]}, {"g"});
   ir::Node* flatten = graph.add_node("Flatten", "flatten", {gap->outputs[0]}, {"f"});
   ir::Node* fc = graph.add_node(
-      "Gemm", "fc", {flatten->outputs[0], weight(graph, "wf", {10, 8}, 5), weight(graph, "bf", {10}, 6)},
+      "Gemm", "fc",
+      {flatten->outputs[0], weight(graph, "wf", {10, 8}, 5), weight(graph, "bf", {10}, 6)},
       {"logits"});
   fc->attrs["transB"] = int64_t{1};
   graph.add_output(fc->outputs[0]);
@@ -166,7 +168,8 @@ TEST(ChannelsLast, GraphOutputInsideTheRegionStaysNchwWithItsName) {
 TEST(ChannelsLast, LeavesOtherConvolutionsAlone) {
   ir::Graph graph;
   ir::Value* signal = graph.add_input("signal", DType::Float32, shape({2, 3, 20}));
-  ir::Node* conv1d = graph.add_node("Conv", "conv1d", {signal, weight(graph, "w", {4, 3, 3}, 1)}, {"y"});
+  ir::Node* conv1d =
+      graph.add_node("Conv", "conv1d", {signal, weight(graph, "w", {4, 3, 3}, 1)}, {"y"});
   ir::Value* image = graph.add_input("image", DType::Float32, shape({1, 3, 8, 8}));
   ir::Value* filter = graph.add_input("filter", DType::Float32, shape({4, 3, 3, 3}));
   ir::Node* dynamic = graph.add_node("Conv", "dynamic", {image, filter}, {"z"});
@@ -188,10 +191,13 @@ TEST(ChannelsLast, BringsNchwOperandsIntoTheRegion) {
     ir::Value* gate = g->add_input("gate", DType::Float32, shape({1, 4, 1, 1}));
     ir::Node* pool = g->add_node("AveragePool", "pool", {x}, {"p"});
     pool->attrs["kernel_shape"] = std::vector<int64_t>{2, 2};
-    ir::Node* conv = g->add_node("Conv", "conv", {pool->outputs[0], weight(*g, "w", {4, 2, 1, 1}, 3)}, {"c"});
+    ir::Node* conv =
+        g->add_node("Conv", "conv", {pool->outputs[0], weight(*g, "w", {4, 2, 1, 1}, 3)}, {"c"});
     conv->attrs["group"] = int64_t{2};
     ir::Node* mul = g->add_node("Mul", "mul", {conv->outputs[0], gate}, {"m"});
-    ir::Node* clip = g->add_node("Clip", "clip", {mul->outputs[0], g->add_constant("lo", Tensor::scalar<float>(-0.5f))}, {"y"});
+    ir::Node* clip =
+        g->add_node("Clip", "clip",
+                    {mul->outputs[0], g->add_constant("lo", Tensor::scalar<float>(-0.5f))}, {"y"});
     g->add_output(clip->outputs[0]);
   }
   ir::infer_graph(original);
@@ -202,14 +208,52 @@ TEST(ChannelsLast, BringsNchwOperandsIntoTheRegion) {
   expect_same_outputs(original, graph);
 }
 
-TEST(ChannelsLast, ResNetFixtureMatchesTheUnconvertedGraph) {
-  std::filesystem::path model =
-      std::filesystem::path(KILN_SOURCE_DIR) / "tests/models/fixtures/resnet/resnet_fp32.onnx";
+// Squeeze-and-excitation: a rank-keeping ReduceMean stays in the region with its axes renamed.
+TEST(ChannelsLast, KeepsSqueezeExcitationInTheRegion) {
+  ir::Graph original, graph;
+  for (ir::Graph* g : {&original, &graph}) {
+    ir::Value* x = g->add_input("x", DType::Float32, shape({2, 4, 6, 5}));
+    ir::Node* conv = g->add_node("Conv", "conv", {x, weight(*g, "w", {8, 4, 1, 1}, 1)}, {"c"});
+    ir::Node* mean = g->add_node("ReduceMean", "mean", {conv->outputs[0]}, {"m"});
+    mean->attrs["axes"] = std::vector<int64_t>{-1, 2};
+    ir::Node* squeeze = g->add_node("Conv", "squeeze",
+                                    {mean->outputs[0], weight(*g, "ws", {8, 8, 1, 1}, 2)}, {"s"});
+    ir::Node* gate = g->add_node("Sigmoid", "gate", {squeeze->outputs[0]}, {"g"});
+    ir::Node* mul = g->add_node("Mul", "excite", {conv->outputs[0], gate->outputs[0]}, {"y"});
+    ir::Node* sum = g->add_node("ReduceSum", "sum", {mul->outputs[0]}, {"z"});
+    sum->attrs["axes"] = std::vector<int64_t>{1};
+    sum->attrs["keepdims"] = int64_t{0};  // changes the rank: stays NCHW
+    g->add_output(mul->outputs[0]);
+    g->add_output(sum->outputs[0]);
+  }
+  ir::infer_graph(original);
+  EXPECT_EQ(convert_to_channels_last(graph), 5);
+  EXPECT_EQ(find_node(graph, "mean")->attr_ints("axes"), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(count_op(graph, "Transpose"), 2);  // x in, y out (read by sum too)
+  EXPECT_EQ(find_node(graph, "sum")->input(0)->name, "y");
+  expect_same_outputs(original, graph);
+}
+
+// Each PyTorch fixture before and after the pass (BN folded first, as the engine builder
+// does); models without 2-D convolutions come out unchanged.
+class ChannelsLastFixture : public testing::TestWithParam<std::string> {};
+
+TEST_P(ChannelsLastFixture, MatchesTheUnconvertedGraph) {
+  std::filesystem::path model = std::filesystem::path(KILN_SOURCE_DIR) / "tests/models/fixtures" /
+                                GetParam() / (GetParam() + "_fp32.onnx");
   ir::Graph original = load_model(model);
   ir::Graph graph = load_model(model);
   fold_batch_norm(graph);
-  EXPECT_GT(convert_to_channels_last(graph), 0);
-  EXPECT_EQ(count_op(graph, "Transpose"), 2);  // the image in, the pooled features out
+  int converted = convert_to_channels_last(graph);
+  if (GetParam() == "resnet") {
+    EXPECT_GT(converted, 0);
+    EXPECT_EQ(count_op(graph, "Transpose"), 2);  // the image in, the pooled features out
+  }
+  if (GetParam() == "mobilenet") {
+    EXPECT_GT(converted, 0);
+  }
+  std::printf("  %s: %d nodes converted, %d transposes\n", GetParam().c_str(), converted,
+              count_op(graph, "Transpose"));
   std::map<std::string, Tensor> inputs = make_random_inputs(original, 5);
   std::vector<Tensor> expected = cpu::Executor(original).run(inputs);
   std::vector<Tensor> actual = cpu::Executor(graph).run(inputs);
@@ -219,6 +263,9 @@ TEST(ChannelsLast, ResNetFixtureMatchesTheUnconvertedGraph) {
     EXPECT_LE(normalized_error(actual[i], expected[i]), kFp32Tolerance) << "output " << i;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(PyTorchExports, ChannelsLastFixture,
+                         testing::Values("resnet", "mobilenet", "mlp", "encoder", "vit"));
 
 }  // namespace
 }  // namespace kiln::passes

@@ -11,8 +11,8 @@ namespace {
 
 // out[i0, i1, i2, i3] = in at the index where out axis k is in axis perm[k].
 Tensor permute_4d(const Tensor& tensor, const std::array<size_t, 4>& perm) {
-  check(tensor.rank() == 4, ErrorKind::InvalidArgument, "layout change: expected a 4-D tensor, got ",
-        dims_to_string(tensor.dims()));
+  check(tensor.rank() == 4, ErrorKind::InvalidArgument,
+        "layout change: expected a 4-D tensor, got ", dims_to_string(tensor.dims()));
   const Dims& in = tensor.dims();
   Dims out_dims{in[perm[0]], in[perm[1]], in[perm[2]], in[perm[3]]};
   std::array<int64_t, 4> in_strides{in[1] * in[2] * in[3], in[2] * in[3], in[3], 1};

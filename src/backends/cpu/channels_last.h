@@ -13,6 +13,8 @@ Tensor to_channels_last(const Tensor& tensor);
 Tensor to_channels_first(const Tensor& tensor);
 
 // Whether `node` (Conv or a pool) carries channels_last=1: its data input and output are NHWC.
-inline bool is_channels_last(const ir::Node& node) { return node.attr_int("channels_last", 0) != 0; }
+inline bool is_channels_last(const ir::Node& node) {
+  return node.attr_int("channels_last", 0) != 0;
+}
 
 }  // namespace kiln::cpu

@@ -241,9 +241,8 @@ std::vector<Tensor> pool_kernel(const ir::Node& node, const std::vector<Tensor>&
         ": the Indices output of MaxPool is not supported; remove it from the model");
   bool nhwc = is_channels_last(node);
   Tensor x = nhwc ? to_channels_first(inputs[0]) : inputs[0];
-  Tensor y = visit_float_type(node, x.dtype(), [&](auto tag) {
-    return pool_typed<decltype(tag)>(node, x, kind);
-  });
+  Tensor y = visit_float_type(node, x.dtype(),
+                              [&](auto tag) { return pool_typed<decltype(tag)>(node, x, kind); });
   return {nhwc ? to_channels_last(y) : y};
 }
 

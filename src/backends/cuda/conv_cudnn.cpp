@@ -1,7 +1,8 @@
 // Conv (1-D and 2-D NCHW, 2-D NHWC with channels_last=1; groups, any pads/strides/dilations)
-// through cuDNN's convolution API, and the pools through Kiln's own kernels (pool.cu), registered together. A Conv with
-// fused_activation "Relu" (from passes::fuse_epilogues) runs as one cuDNN conv-bias-ReLU call
-// where cuDNN supports it, else as convolution, bias, then an in-place ReLU.
+// through cuDNN's convolution API, and the pools through Kiln's own kernels (pool.cu),
+// registered together. A Conv with fused_activation "Relu" (from passes::fuse_epilogues) runs
+// as one cuDNN conv-bias-ReLU call where cuDNN supports it, else as convolution, bias, then an
+// in-place ReLU.
 #include <algorithm>
 #include <array>
 #include <string>
@@ -57,8 +58,8 @@ TensorDesc tensor_desc(cudnnDataType_t type, cudnnTensorFormat_t format,
   cudnnTensorDescriptor_t desc = nullptr;
   KILN_CUDA_CHECK(cudnnCreateTensorDescriptor(&desc));
   TensorDesc owned(desc);
-  KILN_CUDA_CHECK(cudnnSetTensor4dDescriptor(desc, format, type, int(dims[0]),
-                                             int(dims[1]), int(dims[2]), int(dims[3])));
+  KILN_CUDA_CHECK(cudnnSetTensor4dDescriptor(desc, format, type, int(dims[0]), int(dims[1]),
+                                             int(dims[2]), int(dims[3])));
   return owned;
 }
 

@@ -29,6 +29,81 @@ __global__ void strided_copy_kernel(const Word* src, StridedView src_view, Word*
   }
 }
 
+// Copies whose source-contiguous axis is not the destination's innermost (a Transpose that
+// moves the last axis) go through 32x32 tiles in shared memory: reads along the source's
+// contiguous axis ("rows"), writes along the destination's last axis ("cols"), both coalesced.
+constexpr int kTile = 32;
+constexpr int kTileRows = 8;  // threads per block: kTile x kTileRows
+
+struct TileCopy {
+  uint32_t rows = 0;            // extent of the source-contiguous axis
+  uint32_t cols = 0;            // extent of the last axis (destination-contiguous)
+  uint32_t src_col_stride = 0;  // source stride of the last axis
+  uint32_t dst_row_stride = 0;  // destination stride of the source-contiguous axis
+  FastDivmod row_tiles, col_tiles;
+  uint32_t tiles = 0;  // batches x row tiles x col tiles
+  Index32<2> batch;    // source and destination offsets of the remaining axes
+};
+
+template <typename Word>
+__global__ void tiled_copy_kernel(const Word* src, Word* dst, TileCopy copy) {
+  __shared__ Word tile[kTile][kTile + 1];  // +1: columns fall in different banks
+  for (uint32_t t = blockIdx.x; t < copy.tiles; t += gridDim.x) {
+    uint32_t rest = copy.col_tiles.div(t);
+    uint32_t col0 = (t - rest * copy.col_tiles.divisor) * kTile;
+    uint32_t batch = copy.row_tiles.div(rest);
+    uint32_t row0 = (rest - batch * copy.row_tiles.divisor) * kTile;
+    uint32_t base[2];
+    copy.batch.at(batch, base);
+    uint32_t row = row0 + threadIdx.x;
+    for (uint32_t k = threadIdx.y; k < kTile; k += kTileRows) {
+      uint32_t col = col0 + k;
+      if (row < copy.rows && col < copy.cols)
+        tile[k][threadIdx.x] = src[base[0] + row + col * copy.src_col_stride];
+    }
+    __syncthreads();
+    uint32_t col = col0 + threadIdx.x;
+    for (uint32_t k = threadIdx.y; k < kTile; k += kTileRows) {
+      uint32_t r = row0 + k;
+      if (r < copy.rows && col < copy.cols)
+        dst[base[1] + r * copy.dst_row_stride + col] = tile[threadIdx.x][k];
+    }
+    __syncthreads();  // the next tile overwrites `tile`
+  }
+}
+
+// The tiled plan for a merged loop (32-bit offsets already checked), or false where it does
+// not apply: the destination's last axis must be contiguous, the source's not, and another
+// axis contiguous in the source; both long enough to fill most of a tile.
+bool plan_tiles(const StridedLoop& loop, const std::string& what, TileCopy& copy) {
+  size_t last = loop.dims.size() - 1;
+  if (last == 0 || loop.strides[1][last] != 1 || loop.strides[0][last] == 1) return false;
+  size_t row_axis = 0;
+  while (row_axis < last && loop.strides[0][row_axis] != 1) ++row_axis;
+  if (row_axis == last || loop.dims[row_axis] < kTile / 4 || loop.dims[last] < kTile / 4)
+    return false;
+  StridedLoop batch{{}, {{}, {}}, loop.offsets};
+  for (size_t axis = 0; axis < last; ++axis) {
+    if (axis == row_axis) continue;
+    batch.dims.push_back(loop.dims[axis]);
+    for (size_t k = 0; k < 2; ++k) batch.strides[k].push_back(loop.strides[k][axis]);
+  }
+  batch = collapse_axes(batch);
+  copy.rows = uint32_t(loop.dims[row_axis]);
+  copy.cols = uint32_t(loop.dims[last]);
+  copy.src_col_stride = uint32_t(loop.strides[0][last]);
+  copy.dst_row_stride = uint32_t(loop.strides[1][row_axis]);
+  uint32_t row_tiles = (copy.rows + kTile - 1) / kTile;
+  uint32_t col_tiles = (copy.cols + kTile - 1) / kTile;
+  copy.row_tiles = FastDivmod(row_tiles);
+  copy.col_tiles = FastDivmod(col_tiles);
+  int64_t tiles = element_count(batch.dims) * row_tiles * col_tiles;
+  if (tiles >= (int64_t(1) << 31)) return false;
+  copy.tiles = uint32_t(tiles);
+  copy.batch = make_index32<2>(batch, what);
+  return true;
+}
+
 // The widest word (up to 16 bytes) that tiles every row when the innermost axis is contiguous
 // in both operands: row length, outer strides, offsets and both base pointers divisible.
 size_t widest_word(const StridedLoop& loop, size_t element_size, const void* src, const void* dst) {
@@ -36,7 +111,9 @@ size_t widest_word(const StridedLoop& loop, size_t element_size, const void* src
   if (loop.strides[0][last] != 1 || loop.strides[1][last] != 1) return element_size;
   size_t word = 16;
   for (; word > element_size; word /= 2) {
-    auto divides = [&](int64_t elements) { return (elements * int64_t(element_size)) % int64_t(word) == 0; };
+    auto divides = [&](int64_t elements) {
+      return (elements * int64_t(element_size)) % int64_t(word) == 0;
+    };
     bool fits = divides(loop.dims[last]) && aligned_to(src, word) && aligned_to(dst, word);
     for (size_t k = 0; k < 2 && fits; ++k) {
       fits = divides(loop.offsets[k]);
@@ -60,7 +137,8 @@ StridedLoop in_words(StridedLoop loop, size_t element_size, size_t word) {
 
 // Copies the elements of `src` that operand 0 of `loop` walks into the places of `dst` that
 // operand 1 walks. Axes contiguous in both are merged first; rows contiguous in both move in
-// words of up to 16 bytes (Transpose keeping the last axis, Slice/Split/Concat of outer axes).
+// words of up to 16 bytes (Transpose keeping the last axis, Slice/Split/Concat of outer axes);
+// a transposed last axis goes through shared-memory tiles; the rest element by element.
 void strided_copy(LaunchContext& context, const ir::Node& node, size_t element_size,
                   const DeviceTensor& src, DeviceTensor& dst, const StridedLoop& walk) {
   if (element_count(walk.dims) == 0) return;
@@ -70,11 +148,22 @@ void strided_copy(LaunchContext& context, const ir::Node& node, size_t element_s
   if (word != element_size) loop = in_words(loop, element_size, word);
   int64_t scale = int64_t(word / element_size);
   int64_t n = element_count(loop.dims);
+  bool index32 = fits_index32(loop, {src.numel() / scale, dst.numel() / scale});
+  TileCopy tiles;
+  bool tiled = index32 && plan_tiles(loop, what, tiles);
   auto launch = [&](auto word_type) {
     using W = decltype(word_type);
     const W* from = static_cast<const W*>(src.data);
     W* to = static_cast<W*>(dst.data);
-    if (fits_index32(loop, {src.numel() / scale, dst.numel() / scale})) {
+    if constexpr (sizeof(W) <= 8) {
+      if (tiled) {
+        unsigned blocks = tiles.tiles < 65536u ? tiles.tiles : 65536u;
+        tiled_copy_kernel<W>
+            <<<blocks, dim3(kTile, kTileRows), 0, context.stream>>>(from, to, tiles);
+        return;
+      }
+    }
+    if (index32) {
       strided_copy32_kernel<W><<<grid_for(n), kThreads, 0, context.stream>>>(
           from, to, uint32_t(n), make_index32<2>(loop, what));
     } else {
@@ -117,23 +206,23 @@ void transpose(LaunchContext& context, const ir::Node& node, std::span<const Dev
   Dims in_strides = contiguous_strides(in.dims);
   Dims strides(rank);
   for (size_t axis = 0; axis < rank; ++axis) strides[axis] = in_strides[size_t(perm[axis])];
-  std::string what = node.describe();
-  strided_copy(context, node, dtype_size(in.dtype), in.data, strided_view(out.dims, strides, 0, what),
-               out.data, contiguous_view(out.dims, what), out.numel());
+  strided_copy(context, node, dtype_size(in.dtype), in, out,
+               copy_loop(out.dims, strides, 0, contiguous_strides(out.dims), 0));
 }
 
 void expand(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
             std::span<DeviceTensor> outputs) {
   std::string what = node.describe();
   DeviceTensor& out = outputs[0];
-  strided_copy(context, node, dtype_size(out.dtype), inputs[0].data,
-               broadcast_view(inputs[0].dims, out.dims, what), out.data,
-               contiguous_view(out.dims, what), out.numel());
+  strided_copy(context, node, dtype_size(out.dtype), inputs[0], out,
+               copy_loop(out.dims, broadcast_strides(inputs[0].dims, out.dims, what), 0,
+                         contiguous_strides(out.dims), 0));
 }
 
 // Values of a constant int input (starts, ends, axes, steps); Unsupported (host fallback)
 // when computed at run time.
-std::vector<int64_t> constant_ints(const ir::Node& node, size_t index, std::vector<int64_t> fallback) {
+std::vector<int64_t> constant_ints(const ir::Node& node, size_t index,
+                                   std::vector<int64_t> fallback) {
   const ir::Value* value = node.input(index);
   if (value == nullptr) return fallback;
   check(value->is_constant(), ErrorKind::Unsupported, node.describe(), ": input ", index,
@@ -158,26 +247,28 @@ void slice(LaunchContext& context, const ir::Node& node, std::span<const DeviceT
     size_t axis = size_t(axes[i] < 0 ? axes[i] + rank : axes[i]);
     int64_t dim = in.dims[axis];
     int64_t start = starts[i] < 0 ? starts[i] + dim : starts[i];
-    start = steps[i] > 0 ? std::clamp<int64_t>(start, 0, dim) : std::clamp<int64_t>(start, 0, dim - 1);
+    start =
+        steps[i] > 0 ? std::clamp<int64_t>(start, 0, dim) : std::clamp<int64_t>(start, 0, dim - 1);
     offset += start * in_strides[axis];
     strides[axis] = in_strides[axis] * steps[i];
   }
-  std::string what = node.describe();
-  strided_copy(context, node, dtype_size(in.dtype), in.data, strided_view(out.dims, strides, offset, what),
-               out.data, contiguous_view(out.dims, what), out.numel());
+  strided_copy(context, node, dtype_size(in.dtype), in, out,
+               copy_loop(out.dims, strides, offset, contiguous_strides(out.dims), 0));
 }
 
 void concat(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
             std::span<DeviceTensor> outputs) {
   DeviceTensor& out = outputs[0];
   std::string what = node.describe();
-  size_t axis = size_t(ir::normalize_axis(node.attr_int("axis", 0), int64_t(out.dims.size()), what));
+  size_t axis =
+      size_t(ir::normalize_axis(node.attr_int("axis", 0), int64_t(out.dims.size()), what));
   Dims out_strides = contiguous_strides(out.dims);
   int64_t position = 0;
   for (const DeviceTensor& in : inputs) {
     check(in.dtype == out.dtype, ErrorKind::Unsupported, what, ": inputs of mixed storage");
-    strided_copy(context, node, dtype_size(in.dtype), in.data, contiguous_view(in.dims, what), out.data,
-                 strided_view(in.dims, out_strides, position * out_strides[axis], what), in.numel());
+    strided_copy(context, node, dtype_size(in.dtype), in, out,
+                 copy_loop(in.dims, contiguous_strides(in.dims), 0, out_strides,
+                           position * out_strides[axis]));
     position += in.dims[axis];
   }
 }
@@ -191,9 +282,9 @@ void split(LaunchContext& context, const ir::Node& node, std::span<const DeviceT
   int64_t position = 0;
   for (DeviceTensor& out : outputs) {
     if (out.defined()) {
-      strided_copy(context, node, dtype_size(in.dtype), in.data,
-                   strided_view(out.dims, in_strides, position * in_strides[axis], what), out.data,
-                   contiguous_view(out.dims, what), out.numel());
+      strided_copy(context, node, dtype_size(in.dtype), in, out,
+                   copy_loop(out.dims, in_strides, position * in_strides[axis],
+                             contiguous_strides(out.dims), 0));
       position += out.dims[axis];
     }
   }

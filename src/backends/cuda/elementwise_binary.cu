@@ -81,8 +81,8 @@ __global__ void binary_packed_kernel(const T* a, OperandLayout la, const T* b, O
 
 // Any broadcast, axes merged, offsets in 32 bits (one shared division per axis).
 template <typename T, typename Out>
-__global__ void binary_indexed_kernel(const T* a, const T* b, Out* out, uint32_t n, Index32<2> index,
-                                      BinaryOp op) {
+__global__ void binary_indexed_kernel(const T* a, const T* b, Out* out, uint32_t n,
+                                      Index32<2> index, BinaryOp op) {
   for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
     uint32_t at[2];
     index.at(i, at);
@@ -101,8 +101,8 @@ __global__ void binary_broadcast_kernel(const T* a, const T* b, Out* out, int64_
 }
 
 // The walk of `operands` (broadcast to `out`) with contiguous axes merged.
-StridedLoop broadcast_loop(std::initializer_list<const DeviceTensor*> operands, const DeviceTensor& out,
-                           const std::string& what) {
+StridedLoop broadcast_loop(std::initializer_list<const DeviceTensor*> operands,
+                           const DeviceTensor& out, const std::string& what) {
   StridedLoop loop{out.dims, {}, {}};
   for (const DeviceTensor* operand : operands) {
     loop.strides.push_back(broadcast_strides(operand->dims, out.dims, what));
@@ -123,7 +123,8 @@ void launch_binary(cudaStream_t stream, const DeviceTensor& a, const DeviceTenso
   OperandLayout la, lb;
   if (packed_layout(a.dims, pa, sizeof(T), out.dims, N, la) &&
       packed_layout(b.dims, pb, sizeof(T), out.dims, N, lb) && aligned_to(po, sizeof(Out) * N)) {
-    binary_packed_kernel<T, Out><<<grid_for(n, N), kThreads, 0, stream>>>(pa, la, pb, lb, po, n, op);
+    binary_packed_kernel<T, Out>
+        <<<grid_for(n, N), kThreads, 0, stream>>>(pa, la, pb, lb, po, n, op);
     return;
   }
   StridedLoop loop = broadcast_loop({&a, &b}, out, what);
@@ -177,8 +178,9 @@ void binary(LaunchContext& context, const ir::Node& node, std::span<const Device
 
 // Where with Full / Scalar / Inner operands: 16-byte packs of values, scalar tail.
 template <typename Word>
-__global__ void where_packed_kernel(const bool* cond, OperandLayout lc, const Word* x, OperandLayout lx,
-                                    const Word* y, OperandLayout ly, Word* out, int64_t n) {
+__global__ void where_packed_kernel(const bool* cond, OperandLayout lc, const Word* x,
+                                    OperandLayout lx, const Word* y, OperandLayout ly, Word* out,
+                                    int64_t n) {
   constexpr int N = kPackSize<Word>;
   bool scalar_c = scalar_of(cond, lc);
   Word scalar_x = scalar_of(x, lx);
@@ -195,13 +197,14 @@ __global__ void where_packed_kernel(const bool* cond, OperandLayout lc, const Wo
     reinterpret_cast<Pack<Word, N>*>(out)[p] = u;
   }
   for (int64_t i = packs * N + first; i < n; i += stride) {
-    out[i] = load_one(cond, lc, scalar_c, i) ? load_one(x, lx, scalar_x, i) : load_one(y, ly, scalar_y, i);
+    out[i] = load_one(cond, lc, scalar_c, i) ? load_one(x, lx, scalar_x, i)
+                                             : load_one(y, ly, scalar_y, i);
   }
 }
 
 template <typename Word>
-__global__ void where_indexed_kernel(const bool* cond, const Word* x, const Word* y, Word* out, uint32_t n,
-                                     Index32<3> index) {
+__global__ void where_indexed_kernel(const bool* cond, const Word* x, const Word* y, Word* out,
+                                     uint32_t n, Index32<3> index) {
   for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
     uint32_t at[3];
     index.at(i, at);
@@ -231,8 +234,10 @@ void launch_where(cudaStream_t stream, const DeviceTensor& cond, const DeviceTen
   OperandLayout lc, lx, ly;
   if (packed_layout(cond.dims, pc, sizeof(bool), out.dims, N, lc) &&
       packed_layout(x.dims, px, sizeof(Word), out.dims, N, lx) &&
-      packed_layout(y.dims, py, sizeof(Word), out.dims, N, ly) && aligned_to(po, sizeof(Word) * N)) {
-    where_packed_kernel<Word><<<grid_for(n, N), kThreads, 0, stream>>>(pc, lc, px, lx, py, ly, po, n);
+      packed_layout(y.dims, py, sizeof(Word), out.dims, N, ly) &&
+      aligned_to(po, sizeof(Word) * N)) {
+    where_packed_kernel<Word>
+        <<<grid_for(n, N), kThreads, 0, stream>>>(pc, lc, px, lx, py, ly, po, n);
     return;
   }
   StridedLoop loop = broadcast_loop({&cond, &x, &y}, out, what);
@@ -240,9 +245,9 @@ void launch_where(cudaStream_t stream, const DeviceTensor& cond, const DeviceTen
     where_indexed_kernel<Word><<<grid_for(n), kThreads, 0, stream>>>(pc, px, py, po, uint32_t(n),
                                                                      make_index32<3>(loop, what));
   } else {
-    where_kernel<Word><<<grid_for(n), kThreads, 0, stream>>>(pc, px, py, po, n, operand_view(loop, 0, what),
-                                                             operand_view(loop, 1, what),
-                                                             operand_view(loop, 2, what));
+    where_kernel<Word><<<grid_for(n), kThreads, 0, stream>>>(
+        pc, px, py, po, n, operand_view(loop, 0, what), operand_view(loop, 1, what),
+        operand_view(loop, 2, what));
   }
 }
 

@@ -2,7 +2,7 @@
 // at run time so nvcc instantiates little), IsNaN and Not. FP32 math, 16-byte accesses.
 #include <cmath>
 
-#include "backends/cuda/cuda_common.cuh"
+#include "backends/cuda/index_math.cuh"
 
 namespace kiln::cuda {
 namespace {
@@ -42,11 +42,11 @@ __device__ __forceinline__ float apply_unary(UnaryOp op, float x, float alpha, f
   return x;
 }
 
-template <typename T>
+// N elements per access: 16-byte packs, or 1 where a pointer is not aligned to a pack.
+template <typename T, int N>
 __global__ void unary_kernel(const T* in, T* out, int64_t n, UnaryParams params) {
   float low = params.low ? to_float(*static_cast<const T*>(params.low)) : -INFINITY;
   float high = params.high ? to_float(*static_cast<const T*>(params.high)) : INFINITY;
-  constexpr int N = kPackSize<T>;
   int64_t packs = n / N;
   int64_t stride = int64_t(gridDim.x) * blockDim.x;
   int64_t first = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -74,8 +74,14 @@ void launch_unary(LaunchContext& context, const ir::Node& node, const DeviceTens
     using T = decltype(tag);
     int64_t n = in.numel();
     if (n == 0) return;
-    unary_kernel<T><<<grid_for(n, kPackSize<T>), kThreads, 0, context.stream>>>(
-        static_cast<const T*>(in.data), static_cast<T*>(out.data), n, params);
+    constexpr int N = kPackSize<T>;
+    const T* from = static_cast<const T*>(in.data);
+    T* to = static_cast<T*>(out.data);
+    if (aligned_to(from, sizeof(T) * N) && aligned_to(to, sizeof(T) * N)) {
+      unary_kernel<T, N><<<grid_for(n, N), kThreads, 0, context.stream>>>(from, to, n, params);
+    } else {
+      unary_kernel<T, 1><<<grid_for(n), kThreads, 0, context.stream>>>(from, to, n, params);
+    }
   });
   check_launch(node);
 }

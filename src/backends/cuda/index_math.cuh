@@ -50,7 +50,8 @@ StridedView operand_view(const StridedLoop& loop, size_t operand, const std::str
 // Offsets of K operands for a linear index, one division per axis shared by all operands.
 // Strides are kept modulo 2^32: negative ones wrap, and the sums come out exact because every
 // true offset lies in [0, 2^31).
-template <int K> struct Index32 {
+template <int K>
+struct Index32 {
   int rank = 0;
   FastDivmod dims[kMaxRank];
   uint32_t strides[K][kMaxRank] = {};
@@ -67,11 +68,13 @@ template <int K> struct Index32 {
       linear = quotient;
     }
 #pragma unroll
-    for (int k = 0; k < K; ++k) result[k] += linear * strides[k][0];  // the outermost axis: no division
+    for (int k = 0; k < K; ++k)
+      result[k] += linear * strides[k][0];  // the outermost axis: no division
   }
 };
 
-template <int K> Index32<K> make_index32(const StridedLoop& loop, const std::string& what) {
+template <int K>
+Index32<K> make_index32(const StridedLoop& loop, const std::string& what) {
   check(loop.dims.size() <= size_t(kMaxRank), ErrorKind::Unsupported, what, ": rank ",
         loop.dims.size(), " (after merging contiguous axes) exceeds the CUDA kernels' limit of ",
         kMaxRank);

@@ -31,7 +31,8 @@ Tensor run_node(const std::string& op, const std::vector<Tensor>& inputs, const 
   std::vector<ir::Value*> values;
   for (size_t i = 0; i < inputs.size(); ++i) {
     std::string name = "in" + std::to_string(i);
-    values.push_back(graph.add_input(name, inputs[i].dtype(), ir::Shape::from_dims(inputs[i].dims())));
+    values.push_back(
+        graph.add_input(name, inputs[i].dtype(), ir::Shape::from_dims(inputs[i].dims())));
     named[name] = inputs[i];
   }
   ir::Node* node = graph.add_node(op, "node", values, {"out"});
@@ -62,7 +63,8 @@ Attrs conv_attrs(std::vector<int64_t> pads, std::vector<int64_t> strides, int64_
 }
 
 TEST(ChannelsLastReference, ConvMatchesNchw) {
-  expect_layouts_agree("Conv", {{2, 6, 9, 7}, {4, 6, 3, 3}, {4}}, conv_attrs({1, 1, 1, 1}, {1, 1}, 1));
+  expect_layouts_agree("Conv", {{2, 6, 9, 7}, {4, 6, 3, 3}, {4}},
+                       conv_attrs({1, 1, 1, 1}, {1, 1}, 1));
   expect_layouts_agree("Conv", {{1, 6, 11, 10}, {9, 2, 3, 2}}, conv_attrs({0, 1, 2, 1}, {2, 2}, 3));
   Attrs relu = conv_attrs({1, 1, 1, 1}, {2, 1}, 6);
   relu["fused_activation"] = std::string("Relu");
@@ -70,8 +72,10 @@ TEST(ChannelsLastReference, ConvMatchesNchw) {
 }
 
 TEST(ChannelsLastReference, PoolsMatchNchw) {
-  Attrs max{{"kernel_shape", std::vector<int64_t>{3, 3}}, {"strides", std::vector<int64_t>{2, 2}},
-            {"pads", std::vector<int64_t>{1, 0, 1, 1}}, {"ceil_mode", int64_t{1}}};
+  Attrs max{{"kernel_shape", std::vector<int64_t>{3, 3}},
+            {"strides", std::vector<int64_t>{2, 2}},
+            {"pads", std::vector<int64_t>{1, 0, 1, 1}},
+            {"ceil_mode", int64_t{1}}};
   expect_layouts_agree("MaxPool", {{2, 5, 11, 10}}, max);
   Attrs average = max;
   average["count_include_pad"] = int64_t{1};

@@ -89,27 +89,34 @@ Attrs conv_attrs(std::vector<int64_t> pads, std::vector<int64_t> strides,
 
 TEST(CudaChannelsLast, ConvWithAndWithoutBias) {
   KILN_REQUIRE_GPU();
-  expect_all("Conv", {{2, 8, 12, 12}, {16, 8, 3, 3}, {16}}, conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 1));
+  expect_all("Conv", {{2, 8, 12, 12}, {16, 8, 3, 3}, {16}},
+             conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 1));
   expect_all("Conv", {{2, 8, 13, 11}, {6, 8, 3, 3}}, conv_attrs({1, 1, 1, 1}, {2, 2}, {1, 1}, 1));
-  expect_all("Conv", {{2, 16, 9, 9}, {32, 16, 1, 1}, {32}}, conv_attrs({0, 0, 0, 0}, {1, 1}, {1, 1}, 1));
+  expect_all("Conv", {{2, 16, 9, 9}, {32, 16, 1, 1}, {32}},
+             conv_attrs({0, 0, 0, 0}, {1, 1}, {1, 1}, 1));
 }
 
 TEST(CudaChannelsLast, ConvStemWithThreeChannels) {
   KILN_REQUIRE_GPU();
-  expect_all("Conv", {{2, 3, 32, 32}, {8, 3, 7, 7}, {8}}, conv_attrs({3, 3, 3, 3}, {2, 2}, {1, 1}, 1));
+  expect_all("Conv", {{2, 3, 32, 32}, {8, 3, 7, 7}, {8}},
+             conv_attrs({3, 3, 3, 3}, {2, 2}, {1, 1}, 1));
 }
 
 TEST(CudaChannelsLast, ConvGroupsAndDepthwise) {
   KILN_REQUIRE_GPU();
-  expect_all("Conv", {{2, 8, 10, 10}, {12, 4, 3, 3}, {12}}, conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 2));
-  expect_all("Conv", {{2, 8, 10, 10}, {8, 1, 3, 3}, {8}}, conv_attrs({1, 1, 1, 1}, {2, 2}, {1, 1}, 8));
+  expect_all("Conv", {{2, 8, 10, 10}, {12, 4, 3, 3}, {12}},
+             conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 2));
+  expect_all("Conv", {{2, 8, 10, 10}, {8, 1, 3, 3}, {8}},
+             conv_attrs({1, 1, 1, 1}, {2, 2}, {1, 1}, 8));
 }
 
 TEST(CudaChannelsLast, ConvStridesDilationsAndUnevenPads) {
   KILN_REQUIRE_GPU();
   expect_all("Conv", {{2, 4, 15, 13}, {6, 4, 3, 3}}, conv_attrs({0, 1, 2, 1}, {2, 2}, {1, 1}, 1));
-  expect_all("Conv", {{1, 4, 16, 16}, {6, 4, 3, 3}, {6}}, conv_attrs({2, 2, 2, 2}, {1, 1}, {2, 2}, 1));
-  expect_all("Conv", {{1, 8, 14, 14}, {8, 8, 3, 3}, {8}}, conv_attrs({0, 0, 1, 1}, {2, 2}, {1, 1}, 1));
+  expect_all("Conv", {{1, 4, 16, 16}, {6, 4, 3, 3}, {6}},
+             conv_attrs({2, 2, 2, 2}, {1, 1}, {2, 2}, 1));
+  expect_all("Conv", {{1, 8, 14, 14}, {8, 8, 3, 3}, {8}},
+             conv_attrs({0, 0, 1, 1}, {2, 2}, {1, 1}, 1));
 }
 
 TEST(CudaChannelsLast, ConvFusedRelu) {
@@ -160,8 +167,10 @@ constexpr double kBf16FixtureTolerance = 2e-2;
 // The engine builder's order: fold BN, fuse epilogues, then go channels-last.
 TEST(CudaChannelsLast, ConvertedResNetFixtureMatchesPyTorchOnTheGpu) {
   KILN_REQUIRE_GPU();
-  std::filesystem::path folder = std::filesystem::path(KILN_SOURCE_DIR) / "tests/models/fixtures/resnet";
-  std::map<std::string, Tensor> inputs = read_safetensors(folder / "resnet_fp32_inputs.safetensors");
+  std::filesystem::path folder =
+      std::filesystem::path(KILN_SOURCE_DIR) / "tests/models/fixtures/resnet";
+  std::map<std::string, Tensor> inputs =
+      read_safetensors(folder / "resnet_fp32_inputs.safetensors");
   Tensor reference = read_safetensors(folder / "resnet_fp32_outputs.safetensors").at("output_0");
   std::map<std::string, Dims> dims;
   for (const auto& [name, tensor] : inputs) dims[name] = tensor.dims();
@@ -177,9 +186,10 @@ TEST(CudaChannelsLast, ConvertedResNetFixtureMatchesPyTorchOnTheGpu) {
     ASSERT_EQ(outputs.size(), 1u);
     ASSERT_EQ(outputs[0].dims(), reference.dims());
     double error = normalized_error(outputs[0], reference);
-    double tolerance = enabled.count(Precision::BF16) ? kBf16FixtureTolerance : kFp32FixtureTolerance;
-    EXPECT_TRUE(error <= tolerance) << "resnet NHWC with " << precisions_to_string(enabled)
-                                    << ": normalized error " << error;
+    double tolerance =
+        enabled.count(Precision::BF16) ? kBf16FixtureTolerance : kFp32FixtureTolerance;
+    EXPECT_TRUE(error <= tolerance)
+        << "resnet NHWC with " << precisions_to_string(enabled) << ": normalized error " << error;
     std::string host;
     for (const std::string& node : executor.host_nodes()) host += " " + node;
     EXPECT_TRUE(executor.host_nodes().empty()) << "nodes on the host:" << host;
