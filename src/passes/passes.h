@@ -38,7 +38,9 @@ int fold_batch_norm(ir::Graph& graph);
 // (x + 0.044715·x³)))) by Gelu(approximate="tanh"). Returns the number replaced.
 int recognize_gelu(ir::Graph& graph);
 // Stores MatMul weights [K, N] whose N is not a multiple of 8 (but K is) as [N, K] with
-// attribute transB = 1, which GPU matrix kernels read at full speed. Returns the number.
+// attribute transB = 1, which GPU matrix kernels read at full speed, and reads a weight that
+// a Transpose turns from [N, K] into [K, N] at run time directly with transB. Returns the
+// number of MatMuls changed.
 int orient_matmul_weights(ir::Graph& graph);
 // NHWC regions around 2-D Convs (attribute channels_last; channels_last.cpp). Returns nodes converted.
 int convert_to_channels_last(ir::Graph& graph);

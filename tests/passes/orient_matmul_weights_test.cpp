@@ -45,6 +45,29 @@ TEST(OrientMatMulWeightsTest, MisalignedRowsAreTransposedWithTheSameOutputs) {
   }
 }
 
+// x · Transpose(E) with E a [N, K] constant (a tied embedding): MatMul reads E with transB.
+TEST(OrientMatMulWeightsTest, RunTimeTransposeOfAConstantIsReadDirectly) {
+  auto make = [] {
+    ir::Graph graph;
+    ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({2, 3, 16}));
+    ir::Value* e = graph.add_constant("embedding", Tensor::from_vector<float>({13, 16}, values(13 * 16, 3)));
+    ir::Node* transpose = graph.add_node("Transpose", "t", {e}, {"e_t"});
+    transpose->attrs["perm"] = std::vector<int64_t>{1, 0};
+    graph.add_output(graph.add_node("MatMul", "head", {x, transpose->outputs[0]}, {"y"})->outputs[0]);
+    ir::infer_graph(graph);
+    return graph;
+  };
+  ir::Graph graph = make();
+  std::map<std::string, Tensor> x = make_random_inputs(graph, 9);
+  Tensor expected = CpuSession(make(), {Precision::FP32}, false).run(x).at("y");
+  EXPECT_EQ(orient_matmul_weights(graph), 1);
+  ASSERT_EQ(graph.node_count(), 1u);
+  EXPECT_EQ(graph.nodes().front()->inputs[1]->name, "embedding");
+  EXPECT_EQ(graph.nodes().front()->attr_int("transB", 0), 1);
+  Tensor actual = CpuSession(std::move(graph), {Precision::FP32}, false).run(x).at("y");
+  EXPECT_LE(normalized_error(actual, expected), 1e-7);
+}
+
 TEST(OrientMatMulWeightsTest, AlignedOrComputedWeightsStay) {
   ir::Graph aligned = matmul_graph(16, 24, false);
   EXPECT_EQ(orient_matmul_weights(aligned), 0);
