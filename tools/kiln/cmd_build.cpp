@@ -2,20 +2,15 @@
 // where there is one, else by the documented heuristic; the user's per-layer constraints on
 // top), and writes an engine file that `kiln run`, `kiln bench` and `kiln inspect` read.
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <unistd.h>
 
+#include "build_support.h"
 #include "commands.h"
 #include "engine/build_engine.h"
 #include "kiln/inputs.h"
 #include "kiln/kiln.h"
 #include "model_runner.h"
-
-#ifdef KILN_HAS_CUDA
-#include "backends/cuda/layer_timer.h"
-#endif
 
 namespace kiln::cli {
 namespace {
@@ -43,32 +38,6 @@ std::pair<std::string, Precision> parse_layer_precision(const std::string& text)
   check(precision.has_value(), ErrorKind::InvalidArgument, "--layer-precision '", text,
         "': unknown precision '", name, "' (valid: fp32, tf32, fp16, bf16)");
   return {text.substr(0, equals), *precision};
-}
-
-// One line that rewrites itself on a terminal; a line per tenth of the work otherwise.
-engine::BuildProgress progress_printer(bool quiet) {
-  if (quiet) return {};
-  bool terminal = isatty(fileno(stderr)) != 0;
-  return [terminal, last = size_t(-1)](const std::string& stage, size_t done, size_t total) mutable {
-    if (total == 0) return;
-    size_t tenth = done * 10 / total;
-    if (terminal) {
-      std::fprintf(stderr, "\r%s %zu/%zu", stage.c_str(), done, total);
-      if (done == total) std::fprintf(stderr, "\n");
-    } else if (tenth != last || done == total) {
-      std::fprintf(stderr, "%s %zu/%zu\n", stage.c_str(), done, total);
-    }
-    last = tenth;
-  };
-}
-
-std::unique_ptr<engine::LayerTimer> make_timer(Backend backend, size_t workspace_bytes) {
-#ifdef KILN_HAS_CUDA
-  if (backend == Backend::Cuda) return std::make_unique<cuda::GpuLayerTimer>(workspace_bytes);
-#endif
-  (void)backend;
-  (void)workspace_bytes;
-  return nullptr;
 }
 
 int build_engine(const BuildOptions& options) {

@@ -38,6 +38,8 @@ Command add_inspect_command(CLI::App& parent);
 Command add_compare_command(CLI::App& parent);
 Command add_build_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
+Command add_sweep_command(CLI::App& parent);
+Command add_debug_precision_command(CLI::App& parent);
 
 // Report helpers (report.cpp).
 std::string format_number(double value);  // 6 significant digits; "nan", "inf"

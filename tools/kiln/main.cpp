@@ -32,7 +32,9 @@ int run_cli(int argc, char** argv) {
                                            kiln::cli::add_inspect_command(app),
                                            kiln::cli::add_compare_command(app),
                                            kiln::cli::add_build_command(app),
-                                           kiln::cli::add_bench_command(app)};
+                                           kiln::cli::add_bench_command(app),
+                                           kiln::cli::add_sweep_command(app),
+                                           kiln::cli::add_debug_precision_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -90,6 +90,22 @@ ModelRunner::ModelRunner(const std::string& path, std::set<Precision> precisions
 #endif
 }
 
+ModelRunner::ModelRunner(ir::Graph built_graph, const engine::BuildConfig& config, Backend backend)
+    : backend_(backend),
+      precisions_(config.enabled_precisions),
+      strongly_typed_(config.strongly_typed),
+      engines_(std::make_unique<Engines>()) {
+  if (backend_ == Backend::Cpu) {
+    engines_->cpu.emplace(std::move(built_graph), precisions_, strongly_typed_,
+                          /*keep_precisions=*/true);
+    return;
+  }
+#ifdef KILN_HAS_CUDA
+  engines_->engine = std::make_shared<cuda::Engine>(
+      std::move(built_graph), std::map<std::string, Tensor>{}, config.workspace_bytes);
+#endif
+}
+
 ModelRunner::~ModelRunner() = default;
 
 const ir::Graph& ModelRunner::graph() const {

@@ -10,6 +10,7 @@
 
 #include "core/precision.h"
 #include "core/tensor.h"
+#include "engine/engine_file.h"
 #include "ir/graph.h"
 
 namespace kiln::cli {
@@ -35,6 +36,9 @@ class ModelRunner {
   // A model runs in `precisions`; an engine (.kiln) in the precisions it was built with.
   ModelRunner(const std::string& path, std::set<Precision> precisions, bool strongly_typed,
               Backend backend);
+  // A graph engine::build_engine built with `config` (precisions chosen, epilogues fused),
+  // run as its engine file would be, without writing one.
+  ModelRunner(ir::Graph built_graph, const engine::BuildConfig& config, Backend backend);
   ~ModelRunner();
   ModelRunner(const ModelRunner&) = delete;
   ModelRunner& operator=(const ModelRunner&) = delete;

@@ -153,6 +153,15 @@ TEST(CudaMatMul, TransposedWeight) {
   expect_all("MatMul", {{3, 5, 64}, {101, 64}, {101}}, trans_b, kAllPrecisions);
 }
 
+// Output rows not a multiple of 16 bytes long, with enough rows to take the padded-row path
+// (chunks through the workspace, then a 2-D copy): one chunk, and two with a bias and GELU.
+TEST(CudaMatMul, MisalignedOutputRows) {
+  SKIP_WITHOUT_GPU();
+  expect_all("MatMul", {{2, 150, 64}, {64, 101}}, {}, kAllPrecisions);
+  Attrs gelu = {{"fused_activation", std::string("Gelu_tanh")}, {"transB", int64_t(1)}};
+  expect_all("MatMul", {{8000, 64}, {4097, 64}, {4097}}, gelu, kAllPrecisions);
+}
+
 TEST(CudaMatMul, Batched) {
   SKIP_WITHOUT_GPU();
   expect_all("MatMul", {{3, 17, 40}, {3, 40, 23}}, {}, kAllPrecisions);
