@@ -84,7 +84,6 @@ ModelRunner::ModelRunner(const std::string& path, std::set<Precision> precisions
   passes::fold_batch_norm(graph);
   passes::recognize_gelu(graph);
   passes::fuse_epilogues(graph);
-  passes::orient_matmul_weights(graph);
   passes::assign_precisions(graph, precisions_, strongly_typed_);
   engines_->engine = std::make_shared<cuda::Engine>(std::move(graph));
 #endif

@@ -9,12 +9,10 @@
 //   "Relu"      – D = relu(product [+ bias])
 //   "Gelu_tanh" – D = gelu_tanh(product [+ bias])  (cuBLASLt's GELU is the tanh form)
 // applied as cuBLASLt's epilogue after alpha·A·B + beta·C and the bias.
-#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "backends/cpu/index_map.h"
-#include "backends/cuda/cuda_check.h"
 #include "backends/cuda/cuda_kernel.h"
 #include "backends/cuda/gemm_plan.h"
 #include "backends/cuda/matrix_fill.h"
@@ -92,40 +90,6 @@ void check_inputs(const ir::Node& node, std::span<const DeviceTensor> inputs, si
   check_storage(node, inputs[0].dtype);
 }
 
-// Output rows whose length in bytes is not a multiple of 16 (GPT-2's 50257 logits) keep
-// cuBLASLt off its fast kernels, whose stores need 16-byte-aligned rows (measured on an H200:
-// the 16384×768×50257 bf16 LM head at ~120 TFLOP/s). Such a product runs in chunks of rows
-// written into the workspace with padded rows, each chunk then cropped into place. Returns false, doing nothing, where rows are aligned or the workspace is too small.
-bool run_padded_rows(LaunchContext& context, const ir::Node& node, const DeviceTensor& a,
-                     DeviceTensor& out, int64_t rows, int64_t n, int64_t k, bool trans_b,
-                     GemmEpilogue epilogue, const GemmOperands& ops) {
-  constexpr int64_t kMinChunkRows = 128;
-  constexpr size_t kGemmWorkspace = size_t(8) << 20;  // left to cuBLASLt itself
-  int64_t element = int64_t(dtype_size(out.dtype));
-  int64_t align = 16 / element;
-  if (n % align == 0 || rows < 2 * kMinChunkRows || context.workspace_size <= kGemmWorkspace) return false;
-  int64_t padded = (n + align - 1) / align * align;
-  int64_t chunk_rows = int64_t(context.workspace_size - kGemmWorkspace) / (padded * element);
-  if (chunk_rows < kMinChunkRows) return false;
-  LaunchContext inner = context;
-  inner.workspace_size = kGemmWorkspace;
-  char* scratch = static_cast<char*>(context.workspace) + kGemmWorkspace;
-  for (int64_t first = 0; first < rows; first += chunk_rows) {
-    int64_t count = std::min(chunk_rows, rows - first);
-    GemmProblem p = row_major_problem(node, count, n, k, false, trans_b, a.dtype, out.dtype);
-    p.ldd = padded;
-    p.epilogue = epilogue;
-    GemmOperands chunk = ops;
-    chunk.b = bytes_at(a.data, first * k, a.dtype);  // cuBLASLt's B is our A
-    chunk.d = scratch;
-    run_gemm(inner, p, chunk, node.describe());
-    // A kernel, not cudaMemcpy2DAsync: with odd pitches the copy engine moved ~100 GB/s.
-    crop_rows(size_t(element), scratch, padded, static_cast<char*>(out.data) + first * n * element, n,
-              count, context.stream);
-  }
-  return true;
-}
-
 void matmul_kernel(LaunchContext& context, const ir::Node& node,
                    std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
   check_inputs(node, inputs, 2);
@@ -163,7 +127,6 @@ void matmul_kernel(LaunchContext& context, const ir::Node& node,
   ops.bias = bias != nullptr ? bias->data : nullptr;
   if (b_count == 1) {
     // One B for every batch: the batch folds into the rows of a single product.
-    if (run_padded_rows(context, node, a, out, a_count * m, n, k, trans_b, epilogue, ops)) return;
     GemmProblem p = row_major_problem(node, a_count * m, n, k, false, trans_b, a.dtype, out.dtype);
     p.epilogue = epilogue;
     run_gemm(context, p, ops, node.describe());

@@ -40,36 +40,7 @@ __global__ void pad_kernel(const Word* in, int64_t planes, int64_t in_h, int64_t
   }
 }
 
-// One block row per matrix row (looping for more than the grid's 65535), threads along it.
-template <typename Word>
-__global__ void crop_kernel(const Word* in, int64_t in_cols, Word* out, int64_t cols, int64_t rows) {
-  for (int64_t row = blockIdx.y; row < rows; row += gridDim.y) {
-    const Word* source = in + row * in_cols;
-    Word* target = out + row * cols;
-    for (int64_t col = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; col < cols;
-         col += int64_t(gridDim.x) * blockDim.x) {
-      target[col] = source[col];
-    }
-  }
-}
-
 }  // namespace
-
-void crop_rows(size_t element_size, const void* in, int64_t in_cols, void* out, int64_t cols,
-               int64_t rows, cudaStream_t stream) {
-  if (rows <= 0 || cols <= 0) return;
-  int64_t column_blocks = (cols + kThreads - 1) / kThreads;
-  dim3 grid(unsigned(column_blocks < 64 ? column_blocks : 64), unsigned(rows < 65535 ? rows : 65535));
-  if (element_size == 4) {
-    crop_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const uint32_t*>(in), in_cols,
-                                               static_cast<uint32_t*>(out), cols, rows);
-  } else {
-    check(element_size == 2, ErrorKind::Unsupported, "crop_rows: element size ", element_size);
-    crop_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const uint16_t*>(in), in_cols,
-                                               static_cast<uint16_t*>(out), cols, rows);
-  }
-  KILN_CUDA_CHECK(cudaGetLastError());
-}
 
 void broadcast_matrix(DType dtype, const void* c, int64_t c_rows, int64_t c_cols, void* d,
                       int64_t rows, int64_t cols, cudaStream_t stream) {

@@ -1,6 +1,6 @@
 // Small device helpers of the library-backed ops: broadcasting Gemm's C into D before a
-// product accumulates onto it, zero-padding images for convolutions with uneven pads, and
-// cropping padded product rows into place.
+// product accumulates onto it and zero-padding images for convolutions with uneven
+// pads.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -21,10 +21,5 @@ void broadcast_matrix(DType dtype, const void* c, int64_t c_rows, int64_t c_cols
 void pad_planes(size_t element_size, const void* in, int64_t planes, int64_t in_h, int64_t in_w,
                 void* out, int64_t out_h, int64_t out_w, int64_t top, int64_t left,
                 cudaStream_t stream);
-
-// out (rows × cols) = the first `cols` columns of in (rows × in_cols), both row-major: a
-// product computed with padded rows put in place. Element size 2 or 4 bytes.
-void crop_rows(size_t element_size, const void* in, int64_t in_cols, void* out, int64_t cols,
-               int64_t rows, cudaStream_t stream);
 
 }  // namespace kiln::cuda

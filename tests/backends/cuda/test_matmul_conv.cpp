@@ -153,8 +153,8 @@ TEST(CudaMatMul, TransposedWeight) {
   expect_all("MatMul", {{3, 5, 64}, {101, 64}, {101}}, trans_b, kAllPrecisions);
 }
 
-// Output rows not a multiple of 16 bytes long, with enough rows to take the padded-row path
-// (chunks through the workspace, then a 2-D copy): one chunk, and two with a bias and GELU.
+// Output rows not a multiple of 16 bytes long (like GPT-2's 50257 logits), many rows, with a
+// transposed weight, a bias and GELU.
 TEST(CudaMatMul, MisalignedOutputRows) {
   SKIP_WITHOUT_GPU();
   expect_all("MatMul", {{2, 150, 64}, {64, 101}}, {}, kAllPrecisions);
