@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "engine/engine_file.h"
+#include "kiln/kiln.h"
+#include "passes/passes.h"
 #include "tools/run_kiln.h"
 
 namespace kiln {
@@ -47,6 +50,25 @@ TEST_F(KilnBenchCli, CpuJsonReport) {
   double samples = throughput.at("samples_per_second");
   EXPECT_GT(inferences, 0.0);
   EXPECT_DOUBLE_EQ(samples, 2 * inferences);  // batch 2
+}
+
+// An engine timed at batch 5 is benched and run at batch 5 unless --dim says otherwise.
+TEST_F(KilnBenchCli, EngineDefaultsToItsTunedDims) {
+  ir::Graph graph = load_model(std::string(KILN_SOURCE_DIR) + "/tests/models/fixtures/mlp/mlp_fp32.onnx");
+  passes::assign_precisions(graph, {Precision::FP32}, false);  // x: float32 [batch, 16]
+  engine::BuildConfig config;
+  config.tuned_input_dims["x"] = {5, 16};
+  engine::EngineHeader header;
+  header.gpu_architecture = "sm_90";  // as a GPU build writes it; the CPU runs any engine
+  std::filesystem::path engine_file = folder_ / "tuned.kiln";
+  engine::write_engine(engine_file, graph, config, header);
+  std::string common = " --backend cpu --iterations 1 --warmup 0 --json";
+  KilnResult tuned = run_kiln("bench " + engine_file.string() + common, folder_);
+  ASSERT_EQ(tuned.status, 0) << tuned.err;
+  EXPECT_EQ(nlohmann::json::parse(tuned.out).at("inputs").at("x").at("dims"), nlohmann::json::array({5, 16}));
+  KilnResult given = run_kiln("bench " + engine_file.string() + common + " --dim batch=2", folder_);
+  ASSERT_EQ(given.status, 0) << given.err;
+  EXPECT_EQ(nlohmann::json::parse(given.out).at("inputs").at("x").at("dims"), nlohmann::json::array({2, 16}));
 }
 
 TEST_F(KilnBenchCli, TableNamesBackendAndPercentiles) {

@@ -90,6 +90,7 @@ int bench_model(const BenchOptions& options) {
 
   auto load_start = std::chrono::steady_clock::now();
   ModelRunner runner(options.model, precisions, options.strongly_typed, backend);
+  dim_sizes.insert(runner.tuned_dim_sizes().begin(), runner.tuned_dim_sizes().end());  // --dim wins
   std::map<std::string, Tensor> inputs =
       make_random_inputs(runner.graph(), options.seed, dim_sizes);
   auto prepare_start = std::chrono::steady_clock::now();
@@ -202,7 +203,7 @@ Command add_bench_command(CLI::App& parent) {
   app->add_option("--iterations", options->iterations, "Timed runs")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app->add_option("--dim", options->dims, "Size of a symbolic dim: NAME=SIZE (default 1)");
+  app->add_option("--dim", options->dims, "Size of a symbolic dim: NAME=SIZE (default: an engine's tuned size, else 1)");
   app->add_option("--seed", options->seed, "Seed for random inputs")->capture_default_str();
   app->add_flag("--json", options->json, "Print a JSON report instead of a table");
   app->add_flag("--cuda-graph", options->cuda_graph,

@@ -84,10 +84,12 @@ int run_model(const RunOptions& options) {
 
   std::map<std::string, std::string> input_sources;
   std::map<std::string, Tensor> inputs = load_input_files(specs, runner.graph(), &input_sources);
-  // Symbols the given inputs fix, unless --dim says otherwise; the rest default to 1.
+  // Symbols the given inputs fix, unless --dim says otherwise; then an engine's tuned sizes;
+  // the rest default to 1.
   for (const auto& [symbol, size] : dim_sizes_from_inputs(runner.graph(), inputs)) {
     dim_sizes.emplace(symbol, size);
   }
+  dim_sizes.insert(runner.tuned_dim_sizes().begin(), runner.tuned_dim_sizes().end());
   for (const ir::Value* input : runner.graph().inputs()) {
     if (inputs.count(input->name)) continue;
     inputs.emplace(input->name, make_random_input(runner.graph(), *input, options.seed, dim_sizes));
@@ -185,7 +187,7 @@ Command add_run_command(CLI::App& parent) {
   app->add_option("--backend", options->backend,
                   "cuda or cpu (default: cuda where this build has CUDA and a GPU is present)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
-  app->add_option("--dim", options->dims, "Size of a symbolic dim: NAME=SIZE (default 1)");
+  app->add_option("--dim", options->dims, "Size of a symbolic dim: NAME=SIZE (default: an engine's tuned size, else 1)");
   app->add_option("--seed", options->seed, "Seed for random inputs")->capture_default_str();
   app->add_flag("--json", options->json, "Print a JSON report instead of text");
   return {app, [options] { return run_model(*options); }};

@@ -39,6 +39,28 @@ Backend resolve_backend(const std::string& requested) {
   return Backend::Cuda;
 }
 
+namespace {
+
+// {"input_ids": [32, 128]} with input_ids declared [batch, 128] → {"batch": 32}.
+std::map<std::string, int64_t> symbol_sizes(const ir::Graph& graph,
+                                            const std::map<std::string, Dims>& input_dims) {
+  std::map<std::string, int64_t> sizes;
+  for (const ir::Value* input : graph.inputs()) {
+    auto dims = input_dims.find(input->name);
+    if (dims == input_dims.end() || !input->shape.rank_known() ||
+        input->shape.rank() != int64_t(dims->second.size())) {
+      continue;
+    }
+    for (size_t axis = 0; axis < dims->second.size(); ++axis) {
+      const ir::Dim& dim = input->shape.dims()[axis];
+      if (dim.is_symbolic()) sizes.emplace(dim.symbol, dims->second[axis]);
+    }
+  }
+  return sizes;
+}
+
+}  // namespace
+
 struct ModelRunner::Engines {
   std::optional<CpuSession> cpu;
 #ifdef KILN_HAS_CUDA
@@ -62,6 +84,7 @@ ModelRunner::ModelRunner(const std::string& path, std::set<Precision> precisions
     engine::LoadedEngine loaded = engine::read_engine(path);
     precisions_ = loaded.config.enabled_precisions;
     strongly_typed_ = loaded.config.strongly_typed;
+    tuned_dim_sizes_ = symbol_sizes(loaded.graph, loaded.config.tuned_input_dims);
 #ifdef KILN_HAS_CUDA
     if (backend_ == Backend::Cuda) {
       engines_->engine = cuda::Engine::from_loaded(std::move(loaded), path);  // checks the GPU

@@ -54,6 +54,9 @@ class ModelRunner {
   Backend backend() const { return backend_; }
   const std::set<Precision>& precisions() const { return precisions_; }
   bool strongly_typed() const { return strongly_typed_; }
+  // For an engine built on a GPU: the sizes its layers were timed at, by symbol ("batch" →
+  // 32), which `kiln run` and `kiln bench` use for symbols --dim does not give.
+  const std::map<std::string, int64_t>& tuned_dim_sizes() const { return tuned_dim_sizes_; }
   // Nodes the CUDA backend runs on the host (no CUDA kernel), after prepare (empty on the CPU).
   std::vector<std::string> host_nodes() const;
 
@@ -70,6 +73,7 @@ class ModelRunner {
   Backend backend_;
   std::set<Precision> precisions_;
   bool strongly_typed_;
+  std::map<std::string, int64_t> tuned_dim_sizes_;
   std::unique_ptr<Engines> engines_;
 };
 
