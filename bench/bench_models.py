@@ -534,15 +534,62 @@ def run_case(name, model, batch, args, info, results):
     results["cases"][f"{name}_b{batch}"] = {k: v for k, v in (case or {}).items() if k != "stem"}
 
 
+def plot_points(results):
+    """{model: [(variant, batch, median ms, error)]} for rows with a finite, non-zero error."""
+    points = {}
+    for row in results["rows"]:
+        error, median = row.get("error"), row.get("median_ms")
+        if not isinstance(error, (int, float)) or not isinstance(median, (int, float)):
+            continue
+        if not math.isfinite(error) or error <= 0:
+            continue
+        points.setdefault(row["model"], []).append((row["variant"], row["batch"], median, error))
+    return points
+
+
+def write_plot(results, path):
+    """error against latency, one panel per model (PNG through matplotlib); False without it."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    points = plot_points(results)
+    if not points:
+        return False
+    figure, axes = plt.subplots(1, len(points), figsize=(5 * len(points), 4), squeeze=False)
+    for axis, (model, entries) in zip(axes[0], points.items()):
+        for variant, batch, median, error in entries:
+            marker = "o" if variant.startswith("kiln") else "s"
+            axis.scatter(median, error, marker=marker)
+            axis.annotate(f"{variant} (b{batch})", (median, error), fontsize=7,
+                          textcoords="offset points", xytext=(4, 4))
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("median latency (ms)")
+        axis.set_ylabel("normalized error vs PyTorch FP32")
+        axis.set_title(model)
+        axis.grid(True, which="both", alpha=0.3)
+    figure.suptitle(f"Kiln (circles) and PyTorch (squares) on {results['meta'].get('gpu', '?')}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return True
+
+
 def write_results(results, out):
     with open(os.path.join(out, "results.json"), "w") as file:
         json.dump(results, file, indent=2, default=str)
     with open(os.path.join(out, "results.md"), "w") as file:
         file.write(markdown_report(results))
+    write_plot(results, os.path.join(out, "error_vs_latency.png"))
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plot-only", metavar="RESULTS_JSON",
+                        help="only draw error_vs_latency.png beside an existing results.json")
     parser.add_argument("--kiln", default="build-device/kiln")
     parser.add_argument("--models", default="resnet50,bert,gpt2", help=f"comma list of {MODELS}")
     parser.add_argument("--batches", default="1,32")
@@ -583,6 +630,15 @@ def main(argv):
     args = parse_args(argv)
     if args.self_test:
         return self_test()
+    if args.plot_only:
+        with open(args.plot_only) as file:
+            results = json.load(file)
+        path = os.path.join(os.path.dirname(args.plot_only) or ".", "error_vs_latency.png")
+        if not write_plot(results, path):
+            print("no plot: matplotlib is missing or no row has a finite error", file=sys.stderr)
+            return 1
+        print(path)
+        return 0
     import torch
     os.makedirs(args.out, exist_ok=True)
     os.makedirs(args.work, exist_ok=True)
@@ -618,6 +674,10 @@ def self_test():
         {"label": "strong:bf16", "precisions": "bf16", "strongly_typed": True, "bf16_stored": True},
         {"label": "strong:", "precisions": "", "strongly_typed": True, "bf16_stored": True}]
     assert parse_kiln_configs("bf16-stored:fp32,bf16")[0]["bf16_stored"]
+    rows = [{"model": "m", "variant": "kiln a", "batch": 1, "median_ms": 1.0, "error": 1e-3},
+            {"model": "m", "variant": "eager fp32", "batch": 1, "median_ms": 2.0},
+            {"model": "m", "variant": "kiln nan", "batch": 1, "median_ms": 1.0, "error": float("nan")}]
+    assert plot_points({"rows": rows}) == {"m": [("kiln a", 1, 1.0, 1e-3)]}
     assert slug("bf16-stored:fp32,bf16") == "bf16stored-fp32+bf16"
     for bad in ("fp8", "fp32,int8", ","):
         try:
