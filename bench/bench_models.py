@@ -167,6 +167,28 @@ def markdown_layers(row, top=10):
     return "\n".join(lines)
 
 
+# The seed's case: one model stored in FP32 and in BF16, built with {fp32, bf16} and with bf16
+# alone. A BF16-stored model must never be slower than its FP32 twin with the same set enabled.
+STORAGE_VARIANTS = (("kiln fp32,bf16", "fp32-stored, {fp32,bf16}"), ("kiln bf16-stored:fp32,bf16", "bf16-stored, {fp32,bf16}"),
+                    ("kiln bf16", "fp32-stored, {bf16}"), ("kiln bf16-stored:bf16", "bf16-stored, {bf16}"))
+
+
+def markdown_storage_table(rows):
+    """One line per batch with the four storage × precision-set latencies, where measured."""
+    lines = []
+    for batch in dict.fromkeys(row["batch"] for row in rows):
+        by_variant = {row["variant"]: row for row in rows if row["batch"] == batch}
+        cells = [by_variant.get(variant, {}).get("median_ms") for variant, _ in STORAGE_VARIANTS]
+        if sum(cell is not None for cell in cells) < 2:
+            continue
+        lines.append(f"| {batch} | " + " | ".join(cell_number(cell, "{:.3f}") for cell in cells) + " |")
+    if not lines:
+        return ""
+    header = "| batch | " + " | ".join(label for _, label in STORAGE_VARIANTS) + " |"
+    return "\n".join(["Median ms by weight storage and enabled set:", "", header,
+                      "|---" * (len(STORAGE_VARIANTS) + 1) + "|"] + lines)
+
+
 def markdown_report(results):
     meta = results["meta"]
     parts = [f"# Kiln vs PyTorch — {meta.get('gpu', '?')}", "",
@@ -179,6 +201,9 @@ def markdown_report(results):
     for model in dict.fromkeys(row["model"] for row in results["rows"]):
         rows = [row for row in results["rows"] if row["model"] == model]
         parts += ["", f"## {model}", "", markdown_table(rows)]
+        storage = markdown_storage_table(rows)
+        if storage:
+            parts += ["", storage]
         for row in rows:
             text = markdown_layers(row)
             if text:
@@ -678,6 +703,10 @@ def self_test():
             {"model": "m", "variant": "eager fp32", "batch": 1, "median_ms": 2.0},
             {"model": "m", "variant": "kiln nan", "batch": 1, "median_ms": 1.0, "error": float("nan")}]
     assert plot_points({"rows": rows}) == {"m": [("kiln a", 1, 1.0, 1e-3)]}
+    storage_rows = [{"batch": 1, "variant": "kiln fp32,bf16", "median_ms": 2.0},
+                    {"batch": 1, "variant": "kiln bf16-stored:fp32,bf16", "median_ms": 1.9}]
+    storage = markdown_storage_table(storage_rows)
+    assert "| 1 | 2.000 | 1.900 |" in storage and storage.count("\n") == 4, storage
     assert slug("bf16-stored:fp32,bf16") == "bf16stored-fp32+bf16"
     for bad in ("fp8", "fp32,int8", ","):
         try:
