@@ -25,6 +25,7 @@ struct SweepOptions {
   int iterations = 100;
   int warmup = 10;
   bool json = false;
+  bool cuda_graph = false;
   std::string timing_cache;
 };
 
@@ -81,7 +82,7 @@ double milliseconds_since(std::chrono::steady_clock::time_point start) {
 std::vector<double> time_runs(ModelRunner& runner, const std::map<std::string, Tensor>& inputs,
                               const SweepOptions& options) {
   if (runner.backend() == Backend::Cuda) {
-    return runner.time_on_device(inputs, options.warmup, options.iterations, /*cuda_graph=*/false);
+    return runner.time_on_device(inputs, options.warmup, options.iterations, options.cuda_graph);
   }
   for (int i = 0; i < options.warmup; ++i) runner.run(inputs);
   std::vector<double> latencies_ms;
@@ -164,10 +165,10 @@ std::string recommendation_line(const SweepResult* best, double max_error) {
          format_number(best->error) + "): fastest within --max-error " + format_number(max_error);
 }
 
-std::string timing_method(Backend backend) {
-  return backend == Backend::Cuda
-             ? "CUDA events around each inference's enqueue, inputs already on the device"
-             : "wall clock (steady_clock) per run";
+std::string timing_method(Backend backend, bool cuda_graph) {
+  if (backend == Backend::Cpu) return "wall clock (steady_clock) per run";
+  return std::string("CUDA events around each inference's enqueue, inputs already on the device") +
+         (cuda_graph ? ", replaying a captured CUDA graph" : "");
 }
 
 // NaN becomes null in JSON (nlohmann's rule), as in `kiln bench` and `kiln compare`.
@@ -176,7 +177,7 @@ void print_json(const SweepOptions& options, Backend backend,
   double fp32_ms = results.front().median_ms;
   nlohmann::json report = {{"model", options.model},
                            {"backend", backend_name(backend)},
-                           {"timing", timing_method(backend)},
+                           {"timing", timing_method(backend, options.cuda_graph)},
                            {"warmup", options.warmup},
                            {"iterations", options.iterations},
                            {"max_error", options.max_error},
@@ -200,7 +201,7 @@ void print_table(const SweepOptions& options, Backend backend,
   double fp32_ms = results.front().median_ms;
   std::cout << "model " << options.model << "  (backend " << backend_name(backend) << ", "
             << options.warmup << " warm-up and " << options.iterations
-            << " timed runs per config; timing: " << timing_method(backend) << ")\n";
+            << " timed runs per config; timing: " << timing_method(backend, options.cuda_graph) << ")\n";
   std::printf("%-15s %-24s %11s %9s  %s\n", "config", "layers", "median ms", "speed-up", "error");
   for (const SweepResult& result : results) {
     if (!result.failure.empty()) {
@@ -225,6 +226,7 @@ int sweep_model(const SweepOptions& options) {
                      "' was built in one configuration already");
   }
   Backend backend = resolve_backend(options.backend);
+  if (options.cuda_graph && backend != Backend::Cuda) throw UsageError("--cuda-graph needs the cuda backend");
   ir::Graph graph = load_model(options.model);
   std::map<std::string, Tensor> inputs = model_inputs(graph, input_arguments, options.seed);
 
@@ -304,6 +306,8 @@ Command add_sweep_command(CLI::App& parent) {
       ->check(CLI::Range(0, std::numeric_limits<int>::max()))
       ->capture_default_str();
   app->add_flag("--json", options->json, "Print a JSON report instead of a table");
+  app->add_flag("--cuda-graph", options->cuda_graph,
+                "Time replays of a captured CUDA graph, as `kiln bench --cuda-graph` (cuda backend)");
   app->add_option("--timing-cache", options->timing_cache,
                   "JSON file of layer timings, read and extended (cuda backend)");
   return {app, [options] { return sweep_model(*options); }};
