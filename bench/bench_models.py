@@ -603,6 +603,22 @@ def write_plot(results, path):
     return True
 
 
+def merge_results(parts):
+    """One results dict from runs of the same kiln on the same GPU, rows in the given order;
+    each run's meta (command, date, versions) is kept under meta["parts"]."""
+    gpus = {part["meta"].get("gpu") for part in parts}
+    if len(gpus) != 1:
+        raise ValueError(f"results from different GPUs cannot be merged: {sorted(map(str, gpus))}")
+    meta = dict(parts[0]["meta"])
+    meta["parts"] = [part["meta"] for part in parts]
+    meta["command"] = " ; ".join(part["meta"].get("command", "?") for part in parts)
+    merged = {"meta": meta, "rows": [], "cases": {}}
+    for part in parts:
+        merged["rows"] += part["rows"]
+        merged["cases"].update(part.get("cases", {}))
+    return merged
+
+
 def write_results(results, out):
     with open(os.path.join(out, "results.json"), "w") as file:
         json.dump(results, file, indent=2, default=str)
@@ -615,6 +631,9 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plot-only", metavar="RESULTS_JSON",
                         help="only draw error_vs_latency.png beside an existing results.json")
+    parser.add_argument("--merge", nargs="+", metavar="RESULTS_JSON",
+                        help="only merge results.json files of runs split across device calls (one "
+                             "model each, say) into --out: one table, one plot, every command kept")
     parser.add_argument("--kiln", default="build-device/kiln")
     parser.add_argument("--models", default="resnet50,bert,gpt2", help=f"comma list of {MODELS}")
     parser.add_argument("--batches", default="1,32")
@@ -655,6 +674,15 @@ def main(argv):
     args = parse_args(argv)
     if args.self_test:
         return self_test()
+    if args.merge:
+        parts = []
+        for path in args.merge:
+            with open(path) as file:
+                parts.append(json.load(file))
+        os.makedirs(args.out, exist_ok=True)
+        write_results(merge_results(parts), args.out)
+        print(os.path.join(args.out, "results.md"))
+        return 0
     if args.plot_only:
         with open(args.plot_only) as file:
             results = json.load(file)
@@ -703,6 +731,15 @@ def self_test():
             {"model": "m", "variant": "eager fp32", "batch": 1, "median_ms": 2.0},
             {"model": "m", "variant": "kiln nan", "batch": 1, "median_ms": 1.0, "error": float("nan")}]
     assert plot_points({"rows": rows}) == {"m": [("kiln a", 1, 1.0, 1e-3)]}
+    first = {"meta": {"gpu": "g", "command": "a"}, "rows": [{"model": "x"}], "cases": {"x1": 1}}
+    second = {"meta": {"gpu": "g", "command": "b"}, "rows": [{"model": "y"}], "cases": {"y1": 2}}
+    merged = merge_results([first, second])
+    assert [r["model"] for r in merged["rows"]] == ["x", "y"] and merged["meta"]["command"] == "a ; b"
+    try:
+        merge_results([first, {"meta": {"gpu": "other"}, "rows": []}])
+        raise AssertionError("results of two GPUs were merged")
+    except ValueError:
+        pass
     storage_rows = [{"batch": 1, "variant": "kiln fp32,bf16", "median_ms": 2.0},
                     {"batch": 1, "variant": "kiln bf16-stored:fp32,bf16", "median_ms": 1.9}]
     storage = markdown_storage_table(storage_rows)
