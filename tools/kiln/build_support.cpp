@@ -51,11 +51,13 @@ InputArguments parse_input_arguments(const std::vector<std::string>& inputs,
 
 std::map<std::string, Tensor> model_inputs(const ir::Graph& graph, const InputArguments& arguments,
                                            uint64_t seed,
-                                           std::map<std::string, std::string>* sources) {
+                                           std::map<std::string, std::string>* sources,
+                                           const DimSizes& fallback) {
   std::map<std::string, Tensor> inputs = load_input_files(arguments.specs, graph, sources);
   DimSizes dim_sizes = arguments.dim_sizes;
   for (const auto& [symbol, size] : dim_sizes_from_inputs(graph, inputs))
     dim_sizes.emplace(symbol, size);
+  dim_sizes.insert(fallback.begin(), fallback.end());  // only symbols still unsized
   for (const ir::Value* input : graph.inputs()) {
     if (inputs.count(input->name)) continue;
     inputs.emplace(input->name, make_random_input(graph, *input, seed, dim_sizes));

@@ -31,11 +31,12 @@ struct InputArguments {
 InputArguments parse_input_arguments(const std::vector<std::string>& inputs,
                                      const std::vector<std::string>& dims);
 
-// The given files for `graph`'s inputs, random tensors (from `seed`) for the rest; symbols
-// the files fix size the random ones unless --dim says otherwise. `sources` (optional)
-// receives where each input came from.
+// The given files for `graph`'s inputs, random tensors (from `seed`) for the rest. Symbols
+// are sized by --dim, else by the files, else by `fallback` (an engine's tuned sizes), else 1.
+// `sources` (optional) receives where each input came from.
 std::map<std::string, Tensor> model_inputs(const ir::Graph& graph, const InputArguments& arguments,
                                            uint64_t seed,
-                                           std::map<std::string, std::string>* sources = nullptr);
+                                           std::map<std::string, std::string>* sources = nullptr,
+                                           const DimSizes& fallback = {});
 
 }  // namespace kiln::cli

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "build_support.h"
 #include "commands.h"
 #include "core/tensor_io.h"
 #include "kiln/inputs.h"
@@ -61,16 +62,7 @@ nlohmann::json tensor_json(const Tensor& tensor) {
 
 int run_model(const RunOptions& options) {
   auto precisions = parse_argument([&] { return parse_precisions(options.precisions); });
-  auto specs = parse_argument([&] {
-    std::vector<InputSpec> parsed;
-    for (const std::string& text : options.inputs) parsed.push_back(parse_input_spec(text));
-    return parsed;
-  });
-  auto dim_sizes = parse_argument([&] {
-    DimSizes sizes;
-    for (const std::string& text : options.dims) sizes.insert(parse_dim_size(text));
-    return sizes;
-  });
+  InputArguments input_arguments = parse_input_arguments(options.inputs, options.dims);
   if (!options.save_inputs.empty() && !is_safetensors_path(options.save_inputs)) {
     throw UsageError("--save-inputs needs a path ending in .safetensors");
   }
@@ -83,18 +75,8 @@ int run_model(const RunOptions& options) {
   double load_ms = milliseconds_since(load_start);
 
   std::map<std::string, std::string> input_sources;
-  std::map<std::string, Tensor> inputs = load_input_files(specs, runner.graph(), &input_sources);
-  // Symbols the given inputs fix, unless --dim says otherwise; then an engine's tuned sizes;
-  // the rest default to 1.
-  for (const auto& [symbol, size] : dim_sizes_from_inputs(runner.graph(), inputs)) {
-    dim_sizes.emplace(symbol, size);
-  }
-  dim_sizes.insert(runner.tuned_dim_sizes().begin(), runner.tuned_dim_sizes().end());
-  for (const ir::Value* input : runner.graph().inputs()) {
-    if (inputs.count(input->name)) continue;
-    inputs.emplace(input->name, make_random_input(runner.graph(), *input, options.seed, dim_sizes));
-    input_sources[input->name] = "random (seed " + std::to_string(options.seed) + ")";
-  }
+  std::map<std::string, Tensor> inputs = model_inputs(runner.graph(), input_arguments, options.seed,
+                                                      &input_sources, runner.tuned_dim_sizes());
   if (!options.save_inputs.empty()) {
     std::filesystem::path path(options.save_inputs);
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
