@@ -30,7 +30,8 @@ bool is_constrained(const ir::Node& node, const BuildConfig& config) {
 std::vector<Precision> candidates(const ir::Node& node, const std::set<Precision>& enabled) {
   std::vector<Precision> result;
   for (Precision precision : enabled) {
-    if (precision == Precision::TF32 && node.op == "Attention" && enabled.count(Precision::FP32)) continue;
+    if (precision == Precision::TF32 && node.op == "Attention" && enabled.count(Precision::FP32))
+      continue;
     result.push_back(precision);
   }
   if (result.empty()) result.push_back(Precision::FP32);
@@ -64,12 +65,14 @@ DType storage_of(const ir::Value* value) {
 
 // The casts `node` would cost in storage `storage`: float activations arriving in another
 // storage, and outputs read by layers that store differently.
-double boundary_cast_ms(const ir::Graph& graph, const ir::Node& node, DType storage, LayerTimer& timer) {
+double boundary_cast_ms(const ir::Graph& graph, const ir::Node& node, DType storage,
+                        LayerTimer& timer) {
   double total = 0;
   for (const ir::Value* input : node.inputs) {
     if (input == nullptr || input->is_constant() || !is_float_storage(input->dtype)) continue;
     DType from = storage_of(input);
-    if (from != storage) total += timer.cast_ms(element_count(input->shape.static_dims()), from, storage);
+    if (from != storage)
+      total += timer.cast_ms(element_count(input->shape.static_dims()), from, storage);
   }
   for (const ir::Value* output : node.outputs) {
     if (!is_float_storage(output->dtype)) continue;
@@ -77,7 +80,8 @@ double boundary_cast_ms(const ir::Graph& graph, const ir::Node& node, DType stor
       const ir::OpSchema* schema = ir::find_schema(user->op);
       if (schema == nullptr || !schema->float_compute || !user->precision) continue;
       DType wanted = precision_storage_dtype(*user->precision);
-      if (wanted != storage) total += timer.cast_ms(element_count(output->shape.static_dims()), storage, wanted);
+      if (wanted != storage)
+        total += timer.cast_ms(element_count(output->shape.static_dims()), storage, wanted);
     }
   }
   return total;
@@ -110,7 +114,8 @@ struct TimingPass {
   void run(ir::Graph& specialized) {
     std::vector<ir::Node*> timed;
     for (ir::Node* node : specialized.nodes()) {
-      if (node->precision && is_timed_op(node->op) && !is_constrained(*node, config)) timed.push_back(node);
+      if (node->precision && is_timed_op(node->op) && !is_constrained(*node, config))
+        timed.push_back(node);
     }
     for (size_t index = 0; index < timed.size(); ++index) {
       ir::Node& node = *timed[index];
@@ -167,21 +172,25 @@ void assign_engine_precisions(ir::Graph& graph, const BuildConfig& config) {
 
 BuildConfig fit_config_to_gpu(const ir::Graph& graph, BuildConfig config, int compute_capability,
                               const std::string& gpu_name, std::vector<std::string>& warnings) {
-  if (compute_capability >= 80 || config.enabled_precisions.count(Precision::BF16) == 0) return config;
+  if (compute_capability >= 80 || config.enabled_precisions.count(Precision::BF16) == 0)
+    return config;
   std::string gpu = gpu_name + " (sm_" + std::to_string(compute_capability) + ")";
   bool pinned = false;
-  for (const auto& [key, precision] : config.layer_precisions) pinned |= precision == Precision::BF16;
+  for (const auto& [key, precision] : config.layer_precisions)
+    pinned |= precision == Precision::BF16;
   bool only = config.enabled_precisions.size() == 1;
   bool typed = config.strongly_typed && graph_has_dtype(graph, DType::BFloat16);
-  check(!(pinned || only || typed), ErrorKind::Unsupported, "bf16 needs a GPU of compute capability 8.0 ",
-        "or newer (Ampere); this GPU is ", gpu, ". ",
+  check(!(pinned || only || typed), ErrorKind::Unsupported,
+        "bf16 needs a GPU of compute capability 8.0 ", "or newer (Ampere); this GPU is ", gpu, ". ",
         typed ? "Convert the model's bfloat16 tensors to float16 or float32, or build it without "
                 "--strongly-typed"
               : "Build with --precision fp16 (or fp32) instead",
         pinned ? " and drop the bf16 --layer-precision" : "", ".");
   config.enabled_precisions.erase(Precision::BF16);
-  warnings.push_back("bf16 is enabled but " + gpu + " has no bf16 arithmetic (it needs compute "
-                     "capability 8.0): building with " + precisions_to_string(config.enabled_precisions));
+  warnings.push_back("bf16 is enabled but " + gpu +
+                     " has no bf16 arithmetic (it needs compute "
+                     "capability 8.0): building with " +
+                     precisions_to_string(config.enabled_precisions));
   return config;
 }
 
@@ -208,8 +217,10 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
     TimingPass pass{config, *timer, cache, progress, result, result.header.gpu_architecture};
     pass.run(specialized);
     for (ir::Node* node : graph.nodes()) {
-      const ir::Value* output = node->outputs.empty() ? nullptr : specialized.find_value(node->outputs[0]->name);
-      if (output != nullptr && output->producer != nullptr && output->producer->precision && node->precision) {
+      const ir::Value* output =
+          node->outputs.empty() ? nullptr : specialized.find_value(node->outputs[0]->name);
+      if (output != nullptr && output->producer != nullptr && output->producer->precision &&
+          node->precision) {
         node->precision = output->producer->precision;
       }
     }

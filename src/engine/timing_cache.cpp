@@ -39,15 +39,16 @@ TimingCache TimingCache::load(const std::filesystem::path& path) {
   if (!in) return cache;
   try {
     nlohmann::json json = nlohmann::json::parse(in);
-    check(json.value("format", "") == kFormat, ErrorKind::InvalidArgument, "not a Kiln timing cache");
+    check(json.value("format", "") == kFormat, ErrorKind::InvalidArgument,
+          "not a Kiln timing cache");
     check(json.value("version", 0) == kVersion, ErrorKind::InvalidArgument, "timing cache version ",
           json.value("version", 0), " (this Kiln writes ", kVersion, ")");
     for (const auto& [key, ms] : json.at("entries").items()) {
       cache.entries_[key] = ms.is_null() ? std::nullopt : std::optional<double>(ms.get<double>());
     }
   } catch (const nlohmann::json::exception& error) {
-    fail(ErrorKind::InvalidArgument, "timing cache '", path.string(), "' is not valid: ", error.what(),
-         " (delete it to start afresh)");
+    fail(ErrorKind::InvalidArgument, "timing cache '", path.string(),
+         "' is not valid: ", error.what(), " (delete it to start afresh)");
   } catch (const Error& error) {
     fail(ErrorKind::InvalidArgument, "timing cache '", path.string(), "': ", error.what(),
          " (delete it to start afresh)");
@@ -57,13 +58,15 @@ TimingCache TimingCache::load(const std::filesystem::path& path) {
 
 void TimingCache::save(const std::filesystem::path& path) const {
   nlohmann::json entries = nlohmann::json::object();
-  for (const auto& [key, ms] : entries_) entries[key] = ms ? nlohmann::json(*ms) : nlohmann::json(nullptr);
+  for (const auto& [key, ms] : entries_)
+    entries[key] = ms ? nlohmann::json(*ms) : nlohmann::json(nullptr);
   nlohmann::json json = {{"format", kFormat}, {"version", kVersion}, {"entries", entries}};
   std::filesystem::path temporary = path;
   temporary += ".tmp";
   {
     std::ofstream out(temporary);
-    check(static_cast<bool>(out), ErrorKind::InvalidArgument, "cannot write timing cache '", path.string(), "'");
+    check(static_cast<bool>(out), ErrorKind::InvalidArgument, "cannot write timing cache '",
+          path.string(), "'");
     out << json.dump(1) << '\n';
   }
   std::filesystem::rename(temporary, path);  // readers never see half a file
@@ -75,7 +78,8 @@ std::optional<std::optional<double>> TimingCache::find(const std::string& key) c
   return found->second;
 }
 
-std::string layer_signature(const ir::Node& node, Precision precision, const std::string& architecture) {
+std::string layer_signature(const ir::Node& node, Precision precision,
+                            const std::string& architecture) {
   std::ostringstream key;
   key << architecture << ' ' << node.op << ' ' << precision_name(precision) << " in";
   for (const ir::Value* input : node.inputs) {
@@ -87,7 +91,8 @@ std::string layer_signature(const ir::Node& node, Precision precision, const std
     bool is_float = input->dtype == DType::Float32 || input->dtype == DType::Float16 ||
                     input->dtype == DType::BFloat16;
     DType timed = is_float ? precision_storage_dtype(precision) : input->dtype;
-    key << ' ' << dtype_name(timed) << input->shape.to_string() << (input->is_constant() ? "c" : "");
+    key << ' ' << dtype_name(timed) << input->shape.to_string()
+        << (input->is_constant() ? "c" : "");
   }
   for (const auto& [name, value] : node.attrs) {
     key << ' ' << name << '=';

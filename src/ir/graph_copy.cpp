@@ -11,7 +11,8 @@ Graph copy_graph(const Graph& graph, const std::function<Shape(const Value&)>& i
   copy.name = graph.name;
   std::map<const Value*, Value*> mapped;
   for (const Value* input : graph.inputs()) {
-    Value* value = copy.add_input(input->name, input->dtype, input_shape ? input_shape(*input) : input->shape);
+    Value* value =
+        copy.add_input(input->name, input->dtype, input_shape ? input_shape(*input) : input->shape);
     if (input->is_constant()) value->constant = input->constant;
     mapped[input] = value;
   }

@@ -21,7 +21,8 @@ ir::Node* foldable_conv(const ir::Graph& graph, const ir::Node& batch_norm) {
   const ir::Value* x = batch_norm.input(0);
   if (x == nullptr || x->producer == nullptr || x->producer->op != "Conv") return nullptr;
   ir::Node* conv = x->producer;
-  if (graph.users(x).size() != 1 || graph.is_graph_output(x) || conv->has_attr("fused_activation")) return nullptr;
+  if (graph.users(x).size() != 1 || graph.is_graph_output(x) || conv->has_attr("fused_activation"))
+    return nullptr;
   const ir::Value* weight = conv->input(1);
   const ir::Value* bias = conv->input(2);
   if (weight == nullptr || !weight->is_constant() || !is_float(weight->dtype)) return nullptr;
@@ -67,8 +68,10 @@ int fold_batch_norm(ir::Graph& graph) {
     }
     Tensor new_weight = Tensor::from_vector<double>(weight.dims(), w).to(dtype);
     Tensor bias_tensor = Tensor::from_vector<double>({int64_t(channels)}, new_bias).to(dtype);
-    ir::Value* weight_value = graph.add_constant(graph.unique_name(conv->name + ".folded_weight"), new_weight);
-    ir::Value* bias_value = graph.add_constant(graph.unique_name(conv->name + ".folded_bias"), bias_tensor);
+    ir::Value* weight_value =
+        graph.add_constant(graph.unique_name(conv->name + ".folded_weight"), new_weight);
+    ir::Value* bias_value =
+        graph.add_constant(graph.unique_name(conv->name + ".folded_bias"), bias_tensor);
     conv->inputs.resize(std::max<size_t>(conv->inputs.size(), 3));
     conv->inputs[1] = weight_value;
     conv->inputs[2] = bias_value;

@@ -17,7 +17,8 @@ Tensor transposed(const Tensor& matrix) {
   auto* out = static_cast<char*>(result.raw_mutable());
   for (int64_t row = 0; row < rows; ++row) {
     for (int64_t col = 0; col < cols; ++col) {
-      std::memcpy(out + size_t(col * rows + row) * size, in + size_t(row * cols + col) * size, size);
+      std::memcpy(out + size_t(col * rows + row) * size, in + size_t(row * cols + col) * size,
+                  size);
     }
   }
   return result;
@@ -27,7 +28,8 @@ Tensor transposed(const Tensor& matrix) {
 // transB saves copying the whole weight every inference.
 ir::Value* transposed_constant(const ir::Value& value) {
   const ir::Node* transpose = value.producer;
-  if (transpose == nullptr || transpose->op != "Transpose" || transpose->inputs.size() != 1) return nullptr;
+  if (transpose == nullptr || transpose->op != "Transpose" || transpose->inputs.size() != 1)
+    return nullptr;
   ir::Value* weight = transpose->inputs[0];
   if (weight == nullptr || !weight->is_constant() || weight->constant->rank() != 2) return nullptr;
   std::vector<int64_t> perm = transpose->attr_ints("perm", {1, 0});
@@ -40,7 +42,8 @@ ir::Value* transposed_constant(const ir::Value& value) {
 int orient_matmul_weights(ir::Graph& graph) {
   int changed = 0;
   for (ir::Node* node : graph.nodes()) {
-    if (node->op != "MatMul" || node->attr_int("transB", 0) != 0 || node->inputs.size() < 2) continue;
+    if (node->op != "MatMul" || node->attr_int("transB", 0) != 0 || node->inputs.size() < 2)
+      continue;
     // A weight transposed at run time (too large for constant folding, like GPT-2's tied
     // 50257×768 embedding) is read as it is stored instead.
     if (ir::Value* stored = transposed_constant(*node->inputs[1])) {
@@ -53,7 +56,8 @@ int orient_matmul_weights(ir::Graph& graph) {
     if (weight == nullptr || !weight->is_constant() || weight->constant->rank() != 2) continue;
     int64_t k = weight->constant->dim(0), n = weight->constant->dim(1);
     if (n % 8 == 0 || k % 8 != 0) continue;
-    ir::Value* oriented = graph.add_constant(graph.unique_name(weight->name + ".nk"), transposed(*weight->constant));
+    ir::Value* oriented =
+        graph.add_constant(graph.unique_name(weight->name + ".nk"), transposed(*weight->constant));
     node->inputs[1] = oriented;
     node->attrs["transB"] = int64_t(1);
     ++changed;

@@ -14,7 +14,8 @@ namespace {
 bool is_scalar_near(const ir::Value* value, double target) {
   if (value == nullptr || !value->is_constant() || value->constant->numel() != 1) return false;
   DType dtype = value->constant->dtype();
-  if (dtype != DType::Float32 && dtype != DType::Float16 && dtype != DType::BFloat16 && dtype != DType::Float64) {
+  if (dtype != DType::Float32 && dtype != DType::Float16 && dtype != DType::BFloat16 &&
+      dtype != DType::Float64) {
     return false;
   }
   double actual = value->constant->to_double_vector()[0];
@@ -38,7 +39,8 @@ ir::Node* only_user(const ir::Graph& graph, const ir::Value* value) {
 
 bool is_product_of(const ir::Node* node, const ir::Value* a, const ir::Value* b) {
   return node != nullptr && node->op == "Mul" && node->inputs.size() == 2 &&
-         ((node->inputs[0] == a && node->inputs[1] == b) || (node->inputs[0] == b && node->inputs[1] == a));
+         ((node->inputs[0] == a && node->inputs[1] == b) ||
+          (node->inputs[0] == b && node->inputs[1] == a));
 }
 
 // x for the inner polynomial r = x + 0.044715·x³ (Pow(x, 3) or x·x·x), else null.
@@ -61,7 +63,8 @@ ir::Node* outer_product(const ir::Graph& graph, const ir::Value* x, const ir::Va
   ir::Node* next = only_user(graph, u);
   if (next == nullptr || next->op != "Mul") return nullptr;
   const ir::Value* other = next->inputs[0] == u ? next->inputs[1] : next->inputs[0];
-  if (other != nullptr && other->producer != nullptr && with_scalar(other->producer, "Mul", 0.5) == x) {
+  if (other != nullptr && other->producer != nullptr &&
+      with_scalar(other->producer, "Mul", 0.5) == x) {
     return next;  // (0.5·x)·u
   }
   if (other == x) {  // (x·u)·0.5

@@ -14,7 +14,8 @@ namespace {
 // Times from a table by precision; counts the layers it was asked to time.
 class TableTimer : public LayerTimer {
  public:
-  explicit TableTimer(std::map<Precision, double> ms, double cast_ms = 0.0) : ms_(std::move(ms)), cast_ms_(cast_ms) {}
+  explicit TableTimer(std::map<Precision, double> ms, double cast_ms = 0.0)
+      : ms_(std::move(ms)), cast_ms_(cast_ms) {}
   std::optional<double> time_layer(const ir::Node&, Precision precision) override {
     ++timed;
     auto found = ms_.find(precision);
@@ -40,9 +41,17 @@ class TableTimer : public LayerTimer {
 ir::Graph two_matmuls() {
   ir::Graph graph;
   ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({4, 8}));
-  ir::Value* h = graph.add_node("MatMul", "mm1", {x, graph.add_constant("w1", Tensor(DType::Float32, {8, 16}))}, {"h"})->outputs[0];
+  ir::Value* h =
+      graph
+          .add_node("MatMul", "mm1", {x, graph.add_constant("w1", Tensor(DType::Float32, {8, 16}))},
+                    {"h"})
+          ->outputs[0];
   ir::Value* r = graph.add_node("Sigmoid", "act", {h}, {"r"})->outputs[0];
-  graph.add_output(graph.add_node("MatMul", "mm2", {r, graph.add_constant("w2", Tensor(DType::Float32, {16, 8}))}, {"y"})->outputs[0]);
+  graph.add_output(graph
+                       .add_node("MatMul", "mm2",
+                                 {r, graph.add_constant("w2", Tensor(DType::Float32, {16, 8}))},
+                                 {"y"})
+                       ->outputs[0]);
   ir::infer_graph(graph);
   return graph;
 }
@@ -65,7 +74,8 @@ std::map<std::string, Precision> chosen(const BuildResult& built) {
 TEST(TimedChoiceTest, TheFasterPrecisionWinsAndTheHeaderNamesTheGpu) {
   TableTimer bf16_faster({{Precision::FP32, 2.0}, {Precision::BF16, 1.0}});
   BuildResult built = build_engine(two_matmuls(), fp32_and_bf16(), &bf16_faster, nullptr);
-  EXPECT_EQ(chosen(built), (std::map<std::string, Precision>{{"mm1", Precision::BF16}, {"mm2", Precision::BF16}}));
+  EXPECT_EQ(chosen(built),
+            (std::map<std::string, Precision>{{"mm1", Precision::BF16}, {"mm2", Precision::BF16}}));
   EXPECT_EQ(built.header.gpu_architecture, "sm_90");
   EXPECT_EQ(built.header.gpu_name, "a test GPU");
   EXPECT_EQ(built.layer_timings.at("mm1").at(Precision::FP32), 2.0);
@@ -79,7 +89,8 @@ TEST(TimedChoiceTest, TheFasterPrecisionWinsAndTheHeaderNamesTheGpu) {
 
 TEST(TimedChoiceTest, NearTiesGoToTheWiderPrecision) {
   TableTimer tie({{Precision::FP32, 1.01}, {Precision::BF16, 1.0}});
-  for (const auto& [name, precision] : chosen(build_engine(two_matmuls(), fp32_and_bf16(), &tie, nullptr))) {
+  for (const auto& [name, precision] :
+       chosen(build_engine(two_matmuls(), fp32_and_bf16(), &tie, nullptr))) {
     EXPECT_EQ(precision, Precision::FP32) << name;
   }
 }

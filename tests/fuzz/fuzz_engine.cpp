@@ -27,7 +27,8 @@ uint64_t fnv1a(const uint8_t* bytes, size_t size) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = "/dev/shm/kiln_fuzz_engine_" + std::to_string(::getpid()) + ".kiln";
+  static const std::string path =
+      "/dev/shm/kiln_fuzz_engine_" + std::to_string(::getpid()) + ".kiln";
   std::string bytes(reinterpret_cast<const char*>(data), size);
   if (size > sizeof(uint64_t) && data[size - 1] % 4 != 0) {
     uint64_t checksum = fnv1a(data, size - sizeof(uint64_t));

@@ -24,16 +24,18 @@ Tensor random_values(const Dims& dims, double low, double high, uint32_t seed) {
 ir::Graph conv_bn_graph(bool with_bias, bool second_reader = false) {
   ir::Graph graph;
   ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({2, 3, 6, 6}));
-  std::vector<ir::Value*> conv_inputs = {x, graph.add_constant("w", random_values({4, 3, 3, 3}, -1, 1, 1))};
+  std::vector<ir::Value*> conv_inputs = {
+      x, graph.add_constant("w", random_values({4, 3, 3, 3}, -1, 1, 1))};
   if (with_bias) conv_inputs.push_back(graph.add_constant("b", random_values({4}, -1, 1, 2)));
   ir::Node* conv = graph.add_node("Conv", "conv", conv_inputs, {"c"});
   conv->attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
-  ir::Node* bn = graph.add_node("BatchNormalization", "bn",
-                                {conv->outputs[0], graph.add_constant("scale", random_values({4}, 0.5, 2, 3)),
-                                 graph.add_constant("shift", random_values({4}, -1, 1, 4)),
-                                 graph.add_constant("mean", random_values({4}, -1, 1, 5)),
-                                 graph.add_constant("var", random_values({4}, 0.1, 3, 6))},
-                                {"n"});
+  ir::Node* bn =
+      graph.add_node("BatchNormalization", "bn",
+                     {conv->outputs[0], graph.add_constant("scale", random_values({4}, 0.5, 2, 3)),
+                      graph.add_constant("shift", random_values({4}, -1, 1, 4)),
+                      graph.add_constant("mean", random_values({4}, -1, 1, 5)),
+                      graph.add_constant("var", random_values({4}, 0.1, 3, 6))},
+                     {"n"});
   bn->attrs["epsilon"] = 1e-3;
   ir::Node* relu = graph.add_node("Relu", "relu", {bn->outputs[0]}, {"y"});
   graph.add_output(relu->outputs[0]);
@@ -62,7 +64,8 @@ TEST(FoldBatchNormTest, FoldedConvComputesTheSame) {
     EXPECT_EQ(count_op(graph, "BatchNormalization"), 0);
     EXPECT_EQ(graph.outputs()[0]->name, "y");
     std::map<std::string, Tensor> folded = run(std::move(graph), x);
-    EXPECT_LE(normalized_error(folded.at("y"), expected.at("y")), 1e-6) << "with bias " << with_bias;
+    EXPECT_LE(normalized_error(folded.at("y"), expected.at("y")), 1e-6)
+        << "with bias " << with_bias;
   }
 }
 

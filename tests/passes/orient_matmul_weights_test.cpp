@@ -11,7 +11,8 @@ namespace {
 
 std::vector<float> values(int64_t count, int seed) {
   std::vector<float> result;
-  for (int64_t i = 0; i < count; ++i) result.push_back(float((i * 37 + seed * 11) % 17) / 8.f - 1.f);
+  for (int64_t i = 0; i < count; ++i)
+    result.push_back(float((i * 37 + seed * 11) % 17) / 8.f - 1.f);
   return result;
 }
 
@@ -19,10 +20,12 @@ std::vector<float> values(int64_t count, int seed) {
 ir::Graph matmul_graph(int64_t k, int64_t n, bool with_bias, bool constant_weight = true) {
   ir::Graph graph;
   ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({2, 3, k}));
-  ir::Value* w = constant_weight ? graph.add_constant("w", Tensor::from_vector<float>({k, n}, values(k * n, 1)))
-                                 : graph.add_input("w", DType::Float32, ir::Shape::from_dims({k, n}));
+  ir::Value* w = constant_weight
+                     ? graph.add_constant("w", Tensor::from_vector<float>({k, n}, values(k * n, 1)))
+                     : graph.add_input("w", DType::Float32, ir::Shape::from_dims({k, n}));
   std::vector<ir::Value*> inputs = {x, w};
-  if (with_bias) inputs.push_back(graph.add_constant("b", Tensor::from_vector<float>({n}, values(n, 2))));
+  if (with_bias)
+    inputs.push_back(graph.add_constant("b", Tensor::from_vector<float>({n}, values(n, 2))));
   graph.add_output(graph.add_node("MatMul", "head", inputs, {"y"})->outputs[0]);
   ir::infer_graph(graph);
   return graph;
@@ -50,10 +53,12 @@ TEST(OrientMatMulWeightsTest, RunTimeTransposeOfAConstantIsReadDirectly) {
   auto make = [] {
     ir::Graph graph;
     ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({2, 3, 16}));
-    ir::Value* e = graph.add_constant("embedding", Tensor::from_vector<float>({13, 16}, values(13 * 16, 3)));
+    ir::Value* e =
+        graph.add_constant("embedding", Tensor::from_vector<float>({13, 16}, values(13 * 16, 3)));
     ir::Node* transpose = graph.add_node("Transpose", "t", {e}, {"e_t"});
     transpose->attrs["perm"] = std::vector<int64_t>{1, 0};
-    graph.add_output(graph.add_node("MatMul", "head", {x, transpose->outputs[0]}, {"y"})->outputs[0]);
+    graph.add_output(
+        graph.add_node("MatMul", "head", {x, transpose->outputs[0]}, {"y"})->outputs[0]);
     ir::infer_graph(graph);
     return graph;
   };

@@ -19,7 +19,9 @@ ir::Graph spelled_out_gelu(Grouping grouping, float c = float(std::sqrt(2.0 / st
                            float k = 0.044715f) {
   ir::Graph graph;
   ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({4, 6}));
-  auto scalar = [&](const std::string& name, float value) { return graph.add_constant(name, Tensor::scalar(value)); };
+  auto scalar = [&](const std::string& name, float value) {
+    return graph.add_constant(name, Tensor::scalar(value));
+  };
   auto op = [&](const std::string& type, std::vector<ir::Value*> inputs, const std::string& out) {
     return graph.add_node(type, out, std::move(inputs), {out})->outputs[0];
   };
@@ -31,9 +33,15 @@ ir::Graph spelled_out_gelu(Grouping grouping, float c = float(std::sqrt(2.0 / st
   ir::Value* u = op("Add", {t, scalar("one", 1.f)}, "u");
   ir::Value* y = nullptr;
   switch (grouping) {
-    case Grouping::HalfXTimesU: y = op("Mul", {op("Mul", {x, scalar("half", 0.5f)}, "half_x"), u}, "y"); break;
-    case Grouping::XUTimesHalf: y = op("Mul", {op("Mul", {x, u}, "xu"), scalar("half", 0.5f)}, "y"); break;
-    case Grouping::XTimesHalfU: y = op("Mul", {x, op("Mul", {scalar("half", 0.5f), u}, "half_u")}, "y"); break;
+    case Grouping::HalfXTimesU:
+      y = op("Mul", {op("Mul", {x, scalar("half", 0.5f)}, "half_x"), u}, "y");
+      break;
+    case Grouping::XUTimesHalf:
+      y = op("Mul", {op("Mul", {x, u}, "xu"), scalar("half", 0.5f)}, "y");
+      break;
+    case Grouping::XTimesHalfU:
+      y = op("Mul", {x, op("Mul", {scalar("half", 0.5f), u}, "half_u")}, "y");
+      break;
   }
   graph.add_output(y);
   ir::infer_graph(graph);
@@ -62,7 +70,8 @@ TEST(RecognizeGeluTest, EveryGroupingBecomesOneGeluWithTheSameOutputs) {
 TEST(RecognizeGeluTest, OtherConstantsAreNotGelu) {
   ir::Graph wrong_c = spelled_out_gelu(Grouping::HalfXTimesU, 0.7f);
   EXPECT_EQ(recognize_gelu(wrong_c), 0);
-  ir::Graph wrong_k = spelled_out_gelu(Grouping::HalfXTimesU, float(std::sqrt(2.0 / std::numbers::pi)), 0.05f);
+  ir::Graph wrong_k =
+      spelled_out_gelu(Grouping::HalfXTimesU, float(std::sqrt(2.0 / std::numbers::pi)), 0.05f);
   EXPECT_EQ(recognize_gelu(wrong_k), 0);
 }
 

@@ -45,8 +45,9 @@ void print_layers(const std::vector<LayerProfile>& layers, int rows) {
   }
   std::vector<const LayerProfile*> order;
   for (const LayerProfile& layer : layers) order.push_back(&layer);
-  std::stable_sort(order.begin(), order.end(),
-                   [](const LayerProfile* a, const LayerProfile* b) { return a->median_ms > b->median_ms; });
+  std::stable_sort(order.begin(), order.end(), [](const LayerProfile* a, const LayerProfile* b) {
+    return a->median_ms > b->median_ms;
+  });
   std::cout << "layers (" << layers.size() << " steps, sum of medians " << format_number(total)
             << " ms; slowest " << std::min<size_t>(order.size(), size_t(rows)) << ")\n";
   for (size_t i = 0; i < order.size() && i < size_t(rows); ++i) {
@@ -61,8 +62,8 @@ void print_layers(const std::vector<LayerProfile>& layers, int rows) {
   std::sort(ops.rbegin(), ops.rend());
   std::cout << "by op ";
   for (size_t i = 0; i < ops.size() && i < 8; ++i) {
-    std::cout << " " << ops[i].second << " " << format_number(total > 0 ? 100.0 * ops[i].first / total : 0.0)
-              << "%";
+    std::cout << " " << ops[i].second << " "
+              << format_number(total > 0 ? 100.0 * ops[i].first / total : 0.0) << "%";
   }
   std::cout << '\n';
 }
@@ -102,7 +103,8 @@ int bench_model(const BenchOptions& options) {
   std::vector<double> latencies_ms;
   std::vector<LayerProfile> layers;
   if (backend == Backend::Cuda) {
-    latencies_ms = runner.time_on_device(inputs, options.warmup, options.iterations, options.cuda_graph);
+    latencies_ms =
+        runner.time_on_device(inputs, options.warmup, options.iterations, options.cuda_graph);
     layers = runner.profile_layers(std::max(5, std::min(options.iterations, 50)));
   } else {
     for (int i = 0; i < options.warmup; ++i) runner.run(inputs);
@@ -203,7 +205,8 @@ Command add_bench_command(CLI::App& parent) {
   app->add_option("--iterations", options->iterations, "Timed runs")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app->add_option("--dim", options->dims, "Size of a symbolic dim: NAME=SIZE (default: an engine's tuned size, else 1)");
+  app->add_option("--dim", options->dims,
+                  "Size of a symbolic dim: NAME=SIZE (default: an engine's tuned size, else 1)");
   app->add_option("--seed", options->seed, "Seed for random inputs")->capture_default_str();
   app->add_flag("--json", options->json, "Print a JSON report instead of a table");
   app->add_flag("--cuda-graph", options->cuda_graph,

@@ -31,8 +31,8 @@ struct BuildOptions {
 // "NAME_OR_OP=fp32" → {"NAME_OR_OP", FP32}.
 std::pair<std::string, Precision> parse_layer_precision(const std::string& text) {
   size_t equals = text.rfind('=');
-  check(equals != std::string::npos && equals > 0, ErrorKind::InvalidArgument, "--layer-precision '",
-        text, "' should be NAME_OR_OP=PRECISION, e.g. MatMul=fp32");
+  check(equals != std::string::npos && equals > 0, ErrorKind::InvalidArgument,
+        "--layer-precision '", text, "' should be NAME_OR_OP=PRECISION, e.g. MatMul=fp32");
   std::string name = text.substr(equals + 1);
   std::optional<Precision> precision = precision_from_name(name);
   check(precision.has_value(), ErrorKind::InvalidArgument, "--layer-precision '", text,
@@ -58,29 +58,34 @@ int build_engine(const BuildOptions& options) {
   auto start = std::chrono::steady_clock::now();
   ir::Graph graph = load_model(options.model);
   for (const ir::Value* input : graph.inputs()) {
-    if (!input->is_constant()) config.tuned_input_dims[input->name] = concrete_input_dims(*input, dim_sizes);
+    if (!input->is_constant())
+      config.tuned_input_dims[input->name] = concrete_input_dims(*input, dim_sizes);
   }
   std::unique_ptr<engine::LayerTimer> timer = make_timer(backend, config.workspace_bytes);
   engine::TimingCache cache;
   if (!options.timing_cache.empty()) cache = engine::TimingCache::load(options.timing_cache);
-  engine::BuildResult built = engine::build_engine(std::move(graph), config, timer.get(),
-                                                   timer ? &cache : nullptr, progress_printer(options.quiet));
-  for (const std::string& warning : built.warnings) std::cerr << "kiln: warning: " << warning << '\n';
-  engine::write_engine(options.output, built.graph, built.config, built.header, built.layer_timings);
+  engine::BuildResult built =
+      engine::build_engine(std::move(graph), config, timer.get(), timer ? &cache : nullptr,
+                           progress_printer(options.quiet));
+  for (const std::string& warning : built.warnings)
+    std::cerr << "kiln: warning: " << warning << '\n';
+  engine::write_engine(options.output, built.graph, built.config, built.header,
+                       built.layer_timings);
   if (timer && !options.timing_cache.empty()) cache.save(options.timing_cache);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   std::map<std::string, int> layers_per_precision;
   for (const ir::Node* node : built.graph.nodes()) {
-    layers_per_precision[node->precision ? std::string(precision_name(*node->precision)) : "none"]++;
+    layers_per_precision[node->precision ? std::string(precision_name(*node->precision))
+                                         : "none"]++;
   }
   std::cout << "built " << options.output << " from " << options.model << "  ("
             << built.graph.node_count() << " layers, precisions "
             << precisions_to_string(built.config.enabled_precisions)
             << (built.config.strongly_typed ? ", strongly typed" : "") << ")\n";
   if (timer) {
-    std::cout << "gpu    " << built.header.gpu_name << " (" << built.header.gpu_architecture << "): "
-              << built.layers_timed << " layer timings measured, " << built.timings_cached
+    std::cout << "gpu    " << built.header.gpu_name << " (" << built.header.gpu_architecture
+              << "): " << built.layers_timed << " layer timings measured, " << built.timings_cached
               << " from the timing cache\n";
   } else {
     std::cout << "gpu    none: precisions chosen by the heuristic in docs/precision.md\n";

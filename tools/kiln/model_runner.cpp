@@ -173,10 +173,9 @@ std::vector<std::string> ModelRunner::host_nodes() const {
   return {};
 }
 
-std::vector<double> ModelRunner::time_on_device([[maybe_unused]] const std::map<std::string, Tensor>& inputs,
-                                                [[maybe_unused]] int warmup,
-                                                [[maybe_unused]] int iterations,
-                                                [[maybe_unused]] bool cuda_graph) {
+std::vector<double> ModelRunner::time_on_device(
+    [[maybe_unused]] const std::map<std::string, Tensor>& inputs, [[maybe_unused]] int warmup,
+    [[maybe_unused]] int iterations, [[maybe_unused]] bool cuda_graph) {
 #ifdef KILN_HAS_CUDA
   check(engines_->context != nullptr, ErrorKind::Runtime, "time_on_device before prepare");
   cuda::ExecutionContext& context = *engines_->context;
@@ -212,7 +211,8 @@ std::vector<LayerProfile> ModelRunner::profile_layers([[maybe_unused]] int itera
 #ifdef KILN_HAS_CUDA
   check(engines_->context != nullptr, ErrorKind::Runtime, "profile_layers before prepare");
   std::vector<LayerProfile> layers;
-  for (const cuda::LayerTime& step : engines_->context->profile_layers(engines_->stream.get(), iterations)) {
+  for (const cuda::LayerTime& step :
+       engines_->context->profile_layers(engines_->stream.get(), iterations)) {
     layers.push_back({step.name, step.op, step.precision, step.on_host, step.median_ms});
   }
   return layers;

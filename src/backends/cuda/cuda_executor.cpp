@@ -7,7 +7,7 @@ CudaExecutor::CudaExecutor(const ir::Graph& graph, const std::map<std::string, D
                            CudaExecutorOptions options)
     : engine_(std::make_shared<Engine>(ir::copy_graph(graph), std::map<std::string, Tensor>{},
                                        options.workspace_bytes)),
-      context_(std::make_unique<ExecutionContext>(engine_, input_dims,
-                                                  ContextOptions{.poison_values = options.poison_values})) {}
+      context_(std::make_unique<ExecutionContext>(
+          engine_, input_dims, ContextOptions{.poison_values = options.poison_values})) {}
 
 }  // namespace kiln::cuda

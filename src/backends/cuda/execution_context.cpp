@@ -38,7 +38,8 @@ struct Slot {
 
 // Ops whose output is their input's bytes under other dims.
 bool is_view_op(const std::string& op) {
-  return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity";
+  return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" ||
+         op == "Identity";
 }
 
 struct Step {
@@ -74,8 +75,8 @@ struct ExecutionContext::State {
   DeviceBuffer arena;
   std::map<std::string, int> input_slots;
   std::vector<std::pair<std::string, int>> output_slots;  // in graph output order
-  std::vector<int> computed_slots;  // poisoned before a run
-  std::vector<int> aliases;         // view slots, in planning order
+  std::vector<int> computed_slots;                        // poisoned before a run
+  std::vector<int> aliases;                               // view slots, in planning order
   std::vector<std::string> host_nodes;
   int inferences = 0;
   bool graph_wanted = false;
@@ -157,7 +158,8 @@ struct ExecutionContext::State {
   // A view op whose output is not delivered as a graph output becomes an alias of its input
   // in the storage dtype the input already has: no launch, no bytes.
   bool plan_view(const ir::Node& node) {
-    if (!is_view_op(node.op) || node.outputs.size() != 1 || node.inputs.empty() || node.inputs[0] == nullptr) {
+    if (!is_view_op(node.op) || node.outputs.size() != 1 || node.inputs.empty() ||
+        node.inputs[0] == nullptr) {
       return false;
     }
     const ir::Value* output = node.outputs[0];
@@ -178,7 +180,8 @@ struct ExecutionContext::State {
 
   // Views take their source's address (again after an address is bound).
   void point_aliases() {
-    for (int slot : aliases) slots[size_t(slot)].tensor.data = slots[size_t(root_of(slot))].tensor.data;
+    for (int slot : aliases)
+      slots[size_t(slot)].tensor.data = slots[size_t(root_of(slot))].tensor.data;
   }
 
   void plan_node(const ir::Node& node) {
@@ -195,7 +198,8 @@ struct ExecutionContext::State {
     step.kernel = find_cuda_kernel(node.op);
     if (step.kernel == nullptr) host_nodes.push_back(node.op + " '" + node.name + "'");
     for (const ir::Value* input : node.inputs) {
-      step.inputs.push_back(input == nullptr ? -1 : slot_for(input, wanted_dtype(node, input, data_storage)));
+      step.inputs.push_back(
+          input == nullptr ? -1 : slot_for(input, wanted_dtype(node, input, data_storage)));
     }
     if (is_float_compute(node) && node.precision) {
       data_storage = precision_storage_dtype(*node.precision);
@@ -207,7 +211,8 @@ struct ExecutionContext::State {
         continue;
       }
       DType dtype = output->dtype;
-      bool follows_data = is_float_storage(dtype) && node.op != "Cast" && data_storage != DType::Undefined;
+      bool follows_data =
+          is_float_storage(dtype) && node.op != "Cast" && data_storage != DType::Undefined;
       if (follows_data) dtype = data_storage;
       // A graph output stays outside the arena only where it is delivered in this dtype.
       bool delivered = graph.is_graph_output(output) && dtype == output->dtype;
@@ -266,7 +271,8 @@ struct ExecutionContext::State {
           ": neither the CUDA nor the CPU backend has a kernel for this op");
     KILN_CUDA_CHECK(cudaStreamSynchronize(context.stream));
     Precision precision = node.precision.value_or(Precision::FP32);
-    bool round = is_float_compute(node) && (precision == Precision::BF16 || precision == Precision::FP16);
+    bool round =
+        is_float_compute(node) && (precision == Precision::BF16 || precision == Precision::FP16);
     std::vector<Tensor> args;
     for (int slot : step.inputs) {
       if (slot < 0) {
@@ -276,9 +282,11 @@ struct ExecutionContext::State {
       const DeviceTensor& device = slots[size_t(slot)].tensor;
       Tensor host(device.dtype, device.dims);
       if (host.nbytes() > 0) {
-        KILN_CUDA_CHECK(cudaMemcpy(host.raw_mutable(), device.data, host.nbytes(), cudaMemcpyDeviceToHost));
+        KILN_CUDA_CHECK(
+            cudaMemcpy(host.raw_mutable(), device.data, host.nbytes(), cudaMemcpyDeviceToHost));
       }
-      if (device.dtype == DType::Float16 || device.dtype == DType::BFloat16) host = host.to(DType::Float32);
+      if (device.dtype == DType::Float16 || device.dtype == DType::BFloat16)
+        host = host.to(DType::Float32);
       if (round && host.dtype() == DType::Float32) host = round_through(host, precision);
       args.push_back(std::move(host));
     }
@@ -304,8 +312,10 @@ struct ExecutionContext::State {
   void launch(Step& step) {
     std::vector<DeviceTensor> ins;
     std::vector<DeviceTensor> outs;
-    for (int slot : step.inputs) ins.push_back(slot < 0 ? DeviceTensor{} : slots[size_t(slot)].tensor);
-    for (int slot : step.outputs) outs.push_back(slot < 0 ? DeviceTensor{} : slots[size_t(slot)].tensor);
+    for (int slot : step.inputs)
+      ins.push_back(slot < 0 ? DeviceTensor{} : slots[size_t(slot)].tensor);
+    for (int slot : step.outputs)
+      outs.push_back(slot < 0 ? DeviceTensor{} : slots[size_t(slot)].tensor);
     if (step.kind == Step::Kind::Cast) {
       cast_tensor(context, ins[0], outs[0]);
       return;
@@ -341,15 +351,17 @@ struct ExecutionContext::State {
   }
 
   void capture(cudaStream_t stream) {
-    check(host_nodes.empty(), ErrorKind::Unsupported, "cannot capture a CUDA graph: ", host_nodes.size(),
-          " node(s) run on the host (", host_nodes.front(), (host_nodes.size() > 1 ? ", ..." : ""),
+    check(host_nodes.empty(), ErrorKind::Unsupported,
+          "cannot capture a CUDA graph: ", host_nodes.size(), " node(s) run on the host (",
+          host_nodes.front(), (host_nodes.size() > 1 ? ", ..." : ""),
           "); run without a CUDA graph");
     graph_exec = capture_graph(stream, [&] { launch_all(); });
   }
 };
 
 ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine,
-                                   const std::map<std::string, Dims>& input_dims, ContextOptions options)
+                                   const std::map<std::string, Dims>& input_dims,
+                                   ContextOptions options)
     : state_(std::make_unique<State>()) {
   check(engine != nullptr, ErrorKind::InvalidArgument, "execution context without an engine");
   State& s = *state_;
@@ -382,7 +394,8 @@ ExecutionContext::~ExecutionContext() = default;
 
 const DeviceTensor& ExecutionContext::input(const std::string& name) const {
   auto found = state_->input_slots.find(name);
-  check(found != state_->input_slots.end(), ErrorKind::InvalidArgument, "the model has no input '", name, "'");
+  check(found != state_->input_slots.end(), ErrorKind::InvalidArgument, "the model has no input '",
+        name, "'");
   return state_->slots[size_t(found->second)].tensor;
 }
 
@@ -417,8 +430,8 @@ void ExecutionContext::set_tensor_address(const std::string& name, void* address
   }
   check(slot >= 0, ErrorKind::InvalidArgument, "the model has no input or output '", name, "'");
   Slot& target = s.slots[size_t(slot)];
-  check(target.buffer.size() > 0 || target.tensor.nbytes() == 0, ErrorKind::Unsupported, "output '", name,
-        "' is a constant or an input of the model; read it with output()");
+  check(target.buffer.size() > 0 || target.tensor.nbytes() == 0, ErrorKind::Unsupported, "output '",
+        name, "' is a constant or an input of the model; read it with output()");
   target.tensor.data = address;
   s.point_aliases();
   s.graph_exec.reset();  // the captured graph holds the old address
@@ -449,12 +462,13 @@ std::vector<Tensor> ExecutionContext::run(const std::map<std::string, Tensor>& i
     check(given != inputs.end(), ErrorKind::InvalidArgument, "input '", name, "' is not given");
     const Tensor& tensor = given->second;
     const DeviceTensor& device = s.slots[size_t(slot)].tensor;
-    check(tensor.dtype() == device.dtype && tensor.dims() == device.dims, ErrorKind::InvalidArgument,
-          "input '", name, "' must be ", dtype_name(device.dtype), " ", dims_to_string(device.dims),
-          " (as planned), got ", dtype_name(tensor.dtype()), " ", dims_to_string(tensor.dims()));
+    check(tensor.dtype() == device.dtype && tensor.dims() == device.dims,
+          ErrorKind::InvalidArgument, "input '", name, "' must be ", dtype_name(device.dtype), " ",
+          dims_to_string(device.dims), " (as planned), got ", dtype_name(tensor.dtype()), " ",
+          dims_to_string(tensor.dims()));
     if (tensor.nbytes() > 0) {
-      KILN_CUDA_CHECK(cudaMemcpyAsync(device.data, tensor.raw(), tensor.nbytes(), cudaMemcpyHostToDevice,
-                                      stream.get()));
+      KILN_CUDA_CHECK(cudaMemcpyAsync(device.data, tensor.raw(), tensor.nbytes(),
+                                      cudaMemcpyHostToDevice, stream.get()));
     }
   }
   enqueue(stream.get());
@@ -463,8 +477,8 @@ std::vector<Tensor> ExecutionContext::run(const std::map<std::string, Tensor>& i
     const DeviceTensor& device = s.slots[size_t(slot)].tensor;
     Tensor host(device.dtype, device.dims);
     if (host.nbytes() > 0) {
-      KILN_CUDA_CHECK(cudaMemcpyAsync(host.raw_mutable(), device.data, host.nbytes(), cudaMemcpyDeviceToHost,
-                                      stream.get()));
+      KILN_CUDA_CHECK(cudaMemcpyAsync(host.raw_mutable(), device.data, host.nbytes(),
+                                      cudaMemcpyDeviceToHost, stream.get()));
     }
     results.push_back(std::move(host));
   }

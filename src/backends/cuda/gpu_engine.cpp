@@ -5,7 +5,8 @@
 
 namespace kiln::cuda {
 
-Engine::Engine(ir::Graph graph, std::map<std::string, Tensor> prepared_weights, size_t workspace_bytes)
+Engine::Engine(ir::Graph graph, std::map<std::string, Tensor> prepared_weights,
+               size_t workspace_bytes)
     : graph_(std::move(graph)),
       prepared_weights_(std::move(prepared_weights)),
       workspace_bytes_(workspace_bytes) {
@@ -19,22 +20,26 @@ std::shared_ptr<Engine> Engine::load(const std::filesystem::path& file) {
 }
 
 std::shared_ptr<Engine> Engine::from_loaded(engine::LoadedEngine loaded, const std::string& file) {
-  engine::check_engine_architecture(loaded.header, file, architecture_name(compute_capability()), device_name());
+  engine::check_engine_architecture(loaded.header, file, architecture_name(compute_capability()),
+                                    device_name());
   return std::make_shared<Engine>(std::move(loaded.graph), std::move(loaded.prepared_weights),
                                   loaded.config.workspace_bytes);
 }
 
-const DeviceTensor* Engine::shared_weight(const std::string& name, const Tensor& bytes, DType dtype) const {
+const DeviceTensor* Engine::shared_weight(const std::string& name, const Tensor& bytes,
+                                          DType dtype) const {
   const ir::Value* value = graph_.find_value(name);
-  if (value == nullptr || !value->is_constant() || value->constant->raw() != bytes.raw()) return nullptr;
+  if (value == nullptr || !value->is_constant() || value->constant->raw() != bytes.raw())
+    return nullptr;
   std::lock_guard<std::mutex> lock(mutex_);
   std::unique_ptr<Weight>& weight = weights_[{name, dtype}];
   if (weight) return &weight->tensor;
   auto prepared = prepared_weights_.find(name);
   // The build's converted copy, when it is the dtype wanted: uploaded as it is.
-  Tensor host = prepared != prepared_weights_.end() && prepared->second.dtype() == dtype ? prepared->second
-                : value->constant->dtype() == dtype                                         ? *value->constant
-                                                                                            : value->constant->to(dtype);
+  Tensor host = prepared != prepared_weights_.end() && prepared->second.dtype() == dtype
+                    ? prepared->second
+                : value->constant->dtype() == dtype ? *value->constant
+                                                    : value->constant->to(dtype);
   auto fresh = std::make_unique<Weight>();
   fresh->buffer = DeviceBuffer(host.nbytes());
   fresh->tensor = {dtype, host.dims(), fresh->buffer.data()};
@@ -50,7 +55,9 @@ size_t Engine::weight_bytes() const {
   return total;
 }
 
-std::string architecture_name(int compute_capability) { return "sm_" + std::to_string(compute_capability); }
+std::string architecture_name(int compute_capability) {
+  return "sm_" + std::to_string(compute_capability);
+}
 
 std::string device_name() {
   int device = 0;

@@ -88,12 +88,13 @@ std::optional<double> GpuLayerTimer::time_layer(const ir::Node& node, Precision 
       upload_blocking(tensor.data, value->constant->raw(), tensor.nbytes());
     } else if (tensor.nbytes() > 0) {
       // 0x3F bytes are finite, ordinary values in every float dtype (about 0.75 to 1.8).
-      KILN_CUDA_CHECK(cudaMemsetAsync(tensor.data, is_float_storage(tensor.dtype) ? 0x3F : 0, tensor.nbytes(),
-                                      context_.stream));
+      KILN_CUDA_CHECK(cudaMemsetAsync(tensor.data, is_float_storage(tensor.dtype) ? 0x3F : 0,
+                                      tensor.nbytes(), context_.stream));
     }
     return tensor;
   };
-  for (const ir::Value* input : alone.inputs) ins.push_back(input == nullptr ? DeviceTensor{} : allocate(input));
+  for (const ir::Value* input : alone.inputs)
+    ins.push_back(input == nullptr ? DeviceTensor{} : allocate(input));
   for (const ir::Value* output : alone.outputs) outs.push_back(allocate(output));
   try {
     kernel(context_, alone, ins, outs);  // chooses and caches the algorithm, like the runtime
