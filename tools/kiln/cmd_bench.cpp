@@ -29,12 +29,6 @@ struct BenchOptions {
   int layer_rows = 15;
 };
 
-std::string timing_method(Backend backend, bool cuda_graph) {
-  if (backend == Backend::Cpu) return "wall clock (steady_clock) per run";
-  return std::string("CUDA events around each inference's enqueue, inputs already on the device") +
-         (cuda_graph ? ", replaying a captured CUDA graph" : "");
-}
-
 // The layer table: the slowest layers first, then the share of each op.
 void print_layers(const std::vector<LayerProfile>& layers, int rows) {
   double total = 0;
@@ -100,21 +94,11 @@ int bench_model(const BenchOptions& options) {
 
   check(!options.cuda_graph || backend == Backend::Cuda, ErrorKind::InvalidArgument,
         "--cuda-graph needs the cuda backend");
-  std::vector<double> latencies_ms;
+  std::vector<double> latencies_ms =
+      runner.time_runs(inputs, options.warmup, options.iterations, options.cuda_graph);
   std::vector<LayerProfile> layers;
-  if (backend == Backend::Cuda) {
-    latencies_ms =
-        runner.time_on_device(inputs, options.warmup, options.iterations, options.cuda_graph);
+  if (backend == Backend::Cuda)
     layers = runner.profile_layers(std::max(5, std::min(options.iterations, 50)));
-  } else {
-    for (int i = 0; i < options.warmup; ++i) runner.run(inputs);
-    latencies_ms.reserve(size_t(options.iterations));
-    for (int i = 0; i < options.iterations; ++i) {
-      auto start = std::chrono::steady_clock::now();
-      runner.run(inputs);
-      latencies_ms.push_back(milliseconds_between(start, std::chrono::steady_clock::now()));
-    }
-  }
   LatencyStats stats = latency_stats(latencies_ms);
   int64_t batch = batch_size(runner.graph(), inputs);
   double samples_per_second = stats.inferences_per_second * double(batch);

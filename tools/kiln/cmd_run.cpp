@@ -28,11 +28,6 @@ struct RunOptions {
   bool json = false;
 };
 
-double milliseconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
 // Writes outputs as DIR/NAME.npy or DIR/outputs.safetensors; returns the file per output.
 std::map<std::string, std::string> save_outputs(const std::map<std::string, Tensor>& tensors,
                                                 const std::filesystem::path& folder,
@@ -169,7 +164,8 @@ Command add_run_command(CLI::App& parent) {
   app->add_option("--backend", options->backend,
                   "cuda or cpu (default: cuda where this build has CUDA and a GPU is present)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
-  app->add_option("--dim", options->dims, "Size of a symbolic dim: NAME=SIZE (default: an engine's tuned size, else 1)");
+  app->add_option("--dim", options->dims,
+                  "Size of a symbolic dim: NAME=SIZE (default: an engine's tuned size, else 1)");
   app->add_option("--seed", options->seed, "Seed for random inputs")->capture_default_str();
   app->add_flag("--json", options->json, "Print a JSON report instead of text");
   return {app, [options] { return run_model(*options); }};

@@ -72,28 +72,6 @@ std::vector<SweepConfig> sweep_configs(const ir::Graph& graph) {
   return configs;
 }
 
-double milliseconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
-// Per-run latencies: CUDA events around each enqueue on the GPU (as `kiln bench`), else the
-// wall clock around each run.
-std::vector<double> time_runs(ModelRunner& runner, const std::map<std::string, Tensor>& inputs,
-                              const SweepOptions& options) {
-  if (runner.backend() == Backend::Cuda) {
-    return runner.time_on_device(inputs, options.warmup, options.iterations, options.cuda_graph);
-  }
-  for (int i = 0; i < options.warmup; ++i) runner.run(inputs);
-  std::vector<double> latencies_ms;
-  for (int i = 0; i < options.iterations; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    runner.run(inputs);
-    latencies_ms.push_back(milliseconds_since(start));
-  }
-  return latencies_ms;
-}
-
 // The largest normalized error over the outputs, in graph output order; NaN if any is NaN.
 double max_output_error(const ModelRunner& runner, const std::map<std::string, Tensor>& outputs,
                         const std::vector<Tensor>& reference) {
@@ -130,7 +108,9 @@ SweepResult measure(const ir::Graph& graph, const SweepConfig& config, const Swe
       reference.push_back(outputs.at(output->name));
   }
   result.error = max_output_error(runner, outputs, reference);
-  result.median_ms = latency_stats(time_runs(runner, inputs, options)).median_ms;
+  result.median_ms = latency_stats(runner.time_runs(inputs, options.warmup, options.iterations,
+                                                    options.cuda_graph))
+                         .median_ms;
   return result;
 }
 
@@ -165,12 +145,6 @@ std::string recommendation_line(const SweepResult* best, double max_error) {
          format_number(best->error) + "): fastest within --max-error " + format_number(max_error);
 }
 
-std::string timing_method(Backend backend, bool cuda_graph) {
-  if (backend == Backend::Cpu) return "wall clock (steady_clock) per run";
-  return std::string("CUDA events around each inference's enqueue, inputs already on the device") +
-         (cuda_graph ? ", replaying a captured CUDA graph" : "");
-}
-
 // NaN becomes null in JSON (nlohmann's rule), as in `kiln bench` and `kiln compare`.
 void print_json(const SweepOptions& options, Backend backend,
                 const std::vector<SweepResult>& results, const SweepResult* best) {
@@ -201,7 +175,8 @@ void print_table(const SweepOptions& options, Backend backend,
   double fp32_ms = results.front().median_ms;
   std::cout << "model " << options.model << "  (backend " << backend_name(backend) << ", "
             << options.warmup << " warm-up and " << options.iterations
-            << " timed runs per config; timing: " << timing_method(backend, options.cuda_graph) << ")\n";
+            << " timed runs per config; timing: " << timing_method(backend, options.cuda_graph)
+            << ")\n";
   std::printf("%-15s %-24s %11s %9s  %s\n", "config", "layers", "median ms", "speed-up", "error");
   for (const SweepResult& result : results) {
     if (!result.failure.empty()) {
@@ -226,7 +201,8 @@ int sweep_model(const SweepOptions& options) {
                      "' was built in one configuration already");
   }
   Backend backend = resolve_backend(options.backend);
-  if (options.cuda_graph && backend != Backend::Cuda) throw UsageError("--cuda-graph needs the cuda backend");
+  if (options.cuda_graph && backend != Backend::Cuda)
+    throw UsageError("--cuda-graph needs the cuda backend");
   ir::Graph graph = load_model(options.model);
   std::map<std::string, Tensor> inputs = model_inputs(graph, input_arguments, options.seed);
 
@@ -281,7 +257,8 @@ int sweep_model(const SweepOptions& options) {
 Command add_sweep_command(CLI::App& parent) {
   auto options = std::make_shared<SweepOptions>();
   CLI::App* app = parent.add_subcommand(
-      "sweep", "Build and time a model in each precision; recommend the fastest within --max-error");
+      "sweep",
+      "Build and time a model in each precision; recommend the fastest within --max-error");
   app->footer(
       "Configurations: fp32, fp32,tf32, fp32,fp16, fp32,bf16 and, for a model with bfloat16 or "
       "float16 tensors, --strongly-typed; each is built as `kiln build -p CONFIG` builds it and "
@@ -306,8 +283,9 @@ Command add_sweep_command(CLI::App& parent) {
       ->check(CLI::Range(0, std::numeric_limits<int>::max()))
       ->capture_default_str();
   app->add_flag("--json", options->json, "Print a JSON report instead of a table");
-  app->add_flag("--cuda-graph", options->cuda_graph,
-                "Time replays of a captured CUDA graph, as `kiln bench --cuda-graph` (cuda backend)");
+  app->add_flag(
+      "--cuda-graph", options->cuda_graph,
+      "Time replays of a captured CUDA graph, as `kiln bench --cuda-graph` (cuda backend)");
   app->add_option("--timing-cache", options->timing_cache,
                   "JSON file of layer timings, read and extended (cuda backend)");
   return {app, [options] { return sweep_model(*options); }};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -43,6 +44,7 @@ Command add_debug_precision_command(CLI::App& parent);
 
 // Report helpers (report.cpp).
 std::string format_number(double value);  // 6 significant digits; "nan", "inf"
+double milliseconds_since(std::chrono::steady_clock::time_point start);
 std::string format_values(const std::vector<double>& values);  // "[0.1, 0.2, ...]"
 std::string format_stats_line(const TensorStats& stats);        // "mean … std … min … max …"
 nlohmann::json stats_to_json(const TensorStats& stats);

@@ -2,8 +2,10 @@
 // subcommands need not care which backend runs; CUDA parts compile only with KILN_HAS_CUDA.
 #include "model_runner.h"
 
+#include <chrono>
 #include <optional>
 
+#include "commands.h"
 #include "engine/engine_file.h"
 #include "kiln/kiln.h"
 #include "passes/passes.h"
@@ -182,12 +184,10 @@ std::vector<double> ModelRunner::time_on_device(
   cudaStream_t stream = engines_->stream.get();
   context.run(inputs);  // uploads the inputs into the context's input buffers
   context.use_cuda_graph(cuda_graph);
-  cudaEvent_t start = nullptr;
-  cudaEvent_t stop = nullptr;
-  KILN_CUDA_CHECK(cudaEventCreate(&start));
-  cuda::Event start_owner(start);
-  KILN_CUDA_CHECK(cudaEventCreate(&stop));
-  cuda::Event stop_owner(stop);
+  cuda::Event start_owner = cuda::create_timing_event();
+  cuda::Event stop_owner = cuda::create_timing_event();
+  cudaEvent_t start = start_owner.get();
+  cudaEvent_t stop = stop_owner.get();
   for (int i = 0; i < warmup; ++i) context.enqueue(stream);
   KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
   std::vector<double> times;
@@ -205,6 +205,26 @@ std::vector<double> ModelRunner::time_on_device(
 #else
   fail(ErrorKind::Unsupported, "device timing needs the cuda backend");
 #endif
+}
+
+std::vector<double> ModelRunner::time_runs(const std::map<std::string, Tensor>& inputs, int warmup,
+                                           int iterations, bool cuda_graph) {
+  if (backend_ == Backend::Cuda) return time_on_device(inputs, warmup, iterations, cuda_graph);
+  for (int i = 0; i < warmup; ++i) run(inputs);
+  std::vector<double> latencies_ms;
+  latencies_ms.reserve(size_t(iterations));
+  for (int i = 0; i < iterations; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    run(inputs);
+    latencies_ms.push_back(milliseconds_since(start));
+  }
+  return latencies_ms;
+}
+
+std::string timing_method(Backend backend, bool cuda_graph) {
+  if (backend == Backend::Cpu) return "wall clock (steady_clock) per run";
+  return std::string("CUDA events around each inference's enqueue, inputs already on the device") +
+         (cuda_graph ? ", replaying a captured CUDA graph" : "");
 }
 
 std::vector<LayerProfile> ModelRunner::profile_layers([[maybe_unused]] int iterations) {

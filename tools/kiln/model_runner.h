@@ -26,6 +26,8 @@ struct LayerProfile {
   double median_ms = 0;
 };
 const char* backend_name(Backend backend);
+// How ModelRunner::time_runs measures on `backend`, for reports.
+std::string timing_method(Backend backend, bool cuda_graph);
 
 // "cpu" or "cuda"; "" picks cuda when this build has CUDA and a device is present, else cpu.
 // Throws Unsupported (exit status 1) for "cuda" without CUDA support or without a device.
@@ -65,6 +67,10 @@ class ModelRunner {
   // with `cuda_graph`, inferences replay one captured CUDA graph. Milliseconds per run.
   std::vector<double> time_on_device(const std::map<std::string, Tensor>& inputs, int warmup,
                                      int iterations, bool cuda_graph);
+  // Milliseconds per inference after `warmup` untimed ones: time_on_device on CUDA, the wall
+  // clock around each run() on the CPU (where callers refuse `cuda_graph`).
+  std::vector<double> time_runs(const std::map<std::string, Tensor>& inputs, int warmup,
+                                int iterations, bool cuda_graph);
   // CUDA only, after prepare(): the median time of every step over `iterations` runs.
   std::vector<LayerProfile> profile_layers(int iterations);
 
