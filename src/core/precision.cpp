@@ -65,6 +65,10 @@ DType precision_storage_dtype(Precision precision) {
   }
 }
 
+bool is_float_storage(DType dtype) {
+  return dtype == DType::Float32 || dtype == DType::Float16 || dtype == DType::BFloat16;
+}
+
 float round_to_precision(float value, Precision precision) {
   switch (precision) {
     case Precision::FP32: return value;

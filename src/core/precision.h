@@ -19,6 +19,8 @@ std::set<Precision> parse_precisions(std::string_view list);
 std::string precisions_to_string(const std::set<Precision>& precisions);
 // The storage type of activations in this precision (tf32 stores float32).
 DType precision_storage_dtype(Precision precision);
+// True for float32, float16 and bfloat16: the dtypes some precision stores tensors in.
+bool is_float_storage(DType dtype);
 // Rounds a float32 to what the precision can hold (tf32: 10-bit mantissa).
 float round_to_precision(float value, Precision precision);
 

@@ -17,10 +17,6 @@ bool is_timed_op(const std::string& op) {
   return op == "MatMul" || op == "Gemm" || op == "Conv" || op == "Attention";
 }
 
-bool is_float_storage(DType dtype) {
-  return dtype == DType::Float32 || dtype == DType::Float16 || dtype == DType::BFloat16;
-}
-
 bool is_constrained(const ir::Node& node, const BuildConfig& config) {
   return config.layer_precisions.count(node.name) > 0 || config.layer_precisions.count(node.op) > 0;
 }

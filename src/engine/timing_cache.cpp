@@ -88,9 +88,7 @@ std::string layer_signature(const ir::Node& node, Precision precision,
       continue;
     }
     // Float tensors are timed in the precision's storage dtype, whatever the model stores.
-    bool is_float = input->dtype == DType::Float32 || input->dtype == DType::Float16 ||
-                    input->dtype == DType::BFloat16;
-    DType timed = is_float ? precision_storage_dtype(precision) : input->dtype;
+    DType timed = is_float_storage(input->dtype) ? precision_storage_dtype(precision) : input->dtype;
     key << ' ' << dtype_name(timed) << input->shape.to_string()
         << (input->is_constant() ? "c" : "");
   }

@@ -11,10 +11,6 @@
 namespace kiln::passes {
 namespace {
 
-bool is_float(DType dtype) {
-  return dtype == DType::Float32 || dtype == DType::Float16 || dtype == DType::BFloat16;
-}
-
 // The Conv whose only reader is `batch_norm` and whose weights and BN parameters are
 // constants of one float dtype; null if the pattern does not hold.
 ir::Node* foldable_conv(const ir::Graph& graph, const ir::Node& batch_norm) {
@@ -25,12 +21,12 @@ ir::Node* foldable_conv(const ir::Graph& graph, const ir::Node& batch_norm) {
     return nullptr;
   const ir::Value* weight = conv->input(1);
   const ir::Value* bias = conv->input(2);
-  if (weight == nullptr || !weight->is_constant() || !is_float(weight->dtype)) return nullptr;
+  if (weight == nullptr || !weight->is_constant() || !is_float_storage(weight->dtype)) return nullptr;
   if (bias != nullptr && (!bias->is_constant() || bias->dtype != weight->dtype)) return nullptr;
   int64_t channels = weight->constant->dims().empty() ? -1 : weight->constant->dims()[0];
   for (size_t i = 1; i < 5; ++i) {
     const ir::Value* param = batch_norm.input(i);
-    if (param == nullptr || !param->is_constant() || !is_float(param->dtype) ||
+    if (param == nullptr || !param->is_constant() || !is_float_storage(param->dtype) ||
         param->constant->numel() != channels) {
       return nullptr;
     }

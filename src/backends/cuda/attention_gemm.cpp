@@ -8,6 +8,7 @@
 
 #include "backends/cuda/gemm_plan.h"
 #include "core/error.h"
+#include "core/precision.h"
 
 namespace kiln::cuda {
 namespace {
@@ -209,9 +210,7 @@ class AttentionGemms {
 
 bool attention_by_gemms(LaunchContext& context, const ir::Node& node, const AttentionParams& p,
                         DType storage, const void* q, const void* k, const void* v, void* y) {
-  bool float_storage =
-      storage == DType::Float32 || storage == DType::Float16 || storage == DType::BFloat16;
-  if (!float_storage || context.cublaslt == nullptr || p.kv_seq <= 0 || p.head_size <= 0)
+  if (!is_float_storage(storage) || context.cublaslt == nullptr || p.kv_seq <= 0 || p.head_size <= 0)
     return false;
   int64_t fitting = attention_rows_fitting(context.workspace_size, p.kv_seq);
   if (fitting < 1) return false;

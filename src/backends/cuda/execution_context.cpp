@@ -18,10 +18,6 @@
 namespace kiln::cuda {
 namespace {
 
-bool is_float_storage(DType dtype) {
-  return dtype == DType::Float32 || dtype == DType::Float16 || dtype == DType::BFloat16;
-}
-
 bool is_float_compute(const ir::Node& node) {
   const ir::OpSchema* schema = ir::find_schema(node.op);
   return schema != nullptr && schema->float_compute;

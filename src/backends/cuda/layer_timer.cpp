@@ -17,10 +17,6 @@ constexpr int kWarmupRuns = 2;
 constexpr int kLaunchesPerReplay = 10;
 constexpr int kTimedReplays = 7;
 
-bool is_float_storage(DType dtype) {
-  return dtype == DType::Float32 || dtype == DType::Float16 || dtype == DType::BFloat16;
-}
-
 // The layer alone: float inputs become graph inputs of the storage dtype; other constants
 // (indices, masks) keep their values, since they can decide what the kernel does.
 ir::Graph isolate(const ir::Node& node, Precision precision) {
