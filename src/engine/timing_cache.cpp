@@ -7,29 +7,13 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "ir/printer.h"
 
 namespace kiln::engine {
 namespace {
 
 constexpr const char* kFormat = "kiln-timing-cache";
 constexpr int kVersion = 1;
-
-void describe_attribute(std::ostream& out, const ir::AttrValue& value) {
-  if (const auto* integer = std::get_if<int64_t>(&value)) {
-    out << *integer;
-  } else if (const auto* real = std::get_if<double>(&value)) {
-    out << *real;
-  } else if (const auto* text = std::get_if<std::string>(&value)) {
-    out << '"' << *text << '"';
-  } else if (const auto* ints = std::get_if<std::vector<int64_t>>(&value)) {
-    out << dims_to_string(*ints);
-  } else if (const auto* reals = std::get_if<std::vector<double>>(&value)) {
-    for (double real : *reals) out << real << ',';
-  } else {
-    const Tensor& tensor = std::get<Tensor>(value);
-    out << "tensor " << dtype_name(tensor.dtype()) << dims_to_string(tensor.dims());
-  }
-}
 
 }  // namespace
 
@@ -93,8 +77,8 @@ std::string layer_signature(const ir::Node& node, Precision precision,
         << (input->is_constant() ? "c" : "");
   }
   for (const auto& [name, value] : node.attrs) {
-    key << ' ' << name << '=';
-    describe_attribute(key, value);
+    key << ' ';
+    ir::print_attribute(key, node, name, value);
   }
   return key.str();
 }

@@ -48,6 +48,8 @@ void print_list(std::ostream& out, const std::vector<T>& items) {
   out << ']';
 }
 
+}  // namespace
+
 void print_attribute(std::ostream& out, const Node& node, const std::string& key,
                      const AttrValue& value) {
   out << key << '=';
@@ -68,6 +70,8 @@ void print_attribute(std::ostream& out, const Node& node, const std::string& key
     print_values(out, *tensor, kSmallConstant);
   }
 }
+
+namespace {
 
 void print_node(std::ostream& out, const Node& node) {
   out << "  ";
