@@ -2,39 +2,32 @@
 // the pattern is left alone where folding would be wrong.
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "ir/op_schema.h"
 #include "kiln/kiln.h"
+#include "passes/pass_test_helpers.h"  // tests/passes
 #include "passes/passes.h"
 
 namespace kiln::passes {
 namespace {
 
-Tensor random_values(const Dims& dims, double low, double high, uint32_t seed) {
-  std::mt19937 generator(seed);
-  std::uniform_real_distribution<double> uniform(low, high);
-  Tensor tensor(DType::Float64, dims);
-  double* out = tensor.data_mutable<double>();
-  for (int64_t i = 0; i < tensor.numel(); ++i) out[i] = uniform(generator);
-  return tensor.to(DType::Float32);
-}
+using cpu::testing::random_tensor;
+using pass_testing::count_op;
 
 // x[2, 3, 6, 6] → Conv(4 filters 3×3, bias optional) → BatchNormalization → Relu → y.
 ir::Graph conv_bn_graph(bool with_bias, bool second_reader = false) {
   ir::Graph graph;
   ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({2, 3, 6, 6}));
   std::vector<ir::Value*> conv_inputs = {
-      x, graph.add_constant("w", random_values({4, 3, 3, 3}, -1, 1, 1))};
-  if (with_bias) conv_inputs.push_back(graph.add_constant("b", random_values({4}, -1, 1, 2)));
+      x, graph.add_constant("w", random_tensor({4, 3, 3, 3}, 1, -1, 1))};
+  if (with_bias) conv_inputs.push_back(graph.add_constant("b", random_tensor({4}, 2, -1, 1)));
   ir::Node* conv = graph.add_node("Conv", "conv", conv_inputs, {"c"});
   conv->attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
   ir::Node* bn =
       graph.add_node("BatchNormalization", "bn",
-                     {conv->outputs[0], graph.add_constant("scale", random_values({4}, 0.5, 2, 3)),
-                      graph.add_constant("shift", random_values({4}, -1, 1, 4)),
-                      graph.add_constant("mean", random_values({4}, -1, 1, 5)),
-                      graph.add_constant("var", random_values({4}, 0.1, 3, 6))},
+                     {conv->outputs[0], graph.add_constant("scale", random_tensor({4}, 3, 0.5, 2)),
+                      graph.add_constant("shift", random_tensor({4}, 4, -1, 1)),
+                      graph.add_constant("mean", random_tensor({4}, 5, -1, 1)),
+                      graph.add_constant("var", random_tensor({4}, 6, 0.1, 3))},
                      {"n"});
   bn->attrs["epsilon"] = 1e-3;
   ir::Node* relu = graph.add_node("Relu", "relu", {bn->outputs[0]}, {"y"});
@@ -49,14 +42,8 @@ std::map<std::string, Tensor> run(ir::Graph graph, const Tensor& x) {
   return session.run({{"x", x}});
 }
 
-int count_op(const ir::Graph& graph, const std::string& op) {
-  int count = 0;
-  for (const ir::Node* node : graph.nodes()) count += node->op == op;
-  return count;
-}
-
 TEST(FoldBatchNormTest, FoldedConvComputesTheSame) {
-  Tensor x = random_values({2, 3, 6, 6}, -2, 2, 7);
+  Tensor x = random_tensor({2, 3, 6, 6}, 7, -2, 2);
   for (bool with_bias : {false, true}) {
     std::map<std::string, Tensor> expected = run(conv_bn_graph(with_bias), x);
     ir::Graph graph = conv_bn_graph(with_bias);

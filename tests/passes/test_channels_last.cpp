@@ -14,39 +14,20 @@
 #include "ir/op_schema.h"
 #include "ir/shape_literals.h"  // tests/ir/shape_literals.h
 #include "kiln/kiln.h"
+#include "kiln/summary.h"
+#include "passes/pass_test_helpers.h"  // tests/passes
 #include "passes/passes.h"
 
 namespace kiln::passes {
 namespace {
 
+using cpu::testing::random_tensor;
 using ir::testing::shape;
+using pass_testing::count_op;
+using pass_testing::find_node;
+using pass_testing::weight;
 
 constexpr double kFp32Tolerance = 1e-5;  // max abs difference, converted vs not, fp32
-
-Tensor random_tensor(const Dims& dims, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> values(static_cast<size_t>(element_count(dims)));
-  for (float& v : values) v = dist(rng);
-  return Tensor::from_vector<float>(dims, values);
-}
-
-ir::Value* weight(ir::Graph& graph, const std::string& name, const Dims& dims, uint32_t seed) {
-  return graph.add_constant(name, random_tensor(dims, seed));
-}
-
-ir::Node* find_node(const ir::Graph& graph, const std::string& name) {
-  for (ir::Node* node : graph.nodes()) {
-    if (node->name == name) return node;
-  }
-  return nullptr;
-}
-
-int count_op(const ir::Graph& graph, const std::string& op) {
-  auto nodes = graph.nodes();
-  return static_cast<int>(std::count_if(nodes.begin(), nodes.end(),
-                                        [&](const ir::Node* node) { return node->op == op; }));
-}
 
 // x[2,3,16,16] → Conv conv1 (bias) → Relu relu1 → MaxPool pool → Conv conv2 → Mul(scale
 // [1,8,1,1]) → Add(·, pool) → Relu relu2 → GlobalAveragePool gap → Flatten → Gemm fc → logits.
@@ -87,16 +68,6 @@ std::map<std::string, Tensor> inputs_for(const ir::Graph& graph, uint32_t seed) 
   return inputs;
 }
 
-double max_abs_difference(const Tensor& a, const Tensor& b) {
-  std::vector<double> x = a.to_double_vector(), y = b.to_double_vector();
-  double worst = x.size() == y.size() ? 0.0 : INFINITY;
-  for (size_t i = 0; i < std::min(x.size(), y.size()); ++i) {
-    double diff = std::abs(x[i] - y[i]);
-    worst = std::isnan(diff) ? INFINITY : std::max(worst, diff);
-  }
-  return worst;
-}
-
 // Runs `graph` before and after the pass on the same inputs; every output must agree.
 void expect_same_outputs(const ir::Graph& original, const ir::Graph& converted) {
   std::map<std::string, Tensor> inputs = inputs_for(original, 11);
@@ -105,7 +76,8 @@ void expect_same_outputs(const ir::Graph& original, const ir::Graph& converted) 
   ASSERT_EQ(expected.size(), actual.size());
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(actual[i].dims(), expected[i].dims()) << "output " << i;
-    EXPECT_LE(max_abs_difference(actual[i], expected[i]), kFp32Tolerance) << "output " << i;
+    EXPECT_LE(compare_tensors(actual[i], expected[i]).max_abs_diff, kFp32Tolerance)
+        << "output " << i;
   }
 }
 

@@ -13,34 +13,20 @@
 #include "ir/op_schema.h"
 #include "ir/shape_literals.h"  // tests/ir/shape_literals.h
 #include "ir/verifier.h"
+#include "kiln/summary.h"
+#include "passes/pass_test_helpers.h"  // tests/passes
 #include "passes/passes.h"
 
 namespace kiln::passes {
 namespace {
 
+using cpu::testing::random_tensor;
 using ir::testing::shape;
+using pass_testing::find_node;
+using pass_testing::weight;
 
 constexpr double kFp32Tolerance = 1e-6;  // max abs difference, fused vs unfused, fp32
 constexpr double kBf16Tolerance = 1e-2;  // normalized error, fused vs unfused, bf16 emulation
-
-Tensor random_tensor(const Dims& dims, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> values(static_cast<size_t>(element_count(dims)));
-  for (float& v : values) v = dist(rng);
-  return Tensor::from_vector<float>(dims, values);
-}
-
-ir::Value* weight(ir::Graph& graph, const std::string& name, const Dims& dims, uint32_t seed) {
-  return graph.add_constant(name, random_tensor(dims, seed));
-}
-
-ir::Node* find_node(const ir::Graph& graph, const std::string& name) {
-  for (ir::Node* node : graph.nodes()) {
-    if (node->name == name) return node;
-  }
-  return nullptr;
-}
 
 // A small network with each pattern once:
 //   x[batch,3,16] → MatMul fc1 → Add(b1[12]) → Relu → MatMul fc2 → Add(b2[1,1,10], ·) → Gelu(tanh)
@@ -129,17 +115,6 @@ TEST(FuseEpilogues, FoldsEachPatternKeepingNames) {
   EXPECT_EQ(fuse_epilogues(graph), 0);         // nothing left to fold
 }
 
-double max_abs_difference(const Tensor& a, const Tensor& b) {
-  std::vector<double> x = a.to_double_vector(), y = b.to_double_vector();
-  if (x.size() != y.size()) return INFINITY;
-  double worst = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    double d = std::abs(x[i] - y[i]);
-    worst = std::isnan(d) ? INFINITY : std::max(worst, d);
-  }
-  return worst;
-}
-
 TEST(FuseEpilogues, CpuOutputsMatchTheUnfusedGraphInFp32) {
   ir::Graph plain, fused;
   build_network(plain);
@@ -150,7 +125,8 @@ TEST(FuseEpilogues, CpuOutputsMatchTheUnfusedGraphInFp32) {
   ASSERT_EQ(actual.size(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(actual[i].dims(), expected[i].dims()) << "output " << i;
-    EXPECT_LE(max_abs_difference(actual[i], expected[i]), kFp32Tolerance) << "output " << i;
+    EXPECT_LE(compare_tensors(actual[i], expected[i]).max_abs_diff, kFp32Tolerance)
+        << "output " << i;
   }
 }
 

@@ -3,12 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "backends/cpu/channels_last.h"
 #include "backends/cpu/executor.h"
+#include "backends/cpu/reference_helpers.h"  // tests/backends/cpu
 #include "ir/op_schema.h"
 
 namespace kiln::cpu {
@@ -16,13 +16,7 @@ namespace {
 
 using Attrs = std::map<std::string, ir::AttrValue>;
 
-Tensor random_tensor(const Dims& dims, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> values(static_cast<size_t>(element_count(dims)));
-  for (float& v : values) v = dist(rng);
-  return Tensor::from_vector<float>(dims, values);
-}
+using testing::random_tensor;
 
 // Runs `op` on inputs in0, in1, ...; checks the output against the inferred shape.
 Tensor run_node(const std::string& op, const std::vector<Tensor>& inputs, const Attrs& attrs) {
