@@ -62,19 +62,19 @@ class ModelRunner {
   // Nodes the CUDA backend runs on the host (no CUDA kernel), after prepare (empty on the CPU).
   std::vector<std::string> host_nodes() const;
 
-  // CUDA only, after prepare(): `inputs` uploaded once, then `warmup` and `iterations`
-  // inferences, each timed on the device by CUDA events around its enqueue (no transfers);
-  // with `cuda_graph`, inferences replay one captured CUDA graph. Milliseconds per run.
-  std::vector<double> time_on_device(const std::map<std::string, Tensor>& inputs, int warmup,
-                                     int iterations, bool cuda_graph);
-  // Milliseconds per inference after `warmup` untimed ones: time_on_device on CUDA, the wall
-  // clock around each run() on the CPU (where callers refuse `cuda_graph`).
+  // Milliseconds per inference after `warmup` untimed ones. On CUDA (after prepare) the inputs
+  // are uploaded once and each inference is timed on the device by CUDA events around its
+  // enqueue, replaying one captured CUDA graph with `cuda_graph`; on the CPU the wall clock
+  // times each run() (callers refuse `cuda_graph` there).
   std::vector<double> time_runs(const std::map<std::string, Tensor>& inputs, int warmup,
                                 int iterations, bool cuda_graph);
   // CUDA only, after prepare(): the median time of every step over `iterations` runs.
   std::vector<LayerProfile> profile_layers(int iterations);
 
  private:
+  std::vector<double> time_on_device(const std::map<std::string, Tensor>& inputs, int warmup,
+                                     int iterations, bool cuda_graph);
+
   struct Engines;  // the CpuSession or the CUDA graph and executor
   Backend backend_;
   std::set<Precision> precisions_;
