@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "ir/op_schema.h"
 #include "passes/passes.h"
+#include "passes/storage_dtype.h"
 
 namespace kiln::engine {
 namespace {
@@ -34,31 +35,6 @@ std::vector<Precision> candidates(const ir::Node& node, const std::set<Precision
   return result;
 }
 
-// Where a value lives on the GPU: float values in their producer's storage (data movement
-// follows its first float input), graph inputs and constants as declared.
-DType storage_of(const ir::Value* value) {
-  for (int depth = 0; depth < 64 && value != nullptr; ++depth) {
-    if (!is_float_storage(value->dtype)) return value->dtype;
-    const ir::Node* producer = value->producer;
-    if (producer == nullptr) return value->dtype;
-    const ir::OpSchema* schema = ir::find_schema(producer->op);
-    if (producer->op == "Cast") return value->dtype;
-    if (schema != nullptr && schema->float_compute && producer->precision) {
-      return precision_storage_dtype(*producer->precision);
-    }
-    const ir::Value* next = nullptr;
-    for (const ir::Value* input : producer->inputs) {
-      if (input != nullptr && is_float_storage(input->dtype)) {
-        next = input;
-        break;
-      }
-    }
-    if (next == nullptr) return value->dtype;
-    value = next;
-  }
-  return value == nullptr ? DType::Float32 : value->dtype;
-}
-
 // The casts `node` would cost in storage `storage`: float activations arriving in another
 // storage, and outputs read by layers that store differently.
 double boundary_cast_ms(const ir::Graph& graph, const ir::Node& node, DType storage,
@@ -66,7 +42,7 @@ double boundary_cast_ms(const ir::Graph& graph, const ir::Node& node, DType stor
   double total = 0;
   for (const ir::Value* input : node.inputs) {
     if (input == nullptr || input->is_constant() || !is_float_storage(input->dtype)) continue;
-    DType from = storage_of(input);
+    DType from = passes::storage_dtype(*input);
     if (from != storage)
       total += timer.cast_ms(element_count(input->shape.static_dims()), from, storage);
   }

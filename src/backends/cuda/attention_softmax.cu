@@ -10,6 +10,29 @@ namespace {
 
 constexpr int kSoftmaxWarps = 8;  // rows per block
 
+// Where a warp's score row sits: batch b, query head h, query position i.
+struct ScoreRow {
+  int64_t b, h, i;
+  int64_t visible;  // keys before the causal limit (all keys without one)
+};
+
+__device__ ScoreRow score_row(const AttentionParams& p, int64_t row) {
+  const int64_t bh = row / p.q_seq, i = row % p.q_seq;
+  const int64_t visible = p.causal ? min(p.kv_seq, i + 1) : p.kv_seq;  // upper-left causal
+  return {bh / p.q_heads, bh % p.q_heads, i, visible};
+}
+
+// Key j's logit: the score, softcapped, then masked (causal limit and attn_mask); -inf
+// where masked. Scores past the causal limit are not read.
+__device__ float masked_logit(const AttentionParams& p, const ScoreRow& r, const float* scores,
+                              int64_t j) {
+  if (j >= r.visible) return -INFINITY;
+  float score = scores[j];
+  if (p.softcap > 0.f) score = p.softcap * tanhf(score / p.softcap);  // before the mask
+  float bias = p.mask_kind == kMaskNone ? 0.f : mask_bias(p, r.b, r.h, r.i, j);
+  return bias == -INFINITY ? -INFINITY : score + bias;
+}
+
 template <typename T>
 __global__ void __launch_bounds__(kSoftmaxWarps * 32)
     attention_softmax_kernel(AttentionParams p, float* scores, int64_t pitch, int64_t first_row,
@@ -17,22 +40,14 @@ __global__ void __launch_bounds__(kSoftmaxWarps * 32)
   const int64_t local = int64_t(blockIdx.x) * kSoftmaxWarps + threadIdx.x / 32;
   if (local >= rows) return;  // the whole warp leaves together
   const int lane = threadIdx.x % 32;
-  const int64_t row = first_row + local;
-  const int64_t bh = row / p.q_seq, i = row % p.q_seq, b = bh / p.q_heads, h = bh % p.q_heads;
+  const ScoreRow r = score_row(p, first_row + local);
   const int64_t keys = p.kv_seq;
-  const int64_t visible = p.causal ? min(keys, i + 1) : keys;  // upper-left causal
   float* logits = scores + local * pitch;
 
   // Logits (each lane rewrites only its own elements), then their max.
   float max = -INFINITY;
   for (int64_t j = lane; j < keys; j += 32) {
-    float logit = -INFINITY;
-    if (j < visible) {
-      float s = logits[j];
-      if (p.softcap > 0.f) s = p.softcap * tanhf(s / p.softcap);  // before the mask
-      float bias = p.mask_kind == kMaskNone ? 0.f : mask_bias(p, b, h, i, j);
-      logit = bias == -INFINITY ? -INFINITY : s + bias;
-    }
+    const float logit = masked_logit(p, r, logits, j);
     logits[j] = logit;
     max = fmaxf(max, logit);
   }
@@ -69,23 +84,15 @@ __global__ void __launch_bounds__(kSoftmaxWarps * 32)
   const int64_t local = int64_t(blockIdx.x) * kSoftmaxWarps + threadIdx.x / 32;
   if (local >= rows) return;
   const int lane = threadIdx.x % 32;
-  const int64_t row = first_row + local;
-  const int64_t bh = row / p.q_seq, i = row % p.q_seq, b = bh / p.q_heads, h = bh % p.q_heads;
+  const ScoreRow r = score_row(p, first_row + local);
   const int keys = int(p.kv_seq);
-  const int visible = p.causal ? int(min(int64_t(keys), i + 1)) : keys;
   float* logits = scores + local * pitch;
   float values[kPerLane];
   float max = -INFINITY;
 #pragma unroll
   for (int t = 0; t < kPerLane; ++t) {
     const int j = lane + 32 * t;
-    float logit = -INFINITY;
-    if (j < visible) {
-      float s = logits[j];
-      if (p.softcap > 0.f) s = p.softcap * tanhf(s / p.softcap);
-      float bias = p.mask_kind == kMaskNone ? 0.f : mask_bias(p, b, h, i, j);
-      logit = bias == -INFINITY ? -INFINITY : s + bias;
-    }
+    const float logit = masked_logit(p, r, logits, j);  // -inf past the row's keys
     values[t] = logit;
     max = fmaxf(max, logit);
   }

@@ -5,15 +5,18 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <optional>
 
 #include "backends/cpu/kernel.h"
 #include "backends/cuda/conv_plan.h"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/cuda_ops.h"
 #include "backends/cuda/gemm_plan.h"
+#include "backends/cuda/launch_resources.h"
 #include "ir/op_schema.h"
 #include "passes/passes.h"
 #include "passes/plan_memory.h"
+#include "passes/storage_dtype.h"
 
 namespace kiln::cuda {
 namespace {
@@ -58,12 +61,8 @@ struct ExecutionContext::State {
   std::shared_ptr<const Engine> engine;
   ir::Graph graph;  // specialized to this context's dims
   ContextOptions options;
-  CublasLtHandle cublaslt;
-  CudnnHandle cudnn;
-  DeviceBuffer workspace;
-  GemmPlanCache gemm_plans;
-  ConvPlanCache conv_plans;
-  LaunchContext context;
+  std::optional<LaunchResources> resources;  // made once the engine's workspace size is known
+  Stream own_stream;                         // run()'s, made on its first call
   std::vector<Slot> slots;
   std::map<std::pair<const ir::Value*, DType>, int> slot_of;
   std::map<const ir::Value*, int> primary;  // the slot a value is produced into
@@ -197,19 +196,13 @@ struct ExecutionContext::State {
       step.inputs.push_back(
           input == nullptr ? -1 : slot_for(input, wanted_dtype(node, input, data_storage)));
     }
-    if (is_float_compute(node) && node.precision) {
-      data_storage = precision_storage_dtype(*node.precision);
-    }
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       const ir::Value* output = node.outputs[i];
       if (i > 0 && graph.users(output).empty() && !graph.is_graph_output(output)) {
         step.outputs.push_back(-1);  // an optional output nobody reads (LayerNorm's Mean)
         continue;
       }
-      DType dtype = output->dtype;
-      bool follows_data =
-          is_float_storage(dtype) && node.op != "Cast" && data_storage != DType::Undefined;
-      if (follows_data) dtype = data_storage;
+      DType dtype = passes::storage_dtype(*output);  // the rule the builder costs casts by
       // A graph output stays outside the arena only where it is delivered in this dtype.
       bool delivered = graph.is_graph_output(output) && dtype == output->dtype;
       int slot = new_slot(dtype, output->shape.static_dims(), /*in_arena=*/!delivered);
@@ -265,7 +258,7 @@ struct ExecutionContext::State {
     cpu::Kernel kernel = cpu::find_kernel(node.op);
     check(kernel != nullptr, ErrorKind::Unsupported, node.describe(),
           ": neither the CUDA nor the CPU backend has a kernel for this op");
-    KILN_CUDA_CHECK(cudaStreamSynchronize(context.stream));
+    KILN_CUDA_CHECK(cudaStreamSynchronize(context().stream));
     Precision precision = node.precision.value_or(Precision::FP32);
     bool round =
         is_float_compute(node) && (precision == Precision::BF16 || precision == Precision::FP16);
@@ -299,10 +292,10 @@ struct ExecutionContext::State {
             " has dims ", dims_to_string(result.dims()), ", planned ", dims_to_string(device.dims));
       if (result.nbytes() > 0) {
         KILN_CUDA_CHECK(cudaMemcpyAsync(device.data, result.raw(), result.nbytes(),
-                                        cudaMemcpyHostToDevice, context.stream));
+                                        cudaMemcpyHostToDevice, context().stream));
       }
     }
-    KILN_CUDA_CHECK(cudaStreamSynchronize(context.stream));  // `results` must outlive the copy
+    KILN_CUDA_CHECK(cudaStreamSynchronize(context().stream));  // `results` must outlive the copy
   }
 
   void launch(Step& step) {
@@ -313,12 +306,12 @@ struct ExecutionContext::State {
     for (int slot : step.outputs)
       outs.push_back(slot < 0 ? DeviceTensor{} : slots[size_t(slot)].tensor);
     if (step.kind == Step::Kind::Cast) {
-      cast_tensor(context, ins[0], outs[0]);
+      cast_tensor(context(), ins[0], outs[0]);
       return;
     }
     if (step.kernel != nullptr) {
       try {
-        step.kernel(context, *step.node, ins, outs);
+        step.kernel(context(), *step.node, ins, outs);
         return;
       } catch (const Error& error) {
         // Kernels refuse dtypes or attributes they lack before launching anything; from
@@ -331,16 +324,13 @@ struct ExecutionContext::State {
     run_on_host(step);
   }
 
-  void bind_stream(cudaStream_t stream) {
-    context.stream = stream;
-    KILN_CUDA_CHECK(cudnnSetStream(context.cudnn, stream));
-  }
+  LaunchContext& context() { return resources->context(); }
 
   void launch_all() {
     if (options.poison_values) {
       for (int slot : computed_slots) {
         const DeviceTensor& tensor = slots[size_t(slot)].tensor;
-        KILN_CUDA_CHECK(cudaMemsetAsync(tensor.data, 0xFF, tensor.nbytes(), context.stream));
+        KILN_CUDA_CHECK(cudaMemsetAsync(tensor.data, 0xFF, tensor.nbytes(), context().stream));
       }
     }
     for (Step& step : steps) launch(step);
@@ -364,16 +354,7 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine,
   s.engine = std::move(engine);
   s.graph = passes::specialize_shapes(s.engine->graph(), input_dims);
   s.options = options;
-  s.cublaslt = create_cublaslt();
-  s.cudnn = create_cudnn(nullptr);
-  s.workspace = DeviceBuffer(s.engine->workspace_bytes());
-  s.context.cublaslt = s.cublaslt.get();
-  s.context.cudnn = s.cudnn.get();
-  s.context.workspace = s.workspace.data();
-  s.context.workspace_size = s.workspace.size();
-  s.context.compute_capability = compute_capability();
-  s.context.gemm_plans = &s.gemm_plans;
-  s.context.conv_plans = &s.conv_plans;
+  s.resources.emplace(s.engine->workspace_bytes(), /*stream=*/nullptr);
   for (const ir::Value* input : s.graph.inputs()) {
     if (input->is_constant()) continue;  // a default: uploaded like a weight
     int slot = s.new_slot(input->dtype, input->shape.static_dims(), /*in_arena=*/false);
@@ -435,7 +416,7 @@ void ExecutionContext::set_tensor_address(const std::string& name, void* address
 
 void ExecutionContext::enqueue(cudaStream_t stream) {
   State& s = *state_;
-  s.bind_stream(stream);
+  s.resources->bind_stream(stream);
   if (s.graph_wanted && s.inferences > 0) {
     if (!s.graph_exec.get()) s.capture(stream);
     KILN_CUDA_CHECK(cudaGraphLaunch(s.graph_exec.get(), stream));
@@ -452,7 +433,9 @@ void ExecutionContext::use_cuda_graph(bool enable) {
 
 std::vector<Tensor> ExecutionContext::run(const std::map<std::string, Tensor>& inputs) {
   State& s = *state_;
-  Stream stream = create_stream();
+  // One stream for every run() of this context; like run() itself, not for concurrent use.
+  if (!s.own_stream.get()) s.own_stream = create_stream();
+  cudaStream_t stream = s.own_stream.get();
   for (const auto& [name, slot] : s.input_slots) {
     auto given = inputs.find(name);
     check(given != inputs.end(), ErrorKind::InvalidArgument, "input '", name, "' is not given");
@@ -464,28 +447,28 @@ std::vector<Tensor> ExecutionContext::run(const std::map<std::string, Tensor>& i
           dims_to_string(tensor.dims()));
     if (tensor.nbytes() > 0) {
       KILN_CUDA_CHECK(cudaMemcpyAsync(device.data, tensor.raw(), tensor.nbytes(),
-                                      cudaMemcpyHostToDevice, stream.get()));
+                                      cudaMemcpyHostToDevice, stream));
     }
   }
-  enqueue(stream.get());
+  enqueue(stream);
   std::vector<Tensor> results;
   for (const auto& [name, slot] : s.output_slots) {
     const DeviceTensor& device = s.slots[size_t(slot)].tensor;
     Tensor host(device.dtype, device.dims);
     if (host.nbytes() > 0) {
       KILN_CUDA_CHECK(cudaMemcpyAsync(host.raw_mutable(), device.data, host.nbytes(),
-                                      cudaMemcpyDeviceToHost, stream.get()));
+                                      cudaMemcpyDeviceToHost, stream));
     }
     results.push_back(std::move(host));
   }
-  KILN_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
   return results;
 }
 
 std::vector<LayerTime> ExecutionContext::profile_layers(cudaStream_t stream, int iterations) {
   State& s = *state_;
   check(iterations > 0, ErrorKind::InvalidArgument, "profile_layers needs at least one iteration");
-  s.bind_stream(stream);
+  s.resources->bind_stream(stream);
   s.launch_all();  // warm-up: algorithms chosen, host nodes found
   std::vector<Event> marks;
   for (size_t i = 0; i <= s.steps.size(); ++i) marks.push_back(create_timing_event());

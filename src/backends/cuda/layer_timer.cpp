@@ -44,28 +44,21 @@ ir::Graph isolate(const ir::Node& node, Precision precision) {
   return graph;
 }
 
+Stream timing_stream() {
+  check(cuda_device_available(), ErrorKind::Cuda, "no CUDA device is available to time layers on");
+  return create_stream();
+}
+
 }  // namespace
 
-GpuLayerTimer::GpuLayerTimer(size_t workspace_bytes) {
-  check(cuda_device_available(), ErrorKind::Cuda, "no CUDA device is available to time layers on");
+GpuLayerTimer::GpuLayerTimer(size_t workspace_bytes)
+    : stream_(timing_stream()), resources_(workspace_bytes, stream_.get()) {
   compute_capability_ = cuda::compute_capability();
   int runtime = 0;
   KILN_CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
   gpu_.cuda_version = runtime;
   gpu_.gpu_architecture = architecture_name(compute_capability_);
   gpu_.gpu_name = device_name();
-  stream_ = create_stream();
-  cublaslt_ = create_cublaslt();
-  cudnn_ = create_cudnn(stream_.get());
-  workspace_ = DeviceBuffer(workspace_bytes);
-  context_.stream = stream_.get();
-  context_.cublaslt = cublaslt_.get();
-  context_.cudnn = cudnn_.get();
-  context_.workspace = workspace_.data();
-  context_.workspace_size = workspace_.size();
-  context_.compute_capability = compute_capability_;
-  context_.gemm_plans = &gemm_plans_;
-  context_.conv_plans = &conv_plans_;
 }
 
 std::optional<double> GpuLayerTimer::time_layer(const ir::Node& node, Precision precision) {
@@ -85,7 +78,7 @@ std::optional<double> GpuLayerTimer::time_layer(const ir::Node& node, Precision 
     } else if (tensor.nbytes() > 0) {
       // 0x3F bytes are finite, ordinary values in every float dtype (about 0.75 to 1.8).
       KILN_CUDA_CHECK(cudaMemsetAsync(tensor.data, is_float_storage(tensor.dtype) ? 0x3F : 0,
-                                      tensor.nbytes(), context_.stream));
+                                      tensor.nbytes(), stream_.get()));
     }
     return tensor;
   };
@@ -93,24 +86,24 @@ std::optional<double> GpuLayerTimer::time_layer(const ir::Node& node, Precision 
     ins.push_back(input == nullptr ? DeviceTensor{} : allocate(input));
   for (const ir::Value* output : alone.outputs) outs.push_back(allocate(output));
   try {
-    kernel(context_, alone, ins, outs);  // chooses and caches the algorithm, like the runtime
+    kernel(resources_.context(), alone, ins, outs);  // chooses and caches the algorithm, like the runtime
   } catch (const Error& error) {
     if (error.kind() != ErrorKind::Unsupported) throw;
     return std::nullopt;  // this precision is not available for this layer
   }
-  for (int i = 0; i < kWarmupRuns; ++i) kernel(context_, alone, ins, outs);
+  for (int i = 0; i < kWarmupRuns; ++i) kernel(resources_.context(), alone, ins, outs);
   // Timed as the runtime replays it: launches captured in a CUDA graph, so that the host's
   // launch overhead (large next to a small layer's GPU time) is not what gets compared.
-  GraphExec replay = capture_graph(context_.stream, [&] {
-    for (int i = 0; i < kLaunchesPerReplay; ++i) kernel(context_, alone, ins, outs);
+  GraphExec replay = capture_graph(stream_.get(), [&] {
+    for (int i = 0; i < kLaunchesPerReplay; ++i) kernel(resources_.context(), alone, ins, outs);
   });
-  KILN_CUDA_CHECK(cudaGraphLaunch(replay.get(), context_.stream));  // warm-up
+  KILN_CUDA_CHECK(cudaGraphLaunch(replay.get(), stream_.get()));  // warm-up
   std::vector<Event> marks;
   for (int i = 0; i <= kTimedReplays; ++i) marks.push_back(create_timing_event());
-  KILN_CUDA_CHECK(cudaEventRecord(marks[0].get(), context_.stream));
+  KILN_CUDA_CHECK(cudaEventRecord(marks[0].get(), stream_.get()));
   for (int i = 0; i < kTimedReplays; ++i) {
-    KILN_CUDA_CHECK(cudaGraphLaunch(replay.get(), context_.stream));
-    KILN_CUDA_CHECK(cudaEventRecord(marks[size_t(i) + 1].get(), context_.stream));
+    KILN_CUDA_CHECK(cudaGraphLaunch(replay.get(), stream_.get()));
+    KILN_CUDA_CHECK(cudaEventRecord(marks[size_t(i) + 1].get(), stream_.get()));
   }
   KILN_CUDA_CHECK(cudaEventSynchronize(marks.back().get()));
   std::vector<float> times;
@@ -130,14 +123,14 @@ double GpuLayerTimer::measured_bytes_per_ms() {
   DeviceBuffer to(size_t(kElements) * 2);
   DeviceTensor in{DType::Float32, {kElements}, from.data()};
   DeviceTensor out{DType::BFloat16, {kElements}, to.data()};
-  KILN_CUDA_CHECK(cudaMemsetAsync(from.data(), 0, from.size(), context_.stream));
-  cast_tensor(context_, in, out);  // warm-up
+  KILN_CUDA_CHECK(cudaMemsetAsync(from.data(), 0, from.size(), stream_.get()));
+  cast_tensor(resources_.context(), in, out);  // warm-up
   Event start = create_timing_event();
   Event stop = create_timing_event();
   constexpr int kRuns = 10;
-  KILN_CUDA_CHECK(cudaEventRecord(start.get(), context_.stream));
-  for (int i = 0; i < kRuns; ++i) cast_tensor(context_, in, out);
-  KILN_CUDA_CHECK(cudaEventRecord(stop.get(), context_.stream));
+  KILN_CUDA_CHECK(cudaEventRecord(start.get(), stream_.get()));
+  for (int i = 0; i < kRuns; ++i) cast_tensor(resources_.context(), in, out);
+  KILN_CUDA_CHECK(cudaEventRecord(stop.get(), stream_.get()));
   KILN_CUDA_CHECK(cudaEventSynchronize(stop.get()));
   float ms = 0;
   KILN_CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), stop.get()));

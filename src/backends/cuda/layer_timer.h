@@ -7,8 +7,7 @@
 
 #include "backends/cuda/cuda_kernel.h"
 #include "backends/cuda/cuda_resources.h"
-#include "backends/cuda/conv_plan.h"
-#include "backends/cuda/gemm_plan.h"
+#include "backends/cuda/launch_resources.h"
 #include "engine/build_engine.h"
 
 namespace kiln::cuda {
@@ -27,12 +26,7 @@ class GpuLayerTimer : public engine::LayerTimer {
   engine::EngineHeader gpu_;
   int compute_capability_ = 0;
   Stream stream_;
-  CublasLtHandle cublaslt_;
-  CudnnHandle cudnn_;
-  DeviceBuffer workspace_;
-  GemmPlanCache gemm_plans_;
-  ConvPlanCache conv_plans_;
-  LaunchContext context_;
+  LaunchResources resources_;  // launches on stream_
   double bytes_per_ms_ = 0;  // measured copy bandwidth, on first use
 };
 

@@ -15,6 +15,7 @@
 #include "backends/cuda/cuda_kernel.h"
 #include "backends/cuda/cuda_resources.h"
 #include "backends/cuda/gemm_plan.h"
+#include "backends/cuda/launch_resources.h"
 #include "core/error.h"
 #include "ir/op_schema.h"
 
@@ -42,23 +43,9 @@ constexpr Precision kStoragePrecisions[] = {Precision::FP32, Precision::FP16, Pr
 // Handles, workspace and plan caches shared by every test (created on first use).
 struct Gpu {
   Stream stream = create_stream();
-  CublasLtHandle cublaslt = create_cublaslt();
-  CudnnHandle cudnn = create_cudnn(stream.get());
-  DeviceBuffer workspace{size_t(64) << 20};
-  GemmPlanCache gemm_plans;
-  ConvPlanCache conv_plans;
-  LaunchContext context;
+  LaunchResources resources{size_t(64) << 20, stream.get()};
+  LaunchContext& context = resources.context();
 
-  Gpu() {
-    context.stream = stream.get();
-    context.cublaslt = cublaslt.get();
-    context.cudnn = cudnn.get();
-    context.workspace = workspace.data();
-    context.workspace_size = workspace.size();
-    context.compute_capability = compute_capability();
-    context.gemm_plans = &gemm_plans;
-    context.conv_plans = &conv_plans;
-  }
   static Gpu& get() {
     static Gpu gpu;
     return gpu;

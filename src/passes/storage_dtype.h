@@ -1,0 +1,17 @@
+// Where a value lives on the GPU: the one rule the CUDA execution context plans its buffers
+// by and the builder counts boundary casts by, so that the casts the builder pays for are
+// the casts the runtime launches.
+#pragma once
+
+#include "core/dtype.h"
+#include "ir/graph.h"
+
+namespace kiln::passes {
+
+// The storage dtype of `value`: a float value made by a layer with a precision is stored in
+// that precision's storage dtype (bf16 for BF16, ...); other float values (data movement,
+// elementwise without a precision) in the storage of their producer's first float input.
+// Cast outputs, non-float values, graph inputs and constants keep their declared dtypes.
+DType storage_dtype(const ir::Value& value);
+
+}  // namespace kiln::passes

@@ -1,0 +1,66 @@
+// storage_dtype: the storage rule shared by the CUDA execution context (which plans buffers
+// by it) and the builder (which counts boundary casts by it).
+#include "passes/storage_dtype.h"
+
+#include <gtest/gtest.h>
+
+#include "ir/op_schema.h"
+#include "ir/shape_literals.h"  // tests/ir/shape_literals.h
+
+namespace kiln::passes {
+namespace {
+
+using ir::testing::shape;
+
+// x(f32) → MatMul(bf16) → Transpose → Reshape → Cast(f32); x → Transpose; an int64 side input.
+struct Model {
+  ir::Graph graph;
+  ir::Node *matmul, *transpose, *reshape, *cast, *input_transpose, *unassigned;
+  Model() {
+    ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 4}));
+    ir::Value* w = graph.add_constant("w", Tensor(DType::Float32, {4, 4}));
+    matmul = graph.add_node("MatMul", "matmul", {x, w}, {"m"});
+    matmul->precision = Precision::BF16;
+    transpose = graph.add_node("Transpose", "transpose", {matmul->outputs[0]}, {"t"});
+    transpose->attrs["perm"] = std::vector<int64_t>{1, 0};
+    reshape = graph.add_node(
+        "Reshape", "reshape",
+        {transpose->outputs[0], graph.add_constant("s", Tensor::from_vector<int64_t>({1}, {-1}))},
+        {"flat"});
+    cast = graph.add_node("Cast", "cast", {reshape->outputs[0]}, {"c"});
+    cast->attrs["to"] = int64_t(1);  // ONNX FLOAT
+    input_transpose = graph.add_node("Transpose", "input_transpose", {x}, {"xt"});
+    input_transpose->attrs["perm"] = std::vector<int64_t>{1, 0};
+    // A float-compute layer with no precision yet stores like its first float input.
+    unassigned = graph.add_node("MatMul", "unassigned", {transpose->outputs[0], w}, {"u"});
+    ir::infer_graph(graph);
+  }
+};
+
+TEST(StorageDtype, LayersStoreInTheirPrecisionAndDataMovementFollowsItsInput) {
+  Model model;
+  EXPECT_EQ(storage_dtype(*model.matmul->outputs[0]), DType::BFloat16);
+  EXPECT_EQ(storage_dtype(*model.transpose->outputs[0]), DType::BFloat16);
+  EXPECT_EQ(storage_dtype(*model.reshape->outputs[0]), DType::BFloat16);
+  EXPECT_EQ(storage_dtype(*model.unassigned->outputs[0]), DType::BFloat16);
+  EXPECT_EQ(storage_dtype(*model.input_transpose->outputs[0]), DType::Float32);
+}
+
+TEST(StorageDtype, CastsInputsConstantsAndIntegersKeepTheirDeclaredDtype) {
+  Model model;
+  EXPECT_EQ(storage_dtype(*model.cast->outputs[0]), DType::Float32);
+  EXPECT_EQ(storage_dtype(*model.matmul->inputs[0]), DType::Float32);  // graph input
+  EXPECT_EQ(storage_dtype(*model.matmul->inputs[1]), DType::Float32);  // constant
+  EXPECT_EQ(storage_dtype(*model.reshape->inputs[1]), DType::Int64);
+}
+
+TEST(StorageDtype, FollowsTheNewPrecisionWhenALayerIsRechosen) {
+  Model model;
+  model.matmul->precision = Precision::FP16;
+  EXPECT_EQ(storage_dtype(*model.reshape->outputs[0]), DType::Float16);
+  model.matmul->precision = Precision::TF32;
+  EXPECT_EQ(storage_dtype(*model.reshape->outputs[0]), DType::Float32);
+}
+
+}  // namespace
+}  // namespace kiln::passes
