@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "commands.h"
-#include "kiln/inputs.h"
+#include "input_options.h"
 #include "kiln/kiln.h"
 #include "kiln/latency_stats.h"
 #include "model_runner.h"
@@ -22,8 +22,7 @@ struct BenchOptions {
   bool strongly_typed = false;
   int warmup = 20;
   int iterations = 200;
-  std::vector<std::string> dims;
-  uint64_t seed = 0;
+  InputOptions input;  // --dim and --seed: bench reads no input files
   bool json = false;
   bool cuda_graph = false;
   int layer_rows = 15;
@@ -76,18 +75,13 @@ double milliseconds_between(std::chrono::steady_clock::time_point start,
 
 int bench_model(const BenchOptions& options) {
   auto precisions = parse_argument([&] { return parse_precisions(options.precisions); });
-  auto dim_sizes = parse_argument([&] {
-    DimSizes sizes;
-    for (const std::string& text : options.dims) sizes.insert(parse_dim_size(text));
-    return sizes;
-  });
+  InputArguments input_arguments = parse_input_arguments(options.input);
   Backend backend = resolve_backend(options.backend);
 
   auto load_start = std::chrono::steady_clock::now();
   ModelRunner runner(options.model, precisions, options.strongly_typed, backend);
-  dim_sizes.insert(runner.tuned_dim_sizes().begin(), runner.tuned_dim_sizes().end());  // --dim wins
   std::map<std::string, Tensor> inputs =
-      make_random_inputs(runner.graph(), options.seed, dim_sizes);
+      model_inputs(runner.graph(), input_arguments, nullptr, runner.tuned_dim_sizes());
   auto prepare_start = std::chrono::steady_clock::now();
   runner.prepare(inputs);
   auto prepare_end = std::chrono::steady_clock::now();
@@ -150,7 +144,7 @@ int bench_model(const BenchOptions& options) {
             << backend_name(backend) << ")\n";
   for (const auto& [name, tensor] : inputs) {
     std::cout << "input  " << name << "  " << dtype_name(tensor.dtype()) << " "
-              << dims_to_string(tensor.dims()) << "  random (seed " << options.seed << ")\n";
+              << dims_to_string(tensor.dims()) << "  random (seed " << options.input.seed << ")\n";
   }
   std::cout << "runs   " << options.warmup << " warm-up, " << options.iterations
             << " timed; timing: " << timing_method(backend, options.cuda_graph) << '\n'
@@ -189,9 +183,7 @@ Command add_bench_command(CLI::App& parent) {
   app->add_option("--iterations", options->iterations, "Timed runs")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app->add_option("--dim", options->dims,
-                  "Size of a symbolic dim: NAME=SIZE (default: an engine's tuned size, else 1)");
-  app->add_option("--seed", options->seed, "Seed for random inputs")->capture_default_str();
+  add_random_input_options(app, &options->input, DimDefault::TunedSizes);
   app->add_flag("--json", options->json, "Print a JSON report instead of a table");
   app->add_flag("--cuda-graph", options->cuda_graph,
                 "Capture one inference as a CUDA graph and time its replays (cuda backend)");

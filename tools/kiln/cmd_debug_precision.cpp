@@ -7,9 +7,10 @@
 #include <iostream>
 #include <limits>
 
-#include "build_support.h"
 #include "commands.h"
+#include "engine/build_engine.h"
 #include "engine/engine_file.h"
+#include "input_options.h"
 
 namespace kiln::cli {
 namespace {
@@ -20,9 +21,7 @@ struct DebugPrecisionOptions {
   std::string model;
   std::string precisions;
   bool strongly_typed = false;
-  std::vector<std::string> inputs;
-  std::vector<std::string> dims;
-  uint64_t seed = 0;
+  InputOptions input;
   int top = 10;
   bool json = false;
 };
@@ -156,13 +155,13 @@ int debug_precision(const DebugPrecisionOptions& options) {
   tested_config.enabled_precisions =
       parse_argument([&] { return parse_precisions(options.precisions); });
   tested_config.strongly_typed = options.strongly_typed;
-  InputArguments input_arguments = parse_input_arguments(options.inputs, options.dims);
+  InputArguments input_arguments = parse_input_arguments(options.input);
   if (engine::is_engine_file(options.model)) {
     throw UsageError("debug-precision needs a model (.onnx, .pt2, .pt), not an engine: '" +
                      options.model + "' has its precisions chosen already");
   }
   ir::Graph graph = load_model(options.model);
-  std::map<std::string, Tensor> inputs = model_inputs(graph, input_arguments, options.seed);
+  std::map<std::string, Tensor> inputs = model_inputs(graph, input_arguments);
   size_t model_outputs = graph.outputs().size();
 
   engine::BuildConfig fp32_config;  // fp32 only, not strongly typed
@@ -205,11 +204,7 @@ Command add_debug_precision_command(CLI::App& parent) {
       ->required();
   app->add_flag("--strongly-typed", options->strongly_typed,
                 "Obey the model's own dtypes; choose no precisions");
-  app->add_option("-i,--input", options->inputs,
-                  "NAME=FILE (.npy, or .safetensors holding NAME), or FILE.safetensors for all "
-                  "inputs by name; inputs not given are random");
-  app->add_option("--dim", options->dims, "Size of a symbolic dim: NAME=SIZE (default 1)");
-  app->add_option("--seed", options->seed, "Seed for random inputs")->capture_default_str();
+  add_input_options(app, &options->input, DimDefault::One);
   app->add_option("--top", options->top, "How many layers to list")
       ->check(CLI::Range(1, std::numeric_limits<int>::max()))
       ->capture_default_str();

@@ -4,10 +4,9 @@
 #include <filesystem>
 #include <iostream>
 
-#include "build_support.h"
 #include "commands.h"
 #include "core/tensor_io.h"
-#include "kiln/inputs.h"
+#include "input_options.h"
 #include "kiln/kiln.h"
 #include "model_runner.h"
 
@@ -16,15 +15,13 @@ namespace {
 
 struct RunOptions {
   std::string model;
-  std::vector<std::string> inputs;
-  std::vector<std::string> dims;
+  InputOptions input;
   std::string output_dir;
   std::string output_format = "npy";
   std::string save_inputs;
   std::string precisions = "fp32";
   std::string backend;  // empty: cuda where a GPU is present, else cpu
   bool strongly_typed = false;
-  uint64_t seed = 0;
   bool json = false;
 };
 
@@ -57,7 +54,7 @@ nlohmann::json tensor_json(const Tensor& tensor) {
 
 int run_model(const RunOptions& options) {
   auto precisions = parse_argument([&] { return parse_precisions(options.precisions); });
-  InputArguments input_arguments = parse_input_arguments(options.inputs, options.dims);
+  InputArguments input_arguments = parse_input_arguments(options.input);
   if (!options.save_inputs.empty() && !is_safetensors_path(options.save_inputs)) {
     throw UsageError("--save-inputs needs a path ending in .safetensors");
   }
@@ -70,8 +67,8 @@ int run_model(const RunOptions& options) {
   double load_ms = milliseconds_since(load_start);
 
   std::map<std::string, std::string> input_sources;
-  std::map<std::string, Tensor> inputs = model_inputs(runner.graph(), input_arguments, options.seed,
-                                                      &input_sources, runner.tuned_dim_sizes());
+  std::map<std::string, Tensor> inputs =
+      model_inputs(runner.graph(), input_arguments, &input_sources, runner.tuned_dim_sizes());
   if (!options.save_inputs.empty()) {
     std::filesystem::path path(options.save_inputs);
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
@@ -146,9 +143,7 @@ Command add_run_command(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("run", "Run a model once on the GPU or the CPU reference");
   app->add_option("model", options->model, "Model file (.onnx, .pt2, .pt) or engine (.kiln)")
       ->required();
-  app->add_option("-i,--input", options->inputs,
-                  "NAME=FILE (.npy, or .safetensors holding NAME), or FILE.safetensors for all "
-                  "inputs by name; inputs not given are random");
+  add_input_options(app, &options->input, DimDefault::TunedSizes);
   app->add_option("-o,--output-dir", options->output_dir, "Write the outputs into this folder");
   app->add_option("--output-format", options->output_format,
                   "npy (one NAME.npy each) or safetensors (one outputs.safetensors)")
@@ -164,9 +159,6 @@ Command add_run_command(CLI::App& parent) {
   app->add_option("--backend", options->backend,
                   "cuda or cpu (default: cuda where this build has CUDA and a GPU is present)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
-  app->add_option("--dim", options->dims,
-                  "Size of a symbolic dim: NAME=SIZE (default: an engine's tuned size, else 1)");
-  app->add_option("--seed", options->seed, "Seed for random inputs")->capture_default_str();
   app->add_flag("--json", options->json, "Print a JSON report instead of text");
   return {app, [options] { return run_model(*options); }};
 }

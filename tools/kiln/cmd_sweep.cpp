@@ -10,6 +10,7 @@
 #include "build_support.h"
 #include "commands.h"
 #include "engine/engine_file.h"
+#include "input_options.h"
 #include "kiln/latency_stats.h"
 
 namespace kiln::cli {
@@ -17,9 +18,7 @@ namespace {
 
 struct SweepOptions {
   std::string model;
-  std::vector<std::string> inputs;
-  std::vector<std::string> dims;
-  uint64_t seed = 0;
+  InputOptions input;
   double max_error = 1e-2;
   std::string backend;  // empty: cuda where a GPU is present, else cpu
   int iterations = 100;
@@ -195,7 +194,7 @@ int sweep_model(const SweepOptions& options) {
     throw UsageError("--max-error " + format_number(options.max_error) +
                      ": give a normalized error of 0 or more, e.g. 1e-2");
   }
-  InputArguments input_arguments = parse_input_arguments(options.inputs, options.dims);
+  InputArguments input_arguments = parse_input_arguments(options.input);
   if (engine::is_engine_file(options.model)) {
     throw UsageError("sweep needs a model (.onnx, .pt2, .pt), not an engine: '" + options.model +
                      "' was built in one configuration already");
@@ -204,7 +203,7 @@ int sweep_model(const SweepOptions& options) {
   if (options.cuda_graph && backend != Backend::Cuda)
     throw UsageError("--cuda-graph needs the cuda backend");
   ir::Graph graph = load_model(options.model);
-  std::map<std::string, Tensor> inputs = model_inputs(graph, input_arguments, options.seed);
+  std::map<std::string, Tensor> inputs = model_inputs(graph, input_arguments);
 
   std::unique_ptr<engine::LayerTimer> timer =
       make_timer(backend, engine::BuildConfig{}.workspace_bytes);
@@ -264,11 +263,7 @@ Command add_sweep_command(CLI::App& parent) {
       "float16 tensors, --strongly-typed; each is built as `kiln build -p CONFIG` builds it and "
       "its outputs are compared with the fp32 build's (normalized error, largest over outputs).");
   app->add_option("model", options->model, "Model file (.onnx, .pt2, .pt)")->required();
-  app->add_option("-i,--input", options->inputs,
-                  "NAME=FILE (.npy, or .safetensors holding NAME), or FILE.safetensors for all "
-                  "inputs by name; inputs not given are random");
-  app->add_option("--dim", options->dims, "Size of a symbolic dim: NAME=SIZE (default 1)");
-  app->add_option("--seed", options->seed, "Seed for random inputs")->capture_default_str();
+  add_input_options(app, &options->input, DimDefault::One);
   app->add_option("--max-error", options->max_error,
                   "Largest normalized error vs the fp32 build a recommendation may have")
       ->capture_default_str();
