@@ -2,7 +2,9 @@
 # On a two-GPU machine: builds kiln, then benches two models at once, one per GPU, each with
 # the full set of Kiln configurations (bench/README.md), optionally running the gpu-labelled
 # tests on GPU 0 first. Results land in $OUT/<model>/ (results.json, results.md, bench.log).
-# Usage: bash bench/device_pair.sh MODEL_ON_GPU0 MODEL_ON_GPU1 [--tests]
+# MODELS may be a comma list (run one after another on that GPU). Each GPU's results come back
+# as one archive, $OUT/<models>.tgz, as the device tool returns only a few files per call.
+# Usage: bash bench/device_pair.sh MODELS_ON_GPU0 MODELS_ON_GPU1 [--tests]   (MODELS '-': none)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-device-out}"
@@ -22,12 +24,16 @@ echo "build: $(( $(date +%s) - start )) s"
 nvidia-smi --query-gpu=index,name,driver_version,clocks.max.sm --format=csv,noheader
 
 deadline=$(( start + ${BENCH_DEADLINE_S:-570} ))  # the device call's limit is 600 s
-bench() {  # GPU MODEL; a killed run keeps the cases it finished (written after each)
-  mkdir -p "$out/$2"
+bench() {  # GPU MODELS; a killed run keeps the cases it finished (written after each)
+  [ "$2" = "-" ] && return 0
+  local dir="${2//,/_}"
+  mkdir -p "$out/$dir"
   CUDA_VISIBLE_DEVICES=$1 timeout $(( deadline - $(date +%s) )) "$python" bench/bench_models.py --kiln build-device/kiln \
     --models "$2" --batches 1,32 --compile --cuda-graph --kiln-configs "$configs" \
-    --work "/tmp/kiln-bench-$2" --out "$out/$2" > "$out/$2/bench.log" 2>&1
+    --work "/tmp/kiln-bench-$dir" --out "$out/$dir" > "$out/$dir/bench.log" 2>&1
   echo "$2 on GPU $1: exit $?, $(( $(date +%s) - start )) s"
+  tail -2 "$out/$dir/bench.log"
+  tar czf "$out/$dir.tgz" -C "$out" "$dir" && rm -r "${out:?}/$dir"
 }
 
 bench 1 "$2" &
@@ -39,4 +45,3 @@ if [ "${3:-}" = "--tests" ]; then
 fi
 bench 0 "$1"
 wait
-tail -3 "$out"/*/bench.log

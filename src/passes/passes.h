@@ -42,6 +42,11 @@ int recognize_gelu(ir::Graph& graph);
 // a Transpose turns from [N, K] into [K, N] at run time directly with transB. Returns the
 // number of MatMuls changed.
 int orient_matmul_weights(ir::Graph& graph);
+// Pads MatMul weights [K, N] (constant, or a constant [N, K] transposed at run time) whose N
+// is at least `min_columns` and not a multiple of 8 with zero columns (a bias too) up to one,
+// and crops the product back to N with a Slice that keeps the output's name: GPU matrix
+// kernels then read and write only aligned rows. Returns the number of MatMuls padded.
+int pad_matmul_columns(ir::Graph& graph, int64_t min_columns = 256);
 // NHWC regions around 2-D Convs (attribute channels_last; channels_last.cpp). Returns nodes converted.
 int convert_to_channels_last(ir::Graph& graph);
 
