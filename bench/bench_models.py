@@ -122,17 +122,20 @@ def speedup(rows, row, variant):
 
 
 def precision_counts(layers):
+    """'123 bf16, 1 fp32': how many of an engine's layers run in each precision (data movement
+    and casts, which have none, are not counted)."""
     counts = {}
     for layer in layers or []:
-        counts[layer.get("precision", "?")] = counts.get(layer.get("precision", "?"), 0) + 1
-    return " ".join(f"{p}:{n}" for p, n in sorted(counts.items()))
+        if layer.get("precision"):
+            counts[layer["precision"]] = counts.get(layer["precision"], 0) + 1
+    return ", ".join(f"{n} {p}" for p, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def markdown_table(rows):
     has_compile = any(r["variant"] == COMPILE_BF16 and r.get("median_ms") for r in rows)
     header = ["batch", "variant", "median ms", "p90 ms", "speed-up vs eager BF16"]
     header += ["speed-up vs compile BF16"] if has_compile else []
-    header += ["norm. error vs FP32", "precisions", "note"]
+    header += ["norm. error vs FP32", "layer precisions", "note"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [str(row["batch"]), row["variant"], cell_number(row.get("median_ms"), "{:.3f}"),
@@ -140,9 +143,7 @@ def markdown_table(rows):
                  cell_number(speedup(rows, row, EAGER_BF16), "{:.2f}x")]
         if has_compile:
             cells.append(cell_number(speedup(rows, row, COMPILE_BF16), "{:.2f}x"))
-        precisions = row.get("precisions", "")
-        if row.get("layers"):
-            precisions += f" ({precision_counts(row['layers'])})"
+        precisions = precision_counts(row["layers"]) if row.get("layers") else row.get("precisions", "")
         notes = [f"{key.split('_')[0]} {row[key]:.1f} s" for key in ("compile_s", "build_s") if key in row]
         notes += [row["note"]] if row.get("note") else []
         cells += [error_cell(row), precisions, "; ".join(notes).replace("|", "/")]
@@ -583,22 +584,39 @@ def write_plot(results, path):
     points = plot_points(results)
     if not points:
         return False
-    figure, axes = plt.subplots(1, len(points), figsize=(5 * len(points), 4), squeeze=False)
-    for axis, (model, entries) in zip(axes[0], points.items()):
+    # One colour and marker per variant, the same in every panel, named once in a legend:
+    # labels beside the points overlap where several configs land together.
+    variants = sorted({variant for entries in points.values() for variant, *_ in entries},
+                      key=lambda v: (v.startswith("kiln"), v))
+    colours = plt.get_cmap("tab20").colors
+    style = {v: (colours[i % len(colours)], "o" if v.startswith("kiln") else "s")
+             for i, v in enumerate(variants)}
+    columns = min(2, len(points))
+    rows = (len(points) + columns - 1) // columns
+    figure, axes = plt.subplots(rows, columns, figsize=(6 * columns, 4.2 * rows), squeeze=False)
+    for axis, (model, entries) in zip(axes.flat, points.items()):
+        batches = sorted({batch for _, batch, _, _ in entries})
         for variant, batch, median, error in entries:
-            marker = "o" if variant.startswith("kiln") else "s"
-            axis.scatter(median, error, marker=marker)
-            axis.annotate(f"{variant} (b{batch})", (median, error), fontsize=7,
-                          textcoords="offset points", xytext=(4, 4))
+            colour, marker = style[variant]
+            axis.scatter(median, error, color=colour, marker=marker, s=45, edgecolors="black",
+                         linewidths=0.4, label=variant)
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xlabel("median latency (ms)")
         axis.set_ylabel("normalized error vs PyTorch FP32")
-        axis.set_title(model)
+        axis.set_title(f"{model} (batch {', '.join(map(str, batches))})")
         axis.grid(True, which="both", alpha=0.3)
-    figure.suptitle(f"Kiln (circles) and PyTorch (squares) on {results['meta'].get('gpu', '?')}")
+    for axis in list(axes.flat)[len(points):]:
+        axis.set_visible(False)
+    handles = [plt.Line2D([], [], color=style[v][0], marker=style[v][1], linestyle="",
+                          markeredgecolor="black", markersize=7, label=v) for v in variants]
+    figure.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9,
+                  frameon=False)
+    figure.suptitle(f"Error against latency: Kiln (circles), PyTorch (squares), "
+                    f"{results['meta'].get('gpu', '?')}")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120, bbox_inches="tight")  # keeps the legend beside the panels
     plt.close(figure)
     return True
 
@@ -776,7 +794,7 @@ def self_test():
             {"model": "m", "batch": 32, "variant": "kiln fp32", "precisions": "fp32", "error_note": "not checked",
              "note": "bench failed: kiln: error: x | y"}]
     report = markdown_report({"meta": {"gpu": "test"}, "rows": rows})
-    for expected in ("| 1 | kiln fp32,bf16 | 1.000 | 1.100 | 2.00x | nan FAIL | fp32,bf16 (bf16:6 fp32:6) |",
+    for expected in ("| 1 | kiln fp32,bf16 | 1.000 | 1.100 | 2.00x | nan FAIL | 6 bf16, 6 fp32 |",
                      "| 1 | eager fp32 | 4.000 | 4.500 | 0.50x | reference |", "4.00e-03", "not checked",
                      "kiln: error: x / y", "Top 10 of 12 layers", "| n11 | MatMul | bf16 | 11.0000 | 16.7% |"):
         assert expected in report, f"missing {expected!r} in:\n{report}"
