@@ -32,13 +32,42 @@ struct Slot {
   DeviceTensor tensor;
   DeviceBuffer buffer;
   bool in_arena = false;
-  int alias_of = -1;  // a reshaped view of that slot's bytes (no copy, no step)
+  int alias_of = -1;        // a view of that slot's bytes (no copy, no step) ...
+  size_t alias_offset = 0;  // ... starting this many bytes in
 };
 
 // Ops whose output is their input's bytes under other dims.
 bool is_view_op(const std::string& op) {
   return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" ||
          op == "Identity";
+}
+
+// Views start where kernels and cuBLASLt expect any tensor to: 256-byte aligned, as
+// cudaMalloc and the arena place them.
+constexpr size_t kViewAlignment = 256;
+
+// Where `node`'s output lies in the bytes of its first input `source`, if it is a view of
+// them: a reshape at 0; a Gather of one constant index along axis 0 (torchvision's attention
+// takes q, k, v as qkv[0], qkv[1], qkv[2]) at that index's block, when the block is aligned.
+std::optional<size_t> view_offset(const ir::Node& node, const DeviceTensor& source,
+                                  const DeviceTensor& view) {
+  if (is_view_op(node.op)) {
+    if (view.nbytes() != source.nbytes()) return std::nullopt;
+    return 0;
+  }
+  if (node.op != "Gather" || node.attr_int("axis", 0) != 0 || source.dims.empty() ||
+      source.dims[0] <= 0 || node.inputs.size() != 2 || node.inputs[1] == nullptr ||
+      !node.inputs[1]->is_constant() || node.inputs[1]->constant->rank() != 0) {
+    return std::nullopt;
+  }
+  int64_t index = node.inputs[1]->constant->to(DType::Int64).data<int64_t>()[0];
+  if (index < 0) index += source.dims[0];
+  size_t block = source.nbytes() / size_t(source.dims[0]);
+  if (index < 0 || index >= source.dims[0] || view.nbytes() != block ||
+      block % kViewAlignment != 0) {
+    return std::nullopt;
+  }
+  return size_t(index) * block;
 }
 
 struct Step {
@@ -150,13 +179,11 @@ struct ExecutionContext::State {
     return slot;
   }
 
-  // A view op whose output is not delivered as a graph output becomes an alias of its input
-  // in the storage dtype the input already has: no launch, no bytes.
+  // A node whose output is a view of its input's bytes (view_offset) and not delivered as a
+  // graph output becomes an alias in the storage dtype the input already has: no launch, no
+  // bytes.
   bool plan_view(const ir::Node& node) {
-    if (!is_view_op(node.op) || node.outputs.size() != 1 || node.inputs.empty() ||
-        node.inputs[0] == nullptr) {
-      return false;
-    }
+    if (node.outputs.size() != 1 || node.inputs.empty() || node.inputs[0] == nullptr) return false;
     const ir::Value* output = node.outputs[0];
     if (graph.is_graph_output(output)) return false;
     int source = stored_slot(node.inputs[0]);
@@ -164,7 +191,9 @@ struct ExecutionContext::State {
     view.tensor.dtype = slots[size_t(source)].tensor.dtype;
     view.tensor.dims = output->shape.static_dims();
     view.alias_of = source;
-    if (view.tensor.nbytes() != slots[size_t(source)].tensor.nbytes()) return false;
+    std::optional<size_t> offset = view_offset(node, slots[size_t(source)].tensor, view.tensor);
+    if (!offset) return false;
+    view.alias_offset = *offset;
     slots.push_back(std::move(view));
     int slot = int(slots.size()) - 1;
     slot_of[{output, slots[size_t(slot)].tensor.dtype}] = slot;
@@ -173,10 +202,14 @@ struct ExecutionContext::State {
     return true;
   }
 
-  // Views take their source's address (again after an address is bound).
+  // Views take their source's address plus their offset (again after an address is bound).
+  // In planning order, a view's source is pointed before the view.
   void point_aliases() {
-    for (int slot : aliases)
-      slots[size_t(slot)].tensor.data = slots[size_t(root_of(slot))].tensor.data;
+    for (int slot : aliases) {
+      Slot& view = slots[size_t(slot)];
+      auto* source = static_cast<std::byte*>(slots[size_t(view.alias_of)].tensor.data);
+      view.tensor.data = source == nullptr ? nullptr : source + view.alias_offset;
+    }
   }
 
   void plan_node(const ir::Node& node) {

@@ -1,6 +1,7 @@
 // The GPU engine and its execution contexts: the timed build, the engine file round trip on
 // the GPU, several contexts on several threads, CUDA graph replay, caller-owned buffers,
 // and engine files the GPU runtime must refuse.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "core/tensor_io.h"
 #include "cuda_test_util.h"
 #include "engine/build_engine.h"
+#include "ir/op_schema.h"
 #include "kiln/kiln.h"
 #include "passes/passes.h"
 
@@ -176,6 +178,50 @@ TEST(ExecutionContextTest, WrongInputsAreClearErrors) {
   EXPECT_THROW(context.run({}), Error);
   EXPECT_THROW(context.input("no such input"), Error);
   EXPECT_THROW(context.set_tensor_address("no such tensor", nullptr), Error);
+}
+
+// q, k, v = qkv[0], qkv[1], qkv[-1]: a Gather of one index along axis 0 whose block starts
+// 256-byte aligned is read in place (no step); an unaligned block is still copied. Outputs
+// match the CPU reference, plain and replayed as a CUDA graph.
+TEST(ExecutionContextTest, LeadingAxisSelectsAreViews) {
+  KILN_REQUIRE_GPU();
+  auto make = [] {
+    ir::Graph graph;
+    auto select = [&](ir::Value* from, int64_t index, const std::string& name) {
+      ir::Value* i = graph.add_constant(name + "_index", Tensor::from_vector<int64_t>({}, {index}));
+      ir::Value* picked = graph.add_node("Gather", name, {from, i}, {name + "_out"})->outputs[0];
+      graph.add_output(graph.add_node("Relu", name + "_relu", {picked}, {name + "_y"})->outputs[0]);
+    };
+    ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({3, 8, 64}));
+    ir::Value* qkv = graph.add_node("Add", "qkv", {x, x}, {"qkv_out"})->outputs[0];
+    select(qkv, 1, "k");   // 2048-byte blocks: views
+    select(qkv, -1, "v");
+    ir::Value* odd = graph.add_input("odd", DType::Float32, ir::Shape::from_dims({3, 5, 3}));
+    ir::Value* odd_sum = graph.add_node("Add", "odd_sum", {odd, odd}, {"odd_sum_out"})->outputs[0];
+    select(odd_sum, 2, "unaligned");  // 60-byte blocks: copied
+    ir::infer_graph(graph);
+    return graph;
+  };
+  std::map<std::string, Tensor> inputs = make_random_inputs(make(), 3);
+  std::map<std::string, Tensor> expected = CpuSession(make(), {Precision::FP32}, false).run(inputs);
+  auto engine = std::make_shared<cuda::Engine>(make());
+  cuda::ExecutionContext context(engine, dims_of(inputs), {.poison_values = true});
+  std::vector<std::string> launched;
+  cuda::Stream stream = cuda::create_stream();
+  for (const cuda::LayerTime& layer : context.profile_layers(stream.get(), 1)) launched.push_back(layer.name);
+  EXPECT_EQ(std::count(launched.begin(), launched.end(), "k"), 0);
+  EXPECT_EQ(std::count(launched.begin(), launched.end(), "v"), 0);
+  EXPECT_EQ(std::count(launched.begin(), launched.end(), "unaligned"), 1);
+  for (bool graph_replay : {false, true, true}) {
+    context.use_cuda_graph(graph_replay);
+    std::vector<Tensor> outputs = context.run(inputs);
+    std::vector<std::string> names = context.output_names();
+    ASSERT_EQ(outputs.size(), names.size());
+    for (size_t i = 0; i < names.size(); ++i) {
+      EXPECT_TRUE(same_bits(outputs[i], expected.at(names[i])))
+          << names[i] << (graph_replay ? " (CUDA graph)" : "");
+    }
+  }
 }
 
 // Files the GPU runtime must refuse: another architecture, truncated, corrupted.
