@@ -12,7 +12,9 @@ mkdir -p "$out"
 export LD_LIBRARY_PATH="/tmp/kiln-deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 python=/opt/torch/.venv/bin/python
 [ -x "$python" ] || python=python3
-configs="fp32;tf32;fp32,fp16;fp32,bf16;bf16;strong:;bf16-stored:fp32,bf16;bf16-stored:bf16"
+# BENCH_CONFIGS and BENCH_COMPILE (empty: no torch.compile) narrow a quick re-measurement.
+configs="${BENCH_CONFIGS:-fp32;tf32;fp32,fp16;fp32,bf16;bf16;strong:;bf16-stored:fp32,bf16;bf16-stored:bf16}"
+compile="${BENCH_COMPILE---compile}"
 start=$(date +%s)
 targets=(kiln)
 if [ "${3:-}" = "--tests" ]; then targets+=(kiln_cuda_tests); fi
@@ -29,7 +31,7 @@ bench() {  # GPU MODELS; a killed run keeps the cases it finished (written after
   local dir="${2//,/_}"
   mkdir -p "$out/$dir"
   CUDA_VISIBLE_DEVICES=$1 timeout $(( deadline - $(date +%s) )) "$python" bench/bench_models.py --kiln build-device/kiln \
-    --models "$2" --batches 1,32 --compile --cuda-graph --kiln-configs "$configs" \
+    --models "$2" --batches 1,32 $compile --cuda-graph --kiln-configs "$configs" \
     --work "/tmp/kiln-bench-$dir" --out "$out/$dir" > "$out/$dir/bench.log" 2>&1
   echo "$2 on GPU $1: exit $?, $(( $(date +%s) - start )) s"
   tail -2 "$out/$dir/bench.log"
