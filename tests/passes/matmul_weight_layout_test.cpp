@@ -97,7 +97,9 @@ TEST(PadMatMulColumnsTest, WideMisalignedProductIsPaddedAndCroppedWithTheSameOut
     const ir::Node& head = *graph.nodes()[0];
     const ir::Node& crop = *graph.nodes()[1];
     EXPECT_EQ(head.inputs[1]->constant->dims(), (Dims{16, 304}));
-    if (with_bias) EXPECT_EQ(head.inputs[2]->constant->dims(), (Dims{304}));
+    if (with_bias) {
+      EXPECT_EQ(head.inputs[2]->constant->dims(), (Dims{304}));
+    }
     EXPECT_EQ(head.outputs[0]->shape.static_dims(), (Dims{2, 3, 304}));
     EXPECT_EQ(crop.op, "Slice");
     ASSERT_EQ(graph.outputs().size(), 1u);
