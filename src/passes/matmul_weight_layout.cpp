@@ -8,25 +8,17 @@
 #include <cstring>
 #include <optional>
 
+#include "backends/cpu/channels_last.h"
 #include "ir/op_schema.h"
 #include "passes/passes.h"
 
 namespace kiln::passes {
 namespace {
 
+// A 2-D matrix transposed, through the CPU backend's byte-level permutation.
 Tensor transposed(const Tensor& matrix) {
   int64_t rows = matrix.dim(0), cols = matrix.dim(1);
-  size_t size = dtype_size(matrix.dtype());
-  Tensor result(matrix.dtype(), {cols, rows});
-  const auto* in = static_cast<const char*>(matrix.raw());
-  auto* out = static_cast<char*>(result.raw_mutable());
-  for (int64_t row = 0; row < rows; ++row) {
-    for (int64_t col = 0; col < cols; ++col) {
-      std::memcpy(out + size_t(col * rows + row) * size, in + size_t(row * cols + col) * size,
-                  size);
-    }
-  }
-  return result;
+  return cpu::permute_4d(matrix.reshaped({1, rows, cols, 1}), {0, 2, 1, 3}).reshaped({cols, rows});
 }
 
 // W when `value` is Transpose(W, perm [1, 0]) of a 2-D constant W, else null. Reading W with

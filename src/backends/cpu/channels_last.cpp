@@ -7,9 +7,7 @@
 #include "core/error.h"
 
 namespace kiln::cpu {
-namespace {
 
-// out[i0, i1, i2, i3] = in at the index where out axis k is in axis perm[k].
 Tensor permute_4d(const Tensor& tensor, const std::array<size_t, 4>& perm) {
   check(tensor.rank() == 4, ErrorKind::InvalidArgument,
         "layout change: expected a 4-D tensor, got ", dims_to_string(tensor.dims()));
@@ -34,8 +32,6 @@ Tensor permute_4d(const Tensor& tensor, const std::array<size_t, 4>& perm) {
   }
   return out;
 }
-
-}  // namespace
 
 Tensor to_channels_last(const Tensor& tensor) { return permute_4d(tensor, {0, 2, 3, 1}); }
 
