@@ -8,10 +8,8 @@
 #include <optional>
 
 #include "backends/cpu/kernel.h"
-#include "backends/cuda/conv_plan.h"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/cuda_ops.h"
-#include "backends/cuda/gemm_plan.h"
 #include "backends/cuda/launch_resources.h"
 #include "ir/op_schema.h"
 #include "passes/passes.h"

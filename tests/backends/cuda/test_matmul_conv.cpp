@@ -10,11 +10,9 @@
 #include <vector>
 
 #include "backends/cpu/executor.h"
-#include "backends/cuda/conv_plan.h"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/cuda_kernel.h"
 #include "backends/cuda/cuda_resources.h"
-#include "backends/cuda/gemm_plan.h"
 #include "backends/cuda/launch_resources.h"
 #include "core/error.h"
 #include "ir/op_schema.h"
