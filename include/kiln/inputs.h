@@ -28,9 +28,9 @@ std::pair<std::string, int64_t> parse_dim_size(std::string_view text);
 // another float type (or an integer of another integer type) is converted to the input's
 // dtype with a warning, since numpy saves float64 and int64 by default. If `sources` is
 // given, it receives the file each input came from.
-std::map<std::string, Tensor> load_input_files(const std::vector<InputSpec>& specs,
-                                               const ir::Graph& graph,
-                                               std::map<std::string, std::string>* sources = nullptr);
+std::map<std::string, Tensor> load_input_files(
+    const std::vector<InputSpec>& specs, const ir::Graph& graph,
+    std::map<std::string, std::string>* sources = nullptr);
 
 // Sizes that given inputs fix for symbolic dims ({"batch": 3} from an input of dims [3, 4]
 // declared [batch, 4]), so that random inputs sharing a symbol agree. Throws

@@ -50,7 +50,8 @@ InputSpec parse_input_spec(std::string_view text) {
     check(!text.empty(), ErrorKind::InvalidArgument, "--input needs NAME=FILE or FILE");
     return {"", std::filesystem::path(text)};
   }
-  InputSpec spec{std::string(text.substr(0, equals)), std::filesystem::path(text.substr(equals + 1))};
+  InputSpec spec{std::string(text.substr(0, equals)),
+                 std::filesystem::path(text.substr(equals + 1))};
   check(!spec.name.empty() && !spec.file.empty(), ErrorKind::InvalidArgument, "--input '", text,
         "' needs the form NAME=FILE");
   return spec;
@@ -58,14 +59,14 @@ InputSpec parse_input_spec(std::string_view text) {
 
 std::pair<std::string, int64_t> parse_dim_size(std::string_view text) {
   size_t equals = text.find('=');
-  check(equals != std::string_view::npos && equals > 0, ErrorKind::InvalidArgument, "--dim '",
-        text, "' needs the form NAME=SIZE, e.g. batch=4");
+  check(equals != std::string_view::npos && equals > 0, ErrorKind::InvalidArgument, "--dim '", text,
+        "' needs the form NAME=SIZE, e.g. batch=4");
   std::string_view digits = text.substr(equals + 1);
   int64_t size = -1;
   auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), size);
-  check(error == std::errc() && end == digits.data() + digits.size() && size >= 0 &&
-            !digits.empty(),
-        ErrorKind::InvalidArgument, "--dim '", text, "': SIZE must be a non-negative integer");
+  check(
+      error == std::errc() && end == digits.data() + digits.size() && size >= 0 && !digits.empty(),
+      ErrorKind::InvalidArgument, "--dim '", text, "': SIZE must be a non-negative integer");
   return {std::string(text.substr(0, equals)), size};
 }
 
@@ -77,8 +78,7 @@ std::map<std::string, Tensor> load_input_files(const std::vector<InputSpec>& spe
     const ir::Value* input = find_input(graph, name);
     check(input != nullptr, ErrorKind::InvalidArgument, "the model has no input named '", name,
           "' (its inputs: ", input_list(graph), ")");
-    check(inputs.count(name) == 0, ErrorKind::InvalidArgument, "input '", name,
-          "' is given twice");
+    check(inputs.count(name) == 0, ErrorKind::InvalidArgument, "input '", name, "' is given twice");
     inputs.emplace(name, match_dtype(tensor, *input, quoted(spec.file)));
     if (sources) (*sources)[name] = spec.file.string();
   };
@@ -88,8 +88,8 @@ std::map<std::string, Tensor> load_input_files(const std::vector<InputSpec>& spe
       std::string name = spec.name;
       if (name.empty()) {
         check(graph.inputs().size() == 1, ErrorKind::InvalidArgument, "--input ",
-              spec.file.string(), " gives no input name, and the model has ",
-              graph.inputs().size(), " inputs (", input_list(graph), "); use NAME=FILE");
+              spec.file.string(), " gives no input name, and the model has ", graph.inputs().size(),
+              " inputs (", input_list(graph), "); use NAME=FILE");
         name = graph.inputs()[0]->name;
       }
       add(name, read_npy(spec.file), spec);
@@ -98,8 +98,8 @@ std::map<std::string, Tensor> load_input_files(const std::vector<InputSpec>& spe
     std::map<std::string, Tensor> tensors = read_safetensors(spec.file);
     if (!spec.name.empty()) {
       auto found = tensors.find(spec.name);
-      check(found != tensors.end(), ErrorKind::InvalidArgument, source,
-            " holds no tensor named '", spec.name, "'");
+      check(found != tensors.end(), ErrorKind::InvalidArgument, source, " holds no tensor named '",
+            spec.name, "'");
       add(spec.name, found->second, spec);
       continue;
     }
@@ -132,8 +132,8 @@ DimSizes dim_sizes_from_inputs(const ir::Graph& graph,
       if (!dim.is_symbolic()) continue;
       auto [found, inserted] = sizes.emplace(dim.symbol, tensor.dim(axis));
       check(inserted || found->second == tensor.dim(axis), ErrorKind::InvalidArgument,
-            "inputs disagree on dim '", dim.symbol, "': ", found->second, " and ",
-            tensor.dim(axis), " (in '", name, "')");
+            "inputs disagree on dim '", dim.symbol, "': ", found->second, " and ", tensor.dim(axis),
+            " (in '", name, "')");
     }
   }
   return sizes;

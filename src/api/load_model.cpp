@@ -78,8 +78,8 @@ LoadedModel open_model(const std::filesystem::path& path, const LoadOptions& opt
          " models are not supported yet (planned); export to ONNX meanwhile");
   }
   std::error_code error;
-  check(std::filesystem::is_regular_file(path, error), ErrorKind::InvalidArgument,
-        "model file '", path.string(), "' does not exist or is not a file");
+  check(std::filesystem::is_regular_file(path, error), ErrorKind::InvalidArgument, "model file '",
+        path.string(), "' does not exist or is not a file");
   LoadedModel model = frontend->import(path, options);
   model.format = frontend->description;
   // Placeholder nodes for unsupported ops have no schema, so the passes cannot run.

@@ -55,8 +55,7 @@ int64_t concrete_dim(const ir::Dim& dim, const DimSizes& dim_sizes) {
 // Gather further down still bounds the input.
 bool passes_values_through(const std::string& op) {
   return op == "Cast" || op == "Reshape" || op == "Unsqueeze" || op == "Squeeze" ||
-         op == "Flatten" || op == "Expand" || op == "Slice" || op == "Concat" ||
-         op == "Transpose";
+         op == "Flatten" || op == "Expand" || op == "Slice" || op == "Concat" || op == "Transpose";
 }
 
 // The smallest gathered-axis size among the Gathers that `value` reaches as indices.

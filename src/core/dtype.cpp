@@ -50,8 +50,8 @@ std::optional<DType> dtype_from_name(std::string_view name) {
     if (entry.name == name && entry.dtype != DType::Undefined) return entry.dtype;
   }
   static constexpr std::pair<std::string_view, DType> kAliases[] = {
-      {"fp32", DType::Float32}, {"fp16", DType::Float16}, {"bf16", DType::BFloat16},
-      {"fp64", DType::Float64}, {"half", DType::Float16}, {"float", DType::Float32},
+      {"fp32", DType::Float32},  {"fp16", DType::Float16}, {"bf16", DType::BFloat16},
+      {"fp64", DType::Float64},  {"half", DType::Float16}, {"float", DType::Float32},
       {"double", DType::Float64}};
   for (const auto& [alias, dtype] : kAliases) {
     if (alias == name) return dtype;
@@ -61,11 +61,16 @@ std::optional<DType> dtype_from_name(std::string_view name) {
 
 std::string_view error_kind_name(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::InvalidModel: return "invalid model";
-    case ErrorKind::Unsupported: return "unsupported";
-    case ErrorKind::InvalidArgument: return "invalid argument";
-    case ErrorKind::Runtime: return "runtime error";
-    case ErrorKind::Cuda: return "CUDA error";
+    case ErrorKind::InvalidModel:
+      return "invalid model";
+    case ErrorKind::Unsupported:
+      return "unsupported";
+    case ErrorKind::InvalidArgument:
+      return "invalid argument";
+    case ErrorKind::Runtime:
+      return "runtime error";
+    case ErrorKind::Cuda:
+      return "CUDA error";
   }
   return "error";
 }

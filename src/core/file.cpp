@@ -17,8 +17,8 @@ namespace kiln {
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  check(in.good(), ErrorKind::InvalidArgument, "cannot open '", path.string(), "': ",
-        std::strerror(errno));
+  check(in.good(), ErrorKind::InvalidArgument, "cannot open '", path.string(),
+        "': ", std::strerror(errno));
   std::ostringstream bytes;
   bytes << in.rdbuf();
   return bytes.str();
@@ -26,16 +26,16 @@ std::string read_file(const std::filesystem::path& path) {
 
 void write_file(const std::filesystem::path& path, const void* bytes, size_t size) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  check(out.good(), ErrorKind::InvalidArgument, "cannot write '", path.string(), "': ",
-        std::strerror(errno));
+  check(out.good(), ErrorKind::InvalidArgument, "cannot write '", path.string(),
+        "': ", std::strerror(errno));
   out.write(static_cast<const char*>(bytes), static_cast<std::streamsize>(size));
   check(out.good(), ErrorKind::Runtime, "failed writing '", path.string(), "'");
 }
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  check(fd >= 0, ErrorKind::InvalidArgument, "cannot open '", path.string(), "': ",
-        std::strerror(errno));
+  check(fd >= 0, ErrorKind::InvalidArgument, "cannot open '", path.string(),
+        "': ", std::strerror(errno));
   struct stat info {};
   if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
     ::close(fd);
@@ -65,7 +65,8 @@ bool path_is_inside(const std::filesystem::path& folder, const std::filesystem::
   if (error) return false;
   auto resolved = std::filesystem::weakly_canonical(candidate, error);
   if (error) return false;
-  auto [base_end, unused] = std::mismatch(base.begin(), base.end(), resolved.begin(), resolved.end());
+  auto [base_end, unused] =
+      std::mismatch(base.begin(), base.end(), resolved.begin(), resolved.end());
   return base_end == base.end();
 }
 

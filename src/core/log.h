@@ -14,14 +14,24 @@ void set_log_level(LogLevel level);
 LogLevel log_level();
 void log_message(LogLevel level, const std::string& message);
 
-template <typename... Parts> void log(LogLevel level, const Parts&... parts) {
+template <typename... Parts>
+void log(LogLevel level, const Parts&... parts) {
   if (level < log_level()) return;
   std::ostringstream message;
   (message << ... << parts);
   log_message(level, message.str());
 }
-template <typename... Parts> void log_debug(const Parts&... p) { log(LogLevel::Debug, p...); }
-template <typename... Parts> void log_info(const Parts&... p) { log(LogLevel::Info, p...); }
-template <typename... Parts> void log_warn(const Parts&... p) { log(LogLevel::Warn, p...); }
+template <typename... Parts>
+void log_debug(const Parts&... p) {
+  log(LogLevel::Debug, p...);
+}
+template <typename... Parts>
+void log_info(const Parts&... p) {
+  log(LogLevel::Info, p...);
+}
+template <typename... Parts>
+void log_warn(const Parts&... p) {
+  log(LogLevel::Warn, p...);
+}
 
 }  // namespace kiln

@@ -24,7 +24,8 @@ inline void parallel_for(int64_t count, int64_t min_chunk,
   int64_t chunk = (count + workers - 1) / workers;
   std::vector<std::jthread> threads;
   for (int64_t begin = chunk; begin < count; begin += chunk) {
-    threads.emplace_back([&body, begin, chunk, count] { body(begin, std::min(count, begin + chunk)); });
+    threads.emplace_back(
+        [&body, begin, chunk, count] { body(begin, std::min(count, begin + chunk)); });
   }
   body(0, std::min(count, chunk));
 }

@@ -8,9 +8,10 @@
 
 namespace kiln {
 namespace {
-constexpr std::array<std::pair<Precision, std::string_view>, 4> kNames{{
-    {Precision::FP32, "fp32"}, {Precision::TF32, "tf32"},
-    {Precision::FP16, "fp16"}, {Precision::BF16, "bf16"}}};
+constexpr std::array<std::pair<Precision, std::string_view>, 4> kNames{{{Precision::FP32, "fp32"},
+                                                                        {Precision::TF32, "tf32"},
+                                                                        {Precision::FP16, "fp16"},
+                                                                        {Precision::BF16, "bf16"}}};
 }  // namespace
 
 std::string_view precision_name(Precision precision) {
@@ -32,7 +33,8 @@ std::set<Precision> parse_precisions(std::string_view list) {
   size_t start = 0;
   while (start <= list.size()) {
     size_t comma = list.find(',', start);
-    std::string_view entry = list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view entry = list.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (!entry.empty()) {
       auto precision = precision_from_name(entry);
       check(precision.has_value(), ErrorKind::InvalidArgument, "unknown precision '", entry,
@@ -59,9 +61,12 @@ std::string precisions_to_string(const std::set<Precision>& precisions) {
 
 DType precision_storage_dtype(Precision precision) {
   switch (precision) {
-    case Precision::FP16: return DType::Float16;
-    case Precision::BF16: return DType::BFloat16;
-    default: return DType::Float32;
+    case Precision::FP16:
+      return DType::Float16;
+    case Precision::BF16:
+      return DType::BFloat16;
+    default:
+      return DType::Float32;
   }
 }
 
@@ -71,10 +76,14 @@ bool is_float_storage(DType dtype) {
 
 float round_to_precision(float value, Precision precision) {
   switch (precision) {
-    case Precision::FP32: return value;
-    case Precision::TF32: return round_to_tf32(value);
-    case Precision::FP16: return round_to_fp16(value);
-    case Precision::BF16: return round_to_bf16(value);
+    case Precision::FP32:
+      return value;
+    case Precision::TF32:
+      return round_to_tf32(value);
+    case Precision::FP16:
+      return round_to_fp16(value);
+    case Precision::BF16:
+      return round_to_bf16(value);
   }
   return value;
 }

@@ -17,10 +17,17 @@ using Json = nlohmann::json;
 constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // the format's own reader caps it likewise
 constexpr std::string_view kMetadataKey = "__metadata__";
 
-constexpr std::array<std::pair<std::string_view, DType>, 10> kSafetensorsTypes{{
-    {"F32", DType::Float32}, {"F16", DType::Float16}, {"BF16", DType::BFloat16},
-    {"F64", DType::Float64}, {"I8", DType::Int8}, {"I16", DType::Int16},
-    {"I32", DType::Int32}, {"I64", DType::Int64}, {"U8", DType::UInt8}, {"BOOL", DType::Bool}}};
+constexpr std::array<std::pair<std::string_view, DType>, 10> kSafetensorsTypes{
+    {{"F32", DType::Float32},
+     {"F16", DType::Float16},
+     {"BF16", DType::BFloat16},
+     {"F64", DType::Float64},
+     {"I8", DType::Int8},
+     {"I16", DType::Int16},
+     {"I32", DType::Int32},
+     {"I64", DType::Int64},
+     {"U8", DType::UInt8},
+     {"BOOL", DType::Bool}}};
 
 struct Entry {
   std::string name;
@@ -84,15 +91,16 @@ void check_layout(std::vector<Entry>& entries, uint64_t data_size, const std::st
     uint64_t count = static_cast<uint64_t>(checked_element_count(entry.dims, source));
     uint64_t item = dtype_size(entry.dtype);
     check(entry.begin <= entry.end && entry.end <= data_size, ErrorKind::InvalidArgument, "'",
-          source, "': tensor '", entry.name, "' has data_offsets [", entry.begin, ", ",
-          entry.end, "] outside the ", data_size, " data bytes (truncated or corrupt)");
+          source, "': tensor '", entry.name, "' has data_offsets [", entry.begin, ", ", entry.end,
+          "] outside the ", data_size, " data bytes (truncated or corrupt)");
     check(count <= data_size / item && count * item == entry.end - entry.begin,
           ErrorKind::InvalidArgument, "'", source, "': tensor '", entry.name, "' of ",
-          dtype_name(entry.dtype), " ", dims_to_string(entry.dims), " needs ", count, "x",
-          item, " bytes but data_offsets span ", entry.end - entry.begin);
+          dtype_name(entry.dtype), " ", dims_to_string(entry.dims), " needs ", count, "x", item,
+          " bytes but data_offsets span ", entry.end - entry.begin);
   }
-  std::sort(entries.begin(), entries.end(),
-            [](const Entry& a, const Entry& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
+  });
   uint64_t covered = 0;
   for (const Entry& entry : entries) {
     check(entry.begin >= covered, ErrorKind::InvalidArgument, "'", source, "': tensor '",

@@ -11,12 +11,12 @@ namespace {
 
 std::shared_ptr<void> allocate_zeroed(size_t bytes) {
   // operator new[] of at least one byte so that empty tensors still have a valid pointer.
-  return std::shared_ptr<void>(new uint8_t[std::max<size_t>(bytes, 1)](), [](void* p) {
-    delete[] static_cast<uint8_t*>(p);
-  });
+  return std::shared_ptr<void>(new uint8_t[std::max<size_t>(bytes, 1)](),
+                               [](void* p) { delete[] static_cast<uint8_t*>(p); });
 }
 
-template <typename T> double to_double(T value) {
+template <typename T>
+double to_double(T value) {
   if constexpr (std::is_same_v<T, bfloat16> || std::is_same_v<T, float16>) {
     return to_float(value);
   } else {
@@ -24,7 +24,8 @@ template <typename T> double to_double(T value) {
   }
 }
 
-template <typename T> T from_double(double value) {
+template <typename T>
+T from_double(double value) {
   if constexpr (std::is_same_v<T, bfloat16>) {
     return to_bfloat16(static_cast<float>(value));
   } else if constexpr (std::is_same_v<T, float16>) {
@@ -50,7 +51,8 @@ template <typename T> T from_double(double value) {
 
 // Converts between any two element types. Float↔float and int↔int go direct, everything
 // else through double, which holds every int32 and float32 exactly.
-template <typename From, typename To> void convert(const From* in, To* out, int64_t count) {
+template <typename From, typename To>
+void convert(const From* in, To* out, int64_t count) {
   for (int64_t i = 0; i < count; ++i) {
     if constexpr (std::is_same_v<From, To>) {
       out[i] = in[i];

@@ -14,7 +14,7 @@ namespace kiln {
 
 using Dims = std::vector<int64_t>;
 
-int64_t element_count(const Dims& dims);  // throws InvalidArgument on negative dims/overflow
+int64_t element_count(const Dims& dims);       // throws InvalidArgument on negative dims/overflow
 std::string dims_to_string(const Dims& dims);  // "[2, 3, 4]"
 
 class Tensor {
@@ -27,8 +27,12 @@ class Tensor {
   // Wraps bytes that live elsewhere (e.g. an mmapped file); `keep_alive` owns them.
   static Tensor from_mapped(DType dtype, Dims dims, std::shared_ptr<const void> keep_alive,
                             const void* bytes, size_t byte_count);
-  template <typename T> static Tensor from_vector(Dims dims, const std::vector<T>& values);
-  template <typename T> static Tensor scalar(T value) { return from_vector<T>({}, {value}); }
+  template <typename T>
+  static Tensor from_vector(Dims dims, const std::vector<T>& values);
+  template <typename T>
+  static Tensor scalar(T value) {
+    return from_vector<T>({}, {value});
+  }
 
   bool defined() const { return dtype_ != DType::Undefined; }
   DType dtype() const { return dtype_; }
@@ -41,9 +45,14 @@ class Tensor {
   const void* raw() const { return data_; }
   // Mutable access. Mapped tensors are copied into an owned buffer first (copy on write).
   void* raw_mutable();
-  template <typename T> const T* data() const;
-  template <typename T> T* data_mutable();
-  template <typename T> std::span<const T> values() const { return {data<T>(), size_t(numel_)}; }
+  template <typename T>
+  const T* data() const;
+  template <typename T>
+  T* data_mutable();
+  template <typename T>
+  std::span<const T> values() const {
+    return {data<T>(), size_t(numel_)};
+  }
 
   // Same bytes, other dims (element count must match).
   Tensor reshaped(Dims dims) const;
@@ -68,17 +77,20 @@ class Tensor {
   bool owned_ = false;  // true when storage_ is our own heap buffer (writable)
 };
 
-template <typename T> const T* Tensor::data() const {
+template <typename T>
+const T* Tensor::data() const {
   check_type(DTypeOf<T>::value);
   return static_cast<const T*>(data_);
 }
 
-template <typename T> T* Tensor::data_mutable() {
+template <typename T>
+T* Tensor::data_mutable() {
   check_type(DTypeOf<T>::value);
   return static_cast<T*>(raw_mutable());
 }
 
-template <typename T> Tensor Tensor::from_vector(Dims dims, const std::vector<T>& values) {
+template <typename T>
+Tensor Tensor::from_vector(Dims dims, const std::vector<T>& values) {
   Tensor tensor(DTypeOf<T>::value, std::move(dims));
   check(tensor.numel() == static_cast<int64_t>(values.size()), ErrorKind::InvalidArgument,
         "from_vector: ", values.size(), " values for dims ", dims_to_string(tensor.dims()));

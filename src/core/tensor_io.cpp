@@ -15,7 +15,8 @@
 namespace kiln {
 namespace {
 
-static_assert(std::endian::native == std::endian::little, "tensor files assume a little-endian host");
+static_assert(std::endian::native == std::endian::little,
+              "tensor files assume a little-endian host");
 
 constexpr std::string_view kNpyMagic = "\x93NUMPY";
 constexpr size_t kNpyAlignment = 64;  // numpy pads the header so data starts 64-aligned
@@ -25,11 +26,15 @@ struct NpyType {
   int item_size;  // bytes
   DType dtype;
 };
-constexpr std::array<NpyType, 9> kNpyTypes{{{'f', 4, DType::Float32}, {'f', 8, DType::Float64},
-                                             {'f', 2, DType::Float16}, {'i', 1, DType::Int8},
-                                             {'i', 2, DType::Int16}, {'i', 4, DType::Int32},
-                                             {'i', 8, DType::Int64}, {'u', 1, DType::UInt8},
-                                             {'b', 1, DType::Bool}}};
+constexpr std::array<NpyType, 9> kNpyTypes{{{'f', 4, DType::Float32},
+                                            {'f', 8, DType::Float64},
+                                            {'f', 2, DType::Float16},
+                                            {'i', 1, DType::Int8},
+                                            {'i', 2, DType::Int16},
+                                            {'i', 4, DType::Int32},
+                                            {'i', 8, DType::Int64},
+                                            {'u', 1, DType::UInt8},
+                                            {'b', 1, DType::Bool}}};
 
 // The fields of a parsed .npy header dict.
 struct NpyHeader {
@@ -41,7 +46,8 @@ struct NpyHeader {
 // Reads the header dict: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
 class NpyHeaderParser {
  public:
-  NpyHeaderParser(std::string_view text, const std::string& source) : text_(text), source_(source) {}
+  NpyHeaderParser(std::string_view text, const std::string& source)
+      : text_(text), source_(source) {}
 
   NpyHeader parse() {
     NpyHeader header;
@@ -149,8 +155,8 @@ DType npy_dtype(const std::string& descr, const std::string& source) {
     fail(ErrorKind::InvalidArgument, "'", source,
          "' holds a numpy object array; save a numeric array instead");
   }
-  check(descr.size() >= 3, ErrorKind::Unsupported, "'", source,
-        "' has an unsupported .npy dtype '", descr, "'");
+  check(descr.size() >= 3, ErrorKind::Unsupported, "'", source, "' has an unsupported .npy dtype '",
+        descr, "'");
   char byte_order = descr[0];
   char kind = descr[1];
   int item_size = 0;
@@ -221,8 +227,7 @@ Tensor decode_npy(std::string_view bytes, const std::string& source) {
   size_t header_length = read_little_endian(bytes, 8, length_width);
   size_t header_start = 8 + length_width;
   if (header_length > bytes.size() - header_start) bad("truncated header");
-  NpyHeader header =
-      NpyHeaderParser(bytes.substr(header_start, header_length), source).parse();
+  NpyHeader header = NpyHeaderParser(bytes.substr(header_start, header_length), source).parse();
 
   DType dtype = npy_dtype(header.descr, source);
   if (header.fortran_order && header.shape.size() > 1) {

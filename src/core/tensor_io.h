@@ -24,8 +24,7 @@ std::string encode_npy(const Tensor& tensor);
 std::map<std::string, Tensor> read_safetensors(const std::filesystem::path& path);
 void write_safetensors(const std::filesystem::path& path,
                        const std::map<std::string, Tensor>& tensors);
-std::map<std::string, Tensor> decode_safetensors(std::string_view bytes,
-                                                 const std::string& source);
+std::map<std::string, Tensor> decode_safetensors(std::string_view bytes, const std::string& source);
 std::string encode_safetensors(const std::map<std::string, Tensor>& tensors);
 
 // Files may hold bytes other than 0 and 1 where a bool is stored; reading those as C++ bool

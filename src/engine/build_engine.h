@@ -34,12 +34,12 @@ class LayerTimer {
 using BuildProgress = std::function<void(const std::string& stage, size_t done, size_t total)>;
 
 struct BuildResult {
-  ir::Graph graph;  // precisions assigned; epilogues fused
-  BuildConfig config;  // as used (bf16 dropped on a GPU without it)
+  ir::Graph graph;      // precisions assigned; epilogues fused
+  BuildConfig config;   // as used (bf16 dropped on a GPU without it)
   EngineHeader header;  // the GPU's fields when timed, else "none"
   LayerTimings layer_timings;
   std::vector<std::string> warnings;
-  size_t layers_timed = 0;   // distinct layer shapes measured on the GPU this build
+  size_t layers_timed = 0;    // distinct layer shapes measured on the GPU this build
   size_t timings_cached = 0;  // ... taken from the timing cache instead
 };
 

@@ -83,8 +83,10 @@ class HashingWriter {
 
 Json config_to_json(const BuildConfig& config) {
   Json precisions = Json::array(), layers = Json::object();
-  for (Precision precision : config.enabled_precisions) precisions.push_back(precision_name(precision));
-  for (const auto& [key, precision] : config.layer_precisions) layers[key] = precision_name(precision);
+  for (Precision precision : config.enabled_precisions)
+    precisions.push_back(precision_name(precision));
+  for (const auto& [key, precision] : config.layer_precisions)
+    layers[key] = precision_name(precision);
   Json tuned_dims = Json::object();
   for (const auto& [input, dims] : config.tuned_input_dims) tuned_dims[input] = dims;
   return {{"enabled_precisions", precisions},

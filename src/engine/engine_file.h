@@ -37,7 +37,7 @@ using LayerTimings = std::map<std::string, std::map<Precision, double>>;
 struct EngineHeader {
   uint32_t format_version = kEngineFormatVersion;
   std::string kiln_version;
-  int cuda_version = 0;                  // 0 for an engine built without CUDA
+  int cuda_version = 0;                   // 0 for an engine built without CUDA
   std::string gpu_architecture = "none";  // "sm_90"; "none" for an engine built without CUDA
   std::string gpu_name;                   // "NVIDIA H100 80GB HBM3"; empty without CUDA
 };

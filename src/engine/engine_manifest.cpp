@@ -65,8 +65,8 @@ std::map<const ir::Value*, std::vector<const ir::Node*>> users_of(const ir::Grap
 // inputs (overridable defaults) and outputs keep their declared dtype.
 std::optional<DType> prepared_dtype(const ir::Graph& graph, const ir::Value& value,
                                     const std::vector<const ir::Node*>& users) {
-  if (!is_floating(value.dtype) || value.constant->dtype() != value.dtype ||
-      value.is_graph_input || graph.is_graph_output(&value)) {
+  if (!is_floating(value.dtype) || value.constant->dtype() != value.dtype || value.is_graph_input ||
+      graph.is_graph_output(&value)) {
     return std::nullopt;
   }
   std::optional<DType> stored;
@@ -106,7 +106,8 @@ class ManifestBuilder {
 
   Json attribute(const ir::AttrValue& value) {
     if (const auto* integer = std::get_if<int64_t>(&value)) return {{"int", *integer}};
-    if (const auto* real = std::get_if<double>(&value)) return {{"float", std::bit_cast<uint64_t>(*real)}};
+    if (const auto* real = std::get_if<double>(&value))
+      return {{"float", std::bit_cast<uint64_t>(*real)}};
     if (const auto* text = std::get_if<std::string>(&value)) return {{"string", *text}};
     if (const auto* ints = std::get_if<std::vector<int64_t>>(&value)) return {{"ints", *ints}};
     if (const auto* reals = std::get_if<std::vector<double>>(&value)) {
@@ -144,21 +145,23 @@ class ManifestBuilder {
                            {"shape", shape_to_json(output->shape)}});
       }
       for (const auto& [key, value] : node->attrs) attrs[key] = attribute(value);
-      nodes.push_back({{"op", node->op},
-                       {"name", node->name},
-                       {"inputs", inputs},
-                       {"outputs", outputs},
-                       {"attrs", attrs},
-                       {"precision", node->precision
-                                         ? Json(std::string(precision_name(*node->precision)))
-                                         : Json(nullptr)},
-                       {"source", node->source}});
+      nodes.push_back(
+          {{"op", node->op},
+           {"name", node->name},
+           {"inputs", inputs},
+           {"outputs", outputs},
+           {"attrs", attrs},
+           {"precision",
+            node->precision ? Json(std::string(precision_name(*node->precision))) : Json(nullptr)},
+           {"source", node->source}});
     }
     Json graph_inputs = Json::array(), graph_outputs = Json::array();
     for (const ir::Value* input : graph.inputs()) graph_inputs.push_back(input->name);
     for (const ir::Value* output : graph.outputs()) graph_outputs.push_back(output->name);
-    manifest_.json = {{"name", graph.name},     {"values", values},
-                      {"nodes", nodes},         {"inputs", graph_inputs},
+    manifest_.json = {{"name", graph.name},
+                      {"values", values},
+                      {"nodes", nodes},
+                      {"inputs", graph_inputs},
                       {"outputs", graph_outputs}};
     manifest_.weights_size = align_up(manifest_.weights_size);
     return std::move(manifest_);
@@ -192,7 +195,8 @@ class GraphReader {
     uint64_t offset = json.at("offset").get<uint64_t>();
     uint64_t bytes = json.at("bytes").get<uint64_t>();
     uint64_t expected = static_cast<uint64_t>(element_count(dims)) * dtype_size(type);
-    if (bytes != expected) corrupt("a tensor of ", dims_to_string(dims), " holds ", bytes, " bytes");
+    if (bytes != expected)
+      corrupt("a tensor of ", dims_to_string(dims), " holds ", bytes, " bytes");
     if (offset > weights_.size || bytes > weights_.size - offset) {
       corrupt("a tensor at offset ", offset, " (", bytes, " bytes) lies outside the ",
               weights_.size, "-byte weight section");
@@ -229,7 +233,8 @@ class GraphReader {
     if (json.contains("ints")) return json.at("ints").get<std::vector<int64_t>>();
     if (json.contains("floats")) {
       std::vector<double> reals;
-      for (const Json& bits : json.at("floats")) reals.push_back(std::bit_cast<double>(bits.get<uint64_t>()));
+      for (const Json& bits : json.at("floats"))
+        reals.push_back(std::bit_cast<double>(bits.get<uint64_t>()));
       return reals;
     }
     if (json.contains("tensor")) return tensor(json.at("tensor"));
@@ -250,7 +255,8 @@ class GraphReader {
       if (graph.find_value(name)) corrupt("value '", name, "' is listed twice");
       ir::Value* value = nullptr;
       if (entry.at("input").get<bool>()) {
-        value = graph.add_input(name, dtype(entry.at("dtype"), true), shape_from_json(entry.at("shape")));
+        value = graph.add_input(name, dtype(entry.at("dtype"), true),
+                                shape_from_json(entry.at("shape")));
         if (entry.contains("constant")) value->constant = constant(entry.at("constant"), name);
       } else if (entry.contains("constant")) {
         value = graph.add_constant(name, constant(entry.at("constant"), name));
@@ -266,11 +272,13 @@ class GraphReader {
         inputs.push_back(input.is_null() ? nullptr : value(graph, input.get<std::string>()));
       }
       std::vector<std::string> output_names;
-      for (const Json& output : entry.at("outputs")) output_names.push_back(output.at("name").get<std::string>());
+      for (const Json& output : entry.at("outputs"))
+        output_names.push_back(output.at("name").get<std::string>());
       ir::Node* node = graph.add_node(entry.at("op").get<std::string>(),
                                       entry.at("name").get<std::string>(), inputs, output_names);
       for (size_t i = 0; i < output_names.size(); ++i) {
-        if (node->outputs[i]->name != output_names[i]) corrupt("value '", output_names[i], "' is defined twice");
+        if (node->outputs[i]->name != output_names[i])
+          corrupt("value '", output_names[i], "' is defined twice");
         const Json& output = entry.at("outputs")[i];
         node->outputs[i]->dtype = dtype(output.at("dtype"), true);
         node->outputs[i]->shape = shape_from_json(output.at("shape"));
@@ -285,13 +293,15 @@ class GraphReader {
       node->source = entry.at("source").get<std::string>();
     }
     std::vector<ir::Value*> outputs;
-    for (const Json& name : json.at("outputs")) outputs.push_back(value(graph, name.get<std::string>()));
+    for (const Json& name : json.at("outputs"))
+      outputs.push_back(value(graph, name.get<std::string>()));
     graph.set_outputs(std::move(outputs));
     return {std::move(graph), std::move(prepared_weights_)};
   }
 
  private:
-  template <typename... Parts> [[noreturn]] void corrupt(const Parts&... parts) const {
+  template <typename... Parts>
+  [[noreturn]] void corrupt(const Parts&... parts) const {
     fail(ErrorKind::InvalidModel, "engine file '", file_, "' has a corrupt manifest: ", parts...,
          " (rebuild it with 'kiln build')");
   }

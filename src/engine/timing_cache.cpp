@@ -72,7 +72,8 @@ std::string layer_signature(const ir::Node& node, Precision precision,
       continue;
     }
     // Float tensors are timed in the precision's storage dtype, whatever the model stores.
-    DType timed = is_float_storage(input->dtype) ? precision_storage_dtype(precision) : input->dtype;
+    DType timed =
+        is_float_storage(input->dtype) ? precision_storage_dtype(precision) : input->dtype;
     key << ' ' << dtype_name(timed) << input->shape.to_string()
         << (input->is_constant() ? "c" : "");
   }

@@ -32,6 +32,7 @@ class TimingCache {
 
 // The cache key of `node` run in `precision` on `architecture`: everything that decides the
 // kernel and its speed, nothing that does not (names, weight values).
-std::string layer_signature(const ir::Node& node, Precision precision, const std::string& architecture);
+std::string layer_signature(const ir::Node& node, Precision precision,
+                            const std::string& architecture);
 
 }  // namespace kiln::engine

@@ -14,8 +14,8 @@ const T* find_attr(const Node& node, const std::string& key) {
   auto it = node.attrs.find(key);
   if (it == node.attrs.end()) return nullptr;
   const T* value = std::get_if<T>(&it->second);
-  check(value != nullptr, ErrorKind::InvalidModel, "attribute '", key, "' of ",
-        node.describe(), " has the wrong type");
+  check(value != nullptr, ErrorKind::InvalidModel, "attribute '", key, "' of ", node.describe(),
+        " has the wrong type");
   return value;
 }
 
@@ -50,7 +50,9 @@ std::vector<double> Node::attr_floats(const std::string& key, std::vector<double
   return value ? *value : fallback;
 }
 
-const Tensor* Node::attr_tensor(const std::string& key) const { return find_attr<Tensor>(*this, key); }
+const Tensor* Node::attr_tensor(const std::string& key) const {
+  return find_attr<Tensor>(*this, key);
+}
 
 std::string Node::describe() const { return op + " node '" + name + "'"; }
 
@@ -159,11 +161,12 @@ void Graph::replace_all_uses(Value* old_value, Value* new_value) {
 
 void Graph::remove_node(Node* node) {
   for (Value* output : node->outputs) {
-    check(users(output).empty() && !is_graph_output(output), ErrorKind::Runtime,
-          "cannot remove ", node->describe(), ": its output '", output->name, "' is still used");
+    check(users(output).empty() && !is_graph_output(output), ErrorKind::Runtime, "cannot remove ",
+          node->describe(), ": its output '", output->name, "' is still used");
     output->producer = nullptr;
   }
-  auto it = std::find_if(nodes_.begin(), nodes_.end(), [node](const auto& n) { return n.get() == node; });
+  auto it =
+      std::find_if(nodes_.begin(), nodes_.end(), [node](const auto& n) { return n.get() == node; });
   check(it != nodes_.end(), ErrorKind::Runtime, node->describe(), " is not in the graph");
   nodes_.erase(it);
 }

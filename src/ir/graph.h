@@ -22,24 +22,24 @@ struct Value {
   std::string name;
   DType dtype = DType::Undefined;
   Shape shape;
-  Node* producer = nullptr;         // null for graph inputs and constants
-  std::optional<Tensor> constant;   // set for weights and folded values
+  Node* producer = nullptr;        // null for graph inputs and constants
+  std::optional<Tensor> constant;  // set for weights and folded values
   bool is_graph_input = false;
 
   bool is_constant() const { return constant.has_value(); }
 };
 
-using AttrValue = std::variant<int64_t, double, std::string, std::vector<int64_t>,
-                               std::vector<double>, Tensor>;
+using AttrValue =
+    std::variant<int64_t, double, std::string, std::vector<int64_t>, std::vector<double>, Tensor>;
 
 struct Node {
-  std::string op;    // core op name, see docs/core_ops.md
-  std::string name;  // unique within the graph; from the model where it had one
+  std::string op;              // core op name, see docs/core_ops.md
+  std::string name;            // unique within the graph; from the model where it had one
   std::vector<Value*> inputs;  // nullptr marks an absent optional input
   std::vector<Value*> outputs;
   std::map<std::string, AttrValue> attrs;
   std::optional<Precision> precision;  // set by assign_precisions; unset means fp32
-  std::string source;  // where it came from (file, node, Python line) for messages
+  std::string source;                  // where it came from (file, node, Python line) for messages
 
   bool has_attr(const std::string& key) const { return attrs.count(key) > 0; }
   int64_t attr_int(const std::string& key, int64_t fallback) const;
@@ -70,7 +70,8 @@ class Graph {
                  const std::vector<std::string>& output_names);
   // Inserts a node just before `before` in the node order.
   Node* insert_node_before(const Node* before, const std::string& op, const std::string& name,
-                           std::vector<Value*> inputs, const std::vector<std::string>& output_names);
+                           std::vector<Value*> inputs,
+                           const std::vector<std::string>& output_names);
   void add_output(Value* value) { outputs_.push_back(value); }
   void set_outputs(std::vector<Value*> outputs) { outputs_ = std::move(outputs); }
 

@@ -57,8 +57,8 @@ void infer_matmul(Node& node) {
   std::vector<Dim> left = a.shape.dims();
   std::vector<Dim> right = b.shape.dims();
   if (node.attr_int("transB", 0) != 0) {  // B given as [N, K] (passes::orient_matmul_weights)
-    check(right.size() == 2, ErrorKind::InvalidModel, node.describe(), ": transB needs a 2-D B, got ",
-          b.shape.to_string());
+    check(right.size() == 2, ErrorKind::InvalidModel, node.describe(),
+          ": transB needs a 2-D B, got ", b.shape.to_string());
     std::swap(right[0], right[1]);
   }
   bool left_vector = left.size() == 1, right_vector = right.size() == 1;

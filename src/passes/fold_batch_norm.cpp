@@ -21,7 +21,8 @@ ir::Node* foldable_conv(const ir::Graph& graph, const ir::Node& batch_norm) {
     return nullptr;
   const ir::Value* weight = conv->input(1);
   const ir::Value* bias = conv->input(2);
-  if (weight == nullptr || !weight->is_constant() || !is_float_storage(weight->dtype)) return nullptr;
+  if (weight == nullptr || !weight->is_constant() || !is_float_storage(weight->dtype))
+    return nullptr;
   if (bias != nullptr && (!bias->is_constant() || bias->dtype != weight->dtype)) return nullptr;
   int64_t channels = weight->constant->dims().empty() ? -1 : weight->constant->dims()[0];
   for (size_t i = 1; i < 5; ++i) {

@@ -47,7 +47,8 @@ int orient_matmul_weights(ir::Graph& graph);
 // and crops the product back to N with a Slice that keeps the output's name: GPU matrix
 // kernels then read and write only aligned rows. Returns the number of MatMuls padded.
 int pad_matmul_columns(ir::Graph& graph, int64_t min_columns = 256);
-// NHWC regions around 2-D Convs (attribute channels_last; channels_last.cpp). Returns nodes converted.
+// NHWC regions around 2-D Convs (attribute channels_last; channels_last.cpp). Returns nodes
+// converted.
 int convert_to_channels_last(ir::Graph& graph);
 
 // A copy of `graph` with symbolic input dims fixed to `input_dims` (by input name) and

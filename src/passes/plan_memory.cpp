@@ -26,7 +26,8 @@ struct Block {
 // The best-fitting aligned offset for `size` bytes among `taken` blocks: the smallest gap
 // between them that holds it, else just past the last block.
 size_t best_fit(std::vector<Block> taken, size_t size, size_t alignment) {
-  std::sort(taken.begin(), taken.end(), [](const Block& a, const Block& b) { return a.offset < b.offset; });
+  std::sort(taken.begin(), taken.end(),
+            [](const Block& a, const Block& b) { return a.offset < b.offset; });
   size_t cursor = 0;
   size_t best_offset = 0;
   size_t best_gap = 0;
@@ -79,8 +80,8 @@ ArenaLayout plan_arena(const std::vector<LiveRange>& ranges, size_t alignment) {
   return layout;
 }
 
-MemoryPlan plan_memory(const ir::Graph& graph, const std::function<size_t(const ir::Value&)>& bytes_of,
-                       size_t alignment) {
+MemoryPlan plan_memory(const ir::Graph& graph,
+                       const std::function<size_t(const ir::Value&)>& bytes_of, size_t alignment) {
   std::vector<ir::Node*> nodes = graph.nodes();
   std::vector<const ir::Value*> planned;
   std::vector<LiveRange> ranges;

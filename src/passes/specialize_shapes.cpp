@@ -36,7 +36,8 @@ ir::Graph specialize_shapes(const ir::Graph& graph, const std::map<std::string, 
   optimize(copy);
   for (const ir::Value* value : copy.values()) {
     check(value->shape.is_static(), ErrorKind::Unsupported, "value '", value->name, "' has shape ",
-          value->shape.to_string(), " even with concrete input dims; data-dependent shapes are "
+          value->shape.to_string(),
+          " even with concrete input dims; data-dependent shapes are "
           "not supported on the GPU yet");
   }
   return copy;

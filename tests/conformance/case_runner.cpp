@@ -38,7 +38,8 @@ std::vector<std::string> runtime_input_names(const fs::path& model_path) {
   check(model.ParseFromString(bytes), ErrorKind::InvalidModel, model_path.string(),
         ": not a valid ONNX model");
   std::set<std::string> initializers;
-  for (const auto& initializer : model.graph().initializer()) initializers.insert(initializer.name());
+  for (const auto& initializer : model.graph().initializer())
+    initializers.insert(initializer.name());
   std::vector<std::string> names;
   for (const auto& input : model.graph().input()) {
     if (!initializers.count(input.name())) names.push_back(input.name());
@@ -71,8 +72,8 @@ std::string check_data_set(const ir::Graph& graph, const std::vector<std::string
   stage = "read";
   std::vector<Tensor> inputs = read_numbered(data_folder, "input");
   std::vector<Tensor> expected = read_numbered(data_folder, "output");
-  check(inputs.size() == input_names.size(), ErrorKind::InvalidArgument, data_folder.string(),
-        ": ", inputs.size(), " input files for ", input_names.size(), " model inputs");
+  check(inputs.size() == input_names.size(), ErrorKind::InvalidArgument, data_folder.string(), ": ",
+        inputs.size(), " input files for ", input_names.size(), " model inputs");
   std::map<std::string, Tensor> feeds;
   for (size_t i = 0; i < inputs.size(); ++i) feeds[input_names[i]] = inputs[i];
 
@@ -99,9 +100,12 @@ std::string check_data_set(const ir::Graph& graph, const std::vector<std::string
 
 std::string outcome_name(Outcome outcome) {
   switch (outcome) {
-    case Outcome::Passed: return "passed";
-    case Outcome::Failed: return "failed";
-    case Outcome::Skipped: return "skipped";
+    case Outcome::Passed:
+      return "passed";
+    case Outcome::Failed:
+      return "failed";
+    case Outcome::Skipped:
+      return "skipped";
   }
   return "?";
 }

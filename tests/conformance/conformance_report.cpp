@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <fstream>
-#include <regex>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "core/error.h"
 
@@ -30,7 +30,8 @@ std::string reason_key(const CaseResult& result) {
   std::string key = result.detail;
   size_t newline = result.message.find('\n');
   if (newline != std::string::npos) {
-    std::string next = trim(result.message.substr(newline + 1, result.message.find('\n', newline + 1) - newline - 1));
+    std::string next = trim(
+        result.message.substr(newline + 1, result.message.find('\n', newline + 1) - newline - 1));
     if (!next.empty()) key += " | " + next;
   }
   static const std::regex node_name("node '[^']*'");
@@ -67,8 +68,8 @@ void RunReport::print(std::ostream& out, size_t top_reasons) const {
     if (result.outcome != Outcome::Failed) continue;
     bool is_known = is_known_failure(result);
     known += is_known;
-    out << "FAILED " << result.name << (is_known ? " (known)" : "") << ": " << result.stage
-        << ": " << result.detail << "\n";
+    out << "FAILED " << result.name << (is_known ? " (known)" : "") << ": " << result.stage << ": "
+        << result.detail << "\n";
   }
   for (const CaseResult& result : results) {
     if (result.outcome == Outcome::Passed && known_failures.count(result.name)) {
@@ -94,7 +95,8 @@ void RunReport::write_json(const std::filesystem::path& path) const {
     if (result.outcome != Outcome::Passed) {
       entry["stage"] = result.stage;
       entry["detail"] = result.detail;
-      if (!result.message.empty() && result.message != result.detail) entry["message"] = result.message;
+      if (!result.message.empty() && result.message != result.detail)
+        entry["message"] = result.message;
     }
     if (is_known_failure(result)) entry["known_failure"] = known_failures.at(result.name);
     cases.push_back(std::move(entry));

@@ -24,7 +24,8 @@ constexpr const char* kUsage =
     "                        [--json PATH] [--filter SUBSTRING] [--timeout SECONDS]\n"
     "                        [--no-isolation] [--verbose] [--print-graphs]\n"
     "CASES_FOLDER holds <case>/model.onnx and <case>/test_data_set_N/ as written by\n"
-    "tests/conformance/generate_node_tests.py; the manifest defaults to CASES_FOLDER/manifest.json.\n";
+    "tests/conformance/generate_node_tests.py; the manifest defaults to "
+    "CASES_FOLDER/manifest.json.\n";
 
 struct Options {
   fs::path cases_folder;
@@ -47,17 +48,26 @@ Options parse_options(int argc, char** argv) {
                   " needs a value\n", kUsage);
       return args[++i];
     };
-    if (args[i] == "--manifest") options.manifest = value();
-    else if (args[i] == "--known-failures") options.known_failures = value();
-    else if (args[i] == "--json") options.json_report = value();
-    else if (args[i] == "--filter") options.filter = value();
-    else if (args[i] == "--timeout") options.timeout_seconds = static_cast<unsigned>(std::stoul(value()));
-    else if (args[i] == "--no-isolation") options.isolate = false;
-    else if (args[i] == "--verbose") options.verbose = true;
-    else if (args[i] == "--print-graphs") options.print_graphs = options.verbose = true;
+    if (args[i] == "--manifest")
+      options.manifest = value();
+    else if (args[i] == "--known-failures")
+      options.known_failures = value();
+    else if (args[i] == "--json")
+      options.json_report = value();
+    else if (args[i] == "--filter")
+      options.filter = value();
+    else if (args[i] == "--timeout")
+      options.timeout_seconds = static_cast<unsigned>(std::stoul(value()));
+    else if (args[i] == "--no-isolation")
+      options.isolate = false;
+    else if (args[i] == "--verbose")
+      options.verbose = true;
+    else if (args[i] == "--print-graphs")
+      options.print_graphs = options.verbose = true;
     else if (args[i].starts_with("-") || !options.cases_folder.empty())
       kiln::fail(kiln::ErrorKind::InvalidArgument, "unexpected argument '", args[i], "'\n", kUsage);
-    else options.cases_folder = args[i];
+    else
+      options.cases_folder = args[i];
   }
   kiln::check(!options.cases_folder.empty(), kiln::ErrorKind::InvalidArgument, kUsage);
   if (options.manifest.empty()) options.manifest = options.cases_folder / "manifest.json";
@@ -98,7 +108,8 @@ std::vector<fs::path> case_folders(const fs::path& folder) {
               folder.string());
   std::vector<fs::path> folders;
   for (const auto& entry : fs::directory_iterator(folder)) {
-    if (entry.is_directory() && fs::exists(entry.path() / "model.onnx")) folders.push_back(entry.path());
+    if (entry.is_directory() && fs::exists(entry.path() / "model.onnx"))
+      folders.push_back(entry.path());
   }
   std::sort(folders.begin(), folders.end());
   return folders;
@@ -106,7 +117,8 @@ std::vector<fs::path> case_folders(const fs::path& folder) {
 
 RunReport run_all(const Options& options) {
   RunReport report;
-  if (!options.known_failures.empty()) report.known_failures = read_known_failures(options.known_failures);
+  if (!options.known_failures.empty())
+    report.known_failures = read_known_failures(options.known_failures);
   std::map<std::string, ManifestEntry> manifest = read_manifest(options.manifest);
   for (const auto& [name, entry] : manifest) {
     if (entry.skipped && name.find(options.filter) != std::string::npos) {
@@ -118,7 +130,9 @@ RunReport run_all(const Options& options) {
     if (name.find(options.filter) == std::string::npos) continue;
     auto found = manifest.find(name);
     Tolerance tolerance = found != manifest.end() ? found->second.tolerance : Tolerance{};
-    auto job = [&] { return run_case(folder, tolerance, options.print_graphs ? &std::cout : nullptr); };
+    auto job = [&] {
+      return run_case(folder, tolerance, options.print_graphs ? &std::cout : nullptr);
+    };
     CaseResult result = options.isolate && !options.print_graphs
                             ? run_isolated(name, job, options.timeout_seconds)
                             : job();

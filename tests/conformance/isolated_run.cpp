@@ -67,8 +67,8 @@ CaseResult run_isolated(const std::string& name, const std::function<CaseResult(
   size_t second = first == std::string::npos ? first : message.find('\0', first + 1);
   size_t third = second == std::string::npos ? second : message.find('\0', second + 1);
   if (third == std::string::npos) {
-    return failed(name, "exited with status " + std::to_string(WEXITSTATUS(status)) +
-                            " without a result");
+    return failed(
+        name, "exited with status " + std::to_string(WEXITSTATUS(status)) + " without a result");
   }
   CaseResult result;
   result.name = name;

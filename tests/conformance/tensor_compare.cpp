@@ -35,8 +35,8 @@ std::optional<std::string> first_mismatch(const std::vector<Element>& got,
     if (matches(got[i], expected[i])) continue;
     std::ostringstream message;
     message.precision(9);
-    message << describe_index(dims, static_cast<int64_t>(i)) << ": got " << got[i]
-            << ", expected " << expected[i];
+    message << describe_index(dims, static_cast<int64_t>(i)) << ": got " << got[i] << ", expected "
+            << expected[i];
     return message.str();
   }
   return std::nullopt;
@@ -51,8 +51,7 @@ std::optional<std::string> compare_tensors(const Tensor& got, const Tensor& expe
            std::string(dtype_name(expected.dtype()));
   }
   if (got.dims() != expected.dims()) {
-    return "dims " + dims_to_string(got.dims()) + " vs expected " +
-           dims_to_string(expected.dims());
+    return "dims " + dims_to_string(got.dims()) + " vs expected " + dims_to_string(expected.dims());
   }
   if (is_floating(expected.dtype())) {
     Tolerance effective = tolerance;

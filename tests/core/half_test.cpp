@@ -1,5 +1,7 @@
 // Exhaustive and randomized checks of the bf16 / fp16 / tf32 conversions in core/half.h
 // against a reference that rounds in float64 arithmetic instead of bit tricks.
+#include "core/half.h"
+
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -8,8 +10,6 @@
 #include <cstdint>
 #include <limits>
 #include <random>
-
-#include "core/half.h"
 
 namespace kiln {
 namespace {
@@ -33,7 +33,7 @@ float reference_round(float value, const FloatFormat& format) {
   std::frexp(exact, &exponent);
   // One unit in the last place of `format` at this magnitude (fixed below the normals).
   double ulp = std::ldexp(1.0, std::max(exponent, format.min_exponent) - format.precision);
-  double units = exact / ulp;  // exact: a power-of-two scaling
+  double units = exact / ulp;                    // exact: a power-of-two scaling
   double rounded = std::nearbyint(units) * ulp;  // default rounding mode: nearest, ties even
   if (std::abs(rounded) > format.max_finite) {
     return std::signbit(value) ? -std::numeric_limits<float>::infinity()
@@ -54,7 +54,8 @@ bool is_fp16_nan(uint16_t bits) { return (bits & 0x7c00u) == 0x7c00u && (bits & 
   float fp16 = round_to_fp16(value);
   float tf32 = round_to_tf32(value);
   if (std::isnan(value)) {
-    if (std::isnan(bf16) && std::isnan(fp16) && std::isnan(tf32)) return ::testing::AssertionSuccess();
+    if (std::isnan(bf16) && std::isnan(fp16) && std::isnan(tf32))
+      return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure() << "NaN " << std::hex << bits_of(value) << " lost";
   }
   const std::pair<float, const FloatFormat*> results[] = {
@@ -63,8 +64,9 @@ bool is_fp16_nan(uint16_t bits) { return (bits & 0x7c00u) == 0x7c00u && (bits & 
   for (int i = 0; i < 3; ++i) {
     float expected = reference_round(value, *results[i].second);
     if (bits_of(results[i].first) != bits_of(expected)) {
-      return ::testing::AssertionFailure() << names[i] << " of " << std::hexfloat << value
-                                           << " gave " << results[i].first << ", expected " << expected;
+      return ::testing::AssertionFailure()
+             << names[i] << " of " << std::hexfloat << value << " gave " << results[i].first
+             << ", expected " << expected;
     }
   }
   return ::testing::AssertionSuccess();
@@ -77,9 +79,9 @@ TEST(Half, ReferenceItselfRoundsKnownCases) {
   EXPECT_EQ(reference_round(1.0f + 3 * 0x1p-8f, kBFloat16), 1.0f + 0x1p-6f);
   EXPECT_EQ(reference_round(65520.0f, kFloat16), std::numeric_limits<float>::infinity());
   EXPECT_EQ(reference_round(65519.0f, kFloat16), 65504.0f);
-  EXPECT_EQ(reference_round(0x1p-25f, kFloat16), 0.0f);               // tie to even zero
-  EXPECT_EQ(reference_round(0x1.8p-25f, kFloat16), 0x1p-24f);         // above the tie
-  EXPECT_EQ(reference_round(0x1p-133f, kBFloat16), 0x1p-133f);        // smallest bf16 subnormal
+  EXPECT_EQ(reference_round(0x1p-25f, kFloat16), 0.0f);         // tie to even zero
+  EXPECT_EQ(reference_round(0x1.8p-25f, kFloat16), 0x1p-24f);   // above the tie
+  EXPECT_EQ(reference_round(0x1p-133f, kBFloat16), 0x1p-133f);  // smallest bf16 subnormal
 }
 
 TEST(Half, EveryBFloat16SurvivesTheRoundTripThroughFloat) {
@@ -187,8 +189,8 @@ TEST(Half, SpecialValues) {
 }
 
 TEST(Half, TensorFloat32KeepsTenMantissaBits) {
-  EXPECT_EQ(round_to_tf32(1.0f + 0x1p-10f), 1.0f + 0x1p-10f);  // representable
-  EXPECT_EQ(round_to_tf32(1.0f + 0x1p-11f), 1.0f);             // tie to even (down)
+  EXPECT_EQ(round_to_tf32(1.0f + 0x1p-10f), 1.0f + 0x1p-10f);     // representable
+  EXPECT_EQ(round_to_tf32(1.0f + 0x1p-11f), 1.0f);                // tie to even (down)
   EXPECT_EQ(round_to_tf32(1.0f + 3 * 0x1p-11f), 1.0f + 0x1p-9f);  // tie to even (up)
   EXPECT_EQ(round_to_tf32(1.0f + 0x1p-11f + 0x1p-20f), 1.0f + 0x1p-10f);
   EXPECT_EQ(bits_of(round_to_tf32(3.14159265f)) & 0x1fffu, 0u);

@@ -1,16 +1,16 @@
 // .npy and .safetensors: round trips for every dtype, byte-exact agreement with files numpy
 // wrote, and clear errors (never crashes) on corrupt or unsupported files.
+#include "core/tensor_io.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
 #include <random>
 
-#include <unistd.h>
-
 #include "core/file.h"
-#include "core/tensor_io.h"
 
 namespace kiln {
 namespace {
@@ -23,7 +23,8 @@ std::map<std::string, Tensor> sample_tensors() {
   tensors["f32"] = Tensor::from_vector<float>({2, 2}, {1.5f, -0.0f, 3e38f, -1e-45f});
   tensors["f64"] = Tensor::from_vector<double>({3}, {1e300, -2.5, 0.1});
   tensors["f16"] = Tensor::from_vector<float>({2}, {65504.0f, -0.5f}).to(DType::Float16);
-  tensors["bf16"] = Tensor::from_vector<float>({1, 3}, {1.0f, -3.0e38f, 0.0078125f}).to(DType::BFloat16);
+  tensors["bf16"] =
+      Tensor::from_vector<float>({1, 3}, {1.0f, -3.0e38f, 0.0078125f}).to(DType::BFloat16);
   tensors["i8"] = Tensor::from_vector<int8_t>({2}, {-128, 127});
   tensors["i16"] = Tensor::from_vector<int16_t>({2}, {-32768, 32767});
   tensors["i32"] = Tensor::from_vector<int32_t>({2}, {-2147483647 - 1, 7});
@@ -40,7 +41,8 @@ bool same_bytes(const Tensor& a, const Tensor& b) {
          std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
 }
 
-template <typename Fn> std::string error_message(ErrorKind kind, Fn&& fn) {
+template <typename Fn>
+std::string error_message(ErrorKind kind, Fn&& fn) {
   try {
     fn();
   } catch (const Error& error) {
@@ -91,16 +93,16 @@ TEST(Npy, WritesTheSameBytesAsNumpy) {
   EXPECT_EQ(encode_npy(Tensor::from_vector<int32_t>({2, 3}, {0, 1, 2, 3, 4, 5})), expected);
   // np.array([1.5, -2.0], dtype='<f2'): 132 bytes; np.array(3.25): 136 bytes;
   // np.array([True, False, True]): 131 bytes.
-  std::string half = npy_bytes("{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }",
-                               hex_bytes("003e00c0"));
+  std::string half =
+      npy_bytes("{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }", hex_bytes("003e00c0"));
   EXPECT_EQ(half.size(), 132u);
   EXPECT_EQ(encode_npy(Tensor::from_vector<double>({2}, {1.5, -2.0}).to(DType::Float16)), half);
   std::string scalar = npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
                                  hex_bytes("0000000000000a40"));
   EXPECT_EQ(scalar.size(), 136u);
   EXPECT_EQ(encode_npy(Tensor::scalar<double>(3.25)), scalar);
-  std::string flags = npy_bytes("{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }",
-                                hex_bytes("010001"));
+  std::string flags =
+      npy_bytes("{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }", hex_bytes("010001"));
   EXPECT_EQ(flags.size(), 131u);
   Tensor read = decode_npy(flags, "flags.npy");
   EXPECT_THAT(read.values<bool>(), ::testing::ElementsAre(true, false, true));
@@ -118,7 +120,8 @@ TEST(Npy, ReadsVersion2AndDoubleQuotedHeaders) {
 
 TEST(Npy, RejectsLayoutsAndTypesItCannotRead) {
   std::string data(8, '\0');
-  std::string fortran = npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 1), }", data);
+  std::string fortran =
+      npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 1), }", data);
   EXPECT_THAT(error_message(ErrorKind::InvalidArgument, [&] { decode_npy(fortran, "f.npy"); }),
               HasSubstr("'f.npy' is in Fortran order"));
   std::string big = npy_bytes("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", data);
@@ -127,11 +130,13 @@ TEST(Npy, RejectsLayoutsAndTypesItCannotRead) {
   std::string object = npy_bytes("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", data);
   EXPECT_THAT(error_message(ErrorKind::InvalidArgument, [&] { decode_npy(object, "o.npy"); }),
               HasSubstr("object array"));
-  std::string complex = npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", data);
+  std::string complex =
+      npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", data);
   EXPECT_THAT(error_message(ErrorKind::Unsupported, [&] { decode_npy(complex, "c.npy"); }),
               HasSubstr("'<c8'"));
   // A 1-D array is the same in both orders, so Fortran order is fine there.
-  std::string fortran_1d = npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", data);
+  std::string fortran_1d =
+      npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", data);
   EXPECT_EQ(decode_npy(fortran_1d, "f1.npy").numel(), 2);
 }
 
@@ -144,7 +149,8 @@ TEST(Npy, CorruptFilesGiveClearErrors) {
               HasSubstr("truncated or corrupt"));
   std::string missing_key = npy_bytes("{'descr': '<f4', 'shape': (2,), }", std::string(8, '\0'));
   error_message(ErrorKind::InvalidArgument, [&] { decode_npy(missing_key, "x.npy"); });
-  std::string huge = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", "");
+  std::string huge = npy_bytes(
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", "");
   error_message(ErrorKind::InvalidArgument, [&] { decode_npy(huge, "x.npy"); });
   // Every truncation is an error, never a crash or a short tensor.
   for (size_t length = 0; length < good.size(); ++length) {
@@ -177,7 +183,8 @@ TEST(Npy, BoolBytesOtherThanZeroAndOneReadAsTrue) {
 }
 
 TEST(Npy, FilesOnDisk) {
-  auto path = std::filesystem::temp_directory_path() / ("kiln_tensor_io_test_" + std::to_string(::getpid()) + ".npy");
+  auto path = std::filesystem::temp_directory_path() /
+              ("kiln_tensor_io_test_" + std::to_string(::getpid()) + ".npy");
   Tensor tensor = Tensor::from_vector<double>({2}, {0.5, 4});
   write_npy(path, tensor);
   EXPECT_TRUE(same_bytes(read_npy(path), tensor));
@@ -196,7 +203,8 @@ TEST(Safetensors, RoundTripsEveryDtypeKeepingBFloat16) {
   ASSERT_EQ(back.size(), tensors.size());
   for (const auto& [name, tensor] : tensors) EXPECT_TRUE(same_bytes(back.at(name), tensor)) << name;
 
-  auto path = std::filesystem::temp_directory_path() / ("kiln_tensor_io_test_" + std::to_string(::getpid()) + ".safetensors");
+  auto path = std::filesystem::temp_directory_path() /
+              ("kiln_tensor_io_test_" + std::to_string(::getpid()) + ".safetensors");
   write_safetensors(path, tensors);
   EXPECT_EQ(read_safetensors(path).at("bf16").dtype(), DType::BFloat16);
   std::filesystem::remove(path);
@@ -211,9 +219,11 @@ std::string safetensors_file(const std::string& header, const std::string& data)
 }
 
 TEST(Safetensors, ReadsHandWrittenFilesWithMetadata) {
-  std::string header = R"({"__metadata__":{"format":"pt"},"b":{"dtype":"I16","shape":[2],"data_offsets":[4,8]},)"
-                       R"("a":{"dtype":"BOOL","shape":[],"data_offsets":[0,1]},"c":{"dtype":"U8","shape":[3],"data_offsets":[1,4]}})";
-  auto tensors = decode_safetensors(safetensors_file(header, std::string("\x07\x01\x02\x03\x05\x00\xfe\xff", 8)), "h");
+  std::string header =
+      R"({"__metadata__":{"format":"pt"},"b":{"dtype":"I16","shape":[2],"data_offsets":[4,8]},)"
+      R"("a":{"dtype":"BOOL","shape":[],"data_offsets":[0,1]},"c":{"dtype":"U8","shape":[3],"data_offsets":[1,4]}})";
+  auto tensors = decode_safetensors(
+      safetensors_file(header, std::string("\x07\x01\x02\x03\x05\x00\xfe\xff", 8)), "h");
   ASSERT_EQ(tensors.size(), 3u);
   EXPECT_THAT(tensors.at("a").values<bool>(), ::testing::ElementsAre(true));  // byte 7 → true
   EXPECT_THAT(tensors.at("c").values<uint8_t>(), ::testing::ElementsAre(1, 2, 3));
@@ -223,26 +233,36 @@ TEST(Safetensors, ReadsHandWrittenFilesWithMetadata) {
 TEST(Safetensors, CorruptFilesGiveClearErrors) {
   auto check_bad = [](const std::string& header, const std::string& data, ErrorKind kind,
                       const std::string& expected_text) {
-    std::string message = error_message(kind, [&] { decode_safetensors(safetensors_file(header, data), "bad.st"); });
+    std::string message =
+        error_message(kind, [&] { decode_safetensors(safetensors_file(header, data), "bad.st"); });
     EXPECT_THAT(message, HasSubstr("'bad.st'"));
     EXPECT_THAT(message, HasSubstr(expected_text)) << header;
   };
   std::string four(4, '\0');
   check_bad("not json", four, ErrorKind::InvalidArgument, "not a JSON object");
   check_bad("[1, 2]", four, ErrorKind::InvalidArgument, "not a JSON object");
-  check_bad(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}})", four, ErrorKind::InvalidArgument, "outside");
-  check_bad(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", four, ErrorKind::InvalidArgument, "needs 2x4 bytes");
-  check_bad(R"({"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", four, ErrorKind::InvalidArgument, "non-negative");
-  check_bad(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", four, ErrorKind::InvalidArgument, "outside");
-  check_bad(R"({"x":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}})", four, ErrorKind::Unsupported, "F8_E4M3");
-  check_bad(R"({"x":{"dtype":"F32","shape":[1]}})", four, ErrorKind::InvalidArgument, "data_offsets");
-  check_bad(R"({"x":{"dtype":"U8","shape":[3],"data_offsets":[0,3]},"y":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}})",
-            four, ErrorKind::InvalidArgument, "overlaps");
-  check_bad(R"({"x":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}})", four, ErrorKind::InvalidArgument, "belong to no tensor");
-  check_bad(R"({"x":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", four, ErrorKind::InvalidArgument, "belong to no tensor");
+  check_bad(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}})", four,
+            ErrorKind::InvalidArgument, "outside");
+  check_bad(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", four,
+            ErrorKind::InvalidArgument, "needs 2x4 bytes");
+  check_bad(R"({"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", four,
+            ErrorKind::InvalidArgument, "non-negative");
+  check_bad(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", four,
+            ErrorKind::InvalidArgument, "outside");
+  check_bad(R"({"x":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}})", four,
+            ErrorKind::Unsupported, "F8_E4M3");
+  check_bad(R"({"x":{"dtype":"F32","shape":[1]}})", four, ErrorKind::InvalidArgument,
+            "data_offsets");
+  check_bad(
+      R"({"x":{"dtype":"U8","shape":[3],"data_offsets":[0,3]},"y":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}})",
+      four, ErrorKind::InvalidArgument, "overlaps");
+  check_bad(R"({"x":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}})", four,
+            ErrorKind::InvalidArgument, "belong to no tensor");
+  check_bad(R"({"x":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", four,
+            ErrorKind::InvalidArgument, "belong to no tensor");
   check_bad(R"({"x":{"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,4]}})", four,
             ErrorKind::InvalidArgument, "");
-  check_bad(std::string(200000, '[') , four, ErrorKind::InvalidArgument, "not a JSON object");
+  check_bad(std::string(200000, '['), four, ErrorKind::InvalidArgument, "not a JSON object");
 
   std::string short_file("\x10\x00", 2);
   error_message(ErrorKind::InvalidArgument, [&] { decode_safetensors(short_file, "s"); });
@@ -251,7 +271,8 @@ TEST(Safetensors, CorruptFilesGiveClearErrors) {
               HasSubstr("does not fit"));
   std::string good = encode_safetensors(sample_tensors());
   for (size_t length = 0; length < good.size(); ++length) {
-    error_message(ErrorKind::InvalidArgument, [&] { decode_safetensors(good.substr(0, length), "t"); });
+    error_message(ErrorKind::InvalidArgument,
+                  [&] { decode_safetensors(good.substr(0, length), "t"); });
   }
 }
 

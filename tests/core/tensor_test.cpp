@@ -1,5 +1,7 @@
 // Tensor storage (owned, mapped, copy on write), conversions, reshaping, normalized_error
 // and precision parsing. Expected values are worked out by hand in the comments.
+#include "core/tensor.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -8,7 +10,6 @@
 #include <limits>
 
 #include "core/precision.h"
-#include "core/tensor.h"
 
 namespace kiln {
 namespace {
@@ -16,7 +17,8 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-template <typename Fn> Error expect_error(ErrorKind kind, Fn&& fn) {
+template <typename Fn>
+Error expect_error(ErrorKind kind, Fn&& fn) {
   try {
     fn();
   } catch (const Error& error) {
@@ -98,7 +100,8 @@ TEST(Tensor, ConversionsBetweenFloatTypesRoundToNearestEven) {
   Tensor bf16 = floats.to(DType::BFloat16);
   EXPECT_THAT(bf16.to_double_vector(), ElementsAre(1.0, 1.0 + 0x1p-6, -2.0));
   Tensor fp16 = Tensor::from_vector<double>({2}, {65519.0, 65520.0}).to(DType::Float16);
-  EXPECT_THAT(fp16.to_double_vector(), ElementsAre(65504.0, std::numeric_limits<double>::infinity()));
+  EXPECT_THAT(fp16.to_double_vector(),
+              ElementsAre(65504.0, std::numeric_limits<double>::infinity()));
 }
 
 TEST(Tensor, BoolConversions) {
@@ -122,7 +125,8 @@ TEST(NormalizedError, MatchesAHandComputedValue) {
   EXPECT_DOUBLE_EQ(normalized_error(actual, expected), 1.0 / std::sqrt(14.0));
   EXPECT_DOUBLE_EQ(normalized_error(expected, expected), 0.0);
   // All-zero reference: the absolute norm, sqrt(3^2 + 4^2) = 5.
-  EXPECT_DOUBLE_EQ(normalized_error(Tensor::from_vector<float>({2}, {3, 4}), Tensor(DType::Float32, {2})), 5.0);
+  EXPECT_DOUBLE_EQ(
+      normalized_error(Tensor::from_vector<float>({2}, {3, 4}), Tensor(DType::Float32, {2})), 5.0);
 }
 
 TEST(NormalizedError, NanGivesNan) {

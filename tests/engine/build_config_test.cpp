@@ -31,16 +31,16 @@ BuildConfig enabled(std::set<Precision> precisions) {
 
 TEST(FitConfigToGpuTest, AmpereAndNewerKeepBf16) {
   std::vector<std::string> warnings;
-  BuildConfig fitted = fit_config_to_gpu(matmul_graph(), enabled({Precision::FP32, Precision::BF16}), 80,
-                                         "A100", warnings);
+  BuildConfig fitted = fit_config_to_gpu(
+      matmul_graph(), enabled({Precision::FP32, Precision::BF16}), 80, "A100", warnings);
   EXPECT_EQ(fitted.enabled_precisions.count(Precision::BF16), 1u);
   EXPECT_TRUE(warnings.empty());
 }
 
 TEST(FitConfigToGpuTest, MerelyEnabledBf16FallsBackWithAWarning) {
   std::vector<std::string> warnings;
-  BuildConfig fitted = fit_config_to_gpu(matmul_graph(), enabled({Precision::FP32, Precision::BF16}), 75,
-                                         "Tesla T4", warnings);
+  BuildConfig fitted = fit_config_to_gpu(
+      matmul_graph(), enabled({Precision::FP32, Precision::BF16}), 75, "Tesla T4", warnings);
   EXPECT_EQ(fitted.enabled_precisions, (std::set<Precision>{Precision::FP32}));
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("Tesla T4"), std::string::npos) << warnings[0];
@@ -48,7 +48,8 @@ TEST(FitConfigToGpuTest, MerelyEnabledBf16FallsBackWithAWarning) {
 
 TEST(FitConfigToGpuTest, RequiredBf16IsAnErrorNamingTheGpu) {
   std::vector<std::string> warnings;
-  auto expect_refused = [&](const ir::Graph& graph, const BuildConfig& config, const std::string& advice) {
+  auto expect_refused = [&](const ir::Graph& graph, const BuildConfig& config,
+                            const std::string& advice) {
     try {
       fit_config_to_gpu(graph, config, 75, "Tesla T4", warnings);
       ADD_FAILURE() << "bf16 was required but accepted";
@@ -68,7 +69,8 @@ TEST(FitConfigToGpuTest, RequiredBf16IsAnErrorNamingTheGpu) {
 }
 
 TEST(TimingCacheTest, RoundTripsThroughItsFile) {
-  std::filesystem::path path = std::filesystem::temp_directory_path() / "kiln_timing_cache_test.json";
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / "kiln_timing_cache_test.json";
   std::filesystem::remove(path);
   TimingCache empty = TimingCache::load(path);  // a missing file is an empty cache
   EXPECT_EQ(empty.size(), 0u);
@@ -96,9 +98,12 @@ TEST(LayerSignatureTest, DependsOnShapesPrecisionAndGpuNotOnStorageOrNames) {
   ir::Graph bf16 = matmul_graph(DType::BFloat16);
   const ir::Node& a = *fp32.nodes().front();
   const ir::Node& b = *bf16.nodes().front();
-  EXPECT_EQ(layer_signature(a, Precision::BF16, "sm_90"), layer_signature(b, Precision::BF16, "sm_90"));
-  EXPECT_NE(layer_signature(a, Precision::BF16, "sm_90"), layer_signature(a, Precision::FP32, "sm_90"));
-  EXPECT_NE(layer_signature(a, Precision::BF16, "sm_90"), layer_signature(a, Precision::BF16, "sm_80"));
+  EXPECT_EQ(layer_signature(a, Precision::BF16, "sm_90"),
+            layer_signature(b, Precision::BF16, "sm_90"));
+  EXPECT_NE(layer_signature(a, Precision::BF16, "sm_90"),
+            layer_signature(a, Precision::FP32, "sm_90"));
+  EXPECT_NE(layer_signature(a, Precision::BF16, "sm_90"),
+            layer_signature(a, Precision::BF16, "sm_80"));
   ir::Graph wider;
   ir::Value* x = wider.add_input("x", DType::Float32, ir::Shape::from_dims({4, 8}));
   ir::Value* w = wider.add_constant("w", Tensor(DType::Float32, {8, 4}));
@@ -109,7 +114,8 @@ TEST(LayerSignatureTest, DependsOnShapesPrecisionAndGpuNotOnStorageOrNames) {
 }
 
 TEST(BuildEngineTest, WithoutAGpuTheHeuristicDecides) {
-  BuildResult built = build_engine(matmul_graph(), enabled({Precision::FP32, Precision::BF16}), nullptr, nullptr);
+  BuildResult built =
+      build_engine(matmul_graph(), enabled({Precision::FP32, Precision::BF16}), nullptr, nullptr);
   EXPECT_EQ(built.header.gpu_architecture, "none");
   EXPECT_EQ(built.layers_timed, 0u);
   EXPECT_TRUE(built.layer_timings.empty());

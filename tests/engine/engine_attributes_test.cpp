@@ -1,12 +1,12 @@
 // Every attribute kind, symbolic and unknown dims, and node metadata survive the engine file
 // exactly (doubles bit-for-bit, NaN and infinities included).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <bit>
 #include <cmath>
 #include <filesystem>
 #include <limits>
-#include <unistd.h>
 
 #include "engine/engine_file.h"
 
@@ -16,9 +16,10 @@ namespace {
 TEST(EngineAttributes, EveryKindRoundTripsExactly) {
   ir::Graph graph;
   graph.name = "attrs";
-  ir::Value* x = graph.add_input("x", DType::Float32,
-                                 ir::Shape({ir::Dim::named("batch"), ir::Dim::fixed(3)}));
-  ir::Value* bias = graph.add_constant("bias", Tensor::from_vector<float>({3}, {1.5f, -2.f, 0.25f}));
+  ir::Value* x =
+      graph.add_input("x", DType::Float32, ir::Shape({ir::Dim::named("batch"), ir::Dim::fixed(3)}));
+  ir::Value* bias =
+      graph.add_constant("bias", Tensor::from_vector<float>({3}, {1.5f, -2.f, 0.25f}));
   ir::Node* add = graph.add_node("Add", "add_node", {x, bias}, {"sum"});
   add->precision = Precision::BF16;
   add->source = "model.onnx: node 'add' (line 3)";

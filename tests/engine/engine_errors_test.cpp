@@ -3,10 +3,10 @@
 // prepared-weight dtype. And an engine built for another GPU is refused before running.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
-#include <unistd.h>
 
 #include "core/file.h"
 #include "engine/build_engine.h"
@@ -55,7 +55,8 @@ class EngineErrors : public ::testing::Test {
   }
   static uint64_t weights_offset() {
     uint64_t offset = 0;
-    std::memcpy(&offset, good_->data() + 48, sizeof offset);  // prefix field 6 (see engine_file.cpp)
+    std::memcpy(&offset, good_->data() + 48,
+                sizeof offset);  // prefix field 6 (see engine_file.cpp)
     return offset;
   }
   // The file with its checksum recomputed (64-bit FNV-1a over all but the last 8 bytes), so
@@ -113,7 +114,8 @@ TEST_F(EngineErrors, NewerFormatVersionNamesFoundAndSupported) {
   Error error = read_damaged(bytes);
   EXPECT_EQ(error.kind(), ErrorKind::Unsupported);
   EXPECT_THAT(error.what(), HasSubstr("format version " + std::to_string(newer)));
-  EXPECT_THAT(error.what(), HasSubstr("supports only version " + std::to_string(kEngineFormatVersion)));
+  EXPECT_THAT(error.what(),
+              HasSubstr("supports only version " + std::to_string(kEngineFormatVersion)));
 }
 
 TEST_F(EngineErrors, OlderFormatVersionIsRefused) {
@@ -123,7 +125,8 @@ TEST_F(EngineErrors, OlderFormatVersionIsRefused) {
   Error error = read_damaged(bytes);
   EXPECT_EQ(error.kind(), ErrorKind::Unsupported);
   EXPECT_THAT(error.what(), HasSubstr("format version 1 "));
-  EXPECT_THAT(error.what(), HasSubstr("supports only version " + std::to_string(kEngineFormatVersion)));
+  EXPECT_THAT(error.what(),
+              HasSubstr("supports only version " + std::to_string(kEngineFormatVersion)));
   EXPECT_THAT(error.what(), HasSubstr("kiln build"));
 }
 

@@ -2,11 +2,11 @@
 // such, and widened back in the graph so that CPU outputs stay bit-identical; a weight shared
 // with an fp32 layer, or one that is a graph output, stays as declared.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
 #include <random>
-#include <unistd.h>
 
 #include "engine/engine_file.h"
 #include "ir/op_schema.h"
@@ -40,7 +40,8 @@ TwoLayers two_layers(Precision first, Precision second, bool shared) {
   TwoLayers model{ir::Graph(), random_weight({64, 64}, 1), random_weight({64, 64}, 2)};
   ir::Graph& graph = model.graph;
   graph.name = "two_layers";
-  ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape({ir::Dim::fixed(4), ir::Dim::fixed(64)}));
+  ir::Value* x =
+      graph.add_input("x", DType::Float32, ir::Shape({ir::Dim::fixed(4), ir::Dim::fixed(64)}));
   ir::Value* w = graph.add_constant("w", model.w);
   ir::Value* v = shared ? w : graph.add_constant("v", model.v);
   ir::Node* mm1 = graph.add_node("MatMul", "mm1", {x, w}, {"h"});
@@ -72,7 +73,8 @@ Written write_and_read(const ir::Graph& graph, const std::string& stem) {
   return written;
 }
 
-std::map<std::string, Tensor> run_cpu(ir::Graph graph, const std::map<std::string, Tensor>& inputs) {
+std::map<std::string, Tensor> run_cpu(ir::Graph graph,
+                                      const std::map<std::string, Tensor>& inputs) {
   CpuSession session(std::move(graph), {Precision::FP32, Precision::BF16}, false, true);
   return session.run(inputs);
 }

@@ -3,11 +3,11 @@
 // header; per-layer precision constraints are honoured.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <unistd.h>
 
 #include "engine/build_engine.h"
 #include "engine/engine_file.h"
@@ -42,7 +42,8 @@ bool same_attr(const ir::AttrValue& a, const ir::AttrValue& b) {
   if (const auto* reals = std::get_if<std::vector<double>>(&a)) {
     const auto& other = std::get<std::vector<double>>(b);
     return reals->size() == other.size() &&
-           (reals->empty() || std::memcmp(reals->data(), other.data(), reals->size() * sizeof(double)) == 0);
+           (reals->empty() ||
+            std::memcmp(reals->data(), other.data(), reals->size() * sizeof(double)) == 0);
   }
   if (const auto* integer = std::get_if<int64_t>(&a)) return *integer == std::get<int64_t>(b);
   if (const auto* text = std::get_if<std::string>(&a)) return *text == std::get<std::string>(b);
@@ -150,8 +151,8 @@ TEST(EngineHeaderRoundTrip, BuildConfigHeaderAndTimingsComeBack) {
   config.workspace_bytes = size_t(3) << 30;  // beyond 32 bits
   config.tuned_input_dims = {{"input", {8, 3, 224, 224}}, {"mask", {8, 1}}};
   EngineHeader header;
-  header.format_version = 99;       // the writer fills in its own
-  header.kiln_version = "0.0.0";    // likewise
+  header.format_version = 99;     // the writer fills in its own
+  header.kiln_version = "0.0.0";  // likewise
   header.cuda_version = 13000;
   header.gpu_architecture = "sm_90";
   header.gpu_name = "NVIDIA H100 80GB HBM3";

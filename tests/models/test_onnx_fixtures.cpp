@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "core/tensor_io.h"
-#include "kiln/kiln.h"
 #include "fixture_reference.h"
+#include "kiln/kiln.h"
 #include "model_tolerances.h"
 
 namespace kiln {

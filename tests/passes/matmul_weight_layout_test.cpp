@@ -38,7 +38,8 @@ ir::Graph matmul_graph(int64_t k, int64_t n, bool with_bias, bool constant_weigh
 ir::Graph tied_head_graph(int64_t k, int64_t n) {
   ir::Graph graph;
   ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({2, 3, k}));
-  ir::Value* e = graph.add_constant("embedding", Tensor::from_vector<float>({n, k}, values(n * k, 3)));
+  ir::Value* e =
+      graph.add_constant("embedding", Tensor::from_vector<float>({n, k}, values(n * k, 3)));
   ir::Node* transpose = graph.add_node("Transpose", "t", {e}, {"e_t"});
   transpose->attrs["perm"] = std::vector<int64_t>{1, 0};
   graph.add_output(graph.add_node("MatMul", "head", {x, transpose->outputs[0]}, {"y"})->outputs[0]);

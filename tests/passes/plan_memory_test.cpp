@@ -36,7 +36,8 @@ std::map<const ir::Value*, Lifetime> lifetimes(const ir::Graph& graph) {
   for (const ir::Value* value : graph.values()) {
     if (value->producer == nullptr || value->is_constant() || value->is_graph_input) continue;
     Lifetime lifetime{index_of.at(value->producer), index_of.at(value->producer)};
-    for (const ir::Node* user : graph.users(value)) lifetime.last = std::max(lifetime.last, index_of.at(user));
+    for (const ir::Node* user : graph.users(value))
+      lifetime.last = std::max(lifetime.last, index_of.at(user));
     if (graph.is_graph_output(value)) lifetime.last = nodes.size();
     result[value] = lifetime;
   }
@@ -115,7 +116,9 @@ TEST(PlanMemory, GraphOutputsNeverOverlapLaterValues) {
     later.push_back(current);
   }
   graph.add_output(current);
-  auto bytes_of = [](const ir::Value& value) { return value.name == "early_out" ? size_t(100) : size_t(1000); };
+  auto bytes_of = [](const ir::Value& value) {
+    return value.name == "early_out" ? size_t(100) : size_t(1000);
+  };
   MemoryPlan plan = plan_memory(graph, bytes_of, kAlignment);
   expect_valid_plan(graph, plan, bytes_of);
   size_t early_begin = plan.offsets.at(early);
@@ -130,14 +133,16 @@ TEST(PlanMemory, RandomDagsNeverShareLiveBytes) {
   std::mt19937 random(1234);
   for (int trial = 0; trial < 60; ++trial) {
     ir::Graph graph;
-    std::vector<ir::Value*> available = {graph.add_input("x", DType::Float32, ir::Shape::from_dims({4})),
-                                         graph.add_constant("w", Tensor(DType::Float32, {4}))};
+    std::vector<ir::Value*> available = {
+        graph.add_input("x", DType::Float32, ir::Shape::from_dims({4})),
+        graph.add_constant("w", Tensor(DType::Float32, {4}))};
     std::map<const ir::Value*, size_t> sizes;
     int node_count = 2 + int(random() % 30);
     for (int n = 0; n < node_count; ++n) {
       std::vector<ir::Value*> inputs;
       int input_count = 1 + int(random() % 3);
-      for (int i = 0; i < input_count; ++i) inputs.push_back(available[random() % available.size()]);
+      for (int i = 0; i < input_count; ++i)
+        inputs.push_back(available[random() % available.size()]);
       std::string name = "n" + std::to_string(n);
       std::vector<std::string> outputs = {name + "_0"};
       if (random() % 4 == 0) outputs.push_back(name + "_1");
@@ -161,7 +166,8 @@ TEST(PlanArena, RejectsARangeThatEndsBeforeItStarts) {
 }
 
 TEST(PlanMemory, ResNetFixtureNeedsAtMostHalfTheNaiveBytes) {
-  ir::Graph loaded = load_model(std::string(KILN_SOURCE_DIR) + "/tests/models/fixtures/resnet/resnet_fp32.onnx");
+  ir::Graph loaded =
+      load_model(std::string(KILN_SOURCE_DIR) + "/tests/models/fixtures/resnet/resnet_fp32.onnx");
   std::map<std::string, Dims> input_dims;
   for (const ir::Value* input : loaded.inputs()) {
     Dims dims;

@@ -2,12 +2,11 @@
 // statistics and comparison, model summaries, and the frontend table.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <limits>
-
-#include <unistd.h>
 
 #include "core/tensor_io.h"
 #include "kiln/inputs.h"
@@ -20,7 +19,8 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-template <typename Fn> std::string error_message(ErrorKind kind, Fn&& fn) {
+template <typename Fn>
+std::string error_message(ErrorKind kind, Fn&& fn) {
   try {
     fn();
   } catch (const Error& error) {
@@ -34,7 +34,8 @@ template <typename Fn> std::string error_message(ErrorKind kind, Fn&& fn) {
 // x: float32 [batch, 2]; ids: int64 [batch].
 ir::Graph two_input_graph() {
   ir::Graph graph;
-  ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape({ir::Dim::named("batch"), ir::Dim::fixed(2)}));
+  ir::Value* x =
+      graph.add_input("x", DType::Float32, ir::Shape({ir::Dim::named("batch"), ir::Dim::fixed(2)}));
   graph.add_input("ids", DType::Int64, ir::Shape({ir::Dim::named("batch")}));
   ir::Value* weight = graph.add_constant("w", Tensor(DType::Float32, {2, 2}));
   graph.add_constant("b", Tensor(DType::Float16, {3}));
@@ -49,8 +50,9 @@ class TempFolder : public ::testing::Test {
  protected:
   void SetUp() override {
     folder_ = std::filesystem::temp_directory_path() /
-              ("kiln_cli_helpers_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-               "_" + std::to_string(::getpid()));
+              ("kiln_cli_helpers_" +
+               std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+               std::to_string(::getpid()));
     std::filesystem::create_directories(folder_);
   }
   void TearDown() override { std::filesystem::remove_all(folder_); }
@@ -72,19 +74,21 @@ TEST(InputSpecs, ParseNameFileAndBareFiles) {
 TEST(InputSpecs, ParseDimSizes) {
   EXPECT_EQ(parse_dim_size("batch=4"), (std::pair<std::string, int64_t>{"batch", 4}));
   EXPECT_EQ(parse_dim_size("s=0").second, 0);
-  for (const char* bad : {"batch", "=4", "batch=", "batch=-1", "batch=4x", "batch=99999999999999999999"}) {
+  for (const char* bad :
+       {"batch", "=4", "batch=", "batch=-1", "batch=4x", "batch=99999999999999999999"}) {
     EXPECT_THAT(error_message(ErrorKind::InvalidArgument, [&] { parse_dim_size(bad); }),
-                HasSubstr("--dim")) << bad;
+                HasSubstr("--dim"))
+        << bad;
   }
 }
 
 TEST_F(TempFolder, LoadInputFilesFromNpyAndSafetensors) {
   ir::Graph graph = two_input_graph();
-  write_npy(folder_ / "x.npy", Tensor::from_vector<double>({1, 2}, {0.5, -1.25}));  // float64, as numpy saves
-  write_safetensors(folder_ / "all.safetensors",
-                    {{"ids", Tensor::from_vector<int32_t>({1}, {3})},
-                     {"x", Tensor::from_vector<float>({1, 2}, {1, 2})},
-                     {"extra", Tensor::scalar<float>(0)}});
+  write_npy(folder_ / "x.npy",
+            Tensor::from_vector<double>({1, 2}, {0.5, -1.25}));  // float64, as numpy saves
+  write_safetensors(folder_ / "all.safetensors", {{"ids", Tensor::from_vector<int32_t>({1}, {3})},
+                                                  {"x", Tensor::from_vector<float>({1, 2}, {1, 2})},
+                                                  {"extra", Tensor::scalar<float>(0)}});
 
   auto from_npy = load_input_files({{"x", folder_ / "x.npy"}}, graph);
   EXPECT_EQ(from_npy.at("x").dtype(), DType::Float32);  // converted from float64
@@ -102,12 +106,18 @@ TEST_F(TempFolder, LoadInputFilesFromNpyAndSafetensors) {
   EXPECT_THAT(one.at("x").values<float>(), ElementsAre(1.0f, 2.0f));
 
   EXPECT_THAT(error_message(ErrorKind::InvalidArgument,
-                            [&] { load_input_files({{"nope", folder_ / "x.npy"}}, graph); }),
+                            [&] {
+                              load_input_files({{"nope", folder_ / "x.npy"}}, graph);
+                            }),
               HasSubstr("its inputs: x, ids"));
   EXPECT_THAT(error_message(ErrorKind::InvalidArgument,
-                            [&] { load_input_files({{"ids", folder_ / "x.npy"}}, graph); }),
+                            [&] {
+                              load_input_files({{"ids", folder_ / "x.npy"}}, graph);
+                            }),
               HasSubstr("input 'ids' is int64"));
-  error_message(ErrorKind::InvalidArgument, [&] { load_input_files({{"", folder_ / "x.npy"}}, graph); });
+  error_message(ErrorKind::InvalidArgument, [&] {
+    load_input_files({{"", folder_ / "x.npy"}}, graph);
+  });
   error_message(ErrorKind::InvalidArgument, [&] {
     load_input_files({{"x", folder_ / "x.npy"}, {"", folder_ / "all.safetensors"}}, graph);
   });
@@ -118,8 +128,9 @@ TEST(InputSpecs, GivenInputsFixSymbolicDims) {
   std::map<std::string, Tensor> inputs{{"x", Tensor(DType::Float32, {5, 2})}};
   EXPECT_EQ(dim_sizes_from_inputs(graph, inputs), (DimSizes{{"batch", 5}}));
   inputs["ids"] = Tensor(DType::Int64, {4});
-  EXPECT_THAT(error_message(ErrorKind::InvalidArgument, [&] { dim_sizes_from_inputs(graph, inputs); }),
-              HasSubstr("'batch'"));
+  EXPECT_THAT(
+      error_message(ErrorKind::InvalidArgument, [&] { dim_sizes_from_inputs(graph, inputs); }),
+      HasSubstr("'batch'"));
   std::map<std::string, Tensor> wrong_rank{{"x", Tensor(DType::Float32, {5})}};
   error_message(ErrorKind::InvalidArgument, [&] { dim_sizes_from_inputs(graph, wrong_rank); });
 }
@@ -148,8 +159,9 @@ TEST(Summaries, CompareTensors) {
   TensorComparison result = compare_tensors(actual, reference);
   EXPECT_DOUBLE_EQ(result.normalized_error, 0.5 / 5.0);  // ||(0, .5)|| / ||(3, 4)||
   EXPECT_DOUBLE_EQ(result.max_abs_diff, 0.5);
-  error_message(ErrorKind::InvalidArgument,
-                [&] { compare_tensors(actual.reshaped({2, 1}), reference); });
+  error_message(ErrorKind::InvalidArgument, [&] {
+    compare_tensors(actual.reshaped({2, 1}), reference);
+  });
   Tensor with_nan = Tensor::from_vector<float>({2}, {std::numeric_limits<float>::quiet_NaN(), 4});
   EXPECT_TRUE(std::isnan(compare_tensors(with_nan, reference).max_abs_diff));
 }
@@ -176,8 +188,9 @@ TEST(LoadModel, FormatsComeFromATable) {
   // Formats whose frontend is still planned say so (rows gain an importer as they land).
   for (const ModelFormat& format : formats) {
     if (format.available) continue;
-    EXPECT_THAT(error_message(ErrorKind::Unsupported, [&] { load_model("model" + format.extension); }),
-                HasSubstr("not supported yet (planned)"));
+    EXPECT_THAT(
+        error_message(ErrorKind::Unsupported, [&] { load_model("model" + format.extension); }),
+        HasSubstr("not supported yet (planned)"));
   }
   EXPECT_THAT(error_message(ErrorKind::Unsupported, [] { load_model("model.tflite"); }),
               HasSubstr("'.tflite'"));
@@ -186,7 +199,8 @@ TEST(LoadModel, FormatsComeFromATable) {
 }
 
 TEST(LoadModel, ReadsTorchExportArchivesByExtension) {
-  ir::Graph graph = load_model(std::string(KILN_SOURCE_DIR) + "/tests/models/fixtures/mlp/mlp_fp32.pt2");
+  ir::Graph graph =
+      load_model(std::string(KILN_SOURCE_DIR) + "/tests/models/fixtures/mlp/mlp_fp32.pt2");
   ASSERT_EQ(graph.inputs().size(), 1u);
   EXPECT_EQ(graph.inputs()[0]->dtype, DType::Float32);
   EXPECT_EQ(graph.outputs().size(), 1u);

@@ -54,7 +54,8 @@ TEST_F(KilnBenchCli, CpuJsonReport) {
 
 // An engine timed at batch 5 is benched and run at batch 5 unless --dim says otherwise.
 TEST_F(KilnBenchCli, EngineDefaultsToItsTunedDims) {
-  ir::Graph graph = load_model(std::string(KILN_SOURCE_DIR) + "/tests/models/fixtures/mlp/mlp_fp32.onnx");
+  ir::Graph graph =
+      load_model(std::string(KILN_SOURCE_DIR) + "/tests/models/fixtures/mlp/mlp_fp32.onnx");
   passes::assign_precisions(graph, {Precision::FP32}, false);  // x: float32 [batch, 16]
   engine::BuildConfig config;
   config.tuned_input_dims["x"] = {5, 16};
@@ -65,10 +66,12 @@ TEST_F(KilnBenchCli, EngineDefaultsToItsTunedDims) {
   std::string common = " --backend cpu --iterations 1 --warmup 0 --json";
   KilnResult tuned = run_kiln("bench " + engine_file.string() + common, folder_);
   ASSERT_EQ(tuned.status, 0) << tuned.err;
-  EXPECT_EQ(nlohmann::json::parse(tuned.out).at("inputs").at("x").at("dims"), nlohmann::json::array({5, 16}));
+  EXPECT_EQ(nlohmann::json::parse(tuned.out).at("inputs").at("x").at("dims"),
+            nlohmann::json::array({5, 16}));
   KilnResult given = run_kiln("bench " + engine_file.string() + common + " --dim batch=2", folder_);
   ASSERT_EQ(given.status, 0) << given.err;
-  EXPECT_EQ(nlohmann::json::parse(given.out).at("inputs").at("x").at("dims"), nlohmann::json::array({2, 16}));
+  EXPECT_EQ(nlohmann::json::parse(given.out).at("inputs").at("x").at("dims"),
+            nlohmann::json::array({2, 16}));
 }
 
 TEST_F(KilnBenchCli, TableNamesBackendAndPercentiles) {

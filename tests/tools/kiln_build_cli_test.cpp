@@ -1,13 +1,12 @@
 // Runs the built `kiln` executable through build → inspect → run on an engine file.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-
-#include <unistd.h>
 
 #include "tools/run_kiln.h"
 
@@ -25,9 +24,9 @@ class KilnBuildCli : public testing_cli::KilnCliTest {};
 
 TEST_F(KilnBuildCli, BuildInspectRun) {
   std::string engine = (folder_ / "resnet.kiln").string();
-  KilnResult build = run_kiln("build " + kResnet +
-                                        " --precision fp32,bf16 --layer-precision Conv=fp32 -o " +
-                                        engine, folder_);
+  KilnResult build = run_kiln(
+      "build " + kResnet + " --precision fp32,bf16 --layer-precision Conv=fp32 -o " + engine,
+      folder_);
   ASSERT_EQ(build.status, 0) << build.err;
   EXPECT_THAT(build.out, HasSubstr("built " + engine));
   EXPECT_THAT(build.out, HasSubstr("fp32"));

@@ -1,13 +1,12 @@
 // Runs the built `kiln` executable: exit statuses, messages and the files it writes.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <unistd.h>
 
 #include "core/tensor_io.h"
 #include "tools/run_kiln.h"
@@ -19,14 +18,16 @@ using ::testing::HasSubstr;
 using testing_cli::KilnResult;
 using testing_cli::run_kiln;
 
-const std::string kExampleModel = std::string(KILN_SOURCE_DIR) + "/tests/models/example/example.onnx";
+const std::string kExampleModel =
+    std::string(KILN_SOURCE_DIR) + "/tests/models/example/example.onnx";
 
 class KilnCli : public testing_cli::KilnCliTest {};
 
 TEST_F(KilnCli, RunWritesOutputsAndSummaries) {
   std::string outputs = (folder_ / "out").string();
   KilnResult result = run_kiln("run " + kExampleModel + " --seed 3 --output-dir " + outputs +
-                               " --save-inputs " + (folder_ / "in.safetensors").string(), folder_);
+                                   " --save-inputs " + (folder_ / "in.safetensors").string(),
+                               folder_);
   ASSERT_EQ(result.status, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("output softmax  float32 [2, 3]"));
   EXPECT_THAT(result.out, HasSubstr("ms"));
@@ -37,17 +38,21 @@ TEST_F(KilnCli, RunWritesOutputsAndSummaries) {
   EXPECT_EQ(read_safetensors(folder_ / "in.safetensors").at("x").dims(), Dims({2, 4}));
 
   // Same input read back, in bf16, written as safetensors, compared against fp32.
-  KilnResult bf16 = run_kiln("run " + kExampleModel + " --input " + (folder_ / "in.safetensors").string() +
-                             " -p fp32,bf16 --output-format safetensors --json --output-dir " +
-                             (folder_ / "bf16").string(), folder_);
+  KilnResult bf16 =
+      run_kiln("run " + kExampleModel + " --input " + (folder_ / "in.safetensors").string() +
+                   " -p fp32,bf16 --output-format safetensors --json --output-dir " +
+                   (folder_ / "bf16").string(),
+               folder_);
   ASSERT_EQ(bf16.status, 0) << bf16.err;
   EXPECT_THAT(bf16.out, HasSubstr("\"precisions\": \"fp32,bf16\""));
   EXPECT_THAT(bf16.out, HasSubstr("\"source\": \"" + (folder_ / "in.safetensors").string()));
   Tensor lowered = read_safetensors(folder_ / "bf16" / "outputs.safetensors").at("softmax");
   EXPECT_LT(normalized_error(lowered, softmax), 2e-2);
 
-  KilnResult compare = run_kiln("compare " + (folder_ / "bf16" / "outputs.safetensors").string() + " " +
-                                (folder_ / "bf16" / "outputs.safetensors").string() + " --json", folder_);
+  KilnResult compare =
+      run_kiln("compare " + (folder_ / "bf16" / "outputs.safetensors").string() + " " +
+                   (folder_ / "bf16" / "outputs.safetensors").string() + " --json",
+               folder_);
   ASSERT_EQ(compare.status, 0) << compare.err;
   EXPECT_THAT(compare.out, HasSubstr("\"normalized_error\": 0.0"));
 }

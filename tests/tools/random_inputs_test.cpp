@@ -19,7 +19,8 @@ using ir::Shape;
 ir::Graph sample_graph() {
   ir::Graph graph;
   graph.add_input("x", DType::Float32, Shape({Dim::named("batch"), Dim::fixed(3)}));
-  ir::Value* ids = graph.add_input("ids", DType::Int64, Shape({Dim::named("batch"), Dim::named("seq")}));
+  ir::Value* ids =
+      graph.add_input("ids", DType::Int64, Shape({Dim::named("batch"), Dim::named("seq")}));
   graph.add_input("mask", DType::Int32, Shape({Dim::named("seq")}));
   graph.add_input("flags", DType::Bool, Shape({Dim::fixed(4)}));
   graph.add_input("half", DType::BFloat16, Shape({Dim::fixed(2)}));
@@ -71,8 +72,8 @@ TEST(RandomInputs, FloatsAreStandardNormal) {
   // 300,000 samples: the standard error of the mean is ~0.002.
   EXPECT_NEAR(mean, 0.0, 0.01);
   EXPECT_NEAR(std_dev, 1.0, 0.01);
-  double beyond_two = static_cast<double>(std::count_if(values.begin(), values.end(),
-                                                        [](double v) { return std::abs(v) > 2; }));
+  double beyond_two = static_cast<double>(
+      std::count_if(values.begin(), values.end(), [](double v) { return std::abs(v) > 2; }));
   EXPECT_NEAR(beyond_two / static_cast<double>(values.size()), 0.0455, 0.003);  // P(|z| > 2)
 }
 

@@ -48,8 +48,9 @@ TEST(CpuSession, NamesMissingAndUnknownInputs) {
     EXPECT_EQ(error.kind(), ErrorKind::InvalidArgument);
     EXPECT_THAT(error.what(), ::testing::HasSubstr("'x'"));
   }
-  EXPECT_THROW(session.run({{"x", Tensor(DType::Float32, {2, 4})}, {"y", Tensor(DType::Float32, {1})}}),
-               Error);
+  EXPECT_THROW(
+      session.run({{"x", Tensor(DType::Float32, {2, 4})}, {"y", Tensor(DType::Float32, {1})}}),
+      Error);
   EXPECT_THROW(CpuSession(load_model(kExampleModel), {}, false), Error);
 }
 

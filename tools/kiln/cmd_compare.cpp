@@ -26,14 +26,16 @@ int compare_files(const CompareOptions& options) {
   auto reference = read_tensors(options.reference);
   std::vector<std::pair<std::string, TensorComparison>> results;
   bool both_single = actual.size() == 1 && reference.size() == 1 &&
-                     !is_safetensors_path(options.actual) && !is_safetensors_path(options.reference);
+                     !is_safetensors_path(options.actual) &&
+                     !is_safetensors_path(options.reference);
   if (both_single) {
     results.emplace_back(actual.begin()->first,
                          compare_tensors(actual.begin()->second, reference.begin()->second));
   } else {
     for (const auto& [name, tensor] : actual) {
       auto found = reference.find(name);
-      if (found != reference.end()) results.emplace_back(name, compare_tensors(tensor, found->second));
+      if (found != reference.end())
+        results.emplace_back(name, compare_tensors(tensor, found->second));
     }
     check(!results.empty(), ErrorKind::InvalidArgument, "'", options.actual, "' and '",
           options.reference, "' share no tensor names");

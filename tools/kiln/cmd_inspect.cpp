@@ -65,43 +65,45 @@ int inspect_engine(const InspectOptions& options) {
     auto found = loaded.layer_timings.find(node.name);
     if (found == loaded.layer_timings.end()) return text;
     for (const auto& [precision, ms] : found->second) {
-      text += (text.empty() ? "" : ", ") + std::string(precision_name(precision)) + " " + format_number(ms) + " ms";
+      text += (text.empty() ? "" : ", ") + std::string(precision_name(precision)) + " " +
+              format_number(ms) + " ms";
     }
     return text;
   };
   if (options.json) {
     nlohmann::json layers = nlohmann::json::array();
     for (const ir::Node* node : loaded.graph.nodes()) {
-      nlohmann::json layer = {{"name", node->name}, {"op", node->op}, {"precision", layer_precision(*node)}};
+      nlohmann::json layer = {
+          {"name", node->name}, {"op", node->op}, {"precision", layer_precision(*node)}};
       if (auto found = loaded.layer_timings.find(node->name); found != loaded.layer_timings.end()) {
-        for (const auto& [precision, ms] : found->second) layer["timed_ms"][std::string(precision_name(precision))] = ms;
+        for (const auto& [precision, ms] : found->second)
+          layer["timed_ms"][std::string(precision_name(precision))] = ms;
       }
       layers.push_back(layer);
     }
-    nlohmann::json report = {
-        {"engine", options.model},
-        {"format_version", loaded.header.format_version},
-        {"kiln_version", loaded.header.kiln_version},
-        {"cuda_version", loaded.header.cuda_version},
-        {"gpu_architecture", loaded.header.gpu_architecture},
-        {"gpu_name", loaded.header.gpu_name},
-        {"tuned_input_dims", loaded.config.tuned_input_dims},
-        {"workspace_bytes", loaded.config.workspace_bytes},
-        {"precisions", precisions_to_string(loaded.config.enabled_precisions)},
-        {"strongly_typed", loaded.config.strongly_typed},
-        {"layer_precisions", constraints},
-        {"inputs", values_json(summary.inputs)},
-        {"outputs", values_json(summary.outputs)},
-        {"constant_bytes", summary.constant_bytes},
-        {"layers", layers}};
+    nlohmann::json report = {{"engine", options.model},
+                             {"format_version", loaded.header.format_version},
+                             {"kiln_version", loaded.header.kiln_version},
+                             {"cuda_version", loaded.header.cuda_version},
+                             {"gpu_architecture", loaded.header.gpu_architecture},
+                             {"gpu_name", loaded.header.gpu_name},
+                             {"tuned_input_dims", loaded.config.tuned_input_dims},
+                             {"workspace_bytes", loaded.config.workspace_bytes},
+                             {"precisions", precisions_to_string(loaded.config.enabled_precisions)},
+                             {"strongly_typed", loaded.config.strongly_typed},
+                             {"layer_precisions", constraints},
+                             {"inputs", values_json(summary.inputs)},
+                             {"outputs", values_json(summary.outputs)},
+                             {"constant_bytes", summary.constant_bytes},
+                             {"layers", layers}};
     std::cout << report.dump(2) << '\n';
     return 0;
   }
   std::cout << "engine " << options.model << "\n  format " << loaded.header.format_version
             << ", built by kiln " << loaded.header.kiln_version << ", GPU "
             << loaded.header.gpu_architecture
-            << (loaded.header.gpu_name.empty() ? "" : " (" + loaded.header.gpu_name + ")") << ", precisions "
-            << precisions_to_string(loaded.config.enabled_precisions)
+            << (loaded.header.gpu_name.empty() ? "" : " (" + loaded.header.gpu_name + ")")
+            << ", precisions " << precisions_to_string(loaded.config.enabled_precisions)
             << (loaded.config.strongly_typed ? ", strongly typed" : "") << '\n';
   for (const auto& [key, precision] : constraints) {
     std::cout << "  constraint " << key << "=" << precision << '\n';
@@ -152,7 +154,8 @@ int inspect_model(const InspectOptions& options) {
     print_values("inputs", summary.inputs);
     print_values("outputs", summary.outputs);
     std::cout << "ops (" << summary.node_count << " nodes)\n";
-    for (const auto& [op, count] : summary.op_counts) std::cout << "  " << op << "  " << count << '\n';
+    for (const auto& [op, count] : summary.op_counts)
+      std::cout << "  " << op << "  " << count << '\n';
     std::cout << "constants  " << summary.constant_count << " (" << summary.constant_bytes
               << " bytes)\n";
     print_unsupported(model.unsupported);

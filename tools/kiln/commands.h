@@ -20,7 +20,8 @@ struct UsageError : std::runtime_error {
 };
 
 // Runs `parse` and turns any kiln::Error it throws into a UsageError.
-template <typename Fn> auto parse_argument(Fn&& parse) -> decltype(parse()) {
+template <typename Fn>
+auto parse_argument(Fn&& parse) -> decltype(parse()) {
   try {
     return parse();
   } catch (const Error& error) {
@@ -46,7 +47,7 @@ Command add_debug_precision_command(CLI::App& parent);
 std::string format_number(double value);  // 6 significant digits; "nan", "inf"
 double milliseconds_since(std::chrono::steady_clock::time_point start);
 std::string format_values(const std::vector<double>& values);  // "[0.1, 0.2, ...]"
-std::string format_stats_line(const TensorStats& stats);        // "mean … std … min … max …"
+std::string format_stats_line(const TensorStats& stats);       // "mean … std … min … max …"
 nlohmann::json stats_to_json(const TensorStats& stats);
 // File names from tensor names: characters outside [A-Za-z0-9._-] become '_'.
 std::string file_safe_name(const std::string& tensor_name);

@@ -36,8 +36,12 @@ std::string format_stats_line(const TensorStats& stats) {
 
 nlohmann::json stats_to_json(const TensorStats& stats) {
   // JSON has no NaN or infinity; nlohmann writes them as null, which readers handle.
-  return {{"mean", stats.mean}, {"std", stats.std},         {"min", stats.min},
-          {"max", stats.max},   {"nan_count", stats.nan_count}, {"inf_count", stats.inf_count},
+  return {{"mean", stats.mean},
+          {"std", stats.std},
+          {"min", stats.min},
+          {"max", stats.max},
+          {"nan_count", stats.nan_count},
+          {"inf_count", stats.inf_count},
           {"first_values", stats.first_values}};
 }
 

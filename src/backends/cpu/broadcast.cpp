@@ -15,9 +15,11 @@ void copy_elements(const std::byte* in, std::byte* out, const Dims& dims, const 
                    int64_t base_offset, int64_t count) {
   parallel_for(count, kParallelGrain, [&](int64_t begin, int64_t end) {
     int64_t i = begin;
-    for_each_strided<1>(dims, {strides}, begin, end, [&](const std::array<int64_t, 1>& at) {
-      std::memcpy(out + (i++) * kSize, in + at[0] * kSize, kSize);
-    }, {base_offset});
+    for_each_strided<1>(dims, {strides}, begin, end,
+                        [&](const std::array<int64_t, 1>& at) {
+                          std::memcpy(out + (i++) * kSize, in + at[0] * kSize, kSize);
+                        },
+                        {base_offset});
   });
 }
 
@@ -66,20 +68,28 @@ Strides broadcast_strides(const Dims& in_dims, const Dims& out_dims) {
 
 Tensor strided_copy(const Tensor& in, const Dims& out_dims, const Strides& strides,
                     int64_t base_offset) {
-  check(strides.size() == out_dims.size(), ErrorKind::InvalidArgument, "strided_copy: ",
-        strides.size(), " strides for dims ", dims_to_string(out_dims));
+  check(strides.size() == out_dims.size(), ErrorKind::InvalidArgument,
+        "strided_copy: ", strides.size(), " strides for dims ", dims_to_string(out_dims));
   Tensor out(in.dtype(), out_dims);
   if (out.numel() == 0) return out;
   const auto* src = static_cast<const std::byte*>(in.raw());
   auto* dst = static_cast<std::byte*>(out.raw_mutable());
   switch (dtype_size(in.dtype())) {
-    case 1: copy_elements<1>(src, dst, out_dims, strides, base_offset, out.numel()); break;
-    case 2: copy_elements<2>(src, dst, out_dims, strides, base_offset, out.numel()); break;
-    case 4: copy_elements<4>(src, dst, out_dims, strides, base_offset, out.numel()); break;
-    case 8: copy_elements<8>(src, dst, out_dims, strides, base_offset, out.numel()); break;
+    case 1:
+      copy_elements<1>(src, dst, out_dims, strides, base_offset, out.numel());
+      break;
+    case 2:
+      copy_elements<2>(src, dst, out_dims, strides, base_offset, out.numel());
+      break;
+    case 4:
+      copy_elements<4>(src, dst, out_dims, strides, base_offset, out.numel());
+      break;
+    case 8:
+      copy_elements<8>(src, dst, out_dims, strides, base_offset, out.numel());
+      break;
     default:
-      fail(ErrorKind::Unsupported, "strided_copy: element size ", dtype_size(in.dtype()),
-           " of ", dtype_name(in.dtype()));
+      fail(ErrorKind::Unsupported, "strided_copy: element size ", dtype_size(in.dtype()), " of ",
+           dtype_name(in.dtype()));
   }
   return out;
 }

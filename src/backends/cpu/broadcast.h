@@ -78,7 +78,8 @@ Tensor strided_copy(const Tensor& in, const Dims& out_dims, const Strides& strid
 // Loops at least this long are split across threads by map_broadcast.
 inline constexpr int64_t kParallelGrain = int64_t{1} << 15;
 
-template <typename T> using TensorArg = const Tensor&;
+template <typename T>
+using TensorArg = const Tensor&;
 
 // out[i] = fn(in_0[...], in_1[...], ...) over the numpy broadcast of the inputs' dims, e.g.
 // map_broadcast<bool, float, float>(node.describe(), std::less<>{}, a, b). Input k must hold

@@ -7,7 +7,8 @@
 
 namespace kiln::cpu {
 
-template <typename T> class CompensatedSum {
+template <typename T>
+class CompensatedSum {
  public:
   void add(T x) {
     if constexpr (std::is_floating_point_v<T>) {
@@ -17,7 +18,7 @@ template <typename T> class CompensatedSum {
       // finite, where it would be NaN.
       const T addend = x + compensation_;
       const T total = sum_ + addend;
-      compensation_ = !std::isfinite(total)            ? T(0)
+      compensation_ = !std::isfinite(total)                ? T(0)
                       : std::abs(sum_) >= std::abs(addend) ? (sum_ - total) + addend
                                                            : (addend - total) + sum_;
       sum_ = total;

@@ -6,9 +6,9 @@
 #include <numeric>
 
 #include "backends/cpu/broadcast.h"
-#include "backends/cpu/slice_gather.h"
 #include "backends/cpu/kernel_registry.h"
 #include "backends/cpu/kernel_util.h"
+#include "backends/cpu/slice_gather.h"
 
 namespace kiln::cpu {
 namespace {
@@ -78,8 +78,9 @@ std::vector<Tensor> squeeze_kernel(const ir::Node& node, const std::vector<Tenso
   for (int64_t d = 0; d < x.rank(); ++d) {
     const int64_t dim = x.dims()[static_cast<size_t>(d)];
     const bool listed = std::binary_search(axes.begin(), axes.end(), d);
-    check(!listed || dim == 1, ErrorKind::InvalidArgument, node.describe(), ": cannot squeeze axis ",
-          d, " of dims ", dims_to_string(x.dims()), ", its size is not 1");
+    check(!listed || dim == 1, ErrorKind::InvalidArgument, node.describe(),
+          ": cannot squeeze axis ", d, " of dims ", dims_to_string(x.dims()),
+          ", its size is not 1");
     const bool squeezed = axes.empty() ? dim == 1 : listed;
     if (!squeezed) out.push_back(dim);
   }
@@ -148,8 +149,8 @@ std::vector<Tensor> concat_kernel(const ir::Node& node, const std::vector<Tensor
   }
   Tensor out(first.dtype(), out_dims);
   const int64_t outer = product(out_dims, 0, axis);
-  const size_t row_bytes = static_cast<size_t>(product(out_dims, axis + 1, out_dims.size())) *
-                           dtype_size(first.dtype());
+  const size_t row_bytes =
+      static_cast<size_t>(product(out_dims, axis + 1, out_dims.size())) * dtype_size(first.dtype());
   auto* dst = static_cast<std::byte*>(out.raw_mutable());
   for (int64_t o = 0; o < outer; ++o) {
     for (const Tensor& input : inputs) {
@@ -168,7 +169,8 @@ std::vector<int64_t> split_sizes(const ir::Node& node, int64_t dim, int64_t part
   std::vector<int64_t> sizes = node.attr_ints("split");
   if (sizes.empty()) {
     const int64_t chunk = (dim + parts - 1) / parts;
-    for (int64_t k = 0; k < parts; ++k) sizes.push_back(std::clamp<int64_t>(dim - k * chunk, 0, chunk));
+    for (int64_t k = 0; k < parts; ++k)
+      sizes.push_back(std::clamp<int64_t>(dim - k * chunk, 0, chunk));
   }
   check(static_cast<int64_t>(sizes.size()) == parts, ErrorKind::InvalidModel, node.describe(),
         ": split lists ", sizes.size(), " sizes for ", parts, " outputs");

@@ -21,12 +21,16 @@ namespace {
 struct Relu {
   static constexpr bool kIntegers = true;
   // `x < 0 ? 0 : x` keeps NaN, as PyTorch does.
-  template <typename T> T operator()(T x) const { return x < T(0) ? T(0) : x; }
+  template <typename T>
+  T operator()(T x) const {
+    return x < T(0) ? T(0) : x;
+  }
 };
 
 struct Neg {
   static constexpr bool kIntegers = true;
-  template <typename T> T operator()(T x) const {
+  template <typename T>
+  T operator()(T x) const {
     if constexpr (std::is_integral_v<T>) {
       return static_cast<T>(-static_cast<std::make_unsigned_t<T>>(x));  // wraps at the minimum
     } else {
@@ -40,11 +44,12 @@ struct Gelu {
   bool tanh_form = false;
   explicit Gelu(const ir::Node& node) {
     const std::string approximate = node.attr_string("approximate", "none");
-    check(approximate == "none" || approximate == "tanh", ErrorKind::InvalidModel,
-          node.describe(), ": approximate must be \"none\" or \"tanh\", got \"", approximate, "\"");
+    check(approximate == "none" || approximate == "tanh", ErrorKind::InvalidModel, node.describe(),
+          ": approximate must be \"none\" or \"tanh\", got \"", approximate, "\"");
     tanh_form = approximate == "tanh";
   }
-  template <typename T> T operator()(T x) const {
+  template <typename T>
+  T operator()(T x) const {
     if (tanh_form) {
       const T k = std::sqrt(T(2) / std::numbers::pi_v<T>);
       return T(0.5) * x * (T(1) + std::tanh(k * (x + T(0.044715) * x * x * x)));
@@ -56,7 +61,8 @@ struct Gelu {
 struct Sigmoid {
   static constexpr bool kIntegers = false;
   // Two branches so that exp never overflows.
-  template <typename T> T operator()(T x) const {
+  template <typename T>
+  T operator()(T x) const {
     if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
     const T e = std::exp(x);
     return e / (T(1) + e);
@@ -68,22 +74,28 @@ struct HardSigmoid {
   double alpha, beta;
   explicit HardSigmoid(const ir::Node& node)
       : alpha(node.attr_float("alpha", 0.2)), beta(node.attr_float("beta", 0.5)) {}
-  template <typename T> T operator()(T x) const {
+  template <typename T>
+  T operator()(T x) const {
     return std::max(T(0), std::min(T(1), T(alpha) * x + T(beta)));
   }
 };
 
 struct HardSwish {
   static constexpr bool kIntegers = false;
-  template <typename T> T operator()(T x) const {
+  template <typename T>
+  T operator()(T x) const {
     return x * std::max(T(0), std::min(T(1), x / T(6) + T(0.5)));
   }
 };
 
 // Unary math functions with no parameters.
-template <auto kFunction> struct MathFunction {
+template <auto kFunction>
+struct MathFunction {
   static constexpr bool kIntegers = false;
-  template <typename T> T operator()(T x) const { return kFunction(x); }
+  template <typename T>
+  T operator()(T x) const {
+    return kFunction(x);
+  }
 };
 inline constexpr auto kErf = [](auto x) { return std::erf(x); };
 inline constexpr auto kTanh = [](auto x) { return std::tanh(x); };
@@ -92,7 +104,8 @@ inline constexpr auto kLog = [](auto x) { return std::log(x); };
 inline constexpr auto kSqrt = [](auto x) { return std::sqrt(x); };
 inline constexpr auto kReciprocal = [](auto x) { return decltype(x)(1) / x; };
 
-template <typename Op> Op make_op(const ir::Node& node) {
+template <typename Op>
+Op make_op(const ir::Node& node) {
   if constexpr (std::is_constructible_v<Op, const ir::Node&>) {
     return Op(node);
   } else {
@@ -106,7 +119,8 @@ std::vector<Tensor> unary_kernel(const ir::Node& node, const std::vector<Tensor>
   const Op op = make_op<Op>(node);
   auto run = [&](auto tag) {
     using T = decltype(tag);
-    return map_broadcast<T, T>(node.describe(), [&op](T value) { return op(value); }, x);
+    return map_broadcast<T, T>(
+        node.describe(), [&op](T value) { return op(value); }, x);
   };
   if constexpr (Op::kIntegers) {
     return {visit_numeric(node, x.dtype(), run)};
@@ -117,32 +131,43 @@ std::vector<Tensor> unary_kernel(const ir::Node& node, const std::vector<Tensor>
 
 // ---- Binary arithmetic. Integers wrap on overflow (computed unsigned, as two's complement). ----
 
-template <typename T, typename Fn> T wrapping(T a, T b, Fn fn) {
+template <typename T, typename Fn>
+T wrapping(T a, T b, Fn fn) {
   using U = std::make_unsigned_t<T>;
   return static_cast<T>(fn(static_cast<U>(a), static_cast<U>(b)));
 }
 
 struct Add {
-  template <typename T> T operator()(T a, T b) const {
-    if constexpr (std::is_integral_v<T>) return wrapping(a, b, std::plus<>{});
-    else return a + b;
+  template <typename T>
+  T operator()(T a, T b) const {
+    if constexpr (std::is_integral_v<T>)
+      return wrapping(a, b, std::plus<>{});
+    else
+      return a + b;
   }
 };
 struct Sub {
-  template <typename T> T operator()(T a, T b) const {
-    if constexpr (std::is_integral_v<T>) return wrapping(a, b, std::minus<>{});
-    else return a - b;
+  template <typename T>
+  T operator()(T a, T b) const {
+    if constexpr (std::is_integral_v<T>)
+      return wrapping(a, b, std::minus<>{});
+    else
+      return a - b;
   }
 };
 struct Mul {
-  template <typename T> T operator()(T a, T b) const {
-    if constexpr (std::is_integral_v<T>) return wrapping(a, b, std::multiplies<>{});
-    else return a * b;
+  template <typename T>
+  T operator()(T a, T b) const {
+    if constexpr (std::is_integral_v<T>)
+      return wrapping(a, b, std::multiplies<>{});
+    else
+      return a * b;
   }
 };
 struct Div {
   // Integer division truncates toward zero; divisors were checked to be non-zero.
-  template <typename T> T operator()(T a, T b) const {
+  template <typename T>
+  T operator()(T a, T b) const {
     if constexpr (std::is_integral_v<T>) {
       if (b == T(-1)) return Neg{}(a);  // the minimum divided by -1 wraps instead of trapping
     }
@@ -150,7 +175,8 @@ struct Div {
   }
 };
 
-template <typename T> void check_no_zero_divisor(const ir::Node& node, const Tensor& divisor) {
+template <typename T>
+void check_no_zero_divisor(const ir::Node& node, const Tensor& divisor) {
   for (T value : divisor.values<T>()) {
     check(value != T(0), ErrorKind::Runtime, node.describe(),
           ": integer division by zero (the divisor input holds a 0)");
@@ -183,7 +209,8 @@ std::vector<Tensor> arithmetic_kernel(const ir::Node& node, const std::vector<Te
 
 // Integer power by squaring, wrapping like the other integer ops; negative exponents give
 // the truncated reciprocal (1 for base 1, ±1 for base -1, 0 otherwise).
-template <typename T> T integer_power(T base, int64_t exponent) {
+template <typename T>
+T integer_power(T base, int64_t exponent) {
   if (exponent < 0) {
     if (base == T(1)) return T(1);
     if (base == T(-1)) return (exponent % 2 == 0) ? T(1) : T(-1);
@@ -205,8 +232,9 @@ std::vector<Tensor> pow_kernel(const ir::Node& node, const std::vector<Tensor>& 
   return {visit_numeric(node, base.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_floating_point_v<T>) {
-      return map_broadcast<T, T, T>(node.describe(), [](T x, T y) { return std::pow(x, y); },
-                                    base, exponent.to(DTypeOf<T>::value));
+      return map_broadcast<T, T, T>(
+          node.describe(), [](T x, T y) { return std::pow(x, y); }, base,
+          exponent.to(DTypeOf<T>::value));
     } else if (is_integral(exponent.dtype())) {
       return map_broadcast<T, T, int64_t>(node.describe(), integer_power<T>, base,
                                           exponent.to(DType::Int64));
@@ -219,10 +247,16 @@ std::vector<Tensor> pow_kernel(const ir::Node& node, const std::vector<Tensor>& 
 
 // Max and Min fold any number of inputs pairwise; NaN wins, as in numpy and PyTorch.
 struct Maximum {
-  template <typename T> T operator()(T a, T b) const { return (a > b || a != a) ? a : b; }
+  template <typename T>
+  T operator()(T a, T b) const {
+    return (a > b || a != a) ? a : b;
+  }
 };
 struct Minimum {
-  template <typename T> T operator()(T a, T b) const { return (a < b || a != a) ? a : b; }
+  template <typename T>
+  T operator()(T a, T b) const {
+    return (a < b || a != a) ? a : b;
+  }
 };
 
 template <typename Op>
@@ -256,7 +290,8 @@ std::vector<Tensor> is_nan_kernel(const ir::Node& node, const std::vector<Tensor
   const Tensor& x = required_input(node, inputs, 0);
   return {visit_float(node, x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    return map_broadcast<bool, T>(node.describe(), [](T value) { return std::isnan(value); }, x);
+    return map_broadcast<bool, T>(
+        node.describe(), [](T value) { return std::isnan(value); }, x);
   })};
 }
 
@@ -313,8 +348,8 @@ std::vector<Tensor> clip_kernel(const ir::Node& node, const std::vector<Tensor>&
     auto bound = [&](size_t index, T fallback) {
       const Tensor* tensor = optional_input(inputs, index);
       if (!tensor) return fallback;
-      check(tensor->numel() == 1, ErrorKind::InvalidArgument, node.describe(), ": input ",
-            index, " must be a scalar, got dims ", dims_to_string(tensor->dims()));
+      check(tensor->numel() == 1, ErrorKind::InvalidArgument, node.describe(), ": input ", index,
+            " must be a scalar, got dims ", dims_to_string(tensor->dims()));
       return tensor->to(DTypeOf<T>::value).template data<T>()[0];
     };
     const T low = bound(1, std::numeric_limits<T>::lowest());

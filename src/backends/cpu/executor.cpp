@@ -96,8 +96,7 @@ void check_matches_inferred_shape(const ir::Node& node, size_t index, const Tens
     agrees = !dim.is_static() || dim.value == out.dims()[static_cast<size_t>(d)];
   }
   check(agrees, ErrorKind::Runtime, node.describe(), ": output '", node.outputs[index]->name,
-        "' has dims ", dims_to_string(out.dims()), " but shape inference gave ",
-        shape.to_string());
+        "' has dims ", dims_to_string(out.dims()), " but shape inference gave ", shape.to_string());
 }
 
 // Runs one node with its precision emulated; inputs are already widened to >= float32.

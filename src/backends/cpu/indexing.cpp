@@ -63,9 +63,8 @@ std::vector<Tensor> gather_nd(const ir::Node& node, const std::vector<Tensor>& i
   std::vector<int64_t> indices = index_tensor.to_int64_vector();
   int64_t batch_dims = node.attr_int("batch_dims", 0);
   int64_t index_rank = index_tensor.rank();
-  check(index_rank >= 1 && batch_dims < index_rank && batch_dims < data.rank(),
-        ErrorKind::Runtime, node.describe(), ": invalid indices rank ", index_rank,
-        " for batch_dims ", batch_dims);
+  check(index_rank >= 1 && batch_dims < index_rank && batch_dims < data.rank(), ErrorKind::Runtime,
+        node.describe(), ": invalid indices rank ", index_rank, " for batch_dims ", batch_dims);
   int64_t depth = index_tensor.dims().back();
   check(depth >= 1 && batch_dims + depth <= data.rank(), ErrorKind::Runtime, node.describe(),
         ": indices address ", depth, " dims but data has rank ", data.rank());
@@ -89,8 +88,8 @@ std::vector<Tensor> gather_nd(const ir::Node& node, const std::vector<Tensor>& i
     int64_t offset = batch * batch_stride;
     for (int64_t k = 0; k < depth; ++k) {
       int64_t axis = batch_dims + k;
-      offset += wrap_index(indices[lookup * depth + k], data.dims()[axis], node) *
-                data_strides[axis];
+      offset +=
+          wrap_index(indices[lookup * depth + k], data.dims()[axis], node) * data_strides[axis];
     }
     std::memcpy(target + lookup * slice_elements * element, source + offset * element,
                 slice_elements * element);
@@ -121,8 +120,8 @@ void cumulative_sum(const T* in, T* out, int64_t outer, int64_t length, int64_t 
 
 std::vector<Tensor> cumsum(const ir::Node& node, const std::vector<Tensor>& inputs) {
   const Tensor& input = inputs.at(0);
-  int64_t axis = ir::normalize_axis(node.attr_int("axis", 0),
-                                    std::max<int64_t>(input.rank(), 1), node.describe());
+  int64_t axis = ir::normalize_axis(node.attr_int("axis", 0), std::max<int64_t>(input.rank(), 1),
+                                    node.describe());
   int64_t outer = 1, inner = 1, length = input.rank() ? input.dims()[axis] : 1;
   for (int64_t d = 0; d < axis; ++d) outer *= input.dims()[d];
   for (int64_t d = axis + 1; d < input.rank(); ++d) inner *= input.dims()[d];
@@ -135,10 +134,18 @@ std::vector<Tensor> cumsum(const ir::Node& node, const std::vector<Tensor>& inpu
                    reverse);
   };
   switch (input.dtype()) {
-    case DType::Float32: run(float{}); break;
-    case DType::Float64: run(double{}); break;
-    case DType::Int32: run(int32_t{}); break;
-    case DType::Int64: run(int64_t{}); break;
+    case DType::Float32:
+      run(float{});
+      break;
+    case DType::Float64:
+      run(double{});
+      break;
+    case DType::Int32:
+      run(int32_t{});
+      break;
+    case DType::Int64:
+      run(int64_t{});
+      break;
     default:
       fail(ErrorKind::Unsupported, node.describe(), ": CumSum of ", dtype_name(input.dtype()),
            " is not supported (float32, float64, int32, int64 are)");

@@ -16,8 +16,8 @@ namespace kiln::cpu {
 // The required input at `index`; fails naming the node when it is absent.
 inline const Tensor& required_input(const ir::Node& node, const std::vector<Tensor>& inputs,
                                     size_t index) {
-  check(index < inputs.size() && inputs[index].defined(), ErrorKind::InvalidModel,
-        node.describe(), " needs input ", index, ", which is missing");
+  check(index < inputs.size() && inputs[index].defined(), ErrorKind::InvalidModel, node.describe(),
+        " needs input ", index, ", which is missing");
   return inputs[index];
 }
 
@@ -29,8 +29,8 @@ inline const Tensor* optional_input(const std::vector<Tensor>& inputs, size_t in
 // `axis` in [-rank, rank) made non-negative.
 inline int64_t node_axis(const ir::Node& node, int64_t axis, int64_t rank) {
   const int64_t normalized = axis < 0 ? axis + rank : axis;
-  check(normalized >= 0 && normalized < rank, ErrorKind::InvalidModel, node.describe(),
-        ": axis ", axis, " is out of range for an input of rank ", rank);
+  check(normalized >= 0 && normalized < rank, ErrorKind::InvalidModel, node.describe(), ": axis ",
+        axis, " is out of range for an input of rank ", rank);
   return normalized;
 }
 
@@ -52,25 +52,38 @@ inline std::vector<int64_t> node_axes(const ir::Node& node, const std::vector<in
 
 // Calls fn(T{}) for T float or double; Unsupported naming the node otherwise (float16 and
 // bfloat16 are widened by the executor before a kernel sees them).
-template <typename Fn> decltype(auto) visit_float(const ir::Node& node, DType dtype, Fn&& fn) {
+template <typename Fn>
+decltype(auto) visit_float(const ir::Node& node, DType dtype, Fn&& fn) {
   switch (dtype) {
-    case DType::Float32: return fn(float{});
-    case DType::Float64: return fn(double{});
-    default: fail_dtype(node, dtype, "float32 or float64");
+    case DType::Float32:
+      return fn(float{});
+    case DType::Float64:
+      return fn(double{});
+    default:
+      fail_dtype(node, dtype, "float32 or float64");
   }
 }
 
 // As visit_float, plus int32 and int64 (the integer types shape arithmetic uses).
-template <typename Fn> decltype(auto) visit_numeric(const ir::Node& node, DType dtype, Fn&& fn) {
+template <typename Fn>
+decltype(auto) visit_numeric(const ir::Node& node, DType dtype, Fn&& fn) {
   switch (dtype) {
-    case DType::Float32: return fn(float{});
-    case DType::Float64: return fn(double{});
-    case DType::Int8: return fn(int8_t{});
-    case DType::Int16: return fn(int16_t{});
-    case DType::Int32: return fn(int32_t{});
-    case DType::Int64: return fn(int64_t{});
-    case DType::UInt8: return fn(uint8_t{});
-    default: fail_dtype(node, dtype, "float32, float64 or an integer type");
+    case DType::Float32:
+      return fn(float{});
+    case DType::Float64:
+      return fn(double{});
+    case DType::Int8:
+      return fn(int8_t{});
+    case DType::Int16:
+      return fn(int16_t{});
+    case DType::Int32:
+      return fn(int32_t{});
+    case DType::Int64:
+      return fn(int64_t{});
+    case DType::UInt8:
+      return fn(uint8_t{});
+    default:
+      fail_dtype(node, dtype, "float32, float64 or an integer type");
   }
 }
 

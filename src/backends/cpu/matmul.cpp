@@ -116,7 +116,8 @@ std::vector<Tensor> matmul_kernel(const ir::Node& node, const std::vector<Tensor
   bool trans_b = node.attr_int("transB", 0) != 0;
   return {visit_product_type(node, inputs[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
-    return matmul_typed<T>(node, inputs[0], trans_b ? untransposed<T>(node, inputs[1]) : inputs[1], bias);
+    return matmul_typed<T>(node, inputs[0], trans_b ? untransposed<T>(node, inputs[1]) : inputs[1],
+                           bias);
   })};
 }
 

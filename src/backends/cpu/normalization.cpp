@@ -30,8 +30,8 @@ std::vector<Tensor> layer_norm(const ir::Node& node, const std::vector<Tensor>& 
   const DType dtype = DTypeOf<T>::value;
   const Tensor scale = parameter(node, required_input(node, inputs, 1), dtype, x.dims(), "Scale");
   const Tensor* given_bias = optional_input(inputs, 2);
-  const Tensor bias = given_bias ? parameter(node, *given_bias, dtype, x.dims(), "B")
-                                 : Tensor::scalar<T>(T(0));
+  const Tensor bias =
+      given_bias ? parameter(node, *given_bias, dtype, x.dims(), "B") : Tensor::scalar<T>(T(0));
   const T epsilon = static_cast<T>(node.attr_float("epsilon", 1e-5));
 
   Dims stat_dims = x.dims();
@@ -56,7 +56,8 @@ std::vector<Tensor> layer_norm(const ir::Node& node, const std::vector<Tensor>& 
     for (int64_t k = 0; k < length; ++k) sum.add(values[k]);
     const T row_mean = sum.value() / static_cast<T>(length);
     CompensatedSum<T> squares;
-    for (int64_t k = 0; k < length; ++k) squares.add((values[k] - row_mean) * (values[k] - row_mean));
+    for (int64_t k = 0; k < length; ++k)
+      squares.add((values[k] - row_mean) * (values[k] - row_mean));
     const T inv = T(1) / std::sqrt(squares.value() / static_cast<T>(length) + epsilon);
     for (int64_t k = 0; k < length; ++k) out[row * length + k] = (values[k] - row_mean) * inv;
     means[row] = row_mean;
@@ -80,9 +81,8 @@ std::vector<Tensor> layer_norm(const ir::Node& node, const std::vector<Tensor>& 
 std::vector<Tensor> layer_norm_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
   const Tensor& x = required_input(node, inputs, 0);
   const int64_t axis = node_axis(node, node.attr_int("axis", -1), x.rank());
-  return visit_float(node, x.dtype(), [&](auto tag) {
-    return layer_norm<decltype(tag)>(node, inputs, axis);
-  });
+  return visit_float(node, x.dtype(),
+                     [&](auto tag) { return layer_norm<decltype(tag)>(node, inputs, axis); });
 }
 
 // y = (x - mean[c]) / sqrt(var[c] + epsilon) * scale[c] + B[c], c the axis-1 index.
@@ -121,14 +121,12 @@ Tensor batch_norm(const ir::Node& node, const std::vector<Tensor>& inputs) {
 
 std::vector<Tensor> batch_norm_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
   const Tensor& x = required_input(node, inputs, 0);
-  check(node.attr_int("training_mode", 0) == 0 && node.outputs.size() <= 1,
-        ErrorKind::Unsupported, node.describe(),
-        ": only the inference form is supported (training_mode=0, one output)");
+  check(node.attr_int("training_mode", 0) == 0 && node.outputs.size() <= 1, ErrorKind::Unsupported,
+        node.describe(), ": only the inference form is supported (training_mode=0, one output)");
   check(x.rank() >= 2, ErrorKind::InvalidArgument, node.describe(),
         ": X must have at least 2 dims (N, C, ...), got ", dims_to_string(x.dims()));
-  return {visit_float(node, x.dtype(), [&](auto tag) {
-    return batch_norm<decltype(tag)>(node, inputs);
-  })};
+  return {visit_float(node, x.dtype(),
+                      [&](auto tag) { return batch_norm<decltype(tag)>(node, inputs); })};
 }
 
 }  // namespace

@@ -49,19 +49,22 @@ ReductionPlan plan_reduction(const ir::Node& node, const Dims& in_dims,
 }
 
 // Sum (compensated for floats, wrapping for ints), mean and max over the reduced elements.
-template <typename T> struct SumReducer {
+template <typename T>
+struct SumReducer {
   CompensatedSum<T> sum;
   void add(T x) { sum.add(x); }
   T result(int64_t) const { return sum.value(); }
 };
 
-template <typename T> struct MeanReducer {
+template <typename T>
+struct MeanReducer {
   CompensatedSum<T> sum;
   void add(T x) { sum.add(x); }
   T result(int64_t count) const { return sum.value() / static_cast<T>(count); }
 };
 
-template <typename T> struct MaxReducer {
+template <typename T>
+struct MaxReducer {
   // The maximum of nothing is -inf (floats) or the lowest value (ints), as in ONNX.
   T best = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
                                                 : std::numeric_limits<T>::lowest();
@@ -77,13 +80,14 @@ Tensor reduce(const Tensor& x, const ReductionPlan& plan) {
   const T* in = x.data<T>();
   T* result = out.data_mutable<T>();
   int64_t out_index = 0;
-  for_each_strided<1>(plan.kept_dims, {plan.kept_strides}, 0, out.numel(),
-                      [&](const std::array<int64_t, 1>& base) {
-    Reducer<T> reducer;
-    for_each_strided<1>(plan.reduced_dims, {plan.reduced_strides}, 0, plan.reduced_count,
-                        [&](const std::array<int64_t, 1>& at) { reducer.add(in[at[0]]); }, base);
-    result[out_index++] = reducer.result(plan.reduced_count);
-  });
+  for_each_strided<1>(
+      plan.kept_dims, {plan.kept_strides}, 0, out.numel(), [&](const std::array<int64_t, 1>& base) {
+        Reducer<T> reducer;
+        for_each_strided<1>(
+            plan.reduced_dims, {plan.reduced_strides}, 0, plan.reduced_count,
+            [&](const std::array<int64_t, 1>& at) { reducer.add(in[at[0]]); }, base);
+        result[out_index++] = reducer.result(plan.reduced_count);
+      });
   return out;
 }
 
@@ -105,7 +109,8 @@ std::vector<Tensor> reduce_kernel(const ir::Node& node, const std::vector<Tensor
 }
 
 // Softmax along one axis: exp(x - max) / sum, so that exp never overflows.
-template <typename T> Tensor softmax(const Tensor& x, int64_t axis) {
+template <typename T>
+Tensor softmax(const Tensor& x, int64_t axis) {
   const Dims& dims = x.dims();
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= dims[static_cast<size_t>(d)];
@@ -137,9 +142,7 @@ std::vector<Tensor> softmax_kernel(const ir::Node& node, const std::vector<Tenso
   const Tensor& x = required_input(node, inputs, 0);
   // A scalar is treated as a one-element vector (its softmax is 1).
   const int64_t axis = node_axis(node, node.attr_int("axis", -1), std::max<int64_t>(x.rank(), 1));
-  return {visit_float(node, x.dtype(), [&](auto tag) {
-    return softmax<decltype(tag)>(x, axis);
-  })};
+  return {visit_float(node, x.dtype(), [&](auto tag) { return softmax<decltype(tag)>(x, axis); })};
 }
 
 }  // namespace

@@ -29,11 +29,12 @@ std::vector<Tensor> size_kernel(const ir::Node& node, const std::vector<Tensor>&
 }
 
 // Fills a tensor of the given shape with the one element of the `value` attribute.
-std::vector<Tensor> constant_of_shape_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
+std::vector<Tensor> constant_of_shape_kernel(const ir::Node& node,
+                                             const std::vector<Tensor>& inputs) {
   const std::vector<int64_t> dims = int_values(node, required_input(node, inputs, 0), "shape");
   for (int64_t dim : dims) {
-    check(dim >= 0, ErrorKind::InvalidArgument, node.describe(), ": shape ",
-          dims_to_string(dims), " has a negative dim");
+    check(dim >= 0, ErrorKind::InvalidArgument, node.describe(), ": shape ", dims_to_string(dims),
+          " has a negative dim");
   }
   const Tensor* given = node.attr_tensor("value");
   const Tensor value = given ? *given : Tensor::scalar<float>(0.0f);
@@ -47,7 +48,8 @@ std::vector<Tensor> constant_of_shape_kernel(const ir::Node& node, const std::ve
 }
 
 // The number of elements of Range(start, limit, delta): max(ceil((limit - start) / delta), 0).
-template <typename T> int64_t range_count(T start, T limit, T delta) {
+template <typename T>
+int64_t range_count(T start, T limit, T delta) {
   if constexpr (std::is_integral_v<T>) {
     const int64_t span = int64_t{limit} - int64_t{start};
     const int64_t step = delta;
@@ -81,7 +83,8 @@ std::vector<Tensor> range_kernel(const ir::Node& node, const std::vector<Tensor>
     const int64_t count = range_count(start, limit, delta);
     Tensor out(inputs[0].dtype(), {count});
     T* values = out.data_mutable<T>();
-    for (int64_t i = 0; i < count; ++i) values[i] = static_cast<T>(start + static_cast<T>(i) * delta);
+    for (int64_t i = 0; i < count; ++i)
+      values[i] = static_cast<T>(start + static_cast<T>(i) * delta);
     return out;
   })};
 }

@@ -37,7 +37,8 @@ AxisSlice clamp_slice(int64_t start, int64_t end, int64_t step, int64_t dim) {
     // The magnitude of the step in unsigned arithmetic, so that INT64_MIN does not overflow.
     const uint64_t magnitude = uint64_t{0} - static_cast<uint64_t>(step);
     if (slice.start > end) {
-      slice.count = 1 + static_cast<int64_t>(static_cast<uint64_t>(slice.start - end - 1) / magnitude);
+      slice.count =
+          1 + static_cast<int64_t>(static_cast<uint64_t>(slice.start - end - 1) / magnitude);
     }
   }
   return slice;
@@ -54,13 +55,13 @@ std::vector<Tensor> slice_kernel(const ir::Node& node, const std::vector<Tensor>
   std::vector<int64_t> axes(starts.size());
   for (size_t i = 0; i < axes.size(); ++i) axes[i] = static_cast<int64_t>(i);
   if (axes_input) axes = int_values(node, *axes_input, "axes");
-  const std::vector<int64_t> steps =
-      steps_input ? int_values(node, *steps_input, "steps") : std::vector<int64_t>(starts.size(), 1);
-  check(ends.size() == starts.size() && axes.size() == starts.size() &&
-            steps.size() == starts.size(),
-        ErrorKind::InvalidArgument, node.describe(), ": starts, ends, axes and steps have ",
-        starts.size(), ", ", ends.size(), ", ", axes.size(), " and ", steps.size(),
-        " values; they must have the same count");
+  const std::vector<int64_t> steps = steps_input ? int_values(node, *steps_input, "steps")
+                                                 : std::vector<int64_t>(starts.size(), 1);
+  check(
+      ends.size() == starts.size() && axes.size() == starts.size() && steps.size() == starts.size(),
+      ErrorKind::InvalidArgument, node.describe(), ": starts, ends, axes and steps have ",
+      starts.size(), ", ", ends.size(), ", ", axes.size(), " and ", steps.size(),
+      " values; they must have the same count");
   node_axes(node, axes, data.rank());  // rejects out-of-range and repeated axes
 
   const Strides dense = contiguous_strides(data.dims());

@@ -20,10 +20,14 @@ AttentionStrides strides_of(bool three_d, int64_t heads, int64_t seq, int64_t he
 
 int mask_kind_of(const ir::Node& node, DType dtype) {
   switch (dtype) {
-    case DType::Bool: return kMaskBool;
-    case DType::Float32: return kMaskFloat32;
-    case DType::Float16: return kMaskFloat16;
-    case DType::BFloat16: return kMaskBFloat16;
+    case DType::Bool:
+      return kMaskBool;
+    case DType::Float32:
+      return kMaskFloat32;
+    case DType::Float16:
+      return kMaskFloat16;
+    case DType::BFloat16:
+      return kMaskBFloat16;
     default:
       fail(ErrorKind::InvalidModel, node.describe(), ": attn_mask must be bool or floating, got ",
            dtype_name(dtype));
@@ -112,11 +116,12 @@ void launch_typed(LaunchContext& context, const ir::Node& node, const AttentionP
                   const void* q, const void* k, const void* v, void* y) {
   size_t shared = attention_shared_bytes(p.head_size, p.v_head_size);
   auto kernel = fused_attention_kernel<T, kChunks>;
-  KILN_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)));
+  KILN_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)));
   dim3 grid(unsigned(p.batch * p.q_heads), unsigned((p.q_seq + kBlockRows - 1) / kBlockRows));
-  kernel<<<grid, kAttentionThreads, shared, context.stream>>>(p, static_cast<const T*>(q),
-                                                              static_cast<const T*>(k),
-                                                              static_cast<const T*>(v), static_cast<T*>(y));
+  kernel<<<grid, kAttentionThreads, shared, context.stream>>>(
+      p, static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v),
+      static_cast<T*>(y));
   check_launch(node);
 }
 
@@ -124,7 +129,8 @@ void attention(LaunchContext& context, const ir::Node& node, std::span<const Dev
                std::span<DeviceTensor> outputs) {
   check(inputs.size() >= 3 && inputs[0].defined() && inputs[1].defined() && inputs[2].defined(),
         ErrorKind::InvalidModel, node.describe(), ": needs inputs Q, K and V");
-  bool has_past = (inputs.size() > 4 && inputs[4].defined()) || (inputs.size() > 5 && inputs[5].defined());
+  bool has_past =
+      (inputs.size() > 4 && inputs[4].defined()) || (inputs.size() > 5 && inputs[5].defined());
   check(!has_past, ErrorKind::Unsupported, node.describe(),
         ": past_key/past_value (KV cache) have no CUDA kernel yet (runs on the host)");
   check(inputs.size() <= 6 || !inputs[6].defined(), ErrorKind::Unsupported, node.describe(),

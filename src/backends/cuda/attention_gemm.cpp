@@ -210,7 +210,8 @@ class AttentionGemms {
 
 bool attention_by_gemms(LaunchContext& context, const ir::Node& node, const AttentionParams& p,
                         DType storage, const void* q, const void* k, const void* v, void* y) {
-  if (!is_float_storage(storage) || context.cublaslt == nullptr || p.kv_seq <= 0 || p.head_size <= 0)
+  if (!is_float_storage(storage) || context.cublaslt == nullptr || p.kv_seq <= 0 ||
+      p.head_size <= 0)
     return false;
   int64_t fitting = attention_rows_fitting(context.workspace_size, p.kv_seq);
   if (fitting < 1) return false;

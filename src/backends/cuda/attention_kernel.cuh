@@ -19,25 +19,32 @@ constexpr int kKeyTile = 32;  // one key per lane while scoring
 // Q tile, K tile (rows padded by one float so lanes reading different keys avoid bank
 // conflicts) and V tile, all FP32.
 inline size_t attention_shared_bytes(int64_t head_size, int64_t v_head_size) {
-  return sizeof(float) * size_t(kBlockRows * head_size + kKeyTile * (head_size + 1) + kKeyTile * v_head_size);
+  return sizeof(float) *
+         size_t(kBlockRows * head_size + kKeyTile * (head_size + 1) + kKeyTile * v_head_size);
 }
 
 // The additive bias attn_mask gives key `j` of row (b, h, i): 0 / -inf for bool, the value
 // for float.
-__device__ __forceinline__ float mask_bias(const AttentionParams& p, int64_t b, int64_t h, int64_t i,
-                                           int64_t j) {
+__device__ __forceinline__ float mask_bias(const AttentionParams& p, int64_t b, int64_t h,
+                                           int64_t i, int64_t j) {
   if (j >= p.mask_columns) return -INFINITY;
-  int64_t at = b * p.mask_strides[0] + h * p.mask_strides[1] + i * p.mask_strides[2] + j * p.mask_strides[3];
+  int64_t at =
+      b * p.mask_strides[0] + h * p.mask_strides[1] + i * p.mask_strides[2] + j * p.mask_strides[3];
   switch (p.mask_kind) {
-    case kMaskBool: return static_cast<const bool*>(p.mask)[at] ? 0.f : -INFINITY;
-    case kMaskFloat32: return static_cast<const float*>(p.mask)[at];
-    case kMaskFloat16: return __half2float(static_cast<const __half*>(p.mask)[at]);
-    default: return __bfloat162float(static_cast<const __nv_bfloat16*>(p.mask)[at]);
+    case kMaskBool:
+      return static_cast<const bool*>(p.mask)[at] ? 0.f : -INFINITY;
+    case kMaskFloat32:
+      return static_cast<const float*>(p.mask)[at];
+    case kMaskFloat16:
+      return __half2float(static_cast<const __half*>(p.mask)[at]);
+    default:
+      return __bfloat162float(static_cast<const __nv_bfloat16*>(p.mask)[at]);
   }
 }
 
 __device__ __forceinline__ float warp_max(float x) {
-  for (int offset = 16; offset > 0; offset /= 2) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
+  for (int offset = 16; offset > 0; offset /= 2)
+    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
   return x;
 }
 __device__ __forceinline__ float warp_sum(float x) {
@@ -60,7 +67,8 @@ __device__ __forceinline__ void load_tile(float* dst, int pitch, const T* src, i
 // Grid: x = batch · q_heads, y = query-row blocks. kChunks · 32 ≥ max(head sizes).
 template <typename T, int kChunks>
 __global__ void __launch_bounds__(kAttentionThreads)
-    fused_attention_kernel(AttentionParams p, const T* q_data, const T* k_data, const T* v_data, T* y_data) {
+    fused_attention_kernel(AttentionParams p, const T* q_data, const T* k_data, const T* v_data,
+                           T* y_data) {
   extern __shared__ float shared[];
   const int head_size = int(p.head_size), v_head_size = int(p.v_head_size), k_pitch = head_size + 1;
   float* q_tile = shared;
@@ -87,8 +95,10 @@ __global__ void __launch_bounds__(kAttentionThreads)
 
   for (int64_t key0 = 0; key0 < key_end; key0 += kKeyTile) {
     __syncthreads();  // the previous tile is consumed (and, the first time, Q is loaded)
-    load_tile(k_tile, k_pitch, keys + key0 * p.k.seq, p.k.seq, kKeyTile, p.kv_seq - key0, head_size);
-    load_tile(v_tile, v_head_size, values + key0 * p.v.seq, p.v.seq, kKeyTile, p.kv_seq - key0, v_head_size);
+    load_tile(k_tile, k_pitch, keys + key0 * p.k.seq, p.k.seq, kKeyTile, p.kv_seq - key0,
+              head_size);
+    load_tile(v_tile, v_head_size, values + key0 * p.v.seq, p.v.seq, kKeyTile, p.kv_seq - key0,
+              v_head_size);
     __syncthreads();
 
     // Scores: lane = key, one dot product per row this warp carries.

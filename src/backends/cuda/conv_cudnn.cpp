@@ -30,10 +30,14 @@ constexpr int kConvCandidates = 8;
 
 cudnnDataType_t cudnn_data_type(DType dtype, const ir::Node& node) {
   switch (dtype) {
-    case DType::Float32: return CUDNN_DATA_FLOAT;
-    case DType::Float16: return CUDNN_DATA_HALF;
-    case DType::BFloat16: return CUDNN_DATA_BFLOAT16;
-    default: break;
+    case DType::Float32:
+      return CUDNN_DATA_FLOAT;
+    case DType::Float16:
+      return CUDNN_DATA_HALF;
+    case DType::BFloat16:
+      return CUDNN_DATA_BFLOAT16;
+    default:
+      break;
   }
   fail(ErrorKind::Unsupported, node.describe(), ": cuDNN convolutions take float32, float16 or ",
        "bfloat16, got ", dtype_name(dtype));
@@ -80,8 +84,8 @@ ConvDescriptors make_descriptors(const ConvProblem& p, const std::array<int64_t,
   cudnnFilterDescriptor_t w = nullptr;
   KILN_CUDA_CHECK(cudnnCreateFilterDescriptor(&w));
   d.w = FilterDesc(w);
-  KILN_CUDA_CHECK(cudnnSetFilter4dDescriptor(w, type, format, int(p.w[0]), int(p.w[1]),
-                                             int(p.w[2]), int(p.w[3])));
+  KILN_CUDA_CHECK(cudnnSetFilter4dDescriptor(w, type, format, int(p.w[0]), int(p.w[1]), int(p.w[2]),
+                                             int(p.w[3])));
   cudnnConvolutionDescriptor_t conv = nullptr;
   KILN_CUDA_CHECK(cudnnCreateConvolutionDescriptor(&conv));
   d.conv = ConvDesc(conv);
@@ -130,8 +134,8 @@ ConvPlan choose_plan(LaunchContext& context, const ConvProblem& problem, ConvDes
         &count, perf.data(), space, space_size));
   } else {
     KILN_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(context.cudnn, d.x.get(), d.w.get(),
-                                                           d.conv.get(), d.y.get(),
-                                                           kConvCandidates, &count, perf.data()));
+                                                           d.conv.get(), d.y.get(), kConvCandidates,
+                                                           &count, perf.data()));
   }
   for (int i = 0; i < count; ++i) {
     if (!usable(perf[size_t(i)], problem.math, space_size)) continue;
@@ -173,8 +177,8 @@ bool conv_bias_relu(LaunchContext& context, const ConvDescriptors& d, const Conv
   return true;
 }
 
-void conv_kernel(LaunchContext& context, const ir::Node& node,
-                 std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
+void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+                 std::span<DeviceTensor> outputs) {
   check(inputs.size() >= 2 && inputs[0].defined() && inputs[1].defined(), ErrorKind::InvalidModel,
         node.describe(), ": needs inputs X and W");
   check(context.cudnn != nullptr, ErrorKind::InvalidArgument, node.describe(),
@@ -187,8 +191,8 @@ void conv_kernel(LaunchContext& context, const ir::Node& node,
         ": the CUDA backend runs 1-D and 2-D convolutions, got input ", dims_to_string(x.dims));
   check(w.dims.size() == x.dims.size() && w.dtype == x.dtype && y.dtype == x.dtype,
         ErrorKind::InvalidModel, node.describe(), ": X ", dims_to_string(x.dims), " ",
-        dtype_name(x.dtype), ", W ", dims_to_string(w.dims), " ", dtype_name(w.dtype),
-        " and Y ", dtype_name(y.dtype), " must agree in rank and dtype");
+        dtype_name(x.dtype), ", W ", dims_to_string(w.dims), " ", dtype_name(w.dtype), " and Y ",
+        dtype_name(y.dtype), " must agree in rank and dtype");
   bool relu = fused_relu(node);
   if (bias != nullptr) {
     check(bias->numel() == w.dims[0] && bias->dtype == y.dtype, ErrorKind::InvalidModel,
@@ -262,8 +266,8 @@ void conv_kernel(LaunchContext& context, const ir::Node& node,
                                           d.conv.get(), plan.algo, space, space_size, &zero,
                                           d.y.get(), y.data));
   if (bias != nullptr) {
-    KILN_CUDA_CHECK(cudnnAddTensor(context.cudnn, &one, d.bias.get(), bias->data, &one, d.y.get(),
-                                   y.data));
+    KILN_CUDA_CHECK(
+        cudnnAddTensor(context.cudnn, &one, d.bias.get(), bias->data, &one, d.y.get(), y.data));
   }
   if (relu) relu_in_place(y.dtype, y.data, y.numel(), context.stream, node.describe());
 }
@@ -300,8 +304,8 @@ PoolGeometry pool_geometry(const ir::Node& node, const DeviceTensor& x, const De
 }
 
 template <PoolMode kMax>
-void pool_kernel(LaunchContext& context, const ir::Node& node,
-                 std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
+void pool_kernel(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+                 std::span<DeviceTensor> outputs) {
   check(!inputs.empty() && inputs[0].defined(), ErrorKind::InvalidModel, node.describe(),
         ": needs input X");
   check(outputs.size() == 1, ErrorKind::Unsupported, node.describe(),

@@ -16,8 +16,8 @@ namespace kiln::cuda {
 // A 2-D convolution as cuDNN sees it (after any explicit padding of the input). Dims are
 // logical whatever the layout: channels_last stores x and y as NHWC and w as K, R, S, C / groups.
 struct ConvProblem {
-  std::array<int64_t, 4> x{};       // N, C, H, W
-  std::array<int64_t, 4> w{};       // K, C / groups, R, S
+  std::array<int64_t, 4> x{};  // N, C, H, W
+  std::array<int64_t, 4> w{};  // K, C / groups, R, S
   bool channels_last = false;
   std::array<int64_t, 2> pad{}, stride{}, dilation{};
   int64_t groups = 1;

@@ -12,7 +12,8 @@ Dims contiguous_strides(const Dims& dims) {
   return strides;
 }
 
-StridedView strided_view(const Dims& dims, const Dims& strides, int64_t offset, const std::string& what) {
+StridedView strided_view(const Dims& dims, const Dims& strides, int64_t offset,
+                         const std::string& what) {
   check(dims.size() <= size_t(kMaxRank), ErrorKind::Unsupported, what, ": rank ", dims.size(),
         " exceeds the CUDA kernels' limit of ", kMaxRank);
   StridedView view;
@@ -25,7 +26,8 @@ StridedView strided_view(const Dims& dims, const Dims& strides, int64_t offset, 
   return view;
 }
 
-StridedView broadcast_view(const Dims& input_dims, const Dims& output_dims, const std::string& what) {
+StridedView broadcast_view(const Dims& input_dims, const Dims& output_dims,
+                           const std::string& what) {
   check(input_dims.size() <= output_dims.size(), ErrorKind::Runtime, what, ": cannot broadcast ",
         dims_to_string(input_dims), " to ", dims_to_string(output_dims));
   Dims input_strides = contiguous_strides(input_dims);
@@ -44,8 +46,8 @@ void copy_tensor(LaunchContext& context, DeviceTensor& dst, const DeviceTensor& 
   check(dst.nbytes() == src.nbytes(), ErrorKind::Runtime, "copy of ", src.nbytes(), " bytes into ",
         dst.nbytes());
   if (dst.data == src.data || src.nbytes() == 0) return;
-  KILN_CUDA_CHECK(cudaMemcpyAsync(dst.data, src.data, src.nbytes(), cudaMemcpyDeviceToDevice,
-                                  context.stream));
+  KILN_CUDA_CHECK(
+      cudaMemcpyAsync(dst.data, src.data, src.nbytes(), cudaMemcpyDeviceToDevice, context.stream));
 }
 
 void check_launch(const ir::Node& node) {

@@ -30,7 +30,9 @@ class CudaExecutor {
 
   // Inputs by name in the model's dtypes and the dims given at construction; returns the
   // graph outputs in their declared dtypes.
-  std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs) { return context_->run(inputs); }
+  std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs) {
+    return context_->run(inputs);
+  }
 
   // "op 'name'" of each node that runs on the host through the CPU kernels (no CUDA kernel
   // for its op or dtypes).

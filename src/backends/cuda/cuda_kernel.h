@@ -61,9 +61,10 @@ CudaKernel find_cuda_kernel(std::string_view op);  // null if none
 void register_elementwise_cuda_kernels(CudaKernelMap& map);
 void register_normalization_cuda_kernels(CudaKernelMap& map);  // Softmax, LayerNorm, BatchNorm
 void register_reduction_cuda_kernels(CudaKernelMap& map);
-void register_data_movement_cuda_kernels(CudaKernelMap& map);  // Transpose, Concat, Slice, Gather, ...
-void register_matmul_cuda_kernels(CudaKernelMap& map);         // MatMul, Gemm (cuBLASLt)
-void register_conv_pool_cuda_kernels(CudaKernelMap& map);      // Conv (cuDNN), pools
+void register_data_movement_cuda_kernels(
+    CudaKernelMap& map);                                   // Transpose, Concat, Slice, Gather, ...
+void register_matmul_cuda_kernels(CudaKernelMap& map);     // MatMul, Gemm (cuBLASLt)
+void register_conv_pool_cuda_kernels(CudaKernelMap& map);  // Conv (cuDNN), pools
 void register_attention_cuda_kernels(CudaKernelMap& map);
 
 }  // namespace kiln::cuda

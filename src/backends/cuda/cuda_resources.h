@@ -77,7 +77,7 @@ using GraphExec = UniqueHandle<cudaGraphExec_t, destroy_graph_exec>;
 // for the legacy default stream.)
 void upload_blocking(void* device, const void* host, size_t bytes);
 
-Stream create_stream();  // non-blocking with respect to the legacy default stream
+Stream create_stream();       // non-blocking with respect to the legacy default stream
 Event create_event();         // for ordering only
 Event create_timing_event();  // for cudaEventElapsedTime
 // Captures what `launches` enqueues on `stream` (thread-local capture mode) as an

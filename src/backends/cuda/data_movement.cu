@@ -172,12 +172,23 @@ void strided_copy(LaunchContext& context, const ir::Node& node, size_t element_s
     }
   };
   switch (word) {
-    case 1: launch(uint8_t{}); break;
-    case 2: launch(uint16_t{}); break;
-    case 4: launch(uint32_t{}); break;
-    case 8: launch(uint64_t{}); break;
-    case 16: launch(uint4{}); break;
-    default: fail(ErrorKind::Unsupported, what, ": element size ", element_size);
+    case 1:
+      launch(uint8_t{});
+      break;
+    case 2:
+      launch(uint16_t{});
+      break;
+    case 4:
+      launch(uint32_t{});
+      break;
+    case 8:
+      launch(uint64_t{});
+      break;
+    case 16:
+      launch(uint4{});
+      break;
+    default:
+      fail(ErrorKind::Unsupported, what, ": element size ", element_size);
   }
   check_launch(node);
 }
@@ -313,30 +324,42 @@ void gather(LaunchContext& context, const ir::Node& node, std::span<const Device
   const DeviceTensor& indices = inputs[1];
   DeviceTensor& out = outputs[0];
   std::string what = node.describe();
-  size_t axis = size_t(ir::normalize_axis(node.attr_int("axis", 0), int64_t(data.dims.size()), what));
+  size_t axis =
+      size_t(ir::normalize_axis(node.attr_int("axis", 0), int64_t(data.dims.size()), what));
   int64_t inner = 1;
   for (size_t d = axis + 1; d < data.dims.size(); ++d) inner *= data.dims[d];
   int64_t n = out.numel();
-  check(indices.dtype == DType::Int64 || indices.dtype == DType::Int32, ErrorKind::Unsupported, what,
-        ": indices must be int32 or int64");
+  check(indices.dtype == DType::Int64 || indices.dtype == DType::Int32, ErrorKind::Unsupported,
+        what, ": indices must be int32 or int64");
   if (n == 0) return;
   auto launch = [&](auto word, auto index) {
     using W = decltype(word);
     using I = decltype(index);
     gather_kernel<W, I><<<grid_for(n), kThreads, 0, context.stream>>>(
-        static_cast<const W*>(data.data), static_cast<const I*>(indices.data), static_cast<W*>(out.data),
-        n, indices.numel(), data.dims[axis], inner);
+        static_cast<const W*>(data.data), static_cast<const I*>(indices.data),
+        static_cast<W*>(out.data), n, indices.numel(), data.dims[axis], inner);
   };
   auto by_index = [&](auto word) {
-    if (indices.dtype == DType::Int64) launch(word, int64_t{});
-    else launch(word, int32_t{});
+    if (indices.dtype == DType::Int64)
+      launch(word, int64_t{});
+    else
+      launch(word, int32_t{});
   };
   switch (dtype_size(data.dtype)) {
-    case 1: by_index(uint8_t{}); break;
-    case 2: by_index(uint16_t{}); break;
-    case 4: by_index(uint32_t{}); break;
-    case 8: by_index(uint64_t{}); break;
-    default: fail(ErrorKind::Unsupported, what, ": element size ", dtype_size(data.dtype));
+    case 1:
+      by_index(uint8_t{});
+      break;
+    case 2:
+      by_index(uint16_t{});
+      break;
+    case 4:
+      by_index(uint32_t{});
+      break;
+    case 8:
+      by_index(uint64_t{});
+      break;
+    default:
+      fail(ErrorKind::Unsupported, what, ": element size ", dtype_size(data.dtype));
   }
   check_launch(node);
 }
@@ -344,7 +367,8 @@ void gather(LaunchContext& context, const ir::Node& node, std::span<const Device
 }  // namespace
 
 void register_data_movement_cuda_kernels(CudaKernelMap& map) {
-  for (const char* op : {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"}) map[op] = copy_node;
+  for (const char* op : {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"})
+    map[op] = copy_node;
   map["Transpose"] = transpose;
   map["Expand"] = expand;
   map["Slice"] = slice;

@@ -20,39 +20,58 @@ __device__ __forceinline__ float power(float x, float y) {
   return powf(x, y);
 }
 
-template <typename C> __device__ __forceinline__ C arithmetic(BinaryOp op, C a, C b) {
+template <typename C>
+__device__ __forceinline__ C arithmetic(BinaryOp op, C a, C b) {
   switch (op) {
-    case BinaryOp::Add: return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: return a * b;
-    case BinaryOp::Div: return b == C(0) && !std::is_floating_point_v<C> ? C(0) : a / b;
-    case BinaryOp::Pow: return C(power(float(a), float(b)));
-    case BinaryOp::Max: return (a != a || a > b) ? a : b;  // NaN propagates
-    case BinaryOp::Min: return (a != a || a < b) ? a : b;
-    default: return C(0);
+    case BinaryOp::Add:
+      return a + b;
+    case BinaryOp::Sub:
+      return a - b;
+    case BinaryOp::Mul:
+      return a * b;
+    case BinaryOp::Div:
+      return b == C(0) && !std::is_floating_point_v<C> ? C(0) : a / b;
+    case BinaryOp::Pow:
+      return C(power(float(a), float(b)));
+    case BinaryOp::Max:
+      return (a != a || a > b) ? a : b;  // NaN propagates
+    case BinaryOp::Min:
+      return (a != a || a < b) ? a : b;
+    default:
+      return C(0);
   }
 }
 
-template <typename C> __device__ __forceinline__ bool compare(BinaryOp op, C a, C b) {
+template <typename C>
+__device__ __forceinline__ bool compare(BinaryOp op, C a, C b) {
   switch (op) {
-    case BinaryOp::Equal: return a == b;
-    case BinaryOp::Less: return a < b;
-    case BinaryOp::Greater: return a > b;
-    case BinaryOp::And: return bool(a) && bool(b);
-    default: return false;
+    case BinaryOp::Equal:
+      return a == b;
+    case BinaryOp::Less:
+      return a < b;
+    case BinaryOp::Greater:
+      return a > b;
+    case BinaryOp::And:
+      return bool(a) && bool(b);
+    default:
+      return false;
   }
 }
 
 template <typename T, typename Out>
 __device__ __forceinline__ Out apply_binary(BinaryOp op, T a, T b) {
   if constexpr (std::is_integral_v<T>) {  // ints and bool: native math
-    if constexpr (std::is_same_v<Out, bool>) return compare<T>(op, a, b);
-    else return arithmetic<T>(op, a, b);
+    if constexpr (std::is_same_v<Out, bool>)
+      return compare<T>(op, a, b);
+    else
+      return arithmetic<T>(op, a, b);
   } else {
     float x = to_float(a);
     float y = to_float(b);
-    if constexpr (std::is_same_v<Out, bool>) return compare<float>(op, x, y);
-    else return from_float<Out>(arithmetic<float>(op, x, y));
+    if constexpr (std::is_same_v<Out, bool>)
+      return compare<float>(op, x, y);
+    else
+      return from_float<Out>(arithmetic<float>(op, x, y));
   }
 }
 
@@ -140,8 +159,8 @@ void launch_binary(cudaStream_t stream, const DeviceTensor& a, const DeviceTenso
 void run_binary(LaunchContext& context, const ir::Node& node, const DeviceTensor& a,
                 const DeviceTensor& b, DeviceTensor& out, BinaryOp op) {
   std::string what = node.describe();
-  check(a.dtype == b.dtype, ErrorKind::Unsupported, what, ": operands ", dtype_name(a.dtype), " and ",
-        dtype_name(b.dtype), " differ (no mixed-type CUDA kernel)");
+  check(a.dtype == b.dtype, ErrorKind::Unsupported, what, ": operands ", dtype_name(a.dtype),
+        " and ", dtype_name(b.dtype), " differ (no mixed-type CUDA kernel)");
   bool logical = op == BinaryOp::Equal || op == BinaryOp::Less || op == BinaryOp::Greater ||
                  op == BinaryOp::And;
   if (op == BinaryOp::And) {
@@ -152,7 +171,8 @@ void run_binary(LaunchContext& context, const ir::Node& node, const DeviceTensor
       launch_binary<decltype(tag), bool>(context.stream, a, b, out, op, what);
     });
   } else {
-    check(out.dtype == a.dtype, ErrorKind::Unsupported, what, ": output storage differs from inputs");
+    check(out.dtype == a.dtype, ErrorKind::Unsupported, what,
+          ": output storage differs from inputs");
     check(op != BinaryOp::Pow || is_floating(a.dtype), ErrorKind::Unsupported, what,
           ": integer Pow has no CUDA kernel");
     visit_numeric_storage(a.dtype, what, [&](auto tag) {
@@ -262,11 +282,20 @@ void where(LaunchContext& context, const ir::Node& node, std::span<const DeviceT
         ErrorKind::Unsupported, what, ": Where needs a bool condition and one value storage type");
   if (out.numel() == 0) return;
   switch (dtype_size(x.dtype)) {
-    case 1: launch_where<uint8_t>(context.stream, cond, x, y, out, what); break;
-    case 2: launch_where<uint16_t>(context.stream, cond, x, y, out, what); break;
-    case 4: launch_where<uint32_t>(context.stream, cond, x, y, out, what); break;
-    case 8: launch_where<uint64_t>(context.stream, cond, x, y, out, what); break;
-    default: fail(ErrorKind::Unsupported, what, ": element size ", dtype_size(x.dtype));
+    case 1:
+      launch_where<uint8_t>(context.stream, cond, x, y, out, what);
+      break;
+    case 2:
+      launch_where<uint16_t>(context.stream, cond, x, y, out, what);
+      break;
+    case 4:
+      launch_where<uint32_t>(context.stream, cond, x, y, out, what);
+      break;
+    case 8:
+      launch_where<uint64_t>(context.stream, cond, x, y, out, what);
+      break;
+    default:
+      fail(ErrorKind::Unsupported, what, ": element size ", dtype_size(x.dtype));
   }
   check_launch(node);
 }

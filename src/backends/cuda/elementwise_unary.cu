@@ -7,8 +7,22 @@
 namespace kiln::cuda {
 namespace {
 
-enum class UnaryOp { Relu, Gelu, GeluTanh, Erf, Tanh, Sigmoid, HardSigmoid, HardSwish, Neg, Exp,
-                     Log, Sqrt, Reciprocal, Clip };
+enum class UnaryOp {
+  Relu,
+  Gelu,
+  GeluTanh,
+  Erf,
+  Tanh,
+  Sigmoid,
+  HardSigmoid,
+  HardSwish,
+  Neg,
+  Exp,
+  Log,
+  Sqrt,
+  Reciprocal,
+  Clip
+};
 
 struct UnaryParams {
   UnaryOp op;
@@ -18,26 +32,39 @@ struct UnaryParams {
   const void* high = nullptr;
 };
 
-__device__ __forceinline__ float apply_unary(UnaryOp op, float x, float alpha, float beta, float low,
-                                             float high) {
+__device__ __forceinline__ float apply_unary(UnaryOp op, float x, float alpha, float beta,
+                                             float low, float high) {
   switch (op) {
-    case UnaryOp::Relu: return x > 0.f ? x : (x == x ? 0.f : x);  // NaN stays NaN
-    case UnaryOp::Gelu: return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
+    case UnaryOp::Relu:
+      return x > 0.f ? x : (x == x ? 0.f : x);  // NaN stays NaN
+    case UnaryOp::Gelu:
+      return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
     case UnaryOp::GeluTanh: {
       float inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
       return 0.5f * x * (1.f + tanhf(inner));
     }
-    case UnaryOp::Erf: return erff(x);
-    case UnaryOp::Tanh: return tanhf(x);
-    case UnaryOp::Sigmoid: return 1.f / (1.f + expf(-x));
-    case UnaryOp::HardSigmoid: return fmaxf(0.f, fminf(1.f, alpha * x + beta));
-    case UnaryOp::HardSwish: return x * fmaxf(0.f, fminf(1.f, x / 6.f + 0.5f));
-    case UnaryOp::Neg: return -x;
-    case UnaryOp::Exp: return expf(x);
-    case UnaryOp::Log: return logf(x);
-    case UnaryOp::Sqrt: return sqrtf(x);
-    case UnaryOp::Reciprocal: return 1.f / x;
-    case UnaryOp::Clip: return x != x ? x : fminf(fmaxf(x, low), high);
+    case UnaryOp::Erf:
+      return erff(x);
+    case UnaryOp::Tanh:
+      return tanhf(x);
+    case UnaryOp::Sigmoid:
+      return 1.f / (1.f + expf(-x));
+    case UnaryOp::HardSigmoid:
+      return fmaxf(0.f, fminf(1.f, alpha * x + beta));
+    case UnaryOp::HardSwish:
+      return x * fmaxf(0.f, fminf(1.f, x / 6.f + 0.5f));
+    case UnaryOp::Neg:
+      return -x;
+    case UnaryOp::Exp:
+      return expf(x);
+    case UnaryOp::Log:
+      return logf(x);
+    case UnaryOp::Sqrt:
+      return sqrtf(x);
+    case UnaryOp::Reciprocal:
+      return 1.f / x;
+    case UnaryOp::Clip:
+      return x != x ? x : fminf(fmaxf(x, low), high);
   }
   return x;
 }
@@ -56,13 +83,14 @@ __global__ void unary_kernel(const T* in, T* out, int64_t n, UnaryParams params)
     Pack<T, N> pack = in_packs[p];
 #pragma unroll
     for (int k = 0; k < N; ++k) {
-      pack.v[k] = from_float<T>(apply_unary(params.op, to_float(pack.v[k]), params.alpha,
-                                            params.beta, low, high));
+      pack.v[k] = from_float<T>(
+          apply_unary(params.op, to_float(pack.v[k]), params.alpha, params.beta, low, high));
     }
     out_packs[p] = pack;
   }
   for (int64_t i = packs * N + first; i < n; i += stride) {
-    out[i] = from_float<T>(apply_unary(params.op, to_float(in[i]), params.alpha, params.beta, low, high));
+    out[i] = from_float<T>(
+        apply_unary(params.op, to_float(in[i]), params.alpha, params.beta, low, high));
   }
 }
 
@@ -134,7 +162,8 @@ __global__ void not_kernel(const bool* in, bool* out, int64_t n) {
 
 void logical_not(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
                  std::span<DeviceTensor> outputs) {
-  check(inputs[0].dtype == DType::Bool, ErrorKind::Unsupported, node.describe(), ": Not needs bool");
+  check(inputs[0].dtype == DType::Bool, ErrorKind::Unsupported, node.describe(),
+        ": Not needs bool");
   int64_t n = inputs[0].numel();
   if (n > 0) {
     not_kernel<<<grid_for(n), kThreads, 0, context.stream>>>(

@@ -33,8 +33,8 @@ struct LayerTime {
 class ExecutionContext {
  public:
   // `input_dims` gives the concrete dims of every input whose dims are symbolic.
-  ExecutionContext(std::shared_ptr<const Engine> engine, const std::map<std::string, Dims>& input_dims,
-                   ContextOptions options = {});
+  ExecutionContext(std::shared_ptr<const Engine> engine,
+                   const std::map<std::string, Dims>& input_dims, ContextOptions options = {});
   ~ExecutionContext();
   ExecutionContext(const ExecutionContext&) = delete;
   ExecutionContext& operator=(const ExecutionContext&) = delete;

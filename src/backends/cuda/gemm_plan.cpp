@@ -20,10 +20,14 @@ using Preference = UniqueHandle<cublasLtMatmulPreference_t, cublasLtMatmulPrefer
 
 cudaDataType_t cuda_data_type(DType dtype, const std::string& who) {
   switch (dtype) {
-    case DType::Float32: return CUDA_R_32F;
-    case DType::Float16: return CUDA_R_16F;
-    case DType::BFloat16: return CUDA_R_16BF;
-    default: break;
+    case DType::Float32:
+      return CUDA_R_32F;
+    case DType::Float16:
+      return CUDA_R_16F;
+    case DType::BFloat16:
+      return CUDA_R_16BF;
+    default:
+      break;
   }
   fail(ErrorKind::Unsupported, who, ": cuBLASLt products take float32, float16 or bfloat16, got ",
        dtype_name(dtype), "; insert a Cast before this node");
@@ -31,12 +35,18 @@ cudaDataType_t cuda_data_type(DType dtype, const std::string& who) {
 
 cublasLtEpilogue_t cublaslt_epilogue(GemmEpilogue epilogue) {
   switch (epilogue) {
-    case GemmEpilogue::None: return CUBLASLT_EPILOGUE_DEFAULT;
-    case GemmEpilogue::Bias: return CUBLASLT_EPILOGUE_BIAS;
-    case GemmEpilogue::Relu: return CUBLASLT_EPILOGUE_RELU;
-    case GemmEpilogue::ReluBias: return CUBLASLT_EPILOGUE_RELU_BIAS;
-    case GemmEpilogue::Gelu: return CUBLASLT_EPILOGUE_GELU;
-    case GemmEpilogue::GeluBias: return CUBLASLT_EPILOGUE_GELU_BIAS;
+    case GemmEpilogue::None:
+      return CUBLASLT_EPILOGUE_DEFAULT;
+    case GemmEpilogue::Bias:
+      return CUBLASLT_EPILOGUE_BIAS;
+    case GemmEpilogue::Relu:
+      return CUBLASLT_EPILOGUE_RELU;
+    case GemmEpilogue::ReluBias:
+      return CUBLASLT_EPILOGUE_RELU_BIAS;
+    case GemmEpilogue::Gelu:
+      return CUBLASLT_EPILOGUE_GELU;
+    case GemmEpilogue::GeluBias:
+      return CUBLASLT_EPILOGUE_GELU_BIAS;
   }
   return CUBLASLT_EPILOGUE_DEFAULT;
 }
@@ -134,7 +144,6 @@ void launch(LaunchContext& context, const Descriptors& desc, const GemmOperands&
                                  context.stream));
 }
 
-
 bool stream_is_capturing(cudaStream_t stream) {
   cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
   KILN_CUDA_CHECK(cudaStreamIsCapturing(stream, &status));
@@ -178,8 +187,8 @@ size_t fastest_candidate(LaunchContext& context, const Descriptors& desc, const 
 
 std::string GemmProblem::to_string() const {
   std::ostringstream text;
-  text << "m=" << m << " n=" << n << " k=" << k << " batch=" << batch << " op(A)="
-       << (trans_a ? "T" : "N") << " op(B)=" << (trans_b ? "T" : "N") << " A/B "
+  text << "m=" << m << " n=" << n << " k=" << k << " batch=" << batch
+       << " op(A)=" << (trans_a ? "T" : "N") << " op(B)=" << (trans_b ? "T" : "N") << " A/B "
        << dtype_name(ab_dtype) << " D " << dtype_name(d_dtype) << " compute "
        << static_cast<int>(compute) << " epilogue " << static_cast<int>(epilogue);
   return text.str();

@@ -37,7 +37,8 @@ class Engine {
   // (thread-safe) and shared by every context. Null if `name` is not one of the engine's
   // constants or `bytes` is not the tensor the engine holds (a context's own constant
   // produced by shape specialization, which may differ between contexts).
-  const DeviceTensor* shared_weight(const std::string& name, const Tensor& bytes, DType dtype) const;
+  const DeviceTensor* shared_weight(const std::string& name, const Tensor& bytes,
+                                    DType dtype) const;
   // Bytes of weights on the device so far.
   size_t weight_bytes() const;
 

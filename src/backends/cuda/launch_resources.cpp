@@ -5,9 +5,7 @@
 namespace kiln::cuda {
 
 LaunchResources::LaunchResources(size_t workspace_bytes, cudaStream_t stream)
-    : cublaslt_(create_cublaslt()),
-      cudnn_(create_cudnn(stream)),
-      workspace_(workspace_bytes) {
+    : cublaslt_(create_cublaslt()), cudnn_(create_cudnn(stream)), workspace_(workspace_bytes) {
   context_.stream = stream;
   context_.cublaslt = cublaslt_.get();
   context_.cudnn = cudnn_.get();

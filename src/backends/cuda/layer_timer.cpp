@@ -86,7 +86,8 @@ std::optional<double> GpuLayerTimer::time_layer(const ir::Node& node, Precision 
     ins.push_back(input == nullptr ? DeviceTensor{} : allocate(input));
   for (const ir::Value* output : alone.outputs) outs.push_back(allocate(output));
   try {
-    kernel(resources_.context(), alone, ins, outs);  // chooses and caches the algorithm, like the runtime
+    kernel(resources_.context(), alone, ins,
+           outs);  // chooses and caches the algorithm, like the runtime
   } catch (const Error& error) {
     if (error.kind() != ErrorKind::Unsupported) throw;
     return std::nullopt;  // this precision is not available for this layer

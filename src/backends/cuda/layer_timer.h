@@ -27,7 +27,7 @@ class GpuLayerTimer : public engine::LayerTimer {
   int compute_capability_ = 0;
   Stream stream_;
   LaunchResources resources_;  // launches on stream_
-  double bytes_per_ms_ = 0;  // measured copy bandwidth, on first use
+  double bytes_per_ms_ = 0;    // measured copy bandwidth, on first use
 };
 
 }  // namespace kiln::cuda

@@ -27,10 +27,14 @@ cublasComputeType_t compute_type(const ir::Node& node, DType ab_dtype) {
   Precision precision = node.precision.value_or(Precision::FP32);
   bool wide = ab_dtype == DType::Float32;
   switch (precision) {
-    case Precision::FP32: return CUBLAS_COMPUTE_32F;
-    case Precision::TF32: return wide ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-    case Precision::FP16: return wide ? CUBLAS_COMPUTE_32F_FAST_16F : CUBLAS_COMPUTE_32F;
-    case Precision::BF16: return wide ? CUBLAS_COMPUTE_32F_FAST_16BF : CUBLAS_COMPUTE_32F;
+    case Precision::FP32:
+      return CUBLAS_COMPUTE_32F;
+    case Precision::TF32:
+      return wide ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    case Precision::FP16:
+      return wide ? CUBLAS_COMPUTE_32F_FAST_16F : CUBLAS_COMPUTE_32F;
+    case Precision::BF16:
+      return wide ? CUBLAS_COMPUTE_32F_FAST_16BF : CUBLAS_COMPUTE_32F;
   }
   return CUBLAS_COMPUTE_32F;
 }
@@ -85,8 +89,8 @@ const char* bytes_at(const void* base, int64_t elements, DType dtype) {
 void check_inputs(const ir::Node& node, std::span<const DeviceTensor> inputs, size_t required) {
   check(inputs.size() >= required && inputs[0].defined() && inputs[1].defined(),
         ErrorKind::InvalidModel, node.describe(), ": needs inputs A and B");
-  check(inputs[0].dtype == inputs[1].dtype, ErrorKind::InvalidModel, node.describe(),
-        ": A is ", dtype_name(inputs[0].dtype), " but B is ", dtype_name(inputs[1].dtype));
+  check(inputs[0].dtype == inputs[1].dtype, ErrorKind::InvalidModel, node.describe(), ": A is ",
+        dtype_name(inputs[0].dtype), " but B is ", dtype_name(inputs[1].dtype));
   check_storage(node, inputs[0].dtype);
 }
 
@@ -137,8 +141,8 @@ void matmul_kernel(LaunchContext& context, const ir::Node& node,
   if ((a_count == out_count || a_count == 1) && b_count == out_count) {
     // Same batch layout (or one shared A): a strided batch, stride 0 for a shared A.
     p.batch = out_count;
-    p.stride_a = k * n;                         // cuBLASLt's A is our B
-    p.stride_b = a_count == 1 ? 0 : m * k;      // and its B our A
+    p.stride_a = k * n;                     // cuBLASLt's A is our B
+    p.stride_b = a_count == 1 ? 0 : m * k;  // and its B our A
     p.stride_d = m * n;
     run_gemm(context, p, ops, node.describe());
     return;
@@ -147,17 +151,17 @@ void matmul_kernel(LaunchContext& context, const ir::Node& node,
   std::vector<int64_t> a_index = cpu::broadcast_source_index(a_batch, out_batch, node.describe());
   std::vector<int64_t> b_index = cpu::broadcast_source_index(b_batch, out_batch, node.describe());
   for (int64_t i = 0; i < out_count; ++i) {
-    GemmOperands item = row_major_operands(
-        bytes_at(a.data, a_index[size_t(i)] * m * k, a.dtype),
-        bytes_at(b.data, b_index[size_t(i)] * k * n, b.dtype),
-        const_cast<char*>(bytes_at(out.data, i * m * n, out.dtype)), 1.f);
+    GemmOperands item =
+        row_major_operands(bytes_at(a.data, a_index[size_t(i)] * m * k, a.dtype),
+                           bytes_at(b.data, b_index[size_t(i)] * k * n, b.dtype),
+                           const_cast<char*>(bytes_at(out.data, i * m * n, out.dtype)), 1.f);
     item.bias = ops.bias;
     run_gemm(context, p, item, node.describe());
   }
 }
 
-void gemm_kernel(LaunchContext& context, const ir::Node& node,
-                 std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
+void gemm_kernel(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+                 std::span<DeviceTensor> outputs) {
   check_inputs(node, inputs, 2);
   const DeviceTensor& a = inputs[0];
   const DeviceTensor& b = inputs[1];
@@ -188,8 +192,8 @@ void gemm_kernel(LaunchContext& context, const ir::Node& node,
     int64_t c_rows = c->dims.size() == 2 ? c->dims[0] : 1;
     int64_t c_cols = c->dims.empty() ? 1 : c->dims.back();
     check((c_rows == 1 || c_rows == m) && (c_cols == 1 || c_cols == n), ErrorKind::InvalidModel,
-          node.describe(), ": C ", dims_to_string(c->dims), " does not broadcast to [", m, ", ",
-          n, "]");
+          node.describe(), ": C ", dims_to_string(c->dims), " does not broadcast to [", m, ", ", n,
+          "]");
     if (c_rows == 1 && c_cols == n && beta == 1.f) {
       bias = true;  // a row vector: cuBLASLt's bias epilogue adds it for free
       ops.bias = c->data;

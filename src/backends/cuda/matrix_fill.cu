@@ -47,13 +47,13 @@ void broadcast_matrix(DType dtype, const void* c, int64_t c_rows, int64_t c_cols
   unsigned blocks = blocks_for(rows * cols);
   if (blocks == 0) return;
   if (dtype_size(dtype) == 4) {
-    broadcast_kernel<<<blocks, kThreads, 0, stream>>>(static_cast<const uint32_t*>(c), c_rows,
-                                                      c_cols, static_cast<uint32_t*>(d), rows, cols);
+    broadcast_kernel<<<blocks, kThreads, 0, stream>>>(
+        static_cast<const uint32_t*>(c), c_rows, c_cols, static_cast<uint32_t*>(d), rows, cols);
   } else {
     check(dtype_size(dtype) == 2, ErrorKind::Unsupported, "broadcast_matrix: dtype ",
           dtype_name(dtype), " is not a float32/16-bit type");
-    broadcast_kernel<<<blocks, kThreads, 0, stream>>>(static_cast<const uint16_t*>(c), c_rows,
-                                                      c_cols, static_cast<uint16_t*>(d), rows, cols);
+    broadcast_kernel<<<blocks, kThreads, 0, stream>>>(
+        static_cast<const uint16_t*>(c), c_rows, c_cols, static_cast<uint16_t*>(d), rows, cols);
   }
   KILN_CUDA_CHECK(cudaGetLastError());
 }

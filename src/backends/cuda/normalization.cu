@@ -14,10 +14,12 @@ __global__ void softmax_kernel(const T* in, T* out, int64_t length, int64_t inne
   int64_t row = blockIdx.x;
   int64_t base = (row / inner) * length * inner + row % inner;
   float peak = -INFINITY;
-  for (int64_t j = threadIdx.x; j < length; j += blockDim.x) peak = fmaxf(peak, to_float(in[base + j * inner]));
+  for (int64_t j = threadIdx.x; j < length; j += blockDim.x)
+    peak = fmaxf(peak, to_float(in[base + j * inner]));
   peak = block_reduce<true>(peak);
   float total = 0.f;
-  for (int64_t j = threadIdx.x; j < length; j += blockDim.x) total += expf(to_float(in[base + j * inner]) - peak);
+  for (int64_t j = threadIdx.x; j < length; j += blockDim.x)
+    total += expf(to_float(in[base + j * inner]) - peak);
   total = block_reduce<false>(total);
   for (int64_t j = threadIdx.x; j < length; j += blockDim.x) {
     out[base + j * inner] = from_float<T>(expf(to_float(in[base + j * inner]) - peak) / total);
@@ -28,7 +30,8 @@ void softmax(LaunchContext& context, const ir::Node& node, std::span<const Devic
              std::span<DeviceTensor> outputs) {
   const DeviceTensor& in = inputs[0];
   std::string what = node.describe();
-  size_t axis = size_t(ir::normalize_axis(node.attr_int("axis", -1), int64_t(in.dims.size()), what));
+  size_t axis =
+      size_t(ir::normalize_axis(node.attr_int("axis", -1), int64_t(in.dims.size()), what));
   int64_t inner = 1;
   for (size_t d = axis + 1; d < in.dims.size(); ++d) inner *= in.dims[d];
   int64_t length = in.dims.empty() ? 1 : in.dims[axis];
@@ -43,8 +46,8 @@ void softmax(LaunchContext& context, const ir::Node& node, std::span<const Devic
 }
 
 template <typename T>
-__global__ void layer_norm_kernel(const T* in, const T* scale, const T* bias, T* out, int64_t length,
-                                  float epsilon) {
+__global__ void layer_norm_kernel(const T* in, const T* scale, const T* bias, T* out,
+                                  int64_t length, float epsilon) {
   const T* x = in + int64_t(blockIdx.x) * length;
   T* y = out + int64_t(blockIdx.x) * length;
   float sum = 0.f;
@@ -71,10 +74,12 @@ void layer_norm(LaunchContext& context, const ir::Node& node, std::span<const De
           ": Mean/InvStdDev outputs have no CUDA kernel");
   }
   const DeviceTensor& in = inputs[0];
-  size_t axis = size_t(ir::normalize_axis(node.attr_int("axis", -1), int64_t(in.dims.size()), what));
+  size_t axis =
+      size_t(ir::normalize_axis(node.attr_int("axis", -1), int64_t(in.dims.size()), what));
   int64_t length = 1;
   for (size_t d = axis; d < in.dims.size(); ++d) length *= in.dims[d];
-  check(inputs[1].numel() == length && (inputs.size() < 3 || !inputs[2].defined() || inputs[2].numel() == length),
+  check(inputs[1].numel() == length &&
+            (inputs.size() < 3 || !inputs[2].defined() || inputs[2].numel() == length),
         ErrorKind::Unsupported, what, ": Scale/B must cover the normalized dims exactly");
   const DeviceTensor* bias = inputs.size() > 2 && inputs[2].defined() ? &inputs[2] : nullptr;
   int64_t rows = length == 0 ? 0 : in.numel() / length;
@@ -83,8 +88,8 @@ void layer_norm(LaunchContext& context, const ir::Node& node, std::span<const De
     if (rows == 0) return;
     layer_norm_kernel<T><<<unsigned(rows), kRowThreads, 0, context.stream>>>(
         static_cast<const T*>(in.data), static_cast<const T*>(inputs[1].data),
-        bias ? static_cast<const T*>(bias->data) : nullptr, static_cast<T*>(outputs[0].data), length,
-        float(node.attr_float("epsilon", 1e-5)));
+        bias ? static_cast<const T*>(bias->data) : nullptr, static_cast<T*>(outputs[0].data),
+        length, float(node.attr_float("epsilon", 1e-5)));
   });
   check_launch(node);
 }
@@ -107,7 +112,8 @@ void batch_norm(LaunchContext& context, const ir::Node& node, std::span<const De
   std::string what = node.describe();
   check(in.dims.size() >= 2, ErrorKind::Unsupported, what, ": needs (N, C, ...)");
   for (size_t i = 1; i < 5; ++i) {
-    check(inputs[i].dtype == in.dtype, ErrorKind::Unsupported, what, ": parameters of another storage");
+    check(inputs[i].dtype == in.dtype, ErrorKind::Unsupported, what,
+          ": parameters of another storage");
   }
   int64_t inner = 1;
   for (size_t d = 2; d < in.dims.size(); ++d) inner *= in.dims[d];

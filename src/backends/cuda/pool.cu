@@ -16,10 +16,18 @@ constexpr int kThreads = 256;
 __device__ float to_float(float v) { return v; }
 __device__ float to_float(__half v) { return __half2float(v); }
 __device__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <typename T> __device__ T from_float(float v);
-template <> __device__ float from_float<float>(float v) { return v; }
-template <> __device__ __half from_float<__half>(float v) { return __float2half_rn(v); }
-template <> __device__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
+template <typename T>
+__device__ T from_float(float v);
+template <>
+__device__ float from_float<float>(float v) {
+  return v;
+}
+template <>
+__device__ __half from_float<__half>(float v) {
+  return __float2half_rn(v);
+}
+template <>
+__device__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
   return __float2bfloat16_rn(v);
 }
 
@@ -81,10 +89,10 @@ __global__ void pool_kernel(PoolGeometry g, PoolMode mode, const T* x, T* y) {
       // The divisor counts padding (never the extra taps ceil_mode adds) only when asked.
       int64_t divisor = 1;
       for (int axis = 0; axis < kPoolDims; ++axis) {
-        divisor *= mode == PoolMode::AverageIncludePad
-                       ? taps_inside(g, axis, o[axis], -g.pad_begin[axis],
-                                     g.in[axis] + g.pad_end[axis])
-                       : taps_inside(g, axis, o[axis], 0, g.in[axis]);
+        divisor *=
+            mode == PoolMode::AverageIncludePad
+                ? taps_inside(g, axis, o[axis], -g.pad_begin[axis], g.in[axis] + g.pad_end[axis])
+                : taps_inside(g, axis, o[axis], 0, g.in[axis]);
       }
       result = sum / static_cast<float>(divisor);
     }
@@ -133,10 +141,17 @@ __global__ void global_average_channels_last_kernel(int64_t volume, int64_t chan
 template <typename Fn>
 void visit_device_float(DType dtype, const char* who, Fn&& fn) {
   switch (dtype) {
-    case DType::Float32: fn(float{}); return;
-    case DType::Float16: fn(__half{}); return;
-    case DType::BFloat16: fn(__nv_bfloat16{}); return;
-    default: break;
+    case DType::Float32:
+      fn(float{});
+      return;
+    case DType::Float16:
+      fn(__half{});
+      return;
+    case DType::BFloat16:
+      fn(__nv_bfloat16{});
+      return;
+    default:
+      break;
   }
   fail(ErrorKind::Unsupported, who, ": the CUDA pools take float32, float16 or bfloat16, got ",
        dtype_name(dtype));
@@ -158,8 +173,8 @@ void launch_pool(DType dtype, PoolMode mode, const PoolGeometry& geometry, const
   KILN_CUDA_CHECK(cudaGetLastError());
 }
 
-void launch_global_average_pool(DType dtype, int64_t planes, int64_t volume, const void* x,
-                                void* y, cudaStream_t stream) {
+void launch_global_average_pool(DType dtype, int64_t planes, int64_t volume, const void* x, void* y,
+                                cudaStream_t stream) {
   if (planes == 0) return;
   check(planes < (int64_t(1) << 31) && volume > 0, ErrorKind::Unsupported,
         "GlobalAveragePool: ", planes, " planes of ", volume, " elements are out of range");
@@ -176,9 +191,9 @@ void launch_global_average_pool_channels_last(DType dtype, int64_t batch, int64_
                                               cudaStream_t stream) {
   if (batch == 0 || channels == 0) return;
   int64_t channel_blocks = (channels + kWarp - 1) / kWarp;
-  check(batch <= 65535 && channel_blocks < (int64_t(1) << 31) && volume > 0,
-        ErrorKind::Unsupported, "GlobalAveragePool: ", batch, " images of ", volume, " x ",
-        channels, " elements are out of range");
+  check(batch <= 65535 && channel_blocks < (int64_t(1) << 31) && volume > 0, ErrorKind::Unsupported,
+        "GlobalAveragePool: ", batch, " images of ", volume, " x ", channels,
+        " elements are out of range");
   dim3 grid(static_cast<unsigned>(channel_blocks), static_cast<unsigned>(batch));
   visit_device_float(dtype, "GlobalAveragePool", [&](auto tag) {
     using T = decltype(tag);

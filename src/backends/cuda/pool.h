@@ -28,8 +28,8 @@ enum class PoolMode { Max, AverageExcludePad, AverageIncludePad };
 void launch_pool(DType dtype, PoolMode mode, const PoolGeometry& geometry, const void* x, void* y,
                  cudaStream_t stream);
 // y[plane] = mean of x[plane, 0 .. volume).
-void launch_global_average_pool(DType dtype, int64_t planes, int64_t volume, const void* x,
-                                void* y, cudaStream_t stream);
+void launch_global_average_pool(DType dtype, int64_t planes, int64_t volume, const void* x, void* y,
+                                cudaStream_t stream);
 // The same for x = [batch, volume, channels] (NHWC): y[n, c] = mean over x[n, ·, c].
 void launch_global_average_pool_channels_last(DType dtype, int64_t batch, int64_t volume,
                                               int64_t channels, const void* x, void* y,

@@ -57,7 +57,8 @@ void reduce(LaunchContext& context, const ir::Node& node, std::span<const Device
   }
   int64_t reduced_count = element_count(reduced_dims);
   int64_t outputs_count = element_count(kept_dims);
-  check(reduced_count > 0 || op != ReduceOp::Max, ErrorKind::Unsupported, what, ": empty ReduceMax");
+  check(reduced_count > 0 || op != ReduceOp::Max, ErrorKind::Unsupported, what,
+        ": empty ReduceMax");
   visit_float_storage(in.dtype, what, [&](auto tag) {
     using T = decltype(tag);
     if (outputs_count == 0) return;

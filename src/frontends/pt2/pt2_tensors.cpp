@@ -1,13 +1,12 @@
 // ScalarType codes, TensorMeta and weight payloads of torch.export archives.
 #include "frontends/pt2/pt2_tensors.h"
 
-#include "frontends/torch/strided_storage.h"
-
 #include <cctype>
 #include <cstring>
 #include <map>
 
 #include "core/tensor_io.h"
+#include "frontends/torch/strided_storage.h"
 
 namespace kiln::pt2 {
 namespace {
@@ -147,7 +146,7 @@ Tensor PayloadReader::read(const std::string& fqn) const {
       static_int(member(meta, "storage_offset", meta_where), path_of(meta_where, "storage_offset"));
   auto storage = archive_.read(folder_ + path_name, "weight '" + fqn + "'");
   return torch::materialize_strided(info.dtype, sizes, strides, offset, std::move(storage),
-                     archive_.label() + ": weight '" + fqn + "'");
+                                    archive_.label() + ": weight '" + fqn + "'");
 }
 
 }  // namespace kiln::pt2

@@ -9,8 +9,8 @@
 namespace kiln::torch {
 
 Tensor materialize_strided(DType dtype, const Dims& sizes, const Dims& strides,
-                          int64_t storage_offset, std::shared_ptr<const std::string> storage,
-                          const std::string& what) {
+                           int64_t storage_offset, std::shared_ptr<const std::string> storage,
+                           const std::string& what) {
   check(sizes.size() == strides.size(), ErrorKind::InvalidModel, what, ": ", sizes.size(),
         " sizes but ", strides.size(), " strides");
   int64_t count = 0;

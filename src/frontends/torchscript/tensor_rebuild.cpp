@@ -31,8 +31,8 @@ Tensor StorageReader::read(const TensorRef& ref, const std::string& what) {
          " holds ", it->second->size(), " bytes but the pickle declares ", ref.storage.numel,
          " elements of ", dtype_name(ref.storage.dtype), " (truncated?)");
   }
-  return torch::materialize_strided(ref.storage.dtype, ref.sizes, ref.strides, ref.storage_offset, it->second,
-                          archive_.label() + ": " + what);
+  return torch::materialize_strided(ref.storage.dtype, ref.sizes, ref.strides, ref.storage_offset,
+                                    it->second, archive_.label() + ": " + what);
 }
 
 }  // namespace kiln::torchscript

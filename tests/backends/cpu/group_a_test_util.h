@@ -79,7 +79,8 @@ inline Tensor boolean(Dims dims, const std::vector<bool>& values) {
 inline std::vector<float> sample_values(int64_t count, float scale = 2.0f, int seed = 1) {
   std::vector<float> values(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) {
-    values[static_cast<size_t>(i)] = scale * static_cast<float>(std::sin(0.7 * double(i) + seed * 1.3));
+    values[static_cast<size_t>(i)] =
+        scale * static_cast<float>(std::sin(0.7 * double(i) + seed * 1.3));
   }
   return values;
 }

@@ -19,21 +19,30 @@ Tensor iota_f32(Dims dims) {
 
 TEST(CpuDataMovement, ReshapeZeroCopiesAndMinusOneInfers) {
   Tensor x = iota_f32({2, 3, 4});
-  expect_tensor(TestNode("Reshape").run1({x, i64({3}, {0, -1, 2})}), DType::Float32, {2, 6, 2}, iota(24));
+  expect_tensor(TestNode("Reshape").run1({x, i64({3}, {0, -1, 2})}), DType::Float32, {2, 6, 2},
+                iota(24));
   expect_tensor(TestNode("Reshape").run1({x, i64({1}, {-1})}), DType::Float32, {24}, iota(24));
   // allowzero=1: a 0 is a real zero dim.
   TestNode allow_zero("Reshape");
   allow_zero.attr("allowzero", int64_t{1});
   expect_tensor(allow_zero.run1({f32({0, 3}, {}), i64({2}, {3, 0})}), DType::Float32, {3, 0}, {});
   TestNode bad("Reshape", 1, "reshape_7");
-  expect_error([&] { bad.run1({x, i64({2}, {5, -1})}); }, ErrorKind::InvalidArgument,
-               {"Reshape node 'reshape_7'", "-1"});
-  expect_error([&] { bad.run1({x, i64({2}, {-1, -1})}); }, ErrorKind::InvalidArgument, {"reshape_7"});
+  expect_error(
+      [&] {
+        bad.run1({x, i64({2}, {5, -1})});
+      },
+      ErrorKind::InvalidArgument, {"Reshape node 'reshape_7'", "-1"});
+  expect_error(
+      [&] {
+        bad.run1({x, i64({2}, {-1, -1})});
+      },
+      ErrorKind::InvalidArgument, {"reshape_7"});
 }
 
 TEST(CpuDataMovement, TransposeDefaultAndPermutedOnBool) {
   // out[i, j] = in[j, i]
-  expect_tensor(TestNode("Transpose").run1({iota_f32({2, 3})}), DType::Float32, {3, 2}, {0, 3, 1, 4, 2, 5});
+  expect_tensor(TestNode("Transpose").run1({iota_f32({2, 3})}), DType::Float32, {3, 2},
+                {0, 3, 1, 4, 2, 5});
   // 4-D with perm (0, 2, 3, 1), as NCHW → NHWC: out[n, h, w, c] = in[n, c, h, w].
   TestNode nhwc("Transpose");
   nhwc.attr("perm", std::vector<int64_t>{0, 2, 3, 1});
@@ -46,10 +55,15 @@ TEST(CpuDataMovement, TransposeDefaultAndPermutedOnBool) {
   expect_tensor(out, DType::Float32, {2, 2, 2, 3}, expected);
   TestNode swap("Transpose");
   swap.attr("perm", std::vector<int64_t>{1, 0});
-  expect_tensor(swap.run1({boolean({2, 2}, {true, true, false, true})}), DType::Bool, {2, 2}, {1, 0, 1, 1});
+  expect_tensor(swap.run1({boolean({2, 2}, {true, true, false, true})}), DType::Bool, {2, 2},
+                {1, 0, 1, 1});
   TestNode bad("Transpose");
   bad.attr("perm", std::vector<int64_t>{0, 0});
-  expect_error([&] { bad.run1({iota_f32({2, 2})}); }, ErrorKind::InvalidModel, {"my_Transpose", "perm"});
+  expect_error(
+      [&] {
+        bad.run1({iota_f32({2, 2})});
+      },
+      ErrorKind::InvalidModel, {"my_Transpose", "perm"});
 }
 
 TEST(CpuDataMovement, ConcatNegativeAxisAndEmptyInput) {
@@ -61,8 +75,11 @@ TEST(CpuDataMovement, ConcatNegativeAxisAndEmptyInput) {
   rows.attr("axis", int64_t{0});
   Tensor int8s = Tensor::from_vector<int8_t>({1, 2}, {-1, 7});
   expect_tensor(rows.run1({int8s, int8s}), DType::Int8, {2, 2}, {-1, 7, -1, 7});
-  expect_error([&] { node.run1({a, i64({3, 1}, {1, 2, 3})}); }, ErrorKind::InvalidArgument,
-               {"Concat node 'my_Concat'", "input 1"});
+  expect_error(
+      [&] {
+        node.run1({a, i64({3, 1}, {1, 2, 3})});
+      },
+      ErrorKind::InvalidArgument, {"Concat node 'my_Concat'", "input 1"});
 }
 
 TEST(CpuDataMovement, SplitUnevenSizesAndEqualParts) {
@@ -96,10 +113,15 @@ TEST(CpuDataMovement, ExpandIsBidirectional) {
       for (int k = 0; k < 4; ++k) expected.push_back(7 + j);
   expect_tensor(out, DType::Int64, {2, 3, 4}, expected);
   // A shape smaller than the input keeps the input's dims.
-  expect_tensor(TestNode("Expand").run1({iota_f32({2, 2}), i64({1}, {1})}), DType::Float32, {2, 2}, iota(4));
-  expect_tensor(TestNode("Expand").run1({f32({}, {5}), i64({2}, {2, 1})}), DType::Float32, {2, 1}, {5, 5});
-  expect_error([] { TestNode("Expand").run1({iota_f32({3}), i64({1}, {2})}); }, ErrorKind::InvalidArgument,
-               {"my_Expand"});
+  expect_tensor(TestNode("Expand").run1({iota_f32({2, 2}), i64({1}, {1})}), DType::Float32, {2, 2},
+                iota(4));
+  expect_tensor(TestNode("Expand").run1({f32({}, {5}), i64({2}, {2, 1})}), DType::Float32, {2, 1},
+                {5, 5});
+  expect_error(
+      [] {
+        TestNode("Expand").run1({iota_f32({3}), i64({1}, {2})});
+      },
+      ErrorKind::InvalidArgument, {"my_Expand"});
 }
 
 TEST(CpuDataMovement, SqueezeAndUnsqueeze) {
@@ -117,7 +139,8 @@ TEST(CpuDataMovement, SqueezeAndUnsqueeze) {
   expect_tensor(unsqueeze.run1({iota_f32({3, 2})}), DType::Float32, {1, 3, 2, 1}, iota(6));
   unsqueeze.attr("axes", std::vector<int64_t>{1, 3});
   expect_tensor(unsqueeze.run1({iota_f32({3, 2})}), DType::Float32, {3, 1, 2, 1}, iota(6));
-  expect_error([&] { unsqueeze.run1({f32({}, {4})}); }, ErrorKind::InvalidModel, {"my_Unsqueeze", "axis 3"});
+  expect_error([&] { unsqueeze.run1({f32({}, {4})}); }, ErrorKind::InvalidModel,
+               {"my_Unsqueeze", "axis 3"});
   unsqueeze.attr("axes", std::vector<int64_t>{-1, 0});
   expect_tensor(unsqueeze.run1({f32({}, {4})}), DType::Float32, {1, 1}, {4});
 }
@@ -145,7 +168,9 @@ TEST(CpuDataMovement, TriluUpperLowerWithK) {
   TestNode lower("Trilu");
   lower.attr("upper", int64_t{0});
   // numpy: np.tril(..., -1), batched twice over a leading axis.
-  Tensor batch = TestNode("Concat").attr("axis", int64_t{0}).run1({x.reshaped({1, 3, 4}), x.reshaped({1, 3, 4})});
+  Tensor batch = TestNode("Concat")
+                     .attr("axis", int64_t{0})
+                     .run1({x.reshaped({1, 3, 4}), x.reshaped({1, 3, 4})});
   std::vector<double> one = {0, 0, 0, 0, 4, 0, 0, 0, 8, 9, 0, 0};
   std::vector<double> both = one;
   both.insert(both.end(), one.begin(), one.end());

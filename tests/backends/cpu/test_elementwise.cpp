@@ -51,16 +51,15 @@ TEST(CpuElementwise, LogSqrtReciprocalIncludingEdgeValues) {
 TEST(CpuElementwise, GeluExactAndTanh) {
   // Values from Python's math.erf / math.tanh in float64 (see the formulas in core_ops.md).
   const std::vector<double> inputs = {-3.0, -1.0, 0.5, 2.0};
-  expect_tensor(TestNode("Gelu").run1({f64({4}, inputs)}), DType::Float64, {4},
-                {-0.00404969409489031, -0.15865525393145707, 0.34573123063700656,
-                 1.9544997361036416},
-                1e-14);
+  expect_tensor(
+      TestNode("Gelu").run1({f64({4}, inputs)}), DType::Float64, {4},
+      {-0.00404969409489031, -0.15865525393145707, 0.34573123063700656, 1.9544997361036416}, 1e-14);
   TestNode tanh_gelu("Gelu");
   tanh_gelu.attr("approximate", std::string("tanh"));
-  expect_tensor(tanh_gelu.run1({f32({4}, {-3.0f, -1.0f, 0.5f, 2.0f})}), DType::Float32, {4},
-                {-0.0036373920817729943, -0.15880800939172324, 0.34571400982514394,
-                 1.954597694087775},
-                kFloat32Tolerance);
+  expect_tensor(
+      tanh_gelu.run1({f32({4}, {-3.0f, -1.0f, 0.5f, 2.0f})}), DType::Float32, {4},
+      {-0.0036373920817729943, -0.15880800939172324, 0.34571400982514394, 1.954597694087775},
+      kFloat32Tolerance);
   TestNode bad("Gelu");
   bad.attr("approximate", std::string("fast"));
   expect_error([&] { bad.run1({f32({1}, {1.0f})}); }, ErrorKind::InvalidModel, {"my_Gelu", "fast"});
@@ -111,10 +110,16 @@ TEST(CpuElementwise, AddBroadcastsRanksZeroToFour) {
 }
 
 TEST(CpuElementwise, BroadcastMismatchNamesTheNode) {
-  expect_error([] { TestNode("Add").run1({f32({2, 3}, sample_values(6)), f32({4}, sample_values(4))}); },
-               ErrorKind::InvalidArgument, {"Add node 'my_Add'", "[2, 3]", "[4]"});
-  expect_error([] { TestNode("Add").run1({f32({1}, {1}), i64({1}, {1})}); },
-               ErrorKind::InvalidArgument, {"my_Add", "int64"});
+  expect_error(
+      [] {
+        TestNode("Add").run1({f32({2, 3}, sample_values(6)), f32({4}, sample_values(4))});
+      },
+      ErrorKind::InvalidArgument, {"Add node 'my_Add'", "[2, 3]", "[4]"});
+  expect_error(
+      [] {
+        TestNode("Add").run1({f32({1}, {1}), i64({1}, {1})});
+      },
+      ErrorKind::InvalidArgument, {"my_Add", "int64"});
 }
 
 // A large output takes the multi-threaded path of map_broadcast; compare with a plain loop.
@@ -135,20 +140,25 @@ TEST(CpuElementwise, Int64ArithmeticTruncatesAndWraps) {
   Tensor b = i64({4}, {2, 2, -2, 1});
   expect_tensor(TestNode("Div").run1({a, b}), DType::Int64, {4},
                 {3, -3, -3, double(std::numeric_limits<int64_t>::max())});
-  expect_tensor(TestNode("Sub").run1({i64({2}, {5, -5}), i64({}, {8})}), DType::Int64, {2}, {-3, -13});
+  expect_tensor(TestNode("Sub").run1({i64({2}, {5, -5}), i64({}, {8})}), DType::Int64, {2},
+                {-3, -13});
   Tensor wrapped = TestNode("Add").run1({a, b});
   EXPECT_EQ(wrapped.data<int64_t>()[3], std::numeric_limits<int64_t>::min());
   expect_tensor(TestNode("Mul").run1({i32({3}, {3, -4, 1000}), i32({1}, {-3})}), DType::Int32, {3},
                 {-9, 12, -3000});
   // The minimum divided by -1 wraps instead of trapping.
-  Tensor min_div = TestNode("Div").run1({i64({1}, {std::numeric_limits<int64_t>::min()}), i64({1}, {-1})});
+  Tensor min_div =
+      TestNode("Div").run1({i64({1}, {std::numeric_limits<int64_t>::min()}), i64({1}, {-1})});
   EXPECT_EQ(min_div.data<int64_t>()[0], std::numeric_limits<int64_t>::min());
 }
 
 TEST(CpuElementwise, IntegerDivisionByZeroNamesTheNode) {
   TestNode node("Div", 1, "shape_div");
-  expect_error([&] { node.run1({i64({2}, {4, 5}), i64({2}, {2, 0})}); }, ErrorKind::Runtime,
-               {"Div node 'shape_div'", "division by zero"});
+  expect_error(
+      [&] {
+        node.run1({i64({2}, {4, 5}), i64({2}, {2, 0})});
+      },
+      ErrorKind::Runtime, {"Div node 'shape_div'", "division by zero"});
   // Float division by zero is IEEE: inf.
   expect_tensor(TestNode("Div").run1({f32({1}, {1}), f32({1}, {0})}), DType::Float32, {1},
                 {std::numeric_limits<double>::infinity()});
@@ -162,19 +172,24 @@ TEST(CpuElementwise, PowWithMixedExponentTypes) {
   // numpy: np.power(np.array([2, -3, 5]), np.array([3, 3, 0])) == [8, -27, 1]
   expect_tensor(TestNode("Pow").run1({i64({3}, {2, -3, 5}), i64({3}, {3, 3, 0})}), DType::Int64,
                 {3}, {8, -27, 1});
-  expect_tensor(TestNode("Pow").run1({i32({2}, {9, 10}), f32({1}, {0.5f})}), DType::Int32, {2}, {3, 3});
+  expect_tensor(TestNode("Pow").run1({i32({2}, {9, 10}), f32({1}, {0.5f})}), DType::Int32, {2},
+                {3, 3});
 }
 
 TEST(CpuElementwise, VariadicMaxMinAndIsNaN) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   Tensor a = f32({2, 1}, {1, nan}), b = f32({3}, {0, 2, 5}), c = f32({}, {3});
   const double dnan = std::numeric_limits<double>::quiet_NaN();
-  expect_tensor(TestNode("Max").run1({a, b, c}), DType::Float32, {2, 3}, {3, 3, 5, dnan, dnan, dnan});
-  expect_tensor(TestNode("Min").run1({a, b, c}), DType::Float32, {2, 3}, {0, 1, 1, dnan, dnan, dnan});
+  expect_tensor(TestNode("Max").run1({a, b, c}), DType::Float32, {2, 3},
+                {3, 3, 5, dnan, dnan, dnan});
+  expect_tensor(TestNode("Min").run1({a, b, c}), DType::Float32, {2, 3},
+                {0, 1, 1, dnan, dnan, dnan});
   expect_tensor(TestNode("Max").run1({i64({2}, {-4, 9})}), DType::Int64, {2}, {-4, 9});
-  expect_tensor(TestNode("Min").run1({i32({2}, {-4, 9}), i32({1}, {0})}), DType::Int32, {2}, {-4, 0});
-  expect_tensor(TestNode("IsNaN").run1({f32({3}, {nan, 1, std::numeric_limits<float>::infinity()})}),
-                DType::Bool, {3}, {1, 0, 0});
+  expect_tensor(TestNode("Min").run1({i32({2}, {-4, 9}), i32({1}, {0})}), DType::Int32, {2},
+                {-4, 0});
+  expect_tensor(
+      TestNode("IsNaN").run1({f32({3}, {nan, 1, std::numeric_limits<float>::infinity()})}),
+      DType::Bool, {3}, {1, 0, 0});
 }
 
 TEST(CpuElementwise, ComparisonsBroadcastToBool) {
@@ -195,7 +210,8 @@ TEST(CpuElementwise, AndNotWhere) {
   expect_tensor(TestNode("Not").run1({q}), DType::Bool, {2}, {0, 1});
   expect_error([] { TestNode("Not").run1({f32({1}, {1})}); }, ErrorKind::Unsupported, {"my_Not"});
   // Where broadcasts all three: cond [2,1], X [3], Y scalar.
-  Tensor where = TestNode("Where").run1({boolean({2, 1}, {true, false}), i64({3}, {1, 2, 3}), i64({}, {-1})});
+  Tensor where =
+      TestNode("Where").run1({boolean({2, 1}, {true, false}), i64({3}, {1, 2, 3}), i64({}, {-1})});
   expect_tensor(where, DType::Int64, {2, 3}, {1, 2, 3, -1, -1, -1});
   Tensor where_f = TestNode("Where").run1({q, f32({2}, {5, 6}), f32({2}, {7, 8})});
   expect_tensor(where_f, DType::Float32, {2}, {5, 8});

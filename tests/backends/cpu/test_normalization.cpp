@@ -60,8 +60,11 @@ TEST(CpuNormalization, LayerNormOverTwoAxesWithoutBiasInFloat64) {
 
 TEST(CpuNormalization, LayerNormBadScaleNamesTheNode) {
   TestNode node("LayerNormalization", 1, "ln_final");
-  expect_error([&] { node.run({f32({2, 4}, sample_values(8)), f32({3}, {1, 1, 1})}); },
-               ErrorKind::InvalidArgument, {"ln_final"});
+  expect_error(
+      [&] {
+        node.run({f32({2, 4}, sample_values(8)), f32({3}, {1, 1, 1})});
+      },
+      ErrorKind::InvalidArgument, {"ln_final"});
 }
 
 TEST(CpuNormalization, BatchNormInference) {
@@ -70,8 +73,8 @@ TEST(CpuNormalization, BatchNormInference) {
   const std::vector<float> mean = {0.1f, -0.2f, 0.3f}, var = {1.0f, 0.25f, 4.0f};
   TestNode node("BatchNormalization");
   node.attr("epsilon", 1e-2);
-  Tensor y = node.run1({f32({2, 3, 2, 2}, x), f32({3}, scale), f32({3}, bias), f32({3}, mean),
-                        f32({3}, var)});
+  Tensor y = node.run1(
+      {f32({2, 3, 2, 2}, x), f32({3}, scale), f32({3}, bias), f32({3}, mean), f32({3}, var)});
   std::vector<double> expected;
   for (size_t i = 0; i < x.size(); ++i) {
     const size_t c = (i / 4) % 3;
@@ -79,8 +82,8 @@ TEST(CpuNormalization, BatchNormInference) {
   }
   expect_tensor(y, DType::Float32, {2, 3, 2, 2}, expected, kFloat32Tolerance);
   // Rank 2 (N, C) works too.
-  Tensor flat = node.run1({f32({1, 3}, {1, 2, 3}), f32({3}, scale), f32({3}, bias), f32({3}, mean),
-                           f32({3}, var)});
+  Tensor flat = node.run1(
+      {f32({1, 3}, {1, 2, 3}), f32({3}, scale), f32({3}, bias), f32({3}, mean), f32({3}, var)});
   expect_tensor(flat, DType::Float32, {1, 3},
                 {(1 - 0.1) / std::sqrt(1.01), (2 + 0.2) / std::sqrt(0.26) * 0.5 + 1,
                  (3 - 0.3) / std::sqrt(4.01) * -2 - 1},
@@ -90,8 +93,11 @@ TEST(CpuNormalization, BatchNormInference) {
 TEST(CpuNormalization, BatchNormRejectsWrongParameterDims) {
   TestNode node("BatchNormalization", 1, "bn1");
   Tensor p = f32({2}, {1, 1});
-  expect_error([&] { node.run1({f32({1, 3, 2}, sample_values(6)), p, p, p, p}); },
-               ErrorKind::InvalidArgument, {"BatchNormalization node 'bn1'", "scale"});
+  expect_error(
+      [&] {
+        node.run1({f32({1, 3, 2}, sample_values(6)), p, p, p, p});
+      },
+      ErrorKind::InvalidArgument, {"BatchNormalization node 'bn1'", "scale"});
 }
 
 }  // namespace

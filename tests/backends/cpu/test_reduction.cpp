@@ -69,8 +69,9 @@ TEST(CpuReduction, ReduceMaxWithIntegersAndNaN) {
   expect_tensor(node.run1({f32({2, 3}, {1, nan, 3, -5, -4, -6})}), DType::Float32, {2},
                 {std::numeric_limits<double>::quiet_NaN(), -4});
   // Reducing an empty axis gives -inf (the identity of max).
-  expect_tensor(node.run1({f32({2, 0}, {})}), DType::Float32, {2},
-                {-std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()});
+  expect_tensor(
+      node.run1({f32({2, 0}, {})}), DType::Float32, {2},
+      {-std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()});
 }
 
 TEST(CpuReduction, ReduceSumInt64AndFloat64) {
@@ -78,12 +79,18 @@ TEST(CpuReduction, ReduceSumInt64AndFloat64) {
   node.attr("axes", std::vector<int64_t>{0});
   expect_tensor(node.run1({i64({3, 2}, {1, 2, 3, 4, 5, 6})}), DType::Int64, {1, 2}, {9, 12});
   expect_tensor(node.run1({f64({2, 1}, {0.1, 0.2})}), DType::Float64, {1, 1}, {0.1 + 0.2}, 1e-16);
-  expect_error([] { TestNode("ReduceMean").run1({i64({2}, {1, 2})}); }, ErrorKind::Unsupported,
-               {"ReduceMean node 'my_ReduceMean'"});
+  expect_error(
+      [] {
+        TestNode("ReduceMean").run1({i64({2}, {1, 2})});
+      },
+      ErrorKind::Unsupported, {"ReduceMean node 'my_ReduceMean'"});
   TestNode bad_axis("ReduceSum", 1, "sum_bad_axis");
   bad_axis.attr("axes", std::vector<int64_t>{3});
-  expect_error([&] { bad_axis.run1({f32({2}, {1, 2})}); }, ErrorKind::InvalidModel,
-               {"sum_bad_axis", "axis 3"});
+  expect_error(
+      [&] {
+        bad_axis.run1({f32({2}, {1, 2})});
+      },
+      ErrorKind::InvalidModel, {"sum_bad_axis", "axis 3"});
 }
 
 // A plain float32 running sum of 1e6 copies of 0.1f drifts by ~1e-3 relative; the
@@ -107,7 +114,9 @@ TEST(CpuReduction, SoftmaxOnLastAndFirstAxis) {
           double total = 0;
           const int length = axis == 0 ? 2 : axis == 1 ? 3 : 4;
           for (int m = 0; m < length; ++m) {
-            total += std::exp(axis == 0 ? x.at(m, j, k) : axis == 1 ? x.at(i, m, k) : x.at(i, j, m));
+            total += std::exp(axis == 0   ? x.at(m, j, k)
+                              : axis == 1 ? x.at(i, m, k)
+                                          : x.at(i, j, m));
           }
           out[size_t((i * 3 + j) * 4 + k)] = std::exp(x.at(i, j, k)) / total;
         }
@@ -117,10 +126,12 @@ TEST(CpuReduction, SoftmaxOnLastAndFirstAxis) {
                 kFloat32Tolerance);
   TestNode first("Softmax");
   first.attr("axis", int64_t{0});
-  expect_tensor(first.run1({x.tensor()}), DType::Float32, {2, 3, 4}, reference(0), kFloat32Tolerance);
+  expect_tensor(first.run1({x.tensor()}), DType::Float32, {2, 3, 4}, reference(0),
+                kFloat32Tolerance);
   TestNode middle("Softmax");
   middle.attr("axis", int64_t{-2});
-  expect_tensor(middle.run1({x.tensor()}), DType::Float32, {2, 3, 4}, reference(1), kFloat32Tolerance);
+  expect_tensor(middle.run1({x.tensor()}), DType::Float32, {2, 3, 4}, reference(1),
+                kFloat32Tolerance);
 }
 
 TEST(CpuReduction, SoftmaxIsStableForLargeInputs) {
@@ -128,8 +139,8 @@ TEST(CpuReduction, SoftmaxIsStableForLargeInputs) {
   const double e = std::exp(1.0);
   expect_tensor(TestNode("Softmax").run1({f32({2}, {1000.0f, 1001.0f})}), DType::Float32, {2},
                 {1 / (1 + e), e / (1 + e)}, kFloat32Tolerance);
-  expect_tensor(TestNode("Softmax").run1({f64({1, 3}, {-1e300, 0, -1e300})}), DType::Float64, {1, 3},
-                {0, 1, 0}, 0);
+  expect_tensor(TestNode("Softmax").run1({f64({1, 3}, {-1e300, 0, -1e300})}), DType::Float64,
+                {1, 3}, {0, 1, 0}, 0);
 }
 
 }  // namespace

@@ -35,25 +35,33 @@ TEST(CpuShapeOps, ConstantOfShape) {
   expect_tensor(ones.run1({i64({3}, {1, 2, 1})}), DType::Int64, {1, 2, 1}, {-7, -7});
   expect_tensor(ones.run1({i64({0}, {})}), DType::Int64, {}, {-7});
   TestNode bad("ConstantOfShape", 1, "fill");
-  expect_error([&] { bad.run1({i64({1}, {-2})}); }, ErrorKind::InvalidArgument, {"fill", "negative"});
+  expect_error([&] { bad.run1({i64({1}, {-2})}); }, ErrorKind::InvalidArgument,
+               {"fill", "negative"});
 }
 
 TEST(CpuShapeOps, RangeFloatAndInteger) {
-  expect_tensor(TestNode("Range").run1({f32({}, {1}), f32({}, {2}), f32({}, {0.25f})}), DType::Float32,
-                {4}, {1, 1.25, 1.5, 1.75});
+  expect_tensor(TestNode("Range").run1({f32({}, {1}), f32({}, {2}), f32({}, {0.25f})}),
+                DType::Float32, {4}, {1, 1.25, 1.5, 1.75});
   // ceil((-4 - 10) / -3) = 5 elements
-  expect_tensor(TestNode("Range").run1({i64({}, {10}), i64({}, {-4}), i64({}, {-3})}), DType::Int64, {5},
-                {10, 7, 4, 1, -2});
-  expect_tensor(TestNode("Range").run1({i32({}, {0}), i32({}, {5}), i32({}, {2})}), DType::Int32, {3},
-                {0, 2, 4});
-  expect_tensor(TestNode("Range").run1({i64({}, {3}), i64({}, {1}), i64({}, {1})}), DType::Int64, {0}, {});
-  expect_tensor(TestNode("Range").run1({f64({}, {0}), f64({}, {-1}), f64({}, {-0.3})}), DType::Float64,
-                {4}, {0, -0.3, -0.6, -0.3 * 3}, 1e-15);
+  expect_tensor(TestNode("Range").run1({i64({}, {10}), i64({}, {-4}), i64({}, {-3})}), DType::Int64,
+                {5}, {10, 7, 4, 1, -2});
+  expect_tensor(TestNode("Range").run1({i32({}, {0}), i32({}, {5}), i32({}, {2})}), DType::Int32,
+                {3}, {0, 2, 4});
+  expect_tensor(TestNode("Range").run1({i64({}, {3}), i64({}, {1}), i64({}, {1})}), DType::Int64,
+                {0}, {});
+  expect_tensor(TestNode("Range").run1({f64({}, {0}), f64({}, {-1}), f64({}, {-0.3})}),
+                DType::Float64, {4}, {0, -0.3, -0.6, -0.3 * 3}, 1e-15);
   TestNode bad("Range", 1, "positions");
-  expect_error([&] { bad.run1({i64({}, {0}), i64({}, {5}), i64({}, {0})}); }, ErrorKind::InvalidArgument,
-               {"Range node 'positions'", "delta is 0"});
-  expect_error([&] { bad.run1({i64({}, {0}), i32({}, {5}), i64({}, {1})}); }, ErrorKind::InvalidArgument,
-               {"positions", "limit"});
+  expect_error(
+      [&] {
+        bad.run1({i64({}, {0}), i64({}, {5}), i64({}, {0})});
+      },
+      ErrorKind::InvalidArgument, {"Range node 'positions'", "delta is 0"});
+  expect_error(
+      [&] {
+        bad.run1({i64({}, {0}), i32({}, {5}), i64({}, {1})});
+      },
+      ErrorKind::InvalidArgument, {"positions", "limit"});
 }
 
 }  // namespace

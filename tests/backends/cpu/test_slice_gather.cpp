@@ -23,7 +23,8 @@ std::vector<double> as_doubles(const std::vector<int64_t>& values) {
 Tensor slice(const std::vector<int64_t>& starts, const std::vector<int64_t>& ends,
              const std::vector<int64_t>& axes, const std::vector<int64_t>& steps) {
   const Dims n = {int64_t(starts.size())};
-  return TestNode("Slice").run1({arange_cube(), i64(n, starts), i64(n, ends), i64(n, axes), i64(n, steps)});
+  return TestNode("Slice").run1(
+      {arange_cube(), i64(n, starts), i64(n, ends), i64(n, axes), i64(n, steps)});
 }
 
 TEST(CpuSlice, NegativeStepsMatchNumpy) {
@@ -31,8 +32,8 @@ TEST(CpuSlice, NegativeStepsMatchNumpy) {
   expect_tensor(slice({kMax, 3}, {kMin, 0}, {1, 2}, {-1, -2}), DType::Int64, {2, 3, 2},
                 {11, 9, 7, 5, 3, 1, 23, 21, 19, 17, 15, 13});
   // numpy: x[-1:, 1:100, ::-3] (axes given negative, in any order)
-  expect_tensor(slice({-1, 1, -1}, {kMax, 100, kMin}, {0, -2, -1}, {1, 1, -3}), DType::Int64, {1, 2, 2},
-                {19, 16, 23, 20});
+  expect_tensor(slice({-1, 1, -1}, {kMax, 100, kMin}, {0, -2, -1}, {1, 1, -3}), DType::Int64,
+                {1, 2, 2}, {19, 16, 23, 20});
 }
 
 TEST(CpuSlice, ClampsStartsAndEnds) {
@@ -54,19 +55,29 @@ TEST(CpuSlice, DefaultAxesAndStepsAndOtherDtypes) {
   Tensor out = TestNode("Slice").run1({x, i32({2}, {1, 1}), i32({2}, {2, 3})});
   expect_tensor(out, DType::Float32, {1, 2}, {5, 6});
   Tensor flags = boolean({4}, {true, false, true, true});
-  expect_tensor(TestNode("Slice").run1({flags, i64({1}, {3}), i64({1}, {0}), Tensor(), i64({1}, {-1})}),
-                DType::Bool, {3}, {1, 1, 0});
+  expect_tensor(
+      TestNode("Slice").run1({flags, i64({1}, {3}), i64({1}, {0}), Tensor(), i64({1}, {-1})}),
+      DType::Bool, {3}, {1, 1, 0});
 }
 
 TEST(CpuSlice, ErrorsNameTheNode) {
   TestNode node("Slice", 1, "bad_slice");
   Tensor one = i64({1}, {0});
-  expect_error([&] { node.run1({arange_cube(), one, one, one, i64({1}, {0})}); },
-               ErrorKind::InvalidArgument, {"Slice node 'bad_slice'", "step is 0"});
-  expect_error([&] { node.run1({arange_cube(), one, i64({2}, {1, 1})}); }, ErrorKind::InvalidArgument,
-               {"bad_slice"});
-  expect_error([&] { node.run1({arange_cube(), i64({2}, {0, 0}), i64({2}, {1, 1}), i64({2}, {1, -2})}); },
-               ErrorKind::InvalidModel, {"bad_slice", "twice"});
+  expect_error(
+      [&] {
+        node.run1({arange_cube(), one, one, one, i64({1}, {0})});
+      },
+      ErrorKind::InvalidArgument, {"Slice node 'bad_slice'", "step is 0"});
+  expect_error(
+      [&] {
+        node.run1({arange_cube(), one, i64({2}, {1, 1})});
+      },
+      ErrorKind::InvalidArgument, {"bad_slice"});
+  expect_error(
+      [&] {
+        node.run1({arange_cube(), i64({2}, {0, 0}), i64({2}, {1, 1}), i64({2}, {1, -2})});
+      },
+      ErrorKind::InvalidModel, {"bad_slice", "twice"});
 }
 
 TEST(CpuGather, NegativeIndicesWrapOnAxisOne) {
@@ -83,8 +94,8 @@ TEST(CpuGather, AxisZeroScalarAndInt32Indices) {
   std::vector<int64_t> data(12);
   for (int i = 0; i < 12; ++i) data[size_t(i)] = i;
   // numpy: np.take(np.arange(12).reshape(3, 4), [2, -3], axis=0)
-  expect_tensor(TestNode("Gather").run1({i64({3, 4}, data), i32({2}, {2, -3})}), DType::Int64, {2, 4},
-                {8, 9, 10, 11, 0, 1, 2, 3});
+  expect_tensor(TestNode("Gather").run1({i64({3, 4}, data), i32({2}, {2, -3})}), DType::Int64,
+                {2, 4}, {8, 9, 10, 11, 0, 1, 2, 3});
   // A scalar index drops the axis.
   expect_tensor(TestNode("Gather").run1({i64({3, 4}, data), i64({}, {1})}), DType::Int64, {4},
                 {4, 5, 6, 7});
@@ -92,10 +103,16 @@ TEST(CpuGather, AxisZeroScalarAndInt32Indices) {
 
 TEST(CpuGather, OutOfRangeIndexNamesTheNode) {
   TestNode node("Gather", 1, "embedding_lookup");
-  expect_error([&] { node.run1({f32({3, 2}, sample_values(6)), i64({2}, {1, 3})}); }, ErrorKind::Runtime,
-               {"Gather node 'embedding_lookup'", "index 3", "size 3"});
-  expect_error([&] { node.run1({f32({3, 2}, sample_values(6)), i64({1}, {-4})}); }, ErrorKind::Runtime,
-               {"embedding_lookup", "index -4"});
+  expect_error(
+      [&] {
+        node.run1({f32({3, 2}, sample_values(6)), i64({2}, {1, 3})});
+      },
+      ErrorKind::Runtime, {"Gather node 'embedding_lookup'", "index 3", "size 3"});
+  expect_error(
+      [&] {
+        node.run1({f32({3, 2}, sample_values(6)), i64({1}, {-4})});
+      },
+      ErrorKind::Runtime, {"embedding_lookup", "index -4"});
 }
 
 }  // namespace

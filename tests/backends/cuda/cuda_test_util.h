@@ -11,11 +11,11 @@
 #include "core/tensor.h"
 
 // Every GPU test starts with this: on a machine without a CUDA device it reports a skip.
-#define KILN_REQUIRE_GPU()                                                   \
-  do {                                                                       \
-    if (!::kiln::cuda::cuda_device_available()) {                            \
-      GTEST_SKIP() << "no CUDA GPU: skipped";                                \
-    }                                                                        \
+#define KILN_REQUIRE_GPU()                        \
+  do {                                            \
+    if (!::kiln::cuda::cuda_device_available()) { \
+      GTEST_SKIP() << "no CUDA GPU: skipped";     \
+    }                                             \
   } while (0)
 
 namespace kiln::cuda_test {
@@ -23,9 +23,12 @@ namespace kiln::cuda_test {
 // Normalized error allowed between the GPU and the CPU reference run at the same precisions.
 inline double tolerance_for(Precision precision) {
   switch (precision) {
-    case Precision::FP16: return 5e-3;
-    case Precision::BF16: return 2e-2;
-    default: return 1e-5;
+    case Precision::FP16:
+      return 5e-3;
+    case Precision::BF16:
+      return 2e-2;
+    default:
+      return 1e-5;
   }
 }
 

@@ -19,13 +19,15 @@ class CudaFixtureTest : public testing::TestWithParam<std::string> {};
 
 TEST_P(CudaFixtureTest, MatchesPyTorch) {
   KILN_REQUIRE_GPU();
-  std::filesystem::path folder = std::filesystem::path(KILN_SOURCE_DIR) / "tests/models/fixtures" / GetParam();
+  std::filesystem::path folder =
+      std::filesystem::path(KILN_SOURCE_DIR) / "tests/models/fixtures" / GetParam();
   std::string stem = GetParam() + "_fp32";
   std::map<std::string, Tensor> inputs = read_safetensors(folder / (stem + "_inputs.safetensors"));
   Tensor reference = read_safetensors(folder / (stem + "_outputs.safetensors")).at("output_0");
   std::map<std::string, Dims> dims;
   for (const auto& [name, tensor] : inputs) dims[name] = tensor.dims();
-  for (const std::set<Precision>& enabled : {std::set{Precision::FP32}, std::set{Precision::FP32, Precision::BF16}}) {
+  for (const std::set<Precision>& enabled :
+       {std::set{Precision::FP32}, std::set{Precision::FP32, Precision::BF16}}) {
     ir::Graph graph = load_model(folder / (stem + ".onnx"));
     passes::assign_precisions(graph, enabled, false);
     cuda::CudaExecutor executor(graph, dims, {.poison_values = true});
@@ -33,19 +35,21 @@ TEST_P(CudaFixtureTest, MatchesPyTorch) {
     ASSERT_EQ(outputs.size(), 1u);
     ASSERT_EQ(outputs[0].dims(), reference.dims());
     double error = normalized_error(outputs[0], reference);
-    double tolerance = enabled.count(Precision::BF16) ? kBf16FixtureTolerance : kFp32FixtureTolerance;
+    double tolerance =
+        enabled.count(Precision::BF16) ? kBf16FixtureTolerance : kFp32FixtureTolerance;
     std::string host;
     for (const std::string& node : executor.host_nodes()) host += " " + node;
     EXPECT_LE(error, tolerance) << GetParam() << " with " << precisions_to_string(enabled)
                                 << ": normalized error " << error;
     std::cout << GetParam() << " " << precisions_to_string(enabled) << ": error " << error << ", "
-              << executor.host_nodes().size() << " host nodes" << (host.size() > 300 ? host.substr(0, 300) + " ..." : host)
-              << "\n";
+              << executor.host_nodes().size() << " host nodes"
+              << (host.size() > 300 ? host.substr(0, 300) + " ..." : host) << "\n";
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(PyTorchExports, CudaFixtureTest,
-                         testing::Values("mlp", "resnet", "encoder", "gpt2", "bert", "mobilenet", "vit"));
+                         testing::Values("mlp", "resnet", "encoder", "gpt2", "bert", "mobilenet",
+                                         "vit"));
 
 }  // namespace
 }  // namespace kiln

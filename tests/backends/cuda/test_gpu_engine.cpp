@@ -39,8 +39,8 @@ bool same_bits(const Tensor& a, const Tensor& b) {
 }
 
 struct TempDir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() /
-                               ("kiln_gpu_engine_" + std::to_string(::getpid()));
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("kiln_gpu_engine_" + std::to_string(::getpid()));
   TempDir() { std::filesystem::create_directories(path); }
   ~TempDir() { std::filesystem::remove_all(path); }
 };
@@ -52,7 +52,8 @@ engine::BuildResult timed_build(const std::string& name, const std::set<Precisio
   config.enabled_precisions = enabled;
   config.tuned_input_dims = dims_of(fixture_inputs(name));
   cuda::GpuLayerTimer timer(config.workspace_bytes);
-  return engine::build_engine(load_model(fixture_folder(name) / (name + "_fp32.onnx")), config, &timer, cache);
+  return engine::build_engine(load_model(fixture_folder(name) / (name + "_fp32.onnx")), config,
+                              &timer, cache);
 }
 
 class TimedBuildTest : public testing::TestWithParam<std::string> {};
@@ -63,7 +64,8 @@ TEST_P(TimedBuildTest, BuildSaveLoadRunMatchesPyTorch) {
   KILN_REQUIRE_GPU();
   const std::string name = GetParam();
   std::map<std::string, Tensor> inputs = fixture_inputs(name);
-  Tensor reference = read_safetensors(fixture_folder(name) / (name + "_fp32_outputs.safetensors")).at("output_0");
+  Tensor reference =
+      read_safetensors(fixture_folder(name) / (name + "_fp32_outputs.safetensors")).at("output_0");
   engine::TimingCache cache;
   engine::BuildResult built = timed_build(name, {Precision::FP32, Precision::BF16}, &cache);
   EXPECT_GT(built.layers_timed, 0u) << "nothing was timed";
@@ -93,7 +95,8 @@ TEST_P(TimedBuildTest, BuildSaveLoadRunMatchesPyTorch) {
   EXPECT_EQ(again.timings_cached, built.layers_timed + built.timings_cached);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, TimedBuildTest, testing::Values("mlp", "resnet", "gpt2", "bert"));
+INSTANTIATE_TEST_SUITE_P(Fixtures, TimedBuildTest,
+                         testing::Values("mlp", "resnet", "gpt2", "bert"));
 
 // One engine, eight threads, each with its own context and stream, 1000 inferences each:
 // every result identical to a single-threaded run.
@@ -194,7 +197,7 @@ TEST(ExecutionContextTest, LeadingAxisSelectsAreViews) {
     };
     ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({3, 8, 64}));
     ir::Value* qkv = graph.add_node("Add", "qkv", {x, x}, {"qkv_out"})->outputs[0];
-    select(qkv, 1, "k");   // 2048-byte blocks: views
+    select(qkv, 1, "k");  // 2048-byte blocks: views
     select(qkv, -1, "v");
     ir::Value* odd = graph.add_input("odd", DType::Float32, ir::Shape::from_dims({3, 5, 3}));
     ir::Value* odd_sum = graph.add_node("Add", "odd_sum", {odd, odd}, {"odd_sum_out"})->outputs[0];
@@ -208,7 +211,8 @@ TEST(ExecutionContextTest, LeadingAxisSelectsAreViews) {
   cuda::ExecutionContext context(engine, dims_of(inputs), {.poison_values = true});
   std::vector<std::string> launched;
   cuda::Stream stream = cuda::create_stream();
-  for (const cuda::LayerTime& layer : context.profile_layers(stream.get(), 1)) launched.push_back(layer.name);
+  for (const cuda::LayerTime& layer : context.profile_layers(stream.get(), 1))
+    launched.push_back(layer.name);
   EXPECT_EQ(std::count(launched.begin(), launched.end(), "k"), 0);
   EXPECT_EQ(std::count(launched.begin(), launched.end(), "v"), 0);
   EXPECT_EQ(std::count(launched.begin(), launched.end(), "unaligned"), 1);
@@ -271,17 +275,20 @@ TEST(TimedBuildChoiceTest, StorageDtypeDoesNotDecide) {
   cuda::GpuLayerTimer timer(config.workspace_bytes);
   engine::TimingCache cache;  // shared, so both builds see the same measurements
   auto precisions = [&](const std::string& file) {
-    engine::BuildResult built = engine::build_engine(load_model(fixture_folder("mlp") / file), config, &timer, &cache);
+    engine::BuildResult built =
+        engine::build_engine(load_model(fixture_folder("mlp") / file), config, &timer, &cache);
     std::map<std::string, std::string> chosen;
     for (const ir::Node* node : built.graph.nodes()) {
       // A layer reading the graph input itself may differ: an fp32 input costs a cast to
       // bf16 that a bf16 input does not. Every layer after it sees the same storage.
       bool reads_input = false;
       for (const ir::Value* input : node->inputs) {
-        for (const ir::Value* graph_input : built.graph.inputs()) reads_input |= input == graph_input;
+        for (const ir::Value* graph_input : built.graph.inputs())
+          reads_input |= input == graph_input;
       }
       if (node->precision && !reads_input && (node->op == "MatMul" || node->op == "Gemm")) {
-        chosen[node->op + std::to_string(chosen.size())] = std::string(precision_name(*node->precision));
+        chosen[node->op + std::to_string(chosen.size())] =
+            std::string(precision_name(*node->precision));
       }
     }
     return chosen;

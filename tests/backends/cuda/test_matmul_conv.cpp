@@ -26,10 +26,14 @@ namespace {
 // Normalized-error tolerances, one per precision (tf32 applies to the matrix ops only).
 double tolerance(Precision precision) {
   switch (precision) {
-    case Precision::FP32: return 1e-5;
-    case Precision::TF32: return 2e-3;
-    case Precision::FP16: return 5e-3;
-    case Precision::BF16: return 2e-2;
+    case Precision::FP32:
+      return 1e-5;
+    case Precision::TF32:
+      return 2e-3;
+    case Precision::FP16:
+      return 5e-3;
+    case Precision::BF16:
+      return 2e-2;
   }
   return 0;
 }
@@ -181,9 +185,9 @@ TEST(CudaGemm, AlphaBetaAndFullC) {
 
 TEST(CudaGemm, BiasRowEpilogueAndBroadcastC) {
   SKIP_WITHOUT_GPU();
-  expect_all("Gemm", {{13, 24}, {24, 19}, {19}}, {}, kAllPrecisions);        // bias epilogue
+  expect_all("Gemm", {{13, 24}, {24, 19}, {19}}, {}, kAllPrecisions);  // bias epilogue
   expect_all("Gemm", {{13, 24}, {24, 19}, {1, 19}}, {{"beta", 0.5}}, kAllPrecisions);
-  expect_all("Gemm", {{13, 24}, {24, 19}, {13, 1}}, {}, kAllPrecisions);     // column C
+  expect_all("Gemm", {{13, 24}, {24, 19}, {13, 1}}, {}, kAllPrecisions);  // column C
 }
 
 Attrs fused(const char* activation) { return {{"fused_activation", std::string(activation)}}; }
@@ -214,8 +218,8 @@ Attrs conv_attrs(std::vector<int64_t> pads, std::vector<int64_t> strides,
 
 TEST(CudaConv, PlainWithBias) {
   SKIP_WITHOUT_GPU();
-  expect_all("Conv", {{2, 8, 12, 12}, {16, 8, 3, 3}, {16}}, conv_attrs({1, 1, 1, 1}, {1, 1},
-             {1, 1}, 1), kAllPrecisions);
+  expect_all("Conv", {{2, 8, 12, 12}, {16, 8, 3, 3}, {16}},
+             conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 1), kAllPrecisions);
 }
 
 TEST(CudaConv, GroupsAndDepthwise) {
@@ -286,8 +290,7 @@ TEST(CudaFusedActivation, UnknownValuesAreUnsupported) {
 
 TEST(CudaConv, OneD) {
   SKIP_WITHOUT_GPU();
-  expect_all("Conv", {{2, 6, 30}, {8, 6, 5}, {8}}, conv_attrs({2, 2}, {2}, {1}, 1),
-             kAllPrecisions);
+  expect_all("Conv", {{2, 6, 30}, {8, 6, 5}, {8}}, conv_attrs({2, 2}, {2}, {1}, 1), kAllPrecisions);
 }
 
 Attrs pool_attrs(std::vector<int64_t> kernel, std::vector<int64_t> pads,
@@ -366,8 +369,7 @@ TEST(CudaMatMulConvThroughput, PrintsBf16TflopsSanityFigures) {
   print_throughput("bf16 GEMM 4096^3", "MatMul", {{n, n}, {n, n}}, {n, n}, {}, 2.0 * n * n * n);
   print_throughput("bf16 conv 64->64 3x3 56x56 batch 32", "Conv",
                    {{32, 64, 56, 56}, {64, 64, 3, 3}}, {32, 64, 56, 56},
-                   conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 1),
-                   2.0 * 32 * 64 * 56 * 56 * 64 * 9);
+                   conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 1), 2.0 * 32 * 64 * 56 * 56 * 64 * 9);
 }
 
 }  // namespace
