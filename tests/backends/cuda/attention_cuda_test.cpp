@@ -189,7 +189,7 @@ size_t workspace_for(Path path, const AttentionCase& c) {
 }
 
 // cuda_test_util.h states fp32/fp16/bf16; tf32 is the matrix products' tolerance
-// (test_matmul_conv.cpp): both products round their inputs to tf32.
+// (matmul_conv_test.cpp): both products round their inputs to tf32.
 double attention_tolerance(Precision precision) {
   return precision == Precision::TF32 ? 2e-3 : cuda_test::tolerance_for(precision);
 }
