@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #ifdef KILN_HAS_CUDA
-#include "backends/cuda/layer_timer.h"
+#include "backends/cuda/runtime/layer_timer.h"
 #endif
 
 namespace kiln::cli {

@@ -11,9 +11,9 @@
 #include "passes/passes.h"
 
 #ifdef KILN_HAS_CUDA
-#include "backends/cuda/cuda_check.h"
-#include "backends/cuda/cuda_resources.h"
-#include "backends/cuda/execution_context.h"
+#include "backends/cuda/kernels/cuda_check.h"
+#include "backends/cuda/runtime/cuda_resources.h"
+#include "backends/cuda/runtime/execution_context.h"
 #endif
 
 namespace kiln::cli {

@@ -8,7 +8,7 @@
 
 #include "backends/cpu/channels_last.h"
 #include "backends/cpu/executor.h"
-#include "backends/cuda/cuda_executor.h"
+#include "backends/cuda/runtime/cuda_executor.h"
 #include "core/tensor_io.h"
 #include "cuda_test_util.h"
 #include "ir/op_schema.h"

@@ -3,7 +3,7 @@
 // through the CPU kernels; the test lists them so the report shows what is still missing.
 #include <filesystem>
 
-#include "backends/cuda/cuda_executor.h"
+#include "backends/cuda/runtime/cuda_executor.h"
 #include "core/tensor_io.h"
 #include "cuda_test_util.h"
 #include "kiln/kiln.h"

@@ -8,9 +8,9 @@
 
 #include "backends/cpu/executor.h"
 #include "backends/cpu/kernel.h"
-#include "backends/cuda/cuda_check.h"
-#include "backends/cuda/cuda_executor.h"
-#include "backends/cuda/cuda_kernel.h"
+#include "backends/cuda/kernels/cuda_check.h"
+#include "backends/cuda/runtime/cuda_executor.h"
+#include "backends/cuda/ops/cuda_kernel.h"
 #include "cuda_test_util.h"
 #include "ir/op_schema.h"
 #include "passes/passes.h"

@@ -4,7 +4,7 @@
 #include <functional>
 
 #include "backends/cpu/executor.h"
-#include "backends/cuda/cuda_executor.h"
+#include "backends/cuda/runtime/cuda_executor.h"
 #include "cuda_test_util.h"
 #include "ir/op_schema.h"
 #include "passes/passes.h"

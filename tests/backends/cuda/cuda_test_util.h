@@ -6,7 +6,7 @@
 
 #include <random>
 
-#include "backends/cuda/cuda_resources.h"
+#include "backends/cuda/runtime/cuda_resources.h"
 #include "core/precision.h"
 #include "core/tensor.h"
 

@@ -6,9 +6,9 @@
 #include <fstream>
 #include <thread>
 
-#include "backends/cuda/cuda_check.h"
-#include "backends/cuda/execution_context.h"
-#include "backends/cuda/layer_timer.h"
+#include "backends/cuda/kernels/cuda_check.h"
+#include "backends/cuda/runtime/execution_context.h"
+#include "backends/cuda/runtime/layer_timer.h"
 #include "core/tensor_io.h"
 #include "cuda_test_util.h"
 #include "engine/build_engine.h"

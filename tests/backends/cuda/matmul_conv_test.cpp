@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "backends/cpu/executor.h"
-#include "backends/cuda/cuda_check.h"
-#include "backends/cuda/cuda_kernel.h"
-#include "backends/cuda/cuda_resources.h"
-#include "backends/cuda/launch_resources.h"
+#include "backends/cuda/kernels/cuda_check.h"
+#include "backends/cuda/ops/cuda_kernel.h"
+#include "backends/cuda/runtime/cuda_resources.h"
+#include "backends/cuda/runtime/launch_resources.h"
 #include "core/error.h"
 #include "ir/op_schema.h"
 

@@ -1,0 +1,236 @@
+// cuBLASLt descriptors for a GemmProblem, algorithm choice (heuristic, then timing once per
+// problem when a GemmPlanCache is given) and the launch.
+#include "backends/cuda/kernels/gemm_plan.h"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <sstream>
+
+#include "backends/cuda/kernels/cuda_check.h"
+#include "backends/cuda/runtime/cuda_resources.h"
+#include "core/error.h"
+
+namespace kiln::cuda {
+namespace {
+
+using MatmulDesc = UniqueHandle<cublasLtMatmulDesc_t, cublasLtMatmulDescDestroy>;
+using MatrixLayout = UniqueHandle<cublasLtMatrixLayout_t, cublasLtMatrixLayoutDestroy>;
+using Preference = UniqueHandle<cublasLtMatmulPreference_t, cublasLtMatmulPreferenceDestroy>;
+
+cudaDataType_t cuda_data_type(DType dtype, const std::string& who) {
+  switch (dtype) {
+    case DType::Float32:
+      return CUDA_R_32F;
+    case DType::Float16:
+      return CUDA_R_16F;
+    case DType::BFloat16:
+      return CUDA_R_16BF;
+    default:
+      break;
+  }
+  fail(ErrorKind::Unsupported, who, ": cuBLASLt products take float32, float16 or bfloat16, got ",
+       dtype_name(dtype), "; insert a Cast before this node");
+}
+
+cublasLtEpilogue_t cublaslt_epilogue(GemmEpilogue epilogue) {
+  switch (epilogue) {
+    case GemmEpilogue::None:
+      return CUBLASLT_EPILOGUE_DEFAULT;
+    case GemmEpilogue::Bias:
+      return CUBLASLT_EPILOGUE_BIAS;
+    case GemmEpilogue::Relu:
+      return CUBLASLT_EPILOGUE_RELU;
+    case GemmEpilogue::ReluBias:
+      return CUBLASLT_EPILOGUE_RELU_BIAS;
+    case GemmEpilogue::Gelu:
+      return CUBLASLT_EPILOGUE_GELU;
+    case GemmEpilogue::GeluBias:
+      return CUBLASLT_EPILOGUE_GELU_BIAS;
+  }
+  return CUBLASLT_EPILOGUE_DEFAULT;
+}
+
+bool has_bias(GemmEpilogue epilogue) {
+  return epilogue == GemmEpilogue::Bias || epilogue == GemmEpilogue::ReluBias ||
+         epilogue == GemmEpilogue::GeluBias;
+}
+
+// The largest power of two (up to 256) that divides the address: cuBLASLt's kernels assume
+// the alignment the preference states, so it must not claim more than the pointers have.
+int alignment_of(const void* pointer) {
+  auto address = reinterpret_cast<uintptr_t>(pointer);
+  int alignment = 256;
+  while (alignment > 1 && address % static_cast<uintptr_t>(alignment) != 0) alignment /= 2;
+  return alignment;
+}
+
+template <typename Value>
+void set_desc(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr, const Value& value) {
+  KILN_CUDA_CHECK(cublasLtMatmulDescSetAttribute(desc, attr, &value, sizeof(value)));
+}
+
+MatrixLayout make_layout(DType dtype, int64_t rows, int64_t cols, int64_t ld, int64_t batch,
+                         int64_t stride, const std::string& who) {
+  cublasLtMatrixLayout_t layout = nullptr;
+  KILN_CUDA_CHECK(cublasLtMatrixLayoutCreate(&layout, cuda_data_type(dtype, who),
+                                             static_cast<uint64_t>(rows),
+                                             static_cast<uint64_t>(cols), ld));
+  MatrixLayout owned(layout);
+  if (batch > 1) {
+    int32_t count = static_cast<int32_t>(batch);
+    KILN_CUDA_CHECK(cublasLtMatrixLayoutSetAttribute(layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT,
+                                                     &count, sizeof(count)));
+    KILN_CUDA_CHECK(cublasLtMatrixLayoutSetAttribute(
+        layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof(stride)));
+  }
+  return owned;
+}
+
+// Everything cuBLASLt needs for one problem, built once per launch.
+struct Descriptors {
+  MatmulDesc matmul;
+  MatrixLayout a, b, c, d;
+  Preference preference;
+};
+
+Descriptors make_descriptors(const GemmProblem& p, const GemmOperands& ops, const GemmPlanKey& key,
+                             size_t workspace_size, const std::string& who) {
+  Descriptors desc;
+  cublasLtMatmulDesc_t matmul = nullptr;
+  KILN_CUDA_CHECK(cublasLtMatmulDescCreate(&matmul, p.compute, CUDA_R_32F));
+  desc.matmul = MatmulDesc(matmul);
+  cublasOperation_t op_a = p.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  cublasOperation_t op_b = p.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  set_desc(matmul, CUBLASLT_MATMUL_DESC_TRANSA, op_a);
+  set_desc(matmul, CUBLASLT_MATMUL_DESC_TRANSB, op_b);
+  set_desc(matmul, CUBLASLT_MATMUL_DESC_EPILOGUE, cublaslt_epilogue(p.epilogue));
+  if (has_bias(p.epilogue)) {
+    set_desc(matmul, CUBLASLT_MATMUL_DESC_BIAS_POINTER, ops.bias);
+    set_desc(matmul, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, cuda_data_type(p.d_dtype, who));
+  }
+  desc.a = make_layout(p.ab_dtype, p.trans_a ? p.k : p.m, p.trans_a ? p.m : p.k, p.lda, p.batch,
+                       p.stride_a, who);
+  desc.b = make_layout(p.ab_dtype, p.trans_b ? p.n : p.k, p.trans_b ? p.k : p.n, p.ldb, p.batch,
+                       p.stride_b, who);
+  desc.c = make_layout(p.d_dtype, p.m, p.n, p.ldd, p.batch, p.stride_d, who);
+  desc.d = make_layout(p.d_dtype, p.m, p.n, p.ldd, p.batch, p.stride_d, who);
+
+  cublasLtMatmulPreference_t preference = nullptr;
+  KILN_CUDA_CHECK(cublasLtMatmulPreferenceCreate(&preference));
+  desc.preference = Preference(preference);
+  uint64_t workspace = workspace_size;
+  KILN_CUDA_CHECK(cublasLtMatmulPreferenceSetAttribute(
+      preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof(workspace)));
+  const std::array<std::pair<cublasLtMatmulPreferenceAttributes_t, int>, 4> alignments{{
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, key.alignment_a},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, key.alignment_b},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, key.alignment_c},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, key.alignment_d},
+  }};
+  for (const auto& [attr, bytes] : alignments) {
+    auto value = static_cast<uint32_t>(bytes);
+    KILN_CUDA_CHECK(cublasLtMatmulPreferenceSetAttribute(preference, attr, &value, sizeof(value)));
+  }
+  return desc;
+}
+
+void launch(LaunchContext& context, const Descriptors& desc, const GemmOperands& ops,
+            const cublasLtMatmulAlgo_t* algo, float beta) {
+  const void* c = ops.c != nullptr ? ops.c : ops.d;
+  KILN_CUDA_CHECK(cublasLtMatmul(context.cublaslt, desc.matmul.get(), &ops.alpha, ops.a,
+                                 desc.a.get(), ops.b, desc.b.get(), &beta, c, desc.c.get(), ops.d,
+                                 desc.d.get(), algo, context.workspace, context.workspace_size,
+                                 context.stream));
+}
+
+bool stream_is_capturing(cudaStream_t stream) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  KILN_CUDA_CHECK(cudaStreamIsCapturing(stream, &status));
+  return status != cudaStreamCaptureStatusNone;
+}
+
+// Times each candidate on the real operands (one warm-up, then a few reps) and returns the
+// index of the fastest. Timing runs use beta = 0: D is rewritten by the final launch anyway,
+// and C may alias D, so it must not be accumulated into repeatedly.
+size_t fastest_candidate(LaunchContext& context, const Descriptors& desc, const GemmOperands& ops,
+                         const cublasLtMatmulHeuristicResult_t* candidates, int count) {
+  constexpr int kReps = 3;
+  Event start = create_timing_event();
+  Event stop = create_timing_event();
+  size_t best = 0;
+  float best_ms = std::numeric_limits<float>::infinity();
+  const float zero = 0.f;
+  for (int i = 0; i < count; ++i) {
+    const cublasLtMatmulAlgo_t* algo = &candidates[i].algo;
+    if (cublasLtMatmul(context.cublaslt, desc.matmul.get(), &ops.alpha, ops.a, desc.a.get(), ops.b,
+                       desc.b.get(), &zero, ops.d, desc.c.get(), ops.d, desc.d.get(), algo,
+                       context.workspace, context.workspace_size,
+                       context.stream) != CUBLAS_STATUS_SUCCESS) {
+      continue;  // a candidate that will not launch is simply not chosen
+    }
+    KILN_CUDA_CHECK(cudaEventRecord(start.get(), context.stream));
+    for (int rep = 0; rep < kReps; ++rep) launch(context, desc, ops, algo, 0.f);
+    KILN_CUDA_CHECK(cudaEventRecord(stop.get(), context.stream));
+    KILN_CUDA_CHECK(cudaEventSynchronize(stop.get()));
+    float ms = 0;
+    KILN_CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), stop.get()));
+    if (ms < best_ms) {
+      best_ms = ms;
+      best = static_cast<size_t>(i);
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+std::string GemmProblem::to_string() const {
+  std::ostringstream text;
+  text << "m=" << m << " n=" << n << " k=" << k << " batch=" << batch
+       << " op(A)=" << (trans_a ? "T" : "N") << " op(B)=" << (trans_b ? "T" : "N") << " A/B "
+       << dtype_name(ab_dtype) << " D " << dtype_name(d_dtype) << " compute "
+       << static_cast<int>(compute) << " epilogue " << static_cast<int>(epilogue);
+  return text.str();
+}
+
+const cublasLtMatmulAlgo_t* GemmPlanCache::find(const GemmPlanKey& key) const {
+  auto it = plans_.find(key);
+  return it == plans_.end() ? nullptr : &it->second;
+}
+
+void run_gemm(LaunchContext& context, const GemmProblem& problem, const GemmOperands& operands,
+              const std::string& who, const std::function<void()>& before_launch) {
+  check(context.cublaslt != nullptr, ErrorKind::InvalidArgument, who,
+        ": the launch context has no cuBLASLt handle");
+  GemmPlanKey key{problem,
+                  alignment_of(operands.a),
+                  alignment_of(operands.b),
+                  alignment_of(operands.c != nullptr ? operands.c : operands.d),
+                  alignment_of(operands.d),
+                  context.workspace_size};
+  Descriptors desc = make_descriptors(problem, operands, key, context.workspace_size, who);
+  float beta = operands.c != nullptr ? operands.beta : 0.f;
+  if (context.gemm_plans != nullptr) {
+    if (const cublasLtMatmulAlgo_t* known = context.gemm_plans->find(key)) {
+      if (before_launch) before_launch();
+      launch(context, desc, operands, known, beta);
+      return;
+    }
+  }
+  std::array<cublasLtMatmulHeuristicResult_t, kGemmCandidates> candidates{};
+  int count = 0;
+  bool timing = context.gemm_plans != nullptr && !stream_is_capturing(context.stream);
+  KILN_CUDA_CHECK(cublasLtMatmulAlgoGetHeuristic(
+      context.cublaslt, desc.matmul.get(), desc.a.get(), desc.b.get(), desc.c.get(), desc.d.get(),
+      desc.preference.get(), timing ? kGemmCandidates : 1, candidates.data(), &count));
+  check(count > 0, ErrorKind::Unsupported, who, ": cuBLASLt has no algorithm for ",
+        problem.to_string(), " with ", context.workspace_size,
+        " bytes of workspace; try another precision or a larger workspace");
+  size_t chosen = timing ? fastest_candidate(context, desc, operands, candidates.data(), count) : 0;
+  if (timing) context.gemm_plans->insert(key, candidates[chosen].algo);
+  if (before_launch) before_launch();
+  launch(context, desc, operands, &candidates[chosen].algo, beta);
+}
+
+}  // namespace kiln::cuda

@@ -1,0 +1,78 @@
+// One cuBLASLt matrix product described in cuBLASLt's own (column-major) terms, the cache of
+// timed algorithm choices per problem, and run_gemm, which picks (or recalls) and launches.
+#pragma once
+
+#include <cublasLt.h>
+
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "backends/cuda/ops/cuda_kernel.h"
+
+namespace kiln::cuda {
+
+// What cuBLASLt applies after alpha·A·B + beta·C. Gelu is the tanh approximation.
+enum class GemmEpilogue : uint8_t { None, Bias, Relu, ReluBias, Gelu, GeluBias };
+
+// Column-major D(m×n) = epilogue(alpha·op(A)·op(B) + beta·C [+ bias]) for `batch` matrices.
+// C, when present, has D's layout and dtype; the bias vector has m elements of D's dtype.
+struct GemmProblem {
+  int64_t m = 0, n = 0, k = 0;
+  int64_t batch = 1;
+  bool trans_a = false, trans_b = false;
+  int64_t lda = 0, ldb = 0, ldd = 0;
+  int64_t stride_a = 0, stride_b = 0, stride_d = 0;  // batch strides in elements; 0 = shared
+  DType ab_dtype = DType::Float32;
+  DType d_dtype = DType::Float32;
+  cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
+  GemmEpilogue epilogue = GemmEpilogue::None;
+
+  auto operator<=>(const GemmProblem&) const = default;
+  std::string to_string() const;  // for messages and logs
+};
+
+struct GemmOperands {
+  const void* a = nullptr;
+  const void* b = nullptr;
+  const void* c = nullptr;  // null: no C term (beta is ignored)
+  void* d = nullptr;
+  const void* bias = nullptr;  // for the Bias epilogues
+  float alpha = 1.f;
+  float beta = 0.f;
+};
+
+// The algorithm chosen for one problem; alignments are part of the key because an algorithm
+// picked for 256-byte-aligned operands may not run on less aligned ones.
+struct GemmPlanKey {
+  GemmProblem problem;
+  int alignment_a = 0, alignment_b = 0, alignment_c = 0, alignment_d = 0;
+  size_t workspace_size = 0;
+  auto operator<=>(const GemmPlanKey&) const = default;
+};
+
+// Owned next to a LaunchContext (the executor, later the engine's execution context).
+class GemmPlanCache {
+ public:
+  const cublasLtMatmulAlgo_t* find(const GemmPlanKey& key) const;
+  void insert(const GemmPlanKey& key, const cublasLtMatmulAlgo_t& algo) { plans_[key] = algo; }
+  size_t size() const { return plans_.size(); }
+
+ private:
+  std::map<GemmPlanKey, cublasLtMatmulAlgo_t> plans_;
+};
+
+// How many heuristic candidates are timed when a problem is first seen with a plan cache.
+constexpr int kGemmCandidates = 8;
+
+// Runs the product on context.stream with context.workspace. With context.gemm_plans set
+// and no stream capture in progress, a new problem's candidates are timed once (this syncs
+// the stream) and the fastest is remembered; otherwise the heuristic's first choice runs.
+// `who` names the node for error messages. `before_launch` runs on the host just before the
+// final launch, after any timing runs (which overwrite D): it may fill D when C aliases D.
+void run_gemm(LaunchContext& context, const GemmProblem& problem, const GemmOperands& operands,
+              const std::string& who, const std::function<void()>& before_launch = {});
+
+}  // namespace kiln::cuda

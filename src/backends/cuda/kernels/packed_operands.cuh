@@ -1,0 +1,70 @@
+// How an operand of an elementwise kernel lines up with the output, for the 16-byte fast
+// paths: the same elements (Full), one element (Scalar), or a block of trailing axes repeated
+// along the leading ones (Inner: a bias [C] against [B, S, C] is read at i % C).
+#pragma once
+
+#include "backends/cuda/kernels/index_math.cuh"
+
+namespace kiln::cuda {
+
+enum class Operand : uint8_t { Full, Scalar, Inner };
+
+struct OperandLayout {
+  Operand kind = Operand::Full;
+  FastDivmod inner;  // Inner: the operand's element count
+};
+
+// The layout of `operand` (numpy-broadcast to `output_dims`) when the packed kernels can read
+// it in packs of `pack` elements; false when it needs general indexing. Full and Inner need
+// the pointer aligned to the pack; Inner also needs whole packs per repeat and 32-bit indices.
+inline bool packed_layout(const Dims& dims, const void* data, size_t element_size,
+                          const Dims& output_dims, int pack, OperandLayout& layout) {
+  int64_t count = element_count(dims);
+  int64_t total = element_count(output_dims);
+  bool aligned = aligned_to(data, element_size * size_t(pack));
+  if (count == 1) {
+    layout = {Operand::Scalar, {}};
+    return true;
+  }
+  if (count == total) {
+    layout = {Operand::Full, {}};
+    return aligned;
+  }
+  size_t first = 0;  // the operand's dims without leading 1s must be the output's trailing dims
+  while (first < dims.size() && dims[first] == 1) ++first;
+  size_t kept = dims.size() - first;
+  if (kept > output_dims.size()) return false;
+  for (size_t axis = 0; axis < kept; ++axis) {
+    if (dims[first + axis] != output_dims[output_dims.size() - kept + axis]) return false;
+  }
+  layout = {Operand::Inner, FastDivmod(uint32_t(count))};
+  return aligned && count % pack == 0 && total < (int64_t(1) << 31);
+}
+
+// The first element of the operand for output element `first` (Scalar: the value read once).
+template <typename T, int N>
+__device__ __forceinline__ Pack<T, N> load_pack(const T* data, const OperandLayout& layout,
+                                                T scalar, int64_t first) {
+  Pack<T, N> pack;
+  if (layout.kind == Operand::Scalar) {
+#pragma unroll
+    for (int k = 0; k < N; ++k) pack.v[k] = scalar;
+    return pack;
+  }
+  int64_t at = layout.kind == Operand::Full ? first : int64_t(layout.inner.mod(uint32_t(first)));
+  return *reinterpret_cast<const Pack<T, N>*>(data + at);
+}
+
+template <typename T>
+__device__ __forceinline__ T load_one(const T* data, const OperandLayout& layout, T scalar,
+                                      int64_t i) {
+  return load_pack<T, 1>(data, layout, scalar, i).v[0];
+}
+
+// The scalar operand's value, read once per thread (T{} for other layouts).
+template <typename T>
+__device__ __forceinline__ T scalar_of(const T* data, const OperandLayout& layout) {
+  return layout.kind == Operand::Scalar ? data[0] : T{};
+}
+
+}  // namespace kiln::cuda

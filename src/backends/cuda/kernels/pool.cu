@@ -1,0 +1,206 @@
+// Pooling kernels: one thread per output of MaxPool/AveragePool (windows are small; in NHWC
+// neighbouring threads take neighbouring channels), one block per plane for GlobalAveragePool
+// (per 32 channels of an image in NHWC). Templated on the storage type; math in float.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "backends/cuda/kernels/cuda_check.h"
+#include "backends/cuda/kernels/pool.h"
+#include "core/error.h"
+
+namespace kiln::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+__device__ float to_float(float v) { return v; }
+__device__ float to_float(__half v) { return __half2float(v); }
+__device__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <typename T>
+__device__ T from_float(float v);
+template <>
+__device__ float from_float<float>(float v) {
+  return v;
+}
+template <>
+__device__ __half from_float<__half>(float v) {
+  return __float2half_rn(v);
+}
+template <>
+__device__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
+
+// Taps of output position o along one dim that land in [low, high).
+__device__ int64_t taps_inside(const PoolGeometry& g, int axis, int64_t o, int64_t low,
+                               int64_t high) {
+  int64_t count = 0;
+  for (int64_t k = 0; k < g.kernel[axis]; ++k) {
+    int64_t pos = o * g.stride[axis] - g.pad_begin[axis] + k * g.dilation[axis];
+    count += (pos >= low && pos < high) ? 1 : 0;
+  }
+  return count;
+}
+
+template <typename T>
+__global__ void pool_kernel(PoolGeometry g, PoolMode mode, const T* x, T* y) {
+  int64_t out_volume = g.out[0] * g.out[1] * g.out[2];
+  int64_t in_volume = g.in[0] * g.in[1] * g.in[2];
+  int64_t total = g.planes * out_volume;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    // `plane` points at channel c of image n; taps lie `step` elements apart per position.
+    int64_t position, step;
+    const T* plane;
+    if (g.channels_last) {
+      int64_t pixel = i / g.channels;
+      position = pixel % out_volume;
+      plane = x + (pixel / out_volume) * in_volume * g.channels + i % g.channels;
+      step = g.channels;
+    } else {
+      position = i % out_volume;
+      plane = x + (i / out_volume) * in_volume;
+      step = 1;
+    }
+    int64_t o[kPoolDims] = {(position / (g.out[1] * g.out[2])) % g.out[0],
+                            (position / g.out[2]) % g.out[1], position % g.out[2]};
+    float max = -INFINITY, sum = 0.f;
+    bool nan = false;
+    for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+      int64_t id = o[0] * g.stride[0] - g.pad_begin[0] + kd * g.dilation[0];
+      if (id < 0 || id >= g.in[0]) continue;
+      for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+        int64_t ih = o[1] * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
+        if (ih < 0 || ih >= g.in[1]) continue;
+        for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+          int64_t iw = o[2] * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
+          if (iw < 0 || iw >= g.in[2]) continue;
+          float value = to_float(plane[((id * g.in[1] + ih) * g.in[2] + iw) * step]);
+          sum += value;
+          nan = nan || isnan(value);  // MaxPool propagates NaN, as the CPU reference does
+          max = fmaxf(max, value);
+        }
+      }
+    }
+    float result;
+    if (mode == PoolMode::Max) {
+      result = nan ? NAN : max;
+    } else {
+      // The divisor counts padding (never the extra taps ceil_mode adds) only when asked.
+      int64_t divisor = 1;
+      for (int axis = 0; axis < kPoolDims; ++axis) {
+        divisor *=
+            mode == PoolMode::AverageIncludePad
+                ? taps_inside(g, axis, o[axis], -g.pad_begin[axis], g.in[axis] + g.pad_end[axis])
+                : taps_inside(g, axis, o[axis], 0, g.in[axis]);
+      }
+      result = sum / static_cast<float>(divisor);
+    }
+    y[i] = from_float<T>(result);
+  }
+}
+
+template <typename T>
+__global__ void global_average_kernel(int64_t volume, const T* x, T* y) {
+  __shared__ float partial[kThreads];
+  const T* plane = x + blockIdx.x * volume;
+  float sum = 0.f;
+  for (int64_t i = threadIdx.x; i < volume; i += blockDim.x) sum += to_float(plane[i]);
+  partial[threadIdx.x] = sum;
+  __syncthreads();
+  for (int width = kThreads / 2; width > 0; width /= 2) {
+    if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) y[blockIdx.x] = from_float<T>(partial[0] / static_cast<float>(volume));
+}
+
+// NHWC: block (kWarp, kRows) sums channels blockIdx.x·kWarp + threadIdx.x of image blockIdx.y,
+// each row of threads every kRows-th position, so a warp reads kWarp adjacent channels.
+constexpr int kWarp = 32;
+constexpr int kRows = kThreads / kWarp;
+
+template <typename T>
+__global__ void global_average_channels_last_kernel(int64_t volume, int64_t channels, const T* x,
+                                                    T* y) {
+  __shared__ float partial[kRows][kWarp];
+  int64_t c = int64_t(blockIdx.x) * kWarp + threadIdx.x;
+  const T* image = x + int64_t(blockIdx.y) * volume * channels;
+  float sum = 0.f;
+  if (c < channels) {
+    for (int64_t i = threadIdx.y; i < volume; i += kRows) sum += to_float(image[i * channels + c]);
+  }
+  partial[threadIdx.y][threadIdx.x] = sum;
+  __syncthreads();
+  if (threadIdx.y != 0 || c >= channels) return;
+  for (int row = 1; row < kRows; ++row) sum += partial[row][threadIdx.x];
+  y[int64_t(blockIdx.y) * channels + c] = from_float<T>(sum / static_cast<float>(volume));
+}
+
+// Calls fn(T{}) with the device type of a float storage dtype.
+template <typename Fn>
+void visit_device_float(DType dtype, const char* who, Fn&& fn) {
+  switch (dtype) {
+    case DType::Float32:
+      fn(float{});
+      return;
+    case DType::Float16:
+      fn(__half{});
+      return;
+    case DType::BFloat16:
+      fn(__nv_bfloat16{});
+      return;
+    default:
+      break;
+  }
+  fail(ErrorKind::Unsupported, who, ": the CUDA pools take float32, float16 or bfloat16, got ",
+       dtype_name(dtype));
+}
+
+}  // namespace
+
+void launch_pool(DType dtype, PoolMode mode, const PoolGeometry& geometry, const void* x, void* y,
+                 cudaStream_t stream) {
+  int64_t total = geometry.planes * geometry.out[0] * geometry.out[1] * geometry.out[2];
+  if (total == 0) return;
+  int64_t blocks = (total + kThreads - 1) / kThreads;
+  auto grid = static_cast<unsigned>(blocks < (1 << 20) ? blocks : (1 << 20));
+  visit_device_float(dtype, "pool", [&](auto tag) {
+    using T = decltype(tag);
+    pool_kernel<T><<<grid, kThreads, 0, stream>>>(geometry, mode, static_cast<const T*>(x),
+                                                  static_cast<T*>(y));
+  });
+  KILN_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_global_average_pool(DType dtype, int64_t planes, int64_t volume, const void* x, void* y,
+                                cudaStream_t stream) {
+  if (planes == 0) return;
+  check(planes < (int64_t(1) << 31) && volume > 0, ErrorKind::Unsupported,
+        "GlobalAveragePool: ", planes, " planes of ", volume, " elements are out of range");
+  visit_device_float(dtype, "GlobalAveragePool", [&](auto tag) {
+    using T = decltype(tag);
+    global_average_kernel<T><<<static_cast<unsigned>(planes), kThreads, 0, stream>>>(
+        volume, static_cast<const T*>(x), static_cast<T*>(y));
+  });
+  KILN_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_global_average_pool_channels_last(DType dtype, int64_t batch, int64_t volume,
+                                              int64_t channels, const void* x, void* y,
+                                              cudaStream_t stream) {
+  if (batch == 0 || channels == 0) return;
+  int64_t channel_blocks = (channels + kWarp - 1) / kWarp;
+  check(batch <= 65535 && channel_blocks < (int64_t(1) << 31) && volume > 0, ErrorKind::Unsupported,
+        "GlobalAveragePool: ", batch, " images of ", volume, " x ", channels,
+        " elements are out of range");
+  dim3 grid(static_cast<unsigned>(channel_blocks), static_cast<unsigned>(batch));
+  visit_device_float(dtype, "GlobalAveragePool", [&](auto tag) {
+    using T = decltype(tag);
+    global_average_channels_last_kernel<T><<<grid, dim3(kWarp, kRows), 0, stream>>>(
+        volume, channels, static_cast<const T*>(x), static_cast<T*>(y));
+  });
+  KILN_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace kiln::cuda

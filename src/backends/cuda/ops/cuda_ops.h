@@ -1,0 +1,21 @@
+// Host entry points the executor uses beyond the kernel table (copies and dtype conversion),
+// and the per-file registration hooks that make up the family hooks of cuda_kernel.h.
+#pragma once
+
+#include "backends/cuda/ops/cuda_kernel.h"
+
+namespace kiln::cuda {
+
+// Device-to-device copy of src's bytes into dst (same byte size), on the context's stream.
+void copy_tensor(LaunchContext& context, DeviceTensor& dst, const DeviceTensor& src);
+// Converts src into dst's dtype (same element count): floats round to nearest even,
+// float→int truncates toward zero, anything→bool is != 0 (as Tensor::to does on the host).
+void cast_tensor(LaunchContext& context, const DeviceTensor& src, DeviceTensor& dst);
+
+void register_unary_cuda_kernels(CudaKernelMap& map);
+void register_binary_cuda_kernels(CudaKernelMap& map);
+void register_cast_cuda_kernels(CudaKernelMap& map);
+void register_indexing_cuda_kernels(CudaKernelMap& map);  // GatherElements, GatherND, Trilu, CumSum
+void register_shape_cuda_kernels(CudaKernelMap& map);     // Shape, Size, ConstantOfShape, Range
+
+}  // namespace kiln::cuda

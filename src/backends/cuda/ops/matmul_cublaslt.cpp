@@ -1,0 +1,225 @@
+// MatMul (numpy semantics, batched with broadcast batch dims) and Gemm through cuBLASLt.
+// Kiln's tensors are row-major and cuBLASLt's column-major: a row-major D = A·B is the
+// column-major Dᵀ = Bᵀ·Aᵀ, so every product is issued with the operands swapped.
+//
+// Epilogues (set by passes::fuse_epilogues): MatMul's optional input 2 is a bias vector over
+// the output's last dim, added by cuBLASLt's bias epilogue (in the swapped column-major
+// problem our columns are cuBLASLt's rows, one bias value each), as Gemm's row-vector C is.
+// Node attribute "fused_activation" (string; absent by default):
+//   "Relu"      – D = relu(product [+ bias])
+//   "Gelu_tanh" – D = gelu_tanh(product [+ bias])  (cuBLASLt's GELU is the tanh form)
+// applied as cuBLASLt's epilogue after alpha·A·B + beta·C and the bias.
+#include <string>
+#include <vector>
+
+#include "backends/cpu/index_map.h"
+#include "backends/cuda/ops/cuda_kernel.h"
+#include "backends/cuda/kernels/gemm_plan.h"
+#include "backends/cuda/kernels/matrix_fill.h"
+#include "core/error.h"
+
+namespace kiln::cuda {
+namespace {
+
+// The compute type for the node's precision and the storage of its A and B. A float32
+// layer asked to run in fp16/bf16 uses cuBLASLt's down-converting compute types.
+cublasComputeType_t compute_type(const ir::Node& node, DType ab_dtype) {
+  Precision precision = node.precision.value_or(Precision::FP32);
+  bool wide = ab_dtype == DType::Float32;
+  switch (precision) {
+    case Precision::FP32:
+      return CUBLAS_COMPUTE_32F;
+    case Precision::TF32:
+      return wide ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    case Precision::FP16:
+      return wide ? CUBLAS_COMPUTE_32F_FAST_16F : CUBLAS_COMPUTE_32F;
+    case Precision::BF16:
+      return wide ? CUBLAS_COMPUTE_32F_FAST_16BF : CUBLAS_COMPUTE_32F;
+  }
+  return CUBLAS_COMPUTE_32F;
+}
+
+// A 16-bit storage type must match a 16-bit precision: fp16 bits cannot be read as bf16.
+void check_storage(const ir::Node& node, DType ab_dtype) {
+  Precision precision = node.precision.value_or(Precision::FP32);
+  bool mismatch = (ab_dtype == DType::Float16 && precision == Precision::BF16) ||
+                  (ab_dtype == DType::BFloat16 && precision == Precision::FP16);
+  check(!mismatch, ErrorKind::Unsupported, node.describe(), ": inputs stored as ",
+        dtype_name(ab_dtype), " cannot run in ", precision_name(precision),
+        "; insert a Cast to the precision's type");
+}
+
+GemmEpilogue epilogue_for(const ir::Node& node, bool bias) {
+  std::string activation = node.attr_string("fused_activation", "");
+  if (activation.empty()) return bias ? GemmEpilogue::Bias : GemmEpilogue::None;
+  if (activation == "Relu") return bias ? GemmEpilogue::ReluBias : GemmEpilogue::Relu;
+  if (activation == "Gelu_tanh") return bias ? GemmEpilogue::GeluBias : GemmEpilogue::Gelu;
+  fail(ErrorKind::Unsupported, node.describe(), ": fused_activation '", activation,
+       "' is not supported (valid: Relu, Gelu_tanh)");
+}
+
+// The column-major problem for row-major D(rows×cols) = op(A)·op(B), A's and B's row
+// lengths given: cuBLASLt's A is our B and its B our A.
+GemmProblem row_major_problem(const ir::Node& node, int64_t rows, int64_t cols, int64_t inner,
+                              bool trans_a, bool trans_b, DType ab_dtype, DType d_dtype) {
+  GemmProblem p;
+  p.m = cols;
+  p.n = rows;
+  p.k = inner;
+  p.trans_a = trans_b;
+  p.trans_b = trans_a;
+  p.lda = trans_b ? inner : cols;  // row length of our B
+  p.ldb = trans_a ? rows : inner;  // row length of our A
+  p.ldd = cols;
+  p.ab_dtype = ab_dtype;
+  p.d_dtype = d_dtype;
+  p.compute = compute_type(node, ab_dtype);
+  return p;
+}
+
+// Operands in the same swapped order: cuBLASLt's A is our B.
+GemmOperands row_major_operands(const void* a, const void* b, void* d, float alpha) {
+  return GemmOperands{b, a, nullptr, d, nullptr, alpha, 0.f};
+}
+
+const char* bytes_at(const void* base, int64_t elements, DType dtype) {
+  return static_cast<const char*>(base) + elements * static_cast<int64_t>(dtype_size(dtype));
+}
+
+void check_inputs(const ir::Node& node, std::span<const DeviceTensor> inputs, size_t required) {
+  check(inputs.size() >= required && inputs[0].defined() && inputs[1].defined(),
+        ErrorKind::InvalidModel, node.describe(), ": needs inputs A and B");
+  check(inputs[0].dtype == inputs[1].dtype, ErrorKind::InvalidModel, node.describe(), ": A is ",
+        dtype_name(inputs[0].dtype), " but B is ", dtype_name(inputs[1].dtype));
+  check_storage(node, inputs[0].dtype);
+}
+
+void matmul_kernel(LaunchContext& context, const ir::Node& node,
+                   std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
+  check_inputs(node, inputs, 2);
+  const DeviceTensor& a = inputs[0];
+  const DeviceTensor& b = inputs[1];
+  DeviceTensor& out = outputs[0];
+  // numpy: a 1-D A is a row (1, K), a 1-D B a column (K, 1); memory is the same either way.
+  Dims a_dims = a.dims.size() == 1 ? Dims{1, a.dims[0]} : a.dims;
+  Dims b_dims = b.dims.size() == 1 ? Dims{b.dims[0], 1} : b.dims;
+  // transB (passes::orient_matmul_weights): a 2-D B stored as [N, K].
+  bool trans_b = node.attr_int("transB", 0) != 0;
+  check(!trans_b || b.dims.size() == 2, ErrorKind::InvalidModel, node.describe(),
+        ": transB needs a 2-D B, got ", dims_to_string(b.dims));
+  if (trans_b) b_dims = {b.dims[1], b.dims[0]};
+  int64_t m = a_dims[a_dims.size() - 2], k = a_dims.back(), n = b_dims.back();
+  check(b_dims[b_dims.size() - 2] == k, ErrorKind::InvalidModel, node.describe(),
+        ": inner dims differ: A is ", dims_to_string(a.dims), ", B is ", dims_to_string(b.dims));
+  Dims a_batch(a_dims.begin(), a_dims.end() - 2), b_batch(b_dims.begin(), b_dims.end() - 2);
+  Dims out_batch = cpu::broadcast_dims(a_batch, b_batch, node.describe() + " batch dims");
+  int64_t a_count = element_count(a_batch), b_count = element_count(b_batch);
+  int64_t out_count = element_count(out_batch);
+  check(out.numel() == out_count * m * n, ErrorKind::InvalidArgument, node.describe(),
+        ": output has dims ", dims_to_string(out.dims), ", expected ", out_count * m * n,
+        " elements");
+  if (out.numel() == 0) return;
+  const DeviceTensor* bias = inputs.size() > 2 && inputs[2].defined() ? &inputs[2] : nullptr;
+  if (bias != nullptr) {
+    check(bias->dtype == out.dtype && bias->numel() == n && b.dims.size() >= 2,
+          ErrorKind::InvalidModel, node.describe(), ": bias ", dims_to_string(bias->dims), " ",
+          dtype_name(bias->dtype), " must be a ", dtype_name(out.dtype), " vector of ", n,
+          " elements (B's last dim)");
+  }
+  GemmEpilogue epilogue = epilogue_for(node, bias != nullptr);
+  GemmOperands ops = row_major_operands(a.data, b.data, out.data, 1.f);
+  ops.bias = bias != nullptr ? bias->data : nullptr;
+  if (b_count == 1) {
+    // One B for every batch: the batch folds into the rows of a single product.
+    GemmProblem p = row_major_problem(node, a_count * m, n, k, false, trans_b, a.dtype, out.dtype);
+    p.epilogue = epilogue;
+    run_gemm(context, p, ops, node.describe());
+    return;
+  }
+  GemmProblem p = row_major_problem(node, m, n, k, false, false, a.dtype, out.dtype);
+  p.epilogue = epilogue;
+  if ((a_count == out_count || a_count == 1) && b_count == out_count) {
+    // Same batch layout (or one shared A): a strided batch, stride 0 for a shared A.
+    p.batch = out_count;
+    p.stride_a = k * n;                     // cuBLASLt's A is our B
+    p.stride_b = a_count == 1 ? 0 : m * k;  // and its B our A
+    p.stride_d = m * n;
+    run_gemm(context, p, ops, node.describe());
+    return;
+  }
+  // Mixed broadcasting (e.g. [2,1] against [1,3]): one product per output batch entry.
+  std::vector<int64_t> a_index = cpu::broadcast_source_index(a_batch, out_batch, node.describe());
+  std::vector<int64_t> b_index = cpu::broadcast_source_index(b_batch, out_batch, node.describe());
+  for (int64_t i = 0; i < out_count; ++i) {
+    GemmOperands item =
+        row_major_operands(bytes_at(a.data, a_index[size_t(i)] * m * k, a.dtype),
+                           bytes_at(b.data, b_index[size_t(i)] * k * n, b.dtype),
+                           const_cast<char*>(bytes_at(out.data, i * m * n, out.dtype)), 1.f);
+    item.bias = ops.bias;
+    run_gemm(context, p, item, node.describe());
+  }
+}
+
+void gemm_kernel(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+                 std::span<DeviceTensor> outputs) {
+  check_inputs(node, inputs, 2);
+  const DeviceTensor& a = inputs[0];
+  const DeviceTensor& b = inputs[1];
+  DeviceTensor& out = outputs[0];
+  check(a.dims.size() == 2 && b.dims.size() == 2, ErrorKind::InvalidModel, node.describe(),
+        ": A and B must be 2-D, got ", dims_to_string(a.dims), " and ", dims_to_string(b.dims));
+  bool trans_a = node.attr_int("transA", 0) != 0;
+  bool trans_b = node.attr_int("transB", 0) != 0;
+  int64_t m = trans_a ? a.dims[1] : a.dims[0], k = trans_a ? a.dims[0] : a.dims[1];
+  int64_t n = trans_b ? b.dims[0] : b.dims[1];
+  check((trans_b ? b.dims[1] : b.dims[0]) == k, ErrorKind::InvalidModel, node.describe(),
+        ": inner dims differ: A is ", dims_to_string(a.dims), ", B is ", dims_to_string(b.dims));
+  check(out.numel() == m * n, ErrorKind::InvalidArgument, node.describe(), ": output has dims ",
+        dims_to_string(out.dims), ", expected [", m, ", ", n, "]");
+  if (out.numel() == 0) return;
+  auto alpha = static_cast<float>(node.attr_float("alpha", 1.0));
+  auto beta = static_cast<float>(node.attr_float("beta", 1.0));
+  GemmOperands ops = row_major_operands(a.data, b.data, out.data, alpha);
+  std::function<void()> fill_c;
+
+  const DeviceTensor* c = inputs.size() > 2 && inputs[2].defined() ? &inputs[2] : nullptr;
+  bool bias = false;
+  if (c != nullptr) {
+    check(c->dtype == out.dtype, ErrorKind::InvalidModel, node.describe(), ": C is ",
+          dtype_name(c->dtype), " but the output is ", dtype_name(out.dtype));
+    check(c->dims.size() <= 2, ErrorKind::InvalidModel, node.describe(), ": C ",
+          dims_to_string(c->dims), " must have rank <= 2");
+    int64_t c_rows = c->dims.size() == 2 ? c->dims[0] : 1;
+    int64_t c_cols = c->dims.empty() ? 1 : c->dims.back();
+    check((c_rows == 1 || c_rows == m) && (c_cols == 1 || c_cols == n), ErrorKind::InvalidModel,
+          node.describe(), ": C ", dims_to_string(c->dims), " does not broadcast to [", m, ", ", n,
+          "]");
+    if (c_rows == 1 && c_cols == n && beta == 1.f) {
+      bias = true;  // a row vector: cuBLASLt's bias epilogue adds it for free
+      ops.bias = c->data;
+    } else if (c_rows == m && c_cols == n) {
+      ops.c = c->data;
+      ops.beta = beta;
+    } else {
+      // Any other broadcast: spread C over D just before the product accumulates onto it.
+      ops.c = out.data;
+      ops.beta = beta;
+      const void* c_data = c->data;
+      fill_c = [&context, &out, c_data, c_rows, c_cols, m, n] {
+        broadcast_matrix(out.dtype, c_data, c_rows, c_cols, out.data, m, n, context.stream);
+      };
+    }
+  }
+  GemmProblem p = row_major_problem(node, m, n, k, trans_a, trans_b, a.dtype, out.dtype);
+  p.epilogue = epilogue_for(node, bias);
+  run_gemm(context, p, ops, node.describe(), fill_c);
+}
+
+}  // namespace
+
+void register_matmul_cuda_kernels(CudaKernelMap& map) {
+  map["MatMul"] = matmul_kernel;
+  map["Gemm"] = gemm_kernel;
+}
+
+}  // namespace kiln::cuda

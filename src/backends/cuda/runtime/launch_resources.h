@@ -1,0 +1,36 @@
+// Everything a kernel launch needs beside its tensors, owned together: the cuBLASLt and
+// cuDNN handles, one workspace and the timed-algorithm caches. The execution context, the
+// builder's layer timer and the GPU tests each hold one, so they launch kernels alike.
+#pragma once
+
+#include <cstddef>
+
+#include "backends/cuda/kernels/conv_plan.h"
+#include "backends/cuda/ops/cuda_kernel.h"
+#include "backends/cuda/runtime/cuda_resources.h"
+#include "backends/cuda/kernels/gemm_plan.h"
+
+namespace kiln::cuda {
+
+class LaunchResources {
+ public:
+  // Launches go to `stream` until bind_stream() names another.
+  LaunchResources(size_t workspace_bytes, cudaStream_t stream);
+  // `context()` points into this object: it is neither copied nor moved.
+  LaunchResources(const LaunchResources&) = delete;
+  LaunchResources& operator=(const LaunchResources&) = delete;
+
+  LaunchContext& context() { return context_; }
+  // Points the context and the cuDNN handle at `stream`.
+  void bind_stream(cudaStream_t stream);
+
+ private:
+  CublasLtHandle cublaslt_;
+  CudnnHandle cudnn_;
+  DeviceBuffer workspace_;
+  GemmPlanCache gemm_plans_;
+  ConvPlanCache conv_plans_;
+  LaunchContext context_;
+};
+
+}  // namespace kiln::cuda
