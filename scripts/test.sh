@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Builds Kiln with its tests and runs them all through ctest: unit tests, model tests, the
-# kiln CLI test and the ONNX conformance suite (registered as a ctest test).
+# Checks format and size (scripts/check_source.py), then builds Kiln with its tests and runs
+# them all through ctest: unit tests, model tests, the kiln CLI test and the ONNX conformance
+# suite (registered as a ctest test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${KILN_BUILD_DIR:-build}"  # where CMake builds; build/ unless overridden
 bash scripts/setup.sh
+
+# Format and size first: a misformatted or oversized file fails in seconds, not after a build.
+.venv/bin/python scripts/check_source.py
 
 cmake --build "$build" ${KILN_JOBS:+--parallel "$KILN_JOBS"}
 ctest --test-dir "$build" --output-on-failure -j2

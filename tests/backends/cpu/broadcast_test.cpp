@@ -1,8 +1,8 @@
 // Tests of the broadcasting helpers shared by CPU kernels: dims, strides, the strided walker
 // (whole and in chunks) and strided_copy.
-#include <gtest/gtest.h>
-
 #include "backends/cpu/broadcast.h"
+
+#include <gtest/gtest.h>
 
 namespace kiln::cpu {
 namespace {

@@ -1,12 +1,13 @@
 // The CPU reference of channels_last Conv and pools (and their schemas' NHWC shapes): the
 // same data in NHWC must give the NCHW result, transposed, exactly.
+#include "backends/cpu/channels_last.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
 #include <vector>
 
-#include "backends/cpu/channels_last.h"
 #include "backends/cpu/executor.h"
 #include "backends/cpu/reference_helpers.h"  // tests/backends/cpu
 #include "ir/op_schema.h"

@@ -1,11 +1,12 @@
 // Tests of the CPU executor: bf16/tf32 precision emulation on a small graph against float64
 // computed step by step with the same roundings, and the checks on the caller's inputs.
+#include "backends/cpu/executor.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 
-#include "backends/cpu/executor.h"
 #include "backends/cpu/reference_helpers.h"
 #include "core/error.h"
 

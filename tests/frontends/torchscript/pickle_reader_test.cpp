@@ -1,13 +1,14 @@
 // The safe pickle reader: what TorchScript archives hold decodes; hostile pickles (globals
 // outside the allowlist, REDUCE on unknown callables, unknown opcodes, truncation, cycles)
 // are refused with an error naming the culprit, and nothing is run.
+#include "frontends/torchscript/pickle_reader.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "core/error.h"
-#include "frontends/torchscript/pickle_reader.h"
 
 namespace kiln::torchscript {
 namespace {

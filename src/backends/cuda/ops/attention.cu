@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "backends/cuda/ops/attention_gemm.h"
 #include "backends/cuda/kernels/attention_kernel.cuh"
 #include "backends/cuda/kernels/cuda_check.h"
 #include "backends/cuda/kernels/cuda_common.cuh"
+#include "backends/cuda/ops/attention_gemm.h"
 
 namespace kiln::cuda {
 namespace {

@@ -1,9 +1,9 @@
 // The softmax between the two attention products: one warp per score row applies softcap,
 // the causal limit and attn_mask, then writes the weights P (FP32 math, stored as the
 // inputs' type) over the first bytes of the same row, ready for the P·V product.
-#include "backends/cuda/ops/attention_gemm.h"
 #include "backends/cuda/kernels/attention_kernel.cuh"
 #include "backends/cuda/kernels/cuda_common.cuh"
+#include "backends/cuda/ops/attention_gemm.h"
 
 namespace kiln::cuda {
 namespace {

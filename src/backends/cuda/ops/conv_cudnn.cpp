@@ -10,11 +10,11 @@
 #include "backends/cpu/window_geometry.h"
 #include "backends/cuda/kernels/conv_plan.h"
 #include "backends/cuda/kernels/cuda_check.h"
-#include "backends/cuda/ops/cuda_kernel.h"
-#include "backends/cuda/runtime/cuda_resources.h"
 #include "backends/cuda/kernels/matrix_fill.h"
 #include "backends/cuda/kernels/pool.h"
 #include "backends/cuda/kernels/relu_in_place.h"
+#include "backends/cuda/ops/cuda_kernel.h"
+#include "backends/cuda/runtime/cuda_resources.h"
 #include "core/error.h"
 
 namespace kiln::cuda {

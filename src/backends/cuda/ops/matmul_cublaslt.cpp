@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "backends/cpu/index_map.h"
-#include "backends/cuda/ops/cuda_kernel.h"
 #include "backends/cuda/kernels/gemm_plan.h"
 #include "backends/cuda/kernels/matrix_fill.h"
+#include "backends/cuda/ops/cuda_kernel.h"
 #include "core/error.h"
 
 namespace kiln::cuda {

@@ -6,9 +6,9 @@
 #include <cstddef>
 
 #include "backends/cuda/kernels/conv_plan.h"
+#include "backends/cuda/kernels/gemm_plan.h"
 #include "backends/cuda/ops/cuda_kernel.h"
 #include "backends/cuda/runtime/cuda_resources.h"
-#include "backends/cuda/kernels/gemm_plan.h"
 
 namespace kiln::cuda {
 
