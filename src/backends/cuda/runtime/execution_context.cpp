@@ -1,6 +1,7 @@
-// The execution context: plans storage dtypes and device memory once (intermediates share
-// one arena by lifetime), then launches each node on the caller's stream. Nodes without a
-// CUDA kernel (or dtypes a kernel lacks) run on the host through the CPU reference kernels.
+// The execution context: takes the storage plan (plan/storage_plan.h) of its specialized
+// graph, gives each planned tensor a device address once (one arena for the intermediates),
+// then launches each step on the caller's stream. Nodes without a CUDA kernel (or dtypes a
+// kernel lacks) run on the host through the CPU reference kernels.
 #include "backends/cuda/runtime/execution_context.h"
 
 #include <algorithm>
@@ -11,10 +12,9 @@
 #include "backends/cuda/kernels/cuda_check.h"
 #include "backends/cuda/ops/cuda_ops.h"
 #include "backends/cuda/runtime/launch_resources.h"
+#include "backends/cuda/runtime/plan/storage_plan.h"
 #include "ir/op_schema.h"
 #include "passes/passes.h"
-#include "passes/plan_memory.h"
-#include "passes/storage_dtype.h"
 
 namespace kiln::cuda {
 namespace {
@@ -23,59 +23,6 @@ bool is_float_compute(const ir::Node& node) {
   const ir::OpSchema* schema = ir::find_schema(node.op);
   return schema != nullptr && schema->float_compute;
 }
-
-// A value's bytes on the device in one storage dtype: in its own buffer (graph inputs and
-// outputs), in the engine's shared weights, or at a planned offset in the arena.
-struct Slot {
-  DeviceTensor tensor;
-  DeviceBuffer buffer;
-  bool in_arena = false;
-  int alias_of = -1;        // a view of that slot's bytes (no copy, no step) ...
-  size_t alias_offset = 0;  // ... starting this many bytes in
-};
-
-// Ops whose output is their input's bytes under other dims.
-bool is_view_op(const std::string& op) {
-  return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" ||
-         op == "Identity";
-}
-
-// Views start where kernels and cuBLASLt expect any tensor to: 256-byte aligned, as
-// cudaMalloc and the arena place them.
-constexpr size_t kViewAlignment = 256;
-
-// Where `node`'s output lies in the bytes of its first input `source`, if it is a view of
-// them: a reshape at 0; a Gather of one constant index along axis 0 (torchvision's attention
-// takes q, k, v as qkv[0], qkv[1], qkv[2]) at that index's block, when the block is aligned.
-std::optional<size_t> view_offset(const ir::Node& node, const DeviceTensor& source,
-                                  const DeviceTensor& view) {
-  if (is_view_op(node.op)) {
-    if (view.nbytes() != source.nbytes()) return std::nullopt;
-    return 0;
-  }
-  if (node.op != "Gather" || node.attr_int("axis", 0) != 0 || source.dims.empty() ||
-      source.dims[0] <= 0 || node.inputs.size() != 2 || node.inputs[1] == nullptr ||
-      !node.inputs[1]->is_constant() || node.inputs[1]->constant->rank() != 0) {
-    return std::nullopt;
-  }
-  int64_t index = node.inputs[1]->constant->to(DType::Int64).data<int64_t>()[0];
-  if (index < 0) index += source.dims[0];
-  size_t block = source.nbytes() / size_t(source.dims[0]);
-  if (index < 0 || index >= source.dims[0] || view.nbytes() != block ||
-      block % kViewAlignment != 0) {
-    return std::nullopt;
-  }
-  return size_t(index) * block;
-}
-
-struct Step {
-  enum class Kind { Launch, Cast } kind = Kind::Launch;
-  const ir::Node* node = nullptr;
-  CudaKernel kernel = nullptr;  // null: runs on the host
-  std::string label;            // for a cast: "cast VALUE to DTYPE"
-  std::vector<int> inputs;      // slot per node input, -1 where absent
-  std::vector<int> outputs;
-};
 
 Tensor round_through(const Tensor& tensor, Precision precision) {
   DType storage = precision_storage_dtype(precision);
@@ -90,201 +37,85 @@ struct ExecutionContext::State {
   ContextOptions options;
   std::optional<LaunchResources> resources;  // made once the engine's workspace size is known
   Stream own_stream;                         // run()'s, made on its first call
-  std::vector<Slot> slots;
-  std::map<std::pair<const ir::Value*, DType>, int> slot_of;
-  std::map<const ir::Value*, int> primary;  // the slot a value is produced into
-  std::vector<Step> steps;
+  StoragePlan plan;
+  std::vector<DeviceTensor> tensors;  // plan.tensors with their device addresses
+  std::vector<DeviceBuffer> buffers;  // a tensor's own buffer, where it has one
+  std::vector<CudaKernel> kernels;    // per plan step; null: runs on the host
   DeviceBuffer arena;
-  std::map<std::string, int> input_slots;
-  std::vector<std::pair<std::string, int>> output_slots;  // in graph output order
-  std::vector<int> computed_slots;                        // poisoned before a run
-  std::vector<int> aliases;                               // view slots, in planning order
   std::vector<std::string> host_nodes;
   int inferences = 0;
   bool graph_wanted = false;
   GraphExec graph_exec;
 
-  // Arena slots get their address in place_in_arena(), once every step is planned.
-  int new_slot(DType dtype, const Dims& dims, bool in_arena) {
-    Slot slot;
-    slot.tensor.dtype = dtype;
-    slot.tensor.dims = dims;
-    slot.in_arena = in_arena;
-    if (!in_arena) {
-      slot.buffer = DeviceBuffer(slot.tensor.nbytes());
-      slot.tensor.data = slot.buffer.data();
-    }
-    slots.push_back(std::move(slot));
-    return int(slots.size()) - 1;
-  }
-
   // A constant in `dtype`: the engine's shared copy, or (for a constant that shape
   // specialization made for this context) a buffer of this context's own.
-  int constant_slot(const ir::Value* value, DType dtype) {
-    if (const DeviceTensor* shared = engine->shared_weight(value->name, *value->constant, dtype)) {
-      Slot slot;
-      slot.tensor = *shared;
-      slots.push_back(std::move(slot));
-      return int(slots.size()) - 1;
+  void place_constant(size_t index) {
+    const PlannedTensor& planned = plan.tensors[index];
+    const ir::Value& value = *planned.value;
+    if (const DeviceTensor* shared =
+            engine->shared_weight(value.name, *value.constant, planned.dtype)) {
+      tensors[index] = *shared;
+      return;
     }
-    int slot = new_slot(dtype, value->shape.static_dims(), /*in_arena=*/false);
-    Tensor host = value->constant->dtype() == dtype ? *value->constant : value->constant->to(dtype);
-    upload_blocking(slots[size_t(slot)].tensor.data, host.raw(), host.nbytes());
-    return slot;
+    buffers[index] = DeviceBuffer(planned.nbytes());
+    tensors[index].data = buffers[index].data();
+    Tensor host = value.constant->dtype() == planned.dtype ? *value.constant
+                                                           : value.constant->to(planned.dtype);
+    upload_blocking(tensors[index].data, host.raw(), host.nbytes());
   }
 
-  // The slot holding `value` in `dtype`: constants are converted and uploaded once; computed
-  // values get a cast step from where they were produced.
-  int slot_for(const ir::Value* value, DType dtype, bool in_arena = true) {
-    auto found = slot_of.find({value, dtype});
-    if (found != slot_of.end()) return found->second;
-    auto produced = primary.find(value);
-    if (produced == primary.end()) {
-      check(value->is_constant(), ErrorKind::Runtime, "value '", value->name, "' has no producer");
-      int slot = constant_slot(value, dtype);
-      slot_of[{value, dtype}] = slot;
-      return slot;
+  // Gives every planned tensor its device address: its own buffer, the engine's weight, its
+  // place in the one arena, or (for views) its source's address plus the view's offset.
+  void place_tensors() {
+    tensors.assign(plan.tensors.size(), DeviceTensor{});
+    buffers.resize(plan.tensors.size());
+    arena = DeviceBuffer(plan.arena_bytes);
+    auto* base = static_cast<std::byte*>(arena.data());
+    for (size_t index = 0; index < plan.tensors.size(); ++index) {
+      const PlannedTensor& planned = plan.tensors[index];
+      tensors[index].dtype = planned.dtype;
+      tensors[index].dims = planned.dims;
+      switch (planned.placement) {
+        case Placement::Own:
+          buffers[index] = DeviceBuffer(planned.nbytes());
+          tensors[index].data = buffers[index].data();
+          break;
+        case Placement::Constant:
+          place_constant(index);
+          break;
+        case Placement::Arena:
+          tensors[index].data = base + planned.arena_offset;
+          break;
+        case Placement::Alias:
+          break;  // point_aliases()
+      }
     }
-    int slot = new_slot(dtype, value->shape.static_dims(), in_arena);
-    slot_of[{value, dtype}] = slot;
-    Step cast;
-    cast.kind = Step::Kind::Cast;
-    cast.label = "cast " + value->name + " to " + std::string(dtype_name(dtype));
-    cast.inputs = {produced->second};
-    cast.outputs = {slot};
-    steps.push_back(cast);
-    computed_slots.push_back(slot);
-    return slot;
-  }
-
-  int stored_slot(const ir::Value* value) {
-    auto produced = primary.find(value);
-    if (produced != primary.end()) return produced->second;
-    return slot_for(value, value->dtype);  // a constant in its own dtype
-  }
-
-  // Float inputs of a precision-carrying node are read in that precision's storage type;
-  // data movement reads every float input in the storage of its first float input.
-  DType wanted_dtype(const ir::Node& node, const ir::Value* input, DType data_storage) {
-    if (!is_float_storage(input->dtype)) return input->dtype;
-    if (is_float_compute(node) && node.precision) return precision_storage_dtype(*node.precision);
-    if (data_storage != DType::Undefined) return data_storage;
-    return slots[size_t(stored_slot(input))].tensor.dtype;
-  }
-
-  int root_of(int slot) const {
-    while (slot >= 0 && slots[size_t(slot)].alias_of >= 0) slot = slots[size_t(slot)].alias_of;
-    return slot;
-  }
-
-  // A node whose output is a view of its input's bytes (view_offset) and not delivered as a
-  // graph output becomes an alias in the storage dtype the input already has: no launch, no
-  // bytes.
-  bool plan_view(const ir::Node& node) {
-    if (node.outputs.size() != 1 || node.inputs.empty() || node.inputs[0] == nullptr) return false;
-    const ir::Value* output = node.outputs[0];
-    if (graph.is_graph_output(output)) return false;
-    int source = stored_slot(node.inputs[0]);
-    Slot view;
-    view.tensor.dtype = slots[size_t(source)].tensor.dtype;
-    view.tensor.dims = output->shape.static_dims();
-    view.alias_of = source;
-    std::optional<size_t> offset = view_offset(node, slots[size_t(source)].tensor, view.tensor);
-    if (!offset) return false;
-    view.alias_offset = *offset;
-    slots.push_back(std::move(view));
-    int slot = int(slots.size()) - 1;
-    slot_of[{output, slots[size_t(slot)].tensor.dtype}] = slot;
-    primary[output] = slot;
-    aliases.push_back(slot);
-    return true;
+    point_aliases();
   }
 
   // Views take their source's address plus their offset (again after an address is bound).
   // In planning order, a view's source is pointed before the view.
   void point_aliases() {
-    for (int slot : aliases) {
-      Slot& view = slots[size_t(slot)];
-      auto* source = static_cast<std::byte*>(slots[size_t(view.alias_of)].tensor.data);
-      view.tensor.data = source == nullptr ? nullptr : source + view.alias_offset;
+    for (int alias : plan.aliases) {
+      const PlannedTensor& view = plan.tensors[size_t(alias)];
+      auto* source = static_cast<std::byte*>(tensors[size_t(view.alias_of)].data);
+      tensors[size_t(alias)].data = source == nullptr ? nullptr : source + view.alias_offset;
     }
   }
 
-  void plan_node(const ir::Node& node) {
-    if (plan_view(node)) return;
-    DType data_storage = DType::Undefined;
-    for (const ir::Value* input : node.inputs) {
-      if (input != nullptr && is_float_storage(input->dtype)) {
-        data_storage = slots[size_t(stored_slot(input))].tensor.dtype;
-        break;
+  void find_kernels() {
+    for (const PlannedStep& step : plan.steps) {
+      CudaKernel kernel = nullptr;
+      if (step.kind == PlannedStep::Kind::Launch) {
+        kernel = find_cuda_kernel(step.node->op);
+        if (kernel == nullptr) host_nodes.push_back(step.node->op + " '" + step.node->name + "'");
       }
-    }
-    Step step;
-    step.node = &node;
-    step.kernel = find_cuda_kernel(node.op);
-    if (step.kernel == nullptr) host_nodes.push_back(node.op + " '" + node.name + "'");
-    for (const ir::Value* input : node.inputs) {
-      step.inputs.push_back(
-          input == nullptr ? -1 : slot_for(input, wanted_dtype(node, input, data_storage)));
-    }
-    for (size_t i = 0; i < node.outputs.size(); ++i) {
-      const ir::Value* output = node.outputs[i];
-      if (i > 0 && graph.users(output).empty() && !graph.is_graph_output(output)) {
-        step.outputs.push_back(-1);  // an optional output nobody reads (LayerNorm's Mean)
-        continue;
-      }
-      DType dtype = passes::storage_dtype(*output);  // the rule the builder costs casts by
-      // A graph output stays outside the arena only where it is delivered in this dtype.
-      bool delivered = graph.is_graph_output(output) && dtype == output->dtype;
-      int slot = new_slot(dtype, output->shape.static_dims(), /*in_arena=*/!delivered);
-      slot_of[{output, dtype}] = slot;
-      primary[output] = slot;
-      computed_slots.push_back(slot);
-      step.outputs.push_back(slot);
-    }
-    steps.push_back(std::move(step));
-  }
-
-  // Graph outputs are delivered in their declared dtypes, in buffers outside the arena.
-  void plan_outputs() {
-    for (const ir::Value* output : graph.outputs()) {
-      int slot = stored_slot(output);
-      DType declared = output->dtype;
-      if (slots[size_t(slot)].tensor.dtype != declared && is_float_storage(declared)) {
-        slot = slot_for(output, declared, /*in_arena=*/false);
-      }
-      output_slots.emplace_back(output->name, slot);
+      kernels.push_back(kernel);
     }
   }
 
-  // Lays every arena slot out by the steps that write and read it, then makes the one
-  // allocation they share, so that an inference allocates nothing on the device.
-  void place_in_arena() {
-    std::vector<int> arena_slots;
-    std::map<int, size_t> range_of;
-    std::vector<passes::LiveRange> ranges;
-    for (size_t index = 0; index < steps.size(); ++index) {
-      for (int slot : steps[index].inputs) {
-        auto found = range_of.find(root_of(slot));  // reading a view keeps its source alive
-        if (found != range_of.end()) ranges[found->second].last = index;
-      }
-      for (int slot : steps[index].outputs) {
-        if (slot < 0 || !slots[size_t(slot)].in_arena) continue;
-        range_of[slot] = ranges.size();
-        arena_slots.push_back(slot);
-        ranges.push_back({slots[size_t(slot)].tensor.nbytes(), index, index});
-      }
-    }
-    passes::ArenaLayout layout = passes::plan_arena(ranges);
-    arena = DeviceBuffer(layout.arena_bytes);
-    auto* base = static_cast<std::byte*>(arena.data());
-    for (size_t i = 0; i < arena_slots.size(); ++i) {
-      slots[size_t(arena_slots[i])].tensor.data = base + layout.offsets[i];
-    }
-    point_aliases();
-  }
-
-  void run_on_host(Step& step) {
+  void run_on_host(size_t index) {
+    const PlannedStep& step = plan.steps[index];
     const ir::Node& node = *step.node;
     cpu::Kernel kernel = cpu::find_kernel(node.op);
     check(kernel != nullptr, ErrorKind::Unsupported, node.describe(),
@@ -294,12 +125,12 @@ struct ExecutionContext::State {
     bool round =
         is_float_compute(node) && (precision == Precision::BF16 || precision == Precision::FP16);
     std::vector<Tensor> args;
-    for (int slot : step.inputs) {
-      if (slot < 0) {
+    for (int input : step.inputs) {
+      if (input < 0) {
         args.emplace_back();
         continue;
       }
-      const DeviceTensor& device = slots[size_t(slot)].tensor;
+      const DeviceTensor& device = tensors[size_t(input)];
       Tensor host(device.dtype, device.dims);
       if (host.nbytes() > 0) {
         KILN_CUDA_CHECK(
@@ -315,7 +146,7 @@ struct ExecutionContext::State {
           ": the CPU kernel returned ", results.size(), " outputs");
     for (size_t i = 0; i < results.size(); ++i) {
       if (step.outputs[i] < 0 || !results[i].defined()) continue;
-      DeviceTensor& device = slots[size_t(step.outputs[i])].tensor;
+      DeviceTensor& device = tensors[size_t(step.outputs[i])];
       Tensor result = results[i];
       if (round && result.dtype() == DType::Float32) result = round_through(result, precision);
       if (result.dtype() != device.dtype) result = result.to(device.dtype);
@@ -329,42 +160,43 @@ struct ExecutionContext::State {
     KILN_CUDA_CHECK(cudaStreamSynchronize(context().stream));  // `results` must outlive the copy
   }
 
-  void launch(Step& step) {
+  void launch(size_t index) {
+    const PlannedStep& step = plan.steps[index];
     std::vector<DeviceTensor> ins;
     std::vector<DeviceTensor> outs;
-    for (int slot : step.inputs)
-      ins.push_back(slot < 0 ? DeviceTensor{} : slots[size_t(slot)].tensor);
-    for (int slot : step.outputs)
-      outs.push_back(slot < 0 ? DeviceTensor{} : slots[size_t(slot)].tensor);
-    if (step.kind == Step::Kind::Cast) {
+    for (int input : step.inputs)
+      ins.push_back(input < 0 ? DeviceTensor{} : tensors[size_t(input)]);
+    for (int output : step.outputs)
+      outs.push_back(output < 0 ? DeviceTensor{} : tensors[size_t(output)]);
+    if (step.kind == PlannedStep::Kind::Cast) {
       cast_tensor(context(), ins[0], outs[0]);
       return;
     }
-    if (step.kernel != nullptr) {
+    if (kernels[index] != nullptr) {
       try {
-        step.kernel(context(), *step.node, ins, outs);
+        kernels[index](context(), *step.node, ins, outs);
         return;
       } catch (const Error& error) {
         // Kernels refuse dtypes or attributes they lack before launching anything; from
         // then on the node runs on the host.
         if (error.kind() != ErrorKind::Unsupported) throw;
-        step.kernel = nullptr;
+        kernels[index] = nullptr;
         host_nodes.push_back(step.node->op + " '" + step.node->name + "'");
       }
     }
-    run_on_host(step);
+    run_on_host(index);
   }
 
   LaunchContext& context() { return resources->context(); }
 
   void launch_all() {
     if (options.poison_values) {
-      for (int slot : computed_slots) {
-        const DeviceTensor& tensor = slots[size_t(slot)].tensor;
+      for (int computed : plan.computed) {
+        const DeviceTensor& tensor = tensors[size_t(computed)];
         KILN_CUDA_CHECK(cudaMemsetAsync(tensor.data, 0xFF, tensor.nbytes(), context().stream));
       }
     }
-    for (Step& step : steps) launch(step);
+    for (size_t index = 0; index < plan.steps.size(); ++index) launch(index);
   }
 
   void capture(cudaStream_t stream) {
@@ -373,6 +205,16 @@ struct ExecutionContext::State {
           host_nodes.front(), (host_nodes.size() > 1 ? ", ..." : ""),
           "); run without a CUDA graph");
     graph_exec = capture_graph(stream, [&] { launch_all(); });
+  }
+
+  // The tensor a caller may bind for graph input or output `name`, or -1.
+  int bindable_tensor(const std::string& name) const {
+    int tensor = -1;
+    if (auto found = plan.inputs.find(name); found != plan.inputs.end()) tensor = found->second;
+    for (const auto& [output, output_tensor] : plan.outputs) {
+      if (output == name) tensor = output_tensor;
+    }
+    return tensor;
   }
 };
 
@@ -386,30 +228,23 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine,
   s.graph = passes::specialize_shapes(s.engine->graph(), input_dims);
   s.options = options;
   s.resources.emplace(s.engine->workspace_bytes(), /*stream=*/nullptr);
-  for (const ir::Value* input : s.graph.inputs()) {
-    if (input->is_constant()) continue;  // a default: uploaded like a weight
-    int slot = s.new_slot(input->dtype, input->shape.static_dims(), /*in_arena=*/false);
-    s.slot_of[{input, input->dtype}] = slot;
-    s.primary[input] = slot;
-    s.input_slots[input->name] = slot;
-  }
-  for (const ir::Node* node : s.graph.nodes()) s.plan_node(*node);
-  s.plan_outputs();
-  s.place_in_arena();
+  s.plan = plan_storage(s.graph);
+  s.place_tensors();
+  s.find_kernels();
 }
 
 ExecutionContext::~ExecutionContext() = default;
 
 const DeviceTensor& ExecutionContext::input(const std::string& name) const {
-  auto found = state_->input_slots.find(name);
-  check(found != state_->input_slots.end(), ErrorKind::InvalidArgument, "the model has no input '",
+  auto found = state_->plan.inputs.find(name);
+  check(found != state_->plan.inputs.end(), ErrorKind::InvalidArgument, "the model has no input '",
         name, "'");
-  return state_->slots[size_t(found->second)].tensor;
+  return state_->tensors[size_t(found->second)];
 }
 
 const DeviceTensor& ExecutionContext::output(const std::string& name) const {
-  for (const auto& [output, slot] : state_->output_slots) {
-    if (output == name) return state_->slots[size_t(slot)].tensor;
+  for (const auto& [output, tensor] : state_->plan.outputs) {
+    if (output == name) return state_->tensors[size_t(tensor)];
   }
   fail(ErrorKind::InvalidArgument, "the model has no output '", name, "'");
 }
@@ -424,23 +259,18 @@ std::vector<std::string> ExecutionContext::input_names() const {
 
 std::vector<std::string> ExecutionContext::output_names() const {
   std::vector<std::string> names;
-  for (const auto& [name, slot] : state_->output_slots) names.push_back(name);
+  for (const auto& [name, tensor] : state_->plan.outputs) names.push_back(name);
   return names;
 }
 
 void ExecutionContext::set_tensor_address(const std::string& name, void* address) {
   State& s = *state_;
   check(address != nullptr, ErrorKind::InvalidArgument, "null address for tensor '", name, "'");
-  int slot = -1;
-  if (auto found = s.input_slots.find(name); found != s.input_slots.end()) slot = found->second;
-  for (const auto& [output, output_slot] : s.output_slots) {
-    if (output == name) slot = output_slot;
-  }
-  check(slot >= 0, ErrorKind::InvalidArgument, "the model has no input or output '", name, "'");
-  Slot& target = s.slots[size_t(slot)];
-  check(target.buffer.size() > 0 || target.tensor.nbytes() == 0, ErrorKind::Unsupported, "output '",
-        name, "' is a constant or an input of the model; read it with output()");
-  target.tensor.data = address;
+  int tensor = s.bindable_tensor(name);
+  check(tensor >= 0, ErrorKind::InvalidArgument, "the model has no input or output '", name, "'");
+  check(s.plan.tensors[size_t(tensor)].placement == Placement::Own, ErrorKind::Unsupported,
+        "output '", name, "' is a constant or an input of the model; read it with output()");
+  s.tensors[size_t(tensor)].data = address;
   s.point_aliases();
   s.graph_exec.reset();  // the captured graph holds the old address
 }
@@ -467,11 +297,11 @@ std::vector<Tensor> ExecutionContext::run(const std::map<std::string, Tensor>& i
   // One stream for every run() of this context; like run() itself, not for concurrent use.
   if (!s.own_stream.get()) s.own_stream = create_stream();
   cudaStream_t stream = s.own_stream.get();
-  for (const auto& [name, slot] : s.input_slots) {
+  for (const auto& [name, index] : s.plan.inputs) {
     auto given = inputs.find(name);
     check(given != inputs.end(), ErrorKind::InvalidArgument, "input '", name, "' is not given");
     const Tensor& tensor = given->second;
-    const DeviceTensor& device = s.slots[size_t(slot)].tensor;
+    const DeviceTensor& device = s.tensors[size_t(index)];
     check(tensor.dtype() == device.dtype && tensor.dims() == device.dims,
           ErrorKind::InvalidArgument, "input '", name, "' must be ", dtype_name(device.dtype), " ",
           dims_to_string(device.dims), " (as planned), got ", dtype_name(tensor.dtype()), " ",
@@ -483,8 +313,8 @@ std::vector<Tensor> ExecutionContext::run(const std::map<std::string, Tensor>& i
   }
   enqueue(stream);
   std::vector<Tensor> results;
-  for (const auto& [name, slot] : s.output_slots) {
-    const DeviceTensor& device = s.slots[size_t(slot)].tensor;
+  for (const auto& [name, index] : s.plan.outputs) {
+    const DeviceTensor& device = s.tensors[size_t(index)];
     Tensor host(device.dtype, device.dims);
     if (host.nbytes() > 0) {
       KILN_CUDA_CHECK(cudaMemcpyAsync(host.raw_mutable(), device.data, host.nbytes(),
@@ -502,29 +332,30 @@ std::vector<LayerTime> ExecutionContext::profile_layers(cudaStream_t stream, int
   s.resources->bind_stream(stream);
   s.launch_all();  // warm-up: algorithms chosen, host nodes found
   std::vector<Event> marks;
-  for (size_t i = 0; i <= s.steps.size(); ++i) marks.push_back(create_timing_event());
-  std::vector<std::vector<float>> samples(s.steps.size());
+  size_t steps = s.plan.steps.size();
+  for (size_t i = 0; i <= steps; ++i) marks.push_back(create_timing_event());
+  std::vector<std::vector<float>> samples(steps);
   for (int iteration = 0; iteration < iterations; ++iteration) {
     KILN_CUDA_CHECK(cudaEventRecord(marks[0].get(), stream));
-    for (size_t i = 0; i < s.steps.size(); ++i) {
-      s.launch(s.steps[i]);
+    for (size_t i = 0; i < steps; ++i) {
+      s.launch(i);
       KILN_CUDA_CHECK(cudaEventRecord(marks[i + 1].get(), stream));
     }
     KILN_CUDA_CHECK(cudaEventSynchronize(marks.back().get()));
-    for (size_t i = 0; i < s.steps.size(); ++i) {
+    for (size_t i = 0; i < steps; ++i) {
       float ms = 0;
       KILN_CUDA_CHECK(cudaEventElapsedTime(&ms, marks[i].get(), marks[i + 1].get()));
       samples[i].push_back(ms);
     }
   }
   std::vector<LayerTime> layers;
-  for (size_t i = 0; i < s.steps.size(); ++i) {
-    const Step& step = s.steps[i];
+  for (size_t i = 0; i < steps; ++i) {
+    const PlannedStep& step = s.plan.steps[i];
     std::vector<float>& times = samples[i];
     std::nth_element(times.begin(), times.begin() + long(times.size() / 2), times.end());
     LayerTime layer;
     layer.median_ms = times[times.size() / 2];
-    if (step.kind == Step::Kind::Cast) {
+    if (step.kind == PlannedStep::Kind::Cast) {
       layer.op = "Cast";
       layer.name = step.label;
     } else {
@@ -533,7 +364,7 @@ std::vector<LayerTime> ExecutionContext::profile_layers(cudaStream_t stream, int
       if (step.node->precision && is_float_compute(*step.node)) {
         layer.precision = precision_name(*step.node->precision);
       }
-      layer.on_host = step.kernel == nullptr;
+      layer.on_host = s.kernels[i] == nullptr;
     }
     layers.push_back(std::move(layer));
   }

@@ -1,16 +1,20 @@
-// plan_memory: values share arena bytes only when their lifetimes are disjoint, checked on
-// hand-built graphs, by brute force on random DAGs, and on the ResNet fixture.
-#include "passes/plan_memory.h"
+// plan_arena: buffers share arena bytes only when their lifetimes are disjoint, checked on
+// the lifetimes of hand-built graphs' values, by brute force on random DAGs, and on the
+// ResNet fixture.
+#include "backends/cuda/runtime/plan/arena_plan.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
+#include <map>
 #include <random>
 #include <string>
 
 #include "kiln/kiln.h"
 #include "passes/passes.h"
 
-namespace kiln::passes {
+namespace kiln::cuda {
 namespace {
 
 constexpr size_t kAlignment = 256;
@@ -22,7 +26,8 @@ ir::Value* unary(ir::Graph& graph, const std::string& name, ir::Value* input) {
   return graph.add_node("Relu", name, {input}, {name + "_out"})->outputs[0];
 }
 
-// Lifetimes computed independently of the planner: from Graph::users, not one forward scan.
+// Each value a node produces (not constants or graph inputs) lives from its producer's step to
+// its last reader's; a graph output to past the last node. From Graph::users.
 struct Lifetime {
   size_t first;
   size_t last;
@@ -42,6 +47,33 @@ std::map<const ir::Value*, Lifetime> lifetimes(const ir::Graph& graph) {
     result[value] = lifetime;
   }
   return result;
+}
+
+struct MemoryPlan {
+  size_t arena_bytes = 0;
+  std::map<const ir::Value*, size_t> offsets;
+  size_t naive_bytes = 0;
+};
+
+// One live range per value, laid out by plan_arena.
+MemoryPlan plan_memory(const ir::Graph& graph,
+                       const std::function<size_t(const ir::Value&)>& bytes_of, size_t alignment) {
+  std::map<const ir::Value*, Lifetime> lives = lifetimes(graph);
+  std::vector<const ir::Value*> planned;  // in production order, as an executor plans
+  for (const auto& [value, life] : lives) planned.push_back(value);
+  std::sort(planned.begin(), planned.end(), [&](const ir::Value* a, const ir::Value* b) {
+    return std::pair(lives.at(a).first, a->name) < std::pair(lives.at(b).first, b->name);
+  });
+  std::vector<LiveRange> ranges;
+  for (const ir::Value* value : planned) {
+    ranges.push_back({bytes_of(*value), lives.at(value).first, lives.at(value).last});
+  }
+  ArenaLayout layout = plan_arena(ranges, alignment);
+  MemoryPlan plan;
+  plan.arena_bytes = layout.arena_bytes;
+  plan.naive_bytes = layout.naive_bytes;
+  for (size_t i = 0; i < planned.size(); ++i) plan.offsets[planned[i]] = layout.offsets[i];
+  return plan;
 }
 
 // Fails the test where two values alive at once share a byte, or an offset is misplaced.
@@ -174,7 +206,7 @@ TEST(PlanMemory, ResNetFixtureNeedsAtMostHalfTheNaiveBytes) {
     for (const ir::Dim& dim : input->shape.dims()) dims.push_back(dim.is_static() ? dim.value : 1);
     input_dims[input->name] = dims;
   }
-  ir::Graph graph = specialize_shapes(loaded, input_dims);
+  ir::Graph graph = passes::specialize_shapes(loaded, input_dims);
   auto bytes_of = [](const ir::Value& value) {
     return size_t(element_count(value.shape.static_dims())) * dtype_size(value.dtype);
   };
@@ -187,4 +219,4 @@ TEST(PlanMemory, ResNetFixtureNeedsAtMostHalfTheNaiveBytes) {
 }
 
 }  // namespace
-}  // namespace kiln::passes
+}  // namespace kiln::cuda

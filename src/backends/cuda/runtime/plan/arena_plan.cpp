@@ -1,13 +1,13 @@
-// Memory planning: lifetimes of intermediate values, then a greedy best-fit placement of
-// those intervals in one arena (largest first, so big buffers claim space before it splinters).
-#include "passes/plan_memory.h"
+// Arena planning: a greedy best-fit placement of lifetime intervals in one arena (largest
+// first, so big buffers claim space before it splinters).
+#include "backends/cuda/runtime/plan/arena_plan.h"
 
 #include <algorithm>
 #include <numeric>
 
 #include "core/error.h"
 
-namespace kiln::passes {
+namespace kiln::cuda {
 namespace {
 
 size_t align_up(size_t bytes, size_t alignment) {
@@ -80,34 +80,4 @@ ArenaLayout plan_arena(const std::vector<LiveRange>& ranges, size_t alignment) {
   return layout;
 }
 
-MemoryPlan plan_memory(const ir::Graph& graph,
-                       const std::function<size_t(const ir::Value&)>& bytes_of, size_t alignment) {
-  std::vector<ir::Node*> nodes = graph.nodes();
-  std::vector<const ir::Value*> planned;
-  std::vector<LiveRange> ranges;
-  std::map<const ir::Value*, size_t> range_of;
-  for (size_t step = 0; step < nodes.size(); ++step) {
-    for (const ir::Value* input : nodes[step]->inputs) {
-      auto found = range_of.find(input);
-      if (found != range_of.end()) ranges[found->second].last = step;  // steps only grow
-    }
-    for (const ir::Value* output : nodes[step]->outputs) {
-      if (output == nullptr || output->is_constant() || output->is_graph_input) continue;
-      range_of[output] = ranges.size();
-      planned.push_back(output);
-      ranges.push_back({bytes_of(*output), step, step});
-    }
-  }
-  for (const ir::Value* output : graph.outputs()) {
-    auto found = range_of.find(output);
-    if (found != range_of.end()) ranges[found->second].last = nodes.size();  // past every node
-  }
-  ArenaLayout layout = plan_arena(ranges, alignment);
-  MemoryPlan plan;
-  plan.arena_bytes = layout.arena_bytes;
-  plan.naive_bytes = layout.naive_bytes;
-  for (size_t i = 0; i < planned.size(); ++i) plan.offsets[planned[i]] = layout.offsets[i];
-  return plan;
-}
-
-}  // namespace kiln::passes
+}  // namespace kiln::cuda

@@ -1,0 +1,239 @@
+// The storage plan: walks the nodes in order, giving each value the buffer and dtype it is
+// produced in, adding a cast step wherever a reader wants another dtype, turning views into
+// aliases, then lays the arena out by the steps that write and read each tensor.
+#include "backends/cuda/runtime/plan/storage_plan.h"
+
+#include <optional>
+
+#include "backends/cuda/runtime/plan/arena_plan.h"
+#include "core/error.h"
+#include "core/precision.h"
+#include "ir/op_schema.h"
+#include "passes/storage_dtype.h"
+
+namespace kiln::cuda {
+namespace {
+
+bool is_float_compute(const ir::Node& node) {
+  const ir::OpSchema* schema = ir::find_schema(node.op);
+  return schema != nullptr && schema->float_compute;
+}
+
+// Ops whose output is their input's bytes under other dims.
+bool is_view_op(const std::string& op) {
+  return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" ||
+         op == "Identity";
+}
+
+// Where `node`'s output (`view`) lies in the bytes of its first input (`source`), if it is a
+// view of them: a reshape at 0; a Gather of one constant index along axis 0 (torchvision's
+// attention takes q, k, v as qkv[0], qkv[1], qkv[2]) at that index's block, when the block
+// is aligned.
+std::optional<size_t> view_offset(const ir::Node& node, const PlannedTensor& source,
+                                  const PlannedTensor& view) {
+  if (is_view_op(node.op)) {
+    if (view.nbytes() != source.nbytes()) return std::nullopt;
+    return 0;
+  }
+  if (node.op != "Gather" || node.attr_int("axis", 0) != 0 || source.dims.empty() ||
+      source.dims[0] <= 0 || node.inputs.size() != 2 || node.inputs[1] == nullptr ||
+      !node.inputs[1]->is_constant() || node.inputs[1]->constant->rank() != 0) {
+    return std::nullopt;
+  }
+  int64_t index = node.inputs[1]->constant->to(DType::Int64).data<int64_t>()[0];
+  if (index < 0) index += source.dims[0];
+  size_t block = source.nbytes() / size_t(source.dims[0]);
+  if (index < 0 || index >= source.dims[0] || view.nbytes() != block ||
+      block % kTensorAlignment != 0) {
+    return std::nullopt;
+  }
+  return size_t(index) * block;
+}
+
+class Planner {
+ public:
+  explicit Planner(const ir::Graph& graph) : graph_(graph) {}
+
+  StoragePlan run() {
+    for (const ir::Value* input : graph_.inputs()) {
+      if (input->is_constant()) continue;  // a default: uploaded like a weight
+      int tensor = add(input, input->dtype, Placement::Own);
+      slot_of_[{input, input->dtype}] = tensor;
+      primary_[input] = tensor;
+      plan_.inputs[input->name] = tensor;
+    }
+    for (const ir::Node* node : graph_.nodes()) plan_node(*node);
+    plan_outputs();
+    place_in_arena();
+    return std::move(plan_);
+  }
+
+ private:
+  int add(const ir::Value* value, DType dtype, Placement placement) {
+    PlannedTensor tensor;
+    tensor.value = value;
+    tensor.dtype = dtype;
+    tensor.dims = value->shape.static_dims();
+    tensor.placement = placement;
+    plan_.tensors.push_back(std::move(tensor));
+    return int(plan_.tensors.size()) - 1;
+  }
+
+  // The tensor holding `value` in `dtype`: constants in any dtype the engine provides;
+  // computed values get a cast step from where they were produced.
+  int tensor_for(const ir::Value* value, DType dtype, Placement placement = Placement::Arena) {
+    auto found = slot_of_.find({value, dtype});
+    if (found != slot_of_.end()) return found->second;
+    auto produced = primary_.find(value);
+    if (produced == primary_.end()) {
+      check(value->is_constant(), ErrorKind::Runtime, "value '", value->name, "' has no producer");
+      int tensor = add(value, dtype, Placement::Constant);
+      slot_of_[{value, dtype}] = tensor;
+      return tensor;
+    }
+    int tensor = add(value, dtype, placement);
+    slot_of_[{value, dtype}] = tensor;
+    PlannedStep cast;
+    cast.kind = PlannedStep::Kind::Cast;
+    cast.label = "cast " + value->name + " to " + std::string(dtype_name(dtype));
+    cast.inputs = {produced->second};
+    cast.outputs = {tensor};
+    plan_.steps.push_back(std::move(cast));
+    plan_.computed.push_back(tensor);
+    return tensor;
+  }
+
+  // The dtype `value` is held in where it was produced (a constant: its own).
+  DType stored_dtype(const ir::Value* value) const {
+    auto produced = primary_.find(value);
+    return produced == primary_.end() ? value->dtype
+                                      : plan_.tensors[size_t(produced->second)].dtype;
+  }
+
+  int stored_tensor(const ir::Value* value) {
+    auto produced = primary_.find(value);
+    if (produced != primary_.end()) return produced->second;
+    return tensor_for(value, value->dtype);  // a constant in its own dtype
+  }
+
+  // Float inputs of a precision-carrying node are read in that precision's storage type;
+  // data movement reads every float input in the storage of its first float input.
+  DType wanted_dtype(const ir::Node& node, const ir::Value* input, DType data_storage) const {
+    if (!is_float_storage(input->dtype)) return input->dtype;
+    if (is_float_compute(node) && node.precision) return precision_storage_dtype(*node.precision);
+    if (data_storage != DType::Undefined) return data_storage;
+    return stored_dtype(input);
+  }
+
+  // A node whose output is a view of its input's bytes (view_offset) and not delivered as a
+  // graph output becomes an alias in the storage dtype the input already has: no step.
+  bool plan_view(const ir::Node& node) {
+    if (node.outputs.size() != 1 || node.inputs.empty() || node.inputs[0] == nullptr) return false;
+    const ir::Value* output = node.outputs[0];
+    if (graph_.is_graph_output(output)) return false;
+    int source = stored_tensor(node.inputs[0]);
+    PlannedTensor view;
+    view.value = output;
+    view.dtype = plan_.tensors[size_t(source)].dtype;
+    view.dims = output->shape.static_dims();
+    view.placement = Placement::Alias;
+    view.alias_of = source;
+    std::optional<size_t> offset = view_offset(node, plan_.tensors[size_t(source)], view);
+    if (!offset) return false;
+    view.alias_offset = *offset;
+    plan_.tensors.push_back(std::move(view));
+    int tensor = int(plan_.tensors.size()) - 1;
+    slot_of_[{output, plan_.tensors[size_t(tensor)].dtype}] = tensor;
+    primary_[output] = tensor;
+    plan_.aliases.push_back(tensor);
+    return true;
+  }
+
+  void plan_node(const ir::Node& node) {
+    if (plan_view(node)) return;
+    DType data_storage = DType::Undefined;
+    for (const ir::Value* input : node.inputs) {
+      if (input != nullptr && is_float_storage(input->dtype)) {
+        data_storage = stored_dtype(input);
+        break;
+      }
+    }
+    PlannedStep step;
+    step.node = &node;
+    for (const ir::Value* input : node.inputs) {
+      step.inputs.push_back(
+          input == nullptr ? -1 : tensor_for(input, wanted_dtype(node, input, data_storage)));
+    }
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      const ir::Value* output = node.outputs[i];
+      if (i > 0 && graph_.users(output).empty() && !graph_.is_graph_output(output)) {
+        step.outputs.push_back(-1);  // an optional output nobody reads (LayerNorm's Mean)
+        continue;
+      }
+      DType dtype = passes::storage_dtype(*output);  // the rule the builder costs casts by
+      // A graph output stays outside the arena only where it is delivered in this dtype.
+      bool delivered = graph_.is_graph_output(output) && dtype == output->dtype;
+      int tensor = add(output, dtype, delivered ? Placement::Own : Placement::Arena);
+      slot_of_[{output, dtype}] = tensor;
+      primary_[output] = tensor;
+      plan_.computed.push_back(tensor);
+      step.outputs.push_back(tensor);
+    }
+    plan_.steps.push_back(std::move(step));
+  }
+
+  // Graph outputs are delivered in their declared dtypes, in buffers of their own.
+  void plan_outputs() {
+    for (const ir::Value* output : graph_.outputs()) {
+      int tensor = stored_tensor(output);
+      DType declared = output->dtype;
+      if (plan_.tensors[size_t(tensor)].dtype != declared && is_float_storage(declared)) {
+        tensor = tensor_for(output, declared, Placement::Own);
+      }
+      plan_.outputs.emplace_back(output->name, tensor);
+    }
+  }
+
+  int root_of(int tensor) const {
+    while (tensor >= 0 && plan_.tensors[size_t(tensor)].placement == Placement::Alias)
+      tensor = plan_.tensors[size_t(tensor)].alias_of;
+    return tensor;
+  }
+
+  // Each arena tensor lives from the step that writes it to the last step that reads it (or
+  // reads a view of it); tensors whose lifetimes are disjoint share bytes.
+  void place_in_arena() {
+    std::vector<int> arena_tensors;
+    std::map<int, size_t> range_of;
+    std::vector<LiveRange> ranges;
+    for (size_t index = 0; index < plan_.steps.size(); ++index) {
+      for (int tensor : plan_.steps[index].inputs) {
+        auto found = range_of.find(root_of(tensor));
+        if (found != range_of.end()) ranges[found->second].last = index;
+      }
+      for (int tensor : plan_.steps[index].outputs) {
+        if (tensor < 0 || plan_.tensors[size_t(tensor)].placement != Placement::Arena) continue;
+        range_of[tensor] = ranges.size();
+        arena_tensors.push_back(tensor);
+        ranges.push_back({plan_.tensors[size_t(tensor)].nbytes(), index, index});
+      }
+    }
+    ArenaLayout layout = plan_arena(ranges, kTensorAlignment);
+    plan_.arena_bytes = layout.arena_bytes;
+    plan_.naive_arena_bytes = layout.naive_bytes;
+    for (size_t i = 0; i < arena_tensors.size(); ++i) {
+      plan_.tensors[size_t(arena_tensors[i])].arena_offset = layout.offsets[i];
+    }
+  }
+
+  const ir::Graph& graph_;
+  StoragePlan plan_;
+  std::map<std::pair<const ir::Value*, DType>, int> slot_of_;
+  std::map<const ir::Value*, int> primary_;  // the tensor a value is produced into
+};
+
+}  // namespace
+
+StoragePlan plan_storage(const ir::Graph& graph) { return Planner(graph).run(); }
+
+}  // namespace kiln::cuda
