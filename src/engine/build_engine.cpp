@@ -179,11 +179,7 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
   passes::fuse_epilogues(graph);
   // Aligned rows for wide products: GPT-2's 50257-wide LM head, padded to 50264 and cropped.
   passes::pad_matmul_columns(graph);
-  // Two passes are kept but not run, each measured slower on an H200:
-  // - passes::orient_matmul_weights: GPT-2's 50257-wide LM head at batch 32 took 12.4 ms
-  //   with its weight read as [N, K] (transB), 10.0 ms as [K, N] (its output rows stay
-  //   misaligned either way; pad_matmul_columns aligns both);
-  // - passes::convert_to_channels_last: through cuDNN's legacy API (Kiln's today) NHWC
+  // passes::convert_to_channels_last is kept but not run: through cuDNN's legacy API (Kiln's today) NHWC
   //   convolutions were slower (ResNet-50 batch 32 bf16: 8.2 ms against 6.4 ms); it waits
   //   for the graph API, whose NHWC engines are the fast ones.
   assign_engine_precisions(graph, config);

@@ -32,7 +32,7 @@ void check_matmul_bias(const Node& node, const Value& a, const Value& b, const V
   check(b.shape.rank() >= 2 && bias.shape.rank() == 1, ErrorKind::InvalidModel, node.describe(),
         ": bias '", bias.name, "' must be a vector over B's last dim; got bias ",
         bias.shape.to_string(), " with B ", b.shape.to_string());
-  const Dim& n = node.attr_int("transB", 0) != 0 ? b.shape[0] : b.shape[b.shape.rank() - 1];
+  const Dim& n = b.shape[b.shape.rank() - 1];
   check(!(n.is_static() && bias.shape[0].is_static()) || n.value == bias.shape[0].value,
         ErrorKind::InvalidModel, node.describe(), ": bias '", bias.name, "' has ",
         bias.shape[0].value, " elements but the result has ", n.value, " columns");
@@ -56,11 +56,6 @@ void infer_matmul(Node& node) {
   // and the added dim is dropped from the result.
   std::vector<Dim> left = a.shape.dims();
   std::vector<Dim> right = b.shape.dims();
-  if (node.attr_int("transB", 0) != 0) {  // B given as [N, K] (passes::orient_matmul_weights)
-    check(right.size() == 2, ErrorKind::InvalidModel, node.describe(),
-          ": transB needs a 2-D B, got ", b.shape.to_string());
-    std::swap(right[0], right[1]);
-  }
   bool left_vector = left.size() == 1, right_vector = right.size() == 1;
   if (left_vector) left.insert(left.begin(), Dim::fixed(1));
   if (right_vector) right.push_back(Dim::fixed(1));

@@ -37,11 +37,6 @@ int fold_batch_norm(ir::Graph& graph);
 // Replaces GELU's tanh approximation written out in elementwise ops (0.5·x·(1 + tanh(√(2/π)·
 // (x + 0.044715·x³)))) by Gelu(approximate="tanh"). Returns the number replaced.
 int recognize_gelu(ir::Graph& graph);
-// Stores MatMul weights [K, N] whose N is not a multiple of 8 (but K is) as [N, K] with
-// attribute transB = 1, which GPU matrix kernels read at full speed, and reads a weight that
-// a Transpose turns from [N, K] into [K, N] at run time directly with transB. Returns the
-// number of MatMuls changed.
-int orient_matmul_weights(ir::Graph& graph);
 // Pads MatMul weights [K, N] (constant, or a constant [N, K] transposed at run time) whose N
 // is at least `min_columns` and not a multiple of 8 with zero columns (a bias too) up to one,
 // and crops the product back to N with a Slice that keeps the output's name: GPU matrix

@@ -1,7 +1,5 @@
-// The MatMul weight layouts for GPU kernels, each giving the same outputs:
-// - pad_matmul_columns: a wide [K, N] weight with N not a multiple of 8 gets zero columns and
-//   its product is cropped by a Slice that keeps the output's name;
-// - orient_matmul_weights: such a weight is stored as [N, K] with transB.
+// pad_matmul_columns, giving the same outputs: a wide [K, N] weight with N not a multiple of 8
+// gets zero columns and its product is cropped by a Slice that keeps the output's name.
 // Aligned or non-constant weights stay as they are.
 #include <gtest/gtest.h>
 
@@ -49,42 +47,6 @@ ir::Graph tied_head_graph(int64_t k, int64_t n) {
 
 Tensor run_fp32(ir::Graph graph, const std::map<std::string, Tensor>& inputs) {
   return CpuSession(std::move(graph), {Precision::FP32}, false).run(inputs).at("y");
-}
-
-TEST(OrientMatMulWeightsTest, MisalignedRowsAreTransposedWithTheSameOutputs) {
-  for (bool with_bias : {false, true}) {
-    ir::Graph reference = matmul_graph(16, 13, with_bias);
-    std::map<std::string, Tensor> x = make_random_inputs(reference, 5);
-    ir::Graph graph = matmul_graph(16, 13, with_bias);
-    Tensor expected = CpuSession(std::move(reference), {Precision::FP32}, false).run(x).at("y");
-    EXPECT_EQ(orient_matmul_weights(graph), 1);
-    const ir::Node& head = *graph.nodes().front();
-    EXPECT_EQ(head.attr_int("transB", 0), 1);
-    EXPECT_EQ(head.inputs[1]->constant->dims(), (Dims{13, 16}));
-    ir::infer_graph(graph);
-    EXPECT_EQ(graph.outputs()[0]->shape.static_dims(), (Dims{2, 3, 13}));
-    Tensor actual = CpuSession(std::move(graph), {Precision::FP32}, false).run(x).at("y");
-    EXPECT_LE(normalized_error(actual, expected), 1e-7) << "bias " << with_bias;
-  }
-}
-
-// x · Transpose(E) with E a [N, K] constant (a tied embedding): MatMul reads E with transB.
-TEST(OrientMatMulWeightsTest, RunTimeTransposeOfAConstantIsReadDirectly) {
-  ir::Graph graph = tied_head_graph(16, 13);
-  std::map<std::string, Tensor> x = make_random_inputs(graph, 9);
-  Tensor expected = run_fp32(tied_head_graph(16, 13), x);
-  EXPECT_EQ(orient_matmul_weights(graph), 1);
-  ASSERT_EQ(graph.node_count(), 1u);
-  EXPECT_EQ(graph.nodes().front()->inputs[1]->name, "embedding");
-  EXPECT_EQ(graph.nodes().front()->attr_int("transB", 0), 1);
-  EXPECT_LE(normalized_error(run_fp32(std::move(graph), x), expected), 1e-7);
-}
-
-TEST(OrientMatMulWeightsTest, AlignedOrComputedWeightsStay) {
-  ir::Graph aligned = matmul_graph(16, 24, false);
-  EXPECT_EQ(orient_matmul_weights(aligned), 0);
-  ir::Graph computed = matmul_graph(16, 13, false, /*constant_weight=*/false);
-  EXPECT_EQ(orient_matmul_weights(computed), 0);
 }
 
 TEST(PadMatMulColumnsTest, WideMisalignedProductIsPaddedAndCroppedWithTheSameOutputs) {

@@ -91,33 +91,15 @@ Tensor matmul_typed(const ir::Node& node, const Tensor& a, const Tensor& b, cons
   return out;
 }
 
-// MatMul's B given as [N, K] (attribute transB, set by passes::orient_matmul_weights) back
-// in numpy's [K, N].
-template <typename T>
-Tensor untransposed(const ir::Node& node, const Tensor& b) {
-  check(b.rank() == 2, ErrorKind::InvalidModel, node.describe(), ": transB needs a 2-D B, got ",
-        dims_to_string(b.dims()));
-  int64_t n = b.dim(0), k = b.dim(1);
-  Tensor result(b.dtype(), {k, n});
-  const T* in = b.data<T>();
-  T* out = result.data_mutable<T>();
-  for (int64_t row = 0; row < n; ++row) {
-    for (int64_t col = 0; col < k; ++col) out[col * n + row] = in[row * k + col];
-  }
-  return result;
-}
-
 std::vector<Tensor> matmul_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
   check(inputs.size() >= 2 && inputs.size() <= 3 && inputs[0].defined() && inputs[1].defined(),
         ErrorKind::InvalidModel, node.describe(), ": needs inputs A and B (and an optional bias)");
   check_same_dtype(node, inputs[0], inputs[1]);
   Tensor bias = inputs.size() > 2 ? inputs[2] : Tensor();
   if (bias.defined()) check_same_dtype(node, inputs[0], bias);
-  bool trans_b = node.attr_int("transB", 0) != 0;
   return {visit_product_type(node, inputs[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
-    return matmul_typed<T>(node, inputs[0], trans_b ? untransposed<T>(node, inputs[1]) : inputs[1],
-                           bias);
+    return matmul_typed<T>(node, inputs[0], inputs[1], bias);
   })};
 }
 
