@@ -179,7 +179,8 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
   passes::fuse_epilogues(graph);
   // Aligned rows for wide products: GPT-2's 50257-wide LM head, padded to 50264 and cropped.
   passes::pad_matmul_columns(graph);
-  // passes::convert_to_channels_last is kept but not run: through cuDNN's legacy API (Kiln's today) NHWC
+  // passes::convert_to_channels_last is kept but not run: through cuDNN's legacy API (Kiln's today)
+  // NHWC
   //   convolutions were slower (ResNet-50 batch 32 bf16: 8.2 ms against 6.4 ms); it waits
   //   for the graph API, whose NHWC engines are the fast ones.
   assign_engine_precisions(graph, config);
