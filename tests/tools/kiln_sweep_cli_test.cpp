@@ -50,6 +50,17 @@ TEST_F(KilnSweepCli, TableListsEveryConfigurationAndRecommends) {
   EXPECT_THAT(result.err, HasSubstr("sweep 4/4 fp32,bf16"));
 }
 
+// --config narrows the sweep; fp32 runs first as the reference even when not named.
+TEST_F(KilnSweepCli, ConfigChoosesConfigurationsAndKeepsTheReference) {
+  nlohmann::json report = sweep_json(kMlpBf16 + " --config strongly-typed --config fp32,bf16");
+  EXPECT_EQ(config_names(report),
+            (std::vector<std::string>{"fp32", "fp32,bf16", "strongly-typed"}));
+  KilnResult bad = run_kiln("sweep " + kMlpFp32 + kFastCpu + " --config fp32,bf17", folder_);
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--config fp32,bf17: not a configuration (valid: fp32, "
+                                 "fp32,tf32, fp32,fp16, fp32,bf16)"));
+}
+
 TEST_F(KilnSweepCli, JsonErrorsAgainstFp32) {
   nlohmann::json report = sweep_json(kMlpBf16);
   EXPECT_EQ(report.at("backend"), "cpu");

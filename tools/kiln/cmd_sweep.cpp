@@ -1,6 +1,7 @@
 // kiln sweep: builds a model in each precision configuration with the builder `kiln build`
 // uses, runs every build on the same inputs, and reports its latency and its outputs' error
 // against the fp32 build's, recommending the fastest configuration within an error bound.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -26,6 +27,7 @@ struct SweepOptions {
   bool json = false;
   bool cuda_graph = false;
   std::string timing_cache;
+  std::vector<std::string> only_configs;  // --config: these (and fp32, the reference) only
 };
 
 // One configuration: named as `kiln build` takes it (-p NAME, or --strongly-typed).
@@ -69,6 +71,27 @@ std::vector<SweepConfig> sweep_configs(const ir::Graph& graph) {
     configs.push_back({"strongly-typed", enabled({Precision::FP32}, true)});
   }
   return configs;
+}
+
+// The configurations --config names, in the sweep's order, with fp32 (the reference) first
+// whether named or not.
+std::vector<SweepConfig> chosen_configs(std::vector<SweepConfig> all,
+                                        const std::vector<std::string>& names) {
+  if (names.empty()) return all;
+  std::string valid;
+  for (const SweepConfig& config : all) valid += (valid.empty() ? "" : ", ") + config.name;
+  for (const std::string& name : names) {
+    bool known = std::any_of(all.begin(), all.end(),
+                             [&](const SweepConfig& config) { return config.name == name; });
+    if (!known)
+      throw UsageError("--config " + name + ": not a configuration (valid: " + valid + ")");
+  }
+  std::vector<SweepConfig> chosen;
+  for (SweepConfig& config : all) {
+    if (config.name == "fp32" || std::count(names.begin(), names.end(), config.name) > 0)
+      chosen.push_back(std::move(config));
+  }
+  return chosen;
 }
 
 // The largest normalized error over the outputs, in graph output order; NaN if any is NaN.
@@ -209,7 +232,7 @@ int sweep_model(const SweepOptions& options) {
       make_timer(backend, engine::BuildConfig{}.workspace_bytes);
   engine::TimingCache cache;
   if (!options.timing_cache.empty()) cache = engine::TimingCache::load(options.timing_cache);
-  std::vector<SweepConfig> configs = sweep_configs(graph);
+  std::vector<SweepConfig> configs = chosen_configs(sweep_configs(graph), options.only_configs);
   std::vector<Tensor> reference;
   std::vector<SweepResult> results;
   for (size_t i = 0; i < configs.size(); ++i) {
@@ -277,6 +300,10 @@ Command add_sweep_command(CLI::App& parent) {
   app->add_option("--warmup", options->warmup, "Untimed runs first, per configuration")
       ->check(CLI::Range(0, std::numeric_limits<int>::max()))
       ->capture_default_str();
+  app->add_option("--config", options->only_configs,
+                  "Sweep only this configuration (repeat for several; fp32, the reference, always "
+                  "runs), e.g. --config fp32,bf16")
+      ->delimiter('\0');
   app->add_flag("--json", options->json, "Print a JSON report instead of a table");
   app->add_flag(
       "--cuda-graph", options->cuda_graph,

@@ -19,7 +19,9 @@ int report_error(const std::string& message, int status) {
 }
 
 int run_cli(int argc, char** argv) {
-  CLI::App app{"Kiln: compiles and runs PyTorch models (ONNX now) with BF16 next to FP32."};
+  CLI::App app{
+      "Kiln: compiles PyTorch models (.pt2, .pt, .onnx) into inference engines and runs them, "
+      "with BF16 beside FP32, TF32 and FP16."};
   app.name("kiln");
   app.set_version_flag("--version", "kiln " KILN_VERSION);
   app.require_subcommand(1);
