@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Downloads (here, where apt works) the Debian packages Kiln builds against, into .devdeps/,
-# for a GPU machine that cannot install packages: scripts/device_build.sh unpacks them there.
+# Downloads (here, where apt and pip work) the Debian packages Kiln builds against, and copies
+# the cudnn-frontend headers, into .devdeps/ for a GPU machine that cannot install packages:
+# scripts/device_build.sh unpacks them there (run `run` with carry [".devdeps"]).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .devdeps
@@ -8,3 +9,7 @@ cd .devdeps
 apt-get download -q libprotobuf-dev libprotobuf32 libprotobuf-lite32 protobuf-compiler libprotoc32 \
   nlohmann-json3-dev libzip-dev libzip4 libgtest-dev libgmock-dev zlib1g-dev 2>&1 | tail -1
 ls -1 *.deb | wc -l
+# The cudnn-frontend headers (header-only; pip installs them here into the venv).
+rm -rf cudnn_frontend && mkdir -p cudnn_frontend/include
+cp -r ../.venv/lib/python3*/site-packages/include/cudnn_frontend* cudnn_frontend/include/
+du -sh cudnn_frontend

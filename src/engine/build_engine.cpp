@@ -81,8 +81,17 @@ struct TimingPass {
     return ms;
   }
 
+  // `node` set to run through `tactic` ("" for a layer with one implementation).
+  static void set_tactic(ir::Node& node, const std::string& tactic) {
+    if (tactic.empty()) {
+      node.attrs.erase(kTacticAttribute);
+    } else {
+      node.attrs[kTacticAttribute] = tactic;
+    }
+  }
+
   // Chooses on `specialized` (static shapes), in node order, so that each choice sees its
-  // producers' final storage.
+  // producers' final storage: every enabled precision, through each of its tactics.
   void run(ir::Graph& specialized) {
     std::vector<ir::Node*> timed;
     for (ir::Node* node : specialized.nodes()) {
@@ -93,19 +102,30 @@ struct TimingPass {
       ir::Node& node = *timed[index];
       if (progress) progress("timing layers", index, timed.size());
       std::optional<Precision> best;
+      std::string best_tactic;
       double best_cost = 0;
       for (Precision precision : candidates(node, config.enabled_precisions)) {
-        std::optional<double> ms = time(node, precision);
-        if (!ms) continue;
-        result.layer_timings[node.name][precision] = *ms;
+        std::vector<std::string> tactics = timer.tactics(node, precision);
+        if (tactics.empty()) tactics.push_back("");
         DType storage = precision_storage_dtype(precision);
-        double cost = *ms + boundary_cast_ms(specialized, node, storage, timer);
-        // Ties go to the wider precision (earlier in the enum): same speed, more accuracy.
-        if (!best || cost < best_cost * 0.98) {
-          best = precision;
-          best_cost = cost;
+        double casts = boundary_cast_ms(specialized, node, storage, timer);
+        for (const std::string& tactic : tactics) {
+          set_tactic(node, tactic);
+          std::optional<double> ms = time(node, precision);
+          if (!ms) continue;
+          auto [recorded, fresh] = result.layer_timings[node.name].emplace(precision, *ms);
+          if (!fresh) recorded->second = std::min(recorded->second, *ms);
+          double cost = *ms + casts;
+          // Ties go to the wider precision (earlier in the enum) and the earlier tactic: same
+          // speed, more accuracy or the preferred implementation.
+          if (!best || cost < best_cost * 0.98) {
+            best = precision;
+            best_tactic = tactic;
+            best_cost = cost;
+          }
         }
       }
+      set_tactic(node, best ? best_tactic : "");
       if (best) node.precision = *best;
     }
     if (progress) progress("timing layers", timed.size(), timed.size());
@@ -194,6 +214,10 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
       if (output != nullptr && output->producer != nullptr && output->producer->precision &&
           node->precision) {
         node->precision = output->producer->precision;
+        const ir::Node& timed = *output->producer;
+        if (timed.has_attr(kTacticAttribute)) {
+          node->attrs[kTacticAttribute] = timed.attrs.at(kTacticAttribute);
+        }
       }
     }
   }

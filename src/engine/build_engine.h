@@ -22,13 +22,24 @@ class LayerTimer {
   virtual ~LayerTimer() = default;
   // The median time in ms of `node` (static shapes) run in `precision`, its float inputs
   // and outputs stored in that precision's storage dtype; nullopt if the GPU cannot run it so.
+  // Where `node` has a kTacticAttribute, through that implementation.
   virtual std::optional<double> time_layer(const ir::Node& node, Precision precision) = 0;
+  // The implementations the GPU can run `node` with in `precision`, by name (e.g. cuDNN's
+  // fused attention and Kiln's own), each timed separately; empty where there is one.
+  virtual std::vector<std::string> tactics(const ir::Node& node, Precision precision) {
+    (void)node, (void)precision;
+    return {};
+  }
   // Estimated time in ms to convert `elements` floats from one storage dtype to another.
   virtual double cast_ms(int64_t elements, DType from, DType to) = 0;
   // Where the timings were taken: "sm_90", "NVIDIA H100 80GB HBM3", 90, CUDA runtime version.
   virtual EngineHeader gpu() const = 0;
   virtual int compute_capability() const = 0;
 };
+
+// The node attribute naming the implementation the builder chose by timing among a layer's
+// tactics (LayerTimer::tactics); absent where the layer has one. The engine keeps it.
+inline constexpr const char* kTacticAttribute = "tactic";
 
 // Progress of a long build: what is being done, how many of how many.
 using BuildProgress = std::function<void(const std::string& stage, size_t done, size_t total)>;

@@ -131,6 +131,63 @@ TEST(TimedChoiceTest, TheCacheSparesASecondBuildEveryMeasurement) {
   EXPECT_EQ(chosen(second), chosen(first));
 }
 
+// Two implementations per product, "library" and "own"; their times by (precision, tactic).
+class TacticTimer : public TableTimer {
+ public:
+  explicit TacticTimer(std::map<std::pair<Precision, std::string>, double> ms)
+      : TableTimer({}), ms_(std::move(ms)) {}
+  std::vector<std::string> tactics(const ir::Node&, Precision) override {
+    return {"library", "own"};
+  }
+  std::optional<double> time_layer(const ir::Node& node, Precision precision) override {
+    ++timed;
+    auto found = ms_.find({precision, node.attr_string(kTacticAttribute, "")});
+    return found == ms_.end() ? std::nullopt : std::optional<double>(found->second);
+  }
+
+ private:
+  std::map<std::pair<Precision, std::string>, double> ms_;
+};
+
+std::map<std::string, std::string> chosen_tactics(const BuildResult& built) {
+  std::map<std::string, std::string> tactics;
+  for (const ir::Node* node : built.graph.nodes()) {
+    if (node->op == "MatMul") tactics[node->name] = node->attr_string(kTacticAttribute, "-");
+  }
+  return tactics;
+}
+
+TEST(TimedChoiceTest, EveryTacticIsTimedAndTheFastestIsKept) {
+  TimingCache cache;
+  TacticTimer timer({{{Precision::FP32, "library"}, 3.0},
+                     {{Precision::FP32, "own"}, 2.5},
+                     {{Precision::BF16, "library"}, 2.0},
+                     {{Precision::BF16, "own"}, 1.0}});
+  BuildResult first = build_engine(two_matmuls(), fp32_and_bf16(), &timer, &cache);
+  EXPECT_EQ(chosen(first),
+            (std::map<std::string, Precision>{{"mm1", Precision::BF16}, {"mm2", Precision::BF16}}));
+  EXPECT_EQ(chosen_tactics(first),
+            (std::map<std::string, std::string>{{"mm1", "own"}, {"mm2", "own"}}));
+  EXPECT_EQ(first.layers_timed, 8u);  // two shapes × two precisions × two tactics
+  EXPECT_EQ(first.layer_timings.at("mm1").at(Precision::BF16), 1.0);  // each precision's best
+  EXPECT_EQ(first.layer_timings.at("mm1").at(Precision::FP32), 2.5);
+  // The cache keeps each tactic apart: a second build times nothing and chooses the same.
+  BuildResult second = build_engine(two_matmuls(), fp32_and_bf16(), &timer, &cache);
+  EXPECT_EQ(second.layers_timed, 0u);
+  EXPECT_EQ(chosen_tactics(second), chosen_tactics(first));
+}
+
+TEST(TimedChoiceTest, ATacticTheGpuCannotRunIsSkippedAndTiesKeepTheFirst) {
+  TacticTimer timer({{{Precision::FP32, "library"}, 1.0},
+                     {{Precision::FP32, "own"}, 0.995},  // within 2%: the first tactic stays
+                     {{Precision::BF16, "own"}, 5.0}});  // bf16 "library": unavailable
+  BuildResult built = build_engine(two_matmuls(), fp32_and_bf16(), &timer, nullptr);
+  EXPECT_EQ(chosen(built),
+            (std::map<std::string, Precision>{{"mm1", Precision::FP32}, {"mm2", Precision::FP32}}));
+  EXPECT_EQ(chosen_tactics(built),
+            (std::map<std::string, std::string>{{"mm1", "library"}, {"mm2", "library"}}));
+}
+
 TEST(TimedChoiceTest, StronglyTypedBuildsTimeNothing) {
   TableTimer timer({{Precision::FP32, 2.0}, {Precision::BF16, 1.0}});
   BuildConfig config = fp32_and_bf16();

@@ -21,6 +21,7 @@ namespace kiln::cuda {
 
 class GemmPlanCache;  // gemm_plan.h
 class ConvPlanCache;  // conv_plan.h
+class SdpaPlanCache;  // kernels/cudnn_sdpa.h
 
 // A non-owning view of a dense, row-major tensor in device memory.
 struct DeviceTensor {
@@ -45,6 +46,7 @@ struct LaunchContext {
   // library heuristic's first choice, time nothing" (e.g. while capturing a CUDA graph).
   GemmPlanCache* gemm_plans = nullptr;
   ConvPlanCache* conv_plans = nullptr;
+  SdpaPlanCache* sdpa_plans = nullptr;  // built cuDNN attention graphs; null: no cuDNN SDPA
 };
 
 // inputs[i] is undefined where an optional input is absent. outputs are allocated by the

@@ -14,6 +14,7 @@ LaunchResources::LaunchResources(size_t workspace_bytes, cudaStream_t stream)
   context_.compute_capability = compute_capability();
   context_.gemm_plans = &gemm_plans_;
   context_.conv_plans = &conv_plans_;
+  context_.sdpa_plans = &sdpa_plans_;
 }
 
 void LaunchResources::bind_stream(cudaStream_t stream) {

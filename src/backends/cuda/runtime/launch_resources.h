@@ -1,11 +1,13 @@
 // Everything a kernel launch needs beside its tensors, owned together: the cuBLASLt and
-// cuDNN handles, one workspace and the timed-algorithm caches. The execution context, the
-// builder's layer timer and the GPU tests each hold one, so they launch kernels alike.
+// cuDNN handles, one workspace, the timed-algorithm caches and the built cuDNN graphs. The
+// execution context, the builder's layer timer and the GPU tests each hold one, so they
+// launch kernels alike.
 #pragma once
 
 #include <cstddef>
 
 #include "backends/cuda/kernels/conv_plan.h"
+#include "backends/cuda/kernels/cudnn_sdpa.h"
 #include "backends/cuda/kernels/gemm_plan.h"
 #include "backends/cuda/ops/cuda_kernel.h"
 #include "backends/cuda/runtime/cuda_resources.h"
@@ -30,6 +32,7 @@ class LaunchResources {
   DeviceBuffer workspace_;
   GemmPlanCache gemm_plans_;
   ConvPlanCache conv_plans_;
+  SdpaPlanCache sdpa_plans_;
   LaunchContext context_;
 };
 

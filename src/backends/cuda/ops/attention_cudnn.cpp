@@ -1,0 +1,83 @@
+// Attention through cuDNN's SDPA: the mask (any kind and broadcast) becomes a dense additive
+// bias at the front of the workspace, cuDNN's own workspace follows it.
+#include "backends/cuda/ops/attention_cudnn.h"
+
+#include "backends/cuda/kernels/cudnn_sdpa.h"
+#include "core/log.h"
+
+namespace kiln::cuda {
+namespace {
+
+constexpr size_t kWorkspaceAlignment = 256;
+
+size_t aligned(size_t bytes) {
+  return (bytes + kWorkspaceAlignment - 1) / kWorkspaceAlignment * kWorkspaceAlignment;
+}
+
+// The problem cuDNN would run for `p`, with the bias's batch and head extents (1 where the
+// mask broadcasts over them).
+SdpaProblem problem_of(const AttentionParams& p, DType dtype) {
+  bool has_bias = p.mask_kind != kMaskNone;  // (a tactics query has dims, no data)
+  int64_t bias_batch = has_bias && p.mask_strides[0] != 0 ? p.batch : 1;
+  int64_t bias_heads = has_bias && p.mask_strides[1] != 0 ? p.q_heads : 1;
+  return sdpa_problem(p, dtype, has_bias, bias_batch, bias_heads);
+}
+
+size_t bias_bytes(const SdpaProblem& problem) {
+  if (!problem.has_bias) return 0;
+  return aligned(size_t(problem.bias_batch * problem.bias_heads * problem.q_seq * problem.kv_seq) *
+                 dtype_size(problem.dtype));
+}
+
+// Empty if cuDNN can run `p` in this context, else why not.
+std::string refusal(LaunchContext& context, const AttentionParams& p, DType dtype,
+                    size_t& workspace_bytes) {
+  if (context.sdpa_plans == nullptr || context.cudnn == nullptr) return "no cuDNN plan cache";
+  if (dtype != DType::BFloat16 && dtype != DType::Float16) return "cuDNN SDPA is bf16/fp16 only";
+  if (p.softcap != 0.f) return "cuDNN SDPA has no softcap";
+  SdpaProblem problem = problem_of(p, dtype);
+  size_t cudnn_bytes = 0;
+  std::string why = cudnn_sdpa_refusal(*context.sdpa_plans, context.cudnn, problem, cudnn_bytes);
+  if (!why.empty()) return why;
+  workspace_bytes = bias_bytes(problem) + cudnn_bytes;
+  if (workspace_bytes > context.workspace_size) {
+    return "cuDNN SDPA needs " + std::to_string(workspace_bytes) +
+           " bytes of workspace, the "
+           "context has " +
+           std::to_string(context.workspace_size);
+  }
+  return "";
+}
+
+}  // namespace
+
+bool attention_by_cudnn(LaunchContext& context, const ir::Node& node, const AttentionParams& p,
+                        DType dtype, const void* q, const void* k, const void* v, void* y) {
+  if (node.attr_string("tactic", "") == kTacticKiln) return false;
+  size_t workspace_bytes = 0;
+  std::string why = refusal(context, p, dtype, workspace_bytes);
+  if (!why.empty()) {
+    log_debug(node.describe(), ": Kiln's attention kernels, not cuDNN's: ", why);
+    return false;
+  }
+  SdpaProblem problem = problem_of(p, dtype);
+  void* bias = nullptr;
+  auto* workspace = static_cast<std::byte*>(context.workspace);
+  if (problem.has_bias) {
+    bias = workspace;
+    write_attention_bias(p, problem.bias_batch, problem.bias_heads, dtype, bias, context.stream);
+  }
+  run_cudnn_sdpa(*context.sdpa_plans, context.cudnn, problem, q, k, v, bias, y,
+                 workspace + bias_bytes(problem));
+  return true;
+}
+
+std::vector<std::string> attention_tactics(LaunchContext& context, const ir::Node& node,
+                                           const AttentionParams& p, DType dtype) {
+  (void)node;
+  size_t workspace_bytes = 0;
+  if (!refusal(context, p, dtype, workspace_bytes).empty()) return {};
+  return {kTacticCudnnSdpa, kTacticKiln};
+}
+
+}  // namespace kiln::cuda

@@ -1,0 +1,29 @@
+// The cuDNN route of the Attention op (kernels/cudnn_sdpa.h): when a node may take it (its
+// "tactic" attribute, chosen by timing at build time) and cuDNN runs its shapes, one fused
+// flash-attention launch; otherwise the caller's own paths (tensor-core GEMMs, SIMT kernel).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "backends/cuda/kernels/attention_params.h"
+#include "backends/cuda/ops/cuda_kernel.h"
+
+namespace kiln::cuda {
+
+// The Attention tactics the builder times (node attribute "tactic"): cuDNN's fused SDPA, or
+// Kiln's own kernels. A node without the attribute takes cuDNN where it runs.
+inline constexpr const char* kTacticCudnnSdpa = "cudnn_sdpa";
+inline constexpr const char* kTacticKiln = "kiln";
+
+// Runs attention `p` (Q, K, V, Y of `dtype` at q, k, v, y) through cuDNN if the node's tactic
+// allows it and cuDNN runs the problem with the context's workspace; returns false, having
+// launched nothing, otherwise (and says why in the debug log).
+bool attention_by_cudnn(LaunchContext& context, const ir::Node& node, const AttentionParams& p,
+                        DType dtype, const void* q, const void* k, const void* v, void* y);
+
+// The tactics to time for `p`: both where cuDNN runs it, none (one implementation) otherwise.
+std::vector<std::string> attention_tactics(LaunchContext& context, const ir::Node& node,
+                                           const AttentionParams& p, DType dtype);
+
+}  // namespace kiln::cuda
