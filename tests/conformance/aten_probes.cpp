@@ -1,0 +1,347 @@
+// The probe calls behind docs/operators.md's ATen table. A call names every argument its
+// family of converters reads; a converter ignores the others, so one call serves many targets.
+// A converter that rejects a call (wrong kinds, ranks or dtypes) simply did not take it.
+#include "aten_probes.h"
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+
+#include "core/error.h"
+#include "frontends/torch/aten_ops.h"
+
+namespace kiln::torch::probes {
+namespace {
+
+using Kind = OutputSlot::Kind;
+
+// One probe's graph and conversion context, with helpers that define its inputs.
+struct ProbeScope {
+  ir::Graph graph;
+  ConversionContext context{graph, "probe"};
+
+  ir::Value* input(const std::string& name, DType dtype, ir::Shape shape) {
+    ir::Value* value = graph.add_input(name, dtype, std::move(shape));
+    context.define_tensor(name, value);
+    return value;
+  }
+  NamedArgument tensor(const std::string& argument, DType dtype, const Dims& dims) {
+    return {argument, input(argument, dtype, ir::Shape::from_dims(dims)), argument};
+  }
+  NamedArgument f32(const std::string& argument, const Dims& dims) {
+    return tensor(argument, DType::Float32, dims);
+  }
+  NamedArgument list(const std::string& argument, const std::vector<Dims>& shapes) {
+    TensorList values;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      std::string name = argument + std::to_string(i);
+      values.push_back(input(name, DType::Float32, ir::Shape::from_dims(shapes[i])));
+    }
+    return {argument, values, {}};
+  }
+  // A size known only at run time: an int64 [1] graph input named after its symbol.
+  SymInt dynamic_size(const std::string& symbol) {
+    return SymInt{0, input(symbol, DType::Int64, ir::Shape::from_dims({1})), symbol};
+  }
+};
+
+NamedArgument value(std::string argument, Argument given) {
+  return {std::move(argument), std::move(given), {}};
+}
+
+struct ProbeCall {
+  std::string name;
+  std::function<std::vector<NamedArgument>(ProbeScope&)> arguments;
+  // Slots whose names start with "unused" are not read by anything (saved statistics).
+  std::vector<OutputSlot> outputs = {{Kind::Tensor, {"out"}}};
+  // Tried only when the other calls emitted no op: mixed dtypes make float ops add Casts,
+  // which says nothing about their usual form, but show what a cast-only op becomes.
+  bool fallback = false;
+};
+
+using Ints = std::vector<int64_t>;
+
+std::vector<ProbeCall> math_calls() {
+  return {
+      {"elementwise",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 4, 6, 6}),
+                                           s.f32("other", {2, 4, 6, 6}),
+                                           s.tensor("condition", DType::Bool, {2, 4, 6, 6}),
+                                           s.tensor("mask", DType::Bool, {2, 4, 6, 6}),
+                                           value("exponent", 2.0),
+                                           value("value", 0.5),
+                                           value("min", -1.0),
+                                           value("max", 1.0),
+                                           value("dim", int64_t{1}),
+                                           value("keepdim", false)};
+       }},
+      {"bool",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.tensor("self", DType::Bool, {2, 3}),
+                                           s.tensor("other", DType::Bool, {2, 3})};
+       },
+       {{Kind::Tensor, {"out"}}},
+       true},
+      {"linear 2-D",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("input", {3, 4}), s.f32("weight", {5, 4}),
+                                           s.f32("bias", {5})};
+       }},
+      {"linear 3-D",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("input", {2, 3, 4}), s.f32("weight", {5, 4}),
+                                           s.f32("bias", {5})};
+       }},
+      {"matrix",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {3, 4}), s.f32("mat2", {4, 5}),
+                                           s.f32("other", {4, 5})};
+       }},
+      {"batched matrix",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 3, 4}), s.f32("mat2", {2, 4, 5}),
+                                           s.f32("other", {2, 4, 5})};
+       }},
+      {"addmm",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {5}), s.f32("mat1", {3, 4}),
+                                           s.f32("mat2", {4, 5})};
+       }},
+  };
+}
+
+std::vector<ProbeCall> nn_calls() {
+  const std::vector<OutputSlot> with_statistics = {
+      {Kind::Tensor, {"out"}}, {Kind::Tensor, {"unused_1"}}, {Kind::Tensor, {"unused_2"}}};
+  return {
+      {"convolution",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("input", {2, 4, 6, 6}),
+                                           s.f32("weight", {3, 4, 3, 3}),
+                                           s.f32("bias", {3}),
+                                           value("stride", Ints{1}),
+                                           value("padding", Ints{1}),
+                                           value("dilation", Ints{1}),
+                                           value("groups", int64_t{1}),
+                                           value("transposed", false),
+                                           value("output_padding", Ints{0})};
+       }},
+      {"batch norm",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("input", {2, 4, 6, 6}), s.f32("weight", {4}),
+                                           s.f32("bias", {4}),           s.f32("running_mean", {4}),
+                                           s.f32("running_var", {4}),    value("training", false),
+                                           value("momentum", 0.1),       value("eps", 1e-5)};
+       },
+       with_statistics},
+      {"layer norm",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("input", {2, 4, 6, 6}),
+                                           value("normalized_shape", Ints{6}), s.f32("weight", {6}),
+                                           s.f32("bias", {6}), value("eps", 1e-5)};
+       },
+       with_statistics},
+      {"attention",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("query", {2, 2, 5, 8}), s.f32("key", {2, 2, 5, 8}),
+                                           s.f32("value", {2, 2, 5, 8})};
+       }},
+      {"pooling",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{
+             s.f32("self", {2, 4, 6, 6}),  value("kernel_size", Ints{2}), value("stride", Ints{2}),
+             value("padding", Ints{0}),    value("dilation", Ints{1}),    value("ceil_mode", false),
+             value("output_size", Ints{1})};
+       },
+       {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"unused_indices"}}}},
+      {"adaptive pooling 3x3",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 4, 6, 6}),
+                                           value("output_size", Ints{3})};
+       }},
+  };
+}
+
+std::vector<ProbeCall> shape_calls() {
+  return {
+      {"shape",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{
+             s.f32("self", {2, 4, 6, 6}),    value("size", Ints{2, 4, 36}),
+             value("shape", Ints{2, 4, 36}), value("dims", Ints{0, 2, 3, 1}),
+             value("dim0", int64_t{1}),      value("dim1", int64_t{2}),
+             value("dim", int64_t{1}),       value("sizes", Ints{2, 2}),
+             value("start_dim", int64_t{1}), value("end_dim", int64_t{2}),
+             value("index", int64_t{0}),     value("start", int64_t{0}),
+             value("end", int64_t{2}),       value("step", int64_t{1})};
+       }},
+      {"squeeze",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 1, 6}), value("dim", int64_t{1}),
+                                           value("dims", Ints{1})};
+       }},
+      {"expand",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {4, 1}), value("size", Ints{4, 3}),
+                                           s.f32("other", {4, 3})};
+       }},
+      {"split into a list",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 6}), value("dim", int64_t{0}),
+                                           value("split_size", int64_t{1}),
+                                           value("split_sizes", Ints{1, 1})};
+       },
+       {{Kind::TensorList, {"out0", "out1"}}}},
+      {"concatenate",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.list("tensors", {{2, 3}, {2, 3}}),
+                                           value("dim", int64_t{1})};
+       }},
+      {"list item",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.list("a", {{2, 3}, {2, 3}}), value("b", int64_t{1})};
+       }},
+  };
+}
+
+std::vector<ProbeCall> indexing_calls() {
+  return {
+      {"gather",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 4}), value("dim", int64_t{1}),
+                                           s.tensor("index", DType::Int64, {2, 4})};
+       }},
+      {"index select",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 4}), value("dim", int64_t{1}),
+                                           s.tensor("index", DType::Int64, {3})};
+       }},
+      {"advanced index",
+       [](ProbeScope& s) {
+         ir::Value* rows = s.input("rows", DType::Int64, ir::Shape::from_dims({3}));
+         return std::vector<NamedArgument>{s.f32("self", {5, 4}),
+                                           value("indices", TensorList{rows})};
+       }},
+      {"embedding",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("weight", {10, 4}),
+                                           s.tensor("indices", DType::Int64, {2, 3})};
+       }},
+  };
+}
+
+std::vector<ProbeCall> creation_calls() {
+  return {
+      {"creation",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 3}),      value("size", Ints{2, 3}),
+                                           value("fill_value", 1.5),   value("s", 2.0),
+                                           value("start", int64_t{0}), value("end", int64_t{5}),
+                                           value("step", int64_t{1})};
+       }},
+      {"range of a run-time size",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{value("end", s.dynamic_size("s0"))};
+       }},
+      {"filled, of a run-time size",
+       [](ProbeScope& s) {
+         ir::Shape shape(std::vector<ir::Dim>{ir::Dim::named("s0"), ir::Dim::fixed(3)});
+         SymInt rows = s.dynamic_size("s0");
+         return std::vector<NamedArgument>{
+             {"self", s.input("self", DType::Float32, shape), "self"},
+             value("size", std::vector<SymInt>{rows, SymInt::fixed(3)}),
+             value("fill_value", 1.5)};
+       }},
+      {"cast",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 3}), value("dtype", DType::Float16),
+                                           s.tensor("other", DType::Float16, {2, 3})};
+       },
+       {{Kind::Tensor, {"out"}}},
+       true},
+      {"size of a symbolic dim",
+       [](ProbeScope& s) {
+         ir::Shape shape(std::vector<ir::Dim>{ir::Dim::named("batch"), ir::Dim::fixed(4)});
+         return std::vector<NamedArgument>{{"self", s.input("self", DType::Float32, shape), "self"},
+                                           value("dim", int64_t{0})};
+       },
+       {{Kind::SymInt, {"out"}}}},
+      {"size arithmetic",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{value("a", s.dynamic_size("s0")),
+                                           value("b", int64_t{2})};
+       },
+       {{Kind::SymInt, {"out"}}}},
+      {"no outputs",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 3})};
+       },
+       {}},
+  };
+}
+
+const std::vector<ProbeCall>& probe_calls() {
+  static const std::vector<ProbeCall> calls = [] {
+    std::vector<ProbeCall> all;
+    for (auto family : {math_calls, nn_calls, shape_calls, indexing_calls, creation_calls}) {
+      for (ProbeCall& call : family()) all.push_back(std::move(call));
+    }
+    std::stable_partition(all.begin(), all.end(), [](const ProbeCall& c) { return !c.fallback; });
+    return all;
+  }();
+  return calls;
+}
+
+bool is_used(const std::string& name) { return !name.starts_with("unused"); }
+
+// Runs one converter on one probe call; the ops it emitted, or nothing if it rejected it.
+std::optional<std::vector<std::string>> run_probe(const AtenConverter& converter,
+                                                  const std::string& target,
+                                                  const ProbeCall& call) {
+  ProbeScope scope;
+  try {
+    std::vector<NamedArgument> arguments = call.arguments(scope);
+    for (const OutputSlot& slot : call.outputs) {
+      for (const std::string& name : slot.names) {
+        if (is_used(name)) scope.context.mark_used(name);
+      }
+    }
+    AtenNode node(scope.context, target, "probe", "probe.py:1", std::move(arguments), call.outputs);
+    converter(node);
+    for (const OutputSlot& slot : call.outputs) {
+      for (const std::string& name : slot.names) {
+        bool bound = slot.kind == Kind::SymInt ? scope.context.find_sym_int(name) != nullptr
+                                               : scope.context.find_tensor(name) != nullptr;
+        if (is_used(name) && !bound) return std::nullopt;
+      }
+    }
+  } catch (const std::exception&) {
+    return std::nullopt;  // the converter does not take this call
+  }
+  std::vector<std::string> ops;
+  for (const ir::Node* node : scope.graph.nodes()) ops.push_back(node->op);
+  return ops;
+}
+
+}  // namespace
+
+AtenTrace trace_aten_target(const std::string& target) {
+  AtenTrace trace;
+  const AtenConverter* converter = find_aten_converter(target);
+  if (converter == nullptr) return trace;
+  for (const ProbeCall& call : probe_calls()) {
+    if (call.fallback && !trace.core_ops.empty()) continue;
+    std::optional<std::vector<std::string>> ops = run_probe(*converter, target, call);
+    if (!ops) continue;
+    trace.probes_converted.push_back(call.name);
+    for (const std::string& op : *ops) {
+      if (std::find(trace.core_ops.begin(), trace.core_ops.end(), op) == trace.core_ops.end()) {
+        trace.core_ops.push_back(op);
+      }
+    }
+  }
+  return trace;
+}
+
+}  // namespace kiln::torch::probes
