@@ -15,6 +15,7 @@ void optimize(ir::Graph& graph) {
     int changes = simplify_shape_ops(graph);
     changes += fold_constants(graph);
     changes += eliminate_dead_code(graph);
+    changes += simplify_attention_masks(graph);
     // Folding makes shape inputs constant, which sharpens shapes downstream (and the next
     // round's simplifications).
     ir::infer_graph(graph);

@@ -18,6 +18,11 @@ int eliminate_dead_code(ir::Graph& graph);
 // Folds Shape → Gather/Slice → Concat → Reshape/Expand chains where shapes are static,
 // and removes no-op Reshape/Identity-like nodes. Returns the number of rewrites.
 int simplify_shape_ops(ir::Graph& graph);
+// Drops a constant attention mask that masks nothing, and replaces one that is exactly the
+// top-left causal pattern (bool, or float 0 / <= -1e4, the same for every batch and head) by
+// is_causal=1, on Attention nodes with static sequence lengths and no KV cache. Returns the
+// number of masks removed.
+int simplify_attention_masks(ir::Graph& graph);
 // Sets node.precision for every float_compute node: in strongly typed mode the node's own
 // dtype decides; otherwise the documented no-GPU heuristic picks the lowest enabled
 // precision (bf16 before fp16 before tf32 before fp32). Float64 nodes are left alone.
