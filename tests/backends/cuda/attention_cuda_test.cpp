@@ -11,9 +11,9 @@
 #include <variant>
 
 #include "backends/cpu/executor.h"
+#include "backends/cuda/kernels/attention_gemm.h"
 #include "backends/cuda/kernels/cuda_check.h"
 #include "backends/cuda/kernels/gemm_plan.h"
-#include "backends/cuda/ops/attention_gemm.h"
 #include "backends/cuda/ops/cuda_kernel.h"
 #include "backends/cuda/runtime/cuda_executor.h"
 #include "cuda_test_util.h"

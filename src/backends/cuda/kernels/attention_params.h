@@ -1,5 +1,5 @@
 // The sizes, strides, mask and attributes of one CUDA Attention launch, shared by the host
-// code (attention.cu, attention_gemm.cpp) and the kernels (attention_kernel.cuh,
+// code (ops/attention.cpp, attention_gemm.cpp) and the kernels (attention_kernel.cuh,
 // attention_softmax.cu).
 #pragma once
 

@@ -1,7 +1,9 @@
-// The cache of timed cuDNN convolution algorithms per problem, owned next to a LaunchContext
-// (like GemmPlanCache): a problem is timed once, then its winner is reused.
+// A 2-D convolution through cuDNN's convolution API over raw pointers (run_conv, in
+// conv_plan.cpp) and the cache of timed algorithms per problem, owned next to the launch
+// resources (like GemmPlanCache): a problem is timed once, then its winner is reused.
 #pragma once
 
+#include <cuda_runtime.h>
 #include <cudnn.h>
 
 #include <array>
@@ -44,5 +46,23 @@ class ConvPlanCache {
  private:
   std::map<ConvProblem, ConvPlan> plans_;
 };
+
+// What run_conv runs with: the caller's cuDNN handle and stream, and the timed plans (null:
+// take the heuristic's first usable choice, time nothing).
+struct ConvResources {
+  cudnnHandle_t cudnn = nullptr;
+  cudaStream_t stream = nullptr;
+  ConvPlanCache* plans = nullptr;
+};
+
+// y (y_dims: N, K, H, W logically, in problem's layout) = conv(x, w) [+ bias (K elements,
+// null: none)], then ReLU when `relu`: as one cuDNN conv-bias-ReLU call where cuDNN supports
+// it, else convolution, bias and an in-place ReLU. x is already padded as `problem` says;
+// `space` (space_size bytes, problem.workspace_size) is cuDNN's workspace. With plans set and
+// no stream capture in progress, a new problem's algorithms are timed once (cuDNN's Find,
+// which syncs). Throws LaunchError where cuDNN cannot run it (the caller names the node).
+void run_conv(const ConvResources& resources, const ConvProblem& problem,
+              const std::array<int64_t, 4>& y_dims, const void* x, const void* w, const void* bias,
+              bool relu, void* y, void* space, size_t space_size);
 
 }  // namespace kiln::cuda

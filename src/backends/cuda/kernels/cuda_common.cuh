@@ -7,9 +7,9 @@
 
 #include <cstdint>
 
-#include "backends/cuda/ops/cuda_kernel.h"
-#include "backends/cuda/ops/cuda_ops.h"
-#include "core/error.h"
+#include "backends/cuda/kernels/launch_error.h"
+#include "backends/cuda/kernels/strided_loop.h"
+#include "core/dtype.h"
 
 namespace kiln::cuda {
 
@@ -57,7 +57,6 @@ inline unsigned grid_for(int64_t n, int per_thread = 1) {
 
 // Maps a row-major linear index over `dims` to an element offset through `strides`
 // (0 on broadcast axes). Up to kMaxRank axes; passed to kernels by value.
-constexpr int kMaxRank = 8;
 struct StridedView {
   int rank = 0;
   int64_t dims[kMaxRank] = {};
@@ -97,18 +96,14 @@ __device__ __forceinline__ float block_reduce(float value) {
   return value;
 }
 
-// Row-major strides of `dims`.
-Dims contiguous_strides(const Dims& dims);
-// A view of `input_dims` broadcast (numpy rules, aligned right) to `output_dims`.
-StridedView broadcast_view(const Dims& input_dims, const Dims& output_dims,
-                           const std::string& what);
-// A view that walks `dims` with the given element strides and offset.
-StridedView strided_view(const Dims& dims, const Dims& strides, int64_t offset,
-                         const std::string& what);
+// A view that walks `dims` with the given element strides and offset; LaunchError
+// (Unsupported) past kMaxRank axes.
+StridedView strided_view(const Dims& dims, const Dims& strides, int64_t offset);
 
-// Calls fn(T{}) for the float storage types (float, __half, __nv_bfloat16).
+// Calls fn(T{}) for the float storage types (float, __half, __nv_bfloat16); the types of
+// has_float_kernel (kernel_types.h), which the op adapters check first.
 template <typename Fn>
-void visit_float_storage(DType dtype, const std::string& what, Fn&& fn) {
+void visit_float_storage(DType dtype, Fn&& fn) {
   switch (dtype) {
     case DType::Float32:
       return fn(float{});
@@ -117,24 +112,21 @@ void visit_float_storage(DType dtype, const std::string& what, Fn&& fn) {
     case DType::BFloat16:
       return fn(__nv_bfloat16{});
     default:
-      fail(ErrorKind::Unsupported, what, ": no CUDA kernel for ", dtype_name(dtype));
+      launch_fail(ErrorKind::Unsupported, "no CUDA kernel for ", dtype_name(dtype));
   }
 }
 
-// Float storage types plus int32 and int64.
+// Float storage types plus int32 and int64 (has_numeric_kernel).
 template <typename Fn>
-void visit_numeric_storage(DType dtype, const std::string& what, Fn&& fn) {
+void visit_numeric_storage(DType dtype, Fn&& fn) {
   switch (dtype) {
     case DType::Int32:
       return fn(int32_t{});
     case DType::Int64:
       return fn(int64_t{});
     default:
-      return visit_float_storage(dtype, what, fn);
+      return visit_float_storage(dtype, fn);
   }
 }
-
-// Raises the launch error (bad configuration) right where the kernel was launched.
-void check_launch(const ir::Node& node);
 
 }  // namespace kiln::cuda

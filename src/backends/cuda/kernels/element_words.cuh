@@ -3,15 +3,15 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 
 #include "backends/cuda/kernels/cuda_common.cuh"
 
 namespace kiln::cuda {
 
-// Calls fn(Word{}) with an unsigned integer type as wide as one element of `dtype`.
+// Calls fn(Word{}) with an unsigned integer type as wide as one element of `dtype`
+// (has_word_kernel in kernel_types.h).
 template <typename Fn>
-void visit_element_word(DType dtype, const std::string& what, Fn&& fn) {
+void visit_element_word(DType dtype, Fn&& fn) {
   switch (dtype_size(dtype)) {
     case 1:
       return fn(uint8_t{});
@@ -22,21 +22,21 @@ void visit_element_word(DType dtype, const std::string& what, Fn&& fn) {
     case 8:
       return fn(uint64_t{});
     default:
-      fail(ErrorKind::Unsupported, what, ": no CUDA kernel for ", dtype_name(dtype));
+      launch_fail(ErrorKind::Unsupported, "no CUDA kernel for ", dtype_name(dtype));
   }
 }
 
-// Calls fn(Index{}) for int32 or int64 index tensors.
+// Calls fn(Index{}) for int32 or int64 index tensors (is_index_dtype).
 template <typename Fn>
-void visit_index_type(DType dtype, const std::string& what, Fn&& fn) {
+void visit_index_type(DType dtype, Fn&& fn) {
   switch (dtype) {
     case DType::Int32:
       return fn(int32_t{});
     case DType::Int64:
       return fn(int64_t{});
     default:
-      fail(ErrorKind::Unsupported, what, ": indices must be int32 or int64, got ",
-           dtype_name(dtype));
+      launch_fail(ErrorKind::Unsupported, "indices must be int32 or int64, got ",
+                  dtype_name(dtype));
   }
 }
 

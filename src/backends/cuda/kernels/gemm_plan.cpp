@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "backends/cuda/kernels/cuda_check.h"
+#include "backends/cuda/kernels/launch_error.h"
 #include "backends/cuda/runtime/cuda_resources.h"
 #include "core/error.h"
 
@@ -18,7 +19,7 @@ using MatmulDesc = UniqueHandle<cublasLtMatmulDesc_t, cublasLtMatmulDescDestroy>
 using MatrixLayout = UniqueHandle<cublasLtMatrixLayout_t, cublasLtMatrixLayoutDestroy>;
 using Preference = UniqueHandle<cublasLtMatmulPreference_t, cublasLtMatmulPreferenceDestroy>;
 
-cudaDataType_t cuda_data_type(DType dtype, const std::string& who) {
+cudaDataType_t cuda_data_type(DType dtype) {
   switch (dtype) {
     case DType::Float32:
       return CUDA_R_32F;
@@ -29,8 +30,8 @@ cudaDataType_t cuda_data_type(DType dtype, const std::string& who) {
     default:
       break;
   }
-  fail(ErrorKind::Unsupported, who, ": cuBLASLt products take float32, float16 or bfloat16, got ",
-       dtype_name(dtype), "; insert a Cast before this node");
+  launch_fail(ErrorKind::Unsupported, "cuBLASLt products take float32, float16 or bfloat16, got ",
+              dtype_name(dtype), "; insert a Cast before this node");
 }
 
 cublasLtEpilogue_t cublaslt_epilogue(GemmEpilogue epilogue) {
@@ -71,9 +72,9 @@ void set_desc(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr, co
 }
 
 MatrixLayout make_layout(DType dtype, int64_t rows, int64_t cols, int64_t ld, int64_t batch,
-                         int64_t stride, const std::string& who) {
+                         int64_t stride) {
   cublasLtMatrixLayout_t layout = nullptr;
-  KILN_CUDA_CHECK(cublasLtMatrixLayoutCreate(&layout, cuda_data_type(dtype, who),
+  KILN_CUDA_CHECK(cublasLtMatrixLayoutCreate(&layout, cuda_data_type(dtype),
                                              static_cast<uint64_t>(rows),
                                              static_cast<uint64_t>(cols), ld));
   MatrixLayout owned(layout);
@@ -95,7 +96,7 @@ struct Descriptors {
 };
 
 Descriptors make_descriptors(const GemmProblem& p, const GemmOperands& ops, const GemmPlanKey& key,
-                             size_t workspace_size, const std::string& who) {
+                             size_t workspace_size) {
   Descriptors desc;
   cublasLtMatmulDesc_t matmul = nullptr;
   KILN_CUDA_CHECK(cublasLtMatmulDescCreate(&matmul, p.compute, CUDA_R_32F));
@@ -107,14 +108,14 @@ Descriptors make_descriptors(const GemmProblem& p, const GemmOperands& ops, cons
   set_desc(matmul, CUBLASLT_MATMUL_DESC_EPILOGUE, cublaslt_epilogue(p.epilogue));
   if (has_bias(p.epilogue)) {
     set_desc(matmul, CUBLASLT_MATMUL_DESC_BIAS_POINTER, ops.bias);
-    set_desc(matmul, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, cuda_data_type(p.d_dtype, who));
+    set_desc(matmul, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, cuda_data_type(p.d_dtype));
   }
   desc.a = make_layout(p.ab_dtype, p.trans_a ? p.k : p.m, p.trans_a ? p.m : p.k, p.lda, p.batch,
-                       p.stride_a, who);
+                       p.stride_a);
   desc.b = make_layout(p.ab_dtype, p.trans_b ? p.n : p.k, p.trans_b ? p.k : p.n, p.ldb, p.batch,
-                       p.stride_b, who);
-  desc.c = make_layout(p.d_dtype, p.m, p.n, p.ldd, p.batch, p.stride_d, who);
-  desc.d = make_layout(p.d_dtype, p.m, p.n, p.ldd, p.batch, p.stride_d, who);
+                       p.stride_b);
+  desc.c = make_layout(p.d_dtype, p.m, p.n, p.ldd, p.batch, p.stride_d);
+  desc.d = make_layout(p.d_dtype, p.m, p.n, p.ldd, p.batch, p.stride_d);
 
   cublasLtMatmulPreference_t preference = nullptr;
   KILN_CUDA_CHECK(cublasLtMatmulPreferenceCreate(&preference));
@@ -135,13 +136,13 @@ Descriptors make_descriptors(const GemmProblem& p, const GemmOperands& ops, cons
   return desc;
 }
 
-void launch(LaunchContext& context, const Descriptors& desc, const GemmOperands& ops,
+void launch(const GemmResources& resources, const Descriptors& desc, const GemmOperands& ops,
             const cublasLtMatmulAlgo_t* algo, float beta) {
   const void* c = ops.c != nullptr ? ops.c : ops.d;
-  KILN_CUDA_CHECK(cublasLtMatmul(context.cublaslt, desc.matmul.get(), &ops.alpha, ops.a,
+  KILN_CUDA_CHECK(cublasLtMatmul(resources.cublaslt, desc.matmul.get(), &ops.alpha, ops.a,
                                  desc.a.get(), ops.b, desc.b.get(), &beta, c, desc.c.get(), ops.d,
-                                 desc.d.get(), algo, context.workspace, context.workspace_size,
-                                 context.stream));
+                                 desc.d.get(), algo, resources.workspace, resources.workspace_size,
+                                 resources.stream));
 }
 
 bool stream_is_capturing(cudaStream_t stream) {
@@ -153,8 +154,9 @@ bool stream_is_capturing(cudaStream_t stream) {
 // Times each candidate on the real operands (one warm-up, then a few reps) and returns the
 // index of the fastest. Timing runs use beta = 0: D is rewritten by the final launch anyway,
 // and C may alias D, so it must not be accumulated into repeatedly.
-size_t fastest_candidate(LaunchContext& context, const Descriptors& desc, const GemmOperands& ops,
-                         const cublasLtMatmulHeuristicResult_t* candidates, int count) {
+size_t fastest_candidate(const GemmResources& resources, const Descriptors& desc,
+                         const GemmOperands& ops, const cublasLtMatmulHeuristicResult_t* candidates,
+                         int count) {
   constexpr int kReps = 3;
   Event start = create_timing_event();
   Event stop = create_timing_event();
@@ -163,15 +165,15 @@ size_t fastest_candidate(LaunchContext& context, const Descriptors& desc, const 
   const float zero = 0.f;
   for (int i = 0; i < count; ++i) {
     const cublasLtMatmulAlgo_t* algo = &candidates[i].algo;
-    if (cublasLtMatmul(context.cublaslt, desc.matmul.get(), &ops.alpha, ops.a, desc.a.get(), ops.b,
-                       desc.b.get(), &zero, ops.d, desc.c.get(), ops.d, desc.d.get(), algo,
-                       context.workspace, context.workspace_size,
-                       context.stream) != CUBLAS_STATUS_SUCCESS) {
+    if (cublasLtMatmul(resources.cublaslt, desc.matmul.get(), &ops.alpha, ops.a, desc.a.get(),
+                       ops.b, desc.b.get(), &zero, ops.d, desc.c.get(), ops.d, desc.d.get(), algo,
+                       resources.workspace, resources.workspace_size,
+                       resources.stream) != CUBLAS_STATUS_SUCCESS) {
       continue;  // a candidate that will not launch is simply not chosen
     }
-    KILN_CUDA_CHECK(cudaEventRecord(start.get(), context.stream));
-    for (int rep = 0; rep < kReps; ++rep) launch(context, desc, ops, algo, 0.f);
-    KILN_CUDA_CHECK(cudaEventRecord(stop.get(), context.stream));
+    KILN_CUDA_CHECK(cudaEventRecord(start.get(), resources.stream));
+    for (int rep = 0; rep < kReps; ++rep) launch(resources, desc, ops, algo, 0.f);
+    KILN_CUDA_CHECK(cudaEventRecord(stop.get(), resources.stream));
     KILN_CUDA_CHECK(cudaEventSynchronize(stop.get()));
     float ms = 0;
     KILN_CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), stop.get()));
@@ -199,38 +201,39 @@ const cublasLtMatmulAlgo_t* GemmPlanCache::find(const GemmPlanKey& key) const {
   return it == plans_.end() ? nullptr : &it->second;
 }
 
-void run_gemm(LaunchContext& context, const GemmProblem& problem, const GemmOperands& operands,
-              const std::string& who, const std::function<void()>& before_launch) {
-  check(context.cublaslt != nullptr, ErrorKind::InvalidArgument, who,
-        ": the launch context has no cuBLASLt handle");
+void run_gemm(const GemmResources& resources, const GemmProblem& problem,
+              const GemmOperands& operands, const std::function<void()>& before_launch) {
+  launch_check(resources.cublaslt != nullptr, ErrorKind::InvalidArgument,
+               "the launch context has no cuBLASLt handle");
   GemmPlanKey key{problem,
                   alignment_of(operands.a),
                   alignment_of(operands.b),
                   alignment_of(operands.c != nullptr ? operands.c : operands.d),
                   alignment_of(operands.d),
-                  context.workspace_size};
-  Descriptors desc = make_descriptors(problem, operands, key, context.workspace_size, who);
+                  resources.workspace_size};
+  Descriptors desc = make_descriptors(problem, operands, key, resources.workspace_size);
   float beta = operands.c != nullptr ? operands.beta : 0.f;
-  if (context.gemm_plans != nullptr) {
-    if (const cublasLtMatmulAlgo_t* known = context.gemm_plans->find(key)) {
+  if (resources.plans != nullptr) {
+    if (const cublasLtMatmulAlgo_t* known = resources.plans->find(key)) {
       if (before_launch) before_launch();
-      launch(context, desc, operands, known, beta);
+      launch(resources, desc, operands, known, beta);
       return;
     }
   }
   std::array<cublasLtMatmulHeuristicResult_t, kGemmCandidates> candidates{};
   int count = 0;
-  bool timing = context.gemm_plans != nullptr && !stream_is_capturing(context.stream);
+  bool timing = resources.plans != nullptr && !stream_is_capturing(resources.stream);
   KILN_CUDA_CHECK(cublasLtMatmulAlgoGetHeuristic(
-      context.cublaslt, desc.matmul.get(), desc.a.get(), desc.b.get(), desc.c.get(), desc.d.get(),
+      resources.cublaslt, desc.matmul.get(), desc.a.get(), desc.b.get(), desc.c.get(), desc.d.get(),
       desc.preference.get(), timing ? kGemmCandidates : 1, candidates.data(), &count));
-  check(count > 0, ErrorKind::Unsupported, who, ": cuBLASLt has no algorithm for ",
-        problem.to_string(), " with ", context.workspace_size,
-        " bytes of workspace; try another precision or a larger workspace");
-  size_t chosen = timing ? fastest_candidate(context, desc, operands, candidates.data(), count) : 0;
-  if (timing) context.gemm_plans->insert(key, candidates[chosen].algo);
+  launch_check(count > 0, ErrorKind::Unsupported, "cuBLASLt has no algorithm for ",
+               problem.to_string(), " with ", resources.workspace_size,
+               " bytes of workspace; try another precision or a larger workspace");
+  size_t chosen =
+      timing ? fastest_candidate(resources, desc, operands, candidates.data(), count) : 0;
+  if (timing) resources.plans->insert(key, candidates[chosen].algo);
   if (before_launch) before_launch();
-  launch(context, desc, operands, &candidates[chosen].algo, beta);
+  launch(resources, desc, operands, &candidates[chosen].algo, beta);
 }
 
 }  // namespace kiln::cuda

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cublasLt.h>
+#include <cuda_runtime.h>
 
 #include <compare>
 #include <cstdint>
@@ -10,7 +11,7 @@
 #include <map>
 #include <string>
 
-#include "backends/cuda/ops/cuda_kernel.h"
+#include "core/dtype.h"
 
 namespace kiln::cuda {
 
@@ -53,7 +54,7 @@ struct GemmPlanKey {
   auto operator<=>(const GemmPlanKey&) const = default;
 };
 
-// Owned next to a LaunchContext (the executor, later the engine's execution context).
+// Owned next to the launch resources (the executor, later the engine's execution context).
 class GemmPlanCache {
  public:
   const cublasLtMatmulAlgo_t* find(const GemmPlanKey& key) const;
@@ -67,12 +68,23 @@ class GemmPlanCache {
 // How many heuristic candidates are timed when a problem is first seen with a plan cache.
 constexpr int kGemmCandidates = 8;
 
-// Runs the product on context.stream with context.workspace. With context.gemm_plans set
+// What run_gemm runs with: the caller's cuBLASLt handle, stream and workspace, and the
+// timed plans (null: take the heuristic's first choice, time nothing).
+struct GemmResources {
+  cublasLtHandle_t cublaslt = nullptr;
+  cudaStream_t stream = nullptr;
+  void* workspace = nullptr;
+  size_t workspace_size = 0;
+  GemmPlanCache* plans = nullptr;
+};
+
+// Runs the product on resources.stream with resources.workspace. With resources.plans set
 // and no stream capture in progress, a new problem's candidates are timed once (this syncs
 // the stream) and the fastest is remembered; otherwise the heuristic's first choice runs.
-// `who` names the node for error messages. `before_launch` runs on the host just before the
-// final launch, after any timing runs (which overwrite D): it may fill D when C aliases D.
-void run_gemm(LaunchContext& context, const GemmProblem& problem, const GemmOperands& operands,
-              const std::string& who, const std::function<void()>& before_launch = {});
+// `before_launch` runs on the host just before the final launch, after any timing runs (which
+// overwrite D): it may fill D when C aliases D. Throws LaunchError where cuBLASLt cannot run
+// the problem (the caller names the node).
+void run_gemm(const GemmResources& resources, const GemmProblem& problem,
+              const GemmOperands& operands, const std::function<void()>& before_launch = {});
 
 }  // namespace kiln::cuda

@@ -2,10 +2,8 @@
 // host, then 32-bit offsets with division by multiply-high where the sizes allow it.
 #pragma once
 
-#include <string>
-#include <vector>
-
 #include "backends/cuda/kernels/cuda_common.cuh"
+#include "backends/cuda/kernels/strided_loop.h"
 
 namespace kiln::cuda {
 
@@ -28,24 +26,8 @@ struct FastDivmod {
   __device__ __forceinline__ uint32_t mod(uint32_t n) const { return n - div(n) * divisor; }
 };
 
-// One iteration space (row-major over `dims`) walked by several operands, each with its own
-// element strides (0 on broadcast axes, negative for reversed slices) and start offset.
-struct StridedLoop {
-  Dims dims;
-  std::vector<Dims> strides;  // [operand][axis]
-  std::vector<int64_t> offsets;
-};
-
-// Strides of `input` broadcast (numpy rules, aligned right) to `output`: 0 on broadcast axes.
-Dims broadcast_strides(const Dims& input, const Dims& output, const std::string& what);
-// The same walk over fewer axes: size-1 axes dropped, neighbours that every operand walks
-// contiguously merged. At least one axis remains.
-StridedLoop collapse_axes(const StridedLoop& loop);
-// True when the loop's element count and every offset it reaches (inside tensors of
-// `extents` elements) stay below 2^31, so that Index32 is exact.
-bool fits_index32(const StridedLoop& loop, const std::vector<int64_t>& extents);
 // The loop as one 64-bit view per operand (the path for huge tensors).
-StridedView operand_view(const StridedLoop& loop, size_t operand, const std::string& what);
+StridedView operand_view(const StridedLoop& loop, size_t operand);
 
 // Offsets of K operands for a linear index, one division per axis shared by all operands.
 // Strides are kept modulo 2^32: negative ones wrap, and the sums come out exact because every
@@ -74,10 +56,10 @@ struct Index32 {
 };
 
 template <int K>
-Index32<K> make_index32(const StridedLoop& loop, const std::string& what) {
-  check(loop.dims.size() <= size_t(kMaxRank), ErrorKind::Unsupported, what, ": rank ",
-        loop.dims.size(), " (after merging contiguous axes) exceeds the CUDA kernels' limit of ",
-        kMaxRank);
+Index32<K> make_index32(const StridedLoop& loop) {
+  launch_check(loop.dims.size() <= size_t(kMaxRank), ErrorKind::Unsupported, "rank ",
+               loop.dims.size(),
+               " (after merging contiguous axes) exceeds the CUDA kernels' limit of ", kMaxRank);
   Index32<K> index;
   index.rank = int(loop.dims.size());
   for (size_t axis = 0; axis < loop.dims.size(); ++axis) {

@@ -18,10 +18,9 @@ __global__ void relu_kernel(T* data, int64_t n) {
 
 }  // namespace
 
-void relu_in_place(DType dtype, void* data, int64_t count, cudaStream_t stream,
-                   const std::string& who) {
+void relu_in_place(DType dtype, void* data, int64_t count, cudaStream_t stream) {
   if (count <= 0) return;
-  visit_float_storage(dtype, who, [&](auto tag) {
+  visit_float_storage(dtype, [&](auto tag) {
     using T = decltype(tag);
     relu_kernel<T><<<grid_for(count), kThreads, 0, stream>>>(static_cast<T*>(data), count);
   });

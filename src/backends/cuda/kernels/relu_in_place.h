@@ -1,19 +1,17 @@
 // A ReLU over a buffer, in place: the fallback epilogue of convolutions that carry
-// fused_activation "Relu" where cuDNN's fused convolution does not run (conv_cudnn.cpp).
+// fused_activation "Relu" where cuDNN's fused convolution does not run (conv_plan.cpp).
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <string>
 
 #include "core/dtype.h"
 
 namespace kiln::cuda {
 
 // data[i] = data[i] < 0 ? 0 : data[i] (NaN stays NaN) for `count` elements of `dtype`
-// (float32, float16 or bfloat16), on `stream`. `who` names the node for errors.
-void relu_in_place(DType dtype, void* data, int64_t count, cudaStream_t stream,
-                   const std::string& who);
+// (float32, float16 or bfloat16; LaunchError otherwise), on `stream`.
+void relu_in_place(DType dtype, void* data, int64_t count, cudaStream_t stream);
 
 }  // namespace kiln::cuda

@@ -1,47 +1,26 @@
 // Conv (1-D and 2-D NCHW, 2-D NHWC with channels_last=1; groups, any pads/strides/dilations)
-// through cuDNN's convolution API, and the pools through Kiln's own kernels (pool.cu),
-// registered together. A Conv with fused_activation "Relu" (from passes::fuse_epilogues) runs
-// as one cuDNN conv-bias-ReLU call where cuDNN supports it, else as convolution, bias, then an
-// in-place ReLU.
+// through cuDNN (kernels/conv_plan.h), and the pools through Kiln's own kernels
+// (kernels/pool.h), registered together. Here: attributes, window geometry, precision, and
+// uneven pads applied by copying the input into zero-padded planes. A Conv with
+// fused_activation "Relu" (from passes::fuse_epilogues) runs as one cuDNN conv-bias-ReLU call
+// where cuDNN supports it, else as convolution, bias, then an in-place ReLU.
 #include <algorithm>
 #include <array>
 #include <string>
 
 #include "backends/cpu/window_geometry.h"
 #include "backends/cuda/kernels/conv_plan.h"
-#include "backends/cuda/kernels/cuda_check.h"
 #include "backends/cuda/kernels/matrix_fill.h"
 #include "backends/cuda/kernels/pool.h"
-#include "backends/cuda/kernels/relu_in_place.h"
 #include "backends/cuda/ops/cuda_kernel.h"
-#include "backends/cuda/runtime/cuda_resources.h"
+#include "backends/cuda/ops/node_launch.h"
 #include "core/error.h"
+#include "core/precision.h"
 
 namespace kiln::cuda {
 namespace {
 
-using TensorDesc = UniqueHandle<cudnnTensorDescriptor_t, cudnnDestroyTensorDescriptor>;
-using FilterDesc = UniqueHandle<cudnnFilterDescriptor_t, cudnnDestroyFilterDescriptor>;
-using ConvDesc = UniqueHandle<cudnnConvolutionDescriptor_t, cudnnDestroyConvolutionDescriptor>;
-using ActivationDesc = UniqueHandle<cudnnActivationDescriptor_t, cudnnDestroyActivationDescriptor>;
-
 constexpr size_t kWorkspaceAlignment = 256;
-constexpr int kConvCandidates = 8;
-
-cudnnDataType_t cudnn_data_type(DType dtype, const ir::Node& node) {
-  switch (dtype) {
-    case DType::Float32:
-      return CUDNN_DATA_FLOAT;
-    case DType::Float16:
-      return CUDNN_DATA_HALF;
-    case DType::BFloat16:
-      return CUDNN_DATA_BFLOAT16;
-    default:
-      break;
-  }
-  fail(ErrorKind::Unsupported, node.describe(), ": cuDNN convolutions take float32, float16 or ",
-       "bfloat16, got ", dtype_name(dtype));
-}
 
 // FP32 must stay exact fp32 (FMA only); TF32 and the 16-bit types may use tensor cores,
 // always accumulating in fp32 (the convolution's compute type is float in every case).
@@ -56,125 +35,12 @@ cudnnMathType_t math_type(const ir::Node& node, DType dtype) {
   return CUDNN_TENSOR_OP_MATH;
 }
 
-// `dims` are N, C, H, W in either layout; `format` says how they lie in memory.
-TensorDesc tensor_desc(cudnnDataType_t type, cudnnTensorFormat_t format,
-                       const std::array<int64_t, 4>& dims) {
-  cudnnTensorDescriptor_t desc = nullptr;
-  KILN_CUDA_CHECK(cudnnCreateTensorDescriptor(&desc));
-  TensorDesc owned(desc);
-  KILN_CUDA_CHECK(cudnnSetTensor4dDescriptor(desc, format, type, int(dims[0]), int(dims[1]),
-                                             int(dims[2]), int(dims[3])));
-  return owned;
-}
-
-struct ConvDescriptors {
-  TensorDesc x, y, bias;
-  FilterDesc w;
-  ConvDesc conv;
-};
-
-ConvDescriptors make_descriptors(const ConvProblem& p, const std::array<int64_t, 4>& y_dims,
-                                 cudnnMathType_t math, const ir::Node& node) {
-  cudnnDataType_t type = cudnn_data_type(p.dtype, node);
-  cudnnTensorFormat_t format = p.channels_last ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
-  ConvDescriptors d;
-  d.x = tensor_desc(type, format, p.x);
-  d.y = tensor_desc(type, format, y_dims);
-  d.bias = tensor_desc(type, format, {1, y_dims[1], 1, 1});
-  cudnnFilterDescriptor_t w = nullptr;
-  KILN_CUDA_CHECK(cudnnCreateFilterDescriptor(&w));
-  d.w = FilterDesc(w);
-  KILN_CUDA_CHECK(cudnnSetFilter4dDescriptor(w, type, format, int(p.w[0]), int(p.w[1]), int(p.w[2]),
-                                             int(p.w[3])));
-  cudnnConvolutionDescriptor_t conv = nullptr;
-  KILN_CUDA_CHECK(cudnnCreateConvolutionDescriptor(&conv));
-  d.conv = ConvDesc(conv);
-  KILN_CUDA_CHECK(cudnnSetConvolution2dDescriptor(
-      conv, int(p.pad[0]), int(p.pad[1]), int(p.stride[0]), int(p.stride[1]), int(p.dilation[0]),
-      int(p.dilation[1]), CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-  KILN_CUDA_CHECK(cudnnSetConvolutionGroupCount(conv, int(p.groups)));
-  KILN_CUDA_CHECK(cudnnSetConvolutionMathType(conv, math));
-  std::array<int, 4> expected{};
-  KILN_CUDA_CHECK(cudnnGetConvolution2dForwardOutputDim(conv, d.x.get(), w, &expected[0],
-                                                        &expected[1], &expected[2], &expected[3]));
-  for (size_t i = 0; i < 4; ++i) {
-    check(expected[i] == y_dims[i], ErrorKind::Runtime, node.describe(), ": cuDNN computes output ",
-          "dim ", i, " = ", expected[i], " but the output tensor has ", y_dims[i]);
-  }
-  return d;
-}
-
-bool stream_is_capturing(cudaStream_t stream) {
-  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
-  KILN_CUDA_CHECK(cudaStreamIsCapturing(stream, &status));
-  return status != cudaStreamCaptureStatusNone;
-}
-
-// FP32 layers must not be given a tensor-core (TF32) algorithm.
-bool usable(const cudnnConvolutionFwdAlgoPerf_t& perf, cudnnMathType_t requested, size_t space) {
-  bool exact_needed = requested == CUDNN_FMA_MATH;
-  return perf.status == CUDNN_STATUS_SUCCESS && perf.memory <= space &&
-         (!exact_needed || perf.mathType != CUDNN_TENSOR_OP_MATH);
-}
-
-// The cached plan, or one timed now (cudnnFindConvolutionForwardAlgorithmEx) when a cache is
-// given and the stream is not being captured, or else the heuristic's first usable choice.
-ConvPlan choose_plan(LaunchContext& context, const ConvProblem& problem, ConvDescriptors& d,
-                     const void* x, const void* w, void* y, void* space, size_t space_size,
-                     const ir::Node& node) {
-  if (context.conv_plans != nullptr) {
-    if (const ConvPlan* known = context.conv_plans->find(problem)) return *known;
-  }
-  std::array<cudnnConvolutionFwdAlgoPerf_t, kConvCandidates> perf{};
-  int count = 0;
-  bool timing = context.conv_plans != nullptr && !stream_is_capturing(context.stream);
-  if (timing) {
-    KILN_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
-        context.cudnn, d.x.get(), x, d.w.get(), w, d.conv.get(), d.y.get(), y, kConvCandidates,
-        &count, perf.data(), space, space_size));
-  } else {
-    KILN_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(context.cudnn, d.x.get(), d.w.get(),
-                                                           d.conv.get(), d.y.get(), kConvCandidates,
-                                                           &count, perf.data()));
-  }
-  for (int i = 0; i < count; ++i) {
-    if (!usable(perf[size_t(i)], problem.math, space_size)) continue;
-    ConvPlan plan{perf[size_t(i)].algo, perf[size_t(i)].mathType};
-    if (timing) context.conv_plans->insert(problem, plan);
-    return plan;
-  }
-  fail(ErrorKind::Unsupported, node.describe(), ": cuDNN has no algorithm for this convolution in ",
-       dtype_name(problem.dtype), " within ", space_size, " bytes of workspace; try another ",
-       "precision or a larger workspace");
-}
-
 // Whether the node carries a fused ReLU; any other fused_activation is Unsupported.
 bool fused_relu(const ir::Node& node) {
   std::string activation = node.attr_string("fused_activation", "");
   check(activation.empty() || activation == "Relu", ErrorKind::Unsupported, node.describe(),
         ": fused_activation '", activation, "' is not supported by the CUDA Conv (valid: Relu)");
   return activation == "Relu";
-}
-
-// y = relu(conv(x) + bias) in one cuDNN call with the plan's algorithm. Returns false, having
-// launched nothing, where cuDNN does not support that combination (algorithm, data type);
-// the caller then runs the steps separately. Other failures throw.
-bool conv_bias_relu(LaunchContext& context, const ConvDescriptors& d, const ConvPlan& plan,
-                    const void* x, const void* w, const void* bias, void* y, void* space,
-                    size_t space_size) {
-  cudnnActivationDescriptor_t activation = nullptr;
-  KILN_CUDA_CHECK(cudnnCreateActivationDescriptor(&activation));
-  ActivationDesc owned(activation);
-  KILN_CUDA_CHECK(
-      cudnnSetActivationDescriptor(activation, CUDNN_ACTIVATION_RELU, CUDNN_PROPAGATE_NAN, 0.0));
-  // alpha2 = 0: the z term is off; z names y only because the call needs a tensor there.
-  const float one = 1.f, zero = 0.f;
-  cudnnStatus_t status = cudnnConvolutionBiasActivationForward(
-      context.cudnn, &one, d.x.get(), x, d.w.get(), w, d.conv.get(), plan.algo, space, space_size,
-      &zero, d.y.get(), y, d.bias.get(), bias, activation, d.y.get(), y);
-  if (CUDNN_STATUS_CATEGORY(status) == CUDNN_STATUS_NOT_SUPPORTED) return false;
-  check_status(status, "cudnnConvolutionBiasActivationForward", __FILE__, __LINE__);
-  return true;
 }
 
 void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
@@ -252,24 +118,10 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
     p.pad = {h.pad_begin, wd.pad_begin};
   }
   p.workspace_size = space_size;
-
-  KILN_CUDA_CHECK(cudnnSetStream(context.cudnn, context.stream));
-  ConvDescriptors d = make_descriptors(p, y_dims, p.math, node);
-  ConvPlan plan = choose_plan(context, p, d, x_data, w.data, y.data, space, space_size, node);
-  KILN_CUDA_CHECK(cudnnSetConvolutionMathType(d.conv.get(), plan.math));
-  if (relu && bias != nullptr &&
-      conv_bias_relu(context, d, plan, x_data, w.data, bias->data, y.data, space, space_size)) {
-    return;
-  }
-  const float one = 1.f, zero = 0.f;
-  KILN_CUDA_CHECK(cudnnConvolutionForward(context.cudnn, &one, d.x.get(), x_data, d.w.get(), w.data,
-                                          d.conv.get(), plan.algo, space, space_size, &zero,
-                                          d.y.get(), y.data));
-  if (bias != nullptr) {
-    KILN_CUDA_CHECK(
-        cudnnAddTensor(context.cudnn, &one, d.bias.get(), bias->data, &one, d.y.get(), y.data));
-  }
-  if (relu) relu_in_place(y.dtype, y.data, y.numel(), context.stream, node.describe());
+  launch_for(node, [&] {
+    run_conv(conv_resources(context), p, y_dims, x_data, w.data,
+             bias != nullptr ? bias->data : nullptr, relu, y.data, space, space_size);
+  });
 }
 
 PoolGeometry pool_geometry(const ir::Node& node, const DeviceTensor& x, const DeviceTensor& y) {

@@ -16,6 +16,7 @@
 #include "backends/cuda/kernels/gemm_plan.h"
 #include "backends/cuda/kernels/matrix_fill.h"
 #include "backends/cuda/ops/cuda_kernel.h"
+#include "backends/cuda/ops/node_launch.h"
 #include "core/error.h"
 
 namespace kiln::cuda {
@@ -133,7 +134,7 @@ void matmul_kernel(LaunchContext& context, const ir::Node& node,
     // One B for every batch: the batch folds into the rows of a single product.
     GemmProblem p = row_major_problem(node, a_count * m, n, k, false, trans_b, a.dtype, out.dtype);
     p.epilogue = epilogue;
-    run_gemm(context, p, ops, node.describe());
+    launch_for(node, [&] { run_gemm(gemm_resources(context), p, ops); });
     return;
   }
   GemmProblem p = row_major_problem(node, m, n, k, false, false, a.dtype, out.dtype);
@@ -144,7 +145,7 @@ void matmul_kernel(LaunchContext& context, const ir::Node& node,
     p.stride_a = k * n;                     // cuBLASLt's A is our B
     p.stride_b = a_count == 1 ? 0 : m * k;  // and its B our A
     p.stride_d = m * n;
-    run_gemm(context, p, ops, node.describe());
+    launch_for(node, [&] { run_gemm(gemm_resources(context), p, ops); });
     return;
   }
   // Mixed broadcasting (e.g. [2,1] against [1,3]): one product per output batch entry.
@@ -156,7 +157,7 @@ void matmul_kernel(LaunchContext& context, const ir::Node& node,
                            bytes_at(b.data, b_index[size_t(i)] * k * n, b.dtype),
                            const_cast<char*>(bytes_at(out.data, i * m * n, out.dtype)), 1.f);
     item.bias = ops.bias;
-    run_gemm(context, p, item, node.describe());
+    launch_for(node, [&] { run_gemm(gemm_resources(context), p, item); });
   }
 }
 
@@ -212,7 +213,7 @@ void gemm_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
   }
   GemmProblem p = row_major_problem(node, m, n, k, trans_a, trans_b, a.dtype, out.dtype);
   p.epilogue = epilogue_for(node, bias);
-  run_gemm(context, p, ops, node.describe(), fill_c);
+  launch_for(node, [&] { run_gemm(gemm_resources(context), p, ops, fill_c); });
 }
 
 }  // namespace

@@ -1,13 +1,15 @@
 // Attention on tensor cores: scores = Q·Kᵀ and Y = P·V as strided-batched cuBLASLt products,
 // with a row-softmax kernel between them, over chunks of query rows whose FP32 scores fit the
-// context workspace. attention.cu falls back to the fused SIMT kernel where this cannot run.
+// context workspace. The Attention op (ops/attention.cpp) falls back to the fused SIMT kernel
+// where this cannot run.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "backends/cuda/kernels/attention_params.h"
-#include "backends/cuda/ops/cuda_kernel.h"
+#include "backends/cuda/kernels/gemm_plan.h"
+#include "core/dtype.h"
 
 namespace kiln::cuda {
 
@@ -32,18 +34,13 @@ inline int64_t attention_rows_fitting(size_t workspace_size, int64_t kv_seq) {
   return int64_t(bytes / (size_t(attention_score_pitch(kv_seq)) * sizeof(float)));
 }
 
-// Runs the node through the products when at least one query row fits the workspace and the
-// problem has keys and a head size; returns false, having launched nothing, otherwise.
-// q, k, v and y hold `storage` (float32, float16 or bfloat16).
-bool attention_by_gemms(LaunchContext& context, const ir::Node& node, const AttentionParams& p,
-                        DType storage, const void* q, const void* k, const void* v, void* y);
-
-// Turns `rows` rows of scores (scale already applied; row r of the chunk, `pitch` floats
-// apart, is global row first_row + r = (b·q_heads + h)·q_seq + i) into softmax weights of
-// `storage` written over the start of each row: softcap, causal and attn_mask first. A row
-// with every key masked gets zeros. Defined in attention_softmax.cu.
-void attention_softmax(LaunchContext& context, const ir::Node& node, const AttentionParams& p,
-                       DType storage, float* scores, int64_t pitch, int64_t first_row,
-                       int64_t rows);
+// Runs the attention through the products when at least one query row fits the workspace,
+// resources has a cuBLASLt handle and the problem has keys and a head size; returns false,
+// having launched nothing, otherwise. q, k, v and y hold `storage` (float32, float16 or
+// bfloat16); `compute` is the products' cuBLASLt compute type. Throws LaunchError where a
+// product or the softmax cannot run.
+bool attention_by_gemms(const GemmResources& resources, cublasComputeType_t compute,
+                        const AttentionParams& p, DType storage, const void* q, const void* k,
+                        const void* v, void* y);
 
 }  // namespace kiln::cuda

@@ -1,13 +1,16 @@
-// ONNX Attention on the GPU: softmax(softcap(Q·Kᵀ·scale) + mask)·V. Tensor-core products
-// over workspace-sized chunks (attention_gemm.cpp) where they fit; otherwise one fused SIMT
-// kernel with a streaming (online) softmax, whose memory is O(tile), never O(kv_seq).
+// ONNX Attention nodes on the GPU: softmax(softcap(Q·Kᵀ·scale) + mask)·V. Reads the layout
+// (3-D or 4-D), heads, mask and attributes into AttentionParams, then runs tensor-core products
+// over workspace-sized chunks (kernels/attention_gemm.h) where they fit, otherwise the fused
+// SIMT kernel (kernels/attention.h).
+#include "backends/cuda/kernels/attention.h"
+
 #include <algorithm>
 #include <cmath>
 
-#include "backends/cuda/kernels/attention_kernel.cuh"
-#include "backends/cuda/kernels/cuda_check.h"
-#include "backends/cuda/kernels/cuda_common.cuh"
-#include "backends/cuda/ops/attention_gemm.h"
+#include "backends/cuda/kernels/attention_gemm.h"
+#include "backends/cuda/ops/cuda_ops.h"
+#include "backends/cuda/ops/node_launch.h"
+#include "core/precision.h"
 
 namespace kiln::cuda {
 namespace {
@@ -111,18 +114,22 @@ AttentionParams attention_params(const ir::Node& node, std::span<const DeviceTen
   return p;
 }
 
-template <typename T, int kChunks>
-void launch_typed(LaunchContext& context, const ir::Node& node, const AttentionParams& p,
-                  const void* q, const void* k, const void* v, void* y) {
-  size_t shared = attention_shared_bytes(p.head_size, p.v_head_size);
-  auto kernel = fused_attention_kernel<T, kChunks>;
-  KILN_CUDA_CHECK(
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)));
-  dim3 grid(unsigned(p.batch * p.q_heads), unsigned((p.q_seq + kBlockRows - 1) / kBlockRows));
-  kernel<<<grid, kAttentionThreads, shared, context.stream>>>(
-      p, static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v),
-      static_cast<T*>(y));
-  check_launch(node);
+// 16-bit inputs run on tensor cores with FP32 accumulation whatever the precision; float32
+// inputs follow the node's precision (as in matmul_cublaslt.cpp): TF32, or a down-converting
+// 16-bit mode for a float32 layer asked to run in fp16/bf16.
+cublasComputeType_t compute_type(const ir::Node& node, DType storage) {
+  if (storage != DType::Float32) return CUBLAS_COMPUTE_32F;
+  switch (node.precision.value_or(Precision::FP32)) {
+    case Precision::FP32:
+      return CUBLAS_COMPUTE_32F;
+    case Precision::TF32:
+      return CUBLAS_COMPUTE_32F_FAST_TF32;
+    case Precision::FP16:
+      return CUBLAS_COMPUTE_32F_FAST_16F;
+    case Precision::BF16:
+      return CUBLAS_COMPUTE_32F_FAST_16BF;
+  }
+  return CUBLAS_COMPUTE_32F;
 }
 
 void attention(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
@@ -145,19 +152,19 @@ void attention(LaunchContext& context, const ir::Node& node, std::span<const Dev
   const void* q = inputs[0].data;
   const void* k = inputs[1].data;
   const void* v = inputs[2].data;
-  if (attention_by_gemms(context, node, p, y.dtype, q, k, v, y.data)) return;
+  bool done = false;
+  launch_for(node, [&] {
+    done = attention_by_gemms(gemm_resources(context), compute_type(node, y.dtype), p, y.dtype, q,
+                              k, v, y.data);
+  });
+  if (done) return;
   // The SIMT kernel: no cuBLASLt handle, or not one row of scores fits the workspace.
   int64_t widest = std::max(p.head_size, p.v_head_size);
   check(widest <= kMaxHeadSize, ErrorKind::Unsupported, node.describe(), ": head sizes ",
         p.head_size, "/", p.v_head_size, " exceed the SIMT attention kernel's ", kMaxHeadSize,
         " and the tensor-core path cannot run here (runs on the host instead)");
-  visit_float_storage(y.dtype, node.describe(), [&](auto tag) {
-    using T = decltype(tag);
-    if (widest <= 32) return launch_typed<T, 1>(context, node, p, q, k, v, y.data);
-    if (widest <= 64) return launch_typed<T, 2>(context, node, p, q, k, v, y.data);
-    if (widest <= 128) return launch_typed<T, 4>(context, node, p, q, k, v, y.data);
-    return launch_typed<T, 8>(context, node, p, q, k, v, y.data);
-  });
+  require_float_storage(node, y.dtype);
+  launch_for(node, [&] { launch_fused_attention(p, y.dtype, q, k, v, y.data, context.stream); });
 }
 
 }  // namespace

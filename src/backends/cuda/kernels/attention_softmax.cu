@@ -1,9 +1,9 @@
 // The softmax between the two attention products: one warp per score row applies softcap,
 // the causal limit and attn_mask, then writes the weights P (FP32 math, stored as the
 // inputs' type) over the first bytes of the same row, ready for the P·V product.
+#include "backends/cuda/kernels/attention.h"
 #include "backends/cuda/kernels/attention_kernel.cuh"
 #include "backends/cuda/kernels/cuda_common.cuh"
-#include "backends/cuda/ops/attention_gemm.h"
 
 namespace kiln::cuda {
 namespace {
@@ -115,33 +115,32 @@ __global__ void __launch_bounds__(kSoftmaxWarps * 32)
 }
 
 template <typename T, int kPerLane>
-bool launch_in_registers(LaunchContext& context, const AttentionParams& p, float* scores,
-                         int64_t pitch, int64_t first_row, int64_t rows, unsigned blocks) {
+bool launch_in_registers(const AttentionParams& p, float* scores, int64_t pitch, int64_t first_row,
+                         int64_t rows, unsigned blocks, cudaStream_t stream) {
   if (p.kv_seq > 32 * kPerLane) return false;
   attention_softmax_registers_kernel<T, kPerLane>
-      <<<blocks, kSoftmaxWarps * 32, 0, context.stream>>>(p, scores, pitch, first_row, rows);
+      <<<blocks, kSoftmaxWarps * 32, 0, stream>>>(p, scores, pitch, first_row, rows);
   return true;
 }
 
 }  // namespace
 
-void attention_softmax(LaunchContext& context, const ir::Node& node, const AttentionParams& p,
-                       DType storage, float* scores, int64_t pitch, int64_t first_row,
-                       int64_t rows) {
+void launch_attention_softmax(const AttentionParams& p, DType storage, float* scores, int64_t pitch,
+                              int64_t first_row, int64_t rows, cudaStream_t stream) {
   if (rows <= 0) return;
   unsigned blocks = unsigned((rows + kSoftmaxWarps - 1) / kSoftmaxWarps);
-  visit_float_storage(storage, node.describe(), [&](auto tag) {
+  visit_float_storage(storage, [&](auto tag) {
     using T = decltype(tag);
-    bool done = launch_in_registers<T, 4>(context, p, scores, pitch, first_row, rows, blocks) ||
-                launch_in_registers<T, 8>(context, p, scores, pitch, first_row, rows, blocks) ||
-                launch_in_registers<T, 16>(context, p, scores, pitch, first_row, rows, blocks) ||
-                launch_in_registers<T, 32>(context, p, scores, pitch, first_row, rows, blocks);
+    bool done = launch_in_registers<T, 4>(p, scores, pitch, first_row, rows, blocks, stream) ||
+                launch_in_registers<T, 8>(p, scores, pitch, first_row, rows, blocks, stream) ||
+                launch_in_registers<T, 16>(p, scores, pitch, first_row, rows, blocks, stream) ||
+                launch_in_registers<T, 32>(p, scores, pitch, first_row, rows, blocks, stream);
     if (!done) {
       attention_softmax_kernel<T>
-          <<<blocks, kSoftmaxWarps * 32, 0, context.stream>>>(p, scores, pitch, first_row, rows);
+          <<<blocks, kSoftmaxWarps * 32, 0, stream>>>(p, scores, pitch, first_row, rows);
     }
   });
-  check_launch(node);
+  check_last_launch();
 }
 
 }  // namespace kiln::cuda

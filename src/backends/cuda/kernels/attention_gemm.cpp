@@ -1,37 +1,18 @@
 // The tensor-core attention path (see attention_gemm.h). Kiln's tensors are row-major and
 // cuBLASLt's column-major, so each row-major product D = A·B is issued as Dᵀ = Bᵀ·Aᵀ:
 // scoresᵀ (kv_seq × rows) = K·Qᵀ and Yᵀ (v_head_size × rows) = Vᵀ·Pᵀ.
-#include "backends/cuda/ops/attention_gemm.h"
+#include "backends/cuda/kernels/attention_gemm.h"
 
 #include <algorithm>
 #include <vector>
 
-#include "backends/cuda/kernels/gemm_plan.h"
-#include "core/error.h"
+#include "backends/cuda/kernels/attention.h"
 #include "core/precision.h"
 
 namespace kiln::cuda {
 namespace {
 
 constexpr int64_t kMaxGemmBatch = 65535;  // problems per strided batch, kept within grid limits
-
-// 16-bit inputs run on tensor cores with FP32 accumulation whatever the precision; float32
-// inputs follow the node's precision (as in matmul_cublaslt.cpp): TF32, or a down-converting
-// 16-bit mode for a float32 layer asked to run in fp16/bf16.
-cublasComputeType_t compute_type(const ir::Node& node, DType storage) {
-  if (storage != DType::Float32) return CUBLAS_COMPUTE_32F;
-  switch (node.precision.value_or(Precision::FP32)) {
-    case Precision::FP32:
-      return CUBLAS_COMPUTE_32F;
-    case Precision::TF32:
-      return CUBLAS_COMPUTE_32F_FAST_TF32;
-    case Precision::FP16:
-      return CUBLAS_COMPUTE_32F_FAST_16F;
-    case Precision::BF16:
-      return CUBLAS_COMPUTE_32F_FAST_16BF;
-  }
-  return CUBLAS_COMPUTE_32F;
-}
 
 // `count` attention problems of `rows` query rows each, as one strided batch: element
 // offsets of the first problem's Q, K, V and Y and the steps to the next problem, and the
@@ -54,22 +35,22 @@ bool kv_heads_evenly_spaced(const AttentionParams& p) {
 // Scores live in the workspace after cuBLASLt's share, which the products get to themselves.
 class AttentionGemms {
  public:
-  AttentionGemms(LaunchContext& context, const ir::Node& node, const AttentionParams& p,
-                 DType storage, const void* q, const void* k, const void* v, void* y)
-      : context_(context),
-        gemm_context_(context),
-        node_(node),
+  AttentionGemms(const GemmResources& resources, cublasComputeType_t compute,
+                 const AttentionParams& p, DType storage, const void* q, const void* k,
+                 const void* v, void* y)
+      : stream_(resources.stream),
+        gemm_resources_(resources),
         p_(p),
         storage_(storage),
         q_(static_cast<const char*>(q)),
         k_(static_cast<const char*>(k)),
         v_(static_cast<const char*>(v)),
         y_(static_cast<char*>(y)),
-        compute_(compute_type(node, storage)),
+        compute_(compute),
         pitch_(attention_score_pitch(p.kv_seq)) {
-    size_t gemm_bytes = attention_gemm_workspace(context.workspace_size);
-    gemm_context_.workspace_size = gemm_bytes;
-    scores_ = reinterpret_cast<float*>(static_cast<char*>(context.workspace) + gemm_bytes);
+    size_t gemm_bytes = attention_gemm_workspace(resources.workspace_size);
+    gemm_resources_.workspace_size = gemm_bytes;
+    scores_ = reinterpret_cast<float*>(static_cast<char*>(resources.workspace) + gemm_bytes);
   }
 
   // KV heads [first, first + count) in (batch, KV head) order, with all their query heads:
@@ -78,8 +59,8 @@ class AttentionGemms {
     std::vector<ProblemBatch> batches = kv_head_batches(first, count);
     for (const ProblemBatch& batch : batches) scores_product(batch);
     int64_t unit_rows = p_.group * p_.q_seq;
-    attention_softmax(context_, node_, p_, storage_, scores_, pitch_, first * unit_rows,
-                      count * unit_rows);
+    launch_attention_softmax(p_, storage_, scores_, pitch_, first * unit_rows, count * unit_rows,
+                             stream_);
     for (const ProblemBatch& batch : batches) output_product(batch);
   }
 
@@ -93,7 +74,7 @@ class AttentionGemms {
     batch.v = b * p_.v.batch + kv_h * p_.v.head;
     batch.y = b * p_.y.batch + h * p_.y.head + row * p_.y.seq;
     scores_product(batch);
-    attention_softmax(context_, node_, p_, storage_, scores_, pitch_, bh * p_.q_seq + row, rows);
+    launch_attention_softmax(p_, storage_, scores_, pitch_, bh * p_.q_seq + row, rows, stream_);
     output_product(batch);
   }
 
@@ -165,9 +146,8 @@ class AttentionGemms {
     g.compute = compute_;
     float* scores = scores_ + batch.score_row * pitch_;
     run_gemm(
-        gemm_context_, g,
-        GemmOperands{at(k_, batch.k), at(q_, batch.q), nullptr, scores, nullptr, p_.scale, 0.f},
-        node_.describe());
+        gemm_resources_, g,
+        GemmOperands{at(k_, batch.k), at(q_, batch.q), nullptr, scores, nullptr, p_.scale, 0.f});
   }
 
   // Y (rows × v_head_size, written in place in the output layout) = P·V, P being the weights
@@ -189,14 +169,12 @@ class AttentionGemms {
     g.d_dtype = storage_;
     g.compute = compute_;
     const void* weights = scores_ + batch.score_row * pitch_;
-    run_gemm(gemm_context_, g,
-             GemmOperands{at(v_, batch.v), weights, nullptr, at(y_, batch.y), nullptr, 1.f, 0.f},
-             node_.describe());
+    run_gemm(gemm_resources_, g,
+             GemmOperands{at(v_, batch.v), weights, nullptr, at(y_, batch.y), nullptr, 1.f, 0.f});
   }
 
-  LaunchContext& context_;
-  LaunchContext gemm_context_;  // the same, with only cuBLASLt's share of the workspace
-  const ir::Node& node_;
+  cudaStream_t stream_;
+  GemmResources gemm_resources_;  // the caller's, with only cuBLASLt's share of the workspace
   const AttentionParams& p_;
   DType storage_;
   const char *q_, *k_, *v_;
@@ -208,14 +186,15 @@ class AttentionGemms {
 
 }  // namespace
 
-bool attention_by_gemms(LaunchContext& context, const ir::Node& node, const AttentionParams& p,
-                        DType storage, const void* q, const void* k, const void* v, void* y) {
-  if (!is_float_storage(storage) || context.cublaslt == nullptr || p.kv_seq <= 0 ||
+bool attention_by_gemms(const GemmResources& resources, cublasComputeType_t compute,
+                        const AttentionParams& p, DType storage, const void* q, const void* k,
+                        const void* v, void* y) {
+  if (!is_float_storage(storage) || resources.cublaslt == nullptr || p.kv_seq <= 0 ||
       p.head_size <= 0)
     return false;
-  int64_t fitting = attention_rows_fitting(context.workspace_size, p.kv_seq);
+  int64_t fitting = attention_rows_fitting(resources.workspace_size, p.kv_seq);
   if (fitting < 1) return false;
-  AttentionGemms gemms(context, node, p, storage, q, k, v, y);
+  AttentionGemms gemms(resources, compute, p, storage, q, k, v, y);
   int64_t kv_head_rows = p.group * p.q_seq, kv_heads = p.batch * p.kv_heads;
   if (fitting >= kv_head_rows) {
     int64_t per_chunk = std::min({fitting / kv_head_rows, kv_heads, kMaxGemmBatch});

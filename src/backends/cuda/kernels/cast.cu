@@ -1,5 +1,6 @@
 // Cast between the float storage types, int8/uint8/int32/int64 and bool: one kernel per
 // source type, the destination type chosen at run time (keeps nvcc's instantiations few).
+#include "backends/cuda/kernels/cast.h"
 #include "backends/cuda/kernels/cuda_common.cuh"
 
 namespace kiln::cuda {
@@ -68,44 +69,16 @@ __global__ void cast_kernel(const From* in, void* out, DType to, int64_t n) {
   }
 }
 
-bool castable(DType dtype) {
-  switch (dtype) {
-    case DType::Float32:
-    case DType::Float16:
-    case DType::BFloat16:
-    case DType::Int8:
-    case DType::UInt8:
-    case DType::Int32:
-    case DType::Int64:
-    case DType::Bool:
-      return true;
-    default:
-      return false;
-  }
-}
-
-void cast_node(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
-               std::span<DeviceTensor> outputs) {
-  cast_tensor(context, inputs[0], outputs[0]);
-  check_launch(node);
-}
-
 }  // namespace
 
-void cast_tensor(LaunchContext& context, const DeviceTensor& src, DeviceTensor& dst) {
-  check(castable(src.dtype) && castable(dst.dtype), ErrorKind::Unsupported, "no CUDA cast from ",
-        dtype_name(src.dtype), " to ", dtype_name(dst.dtype));
-  check(src.numel() == dst.numel(), ErrorKind::Runtime, "cast of ", src.numel(), " elements into ",
-        dst.numel());
-  if (src.dtype == dst.dtype) return copy_tensor(context, dst, src);
-  int64_t n = src.numel();
-  if (n == 0) return;
+void launch_cast(DType from, const void* src, DType to, void* dst, int64_t count,
+                 cudaStream_t stream) {
   auto launch = [&](auto tag) {
     using From = decltype(tag);
-    cast_kernel<From><<<grid_for(n), kThreads, 0, context.stream>>>(
-        static_cast<const From*>(src.data), dst.data, dst.dtype, n);
+    cast_kernel<From>
+        <<<grid_for(count), kThreads, 0, stream>>>(static_cast<const From*>(src), dst, to, count);
   };
-  switch (src.dtype) {
+  switch (from) {
     case DType::Float32:
       launch(float{});
       break;
@@ -132,7 +105,5 @@ void cast_tensor(LaunchContext& context, const DeviceTensor& src, DeviceTensor& 
       break;
   }
 }
-
-void register_cast_cuda_kernels(CudaKernelMap& map) { map["Cast"] = cast_node; }
 
 }  // namespace kiln::cuda

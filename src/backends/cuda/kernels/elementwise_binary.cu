@@ -3,12 +3,11 @@
 #include <cmath>
 #include <type_traits>
 
+#include "backends/cuda/kernels/elementwise_binary.h"
 #include "backends/cuda/kernels/packed_operands.cuh"
 
 namespace kiln::cuda {
 namespace {
-
-enum class BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, Equal, Less, Greater, And };
 
 // powf costs tens of instructions; GELU's x^3, squares and square roots need one or two.
 // The branch is uniform when the exponent is a scalar. sqrtf differs from powf(x, 0.5) only at
@@ -119,80 +118,39 @@ __global__ void binary_broadcast_kernel(const T* a, const T* b, Out* out, int64_
   }
 }
 
-// The walk of `operands` (broadcast to `out`) with contiguous axes merged.
-StridedLoop broadcast_loop(std::initializer_list<const DeviceTensor*> operands,
-                           const DeviceTensor& out, const std::string& what) {
-  StridedLoop loop{out.dims, {}, {}};
-  for (const DeviceTensor* operand : operands) {
-    loop.strides.push_back(broadcast_strides(operand->dims, out.dims, what));
+// The walk of operands of `dims` (broadcast to `out_dims`) with contiguous axes merged.
+StridedLoop broadcast_loop(std::initializer_list<const Dims*> dims, const Dims& out_dims) {
+  StridedLoop loop{out_dims, {}, {}};
+  for (const Dims* operand : dims) {
+    loop.strides.push_back(broadcast_strides(*operand, out_dims));
     loop.offsets.push_back(0);
   }
   return collapse_axes(loop);
 }
 
 template <typename T, typename Out>
-void launch_binary(cudaStream_t stream, const DeviceTensor& a, const DeviceTensor& b,
-                   DeviceTensor& out, BinaryOp op, const std::string& what) {
+void launch_binary_typed(BinaryOp op, const void* a, const Dims& a_dims, const void* b,
+                         const Dims& b_dims, void* out, const Dims& out_dims, cudaStream_t stream) {
   constexpr int N = kPackSize<T> < kPackSize<Out> ? kPackSize<T> : kPackSize<Out>;
-  int64_t n = out.numel();
+  int64_t n = element_count(out_dims);
   if (n == 0) return;
-  const T* pa = static_cast<const T*>(a.data);
-  const T* pb = static_cast<const T*>(b.data);
-  Out* po = static_cast<Out*>(out.data);
+  const T* pa = static_cast<const T*>(a);
+  const T* pb = static_cast<const T*>(b);
+  Out* po = static_cast<Out*>(out);
   OperandLayout la, lb;
-  if (packed_layout(a.dims, pa, sizeof(T), out.dims, N, la) &&
-      packed_layout(b.dims, pb, sizeof(T), out.dims, N, lb) && aligned_to(po, sizeof(Out) * N)) {
+  if (packed_layout(a_dims, pa, sizeof(T), out_dims, N, la) &&
+      packed_layout(b_dims, pb, sizeof(T), out_dims, N, lb) && aligned_to(po, sizeof(Out) * N)) {
     binary_packed_kernel<T, Out>
         <<<grid_for(n, N), kThreads, 0, stream>>>(pa, la, pb, lb, po, n, op);
     return;
   }
-  StridedLoop loop = broadcast_loop({&a, &b}, out, what);
+  StridedLoop loop = broadcast_loop({&a_dims, &b_dims}, out_dims);
   if (fits_index32(loop, {n})) {
-    binary_indexed_kernel<T, Out><<<grid_for(n), kThreads, 0, stream>>>(
-        pa, pb, po, uint32_t(n), make_index32<2>(loop, what), op);
+    binary_indexed_kernel<T, Out>
+        <<<grid_for(n), kThreads, 0, stream>>>(pa, pb, po, uint32_t(n), make_index32<2>(loop), op);
   } else {
     binary_broadcast_kernel<T, Out><<<grid_for(n), kThreads, 0, stream>>>(
-        pa, pb, po, n, operand_view(loop, 0, what), operand_view(loop, 1, what), op);
-  }
-}
-
-void run_binary(LaunchContext& context, const ir::Node& node, const DeviceTensor& a,
-                const DeviceTensor& b, DeviceTensor& out, BinaryOp op) {
-  std::string what = node.describe();
-  check(a.dtype == b.dtype, ErrorKind::Unsupported, what, ": operands ", dtype_name(a.dtype),
-        " and ", dtype_name(b.dtype), " differ (no mixed-type CUDA kernel)");
-  bool logical = op == BinaryOp::Equal || op == BinaryOp::Less || op == BinaryOp::Greater ||
-                 op == BinaryOp::And;
-  if (op == BinaryOp::And) {
-    check(a.dtype == DType::Bool, ErrorKind::Unsupported, what, ": And needs bool");
-    launch_binary<bool, bool>(context.stream, a, b, out, op, what);
-  } else if (logical) {
-    visit_numeric_storage(a.dtype, what, [&](auto tag) {
-      launch_binary<decltype(tag), bool>(context.stream, a, b, out, op, what);
-    });
-  } else {
-    check(out.dtype == a.dtype, ErrorKind::Unsupported, what,
-          ": output storage differs from inputs");
-    check(op != BinaryOp::Pow || is_floating(a.dtype), ErrorKind::Unsupported, what,
-          ": integer Pow has no CUDA kernel");
-    visit_numeric_storage(a.dtype, what, [&](auto tag) {
-      using T = decltype(tag);
-      launch_binary<T, T>(context.stream, a, b, out, op, what);
-    });
-  }
-  check_launch(node);
-}
-
-template <BinaryOp op>
-void binary(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
-            std::span<DeviceTensor> outputs) {
-  if (inputs.size() == 1) {  // Max/Min of one input: a copy
-    copy_tensor(context, outputs[0], inputs[0]);
-    return;
-  }
-  run_binary(context, node, inputs[0], inputs[1], outputs[0], op);
-  for (size_t k = 2; k < inputs.size(); ++k) {  // variadic Max/Min fold into the output
-    run_binary(context, node, outputs[0], inputs[k], outputs[0], op);
+        pa, pb, po, n, operand_view(loop, 0), operand_view(loop, 1), op);
   }
 }
 
@@ -243,78 +201,76 @@ __global__ void where_kernel(const bool* cond, const Word* x, const Word* y, Wor
 
 // The selection moves bytes: one kernel per element size serves every dtype.
 template <typename Word>
-void launch_where(cudaStream_t stream, const DeviceTensor& cond, const DeviceTensor& x,
-                  const DeviceTensor& y, DeviceTensor& out, const std::string& what) {
+void launch_where_typed(const bool* pc, const Dims& cond_dims, const void* x, const Dims& x_dims,
+                        const void* y, const Dims& y_dims, void* out, const Dims& out_dims,
+                        cudaStream_t stream) {
   constexpr int N = kPackSize<Word>;
-  int64_t n = out.numel();
-  const bool* pc = static_cast<const bool*>(cond.data);
-  const Word* px = static_cast<const Word*>(x.data);
-  const Word* py = static_cast<const Word*>(y.data);
-  Word* po = static_cast<Word*>(out.data);
+  int64_t n = element_count(out_dims);
+  const Word* px = static_cast<const Word*>(x);
+  const Word* py = static_cast<const Word*>(y);
+  Word* po = static_cast<Word*>(out);
   OperandLayout lc, lx, ly;
-  if (packed_layout(cond.dims, pc, sizeof(bool), out.dims, N, lc) &&
-      packed_layout(x.dims, px, sizeof(Word), out.dims, N, lx) &&
-      packed_layout(y.dims, py, sizeof(Word), out.dims, N, ly) &&
+  if (packed_layout(cond_dims, pc, sizeof(bool), out_dims, N, lc) &&
+      packed_layout(x_dims, px, sizeof(Word), out_dims, N, lx) &&
+      packed_layout(y_dims, py, sizeof(Word), out_dims, N, ly) &&
       aligned_to(po, sizeof(Word) * N)) {
     where_packed_kernel<Word>
         <<<grid_for(n, N), kThreads, 0, stream>>>(pc, lc, px, lx, py, ly, po, n);
     return;
   }
-  StridedLoop loop = broadcast_loop({&cond, &x, &y}, out, what);
+  StridedLoop loop = broadcast_loop({&cond_dims, &x_dims, &y_dims}, out_dims);
   if (fits_index32(loop, {n})) {
-    where_indexed_kernel<Word><<<grid_for(n), kThreads, 0, stream>>>(pc, px, py, po, uint32_t(n),
-                                                                     make_index32<3>(loop, what));
+    where_indexed_kernel<Word>
+        <<<grid_for(n), kThreads, 0, stream>>>(pc, px, py, po, uint32_t(n), make_index32<3>(loop));
   } else {
     where_kernel<Word><<<grid_for(n), kThreads, 0, stream>>>(
-        pc, px, py, po, n, operand_view(loop, 0, what), operand_view(loop, 1, what),
-        operand_view(loop, 2, what));
+        pc, px, py, po, n, operand_view(loop, 0), operand_view(loop, 1), operand_view(loop, 2));
   }
-}
-
-void where(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
-           std::span<DeviceTensor> outputs) {
-  std::string what = node.describe();
-  const DeviceTensor& cond = inputs[0];
-  const DeviceTensor& x = inputs[1];
-  const DeviceTensor& y = inputs[2];
-  DeviceTensor& out = outputs[0];
-  check(cond.dtype == DType::Bool && x.dtype == y.dtype && x.dtype == out.dtype,
-        ErrorKind::Unsupported, what, ": Where needs a bool condition and one value storage type");
-  if (out.numel() == 0) return;
-  switch (dtype_size(x.dtype)) {
-    case 1:
-      launch_where<uint8_t>(context.stream, cond, x, y, out, what);
-      break;
-    case 2:
-      launch_where<uint16_t>(context.stream, cond, x, y, out, what);
-      break;
-    case 4:
-      launch_where<uint32_t>(context.stream, cond, x, y, out, what);
-      break;
-    case 8:
-      launch_where<uint64_t>(context.stream, cond, x, y, out, what);
-      break;
-    default:
-      fail(ErrorKind::Unsupported, what, ": element size ", dtype_size(x.dtype));
-  }
-  check_launch(node);
 }
 
 }  // namespace
 
-void register_binary_cuda_kernels(CudaKernelMap& map) {
-  map["Add"] = binary<BinaryOp::Add>;
-  map["Sub"] = binary<BinaryOp::Sub>;
-  map["Mul"] = binary<BinaryOp::Mul>;
-  map["Div"] = binary<BinaryOp::Div>;
-  map["Pow"] = binary<BinaryOp::Pow>;
-  map["Max"] = binary<BinaryOp::Max>;
-  map["Min"] = binary<BinaryOp::Min>;
-  map["Equal"] = binary<BinaryOp::Equal>;
-  map["Less"] = binary<BinaryOp::Less>;
-  map["Greater"] = binary<BinaryOp::Greater>;
-  map["And"] = binary<BinaryOp::And>;
-  map["Where"] = where;
+void launch_binary(BinaryOp op, DType dtype, const void* a, const Dims& a_dims, const void* b,
+                   const Dims& b_dims, void* out, const Dims& out_dims, cudaStream_t stream) {
+  if (op == BinaryOp::And) {
+    launch_binary_typed<bool, bool>(op, a, a_dims, b, b_dims, out, out_dims, stream);
+  } else if (is_logical(op)) {
+    visit_numeric_storage(dtype, [&](auto tag) {
+      launch_binary_typed<decltype(tag), bool>(op, a, a_dims, b, b_dims, out, out_dims, stream);
+    });
+  } else {
+    visit_numeric_storage(dtype, [&](auto tag) {
+      using T = decltype(tag);
+      launch_binary_typed<T, T>(op, a, a_dims, b, b_dims, out, out_dims, stream);
+    });
+  }
+  check_last_launch();
+}
+
+void launch_where(DType dtype, const bool* cond, const Dims& cond_dims, const void* x,
+                  const Dims& x_dims, const void* y, const Dims& y_dims, void* out,
+                  const Dims& out_dims, cudaStream_t stream) {
+  auto launch = [&](auto word) {
+    launch_where_typed<decltype(word)>(cond, cond_dims, x, x_dims, y, y_dims, out, out_dims,
+                                       stream);
+  };
+  switch (dtype_size(dtype)) {
+    case 1:
+      launch(uint8_t{});
+      break;
+    case 2:
+      launch(uint16_t{});
+      break;
+    case 4:
+      launch(uint32_t{});
+      break;
+    case 8:
+      launch(uint64_t{});
+      break;
+    default:
+      launch_fail(ErrorKind::Unsupported, "element size ", dtype_size(dtype));
+  }
+  check_last_launch();
 }
 
 }  // namespace kiln::cuda

@@ -1,0 +1,41 @@
+// What every op adapter does around the launchers of kernels/: checks the storage types a
+// kernel family is built for before anything launches (Unsupported sends the node to the
+// host), turns a launcher's LaunchError into kiln::Error naming the node, and hands the
+// library launchers their share of the launch context.
+#pragma once
+
+#include <utility>
+
+#include "backends/cuda/kernels/conv_plan.h"
+#include "backends/cuda/kernels/gemm_plan.h"
+#include "backends/cuda/kernels/launch_error.h"
+#include "backends/cuda/ops/cuda_kernel.h"
+#include "ir/graph.h"
+
+namespace kiln::cuda {
+
+// Rethrows `error` as kiln::Error of the same kind: "<node>: <error's message>".
+[[noreturn]] void fail_for_node(const ir::Node& node, const LaunchError& error);
+
+// Runs `launch` (calls into kernels/); a LaunchError it throws comes out naming `node`.
+template <typename Launch>
+void launch_for(const ir::Node& node, Launch&& launch) {
+  try {
+    std::forward<Launch>(launch)();
+  } catch (const LaunchError& error) {
+    fail_for_node(node, error);
+  }
+}
+
+// Unsupported "<node>: no CUDA kernel for <dtype>" unless the kernels take `dtype`.
+void require_float_storage(const ir::Node& node, DType dtype);    // float32/16, bfloat16
+void require_numeric_storage(const ir::Node& node, DType dtype);  // those, int32, int64
+void require_element_word(const ir::Node& node, DType dtype);     // 1, 2, 4 or 8 bytes
+// Unsupported "<node>: indices must be int32 or int64, got <dtype>".
+void require_index_dtype(const ir::Node& node, DType dtype);
+
+// The handle, stream, workspace and timed plans run_gemm / run_conv use.
+GemmResources gemm_resources(const LaunchContext& context);
+ConvResources conv_resources(const LaunchContext& context);
+
+}  // namespace kiln::cuda
