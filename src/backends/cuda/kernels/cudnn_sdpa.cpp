@@ -12,7 +12,7 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "core/error.h"
+#include "backends/cuda/kernels/launch_error.h"
 
 namespace kiln::cuda {
 namespace {
@@ -149,16 +149,16 @@ void run_cudnn_sdpa(SdpaPlanCache& cache, cudnnHandle_t handle, const SdpaProble
                     const void* q, const void* k, const void* v, const void* bias, void* y,
                     void* workspace) {
   const SdpaPlanCache::Plan& plan = cache.plan(handle, problem);
-  check(plan.graph != nullptr, ErrorKind::Unsupported, plan.refusal);
-  check(problem.has_bias == (bias != nullptr), ErrorKind::InvalidArgument,
-        "cuDNN SDPA: a bias pointer must be given exactly when the problem has a bias");
+  launch_check(plan.graph != nullptr, ErrorKind::Unsupported, plan.refusal);
+  launch_check(problem.has_bias == (bias != nullptr), ErrorKind::InvalidArgument,
+               "cuDNN SDPA: a bias pointer must be given exactly when the problem has a bias");
   // The frontend's variant pack takes mutable pointers; cuDNN only reads the inputs.
   std::unordered_map<int64_t, void*> pack = {
       {kQ, const_cast<void*>(q)}, {kK, const_cast<void*>(k)}, {kV, const_cast<void*>(v)}, {kY, y}};
   if (bias != nullptr) pack[kBias] = const_cast<void*>(bias);
   fe::error_t status = plan.graph->execute(handle, pack, workspace);
-  check(status.is_good(), ErrorKind::Cuda, "cuDNN SDPA failed on ", problem.to_string(), ": ",
-        status.get_message());
+  launch_check(status.is_good(), ErrorKind::Cuda, "cuDNN SDPA failed on ", problem.to_string(),
+               ": ", status.get_message());
 }
 
 }  // namespace kiln::cuda

@@ -65,7 +65,7 @@ std::string cudnn_sdpa_refusal(SdpaPlanCache& cache, cudnnHandle_t handle,
 
 // Launches the problem on the handle's stream. `bias` is [bias_batch, bias_heads, q_seq,
 // kv_seq] contiguous in the problem's dtype, or null without one; `workspace` holds at least
-// the bytes cudnn_sdpa_refusal gave. Throws (ErrorKind::Cuda) if cuDNN fails to launch.
+// the bytes cudnn_sdpa_refusal gave. Throws LaunchError (Cuda) if cuDNN fails to launch.
 void run_cudnn_sdpa(SdpaPlanCache& cache, cudnnHandle_t handle, const SdpaProblem& problem,
                     const void* q, const void* k, const void* v, const void* bias, void* y,
                     void* workspace);
@@ -73,8 +73,14 @@ void run_cudnn_sdpa(SdpaPlanCache& cache, cudnnHandle_t handle, const SdpaProble
 // Writes the additive bias cuDNN reads for an ONNX attention mask: [bias_batch, bias_heads,
 // q_seq, kv_seq] in `dtype` (BF16 or FP16), from the mask at `params.mask` with its kind and
 // broadcast strides; a boolean false, and every key at or beyond the mask's last column,
-// becomes -inf. Asynchronous on `stream`.
+// becomes the dtype's most negative finite value (cuDNN then makes no NaN). Also sets
+// row_has_key[bias row] to whether the row keeps any key (causal masking counted).
+// Asynchronous on `stream`.
 void write_attention_bias(const AttentionParams& params, int64_t bias_batch, int64_t bias_heads,
-                          DType dtype, void* bias, cudaStream_t stream);
+                          DType dtype, void* bias, int* row_has_key, cudaStream_t stream);
+// Zeroes every row of y (Y of `params`, in `dtype`) whose bias row kept no key: Kiln's
+// attention gives such a row zeros, where a softmax over nothing would give NaN or an average.
+void zero_keyless_rows(const AttentionParams& params, int64_t bias_batch, int64_t bias_heads,
+                       const int* row_has_key, DType dtype, void* y, cudaStream_t stream);
 
 }  // namespace kiln::cuda

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "backends/cuda/kernels/attention_gemm.h"
+#include "backends/cuda/ops/attention_cudnn.h"
 #include "backends/cuda/ops/cuda_ops.h"
 #include "backends/cuda/ops/node_launch.h"
 #include "core/precision.h"
@@ -152,6 +153,7 @@ void attention(LaunchContext& context, const ir::Node& node, std::span<const Dev
   const void* q = inputs[0].data;
   const void* k = inputs[1].data;
   const void* v = inputs[2].data;
+  if (attention_by_cudnn(context, node, p, y.dtype, q, k, v, y.data)) return;
   bool done = false;
   launch_for(node, [&] {
     done = attention_by_gemms(gemm_resources(context), compute_type(node, y.dtype), p, y.dtype, q,
@@ -168,6 +170,14 @@ void attention(LaunchContext& context, const ir::Node& node, std::span<const Dev
 }
 
 }  // namespace
+
+std::vector<std::string> attention_node_tactics(LaunchContext& context, const ir::Node& node,
+                                                std::span<const DeviceTensor> inputs) {
+  bool has_past =
+      (inputs.size() > 4 && inputs[4].defined()) || (inputs.size() > 5 && inputs[5].defined());
+  if (inputs.size() < 3 || has_past || node.outputs.size() != 1) return {};
+  return attention_tactics(context, node, attention_params(node, inputs), inputs[0].dtype);
+}
 
 void register_attention_cuda_kernels(CudaKernelMap& map) { map["Attention"] = attention; }
 

@@ -1,8 +1,10 @@
 // Attention through cuDNN's SDPA: the mask (any kind and broadcast) becomes a dense additive
-// bias at the front of the workspace, cuDNN's own workspace follows it.
+// bias and a flag per row at the front of the workspace, cuDNN's own workspace follows; rows
+// the mask leaves without a key are zeroed afterwards, as Kiln's other paths give them.
 #include "backends/cuda/ops/attention_cudnn.h"
 
 #include "backends/cuda/kernels/cudnn_sdpa.h"
+#include "backends/cuda/ops/node_launch.h"
 #include "core/log.h"
 
 namespace kiln::cuda {
@@ -23,10 +25,16 @@ SdpaProblem problem_of(const AttentionParams& p, DType dtype) {
   return sdpa_problem(p, dtype, has_bias, bias_batch, bias_heads);
 }
 
+// The workspace in front of cuDNN's own: the bias, then one flag per bias row.
 size_t bias_bytes(const SdpaProblem& problem) {
   if (!problem.has_bias) return 0;
   return aligned(size_t(problem.bias_batch * problem.bias_heads * problem.q_seq * problem.kv_seq) *
                  dtype_size(problem.dtype));
+}
+
+size_t flag_bytes(const SdpaProblem& problem) {
+  if (!problem.has_bias) return 0;
+  return aligned(size_t(problem.bias_batch * problem.bias_heads * problem.q_seq) * sizeof(int));
 }
 
 // Empty if cuDNN can run `p` in this context, else why not.
@@ -39,7 +47,7 @@ std::string refusal(LaunchContext& context, const AttentionParams& p, DType dtyp
   size_t cudnn_bytes = 0;
   std::string why = cudnn_sdpa_refusal(*context.sdpa_plans, context.cudnn, problem, cudnn_bytes);
   if (!why.empty()) return why;
-  workspace_bytes = bias_bytes(problem) + cudnn_bytes;
+  workspace_bytes = bias_bytes(problem) + flag_bytes(problem) + cudnn_bytes;
   if (workspace_bytes > context.workspace_size) {
     return "cuDNN SDPA needs " + std::to_string(workspace_bytes) +
            " bytes of workspace, the "
@@ -61,14 +69,21 @@ bool attention_by_cudnn(LaunchContext& context, const ir::Node& node, const Atte
     return false;
   }
   SdpaProblem problem = problem_of(p, dtype);
-  void* bias = nullptr;
   auto* workspace = static_cast<std::byte*>(context.workspace);
-  if (problem.has_bias) {
-    bias = workspace;
-    write_attention_bias(p, problem.bias_batch, problem.bias_heads, dtype, bias, context.stream);
-  }
-  run_cudnn_sdpa(*context.sdpa_plans, context.cudnn, problem, q, k, v, bias, y,
-                 workspace + bias_bytes(problem));
+  void* bias = problem.has_bias ? workspace : nullptr;
+  auto* row_has_key = reinterpret_cast<int*>(workspace + bias_bytes(problem));
+  launch_for(node, [&] {
+    if (bias != nullptr) {
+      write_attention_bias(p, problem.bias_batch, problem.bias_heads, dtype, bias, row_has_key,
+                           context.stream);
+    }
+    run_cudnn_sdpa(*context.sdpa_plans, context.cudnn, problem, q, k, v, bias, y,
+                   workspace + bias_bytes(problem) + flag_bytes(problem));
+    if (bias != nullptr) {
+      zero_keyless_rows(p, problem.bias_batch, problem.bias_heads, row_has_key, dtype, y,
+                        context.stream);
+    }
+  });
   return true;
 }
 

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/tensor.h"
 #include "ir/graph.h"
@@ -58,6 +59,14 @@ using CudaKernel = void (*)(LaunchContext& context, const ir::Node& node,
 using CudaKernelMap = std::map<std::string, CudaKernel, std::less<>>;
 
 CudaKernel find_cuda_kernel(std::string_view op);  // null if none
+
+// The implementations `node` can run through, by name, for the builder to time and choose
+// among (node attribute "tactic"); empty where its op has one for these inputs. `inputs`
+// carry dims and dtypes (their data may be null).
+using CudaTactics = std::vector<std::string> (*)(LaunchContext& context, const ir::Node& node,
+                                                 std::span<const DeviceTensor> inputs);
+std::vector<std::string> cuda_tactics(LaunchContext& context, const ir::Node& node,
+                                      std::span<const DeviceTensor> inputs);
 
 // Registration hooks, one per op family file.
 void register_elementwise_cuda_kernels(CudaKernelMap& map);

@@ -18,4 +18,8 @@ void register_cast_cuda_kernels(CudaKernelMap& map);
 void register_indexing_cuda_kernels(CudaKernelMap& map);  // GatherElements, GatherND, Trilu, CumSum
 void register_shape_cuda_kernels(CudaKernelMap& map);     // Shape, Size, ConstantOfShape, Range
 
+// Attention's tactics: cuDNN's fused SDPA and Kiln's own kernels, where cuDNN runs the shapes.
+std::vector<std::string> attention_node_tactics(LaunchContext& context, const ir::Node& node,
+                                                std::span<const DeviceTensor> inputs);
+
 }  // namespace kiln::cuda

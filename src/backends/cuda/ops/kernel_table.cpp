@@ -34,4 +34,12 @@ CudaKernel find_cuda_kernel(std::string_view op) {
   return it == table.end() ? nullptr : it->second;
 }
 
+std::vector<std::string> cuda_tactics(LaunchContext& context, const ir::Node& node,
+                                      std::span<const DeviceTensor> inputs) {
+  static const std::map<std::string, CudaTactics, std::less<>> table = {
+      {"Attention", attention_node_tactics}};
+  auto it = table.find(node.op);
+  return it == table.end() ? std::vector<std::string>{} : it->second(context, node, inputs);
+}
+
 }  // namespace kiln::cuda

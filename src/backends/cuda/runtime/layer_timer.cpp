@@ -117,6 +117,23 @@ std::optional<double> GpuLayerTimer::time_layer(const ir::Node& node, Precision 
   return double(times[kTimedReplays / 2]);
 }
 
+std::vector<std::string> GpuLayerTimer::tactics(const ir::Node& node, Precision precision) {
+  if (find_cuda_kernel(node.op) == nullptr) return {};
+  ir::Graph graph = isolate(node, precision);
+  const ir::Node& alone = *graph.nodes().front();
+  std::vector<DeviceTensor> shapes;  // dims and dtypes only: nothing runs
+  for (const ir::Value* input : alone.inputs) {
+    shapes.push_back(input == nullptr ? DeviceTensor{}
+                                      : DeviceTensor{input->dtype, input->shape.static_dims()});
+  }
+  try {
+    return cuda_tactics(resources_.context(), alone, shapes);
+  } catch (const Error& error) {
+    if (error.kind() != ErrorKind::Unsupported) throw;
+    return {};  // the layer runs one way or not at all in this precision
+  }
+}
+
 double GpuLayerTimer::measured_bytes_per_ms() {
   if (bytes_per_ms_ > 0) return bytes_per_ms_;
   constexpr int64_t kElements = int64_t(16) << 20;

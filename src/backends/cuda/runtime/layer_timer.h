@@ -16,6 +16,7 @@ class GpuLayerTimer : public engine::LayerTimer {
  public:
   explicit GpuLayerTimer(size_t workspace_bytes);
   std::optional<double> time_layer(const ir::Node& node, Precision precision) override;
+  std::vector<std::string> tactics(const ir::Node& node, Precision precision) override;
   double cast_ms(int64_t elements, DType from, DType to) override;
   engine::EngineHeader gpu() const override { return gpu_; }
   int compute_capability() const override { return compute_capability_; }
