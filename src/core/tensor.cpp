@@ -1,9 +1,11 @@
 // Tensor storage, conversions between element types, and the normalized error metric.
 #include "core/tensor.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <sstream>
 
 namespace kiln {
@@ -125,6 +127,54 @@ Tensor Tensor::from_mapped(DType dtype, Dims dims, std::shared_ptr<const void> k
   return tensor;
 }
 
+// What every copy of a converted_on_first_read tensor shares: the source, and the converted
+// tensor once the first reader has made it.
+struct Tensor::DeferredConversion {
+  Tensor source;
+  DType dtype;
+  std::mutex mutex;  // held by the one reader that converts; the others wait for it
+  Tensor converted;
+  std::atomic<bool> done{false};  // set (release) once `converted` holds the bytes
+};
+
+Tensor Tensor::converted_on_first_read(Tensor source, DType dtype) {
+  check(source.defined() && dtype != DType::Undefined, ErrorKind::InvalidArgument,
+        "converted_on_first_read needs a defined tensor and dtype");
+  if (source.dtype() == dtype) return source;
+  Tensor tensor;
+  tensor.dtype_ = dtype;
+  tensor.dims_ = source.dims();
+  tensor.numel_ = source.numel();
+  tensor.conversion_ = std::make_shared<DeferredConversion>();
+  tensor.conversion_->source = std::move(source);
+  tensor.conversion_->dtype = dtype;
+  return tensor;
+}
+
+const void* Tensor::converted_bytes() const {
+  DeferredConversion& conversion = *conversion_;
+  // Double-checked: after the first conversion a read is one atomic load. A conversion that
+  // throws (out of memory) leaves `done` unset, so the next reader tries again.
+  if (!conversion.done.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(conversion.mutex);
+    if (!conversion.done.load(std::memory_order_relaxed)) {
+      conversion.converted = conversion.source.to(conversion.dtype);
+      conversion.done.store(true, std::memory_order_release);
+    }
+  }
+  return conversion.converted.data_;
+}
+
+bool Tensor::materialized() const {
+  return !conversion_ || conversion_->done.load(std::memory_order_acquire);
+}
+
+bool Tensor::shares_bytes_with(const Tensor& other) const {
+  if (!defined() || !other.defined()) return false;
+  if (conversion_ || other.conversion_) return conversion_ == other.conversion_;
+  return data_ == other.data_;
+}
+
 int64_t Tensor::dim(int64_t axis) const {
   int64_t normalized = axis < 0 ? axis + rank() : axis;
   check(normalized >= 0 && normalized < rank(), ErrorKind::InvalidArgument, "axis ", axis,
@@ -134,13 +184,15 @@ int64_t Tensor::dim(int64_t axis) const {
 
 void* Tensor::raw_mutable() {
   check(defined(), ErrorKind::InvalidArgument, "write to an empty tensor");
-  if (!owned_ || storage_.use_count() > 1) {
-    // Copy on write: mapped bytes are read-only, and shared buffers belong to other copies.
+  if (conversion_ || !owned_ || storage_.use_count() > 1) {
+    // Copy on write: mapped bytes are read-only, shared buffers and a deferred conversion's
+    // result belong to other copies too.
     auto buffer = allocate_zeroed(nbytes());
-    if (nbytes()) std::memcpy(buffer.get(), data_, nbytes());
+    if (nbytes()) std::memcpy(buffer.get(), raw(), nbytes());
     data_ = buffer.get();
     storage_ = std::move(buffer);
     owned_ = true;
+    conversion_.reset();
   }
   return const_cast<void*>(data_);
 }
@@ -160,7 +212,7 @@ Tensor Tensor::reshaped(Dims dims) const {
 
 Tensor Tensor::clone() const {
   if (!defined()) return {};
-  return from_bytes(dtype_, dims_, data_, nbytes());
+  return from_bytes(dtype_, dims_, raw(), nbytes());
 }
 
 Tensor Tensor::to(DType dtype) const {
@@ -170,7 +222,7 @@ Tensor Tensor::to(DType dtype) const {
     using From = decltype(from_tag);
     visit_dtype(dtype, [&](auto to_tag) {
       using To = decltype(to_tag);
-      convert(static_cast<const From*>(data_), static_cast<To*>(result.raw_mutable()), numel_);
+      convert(static_cast<const From*>(raw()), static_cast<To*>(result.raw_mutable()), numel_);
     });
   });
   return result;

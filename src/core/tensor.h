@@ -1,5 +1,6 @@
 // A dense, row-major tensor on the host. Its bytes are shared between copies and either
-// owned (a heap buffer) or mapped (a region of a model file kept alive by `keep_alive`).
+// owned (a heap buffer), mapped (a region of a model file kept alive by `keep_alive`), or
+// converted from another tensor on first read (an engine's narrow-stored weights).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,12 @@ class Tensor {
   // Wraps bytes that live elsewhere (e.g. an mmapped file); `keep_alive` owns them.
   static Tensor from_mapped(DType dtype, Dims dims, std::shared_ptr<const void> keep_alive,
                             const void* bytes, size_t byte_count);
+  // A tensor equal to `source.to(dtype)` whose bytes are converted from `source` only when
+  // something first reads them (raw(), data(), values(), clone(), to(), ...): once, shared by
+  // every copy, and safe from any number of threads. Until then it holds no bytes of its own,
+  // so a reader that never looks (the GPU runtime, which uploads `source` itself) pays no
+  // host memory for the conversion. `source` is kept alive (mapped bytes stay mapped).
+  static Tensor converted_on_first_read(Tensor source, DType dtype);
   template <typename T>
   static Tensor from_vector(Dims dims, const std::vector<T>& values);
   template <typename T>
@@ -42,7 +49,12 @@ class Tensor {
   int64_t numel() const { return numel_; }
   size_t nbytes() const { return static_cast<size_t>(numel_) * dtype_size(dtype_); }
 
-  const void* raw() const { return data_; }
+  const void* raw() const { return conversion_ ? converted_bytes() : data_; }
+  // False only for a converted_on_first_read tensor that nothing has read yet.
+  bool materialized() const;
+  // True if both read the very same bytes: copies and reshapes of one tensor, including of one
+  // converted_on_first_read tensor, which this does not convert (unlike comparing raw()).
+  bool shares_bytes_with(const Tensor& other) const;
   // Mutable access. Mapped tensors are copied into an owned buffer first (copy on write).
   void* raw_mutable();
   template <typename T>
@@ -67,7 +79,10 @@ class Tensor {
   std::vector<double> to_double_vector() const;
 
  private:
+  struct DeferredConversion;  // tensor.cpp
+
   void check_type(DType requested) const;
+  const void* converted_bytes() const;  // converts on the first call, once for every copy
 
   DType dtype_ = DType::Undefined;
   Dims dims_;
@@ -75,12 +90,14 @@ class Tensor {
   std::shared_ptr<const void> storage_;  // owner of the bytes data_ points into
   const void* data_ = nullptr;
   bool owned_ = false;  // true when storage_ is our own heap buffer (writable)
+  // Set for converted_on_first_read: data_ stays null and raw() asks this shared state.
+  std::shared_ptr<DeferredConversion> conversion_;
 };
 
 template <typename T>
 const T* Tensor::data() const {
   check_type(DTypeOf<T>::value);
-  return static_cast<const T*>(data_);
+  return static_cast<const T*>(raw());
 }
 
 template <typename T>

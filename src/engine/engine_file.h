@@ -49,7 +49,9 @@ struct LoadedEngine {
   LayerTimings layer_timings;
   // Weights the build stored already converted to the storage dtype of the precision every
   // layer reading them runs in (bf16 / fp16), mapped from the file, by value name. The GPU
-  // runtime uploads these bytes as they are; `graph` holds the same values widened back.
+  // runtime uploads these bytes as they are; `graph` holds the same values widened back,
+  // converted only when first read (Tensor::converted_on_first_read), so that a reader that
+  // uses only these (the GPU runtime) never holds the wide copy in host memory.
   std::map<std::string, Tensor> prepared_weights;
 };
 

@@ -205,7 +205,9 @@ class GraphReader {
                                bytes);
   }
 
-  // A value's constant; a prepared weight is kept as mapped and widened for the graph.
+  // A value's constant. A prepared weight is kept as mapped; the graph's constant is widened
+  // from it only when something reads it (the CPU backend), so that loading an engine costs no
+  // host memory for weights the GPU runtime uploads narrow.
   Tensor constant(const Json& json, const std::string& name) {
     if (!json.contains("stored_dtype")) return tensor(json);
     DType declared = dtype(json.at("dtype"), false);
@@ -223,7 +225,7 @@ class GraphReader {
     }
     Tensor weight = mapped(json, stored);
     prepared_weights_[name] = weight;
-    return weight.to(declared);
+    return Tensor::converted_on_first_read(weight, declared);
   }
 
   ir::AttrValue attribute(const Json& json) const {

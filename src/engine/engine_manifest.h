@@ -41,7 +41,7 @@ struct WeightSection {
 };
 
 struct ManifestGraph {
-  ir::Graph graph;  // prepared weights widened back to their declared dtypes
+  ir::Graph graph;  // prepared weights widened back to their declared dtypes on first read
   std::map<std::string, Tensor> prepared_weights;  // by value name, mapped, in the stored dtype
 };
 

@@ -1,6 +1,7 @@
 // Prepared weights: a float weight read only by bf16 layers is stored once in bf16, mapped as
-// such, and widened back in the graph so that CPU outputs stay bit-identical; a weight shared
-// with an fp32 layer, or one that is a graph output, stays as declared.
+// such, and widened back in the graph (only when the CPU backend reads it) so that CPU
+// outputs stay bit-identical; a weight shared with an fp32 layer, or one that is a graph
+// output, stays as declared.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,6 +12,8 @@
 #include "engine/engine_file.h"
 #include "ir/op_schema.h"
 #include "kiln/kiln.h"
+#include "kiln/summary.h"
+#include "passes/passes.h"
 
 namespace kiln::engine {
 namespace {
@@ -110,6 +113,44 @@ TEST(EnginePreparedWeights, Bf16LayersWeightsAreStoredOnceInBf16) {
   std::map<std::string, Tensor> actual = run_cpu(std::move(bf16.engine.graph), inputs);
   ASSERT_TRUE(actual.count("y"));
   EXPECT_TRUE(same_bytes(expected.at("y"), actual.at("y")));
+}
+
+// Reading an engine widens nothing: not the reader, not a summary (kiln inspect), not the
+// shape specialization each GPU context makes (whose constants are still the engine's own).
+// The CPU backend's first read widens, and its results equal an eagerly widened graph's.
+TEST(EnginePreparedWeights, PreparedWeightIsWidenedOnlyWhenTheCpuBackendReadsIt) {
+  TwoLayers model = two_layers(Precision::BF16, Precision::BF16, false);
+  Written written = write_and_read(model.graph, "deferred");
+  ir::Graph& graph = written.engine.graph;
+  ASSERT_EQ(written.engine.prepared_weights.size(), 2u);
+  std::map<std::string, Tensor> constants;  // copies share the engine's conversion
+  for (const std::string name : {"w", "v"}) constants[name] = *graph.find_value(name)->constant;
+  auto widened_any = [&] {
+    for (const auto& [name, constant] : constants) {
+      if (constant.materialized()) return true;
+    }
+    return false;
+  };
+  EXPECT_FALSE(widened_any()) << "read_engine widened a prepared weight";
+
+  EXPECT_EQ(summarize_model(graph).constant_bytes, 2u * 64 * 64 * 4);
+  ir::Graph specialized = passes::specialize_shapes(graph, {{"x", {4, 64}}});
+  for (const auto& [name, constant] : constants) {
+    EXPECT_TRUE(specialized.find_value(name)->constant->shares_bytes_with(constant)) << name;
+  }
+  EXPECT_FALSE(widened_any()) << "a summary or shape specialization widened a weight";
+
+  ir::Graph eager = ir::copy_graph(graph);
+  for (const auto& [name, constant] : constants) {
+    eager.find_value(name)->constant = written.engine.prepared_weights.at(name).to(DType::Float32);
+  }
+  EXPECT_FALSE(widened_any());
+  std::map<std::string, Tensor> inputs = make_random_inputs(model.graph, 13);
+  std::map<std::string, Tensor> expected = run_cpu(std::move(eager), inputs);
+  std::map<std::string, Tensor> actual = run_cpu(std::move(graph), inputs);
+  for (const auto& [name, constant] : constants) EXPECT_TRUE(constant.materialized()) << name;
+  EXPECT_TRUE(same_bytes(actual.at("y"), expected.at("y")));
+  EXPECT_TRUE(same_bytes(actual.at("y"), run_cpu(std::move(model.graph), inputs).at("y")));
 }
 
 TEST(EnginePreparedWeights, WeightSharedWithAnFp32LayerStaysFp32) {

@@ -50,6 +50,13 @@ TEST_F(KilnBenchCli, CpuJsonReport) {
   double samples = throughput.at("samples_per_second");
   EXPECT_GT(inferences, 0.0);
   EXPECT_DOUBLE_EQ(samples, 2 * inferences);  // batch 2
+  double load_ms = report.at("load_ms");
+  EXPECT_GE(load_ms, 0.0);
+  EXPECT_LT(load_ms, 60000.0);
+  // The process's peak: at least a megabyte (the executable itself), far below a terabyte.
+  uint64_t peak_memory = report.at("peak_host_memory_bytes");
+  EXPECT_GT(peak_memory, uint64_t(1) << 20);
+  EXPECT_LT(peak_memory, uint64_t(1) << 40);
 }
 
 // An engine timed at batch 5 is benched and run at batch 5 unless --dim says otherwise.

@@ -49,11 +49,21 @@ TEST_F(KilnBuildCli, BuildInspectRun) {
   }
   EXPECT_GT(convs, 0);
   EXPECT_GT(bf16_layers, 0);  // the rest still chose bf16
+  // What loading cost: a positive time well under a minute, and a peak above the engine's
+  // own size (its bytes are mapped and checksummed) but far below a terabyte.
+  double load_ms = report.at("load_ms");
+  EXPECT_GT(load_ms, 0.0);
+  EXPECT_LT(load_ms, 60000.0);
+  uint64_t peak_memory = report.at("peak_host_memory_bytes");
+  EXPECT_GT(peak_memory, std::filesystem::file_size(engine));
+  EXPECT_LT(peak_memory, uint64_t(1) << 40);
 
   KilnResult text = run_kiln("inspect " + engine, folder_);
   ASSERT_EQ(text.status, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr("constraint Conv=fp32"));
   EXPECT_THAT(text.out, HasSubstr("fp32  Conv  "));
+  EXPECT_THAT(text.out, HasSubstr("loaded in "));
+  EXPECT_THAT(text.out, HasSubstr("peak host memory "));
 
   KilnResult run = run_kiln("run --json " + engine, folder_);
   ASSERT_EQ(run.status, 0) << run.err;

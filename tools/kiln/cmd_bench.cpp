@@ -106,6 +106,8 @@ int bench_model(const BenchOptions& options) {
                              {"cuda_graph", options.cuda_graph},
                              {"load_ms", milliseconds_between(load_start, prepare_start)},
                              {"prepare_ms", milliseconds_between(prepare_start, prepare_end)},
+                             // The process's peak so far: loading, preparing and the runs.
+                             {"peak_host_memory_bytes", peak_host_memory_bytes()},
                              {"warmup", options.warmup},
                              {"iterations", options.iterations},
                              {"batch", batch},

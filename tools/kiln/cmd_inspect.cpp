@@ -50,7 +50,11 @@ void print_unsupported(const std::vector<UnsupportedOp>& ops) {
 
 // An engine file: its header, build config, and every layer with its chosen precision.
 int inspect_engine(const InspectOptions& options) {
+  auto load_start = std::chrono::steady_clock::now();
   engine::LoadedEngine loaded = engine::read_engine(options.model);
+  // What reading the engine cost; summarizing it below reads no weight bytes.
+  double load_ms = milliseconds_since(load_start);
+  uint64_t peak_memory = peak_host_memory_bytes();
   ModelSummary summary = summarize_model(loaded.graph);
   auto layer_precision = [](const ir::Node& node) {
     return node.precision ? std::string(precision_name(*node.precision)) : std::string("none");
@@ -95,6 +99,8 @@ int inspect_engine(const InspectOptions& options) {
                              {"inputs", values_json(summary.inputs)},
                              {"outputs", values_json(summary.outputs)},
                              {"constant_bytes", summary.constant_bytes},
+                             {"load_ms", load_ms},
+                             {"peak_host_memory_bytes", peak_memory},
                              {"layers", layers}};
     std::cout << report.dump(2) << '\n';
     return 0;
@@ -120,7 +126,9 @@ int inspect_engine(const InspectOptions& options) {
               << (timings.empty() ? "" : "  (timed: " + timings + ")") << '\n';
   }
   std::cout << "constants  " << summary.constant_count << " (" << summary.constant_bytes
-            << " bytes)\n";
+            << " bytes)\n"
+            << "loaded in " << format_number(load_ms) << " ms, peak host memory "
+            << format_number(double(peak_memory) / (1 << 20)) << " MiB\n";
   return 0;
 }
 

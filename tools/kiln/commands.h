@@ -46,6 +46,8 @@ Command add_debug_precision_command(CLI::App& parent);
 // Report helpers (report.cpp).
 std::string format_number(double value);  // 6 significant digits; "nan", "inf"
 double milliseconds_since(std::chrono::steady_clock::time_point start);
+// The most host memory this process has held so far (peak resident set size), in bytes.
+uint64_t peak_host_memory_bytes();
 std::string format_values(const std::vector<double>& values);  // "[0.1, 0.2, ...]"
 std::string format_stats_line(const TensorStats& stats);       // "mean … std … min … max …"
 nlohmann::json stats_to_json(const TensorStats& stats);

@@ -1,4 +1,6 @@
 // Number and statistics formatting shared by the subcommands' reports.
+#include <sys/resource.h>
+
 #include <cmath>
 #include <sstream>
 
@@ -9,6 +11,12 @@ namespace kiln::cli {
 double milliseconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
       .count();
+}
+
+uint64_t peak_host_memory_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return uint64_t(usage.ru_maxrss) * 1024;  // Linux reports kilobytes
 }
 
 std::string format_number(double value) {

@@ -5,20 +5,21 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "core/tensor_io.h"
 #include "frontends/pt2/pt2_importer.h"
 #include "ir/verifier.h"
 #include "kiln/kiln.h"
-#include "models/fixture_reference.h"
 #include "models/model_tolerances.h"
 #include "passes/passes.h"
+#include "test_support/fixtures.h"
 
 namespace kiln {
 namespace {
+
+using test_support::FixtureReference;
+using test_support::fixtures_folder;
 
 struct Pt2Fixture {
   std::string model;        // folder under tests/models/fixtures
@@ -32,19 +33,12 @@ void PrintTo(const Pt2Fixture& fixture, std::ostream* out) {
   *out << fixture.model << "_" << fixture.stored_type << fixture.dialect;
 }
 
-std::filesystem::path fixtures_folder() {
-  return std::filesystem::path(KILN_SOURCE_DIR) / "tests/models/fixtures";
-}
-
 // Every model/dtype in manifest.json, in both dialects; those whose .pt2 export failed are
 // kept with the exporter's message so that they show up as skipped.
 std::vector<Pt2Fixture> all_fixtures() {
-  std::ifstream file(fixtures_folder() / "manifest.json");
-  nlohmann::json manifest = nlohmann::json::parse(file);
   std::vector<Pt2Fixture> fixtures;
-  for (const auto& entry : manifest.at("fixtures")) {
-    Pt2Fixture fixture{entry.at("model"), entry.at("dtype"), "", entry.at("inputs"), ""};
-    if (entry.at("failed").contains("pt2")) fixture.skip_reason = entry.at("failed").at("pt2");
+  for (const test_support::FixtureEntry& entry : test_support::read_fixture_manifest()) {
+    Pt2Fixture fixture{entry.model, entry.stored_type, "", entry.inputs, entry.failure("pt2")};
     fixtures.push_back(fixture);
     fixture.dialect = "_core";
     fixtures.push_back(fixture);

@@ -6,16 +6,17 @@
 #include <random>
 
 #include "frontends/pt2/pt2_importer.h"
-#include "pt2_test_archive.h"
+#include "test_support/fixtures.h"
+#include "test_support/zip_entries.h"
 
 namespace kiln::pt2 {
 namespace {
 
+using test_support::ZipEntries;
 using ::testing::AllOf;
-using testing::ArchiveEntries;
 using ::testing::HasSubstr;
 
-ArchiveEntries mlp() { return ArchiveEntries::read(testing::fixture_path("mlp", "mlp_fp32.pt2")); }
+ZipEntries mlp() { return ZipEntries::read(test_support::fixture_path("mlp", "mlp_fp32.pt2")); }
 
 // The error an import of `bytes` throws (fails the test if it succeeds).
 Error import_error(const std::string& bytes) {
@@ -35,14 +36,15 @@ TEST(Pt2Malformed, UneditedCopyImports) {
 }
 
 TEST(Pt2Malformed, RenamedTopFolderImports) {
-  ArchiveEntries entries = mlp();
+  ZipEntries entries = mlp();
   entries.rename_root("mlp_fp32/", "renamed_model/");
   ir::Graph graph = import_pt2_bytes(entries.write(), "renamed.pt2");
   EXPECT_EQ(graph.name, "renamed_model");
 }
 
 TEST(Pt2Malformed, TruncatedZip) {
-  std::string bytes = testing::read_file_bytes(testing::fixture_path("mlp", "mlp_fp32.pt2"));
+  std::string bytes =
+      test_support::read_file_bytes(test_support::fixture_path("mlp", "mlp_fp32.pt2"));
   for (size_t keep : {size_t{0}, size_t{100}, bytes.size() / 2, bytes.size() - 10}) {
     Error error = import_error(bytes.substr(0, keep));
     EXPECT_EQ(error.kind(), ErrorKind::InvalidModel) << keep << ": " << error.what();
@@ -51,7 +53,7 @@ TEST(Pt2Malformed, TruncatedZip) {
 }
 
 TEST(Pt2Malformed, NotATorchExportArchive) {
-  ArchiveEntries entries = mlp();
+  ZipEntries entries = mlp();
   entries.erase("models/model.json");
   Error error = import_error(entries.write());
   EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
@@ -59,7 +61,7 @@ TEST(Pt2Malformed, NotATorchExportArchive) {
 }
 
 TEST(Pt2Malformed, MissingWeightFile) {
-  ArchiveEntries entries = mlp();
+  ZipEntries entries = mlp();
   entries.erase("data/weights/weight_2");  // norm.weight
   Error error = import_error(entries.write());
   EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
@@ -67,7 +69,7 @@ TEST(Pt2Malformed, MissingWeightFile) {
 }
 
 TEST(Pt2Malformed, StorageOffsetPastTheEnd) {
-  ArchiveEntries entries = mlp();
+  ZipEntries entries = mlp();
   auto config = entries.json("model_weights_config.json");
   config["config"]["fc1.bias"]["tensor_meta"]["storage_offset"]["as_int"] = 1000;
   entries.set_json("model_weights_config.json", config);
@@ -77,7 +79,7 @@ TEST(Pt2Malformed, StorageOffsetPastTheEnd) {
 }
 
 TEST(Pt2Malformed, StrideReachingPastTheEnd) {
-  ArchiveEntries entries = mlp();
+  ZipEntries entries = mlp();
   auto config = entries.json("model_weights_config.json");
   config["config"]["fc1.weight"]["tensor_meta"]["strides"][0]["as_int"] = 17;  // 31*17+15 ≥ 512
   entries.set_json("model_weights_config.json", config);
@@ -88,7 +90,7 @@ TEST(Pt2Malformed, StrideReachingPastTheEnd) {
 
 // A weight stored with other strides reads as the strided view, made contiguous.
 TEST(Pt2Malformed, StridedWeightIsMadeContiguous) {
-  ArchiveEntries entries = mlp();
+  ZipEntries entries = mlp();
   auto config = entries.json("model_weights_config.json");
   auto& meta = config["config"]["fc1.weight"]["tensor_meta"];  // sizes [32, 16]
   meta["strides"] = {{{"as_int", 1}}, {{"as_int", 32}}};       // column-major view
@@ -108,7 +110,7 @@ TEST(Pt2Malformed, StridedWeightIsMadeContiguous) {
 }
 
 TEST(Pt2Malformed, CorruptJson) {
-  ArchiveEntries entries = mlp();
+  ZipEntries entries = mlp();
   std::string& program = entries.at("models/model.json");
   program = program.substr(0, program.size() / 2);
   Error error = import_error(entries.write());
@@ -117,7 +119,7 @@ TEST(Pt2Malformed, CorruptJson) {
 }
 
 TEST(Pt2Malformed, MissingKey) {
-  ArchiveEntries entries = mlp();
+  ZipEntries entries = mlp();
   auto program = entries.json("models/model.json");
   program["graph_module"]["graph"]["nodes"][1].erase("target");
   entries.set_json("models/model.json", program);
@@ -128,7 +130,7 @@ TEST(Pt2Malformed, MissingKey) {
 
 TEST(Pt2Malformed, WrongTypes) {
   auto edit = [](auto change) {
-    ArchiveEntries entries = mlp();
+    ZipEntries entries = mlp();
     auto program = entries.json("models/model.json");
     change(program);
     entries.set_json("models/model.json", program);
@@ -151,7 +153,7 @@ TEST(Pt2Malformed, WrongTypes) {
 }
 
 TEST(Pt2Malformed, UndefinedTensor) {
-  ArchiveEntries entries = mlp();
+  ZipEntries entries = mlp();
   auto program = entries.json("models/model.json");
   program["graph_module"]["graph"]["nodes"][0]["inputs"][0]["arg"]["as_tensor"]["name"] = "ghost";
   entries.set_json("models/model.json", program);
@@ -161,7 +163,7 @@ TEST(Pt2Malformed, UndefinedTensor) {
 }
 
 TEST(Pt2Unsupported, OtherSchemaMajor) {
-  ArchiveEntries entries = mlp();
+  ZipEntries entries = mlp();
   auto program = entries.json("models/model.json");
   program["schema_version"]["major"] = 9;
   entries.set_json("models/model.json", program);
@@ -172,7 +174,7 @@ TEST(Pt2Unsupported, OtherSchemaMajor) {
 
 // Every unsupported target is listed with its node names and Python source.
 TEST(Pt2Unsupported, ListsEveryUnsupportedOp) {
-  ArchiveEntries entries = mlp();
+  ZipEntries entries = mlp();
   auto program = entries.json("models/model.json");
   auto& nodes = program["graph_module"]["graph"]["nodes"];
   nodes[0]["target"] = "torch.ops.aten.frobnicate.default";
@@ -187,7 +189,7 @@ TEST(Pt2Unsupported, ListsEveryUnsupportedOp) {
 }
 
 TEST(Pt2Unsupported, BufferMutation) {
-  ArchiveEntries entries = mlp();
+  ZipEntries entries = mlp();
   auto program = entries.json("models/model.json");
   program["graph_module"]["signature"]["output_specs"].push_back(
       {{"buffer_mutation", {{"arg", {{"name", "linear"}}}, {"buffer_name", "running_count"}}}});
@@ -198,7 +200,7 @@ TEST(Pt2Unsupported, BufferMutation) {
 }
 
 TEST(Pt2Unsupported, PickledWeight) {
-  ArchiveEntries entries = mlp();
+  ZipEntries entries = mlp();
   auto config = entries.json("model_weights_config.json");
   config["config"]["fc2.bias"]["use_pickle"] = true;
   entries.set_json("model_weights_config.json", config);
@@ -209,8 +211,9 @@ TEST(Pt2Unsupported, PickledWeight) {
 
 // Random byte flips in the zip and in model.json: only kiln::Error may come out.
 TEST(Pt2Malformed, RandomCorruptionOnlyThrowsKilnErrors) {
-  std::string original = testing::read_file_bytes(testing::fixture_path("mlp", "mlp_fp32.pt2"));
-  ArchiveEntries entries = mlp();
+  std::string original =
+      test_support::read_file_bytes(test_support::fixture_path("mlp", "mlp_fp32.pt2"));
+  ZipEntries entries = mlp();
   std::string program = entries.at("models/model.json");
   std::mt19937 random(1234);
   int rejected = 0;

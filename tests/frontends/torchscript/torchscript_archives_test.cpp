@@ -8,13 +8,14 @@
 
 #include "core/error.h"
 #include "frontends/torchscript/torchscript_importer.h"
-#include "frontends/torchscript/ts_test_archive.h"
 #include "ir/verifier.h"
+#include "test_support/fixtures.h"
+#include "test_support/zip_entries.h"
 
 namespace kiln::torchscript {
 namespace {
 
-using testing::Entries;
+using test_support::ZipEntries;
 using namespace std::string_literals;
 
 std::string import_error(const std::string& bytes, ErrorKind expected_kind) {
@@ -28,7 +29,7 @@ std::string import_error(const std::string& bytes, ErrorKind expected_kind) {
   return "";
 }
 
-Entries mlp() { return Entries::read(testing::fixture("mlp", "mlp_fp32.pt")); }
+ZipEntries mlp() { return ZipEntries::read(test_support::fixture_path("mlp", "mlp_fp32.pt")); }
 
 TEST(TorchScriptArchive, ImportsFromMemoryAsFromFile) {
   ir::Graph graph = import_torchscript_bytes(mlp().write());
@@ -40,7 +41,7 @@ TEST(TorchScriptArchive, ImportsFromMemoryAsFromFile) {
 }
 
 TEST(TorchScriptArchive, RefusesAHostileDataPickle) {
-  Entries entries = mlp();
+  ZipEntries entries = mlp();
   std::string marker = "/tmp/kiln_archive_ran_" + std::to_string(getpid());
   std::string command = "touch " + marker;
   std::string length(4, '\0');
@@ -62,7 +63,7 @@ TEST(TorchScriptArchive, ReportsTruncatedArchives) {
 }
 
 TEST(TorchScriptArchive, ReportsMissingAndShortStorages) {
-  Entries entries = mlp();
+  ZipEntries entries = mlp();
   entries.erase("data/0");
   std::string message = import_error(entries.write(), ErrorKind::InvalidModel);
   EXPECT_NE(message.find("storage key '0' has no entry data/0"), std::string::npos) << message;
@@ -85,7 +86,7 @@ TEST(TorchScriptArchive, ReportsMissingAndShortStorages) {
 }
 
 TEST(TorchScriptArchive, ChecksTheFormatVersion) {
-  Entries entries = mlp();
+  ZipEntries entries = mlp();
   entries.at(".data/version") = "99\n";
   std::string message = import_error(entries.write(), ErrorKind::Unsupported);
   EXPECT_NE(message.find("version '99'"), std::string::npos) << message;
@@ -93,7 +94,7 @@ TEST(TorchScriptArchive, ChecksTheFormatVersion) {
 }
 
 TEST(TorchScriptArchive, NamesControlFlowAndItsLine) {
-  Entries entries = mlp();
+  ZipEntries entries = mlp();
   std::string& source = entries.at("code/__torch__.py");
   std::string line = "    input = torch.gelu(_0)\n";
   size_t at = source.find(line);
@@ -109,7 +110,7 @@ TEST(TorchScriptArchive, NamesControlFlowAndItsLine) {
 }
 
 TEST(TorchScriptArchive, NamesBranchesOnTensorValues) {
-  Entries entries = mlp();
+  ZipEntries entries = mlp();
   std::string& source = entries.at("code/__torch__.py");
   std::string line = "    input = torch.gelu(_0)\n";
   size_t at = source.find(line);
@@ -127,7 +128,7 @@ TEST(TorchScriptArchive, NamesBranchesOnTensorValues) {
 // Scripted modules compile helpers (F.dropout) into module-level functions with default
 // arguments and ifs on static flags; those resolve while the graph is built.
 TEST(TorchScriptArchive, ResolvesStaticBranchesOfScriptedCode) {
-  Entries entries = mlp();
+  ZipEntries entries = mlp();
   std::string& source = entries.at("code/__torch__.py");
   size_t at = source.find("    input = torch.gelu(_0)\n");
   ASSERT_NE(at, std::string::npos);
@@ -156,7 +157,7 @@ TEST(TorchScriptArchive, ResolvesStaticBranchesOfScriptedCode) {
 }
 
 TEST(TorchScriptArchive, UnknownTorchFunctionsAreNamed) {
-  Entries entries = mlp();
+  ZipEntries entries = mlp();
   std::string& source = entries.at("code/__torch__.py");
   size_t at = source.find("torch.gelu(_0)");
   ASSERT_NE(at, std::string::npos);
@@ -167,7 +168,7 @@ TEST(TorchScriptArchive, UnknownTorchFunctionsAreNamed) {
 
 // Scripted modules have no traced_inputs.pkl: the caller gives the input specs.
 TEST(TorchScriptArchive, TakesInputSpecsWhenNothingWasTraced) {
-  Entries entries = mlp();
+  ZipEntries entries = mlp();
   entries.erase("traced_inputs.pkl");
   std::string message = import_error(entries.write(), ErrorKind::Unsupported);
   EXPECT_NE(message.find("no traced_inputs.pkl"), std::string::npos) << message;

@@ -4,20 +4,21 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "core/tensor_io.h"
 #include "frontends/torchscript/torchscript_importer.h"
 #include "ir/verifier.h"
 #include "kiln/kiln.h"
-#include "models/fixture_reference.h"
 #include "models/model_tolerances.h"
 #include "passes/passes.h"
+#include "test_support/fixtures.h"
 
 namespace kiln {
 namespace {
+
+using test_support::FixtureReference;
+using test_support::fixtures_folder;
 
 struct TsFixture {
   std::string model;
@@ -30,20 +31,13 @@ void PrintTo(const TsFixture& fixture, std::ostream* out) {
   *out << fixture.model << "_" << fixture.stored_type;
 }
 
-std::filesystem::path fixtures_folder() {
-  return std::filesystem::path(KILN_SOURCE_DIR) / "tests/models/fixtures";
-}
-
+// Every model/dtype in manifest.json; those whose trace failed are kept with the message so
+// that they show up as skipped.
 std::vector<TsFixture> all_fixtures() {
-  std::ifstream file(fixtures_folder() / "manifest.json");
-  nlohmann::json manifest = nlohmann::json::parse(file);
   std::vector<TsFixture> fixtures;
-  for (const auto& entry : manifest.at("fixtures")) {
-    TsFixture fixture{entry.at("model"), entry.at("dtype"), entry.at("inputs"), ""};
-    if (entry.at("failed").contains("torchscript")) {
-      fixture.skip_reason = entry.at("failed").at("torchscript");
-    }
-    fixtures.push_back(fixture);
+  for (const test_support::FixtureEntry& entry : test_support::read_fixture_manifest()) {
+    fixtures.push_back(
+        {entry.model, entry.stored_type, entry.inputs, entry.failure("torchscript")});
   }
   return fixtures;
 }

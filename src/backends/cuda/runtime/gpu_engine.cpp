@@ -29,7 +29,9 @@ std::shared_ptr<Engine> Engine::from_loaded(engine::LoadedEngine loaded, const s
 const DeviceTensor* Engine::shared_weight(const std::string& name, const Tensor& bytes,
                                           DType dtype) const {
   const ir::Value* value = graph_.find_value(name);
-  if (value == nullptr || !value->is_constant() || value->constant->raw() != bytes.raw())
+  // An identity check, not raw() pointers: raw() would widen a prepared weight's constant
+  // in host memory, which the upload below never needs.
+  if (value == nullptr || !value->is_constant() || !value->constant->shares_bytes_with(bytes))
     return nullptr;
   std::lock_guard<std::mutex> lock(mutex_);
   std::unique_ptr<Weight>& weight = weights_[{name, dtype}];

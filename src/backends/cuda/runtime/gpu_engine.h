@@ -35,8 +35,9 @@ class Engine {
 
   // The device copy of the engine's constant `name` in `dtype`, uploaded on first request
   // (thread-safe) and shared by every context. Null if `name` is not one of the engine's
-  // constants or `bytes` is not the tensor the engine holds (a context's own constant
-  // produced by shape specialization, which may differ between contexts).
+  // constants or `bytes` is not the tensor the engine holds, a copy of it (shares_bytes_with;
+  // a prepared weight's constant is never widened for this check), but a context's own
+  // constant produced by shape specialization, which may differ between contexts.
   const DeviceTensor* shared_weight(const std::string& name, const Tensor& bytes,
                                     DType dtype) const;
   // Bytes of weights on the device so far.
