@@ -56,6 +56,7 @@ using CudaKernel = void (*)(LaunchContext& context, const ir::Node& node,
 using CudaKernelMap = std::map<std::string, CudaKernel, std::less<>>;
 
 CudaKernel find_cuda_kernel(std::string_view op);  // null if none
+std::vector<std::string> cuda_kernel_ops();        // every op in the table, sorted
 
 // Registration hooks, one per op family file.
 void register_elementwise_cuda_kernels(CudaKernelMap& map);

@@ -34,4 +34,10 @@ CudaKernel find_cuda_kernel(std::string_view op) {
   return it == table.end() ? nullptr : it->second;
 }
 
+std::vector<std::string> cuda_kernel_ops() {
+  std::vector<std::string> ops;
+  for (const auto& [op, kernel] : build_table()) ops.push_back(op);
+  return ops;  // the map keeps them sorted
+}
+
 }  // namespace kiln::cuda
