@@ -73,6 +73,8 @@ size_t workspace_for(Path path, const OpCase& c) {
   return 0;
 }
 
+void PrintTo(Path path, std::ostream* out) { *out << path_name(path); }
+
 using PathParam = std::tuple<OpRun, Path>;
 
 class CudaAttentionPathTest : public testing::TestWithParam<PathParam> {};
