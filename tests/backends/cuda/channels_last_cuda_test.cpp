@@ -1,6 +1,7 @@
-// GPU tests of channels-last (NHWC) Conv and pools against the CPU reference run on the same
-// data in NCHW, in each precision, and of the ResNet fixture converted by
-// passes::convert_to_channels_last against PyTorch's output, every node on the GPU.
+// A layout, not an op (the op harness's conv_pool_cases.cpp test the ops in NCHW): channels-
+// last (NHWC) Conv and pools against the CPU reference run on the same data in NCHW, in each
+// precision, and the ResNet fixture converted by passes::convert_to_channels_last against
+// PyTorch's output, every node on the GPU.
 #include <filesystem>
 #include <map>
 #include <string>

@@ -1,6 +1,6 @@
-// The PyTorch-exported ONNX fixtures (tests/models/fixtures) on the GPU with {fp32} and
-// {fp32,bf16}, against PyTorch's own outputs. Ops without a CUDA kernel run on the host
-// through the CPU kernels; the test lists them so the report shows what is still missing.
+// Whole models, not one op: the PyTorch-exported ONNX fixtures (tests/models/fixtures) on the
+// GPU with {fp32} and {fp32,bf16}, against PyTorch's own outputs. Ops without a CUDA kernel run on
+// the host through the CPU kernels; the test lists them so the report shows what is still missing.
 #include <filesystem>
 
 #include "backends/cuda/runtime/cuda_executor.h"

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 #include "backends/cuda/runtime/cuda_resources.h"
@@ -21,8 +22,12 @@
 namespace kiln::cuda_test {
 
 // Normalized error allowed between the GPU and the CPU reference run at the same precisions.
+// tf32 applies to the matrix products (MatMul, Gemm, Conv, Attention): they round their
+// inputs to tf32's 10-bit mantissa, so it sits between fp32 and fp16.
 inline double tolerance_for(Precision precision) {
   switch (precision) {
+    case Precision::TF32:
+      return 2e-3;
     case Precision::FP16:
       return 5e-3;
     case Precision::BF16:
@@ -30,6 +35,13 @@ inline double tolerance_for(Precision precision) {
     default:
       return 1e-5;
   }
+}
+
+// The precision whose tolerance applies to values stored as `storage`.
+inline Precision precision_of(DType storage) {
+  if (storage == DType::Float16) return Precision::FP16;
+  if (storage == DType::BFloat16) return Precision::BF16;
+  return Precision::FP32;
 }
 
 // Uniform values in [low, high) (integers: rounded), deterministic per seed.

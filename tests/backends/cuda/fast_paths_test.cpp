@@ -1,18 +1,18 @@
-// The fast paths of the elementwise and data-movement kernels (scalar and bias operands in
-// 16-byte packs, merged axes with 32-bit offsets, rows copied in wide words, Pow by multiply
-// and sqrt) and their fallbacks (misaligned pointers, rows that are no whole packs), each
-// called directly on device tensors and compared with the CPU reference. Outputs are poisoned
-// with 0xFF bytes (NaN for floats, -1 for integers; integer data lies in [0, 100)).
-// Data movement and the single-rounding ops must match bit for bit; Div and Pow within the
-// storage precision's tolerance, per element.
+// Layouts, not ops (the op harness's *_cases.cpp test the ops): the fast paths of the
+// elementwise and data-movement kernels (scalar and bias operands in 16-byte packs, merged
+// axes with 32-bit offsets, rows copied in wide words, Pow by multiply and sqrt) and their
+// fallbacks (misaligned pointers, rows that are no whole packs), each called directly on
+// device tensors (KernelRunner: outputs poisoned with 0xFF bytes and guarded; integer data
+// lies in [0, 100)) and compared with the CPU reference per element. Data movement and the
+// single-rounding ops must match bit for bit; Div and Pow within the storage precision's
+// tolerance.
 #include <cmath>
 #include <cstring>
 
 #include "backends/cpu/kernel.h"
-#include "backends/cuda/kernels/cuda_check.h"
-#include "backends/cuda/ops/cuda_kernel.h"
 #include "cuda_test_util.h"
 #include "ir/op_schema.h"
+#include "kernel_runner.h"
 
 namespace kiln {
 namespace {
@@ -21,12 +21,6 @@ using Attrs = std::map<std::string, ir::AttrValue>;
 
 constexpr DType kFloatDTypes[] = {DType::Float32, DType::Float16, DType::BFloat16};
 constexpr DType kMovedDTypes[] = {DType::Float32, DType::Float16, DType::BFloat16, DType::Int64};
-
-Precision precision_of(DType storage) {
-  if (storage == DType::Float16) return Precision::FP16;
-  if (storage == DType::BFloat16) return Precision::BF16;
-  return Precision::FP32;
-}
 
 // Never the poison pattern: floats in [low, high), integers in [0, 100), bools 0 or 1.
 Tensor random_data(DType dtype, const Dims& dims, uint32_t seed, double low = -3, double high = 3) {
@@ -49,52 +43,6 @@ struct Call {
   size_t constants_from = size_t(-1);
 };
 
-// Device tensors placed `shift` elements into their buffers, and one stream to launch on.
-class Harness {
- public:
-  Harness() : stream_(cuda::create_stream()) { context_.stream = stream_.get(); }
-
-  cuda::DeviceTensor upload(const Tensor& tensor, int64_t shift) {
-    cuda::DeviceTensor device = allocate(tensor.dtype(), tensor.dims(), shift);
-    cuda::upload_blocking(device.data, tensor.raw(), tensor.nbytes());
-    return device;
-  }
-  cuda::DeviceTensor poisoned(DType dtype, const Dims& dims, int64_t shift) {
-    cuda::DeviceTensor device = allocate(dtype, dims, shift);
-    KILN_CUDA_CHECK(cudaMemset(device.data, 0xFF, device.nbytes()));
-    KILN_CUDA_CHECK(cudaDeviceSynchronize());  // the kernel's stream does not wait for cudaMemset
-    return device;
-  }
-  void launch(const ir::Node& node, const std::vector<cuda::DeviceTensor>& inputs,
-              std::vector<cuda::DeviceTensor>& outputs) {
-    cuda::CudaKernel kernel = cuda::find_cuda_kernel(node.op);
-    check(kernel != nullptr, ErrorKind::Unsupported, node.describe(), ": no CUDA kernel");
-    kernel(context_, node, inputs, outputs);
-  }
-  Tensor download(const cuda::DeviceTensor& device) {
-    KILN_CUDA_CHECK(cudaStreamSynchronize(context_.stream));
-    Tensor host(device.dtype, device.dims);
-    if (host.nbytes() > 0) {
-      KILN_CUDA_CHECK(
-          cudaMemcpy(host.raw_mutable(), device.data, host.nbytes(), cudaMemcpyDeviceToHost));
-    }
-    return host;
-  }
-
- private:
-  cuda::DeviceTensor allocate(DType dtype, const Dims& dims, int64_t shift) {
-    cuda::DeviceTensor device{dtype, dims, nullptr};
-    size_t skip = size_t(shift) * dtype_size(dtype);
-    buffers_.emplace_back(device.nbytes() + skip + 16);
-    device.data = static_cast<std::byte*>(buffers_.back().data()) + skip;
-    return device;
-  }
-
-  cuda::Stream stream_;
-  cuda::LaunchContext context_;
-  std::vector<cuda::DeviceBuffer> buffers_;
-};
-
 // Per element: bit for bit, or within the relative tolerance of the storage precision
 // (matching infinities agree; NaN never passes).
 void expect_same(const Tensor& actual, const Tensor& expected, bool exact,
@@ -106,7 +54,7 @@ void expect_same(const Tensor& actual, const Tensor& expected, bool exact,
   const auto* b = static_cast<const std::byte*>(expected.raw());
   std::vector<double> x = actual.to_double_vector();
   std::vector<double> y = expected.to_double_vector();
-  double tolerance = cuda_test::tolerance_for(precision_of(expected.dtype()));
+  double tolerance = cuda_test::tolerance_for(cuda_test::precision_of(expected.dtype()));
   for (int64_t i = 0; i < expected.numel(); ++i) {
     size_t k = size_t(i);
     bool same = exact ? std::memcmp(a + k * element, b + k * element, element) == 0
@@ -143,23 +91,24 @@ void expect_matches_cpu(const Call& call, bool exact) {
   node->attrs = call.attrs;
   ir::infer_graph(graph);
   std::vector<Tensor> expected = cpu::run_node(*node, call.inputs);
-  Harness harness;
+  cuda_test::KernelRunner runner;
   std::vector<cuda::DeviceTensor> inputs, outputs;
   for (size_t i = 0; i < call.inputs.size(); ++i) {
-    inputs.push_back(harness.upload(call.inputs[i], i < call.shifts.size() ? call.shifts[i] : 0));
+    inputs.push_back(runner.upload(call.inputs[i], i < call.shifts.size() ? call.shifts[i] : 0));
   }
   for (Tensor& output : expected) {
     bool narrow =
         call.inputs[0].dtype() == DType::Float16 || call.inputs[0].dtype() == DType::BFloat16;
     if (narrow && output.dtype() == DType::Float32) output = output.to(call.inputs[0].dtype());
-    outputs.push_back(harness.poisoned(output.dtype(), output.dims(), call.output_shift));
+    outputs.push_back(runner.poisoned(output.dtype(), output.dims(), call.output_shift));
   }
-  harness.launch(*node, inputs, outputs);
+  runner.launch(*node, inputs, outputs);
   std::string what = describe(call);
   for (size_t i = 0; i < outputs.size(); ++i) {
-    expect_same(harness.download(outputs[i]), expected[i], exact,
+    expect_same(runner.download(outputs[i]), expected[i], exact,
                 what + " output " + std::to_string(i));
   }
+  EXPECT_EQ(runner.overwritten_guards(), "") << what;
 }
 
 // Operand shapes for each binary path: scalar right and left (rank 0 and all-1 dims), same

@@ -1,6 +1,6 @@
-// The GPU engine and its execution contexts: the timed build, the engine file round trip on
-// the GPU, several contexts on several threads, CUDA graph replay, caller-owned buffers,
-// and engine files the GPU runtime must refuse.
+// The GPU engine and its execution contexts, whole models rather than one op: the timed
+// build, the engine file round trip on the GPU, several contexts on several threads, CUDA
+// graph replay, caller-owned buffers, and engine files the GPU runtime must refuse.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>

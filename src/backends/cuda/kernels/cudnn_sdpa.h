@@ -41,8 +41,8 @@ struct SdpaProblem {
 SdpaProblem sdpa_problem(const AttentionParams& params, DType dtype, bool has_bias,
                          int64_t bias_batch, int64_t bias_heads);
 
-// Built cuDNN graphs per problem, owned next to a LaunchContext (like GemmPlanCache), so a
-// problem is built once — its support too: a problem cuDNN refuses is remembered with why.
+// Built cuDNN graphs per problem, owned with the other launch resources (like GemmPlanCache),
+// so a problem is built once — its support too: a problem cuDNN refuses is remembered with why.
 class SdpaPlanCache {
  public:
   SdpaPlanCache();

@@ -59,6 +59,7 @@ using CudaKernel = void (*)(LaunchContext& context, const ir::Node& node,
 using CudaKernelMap = std::map<std::string, CudaKernel, std::less<>>;
 
 CudaKernel find_cuda_kernel(std::string_view op);  // null if none
+std::vector<std::string> cuda_kernel_ops();        // every op in the table, sorted
 
 // The implementations `node` can run through, by name, for the builder to time and choose
 // among (node attribute "tactic"); empty where its op has one for these inputs. `inputs`

@@ -42,4 +42,10 @@ std::vector<std::string> cuda_tactics(LaunchContext& context, const ir::Node& no
   return it == table.end() ? std::vector<std::string>{} : it->second(context, node, inputs);
 }
 
+std::vector<std::string> cuda_kernel_ops() {
+  std::vector<std::string> ops;
+  for (const auto& [op, kernel] : build_table()) ops.push_back(op);
+  return ops;  // the map keeps them sorted
+}
+
 }  // namespace kiln::cuda

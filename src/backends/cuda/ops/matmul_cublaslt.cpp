@@ -104,11 +104,6 @@ void matmul_kernel(LaunchContext& context, const ir::Node& node,
   // numpy: a 1-D A is a row (1, K), a 1-D B a column (K, 1); memory is the same either way.
   Dims a_dims = a.dims.size() == 1 ? Dims{1, a.dims[0]} : a.dims;
   Dims b_dims = b.dims.size() == 1 ? Dims{b.dims[0], 1} : b.dims;
-  // transB (passes::orient_matmul_weights): a 2-D B stored as [N, K].
-  bool trans_b = node.attr_int("transB", 0) != 0;
-  check(!trans_b || b.dims.size() == 2, ErrorKind::InvalidModel, node.describe(),
-        ": transB needs a 2-D B, got ", dims_to_string(b.dims));
-  if (trans_b) b_dims = {b.dims[1], b.dims[0]};
   int64_t m = a_dims[a_dims.size() - 2], k = a_dims.back(), n = b_dims.back();
   check(b_dims[b_dims.size() - 2] == k, ErrorKind::InvalidModel, node.describe(),
         ": inner dims differ: A is ", dims_to_string(a.dims), ", B is ", dims_to_string(b.dims));
@@ -132,7 +127,7 @@ void matmul_kernel(LaunchContext& context, const ir::Node& node,
   ops.bias = bias != nullptr ? bias->data : nullptr;
   if (b_count == 1) {
     // One B for every batch: the batch folds into the rows of a single product.
-    GemmProblem p = row_major_problem(node, a_count * m, n, k, false, trans_b, a.dtype, out.dtype);
+    GemmProblem p = row_major_problem(node, a_count * m, n, k, false, false, a.dtype, out.dtype);
     p.epilogue = epilogue;
     launch_for(node, [&] { run_gemm(gemm_resources(context), p, ops); });
     return;

@@ -53,7 +53,7 @@ Stream timing_stream() {
 
 GpuLayerTimer::GpuLayerTimer(size_t workspace_bytes)
     : stream_(timing_stream()), resources_(workspace_bytes, stream_.get()) {
-  compute_capability_ = cuda::compute_capability();
+  compute_capability_ = resources_.context().compute_capability;  // the device it launches on
   int runtime = 0;
   KILN_CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
   gpu_.cuda_version = runtime;
