@@ -1,9 +1,11 @@
 // Attention's other execution paths, not one op's cases (those are attention_cases.cpp): the
 // same cases through the executor with workspaces that force several chunks of KV heads, row
-// blocks of one head, or the SIMT kernel; the chunk sizing (no GPU needed); and the tensor-core
-// path against the SIMT kernel at GPT-2's shape, with printed, unasserted timings.
+// blocks of one head, or the SIMT kernel; through cuDNN's fused SDPA; the chunk sizing (no GPU
+// needed); and the tensor-core path against the SIMT kernel at GPT-2's shape, with printed,
+// unasserted timings.
 #include <algorithm>
 #include <iostream>
+#include <set>
 #include <span>
 #include <tuple>
 #include <variant>
@@ -11,6 +13,7 @@
 #include "backends/cuda/kernels/attention_gemm.h"
 #include "backends/cuda/kernels/attention_params.h"
 #include "backends/cuda/kernels/cuda_check.h"
+#include "backends/cuda/ops/attention_cudnn.h"
 #include "backends/cuda/runtime/cuda_executor.h"
 #include "cuda_test_util.h"
 #include "kernel_runner.h"
@@ -87,6 +90,7 @@ TEST_P(CudaAttentionPathTest, MatchesCpuReference) {
   // Small enough that cuBLASLt gets no share: every byte holds scores, as sized above.
   ASSERT_EQ(cuda::attention_gemm_workspace(workspace), 0u);
   BuiltCase built = build_case(c, run.precision);
+  built.node->attrs["tactic"] = std::string(cuda::kTacticKiln);  // not cuDNN's: tested below
   std::vector<Tensor> expected = reference_outputs(c, built);
   cuda::CudaExecutor executor(built.graph, {},
                               {.workspace_bytes = workspace, .poison_values = true});
@@ -109,6 +113,58 @@ INSTANTIATE_TEST_SUITE_P(AttentionPaths, CudaAttentionPathTest,
                            return run.op_case.name + "_" + path_name(std::get<1>(info.param)) +
                                   "_" + std::string(precision_name(run.precision));
                          });
+
+// The cuDNN route (tactic cudnn_sdpa) on every fp16/bf16 case cuDNN takes, against the CPU
+// reference; the cases it must take on this GPU are listed, so a silent fallback to Kiln's
+// own kernels fails the test instead of passing it.
+class CudaAttentionCudnnTest : public testing::TestWithParam<OpRun> {};
+
+// Whether cuDNN's SDPA runs `node` with these inputs (the tactics the builder would time).
+bool cudnn_takes(const ir::Node& node, const std::vector<Tensor>& values) {
+  KernelRunner runner;
+  std::vector<cuda::DeviceTensor> shapes;
+  for (const Tensor& value : values) shapes.push_back({value.dtype(), value.dims()});
+  return !cuda::cuda_tactics(runner.context(), node, shapes).empty();
+}
+
+TEST_P(CudaAttentionCudnnTest, MatchesCpuReference) {
+  KILN_REQUIRE_GPU();
+  const OpRun& run = GetParam();
+  const OpCase& c = run.op_case;
+  BuiltCase built = build_case(c, run.precision);
+  built.node->attrs["tactic"] = std::string(cuda::kTacticCudnnSdpa);
+  std::vector<Tensor> stored;  // the inputs in the storage dtypes the kernel sees
+  for (const Tensor& value : built.input_values) {
+    bool is_float = is_float_storage(value.dtype());
+    stored.push_back(is_float ? value.to(precision_storage_dtype(run.precision)) : value);
+  }
+  bool takes = cudnn_takes(*built.node, stored);
+  // cuDNN 9 on compute capability 8.0+: head sizes that are multiples of 8 up to 128, with or
+  // without causal masking, masks as a bias, grouped-query heads.
+  static const std::set<std::string> must_take = {
+      "Plain4D",         "Causal4D", "Gpt2Causal", "FloatMaskPerHead", "BoolMaskPerBatchCausal",
+      "CausalShortQuery"};
+  if (cuda::compute_capability() >= 80 && must_take.count(c.name) > 0) {
+    EXPECT_TRUE(takes) << c.name << ": cuDNN SDPA refused it";
+  }
+  if (!takes) GTEST_SKIP() << c.name << ": cuDNN SDPA does not take this case (Kiln's kernels do)";
+  std::vector<Tensor> expected = reference_outputs(c, built);
+  cuda::CudaExecutor executor(built.graph, {}, {.poison_values = true});
+  std::vector<Tensor> actual = executor.run(built.graph_inputs);
+  EXPECT_TRUE(executor.host_nodes().empty());
+  expect_outputs_match(c, run.precision, built, actual, expected);
+}
+
+std::vector<OpRun> half_precision_runs() {
+  std::vector<OpRun> runs;
+  for (const OpRun& run : op_runs(attention_cases())) {
+    if (run.precision == Precision::FP16 || run.precision == Precision::BF16) runs.push_back(run);
+  }
+  return runs;
+}
+
+INSTANTIATE_TEST_SUITE_P(AttentionCudnn, CudaAttentionCudnnTest,
+                         testing::ValuesIn(half_precision_runs()), op_run_name);
 
 // The chunk sizing, by hand: rows are padded to 8 floats; cuBLASLt keeps 4 MiB of a
 // workspace of 16 MiB or more and nothing of a smaller one.
@@ -139,10 +195,10 @@ double seconds_per_launch(KernelRunner& runner, const ir::Node& node,
   return ms / 1e3 / repeats;
 }
 
-// GPT-2's attention at batch 32, sequence 512, bf16, causal, launched directly: the
-// tensor-core path and the SIMT kernel (a context without cuBLASLt) must agree, each having
-// overwritten a poisoned output. Timings are printed, never asserted.
-TEST(CudaAttentionPathTest, Gpt2ShapeGemmAgreesWithSimt) {
+// GPT-2's attention at batch 32, sequence 512, bf16, causal, launched directly: the SIMT
+// kernel (a context without cuBLASLt), the tensor-core path and cuDNN's fused SDPA must agree,
+// each having overwritten a poisoned output. Timings are printed, never asserted.
+TEST(CudaAttentionPathTest, Gpt2ShapeEveryPathAgrees) {
   KILN_REQUIRE_GPU();
   const Dims shape{32, 12, 512, 64};
   ir::Graph graph;
@@ -155,23 +211,31 @@ TEST(CudaAttentionPathTest, Gpt2ShapeGemmAgreesWithSimt) {
   node->precision = Precision::BF16;
   const double flops = 4.0 * 32 * 12 * 512 * 512 * 64 / 2;  // two products, causal half
   std::vector<Tensor> results;
-  for (bool gemm : {false, true}) {
+  for (const char* path : {"SIMT", "tensor cores", "cuDNN SDPA"}) {
     KernelRunner runner;
-    if (!gemm) runner.context() = {.stream = runner.stream()};  // no cuBLASLt: the SIMT kernel
+    bool simt = std::string(path) == "SIMT", cudnn = std::string(path) == "cuDNN SDPA";
+    if (simt) runner.context() = {.stream = runner.stream()};  // no cuBLASLt: the SIMT kernel
+    node->attrs["tactic"] = std::string(cudnn ? cuda::kTacticCudnnSdpa : cuda::kTacticKiln);
     std::vector<cuda::DeviceTensor> ins;
     for (uint32_t i = 0; i < 3; ++i) {
       ins.push_back(runner.upload(random_tensor(DType::BFloat16, shape, -2, 2, 10 + i)));
     }
+    if (cudnn) {
+      std::vector<cuda::DeviceTensor> shapes(ins.begin(), ins.end());
+      ASSERT_FALSE(cuda::cuda_tactics(runner.context(), *node, shapes).empty())
+          << "cuDNN SDPA refused GPT-2's attention";
+    }
     std::vector<cuda::DeviceTensor> outs{runner.poisoned(DType::BFloat16, shape)};
-    double seconds = seconds_per_launch(runner, *node, ins, outs, gemm ? 20 : 3);
+    double seconds = seconds_per_launch(runner, *node, ins, outs, simt ? 3 : 20);
     results.push_back(runner.download(outs[0]));
     EXPECT_EQ(runner.overwritten_guards(), "");
-    std::cout << "[ Attention ] B=32 H=12 S=512 D=64 bf16 causal, "
-              << (gemm ? "tensor cores" : "SIMT") << ": " << seconds * 1e3 << " ms, "
-              << flops / seconds / 1e12 << " TFLOP/s (causal half)\n";
+    std::cout << "[ Attention ] B=32 H=12 S=512 D=64 bf16 causal, " << path << ": " << seconds * 1e3
+              << " ms, " << flops / seconds / 1e12 << " TFLOP/s (causal half)\n";
   }
-  double error = normalized_error(results[1], results[0]);
-  EXPECT_LE(error, tolerance_for(Precision::BF16)) << "tensor cores vs SIMT: " << error;
+  for (size_t i = 1; i < results.size(); ++i) {
+    double error = normalized_error(results[i], results[0]);
+    EXPECT_LE(error, tolerance_for(Precision::BF16)) << "path " << i << " vs SIMT: " << error;
+  }
 }
 
 }  // namespace
