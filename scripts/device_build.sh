@@ -13,7 +13,9 @@ export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PKG_CONFIG_PATH="$lib/pkgconfig"
 export PKG_CONFIG_SYSROOT_DIR="$prefix"
 python="$(command -v python3)"
+# KILN_CUDA_ARCHITECTURES=90 builds for the machine's Hopper GPU alone (half the CUDA compile).
 cmake -S . -B build-device -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_PYTHON="$python" \
+  -DCMAKE_CUDA_ARCHITECTURES="${KILN_CUDA_ARCHITECTURES:-80;90}" \
   -DProtobuf_INCLUDE_DIR="$prefix/usr/include" -DProtobuf_LIBRARY="$lib/libprotobuf.so" \
   -DProtobuf_PROTOC_EXECUTABLE="$prefix/usr/bin/protoc" \
   -Dnlohmann_json_DIR="$prefix/usr/share/cmake/nlohmann_json" \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# On the GPU machine: builds kiln and the CUDA tests (scripts/device_build.sh), runs every
-# gpu-labelled test, and writes the logs to $OUT (or ./device-out). Usage:
-#   bash scripts/device_gpu_tests.sh [ctest -R regex]
+# On the GPU machine: builds kiln and the CUDA tests (scripts/device_build.sh), runs every GPU
+# test in one process (1000+ cases: one CUDA context, not one per case), and writes the logs to
+# $OUT (or ./device-out). Usage:
+#   bash scripts/device_gpu_tests.sh [gtest filter, e.g. 'AttentionCudnn*:CudaOpTest*']
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-device-out}"
@@ -14,10 +15,9 @@ if ! bash scripts/device_build.sh kiln kiln_cuda_tests > "$out/build.log" 2>&1; 
 fi
 echo "build: $(( $(date +%s) - start )) s"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-filter=()
-if [ $# -gt 0 ]; then filter=(-R "$1"); fi
-(cd build-device && ctest -L gpu "${filter[@]}" --output-on-failure --timeout 300 -j 4) > "$out/gpu_tests.log" 2>&1
+build-device/tests/kiln_cuda_tests --gtest_brief=1 --gtest_filter="${1:-*}" \
+  > "$out/gpu_tests.log" 2>&1
 status=$?
-grep -E "tests passed|tests failed|Failed|\*\*\*" "$out/gpu_tests.log" | tail -30
+grep -E "^\[  (FAILED|PASSED|SKIPPED) |tests? ran|Failure|error" "$out/gpu_tests.log" | head -60
 echo "gpu tests: $(( $(date +%s) - start )) s, status $status"
 exit $status
