@@ -45,9 +45,10 @@ void print_layers(const std::vector<LayerProfile>& layers, int rows) {
             << " ms; slowest " << std::min<size_t>(order.size(), size_t(rows)) << ")\n";
   for (size_t i = 0; i < order.size() && i < size_t(rows); ++i) {
     const LayerProfile& layer = *order[i];
+    std::string op = layer.tactic.empty() ? layer.op : layer.op + "/" + layer.tactic;
     std::printf("  %9.4f ms %5.1f%%  %-5s %-12s %s%s\n", layer.median_ms,
                 total > 0 ? 100.0 * layer.median_ms / total : 0.0,
-                layer.precision.empty() ? "-" : layer.precision.c_str(), layer.op.c_str(),
+                layer.precision.empty() ? "-" : layer.precision.c_str(), op.c_str(),
                 layer.name.c_str(), layer.on_host ? "  (host)" : "");
   }
   std::vector<std::pair<double, std::string>> ops;
@@ -132,6 +133,7 @@ int bench_model(const BenchOptions& options) {
         report["layers"].push_back({{"name", layer.name},
                                     {"op", layer.op},
                                     {"precision", layer.precision},
+                                    {"tactic", layer.tactic},
                                     {"on_host", layer.on_host},
                                     {"median_ms", layer.median_ms}});
       }

@@ -77,8 +77,10 @@ int inspect_engine(const InspectOptions& options) {
   if (options.json) {
     nlohmann::json layers = nlohmann::json::array();
     for (const ir::Node* node : loaded.graph.nodes()) {
-      nlohmann::json layer = {
-          {"name", node->name}, {"op", node->op}, {"precision", layer_precision(*node)}};
+      nlohmann::json layer = {{"name", node->name},
+                              {"op", node->op},
+                              {"precision", layer_precision(*node)},
+                              {"tactic", node->attr_string("tactic", "")}};
       if (auto found = loaded.layer_timings.find(node->name); found != loaded.layer_timings.end()) {
         for (const auto& [precision, ms] : found->second)
           layer["timed_ms"][std::string(precision_name(precision))] = ms;
@@ -122,7 +124,9 @@ int inspect_engine(const InspectOptions& options) {
   }
   for (const ir::Node* node : loaded.graph.nodes()) {
     std::string timings = timings_text(*node);
-    std::cout << "  " << layer_precision(*node) << "  " << node->op << "  " << node->name
+    std::string tactic = node->attr_string("tactic", "");
+    std::cout << "  " << layer_precision(*node) << "  " << node->op
+              << (tactic.empty() ? "" : "/" + tactic) << "  " << node->name
               << (timings.empty() ? "" : "  (timed: " + timings + ")") << '\n';
   }
   std::cout << "constants  " << summary.constant_count << " (" << summary.constant_bytes

@@ -22,6 +22,7 @@ struct LayerProfile {
   std::string name;
   std::string op;
   std::string precision;  // "" for a layer without one
+  std::string tactic;     // the implementation it ran through, "" where its op has one
   bool on_host = false;
   double median_ms = 0;
 };

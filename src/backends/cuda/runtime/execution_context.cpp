@@ -207,6 +207,19 @@ struct ExecutionContext::State {
     graph_exec = capture_graph(stream, [&] { launch_all(); });
   }
 
+  // The implementation step `index` runs through: the builder's choice (node attribute
+  // "tactic"), else the first its kernel offers for these tensors (the one it defaults to).
+  std::string tactic_of(size_t index) {
+    const ir::Node& node = *plan.steps[index].node;
+    std::string chosen = node.attr_string("tactic", "");
+    if (!chosen.empty()) return chosen;
+    std::vector<DeviceTensor> inputs;
+    for (int input : plan.steps[index].inputs)
+      inputs.push_back(input < 0 ? DeviceTensor{} : tensors[size_t(input)]);
+    std::vector<std::string> offered = cuda_tactics(context(), node, inputs);
+    return offered.empty() ? "" : offered.front();
+  }
+
   // The tensor a caller may bind for graph input or output `name`, or -1.
   int bindable_tensor(const std::string& name) const {
     int tensor = -1;
@@ -365,6 +378,7 @@ std::vector<LayerTime> ExecutionContext::profile_layers(cudaStream_t stream, int
         layer.precision = precision_name(*step.node->precision);
       }
       layer.on_host = s.kernels[i] == nullptr;
+      if (!layer.on_host) layer.tactic = s.tactic_of(i);
     }
     layers.push_back(std::move(layer));
   }

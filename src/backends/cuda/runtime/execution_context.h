@@ -26,6 +26,7 @@ struct LayerTime {
   std::string name;       // node name, or "cast VALUE to DTYPE"
   std::string op;         // the node's op, or "Cast"
   std::string precision;  // "bf16", ... or "" for a layer without one
+  std::string tactic;     // the implementation it ran through ("cudnn_sdpa"), "" if one
   bool on_host = false;   // no CUDA kernel: ran through the CPU reference kernels
   double median_ms = 0;
 };
