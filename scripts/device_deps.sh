@@ -11,5 +11,5 @@ apt-get download -q libprotobuf-dev libprotobuf32 libprotobuf-lite32 protobuf-co
 ls -1 *.deb | wc -l
 # The cudnn-frontend headers (header-only; pip installs them here into the venv).
 rm -rf cudnn_frontend && mkdir -p cudnn_frontend/include
-cp -r ../.venv/lib/python3*/site-packages/include/cudnn_frontend* cudnn_frontend/include/
+cp -r ../.venv/lib/python3*/site-packages/include/. cudnn_frontend/include/
 du -sh cudnn_frontend
