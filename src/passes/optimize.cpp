@@ -16,6 +16,7 @@ void optimize(ir::Graph& graph) {
     changes += fold_constants(graph);
     changes += eliminate_dead_code(graph);
     changes += simplify_attention_masks(graph);
+    changes += fold_attention_transposes(graph);
     // Folding makes shape inputs constant, which sharpens shapes downstream (and the next
     // round's simplifications).
     ir::infer_graph(graph);

@@ -23,6 +23,11 @@ int simplify_shape_ops(ir::Graph& graph);
 // is_causal=1, on Attention nodes with static sequence lengths and no KV cache. Returns the
 // number of masks removed.
 int simplify_attention_masks(ir::Graph& graph);
+// Rewrites 4-D Attention whose Q, K and V are Transpose(X, [0, 2, 1, 3]) of [B, S, H, D]
+// tensors and whose output is read only by the same Transpose into ONNX's 3-D form over
+// reshapes (views) of the X's: the head split and merge copies disappear. Returns the number
+// of attention nodes rewritten.
+int fold_attention_transposes(ir::Graph& graph);
 // Sets node.precision for every float_compute node: in strongly typed mode the node's own
 // dtype decides; otherwise the documented no-GPU heuristic picks the lowest enabled
 // precision (bf16 before fp16 before tf32 before fp32). Float64 nodes are left alone.

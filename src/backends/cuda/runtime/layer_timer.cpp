@@ -76,9 +76,11 @@ std::optional<double> GpuLayerTimer::time_layer(const ir::Node& node, Precision 
     if (value->is_constant()) {
       upload_blocking(tensor.data, value->constant->raw(), tensor.nbytes());
     } else if (tensor.nbytes() > 0) {
-      // 0x3F bytes are finite, ordinary values in every float dtype (about 0.75 to 1.8).
-      KILN_CUDA_CHECK(cudaMemsetAsync(tensor.data, is_float_storage(tensor.dtype) ? 0x3F : 0,
-                                      tensor.nbytes(), stream_.get()));
+      // 0x3F bytes are finite, ordinary values in every float dtype (about 0.75 to 1.8); a
+      // bool input is all true (an attention mask that keeps every key, the common case);
+      // other integers are 0 (valid indices).
+      int fill = is_float_storage(tensor.dtype) ? 0x3F : tensor.dtype == DType::Bool ? 1 : 0;
+      KILN_CUDA_CHECK(cudaMemsetAsync(tensor.data, fill, tensor.nbytes(), stream_.get()));
     }
     return tensor;
   };
