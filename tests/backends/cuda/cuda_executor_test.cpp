@@ -36,6 +36,49 @@ TEST(CudaExecutorTest, MixedPrecisionChainMatchesCpu) {
   EXPECT_EQ(normalized_error(executor.run(inputs)[0], actual[0]), 0.0);
 }
 
+// Copies whose output the runtime stores in another float type convert on the way (the cast
+// folded into them): a bf16/fp16 product cropped, transposed or expanded into float32 outputs,
+// with rows not multiples of anything (GPT-2's logits are 50257 wide).
+TEST(CudaExecutorTest, CopiesDeliverAnotherFloatTypeDirectly) {
+  KILN_REQUIRE_GPU();
+  for (Precision precision : {Precision::BF16, Precision::FP16}) {
+    ir::Graph graph;
+    ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({2, 37, 24}));
+    ir::Value* w = graph.add_constant("w", random_tensor(DType::Float32, {24, 104}, -1, 1, 3));
+    ir::Node* product = graph.add_node("MatMul", "head", {x, w}, {"wide"});
+    auto ints = [&](const std::string& name, std::vector<int64_t> values) {
+      return graph.add_constant(name,
+                                Tensor::from_vector<int64_t>({int64_t(values.size())}, values));
+    };
+    ir::Value* wide = product->outputs[0];
+    graph.add_output(graph
+                         .add_node("Slice", "crop",
+                                   {wide, ints("s", {0}), ints("e", {101}), ints("a", {2})},
+                                   {"cropped"})
+                         ->outputs[0]);
+    ir::Node* transpose = graph.add_node("Transpose", "swap", {wide}, {"swapped"});
+    transpose->attrs["perm"] = std::vector<int64_t>{0, 2, 1};
+    graph.add_output(transpose->outputs[0]);
+    graph.add_output(
+        graph.add_node("Expand", "grow", {wide, ints("shape", {3, 2, 37, 104})}, {"grown"})
+            ->outputs[0]);
+    ir::infer_graph(graph);
+    product->precision = precision;
+    std::map<std::string, Tensor> inputs{
+        {"x", random_tensor(DType::Float32, {2, 37, 24}, -2, 2, 9)}};
+    std::vector<Tensor> expected = cpu::Executor(graph).run(inputs);
+    cuda::CudaExecutor executor(graph, {}, {.poison_values = true});
+    std::vector<Tensor> actual = executor.run(inputs);
+    ASSERT_EQ(actual.size(), 3u);
+    for (size_t i = 0; i < actual.size(); ++i) {
+      ASSERT_EQ(actual[i].dtype(), DType::Float32);
+      // Exactly the CPU's: the product rounds to the storage type on both, copies are exact.
+      EXPECT_LE(normalized_error(actual[i], expected[i]), tolerance_for(precision))
+          << precision_name(precision) << " output " << i;
+    }
+  }
+}
+
 // The indexing kernels are in the executor's table: a graph of them runs with no host
 // fallback, in each precision, and matches the CPU executor.
 TEST(CudaIndexingTest, RunsInExecutorWithoutHostFallback) {

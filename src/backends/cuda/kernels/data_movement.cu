@@ -133,6 +133,41 @@ StridedLoop in_words(StridedLoop loop, size_t element_size, size_t word) {
   return loop;
 }
 
+// The strided copy converting each element between float storage types on the way (a copy
+// whose output the runtime stores in another dtype: no separate cast pass over the tensor).
+template <typename From, typename To>
+__global__ void strided_convert32_kernel(const From* src, To* dst, uint32_t n, Index32<2> index) {
+  for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    uint32_t at[2];
+    index.at(i, at);
+    dst[at[1]] = from_float<To>(to_float(src[at[0]]));
+  }
+}
+
+template <typename From, typename To>
+__global__ void strided_convert_kernel(const From* src, StridedView src_view, To* dst,
+                                       StridedView dst_view, int64_t n) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    dst[dst_view.at(i)] = from_float<To>(to_float(src[src_view.at(i)]));
+  }
+}
+
+template <typename F>
+void visit_float_type(DType dtype, F&& body) {
+  switch (dtype) {
+    case DType::Float32:
+      return body(float{});
+    case DType::Float16:
+      return body(__half{});
+    case DType::BFloat16:
+      return body(__nv_bfloat16{});
+    default:
+      launch_fail(ErrorKind::Unsupported, "a converting copy takes float32, float16 or bfloat16, ",
+                  "not ", dtype_name(dtype));
+  }
+}
+
 // out[o, i, n] = data[o, wrap(indices[i]), n] with `i` over every index element.
 template <typename Word, typename Index>
 __global__ void gather_kernel(const Word* data, const Index* indices, Word* out, int64_t n,
@@ -201,6 +236,30 @@ void launch_strided_copy(size_t element_size, const void* src, int64_t src_count
     default:
       launch_fail(ErrorKind::Unsupported, "element size ", element_size);
   }
+  check_last_launch();
+}
+
+void launch_strided_convert(DType from, const void* src, int64_t src_count, DType to, void* dst,
+                            int64_t dst_count, const StridedLoop& walk, cudaStream_t stream) {
+  if (element_count(walk.dims) == 0) return;
+  StridedLoop loop = collapse_axes(walk);
+  int64_t n = element_count(loop.dims);
+  bool index32 = fits_index32(loop, {src_count, dst_count});
+  visit_float_type(from, [&](auto from_tag) {
+    visit_float_type(to, [&](auto to_tag) {
+      using From = decltype(from_tag);
+      using To = decltype(to_tag);
+      const From* in = static_cast<const From*>(src);
+      To* out = static_cast<To*>(dst);
+      if (index32) {
+        strided_convert32_kernel<From, To>
+            <<<grid_for(n), kThreads, 0, stream>>>(in, out, uint32_t(n), make_index32<2>(loop));
+      } else {
+        strided_convert_kernel<From, To><<<grid_for(n), kThreads, 0, stream>>>(
+            in, operand_view(loop, 0), out, operand_view(loop, 1), n);
+      }
+    });
+  });
   check_last_launch();
 }
 

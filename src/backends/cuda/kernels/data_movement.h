@@ -21,6 +21,11 @@ namespace kiln::cuda {
 void launch_strided_copy(size_t element_size, const void* src, int64_t src_count, void* dst,
                          int64_t dst_count, const StridedLoop& walk, cudaStream_t stream);
 
+// The same copy converting each element from `from` to `to` (float32, float16, bfloat16; round
+// to nearest even): a copy whose output is stored in another dtype than its input.
+void launch_strided_convert(DType from, const void* src, int64_t src_count, DType to, void* dst,
+                            int64_t dst_count, const StridedLoop& walk, cudaStream_t stream);
+
 // out[o, i, n] = data[o, wrap(indices[i]), n] with `i` over every index element: `count`
 // outputs (> 0) of `dtype` (has_word_kernel), `index_count` indices of index_dtype (int32 or
 // int64), an axis of `axis_size` and `inner` elements after it. Out-of-range indices give 0.

@@ -15,10 +15,16 @@ namespace kiln::cuda {
 namespace {
 
 // The elements of `src` that `walk`'s operand 0 visits, into the places of `dst` its operand 1
-// visits.
+// visits; converted where the runtime stores dst in another float type (its storage plan folds
+// a cast of the output into the copy).
 void strided_copy(LaunchContext& context, const ir::Node& node, size_t element_size,
                   const DeviceTensor& src, DeviceTensor& dst, const StridedLoop& walk) {
   launch_for(node, [&] {
+    if (src.dtype != dst.dtype) {
+      launch_strided_convert(src.dtype, src.data, src.numel(), dst.dtype, dst.data, dst.numel(),
+                             walk, context.stream);
+      return;
+    }
     launch_strided_copy(element_size, src.data, src.numel(), dst.data, dst.numel(), walk,
                         context.stream);
   });
@@ -56,12 +62,12 @@ void expand(LaunchContext& context, const ir::Node& node, std::span<const Device
             std::span<DeviceTensor> outputs) {
   const DeviceTensor& in = inputs[0];
   DeviceTensor& out = outputs[0];
+  StridedLoop walk;
   launch_for(node, [&] {  // broadcast_strides names no node either
-    StridedLoop walk = copy_loop(out.dims, broadcast_strides(in.dims, out.dims), 0,
-                                 contiguous_strides(out.dims), 0);
-    launch_strided_copy(dtype_size(out.dtype), in.data, in.numel(), out.data, out.numel(), walk,
-                        context.stream);
+    walk = copy_loop(out.dims, broadcast_strides(in.dims, out.dims), 0,
+                     contiguous_strides(out.dims), 0);
   });
+  strided_copy(context, node, dtype_size(out.dtype), in, out, walk);
 }
 
 // Values of a constant int input (starts, ends, axes, steps); Unsupported (host fallback)

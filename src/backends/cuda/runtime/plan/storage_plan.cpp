@@ -64,6 +64,7 @@ class Planner {
     }
     for (const ir::Node* node : graph_.nodes()) plan_node(*node);
     plan_outputs();
+    fold_casts_into_copies();
     place_in_arena();
     return std::move(plan_);
   }
@@ -192,6 +193,45 @@ class Planner {
       }
       plan_.outputs.emplace_back(output->name, tensor);
     }
+  }
+
+  // A copy (Transpose, Slice, Expand: one strided copy on the GPU) whose output only a cast
+  // reads writes the cast's dtype itself: GPT-2's cropped logits, stored bf16 and delivered
+  // float32, take one pass over memory instead of two.
+  void fold_casts_into_copies() {
+    std::map<int, int> readers;
+    std::map<int, size_t> producer;
+    for (size_t index = 0; index < plan_.steps.size(); ++index) {
+      for (int tensor : plan_.steps[index].inputs) ++readers[tensor];
+      for (int tensor : plan_.steps[index].outputs) producer[tensor] = index;
+    }
+    for (int alias : plan_.aliases) ++readers[plan_.tensors[size_t(alias)].alias_of];
+    for (const auto& [name, tensor] : plan_.outputs) ++readers[tensor];
+    std::vector<bool> folded(plan_.steps.size(), false);
+    for (size_t index = 0; index < plan_.steps.size(); ++index) {
+      PlannedStep& cast = plan_.steps[index];
+      if (cast.kind != PlannedStep::Kind::Cast) continue;
+      int copied = cast.inputs[0];
+      auto made = producer.find(copied);
+      if (made == producer.end() || readers[copied] != 1) continue;
+      PlannedStep& copy = plan_.steps[made->second];
+      const PlannedTensor& from = plan_.tensors[size_t(copied)];
+      const PlannedTensor& to = plan_.tensors[size_t(cast.outputs[0])];
+      bool convertible =
+          copy.kind == PlannedStep::Kind::Launch &&
+          (copy.node->op == "Transpose" || copy.node->op == "Slice" || copy.node->op == "Expand") &&
+          copy.outputs.size() == 1 && from.placement == Placement::Arena &&
+          is_float_storage(from.dtype) && is_float_storage(to.dtype);
+      if (!convertible) continue;
+      copy.outputs[0] = cast.outputs[0];
+      folded[index] = true;
+      std::erase(plan_.computed, copied);
+    }
+    std::vector<PlannedStep> kept;
+    for (size_t index = 0; index < plan_.steps.size(); ++index) {
+      if (!folded[index]) kept.push_back(std::move(plan_.steps[index]));
+    }
+    plan_.steps = std::move(kept);
   }
 
   int root_of(int tensor) const {

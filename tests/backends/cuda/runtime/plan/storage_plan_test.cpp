@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "core/error.h"
@@ -173,6 +174,53 @@ TEST(StoragePlan, ConstantsInTheDtypeEachReaderWants) {
   EXPECT_EQ(copies_of_w, (std::map<DType, int>{{DType::BFloat16, 1}, {DType::Float16, 1}}));
   EXPECT_EQ(output_tensor(plan, "y").dtype, DType::Float32);
   EXPECT_EQ(output_tensor(plan, "w2").dtype, DType::Float32);
+}
+
+// GPT-2's padded LM head: a bf16 product cropped by a Slice and delivered float32. The crop
+// writes float32 itself (no cast step); a crop someone else reads too keeps its cast.
+TEST(StoragePlan, ACopyWhoseOutputOnlyACastReadsWritesTheCastsDtype) {
+  for (bool read_elsewhere : {false, true}) {
+    ir::Graph graph;
+    ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 8}));
+    ir::Value* w = graph.add_constant("w", Tensor(DType::Float32, {8, 16}));
+    ir::Node* product = graph.add_node("MatMul", "head", {x, w}, {"wide"});
+    auto ints = [&](const char* name, int64_t value) {
+      return graph.add_constant(name, Tensor::from_vector<int64_t>({1}, {value}));
+    };
+    ir::Node* crop = graph.add_node(
+        "Slice", "crop", {product->outputs[0], ints("s", 0), ints("e", 13), ints("a", 1)},
+        {"logits"});
+    graph.add_output(crop->outputs[0]);
+    if (read_elsewhere) {
+      ir::Node* tanh = graph.add_node("Tanh", "tanh", {crop->outputs[0]}, {"t"});
+      graph.add_output(tanh->outputs[0]);
+      tanh->precision = Precision::BF16;
+    }
+    ir::infer_graph(graph);
+    product->precision = Precision::BF16;
+    StoragePlan plan = plan_storage(graph);
+    SCOPED_TRACE(read_elsewhere ? "read elsewhere" : "read by the cast alone");
+    const PlannedTensor& logits = output_tensor(plan, "logits");
+    EXPECT_EQ(logits.dtype, DType::Float32);
+    EXPECT_EQ(logits.placement, Placement::Own);
+    if (read_elsewhere) {
+      EXPECT_EQ(step_labels(plan),
+                (std::vector<std::string>{"cast x to bfloat16", "head", "crop", "tanh",
+                                          "cast logits to float32", "cast t to float32"}));
+    } else {
+      EXPECT_EQ(step_labels(plan),
+                (std::vector<std::string>{"cast x to bfloat16", "head", "crop"}));
+      EXPECT_EQ(plan.steps.back().outputs[0], plan.outputs[0].second);
+      EXPECT_EQ(plan.tensors[size_t(plan.steps.back().inputs[0])].dtype, DType::BFloat16);
+    }
+    for (int computed : plan.computed) {  // every computed tensor has a writer
+      bool written = false;
+      for (const PlannedStep& step : plan.steps)
+        written |= std::count(step.outputs.begin(), step.outputs.end(), computed) > 0;
+      EXPECT_TRUE(written) << plan.tensors[size_t(computed)].value->name;
+    }
+    expect_arena_never_overlaps_live_tensors(plan);
+  }
 }
 
 TEST(StoragePlan, UnreadOptionalOutputsGetNoTensor) {
