@@ -15,6 +15,7 @@ void optimize(ir::Graph& graph) {
     int changes = simplify_shape_ops(graph);
     changes += fold_constants(graph);
     changes += eliminate_dead_code(graph);
+    changes += recognize_attention(graph);
     changes += simplify_attention_masks(graph);
     changes += fold_attention_transposes(graph);
     // Folding makes shape inputs constant, which sharpens shapes downstream (and the next

@@ -18,6 +18,11 @@ int eliminate_dead_code(ir::Graph& graph);
 // Folds Shape → Gather/Slice → Concat → Reshape/Expand chains where shapes are static,
 // and removes no-op Reshape/Identity-like nodes. Returns the number of rewrites.
 int simplify_shape_ops(ir::Graph& graph);
+// Replaces attention spelled out as MatMul → scale → (+ float mask) → Softmax(last axis) →
+// (NaN guard) → MatMul, with K transposed by a Transpose or the ONNX exporter's Reshape →
+// Transpose → Reshape, by one 4-D Attention node (scale attribute: the product of the
+// scalar factors). Returns the number of attentions recognized.
+int recognize_attention(ir::Graph& graph);
 // Drops a constant attention mask that masks nothing, and replaces one that is exactly the
 // top-left causal pattern (bool, or float 0 / <= -1e4, the same for every batch and head) by
 // is_causal=1, on Attention nodes with static sequence lengths and no KV cache. Returns the

@@ -1,0 +1,174 @@
+// Recognizes attention written out in matrix products and a softmax, as ONNX exports of
+// scaled_dot_product_attention (opset < 23), eager-mode traces and older models spell it:
+//   Y = MatMul(Softmax(MatMul(Q·c₁, Kᵀ·c₂)·c₃ + mask, axis=-1), V)
+// optionally with the exporters' NaN guard Where(IsNaN(P), 0, P) after the softmax, where Kᵀ
+// is K with its last two dims swapped (a Transpose, or the exporters' Reshape → Transpose →
+// Reshape). It becomes one Attention(Q, K, V, mask) node with scale c₁·c₂·c₃, which fused
+// kernels run without writing the score matrix. A row the mask hides entirely gives zeros, as
+// the guard makes it; without the guard such a row would have been NaN.
+#include <cmath>
+#include <optional>
+
+#include "ir/op_schema.h"
+#include "passes/passes.h"
+
+namespace kiln::passes {
+namespace {
+
+// The value of a one-element float constant, if `value` is one.
+std::optional<double> scalar_of(const ir::Value* value) {
+  if (value == nullptr || !value->is_constant() || value->constant->numel() != 1 ||
+      !is_floating(value->constant->dtype())) {
+    return std::nullopt;
+  }
+  return value->constant->to_double_vector()[0];
+}
+
+// The single node reading `value`, if exactly one does and it is no graph output.
+ir::Node* only_reader(const ir::Graph& graph, const ir::Value* value) {
+  std::vector<ir::Node*> users = graph.users(value);
+  if (users.size() != 1 || graph.is_graph_output(value)) return nullptr;
+  return users[0];
+}
+
+// `value` without a Mul/Div by a scalar constant, the factor going into `scale`.
+const ir::Value* unscaled(const ir::Graph& graph, const ir::Value* value, double& scale) {
+  const ir::Node* node = value->producer;
+  if (node == nullptr || node->inputs.size() != 2 || only_reader(graph, value) == nullptr)
+    return value;
+  for (int side = 0; side < 2; ++side) {
+    std::optional<double> factor = scalar_of(node->inputs[size_t(1 - side)]);
+    if (!factor) continue;
+    if (node->op == "Mul") {
+      scale *= *factor;
+      return node->inputs[size_t(side)];
+    }
+    if (node->op == "Div" && side == 0 && *factor != 0) {
+      scale /= *factor;
+      return node->inputs[0];
+    }
+  }
+  return value;
+}
+
+bool static_dims(const ir::Value* value, size_t rank, Dims& dims) {
+  if (value == nullptr || !value->shape.rank_known() || value->shape.rank() != int64_t(rank) ||
+      !value->shape.is_static()) {
+    return false;
+  }
+  dims = value->shape.static_dims();
+  return true;
+}
+
+// K when `transposed` is K [B, H, S, D] with its last two dims swapped: Transpose(K, [0, 1, 3,
+// 2]), or Reshape(Transpose(Reshape(K, [B·H, S, D]), [0, 2, 1]), [B, H, D, S]).
+ir::Value* untransposed_keys(const ir::Value* transposed) {
+  const ir::Node* node = transposed->producer;
+  if (node == nullptr) return nullptr;
+  if (node->op == "Transpose" && node->attr_ints("perm") == std::vector<int64_t>{0, 1, 3, 2})
+    return node->inputs[0];
+  if (node->op != "Reshape") return nullptr;
+  const ir::Node* swap = node->inputs[0]->producer;
+  if (swap == nullptr || swap->op != "Transpose" ||
+      swap->attr_ints("perm") != std::vector<int64_t>{0, 2, 1})
+    return nullptr;
+  const ir::Node* merge = swap->inputs[0]->producer;
+  if (merge == nullptr || merge->op != "Reshape") return nullptr;
+  ir::Value* keys = merge->inputs[0];
+  Dims k, flat, result;
+  if (!static_dims(keys, 4, k) || !static_dims(merge->outputs[0], 3, flat) ||
+      !static_dims(transposed, 4, result)) {
+    return nullptr;
+  }
+  bool matches = flat == Dims{k[0] * k[1], k[2], k[3]} && result == Dims{k[0], k[1], k[3], k[2]};
+  return matches ? keys : nullptr;
+}
+
+// The probabilities after Softmax `softmax`: its output, or the NaN guard's
+// Where(IsNaN(P), 0, P) around it; null if something else reads P.
+ir::Value* probabilities(const ir::Graph& graph, ir::Node* softmax) {
+  ir::Value* p = softmax->outputs[0];
+  std::vector<ir::Node*> users = graph.users(p);
+  if (graph.is_graph_output(p)) return nullptr;
+  if (users.size() == 1) return p;
+  if (users.size() != 2) return nullptr;
+  ir::Node* is_nan = users[0]->op == "IsNaN" ? users[0] : users[1];
+  ir::Node* guard = is_nan == users[0] ? users[1] : users[0];
+  if (is_nan->op != "IsNaN" || guard->op != "Where" || guard->inputs.size() != 3 ||
+      guard->inputs[0] != is_nan->outputs[0] || guard->inputs[2] != p ||
+      scalar_of(guard->inputs[1]) != 0.0 || only_reader(graph, is_nan->outputs[0]) != guard) {
+    return nullptr;
+  }
+  return guard->outputs[0];
+}
+
+// Rewrites the attention ending at Softmax `softmax`; false where it is not one.
+bool recognize(ir::Graph& graph, ir::Node* softmax) {
+  if (softmax->op != "Softmax" || !softmax->outputs[0]->shape.rank_known() ||
+      softmax->outputs[0]->shape.rank() != 4)
+    return false;
+  int64_t axis = softmax->attr_int("axis", -1);
+  if (axis != -1 && axis != 3) return false;
+  ir::Value* p = probabilities(graph, softmax);
+  ir::Node* output = p == nullptr ? nullptr : only_reader(graph, p);
+  if (output == nullptr || output->op != "MatMul" || output->inputs.size() != 2 ||
+      output->inputs[0] != p || !output->attrs.empty())
+    return false;
+  double scale = 1;
+  const ir::Value* logits = softmax->inputs[0];
+  ir::Value* mask = nullptr;
+  if (logits->producer != nullptr && logits->producer->op == "Add" &&
+      only_reader(graph, logits) != nullptr) {
+    const ir::Node* add = logits->producer;
+    auto is_product = [&](const ir::Value* value) {
+      double ignored = 1;
+      const ir::Node* producer = unscaled(graph, value, ignored)->producer;
+      return producer != nullptr && producer->op == "MatMul";
+    };
+    int scores_side = is_product(add->inputs[0]) ? 0 : is_product(add->inputs[1]) ? 1 : -1;
+    if (scores_side < 0) return false;
+    mask = add->inputs[size_t(1 - scores_side)];
+    logits = add->inputs[size_t(scores_side)];
+    if (!mask->shape.rank_known() || mask->shape.rank() > 4 || !is_floating(mask->dtype) ||
+        add->outputs[0]->shape.to_string() != logits->shape.to_string())
+      return false;
+  }
+  const ir::Value* scores = unscaled(graph, logits, scale);
+  const ir::Node* product = scores->producer;
+  if (product == nullptr || product->op != "MatMul" || product->inputs.size() != 2 ||
+      !product->attrs.empty() || only_reader(graph, scores) == nullptr)
+    return false;
+  ir::Value* queries = const_cast<ir::Value*>(unscaled(graph, product->inputs[0], scale));
+  const ir::Value* keys_t = unscaled(graph, product->inputs[1], scale);
+  ir::Value* keys = untransposed_keys(keys_t);
+  ir::Value* values = output->inputs[1];
+  for (const ir::Value* tensor : std::initializer_list<const ir::Value*>{queries, keys_t, values}) {
+    if (tensor == nullptr || !tensor->shape.rank_known() || tensor->shape.rank() != 4) return false;
+  }
+  if (keys == nullptr || queries->dtype != keys->dtype || values->dtype != keys->dtype ||
+      !std::isfinite(scale))
+    return false;
+  // The final product becomes the attention: same output value, name and readers.
+  output->op = "Attention";
+  output->inputs = {queries, keys, values};
+  if (mask != nullptr) output->inputs.push_back(mask);
+  output->attrs = {{"scale", scale}};
+  return true;
+}
+
+}  // namespace
+
+int recognize_attention(ir::Graph& graph) {
+  int changed = 0;
+  for (ir::Node* node : graph.nodes()) {
+    if (node->op == "Softmax" && recognize(graph, node)) ++changed;
+  }
+  if (changed > 0) {
+    eliminate_dead_code(graph);  // the products, scales, softmax and guard nobody reads now
+    graph.remove_unused_values();
+    ir::infer_graph(graph);
+  }
+  return changed;
+}
+
+}  // namespace kiln::passes

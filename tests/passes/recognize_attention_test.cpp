@@ -1,0 +1,156 @@
+// recognize_attention: attention spelled out in products and a softmax (as ONNX exports below
+// opset 23 and eager traces write it) becomes one Attention node with the CPU reference's
+// outputs unchanged; lookalikes that compute something else stay.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "backends/cpu/executor.h"
+#include "ir/op_schema.h"
+#include "ir/verifier.h"
+#include "kiln/kiln.h"
+#include "pass_test_helpers.h"
+#include "passes/passes.h"
+
+namespace kiln::passes {
+namespace {
+
+using pass_testing::count_op;
+
+constexpr int64_t kB = 2, kH = 3, kSq = 5, kSkv = 7, kD = 8;
+
+ir::Value* scalar(ir::Graph& graph, const std::string& name, float value) {
+  return graph.add_constant(name, Tensor::scalar<float>(value));
+}
+
+ir::Value* node(ir::Graph& graph, const std::string& op, const std::string& name,
+                std::vector<ir::Value*> inputs) {
+  return graph.add_node(op, name, std::move(inputs), {name + ".out"})->outputs[0];
+}
+
+struct Spelling {
+  bool exporter_transpose = false;  // K through Reshape → Transpose → Reshape, scale split in two
+  bool mask = false;                // + a float mask [B, 1, Sq, Skv]
+  bool nan_guard = false;           // Where(IsNaN(P), 0, P) after the softmax
+  int64_t softmax_axis = -1;
+};
+
+// Q [B, H, Sq, D], K and V [B, H, Skv, D] inputs (and the mask) → Y [B, H, Sq, D].
+ir::Graph spelled_out(const Spelling& s) {
+  ir::Graph graph;
+  ir::Value* q = graph.add_input("q", DType::Float32, ir::Shape::from_dims({kB, kH, kSq, kD}));
+  ir::Value* k = graph.add_input("k", DType::Float32, ir::Shape::from_dims({kB, kH, kSkv, kD}));
+  ir::Value* v = graph.add_input("v", DType::Float32, ir::Shape::from_dims({kB, kH, kSkv, kD}));
+  ir::Value* scores = nullptr;
+  if (s.exporter_transpose) {
+    auto shape = [&](const std::string& name, std::vector<int64_t> dims) {
+      return graph.add_constant(name, Tensor::from_vector<int64_t>({int64_t(dims.size())}, dims));
+    };
+    ir::Value* flat = node(graph, "Reshape", "k_flat", {k, shape("s1", {-1, kSkv, kD})});
+    ir::Node* swap = graph.add_node("Transpose", "k_swap", {flat}, {"k_swap.out"});
+    swap->attrs["perm"] = std::vector<int64_t>{0, 2, 1};
+    ir::Value* kt =
+        node(graph, "Reshape", "k_t", {swap->outputs[0], shape("s2", {kB, kH, kD, kSkv})});
+    float half = std::pow(float(kD), -0.25f);  // the exporter scales Q and Kᵀ by √scale each
+    scores = node(graph, "MatMul", "qk",
+                  {node(graph, "Mul", "q_scaled", {q, scalar(graph, "c1", half)}),
+                   node(graph, "Mul", "kt_scaled", {kt, scalar(graph, "c2", half)})});
+  } else {
+    ir::Node* swap = graph.add_node("Transpose", "k_t", {k}, {"k_t.out"});
+    swap->attrs["perm"] = std::vector<int64_t>{0, 1, 3, 2};
+    ir::Value* raw = node(graph, "MatMul", "qk", {q, swap->outputs[0]});
+    scores = node(graph, "Div", "scaled", {raw, scalar(graph, "d", std::sqrt(float(kD)))});
+  }
+  if (s.mask) {
+    ir::Value* mask =
+        graph.add_input("mask", DType::Float32, ir::Shape::from_dims({kB, 1, kSq, kSkv}));
+    scores = node(graph, "Add", "masked", {mask, scores});
+  }
+  ir::Node* softmax = graph.add_node("Softmax", "softmax", {scores}, {"p"});
+  softmax->attrs["axis"] = s.softmax_axis;
+  ir::Value* p = softmax->outputs[0];
+  if (s.nan_guard) {
+    ir::Value* nan = node(graph, "IsNaN", "is_nan", {p});
+    p = node(graph, "Where", "guard", {nan, scalar(graph, "zero", 0.f), p});
+  }
+  graph.add_output(node(graph, "MatMul", "pv", {p, v}));
+  ir::infer_graph(graph);
+  return graph;
+}
+
+std::map<std::string, Tensor> random_inputs(bool mask) {
+  std::map<std::string, Tensor> inputs = {
+      {"q", cpu::testing::random_tensor({kB, kH, kSq, kD}, 1)},
+      {"k", cpu::testing::random_tensor({kB, kH, kSkv, kD}, 2)},
+      {"v", cpu::testing::random_tensor({kB, kH, kSkv, kD}, 3)}};
+  if (mask) {
+    Tensor bias = cpu::testing::random_tensor({kB, 1, kSq, kSkv}, 4);
+    float* values = bias.data_mutable<float>();
+    for (int64_t i = 0; i < bias.numel(); i += 3) values[i] = -1e9f;  // a third of keys hidden
+    inputs["mask"] = bias;
+  }
+  return inputs;
+}
+
+TEST(RecognizeAttention, EverySpellingBecomesOneAttentionWithTheSameOutputs) {
+  for (bool exporter : {false, true}) {
+    for (bool mask : {false, true}) {
+      for (bool guard : {false, true}) {
+        Spelling spelling{exporter, mask, guard};
+        SCOPED_TRACE(testing::Message()
+                     << "exporter " << exporter << ", mask " << mask << ", guard " << guard);
+        ir::Graph graph = spelled_out(spelling);
+        std::map<std::string, Tensor> inputs = random_inputs(mask);
+        Tensor expected = cpu::Executor(graph).run(inputs)[0];
+        EXPECT_EQ(recognize_attention(graph), 1);
+        ir::verify(graph);
+        EXPECT_EQ(count_op(graph, "Attention"), 1);
+        EXPECT_EQ(count_op(graph, "Softmax") + count_op(graph, "MatMul"), 0);
+        ir::Node* attention = pass_testing::find_node(graph, "pv");
+        ASSERT_NE(attention, nullptr);
+        EXPECT_NEAR(attention->attr_float("scale", 0), 1 / std::sqrt(double(kD)), 1e-6);
+        EXPECT_EQ(attention->inputs.size(), mask ? 4u : 3u);
+        EXPECT_LE(normalized_error(cpu::Executor(graph).run(inputs)[0], expected), 1e-5);
+      }
+    }
+  }
+}
+
+TEST(RecognizeAttention, LookalikesStay) {
+  ir::Graph wrong_axis = spelled_out({.softmax_axis = 2});
+  EXPECT_EQ(recognize_attention(wrong_axis), 0);
+
+  ir::Graph probabilities_read = spelled_out({});
+  probabilities_read.add_output(probabilities_read.find_value("p"));  // P is delivered too
+  EXPECT_EQ(recognize_attention(probabilities_read), 0);
+
+  // Q times a [B, H, D, Skv] tensor that is no transposed K: there is no K to hand over.
+  ir::Graph no_keys = spelled_out({});
+  ir::Node* product = pass_testing::find_node(no_keys, "qk");
+  product->inputs[1] =
+      no_keys.add_input("kt", DType::Float32, ir::Shape::from_dims({kB, kH, kD, kSkv}));
+  ir::infer_graph(no_keys);
+  EXPECT_EQ(recognize_attention(no_keys), 0);
+}
+
+// The ONNX fixtures exported below opset 23 spell attention out; once shapes are known every
+// softmax of theirs is an Attention node.
+TEST(RecognizeAttention, OnnxExportsOfSdpaBecomeAttention) {
+  for (const char* model : {"bert", "gpt2", "encoder"}) {
+    ir::Graph loaded = load_model(std::string(KILN_SOURCE_DIR) + "/tests/models/fixtures/" + model +
+                                  "/" + model + "_fp32.onnx");
+    std::map<std::string, Dims> dims;
+    for (const ir::Value* input : loaded.inputs()) {
+      Dims sizes;
+      for (const ir::Dim& dim : input->shape.dims())
+        sizes.push_back(dim.is_static() ? dim.value : 5);
+      dims[input->name] = sizes;
+    }
+    ir::Graph graph = specialize_shapes(loaded, dims);
+    EXPECT_EQ(count_op(graph, "Softmax"), 0) << model;
+    EXPECT_GT(count_op(graph, "Attention"), 0) << model;
+  }
+}
+
+}  // namespace
+}  // namespace kiln::passes
