@@ -2,10 +2,12 @@
 // handles) and device queries. Nothing here is global: whoever needs one owns one.
 #pragma once
 
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
 #include <cstddef>
 #include <functional>
-
-#include "backends/cuda/ops/cuda_kernel.h"
 
 namespace kiln::cuda {
 
