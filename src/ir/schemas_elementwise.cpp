@@ -127,7 +127,7 @@ void add_elementwise_schemas(std::vector<OpSchema>& table) {
   for (const char* op : {"Relu", "Neg"})
     table.push_back({op, 1, 1, 1, 1, true, infer_unary_numeric});
   for (const char* op : {"Erf", "Tanh", "Sigmoid", "Exp", "Log", "Sqrt", "Reciprocal", "HardSwish",
-                         "Gelu", "HardSigmoid"}) {
+                         "Gelu", "HardSigmoid", "Sin", "Cos"}) {
     table.push_back({op, 1, 1, 1, 1, true, infer_unary_float});
   }
   table.push_back({"Clip", 1, 3, 1, 1, true, infer_clip});

@@ -100,6 +100,8 @@ struct MathFunction {
 inline constexpr auto kErf = [](auto x) { return std::erf(x); };
 inline constexpr auto kTanh = [](auto x) { return std::tanh(x); };
 inline constexpr auto kExp = [](auto x) { return std::exp(x); };
+inline constexpr auto kSin = [](auto x) { return std::sin(x); };
+inline constexpr auto kCos = [](auto x) { return std::cos(x); };
 inline constexpr auto kLog = [](auto x) { return std::log(x); };
 inline constexpr auto kSqrt = [](auto x) { return std::sqrt(x); };
 inline constexpr auto kReciprocal = [](auto x) { return decltype(x)(1) / x; };
@@ -372,6 +374,8 @@ void register_elementwise_kernels(KernelMap& map) {
   map["Erf"] = unary_kernel<MathFunction<kErf>>;
   map["Tanh"] = unary_kernel<MathFunction<kTanh>>;
   map["Exp"] = unary_kernel<MathFunction<kExp>>;
+  map["Sin"] = unary_kernel<MathFunction<kSin>>;
+  map["Cos"] = unary_kernel<MathFunction<kCos>>;
   map["Log"] = unary_kernel<MathFunction<kLog>>;
   map["Sqrt"] = unary_kernel<MathFunction<kSqrt>>;
   map["Reciprocal"] = unary_kernel<MathFunction<kReciprocal>>;

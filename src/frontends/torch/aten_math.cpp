@@ -194,6 +194,8 @@ void add_math_ops(AtenTable& table) {
                                                                    {"sqrt", "Sqrt"},
                                                                    {"erf", "Erf"},
                                                                    {"reciprocal", "Reciprocal"},
+                                                                   {"sin", "Sin"},
+                                                                   {"cos", "Cos"},
                                                                    {"hardswish", "HardSwish"}}) {
     table["aten." + name + ".default"] = unary(op, true);
   }

@@ -36,6 +36,8 @@ constexpr Row kRows[] = {
     {"hardtanh", "aten.hardtanh.default", "self:T | min_val max_val"},
     {"hardtanh_", "aten.hardtanh.default", "self:T | min_val max_val"},
     {"sigmoid", "aten.sigmoid.default", "self:T"},
+    {"sin", "aten.sin.default", "self:T"},
+    {"cos", "aten.cos.default", "self:T"},
     {"silu", "aten.silu.default", "self:T"},
     {"silu_", "aten.silu.default", "self:T"},
     {"tanh", "aten.tanh.default", "self:T"},

@@ -14,6 +14,10 @@ std::vector<OpCase> unary_cases() {
     cases.push_back({.op = op, .name = "Rank3", .inputs = {floats({3, 5, 67})}});
   }
   cases.push_back({.op = "Log", .name = "Positive", .inputs = {floats({4, 33}, 0.1, 5)}});
+  // Rotary embedding angles: positions up to a few thousand times inverse frequencies.
+  for (const char* op : {"Sin", "Cos"}) {
+    cases.push_back({.op = op, .name = "Angles", .inputs = {floats({5, 64}, -3000, 3000)}});
+  }
   cases.push_back({.op = "Sqrt", .name = "Positive", .inputs = {floats({4, 33}, 0.1, 5)}});
   cases.push_back({.op = "Reciprocal", .name = "Positive", .inputs = {floats({4, 33}, 0.5, 5)}});
   cases.push_back({.op = "Gelu", .name = "Exact", .inputs = {floats({7, 129})}});

@@ -39,6 +39,10 @@ __device__ __forceinline__ float apply_unary(UnaryOp op, float x, float alpha, f
       return sqrtf(x);
     case UnaryOp::Reciprocal:
       return 1.f / x;
+    case UnaryOp::Sin:
+      return sinf(x);  // full-range, not __sinf: rotary angles grow with the position
+    case UnaryOp::Cos:
+      return cosf(x);
     case UnaryOp::Clip:
       return x != x ? x : fminf(fmaxf(x, low), high);
   }

@@ -25,6 +25,8 @@ enum class UnaryOp {
   Log,
   Sqrt,
   Reciprocal,
+  Sin,
+  Cos,
   Clip
 };
 

@@ -69,6 +69,8 @@ void register_unary_cuda_kernels(CudaKernelMap& map) {
   map["Log"] = unary<UnaryOp::Log>;
   map["Sqrt"] = unary<UnaryOp::Sqrt>;
   map["Reciprocal"] = unary<UnaryOp::Reciprocal>;
+  map["Sin"] = unary<UnaryOp::Sin>;
+  map["Cos"] = unary<UnaryOp::Cos>;
   map["Clip"] = unary<UnaryOp::Clip>;
   map["IsNaN"] = is_nan;
   map["Not"] = logical_not;
