@@ -237,6 +237,9 @@ std::vector<int64_t> Tensor::to_int64_vector() const {
 }
 
 std::vector<double> Tensor::to_double_vector() const {
+  // A pass peeking at a prepared weight (a scalar factor, say) reads it from a conversion of
+  // its own, leaving the shared one untouched: host memory stays narrow where nobody computes.
+  if (!materialized()) return conversion_->source.to(conversion_->dtype).to_double_vector();
   Tensor wide = to(DType::Float64);
   auto span = wide.values<double>();
   return {span.begin(), span.end()};

@@ -75,7 +75,9 @@ class Tensor {
   Tensor to(DType dtype) const;
   // Integer or bool tensor read as int64 (for shapes, axes, indices). Throws otherwise.
   std::vector<int64_t> to_int64_vector() const;
-  // Any numeric tensor read as float64 (for tests and comparisons).
+  // Any numeric tensor read as float64 (for passes, tests and comparisons). A
+  // converted_on_first_read tensor nothing has read stays unconverted (it reads a conversion
+  // of its own).
   std::vector<double> to_double_vector() const;
 
  private:

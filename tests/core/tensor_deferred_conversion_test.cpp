@@ -47,6 +47,19 @@ TEST(DeferredConversion, HoldsTheEagerValuesButConvertsOnlyWhenRead) {
   EXPECT_TRUE(same_bits(narrowed, wide.to(DType::Float16)));
 }
 
+// A pass reading a prepared weight's values (a scalar factor) does not widen the shared copy.
+TEST(DeferredConversion, ReadingValuesAsDoublesConvertsNothingShared) {
+  Tensor narrow = bf16_weights();
+  Tensor lazy = Tensor::converted_on_first_read(narrow, DType::Float32);
+  std::vector<double> read = lazy.to_double_vector();
+  std::vector<double> eager = narrow.to(DType::Float32).to_double_vector();
+  ASSERT_EQ(read.size(), eager.size());
+  for (size_t i = 0; i < read.size(); ++i) {
+    EXPECT_TRUE(read[i] == eager[i] || (std::isnan(read[i]) && std::isnan(eager[i]))) << i;
+  }
+  EXPECT_FALSE(lazy.materialized());
+}
+
 TEST(DeferredConversion, ReadsThroughEveryAccessorMatchTheEagerConversion) {
   Tensor narrow = bf16_weights();
   Tensor eager = narrow.to(DType::Float32);
