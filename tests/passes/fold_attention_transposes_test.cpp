@@ -87,16 +87,7 @@ TEST(FoldAttentionTransposes, OtherLayoutsStay) {
 // (their head reshapes compute their targets from the input's shape).
 TEST(FoldAttentionTransposes, HuggingFaceFixturesKeepNoHeadTransposes) {
   for (const char* model : {"bert", "gpt2"}) {
-    ir::Graph loaded = load_model(std::string(KILN_SOURCE_DIR) + "/tests/models/fixtures/" + model +
-                                  "/" + model + "_fp32.pt2");
-    std::map<std::string, Dims> dims;
-    for (const ir::Value* input : loaded.inputs()) {
-      Dims sizes;
-      for (const ir::Dim& dim : input->shape.dims())
-        sizes.push_back(dim.is_static() ? dim.value : 5);
-      dims[input->name] = sizes;
-    }
-    ir::Graph graph = specialize_shapes(loaded, dims);
+    ir::Graph graph = pass_testing::specialized_fixture(model, std::string(model) + "_fp32.pt2", 5);
     int attentions = 0;
     for (const ir::Node* node : graph.nodes()) {
       if (node->op != "Attention") continue;

@@ -137,16 +137,8 @@ TEST(RecognizeAttention, LookalikesStay) {
 // softmax of theirs is an Attention node.
 TEST(RecognizeAttention, OnnxExportsOfSdpaBecomeAttention) {
   for (const char* model : {"bert", "gpt2", "encoder"}) {
-    ir::Graph loaded = load_model(std::string(KILN_SOURCE_DIR) + "/tests/models/fixtures/" + model +
-                                  "/" + model + "_fp32.onnx");
-    std::map<std::string, Dims> dims;
-    for (const ir::Value* input : loaded.inputs()) {
-      Dims sizes;
-      for (const ir::Dim& dim : input->shape.dims())
-        sizes.push_back(dim.is_static() ? dim.value : 5);
-      dims[input->name] = sizes;
-    }
-    ir::Graph graph = specialize_shapes(loaded, dims);
+    ir::Graph graph =
+        pass_testing::specialized_fixture(model, std::string(model) + "_fp32.onnx", 5);
     EXPECT_EQ(count_op(graph, "Softmax"), 0) << model;
     EXPECT_GT(count_op(graph, "Attention"), 0) << model;
   }

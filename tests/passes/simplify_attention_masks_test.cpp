@@ -113,15 +113,7 @@ TEST(SimplifyAttentionMasks, AttentionWithAKvCacheKeepsItsMask) {
 // Hugging Face GPT-2 as torch.export writes it: its materialized causal mask folds to a
 // constant once the sequence length is known, and then becomes is_causal.
 TEST(SimplifyAttentionMasks, Gpt2sCausalMaskBecomesIsCausalOnceShapesAreKnown) {
-  ir::Graph loaded =
-      load_model(std::string(KILN_SOURCE_DIR) + "/tests/models/fixtures/gpt2/gpt2_fp32.pt2");
-  std::map<std::string, Dims> dims;
-  for (const ir::Value* input : loaded.inputs()) {
-    Dims sizes;
-    for (const ir::Dim& dim : input->shape.dims()) sizes.push_back(dim.is_static() ? dim.value : 7);
-    dims[input->name] = sizes;
-  }
-  ir::Graph graph = specialize_shapes(loaded, dims);
+  ir::Graph graph = pass_testing::specialized_fixture("gpt2", "gpt2_fp32.pt2", 7);
   int attentions = 0;
   for (const ir::Node* node : graph.nodes()) {
     if (node->op != "Attention") continue;
