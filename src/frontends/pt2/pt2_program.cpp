@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "frontends/pt2/pt2_higher_order.h"
 #include "frontends/pt2/pt2_importer.h"
 #include "frontends/pt2/pt2_nodes.h"
 #include "frontends/pt2/pt2_tensors.h"
@@ -68,14 +69,15 @@ class ProgramImporter {
         where_(where),
         graph_json_(object_member(graph_module, "graph", where)),
         signature_(object_member(graph_module, "signature", where)),
-        tensor_values_(object_member(graph_json_, "tensor_values", path_of(where, "graph"))),
+        flat_(inline_higher_order(graph_json_, path_of(where, "graph"))),
+        tensor_values_(flat_.tensor_values),
         context_(graph, archive.label()),
         weights_(archive, "data/weights"),
         constants_(archive, "data/constants") {}
 
   void run() {
     bind_inputs();
-    const Json& nodes = array_member(graph_json_, "nodes", path_of(where_, "graph"));
+    const Json& nodes = flat_.nodes;  // with mode-only wrappers' subgraphs spliced in
     mark_uses(nodes);
     check_supported(nodes);
     for (size_t i = 0; i < nodes.size(); ++i) convert_node(nodes[i], i);
@@ -300,6 +302,7 @@ class ProgramImporter {
   std::string where_;
   const Json& graph_json_;
   const Json& signature_;
+  FlatGraph flat_;
   const Json& tensor_values_;
   torch::ConversionContext context_;
   PayloadReader weights_;
