@@ -49,8 +49,7 @@ double boundary_cast_ms(const ir::Graph& graph, const ir::Node& node, DType stor
   for (const ir::Value* output : node.outputs) {
     if (!is_float_storage(output->dtype)) continue;
     for (const ir::Node* user : graph.users(output)) {
-      const ir::OpSchema* schema = ir::find_schema(user->op);
-      if (schema == nullptr || !schema->float_compute || !user->precision) continue;
+      if (!ir::is_float_compute(user->op) || !user->precision) continue;
       DType wanted = precision_storage_dtype(*user->precision);
       if (wanted != storage)
         total += timer.cast_ms(element_count(output->shape.static_dims()), storage, wanted);

@@ -89,6 +89,11 @@ std::vector<std::string> core_op_names() {
 
 bool is_placeholder_op(std::string_view op) { return op.starts_with("onnx."); }
 
+bool is_float_compute(std::string_view op) {
+  const OpSchema* schema = find_schema(op);
+  return schema != nullptr && schema->float_compute;
+}
+
 void infer_node(Node& node) {
   const OpSchema* schema = find_schema(node.op);
   if (schema == nullptr) fail(ErrorKind::Unsupported, "unsupported ", unsupported_reason(node));

@@ -25,6 +25,9 @@ struct OpSchema {
 };
 
 const OpSchema* find_schema(std::string_view op);  // null if not a core op
+// True for a core op whose arithmetic runs in the layer's chosen precision (its schema's
+// float_compute); false for data movement, integer ops and ops without a schema.
+bool is_float_compute(std::string_view op);
 std::vector<std::string> core_op_names();
 
 // Runs inference for one node / every node in order. Values with a dtype and shape already

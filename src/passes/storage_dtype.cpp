@@ -12,8 +12,7 @@ DType storage_dtype(const ir::Value& value) {
     if (!is_float_storage(current->dtype)) return current->dtype;
     const ir::Node* producer = current->producer;
     if (producer == nullptr || producer->op == "Cast") return current->dtype;
-    const ir::OpSchema* schema = ir::find_schema(producer->op);
-    if (schema != nullptr && schema->float_compute && producer->precision) {
+    if (ir::is_float_compute(producer->op) && producer->precision) {
       return precision_storage_dtype(*producer->precision);
     }
     const ir::Value* first_float = nullptr;

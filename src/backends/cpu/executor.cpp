@@ -105,8 +105,7 @@ std::vector<Tensor> run_emulated(const ir::Node& node, std::vector<Tensor> args)
   check(kernel != nullptr, ErrorKind::Unsupported, node.describe(),
         ": the CPU backend has no kernel for op '", node.op, "'");
   Precision precision = node.precision.value_or(Precision::FP32);
-  const ir::OpSchema* schema = ir::find_schema(node.op);
-  bool float_compute = schema != nullptr && schema->float_compute;
+  bool float_compute = ir::is_float_compute(node.op);
   bool round_all = float_compute && (precision == Precision::BF16 || precision == Precision::FP16);
   bool round_inputs = round_all || (precision == Precision::TF32 && is_tensor_core_op(node.op));
   if (round_inputs) {

@@ -19,11 +19,6 @@
 namespace kiln::cuda {
 namespace {
 
-bool is_float_compute(const ir::Node& node) {
-  const ir::OpSchema* schema = ir::find_schema(node.op);
-  return schema != nullptr && schema->float_compute;
-}
-
 Tensor round_through(const Tensor& tensor, Precision precision) {
   DType storage = precision_storage_dtype(precision);
   return tensor.to(storage).to(DType::Float32);
@@ -122,8 +117,8 @@ struct ExecutionContext::State {
           ": neither the CUDA nor the CPU backend has a kernel for this op");
     KILN_CUDA_CHECK(cudaStreamSynchronize(context().stream));
     Precision precision = node.precision.value_or(Precision::FP32);
-    bool round =
-        is_float_compute(node) && (precision == Precision::BF16 || precision == Precision::FP16);
+    bool round = ir::is_float_compute(node.op) &&
+                 (precision == Precision::BF16 || precision == Precision::FP16);
     std::vector<Tensor> args;
     for (int input : step.inputs) {
       if (input < 0) {
@@ -374,7 +369,7 @@ std::vector<LayerTime> ExecutionContext::profile_layers(cudaStream_t stream, int
     } else {
       layer.name = step.node->name;
       layer.op = step.node->op;
-      if (step.node->precision && is_float_compute(*step.node)) {
+      if (step.node->precision && ir::is_float_compute(step.node->op)) {
         layer.precision = precision_name(*step.node->precision);
       }
       layer.on_host = s.kernels[i] == nullptr;

@@ -14,11 +14,6 @@
 namespace kiln::cuda {
 namespace {
 
-bool is_float_compute(const ir::Node& node) {
-  const ir::OpSchema* schema = ir::find_schema(node.op);
-  return schema != nullptr && schema->float_compute;
-}
-
 // Ops whose output is their input's bytes under other dims.
 bool is_view_op(const std::string& op) {
   return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" ||
@@ -121,7 +116,8 @@ class Planner {
   // data movement reads every float input in the storage of its first float input.
   DType wanted_dtype(const ir::Node& node, const ir::Value* input, DType data_storage) const {
     if (!is_float_storage(input->dtype)) return input->dtype;
-    if (is_float_compute(node) && node.precision) return precision_storage_dtype(*node.precision);
+    if (ir::is_float_compute(node.op) && node.precision)
+      return precision_storage_dtype(*node.precision);
     if (data_storage != DType::Undefined) return data_storage;
     return stored_dtype(input);
   }
