@@ -2,6 +2,7 @@
 // Expand, Slice, Concat and Split, plus Gather. Bytes are moved by element size, so one kernel
 // per size serves every dtype.
 #include "backends/cuda/kernels/data_movement.h"
+#include "backends/cuda/kernels/element_words.cuh"
 #include "backends/cuda/kernels/index_math.cuh"
 
 namespace kiln::cuda {
@@ -153,21 +154,6 @@ __global__ void strided_convert_kernel(const From* src, StridedView src_view, To
   }
 }
 
-template <typename F>
-void visit_float_type(DType dtype, F&& body) {
-  switch (dtype) {
-    case DType::Float32:
-      return body(float{});
-    case DType::Float16:
-      return body(__half{});
-    case DType::BFloat16:
-      return body(__nv_bfloat16{});
-    default:
-      launch_fail(ErrorKind::Unsupported, "a converting copy takes float32, float16 or bfloat16, ",
-                  "not ", dtype_name(dtype));
-  }
-}
-
 // out[o, i, n] = data[o, wrap(indices[i]), n] with `i` over every index element.
 template <typename Word, typename Index>
 __global__ void gather_kernel(const Word* data, const Index* indices, Word* out, int64_t n,
@@ -245,8 +231,8 @@ void launch_strided_convert(DType from, const void* src, int64_t src_count, DTyp
   StridedLoop loop = collapse_axes(walk);
   int64_t n = element_count(loop.dims);
   bool index32 = fits_index32(loop, {src_count, dst_count});
-  visit_float_type(from, [&](auto from_tag) {
-    visit_float_type(to, [&](auto to_tag) {
+  visit_float_storage(from, [&](auto from_tag) {
+    visit_float_storage(to, [&](auto to_tag) {
       using From = decltype(from_tag);
       using To = decltype(to_tag);
       const From* in = static_cast<const From*>(src);
@@ -272,28 +258,9 @@ void launch_gather(DType dtype, DType index_dtype, const void* data, const void*
         static_cast<const W*>(data), static_cast<const I*>(indices), static_cast<W*>(out),
         shape.count, shape.index_count, shape.axis_size, shape.inner);
   };
-  auto by_index = [&](auto word) {
-    if (index_dtype == DType::Int64)
-      launch(word, int64_t{});
-    else
-      launch(word, int32_t{});
-  };
-  switch (dtype_size(dtype)) {
-    case 1:
-      by_index(uint8_t{});
-      break;
-    case 2:
-      by_index(uint16_t{});
-      break;
-    case 4:
-      by_index(uint32_t{});
-      break;
-    case 8:
-      by_index(uint64_t{});
-      break;
-    default:
-      launch_fail(ErrorKind::Unsupported, "element size ", dtype_size(dtype));
-  }
+  visit_element_word(dtype, [&](auto word) {
+    visit_index_type(index_dtype, [&](auto index) { launch(word, index); });
+  });
   check_last_launch();
 }
 

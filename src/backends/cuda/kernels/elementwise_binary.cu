@@ -3,6 +3,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "backends/cuda/kernels/element_words.cuh"
 #include "backends/cuda/kernels/elementwise_binary.h"
 #include "backends/cuda/kernels/packed_operands.cuh"
 
@@ -250,26 +251,10 @@ void launch_binary(BinaryOp op, DType dtype, const void* a, const Dims& a_dims, 
 void launch_where(DType dtype, const bool* cond, const Dims& cond_dims, const void* x,
                   const Dims& x_dims, const void* y, const Dims& y_dims, void* out,
                   const Dims& out_dims, cudaStream_t stream) {
-  auto launch = [&](auto word) {
+  visit_element_word(dtype, [&](auto word) {
     launch_where_typed<decltype(word)>(cond, cond_dims, x, x_dims, y, y_dims, out, out_dims,
                                        stream);
-  };
-  switch (dtype_size(dtype)) {
-    case 1:
-      launch(uint8_t{});
-      break;
-    case 2:
-      launch(uint16_t{});
-      break;
-    case 4:
-      launch(uint32_t{});
-      break;
-    case 8:
-      launch(uint64_t{});
-      break;
-    default:
-      launch_fail(ErrorKind::Unsupported, "element size ", dtype_size(dtype));
-  }
+  });
   check_last_launch();
 }
 
