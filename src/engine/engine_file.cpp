@@ -4,7 +4,9 @@
 //   header   JSON: Kiln version, CUDA version, GPU architecture and name, build config,
 //            layer timings
 //   manifest JSON: the graph (engine_manifest.cpp), prepared weights marked "stored_dtype"
-//   weights  each tensor aligned to 256 bytes from the section start (itself 256-aligned)
+//   weights  each tensor aligned to 256 bytes from the section start (itself 256-aligned),
+//            then the compiled generated kernels (cubins), listed in the header by name,
+//            offset and size (absent in engines written before kernels were stored)
 //   checksum u64 FNV-1a over every byte before it
 #include "engine/engine_file.h"
 
@@ -166,18 +168,29 @@ std::string kiln_version() { return KILN_ENGINE_KILN_VERSION; }
 
 void write_engine(const std::filesystem::path& path, const ir::Graph& graph,
                   const BuildConfig& config, const EngineHeader& header,
-                  const LayerTimings& layer_timings) {
+                  const LayerTimings& layer_timings,
+                  const std::map<std::string, std::string>& kernels) {
   check(!header.gpu_architecture.empty(), ErrorKind::InvalidArgument,
         "engine header: the GPU architecture is empty (use \"none\" for an engine built "
         "without CUDA)");
   Manifest manifest = graph_to_manifest(graph);
-  std::string header_text = Json{{"kiln_version", kiln_version()},
-                                 {"cuda_version", header.cuda_version},
-                                 {"gpu_architecture", header.gpu_architecture},
-                                 {"gpu_name", header.gpu_name},
-                                 {"build_config", config_to_json(config)},
-                                 {"layer_timings", timings_to_json(layer_timings)}}
-                                .dump();
+  // Kernels follow the weights in the blob section, each 256-byte aligned.
+  Json kernel_list = Json::array();
+  uint64_t blobs_size = manifest.weights_size;
+  for (const auto& [name, cubin] : kernels) {
+    blobs_size = align_up(blobs_size);
+    kernel_list.push_back({{"name", name}, {"offset", blobs_size}, {"size", cubin.size()}});
+    blobs_size += cubin.size();
+  }
+  blobs_size = align_up(blobs_size);
+  std::string header_text = Json{
+      {"kiln_version", kiln_version()},
+      {"cuda_version", header.cuda_version},
+      {"gpu_architecture", header.gpu_architecture},
+      {"gpu_name", header.gpu_name},
+      {"build_config", config_to_json(config)},
+      {"layer_timings", timings_to_json(layer_timings)},
+      {"kernels", kernel_list}}.dump();
   std::string manifest_text = manifest.json.dump();
 
   Prefix prefix{};
@@ -188,7 +201,7 @@ void write_engine(const std::filesystem::path& path, const ir::Graph& graph,
   prefix.manifest_offset = prefix.header_offset + prefix.header_size;
   prefix.manifest_size = manifest_text.size();
   prefix.weights_offset = align_up(prefix.manifest_offset + prefix.manifest_size);
-  prefix.weights_size = manifest.weights_size;
+  prefix.weights_size = blobs_size;
 
   HashingWriter out(path);
   out.write(&prefix, sizeof prefix);
@@ -197,6 +210,11 @@ void write_engine(const std::filesystem::path& path, const ir::Graph& graph,
   for (const WeightBlob& blob : manifest.weights) {
     out.pad_to(prefix.weights_offset + blob.offset);
     out.write(blob.tensor.raw(), blob.tensor.nbytes());
+  }
+  size_t kernel_index = 0;
+  for (const auto& [name, cubin] : kernels) {
+    out.pad_to(prefix.weights_offset + kernel_list[kernel_index++]["offset"].get<uint64_t>());
+    out.write(cubin.data(), cubin.size());
   }
   out.pad_to(prefix.weights_offset + prefix.weights_size);
   out.finish(path);
@@ -257,6 +275,15 @@ LoadedEngine read_engine(const std::filesystem::path& path) {
     engine.header.gpu_name = header.at("gpu_name").get<std::string>();
     engine.config = config_from_json(header.at("build_config"), file);
     engine.layer_timings = timings_from_json(header.at("layer_timings"), file);
+    for (const Json& kernel : header.value("kernels", Json::array())) {
+      uint64_t offset = kernel.at("offset").get<uint64_t>(),
+               bytes_size = kernel.at("size").get<uint64_t>();
+      if (!section_fits(offset, bytes_size, prefix.weights_size))
+        fail_corrupt(file,
+                     "kernel '" + kernel.at("name").get<std::string>() + "' lies outside the file");
+      const auto* start = reinterpret_cast<const char*>(bytes + prefix.weights_offset + offset);
+      engine.kernels[kernel.at("name").get<std::string>()] = std::string(start, bytes_size);
+    }
     Json manifest = Json::parse(bytes + prefix.manifest_offset,
                                 bytes + prefix.manifest_offset + prefix.manifest_size);
     WeightSection weights{std::shared_ptr<const void>(mapped, bytes + prefix.weights_offset),

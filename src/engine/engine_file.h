@@ -53,6 +53,9 @@ struct LoadedEngine {
   // converted only when first read (Tensor::converted_on_first_read), so that a reader that
   // uses only these (the GPU runtime) never holds the wide copy in host memory.
   std::map<std::string, Tensor> prepared_weights;
+  // Generated kernels the build compiled for its GPU architecture (cubins), by kernel name;
+  // empty for an engine built without a GPU (a GPU runtime compiles them when loading).
+  std::map<std::string, std::string> kernels;
 };
 
 // The Kiln version compiled into this library (PROJECT_VERSION).
@@ -62,10 +65,12 @@ std::string kiln_version();
 // the file cannot be written.
 // `header` gives the CUDA version, GPU architecture and name of the build (kiln_version and
 // format_version are filled in). Float weights read only by layers whose precision stores
-// them narrower (bf16, fp16) are written converted, once, as prepared_weights.
+// them narrower (bf16, fp16) are written converted, once, as prepared_weights. `kernels` are
+// compiled generated kernels (LoadedEngine::kernels), stored after the weights.
 void write_engine(const std::filesystem::path& path, const ir::Graph& graph,
                   const BuildConfig& config, const EngineHeader& header = {},
-                  const LayerTimings& layer_timings = {});
+                  const LayerTimings& layer_timings = {},
+                  const std::map<std::string, std::string>& kernels = {});
 // Reads an engine; weights stay in the mapped file. Throws InvalidModel naming the file for
 // a wrong magic, another format version, or a truncated or corrupt file; the result is
 // verified. An engine built for any GPU architecture is read (the CPU backend can run it);

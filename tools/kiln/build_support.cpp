@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #ifdef KILN_HAS_CUDA
+#include "backends/cuda/runtime/fused_groups.h"
 #include "backends/cuda/runtime/layer_timer.h"
 #endif
 
@@ -18,6 +19,19 @@ std::unique_ptr<engine::LayerTimer> make_timer(Backend backend, size_t workspace
   (void)backend;
   (void)workspace_bytes;
   return nullptr;
+}
+
+std::map<std::string, std::string> compile_engine_kernels(const engine::BuildResult& built,
+                                                          const engine::LayerTimer* timer) {
+#ifdef KILN_HAS_CUDA
+  if (timer != nullptr) {
+    return cuda::compile_fusion_kernels(built.graph, built.config.tuned_input_dims,
+                                        timer->compute_capability());
+  }
+#endif
+  (void)built;
+  (void)timer;
+  return {};
 }
 
 engine::BuildProgress progress_printer(bool quiet) {

@@ -8,6 +8,8 @@ CudaExecutor::CudaExecutor(const ir::Graph& graph, const std::map<std::string, D
     : engine_(std::make_shared<Engine>(ir::copy_graph(graph), std::map<std::string, Tensor>{},
                                        options.workspace_bytes)),
       context_(std::make_unique<ExecutionContext>(
-          engine_, input_dims, ContextOptions{.poison_values = options.poison_values})) {}
+          engine_, input_dims,
+          ContextOptions{.poison_values = options.poison_values,
+                         .fuse_pointwise = options.fuse_pointwise})) {}
 
 }  // namespace kiln::cuda

@@ -9,8 +9,11 @@
 #include <optional>
 
 #include "backends/cpu/kernel.h"
+#include "backends/cuda/fusion/pointwise_codegen.h"
 #include "backends/cuda/kernels/cuda_check.h"
+#include "backends/cuda/kernels/generated_kernel.h"
 #include "backends/cuda/ops/cuda_ops.h"
+#include "backends/cuda/runtime/fused_groups.h"
 #include "backends/cuda/runtime/launch_resources.h"
 #include "backends/cuda/runtime/plan/storage_plan.h"
 #include "ir/op_schema.h"
@@ -33,9 +36,11 @@ struct ExecutionContext::State {
   std::optional<LaunchResources> resources;  // made once the engine's workspace size is known
   Stream own_stream;                         // run()'s, made on its first call
   StoragePlan plan;
-  std::vector<DeviceTensor> tensors;  // plan.tensors with their device addresses
-  std::vector<DeviceBuffer> buffers;  // a tensor's own buffer, where it has one
-  std::vector<CudaKernel> kernels;    // per plan step; null: runs on the host
+  std::vector<DeviceTensor> tensors;          // plan.tensors with their device addresses
+  std::vector<DeviceBuffer> buffers;          // a tensor's own buffer, where it has one
+  std::vector<CudaKernel> kernels;            // per plan step; null: runs on the host
+  std::vector<PointwiseGroup> fused;          // per plan group: its operands as planned ...
+  std::vector<PointwiseEntry> fused_entries;  // ... and its generated kernel
   DeviceBuffer arena;
   std::vector<std::string> host_nodes;
   int inferences = 0;
@@ -96,6 +101,36 @@ struct ExecutionContext::State {
       auto* source = static_cast<std::byte*>(tensors[size_t(view.alias_of)].data);
       tensors[size_t(alias)].data = source == nullptr ? nullptr : source + view.alias_offset;
     }
+  }
+
+  // Each fusion group's generated kernel: the engine's stored cubin or one compiled now.
+  void prepare_fused_kernels() {
+    fused = pointwise_groups(plan);
+    for (const PointwiseGroup& spec : fused)
+      fused_entries.push_back(engine->fused_kernels().entry(generate_pointwise_kernel(spec)));
+  }
+
+  void launch_fused(const PlannedStep& step) {
+    const PointwiseGroup& spec = fused[size_t(step.group)];
+    const PointwiseEntry& entry = fused_entries[size_t(step.group)];
+    std::vector<const void*> ins;
+    std::vector<void*> outs;
+    bool aligned = true;
+    int64_t count = element_count(spec.domain);
+    auto check_alignment = [&](const DeviceTensor& tensor) {
+      if (tensor.numel() != count) return;  // a broadcast operand is read element by element
+      size_t pack = size_t(entry.vector_width) * dtype_size(tensor.dtype);
+      aligned &= reinterpret_cast<uintptr_t>(tensor.data) % pack == 0;
+    };
+    for (int input : step.inputs) {
+      ins.push_back(tensors[size_t(input)].data);
+      check_alignment(tensors[size_t(input)]);
+    }
+    for (int output : step.outputs) {
+      outs.push_back(tensors[size_t(output)].data);
+      check_alignment(tensors[size_t(output)]);
+    }
+    launch_pointwise_entry(entry, fused_args(spec, ins, outs), aligned, context().stream);
   }
 
   void find_kernels() {
@@ -167,6 +202,10 @@ struct ExecutionContext::State {
       cast_tensor(context(), ins[0], outs[0]);
       return;
     }
+    if (step.kind == PlannedStep::Kind::Fused) {
+      launch_fused(step);
+      return;
+    }
     if (kernels[index] != nullptr) {
       try {
         kernels[index](context(), *step.node, ins, outs);
@@ -236,9 +275,10 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine,
   s.graph = passes::specialize_shapes(s.engine->graph(), input_dims);
   s.options = options;
   s.resources.emplace(s.engine->workspace_bytes(), /*stream=*/nullptr);
-  s.plan = plan_storage(s.graph);
+  s.plan = plan_storage(s.graph, PlanOptions{options.fuse_pointwise});
   s.place_tensors();
   s.find_kernels();
+  s.prepare_fused_kernels();
 }
 
 ExecutionContext::~ExecutionContext() = default;
@@ -366,6 +406,11 @@ std::vector<LayerTime> ExecutionContext::profile_layers(cudaStream_t stream, int
     if (step.kind == PlannedStep::Kind::Cast) {
       layer.op = "Cast";
       layer.name = step.label;
+    } else if (step.kind == PlannedStep::Kind::Fused) {
+      const PlannedGroup& group = s.plan.groups[size_t(step.group)];
+      layer.op = "Fused";
+      layer.name = group.nodes.front()->name + " .. " + group.nodes.back()->name;
+      layer.tactic = step.label;
     } else {
       layer.name = step.node->name;
       layer.op = step.node->op;

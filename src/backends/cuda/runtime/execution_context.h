@@ -19,6 +19,9 @@ struct ContextOptions {
   // Fill every computed value with 0xFF bytes (NaN for floats) before each inference, so a
   // kernel that leaves outputs unwritten is caught by tests.
   bool poison_values = false;
+  // Run fusion groups (passes/fusion_groups.h) as generated kernels; false runs every node
+  // through its own kernel (for comparing the two).
+  bool fuse_pointwise = true;
 };
 
 // One step of an inference as `kiln bench` reports it.

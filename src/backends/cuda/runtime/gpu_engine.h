@@ -11,6 +11,7 @@
 
 #include "backends/cuda/ops/cuda_kernel.h"
 #include "backends/cuda/runtime/cuda_resources.h"
+#include "backends/cuda/runtime/fused_kernel_cache.h"
 #include "engine/engine_file.h"
 #include "ir/graph.h"
 
@@ -19,9 +20,11 @@ namespace kiln::cuda {
 class Engine {
  public:
   // `graph` is optimized with precisions assigned; `prepared_weights` (by value name) are
-  // weights the build already stored in a narrower dtype (engine::LoadedEngine).
+  // weights the build already stored in a narrower dtype, `cubins` the generated kernels it
+  // compiled for this GPU (engine::LoadedEngine).
   explicit Engine(ir::Graph graph, std::map<std::string, Tensor> prepared_weights = {},
-                  size_t workspace_bytes = size_t(64) << 20);
+                  size_t workspace_bytes = size_t(64) << 20,
+                  std::map<std::string, std::string> cubins = {});
   // Reads an engine file and checks it was built for this GPU's architecture (or for none).
   static std::shared_ptr<Engine> load(const std::filesystem::path& file);
   // The same for an engine already read from `file`.
@@ -42,6 +45,9 @@ class Engine {
                                     DType dtype) const;
   // Bytes of weights on the device so far.
   size_t weight_bytes() const;
+  // The generated kernels of the engine's fusion groups, shared by its contexts: loaded from
+  // the engine file's cubins, or compiled on first use. Thread-safe.
+  FusedKernelCache& fused_kernels() const { return *fused_kernels_; }
 
  private:
   struct Weight {
@@ -53,6 +59,7 @@ class Engine {
   size_t workspace_bytes_;
   mutable std::mutex mutex_;
   mutable std::map<std::pair<std::string, DType>, std::unique_ptr<Weight>> weights_;
+  std::unique_ptr<FusedKernelCache> fused_kernels_;
 };
 
 // "sm_90" for compute capability 90.

@@ -4,11 +4,13 @@
 #include "backends/cuda/runtime/plan/storage_plan.h"
 
 #include <optional>
+#include <set>
 
 #include "backends/cuda/runtime/plan/arena_plan.h"
 #include "core/error.h"
 #include "core/precision.h"
 #include "ir/op_schema.h"
+#include "passes/fusion_groups.h"
 #include "passes/storage_dtype.h"
 
 namespace kiln::cuda {
@@ -47,7 +49,13 @@ std::optional<size_t> view_offset(const ir::Node& node, const PlannedTensor& sou
 
 class Planner {
  public:
-  explicit Planner(const ir::Graph& graph) : graph_(graph) {}
+  Planner(const ir::Graph& graph, const PlanOptions& options) : graph_(graph) {
+    if (!options.fuse_pointwise) return;
+    for (passes::FusionGroup& group : passes::find_fusion_groups(graph)) {
+      for (const ir::Node* node : group.nodes) group_of_[node] = fusion_groups_.size();
+      fusion_groups_.push_back(std::move(group));
+    }
+  }
 
   StoragePlan run() {
     for (const ir::Value* input : graph_.inputs()) {
@@ -146,7 +154,62 @@ class Planner {
     return true;
   }
 
+  // A group is planned at its last node; its other nodes have no step of their own.
+  void plan_group(size_t index) {
+    const passes::FusionGroup& group = fusion_groups_[index];
+    PlannedGroup planned{group.nodes, group.domain, {}, {}};
+    PlannedStep step;
+    step.kind = PlannedStep::Kind::Fused;
+    step.node = group.nodes.back();
+    step.group = int(plan_.groups.size());
+    std::set<const ir::Value*> members_outputs, read;
+    for (const ir::Node* node : group.nodes) members_outputs.insert(node->outputs[0]);
+    for (const ir::Node* node : group.nodes) {
+      step.label += (step.label.empty() ? "" : "+") + node->op;
+      for (const ir::Value* input : node->inputs) {
+        if (input == nullptr || members_outputs.contains(input) || read.contains(input) ||
+            passes::is_inlined_scalar(*input)) {
+          continue;
+        }
+        read.insert(input);
+        planned.inputs.push_back(input);
+        // A weight in the dtype its reader's precision stores (the engine's converted copy);
+        // a computed value as it is stored: the kernel converts in registers.
+        step.inputs.push_back(input->is_constant()
+                                  ? tensor_for(input, wanted_dtype(*node, input, DType::Undefined))
+                                  : stored_tensor(input));
+      }
+    }
+    for (const ir::Node* node : group.nodes) {
+      const ir::Value* output = node->outputs[0];
+      bool read_outside = graph_.is_graph_output(output);
+      for (const ir::Node* user : graph_.users(output))
+        read_outside |= !group_of_.contains(user) || group_of_.at(user) != index;
+      if (!read_outside) continue;
+      planned.outputs.push_back(output);
+      step.outputs.push_back(add_computed(output));
+    }
+    plan_.groups.push_back(std::move(planned));
+    plan_.steps.push_back(std::move(step));
+  }
+
+  // The tensor `output` is produced into, in its storage dtype.
+  int add_computed(const ir::Value* output) {
+    DType dtype = passes::storage_dtype(*output);  // the rule the builder costs casts by
+    // A graph output stays outside the arena only where it is delivered in this dtype.
+    bool delivered = graph_.is_graph_output(output) && dtype == output->dtype;
+    int tensor = add(output, dtype, delivered ? Placement::Own : Placement::Arena);
+    slot_of_[{output, dtype}] = tensor;
+    primary_[output] = tensor;
+    plan_.computed.push_back(tensor);
+    return tensor;
+  }
+
   void plan_node(const ir::Node& node) {
+    if (auto grouped = group_of_.find(&node); grouped != group_of_.end()) {
+      if (fusion_groups_[grouped->second].nodes.back() == &node) plan_group(grouped->second);
+      return;
+    }
     if (plan_view(node)) return;
     DType data_storage = DType::Undefined;
     for (const ir::Value* input : node.inputs) {
@@ -167,14 +230,7 @@ class Planner {
         step.outputs.push_back(-1);  // an optional output nobody reads (LayerNorm's Mean)
         continue;
       }
-      DType dtype = passes::storage_dtype(*output);  // the rule the builder costs casts by
-      // A graph output stays outside the arena only where it is delivered in this dtype.
-      bool delivered = graph_.is_graph_output(output) && dtype == output->dtype;
-      int tensor = add(output, dtype, delivered ? Placement::Own : Placement::Arena);
-      slot_of_[{output, dtype}] = tensor;
-      primary_[output] = tensor;
-      plan_.computed.push_back(tensor);
-      step.outputs.push_back(tensor);
+      step.outputs.push_back(add_computed(output));
     }
     plan_.steps.push_back(std::move(step));
   }
@@ -263,6 +319,8 @@ class Planner {
   }
 
   const ir::Graph& graph_;
+  std::vector<passes::FusionGroup> fusion_groups_;
+  std::map<const ir::Node*, size_t> group_of_;
   StoragePlan plan_;
   std::map<std::pair<const ir::Value*, DType>, int> slot_of_;
   std::map<const ir::Value*, int> primary_;  // the tensor a value is produced into
@@ -270,6 +328,8 @@ class Planner {
 
 }  // namespace
 
-StoragePlan plan_storage(const ir::Graph& graph) { return Planner(graph).run(); }
+StoragePlan plan_storage(const ir::Graph& graph, const PlanOptions& options) {
+  return Planner(graph, options).run();
+}
 
 }  // namespace kiln::cuda

@@ -39,16 +39,33 @@ struct PlannedTensor {
 };
 
 struct PlannedStep {
-  enum class Kind { Launch, Cast } kind = Kind::Launch;
-  const ir::Node* node = nullptr;  // Kind::Launch
-  std::string label;               // Kind::Cast: "cast VALUE to DTYPE"
-  std::vector<int> inputs;         // tensor per node input, -1 where absent
+  enum class Kind { Launch, Cast, Fused } kind = Kind::Launch;
+  const ir::Node* node = nullptr;  // Kind::Launch; Kind::Fused: the group's last node
+  std::string label;               // Kind::Cast: "cast VALUE to DTYPE"; Kind::Fused: "Add+Gelu"
+  int group = -1;                  // Kind::Fused: index in StoragePlan::groups
+  std::vector<int> inputs;         // tensor per node input, -1 where absent; Fused: per group input
   std::vector<int> outputs;        // tensor per node output, -1 for an unread optional one
+};
+
+// A fusion group (passes/fusion_groups.h) as one step: the values it reads from memory, each
+// in the dtype it is already stored in (no cast steps: the generated kernel converts), and
+// the values it writes, those read outside the group. The others never reach memory.
+struct PlannedGroup {
+  std::vector<const ir::Node*> nodes;
+  Dims domain;
+  std::vector<const ir::Value*> inputs;   // the step's inputs, in order
+  std::vector<const ir::Value*> outputs;  // the step's outputs, in order
+};
+
+struct PlanOptions {
+  // Run fusion groups as generated kernels (one step each) instead of node by node.
+  bool fuse_pointwise = true;
 };
 
 struct StoragePlan {
   std::vector<PlannedTensor> tensors;
   std::vector<PlannedStep> steps;                    // in launch order
+  std::vector<PlannedGroup> groups;                  // what Kind::Fused steps run
   std::map<std::string, int> inputs;                 // graph inputs by name (not constants)
   std::vector<std::pair<std::string, int>> outputs;  // graph outputs, in order, declared dtypes
   std::vector<int> computed;  // every tensor a step writes (what poisoning fills)
@@ -63,6 +80,6 @@ constexpr size_t kTensorAlignment = 256;
 
 // Plans `graph` (static shapes; node precisions set where the builder chose them). Throws
 // Runtime naming the value if a non-constant value has no producer.
-StoragePlan plan_storage(const ir::Graph& graph);
+StoragePlan plan_storage(const ir::Graph& graph, const PlanOptions& options = {});
 
 }  // namespace kiln::cuda

@@ -1,0 +1,43 @@
+// Fusion groups as the generator sees them, and their compile at build time.
+#include "backends/cuda/runtime/fused_groups.h"
+
+#include "backends/cuda/fusion/nvrtc_compiler.h"
+#include "passes/passes.h"
+
+namespace kiln::cuda {
+
+std::vector<PointwiseGroup> pointwise_groups(const StoragePlan& plan) {
+  std::vector<PointwiseGroup> groups;
+  for (const PlannedGroup& group : plan.groups)
+    groups.push_back(PointwiseGroup{group.nodes, group.domain, {}, {}});
+  for (const PlannedStep& step : plan.steps) {
+    if (step.kind != PlannedStep::Kind::Fused) continue;
+    PointwiseGroup& spec = groups[size_t(step.group)];
+    const PlannedGroup& group = plan.groups[size_t(step.group)];
+    for (size_t j = 0; j < step.inputs.size(); ++j) {
+      const PlannedTensor& tensor = plan.tensors[size_t(step.inputs[j])];
+      spec.inputs.push_back({group.inputs[j], tensor.dtype, tensor.dims});
+    }
+    for (size_t k = 0; k < step.outputs.size(); ++k) {
+      const PlannedTensor& tensor = plan.tensors[size_t(step.outputs[k])];
+      spec.outputs.push_back({group.outputs[k], tensor.dtype, tensor.dims});
+    }
+  }
+  return groups;
+}
+
+std::map<std::string, std::string> compile_fusion_kernels(
+    const ir::Graph& graph, const std::map<std::string, Dims>& input_dims, int compute_capability) {
+  ir::Graph specialized = passes::specialize_shapes(graph, input_dims);
+  StoragePlan plan = plan_storage(specialized);
+  std::map<std::string, std::string> cubins;
+  for (const PointwiseGroup& group : pointwise_groups(plan)) {
+    GeneratedKernel kernel = generate_pointwise_kernel(group);
+    if (cubins.contains(kernel.name)) continue;
+    cubins[kernel.name] =
+        compile_cubin(kernel.source, "fusion group " + kernel.label, compute_capability);
+  }
+  return cubins;
+}
+
+}  // namespace kiln::cuda

@@ -1,0 +1,23 @@
+// From a storage plan's fusion groups to generated kernels: each group's operands with the
+// dtypes and dims they are planned in, and the build-time compile of them all (the cubins an
+// engine file keeps, so that loading it compiles nothing).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/fusion/pointwise_codegen.h"
+#include "backends/cuda/runtime/plan/storage_plan.h"
+
+namespace kiln::cuda {
+
+// One PointwiseGroup per plan.groups entry, in order.
+std::vector<PointwiseGroup> pointwise_groups(const StoragePlan& plan);
+
+// The cubins (by kernel name) of every fusion group of `graph` specialized to `input_dims`,
+// compiled by NVRTC for `compute_capability`. No GPU needed.
+std::map<std::string, std::string> compile_fusion_kernels(
+    const ir::Graph& graph, const std::map<std::string, Dims>& input_dims, int compute_capability);
+
+}  // namespace kiln::cuda

@@ -1,0 +1,212 @@
+// Generated fusion-group kernels on the GPU, whole graphs rather than one op: pointwise
+// chains with bias, per-channel, per-batch and scalar broadcasts, masks and casts, each run
+// fused (poisoned outputs) and compared with the CPU reference and with the unfused GPU run,
+// in fp32 and bf16, at sizes that take the vector and the scalar kernel; and the cubins an
+// engine file stores, loaded instead of compiled.
+#include <filesystem>
+#include <functional>
+
+#include "backends/cpu/executor.h"
+#include "backends/cuda/runtime/cuda_executor.h"
+#include "backends/cuda/runtime/fused_groups.h"
+#include "cuda_test_util.h"
+#include "engine/engine_file.h"
+#include "ir/op_schema.h"
+#include "kiln/summary.h"
+
+namespace kiln {
+namespace {
+
+ir::Shape shape(const Dims& dims) { return ir::Shape::from_dims(dims); }
+
+ir::Value* constant(ir::Graph& graph, const std::string& name, const Dims& dims, uint32_t seed,
+                    double low = -1, double high = 1) {
+  return graph.add_constant(name, cuda_test::random_tensor(DType::Float32, dims, low, high, seed));
+}
+
+ir::Value* scalar(ir::Graph& graph, const std::string& name, float value) {
+  return graph.add_constant(name, Tensor::from_vector<float>({}, {value}));
+}
+
+ir::Value* node(ir::Graph& graph, const std::string& op, std::vector<ir::Value*> inputs) {
+  return graph.add_node(op, graph.unique_name(op), std::move(inputs), {""})->outputs[0];
+}
+
+// A graph builder: given the graph and the domain dims, adds inputs, nodes and outputs.
+using Build = std::function<void(ir::Graph&, const Dims&)>;
+
+struct Chain {
+  std::string name;
+  Build build;
+};
+
+std::vector<Chain> chains() {
+  return {
+      {"bias_gelu_scale",
+       [](ir::Graph& g, const Dims& d) {
+         ir::Value* x = g.add_input("x", DType::Float32, shape(d));
+         ir::Value* a = node(g, "Add", {x, constant(g, "b", {d.back()}, 1)});
+         ir::Value* gelu = node(g, "Gelu", {a});
+         g.add_output(node(g, "Mul", {gelu, scalar(g, "half", 0.5f)}));
+       }},
+      {"residual_affine_relu_two_outputs",
+       [](ir::Graph& g, const Dims& d) {
+         ir::Value* x = g.add_input("x", DType::Float32, shape(d));
+         ir::Value* y = g.add_input("y", DType::Float32, shape(d));
+         ir::Value* sum = node(g, "Add", {x, y});
+         ir::Value* scaled = node(g, "Mul", {sum, constant(g, "w", {d.back()}, 2)});
+         ir::Value* shifted = node(g, "Add", {scaled, constant(g, "b", {d.back()}, 3)});
+         g.set_outputs({sum, node(g, "Relu", {shifted})});
+       }},
+      {"per_channel_hardswish_clip",
+       [](ir::Graph& g, const Dims& d) {
+         ir::Value* x = g.add_input("x", DType::Float32, shape(d));
+         Dims channel(d.size() - 1, 1);
+         channel[0] = d[1];  // [C, 1, ...]: per channel of [N, C, ...]
+         ir::Value* scaled = node(g, "Mul", {x, constant(g, "scale", channel, 4)});
+         ir::Value* shifted = node(g, "Add", {scaled, constant(g, "shift", channel, 5)});
+         ir::Value* swish = node(g, "HardSwish", {shifted});
+         g.add_output(node(g, "Clip", {swish, scalar(g, "lo", 0.f), scalar(g, "hi", 0.4f)}));
+       }},
+      {"per_batch_mask_where",
+       [](ir::Graph& g, const Dims& d) {
+         ir::Value* x = g.add_input("x", DType::Float32, shape(d));
+         Dims batch(d.size(), 1);
+         batch[0] = d[0];
+         ir::Value* keep = g.add_input("keep", DType::Bool, shape(batch));
+         ir::Value* negative = node(g, "Less", {x, scalar(g, "zero", 0.f)});
+         ir::Value* both = node(g, "And", {negative, keep});
+         ir::Value* tanh = node(g, "Tanh", {x});
+         ir::Value* where = node(g, "Where", {both, tanh, node(g, "Sigmoid", {x})});
+         ir::Value* finite = node(g, "And", {both, node(g, "Not", {node(g, "IsNaN", {x})})});
+         ir::Value* as_float = g.add_node("Cast", "cast", {finite}, {"kf"})->outputs[0];
+         g.add_output(node(g, "Add", {where, node(g, "Neg", {as_float})}));
+       }},
+      {"silu_times_up",
+       [](ir::Graph& g, const Dims& d) {
+         ir::Value* gate = g.add_input("gate", DType::Float32, shape(d));
+         ir::Value* up = g.add_input("up", DType::Float32, shape(d));
+         ir::Value* silu = node(g, "Mul", {gate, node(g, "Sigmoid", {gate})});
+         g.add_output(node(g, "Mul", {silu, up}));
+       }},
+      {"positive_math",
+       [](ir::Graph& g, const Dims& d) {
+         ir::Value* x = g.add_input("x", DType::Float32, shape(d));
+         ir::Value* p = node(g, "Add", {node(g, "Mul", {x, x}), scalar(g, "one", 1.f)});
+         ir::Value* root =
+             node(g, "Div", {node(g, "Sqrt", {p}), node(g, "Pow", {p, scalar(g, "three", 3.f)})});
+         ir::Value* mixed = node(
+             g, "Max", {node(g, "Log", {p}), node(g, "Reciprocal", {root}), node(g, "Erf", {x})});
+         ir::Value* waves = node(g, "Min", {node(g, "Sin", {mixed}), node(g, "Cos", {x})});
+         ir::Value* bf16 =
+             g.add_node("Cast", "round", {node(g, "Exp", {waves})}, {"r"})->outputs[0];
+         g.add_output(node(g, "Sub", {bf16, node(g, "HardSigmoid", {x})}));
+       }},
+  };
+}
+
+// Casts with a `to` attribute; every float-computing node in `precision`.
+ir::Graph make_graph(const Chain& chain, const Dims& dims, Precision precision) {
+  ir::Graph graph;
+  chain.build(graph, dims);
+  for (ir::Node* n : graph.nodes()) {
+    if (n->op == "Cast")
+      n->attrs["to"] = int64_t(n->name == "round" ? DType::BFloat16 : DType::Float32);
+    if (ir::is_float_compute(n->op)) n->precision = precision;
+  }
+  ir::infer_graph(graph);
+  return graph;
+}
+
+std::map<std::string, Tensor> random_inputs(const ir::Graph& graph, uint32_t seed) {
+  std::map<std::string, Tensor> inputs;
+  for (const ir::Value* input : graph.inputs()) {
+    if (input->is_constant()) continue;
+    Dims dims = input->shape.static_dims();
+    inputs[input->name] = input->dtype == DType::Bool
+                              ? cuda_test::random_tensor(DType::Bool, dims, 0, 2, seed++)
+                              : cuda_test::random_tensor(input->dtype, dims, -3, 3, seed++);
+  }
+  return inputs;
+}
+
+int fused_steps(cuda::ExecutionContext& context) {
+  int fused = 0;
+  cudaStream_t stream = nullptr;
+  for (const cuda::LayerTime& layer : context.profile_layers(stream, 1))
+    fused += layer.op == "Fused";
+  return fused;
+}
+
+class FusedChainTest
+    : public testing::TestWithParam<std::tuple<size_t, Precision, std::vector<int64_t>>> {};
+
+TEST_P(FusedChainTest, MatchesTheCpuReferenceAndTheUnfusedRun) {
+  KILN_REQUIRE_GPU();
+  const auto& [index, precision, dims] = GetParam();
+  const Chain chain = chains()[index];
+  ir::Graph graph = make_graph(chain, dims, precision);
+  std::map<std::string, Tensor> inputs = random_inputs(graph, 7);
+  std::vector<Tensor> reference = cpu::Executor(graph).run(inputs);
+  cuda::CudaExecutor fused(graph, {}, {.poison_values = true});
+  cuda::CudaExecutor unfused(graph, {}, {.poison_values = true, .fuse_pointwise = false});
+  std::vector<Tensor> fused_out = fused.run(inputs);
+  std::vector<Tensor> unfused_out = unfused.run(inputs);
+  EXPECT_GE(fused_steps(fused.context()), 1) << chain.name << ": nothing was fused";
+  EXPECT_EQ(fused_steps(unfused.context()), 0);
+  double tolerance = cuda_test::tolerance_for(precision);
+  ASSERT_EQ(fused_out.size(), reference.size());
+  for (size_t i = 0; i < reference.size(); ++i) {
+    TensorComparison cpu =
+        compare_tensors(fused_out[i].to(DType::Float32), reference[i].to(DType::Float32));
+    TensorComparison gpu =
+        compare_tensors(fused_out[i].to(DType::Float32), unfused_out[i].to(DType::Float32));
+    EXPECT_LE(cpu.normalized_error, tolerance) << chain.name << " output " << i << " vs CPU";
+    EXPECT_LE(gpu.normalized_error, tolerance) << chain.name << " output " << i << " vs unfused";
+    EXPECT_FALSE(std::isnan(cpu.max_abs_diff)) << chain.name << " output " << i << " has NaN";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Chains, FusedChainTest,
+    testing::Combine(testing::Range(size_t(0), chains().size()),
+                     testing::Values(Precision::FP32, Precision::BF16),
+                     // 2*3*8*64: the vector kernel; 3*5*7*9: scalar (no pack divides it)
+                     testing::Values(std::vector<int64_t>{2, 3, 8, 64},
+                                     std::vector<int64_t>{3, 5, 7, 9})),
+    [](const auto& info) {
+      return chains()[std::get<0>(info.param)].name + "_" +
+             std::string(precision_name(std::get<1>(info.param))) + "_" +
+             std::to_string(element_count(std::get<2>(info.param)));
+    });
+
+// An engine file keeps the build's cubins: a context of the loaded engine compiles nothing,
+// and its outputs equal those of an engine that compiled its kernels itself.
+TEST(FusedKernels, EngineFileCubinsAreLoadedNotCompiled) {
+  KILN_REQUIRE_GPU();
+  Dims dims = {2, 3, 8, 64};
+  ir::Graph graph = make_graph(chains()[0], dims, Precision::BF16);
+  std::map<std::string, std::string> cubins =
+      cuda::compile_fusion_kernels(graph, {}, cuda::compute_capability());
+  ASSERT_EQ(cubins.size(), 1u);
+  std::filesystem::path file = std::filesystem::temp_directory_path() /
+                               ("kiln_fused_" + std::to_string(::getpid()) + ".kiln");
+  engine::BuildConfig config;
+  config.enabled_precisions = {Precision::FP32, Precision::BF16};
+  engine::write_engine(file, graph, config, {}, {}, cubins);
+  engine::LoadedEngine loaded = engine::read_engine(file);
+  EXPECT_EQ(loaded.kernels, cubins);
+  auto from_file = cuda::Engine::from_loaded(std::move(loaded), file.string());
+  std::filesystem::remove(file);
+  cuda::ExecutionContext context(from_file, {});
+  EXPECT_EQ(from_file->fused_kernels().compiled_count(), 0u);
+  std::map<std::string, Tensor> inputs = random_inputs(graph, 3);
+  std::vector<Tensor> stored = context.run(inputs);
+  cuda::CudaExecutor compiled(graph, {});
+  std::vector<Tensor> fresh = compiled.run(inputs);
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(std::memcmp(stored[0].raw(), fresh[0].raw(), stored[0].nbytes()), 0);
+}
+
+}  // namespace
+}  // namespace kiln

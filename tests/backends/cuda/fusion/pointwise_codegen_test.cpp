@@ -1,0 +1,164 @@
+// The pointwise kernel generator without a GPU: every fusible op's formula compiles with
+// NVRTC (for sm_80 and sm_90) in every storage dtype, the kernel name follows the source,
+// broadcast operands get the right (div, mod), and what it cannot express is refused.
+#include "backends/cuda/fusion/pointwise_codegen.h"
+
+#include <gtest/gtest.h>
+
+#include "backends/cuda/fusion/nvrtc_compiler.h"
+#include "ir/op_schema.h"
+#include "ir/shape_literals.h"  // tests/ir/shape_literals.h
+#include "passes/fusion_groups.h"
+
+namespace kiln::cuda {
+namespace {
+
+using ir::testing::shape;
+
+// x[4,8,16] (and y[16], a bias) through one node of `op`, then a Cast back to x's dtype.
+struct OneOp {
+  ir::Graph graph;
+  PointwiseGroup group;
+  OneOp(const std::string& op, DType storage, DType value_dtype = DType::Float32) {
+    ir::Value* x = graph.add_input("x", value_dtype, shape({4, 8, 16}));
+    ir::Value* y = graph.add_input("y", value_dtype, shape({16}));
+    std::vector<ir::Value*> inputs = {x};
+    if (op == "Where") {
+      ir::Value* condition = graph.add_input("c", DType::Bool, shape({4, 8, 16}));
+      inputs = {condition, x, y};
+    } else if (op == "Clip") {
+      inputs = {x, graph.add_constant("low", Tensor::from_vector<float>({}, {-1.f})),
+                graph.add_input("high", value_dtype, shape({}))};
+    } else if (ir::find_schema(op)->max_inputs != 1) {
+      inputs.push_back(y);
+    }
+    ir::Node* node = graph.add_node(op, op, inputs, {"out"});
+    if (op == "Cast") node->attrs["to"] = int64_t(DType::BFloat16);
+    ir::infer_graph(graph);
+    ir::Node* back = graph.add_node("Cast", "back", {node->outputs[0]}, {"back"});
+    back->attrs["to"] = int64_t(DType::Float32);
+    graph.add_output(back->outputs[0]);
+    ir::infer_graph(graph);
+    group.nodes = {node, back};
+    group.domain = {4, 8, 16};
+    for (ir::Value* input : node->inputs) {
+      if (input == nullptr || passes::is_inlined_scalar(*input)) continue;
+      DType stored = is_floating(input->dtype) ? storage : input->dtype;
+      group.inputs.push_back({input, stored, input->shape.static_dims()});
+    }
+    group.outputs.push_back({back->outputs[0], storage, group.domain});
+  }
+};
+
+class EveryOp : public testing::TestWithParam<std::tuple<std::string, DType>> {};
+
+TEST_P(EveryOp, CompilesForSm80AndSm90) {
+  const auto& [op, storage] = GetParam();
+  bool logic = op == "And" || op == "Not";
+  OneOp model(op, storage, logic ? DType::Bool : DType::Float32);
+  for (const ir::Node* node : model.group.nodes)
+    ASSERT_TRUE(passes::is_fusible_pointwise(*node)) << node->describe();
+  GeneratedKernel kernel = generate_pointwise_kernel(model.group);
+  EXPECT_EQ(kernel.label, op + "+Cast");
+  for (int architecture : {80, 90}) {
+    std::string cubin = compile_cubin(kernel.source, kernel.label, architecture);
+    EXPECT_GT(cubin.size(), 100u) << op << " sm_" << architecture;
+    EXPECT_NE(cubin.find(kernel.name + "_v"), std::string::npos) << "no vector entry point";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ops, EveryOp,
+    testing::Combine(testing::Values("Relu", "Gelu", "Erf", "Tanh", "Sigmoid", "HardSigmoid",
+                                     "HardSwish", "Neg", "Exp", "Log", "Sqrt", "Reciprocal", "Sin",
+                                     "Cos", "Clip", "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min",
+                                     "Equal", "Less", "Greater", "And", "Not", "IsNaN", "Where",
+                                     "Cast"),
+                     testing::Values(DType::Float32, DType::BFloat16, DType::Float16)),
+    [](const testing::TestParamInfo<EveryOp::ParamType>& info) {
+      return std::get<0>(info.param) + "_" + std::string(dtype_name(std::get<1>(info.param)));
+    });
+
+TEST(PointwiseCodegen, TheNameFollowsTheSourceAndTheVectorWidthTheNarrowestPack) {
+  OneOp bf16("Add", DType::BFloat16), bf16_again("Add", DType::BFloat16),
+      fp32("Add", DType::Float32);
+  GeneratedKernel a = generate_pointwise_kernel(bf16.group);
+  EXPECT_EQ(a.name, generate_pointwise_kernel(bf16_again.group).name);
+  GeneratedKernel b = generate_pointwise_kernel(fp32.group);
+  EXPECT_NE(a.name, b.name);
+  EXPECT_EQ(a.vector_width, 8);  // 16 bytes of bf16
+  EXPECT_EQ(b.vector_width, 4);  // 16 bytes of float32
+}
+
+TEST(PointwiseCodegen, ScalarConstantsAreLiteralsWithTheirExactBits) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({64}));
+  ir::Node* mul = graph.add_node(
+      "Mul", "mul", {x, graph.add_constant("third", Tensor::from_vector<float>({}, {1.f / 3}))},
+      {"m"});
+  ir::Node* exp = graph.add_node("Exp", "exp", {mul->outputs[0]}, {"y"});
+  graph.add_output(exp->outputs[0]);
+  ir::infer_graph(graph);
+  PointwiseGroup group{
+      {mul, exp}, {64}, {{x, DType::Float32, {64}}}, {{exp->outputs[0], DType::Float32, {64}}}};
+  GeneratedKernel kernel = generate_pointwise_kernel(group);
+  EXPECT_NE(kernel.source.find("__uint_as_float(0x3eaaaaabu)"), std::string::npos) << kernel.source;
+  EXPECT_NO_THROW(compile_cubin(kernel.source, kernel.label, 90));
+}
+
+TEST(PointwiseCodegen, BlockIndexOfBroadcastOperands) {
+  using Pair = std::pair<int64_t, int64_t>;
+  auto index = [](const Dims& input, const Dims& domain) {
+    BlockIndex block = block_index(input, domain);
+    return Pair{block.div, block.mod};
+  };
+  EXPECT_EQ(index({16}, {4, 8, 16}), (Pair{1, 16}));            // bias
+  EXPECT_EQ(index({1, 3, 1, 1}, {2, 3, 5, 5}), (Pair{25, 3}));  // per channel
+  EXPECT_EQ(index({2, 1, 1}, {2, 3, 5}), (Pair{15, 2}));        // per batch
+  EXPECT_EQ(index({}, {2, 3}), (Pair{1, 1}));                   // scalar
+  EXPECT_EQ(index({2, 3}, {2, 3}), (Pair{1, 6}));               // same size
+}
+
+TEST(PointwiseCodegen, FusedArgsCarryAddressesAndIndexing) {
+  OneOp model("Add", DType::BFloat16);
+  int x = 0, y = 0, out = 0;
+  FusedArgs args = fused_args(model.group, {&x, &y}, {&out});
+  EXPECT_EQ(args.count, 4 * 8 * 16);
+  EXPECT_EQ(args.inputs[0], &x);
+  EXPECT_EQ(args.inputs[1], &y);
+  EXPECT_EQ(args.outputs[0], &out);
+  EXPECT_EQ(args.mod[1], 16);
+}
+
+TEST(PointwiseCodegen, RefusesAnOpItHasNoFormulaFor) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 4}));
+  ir::Node* softmax = graph.add_node("Softmax", "softmax", {x}, {"s"});
+  ir::Node* exp = graph.add_node("Exp", "exp", {softmax->outputs[0]}, {"y"});
+  ir::infer_graph(graph);
+  PointwiseGroup group{{softmax, exp},
+                       {4, 4},
+                       {{x, DType::Float32, {4, 4}}},
+                       {{exp->outputs[0], DType::Float32, {4, 4}}}};
+  try {
+    generate_pointwise_kernel(group);
+    FAIL() << "Softmax was generated";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::Unsupported);
+    EXPECT_NE(std::string(error.what()).find("softmax"), std::string::npos) << error.what();
+  }
+}
+
+TEST(PointwiseCodegen, ACompileErrorNamesTheGroupAndCarriesTheLog) {
+  try {
+    compile_cubin("extern \"C\" __global__ void k() { undefined_thing(); }", "Add+Gelu", 90);
+    FAIL() << "bad source compiled";
+  } catch (const Error& error) {
+    std::string message = error.what();
+    EXPECT_NE(message.find("Add+Gelu"), std::string::npos) << message;
+    EXPECT_NE(message.find("undefined_thing"), std::string::npos) << message;
+  }
+}
+
+}  // namespace
+}  // namespace kiln::cuda

@@ -1,0 +1,135 @@
+// find_fusion_groups: which pointwise nodes group together, which may not (another domain,
+// a broadcast that is not one block, integer math, dynamic dims), and the rule that keeps
+// "run the group at its last node" a valid order.
+#include "passes/fusion_groups.h"
+
+#include <gtest/gtest.h>
+
+#include "ir/op_schema.h"
+#include "ir/shape_literals.h"         // tests/ir/shape_literals.h
+#include "passes/pass_test_helpers.h"  // tests/passes
+
+namespace kiln::passes {
+namespace {
+
+using ir::testing::shape;
+using pass_testing::weight;
+
+std::vector<std::string> names(const FusionGroup& group) {
+  std::vector<std::string> result;
+  for (const ir::Node* node : group.nodes) result.push_back(node->name);
+  return result;
+}
+
+ir::Value* scalar(ir::Graph& graph, const std::string& name, float value) {
+  return graph.add_constant(name, Tensor::from_vector<float>({}, {value}));
+}
+
+TEST(FusionGroups, ABiasGeluScaleChainIsOneGroup) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 8, 16}));
+  ir::Node* add = graph.add_node("Add", "add", {x, weight(graph, "b", {16}, 1)}, {"a"});
+  ir::Node* gelu = graph.add_node("Gelu", "gelu", {add->outputs[0]}, {"g"});
+  ir::Node* mul = graph.add_node("Mul", "mul", {gelu->outputs[0], scalar(graph, "s", 0.5f)}, {"y"});
+  graph.add_output(mul->outputs[0]);
+  ir::infer_graph(graph);
+  std::vector<FusionGroup> groups = find_fusion_groups(graph);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"add", "gelu", "mul"}));
+  EXPECT_EQ(groups[0].domain, (Dims{4, 8, 16}));
+}
+
+// a = x + 1; m = MatMul(a, w); y = a * m: `mul` may not join `a`'s group, since the group
+// would then need m, which needs the group. Neither is left with two nodes.
+TEST(FusionGroups, ANodeThatReadsAnOutsideUserOfTheGroupDoesNotJoinIt) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({8, 8}));
+  ir::Node* add = graph.add_node("Add", "add", {x, scalar(graph, "one", 1.f)}, {"a"});
+  ir::Node* relu = graph.add_node("Relu", "relu", {add->outputs[0]}, {"r"});
+  ir::Node* matmul =
+      graph.add_node("MatMul", "matmul", {relu->outputs[0], weight(graph, "w", {8, 8}, 2)}, {"m"});
+  ir::Node* mul = graph.add_node("Mul", "mul", {relu->outputs[0], matmul->outputs[0]}, {"p"});
+  ir::Node* tanh = graph.add_node("Tanh", "tanh", {mul->outputs[0]}, {"y"});
+  graph.add_output(tanh->outputs[0]);
+  ir::infer_graph(graph);
+  std::vector<FusionGroup> groups = find_fusion_groups(graph);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"add", "relu"}));
+  EXPECT_EQ(names(groups[1]), (std::vector<std::string>{"mul", "tanh"}));
+}
+
+TEST(FusionGroups, ADifferentDomainStartsAnotherGroup) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 16}));
+  ir::Value* wide = graph.add_input("wide", DType::Float32, shape({3, 4, 16}));
+  ir::Node* exp = graph.add_node("Exp", "exp", {x}, {"e"});
+  ir::Node* neg = graph.add_node("Neg", "neg", {exp->outputs[0]}, {"n"});
+  ir::Node* add = graph.add_node("Add", "add", {wide, neg->outputs[0]}, {"a"});  // [3,4,16]
+  ir::Node* sig = graph.add_node("Sigmoid", "sig", {add->outputs[0]}, {"y"});
+  graph.add_output(sig->outputs[0]);
+  ir::infer_graph(graph);
+  std::vector<FusionGroup> groups = find_fusion_groups(graph);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"exp", "neg"}));
+  EXPECT_EQ(names(groups[1]), (std::vector<std::string>{"add", "sig"}));
+}
+
+TEST(FusionGroups, IntegerMathAndDynamicDimsStayUnfused) {
+  ir::Graph graph;
+  ir::Value* ids = graph.add_input("ids", DType::Int64, shape({4, 8}));
+  ir::Node* add = graph.add_node(
+      "Add", "add", {ids, graph.add_constant("one", Tensor::from_vector<int64_t>({}, {1}))}, {"a"});
+  ir::Node* mul = graph.add_node("Mul", "mul", {add->outputs[0], add->outputs[0]}, {"m"});
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({"batch", 8}));
+  ir::Node* exp = graph.add_node("Exp", "exp", {x}, {"e"});
+  ir::Node* neg = graph.add_node("Neg", "neg", {exp->outputs[0]}, {"n"});
+  graph.set_outputs({mul->outputs[0], neg->outputs[0]});
+  ir::infer_graph(graph);
+  EXPECT_FALSE(is_fusible_pointwise(*add));
+  EXPECT_FALSE(is_fusible_pointwise(*exp));
+  EXPECT_TRUE(find_fusion_groups(graph).empty());
+}
+
+TEST(FusionGroups, MasksAndCastsFuseWithTheirFloatMath) {
+  ir::Graph graph;
+  ir::Value* mask = graph.add_input("mask", DType::Int64, shape({2, 1, 1, 8}));
+  ir::Value* scores = graph.add_input("scores", DType::Float32, shape({2, 4, 8, 8}));
+  ir::Node* cast = graph.add_node("Cast", "cast", {mask}, {"m"});
+  cast->attrs["to"] = int64_t(DType::Float32);
+  ir::Node* sub =
+      graph.add_node("Sub", "sub", {scalar(graph, "one", 1.f), cast->outputs[0]}, {"s"});
+  ir::Node* big =
+      graph.add_node("Mul", "big", {sub->outputs[0], scalar(graph, "min", -1e9f)}, {"b"});
+  ir::Node* add = graph.add_node("Add", "add", {scores, big->outputs[0]}, {"y"});
+  graph.add_output(add->outputs[0]);
+  ir::infer_graph(graph);
+  std::vector<FusionGroup> groups = find_fusion_groups(graph);
+  // The mask arithmetic has the mask's dims; the add has the scores': two domains. The
+  // [2,1,1,8] mask is two blocks of the scores' dims, which (i / div) % mod cannot index.
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"cast", "sub", "big"}));
+  EXPECT_FALSE(is_fusible_pointwise(*add));
+}
+
+TEST(FusionGroups, BlockBroadcasts) {
+  EXPECT_TRUE(is_block_broadcast({16}, {4, 8, 16}));            // a bias
+  EXPECT_TRUE(is_block_broadcast({8, 1}, {4, 8, 16}));          // per row of the middle dim
+  EXPECT_TRUE(is_block_broadcast({1, 3, 1, 1}, {2, 3, 5, 5}));  // per channel
+  EXPECT_TRUE(is_block_broadcast({}, {2, 3}));                  // a scalar
+  EXPECT_TRUE(is_block_broadcast({2, 3, 5, 5}, {2, 3, 5, 5}));
+  EXPECT_TRUE(is_block_broadcast({2, 1, 1, 1}, {2, 3, 5, 5}));   // per batch
+  EXPECT_FALSE(is_block_broadcast({2, 1, 5, 1}, {2, 3, 5, 5}));  // two blocks
+  EXPECT_TRUE(is_block_broadcast({3, 1}, {2, 3, 5}));
+  EXPECT_FALSE(is_block_broadcast({4}, {2, 3}));  // not broadcastable at all
+}
+
+TEST(FusionGroups, InlinedScalarsAreOneElementFloatOrBoolConstants) {
+  ir::Graph graph;
+  EXPECT_TRUE(is_inlined_scalar(*scalar(graph, "s", 2.f)));
+  EXPECT_FALSE(is_inlined_scalar(*weight(graph, "w", {2}, 3)));
+  EXPECT_FALSE(is_inlined_scalar(*graph.add_constant("i", Tensor::from_vector<int64_t>({}, {1}))));
+  EXPECT_FALSE(is_inlined_scalar(*graph.add_input("x", DType::Float32, shape({}))));
+}
+
+}  // namespace
+}  // namespace kiln::passes
