@@ -88,23 +88,77 @@ bool is_fusible_pointwise(const ir::Node& node) {
   return any_input;
 }
 
+bool is_fusible_row_reduction(const ir::Node& node, const ir::Graph& graph) {
+  if (node.op != "Softmax" && node.op != "LayerNormalization") return false;
+  const ir::Value* x = node.input(0);
+  if (x == nullptr || !x->shape.is_static() || x->shape.rank() == 0) return false;
+  Dims dims = x->shape.static_dims();
+  int64_t rank = int64_t(dims.size());
+  int64_t axis = node.attr_int("axis", -1);
+  if (axis != -1 && axis != rank - 1) return false;
+  if (dims.back() < 1 || dims.back() > kMaxFusedRowLength) return false;
+  for (const ir::Value* value : {x, static_cast<const ir::Value*>(node.outputs[0])}) {
+    if (value->dtype != DType::Float32 && value->dtype != DType::BFloat16 &&
+        value->dtype != DType::Float16)
+      return false;
+  }
+  for (size_t i = 1; i < node.outputs.size(); ++i) {
+    if (node.outputs[i] != nullptr &&
+        (!graph.users(node.outputs[i]).empty() || graph.is_graph_output(node.outputs[i])))
+      return false;
+  }
+  for (size_t i = 1; i < node.inputs.size(); ++i) {  // LayerNorm's scale and bias
+    const ir::Value* parameter = node.inputs[i];
+    if (parameter == nullptr) continue;
+    if (!parameter->shape.is_static() || !is_fusible_value_dtype(parameter->dtype) ||
+        parameter->dtype == DType::Bool ||
+        element_count(parameter->shape.static_dims()) != dims.back() ||
+        !is_block_broadcast(parameter->shape.static_dims(), dims))
+      return false;
+  }
+  return true;
+}
+
+namespace {
+
+struct Building {
+  FusionGroup group;
+  bool open = true;
+  std::set<const ir::Value*> before_reduction;  // members' values made before the reduction
+};
+
+// Whether `node` (fusible, writing `domain`) may join `candidate`.
+bool may_join(const Building& candidate, const ir::Node& node, const Dims& domain,
+              bool is_reduction) {
+  if (!candidate.open || candidate.group.domain != domain) return false;
+  if (is_reduction) {
+    if (candidate.group.reduction != nullptr) return false;
+    for (size_t i = 1; i < node.inputs.size(); ++i) {  // parameters are read in the second pass
+      if (candidate.before_reduction.contains(node.inputs[i])) return false;
+    }
+    return true;
+  }
+  if (candidate.group.reduction == nullptr) return true;
+  for (const ir::Value* input : node.inputs) {
+    if (candidate.before_reduction.contains(input)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph) {
-  struct Building {
-    FusionGroup group;
-    bool open = true;
-  };
   std::vector<Building> building;
   std::map<const ir::Node*, size_t> group_of;
   for (const ir::Node* node : graph.nodes()) {
-    bool fusible = is_fusible_pointwise(*node);
+    bool is_reduction = is_fusible_row_reduction(*node, graph);
+    bool fusible = is_reduction || is_fusible_pointwise(*node);
     Dims domain = fusible ? node->outputs[0]->shape.static_dims() : Dims{};
     std::optional<size_t> joined;
     for (const ir::Value* input : node->inputs) {
-      if (input == nullptr || input->producer == nullptr) continue;
+      if (!fusible || joined || input == nullptr || input->producer == nullptr) continue;
       auto found = group_of.find(input->producer);
-      if (found == group_of.end()) continue;
-      Building& candidate = building[found->second];
-      if (fusible && !joined && candidate.open && candidate.group.domain == domain)
+      if (found != group_of.end() && may_join(building[found->second], *node, domain, is_reduction))
         joined = found->second;
     }
     // Every other group this node reads from is closed: the node runs after it.
@@ -116,14 +170,18 @@ std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph) {
     if (!fusible) continue;
     if (!joined) {
       joined = building.size();
-      building.push_back({FusionGroup{{}, domain}, true});
+      building.push_back({FusionGroup{{}, domain, nullptr}, true, {}});
     }
-    building[*joined].group.nodes.push_back(node);
+    Building& group = building[*joined];
+    group.group.nodes.push_back(node);
+    if (is_reduction) group.group.reduction = node;
+    if (group.group.reduction == nullptr) group.before_reduction.insert(node->outputs[0]);
     group_of[node] = *joined;
   }
   std::vector<FusionGroup> groups;
   for (Building& candidate : building) {
-    if (candidate.group.nodes.size() >= 2) groups.push_back(std::move(candidate.group));
+    if (candidate.group.nodes.size() >= 2 || candidate.group.reduction != nullptr)
+      groups.push_back(std::move(candidate.group));
   }
   return groups;
 }

@@ -11,9 +11,14 @@
 namespace kiln::passes {
 
 struct FusionGroup {
-  std::vector<const ir::Node*> nodes;  // in graph order; the group runs where its last one is
-  Dims domain;                         // the dims every node of the group writes
+  std::vector<const ir::Node*> nodes;   // in graph order; the group runs where its last one is
+  Dims domain;                          // the dims every node of the group writes
+  const ir::Node* reduction = nullptr;  // at most one row reduction (is_fusible_row_reduction)
 };
+
+// The longest row a row reduction is fused for: a generated row kernel keeps the row in the
+// registers of one warp (64 floats per thread).
+inline constexpr int64_t kMaxFusedRowLength = 2048;
 
 // True if `node` can be a member: a pointwise op the generator expresses, on float (float32,
 // bfloat16, float16) and bool values, with static output dims, whose every input broadcasts
@@ -21,9 +26,16 @@ struct FusionGroup {
 // per-channel scale, a scalar), so that an element's input index is (i / div) % mod.
 bool is_fusible_pointwise(const ir::Node& node);
 
-// Partitions the fusible nodes of `graph` into groups of at least two nodes with one domain
-// each. A group never needs a value that a node outside it computes from one of its members,
-// so running it at its last member's place keeps the graph's order valid.
+// True if `node` of `graph` can be a group's row reduction: Softmax or LayerNormalization (its
+// Mean and InvStdDev outputs unread) over the last axis of static float dims, rows of at most
+// kMaxFusedRowLength elements, LayerNorm's scale and bias over that axis.
+bool is_fusible_row_reduction(const ir::Node& node, const ir::Graph& graph);
+
+// Partitions the fusible nodes of `graph` into groups with one domain each: pointwise nodes
+// around at most one row reduction, at least two nodes or a reduction. A group never needs a
+// value that a node outside it computes from one of its members, so running it at its last
+// member's place keeps the graph's order valid. A member after the reduction reads no member
+// before it (the generated kernel keeps only the reduction's input row between its passes).
 std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph);
 
 // True if `input` dims broadcast onto `domain` as one contiguous block: after dropping

@@ -133,3 +133,70 @@ TEST(FusionGroups, InlinedScalarsAreOneElementFloatOrBoolConstants) {
 
 }  // namespace
 }  // namespace kiln::passes
+
+namespace kiln::passes {
+namespace {
+
+using ir::testing::shape;
+using pass_testing::weight;
+
+// x + r → LayerNorm → Gelu: the residual add and the Gelu fuse around the norm.
+TEST(FusionGroups, AResidualAddAndAnActivationFuseAroundALayerNorm) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 8, 64}));
+  ir::Value* r = graph.add_input("r", DType::Float32, shape({2, 8, 64}));
+  ir::Node* add = graph.add_node("Add", "add", {x, r}, {"sum"});
+  ir::Node* norm = graph.add_node(
+      "LayerNormalization", "norm",
+      {add->outputs[0], weight(graph, "gamma", {64}, 1), weight(graph, "beta", {64}, 2)}, {"n"});
+  ir::Node* gelu = graph.add_node("Gelu", "gelu", {norm->outputs[0]}, {"g"});
+  graph.set_outputs({add->outputs[0], gelu->outputs[0]});
+  ir::infer_graph(graph);
+  std::vector<FusionGroup> groups = find_fusion_groups(graph);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"add", "norm", "gelu"}));
+  EXPECT_EQ(groups[0].reduction, norm);
+}
+
+// LayerNorm(x + r) * (x + r): the Mul would read a value from before the norm, which the
+// row kernel does not keep; it stays outside. A second norm starts its own group.
+TEST(FusionGroups, AfterTheReductionNoMemberReadsAValueFromBeforeIt) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 32}));
+  ir::Node* add = graph.add_node("Add", "add", {x, x}, {"sum"});
+  ir::Node* softmax = graph.add_node("Softmax", "softmax", {add->outputs[0]}, {"p"});
+  ir::Node* mul = graph.add_node("Mul", "mul", {softmax->outputs[0], add->outputs[0]}, {"m"});
+  ir::Node* again = graph.add_node("Softmax", "again", {mul->outputs[0]}, {"y"});
+  graph.add_output(again->outputs[0]);
+  ir::infer_graph(graph);
+  std::vector<FusionGroup> groups = find_fusion_groups(graph);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"add", "softmax"}));
+  EXPECT_EQ(names(groups[1]), (std::vector<std::string>{"mul", "again"}));
+  EXPECT_EQ(groups[1].reduction, again);
+}
+
+TEST(FusionGroups, RowReductionsNeedTheLastAxisShortRowsAndUnreadStatistics) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 32}));
+  ir::Value* long_rows = graph.add_input("long_rows", DType::Float32, shape({2, 4096}));
+  ir::Node* first_axis = graph.add_node("Softmax", "first_axis", {x}, {"a"});
+  first_axis->attrs["axis"] = int64_t(0);
+  ir::Node* too_long = graph.add_node("Softmax", "too_long", {long_rows}, {"b"});
+  ir::Node* stats = graph.add_node("LayerNormalization", "stats",
+                                   {x, weight(graph, "gamma", {32}, 3)}, {"n", "mean", ""});
+  ir::Node* last = graph.add_node("Softmax", "last", {x}, {"c"});
+  graph.set_outputs({first_axis->outputs[0], too_long->outputs[0], stats->outputs[0],
+                     stats->outputs[1], last->outputs[0]});
+  ir::infer_graph(graph);
+  EXPECT_FALSE(is_fusible_row_reduction(*first_axis, graph));
+  EXPECT_FALSE(is_fusible_row_reduction(*too_long, graph));
+  EXPECT_FALSE(is_fusible_row_reduction(*stats, graph));  // its Mean is a graph output
+  EXPECT_TRUE(is_fusible_row_reduction(*last, graph));
+  std::vector<FusionGroup> groups = find_fusion_groups(graph);
+  ASSERT_EQ(groups.size(), 1u);  // a reduction alone is a group: the generated row kernel
+  EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"last"}));
+}
+
+}  // namespace
+}  // namespace kiln::passes

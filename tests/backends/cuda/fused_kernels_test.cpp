@@ -102,6 +102,28 @@ std::vector<Chain> chains() {
              g.add_node("Cast", "round", {node(g, "Exp", {waves})}, {"r"})->outputs[0];
          g.add_output(node(g, "Sub", {bf16, node(g, "HardSigmoid", {x})}));
        }},
+      {"residual_layernorm_gelu",
+       [](ir::Graph& g, const Dims& d) {
+         ir::Value* x = g.add_input("x", DType::Float32, shape(d));
+         ir::Value* y = g.add_input("y", DType::Float32, shape(d));
+         ir::Value* sum = node(g, "Add", {x, y});
+         ir::Value* norm =
+             node(g, "LayerNormalization",
+                  {sum, constant(g, "gamma", {d.back()}, 6), constant(g, "beta", {d.back()}, 7)});
+         g.set_outputs({sum, node(g, "Gelu", {norm})});
+       }},
+      {"layernorm_alone",
+       [](ir::Graph& g, const Dims& d) {
+         ir::Value* x = g.add_input("x", DType::Float32, shape(d));
+         g.add_output(node(g, "LayerNormalization", {x, constant(g, "gamma", {d.back()}, 8)}));
+       }},
+      {"scaled_softmax",
+       [](ir::Graph& g, const Dims& d) {
+         ir::Value* x = g.add_input("x", DType::Float32, shape(d));
+         ir::Value* scaled = node(g, "Mul", {x, scalar(g, "scale", 0.125f)});
+         ir::Value* masked = node(g, "Add", {scaled, constant(g, "bias", {d.back()}, 9, -4, 0)});
+         g.add_output(node(g, "Mul", {node(g, "Softmax", {masked}), scalar(g, "two", 2.f)}));
+       }},
   };
 }
 

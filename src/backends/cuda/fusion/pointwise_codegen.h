@@ -1,14 +1,17 @@
-// The pointwise kernel generator: one fusion group (passes/fusion_groups.h) with the dtypes
-// its outside values are stored in becomes CUDA C++ source for one kernel, which NVRTC
-// compiles (nvrtc_compiler.h). The source depends on the group's ops, dtypes and broadcast
-// kinds, never on sizes, which the launch passes (FusedArgs), so one compiled kernel serves
-// every batch size whose broadcast kinds agree.
+// The fusion-group kernel generator: one group (passes/fusion_groups.h) with the dtypes its
+// outside values are stored in becomes CUDA C++ source for one kernel, which NVRTC compiles
+// (nvrtc_compiler.h). A group without a row reduction becomes an elementwise kernel; a group
+// around one (LayerNorm, Softmax) a kernel with one warp per row that keeps the row in
+// registers (row_codegen.cpp). The source depends on the group's ops, dtypes, broadcast kinds
+// and row length, never on the number of rows or elements, which the launch passes
+// (FusedArgs), so one compiled kernel serves every batch size.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "backends/cuda/fusion/fused_args.h"
+#include "backends/cuda/fusion/kernel_source.h"
 #include "ir/graph.h"
 
 namespace kiln::cuda {
@@ -20,35 +23,37 @@ struct FusedOperand {
   Dims dims;
 };
 
-struct PointwiseGroup {
-  std::vector<const ir::Node*> nodes;  // in graph order
-  Dims domain;                         // every node's output dims
-  std::vector<FusedOperand> inputs;    // read (scalar constants excepted: is_inlined_scalar)
-  std::vector<FusedOperand> outputs;   // written; dims == domain
+struct GroupSpec {
+  std::vector<const ir::Node*> nodes;   // in graph order
+  Dims domain;                          // every node's output dims
+  std::vector<FusedOperand> inputs;     // read (scalar constants excepted: is_inlined_scalar)
+  std::vector<FusedOperand> outputs;    // written; dims == domain
+  const ir::Node* reduction = nullptr;  // the row reduction among `nodes`, if any
 };
 
 struct GeneratedKernel {
   std::string name;    // the scalar entry point; name + "_v" handles vector_width elements
   std::string source;  // CUDA C++ for NVRTC, without includes
   int vector_width = 1;
-  std::string label;  // "Add+Gelu" for people
+  int64_t row_length = 0;  // 0: elementwise (one thread per element); else one warp per row
+  std::vector<source::Access> input_access;  // per input, how the kernel reads it
+  std::string label;                         // "Add+LayerNormalization" for people
 };
 
 // Throws Unsupported naming the node if a member is not something the generator expresses
-// (passes::is_fusible_pointwise says beforehand), or InvalidArgument if the group has more
-// inputs or outputs than FusedArgs holds.
-GeneratedKernel generate_pointwise_kernel(const PointwiseGroup& group);
-
-// How input `input` of `group` is indexed at a launch: element i of the domain reads
-// (i / div) % mod.
-struct BlockIndex {
-  int64_t div = 1;
-  int64_t mod = 1;
-};
-BlockIndex block_index(const Dims& input, const Dims& domain);
+// (passes::is_fusible_pointwise / is_fusible_row_reduction say beforehand), or
+// InvalidArgument if the group has more inputs or outputs than FusedArgs holds.
+GeneratedKernel generate_kernel(const GroupSpec& group);
 
 // The launch arguments for `group` with its tensors at these addresses.
-FusedArgs fused_args(const PointwiseGroup& group, const std::vector<const void*>& inputs,
+FusedArgs fused_args(const GroupSpec& group, const std::vector<const void*>& inputs,
                      const std::vector<void*>& outputs);
+
+// The rows-in-registers generator (row_codegen.cpp); generate_kernel calls it for a group
+// with a reduction, with `kernel`'s input_access and label filled in.
+GeneratedKernel generate_row_kernel(GeneratedKernel kernel, const GroupSpec& group);
+
+// Elements per thread of the vector entry: 16 bytes of the narrowest packed operand.
+int pack_width(const GroupSpec& group, const std::vector<source::Access>& access);
 
 }  // namespace kiln::cuda

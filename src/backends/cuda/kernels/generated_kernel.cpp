@@ -20,19 +20,27 @@ cudaKernel_t LoadedCubin::kernel(const std::string& name) const {
   return kernel;
 }
 
-void launch_pointwise_entry(const PointwiseEntry& entry, const FusedArgs& args, bool aligned,
-                            cudaStream_t stream) {
+void launch_generated(const GeneratedEntry& entry, const FusedArgs& args, bool vector,
+                      cudaStream_t stream) {
   if (args.count <= 0) return;
-  constexpr int64_t kThreads = 256;
-  bool vector = aligned && entry.vector_width > 1 && args.count % entry.vector_width == 0;
-  int64_t per_thread = vector ? entry.vector_width : 1;
-  int64_t threads = args.count / per_thread;
-  dim3 grid(unsigned((threads + kThreads - 1) / kThreads));
+  vector &= entry.vector_width > 1 && args.count % entry.vector_width == 0;
+  unsigned blocks = 0, threads = 0;
+  if (entry.row_length > 0) {
+    constexpr int64_t kRowsPerBlock = 4;  // the row kernels' warps per block
+    int64_t rows = args.count / entry.row_length;
+    blocks = unsigned((rows + kRowsPerBlock - 1) / kRowsPerBlock);
+    threads = unsigned(32 * kRowsPerBlock);
+  } else {
+    constexpr int64_t kThreads = 256;
+    int64_t lanes = args.count / (vector ? entry.vector_width : 1);
+    blocks = unsigned((lanes + kThreads - 1) / kThreads);
+    threads = unsigned(kThreads);
+  }
   FusedArgs copy = args;
   void* params[] = {&copy};
-  KILN_CUDA_CHECK(
-      cudaLaunchKernel(reinterpret_cast<const void*>(vector ? entry.vector : entry.scalar), grid,
-                       dim3(unsigned(kThreads)), params, 0, stream));
+  cudaKernel_t kernel = vector ? entry.vector : entry.scalar;
+  KILN_CUDA_CHECK(cudaLaunchKernel(reinterpret_cast<const void*>(kernel), dim3(blocks),
+                                   dim3(threads), params, 0, stream));
 }
 
 }  // namespace kiln::cuda

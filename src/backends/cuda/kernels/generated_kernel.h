@@ -24,18 +24,18 @@ class LoadedCubin {
   cudaLibrary_t library_ = nullptr;
 };
 
-// A pointwise kernel pair of one generated source: `scalar` handles one element per thread,
-// `vector` handles `vector_width` consecutive ones (16-byte loads and stores).
-struct PointwiseEntry {
+// The kernel pair of one generated source: `scalar` handles one element per lane, `vector`
+// handles `vector_width` consecutive ones (16-byte loads and stores).
+struct GeneratedEntry {
   cudaKernel_t scalar = nullptr;
   cudaKernel_t vector = nullptr;
   int vector_width = 1;
+  int64_t row_length = 0;  // 0: one thread per element(s); else one warp per row, 4 per block
 };
 
-// Launches `entry` over args.count elements on `stream`. `aligned` says every packed operand
-// (a full-size input or output) starts at a multiple of vector_width elements' bytes; the
-// vector kernel runs when it is and vector_width divides the count.
-void launch_pointwise_entry(const PointwiseEntry& entry, const FusedArgs& args, bool aligned,
-                            cudaStream_t stream);
+// Launches `entry` over args.count elements on `stream`; the vector kernel where `vector`
+// (the caller checked the packed operands' alignment) and vector_width divides the count.
+void launch_generated(const GeneratedEntry& entry, const FusedArgs& args, bool vector,
+                      cudaStream_t stream);
 
 }  // namespace kiln::cuda

@@ -36,11 +36,12 @@ struct ExecutionContext::State {
   std::optional<LaunchResources> resources;  // made once the engine's workspace size is known
   Stream own_stream;                         // run()'s, made on its first call
   StoragePlan plan;
-  std::vector<DeviceTensor> tensors;          // plan.tensors with their device addresses
-  std::vector<DeviceBuffer> buffers;          // a tensor's own buffer, where it has one
-  std::vector<CudaKernel> kernels;            // per plan step; null: runs on the host
-  std::vector<PointwiseGroup> fused;          // per plan group: its operands as planned ...
-  std::vector<PointwiseEntry> fused_entries;  // ... and its generated kernel
+  std::vector<DeviceTensor> tensors;           // plan.tensors with their device addresses
+  std::vector<DeviceBuffer> buffers;           // a tensor's own buffer, where it has one
+  std::vector<CudaKernel> kernels;             // per plan step; null: runs on the host
+  std::vector<GroupSpec> fused;                // per plan group: its operands as planned,
+  std::vector<GeneratedKernel> fused_kernels;  // its generated kernel ...
+  std::vector<GeneratedEntry> fused_entries;   // ... loaded
   DeviceBuffer arena;
   std::vector<std::string> host_nodes;
   int inferences = 0;
@@ -105,32 +106,39 @@ struct ExecutionContext::State {
 
   // Each fusion group's generated kernel: the engine's stored cubin or one compiled now.
   void prepare_fused_kernels() {
-    fused = pointwise_groups(plan);
-    for (const PointwiseGroup& spec : fused)
-      fused_entries.push_back(engine->fused_kernels().entry(generate_pointwise_kernel(spec)));
+    fused = group_specs(plan);
+    for (const GroupSpec& spec : fused) {
+      fused_kernels.push_back(generate_kernel(spec));
+      fused_entries.push_back(engine->fused_kernels().entry(fused_kernels.back()));
+    }
   }
 
+  // The vector kernel needs every packed operand aligned to its pack, and a bias-like
+  // operand (Inner) whose size the pack divides.
   void launch_fused(const PlannedStep& step) {
-    const PointwiseGroup& spec = fused[size_t(step.group)];
-    const PointwiseEntry& entry = fused_entries[size_t(step.group)];
+    const GroupSpec& spec = fused[size_t(step.group)];
+    const GeneratedKernel& kernel = fused_kernels[size_t(step.group)];
     std::vector<const void*> ins;
     std::vector<void*> outs;
-    bool aligned = true;
-    int64_t count = element_count(spec.domain);
-    auto check_alignment = [&](const DeviceTensor& tensor) {
-      if (tensor.numel() != count) return;  // a broadcast operand is read element by element
-      size_t pack = size_t(entry.vector_width) * dtype_size(tensor.dtype);
-      aligned &= reinterpret_cast<uintptr_t>(tensor.data) % pack == 0;
+    bool vector = true;
+    auto aligned = [&](const DeviceTensor& tensor) {
+      size_t pack = size_t(kernel.vector_width) * dtype_size(tensor.dtype);
+      return reinterpret_cast<uintptr_t>(tensor.data) % pack == 0;
     };
-    for (int input : step.inputs) {
-      ins.push_back(tensors[size_t(input)].data);
-      check_alignment(tensors[size_t(input)]);
+    for (size_t j = 0; j < step.inputs.size(); ++j) {
+      const DeviceTensor& tensor = tensors[size_t(step.inputs[j])];
+      ins.push_back(tensor.data);
+      source::Access access = kernel.input_access[j];
+      if (access == source::Access::Pack) vector &= aligned(tensor);
+      if (access == source::Access::Inner)
+        vector &= aligned(tensor) && tensor.numel() % kernel.vector_width == 0;
     }
     for (int output : step.outputs) {
       outs.push_back(tensors[size_t(output)].data);
-      check_alignment(tensors[size_t(output)]);
+      vector &= aligned(tensors[size_t(output)]);
     }
-    launch_pointwise_entry(entry, fused_args(spec, ins, outs), aligned, context().stream);
+    launch_generated(fused_entries[size_t(step.group)], fused_args(spec, ins, outs), vector,
+                     context().stream);
   }
 
   void find_kernels() {

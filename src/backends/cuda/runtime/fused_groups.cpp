@@ -6,13 +6,13 @@
 
 namespace kiln::cuda {
 
-std::vector<PointwiseGroup> pointwise_groups(const StoragePlan& plan) {
-  std::vector<PointwiseGroup> groups;
+std::vector<GroupSpec> group_specs(const StoragePlan& plan) {
+  std::vector<GroupSpec> groups;
   for (const PlannedGroup& group : plan.groups)
-    groups.push_back(PointwiseGroup{group.nodes, group.domain, {}, {}});
+    groups.push_back(GroupSpec{group.nodes, group.domain, {}, {}, group.reduction});
   for (const PlannedStep& step : plan.steps) {
     if (step.kind != PlannedStep::Kind::Fused) continue;
-    PointwiseGroup& spec = groups[size_t(step.group)];
+    GroupSpec& spec = groups[size_t(step.group)];
     const PlannedGroup& group = plan.groups[size_t(step.group)];
     for (size_t j = 0; j < step.inputs.size(); ++j) {
       const PlannedTensor& tensor = plan.tensors[size_t(step.inputs[j])];
@@ -31,8 +31,8 @@ std::map<std::string, std::string> compile_fusion_kernels(
   ir::Graph specialized = passes::specialize_shapes(graph, input_dims);
   StoragePlan plan = plan_storage(specialized);
   std::map<std::string, std::string> cubins;
-  for (const PointwiseGroup& group : pointwise_groups(plan)) {
-    GeneratedKernel kernel = generate_pointwise_kernel(group);
+  for (const GroupSpec& group : group_specs(plan)) {
+    GeneratedKernel kernel = generate_kernel(group);
     if (cubins.contains(kernel.name)) continue;
     cubins[kernel.name] =
         compile_cubin(kernel.source, "fusion group " + kernel.label, compute_capability);

@@ -12,8 +12,8 @@
 
 namespace kiln::cuda {
 
-// One PointwiseGroup per plan.groups entry, in order.
-std::vector<PointwiseGroup> pointwise_groups(const StoragePlan& plan);
+// One GroupSpec per plan.groups entry, in order: operands with their planned dtypes and dims.
+std::vector<GroupSpec> group_specs(const StoragePlan& plan);
 
 // The cubins (by kernel name) of every fusion group of `graph` specialized to `input_dims`,
 // compiled by NVRTC for `compute_capability`. No GPU needed.

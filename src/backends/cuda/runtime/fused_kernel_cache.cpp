@@ -11,7 +11,7 @@ FusedKernelCache::FusedKernelCache(std::map<std::string, std::string> cubins)
 
 FusedKernelCache::~FusedKernelCache() = default;
 
-PointwiseEntry FusedKernelCache::entry(const GeneratedKernel& kernel) {
+GeneratedEntry FusedKernelCache::entry(const GeneratedKernel& kernel) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (auto found = loaded_.find(kernel.name); found != loaded_.end()) return found->second.entry;
   auto stored = cubins_.find(kernel.name);
@@ -26,6 +26,7 @@ PointwiseEntry FusedKernelCache::entry(const GeneratedKernel& kernel) {
   loaded.entry.scalar = loaded.module->kernel(kernel.name);
   loaded.entry.vector = loaded.module->kernel(kernel.name + "_v");
   loaded.entry.vector_width = kernel.vector_width;
+  loaded.entry.row_length = kernel.row_length;
   return loaded_.emplace(kernel.name, std::move(loaded)).first->second.entry;
 }
 

@@ -22,7 +22,7 @@ class FusedKernelCache {
 
   // The device entry points of `kernel`: from the cubin stored under its name, else compiled
   // by NVRTC for the current GPU now and kept.
-  PointwiseEntry entry(const GeneratedKernel& kernel);
+  GeneratedEntry entry(const GeneratedKernel& kernel);
   // Every cubin held (stored or compiled), by kernel name: what an engine file keeps.
   std::map<std::string, std::string> cubins() const;
   // How many kernels were compiled here rather than taken from the stored cubins.
@@ -31,7 +31,7 @@ class FusedKernelCache {
  private:
   struct Loaded {
     std::unique_ptr<LoadedCubin> module;
-    PointwiseEntry entry;
+    GeneratedEntry entry;
   };
   mutable std::mutex mutex_;
   std::map<std::string, std::string> cubins_;

@@ -18,7 +18,7 @@ using ir::testing::shape;
 // x[4,8,16] (and y[16], a bias) through one node of `op`, then a Cast back to x's dtype.
 struct OneOp {
   ir::Graph graph;
-  PointwiseGroup group;
+  GroupSpec group;
   OneOp(const std::string& op, DType storage, DType value_dtype = DType::Float32) {
     ir::Value* x = graph.add_input("x", value_dtype, shape({4, 8, 16}));
     ir::Value* y = graph.add_input("y", value_dtype, shape({16}));
@@ -58,7 +58,7 @@ TEST_P(EveryOp, CompilesForSm80AndSm90) {
   OneOp model(op, storage, logic ? DType::Bool : DType::Float32);
   for (const ir::Node* node : model.group.nodes)
     ASSERT_TRUE(passes::is_fusible_pointwise(*node)) << node->describe();
-  GeneratedKernel kernel = generate_pointwise_kernel(model.group);
+  GeneratedKernel kernel = generate_kernel(model.group);
   EXPECT_EQ(kernel.label, op + "+Cast");
   for (int architecture : {80, 90}) {
     std::string cubin = compile_cubin(kernel.source, kernel.label, architecture);
@@ -79,12 +79,59 @@ INSTANTIATE_TEST_SUITE_P(
       return std::get<0>(info.param) + "_" + std::string(dtype_name(std::get<1>(info.param)));
     });
 
+// x + r → LayerNorm (or Softmax) → Gelu over rows of `cols`, as planned: x and r stored in
+// `storage`, the sum and the Gelu written.
+GroupSpec row_group(ir::Graph& graph, const std::string& op, int64_t cols, DType storage) {
+  Dims dims = {6, cols};
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({6, cols}));
+  ir::Value* r = graph.add_input("r", DType::Float32, shape({6, cols}));
+  ir::Node* add = graph.add_node("Add", "add", {x, r}, {"sum"});
+  std::vector<ir::Value*> inputs = {add->outputs[0]};
+  if (op == "LayerNormalization") {
+    inputs.push_back(graph.add_constant("gamma", Tensor(DType::Float32, {cols})));
+    inputs.push_back(graph.add_constant("beta", Tensor(DType::Float32, {cols})));
+  }
+  ir::Node* norm = graph.add_node(op, "norm", inputs, {"n"});
+  ir::Node* gelu = graph.add_node("Gelu", "gelu", {norm->outputs[0]}, {"g"});
+  graph.set_outputs({add->outputs[0], gelu->outputs[0]});
+  ir::infer_graph(graph);
+  GroupSpec group{{add, norm, gelu}, dims, {}, {}, norm};
+  for (ir::Value* input : {x, r}) group.inputs.push_back({input, storage, dims});
+  for (size_t i = 1; i < inputs.size(); ++i) group.inputs.push_back({inputs[i], storage, {cols}});
+  group.outputs = {{add->outputs[0], storage, dims}, {gelu->outputs[0], storage, dims}};
+  return group;
+}
+
+class RowKernel : public testing::TestWithParam<std::tuple<std::string, int64_t, DType>> {};
+
+TEST_P(RowKernel, CompilesWithTheRowLengthInItsSource) {
+  const auto& [op, cols, storage] = GetParam();
+  ir::Graph graph;
+  GeneratedKernel kernel = generate_kernel(row_group(graph, op, cols, storage));
+  EXPECT_EQ(kernel.row_length, cols);
+  EXPECT_EQ(cols % kernel.vector_width, 0);
+  EXPECT_NE(kernel.source.find("kCols = " + std::to_string(cols) + ";"), std::string::npos);
+  EXPECT_EQ(kernel.label, "Add+" + op + "+Gelu");
+  EXPECT_GT(compile_cubin(kernel.source, kernel.label, 90).size(), 100u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rows, RowKernel,
+                         testing::Combine(testing::Values("LayerNormalization", "Softmax"),
+                                          testing::Values(int64_t(768), int64_t(100), int64_t(37),
+                                                          int64_t(2048)),
+                                          testing::Values(DType::Float32, DType::BFloat16)),
+                         [](const testing::TestParamInfo<RowKernel::ParamType>& info) {
+                           return std::get<0>(info.param) + "_" +
+                                  std::to_string(std::get<1>(info.param)) + "_" +
+                                  std::string(dtype_name(std::get<2>(info.param)));
+                         });
+
 TEST(PointwiseCodegen, TheNameFollowsTheSourceAndTheVectorWidthTheNarrowestPack) {
   OneOp bf16("Add", DType::BFloat16), bf16_again("Add", DType::BFloat16),
       fp32("Add", DType::Float32);
-  GeneratedKernel a = generate_pointwise_kernel(bf16.group);
-  EXPECT_EQ(a.name, generate_pointwise_kernel(bf16_again.group).name);
-  GeneratedKernel b = generate_pointwise_kernel(fp32.group);
+  GeneratedKernel a = generate_kernel(bf16.group);
+  EXPECT_EQ(a.name, generate_kernel(bf16_again.group).name);
+  GeneratedKernel b = generate_kernel(fp32.group);
   EXPECT_NE(a.name, b.name);
   EXPECT_EQ(a.vector_width, 8);  // 16 bytes of bf16
   EXPECT_EQ(b.vector_width, 4);  // 16 bytes of float32
@@ -99,9 +146,9 @@ TEST(PointwiseCodegen, ScalarConstantsAreLiteralsWithTheirExactBits) {
   ir::Node* exp = graph.add_node("Exp", "exp", {mul->outputs[0]}, {"y"});
   graph.add_output(exp->outputs[0]);
   ir::infer_graph(graph);
-  PointwiseGroup group{
+  GroupSpec group{
       {mul, exp}, {64}, {{x, DType::Float32, {64}}}, {{exp->outputs[0], DType::Float32, {64}}}};
-  GeneratedKernel kernel = generate_pointwise_kernel(group);
+  GeneratedKernel kernel = generate_kernel(group);
   EXPECT_NE(kernel.source.find("__uint_as_float(0x3eaaaaabu)"), std::string::npos) << kernel.source;
   EXPECT_NO_THROW(compile_cubin(kernel.source, kernel.label, 90));
 }
@@ -109,7 +156,7 @@ TEST(PointwiseCodegen, ScalarConstantsAreLiteralsWithTheirExactBits) {
 TEST(PointwiseCodegen, BlockIndexOfBroadcastOperands) {
   using Pair = std::pair<int64_t, int64_t>;
   auto index = [](const Dims& input, const Dims& domain) {
-    BlockIndex block = block_index(input, domain);
+    source::BlockIndex block = source::block_index(input, domain);
     return Pair{block.div, block.mod};
   };
   EXPECT_EQ(index({16}, {4, 8, 16}), (Pair{1, 16}));            // bias
@@ -136,12 +183,12 @@ TEST(PointwiseCodegen, RefusesAnOpItHasNoFormulaFor) {
   ir::Node* softmax = graph.add_node("Softmax", "softmax", {x}, {"s"});
   ir::Node* exp = graph.add_node("Exp", "exp", {softmax->outputs[0]}, {"y"});
   ir::infer_graph(graph);
-  PointwiseGroup group{{softmax, exp},
-                       {4, 4},
-                       {{x, DType::Float32, {4, 4}}},
-                       {{exp->outputs[0], DType::Float32, {4, 4}}}};
+  GroupSpec group{{softmax, exp},
+                  {4, 4},
+                  {{x, DType::Float32, {4, 4}}},
+                  {{exp->outputs[0], DType::Float32, {4, 4}}}};
   try {
-    generate_pointwise_kernel(group);
+    generate_kernel(group);
     FAIL() << "Softmax was generated";
   } catch (const Error& error) {
     EXPECT_EQ(error.kind(), ErrorKind::Unsupported);

@@ -157,7 +157,7 @@ class Planner {
   // A group is planned at its last node; its other nodes have no step of their own.
   void plan_group(size_t index) {
     const passes::FusionGroup& group = fusion_groups_[index];
-    PlannedGroup planned{group.nodes, group.domain, {}, {}};
+    PlannedGroup planned{group.nodes, group.domain, {}, {}, group.reduction};
     PlannedStep step;
     step.kind = PlannedStep::Kind::Fused;
     step.node = group.nodes.back();

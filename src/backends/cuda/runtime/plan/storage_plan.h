@@ -55,6 +55,7 @@ struct PlannedGroup {
   Dims domain;
   std::vector<const ir::Value*> inputs;   // the step's inputs, in order
   std::vector<const ir::Value*> outputs;  // the step's outputs, in order
+  const ir::Node* reduction = nullptr;    // the row reduction among `nodes`, if any
 };
 
 struct PlanOptions {

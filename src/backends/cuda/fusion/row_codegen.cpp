@@ -1,0 +1,167 @@
+// Row-reduction source generation: one warp per row of the domain's last dim (four rows per
+// block), the row held in registers between the two passes. Pass 1 reads the operands, runs
+// the pointwise members before the reduction (a residual add), writes those read outside, and
+// keeps the reduction's input; then warp-shuffle statistics (mean and variance for
+// LayerNormalization, max and sum of exponentials for Softmax) and pass 2: the normalized
+// value, the members after the reduction, and the remaining outputs. The row length is part of
+// the source (a model's hidden size is static), so the compiler unrolls both passes.
+#include <sstream>
+
+#include "backends/cuda/fusion/lane_code.h"
+#include "core/error.h"
+
+namespace kiln::cuda {
+namespace {
+
+using source::Access;
+
+struct Phases {
+  std::vector<const ir::Node*> before, after;  // members around the reduction
+  std::set<size_t> inputs_before, inputs_after, outputs_before, outputs_after;
+};
+
+Phases split_phases(const GroupSpec& group) {
+  Phases phases;
+  bool seen = false;
+  for (const ir::Node* node : group.nodes) {
+    if (node == group.reduction) {
+      seen = true;
+    } else {
+      (seen ? phases.after : phases.before).push_back(node);
+    }
+  }
+  const ir::Value* data = group.reduction->inputs[0];
+  phases.inputs_before = lane::inputs_read_by(group, phases.before);
+  for (size_t j = 0; j < group.inputs.size(); ++j) {
+    if (group.inputs[j].value == data) phases.inputs_before.insert(j);
+  }
+  // Pass 2 reads the reduction's parameters (scale, bias) and what the later members read.
+  phases.inputs_after = lane::inputs_read_by(group, phases.after);
+  for (size_t j : lane::inputs_read_by(group, {group.reduction})) {
+    if (group.inputs[j].value != data) phases.inputs_after.insert(j);
+  }
+  for (size_t k = 0; k < group.outputs.size(); ++k) {
+    const ir::Node* producer = group.outputs[k].value->producer;
+    bool before =
+        std::find(phases.before.begin(), phases.before.end(), producer) != phases.before.end();
+    (before ? phases.outputs_before : phases.outputs_after).insert(k);
+  }
+  return phases;
+}
+
+// The loop over a thread's chunks of the row, `body` inside the lane loop.
+void chunk_loop(std::ostringstream& out, const std::string& before_lanes, const std::string& lanes,
+                const std::string& after_lanes) {
+  out << "#pragma unroll\n  for (int c = 0; c < kChunks; ++c) {\n"
+      << "    const int j0 = (c * 32 + lane_id) * V;\n"
+      << "    if (j0 >= kCols) continue;\n"
+      << "    const long long base = row * kCols + j0;\n"
+      << before_lanes << "#pragma unroll\n    for (int l = 0; l < V; ++l) {\n"
+      << "      const long long i = base + l;\n      (void)i;\n"
+      << lanes << "    }\n"
+      << after_lanes << "  }\n";
+}
+
+// Sums (or maxes) `term` over the thread's valid elements, then over the warp.
+std::string warp_reduce(const std::string& result, const std::string& term, bool max) {
+  std::ostringstream out;
+  out << "  float " << result << " = " << (max ? "-__int_as_float(0x7f800000)" : "0.f") << ";\n"
+      << "#pragma unroll\n  for (int c = 0; c < kChunks; ++c) {\n"
+      << "    if ((c * 32 + lane_id) * V >= kCols) continue;\n"
+      << "#pragma unroll\n    for (int l = 0; l < V; ++l) {\n"
+      << "      const float k = keep[c * V + l];\n"
+      << "      "
+      << (max ? result + " = fmaxf(" + result + ", " + term + ")" : result + " += " + term)
+      << ";\n    }\n  }\n"
+      << "  " << result << " = " << (max ? "kiln_warp_max(" : "kiln_warp_sum(") << result << ");\n";
+  return out.str();
+}
+
+// The statistics after pass 1 and the reduction's per-element formula in pass 2.
+std::pair<std::string, std::string> reduction_code(const GroupSpec& group,
+                                                   const lane::Names& names) {
+  const ir::Node& node = *group.reduction;
+  if (node.op == "Softmax") {
+    return {warp_reduce("peak", "k", true) + warp_reduce("total", "expf(k - peak)", false),
+            "expf(keep[c * V + l] - peak) / total"};
+  }
+  check(node.op == "LayerNormalization", ErrorKind::Unsupported, node.describe(),
+        ": the row generator handles LayerNormalization and Softmax");
+  float epsilon = float(node.attr_float("epsilon", 1e-5));
+  std::string stats = warp_reduce("mean", "k", false) + "  mean /= (float)kCols;\n" +
+                      warp_reduce("squares", "(k - mean) * (k - mean)", false) +
+                      "  const float inv_std = rsqrtf(squares / (float)kCols + " +
+                      source::float_literal(epsilon) + ");\n";
+  std::string formula = "(keep[c * V + l] - mean) * inv_std * " + names.at(node.inputs[1]);
+  if (node.input(2) != nullptr) formula += " + " + names.at(node.inputs[2]);
+  return {stats, formula};
+}
+
+// Names of the reduction's scale and bias as pass 2 reads them (operands or literals).
+void name_parameters(const GroupSpec& group, lane::Names& names) {
+  for (size_t index = 1; index < group.reduction->inputs.size(); ++index) {
+    const ir::Value* value = group.reduction->inputs[index];
+    if (value != nullptr && !names.contains(value)) names[value] = source::scalar_literal(*value);
+  }
+}
+
+std::string row_body(const GroupSpec& group, const GeneratedKernel& kernel) {
+  Phases phases = split_phases(group);
+  std::ostringstream body, before, lanes, after;
+  body << "template <int V>\n__device__ __forceinline__ void kiln_rows(const KilnFusedArgs& a) {\n"
+       << "  constexpr int kCols = " << kernel.row_length << ";\n"
+       << "  constexpr int kChunks = (kCols + 32 * V - 1) / (32 * V);\n"
+       << "  const long long row = (long long)blockIdx.x * 4 + threadIdx.x / 32;\n"
+       << "  if (row >= a.count / kCols) return;\n"
+       << "  const int lane_id = threadIdx.x % 32;\n"
+       << "  float keep[kChunks * V];\n";
+  // Pass 1.
+  lane::Names names;
+  lane::load_packs(before, group, kernel, phases.inputs_before, "base");
+  lane::declare_outputs(before, group, phases.outputs_before);
+  lane::read_operands(lanes, group, kernel, phases.inputs_before, false, names);
+  lane::compute(lanes, group, phases.before, names);
+  lanes << "      keep[c * V + l] = " << names.at(group.reduction->inputs[0]) << ";\n";
+  lane::set_outputs(lanes, group, phases.outputs_before, names);
+  lane::store_outputs(after, group, phases.outputs_before, "base");
+  chunk_loop(body, before.str(), lanes.str(), after.str());
+  // Statistics and pass 2.
+  std::ostringstream before2, lanes2, after2;
+  lane::Names names2;
+  lane::load_packs(before2, group, kernel, phases.inputs_after, "base");
+  lane::declare_outputs(before2, group, phases.outputs_after);
+  lane::read_operands(lanes2, group, kernel, phases.inputs_after, false, names2);
+  name_parameters(group, names2);
+  auto [stats, formula] = reduction_code(group, names2);
+  body << stats;
+  size_t index = size_t(std::find(group.nodes.begin(), group.nodes.end(), group.reduction) -
+                        group.nodes.begin());
+  std::string reduced = "v" + std::to_string(index);
+  lanes2 << "      const float " << reduced << " = " << formula << ";\n";
+  names2[group.reduction->outputs[0]] = reduced;
+  lane::compute(lanes2, group, phases.after, names2);
+  lane::set_outputs(lanes2, group, phases.outputs_after, names2);
+  lane::store_outputs(after2, group, phases.outputs_after, "base");
+  chunk_loop(body, before2.str(), lanes2.str(), after2.str());
+  body << "}\n";
+  return body.str();
+}
+
+}  // namespace
+
+GeneratedKernel generate_row_kernel(GeneratedKernel kernel, const GroupSpec& group) {
+  kernel.row_length = group.domain.empty() ? 1 : group.domain.back();
+  kernel.vector_width = pack_width(group, kernel.input_access);
+  while (kernel.row_length % kernel.vector_width != 0) kernel.vector_width /= 2;
+  std::ostringstream text;
+  text << source::kPrelude << row_body(group, kernel);
+  text << "extern \"C\" __global__ void __launch_bounds__(128) KILN_ENTRY(const KilnFusedArgs a) "
+          "{ kiln_rows<1>(a); }\n"
+       << "extern \"C\" __global__ void __launch_bounds__(128) KILN_ENTRY_v(const KilnFusedArgs "
+          "a) { kiln_rows<"
+       << kernel.vector_width << ">(a); }\n";
+  kernel.source = text.str();
+  return kernel;
+}
+
+}  // namespace kiln::cuda
