@@ -25,6 +25,7 @@ struct BenchOptions {
   InputOptions input;  // --dim and --seed: bench reads no input files
   bool json = false;
   bool cuda_graph = false;
+  bool no_fusion = false;
   int layer_rows = 15;
 };
 
@@ -84,6 +85,7 @@ int bench_model(const BenchOptions& options) {
   std::map<std::string, Tensor> inputs =
       model_inputs(runner.graph(), input_arguments, nullptr, runner.tuned_dim_sizes());
   auto prepare_start = std::chrono::steady_clock::now();
+  runner.set_fusion(!options.no_fusion);
   runner.prepare(inputs);
   auto prepare_end = std::chrono::steady_clock::now();
 
@@ -105,6 +107,7 @@ int bench_model(const BenchOptions& options) {
                              {"strongly_typed", runner.strongly_typed()},
                              {"timing", timing_method(backend, options.cuda_graph)},
                              {"cuda_graph", options.cuda_graph},
+                             {"fusion", !options.no_fusion},
                              {"load_ms", milliseconds_between(load_start, prepare_start)},
                              {"prepare_ms", milliseconds_between(prepare_start, prepare_end)},
                              // The process's peak so far: loading, preparing and the runs.
@@ -188,6 +191,9 @@ Command add_bench_command(CLI::App& parent) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   add_random_input_options(app, &options->input, DimDefault::TunedSizes);
+  app->add_flag("--no-fusion", options->no_fusion,
+                "Run every node through its own kernel (fusion groups off), to see what fusion "
+                "gains (cuda backend)");
   app->add_flag("--json", options->json, "Print a JSON report instead of a table");
   app->add_flag("--cuda-graph", options->cuda_graph,
                 "Capture one inference as a CUDA graph and time its replays (cuda backend)");

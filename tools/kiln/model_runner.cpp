@@ -145,7 +145,8 @@ void ModelRunner::prepare([[maybe_unused]] const std::map<std::string, Tensor>& 
   std::map<std::string, Dims> dims;
   for (const auto& [name, tensor] : inputs) dims.emplace(name, tensor.dims());
   if (!engines_->context) {
-    engines_->context = std::make_unique<cuda::ExecutionContext>(engines_->engine, dims);
+    engines_->context = std::make_unique<cuda::ExecutionContext>(
+        engines_->engine, dims, cuda::ContextOptions{.fuse_groups = fuse_groups_});
     engines_->input_dims = dims;
     engines_->stream = cuda::create_stream();
   }

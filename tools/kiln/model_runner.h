@@ -46,6 +46,10 @@ class ModelRunner {
   ModelRunner(const ModelRunner&) = delete;
   ModelRunner& operator=(const ModelRunner&) = delete;
 
+  // CUDA: run fusion groups as generated kernels (the default) or node by node; set before
+  // prepare().
+  void set_fusion(bool enabled) { fuse_groups_ = enabled; }
+
   // Builds what the backend needs for inputs of these dims (the CUDA executor: weights
   // uploaded, arena planned), so that timed runs do not include it. run() calls it itself.
   void prepare(const std::map<std::string, Tensor>& inputs);
@@ -80,6 +84,7 @@ class ModelRunner {
   Backend backend_;
   std::set<Precision> precisions_;
   bool strongly_typed_;
+  bool fuse_groups_ = true;
   std::map<std::string, int64_t> tuned_dim_sizes_;
   std::unique_ptr<Engines> engines_;
 };

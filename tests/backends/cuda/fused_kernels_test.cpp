@@ -171,7 +171,7 @@ TEST_P(FusedChainTest, MatchesTheCpuReferenceAndTheUnfusedRun) {
   std::map<std::string, Tensor> inputs = random_inputs(graph, 7);
   std::vector<Tensor> reference = cpu::Executor(graph).run(inputs);
   cuda::CudaExecutor fused(graph, {}, {.poison_values = true});
-  cuda::CudaExecutor unfused(graph, {}, {.poison_values = true, .fuse_pointwise = false});
+  cuda::CudaExecutor unfused(graph, {}, {.poison_values = true, .fuse_groups = false});
   std::vector<Tensor> fused_out = fused.run(inputs);
   std::vector<Tensor> unfused_out = unfused.run(inputs);
   EXPECT_GE(fused_steps(fused.context()), 1) << chain.name << ": nothing was fused";

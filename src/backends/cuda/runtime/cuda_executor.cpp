@@ -10,6 +10,6 @@ CudaExecutor::CudaExecutor(const ir::Graph& graph, const std::map<std::string, D
       context_(std::make_unique<ExecutionContext>(
           engine_, input_dims,
           ContextOptions{.poison_values = options.poison_values,
-                         .fuse_pointwise = options.fuse_pointwise})) {}
+                         .fuse_groups = options.fuse_groups})) {}
 
 }  // namespace kiln::cuda

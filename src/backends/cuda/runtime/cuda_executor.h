@@ -19,7 +19,7 @@ struct CudaExecutorOptions {
   // Fill every computed value with 0xFF bytes (NaN for floats) before each run, so a kernel
   // that leaves outputs unwritten is caught by tests.
   bool poison_values = false;
-  bool fuse_pointwise = true;  // ContextOptions::fuse_pointwise
+  bool fuse_groups = true;  // ContextOptions::fuse_groups
 };
 
 class CudaExecutor {

@@ -21,7 +21,7 @@ struct ContextOptions {
   bool poison_values = false;
   // Run fusion groups (passes/fusion_groups.h) as generated kernels; false runs every node
   // through its own kernel (for comparing the two).
-  bool fuse_pointwise = true;
+  bool fuse_groups = true;
 };
 
 // One step of an inference as `kiln bench` reports it.

@@ -50,7 +50,7 @@ std::optional<size_t> view_offset(const ir::Node& node, const PlannedTensor& sou
 class Planner {
  public:
   Planner(const ir::Graph& graph, const PlanOptions& options) : graph_(graph) {
-    if (!options.fuse_pointwise) return;
+    if (!options.fuse_groups) return;
     for (passes::FusionGroup& group : passes::find_fusion_groups(graph)) {
       for (const ir::Node* node : group.nodes) group_of_[node] = fusion_groups_.size();
       fusion_groups_.push_back(std::move(group));

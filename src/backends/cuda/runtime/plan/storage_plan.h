@@ -60,7 +60,7 @@ struct PlannedGroup {
 
 struct PlanOptions {
   // Run fusion groups as generated kernels (one step each) instead of node by node.
-  bool fuse_pointwise = true;
+  bool fuse_groups = true;
 };
 
 struct StoragePlan {
