@@ -88,14 +88,36 @@ bool is_fusible_pointwise(const ir::Node& node) {
   return any_input;
 }
 
+namespace {
+
+bool is_row_sum(const ir::Node& node) {
+  return node.op == "ReduceMean" || node.op == "ReduceSum" || node.op == "ReduceMax";
+}
+
+Dims row_dims(const Dims& domain) {
+  Dims dims = domain;
+  if (!dims.empty()) dims.back() = 1;
+  return dims;
+}
+
+}  // namespace
+
 bool is_fusible_row_reduction(const ir::Node& node, const ir::Graph& graph) {
-  if (node.op != "Softmax" && node.op != "LayerNormalization") return false;
+  bool row_sum = is_row_sum(node);
+  if (node.op != "Softmax" && node.op != "LayerNormalization" && !row_sum) return false;
   const ir::Value* x = node.input(0);
   if (x == nullptr || !x->shape.is_static() || x->shape.rank() == 0) return false;
   Dims dims = x->shape.static_dims();
   int64_t rank = int64_t(dims.size());
-  int64_t axis = node.attr_int("axis", -1);
-  if (axis != -1 && axis != rank - 1) return false;
+  if (row_sum) {
+    std::vector<int64_t> axes = node.attr_ints("axes");
+    if (axes.size() != 1 || (axes[0] != -1 && axes[0] != rank - 1) ||
+        node.attr_int("keepdims", 1) == 0 || node.inputs.size() != 1 || dims.back() < 2)
+      return false;
+  } else {
+    int64_t axis = node.attr_int("axis", -1);
+    if (axis != -1 && axis != rank - 1) return false;
+  }
   if (dims.back() < 1 || dims.back() > kMaxFusedRowLength) return false;
   for (const ir::Value* value : {x, static_cast<const ir::Value*>(node.outputs[0])}) {
     if (value->dtype != DType::Float32 && value->dtype != DType::BFloat16 &&
@@ -124,23 +146,33 @@ namespace {
 struct Building {
   FusionGroup group;
   bool open = true;
-  std::set<const ir::Value*> before_reduction;  // members' values made before the reduction
+  std::set<const ir::Value*> row_values;  // a ReduceMean/Sum/Max's output and math on it
 };
 
-// Whether `node` (fusible, writing `domain`) may join `candidate`.
-bool may_join(const Building& candidate, const ir::Node& node, const Dims& domain,
+// Whether `node` (fusible, writing `dims`; a reduction: reading them) may join `candidate`.
+// Besides nodes over the group's domain, a group with a ReduceMean/Sum/Max takes pointwise
+// nodes over its rows (dims with the last one 1) that read only row values and scalars: the
+// epsilon and square root of an RMSNorm.
+bool may_join(const Building& candidate, const ir::Node& node, const Dims& dims,
               bool is_reduction) {
-  if (!candidate.open || candidate.group.domain != domain) return false;
+  if (!candidate.open) return false;
+  const FusionGroup& group = candidate.group;
   if (is_reduction) {
-    if (candidate.group.reduction != nullptr) return false;
-    for (size_t i = 1; i < node.inputs.size(); ++i) {  // parameters are read in the second pass
-      if (candidate.before_reduction.contains(node.inputs[i])) return false;
+    if (group.reduction != nullptr || group.domain != dims) return false;
+    for (size_t i = 1; i < node.inputs.size(); ++i) {  // parameters are operands
+      if (node.inputs[i] != nullptr && node.inputs[i]->producer != nullptr &&
+          std::find(group.nodes.begin(), group.nodes.end(), node.inputs[i]->producer) !=
+              group.nodes.end())
+        return false;
     }
     return true;
   }
-  if (candidate.group.reduction == nullptr) return true;
+  if (group.domain == dims) return true;
+  if (group.reduction == nullptr || !is_row_sum(*group.reduction) || dims != row_dims(group.domain))
+    return false;
   for (const ir::Value* input : node.inputs) {
-    if (candidate.before_reduction.contains(input)) return false;
+    if (input == nullptr || candidate.row_values.contains(input)) continue;
+    if (!input->shape.is_static() || element_count(input->shape.static_dims()) != 1) return false;
   }
   return true;
 }
@@ -153,7 +185,9 @@ std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph) {
   for (const ir::Node* node : graph.nodes()) {
     bool is_reduction = is_fusible_row_reduction(*node, graph);
     bool fusible = is_reduction || is_fusible_pointwise(*node);
-    Dims domain = fusible ? node->outputs[0]->shape.static_dims() : Dims{};
+    Dims domain = !fusible       ? Dims{}
+                  : is_reduction ? node->inputs[0]->shape.static_dims()
+                                 : node->outputs[0]->shape.static_dims();
     std::optional<size_t> joined;
     for (const ir::Value* input : node->inputs) {
       if (!fusible || joined || input == nullptr || input->producer == nullptr) continue;
@@ -175,7 +209,9 @@ std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph) {
     Building& group = building[*joined];
     group.group.nodes.push_back(node);
     if (is_reduction) group.group.reduction = node;
-    if (group.group.reduction == nullptr) group.before_reduction.insert(node->outputs[0]);
+    bool row_value = group.group.reduction != nullptr && is_row_sum(*group.group.reduction) &&
+                     (node == group.group.reduction || domain != group.group.domain);
+    if (row_value) group.row_values.insert(node->outputs[0]);
     group_of[node] = *joined;
   }
   std::vector<FusionGroup> groups;

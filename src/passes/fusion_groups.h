@@ -26,16 +26,17 @@ inline constexpr int64_t kMaxFusedRowLength = 2048;
 // per-channel scale, a scalar), so that an element's input index is (i / div) % mod.
 bool is_fusible_pointwise(const ir::Node& node);
 
-// True if `node` of `graph` can be a group's row reduction: Softmax or LayerNormalization (its
-// Mean and InvStdDev outputs unread) over the last axis of static float dims, rows of at most
-// kMaxFusedRowLength elements, LayerNorm's scale and bias over that axis.
+// True if `node` of `graph` can be a group's row reduction: Softmax, LayerNormalization (its
+// Mean and InvStdDev outputs unread), or ReduceMean/ReduceSum/ReduceMax (keepdims) over the
+// last axis of static float dims, rows of at most kMaxFusedRowLength elements, LayerNorm's
+// scale and bias over that axis. A ReduceMean/Sum/Max's group also takes pointwise math on
+// its per-row result (an RMSNorm's epsilon, square root, reciprocal).
 bool is_fusible_row_reduction(const ir::Node& node, const ir::Graph& graph);
 
 // Partitions the fusible nodes of `graph` into groups with one domain each: pointwise nodes
 // around at most one row reduction, at least two nodes or a reduction. A group never needs a
 // value that a node outside it computes from one of its members, so running it at its last
-// member's place keeps the graph's order valid. A member after the reduction reads no member
-// before it (the generated kernel keeps only the reduction's input row between its passes).
+// member's place keeps the graph's order valid.
 std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph);
 
 // True if `input` dims broadcast onto `domain` as one contiguous block: after dropping

@@ -158,9 +158,9 @@ TEST(FusionGroups, AResidualAddAndAnActivationFuseAroundALayerNorm) {
   EXPECT_EQ(groups[0].reduction, norm);
 }
 
-// LayerNorm(x + r) * (x + r): the Mul would read a value from before the norm, which the
-// row kernel does not keep; it stays outside. A second norm starts its own group.
-TEST(FusionGroups, AfterTheReductionNoMemberReadsAValueFromBeforeIt) {
+// Softmax(x + x) * (x + x): the Mul reads a value from before the softmax (the row kernel
+// recomputes it in its second pass). A second softmax starts its own group.
+TEST(FusionGroups, AfterTheReductionAMemberMayReadAValueFromBeforeIt) {
   ir::Graph graph;
   ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 32}));
   ir::Node* add = graph.add_node("Add", "add", {x, x}, {"sum"});
@@ -171,9 +171,37 @@ TEST(FusionGroups, AfterTheReductionNoMemberReadsAValueFromBeforeIt) {
   ir::infer_graph(graph);
   std::vector<FusionGroup> groups = find_fusion_groups(graph);
   ASSERT_EQ(groups.size(), 2u);
-  EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"add", "softmax"}));
-  EXPECT_EQ(names(groups[1]), (std::vector<std::string>{"mul", "again"}));
+  EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"add", "softmax", "mul"}));
+  EXPECT_EQ(names(groups[1]), (std::vector<std::string>{"again"}));
   EXPECT_EQ(groups[1].reduction, again);
+}
+
+// A spelled-out RMSNorm after a residual add, as Llama's exports have it:
+//   h = x + r; y = h * (1 / sqrt(mean(h^2, -1) + eps)) * w
+TEST(FusionGroups, ASpelledOutRmsNormIsOneGroupWithItsPerRowMath) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 8, 64}));
+  ir::Value* r = graph.add_input("r", DType::Float32, shape({2, 8, 64}));
+  ir::Node* add = graph.add_node("Add", "add", {x, r}, {"h"});
+  ir::Node* square =
+      graph.add_node("Pow", "square", {add->outputs[0], scalar(graph, "two", 2.f)}, {"h2"});
+  ir::Node* mean = graph.add_node("ReduceMean", "mean", {square->outputs[0]}, {"ms"});
+  mean->attrs["axes"] = std::vector<int64_t>{-1};
+  ir::Node* eps =
+      graph.add_node("Add", "eps", {mean->outputs[0], scalar(graph, "e", 1e-6f)}, {"mse"});
+  ir::Node* root = graph.add_node("Sqrt", "root", {eps->outputs[0]}, {"rms"});
+  ir::Node* inverse = graph.add_node("Reciprocal", "inverse", {root->outputs[0]}, {"inv"});
+  ir::Node* scale = graph.add_node("Mul", "scale", {add->outputs[0], inverse->outputs[0]}, {"n"});
+  ir::Node* weigh =
+      graph.add_node("Mul", "weigh", {scale->outputs[0], weight(graph, "w", {64}, 4)}, {"y"});
+  graph.set_outputs({add->outputs[0], weigh->outputs[0]});
+  ir::infer_graph(graph);
+  std::vector<FusionGroup> groups = find_fusion_groups(graph);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"add", "square", "mean", "eps", "root",
+                                                        "inverse", "scale", "weigh"}));
+  EXPECT_EQ(groups[0].reduction, mean);
+  EXPECT_EQ(groups[0].domain, (Dims{2, 8, 64}));
 }
 
 TEST(FusionGroups, RowReductionsNeedTheLastAxisShortRowsAndUnreadStatistics) {

@@ -124,6 +124,25 @@ std::vector<Chain> chains() {
          ir::Value* masked = node(g, "Add", {scaled, constant(g, "bias", {d.back()}, 9, -4, 0)});
          g.add_output(node(g, "Mul", {node(g, "Softmax", {masked}), scalar(g, "two", 2.f)}));
        }},
+      {"residual_rmsnorm_spelled_out",
+       [](ir::Graph& g, const Dims& d) {
+         ir::Value* x = g.add_input("x", DType::Float32, shape(d));
+         ir::Value* r = g.add_input("r", DType::Float32, shape(d));
+         ir::Value* h = node(g, "Add", {x, r});
+         ir::Node* mean =
+             g.add_node("ReduceMean", "mean", {node(g, "Pow", {h, scalar(g, "two", 2.f)})}, {"ms"});
+         mean->attrs["axes"] = std::vector<int64_t>{-1};
+         ir::Value* rms =
+             node(g, "Sqrt", {node(g, "Add", {mean->outputs[0], scalar(g, "eps", 1e-6f)})});
+         ir::Value* normed = node(g, "Mul", {h, node(g, "Reciprocal", {rms})});
+         g.set_outputs({h, node(g, "Mul", {normed, constant(g, "w", {d.back()}, 10)}), rms});
+       }},
+      {"softmax_times_its_input",
+       [](ir::Graph& g, const Dims& d) {
+         ir::Value* x = g.add_input("x", DType::Float32, shape(d));
+         ir::Value* shifted = node(g, "Sub", {x, scalar(g, "one", 1.f)});
+         g.add_output(node(g, "Mul", {node(g, "Softmax", {shifted}), shifted}));
+       }},
   };
 }
 

@@ -15,10 +15,20 @@ namespace {
 
 using source::Access;
 
+bool is_row_sum(const ir::Node& node) {
+  return node.op == "ReduceMean" || node.op == "ReduceSum" || node.op == "ReduceMax";
+}
+
+// The members by pass: `before` the reduction (pass 1, recomputed in pass 2 where read there),
+// `per_row` (a ReduceMean/Sum/Max and the math on its one value per row), `after` (pass 2).
 struct Phases {
-  std::vector<const ir::Node*> before, after;  // members around the reduction
-  std::set<size_t> inputs_before, inputs_after, outputs_before, outputs_after;
+  std::vector<const ir::Node*> before, per_row, after;
+  std::set<size_t> inputs_before, inputs_after, outputs_before, outputs_per_row, outputs_after;
 };
+
+bool contains(const std::vector<const ir::Node*>& nodes, const ir::Node* node) {
+  return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
+}
 
 Phases split_phases(const GroupSpec& group) {
   Phases phases;
@@ -26,8 +36,13 @@ Phases split_phases(const GroupSpec& group) {
   for (const ir::Node* node : group.nodes) {
     if (node == group.reduction) {
       seen = true;
+      if (is_row_sum(*node)) phases.per_row.push_back(node);
+    } else if (!seen) {
+      phases.before.push_back(node);
+    } else if (node->outputs[0]->shape.static_dims() != group.domain) {
+      phases.per_row.push_back(node);
     } else {
-      (seen ? phases.after : phases.before).push_back(node);
+      phases.after.push_back(node);
     }
   }
   const ir::Value* data = group.reduction->inputs[0];
@@ -35,16 +50,24 @@ Phases split_phases(const GroupSpec& group) {
   for (size_t j = 0; j < group.inputs.size(); ++j) {
     if (group.inputs[j].value == data) phases.inputs_before.insert(j);
   }
-  // Pass 2 reads the reduction's parameters (scale, bias) and what the later members read.
-  phases.inputs_after = lane::inputs_read_by(group, phases.after);
-  for (size_t j : lane::inputs_read_by(group, {group.reduction})) {
-    if (group.inputs[j].value != data) phases.inputs_after.insert(j);
+  // Pass 2 reads what the later members and the reduction's parameters (scale, bias) read,
+  // and what recomputing the earlier members needs (loads the compiler drops where unused).
+  std::vector<const ir::Node*> pass2 = phases.before;
+  pass2.insert(pass2.end(), phases.after.begin(), phases.after.end());
+  if (!is_row_sum(*group.reduction)) pass2.push_back(group.reduction);
+  phases.inputs_after = lane::inputs_read_by(group, pass2);
+  for (size_t j = 0; j < group.inputs.size(); ++j) {
+    if (group.inputs[j].value == data) phases.inputs_after.insert(j);
   }
   for (size_t k = 0; k < group.outputs.size(); ++k) {
     const ir::Node* producer = group.outputs[k].value->producer;
-    bool before =
-        std::find(phases.before.begin(), phases.before.end(), producer) != phases.before.end();
-    (before ? phases.outputs_before : phases.outputs_after).insert(k);
+    if (contains(phases.before, producer)) {
+      phases.outputs_before.insert(k);
+    } else if (contains(phases.per_row, producer)) {
+      phases.outputs_per_row.insert(k);
+    } else {
+      phases.outputs_after.insert(k);
+    }
   }
   return phases;
 }
@@ -81,6 +104,10 @@ std::string warp_reduce(const std::string& result, const std::string& term, bool
 std::pair<std::string, std::string> reduction_code(const GroupSpec& group,
                                                    const lane::Names& names) {
   const ir::Node& node = *group.reduction;
+  if (node.op == "ReduceMax") return {warp_reduce("reduced", "k", true), ""};
+  if (node.op == "ReduceSum") return {warp_reduce("reduced", "k", false), ""};
+  if (node.op == "ReduceMean")
+    return {warp_reduce("reduced", "k", false) + "  reduced /= (float)kCols;\n", ""};
   if (node.op == "Softmax") {
     return {warp_reduce("peak", "k", true) + warp_reduce("total", "expf(k - peak)", false),
             "expf(keep[c * V + l] - peak) / total"};
@@ -105,6 +132,35 @@ void name_parameters(const GroupSpec& group, lane::Names& names) {
   }
 }
 
+// The reduction's value per row and the math on it, once per row; the per-row values read
+// outside the group written by the row's first lane.
+void per_row_math(std::ostringstream& out, const GroupSpec& group, const Phases& phases,
+                  lane::Names& names) {
+  if (!is_row_sum(*group.reduction)) return;
+  lane::Names row_names;  // this scope's: the per-row values and scalar operands
+  row_names[group.reduction->outputs[0]] = "reduced";
+  std::vector<const ir::Node*> math(phases.per_row.begin() + 1, phases.per_row.end());
+  for (size_t j : lane::inputs_read_by(group, math)) {  // scalars (fusion_groups.cpp)
+    const FusedOperand& input = group.inputs[j];
+    std::string name = "s" + std::to_string(j);
+    out << "  const " << source::register_type(input.dtype) << " " << name << " = "
+        << source::to_register(input.dtype, std::string("static_cast<const ") +
+                                                source::storage_type(input.dtype) + "*>(a.in[" +
+                                                std::to_string(j) + "])[0]")
+        << ";\n";
+    row_names[input.value] = name;
+  }
+  lane::compute(out, group, math, row_names);
+  for (size_t k : phases.outputs_per_row) {
+    const FusedOperand& output = group.outputs[k];
+    out << "  if (lane_id == 0) static_cast<" << source::storage_type(output.dtype) << "*>(a.out["
+        << k << "])[row] = " << source::to_storage(output.dtype, row_names.at(output.value))
+        << ";\n";
+  }
+  for (const ir::Node* node : phases.per_row)
+    names[node->outputs[0]] = row_names.at(node->outputs[0]);
+}
+
 std::string row_body(const GroupSpec& group, const GeneratedKernel& kernel) {
   Phases phases = split_phases(group);
   std::ostringstream body, before, lanes, after;
@@ -125,7 +181,7 @@ std::string row_body(const GroupSpec& group, const GeneratedKernel& kernel) {
   lane::set_outputs(lanes, group, phases.outputs_before, names);
   lane::store_outputs(after, group, phases.outputs_before, "base");
   chunk_loop(body, before.str(), lanes.str(), after.str());
-  // Statistics and pass 2.
+  // Statistics, the per-row math, and pass 2.
   std::ostringstream before2, lanes2, after2;
   lane::Names names2;
   lane::load_packs(before2, group, kernel, phases.inputs_after, "base");
@@ -134,11 +190,15 @@ std::string row_body(const GroupSpec& group, const GeneratedKernel& kernel) {
   name_parameters(group, names2);
   auto [stats, formula] = reduction_code(group, names2);
   body << stats;
-  size_t index = size_t(std::find(group.nodes.begin(), group.nodes.end(), group.reduction) -
-                        group.nodes.begin());
-  std::string reduced = "v" + std::to_string(index);
-  lanes2 << "      const float " << reduced << " = " << formula << ";\n";
-  names2[group.reduction->outputs[0]] = reduced;
+  per_row_math(body, group, phases, names2);
+  lane::compute(lanes2, group, phases.before, names2);
+  if (!formula.empty()) {
+    size_t index = size_t(std::find(group.nodes.begin(), group.nodes.end(), group.reduction) -
+                          group.nodes.begin());
+    std::string reduced = "v" + std::to_string(index);
+    lanes2 << "      const float " << reduced << " = " << formula << ";\n";
+    names2[group.reduction->outputs[0]] = reduced;
+  }
   lane::compute(lanes2, group, phases.after, names2);
   lane::set_outputs(lanes2, group, phases.outputs_after, names2);
   lane::store_outputs(after2, group, phases.outputs_after, "base");

@@ -7,9 +7,9 @@ CudaExecutor::CudaExecutor(const ir::Graph& graph, const std::map<std::string, D
                            CudaExecutorOptions options)
     : engine_(std::make_shared<Engine>(ir::copy_graph(graph), std::map<std::string, Tensor>{},
                                        options.workspace_bytes)),
-      context_(std::make_unique<ExecutionContext>(
-          engine_, input_dims,
-          ContextOptions{.poison_values = options.poison_values,
-                         .fuse_groups = options.fuse_groups})) {}
+      context_(
+          std::make_unique<ExecutionContext>(engine_, input_dims,
+                                             ContextOptions{.poison_values = options.poison_values,
+                                                            .fuse_groups = options.fuse_groups})) {}
 
 }  // namespace kiln::cuda

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "backends/cuda/fusion/nvrtc_compiler.h"
 #include "ir/op_schema.h"
 #include "ir/shape_literals.h"  // tests/ir/shape_literals.h
@@ -125,6 +127,57 @@ INSTANTIATE_TEST_SUITE_P(Rows, RowKernel,
                                   std::to_string(std::get<1>(info.param)) + "_" +
                                   std::string(dtype_name(std::get<2>(info.param)));
                          });
+
+// The group find_fusion_groups makes of `graph`, with every operand stored in `storage` and
+// every value read outside written.
+GroupSpec only_group(const ir::Graph& graph, DType storage) {
+  std::vector<passes::FusionGroup> groups = passes::find_fusion_groups(graph);
+  EXPECT_EQ(groups.size(), 1u);
+  GroupSpec spec{groups[0].nodes, groups[0].domain, {}, {}, groups[0].reduction};
+  std::set<const ir::Value*> made, read;
+  for (const ir::Node* node : spec.nodes) made.insert(node->outputs[0]);
+  for (const ir::Node* node : spec.nodes) {
+    for (const ir::Value* input : node->inputs) {
+      if (input == nullptr || made.contains(input) || passes::is_inlined_scalar(*input) ||
+          !read.insert(input).second)
+        continue;
+      spec.inputs.push_back({input, storage, input->shape.static_dims()});
+    }
+    if (graph.is_graph_output(node->outputs[0]))
+      spec.outputs.push_back({node->outputs[0], storage, node->outputs[0]->shape.static_dims()});
+  }
+  return spec;
+}
+
+// h = x + r; y = h / sqrt(mean(h^2) + eps) * w, with h, y and the per-row rms written.
+TEST(PointwiseCodegen, ASpelledOutRmsNormBecomesOneRowKernel) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({6, 256}));
+  ir::Value* r = graph.add_input("r", DType::Float32, shape({6, 256}));
+  ir::Value* h = graph.add_node("Add", "add", {x, r}, {"h"})->outputs[0];
+  ir::Value* two = graph.add_constant("two", Tensor::from_vector<float>({}, {2.f}));
+  ir::Value* squares = graph.add_node("Pow", "square", {h, two}, {"h2"})->outputs[0];
+  ir::Node* mean = graph.add_node("ReduceMean", "mean", {squares}, {"ms"});
+  mean->attrs["axes"] = std::vector<int64_t>{-1};
+  ir::Value* eps = graph.add_input("eps", DType::Float32, shape({}));
+  ir::Value* sum = graph.add_node("Add", "eps_add", {mean->outputs[0], eps}, {"mse"})->outputs[0];
+  ir::Value* rms = graph.add_node("Sqrt", "rms", {sum}, {"rms"})->outputs[0];
+  ir::Value* normed = graph.add_node("Div", "normed", {h, rms}, {"n"})->outputs[0];
+  ir::Value* y =
+      graph
+          .add_node("Mul", "weigh",
+                    {normed, graph.add_constant("w", Tensor(DType::Float32, {256}))}, {"y"})
+          ->outputs[0];
+  graph.set_outputs({h, rms, y});
+  ir::infer_graph(graph);
+  GroupSpec group = only_group(graph, DType::BFloat16);
+  ASSERT_EQ(group.reduction, mean);
+  GeneratedKernel kernel = generate_kernel(group);
+  EXPECT_EQ(kernel.row_length, 256);
+  EXPECT_NE(kernel.source.find("reduced /= (float)kCols"), std::string::npos) << kernel.source;
+  EXPECT_NE(kernel.source.find("if (lane_id == 0)"), std::string::npos) << "rms is not written";
+  EXPECT_GT(compile_cubin(kernel.source, kernel.label, 90).size(), 100u);
+}
 
 TEST(PointwiseCodegen, TheNameFollowsTheSourceAndTheVectorWidthTheNarrowestPack) {
   OneOp bf16("Add", DType::BFloat16), bf16_again("Add", DType::BFloat16),
