@@ -40,7 +40,7 @@ struct Chain {
   Build build;
 };
 
-std::vector<Chain> chains() {
+std::vector<Chain> pointwise_chains() {
   return {
       {"bias_gelu_scale",
        [](ir::Graph& g, const Dims& d) {
@@ -102,6 +102,11 @@ std::vector<Chain> chains() {
              g.add_node("Cast", "round", {node(g, "Exp", {waves})}, {"r"})->outputs[0];
          g.add_output(node(g, "Sub", {bf16, node(g, "HardSigmoid", {x})}));
        }},
+  };
+}
+
+std::vector<Chain> row_chains() {
+  return {
       {"residual_layernorm_gelu",
        [](ir::Graph& g, const Dims& d) {
          ir::Value* x = g.add_input("x", DType::Float32, shape(d));
@@ -144,6 +149,12 @@ std::vector<Chain> chains() {
          g.add_output(node(g, "Mul", {node(g, "Softmax", {shifted}), shifted}));
        }},
   };
+}
+
+std::vector<Chain> chains() {
+  std::vector<Chain> all = pointwise_chains();
+  for (Chain& chain : row_chains()) all.push_back(std::move(chain));
+  return all;
 }
 
 // Casts with a `to` attribute; every float-computing node in `precision`.
