@@ -4,6 +4,9 @@
 
 #include "commands.h"
 #include "engine/engine_file.h"
+#ifdef KILN_HAS_CUDA
+#include "backends/cuda/runtime/fused_groups.h"
+#endif
 #include "kiln/kiln.h"
 
 namespace kiln::cli {
@@ -49,6 +52,32 @@ void print_unsupported(const std::vector<UnsupportedOp>& ops) {
 }
 
 // An engine file: its header, build config, and every layer with its chosen precision.
+// The engine's fusion groups at the dims its layers were timed at (as the CUDA runtime makes
+// them; none in a build without CUDA), each with whether the engine holds its compiled kernel.
+nlohmann::json fusion_groups_json(const engine::LoadedEngine& loaded) {
+  nlohmann::json groups = nlohmann::json::array();
+#ifdef KILN_HAS_CUDA
+  // The timed dims; an engine built without a GPU has none: symbolic dims are taken as 1.
+  std::map<std::string, Dims> dims = loaded.config.tuned_input_dims;
+  for (const ir::Value* input : loaded.graph.inputs()) {
+    if (input->is_constant() || dims.contains(input->name)) continue;
+    Dims sizes;
+    for (const ir::Dim& dim : input->shape.dims()) sizes.push_back(dim.is_static() ? dim.value : 1);
+    dims[input->name] = sizes;
+  }
+  for (const cuda::FusionGroupInfo& group : cuda::describe_fusion_groups(loaded.graph, dims)) {
+    groups.push_back({{"ops", group.label},
+                      {"kernel", group.kernel},
+                      {"nodes", group.nodes},
+                      {"row_length", group.row_length},
+                      {"compiled_in_engine", loaded.kernels.contains(group.kernel)}});
+  }
+#else
+  (void)loaded;
+#endif
+  return groups;
+}
+
 int inspect_engine(const InspectOptions& options) {
   auto load_start = std::chrono::steady_clock::now();
   engine::LoadedEngine loaded = engine::read_engine(options.model);
@@ -56,6 +85,7 @@ int inspect_engine(const InspectOptions& options) {
   double load_ms = milliseconds_since(load_start);
   uint64_t peak_memory = peak_host_memory_bytes();
   ModelSummary summary = summarize_model(loaded.graph);
+  nlohmann::json fusion_groups = fusion_groups_json(loaded);
   auto layer_precision = [](const ir::Node& node) {
     return node.precision ? std::string(precision_name(*node.precision)) : std::string("none");
   };
@@ -103,7 +133,8 @@ int inspect_engine(const InspectOptions& options) {
                              {"constant_bytes", summary.constant_bytes},
                              {"load_ms", load_ms},
                              {"peak_host_memory_bytes", peak_memory},
-                             {"layers", layers}};
+                             {"layers", layers},
+                             {"fusion_groups", fusion_groups}};
     std::cout << report.dump(2) << '\n';
     return 0;
   }
@@ -128,6 +159,14 @@ int inspect_engine(const InspectOptions& options) {
     std::cout << "  " << layer_precision(*node) << "  " << node->op
               << (tactic.empty() ? "" : "/" + tactic) << "  " << node->name
               << (timings.empty() ? "" : "  (timed: " + timings + ")") << '\n';
+  }
+  std::cout << "fusion groups (" << fusion_groups.size() << ", one generated kernel each)\n";
+  for (const nlohmann::json& group : fusion_groups) {
+    std::vector<std::string> nodes = group["nodes"];
+    std::cout << "  " << group["ops"].get<std::string>() << "  " << nodes.front()
+              << (nodes.size() > 1 ? " .. " + nodes.back() : "") << "  "
+              << group["kernel"].get<std::string>()
+              << (group["compiled_in_engine"].get<bool>() ? "" : " (compiled when loaded)") << '\n';
   }
   std::cout << "constants  " << summary.constant_count << " (" << summary.constant_bytes
             << " bytes)\n"

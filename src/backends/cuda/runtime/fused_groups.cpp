@@ -26,6 +26,20 @@ std::vector<GroupSpec> group_specs(const StoragePlan& plan) {
   return groups;
 }
 
+std::vector<FusionGroupInfo> describe_fusion_groups(const ir::Graph& graph,
+                                                    const std::map<std::string, Dims>& input_dims) {
+  ir::Graph specialized = passes::specialize_shapes(graph, input_dims);
+  StoragePlan plan = plan_storage(specialized);
+  std::vector<FusionGroupInfo> groups;
+  for (const GroupSpec& group : group_specs(plan)) {
+    GeneratedKernel kernel = generate_kernel(group);
+    FusionGroupInfo info{kernel.label, kernel.name, {}, kernel.row_length};
+    for (const ir::Node* node : group.nodes) info.nodes.push_back(node->name);
+    groups.push_back(std::move(info));
+  }
+  return groups;
+}
+
 std::map<std::string, std::string> compile_fusion_kernels(
     const ir::Graph& graph, const std::map<std::string, Dims>& input_dims, int compute_capability) {
   ir::Graph specialized = passes::specialize_shapes(graph, input_dims);

@@ -15,6 +15,18 @@ namespace kiln::cuda {
 // One GroupSpec per plan.groups entry, in order: operands with their planned dtypes and dims.
 std::vector<GroupSpec> group_specs(const StoragePlan& plan);
 
+// One fusion group as `kiln inspect` shows it.
+struct FusionGroupInfo {
+  std::string label;   // its ops: "Add+LayerNormalization"
+  std::string kernel;  // the generated kernel's name
+  std::vector<std::string> nodes;
+  int64_t row_length = 0;  // 0: elementwise
+};
+
+// The fusion groups of `graph` specialized to `input_dims`, as an execution context makes them.
+std::vector<FusionGroupInfo> describe_fusion_groups(const ir::Graph& graph,
+                                                    const std::map<std::string, Dims>& input_dims);
+
 // The cubins (by kernel name) of every fusion group of `graph` specialized to `input_dims`,
 // compiled by NVRTC for `compute_capability`. No GPU needed.
 std::map<std::string, std::string> compile_fusion_kernels(
