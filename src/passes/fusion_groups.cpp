@@ -65,6 +65,7 @@ bool is_inlined_scalar(const ir::Value& value) {
 }
 
 bool is_fusible_pointwise(const ir::Node& node) {
+  if (node.attr_string(kFusionAttribute, "") == "off") return false;
   if (node.outputs.size() != 1) return false;
   const ir::Value& output = *node.outputs[0];
   if (!output.shape.is_static() || !is_fusible_value_dtype(output.dtype)) return false;
@@ -103,6 +104,7 @@ Dims row_dims(const Dims& domain) {
 }  // namespace
 
 bool is_fusible_row_reduction(const ir::Node& node, const ir::Graph& graph) {
+  if (node.attr_string(kFusionAttribute, "") == "off") return false;
   bool row_sum = is_row_sum(node);
   if (node.op != "Softmax" && node.op != "LayerNormalization" && !row_sum) return false;
   const ir::Value* x = node.input(0);

@@ -20,6 +20,10 @@ struct FusionGroup {
 // registers of one warp (64 floats per thread).
 inline constexpr int64_t kMaxFusedRowLength = 2048;
 
+// The node attribute the builder sets to "off" on the nodes of a group it measured slower
+// fused than node by node; such nodes join no group. The engine keeps it.
+inline constexpr const char* kFusionAttribute = "fusion";
+
 // True if `node` can be a member: a pointwise op the generator expresses, on float (float32,
 // bfloat16, float16) and bool values, with static output dims, whose every input broadcasts
 // to them as one contiguous block of the output's dims (a bias over the last dims, a

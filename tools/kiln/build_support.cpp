@@ -7,6 +7,7 @@
 
 #ifdef KILN_HAS_CUDA
 #include "backends/cuda/runtime/fused_groups.h"
+#include "backends/cuda/runtime/fusion_timing.h"
 #include "backends/cuda/runtime/layer_timer.h"
 #endif
 
@@ -19,6 +20,22 @@ std::unique_ptr<engine::LayerTimer> make_timer(Backend backend, size_t workspace
   (void)backend;
   (void)workspace_bytes;
   return nullptr;
+}
+
+std::string choose_fusion(engine::BuildResult& built, const engine::LayerTimer* timer) {
+#ifdef KILN_HAS_CUDA
+  if (timer != nullptr) {
+    std::vector<cuda::FusionTiming> timings = cuda::choose_fusion_by_timing(
+        built.graph, built.config.tuned_input_dims, built.config.workspace_bytes);
+    size_t kept = 0;
+    for (const cuda::FusionTiming& timing : timings) kept += timing.kept;
+    return std::to_string(timings.size()) + " fusion groups timed: " + std::to_string(kept) +
+           " fused, " + std::to_string(timings.size() - kept) + " faster node by node";
+  }
+#endif
+  (void)built;
+  (void)timer;
+  return "";
 }
 
 std::map<std::string, std::string> compile_engine_kernels(const engine::BuildResult& built,

@@ -14,6 +14,11 @@ namespace kiln::cli {
 // A cuda::GpuLayerTimer on the cuda backend; null on the cpu (the heuristic decides).
 std::unique_ptr<engine::LayerTimer> make_timer(Backend backend, size_t workspace_bytes);
 
+// With a GPU (a timer): times each fusion group of `built` fused against node by node at the
+// build's dims and marks the slower-fused ones to run node by node. Returns "N kept, M run
+// node by node" for the build summary, or "" without a GPU.
+std::string choose_fusion(engine::BuildResult& built, const engine::LayerTimer* timer);
+
 // The generated kernels of `built`'s fusion groups compiled for the GPU it was timed on, by
 // kernel name, for the engine file; empty for a build without a GPU (its engine compiles them
 // when a GPU runtime loads it).

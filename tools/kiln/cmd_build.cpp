@@ -69,6 +69,7 @@ int build_engine(const BuildOptions& options) {
                            progress_printer(options.quiet));
   for (const std::string& warning : built.warnings)
     std::cerr << "kiln: warning: " << warning << '\n';
+  std::string fusion = choose_fusion(built, timer.get());
   std::map<std::string, std::string> kernels = compile_engine_kernels(built, timer.get());
   engine::write_engine(options.output, built.graph, built.config, built.header, built.layer_timings,
                        kernels);
@@ -87,7 +88,8 @@ int build_engine(const BuildOptions& options) {
   if (timer) {
     std::cout << "gpu    " << built.header.gpu_name << " (" << built.header.gpu_architecture
               << "): " << built.layers_timed << " layer timings measured, " << built.timings_cached
-              << " from the timing cache; " << kernels.size() << " generated kernels compiled\n";
+              << " from the timing cache\n"
+              << "fusion " << fusion << "; " << kernels.size() << " generated kernels compiled\n";
   } else {
     std::cout << "gpu    none: precisions chosen by the heuristic in docs/precision.md\n";
   }

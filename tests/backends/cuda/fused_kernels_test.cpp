@@ -5,14 +5,17 @@
 // engine file stores, loaded instead of compiled.
 #include <filesystem>
 #include <functional>
+#include <iostream>
 
 #include "backends/cpu/executor.h"
 #include "backends/cuda/runtime/cuda_executor.h"
 #include "backends/cuda/runtime/fused_groups.h"
+#include "backends/cuda/runtime/fusion_timing.h"
 #include "cuda_test_util.h"
 #include "engine/engine_file.h"
 #include "ir/op_schema.h"
 #include "kiln/summary.h"
+#include "passes/fusion_groups.h"
 
 namespace kiln {
 namespace {
@@ -258,6 +261,33 @@ TEST(FusedKernels, EngineFileCubinsAreLoadedNotCompiled) {
   std::vector<Tensor> fresh = compiled.run(inputs);
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(std::memcmp(stored[0].raw(), fresh[0].raw(), stored[0].nbytes()), 0);
+}
+
+}  // namespace
+}  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// The builder's choice: each group timed fused and node by node; the nodes of a group that
+// was not faster fused carry fusion="off" and run node by node from then on.
+TEST(FusedKernels, TheBuilderTimesEachGroupAndMarksTheSlowerOnes) {
+  KILN_REQUIRE_GPU();
+  ir::Graph graph = make_graph(row_chains()[0], {16, 128, 768}, Precision::BF16);
+  std::vector<cuda::FusionTiming> timings =
+      cuda::choose_fusion_by_timing(graph, {}, size_t(64) << 20);
+  ASSERT_EQ(timings.size(), 1u);
+  const cuda::FusionTiming& timing = timings[0];
+  EXPECT_EQ(timing.label, "Add+LayerNormalization+Gelu");
+  EXPECT_GT(timing.fused_ms, 0);
+  EXPECT_GT(timing.unfused_ms, 0);
+  EXPECT_EQ(timing.kept, timing.fused_ms < timing.unfused_ms);
+  for (const ir::Node* n : graph.nodes()) {
+    EXPECT_EQ(n->attr_string(passes::kFusionAttribute, "") == "off", !timing.kept) << n->name;
+  }
+  cuda::CudaExecutor executor(graph, {});
+  EXPECT_EQ(fused_steps(executor.context()), timing.kept ? 1 : 0);
+  std::cout << "fused " << timing.fused_ms << " ms, node by node " << timing.unfused_ms << " ms\n";
 }
 
 }  // namespace

@@ -419,6 +419,7 @@ std::vector<LayerTime> ExecutionContext::profile_layers(cudaStream_t stream, int
       layer.op = "Fused";
       layer.name = group.nodes.front()->name + " .. " + group.nodes.back()->name;
       layer.tactic = step.label;
+      for (const ir::Node* node : group.nodes) layer.members.push_back(node->name);
     } else {
       layer.name = step.node->name;
       layer.op = step.node->op;

@@ -26,11 +26,12 @@ struct ContextOptions {
 
 // One step of an inference as `kiln bench` reports it.
 struct LayerTime {
-  std::string name;       // node name, or "cast VALUE to DTYPE"
-  std::string op;         // the node's op, or "Cast"
-  std::string precision;  // "bf16", ... or "" for a layer without one
-  std::string tactic;     // the implementation it ran through ("cudnn_sdpa"), "" if one
-  bool on_host = false;   // no CUDA kernel: ran through the CPU reference kernels
+  std::string name;                  // node name, or "cast VALUE to DTYPE"
+  std::string op;                    // the node's op, or "Cast"
+  std::string precision;             // "bf16", ... or "" for a layer without one
+  std::string tactic;                // the implementation it ran through ("cudnn_sdpa"), "" if one
+  bool on_host = false;              // no CUDA kernel: ran through the CPU reference kernels
+  std::vector<std::string> members;  // a fusion group's nodes (op "Fused"), else empty
   double median_ms = 0;
 };
 

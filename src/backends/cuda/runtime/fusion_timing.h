@@ -1,0 +1,27 @@
+// The builder's fused-or-not choice: every fusion group timed as its generated kernel against
+// its nodes run one by one (each side with the casts at its values), at the build's dims.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace kiln::cuda {
+
+struct FusionTiming {
+  std::string label;  // "Add+LayerNormalization"
+  std::vector<std::string> members;
+  double fused_ms = 0;
+  double unfused_ms = 0;
+  bool kept = true;  // false: slower fused, its nodes marked passes::kFusionAttribute "off"
+};
+
+// Times every fusion group of `graph` (precisions assigned) at `input_dims` on the current GPU
+// and marks the nodes of each group that is not faster fused with fusion="off". Needs a GPU.
+std::vector<FusionTiming> choose_fusion_by_timing(ir::Graph& graph,
+                                                  const std::map<std::string, Dims>& input_dims,
+                                                  size_t workspace_bytes);
+
+}  // namespace kiln::cuda
