@@ -103,7 +103,8 @@ std::vector<Chain> pointwise_chains() {
          ir::Value* waves = node(g, "Min", {node(g, "Sin", {mixed}), node(g, "Cos", {x})});
          ir::Value* bf16 =
              g.add_node("Cast", "round", {node(g, "Exp", {waves})}, {"r"})->outputs[0];
-         g.add_output(node(g, "Sub", {bf16, node(g, "HardSigmoid", {x})}));
+         ir::Value* back = g.add_node("Cast", "back", {bf16}, {"rb"})->outputs[0];  // float32
+         g.add_output(node(g, "Sub", {back, node(g, "HardSigmoid", {x})}));
        }},
   };
 }
