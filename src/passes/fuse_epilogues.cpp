@@ -4,6 +4,8 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "ir/op_schema.h"
@@ -128,17 +130,40 @@ std::string activation_name(const ir::Node& producer, const ir::Node& activation
   return "";
 }
 
-// producer → Relu / Gelu(tanh) becomes producer with fused_activation. Returns whether it fused.
+// The activation that alone reads `producer`'s output through one Reshape (a linear layer on
+// a 2-D view, then the view back: HF GPT-2's Conv1D), with that Reshape; else nulls.
+std::pair<ir::Node*, ir::Node*> activation_after_reshape(const ir::Graph& graph,
+                                                         const ir::Node& producer) {
+  ir::Node* reshape = sole_user(graph, producer);
+  if (reshape == nullptr || reshape->op != "Reshape" || reshape->inputs[0] != producer.outputs[0])
+    return {nullptr, nullptr};
+  ir::Node* activation = sole_user(graph, *reshape);
+  if (activation == nullptr || activation->inputs.size() != 1) return {nullptr, nullptr};
+  return {reshape, activation};
+}
+
+// producer → Relu / Gelu(tanh) becomes producer with fused_activation; so does producer →
+// Reshape → activation (the activation is pointwise: it commutes with the Reshape, which
+// then writes the activation's output value). Returns whether it fused.
 bool fuse_activation(ir::Graph& graph, ir::Node* producer) {
+  if (producer->has_attr("fused_activation")) return false;
   ir::Node* activation = sole_user(graph, *producer);
-  if (activation == nullptr || producer->has_attr("fused_activation") ||
-      activation->inputs.size() != 1 || !fusable_follower(*producer, *activation)) {
+  ir::Node* reshape = nullptr;
+  if (activation != nullptr && activation->op == "Reshape")
+    std::tie(reshape, activation) = activation_after_reshape(graph, *producer);
+  if (activation == nullptr || activation->inputs.size() != 1 ||
+      !fusable_follower(*producer, *activation) ||
+      activation->outputs[0]->dtype != producer->outputs[0]->dtype) {
     return false;
   }
   std::string name = activation_name(*producer, *activation);
   if (name.empty()) return false;
   producer->attrs["fused_activation"] = name;
-  absorb(graph, producer, activation);
+  if (reshape == nullptr) {
+    absorb(graph, producer, activation);
+    return true;
+  }
+  absorb(graph, reshape, activation);  // the Reshape now writes the activation's value
   return true;
 }
 

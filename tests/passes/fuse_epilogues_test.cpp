@@ -183,6 +183,33 @@ TEST(FuseEpilogues, SecondReaderOfTheIntermediateBlocksFusion) {
   EXPECT_FALSE(p.mm->has_attr("fused_activation"));
 }
 
+// HF GPT-2's MLP: a Gemm on a 2-D view, the view back to 3-D, then GELU (tanh). The GELU moves
+// into the Gemm's epilogue; the Reshape stays and writes the GELU's value.
+TEST(FuseEpilogues, AnActivationAfterAReshapeFusesIntoTheProduct) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({6, 8}));
+  ir::Node* gemm = graph.add_node("Gemm", "gemm", {x, weight(graph, "w", {8, 4}, 3)}, {"h"});
+  ir::Node* view = graph.add_node(
+      "Reshape", "view",
+      {gemm->outputs[0], graph.add_constant("s", Tensor::from_vector<int64_t>({3}, {2, 3, 4}))},
+      {"h3"});
+  ir::Node* gelu = graph.add_node("Gelu", "gelu", {view->outputs[0]}, {"y"});
+  gelu->attrs["approximate"] = std::string("tanh");
+  graph.add_output(gelu->outputs[0]);
+  ir::infer_graph(graph);
+  ir::Graph plain = ir::copy_graph(graph);
+  std::map<std::string, Tensor> inputs = {{"x", random_tensor({6, 8}, 5)}};
+  EXPECT_EQ(fuse_epilogues(graph), 1);
+  EXPECT_EQ(graph.node_count(), 2u);
+  EXPECT_EQ(gemm->attr_string("fused_activation", ""), "Gelu_tanh");
+  EXPECT_EQ(graph.outputs()[0]->name, "y");
+  EXPECT_EQ(graph.outputs()[0]->producer, view);
+  ir::verify(graph);
+  Tensor expected = cpu::Executor(plain).run(inputs)[0];
+  Tensor actual = cpu::Executor(graph).run(inputs)[0];
+  EXPECT_LE(compare_tensors(actual, expected).max_abs_diff, kFp32Tolerance);
+}
+
 TEST(FuseEpilogues, GraphOutputIntermediateBlocksFusion) {
   Product p;
   ir::Node* relu = p.relu(p.h(), "relu");

@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "backends/cpu/executor.h"
 #include "backends/cpu/kernel.h"
+#include "backends/cuda/runtime/cuda_executor.h"
 #include "cuda_test_util.h"
 #include "ir/op_schema.h"
 #include "kernel_runner.h"
@@ -326,6 +328,32 @@ TEST(CudaFastPathTest, ExpandsMatchCpu) {
       call.constants_from = 1;
       expect_matches_cpu(call, true);
     }
+  }
+}
+
+// A crop of the last dim whose output only a cast reads (GPT-2's padded logits, stored bf16,
+// delivered float32): the plan folds the cast into the copy, which runs one block per row
+// for rows of 1024 and more (and the general strided kernel below that). Exact: bf16 widens
+// to float32 without rounding.
+TEST(CopyFastPaths, ARowCropConvertingToItsOutputDtypeMatchesTheCpu) {
+  KILN_REQUIRE_GPU();
+  for (int64_t cols : {int64_t(1030), int64_t(300)}) {
+    ir::Graph graph;
+    ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({5, cols + 9}));
+    ir::Node* relu = graph.add_node("Relu", "relu", {x}, {"r"});
+    relu->precision = Precision::BF16;
+    auto ints = [&](int64_t value) {
+      return graph.add_constant(graph.unique_name("c"), Tensor::from_vector<int64_t>({1}, {value}));
+    };
+    ir::Node* crop =
+        graph.add_node("Slice", "crop", {relu->outputs[0], ints(0), ints(cols), ints(1)}, {"y"});
+    graph.add_output(crop->outputs[0]);
+    ir::infer_graph(graph);
+    std::map<std::string, Tensor> inputs = {{"x", random_data(DType::Float32, {5, cols + 9}, 3)}};
+    Tensor expected = cpu::Executor(graph).run(inputs)[0];
+    cuda::CudaExecutor executor(graph, {}, {.poison_values = true});
+    Tensor actual = executor.run(inputs)[0];
+    expect_same(actual, expected, /*exact=*/true, "crop of " + std::to_string(cols));
   }
 }
 

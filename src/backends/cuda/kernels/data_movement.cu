@@ -154,6 +154,38 @@ __global__ void strided_convert_kernel(const From* src, StridedView src_view, To
   }
 }
 
+// The same copy where it is whole rows (a crop of the last dim: GPT-2's padded logits), one
+// block per row: coalesced loads and stores, kRowUnroll of each in flight per thread, no
+// index arithmetic.
+constexpr int kRowUnroll = 8;
+
+template <typename From, typename To>
+__global__ void row_convert_kernel(const From* src, int64_t src_pitch, To* dst, int64_t dst_pitch,
+                                   int64_t cols) {
+  const From* in = src + int64_t(blockIdx.x) * src_pitch;
+  To* out = dst + int64_t(blockIdx.x) * dst_pitch;
+  for (int64_t base = threadIdx.x; base < cols; base += int64_t(blockDim.x) * kRowUnroll) {
+    float values[kRowUnroll];
+#pragma unroll
+    for (int u = 0; u < kRowUnroll; ++u) {
+      int64_t j = base + int64_t(u) * blockDim.x;
+      values[u] = j < cols ? to_float(in[j]) : 0.f;
+    }
+#pragma unroll
+    for (int u = 0; u < kRowUnroll; ++u) {
+      int64_t j = base + int64_t(u) * blockDim.x;
+      if (j < cols) out[j] = from_float<To>(values[u]);
+    }
+  }
+}
+
+// Rows long enough for a block each, contiguous in both operands.
+bool is_row_copy(const StridedLoop& loop) {
+  constexpr int64_t kMinRow = 1024;
+  return loop.dims.size() == 2 && loop.strides[0][1] == 1 && loop.strides[1][1] == 1 &&
+         loop.dims[1] >= kMinRow && loop.dims[0] <= int64_t(1) << 31;
+}
+
 // out[o, i, n] = data[o, wrap(indices[i]), n] with `i` over every index element.
 template <typename Word, typename Index>
 __global__ void gather_kernel(const Word* data, const Index* indices, Word* out, int64_t n,
@@ -237,7 +269,11 @@ void launch_strided_convert(DType from, const void* src, int64_t src_count, DTyp
       using To = decltype(to_tag);
       const From* in = static_cast<const From*>(src);
       To* out = static_cast<To*>(dst);
-      if (index32) {
+      if (is_row_copy(loop)) {
+        row_convert_kernel<From, To><<<unsigned(loop.dims[0]), kThreads, 0, stream>>>(
+            in + loop.offsets[0], loop.strides[0][0], out + loop.offsets[1], loop.strides[1][0],
+            loop.dims[1]);
+      } else if (index32) {
         strided_convert32_kernel<From, To>
             <<<grid_for(n), kThreads, 0, stream>>>(in, out, uint32_t(n), make_index32<2>(loop));
       } else {
