@@ -149,7 +149,32 @@ struct Building {
   FusionGroup group;
   bool open = true;
   std::set<const ir::Value*> row_values;  // a ReduceMean/Sum/Max's output and math on it
+  std::set<const ir::Value*> made;        // the members' outputs
+  std::set<const ir::Value*> read;        // values from outside that members read
 };
+
+// The outside values `node` would add to what `group` reads from memory.
+size_t new_reads(const Building& group, const ir::Node& node) {
+  std::set<const ir::Value*> fresh;
+  for (const ir::Value* input : node.inputs) {
+    if (input != nullptr && !group.made.contains(input) && !group.read.contains(input) &&
+        !is_inlined_scalar(*input))
+      fresh.insert(input);
+  }
+  return fresh.size();
+}
+
+// How many member values `group` must write: those read by a node outside it or delivered.
+size_t writes(const Building& group, const ir::Graph& graph) {
+  std::set<const ir::Node*> members(group.group.nodes.begin(), group.group.nodes.end());
+  size_t count = 0;
+  for (const ir::Value* value : group.made) {
+    bool outside = graph.is_graph_output(value);
+    for (const ir::Node* user : graph.users(value)) outside |= !members.contains(user);
+    count += outside;
+  }
+  return count;
+}
 
 // Whether `node` (fusible, writing `dims`; a reduction: reading them) may join `candidate`.
 // Besides nodes over the group's domain, a group with a ReduceMean/Sum/Max takes pointwise
@@ -194,7 +219,10 @@ std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph) {
     for (const ir::Value* input : node->inputs) {
       if (!fusible || joined || input == nullptr || input->producer == nullptr) continue;
       auto found = group_of.find(input->producer);
-      if (found != group_of.end() && may_join(building[found->second], *node, domain, is_reduction))
+      if (found != group_of.end() &&
+          may_join(building[found->second], *node, domain, is_reduction) &&
+          building[found->second].read.size() + new_reads(building[found->second], *node) <=
+              size_t(kMaxGroupInputs))
         joined = found->second;
     }
     // Every other group this node reads from is closed: the node runs after it.
@@ -209,6 +237,11 @@ std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph) {
       building.push_back({FusionGroup{{}, domain, nullptr}, true, {}});
     }
     Building& group = building[*joined];
+    for (const ir::Value* input : node->inputs) {
+      if (input != nullptr && !group.made.contains(input) && !is_inlined_scalar(*input))
+        group.read.insert(input);
+    }
+    group.made.insert(node->outputs[0]);
     group.group.nodes.push_back(node);
     if (is_reduction) group.group.reduction = node;
     bool row_value = group.group.reduction != nullptr && is_row_sum(*group.group.reduction) &&
@@ -218,7 +251,11 @@ std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph) {
   }
   std::vector<FusionGroup> groups;
   for (Building& candidate : building) {
-    if (candidate.group.nodes.size() >= 2 || candidate.group.reduction != nullptr)
+    bool worth_it = candidate.group.nodes.size() >= 2 || candidate.group.reduction != nullptr;
+    // A node alone reads at most its own inputs; a group whose writes exceed what a generated
+    // kernel takes stays unfused.
+    if (worth_it && candidate.read.size() <= size_t(kMaxGroupInputs) &&
+        writes(candidate, graph) <= size_t(kMaxGroupOutputs))
       groups.push_back(std::move(candidate.group));
   }
   return groups;

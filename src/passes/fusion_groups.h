@@ -20,6 +20,12 @@ struct FusionGroup {
 // registers of one warp (64 floats per thread).
 inline constexpr int64_t kMaxFusedRowLength = 2048;
 
+// What one generated kernel reads and writes at most (its launch arguments' slots): a node
+// joins no group it would take over kMaxGroupInputs values from outside; a group that would
+// write more than kMaxGroupOutputs values stays unfused.
+inline constexpr int kMaxGroupInputs = 16;
+inline constexpr int kMaxGroupOutputs = 8;
+
 // The node attribute the builder sets to "off" on the nodes of a group it measured slower
 // fused than node by node; such nodes join no group. The engine keeps it.
 inline constexpr const char* kFusionAttribute = "fusion";

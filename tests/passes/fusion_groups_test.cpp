@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "ir/op_schema.h"
 #include "ir/shape_literals.h"         // tests/ir/shape_literals.h
 #include "passes/pass_test_helpers.h"  // tests/passes
@@ -224,6 +226,40 @@ TEST(FusionGroups, RowReductionsNeedTheLastAxisShortRowsAndUnreadStatistics) {
   std::vector<FusionGroup> groups = find_fusion_groups(graph);
   ASSERT_EQ(groups.size(), 1u);  // a reduction alone is a group: the generated row kernel
   EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"last"}));
+}
+
+}  // namespace
+}  // namespace kiln::passes
+
+namespace kiln::passes {
+namespace {
+
+// x + y1 + y2 + ... + y20: a generated kernel reads at most kMaxGroupInputs tensors, so the
+// chain is cut into groups that each read no more.
+TEST(FusionGroups, AGroupReadsAtMostWhatAKernelTakes) {
+  ir::Graph graph;
+  ir::Value* sum = graph.add_input("x", DType::Float32, ir::testing::shape({4, 8}));
+  for (int i = 1; i <= 20; ++i) {
+    ir::Value* y =
+        graph.add_input("y" + std::to_string(i), DType::Float32, ir::testing::shape({4, 8}));
+    sum = graph.add_node("Add", "add" + std::to_string(i), {sum, y}, {""})->outputs[0];
+  }
+  graph.add_output(sum);
+  ir::infer_graph(graph);
+  std::vector<FusionGroup> groups = find_fusion_groups(graph);
+  ASSERT_EQ(groups.size(), 2u);
+  size_t grouped = 0;
+  for (const FusionGroup& group : groups) {
+    std::set<const ir::Value*> made, read;
+    for (const ir::Node* node : group.nodes) made.insert(node->outputs[0]);
+    for (const ir::Node* node : group.nodes)
+      for (const ir::Value* input : node->inputs)
+        if (!made.contains(input)) read.insert(input);
+    EXPECT_LE(read.size(), size_t(kMaxGroupInputs));
+    grouped += group.nodes.size();
+  }
+  EXPECT_EQ(grouped, 20u);
+  EXPECT_EQ(groups[0].nodes.size(), 15u);  // x and y1..y15
 }
 
 }  // namespace

@@ -7,8 +7,8 @@
 
 namespace kiln::cuda {
 
-inline constexpr int kMaxFusedInputs = 16;
-inline constexpr int kMaxFusedOutputs = 8;
+inline constexpr int kMaxFusedInputs = 16;  // passes::kMaxGroupInputs, checked where both are seen
+inline constexpr int kMaxFusedOutputs = 8;  // passes::kMaxGroupOutputs
 
 struct FusedArgs {
   const void* inputs[kMaxFusedInputs] = {};

@@ -11,6 +11,10 @@
 
 namespace kiln::cuda {
 
+static_assert(passes::kMaxGroupInputs == kMaxFusedInputs &&
+                  passes::kMaxGroupOutputs == kMaxFusedOutputs,
+              "fusion groups must fit a generated kernel's launch arguments");
+
 using source::Access;
 
 namespace lane {
