@@ -1,6 +1,7 @@
 // Damaged engine files fail with a clear error of the right kind, never a crash: a wrong
 // magic, an older or newer format version, truncation anywhere, a flipped weight byte, a bad
-// prepared-weight dtype. And an engine built for another GPU is refused before running.
+// prepared-weight dtype, a compiled kernel outside the file. And an engine built for another
+// GPU is refused before running.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -136,6 +137,32 @@ TEST_F(EngineErrors, RecomputedChecksumAloneStillReads) {
   EXPECT_EQ(bytes, *good_);
   write_file(path, bytes.data(), bytes.size());
   EXPECT_FALSE(read_engine(path).prepared_weights.empty());
+}
+
+// Compiled kernels ride after the weights; one whose offset points past the file is corrupt.
+TEST_F(EngineErrors, KernelsRoundTripAndOneOutsideTheFileIsCorrupt) {
+  BuildConfig config;
+  ir::Graph graph = load_model(std::filesystem::path(KILN_SOURCE_DIR) /
+                               "tests/models/fixtures/mlp/mlp_fp32.onnx");
+  assign_engine_precisions(graph, config);
+  std::map<std::string, std::string> kernels = {{"kiln_fused_1", std::string(300, 'a')},
+                                                {"kiln_fused_2", "cubin bytes"}};
+  std::filesystem::path path = scratch("kernels");
+  write_engine(path, graph, config, {}, {}, kernels);
+  EXPECT_EQ(read_engine(path).kernels, kernels);
+  std::string bytes = read_file(path);
+  std::filesystem::remove(path);
+  const std::string key = "\"name\":\"kiln_fused_2\",\"offset\":";
+  size_t at = bytes.find(key);
+  ASSERT_NE(at, std::string::npos);
+  size_t digits = at + key.size();
+  size_t end = bytes.find(',', digits);
+  std::string huge = "9999999999999999";
+  ASSERT_LE(end - digits, huge.size());
+  bytes.replace(digits, end - digits, huge.substr(0, end - digits));
+  Error error = read_damaged(with_checksum(bytes));
+  EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+  EXPECT_THAT(error.what(), HasSubstr("kernel 'kiln_fused_2' lies outside the file"));
 }
 
 TEST_F(EngineErrors, StoredDtypeWiderThanDeclaredIsCorrupt) {
