@@ -29,6 +29,12 @@ struct BenchOptions {
   int layer_rows = 15;
 };
 
+// The bytes a layer's tensors hold over its time: for a memory-bound layer (elementwise,
+// fusion groups, copies) how close it comes to the GPU's bandwidth.
+double gigabytes_per_second(const LayerProfile& layer) {
+  return layer.median_ms > 0 ? double(layer.bytes) / (layer.median_ms * 1e6) : 0.0;
+}
+
 // The layer table: the slowest layers first, then the share of each op.
 void print_layers(const std::vector<LayerProfile>& layers, int rows) {
   double total = 0;
@@ -47,8 +53,8 @@ void print_layers(const std::vector<LayerProfile>& layers, int rows) {
   for (size_t i = 0; i < order.size() && i < size_t(rows); ++i) {
     const LayerProfile& layer = *order[i];
     std::string op = layer.tactic.empty() ? layer.op : layer.op + "/" + layer.tactic;
-    std::printf("  %9.4f ms %5.1f%%  %-5s %-12s %s%s\n", layer.median_ms,
-                total > 0 ? 100.0 * layer.median_ms / total : 0.0,
+    std::printf("  %9.4f ms %5.1f%% %7.0f GB/s  %-5s %-12s %s%s\n", layer.median_ms,
+                total > 0 ? 100.0 * layer.median_ms / total : 0.0, gigabytes_per_second(layer),
                 layer.precision.empty() ? "-" : layer.precision.c_str(), op.c_str(),
                 layer.name.c_str(), layer.on_host ? "  (host)" : "");
   }
@@ -138,7 +144,9 @@ int bench_model(const BenchOptions& options) {
                                     {"precision", layer.precision},
                                     {"tactic", layer.tactic},
                                     {"on_host", layer.on_host},
-                                    {"median_ms", layer.median_ms}});
+                                    {"median_ms", layer.median_ms},
+                                    {"bytes", layer.bytes},
+                                    {"gb_per_s", gigabytes_per_second(layer)}});
       }
     }
     std::cout << report.dump(2) << '\n';

@@ -25,6 +25,7 @@ struct LayerProfile {
   std::string tactic;     // the implementation it ran through, "" where its op has one
   bool on_host = false;
   double median_ms = 0;
+  size_t bytes = 0;  // its tensors' bytes (inputs and outputs): GB/s for memory-bound layers
 };
 const char* backend_name(Backend backend);
 // How ModelRunner::time_runs measures on `backend`, for reports.

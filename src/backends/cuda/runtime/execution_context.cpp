@@ -411,6 +411,10 @@ std::vector<LayerTime> ExecutionContext::profile_layers(cudaStream_t stream, int
     std::nth_element(times.begin(), times.begin() + long(times.size() / 2), times.end());
     LayerTime layer;
     layer.median_ms = times[times.size() / 2];
+    for (int tensor : step.inputs)
+      if (tensor >= 0) layer.bytes += s.plan.tensors[size_t(tensor)].nbytes();
+    for (int tensor : step.outputs)
+      if (tensor >= 0) layer.bytes += s.plan.tensors[size_t(tensor)].nbytes();
     if (step.kind == PlannedStep::Kind::Cast) {
       layer.op = "Cast";
       layer.name = step.label;

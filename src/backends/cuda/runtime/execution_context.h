@@ -33,6 +33,7 @@ struct LayerTime {
   bool on_host = false;              // no CUDA kernel: ran through the CPU reference kernels
   std::vector<std::string> members;  // a fusion group's nodes (op "Fused"), else empty
   double median_ms = 0;
+  size_t bytes = 0;  // the step's input and output tensors' bytes: at least what it moves
 };
 
 class ExecutionContext {
