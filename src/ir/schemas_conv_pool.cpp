@@ -1,4 +1,5 @@
-// Schemas of convolution and pooling: Conv, MaxPool, AveragePool, GlobalAveragePool.
+// Schemas of convolution and pooling: Conv, ConvTranspose, MaxPool, AveragePool,
+// GlobalAveragePool.
 // Output sizes follow ONNX: explicit pads, auto_pad (SAME_UPPER/LOWER, VALID), dilations,
 // and ceil_mode for pooling. With attribute channels_last=1 (set by
 // passes::convert_to_channels_last; 2-D only) X and Y are [N, H, W, C] and Conv's W is
@@ -6,6 +7,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "ir/conv_transpose_geometry.h"
 #include "ir/schema_rules.h"
 
 namespace kiln::ir {
@@ -139,6 +141,50 @@ void infer_conv(Node& node) {
   set_output(node, 0, x.dtype, physical(std::move(result), nhwc));
 }
 
+// ConvTranspose: X [N, C, spatial...], W [C, M/group, k...], B [M]; Y [N, M, spatial'...]
+// (conv_transpose_geometry.h). Symbolic spatial input dims give unknown output dims.
+void infer_conv_transpose(Node& node) {
+  const Value& x = required_input(node, 0);
+  const Value& w = required_input(node, 1);
+  require_floating(node, x);
+  require_same_dtype(node, x, w);
+  if (const Value* bias = node.input(2)) require_same_dtype(node, x, *bias);
+  check(w.shape.is_static(), ErrorKind::Unsupported, node.describe(), ": weight '", w.name,
+        "' must have a static shape, got ", w.shape.to_string());
+  Dims weight = w.shape.static_dims();
+  check(weight.size() >= 3 && weight.size() <= 5, ErrorKind::Unsupported, node.describe(),
+        ": only 1-D, 2-D and 3-D transposed convolutions are supported; weight has shape ",
+        dims_to_string(weight));
+  int64_t group = node.attr_int("group", 1);
+  check(group >= 1 && weight[0] % group == 0, ErrorKind::InvalidModel, node.describe(), ": group ",
+        group, " must divide the input channels ", weight[0]);
+  Dim channels_out = Dim::fixed(weight[1] * group);
+  if (!x.shape.rank_known()) {
+    set_output(node, 0, x.dtype, unknown_dims(static_cast<int64_t>(weight.size())));
+    return;
+  }
+  check(x.shape.rank() == static_cast<int64_t>(weight.size()), ErrorKind::InvalidModel,
+        node.describe(), ": input of shape ", x.shape.to_string(), " and weight of shape ",
+        dims_to_string(weight), " must have the same rank");
+  check(!x.shape[1].is_static() || x.shape[1].value == weight[0], ErrorKind::InvalidModel,
+        node.describe(), ": input has ", x.shape[1].to_string(), " channels but the weight ",
+        dims_to_string(weight), " expects ", weight[0]);
+  std::vector<Dim> result{x.shape[0], channels_out};
+  Dims spatial;
+  bool known = true;
+  for (int64_t d = 2; d < x.shape.rank(); ++d) {
+    known &= x.shape[d].is_static();
+    spatial.push_back(x.shape[d].is_static() ? x.shape[d].value : 1);
+  }
+  if (known) {
+    for (int64_t size : conv_transpose_geometry(node, spatial, weight).output)
+      result.push_back(Dim::fixed(size));
+  } else {
+    result.resize(x.shape.dims().size(), Dim::unknown());
+  }
+  set_output(node, 0, x.dtype, Shape(std::move(result)));
+}
+
 void infer_pool(Node& node) {
   const Value& x = required_input(node, 0);
   require_floating(node, x);
@@ -182,6 +228,7 @@ void infer_global_pool(Node& node) {
 
 void add_conv_pool_schemas(std::vector<OpSchema>& table) {
   table.push_back({"Conv", 2, 3, 1, 1, true, infer_conv});
+  table.push_back({"ConvTranspose", 2, 3, 1, 1, true, infer_conv_transpose});
   table.push_back({"MaxPool", 1, 1, 1, 1, true, infer_pool});
   table.push_back({"AveragePool", 1, 1, 1, 1, true, infer_pool});
   table.push_back({"GlobalAveragePool", 1, 1, 1, 1, true, infer_global_pool});

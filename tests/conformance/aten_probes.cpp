@@ -127,6 +127,23 @@ std::vector<ProbeCall> nn_calls() {
                                            value("transposed", false),
                                            value("output_padding", Ints{0})};
        }},
+      {"transposed convolution",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{
+             s.f32("input", {2, 4, 5, 5}), s.f32("weight", {4, 3, 3, 3}),
+             s.f32("bias", {3}),           value("stride", Ints{2}),
+             value("padding", Ints{1}),    value("output_padding", Ints{1}),
+             value("dilation", Ints{1}),   value("groups", int64_t{1}),
+             value("transposed", true)};
+       }},
+      {"transposed convolution 1-D",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{
+             s.f32("input", {2, 4, 7}),        s.f32("weight", {4, 3, 3}),
+             value("stride", Ints{2}),         value("padding", Ints{0}),
+             value("output_padding", Ints{0}), value("groups", int64_t{1}),
+             value("dilation", Ints{1})};
+       }},
       {"batch norm",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("input", {2, 4, 6, 6}), s.f32("weight", {4}),

@@ -82,7 +82,8 @@ Tensor rounded_to(const Tensor& tensor, Precision precision) {
 }
 
 bool is_tensor_core_op(const std::string& op) {
-  return op == "MatMul" || op == "Gemm" || op == "Conv" || op == "Attention";
+  return op == "MatMul" || op == "Gemm" || op == "Conv" || op == "ConvTranspose" ||
+         op == "Attention";
 }
 
 // A kernel's result must agree with the static dims inference promised: later layers (and

@@ -21,7 +21,8 @@ void register_data_movement_kernels(
 void register_shape_kernels(KernelMap& map);      // Shape, Size, ConstantOfShape, Range
 void register_matmul_kernels(KernelMap& map);     // MatMul, Gemm
 void register_conv_pool_kernels(KernelMap& map);  // Conv, MaxPool, AveragePool, GlobalAveragePool
-void register_attention_kernels(KernelMap& map);  // Attention
-void register_indexing_kernels(KernelMap& map);   // GatherElements, GatherND, CumSum
+void register_conv_transpose_kernels(KernelMap& map);  // ConvTranspose
+void register_attention_kernels(KernelMap& map);       // Attention
+void register_indexing_kernels(KernelMap& map);        // GatherElements, GatherND, CumSum
 
 }  // namespace kiln::cpu

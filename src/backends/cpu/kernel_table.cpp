@@ -18,6 +18,7 @@ const std::map<std::string, Kernel, std::less<>>& kernel_table() {
     register_shape_kernels(map);
     register_matmul_kernels(map);
     register_conv_pool_kernels(map);
+    register_conv_transpose_kernels(map);
     register_attention_kernels(map);
     register_indexing_kernels(map);
     return map;

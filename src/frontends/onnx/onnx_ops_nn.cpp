@@ -80,6 +80,11 @@ void import_reduce(OnnxNode& node, int64_t axes_input_since) {
 
 void add_nn_ops(OpTable& table) {
   table["Conv"] = {import_conv, 1};
+  // Kiln's ConvTranspose keeps ONNX's attributes; its geometry (ir/conv_transpose_geometry.h)
+  // checks them against the weight.
+  table["ConvTranspose"] = {same_op({"auto_pad", "dilations", "group", "kernel_shape",
+                                     "output_padding", "output_shape", "pads", "strides"}),
+                            1};
   table["BatchNormalization"] = {import_batch_normalization, 1};
   table["MaxPool"] = {import_max_pool, 1};
   table["AveragePool"] = {same_op({"auto_pad", "ceil_mode", "count_include_pad", "dilations",

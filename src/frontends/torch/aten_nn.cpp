@@ -1,5 +1,6 @@
 // ATen neural-network layers kept high-level in the IR: linear → Gemm / MatMul+Add,
-// convolution → Conv, batch and layer norms, scaled dot-product attention, softmax, pooling.
+// convolution → Conv (transposed: ConvTranspose), batch and layer norms, scaled dot-product
+// attention, softmax, pooling.
 #include "frontends/torch/aten_helpers.h"
 #include "frontends/torch/aten_ops.h"
 
@@ -52,8 +53,33 @@ std::vector<int64_t> same_pads(AtenNode& node, ir::Value* weight,
   return pads;
 }
 
+// A transposed convolution (aten.convolution with transposed=True, conv_transpose1d/2d/3d):
+// PyTorch's weight is already [C_in, C_out/groups, k...] as ConvTranspose wants; padding p
+// takes p off both ends, output_padding adds to the end.
+void emit_conv_transpose(AtenNode& node) {
+  ir::Value* input = node.tensor("input");
+  ir::Value* weight = node.tensor("weight");
+  int64_t weight_rank = rank_of(node, weight);
+  if (weight_rank < 3) node.invalid("weight of rank ", weight_rank);
+  size_t spatial = static_cast<size_t>(weight_rank - 2);
+  const Argument* padding = node.find("padding");
+  if (padding != nullptr && std::holds_alternative<std::string>(*padding))
+    node.unsupported("padding='", std::get<std::string>(*padding),
+                     "' for a transposed convolution");
+  std::map<std::string, ir::AttrValue> attrs{
+      {"strides", per_spatial_dim(node, node.ints("stride", {1}), spatial, "stride")},
+      {"pads",
+       symmetric_pads(per_spatial_dim(node, node.ints("padding", {0}), spatial, "padding"))},
+      {"dilations", per_spatial_dim(node, node.ints("dilation", {1}), spatial, "dilation")},
+      {"output_padding",
+       per_spatial_dim(node, node.ints("output_padding", {0}), spatial, "output_padding")},
+      {"group", node.int_arg("groups", 1)}};
+  node.set_output(0,
+                  node.add("ConvTranspose", {input, weight, node.optional_tensor("bias")}, attrs));
+}
+
 void emit_conv(AtenNode& node, bool transposed) {
-  if (transposed) node.unsupported("transposed convolution (ConvTranspose) is not supported yet");
+  if (transposed) return emit_conv_transpose(node);
   ir::Value* input = node.tensor("input");
   ir::Value* weight = node.tensor("weight");
   int64_t weight_rank = rank_of(node, weight);
@@ -84,6 +110,7 @@ void emit_conv(AtenNode& node, bool transposed) {
 
 void convert_conv(AtenNode& node) { emit_conv(node, false); }
 void convert_convolution(AtenNode& node) { emit_conv(node, node.bool_arg("transposed", false)); }
+void convert_conv_transpose(AtenNode& node) { emit_conv_transpose(node); }
 
 // A norm's optional weight (ones) or bias (zeros) of `dims`, in the input's dtype.
 ir::Value* weight_or(AtenNode& node, std::string_view name, Dims dims, double fill, DType dtype) {
@@ -247,6 +274,9 @@ void add_nn_ops(AtenTable& table) {
   table["aten.conv1d.padding"] = convert_conv;
   table["aten.conv2d.padding"] = convert_conv;
   table["aten.convolution.default"] = convert_convolution;
+  table["aten.conv_transpose1d.default"] = convert_conv_transpose;
+  table["aten.conv_transpose2d.input"] = convert_conv_transpose;
+  table["aten.conv_transpose3d.input"] = convert_conv_transpose;
   table["aten.batch_norm.default"] = convert_batch_norm;
   table["aten._native_batch_norm_legit_no_training.default"] = convert_native_batch_norm;
   table["aten.layer_norm.default"] = convert_layer_norm;

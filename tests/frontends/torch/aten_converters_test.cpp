@@ -145,3 +145,43 @@ TEST(AtenReduce, MeanOverDims) {
 
 }  // namespace
 }  // namespace kiln::torch
+
+namespace kiln::torch::testing {
+namespace {
+
+// conv_transpose2d with stride 2 and a 2x2 kernel of ones: each input element fills its own
+// 2x2 block of the output.
+TEST(AtenNn, ConvTranspose2dSpreadsEachElementOverItsBlock) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{1, 1, 2, 2});
+  ir::Value* w = h.input("w", DType::Float32, Dims{1, 1, 2, 2});
+  ir::Value* out =
+      h.convert("aten.conv_transpose2d.input",
+                {arg("input", x), arg("weight", w), arg("stride", std::vector<int64_t>{2, 2})});
+  EXPECT_EQ(h.ops(), std::vector<std::string>{"ConvTranspose"});
+  Tensor result = h.run_one(out, {{"x", Tensor::from_vector<float>({1, 1, 2, 2}, {1, 2, 3, 4})},
+                                  {"w", Tensor::from_vector<float>({1, 1, 2, 2}, {1, 1, 1, 1})}});
+  EXPECT_EQ(result.dims(), (Dims{1, 1, 4, 4}));
+  EXPECT_EQ(result.to_double_vector(),
+            (std::vector<double>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}));
+}
+
+// aten.convolution with transposed=True: padding 1 comes off both ends, output_padding 1 is
+// added at the end, so a 3x3 input with stride 2 and a 3x3 kernel gives 2*(3-1)+3-2+1 = 6.
+TEST(AtenNn, TransposedConvolutionTakesPaddingAndOutputPadding) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{1, 2, 3, 3});
+  ir::Value* w = h.input("w", DType::Float32, Dims{2, 5, 3, 3});
+  ir::Value* out = h.convert(
+      "aten.convolution.default",
+      {arg("input", x), arg("weight", w), arg("bias", NoneArg{}),
+       arg("stride", std::vector<int64_t>{2, 2}), arg("padding", std::vector<int64_t>{1, 1}),
+       arg("dilation", std::vector<int64_t>{1, 1}), arg("transposed", true),
+       arg("output_padding", std::vector<int64_t>{1, 1}), arg("groups", int64_t{1})});
+  h.graph.set_outputs({out});
+  ir::infer_graph(h.graph);
+  EXPECT_EQ(out->shape.static_dims(), (Dims{1, 5, 6, 6}));
+}
+
+}  // namespace
+}  // namespace kiln::torch::testing
