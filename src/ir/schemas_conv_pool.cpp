@@ -95,6 +95,19 @@ std::vector<Dim> spatial_output(const Node& node, const Shape& x, const Window& 
   return result;
 }
 
+// False (the output's rank set, its dims unknown) when `x`'s rank is unknown; else checks it
+// is the weight's.
+bool rank_matches_weight(Node& node, const Value& x, const Dims& weight) {
+  if (!x.shape.rank_known()) {
+    set_output(node, 0, x.dtype, unknown_dims(static_cast<int64_t>(weight.size())));
+    return false;
+  }
+  check(x.shape.rank() == static_cast<int64_t>(weight.size()), ErrorKind::InvalidModel,
+        node.describe(), ": input of shape ", x.shape.to_string(), " and weight of shape ",
+        dims_to_string(weight), " must have the same rank");
+  return true;
+}
+
 void infer_conv(Node& node) {
   const Value& x = required_input(node, 0);
   const Value& w = required_input(node, 1);
@@ -116,13 +129,7 @@ void infer_conv(Node& node) {
   check(weight.size() >= 3 && weight.size() <= 5, ErrorKind::Unsupported, node.describe(),
         ": only 1-D, 2-D and 3-D convolutions are supported; weight has shape ",
         dims_to_string(weight));
-  if (!x.shape.rank_known()) {
-    set_output(node, 0, x.dtype, unknown_dims(static_cast<int64_t>(weight.size())));
-    return;
-  }
-  check(x.shape.rank() == static_cast<int64_t>(weight.size()), ErrorKind::InvalidModel,
-        node.describe(), ": input of shape ", x.shape.to_string(), " and weight of shape ",
-        dims_to_string(weight), " must have the same rank");
+  if (!rank_matches_weight(node, x, weight)) return;
   int64_t group = node.attr_int("group", 1);
   check(group >= 1 && weight[0] % group == 0, ErrorKind::InvalidModel, node.describe(), ": group ",
         group, " must divide the output channels ", weight[0]);
@@ -159,13 +166,7 @@ void infer_conv_transpose(Node& node) {
   check(group >= 1 && weight[0] % group == 0, ErrorKind::InvalidModel, node.describe(), ": group ",
         group, " must divide the input channels ", weight[0]);
   Dim channels_out = Dim::fixed(weight[1] * group);
-  if (!x.shape.rank_known()) {
-    set_output(node, 0, x.dtype, unknown_dims(static_cast<int64_t>(weight.size())));
-    return;
-  }
-  check(x.shape.rank() == static_cast<int64_t>(weight.size()), ErrorKind::InvalidModel,
-        node.describe(), ": input of shape ", x.shape.to_string(), " and weight of shape ",
-        dims_to_string(weight), " must have the same rank");
+  if (!rank_matches_weight(node, x, weight)) return;
   check(!x.shape[1].is_static() || x.shape[1].value == weight[0], ErrorKind::InvalidModel,
         node.describe(), ": input has ", x.shape[1].to_string(), " channels but the weight ",
         dims_to_string(weight), " expects ", weight[0]);
