@@ -211,7 +211,22 @@ void convert_log_softmax(AtenNode& node) {
   node.set_output(0, node.add("Log", {node.add("Softmax", {x}, {{"axis", axis}})}));
 }
 
-// adaptive_avg_pool2d: GlobalAveragePool for 1x1, AveragePool when the sizes divide evenly.
+// The [size, outputs] matrix whose column o averages adaptive pooling bin o of a dim of
+// `size`: rows floor(o * size / outputs) to ceil((o + 1) * size / outputs), as PyTorch bins.
+Tensor bin_averages(int64_t size, int64_t outputs, DType dtype) {
+  std::vector<double> matrix(static_cast<size_t>(size * outputs), 0.0);
+  for (int64_t o = 0; o < outputs; ++o) {
+    int64_t start = o * size / outputs;
+    int64_t end = ((o + 1) * size + outputs - 1) / outputs;
+    for (int64_t i = start; i < end; ++i)
+      matrix[static_cast<size_t>(i * outputs + o)] = 1.0 / double(end - start);
+  }
+  return Tensor::from_vector<double>({size, outputs}, matrix).to(dtype);
+}
+
+// adaptive_avg_pool2d: GlobalAveragePool for 1x1, AveragePool when the sizes divide evenly,
+// else two products with constant bin-averaging matrices (pooling is linear per dim): over
+// the width, then over the height, transposing between.
 void convert_adaptive_avg_pool2d(AtenNode& node) {
   ir::Value* x = node.tensor("self");
   auto output_size = per_spatial_dim(node, node.ints("output_size"), 2, "output_size");
@@ -227,8 +242,20 @@ void convert_adaptive_avg_pool2d(AtenNode& node) {
     return node.set_output(
         0, node.add("AveragePool", {x}, {{"kernel_shape", kernel}, {"strides", kernel}}));
   }
-  node.unsupported("output_size ", dims_to_string(output_size), " for input ", x->shape.to_string(),
-                   " (Kiln supports 1x1 and evenly dividing sizes)");
+  if ((rank != 3 && rank != 4) || !height.is_static() || !width.is_static() ||
+      !is_floating(x->dtype)) {
+    node.unsupported("output_size ", dims_to_string(output_size), " for input ",
+                     x->shape.to_string(), " (uneven bins need static height and width)");
+  }
+  std::vector<int64_t> swap(static_cast<size_t>(rank));
+  for (int64_t d = 0; d < rank; ++d) swap[static_cast<size_t>(d)] = d;
+  std::swap(swap[static_cast<size_t>(rank - 1)], swap[static_cast<size_t>(rank - 2)]);
+  ir::Value* columns =
+      node.add("MatMul", {x, node.constant(bin_averages(width.value, output_size[1], x->dtype))});
+  ir::Value* flipped = node.add("Transpose", {columns}, {{"perm", swap}});
+  ir::Value* rows = node.add(
+      "MatMul", {flipped, node.constant(bin_averages(height.value, output_size[0], x->dtype))});
+  node.set_output(0, node.add("Transpose", {rows}, {{"perm", swap}}));
 }
 
 // max_pool2d(self, kernel_size, stride, padding, dilation, ceil_mode); the _with_indices

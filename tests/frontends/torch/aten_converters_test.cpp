@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 
 #include "aten_harness.h"
@@ -181,6 +182,49 @@ TEST(AtenNn, TransposedConvolutionTakesPaddingAndOutputPadding) {
   h.graph.set_outputs({out});
   ir::infer_graph(h.graph);
   EXPECT_EQ(out->shape.static_dims(), (Dims{1, 5, 6, 6}));
+}
+
+// PyTorch's adaptive average pooling, written out: bin o of a dim of n spans
+// [floor(o*n/out), ceil((o+1)*n/out)).
+std::vector<double> adaptive_average(const std::vector<double>& x, int64_t planes, int64_t height,
+                                     int64_t width, int64_t out_h, int64_t out_w) {
+  std::vector<double> y;
+  for (int64_t p = 0; p < planes; ++p) {
+    for (int64_t i = 0; i < out_h; ++i) {
+      for (int64_t j = 0; j < out_w; ++j) {
+        int64_t h0 = i * height / out_h, h1 = ((i + 1) * height + out_h - 1) / out_h;
+        int64_t w0 = j * width / out_w, w1 = ((j + 1) * width + out_w - 1) / out_w;
+        double sum = 0;
+        for (int64_t h = h0; h < h1; ++h)
+          for (int64_t w = w0; w < w1; ++w) sum += x[size_t((p * height + h) * width + w)];
+        y.push_back(sum / double((h1 - h0) * (w1 - w0)));
+      }
+    }
+  }
+  return y;
+}
+
+// Sizes that do not divide (7x6 to 4x5, 5x5 to 3x3): overlapping bins of unequal length.
+TEST(AtenNn, AdaptiveAveragePoolingWithUnevenBins) {
+  for (auto [height, width, out_h, out_w] :
+       std::vector<std::array<int64_t, 4>>{{7, 6, 4, 5}, {5, 5, 3, 3}, {3, 8, 2, 3}}) {
+    AtenHarness h;
+    Dims dims{2, 3, height, width};
+    ir::Value* x = h.input("x", DType::Float32, dims);
+    ir::Value* out =
+        h.convert("aten.adaptive_avg_pool2d.default",
+                  {arg("self", x), arg("output_size", std::vector<int64_t>{out_h, out_w})});
+    std::vector<float> values;
+    for (int64_t i = 0; i < element_count(dims); ++i) values.push_back(float((i * 37) % 11) - 5);
+    Tensor result = h.run_one(out, {{"x", Tensor::from_vector<float>(dims, values)}});
+    EXPECT_EQ(result.dims(), (Dims{2, 3, out_h, out_w}));
+    std::vector<double> expected = adaptive_average(
+        std::vector<double>(values.begin(), values.end()), 6, height, width, out_h, out_w);
+    std::vector<double> actual = result.to_double_vector();
+    ASSERT_EQ(actual.size(), expected.size());
+    for (size_t i = 0; i < actual.size(); ++i)
+      EXPECT_NEAR(actual[i], expected[i], 1e-5) << height << "x" << width << " element " << i;
+  }
 }
 
 }  // namespace
