@@ -215,27 +215,39 @@ ir::Node* OnnxNode::emit(const std::string& op, std::vector<ir::Value*> inputs, 
     const std::string& onnx_name = proto_.output(static_cast<int>(i));
     if (!onnx_name.empty()) context_.define(onnx_name, node->outputs[i]);
   }
-  // Inference as we go gives later importers dtypes (CastLike needs its target's). Nodes
-  // behind an unsupported one have untyped inputs; the final pass over the graph infers
-  // those, or the import fails first with the list of unsupported ops.
-  bool inputs_typed = std::all_of(node->inputs.begin(), node->inputs.end(), [](ir::Value* v) {
+  infer_emitted(*node);
+  return node;
+}
+
+// Inference as we go gives later importers dtypes (CastLike needs its target's). Nodes
+// behind an unsupported one have untyped inputs; the final pass over the graph infers
+// those, or the import fails first with the list of unsupported ops.
+void OnnxNode::infer_emitted(ir::Node& node) const {
+  bool inputs_typed = std::all_of(node.inputs.begin(), node.inputs.end(), [](ir::Value* v) {
     return v == nullptr || v->dtype != DType::Undefined;
   });
-  if (!ir::find_schema(op) || !inputs_typed) return node;
-  if (!context_.saw_unsupported()) {
-    try {
-      ir::infer_node(*node);
-    } catch (const Error& error) {
-      throw Error(error.kind(), context_.label() + ": " + error.what());  // name the file
-    }
-  } else {
-    try {
-      ir::infer_node(*node);
-    } catch (const Error&) {
-      // Left untyped; the unsupported node upstream is what gets reported.
-    }
+  if (!ir::find_schema(node.op) || !inputs_typed) return;
+  try {
+    ir::infer_node(node);
+  } catch (const Error& error) {
+    if (context_.saw_unsupported()) return;  // left untyped: the unsupported node is reported
+    throw Error(error.kind(), context_.label() + ": " + error.what());  // name the file
   }
-  return node;
+}
+
+ir::Value* OnnxNode::add(const std::string& op, std::vector<ir::Value*> inputs, AttrMap attrs) {
+  ir::Graph& graph = context_.graph();
+  ir::Node* node = graph.add_node(op, graph.unique_name(name_ + "/" + op), std::move(inputs), {""});
+  node->source = source();
+  node->attrs = std::move(attrs);
+  infer_emitted(*node);
+  return node->outputs[0];
+}
+
+ir::Value* OnnxNode::scalar(double value, DType dtype) {
+  ir::Graph& graph = context_.graph();
+  return graph.add_constant(graph.unique_name(name_ + "/scalar"),
+                            Tensor::from_vector<double>({}, {value}).to(dtype));
 }
 
 // torch.onnx.export (2.11, optimize=True) folds BatchNorm into Conv in float32 even when the

@@ -105,6 +105,11 @@ class OnnxNode {
   // first `output_count`, default all). Runs shape inference on it when its inputs are typed.
   ir::Node* emit(const std::string& op, std::vector<ir::Value*> inputs, AttrMap attrs = {},
                  std::optional<size_t> output_count = std::nullopt);
+  // An intermediate node of an op Kiln expands into several (RMSNormalization), named after
+  // this node; shape inference runs on it. Returns its one output.
+  ir::Value* add(const std::string& op, std::vector<ir::Value*> inputs, AttrMap attrs = {});
+  // A scalar constant `value` of `dtype`, for such expansions.
+  ir::Value* scalar(double value, DType dtype);
   // Output `index` is `value` itself (Identity, Dropout).
   void alias_output(size_t index, ir::Value* value);
   // Output `index` is a constant (Constant).
@@ -121,6 +126,7 @@ class OnnxNode {
 
  private:
   void reconcile_weight_dtypes(const std::string& op, std::vector<ir::Value*>& inputs);
+  void infer_emitted(ir::Node& node) const;
   const ::onnx::AttributeProto* find_attr(std::string_view name) const;
   const ::onnx::AttributeProto* typed_attr(std::string_view name, int type,
                                            const char* type_name) const;

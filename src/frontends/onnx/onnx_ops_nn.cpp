@@ -76,6 +76,32 @@ void import_reduce(OnnxNode& node, int64_t axes_input_since) {
   node.emit(node.op_type(), {node.required_input(0, "data")}, std::move(attrs));
 }
 
+// RMSNormalization (opset 23) as ONNX's reference computes it: X * 1/sqrt(mean(X^2 over axes
+// axis..rank-1) + epsilon) * scale. Over the last axis alone, the CUDA backend fuses the
+// chain into one row kernel (docs/fusion.md).
+void import_rms_normalization(OnnxNode& node) {
+  node.allow_attributes({"axis", "epsilon", "stash_type"});
+  if (node.attr_int("stash_type", 1) != 1)
+    node.unsupported("stash_type ", node.attr_int("stash_type", 1),
+                     " (only 1, float32, is defined)");
+  ir::Value* x = node.required_input(0, "X");
+  ir::Value* scale = node.required_input(1, "scale");
+  if (!x->shape.rank_known()) node.unsupported("an input of unknown rank");
+  int64_t rank = x->shape.rank();
+  int64_t axis = node.attr_int("axis", -1);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank)
+    node.invalid("axis ", node.attr_int("axis", -1), " for rank ", rank);
+  std::vector<int64_t> axes;
+  for (int64_t d = axis; d < rank; ++d) axes.push_back(d);
+  ir::Value* squares = node.add("Mul", {x, x});
+  ir::Value* mean = node.add("ReduceMean", {squares}, {{"axes", axes}, {"keepdims", int64_t{1}}});
+  ir::Value* shifted =
+      node.add("Add", {mean, node.scalar(node.attr_float("epsilon", 1e-5), x->dtype)});
+  ir::Value* inverse = node.add("Reciprocal", {node.add("Sqrt", {shifted})});
+  node.emit("Mul", {node.add("Mul", {x, inverse}), scale});
+}
+
 }  // namespace
 
 void add_nn_ops(OpTable& table) {
@@ -93,6 +119,7 @@ void add_nn_ops(OpTable& table) {
   table["GlobalAveragePool"] = {same_op({}), 1};
   table["Softmax"] = {same_op({"axis"}), 1};
   table["LayerNormalization"] = {same_op({"axis", "epsilon", "stash_type"}), 17};
+  table["RMSNormalization"] = {import_rms_normalization, 23};
   table["ReduceMean"] = {[](OnnxNode& node) { import_reduce(node, 18); }, 1};
   table["ReduceMax"] = {[](OnnxNode& node) { import_reduce(node, 18); }, 1};
   table["ReduceSum"] = {[](OnnxNode& node) { import_reduce(node, 13); }, 1};
