@@ -124,7 +124,7 @@ void infer_cast(Node& node) {
 }  // namespace
 
 void add_elementwise_schemas(std::vector<OpSchema>& table) {
-  for (const char* op : {"Relu", "Neg"})
+  for (const char* op : {"Relu", "Neg", "Abs"})
     table.push_back({op, 1, 1, 1, 1, true, infer_unary_numeric});
   for (const char* op : {"Erf", "Tanh", "Sigmoid", "Exp", "Log", "Sqrt", "Reciprocal", "HardSwish",
                          "Gelu", "HardSigmoid", "Sin", "Cos"}) {

@@ -16,9 +16,9 @@ namespace {
 // Float math: float inputs, a float output.
 const std::set<std::string, std::less<>>& float_math_ops() {
   static const std::set<std::string, std::less<>> ops = {
-      "Relu", "Gelu", "Erf",  "Tanh",       "Sigmoid", "HardSigmoid", "HardSwish", "Neg",
-      "Exp",  "Log",  "Sqrt", "Reciprocal", "Sin",     "Cos",         "Clip",      "Add",
-      "Sub",  "Mul",  "Div",  "Pow",        "Max",     "Min"};
+      "Relu", "Gelu", "Erf", "Tanh", "Sigmoid",    "HardSigmoid", "HardSwish", "Neg",
+      "Abs",  "Exp",  "Log", "Sqrt", "Reciprocal", "Sin",         "Cos",       "Clip",
+      "Add",  "Sub",  "Mul", "Div",  "Pow",        "Max",         "Min"};
   return ops;
 }
 
@@ -206,7 +206,8 @@ bool may_join(const Building& candidate, const ir::Node& node, const Dims& dims,
 
 }  // namespace
 
-std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph) {
+std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph,
+                                            const NodePredicate& without_kernel) {
   std::vector<Building> building;
   std::map<const ir::Node*, size_t> group_of;
   for (const ir::Node* node : graph.nodes()) {
@@ -251,7 +252,8 @@ std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph) {
   }
   std::vector<FusionGroup> groups;
   for (Building& candidate : building) {
-    bool worth_it = candidate.group.nodes.size() >= 2 || candidate.group.reduction != nullptr;
+    bool worth_it = candidate.group.nodes.size() >= 2 || candidate.group.reduction != nullptr ||
+                    (without_kernel && without_kernel(*candidate.group.nodes.front()));
     // A node alone reads at most its own inputs; a group whose writes exceed what a generated
     // kernel takes stays unfused.
     if (worth_it && candidate.read.size() <= size_t(kMaxGroupInputs) &&

@@ -4,6 +4,7 @@
 // the CPU reference runs every group unfused and is the reference for the fused kernel.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "ir/graph.h"
@@ -47,7 +48,12 @@ bool is_fusible_row_reduction(const ir::Node& node, const ir::Graph& graph);
 // around at most one row reduction, at least two nodes or a reduction. A group never needs a
 // value that a node outside it computes from one of its members, so running it at its last
 // member's place keeps the graph's order valid.
-std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph);
+// `without_kernel` (optional) names the nodes a backend has no hand-written kernel for: such
+// a fusible node is a group even alone, so that its generated kernel is its kernel (Abs needs
+// no CUDA kernel of its own).
+using NodePredicate = std::function<bool(const ir::Node&)>;
+std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph,
+                                            const NodePredicate& without_kernel = {});
 
 // True if `input` dims broadcast onto `domain` as one contiguous block: after dropping
 // leading ones, the input's non-one dims equal a run of consecutive domain dims and every

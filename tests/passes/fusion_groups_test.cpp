@@ -262,5 +262,23 @@ TEST(FusionGroups, AGroupReadsAtMostWhatAKernelTakes) {
   EXPECT_EQ(groups[0].nodes.size(), 15u);  // x and y1..y15
 }
 
+// A fusible node the backend has no kernel for is a group alone: its generated kernel is its
+// kernel. One it has a kernel for stays a node.
+TEST(FusionGroups, ANodeWithoutAKernelIsAGroupAlone) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, ir::testing::shape({4, 8}));
+  ir::Node* abs = graph.add_node("Abs", "abs", {x}, {"a"});
+  ir::Node* matmul =
+      graph.add_node("MatMul", "matmul", {abs->outputs[0], weight(graph, "w", {8, 8}, 1)}, {"m"});
+  ir::Node* relu = graph.add_node("Relu", "relu", {matmul->outputs[0]}, {"y"});
+  graph.add_output(relu->outputs[0]);
+  ir::infer_graph(graph);
+  EXPECT_TRUE(find_fusion_groups(graph).empty());
+  std::vector<FusionGroup> groups =
+      find_fusion_groups(graph, [](const ir::Node& node) { return node.op == "Abs"; });
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].nodes, (std::vector<const ir::Node*>{abs}));
+}
+
 }  // namespace
 }  // namespace kiln::passes

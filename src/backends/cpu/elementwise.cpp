@@ -39,6 +39,19 @@ struct Neg {
   }
 };
 
+struct Abs {
+  static constexpr bool kIntegers = true;
+  // -x computed unsigned for integers: the minimum stays the minimum, as in PyTorch.
+  template <typename T>
+  T operator()(T x) const {
+    if constexpr (std::is_integral_v<T>) {
+      return x < T(0) ? static_cast<T>(-static_cast<std::make_unsigned_t<T>>(x)) : x;
+    } else {
+      return std::fabs(x);
+    }
+  }
+};
+
 struct Gelu {
   static constexpr bool kIntegers = false;
   bool tanh_form = false;
@@ -367,6 +380,7 @@ std::vector<Tensor> clip_kernel(const ir::Node& node, const std::vector<Tensor>&
 void register_elementwise_kernels(KernelMap& map) {
   map["Relu"] = unary_kernel<Relu>;
   map["Neg"] = unary_kernel<Neg>;
+  map["Abs"] = unary_kernel<Abs>;
   map["Gelu"] = unary_kernel<Gelu>;
   map["Sigmoid"] = unary_kernel<Sigmoid>;
   map["HardSigmoid"] = unary_kernel<HardSigmoid>;

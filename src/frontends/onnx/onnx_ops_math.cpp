@@ -47,9 +47,9 @@ void import_cum_sum(OnnxNode& node) {
 
 void add_math_ops(OpTable& table) {
   for (const char* op :
-       {"Relu",  "Erf",   "Tanh",    "Sigmoid", "Neg",   "Exp",    "Log", "Sqrt", "Reciprocal",
-        "Not",   "IsNaN", "Add",     "Sub",     "Mul",   "Div",    "Pow", "Max",  "Min",
-        "Equal", "Less",  "Greater", "And",     "Where", "MatMul", "Clip"}) {
+       {"Relu",  "Erf",   "Tanh",    "Sigmoid", "Neg",   "Exp",    "Log",  "Sqrt", "Reciprocal",
+        "Not",   "IsNaN", "Add",     "Sub",     "Mul",   "Div",    "Pow",  "Max",  "Min",
+        "Equal", "Less",  "Greater", "And",     "Where", "MatMul", "Clip", "Abs"}) {
     table[op] = {same_op({}), 1};
   }
   table["HardSwish"] = {same_op({}), 14};

@@ -187,6 +187,7 @@ void add_math_ops(AtenTable& table) {
 
   table["aten.relu.default"] = unary("Relu", false);
   table["aten.neg.default"] = unary("Neg", false);
+  table["aten.abs.default"] = unary("Abs", false);
   for (const auto& [name, op] : std::map<std::string, std::string>{{"tanh", "Tanh"},
                                                                    {"sigmoid", "Sigmoid"},
                                                                    {"exp", "Exp"},

@@ -48,6 +48,7 @@ constexpr Row kRows[] = {
     {"silu_", "aten.silu.default", "self:T"},
     {"tanh", "aten.tanh.default", "self:T"},
     {"neg", "aten.neg.default", "self:T"},
+    {"abs", "aten.abs.default", "self:T"},
     {"rsqrt", "aten.rsqrt.default", "self:T"},
     {"dropout", "aten.dropout.default", "input:T p train"},
     {"dropout_", "aten.dropout.default", "input:T p train"},

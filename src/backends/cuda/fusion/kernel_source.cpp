@@ -65,6 +65,7 @@ std::string emit_unary(const ir::Node& node, const std::string& x) {
       {"Sigmoid", "(1.f / (1.f + expf(-X)))"},
       {"HardSwish", "(X * fmaxf(0.f, fminf(1.f, X / 6.f + 0.5f)))"},
       {"Neg", "(-X)"},
+      {"Abs", "fabsf(X)"},
       {"Exp", "expf(X)"},
       {"Log", "logf(X)"},
       {"Sqrt", "sqrtf(X)"},

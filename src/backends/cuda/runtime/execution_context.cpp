@@ -283,7 +283,7 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine,
   s.graph = passes::specialize_shapes(s.engine->graph(), input_dims);
   s.options = options;
   s.resources.emplace(s.engine->workspace_bytes(), /*stream=*/nullptr);
-  s.plan = plan_storage(s.graph, PlanOptions{options.fuse_groups});
+  s.plan = plan_storage(s.graph, cuda_plan_options(options.fuse_groups));
   s.place_tensors();
   s.find_kernels();
   s.prepare_fused_kernels();

@@ -2,9 +2,14 @@
 #include "backends/cuda/runtime/fused_groups.h"
 
 #include "backends/cuda/fusion/nvrtc_compiler.h"
+#include "backends/cuda/ops/cuda_kernel.h"
 #include "passes/passes.h"
 
 namespace kiln::cuda {
+
+PlanOptions cuda_plan_options(bool fuse_groups) {
+  return {fuse_groups, [](const ir::Node& node) { return find_cuda_kernel(node.op) == nullptr; }};
+}
 
 std::vector<GroupSpec> group_specs(const StoragePlan& plan) {
   std::vector<GroupSpec> groups;
@@ -29,7 +34,7 @@ std::vector<GroupSpec> group_specs(const StoragePlan& plan) {
 std::vector<FusionGroupInfo> describe_fusion_groups(const ir::Graph& graph,
                                                     const std::map<std::string, Dims>& input_dims) {
   ir::Graph specialized = passes::specialize_shapes(graph, input_dims);
-  StoragePlan plan = plan_storage(specialized);
+  StoragePlan plan = plan_storage(specialized, cuda_plan_options());
   std::vector<FusionGroupInfo> groups;
   for (const GroupSpec& group : group_specs(plan)) {
     GeneratedKernel kernel = generate_kernel(group);
@@ -43,7 +48,7 @@ std::vector<FusionGroupInfo> describe_fusion_groups(const ir::Graph& graph,
 std::map<std::string, std::string> compile_fusion_kernels(
     const ir::Graph& graph, const std::map<std::string, Dims>& input_dims, int compute_capability) {
   ir::Graph specialized = passes::specialize_shapes(graph, input_dims);
-  StoragePlan plan = plan_storage(specialized);
+  StoragePlan plan = plan_storage(specialized, cuda_plan_options());
   std::map<std::string, std::string> cubins;
   for (const GroupSpec& group : group_specs(plan)) {
     GeneratedKernel kernel = generate_kernel(group);

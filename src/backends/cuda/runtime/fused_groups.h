@@ -12,6 +12,10 @@
 
 namespace kiln::cuda {
 
+// The plan options of the CUDA runtime: fusion on or off, and a fusible node without a CUDA
+// kernel (Abs) a group of its own. Contexts, the build's compile and inspect all plan so.
+PlanOptions cuda_plan_options(bool fuse_groups = true);
+
 // One GroupSpec per plan.groups entry, in order: operands with their planned dtypes and dims.
 std::vector<GroupSpec> group_specs(const StoragePlan& plan);
 

@@ -71,7 +71,7 @@ TEST_P(EveryOp, CompilesForSm80AndSm90) {
 
 INSTANTIATE_TEST_SUITE_P(
     Ops, EveryOp,
-    testing::Combine(testing::Values("Relu", "Gelu", "Erf", "Tanh", "Sigmoid", "HardSigmoid",
+    testing::Combine(testing::Values("Abs", "Relu", "Gelu", "Erf", "Tanh", "Sigmoid", "HardSigmoid",
                                      "HardSwish", "Neg", "Exp", "Log", "Sqrt", "Reciprocal", "Sin",
                                      "Cos", "Clip", "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min",
                                      "Equal", "Less", "Greater", "And", "Not", "IsNaN", "Where",

@@ -51,7 +51,7 @@ class Planner {
  public:
   Planner(const ir::Graph& graph, const PlanOptions& options) : graph_(graph) {
     if (!options.fuse_groups) return;
-    for (passes::FusionGroup& group : passes::find_fusion_groups(graph)) {
+    for (passes::FusionGroup& group : passes::find_fusion_groups(graph, options.without_kernel)) {
       for (const ir::Node* node : group.nodes) group_of_[node] = fusion_groups_.size();
       fusion_groups_.push_back(std::move(group));
     }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -61,6 +62,9 @@ struct PlannedGroup {
 struct PlanOptions {
   // Run fusion groups as generated kernels (one step each) instead of node by node.
   bool fuse_groups = true;
+  // Nodes without a hand-written kernel; a fusible one becomes a group alone
+  // (passes::find_fusion_groups). The CUDA runtime passes its kernel table's answer.
+  std::function<bool(const ir::Node&)> without_kernel;
 };
 
 struct StoragePlan {
