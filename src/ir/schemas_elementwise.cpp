@@ -41,6 +41,14 @@ void infer_arithmetic(Node& node) {
   set_output(node, 0, a.dtype, broadcast_shapes(a.shape, b.shape, node));
 }
 
+// Mod: fmod=0 gives the divisor's sign (Python's %, floored), fmod=1 the dividend's (C's).
+void infer_mod(Node& node) {
+  int64_t fmod = node.attr_int("fmod", 0);
+  check(fmod == 0 || fmod == 1, ErrorKind::InvalidModel, node.describe(),
+        ": fmod must be 0 or 1, got ", fmod);
+  infer_arithmetic(node);
+}
+
 // Pow's exponent may have another numeric type; the result has the base's type.
 void infer_pow(Node& node) {
   const Value& base = required_input(node, 0);
@@ -135,6 +143,7 @@ void add_elementwise_schemas(std::vector<OpSchema>& table) {
     table.push_back({op, 2, 2, 1, 1, true, infer_arithmetic});
   }
   table.push_back({"Pow", 2, 2, 1, 1, true, infer_pow});
+  table.push_back({"Mod", 2, 2, 1, 1, true, infer_mod});
   for (const char* op : {"Max", "Min"}) {
     table.push_back({op, 1, -1, 1, 1, true, infer_variadic_extremum});
   }

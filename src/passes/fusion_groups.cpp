@@ -18,7 +18,7 @@ const std::set<std::string, std::less<>>& float_math_ops() {
   static const std::set<std::string, std::less<>> ops = {
       "Relu", "Gelu", "Erf", "Tanh", "Sigmoid",    "HardSigmoid", "HardSwish", "Neg",
       "Abs",  "Exp",  "Log", "Sqrt", "Reciprocal", "Sin",         "Cos",       "Clip",
-      "Add",  "Sub",  "Mul", "Div",  "Pow",        "Max",         "Min"};
+      "Add",  "Sub",  "Mul", "Div",  "Pow",        "Max",         "Min",       "Mod"};
   return ops;
 }
 

@@ -190,6 +190,28 @@ struct Div {
   }
 };
 
+// Mod: the remainder of a / b with the dividend's sign (fmod=1, C's fmod) or the divisor's
+// (fmod=0, Python's %). Integers: b = -1 gives 0 (the minimum would trap).
+struct Modulo {
+  bool c_style = false;
+  template <typename T>
+  T operator()(T a, T b) const {
+    T r;
+    if constexpr (std::is_integral_v<T>) {
+      if constexpr (std::is_signed_v<T>) {
+        if (b == T(-1)) return T(0);
+      }
+      r = a % b;
+    } else {
+      r = std::fmod(a, b);
+    }
+    if constexpr (std::is_signed_v<T> || !std::is_integral_v<T>) {
+      if (!c_style && r != T(0) && ((r < T(0)) != (b < T(0)))) r += b;
+    }
+    return r;
+  }
+};
+
 template <typename T>
 void check_no_zero_divisor(const ir::Node& node, const Tensor& divisor) {
   for (T value : divisor.values<T>()) {
@@ -219,6 +241,21 @@ std::vector<Tensor> arithmetic_kernel(const ir::Node& node, const std::vector<Te
       }
     }
     return map_broadcast<T, T, T>(node.describe(), Op{}, a, b);
+  })};
+}
+
+std::vector<Tensor> mod_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
+  const Tensor& a = required_input(node, inputs, 0);
+  const Tensor& b = same_dtype_input(node, inputs, 1);
+  Modulo op{node.attr_int("fmod", 0) != 0};
+  return {visit_numeric(node, a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_integral_v<T>) {
+      if (element_count(broadcast_dims({a.dims(), b.dims()}, node.describe())) > 0) {
+        check_no_zero_divisor<T>(node, b);
+      }
+    }
+    return map_broadcast<T, T, T>(node.describe(), op, a, b);
   })};
 }
 
@@ -398,6 +435,7 @@ void register_elementwise_kernels(KernelMap& map) {
   map["Mul"] = arithmetic_kernel<Mul>;
   map["Div"] = arithmetic_kernel<Div>;
   map["Pow"] = pow_kernel;
+  map["Mod"] = mod_kernel;
   map["Max"] = variadic_kernel<Maximum>;
   map["Min"] = variadic_kernel<Minimum>;
   map["IsNaN"] = is_nan_kernel;

@@ -53,6 +53,7 @@ void add_math_ops(OpTable& table) {
     table[op] = {same_op({}), 1};
   }
   table["HardSwish"] = {same_op({}), 14};
+  table["Mod"] = {same_op({"fmod"}), 10};
   for (const char* op : {"Sin", "Cos"}) table[op] = {same_op({}), 7};
   table["Gelu"] = {same_op({"approximate"}), 20};
   table["HardSigmoid"] = {same_op({"alpha", "beta"}), 1};

@@ -23,6 +23,15 @@ AtenConverter arithmetic(std::string op, bool true_division = false) {
   };
 }
 
+// remainder (Python's %: the result takes the divisor's sign) and fmod (C's: the dividend's).
+AtenConverter modulo(bool c_style) {
+  return [c_style](AtenNode& node) {
+    DType type = result_type(node, {"self", "other"});
+    node.set_output(0, node.add("Mod", {operand(node, "self", type), operand(node, "other", type)},
+                                {{"fmod", int64_t{c_style}}}));
+  };
+}
+
 // rsub(self, other, alpha) = other - alpha * self.
 void convert_rsub(AtenNode& node) {
   DType type = result_type(node, {"self", "other"});
@@ -160,6 +169,8 @@ void add_math_ops(AtenTable& table) {
     table["aten.mul" + suffix] = arithmetic("Mul");
     table["aten.div" + suffix] = arithmetic("Div", true);
     table["aten.rsub" + suffix] = convert_rsub;
+    table["aten.remainder" + suffix] = modulo(false);
+    table["aten.fmod" + suffix] = modulo(true);
     table["aten.eq" + suffix] = comparison("Equal", false);
     table["aten.ne" + suffix] = comparison("Equal", true);
     table["aten.lt" + suffix] = comparison("Less", false);

@@ -227,5 +227,29 @@ TEST(AtenNn, AdaptiveAveragePoolingWithUnevenBins) {
   }
 }
 
+// remainder takes the divisor's sign (Python's %), fmod the dividend's (C's), for integers and
+// floats alike.
+TEST(AtenMath, RemainderAndFmodDifferInTheirSign) {
+  AtenHarness h;
+  ir::Value* a = h.input("a", DType::Int64, Dims{4});
+  ir::Value* b = h.input("b", DType::Int64, Dims{4});
+  ir::Value* x = h.input("x", DType::Float32, Dims{2});
+  ir::Value* remainder =
+      h.convert("aten.remainder.Tensor", {arg("self", a), arg("other", b)}, "remainder");
+  ir::Value* fmod = h.convert("aten.fmod.Tensor", {arg("self", a), arg("other", b)}, "fmod");
+  ir::Value* float_remainder =
+      h.convert("aten.remainder.Scalar", {arg("self", x), arg("other", 2.0)}, "float_remainder");
+  ir::Value* float_fmod =
+      h.convert("aten.fmod.Scalar", {arg("self", x), arg("other", 2.0)}, "float_fmod");
+  std::vector<Tensor> results = h.run({remainder, fmod, float_remainder, float_fmod},
+                                      {{"a", Tensor::from_vector<int64_t>({4}, {-7, 7, 7, -7})},
+                                       {"b", Tensor::from_vector<int64_t>({4}, {3, -3, 3, -3})},
+                                       {"x", Tensor::from_vector<float>({2}, {-7.5f, 7.5f})}});
+  EXPECT_EQ(results[0].to_double_vector(), (std::vector<double>{2, -2, 1, -1}));
+  EXPECT_EQ(results[1].to_double_vector(), (std::vector<double>{-1, 1, 1, -1}));
+  EXPECT_EQ(results[2].to_double_vector(), (std::vector<double>{0.5, 1.5}));
+  EXPECT_EQ(results[3].to_double_vector(), (std::vector<double>{-1.5, 1.5}));
+}
+
 }  // namespace
 }  // namespace kiln::torch::testing

@@ -35,6 +35,10 @@ __device__ __forceinline__ float kiln_pow(float x, float y) {
   if (y == 0.5f) return x == -__int_as_float(0x7f800000) ? __int_as_float(0x7f800000) : fabsf(sqrtf(x));
   return powf(x, y);
 }
+__device__ __forceinline__ float kiln_floor_mod(float a, float b) {
+  const float r = fmodf(a, b);
+  return (r != 0.f && ((r < 0.f) != (b < 0.f))) ? r + b : r;
+}
 __device__ __forceinline__ float kiln_warp_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
@@ -160,6 +164,10 @@ std::string emit_pointwise(const ir::Node& node, const std::vector<std::string>&
   if (op == "Greater") return binary(" > ");
   if (op == "And") return binary(" && ");
   if (op == "Pow") return "kiln_pow(" + args[0] + ", " + args[1] + ")";
+  if (op == "Mod") {
+    return (node.attr_int("fmod", 0) != 0 ? "fmodf(" : "kiln_floor_mod(") + args[0] + ", " +
+           args[1] + ")";
+  }
   if (op == "Where") return "(" + args[0] + " ? " + args[1] + " : " + args[2] + ")";
   if (op == "Max" || op == "Min") {
     std::string folded;

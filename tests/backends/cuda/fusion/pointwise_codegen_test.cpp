@@ -71,11 +71,11 @@ TEST_P(EveryOp, CompilesForSm80AndSm90) {
 
 INSTANTIATE_TEST_SUITE_P(
     Ops, EveryOp,
-    testing::Combine(testing::Values("Abs", "Relu", "Gelu", "Erf", "Tanh", "Sigmoid", "HardSigmoid",
-                                     "HardSwish", "Neg", "Exp", "Log", "Sqrt", "Reciprocal", "Sin",
-                                     "Cos", "Clip", "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min",
-                                     "Equal", "Less", "Greater", "And", "Not", "IsNaN", "Where",
-                                     "Cast"),
+    testing::Combine(testing::Values("Abs", "Mod", "Relu", "Gelu", "Erf", "Tanh", "Sigmoid",
+                                     "HardSigmoid", "HardSwish", "Neg", "Exp", "Log", "Sqrt",
+                                     "Reciprocal", "Sin", "Cos", "Clip", "Add", "Sub", "Mul", "Div",
+                                     "Pow", "Max", "Min", "Equal", "Less", "Greater", "And", "Not",
+                                     "IsNaN", "Where", "Cast"),
                      testing::Values(DType::Float32, DType::BFloat16, DType::Float16)),
     [](const testing::TestParamInfo<EveryOp::ParamType>& info) {
       return std::get<0>(info.param) + "_" + std::string(dtype_name(std::get<1>(info.param)));
