@@ -18,6 +18,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/fnv1a.h"
 #include "engine/engine_manifest.h"
 #include "ir/verifier.h"
 
@@ -38,19 +39,6 @@ struct Prefix {
 };
 static_assert(sizeof(Prefix) == 64);
 static_assert(std::endian::native == std::endian::little, "the engine file is little-endian");
-
-// 64-bit FNV-1a, fed in pieces.
-class Fnv1a {
- public:
-  void add(const void* bytes, size_t size) {
-    const auto* data = static_cast<const uint8_t*>(bytes);
-    for (size_t i = 0; i < size; ++i) hash_ = (hash_ ^ data[i]) * 0x100000001b3ULL;
-  }
-  uint64_t value() const { return hash_; }
-
- private:
-  uint64_t hash_ = 0xcbf29ce484222325ULL;
-};
 
 // Writes to a stream while hashing what was written.
 class HashingWriter {
@@ -211,9 +199,10 @@ void write_engine(const std::filesystem::path& path, const ir::Graph& graph,
     out.pad_to(prefix.weights_offset + blob.offset);
     out.write(blob.tensor.raw(), blob.tensor.nbytes());
   }
-  size_t kernel_index = 0;
+  // Where the header says each kernel is: the weight section starts 256-byte aligned, so
+  // aligning the file position aligns the offset within the section alike.
   for (const auto& [name, cubin] : kernels) {
-    out.pad_to(prefix.weights_offset + kernel_list[kernel_index++]["offset"].get<uint64_t>());
+    out.pad_to(align_up(out.written()));
     out.write(cubin.data(), cubin.size());
   }
   out.pad_to(prefix.weights_offset + prefix.weights_size);

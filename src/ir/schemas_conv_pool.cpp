@@ -108,19 +108,26 @@ bool rank_matches_weight(Node& node, const Value& x, const Dims& weight) {
   return true;
 }
 
-void infer_conv(Node& node) {
+// Conv's and ConvTranspose's X, W and B?: a float X, W and B of its dtype, W of static dims
+// (returned).
+Dims checked_conv_weight(const Node& node) {
   const Value& x = required_input(node, 0);
   const Value& w = required_input(node, 1);
   require_floating(node, x);
   require_same_dtype(node, x, w);
   if (const Value* bias = node.input(2)) require_same_dtype(node, x, *bias);
+  check(w.shape.is_static(), ErrorKind::Unsupported, node.describe(), ": weight '", w.name,
+        "' must have a static shape, got ", w.shape.to_string());
+  return w.shape.static_dims();
+}
+
+void infer_conv(Node& node) {
+  const Value& x = required_input(node, 0);
+  Dims weight = checked_conv_weight(node);
   // Set by passes::fuse_epilogues; cuDNN's fused convolutions offer ReLU only.
   std::string activation = node.attr_string("fused_activation", "");
   check(activation.empty() || activation == "Relu", ErrorKind::Unsupported, node.describe(),
         ": fused_activation '", activation, "' is not supported (valid: Relu)");
-  check(w.shape.is_static(), ErrorKind::Unsupported, node.describe(), ": weight '", w.name,
-        "' must have a static shape, got ", w.shape.to_string());
-  Dims weight = w.shape.static_dims();
   bool nhwc = channels_last(node, x.shape);
   check(!nhwc || weight.size() == 4, ErrorKind::InvalidModel, node.describe(),
         ": a channels_last Conv needs a 4-D weight [K, R, S, C/group], got ",
@@ -152,13 +159,7 @@ void infer_conv(Node& node) {
 // (conv_transpose_geometry.h). Symbolic spatial input dims give unknown output dims.
 void infer_conv_transpose(Node& node) {
   const Value& x = required_input(node, 0);
-  const Value& w = required_input(node, 1);
-  require_floating(node, x);
-  require_same_dtype(node, x, w);
-  if (const Value* bias = node.input(2)) require_same_dtype(node, x, *bias);
-  check(w.shape.is_static(), ErrorKind::Unsupported, node.describe(), ": weight '", w.name,
-        "' must have a static shape, got ", w.shape.to_string());
-  Dims weight = w.shape.static_dims();
+  Dims weight = checked_conv_weight(node);
   check(weight.size() >= 3 && weight.size() <= 5, ErrorKind::Unsupported, node.describe(),
         ": only 1-D, 2-D and 3-D transposed convolutions are supported; weight has shape ",
         dims_to_string(weight));

@@ -91,10 +91,6 @@ bool is_fusible_pointwise(const ir::Node& node) {
 
 namespace {
 
-bool is_row_sum(const ir::Node& node) {
-  return node.op == "ReduceMean" || node.op == "ReduceSum" || node.op == "ReduceMax";
-}
-
 Dims row_dims(const Dims& domain) {
   Dims dims = domain;
   if (!dims.empty()) dims.back() = 1;
@@ -102,6 +98,10 @@ Dims row_dims(const Dims& domain) {
 }
 
 }  // namespace
+
+bool is_row_sum(const ir::Node& node) {
+  return node.op == "ReduceMean" || node.op == "ReduceSum" || node.op == "ReduceMax";
+}
 
 bool is_fusible_row_reduction(const ir::Node& node, const ir::Graph& graph) {
   if (node.attr_string(kFusionAttribute, "") == "off") return false;
@@ -146,34 +146,35 @@ bool is_fusible_row_reduction(const ir::Node& node, const ir::Graph& graph) {
 namespace {
 
 struct Building {
-  FusionGroup group;
+  FusionGroup group;  // its inputs grow as members join; its outputs are found at the end
   bool open = true;
   std::set<const ir::Value*> row_values;  // a ReduceMean/Sum/Max's output and math on it
   std::set<const ir::Value*> made;        // the members' outputs
-  std::set<const ir::Value*> read;        // values from outside that members read
+  std::set<const ir::Value*> read;        // group.inputs, for lookup
 };
 
-// The outside values `node` would add to what `group` reads from memory.
-size_t new_reads(const Building& group, const ir::Node& node) {
-  std::set<const ir::Value*> fresh;
+// The outside values `node` reads that `group` does not read yet, in `node`'s input order.
+std::vector<const ir::Value*> new_reads(const Building& group, const ir::Node& node) {
+  std::vector<const ir::Value*> fresh;
   for (const ir::Value* input : node.inputs) {
     if (input != nullptr && !group.made.contains(input) && !group.read.contains(input) &&
-        !is_inlined_scalar(*input))
-      fresh.insert(input);
+        !is_inlined_scalar(*input) && std::find(fresh.begin(), fresh.end(), input) == fresh.end())
+      fresh.push_back(input);
   }
-  return fresh.size();
+  return fresh;
 }
 
-// How many member values `group` must write: those read by a node outside it or delivered.
-size_t writes(const Building& group, const ir::Graph& graph) {
-  std::set<const ir::Node*> members(group.group.nodes.begin(), group.group.nodes.end());
-  size_t count = 0;
-  for (const ir::Value* value : group.made) {
+// The members' values `group` must write: those a node outside it reads or the graph delivers.
+std::vector<const ir::Value*> written_values(const FusionGroup& group, const ir::Graph& graph) {
+  std::set<const ir::Node*> members(group.nodes.begin(), group.nodes.end());
+  std::vector<const ir::Value*> written;
+  for (const ir::Node* node : group.nodes) {
+    const ir::Value* value = node->outputs[0];
     bool outside = graph.is_graph_output(value);
     for (const ir::Node* user : graph.users(value)) outside |= !members.contains(user);
-    count += outside;
+    if (outside) written.push_back(value);
   }
-  return count;
+  return written;
 }
 
 // Whether `node` (fusible, writing `dims`; a reduction: reading them) may join `candidate`.
@@ -222,7 +223,7 @@ std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph,
       auto found = group_of.find(input->producer);
       if (found != group_of.end() &&
           may_join(building[found->second], *node, domain, is_reduction) &&
-          building[found->second].read.size() + new_reads(building[found->second], *node) <=
+          building[found->second].read.size() + new_reads(building[found->second], *node).size() <=
               size_t(kMaxGroupInputs))
         joined = found->second;
     }
@@ -235,12 +236,12 @@ std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph,
     if (!fusible) continue;
     if (!joined) {
       joined = building.size();
-      building.push_back({FusionGroup{{}, domain, nullptr}, true, {}});
+      building.push_back({FusionGroup{{}, domain, nullptr, {}, {}}, true, {}});
     }
     Building& group = building[*joined];
-    for (const ir::Value* input : node->inputs) {
-      if (input != nullptr && !group.made.contains(input) && !is_inlined_scalar(*input))
-        group.read.insert(input);
+    for (const ir::Value* input : new_reads(group, *node)) {
+      group.read.insert(input);
+      group.group.inputs.push_back(input);
     }
     group.made.insert(node->outputs[0]);
     group.group.nodes.push_back(node);
@@ -254,10 +255,12 @@ std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph,
   for (Building& candidate : building) {
     bool worth_it = candidate.group.nodes.size() >= 2 || candidate.group.reduction != nullptr ||
                     (without_kernel && without_kernel(*candidate.group.nodes.front()));
+    if (!worth_it) continue;
+    candidate.group.outputs = written_values(candidate.group, graph);
     // A node alone reads at most its own inputs; a group whose writes exceed what a generated
     // kernel takes stays unfused.
-    if (worth_it && candidate.read.size() <= size_t(kMaxGroupInputs) &&
-        writes(candidate, graph) <= size_t(kMaxGroupOutputs))
+    if (candidate.group.inputs.size() <= size_t(kMaxGroupInputs) &&
+        candidate.group.outputs.size() <= size_t(kMaxGroupOutputs))
       groups.push_back(std::move(candidate.group));
   }
   return groups;

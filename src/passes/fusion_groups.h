@@ -15,6 +15,11 @@ struct FusionGroup {
   std::vector<const ir::Node*> nodes;   // in graph order; the group runs where its last one is
   Dims domain;                          // the dims every node of the group writes
   const ir::Node* reduction = nullptr;  // at most one row reduction (is_fusible_row_reduction)
+  // What a kernel for it reads from memory: values from outside the group, scalar constants
+  // excepted (is_inlined_scalar), in the order the members first read them ...
+  std::vector<const ir::Value*> inputs;
+  // ... and writes: members' values that a node outside reads or the graph delivers.
+  std::vector<const ir::Value*> outputs;
 };
 
 // The longest row a row reduction is fused for: a generated row kernel keeps the row in the
@@ -43,6 +48,10 @@ bool is_fusible_pointwise(const ir::Node& node);
 // scale and bias over that axis. A ReduceMean/Sum/Max's group also takes pointwise math on
 // its per-row result (an RMSNorm's epsilon, square root, reciprocal).
 bool is_fusible_row_reduction(const ir::Node& node, const ir::Graph& graph);
+
+// True for the reductions that give one value per row (ReduceMean, ReduceSum, ReduceMax), as
+// opposed to LayerNormalization and Softmax, whose output has the input's dims.
+bool is_row_sum(const ir::Node& node);
 
 // Partitions the fusible nodes of `graph` into groups with one domain each: pointwise nodes
 // around at most one row reduction, at least two nodes or a reduction. A group never needs a

@@ -60,10 +60,8 @@ nlohmann::json fusion_groups_json(const engine::LoadedEngine& loaded) {
   // The timed dims; an engine built without a GPU has none: symbolic dims are taken as 1.
   std::map<std::string, Dims> dims = loaded.config.tuned_input_dims;
   for (const ir::Value* input : loaded.graph.inputs()) {
-    if (input->is_constant() || dims.contains(input->name)) continue;
-    Dims sizes;
-    for (const ir::Dim& dim : input->shape.dims()) sizes.push_back(dim.is_static() ? dim.value : 1);
-    dims[input->name] = sizes;
+    if (!input->is_constant() && !dims.contains(input->name))
+      dims[input->name] = concrete_input_dims(*input, {});
   }
   for (const cuda::FusionGroupInfo& group : cuda::describe_fusion_groups(loaded.graph, dims)) {
     groups.push_back({{"ops", group.label},

@@ -3,19 +3,13 @@
 // float64 output, then the bias. A reference, not a fast path.
 #include <vector>
 
+#include "backends/cpu/broadcast.h"
 #include "backends/cpu/float_types.h"
 #include "backends/cpu/kernel_registry.h"
 #include "ir/conv_transpose_geometry.h"
 
 namespace kiln::cpu {
 namespace {
-
-// Row-major strides of `dims`.
-Dims strides_of(const Dims& dims) {
-  Dims strides(dims.size(), 1);
-  for (size_t d = dims.size(); d-- > 1;) strides[d - 1] = strides[d] * dims[d];
-  return strides;
-}
 
 // The multi-index of `flat` in `dims`.
 void unravel(int64_t flat, const Dims& dims, std::vector<int64_t>& index) {
@@ -38,7 +32,7 @@ Tensor conv_transpose_typed(const ir::Node& node, const Tensor& x, const Tensor&
   size_t spatial = in_spatial.size();
   int64_t in_size = element_count(in_spatial), out_size = element_count(g.output);
   int64_t kernel_size = element_count(g.kernel);
-  Dims out_strides = strides_of(g.output);
+  Strides out_strides = contiguous_strides(g.output);
   std::vector<double> y(size_t(batch * out_channels * out_size), 0.0);
   const T* xs = x.data<T>();
   const T* ws = w.data<T>();

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/fnv1a.h"
 
 namespace kiln::cuda::source {
 
@@ -210,10 +211,10 @@ Access access_of(const Dims& dims, const Dims& domain) {
 }
 
 std::string fnv1a_hex(const std::string& text) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ULL;
+  Fnv1a hash;
+  hash.add(text.data(), text.size());
   std::ostringstream out;
-  out << std::hex << hash;
+  out << std::hex << hash.value();
   return out.str();
 }
 

@@ -38,6 +38,9 @@ struct GeneratedKernel {
   int64_t row_length = 0;  // 0: elementwise (one thread per element); else one warp per row
   std::vector<source::Access> input_access;  // per input, how the kernel reads it
   std::string label;                         // "Add+LayerNormalization" for people
+
+  // "fusion group Add+LayerNormalization": what a compile error names.
+  std::string what() const { return "fusion group " + label; }
 };
 
 // Throws Unsupported naming the node if a member is not something the generator expresses

@@ -9,15 +9,13 @@
 
 #include "backends/cuda/fusion/lane_code.h"
 #include "core/error.h"
+#include "passes/fusion_groups.h"
 
 namespace kiln::cuda {
 namespace {
 
+using passes::is_row_sum;
 using source::Access;
-
-bool is_row_sum(const ir::Node& node) {
-  return node.op == "ReduceMean" || node.op == "ReduceSum" || node.op == "ReduceMax";
-}
 
 // The members by pass: `before` the reduction (pass 1, recomputed in pass 2 where read there),
 // `per_row` (a ReduceMean/Sum/Max and the math on its one value per row), `after` (pass 2).

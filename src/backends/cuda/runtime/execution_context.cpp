@@ -115,29 +115,29 @@ struct ExecutionContext::State {
 
   // The vector kernel needs every packed operand aligned to its pack, and a bias-like
   // operand (Inner) whose size the pack divides.
-  void launch_fused(const PlannedStep& step) {
-    const GroupSpec& spec = fused[size_t(step.group)];
+  void launch_fused(const PlannedStep& step, const std::vector<DeviceTensor>& ins,
+                    const std::vector<DeviceTensor>& outs) {
     const GeneratedKernel& kernel = fused_kernels[size_t(step.group)];
-    std::vector<const void*> ins;
-    std::vector<void*> outs;
+    std::vector<const void*> in_addresses;
+    std::vector<void*> out_addresses;
     bool vector = true;
     auto aligned = [&](const DeviceTensor& tensor) {
       size_t pack = size_t(kernel.vector_width) * dtype_size(tensor.dtype);
       return reinterpret_cast<uintptr_t>(tensor.data) % pack == 0;
     };
-    for (size_t j = 0; j < step.inputs.size(); ++j) {
-      const DeviceTensor& tensor = tensors[size_t(step.inputs[j])];
-      ins.push_back(tensor.data);
+    for (size_t j = 0; j < ins.size(); ++j) {
+      in_addresses.push_back(ins[j].data);
       source::Access access = kernel.input_access[j];
-      if (access == source::Access::Pack) vector &= aligned(tensor);
+      if (access == source::Access::Pack) vector &= aligned(ins[j]);
       if (access == source::Access::Inner)
-        vector &= aligned(tensor) && tensor.numel() % kernel.vector_width == 0;
+        vector &= aligned(ins[j]) && ins[j].numel() % kernel.vector_width == 0;
     }
-    for (int output : step.outputs) {
-      outs.push_back(tensors[size_t(output)].data);
-      vector &= aligned(tensors[size_t(output)]);
+    for (const DeviceTensor& out : outs) {
+      out_addresses.push_back(out.data);
+      vector &= aligned(out);
     }
-    launch_generated(fused_entries[size_t(step.group)], fused_args(spec, ins, outs), vector,
+    launch_generated(fused_entries[size_t(step.group)],
+                     fused_args(fused[size_t(step.group)], in_addresses, out_addresses), vector,
                      context().stream);
   }
 
@@ -211,7 +211,7 @@ struct ExecutionContext::State {
       return;
     }
     if (step.kind == PlannedStep::Kind::Fused) {
-      launch_fused(step);
+      launch_fused(step, ins, outs);
       return;
     }
     if (kernels[index] != nullptr) {

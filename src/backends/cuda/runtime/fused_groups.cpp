@@ -1,6 +1,8 @@
 // Fusion groups as the generator sees them, and their compile at build time.
 #include "backends/cuda/runtime/fused_groups.h"
 
+#include <functional>
+
 #include "backends/cuda/fusion/nvrtc_compiler.h"
 #include "backends/cuda/ops/cuda_kernel.h"
 #include "passes/passes.h"
@@ -31,31 +33,40 @@ std::vector<GroupSpec> group_specs(const StoragePlan& plan) {
   return groups;
 }
 
-std::vector<FusionGroupInfo> describe_fusion_groups(const ir::Graph& graph,
-                                                    const std::map<std::string, Dims>& input_dims) {
+namespace {
+
+// Calls `visit` with each fusion group of `graph` specialized to `input_dims`, as an execution
+// context plans it, and the group's generated kernel.
+void for_each_generated_kernel(
+    const ir::Graph& graph, const std::map<std::string, Dims>& input_dims,
+    const std::function<void(const GroupSpec&, const GeneratedKernel&)>& visit) {
   ir::Graph specialized = passes::specialize_shapes(graph, input_dims);
   StoragePlan plan = plan_storage(specialized, cuda_plan_options());
+  for (const GroupSpec& group : group_specs(plan)) visit(group, generate_kernel(group));
+}
+
+}  // namespace
+
+std::vector<FusionGroupInfo> describe_fusion_groups(const ir::Graph& graph,
+                                                    const std::map<std::string, Dims>& input_dims) {
   std::vector<FusionGroupInfo> groups;
-  for (const GroupSpec& group : group_specs(plan)) {
-    GeneratedKernel kernel = generate_kernel(group);
-    FusionGroupInfo info{kernel.label, kernel.name, {}, kernel.row_length};
-    for (const ir::Node* node : group.nodes) info.nodes.push_back(node->name);
-    groups.push_back(std::move(info));
-  }
+  for_each_generated_kernel(
+      graph, input_dims, [&](const GroupSpec& group, const GeneratedKernel& kernel) {
+        FusionGroupInfo info{kernel.label, kernel.name, {}, kernel.row_length};
+        for (const ir::Node* node : group.nodes) info.nodes.push_back(node->name);
+        groups.push_back(std::move(info));
+      });
   return groups;
 }
 
 std::map<std::string, std::string> compile_fusion_kernels(
     const ir::Graph& graph, const std::map<std::string, Dims>& input_dims, int compute_capability) {
-  ir::Graph specialized = passes::specialize_shapes(graph, input_dims);
-  StoragePlan plan = plan_storage(specialized, cuda_plan_options());
   std::map<std::string, std::string> cubins;
-  for (const GroupSpec& group : group_specs(plan)) {
-    GeneratedKernel kernel = generate_kernel(group);
-    if (cubins.contains(kernel.name)) continue;
-    cubins[kernel.name] =
-        compile_cubin(kernel.source, "fusion group " + kernel.label, compute_capability);
-  }
+  for_each_generated_kernel(
+      graph, input_dims, [&](const GroupSpec&, const GeneratedKernel& kernel) {
+        if (!cubins.contains(kernel.name))
+          cubins[kernel.name] = compile_cubin(kernel.source, kernel.what(), compute_capability);
+      });
   return cubins;
 }
 

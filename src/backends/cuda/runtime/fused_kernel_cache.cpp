@@ -16,8 +16,7 @@ GeneratedEntry FusedKernelCache::entry(const GeneratedKernel& kernel) {
   if (auto found = loaded_.find(kernel.name); found != loaded_.end()) return found->second.entry;
   auto stored = cubins_.find(kernel.name);
   if (stored == cubins_.end()) {
-    std::string cubin =
-        compile_cubin(kernel.source, "fusion group " + kernel.label, compute_capability());
+    std::string cubin = compile_cubin(kernel.source, kernel.what(), compute_capability());
     stored = cubins_.emplace(kernel.name, std::move(cubin)).first;
     ++compiled_;
   }

@@ -3,8 +3,8 @@
 // aliases, then lays the arena out by the steps that write and read each tensor.
 #include "backends/cuda/runtime/plan/storage_plan.h"
 
+#include <algorithm>
 #include <optional>
-#include <set>
 
 #include "backends/cuda/runtime/plan/arena_plan.h"
 #include "core/error.h"
@@ -154,41 +154,33 @@ class Planner {
     return true;
   }
 
+  static const ir::Node& first_reader(const passes::FusionGroup& group, const ir::Value* value) {
+    for (const ir::Node* node : group.nodes) {
+      if (std::find(node->inputs.begin(), node->inputs.end(), value) != node->inputs.end())
+        return *node;
+    }
+    fail(ErrorKind::Runtime, "fusion group input '", value->name, "' has no reader in the group");
+  }
+
   // A group is planned at its last node; its other nodes have no step of their own.
   void plan_group(size_t index) {
     const passes::FusionGroup& group = fusion_groups_[index];
-    PlannedGroup planned{group.nodes, group.domain, {}, {}, group.reduction};
+    PlannedGroup planned{group.nodes, group.domain, group.inputs, group.outputs, group.reduction};
     PlannedStep step;
     step.kind = PlannedStep::Kind::Fused;
     step.node = group.nodes.back();
     step.group = int(plan_.groups.size());
-    std::set<const ir::Value*> members_outputs, read;
-    for (const ir::Node* node : group.nodes) members_outputs.insert(node->outputs[0]);
-    for (const ir::Node* node : group.nodes) {
+    for (const ir::Node* node : group.nodes)
       step.label += (step.label.empty() ? "" : "+") + node->op;
-      for (const ir::Value* input : node->inputs) {
-        if (input == nullptr || members_outputs.contains(input) || read.contains(input) ||
-            passes::is_inlined_scalar(*input)) {
-          continue;
-        }
-        read.insert(input);
-        planned.inputs.push_back(input);
-        // A weight in the dtype its reader's precision stores (the engine's converted copy);
-        // a computed value as it is stored: the kernel converts in registers.
-        step.inputs.push_back(input->is_constant()
-                                  ? tensor_for(input, wanted_dtype(*node, input, DType::Undefined))
-                                  : stored_tensor(input));
-      }
+    for (const ir::Value* input : group.inputs) {
+      // A weight in the dtype its first reader's precision stores (the engine's converted
+      // copy); a computed value as it is stored: the kernel converts in registers.
+      step.inputs.push_back(
+          input->is_constant()
+              ? tensor_for(input, wanted_dtype(first_reader(group, input), input, DType::Undefined))
+              : stored_tensor(input));
     }
-    for (const ir::Node* node : group.nodes) {
-      const ir::Value* output = node->outputs[0];
-      bool read_outside = graph_.is_graph_output(output);
-      for (const ir::Node* user : graph_.users(output))
-        read_outside |= !group_of_.contains(user) || group_of_.at(user) != index;
-      if (!read_outside) continue;
-      planned.outputs.push_back(output);
-      step.outputs.push_back(add_computed(output));
-    }
+    for (const ir::Value* output : group.outputs) step.outputs.push_back(add_computed(output));
     plan_.groups.push_back(std::move(planned));
     plan_.steps.push_back(std::move(step));
   }
