@@ -2,6 +2,7 @@
 # Builds Kiln on the GPU machine (no package installs there): unpacks the .debs that
 # scripts/device_deps.sh fetched into .devdeps/ under a private prefix, points CMake at them,
 # and builds into build-device/. Usage: bash scripts/device_build.sh [ninja targets...]
+# KILN_PYTHON_MODULE=ON adds the Python module (nanobind from .devdeps/python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=/tmp/kiln-deps
@@ -19,5 +20,6 @@ cmake -S . -B build-device -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_PYTHON="$p
   -DProtobuf_INCLUDE_DIR="$prefix/usr/include" -DProtobuf_LIBRARY="$lib/libprotobuf.so" \
   -DProtobuf_PROTOC_EXECUTABLE="$prefix/usr/bin/protoc" \
   -Dnlohmann_json_DIR="$prefix/usr/share/cmake/nlohmann_json" \
-  -DGTest_DIR="$lib/cmake/GTest" > build-device.configure.log
+  -DGTest_DIR="$lib/cmake/GTest" -DKILN_PYTHON_MODULE="${KILN_PYTHON_MODULE:-OFF}" \
+  > build-device.configure.log
 cmake --build build-device -j "$(nproc)" ${1:+--target "$@"}

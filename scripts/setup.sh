@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 build="${KILN_BUILD_DIR:-build}"  # where CMake builds; build/ unless overridden
 
 packages=(cmake ninja-build g++ protobuf-compiler libprotobuf-dev nlohmann-json3-dev libzip-dev
-          libgtest-dev libgmock-dev libcli11-dev ccache python3-venv clang-format)
+          libgtest-dev libgmock-dev libcli11-dev ccache python3-venv python3-dev clang-format)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

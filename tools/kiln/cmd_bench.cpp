@@ -7,10 +7,10 @@
 #include <iostream>
 
 #include "commands.h"
+#include "driver/model_runner.h"
 #include "input_options.h"
 #include "kiln/kiln.h"
 #include "kiln/latency_stats.h"
-#include "model_runner.h"
 
 namespace kiln::cli {
 namespace {

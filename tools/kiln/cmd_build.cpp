@@ -5,12 +5,11 @@
 #include <filesystem>
 #include <iostream>
 
-#include "build_support.h"
 #include "commands.h"
-#include "engine/build_engine.h"
+#include "driver/engine_builder.h"
 #include "kiln/inputs.h"
 #include "kiln/kiln.h"
-#include "model_runner.h"
+#include "progress.h"
 
 namespace kiln::cli {
 namespace {
@@ -41,11 +40,12 @@ std::pair<std::string, Precision> parse_layer_precision(const std::string& text)
 }
 
 int build_engine(const BuildOptions& options) {
-  engine::BuildConfig config;
+  driver::BuildRequest request;
+  engine::BuildConfig& config = request.config;
   config.enabled_precisions = parse_argument([&] { return parse_precisions(options.precisions); });
   config.strongly_typed = options.strongly_typed;
   config.workspace_bytes = size_t(options.workspace_mib) << 20;
-  DimSizes dim_sizes = parse_argument([&] {
+  request.dim_sizes = parse_argument([&] {
     for (const std::string& text : options.layer_precisions) {
       config.layer_precisions.insert(parse_layer_precision(text));
     }
@@ -53,27 +53,16 @@ int build_engine(const BuildOptions& options) {
     for (const std::string& text : options.dims) sizes.insert(parse_dim_size(text));
     return sizes;
   });
-  Backend backend = resolve_backend(options.backend);
+  request.backend = resolve_backend(options.backend);
+  request.timing_cache = options.timing_cache;
+  request.progress = progress_printer(options.quiet);
 
   auto start = std::chrono::steady_clock::now();
-  ir::Graph graph = load_model(options.model);
-  for (const ir::Value* input : graph.inputs()) {
-    if (!input->is_constant())
-      config.tuned_input_dims[input->name] = concrete_input_dims(*input, dim_sizes);
-  }
-  std::unique_ptr<engine::LayerTimer> timer = make_timer(backend, config.workspace_bytes);
-  engine::TimingCache cache;
-  if (!options.timing_cache.empty()) cache = engine::TimingCache::load(options.timing_cache);
-  engine::BuildResult built =
-      engine::build_engine(std::move(graph), config, timer.get(), timer ? &cache : nullptr,
-                           progress_printer(options.quiet));
+  driver::BuiltEngine engine = driver::build_model_engine(load_model(options.model), request);
+  const engine::BuildResult& built = engine.built;
   for (const std::string& warning : built.warnings)
     std::cerr << "kiln: warning: " << warning << '\n';
-  std::string fusion = choose_fusion(built, timer.get());
-  std::map<std::string, std::string> kernels = compile_engine_kernels(built, timer.get());
-  engine::write_engine(options.output, built.graph, built.config, built.header, built.layer_timings,
-                       kernels);
-  if (timer && !options.timing_cache.empty()) cache.save(options.timing_cache);
+  driver::write_built_engine(options.output, engine);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   std::map<std::string, int> layers_per_precision;
@@ -85,11 +74,12 @@ int build_engine(const BuildOptions& options) {
             << built.graph.node_count() << " layers, precisions "
             << precisions_to_string(built.config.enabled_precisions)
             << (built.config.strongly_typed ? ", strongly typed" : "") << ")\n";
-  if (timer) {
+  if (engine.timed) {
     std::cout << "gpu    " << built.header.gpu_name << " (" << built.header.gpu_architecture
               << "): " << built.layers_timed << " layer timings measured, " << built.timings_cached
               << " from the timing cache\n"
-              << "fusion " << fusion << "; " << kernels.size() << " generated kernels compiled\n";
+              << "fusion " << engine.fusion_summary << "; " << engine.kernels.size()
+              << " generated kernels compiled\n";
   } else {
     std::cout << "gpu    none: precisions chosen by the heuristic in docs/precision.md\n";
   }

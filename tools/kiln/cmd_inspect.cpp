@@ -3,10 +3,8 @@
 #include <iostream>
 
 #include "commands.h"
+#include "driver/reports.h"
 #include "engine/engine_file.h"
-#ifdef KILN_HAS_CUDA
-#include "backends/cuda/runtime/fused_groups.h"
-#endif
 #include "kiln/kiln.h"
 
 namespace kiln::cli {
@@ -17,22 +15,6 @@ struct InspectOptions {
   bool no_optimize = false;
   bool json = false;
 };
-
-nlohmann::json values_json(const std::vector<ValueInfo>& values) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const ValueInfo& value : values) {
-    list.push_back({{"name", value.name}, {"dtype", value.dtype}, {"shape", value.shape}});
-  }
-  return list;
-}
-
-nlohmann::json unsupported_json(const std::vector<UnsupportedOp>& ops) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const UnsupportedOp& op : ops) {
-    list.push_back({{"op", op.op_type}, {"nodes", op.node_names}, {"reasons", op.reasons}});
-  }
-  return list;
-}
 
 void print_values(const char* title, const std::vector<ValueInfo>& values) {
   std::cout << title << '\n';
@@ -51,46 +33,26 @@ void print_unsupported(const std::vector<UnsupportedOp>& ops) {
   }
 }
 
-// An engine file: its header, build config, and every layer with its chosen precision.
-// The engine's fusion groups at the dims its layers were timed at (as the CUDA runtime makes
-// them; none in a build without CUDA), each with whether the engine holds its compiled kernel.
-nlohmann::json fusion_groups_json(const engine::LoadedEngine& loaded) {
-  nlohmann::json groups = nlohmann::json::array();
-#ifdef KILN_HAS_CUDA
-  // The timed dims; an engine built without a GPU has none: symbolic dims are taken as 1.
-  std::map<std::string, Dims> dims = loaded.config.tuned_input_dims;
-  for (const ir::Value* input : loaded.graph.inputs()) {
-    if (!input->is_constant() && !dims.contains(input->name))
-      dims[input->name] = concrete_input_dims(*input, {});
-  }
-  for (const cuda::FusionGroupInfo& group : cuda::describe_fusion_groups(loaded.graph, dims)) {
-    groups.push_back({{"ops", group.label},
-                      {"kernel", group.kernel},
-                      {"nodes", group.nodes},
-                      {"row_length", group.row_length},
-                      {"compiled_in_engine", loaded.kernels.contains(group.kernel)}});
-  }
-#else
-  (void)loaded;
-#endif
-  return groups;
-}
-
+// An engine file: its header, build config, every layer with its chosen precision, and its
+// fusion groups.
 int inspect_engine(const InspectOptions& options) {
   auto load_start = std::chrono::steady_clock::now();
   engine::LoadedEngine loaded = engine::read_engine(options.model);
   // What reading the engine cost; summarizing it below reads no weight bytes.
   double load_ms = milliseconds_since(load_start);
   uint64_t peak_memory = peak_host_memory_bytes();
+  nlohmann::json report = driver::engine_report(loaded);
+  if (options.json) {
+    report["engine"] = options.model;
+    report["load_ms"] = load_ms;
+    report["peak_host_memory_bytes"] = peak_memory;
+    std::cout << report.dump(2) << '\n';
+    return 0;
+  }
   ModelSummary summary = summarize_model(loaded.graph);
-  nlohmann::json fusion_groups = fusion_groups_json(loaded);
   auto layer_precision = [](const ir::Node& node) {
     return node.precision ? std::string(precision_name(*node.precision)) : std::string("none");
   };
-  std::map<std::string, std::string> constraints;
-  for (const auto& [key, precision] : loaded.config.layer_precisions) {
-    constraints[key] = precision_name(precision);
-  }
   // "bf16 0.0123 ms, fp32 0.0345 ms": what the build measured for a timed layer.
   auto timings_text = [&](const ir::Node& node) {
     std::string text;
@@ -102,48 +64,14 @@ int inspect_engine(const InspectOptions& options) {
     }
     return text;
   };
-  if (options.json) {
-    nlohmann::json layers = nlohmann::json::array();
-    for (const ir::Node* node : loaded.graph.nodes()) {
-      nlohmann::json layer = {{"name", node->name},
-                              {"op", node->op},
-                              {"precision", layer_precision(*node)},
-                              {"tactic", node->attr_string("tactic", "")}};
-      if (auto found = loaded.layer_timings.find(node->name); found != loaded.layer_timings.end()) {
-        for (const auto& [precision, ms] : found->second)
-          layer["timed_ms"][std::string(precision_name(precision))] = ms;
-      }
-      layers.push_back(layer);
-    }
-    nlohmann::json report = {{"engine", options.model},
-                             {"format_version", loaded.header.format_version},
-                             {"kiln_version", loaded.header.kiln_version},
-                             {"cuda_version", loaded.header.cuda_version},
-                             {"gpu_architecture", loaded.header.gpu_architecture},
-                             {"gpu_name", loaded.header.gpu_name},
-                             {"tuned_input_dims", loaded.config.tuned_input_dims},
-                             {"workspace_bytes", loaded.config.workspace_bytes},
-                             {"precisions", precisions_to_string(loaded.config.enabled_precisions)},
-                             {"strongly_typed", loaded.config.strongly_typed},
-                             {"layer_precisions", constraints},
-                             {"inputs", values_json(summary.inputs)},
-                             {"outputs", values_json(summary.outputs)},
-                             {"constant_bytes", summary.constant_bytes},
-                             {"load_ms", load_ms},
-                             {"peak_host_memory_bytes", peak_memory},
-                             {"layers", layers},
-                             {"fusion_groups", fusion_groups}};
-    std::cout << report.dump(2) << '\n';
-    return 0;
-  }
   std::cout << "engine " << options.model << "\n  format " << loaded.header.format_version
             << ", built by kiln " << loaded.header.kiln_version << ", GPU "
             << loaded.header.gpu_architecture
             << (loaded.header.gpu_name.empty() ? "" : " (" + loaded.header.gpu_name + ")")
             << ", precisions " << precisions_to_string(loaded.config.enabled_precisions)
             << (loaded.config.strongly_typed ? ", strongly typed" : "") << '\n';
-  for (const auto& [key, precision] : constraints) {
-    std::cout << "  constraint " << key << "=" << precision << '\n';
+  for (const auto& [key, precision] : loaded.config.layer_precisions) {
+    std::cout << "  constraint " << key << "=" << precision_name(precision) << '\n';
   }
   print_values("inputs", summary.inputs);
   print_values("outputs", summary.outputs);
@@ -158,6 +86,7 @@ int inspect_engine(const InspectOptions& options) {
               << (tactic.empty() ? "" : "/" + tactic) << "  " << node->name
               << (timings.empty() ? "" : "  (timed: " + timings + ")") << '\n';
   }
+  const nlohmann::json& fusion_groups = report["fusion_groups"];
   std::cout << "fusion groups (" << fusion_groups.size() << ", one generated kernel each)\n";
   for (const nlohmann::json& group : fusion_groups) {
     std::vector<std::string> nodes = group["nodes"];
@@ -182,18 +111,8 @@ int inspect_model(const InspectOptions& options) {
   ModelSummary summary = summarize_model(model.graph);
 
   if (options.json) {
-    nlohmann::json report = {{"model", options.model},
-                             {"format", model.format},
-                             {"producer", model.producer},
-                             {"opset", model.opset},
-                             {"optimized", model.optimized},
-                             {"inputs", values_json(summary.inputs)},
-                             {"outputs", values_json(summary.outputs)},
-                             {"node_count", summary.node_count},
-                             {"ops", summary.op_counts},
-                             {"constant_count", summary.constant_count},
-                             {"constant_bytes", summary.constant_bytes},
-                             {"unsupported", unsupported_json(model.unsupported)}};
+    nlohmann::json report = driver::model_report(model);
+    report["model"] = options.model;
     std::cout << report.dump(2) << '\n';
   } else {
     std::cout << "model " << options.model << "\n  " << model.format;

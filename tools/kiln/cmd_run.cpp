@@ -6,9 +6,9 @@
 
 #include "commands.h"
 #include "core/tensor_io.h"
+#include "driver/model_runner.h"
 #include "input_options.h"
 #include "kiln/kiln.h"
-#include "model_runner.h"
 
 namespace kiln::cli {
 namespace {

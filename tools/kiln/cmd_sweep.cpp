@@ -8,11 +8,12 @@
 #include <iostream>
 #include <limits>
 
-#include "build_support.h"
 #include "commands.h"
+#include "driver/engine_builder.h"
 #include "engine/engine_file.h"
 #include "input_options.h"
 #include "kiln/latency_stats.h"
+#include "progress.h"
 
 namespace kiln::cli {
 namespace {
@@ -229,7 +230,7 @@ int sweep_model(const SweepOptions& options) {
   std::map<std::string, Tensor> inputs = model_inputs(graph, input_arguments);
 
   std::unique_ptr<engine::LayerTimer> timer =
-      make_timer(backend, engine::BuildConfig{}.workspace_bytes);
+      driver::make_timer(backend, engine::BuildConfig{}.workspace_bytes);
   engine::TimingCache cache;
   if (!options.timing_cache.empty()) cache = engine::TimingCache::load(options.timing_cache);
   std::vector<SweepConfig> configs = chosen_configs(sweep_configs(graph), options.only_configs);

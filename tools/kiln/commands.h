@@ -10,9 +10,18 @@
 #include <string>
 
 #include "core/tensor.h"
+#include "driver/model_runner.h"
 #include "kiln/summary.h"
 
 namespace kiln::cli {
+
+// The driver's runner and backend choice, shared with the Python module.
+using driver::Backend;
+using driver::backend_name;
+using driver::LayerProfile;
+using driver::ModelRunner;
+using driver::resolve_backend;
+using driver::timing_method;
 
 // A bad command line found after CLI11 parsed it (e.g. "--precision fp33"): exit status 2.
 struct UsageError : std::runtime_error {

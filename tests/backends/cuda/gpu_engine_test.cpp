@@ -161,9 +161,15 @@ TEST(ExecutionContextTest, CudaGraphReplayAndCallerBuffers) {
     const std::string output = context.output_names()[0];
     const cuda::DeviceTensor& planned = context.output(output);
     cuda::DeviceBuffer mine(planned.nbytes());
+    void* own = planned.data;
+    EXPECT_TRUE(context.can_bind(output));
     context.set_tensor_address(output, mine.data());
     EXPECT_EQ(context.output(output).data, mine.data());
     EXPECT_TRUE(same_bits(context.run(inputs)[0], plain)) << name << ": caller-owned output";
+    // Null goes back to the context's own buffer (the Python module unbinds after each run).
+    context.set_tensor_address(output, nullptr);
+    EXPECT_EQ(context.output(output).data, own);
+    EXPECT_TRUE(same_bits(context.run(inputs)[0], plain)) << name << ": own buffer again";
   }
 }
 

@@ -321,14 +321,20 @@ std::vector<std::string> ExecutionContext::output_names() const {
 
 void ExecutionContext::set_tensor_address(const std::string& name, void* address) {
   State& s = *state_;
-  check(address != nullptr, ErrorKind::InvalidArgument, "null address for tensor '", name, "'");
   int tensor = s.bindable_tensor(name);
   check(tensor >= 0, ErrorKind::InvalidArgument, "the model has no input or output '", name, "'");
   check(s.plan.tensors[size_t(tensor)].placement == Placement::Own, ErrorKind::Unsupported,
         "output '", name, "' is a constant or an input of the model; read it with output()");
+  if (address == nullptr) address = s.buffers[size_t(tensor)].data();  // the context's own
+  if (s.tensors[size_t(tensor)].data == address) return;               // keeps a captured graph
   s.tensors[size_t(tensor)].data = address;
   s.point_aliases();
   s.graph_exec.reset();  // the captured graph holds the old address
+}
+
+bool ExecutionContext::can_bind(const std::string& name) const {
+  int tensor = state_->bindable_tensor(name);
+  return tensor >= 0 && state_->plan.tensors[size_t(tensor)].placement == Placement::Own;
 }
 
 void ExecutionContext::enqueue(cudaStream_t stream) {

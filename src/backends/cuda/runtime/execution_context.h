@@ -53,8 +53,12 @@ class ExecutionContext {
   std::vector<std::string> input_names() const;
   std::vector<std::string> output_names() const;
   // Reads an input from / writes an output to caller-owned device memory of the planned
-  // dtype and size from now on (a captured CUDA graph is captured again).
+  // dtype and size from now on (a captured CUDA graph is captured again when the address
+  // changes); null goes back to the context's own buffer. Throws Unsupported for an output
+  // that is a constant or an input of the model (see can_bind).
   void set_tensor_address(const std::string& name, void* address);
+  // Whether set_tensor_address can bind `name`: an input, or an output the model computes.
+  bool can_bind(const std::string& name) const;
 
   // Enqueues one inference on `stream` and returns without waiting, unless a node runs on
   // the host (host_nodes()), which waits for the stream.

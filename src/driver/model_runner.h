@@ -13,7 +13,7 @@
 #include "engine/engine_file.h"
 #include "ir/graph.h"
 
-namespace kiln::cli {
+namespace kiln::driver {
 
 enum class Backend { Cpu, Cuda };
 
@@ -90,4 +90,4 @@ class ModelRunner {
   std::unique_ptr<Engines> engines_;
 };
 
-}  // namespace kiln::cli
+}  // namespace kiln::driver

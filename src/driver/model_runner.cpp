@@ -1,11 +1,11 @@
-// ModelRunner: one interface over the CPU reference session and the GPU engine, so the
-// subcommands need not care which backend runs; CUDA parts compile only with KILN_HAS_CUDA.
-#include "model_runner.h"
+// ModelRunner: one interface over the CPU reference session and the GPU engine, so the CLI
+// subcommands and the Python module need not care which backend runs; CUDA parts compile only with
+// KILN_HAS_CUDA.
+#include "driver/model_runner.h"
 
 #include <chrono>
 #include <optional>
 
-#include "commands.h"
 #include "engine/engine_file.h"
 #include "kiln/kiln.h"
 #include "passes/passes.h"
@@ -16,7 +16,7 @@
 #include "backends/cuda/runtime/execution_context.h"
 #endif
 
-namespace kiln::cli {
+namespace kiln::driver {
 
 const char* backend_name(Backend backend) { return backend == Backend::Cuda ? "cuda" : "cpu"; }
 
@@ -217,7 +217,9 @@ std::vector<double> ModelRunner::time_runs(const std::map<std::string, Tensor>& 
   for (int i = 0; i < iterations; ++i) {
     auto start = std::chrono::steady_clock::now();
     run(inputs);
-    latencies_ms.push_back(milliseconds_since(start));
+    latencies_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count());
   }
   return latencies_ms;
 }
@@ -243,4 +245,4 @@ std::vector<LayerProfile> ModelRunner::profile_layers([[maybe_unused]] int itera
 #endif
 }
 
-}  // namespace kiln::cli
+}  // namespace kiln::driver

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""What the Python layer costs over the C++ engine, on the GPU machine (needs torch and a GPU):
+
+1. Per call: Context.run on torch CUDA tensors with CUDA graphs (outputs= preallocated, as
+   kiln.torch does, and without), against C++ enqueues of the same context, on a small model
+   whose inference is shorter than the call overhead: host microseconds per call and wall
+   microseconds per inference.
+2. A whole model: kiln.torch.compile(BERT-base, batch 32, {fp32,bf16}, cuda_graph=True) timed
+   by CUDA events like bench_models.py times torch, against `kiln bench --cuda-graph` on the
+   same engine file.
+
+Usage: PYTHONPATH=build-device/python python3 bench/bench_python.py --kiln build-device/kiln
+       --out DIR
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+
+import kiln
+import kiln.torch as kiln_torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_models import build_model, make_inputs, time_forward  # noqa: E402
+
+
+class Small(torch.nn.Module):
+    """Two small layers: a few microseconds of GPU work, so per-call costs dominate."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = torch.nn.Linear(64, 64)
+        self.second = torch.nn.Linear(64, 64)
+
+    def forward(self, x):
+        return self.second(torch.relu(self.first(x)))
+
+
+def per_call(iterations):
+    torch.manual_seed(0)
+    module = Small().cuda().eval()
+    x = torch.randn(8, 64, device="cuda")
+    compiled = kiln_torch.compile(module, (x,), enabled_precisions={"fp32"}, cuda_graph=True)
+    context, _ = compiled._context(x.device)
+    name = compiled._input_names[0]
+    stream = torch.cuda.current_stream().cuda_stream
+    specs = context.output_specs({name: list(x.shape)})
+    outputs = {out: torch.empty(dims, device="cuda") for out, (dims, _) in specs.items()}
+
+    def timed(call):
+        for _ in range(20):
+            call()
+        torch.cuda.synchronize()
+        host = []
+        start = time.perf_counter()
+        for _ in range(iterations):
+            begin = time.perf_counter()
+            call()
+            host.append((time.perf_counter() - begin) * 1e6)
+        torch.cuda.synchronize()
+        wall = (time.perf_counter() - start) * 1e6 / iterations
+        return {"host_us_median": statistics.median(host), "wall_us_per_call": wall}
+
+    results = {
+        "context.run, outputs= given": timed(
+            lambda: context.run({name: x}, outputs=outputs, stream=stream)),
+        "context.run, outputs allocated": timed(lambda: context.run({name: x}, stream=stream)),
+        "KilnModule.__call__": timed(lambda: compiled(x)),
+    }
+    host, wall = context._native.time_enqueue({name: list(x.shape)}, iterations, stream)
+    results["C++ enqueue (same context)"] = {"host_us_median": host, "wall_us_per_call": wall}
+    return results
+
+
+def bert_module_vs_cli(kiln_cli, batch, iterations):
+    model = build_model("bert").cuda()
+    inputs = tuple(t.cuda() for t in make_inputs("bert", batch))
+    compiled = kiln_torch.compile(model, inputs, enabled_precisions={"fp32", "bf16"},
+                                  cuda_graph=True)
+    module = time_forward(compiled, inputs, warmup=20, iterations=iterations)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "bert.kiln")
+        kiln_torch.save(compiled, path)
+        output = subprocess.run([kiln_cli, "bench", path, "--cuda-graph", "--json",
+                                 "--iterations", str(iterations), "--warmup", "20"],
+                                check=True, capture_output=True, text=True).stdout
+    cli = json.loads(output)
+    return {"batch": batch, "kiln.torch module ms": module, "kiln bench (CLI) ms": cli}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kiln", default="build/kiln", help="the kiln CLI")
+    parser.add_argument("--out", default="bench-python", help="folder for results.json")
+    parser.add_argument("--iterations", type=int, default=2000)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    report = {
+        "gpu": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "kiln": kiln.__version__,
+        "per_call": per_call(args.iterations),
+        "bert": bert_module_vs_cli(args.kiln, 32, 200),
+    }
+    with open(os.path.join(args.out, "results.json"), "w") as file:
+        json.dump(report, file, indent=2)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+// Context.run on GPU tensors (objects.h): every input and output stays on the device.
+#include <chrono>
+
+#include "context_gpu.h"
+#include "core/error.h"
+#ifdef KILN_HAS_CUDA
+#include <cuda_runtime.h>
+
+#include "backends/cuda/kernels/cuda_check.h"
+#endif
+
+namespace kiln::python {
+
+#ifdef KILN_HAS_CUDA
+namespace {
+
+// A device tensor given for `what`: on `device`, contiguous, of `dtype` and `dims`.
+void check_device_array(const InputArray& array, const std::string& what, int device, DType dtype,
+                        const Dims* dims) {
+  if (!on_cuda(array))
+    throw nb::value_error((what + " is a host array; give GPU tensors here").c_str());
+  if (array.device_id() != device)
+    throw nb::value_error((what + " is on cuda:" + std::to_string(array.device_id()) +
+                           ", but this context runs on cuda:" + std::to_string(device) +
+                           " (the current device when the engine was first run)")
+                              .c_str());
+  if (!is_contiguous(array))
+    throw nb::value_error((what + " is not contiguous: pass tensor.contiguous()").c_str());
+  DType given = dtype_of(array.dtype(), what);
+  if (given != dtype)
+    throw nb::type_error((what + " is " + std::string(dtype_name(given)) + ", but the model " +
+                          "has " + std::string(dtype_name(dtype)))
+                             .c_str());
+  if (dims != nullptr && dims_of(array) != *dims)
+    throw nb::value_error(
+        (what + " has shape " + shape_text(array) + ", but the output is " + dims_to_string(*dims))
+            .c_str());
+}
+
+// Device memory of a result the caller did not provide, freed when Python drops the array
+// (cudaFree waits for the device: pass outputs= to avoid it on a hot path).
+nb::capsule device_allocation(size_t bytes, void** data) {
+  KILN_CUDA_CHECK(cudaMalloc(data, bytes == 0 ? 1 : bytes));
+  return nb::capsule(*data, [](void* pointer) noexcept { cudaFree(pointer); });
+}
+
+}  // namespace
+#endif
+
+nb::dict Context::run_device(const nb::dict& inputs, const std::optional<nb::dict>& outputs,
+                             const std::map<std::string, Dims>& dims, uintptr_t stream_handle,
+                             Framework framework) {
+#ifdef KILN_HAS_CUDA
+  int device = 0;
+  KILN_CUDA_CHECK(cudaGetDevice(&device));
+  auto stream = reinterpret_cast<cudaStream_t>(stream_handle);
+  cuda::ExecutionContext& context = gpu_->get(dims, cuda_graph_);
+  // Without CUDA graphs the caller's tensors are bound in place for this run and unbound after
+  // it (the context never keeps an address Python may free); with them, copied through the
+  // context's own buffers, whose addresses the captured graph holds.
+  std::vector<std::string> bound;
+  std::vector<std::pair<void*, const cuda::DeviceTensor*>> copies_out;
+  auto unbind = [&] {
+    for (const std::string& name : bound) context.set_tensor_address(name, nullptr);
+  };
+  nb::dict named;
+  try {
+    for (const std::string& name : context.input_names()) {
+      auto array = as_array(inputs[name.c_str()], "input '" + name + "'");
+      const cuda::DeviceTensor& planned = context.input(name);
+      check_device_array(array, "input '" + name + "'", device, planned.dtype, nullptr);
+      void* data = const_cast<void*>(array.data());
+      if (cuda_graph_) {
+        KILN_CUDA_CHECK(cudaMemcpyAsync(planned.data, data, planned.nbytes(),
+                                        cudaMemcpyDeviceToDevice, stream));
+      } else {
+        context.set_tensor_address(name, data);
+        bound.push_back(name);
+      }
+    }
+    for (const std::string& name : context.output_names()) {
+      const cuda::DeviceTensor& planned = context.output(name);
+      void* data = nullptr;
+      if (outputs && outputs->contains(name.c_str())) {
+        nb::object given = (*outputs)[name.c_str()];
+        auto array = nb::cast<OutputArray>(given);
+        check_device_array(InputArray(array), "output '" + name + "'", device, planned.dtype,
+                           &planned.dims);
+        data = array.data();
+        named[name.c_str()] = given;
+      } else {
+        nb::capsule owner = device_allocation(planned.nbytes(), &data);
+        named[name.c_str()] =
+            device_array(data, planned.dtype, planned.dims, device, owner, framework);
+      }
+      if (cuda_graph_ || !context.can_bind(name)) {
+        copies_out.emplace_back(data, &planned);
+      } else {
+        context.set_tensor_address(name, data);
+        bound.push_back(name);
+      }
+    }
+    {
+      nb::gil_scoped_release release;
+      context.enqueue(stream);
+      for (auto [data, planned] : copies_out) {
+        KILN_CUDA_CHECK(cudaMemcpyAsync(data, planned->data, planned->nbytes(),
+                                        cudaMemcpyDeviceToDevice, stream));
+      }
+    }
+  } catch (...) {
+    unbind();
+    throw;
+  }
+  unbind();
+  return named;
+#else
+  (void)inputs, (void)outputs, (void)dims, (void)stream_handle, (void)framework;
+  fail(ErrorKind::Unsupported, "this kiln module was built without CUDA");
+#endif
+}
+
+std::pair<double, double> Context::time_enqueue(const std::map<std::string, Dims>& input_dims,
+                                                int iterations, uintptr_t stream_handle) {
+  check(iterations > 0, ErrorKind::InvalidArgument, "iterations must be positive");
+#ifdef KILN_HAS_CUDA
+  check(backend_ == driver::Backend::Cuda, ErrorKind::InvalidArgument,
+        "time_enqueue is for contexts on the GPU");
+  std::lock_guard<std::mutex> lock(mutex_);
+  nb::gil_scoped_release release;
+  auto stream = reinterpret_cast<cudaStream_t>(stream_handle);
+  cuda::ExecutionContext& context = gpu_->get(input_dims, cuda_graph_);
+  for (int i = 0; i < 3; ++i) context.enqueue(stream);  // plans, captures a graph if wanted
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point start = Clock::now();
+  double host_seconds = 0;
+  for (int i = 0; i < iterations; ++i) {
+    Clock::time_point call = Clock::now();
+    context.enqueue(stream);
+    host_seconds += std::chrono::duration<double>(Clock::now() - call).count();
+  }
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+  double wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return {host_seconds * 1e6 / iterations, wall_seconds * 1e6 / iterations};
+#else
+  (void)input_dims, (void)stream_handle;
+  fail(ErrorKind::Unsupported, "this kiln module was built without CUDA");
+#endif
+}
+
+}  // namespace kiln::python
