@@ -77,6 +77,9 @@ NB_MODULE(_kiln, m) {
   using namespace kiln::python;
   m.doc() = "Kiln's C++ library (the kiln package wraps it; import kiln instead)";
   nb::register_exception_translator(translate_errors);
+  // Engines live on in torch.compile's caches until the interpreter exits; that is not a leak
+  // worth a warning at shutdown.
+  nb::set_leak_warnings(false);
   m.attr("__version__") = kiln::engine::kiln_version();
 #ifdef KILN_HAS_CUDA
   m.attr("built_with_cuda") = true;
