@@ -53,8 +53,9 @@ nb::dict Context::run_device(const nb::dict& inputs, const std::optional<nb::dic
 #ifdef KILN_HAS_CUDA
   int device = 0;
   KILN_CUDA_CHECK(cudaGetDevice(&device));
-  auto stream = reinterpret_cast<cudaStream_t>(stream_handle);
+  auto caller = reinterpret_cast<cudaStream_t>(stream_handle);
   cuda::ExecutionContext& context = gpu_->get(dims, cuda_graph_);
+  cudaStream_t stream = gpu_->work_stream(caller, cuda_graph_);
   // Without CUDA graphs the caller's tensors are bound in place for this run and unbound after
   // it (the context never keeps an address Python may free); with them, copied through the
   // context's own buffers, whose addresses the captured graph holds.
@@ -107,6 +108,7 @@ nb::dict Context::run_device(const nb::dict& inputs, const std::optional<nb::dic
         KILN_CUDA_CHECK(cudaMemcpyAsync(data, planned->data, planned->nbytes(),
                                         cudaMemcpyDeviceToDevice, stream));
       }
+      gpu_->join(caller, stream);
     }
   } catch (...) {
     unbind();
@@ -128,8 +130,9 @@ std::pair<double, double> Context::time_enqueue(const std::map<std::string, Dims
         "time_enqueue is for contexts on the GPU");
   std::lock_guard<std::mutex> lock(mutex_);
   nb::gil_scoped_release release;
-  auto stream = reinterpret_cast<cudaStream_t>(stream_handle);
   cuda::ExecutionContext& context = gpu_->get(input_dims, cuda_graph_);
+  auto caller = reinterpret_cast<cudaStream_t>(stream_handle);
+  cudaStream_t stream = gpu_->work_stream(caller, cuda_graph_);
   for (int i = 0; i < 3; ++i) context.enqueue(stream);  // plans, captures a graph if wanted
   KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
   using Clock = std::chrono::steady_clock;
@@ -140,7 +143,8 @@ std::pair<double, double> Context::time_enqueue(const std::map<std::string, Dims
     context.enqueue(stream);
     host_seconds += std::chrono::duration<double>(Clock::now() - call).count();
   }
-  KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+  gpu_->join(caller, stream);
+  KILN_CUDA_CHECK(cudaStreamSynchronize(caller));
   double wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return {host_seconds * 1e6 / iterations, wall_seconds * 1e6 / iterations};
 #else

@@ -224,6 +224,9 @@ class Context:
         if stream is None:
             stream = _arrays.torch_stream(prepared)
         results = self._native.run(prepared, prepared_outputs, stream, bf16_views, framework)
+        for name, value in (outputs or {}).items():
+            if name in results:
+                results[name] = value  # the caller's own object, written in place
         return _arrays.finish_outputs(results, self._dtypes)
 
     def output_specs(self, input_shapes: Mapping[str, Iterable[int]]) -> dict:

@@ -33,7 +33,8 @@ def prepare_inputs(inputs: Mapping[str, Any] | None) -> tuple[dict, set]:
         if not isinstance(name, str):
             raise TypeError(f"input names must be strings, not {type(name).__name__}")
         if _is_torch_tensor(value):
-            value = value.detach()  # DLPack refuses tensors that require grad
+            if value.requires_grad:
+                value = value.detach()  # DLPack refuses tensors that require grad
         elif isinstance(value, np.ndarray):
             if BFLOAT16 is not None and value.dtype == BFLOAT16:
                 value = value.view(np.uint16)
