@@ -111,7 +111,29 @@ def main():
     }
     with open(os.path.join(args.out, "results.json"), "w") as file:
         json.dump(report, file, indent=2)
-    print(json.dumps(report, indent=2))
+    summary = markdown(report)
+    with open(os.path.join(args.out, "results.md"), "w") as file:
+        file.write(summary)
+    print(summary)
+
+
+def markdown(report):
+    """The two tables of results.md."""
+    calls = report["per_call"]
+    base = calls["C++ enqueue (same context)"]["host_us_median"]
+    lines = [f"# Python layer overhead ({report['gpu']}, torch {report['torch']})", "",
+             "| call (small model, CUDA graph) | host µs per call (median) | over C++ enqueue | "
+             "wall µs per call |", "|---|---|---|---|"]
+    for name, row in calls.items():
+        lines.append(f"| {name} | {row['host_us_median']:.1f} | "
+                     f"{row['host_us_median'] - base:+.1f} | {row['wall_us_per_call']:.1f} |")
+    bert = report["bert"]
+    module = bert["kiln.torch module ms"]["median_ms"]
+    cli = bert["kiln bench (CLI) ms"]["latency_ms"]["median"]
+    lines += ["", f"BERT-base, batch {bert['batch']}, {{fp32,bf16}}, CUDA graph: kiln.torch module "
+              f"{module:.3f} ms (CUDA events around each call, as bench_models.py times torch), "
+              f"`kiln bench` {cli:.3f} ms on the same engine: {100 * (module / cli - 1):+.1f}%.", ""]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -117,6 +117,16 @@ InputArray as_array(nb::handle value, const std::string& what) {
   return array;
 }
 
+Arrays read_arrays(const nb::dict& arrays, const char* kind) {
+  Arrays read;
+  for (auto [key, value] : arrays) {
+    if (!nb::isinstance<nb::str>(key)) throw nb::type_error("array names must be strings");
+    std::string name = nb::cast<std::string>(key);
+    read.emplace(name, as_array(value, std::string(kind) + " '" + name + "'"));
+  }
+  return read;
+}
+
 std::string shape_text(const InputArray& array) { return dims_to_string(dims_of(array)); }
 
 Dims dims_of(const InputArray& array) {

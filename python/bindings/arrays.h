@@ -7,6 +7,7 @@
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/string.h>
 
+#include <map>
 #include <string>
 
 #include "core/tensor.h"
@@ -31,6 +32,11 @@ Framework framework_of(nb::handle object);
 // The DType of a DLPack element type; throws a TypeError naming `what` for one Kiln has not.
 DType dtype_of(const nb::dlpack::dtype& dtype, const std::string& what);
 nb::dlpack::dtype dlpack_dtype(DType dtype);
+
+// Arrays by input name.
+using Arrays = std::map<std::string, InputArray>;
+// Every value of `arrays` read once (each read of a torch tensor is a DLPack export).
+Arrays read_arrays(const nb::dict& arrays, const char* kind);
 
 // `value` read as an array; throws a TypeError naming `what` for an object that is not one.
 InputArray as_array(nb::handle value, const std::string& what);

@@ -36,17 +36,15 @@ nb::dict Context::run(const nb::dict& inputs, const std::optional<nb::dict>& out
   check(lock.owns_lock(), ErrorKind::InvalidArgument,
         "this context is running on another thread: make one context per thread "
         "(engine.context())");
-  std::map<std::string, Dims> dims = check_inputs(data_->loaded.graph, inputs);
+  Arrays arrays = read_arrays(inputs, "input");
+  std::map<std::string, Dims> dims = check_inputs(data_->loaded.graph, arrays);
   Framework returned = result_framework(inputs, framework);
   size_t on_gpu = 0;
-  for (auto [name, value] : inputs) {
-    std::string what = "input '" + nb::cast<std::string>(nb::str(name)) + "'";
-    on_gpu += on_cuda(as_array(value, what)) ? 1 : 0;
-  }
+  for (const auto& [name, array] : arrays) on_gpu += on_cuda(array) ? 1 : 0;
   if (on_gpu == 0) {
     check(!outputs.has_value(), ErrorKind::InvalidArgument,
           "outputs= takes GPU tensors for a run on GPU tensors; these inputs are host arrays");
-    return run_host(inputs, dims, bf16_views, returned);
+    return run_host(arrays, dims, bf16_views, returned);
   }
   if (on_gpu != inputs.size())
     throw nb::value_error("the inputs mix host arrays and GPU tensors: give all of one kind");
@@ -54,7 +52,7 @@ nb::dict Context::run(const nb::dict& inputs, const std::optional<nb::dict>& out
     throw nb::value_error(
         "this context runs on the CPU: give host arrays, or make a context with "
         "backend='cuda' for GPU tensors");
-  return run_device(inputs, outputs, dims, stream.value_or(0), returned);
+  return run_device(arrays, outputs, dims, stream.value_or(0), returned);
 }
 
 std::map<std::string, std::pair<Dims, std::string>> Context::output_specs(
@@ -75,15 +73,13 @@ std::map<std::string, std::pair<Dims, std::string>> Context::output_specs(
   return specs;
 }
 
-nb::dict Context::run_host(const nb::dict& inputs, const std::map<std::string, Dims>& dims,
+nb::dict Context::run_host(const Arrays& inputs, const std::map<std::string, Dims>& dims,
                            const std::set<std::string>& bf16_views, Framework framework) {
   std::map<std::string, Tensor> tensors;
   for (const ir::Value* input : data_->loaded.graph.inputs()) {
     if (input->is_constant()) continue;
-    tensors.emplace(
-        input->name,
-        host_tensor(as_array(inputs[input->name.c_str()], "input '" + input->name + "'"),
-                    input->name, input->dtype, bf16_views.contains(input->name)));
+    tensors.emplace(input->name, host_tensor(inputs.at(input->name), input->name, input->dtype,
+                                             bf16_views.contains(input->name)));
   }
   std::map<std::string, Tensor> results;
   if (cpu_) {

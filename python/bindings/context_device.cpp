@@ -47,7 +47,7 @@ nb::capsule device_allocation(size_t bytes, void** data) {
 }  // namespace
 #endif
 
-nb::dict Context::run_device(const nb::dict& inputs, const std::optional<nb::dict>& outputs,
+nb::dict Context::run_device(const Arrays& inputs, const std::optional<nb::dict>& outputs,
                              const std::map<std::string, Dims>& dims, uintptr_t stream_handle,
                              Framework framework) {
 #ifdef KILN_HAS_CUDA
@@ -67,7 +67,7 @@ nb::dict Context::run_device(const nb::dict& inputs, const std::optional<nb::dic
   nb::dict named;
   try {
     for (const std::string& name : context.input_names()) {
-      auto array = as_array(inputs[name.c_str()], "input '" + name + "'");
+      const InputArray& array = inputs.at(name);
       const cuda::DeviceTensor& planned = context.input(name);
       check_device_array(array, "input '" + name + "'", device, planned.dtype, nullptr);
       void* data = const_cast<void*>(array.data());

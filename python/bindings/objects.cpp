@@ -21,29 +21,30 @@ std::string shape_of(const ir::Value& value) { return value.shape.to_string(); }
 
 }  // namespace
 
-std::map<std::string, Dims> check_inputs(const ir::Graph& graph, const nb::dict& inputs) {
-  std::set<std::string> expected;
-  std::string names;
-  for (const ir::Value* input : graph.inputs()) {
-    if (input->is_constant()) continue;
-    expected.insert(input->name);
-    names += (names.empty() ? "'" : ", '") + input->name + "'";
-  }
-  for (auto [key, value] : inputs) {
-    std::string name = nb::cast<std::string>(nb::str(key));
-    if (!expected.contains(name))
+std::map<std::string, Dims> check_inputs(const ir::Graph& graph, const Arrays& inputs) {
+  // The message lists the model's inputs; built only for an error.
+  auto names = [&graph] {
+    std::string text;
+    for (const std::string& name : names_of(graph.inputs()))
+      text += (text.empty() ? "'" : ", '") + name + "'";
+    return text;
+  };
+  for (const auto& [name, array] : inputs) {
+    const ir::Value* value = graph.find_value(name);
+    if (value == nullptr || !value->is_graph_input || value->is_constant())
       throw nb::value_error(
-          ("the model has no input '" + name + "' (its inputs: " + names + ")").c_str());
+          ("the model has no input '" + name + "' (its inputs: " + names() + ")").c_str());
   }
   std::map<std::string, Dims> dims;
   std::map<std::string, std::pair<int64_t, std::string>> symbols;  // size, the input that set it
   for (const ir::Value* input : graph.inputs()) {
     if (input->is_constant()) continue;
-    if (!inputs.contains(input->name.c_str()))
+    auto found = inputs.find(input->name);
+    if (found == inputs.end())
       throw nb::value_error(
-          ("input '" + input->name + "' was not given (the model's inputs: " + names + ")")
+          ("input '" + input->name + "' was not given (the model's inputs: " + names() + ")")
               .c_str());
-    Dims given = dims_of(as_array(inputs[input->name.c_str()], "input '" + input->name + "'"));
+    Dims given = dims_of(found->second);
     if (input->shape.rank_known()) {
       const std::vector<ir::Dim>& declared = input->shape.dims();
       if (declared.size() != given.size())
@@ -98,10 +99,11 @@ nb::dict Model::run(const nb::dict& inputs, const std::string& precisions,
   if (inputs.size() == 0) {
     tensors = make_random_inputs(model_.graph, seed, dims);
   } else {
-    check_inputs(model_.graph, inputs);
+    Arrays arrays = read_arrays(inputs, "input");
+    check_inputs(model_.graph, arrays);
     for (const ir::Value* input : model_.graph.inputs()) {
       if (input->is_constant()) continue;
-      auto array = as_array(inputs[input->name.c_str()], "input '" + input->name + "'");
+      const InputArray& array = arrays.at(input->name);
       if (on_cuda(array))
         throw nb::value_error(("input '" + input->name +
                                "' is on the GPU: Model.run takes host arrays (build an engine "

@@ -26,7 +26,7 @@ namespace kiln::python {
 // The inputs a graph takes, checked against the arrays given: every input present, no
 // unknown name, the declared rank and static dims, and one size per symbolic dim. Returns
 // each input's dims; throws ValueError naming the input, its shape and what was expected.
-std::map<std::string, Dims> check_inputs(const ir::Graph& graph, const nb::dict& inputs);
+std::map<std::string, Dims> check_inputs(const ir::Graph& graph, const Arrays& inputs);
 
 // The names of a graph's non-constant inputs or of its outputs.
 std::vector<std::string> names_of(const std::vector<ir::Value*>& values);
@@ -102,9 +102,9 @@ class Context {
 
  private:
   struct Gpu;  // context.cpp: the runtime contexts by dims
-  nb::dict run_host(const nb::dict& inputs, const std::map<std::string, Dims>& dims,
+  nb::dict run_host(const Arrays& inputs, const std::map<std::string, Dims>& dims,
                     const std::set<std::string>& bf16_views, Framework framework);
-  nb::dict run_device(const nb::dict& inputs, const std::optional<nb::dict>& outputs,
+  nb::dict run_device(const Arrays& inputs, const std::optional<nb::dict>& outputs,
                       const std::map<std::string, Dims>& dims, uintptr_t stream,
                       Framework framework);
 

@@ -63,6 +63,10 @@ class KilnModule(torch.nn.Module):
         self._output_names = list(spec["output_names"])
         self._cuda_graph = cuda_graph
         self._local = threading.local()
+        # The common forms skip pytree on every call: positional tensors in, one tensor out.
+        positional = tuple(range(len(self._input_names)))
+        self._positional = pytree.tree_flatten((positional, {}))[1] == self._in_spec
+        self._single_output = self._out_spec == pytree.tree_flatten(0)[1]
 
     @property
     def engine(self) -> _api.Engine:
@@ -84,31 +88,50 @@ class KilnModule(torch.nn.Module):
         return entry
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        flat, spec = pytree.tree_flatten((args, kwargs))
-        if spec != self._in_spec:
-            raise TypeError(f"kiln: the inputs' structure {spec} is not the one the module was "
-                            f"compiled with: {self._in_spec}")
+        if self._positional and not kwargs and len(args) == len(self._input_names):
+            flat = args
+        else:
+            flat, spec = pytree.tree_flatten((args, kwargs))
+            if spec != self._in_spec:
+                raise TypeError(f"kiln: the inputs' structure {spec} is not the one the module "
+                                f"was compiled with: {self._in_spec}")
         tensors = {}
         for name, value in zip(self._input_names, flat):
             if not isinstance(value, torch.Tensor):
                 raise TypeError(f"kiln: input '{name}' is {type(value).__name__}, not a tensor")
+            if value.requires_grad:
+                value = value.detach()
             tensors[name] = value if value.is_contiguous() else value.contiguous()
         device = flat[0].device if flat else torch.device("cpu")
         context, specs = self._context(device)
         if device.type == "cuda":
-            shapes = tuple(tuple(tensor.shape) for tensor in tensors.values())
+            shapes = tuple(tensor.shape for tensor in tensors.values())
             outputs_spec = specs.get(shapes)
             if outputs_spec is None:
-                outputs_spec = specs[shapes] = context.output_specs(
-                    {name: tensor.shape for name, tensor in tensors.items()})
-            outputs = {name: torch.empty(dims, dtype=_DTYPES[dtype], device=device)
-                       for name, (dims, dtype) in outputs_spec.items()}
-            results = context.run(tensors, outputs=outputs,
-                                  stream=torch.cuda.current_stream(device).cuda_stream)
+                outputs_spec = specs[shapes] = [
+                    (name, dims, _DTYPES[dtype]) for name, (dims, dtype) in
+                    context.output_specs({n: t.shape for n, t in tensors.items()}).items()]
+            results = {name: torch.empty(dims, dtype=dtype, device=device)
+                       for name, dims, dtype in outputs_spec}
+            # The engine writes into these tensors, in order on torch's current stream.
+            context._native.run(tensors, results, _current_stream(device), _NO_VIEWS, None)
         else:
             results = context.run(tensors, framework="torch")
+        if self._single_output:
+            return results[self._output_names[0]]
         return pytree.tree_unflatten([results[name] for name in self._output_names],
                                      self._out_spec)
+
+
+_NO_VIEWS: frozenset = frozenset()
+
+
+def _current_stream(device: torch.device) -> int:
+    """torch's current CUDA stream on `device` as a cudaStream_t, by the cheapest call."""
+    try:
+        return torch._C._cuda_getCurrentRawStream(device.index)
+    except AttributeError:  # a torch without the private call
+        return torch.cuda.current_stream(device).cuda_stream
 
 
 def _precisions(enabled_precisions: Iterable[Any]) -> str:
