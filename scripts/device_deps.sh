@@ -13,10 +13,12 @@ ls -1 *.deb | wc -l
 rm -rf cudnn_frontend && mkdir -p cudnn_frontend/include
 cp -r ../.venv/lib/python3*/site-packages/include/. cudnn_frontend/include/
 du -sh cudnn_frontend
-# nanobind (source and CMake files, for the Python module) and pytest's wheel-less needs are
-# pure Python: unpacked for the GPU machine's python, which has numpy, ml_dtypes and torch.
+# nanobind (source and CMake files, for the Python module) and scikit-build-core (for
+# `pip install .` there) are pure Python: unpacked for the GPU machine's python, which has
+# numpy, ml_dtypes, pytest and torch.
 rm -rf python && mkdir -p python
-../.venv/bin/python -m pip download --quiet --no-deps -d wheels nanobind==3.1.0
-../.venv/bin/python -m zipfile -e wheels/nanobind-3.1.0-py3-none-any.whl python/
+../.venv/bin/python -m pip download --quiet --no-deps -d wheels nanobind==3.1.0 \
+  scikit-build-core==1.1.2 pathspec
+for wheel in wheels/*.whl; do ../.venv/bin/python -m zipfile -e "$wheel" python/; done
 rm -rf wheels
 du -sh python
