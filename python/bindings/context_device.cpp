@@ -55,7 +55,7 @@ nb::dict Context::run_device(const Arrays& inputs, const std::optional<nb::dict>
   KILN_CUDA_CHECK(cudaGetDevice(&device));
   auto caller = reinterpret_cast<cudaStream_t>(stream_handle);
   cuda::ExecutionContext& context = gpu_->get(dims, cuda_graph_);
-  cudaStream_t stream = gpu_->work_stream(caller, cuda_graph_);
+  cudaStream_t stream = gpu_->work_stream(caller, context, cuda_graph_);
   // Without CUDA graphs the caller's tensors are bound in place for this run and unbound after
   // it (the context never keeps an address Python may free); with them, copied through the
   // context's own buffers, whose addresses the captured graph holds.
@@ -132,9 +132,11 @@ std::pair<double, double> Context::time_enqueue(const std::map<std::string, Dims
   nb::gil_scoped_release release;
   cuda::ExecutionContext& context = gpu_->get(input_dims, cuda_graph_);
   auto caller = reinterpret_cast<cudaStream_t>(stream_handle);
-  cudaStream_t stream = gpu_->work_stream(caller, cuda_graph_);
-  for (int i = 0; i < 3; ++i) context.enqueue(stream);  // plans, captures a graph if wanted
-  KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+  cudaStream_t warmup = gpu_->work_stream(caller, context, cuda_graph_);
+  for (int i = 0; i < 3; ++i) context.enqueue(warmup);  // plans, captures a graph if wanted
+  gpu_->join(caller, warmup);
+  KILN_CUDA_CHECK(cudaStreamSynchronize(caller));
+  cudaStream_t stream = gpu_->work_stream(caller, context, cuda_graph_);
   using Clock = std::chrono::steady_clock;
   Clock::time_point start = Clock::now();
   double host_seconds = 0;

@@ -29,10 +29,12 @@ struct Context::Gpu {
   cuda::Stream side_stream;
   cuda::Event caller_ready, work_done;
 
-  // The stream to enqueue on for work the caller ordered on `caller`: `caller` itself, or the
-  // side stream (made to wait for `caller`) when `caller` cannot be captured.
-  cudaStream_t work_stream(cudaStream_t caller, bool cuda_graph) {
-    if (!cuda_graph || !is_default_stream(caller)) return caller;
+  // The stream to enqueue on for work the caller ordered on `caller`: `caller` itself, or,
+  // while `context` has a graph still to capture and `caller` cannot capture, the side stream
+  // (made to wait for `caller`). A captured graph is replayed on `caller` directly.
+  cudaStream_t work_stream(cudaStream_t caller, const cuda::ExecutionContext& context,
+                           bool cuda_graph) {
+    if (!cuda_graph || !is_default_stream(caller) || context.replays_graph()) return caller;
     if (!side_stream.get()) {
       side_stream = cuda::create_stream();
       caller_ready = cuda::create_event();

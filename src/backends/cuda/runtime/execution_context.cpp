@@ -349,6 +349,11 @@ void ExecutionContext::enqueue(cudaStream_t stream) {
   ++s.inferences;
 }
 
+bool ExecutionContext::replays_graph() const {
+  const State& s = *state_;
+  return s.graph_wanted && s.inferences > 0 && s.graph_exec.get() != nullptr;
+}
+
 void ExecutionContext::use_cuda_graph(bool enable) {
   state_->graph_wanted = enable;
   if (!enable) state_->graph_exec.reset();

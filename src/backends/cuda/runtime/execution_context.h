@@ -67,6 +67,9 @@ class ExecutionContext {
   // at least one plain inference has chosen every algorithm). Throws Unsupported naming the
   // nodes if some node runs on the host.
   void use_cuda_graph(bool enable);
+  // Whether the next enqueue replays an already captured graph (which any stream may launch,
+  // the legacy default stream included, where capturing is not allowed).
+  bool replays_graph() const;
 
   // Copies host inputs in, runs, and returns the outputs (declared dtypes), waiting for them.
   std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs);
