@@ -1,5 +1,5 @@
 // Schemas of normalization and reduction ops: BatchNormalization, LayerNormalization,
-// Softmax, ReduceMean, ReduceSum, ReduceMax.
+// Softmax, ReduceMean, ReduceSum, ReduceMax, ReduceMin, ArgMax, ArgMin.
 #include <algorithm>
 #include <set>
 
@@ -81,14 +81,46 @@ void infer_reduce(Node& node) {
   set_output(node, 0, x.dtype, Shape(std::move(result)));
 }
 
+// ArgMax/ArgMin: int64 indices along one axis, which stays as 1 with keepdims or goes.
+void infer_arg_reduce(Node& node) {
+  const Value& x = required_input(node, 0);
+  require_numeric(node, x);
+  int64_t last = node.attr_int("select_last_index", 0);
+  check(last == 0 || last == 1, ErrorKind::InvalidModel, node.describe(),
+        ": select_last_index must be 0 or 1, got ", last);
+  if (!x.shape.rank_known()) {
+    set_output(node, 0, DType::Int64, Shape());
+    return;
+  }
+  int64_t rank = x.shape.rank();
+  check(rank > 0, ErrorKind::InvalidModel, node.describe(),
+        ": needs an input of rank 1 or more, got a scalar");
+  int64_t axis = normalize_axis(node.attr_int("axis", 0), rank, node.describe());
+  const Dim& length = x.shape[axis];
+  check(!length.is_static() || length.value > 0, ErrorKind::InvalidModel, node.describe(),
+        ": axis ", axis, " of input ", x.shape.to_string(), " is empty; there is no ", node.op,
+        " of nothing");
+  std::vector<Dim> result = x.shape.dims();
+  if (node.attr_int("keepdims", 1) != 0) {
+    result[static_cast<size_t>(axis)] = Dim::fixed(1);
+  } else {
+    result.erase(result.begin() + axis);
+  }
+  set_output(node, 0, DType::Int64, Shape(std::move(result)));
+}
+
 }  // namespace
 
 void add_normalization_schemas(std::vector<OpSchema>& table) {
   table.push_back({"BatchNormalization", 5, 5, 1, 1, true, infer_batch_norm});
   table.push_back({"LayerNormalization", 2, 3, 1, 3, true, infer_layer_norm});
   table.push_back({"Softmax", 1, 1, 1, 1, true, infer_softmax});
-  for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax"}) {
+  for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin"}) {
     table.push_back({op, 1, 1, 1, 1, true, infer_reduce});
+  }
+  // Comparisons only: no precision applies, and rounding could change which index wins.
+  for (const char* op : {"ArgMax", "ArgMin"}) {
+    table.push_back({op, 1, 1, 1, 1, false, infer_arg_reduce});
   }
 }
 

@@ -63,7 +63,8 @@ bool convertible_pool(const ir::Node& node, const std::set<const ir::Value*>& nh
 
 // A reduction keeping its 4-D rank works on NHWC data with its axes renamed.
 bool convertible_reduction(const ir::Node& node, const std::set<const ir::Value*>& nhwc) {
-  return (node.op == "ReduceMean" || node.op == "ReduceSum" || node.op == "ReduceMax") &&
+  return (node.op == "ReduceMean" || node.op == "ReduceSum" || node.op == "ReduceMax" ||
+          node.op == "ReduceMin") &&
          node.outputs.size() == 1 && node.inputs.size() == 1 && nhwc.count(node.input(0)) &&
          node.attr_int("keepdims", 1) != 0;
 }

@@ -76,6 +76,12 @@ std::vector<ProbeCall> math_calls() {
                                            value("dim", int64_t{1}),
                                            value("keepdim", false)};
        }},
+      {"reduction with indices",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 4, 6}), value("dim", int64_t{1}),
+                                           value("keepdim", false)};
+       },
+       {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"indices"}}}},
       {"bool",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.tensor("self", DType::Bool, {2, 3}),

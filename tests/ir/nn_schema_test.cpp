@@ -156,6 +156,56 @@ TEST(NormalizationSchema, LayerNormStatsAndReductions) {
   EXPECT_EQ(sum->outputs[0]->shape.to_string(), "[1, 1, 1]");
 }
 
+TEST(NormalizationSchema, ReduceMinKeepsTheDtype) {
+  Graph graph;
+  Value* x = graph.add_input("x", DType::Int32, shape({"batch", 5, 8}));
+  Node* min = graph.add_node("ReduceMin", "min", {x}, {"m"});
+  min->attrs["axes"] = std::vector<int64_t>{-1};
+  infer_node(*min);
+  EXPECT_EQ(min->outputs[0]->shape.to_string(), "[batch, 5, 1]");
+  EXPECT_EQ(min->outputs[0]->dtype, DType::Int32);
+}
+
+TEST(NormalizationSchema, ArgMaxAndArgMinGiveInt64Indices) {
+  Graph graph;
+  Value* x = graph.add_input("x", DType::Float16, shape({"batch", "seq", 8}));
+  Node* max = graph.add_node("ArgMax", "argmax", {x}, {"i"});
+  max->attrs["axis"] = int64_t{-1};
+  max->attrs["keepdims"] = int64_t{0};
+  infer_node(*max);
+  EXPECT_EQ(max->outputs[0]->shape.to_string(), "[batch, seq]");
+  EXPECT_EQ(max->outputs[0]->dtype, DType::Int64);
+  Node* min = graph.add_node("ArgMin", "argmin", {x}, {"j"});  // axis 0, keepdims by default
+  infer_node(*min);
+  EXPECT_EQ(min->outputs[0]->shape.to_string(), "[1, seq, 8]");
+  EXPECT_EQ(min->outputs[0]->dtype, DType::Int64);
+
+  auto error_of = [](Node& node) -> std::string {
+    try {
+      infer_node(node);
+    } catch (const Error& error) {
+      EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+      return error.what();
+    }
+    return "no error";
+  };
+  Node* bad_axis = graph.add_node("ArgMax", "bad_axis", {x}, {"k"});
+  bad_axis->attrs["axis"] = int64_t{3};
+  EXPECT_NE(error_of(*bad_axis).find("axis 3 is out of range for rank 3 in ArgMax node 'bad_axis'"),
+            std::string::npos)
+      << error_of(*bad_axis);
+  Node* bad_flag = graph.add_node("ArgMin", "bad_flag", {x}, {"l"});
+  bad_flag->attrs["select_last_index"] = int64_t{2};
+  EXPECT_NE(error_of(*bad_flag).find("'bad_flag'"), std::string::npos);
+  Value* empty = graph.add_input("empty", DType::Float32, shape({3, 0}));
+  Node* of_nothing = graph.add_node("ArgMax", "of_nothing", {empty}, {"n"});
+  of_nothing->attrs["axis"] = int64_t{1};
+  EXPECT_NE(error_of(*of_nothing).find("is empty"), std::string::npos);
+  Value* scalar = graph.add_input("scalar", DType::Float32, Shape(std::vector<Dim>{}));
+  Node* of_scalar = graph.add_node("ArgMax", "of_scalar", {scalar}, {"o"});
+  EXPECT_NE(error_of(*of_scalar).find("rank 1 or more"), std::string::npos);
+}
+
 TEST(AttentionSchema, FourAndThreeDimensionalForms) {
   Graph graph;
   Value* q = graph.add_input("q", DType::Float16, shape({"b", 8, "s", 64}));

@@ -1,5 +1,6 @@
-// CPU reference kernels for ReduceMean/ReduceSum/ReduceMax and Softmax. Float sums
-// accumulate in the input's type (float32 for float32) with compensated summation.
+// CPU reference kernels for ReduceMean/ReduceSum/ReduceMax/ReduceMin, ArgMax/ArgMin and
+// Softmax. Float sums accumulate in the input's type (float32 for float32) with compensated
+// summation.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -48,7 +49,7 @@ ReductionPlan plan_reduction(const ir::Node& node, const Dims& in_dims,
   return plan;
 }
 
-// Sum (compensated for floats, wrapping for ints), mean and max over the reduced elements.
+// Sum (compensated for floats, wrapping for ints), mean, max and min over the reduced elements.
 template <typename T>
 struct SumReducer {
   CompensatedSum<T> sum;
@@ -70,6 +71,17 @@ struct MaxReducer {
                                                 : std::numeric_limits<T>::lowest();
   void add(T x) {
     if (x > best || x != x) best = x;  // once NaN, `x > best` is false: NaN wins, as in PyTorch
+  }
+  T result(int64_t) const { return best; }
+};
+
+template <typename T>
+struct MinReducer {
+  // The minimum of nothing is +inf (floats) or the highest value (ints), as in ONNX.
+  T best = std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity()
+                                                : std::numeric_limits<T>::max();
+  void add(T x) {
+    if (x < best || x != x) best = x;  // NaN wins and stays, as for the maximum
   }
   T result(int64_t) const { return best; }
 };
@@ -106,6 +118,55 @@ std::vector<Tensor> reduce_kernel(const ir::Node& node, const std::vector<Tensor
   } else {
     return {visit_float(node, x.dtype(), run)};
   }
+}
+
+// ArgMax (kMax) or ArgMin along one axis, as numpy's argmax/argmin: the first extreme index,
+// or the last with `last`; NaN beats every number (the first NaN, or the last with `last`).
+template <typename T, bool kMax>
+Tensor arg_reduce(const Tensor& x, int64_t axis, bool keepdims, bool last) {
+  Dims out_dims = x.dims();
+  const int64_t length = out_dims[static_cast<size_t>(axis)];
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= out_dims[static_cast<size_t>(d)];
+  for (size_t d = static_cast<size_t>(axis) + 1; d < out_dims.size(); ++d) inner *= out_dims[d];
+  if (keepdims) {
+    out_dims[static_cast<size_t>(axis)] = 1;
+  } else {
+    out_dims.erase(out_dims.begin() + axis);
+  }
+  Tensor out(DType::Int64, out_dims);
+  const T* in = x.data<T>();
+  int64_t* result = out.data_mutable<int64_t>();
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      const T* row = in + o * length * inner + i;
+      int64_t best = 0;
+      for (int64_t k = 1; k < length; ++k) {
+        const T value = row[k * inner];
+        const T held = row[best * inner];
+        const bool value_nan = value != value, held_nan = held != held;
+        const bool better = !held_nan && (value_nan || (kMax ? value > held : value < held));
+        const bool tie = held_nan ? value_nan : (!value_nan && value == held);
+        if (better || (last && tie)) best = k;
+      }
+      result[o * inner + i] = best;
+    }
+  }
+  return out;
+}
+
+template <bool kMax>
+std::vector<Tensor> arg_reduce_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
+  const Tensor& x = required_input(node, inputs, 0);
+  const int64_t axis = node_axis(node, node.attr_int("axis", 0), x.rank());
+  check(x.dims()[static_cast<size_t>(axis)] > 0, ErrorKind::InvalidArgument, node.describe(),
+        ": axis ", axis, " of input dims ", dims_to_string(x.dims()),
+        " is empty, so it has no extreme index");
+  const bool keepdims = node.attr_int("keepdims", 1) != 0;
+  const bool last = node.attr_int("select_last_index", 0) != 0;
+  return {visit_numeric(node, x.dtype(), [&](auto tag) {
+    return arg_reduce<decltype(tag), kMax>(x, axis, keepdims, last);
+  })};
 }
 
 // Softmax along one axis: exp(x - max) / sum, so that exp never overflows.
@@ -151,6 +212,9 @@ void register_reduction_kernels(KernelMap& map) {
   map["ReduceSum"] = reduce_kernel<SumReducer, true>;
   map["ReduceMean"] = reduce_kernel<MeanReducer, false>;
   map["ReduceMax"] = reduce_kernel<MaxReducer, true>;
+  map["ReduceMin"] = reduce_kernel<MinReducer, true>;
+  map["ArgMax"] = arg_reduce_kernel<true>;
+  map["ArgMin"] = arg_reduce_kernel<false>;
   map["Softmax"] = softmax_kernel;
 }
 

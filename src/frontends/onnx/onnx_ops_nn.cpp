@@ -1,4 +1,4 @@
-// Importers for convolution, normalization, pooling, softmax and reductions.
+// Importers for convolution, normalization, pooling, softmax, reductions and ArgMax/ArgMin.
 #include <algorithm>
 
 #include "onnx_import_context.h"
@@ -55,8 +55,8 @@ void import_max_pool(OnnxNode& node) {
       1);
 }
 
-// ReduceSum takes axes as an input since opset 13; ReduceMean and ReduceMax since 18,
-// before that as an attribute. Kiln holds them as an attribute either way.
+// ReduceSum takes axes as an input since opset 13; ReduceMean, ReduceMax and ReduceMin since
+// 18, before that as an attribute. Kiln holds them as an attribute either way.
 void import_reduce(OnnxNode& node, int64_t axes_input_since) {
   bool axes_as_input = node.opset() >= axes_input_since;
   std::optional<std::vector<int64_t>> axes;
@@ -74,6 +74,13 @@ void import_reduce(OnnxNode& node, int64_t axes_input_since) {
   AttrMap attrs = node.copied_attrs({"keepdims", "noop_with_empty_axes"});
   if (axes) attrs["axes"] = *axes;
   node.emit(node.op_type(), {node.required_input(0, "data")}, std::move(attrs));
+}
+
+// ArgMax/ArgMin map 1:1; select_last_index exists since opset 12 (Kiln reads opset 13 on).
+void import_arg_reduce(OnnxNode& node) {
+  node.allow_attributes({"axis", "keepdims", "select_last_index"});
+  node.emit(node.op_type(), {node.required_input(0, "data")},
+            node.copied_attrs({"axis", "keepdims", "select_last_index"}));
 }
 
 // RMSNormalization (opset 23) as ONNX's reference computes it: X * 1/sqrt(mean(X^2 over axes
@@ -122,7 +129,10 @@ void add_nn_ops(OpTable& table) {
   table["RMSNormalization"] = {import_rms_normalization, 23};
   table["ReduceMean"] = {[](OnnxNode& node) { import_reduce(node, 18); }, 1};
   table["ReduceMax"] = {[](OnnxNode& node) { import_reduce(node, 18); }, 1};
+  table["ReduceMin"] = {[](OnnxNode& node) { import_reduce(node, 18); }, 1};
   table["ReduceSum"] = {[](OnnxNode& node) { import_reduce(node, 13); }, 1};
+  table["ArgMax"] = {import_arg_reduce, 1};
+  table["ArgMin"] = {import_arg_reduce, 1};
 }
 
 }  // namespace kiln::onnx

@@ -1,5 +1,5 @@
-// ATen reductions (mean, sum, amax, any), scans (cumsum, diff) and matrix products (mm, bmm,
-// matmul, addmm).
+// ATen reductions (mean, sum, amax, amin, max, min, argmax, argmin, any), scans (cumsum, diff)
+// and matrix products (mm, bmm, matmul, addmm).
 #include <limits>
 
 #include "frontends/torch/aten_helpers.h"
@@ -16,7 +16,8 @@ std::vector<int64_t> reduced_axes(AtenNode& node, ir::Value* x) {
   return axes;
 }
 
-// mean / sum / amax over `dim` (None or [] = all), with keepdim and an optional dtype.
+// mean / sum / amax / amin over `dim` (None or [] = all), with keepdim and an optional dtype;
+// max / min without a dim reduce everything.
 AtenConverter reduction(std::string op, bool integers_to_int64) {
   return [op, integers_to_int64](AtenNode& node) {
     ir::Value* x = node.tensor("self");
@@ -28,6 +29,55 @@ AtenConverter reduction(std::string op, bool integers_to_int64) {
     std::vector<int64_t> axes = reduced_axes(node, x);
     int64_t keepdims = node.bool_arg("keepdim", false) ? 1 : 0;
     node.set_output(0, node.add(op, {x}, {{"axes", axes}, {"keepdims", keepdims}}));
+  };
+}
+
+// A 0-D tensor as a 1-D one of one element, so that reducing its dim 0 (or -1) gives it back
+// as 0-D, as PyTorch does; other tensors as they are.
+ir::Value* at_least_1d(AtenNode& node, ir::Value* x) {
+  return rank_of(node, x) == 0 ? node.add("Reshape", {x, int64_constant(node, {1})}) : x;
+}
+
+// argmax / argmin (self, dim=None, keepdim=False): ArgMax/ArgMin along dim, or over the
+// flattened tensor when dim is None (keepdim then keeps every dim as 1). Ties give the first
+// index and NaN counts as the extreme, as in PyTorch.
+AtenConverter arg_reduction(std::string op) {
+  return [op](AtenNode& node) {
+    ir::Value* x = node.tensor("self");
+    int64_t rank = rank_of(node, x);
+    int64_t keepdims = node.bool_arg("keepdim", false) ? 1 : 0;
+    if (node.has("dim")) {
+      int64_t axis = normalize_dim(node, node.int_arg("dim"), rank);
+      ir::Value* input = at_least_1d(node, x);
+      int64_t keep = rank == 0 ? 0 : keepdims;
+      node.set_output(0, node.add(op, {input}, {{"axis", axis}, {"keepdims", keep}}));
+      return;
+    }
+    ir::Value* flat = node.add("Reshape", {x, int64_constant(node, {-1})});
+    ir::Value* index = node.add(op, {flat}, {{"axis", int64_t{0}}, {"keepdims", int64_t{0}}});
+    if (keepdims != 0 && rank > 0) {
+      index = node.add("Reshape", {index, int64_constant(node, std::vector<int64_t>(rank, 1))});
+    }
+    node.set_output(0, index);
+  };
+}
+
+// max.dim / min.dim (self, dim, keepdim=False) → (values, indices): a ReduceMax/ReduceMin
+// and an ArgMax/ArgMin over the same axis, each built only when the model reads it.
+AtenConverter reduction_with_indices(std::string reduce_op, std::string arg_op) {
+  return [reduce_op, arg_op](AtenNode& node) {
+    ir::Value* x = node.tensor("self");
+    int64_t rank = rank_of(node, x);
+    int64_t axis = normalize_dim(node, node.int_arg("dim"), rank);
+    int64_t keepdims = rank > 0 && node.bool_arg("keepdim", false) ? 1 : 0;
+    ir::Value* input = at_least_1d(node, x);
+    if (node.output_used(0)) {
+      node.set_output(0, node.add(reduce_op, {input},
+                                  {{"axes", std::vector<int64_t>{axis}}, {"keepdims", keepdims}}));
+    }
+    if (node.output_used(1)) {
+      node.set_output(1, node.add(arg_op, {input}, {{"axis", axis}, {"keepdims", keepdims}}));
+    }
   };
 }
 
@@ -103,6 +153,13 @@ void add_reduce_ops(AtenTable& table) {
   table["aten.sum.dim_IntList"] = reduction("ReduceSum", true);
   table["aten.sum.default"] = reduction("ReduceSum", true);
   table["aten.amax.default"] = reduction("ReduceMax", false);
+  table["aten.amin.default"] = reduction("ReduceMin", false);
+  table["aten.max.default"] = reduction("ReduceMax", false);
+  table["aten.min.default"] = reduction("ReduceMin", false);
+  table["aten.max.dim"] = reduction_with_indices("ReduceMax", "ArgMax");
+  table["aten.min.dim"] = reduction_with_indices("ReduceMin", "ArgMin");
+  table["aten.argmax.default"] = arg_reduction("ArgMax");
+  table["aten.argmin.default"] = arg_reduction("ArgMin");
   table["aten.any.dim"] = convert_any;
   table["aten.any.dims"] = convert_any;
   table["aten.any.default"] = convert_any;

@@ -87,6 +87,11 @@ DType dtype_of_scalar_type(int64_t code, const ScriptCall& call) {
   }
 }
 
+// Overloads that return a tuple of tensors: how many (values and indices of max.dim/min.dim).
+size_t tuple_output_count(const std::string& target) {
+  return target == "aten.max.dim" || target == "aten.min.dim" ? 2 : 0;
+}
+
 std::string describe_kinds(const ScriptCall& call) {
   std::ostringstream text;
   text << "(";
@@ -229,29 +234,39 @@ ScriptValue AtenCaller::call(const ScriptCall& call) {
   bool is_list = overload->target == "aten.split.Tensor" ||
                  overload->target == "aten.split_with_sizes.default" ||
                  overload->target == "aten.unbind.int";
-  torch::OutputSlot slot;
+  size_t tuple_size = tuple_output_count(overload->target);
+  std::vector<torch::OutputSlot> slots;
   if (is_list) {
-    slot.kind = torch::OutputSlot::Kind::TensorList;
+    torch::OutputSlot slot{torch::OutputSlot::Kind::TensorList, {}};
     size_t count = list_length(overload->target, named, call);
     for (size_t i = 0; i < count; ++i) slot.names.push_back(base + "." + std::to_string(i));
+    slots.push_back(std::move(slot));
+  } else if (tuple_size > 0) {
+    for (size_t i = 0; i < tuple_size; ++i) {
+      slots.push_back({torch::OutputSlot::Kind::Tensor, {base + "." + std::to_string(i)}});
+    }
   } else {
-    slot.names.push_back(base);
+    slots.push_back({torch::OutputSlot::Kind::Tensor, {base}});
   }
-  for (const std::string& name : slot.names) context_.mark_used(name);
+  for (const torch::OutputSlot& slot : slots) {
+    for (const std::string& name : slot.names) context_.mark_used(name);
+  }
   torch::AtenNode node(context_, overload->target, call.name, call.source, std::move(arguments),
-                       {slot});
+                       slots);
   (*converter)(node);
   ScriptValue result;
-  result.kind = Kind::List;
-  for (const std::string& name : slot.names) {
-    ir::Value* value = context_.find_tensor(name);
-    if (value == nullptr) {
-      fail(ErrorKind::Unsupported, call.source, ": torch.", call.function, " (", overload->target,
-           ") produced no tensor '", name, "'");
+  result.kind = tuple_size > 0 ? Kind::Tuple : Kind::List;
+  for (const torch::OutputSlot& slot : slots) {
+    for (const std::string& name : slot.names) {
+      ir::Value* value = context_.find_tensor(name);
+      if (value == nullptr) {
+        fail(ErrorKind::Unsupported, call.source, ": torch.", call.function, " (", overload->target,
+             ") produced no tensor '", name, "'");
+      }
+      result.items.push_back(ScriptValue::of_tensor(value));
     }
-    result.items.push_back(ScriptValue::of_tensor(value));
   }
-  return is_list ? result : result.items.front();
+  return is_list || tuple_size > 0 ? result : result.items.front();
 }
 
 }  // namespace kiln::torchscript

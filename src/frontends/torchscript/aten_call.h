@@ -23,7 +23,8 @@ struct ScriptCall {
 class AtenCaller {
  public:
   explicit AtenCaller(torch::ConversionContext& context) : context_(context) {}
-  // The call's result: a tensor, or a list of tensors (split, unbind).
+  // The call's result: a tensor, a list of tensors (split, unbind) or a tuple of tensors
+  // (max.dim, min.dim: values and indices).
   ScriptValue call(const ScriptCall& call);
   // A graph tensor for a tensor-like value (constants become graph constants once).
   ir::Value* tensor_of(const ScriptValue& value, const std::string& name);

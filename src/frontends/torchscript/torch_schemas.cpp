@@ -150,6 +150,13 @@ constexpr Row kRows[] = {
      "self:T | dtype layout device pin_memory memory_format"},
     {"clamp", "aten.clamp.default", "self:T | min max"},
     {"amax", "aten.amax.default", "self:T | dim keepdim"},
+    {"amin", "aten.amin.default", "self:T | dim keepdim"},
+    {"max", "aten.max.dim", "self:T dim:N | keepdim"},
+    {"max", "aten.max.default", "self:T"},
+    {"min", "aten.min.dim", "self:T dim:N | keepdim"},
+    {"min", "aten.min.default", "self:T"},
+    {"argmax", "aten.argmax.default", "self:T | dim keepdim"},
+    {"argmin", "aten.argmin.default", "self:T | dim keepdim"},
 };
 
 ArgKind kind_of(std::string_view code) {

@@ -1,5 +1,6 @@
-// Tests of the CPU reduction kernels (ReduceSum/Mean/Max, Softmax) against float64 loops
-// and hand values.
+// Tests of the CPU reduction kernels (ReduceSum/Mean/Max/Min, ArgMax/ArgMin, Softmax) against
+// float64 loops and hand values.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -72,6 +73,131 @@ TEST(CpuReduction, ReduceMaxWithIntegersAndNaN) {
   expect_tensor(
       node.run1({f32({2, 0}, {})}), DType::Float32, {2},
       {-std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()});
+}
+
+TEST(CpuReduction, ReduceMinWithIntegersNaNAndEmptyAxes) {
+  TestNode node("ReduceMin");
+  node.attr("axes", std::vector<int64_t>{-1});
+  expect_tensor(node.run1({i64({2, 3}, {4, -9, 7, -3, -1, -2})}), DType::Int64, {2, 1}, {-9, -3});
+  expect_tensor(node.run1({i32({2, 2}, {5, 5, 0, 2})}), DType::Int32, {2, 1}, {5, 0});
+  node.attr("keepdims", int64_t{0});
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  expect_tensor(node.run1({f32({2, 3}, {1, nan, -3, -5, -4, -6})}), DType::Float32, {2},
+                {std::numeric_limits<double>::quiet_NaN(), -6});
+  // Reducing an empty axis gives +inf (the identity of min), or the highest integer.
+  expect_tensor(node.run1({f32({2, 0}, {})}), DType::Float32, {2},
+                {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()});
+  expect_tensor(node.run1({i32({1, 0}, {})}), DType::Int32, {1},
+                {double(std::numeric_limits<int32_t>::max())});
+  // Over non-adjacent axes of the cube, against a float64 loop.
+  Cube x;
+  std::vector<double> expected;
+  for (int j = 0; j < 3; ++j) {
+    double least = x.at(0, j, 0);
+    for (int i = 0; i < 2; ++i)
+      for (int k = 0; k < 4; ++k) least = std::min(least, x.at(i, j, k));
+    expected.push_back(least);
+  }
+  TestNode outer("ReduceMin");
+  outer.attr("axes", std::vector<int64_t>{0, 2});
+  expect_tensor(outer.run1({x.tensor()}), DType::Float32, {1, 3, 1}, expected);
+}
+
+// Row 0 has two maxima (indices 1 and 2), row 1 two maxima (0 and 2) and two minima (1 and 3).
+TEST(CpuReduction, ArgMaxAndArgMinTiesTakeTheFirstIndexUnlessSelectLastIndex) {
+  Tensor x = f32({2, 4}, {1, 3, 3, 0, 2, -1, 2, -1});
+  TestNode max("ArgMax");
+  max.attr("axis", int64_t{1});
+  expect_tensor(max.run1({x}), DType::Int64, {2, 1}, {1, 0});
+  max.attr("select_last_index", int64_t{1});
+  expect_tensor(max.run1({x}), DType::Int64, {2, 1}, {2, 2});
+  TestNode min("ArgMin");
+  min.attr("axis", int64_t{-1}).attr("keepdims", int64_t{0});
+  expect_tensor(min.run1({x}), DType::Int64, {2}, {3, 1});
+  min.attr("select_last_index", int64_t{1});
+  expect_tensor(min.run1({x}), DType::Int64, {2}, {3, 3});
+}
+
+// ArgMax over each axis of the cube, kept or dropped, against a loop over the values.
+TEST(CpuReduction, ArgMaxAndArgMinOverEachAxis) {
+  Cube x;
+  const int sizes[3] = {2, 3, 4};
+  for (int axis = 0; axis < 3; ++axis) {
+    std::vector<double> largest, smallest;
+    for (int i = 0; i < (axis == 0 ? 1 : 2); ++i) {
+      for (int j = 0; j < (axis == 1 ? 1 : 3); ++j) {
+        for (int k = 0; k < (axis == 2 ? 1 : 4); ++k) {
+          int high = 0, low = 0;
+          for (int m = 1; m < sizes[axis]; ++m) {
+            auto at = [&](int index) {
+              return x.at(axis == 0 ? index : i, axis == 1 ? index : j, axis == 2 ? index : k);
+            };
+            if (at(m) > at(high)) high = m;
+            if (at(m) < at(low)) low = m;
+          }
+          largest.push_back(high);
+          smallest.push_back(low);
+        }
+      }
+    }
+    Dims kept = {2, 3, 4};
+    kept[size_t(axis)] = 1;
+    Dims dropped = {2, 3, 4};
+    dropped.erase(dropped.begin() + axis);
+    TestNode max("ArgMax");
+    max.attr("axis", int64_t{axis - 3});  // negative axes count from the end
+    expect_tensor(max.run1({x.tensor()}), DType::Int64, kept, largest);
+    TestNode min("ArgMin");
+    min.attr("axis", int64_t{axis}).attr("keepdims", int64_t{0});
+    expect_tensor(min.run1({x.tensor()}), DType::Int64, dropped, smallest);
+  }
+}
+
+// As numpy: NaN beats every number for both ArgMax and ArgMin (the first NaN, or the last).
+TEST(CpuReduction, ArgMaxAndArgMinPickNaN) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Tensor x = f32({1, 5}, {1, nan, 5, nan, -2});
+  for (const char* op : {"ArgMax", "ArgMin"}) {
+    TestNode node(op);
+    node.attr("axis", int64_t{1}).attr("keepdims", int64_t{0});
+    expect_tensor(node.run1({x}), DType::Int64, {1}, {1});
+    node.attr("select_last_index", int64_t{1});
+    expect_tensor(node.run1({x}), DType::Int64, {1}, {3});
+  }
+}
+
+TEST(CpuReduction, ArgMaxAndArgMinOfIntegers) {
+  TestNode max("ArgMax");
+  max.attr("keepdims", int64_t{0});  // axis 0 by default
+  expect_tensor(max.run1({i32({3, 2}, {5, -7, -1, 9, 5, 9})}), DType::Int64, {2}, {0, 1});
+  expect_tensor(max.run1({i64({3}, {std::numeric_limits<int64_t>::min(), -1, -1})}), DType::Int64,
+                {}, {1});
+  TestNode min("ArgMin");
+  min.attr("select_last_index", int64_t{1});
+  expect_tensor(min.run1({i64({4}, {3, -8, 0, -8})}), DType::Int64, {1}, {3});
+  expect_tensor(min.run1({f64({2}, {-1e300, -1e300})}), DType::Int64, {1}, {1});
+}
+
+TEST(CpuReduction, ArgMaxErrorsNameTheNode) {
+  TestNode bad_axis("ArgMax", 1, "argmax_bad_axis");
+  bad_axis.attr("axis", int64_t{2});
+  expect_error(
+      [&] {
+        bad_axis.run1({f32({2, 3}, {1, 2, 3, 4, 5, 6})});
+      },
+      ErrorKind::InvalidModel, {"argmax_bad_axis", "axis 2 is out of range"});
+  TestNode empty("ArgMin", 1, "argmin_empty");
+  empty.attr("axis", int64_t{1});
+  expect_error(
+      [&] {
+        empty.run1({f32({2, 0}, {})});
+      },
+      ErrorKind::InvalidArgument, {"argmin_empty", "axis 1", "is empty"});
+  expect_error(
+      [] {
+        TestNode("ArgMax").run1({boolean({2}, {true, false})});
+      },
+      ErrorKind::Unsupported, {"ArgMax node 'my_ArgMax'", "bool"});
 }
 
 TEST(CpuReduction, ReduceSumInt64AndFloat64) {

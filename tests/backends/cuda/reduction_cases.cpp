@@ -1,5 +1,5 @@
-// Op harness cases of the reductions (ReduceMean, ReduceSum, ReduceMax): over the last, a
-// middle, several and all axes, kept or dropped, and none (a copy).
+// Op harness cases of the reductions (ReduceMean, ReduceSum, ReduceMax, ReduceMin): over the
+// last, a middle, several and all axes, kept or dropped, and none (a copy).
 #include "op_harness.h"
 
 namespace kiln::cuda_test {
@@ -20,7 +20,8 @@ std::vector<OpCase> reduction_cases() {
                    .inputs = {floats({4, 6, 50})},
                    .attrs = {{"axes", Axes{1}}, {"keepdims", int64_t(0)}}});
   cases.push_back({.op = "ReduceMax", .name = "AllAxes", .inputs = {floats({4, 6, 5})}});
-  for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax"}) {
+  cases.push_back({.op = "ReduceMin", .name = "AllAxes", .inputs = {floats({4, 6, 5})}});
+  for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin"}) {
     cases.push_back({.op = op,
                      .name = "OuterAxes",
                      .inputs = {floats({5, 3, 8, 4})},

@@ -150,6 +150,52 @@ TEST(OnnxOps, ReduceAxesFollowTheOpset) {
                                       "ReduceMax at opset 18 does not define"));
 }
 
+TEST(OnnxOps, ReduceMinAxesAndArgMaxArgMinAttributes) {
+  // Opset 13: ReduceMin takes axes as an attribute; ArgMax/ArgMin map 1:1, output int64.
+  ModelBuilder v13 = with_input(13);
+  auto& min = v13.node("ReduceMin", {"x"}, {"m"}, "min");
+  testing::attr_ints(min, "axes", {-1});
+  auto& argmax = v13.node("ArgMax", {"x"}, {"i"}, "argmax");
+  testing::attr_int(argmax, "axis", 2);
+  testing::attr_int(argmax, "keepdims", 0);
+  testing::attr_int(argmax, "select_last_index", 1);
+  v13.node("ArgMin", {"x"}, {"j"}, "argmin");
+  v13.output("m");
+  v13.output("i", TensorProto::INT64);
+  v13.output("j", TensorProto::INT64);
+  ir::Graph graph = import(v13);
+  ASSERT_EQ(graph.node_count(), 3u);
+  EXPECT_THAT(graph.nodes()[0]->attr_ints("axes"), ElementsAre(-1));
+  EXPECT_EQ(graph.outputs()[0]->shape, ir::Shape::from_dims({2, 1, 1}));
+  const ir::Node& max_node = *graph.nodes()[1];
+  EXPECT_EQ(max_node.op, "ArgMax");
+  EXPECT_EQ(max_node.attr_int("axis", 0), 2);
+  EXPECT_EQ(max_node.attr_int("select_last_index", 0), 1);
+  EXPECT_EQ(graph.outputs()[1]->dtype, DType::Int64);
+  EXPECT_EQ(graph.outputs()[1]->shape, ir::Shape::from_dims({2, 1}));
+  EXPECT_EQ(graph.nodes()[2]->op, "ArgMin");
+  EXPECT_EQ(graph.outputs()[2]->shape, ir::Shape::from_dims({1, 1, 6}));
+
+  // Opset 18: ReduceMin takes axes as an input.
+  ModelBuilder v18 = with_input(18);
+  v18.int64_initializer("axes", {0, 2});
+  v18.node("ReduceMin", {"x", "axes"}, {"y"});
+  v18.output("y");
+  ir::Graph reduced = import(v18);
+  EXPECT_THAT(only_node(reduced).attr_ints("axes"), ElementsAre(0, 2));
+  EXPECT_EQ(only_node(reduced).inputs.size(), 1u);
+
+  // An axis past the rank is a broken model, named with its node.
+  ModelBuilder bad = with_input(13);
+  auto& bad_node = bad.node("ArgMin", {"x"}, {"j"}, "bad_argmin");
+  testing::attr_int(bad_node, "axis", 3);
+  bad.output("j", TensorProto::INT64);
+  Error error = import_error(bad);
+  EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+  EXPECT_THAT(error.what(), HasSubstr("axis 3 is out of range for rank 3 in ArgMin node "
+                                      "'bad_argmin'"));
+}
+
 TEST(OnnxOps, RuntimeAxesAreUnsupportedNamingTheNode) {
   ModelBuilder builder = with_input();
   builder.input("axes", TensorProto::INT64, {int64_t(1)});

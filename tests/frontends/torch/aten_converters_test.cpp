@@ -144,6 +144,77 @@ TEST(AtenReduce, MeanOverDims) {
   EXPECT_THAT(result.to_double_vector(), ElementsAre(2, 7));
 }
 
+// argmax/argmin over a dim, and over the flattened tensor when dim is None (keepdim then
+// keeps every dim as 1); ties give the first index, as PyTorch documents.
+TEST(AtenReduce, ArgmaxAndArgminWithAndWithoutDim) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{2, 3});
+  ir::Value* along =
+      h.convert("aten.argmax.default",
+                {arg("self", x), arg("dim", int64_t{-1}), arg("keepdim", true)}, "along");
+  ir::Value* flat =
+      h.convert("aten.argmin.default", {arg("self", x), arg("dim", NoneArg{})}, "flat");
+  ir::Value* flat_kept =
+      h.convert("aten.argmax.default", {arg("self", x), arg("keepdim", true)}, "flat_kept");
+  auto results = h.run({along, flat, flat_kept}, {{"x", floats({2, 3}, {4, 9, 9, -1, 7, -1})}});
+  EXPECT_EQ(results[0].dtype(), DType::Int64);
+  EXPECT_EQ(results[0].dims(), (Dims{2, 1}));
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(1, 1));
+  EXPECT_EQ(results[1].dims(), (Dims{}));
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(3));
+  EXPECT_EQ(results[2].dims(), (Dims{1, 1}));
+  EXPECT_THAT(results[2].to_double_vector(), ElementsAre(1));
+}
+
+// max.dim gives values and indices; min.dim with only its indices read builds no ReduceMin.
+TEST(AtenReduce, MaxAndMinAlongADimGiveValuesAndIndices) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Int64, Dims{2, 3});
+  h.convert_slots(
+      "aten.max.dim", {arg("self", x), arg("dim", int64_t{0})},
+      {{OutputSlot::Kind::Tensor, {"values"}}, {OutputSlot::Kind::Tensor, {"indices"}}});
+  h.convert_slots("aten.min.dim", {arg("self", x), arg("dim", int64_t{1}), arg("keepdim", true)},
+                  {{OutputSlot::Kind::None, {}}, {OutputSlot::Kind::Tensor, {"min_indices"}}});
+  EXPECT_EQ(h.ops(), (std::vector<std::string>{"ReduceMax", "ArgMax", "ArgMin"}));
+  ir::Value* values = h.context.find_tensor("values");
+  ir::Value* indices = h.context.find_tensor("indices");
+  ir::Value* min_indices = h.context.find_tensor("min_indices");
+  auto results =
+      h.run({values, indices, min_indices}, {{"x", int64s({2, 3}, {5, -2, 8, 5, 3, -7})}});
+  EXPECT_EQ(results[0].dtype(), DType::Int64);
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(5, 3, 8));
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(0, 1, 0));  // the tie: first index
+  EXPECT_EQ(results[2].dims(), (Dims{2, 1}));
+  EXPECT_THAT(results[2].to_double_vector(), ElementsAre(1, 2));
+}
+
+TEST(AtenReduce, AminAndFullMinMax) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{2, 2});
+  ir::Value* amin =
+      h.convert("aten.amin.default", {arg("self", x), arg("dim", std::vector<int64_t>{0})}, "amin");
+  ir::Value* least = h.convert("aten.min.default", {arg("self", x)}, "least");
+  ir::Value* most = h.convert("aten.max.default", {arg("self", x)}, "most");
+  auto results = h.run({amin, least, most}, {{"x", floats({2, 2}, {1, -3, 0.5, 4})}});
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(0.5, -3));
+  EXPECT_EQ(results[1].dims(), (Dims{}));
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(-3));
+  EXPECT_THAT(results[2].to_double_vector(), ElementsAre(4));
+}
+
+TEST(AtenReduce, ArgmaxOfABadDimNamesTheNode) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{2, 3});
+  try {
+    h.convert("aten.argmax.default", {arg("self", x), arg("dim", int64_t{2})});
+    ADD_FAILURE() << "converted";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+    EXPECT_THAT(error.what(), HasSubstr("node 'node' (aten.argmax.default)"));
+    EXPECT_THAT(error.what(), HasSubstr("dim 2 is out of range for rank 2"));
+  }
+}
+
 }  // namespace
 }  // namespace kiln::torch
 

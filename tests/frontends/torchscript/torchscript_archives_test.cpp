@@ -166,6 +166,29 @@ TEST(TorchScriptArchive, UnknownTorchFunctionsAreNamed) {
   EXPECT_NE(message.find("torch.frobnicate is not supported"), std::string::npos) << message;
 }
 
+// torch.max/min along a dim return (values, indices), which the source unpacks or indexes.
+TEST(TorchScriptArchive, MaxAndMinAlongADimReturnValuesAndIndices) {
+  ZipEntries entries = mlp();
+  std::string& source = entries.at("code/__torch__.py");
+  std::string line = "    return (fc2).forward(input, )\n";
+  size_t at = source.find(line);
+  ASSERT_NE(at, std::string::npos);
+  source.replace(at, line.size(),
+                 "    _1 = (fc2).forward(input, )\n"
+                 "    _2, _3 = torch.max(_1, 1)\n"
+                 "    _4 = torch.argmin(_1, -1, True)\n"
+                 "    _5 = (torch.min(_1, dim=0, keepdim=True))[1]\n"
+                 "    return (_2, _3, _4, _5, torch.amin(_1, [0]), torch.argmax(_1))\n");
+  ir::Graph graph = import_torchscript_bytes(entries.write());
+  ir::verify(graph);
+  ASSERT_EQ(graph.outputs().size(), 6u);
+  std::vector<std::string> shapes;
+  for (const ir::Value* output : graph.outputs()) shapes.push_back(output->shape.to_string());
+  EXPECT_EQ(shapes, (std::vector<std::string>{"[4]", "[4]", "[4, 1]", "[1, 8]", "[8]", "[]"}));
+  EXPECT_EQ(graph.outputs()[0]->dtype, DType::Float32);
+  for (size_t i : {1, 2, 3, 5}) EXPECT_EQ(graph.outputs()[i]->dtype, DType::Int64) << i;
+}
+
 // Scripted modules have no traced_inputs.pkl: the caller gives the input specs.
 TEST(TorchScriptArchive, TakesInputSpecsWhenNothingWasTraced) {
   ZipEntries entries = mlp();

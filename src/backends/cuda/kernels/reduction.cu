@@ -1,5 +1,6 @@
-// ReduceMean, ReduceSum, ReduceMax over any set of axes: one block per output element walks
-// the reduced elements through a strided view; FP32 accumulation.
+// ReduceMean, ReduceSum, ReduceMax, ReduceMin over any set of axes: one block per output
+// element walks the reduced elements through a strided view; FP32 accumulation. ReduceMin is
+// the maximum of the negated values, negated back (exact in floats).
 #include "backends/cuda/kernels/cuda_common.cuh"
 #include "backends/cuda/kernels/reduction.h"
 
@@ -10,11 +11,12 @@ template <typename T>
 __global__ void reduce_kernel(const T* in, T* out, StridedView kept, StridedView reduced,
                               int64_t reduced_count, ReduceOp op) {
   int64_t base = kept.at(blockIdx.x);
-  bool take_max = op == ReduceOp::Max;
+  bool take_max = op == ReduceOp::Max || op == ReduceOp::Min;
+  float sign = op == ReduceOp::Min ? -1.f : 1.f;
   float value = take_max ? -INFINITY : 0.f;
   bool saw_nan = false;
   for (int64_t r = threadIdx.x; r < reduced_count; r += blockDim.x) {
-    float x = to_float(in[base + reduced.at(r)]);
+    float x = sign * to_float(in[base + reduced.at(r)]);
     saw_nan |= x != x;
     value = take_max ? fmaxf(value, x) : value + x;
   }
@@ -22,7 +24,8 @@ __global__ void reduce_kernel(const T* in, T* out, StridedView kept, StridedView
   saw_nan = __syncthreads_or(saw_nan);
   if (threadIdx.x == 0) {
     if (op == ReduceOp::Mean) value /= float(reduced_count);
-    if (take_max && saw_nan) value = NAN;  // fmaxf drops NaN; ReduceMax propagates it
+    value *= sign;
+    if (take_max && saw_nan) value = NAN;  // fmaxf drops NaN; ReduceMax/Min propagate it
     out[blockIdx.x] = from_float<T>(value);
   }
 }

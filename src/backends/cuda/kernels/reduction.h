@@ -1,5 +1,5 @@
-// Launcher of the reduction kernel (reduction.cu): ReduceMean, ReduceSum and ReduceMax over
-// any set of axes, one block per output element, FP32 accumulation.
+// Launcher of the reduction kernel (reduction.cu): ReduceMean, ReduceSum, ReduceMax and
+// ReduceMin over any set of axes, one block per output element, FP32 accumulation.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -9,7 +9,7 @@
 
 namespace kiln::cuda {
 
-enum class ReduceOp { Mean, Sum, Max };
+enum class ReduceOp { Mean, Sum, Max, Min };
 
 // The axes of a dense input split into those kept (one output element per position, in
 // order) and those reduced, each with the input's element strides along them.
@@ -19,7 +19,7 @@ struct ReduceAxes {
 };
 
 // out[i] = op over the reduced axes at kept position i, for `dtype` storage (has_float_kernel;
-// a Max needs at least one reduced element). Checks the launch.
+// a Max or Min needs at least one reduced element). Checks the launch.
 void launch_reduce(ReduceOp op, DType dtype, const void* in, void* out, const ReduceAxes& axes,
                    cudaStream_t stream);
 

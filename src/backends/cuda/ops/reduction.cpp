@@ -1,5 +1,5 @@
-// ReduceMean, ReduceSum and ReduceMax nodes: axes from the attribute or a constant input,
-// split into kept and reduced strides, then the reduction kernel (kernels/reduction.h).
+// ReduceMean, ReduceSum, ReduceMax and ReduceMin nodes: axes from the attribute or a constant
+// input, split into kept and reduced strides, then the reduction kernel (kernels/reduction.h).
 #include "backends/cuda/kernels/reduction.h"
 
 #include <algorithm>
@@ -36,8 +36,9 @@ void reduce(LaunchContext& context, const ir::Node& node, std::span<const Device
     (is_reduced[d] ? split.reduced_dims : split.kept_dims).push_back(in.dims[d]);
     (is_reduced[d] ? split.reduced_strides : split.kept_strides).push_back(strides[d]);
   }
-  check(element_count(split.reduced_dims) > 0 || op != ReduceOp::Max, ErrorKind::Unsupported, what,
-        ": empty ReduceMax");
+  bool extreme = op == ReduceOp::Max || op == ReduceOp::Min;
+  check(element_count(split.reduced_dims) > 0 || !extreme, ErrorKind::Unsupported, what, ": empty ",
+        node.op);
   require_float_storage(node, in.dtype);
   launch_for(node,
              [&] { launch_reduce(op, in.dtype, in.data, outputs[0].data, split, context.stream); });
@@ -49,6 +50,7 @@ void register_reduction_cuda_kernels(CudaKernelMap& map) {
   map["ReduceMean"] = reduce<ReduceOp::Mean>;
   map["ReduceSum"] = reduce<ReduceOp::Sum>;
   map["ReduceMax"] = reduce<ReduceOp::Max>;
+  map["ReduceMin"] = reduce<ReduceOp::Min>;
 }
 
 }  // namespace kiln::cuda
