@@ -50,12 +50,16 @@ def test_bf16_cuda_tensor_in_and_out_without_copies(torch, bf16_engine):
     assert torch.equal(fresh, out)
 
 
-def test_outputs_equal_the_cli_bit_for_bit(bert_engine, tmp_path):
+def test_outputs_match_the_cli(tmp_path):
     cli = kiln_cli()
     if cli is None:
         pytest.skip("the kiln CLI is not built (build/kiln or KILN_CLI): comparison not run")
+    # fp32 layers: the CLI's process times its GEMM algorithms afresh (choices are per engine
+    # object, not stored in the file), which may change the last bits, never more.
+    engine = kiln.build(fixture("bert", "fp32", ".onnx"), precisions="fp32", dims={"batch": 2},
+                        backend="cuda")
     path = tmp_path / "bert.kiln"
-    bert_engine.save(path)
+    engine.save(path)
     inputs, _ = fixture_io("bert", "fp32")
     args = []
     for name, value in inputs.items():
@@ -65,7 +69,9 @@ def test_outputs_equal_the_cli_bit_for_bit(bert_engine, tmp_path):
                     str(tmp_path / "out")], check=True, capture_output=True)
     outputs = kiln.load_engine(path).context().run(inputs)
     for name, value in outputs.items():
-        np.testing.assert_array_equal(np.load(tmp_path / "out" / f"{name}.npy"), value)
+        cli_value = np.load(tmp_path / "out" / f"{name}.npy")
+        assert cli_value.dtype == value.dtype and cli_value.shape == value.shape
+        assert error(value, cli_value) < 1e-6
 
 
 def test_torch_tensors_match_host_arrays_and_pytorch(torch, bert_engine):

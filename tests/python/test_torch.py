@@ -73,11 +73,13 @@ def test_cuda_graph_module_and_save_load(torch, kiln_torch, tmp_path):
     block = make_block(torch)
     x = torch.randn(8, 16, 64, device="cuda")
     compiled = kiln_torch.compile(block, (x,), enabled_precisions={"fp32"}, cuda_graph=True)
-    first = [compiled(x)[0] for _ in range(3)][-1]
+    runs = [compiled(x)[0] for _ in range(3)]  # a plain run, then captured and replayed
+    assert torch.equal(runs[0], runs[1]) and torch.equal(runs[1], runs[2])
     kiln_torch.save(compiled, str(tmp_path / "block.kiln"))
     loaded = kiln_torch.load(str(tmp_path / "block.kiln"))
-    again = loaded(x)[0]
-    assert torch.equal(first, again)
+    # Another engine object times its GEMM algorithms afresh (per engine, not stored in the
+    # file), so its bits may differ in the last place.
+    assert rel_error(loaded(x)[0], runs[0]) < 1e-5
     with pytest.raises(TypeError, match="structure"):
         loaded(x, x)
 

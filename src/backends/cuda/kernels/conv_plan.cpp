@@ -99,7 +99,7 @@ bool usable(const cudnnConvolutionFwdAlgoPerf_t& perf, cudnnMathType_t requested
 ConvPlan choose_plan(const ConvResources& resources, const ConvProblem& problem, ConvDescriptors& d,
                      const void* x, const void* w, void* y, void* space, size_t space_size) {
   if (resources.plans != nullptr) {
-    if (const ConvPlan* known = resources.plans->find(problem)) return *known;
+    if (std::optional<ConvPlan> known = resources.plans->find(problem)) return *known;
   }
   std::array<cudnnConvolutionFwdAlgoPerf_t, kConvCandidates> perf{};
   int count = 0;
@@ -116,7 +116,7 @@ ConvPlan choose_plan(const ConvResources& resources, const ConvProblem& problem,
   for (int i = 0; i < count; ++i) {
     if (!usable(perf[size_t(i)], problem.math, space_size)) continue;
     ConvPlan plan{perf[size_t(i)].algo, perf[size_t(i)].mathType};
-    if (timing) resources.plans->insert(problem, plan);
+    if (timing) plan = resources.plans->insert(problem, plan);  // another context's, if first
     return plan;
   }
   launch_fail(ErrorKind::Unsupported, "cuDNN has no algorithm for this convolution in ",

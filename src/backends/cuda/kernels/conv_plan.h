@@ -10,6 +10,8 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <mutex>
+#include <optional>
 
 #include "core/dtype.h"
 
@@ -34,16 +36,27 @@ struct ConvPlan {
   cudnnMathType_t math = CUDNN_DEFAULT_MATH;  // what the algorithm was timed with
 };
 
+// Shared by the execution contexts of an engine and safe from their threads (GemmPlanCache).
 class ConvPlanCache {
  public:
-  const ConvPlan* find(const ConvProblem& problem) const {
+  std::optional<ConvPlan> find(const ConvProblem& problem) const {
+    std::lock_guard<std::mutex> lock(mutex_);
     auto it = plans_.find(problem);
-    return it == plans_.end() ? nullptr : &it->second;
+    if (it == plans_.end()) return std::nullopt;
+    return it->second;
   }
-  void insert(const ConvProblem& problem, const ConvPlan& plan) { plans_[problem] = plan; }
-  size_t size() const { return plans_.size(); }
+  // Remembers `plan` unless another thread remembered one first; returns the one kept.
+  ConvPlan insert(const ConvProblem& problem, const ConvPlan& plan) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return plans_.try_emplace(problem, plan).first->second;
+  }
+  size_t size() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return plans_.size();
+  }
 
  private:
+  mutable std::mutex mutex_;
   std::map<ConvProblem, ConvPlan> plans_;
 };
 

@@ -196,9 +196,22 @@ std::string GemmProblem::to_string() const {
   return text.str();
 }
 
-const cublasLtMatmulAlgo_t* GemmPlanCache::find(const GemmPlanKey& key) const {
+std::optional<cublasLtMatmulAlgo_t> GemmPlanCache::find(const GemmPlanKey& key) const {
+  std::lock_guard<std::mutex> lock(mutex_);
   auto it = plans_.find(key);
-  return it == plans_.end() ? nullptr : &it->second;
+  if (it == plans_.end()) return std::nullopt;
+  return it->second;
+}
+
+cublasLtMatmulAlgo_t GemmPlanCache::insert(const GemmPlanKey& key,
+                                           const cublasLtMatmulAlgo_t& algo) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return plans_.try_emplace(key, algo).first->second;
+}
+
+size_t GemmPlanCache::size() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return plans_.size();
 }
 
 void run_gemm(const GemmResources& resources, const GemmProblem& problem,
@@ -214,9 +227,9 @@ void run_gemm(const GemmResources& resources, const GemmProblem& problem,
   Descriptors desc = make_descriptors(problem, operands, key, resources.workspace_size);
   float beta = operands.c != nullptr ? operands.beta : 0.f;
   if (resources.plans != nullptr) {
-    if (const cublasLtMatmulAlgo_t* known = resources.plans->find(key)) {
+    if (std::optional<cublasLtMatmulAlgo_t> known = resources.plans->find(key)) {
       if (before_launch) before_launch();
-      launch(resources, desc, operands, known, beta);
+      launch(resources, desc, operands, &*known, beta);
       return;
     }
   }
@@ -231,9 +244,11 @@ void run_gemm(const GemmResources& resources, const GemmProblem& problem,
                " bytes of workspace; try another precision or a larger workspace");
   size_t chosen =
       timing ? fastest_candidate(resources, desc, operands, candidates.data(), count) : 0;
-  if (timing) resources.plans->insert(key, candidates[chosen].algo);
+  cublasLtMatmulAlgo_t algo = candidates[chosen].algo;
+  // Another context of the engine may have timed this problem meanwhile: all run its choice.
+  if (timing) algo = resources.plans->insert(key, algo);
   if (before_launch) before_launch();
-  launch(resources, desc, operands, &candidates[chosen].algo, beta);
+  launch(resources, desc, operands, &algo, beta);
 }
 
 }  // namespace kiln::cuda

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "core/dtype.h"
@@ -54,14 +56,17 @@ struct GemmPlanKey {
   auto operator<=>(const GemmPlanKey&) const = default;
 };
 
-// Owned next to the launch resources (the executor, later the engine's execution context).
+// The timed choices, shared by every execution context of an engine (so that contexts run
+// the same algorithms and give the same bits) and safe to use from their threads.
 class GemmPlanCache {
  public:
-  const cublasLtMatmulAlgo_t* find(const GemmPlanKey& key) const;
-  void insert(const GemmPlanKey& key, const cublasLtMatmulAlgo_t& algo) { plans_[key] = algo; }
-  size_t size() const { return plans_.size(); }
+  std::optional<cublasLtMatmulAlgo_t> find(const GemmPlanKey& key) const;
+  // Remembers `algo` unless another thread remembered a choice first; returns the one kept.
+  cublasLtMatmulAlgo_t insert(const GemmPlanKey& key, const cublasLtMatmulAlgo_t& algo);
+  size_t size() const;
 
  private:
+  mutable std::mutex mutex_;
   std::map<GemmPlanKey, cublasLtMatmulAlgo_t> plans_;
 };
 

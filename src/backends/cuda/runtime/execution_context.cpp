@@ -282,7 +282,8 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine,
   s.engine = std::move(engine);
   s.graph = passes::specialize_shapes(s.engine->graph(), input_dims);
   s.options = options;
-  s.resources.emplace(s.engine->workspace_bytes(), /*stream=*/nullptr);
+  s.resources.emplace(s.engine->workspace_bytes(), /*stream=*/nullptr, &s.engine->gemm_plans(),
+                      &s.engine->conv_plans());
   s.plan = plan_storage(s.graph, cuda_plan_options(options.fuse_groups));
   s.place_tensors();
   s.find_kernels();

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <string>
 
+#include "backends/cuda/kernels/conv_plan.h"
+#include "backends/cuda/kernels/gemm_plan.h"
 #include "backends/cuda/ops/cuda_kernel.h"
 #include "backends/cuda/runtime/cuda_resources.h"
 #include "backends/cuda/runtime/fused_kernel_cache.h"
@@ -48,6 +50,10 @@ class Engine {
   // The generated kernels of the engine's fusion groups, shared by its contexts: loaded from
   // the engine file's cubins, or compiled on first use. Thread-safe.
   FusedKernelCache& fused_kernels() const { return *fused_kernels_; }
+  // The GEMM and convolution algorithms its contexts timed, shared by all of them, so that
+  // every context runs the same algorithms and gives the same bits. Thread-safe.
+  GemmPlanCache& gemm_plans() const { return gemm_plans_; }
+  ConvPlanCache& conv_plans() const { return conv_plans_; }
 
  private:
   struct Weight {
@@ -60,6 +66,8 @@ class Engine {
   mutable std::mutex mutex_;
   mutable std::map<std::pair<std::string, DType>, std::unique_ptr<Weight>> weights_;
   std::unique_ptr<FusedKernelCache> fused_kernels_;
+  mutable GemmPlanCache gemm_plans_;
+  mutable ConvPlanCache conv_plans_;
 };
 
 // "sm_90" for compute capability 90.

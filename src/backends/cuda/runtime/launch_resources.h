@@ -16,8 +16,11 @@ namespace kiln::cuda {
 
 class LaunchResources {
  public:
-  // Launches go to `stream` until bind_stream() names another.
-  LaunchResources(size_t workspace_bytes, cudaStream_t stream);
+  // Launches go to `stream` until bind_stream() names another. The timed GEMM and convolution
+  // choices go to the caches given (an engine's, shared by its contexts), else to its own.
+  LaunchResources(size_t workspace_bytes, cudaStream_t stream,
+                  GemmPlanCache* shared_gemm_plans = nullptr,
+                  ConvPlanCache* shared_conv_plans = nullptr);
   // `context()` points into this object: it is neither copied nor moved.
   LaunchResources(const LaunchResources&) = delete;
   LaunchResources& operator=(const LaunchResources&) = delete;
