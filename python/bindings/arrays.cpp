@@ -11,7 +11,8 @@ namespace {
 std::string type_module(nb::handle object) {
   nb::handle type = object.type();
   if (!nb::hasattr(type, "__module__")) return "";
-  return nb::cast<std::string>(nb::str(type.attr("__module__")));
+  nb::object module = type.attr("__module__");
+  return nb::isinstance<nb::str>(module) ? nb::cast<std::string>(module) : std::string();
 }
 
 // Copies an array of any strides into contiguous bytes, element by element in C order.
@@ -111,6 +112,14 @@ InputArray as_array(nb::handle value, const std::string& what) {
   InputArray array;
   if (!nb::try_cast(value, array)) {
     std::string type = nb::cast<std::string>(nb::str(value.type().attr("__name__")));
+    if (nb::hasattr(value, "dtype")) {  // an array of a kind no array protocol carries
+      nb::object dtype_object = value.attr("dtype");
+      std::string dtype =
+          nb::cast<std::string>(nb::steal<nb::str>(PyObject_Str(dtype_object.ptr())));
+      throw nb::type_error((what + " is a " + type + " of dtype " + dtype +
+                            ", which Kiln cannot read (numbers and bools only)")
+                               .c_str());
+    }
     throw nb::type_error(
         (what + " is a " + type + ", not an array (NumPy, torch or any DLPack tensor)").c_str());
   }

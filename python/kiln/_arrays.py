@@ -39,8 +39,11 @@ def prepare_inputs(inputs: Mapping[str, Any] | None) -> tuple[dict, set]:
             if BFLOAT16 is not None and value.dtype == BFLOAT16:
                 value = value.view(np.uint16)
                 bf16_views.add(name)
-        elif not hasattr(value, "__dlpack__"):
-            value = np.asarray(value)
+        elif isinstance(value, (list, tuple, int, float, bool, np.generic)):
+            value = np.asarray(value)  # NumPy's dtype for Python numbers: float64, int64
+        elif not hasattr(value, "__dlpack__") and not hasattr(value, "__array_interface__"):
+            raise TypeError(f"input '{name}' is a {type(value).__name__}, not an array "
+                            "(NumPy, torch or any DLPack tensor)")
         prepared[name] = value
     return prepared, bf16_views
 

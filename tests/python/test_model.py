@@ -98,6 +98,12 @@ def test_bad_inputs_name_the_input():
         model.run({"x": x[None]}, backend="cpu")
     with pytest.raises(TypeError, match="dict"):
         model.run([x], backend="cpu")
+    with pytest.raises(TypeError, match="input 'x' is a str, not an array"):
+        model.run({"x": "hello"}, backend="cpu")
+    with pytest.raises(TypeError, match="dtype object, which Kiln cannot read"):
+        model.run({"x": np.array([object()])}, backend="cpu")
+    with pytest.raises(TypeError, match="element type Kiln does not have"):
+        model.run({"x": x.astype(np.complex64)}, backend="cpu")
     with pytest.raises(ValueError, match="backend"):
         model.run({"x": x}, backend="tpu")
     with pytest.raises(kiln.InvalidArgumentError, match="precision"):
