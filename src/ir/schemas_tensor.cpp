@@ -1,5 +1,5 @@
 // Schemas of the ops that rearrange a tensor without arithmetic: Reshape, Flatten,
-// Transpose, Squeeze, Unsqueeze, Expand, Trilu.
+// Transpose, Squeeze, Unsqueeze, Expand, Trilu, Pad.
 #include <algorithm>
 #include <set>
 
@@ -228,6 +228,46 @@ void infer_trilu(Node& node) {
   set_output(node, 0, x.dtype, x.shape);
 }
 
+// Pad: pads holds the begins then the ends of every axis (negative crops), so each dim grows
+// by begin + end. A symbolic dim stays itself only when its two pads cancel.
+void infer_pad(Node& node) {
+  const Value& x = required_input(node, 0);
+  const std::string mode = node.attr_string("mode", "constant");
+  check(mode == "constant" || mode == "reflect" || mode == "edge" || mode == "wrap",
+        ErrorKind::InvalidModel, node.describe(), ": mode '", mode,
+        "' is not one of constant, reflect, edge, wrap");
+  const std::vector<int64_t> pads = node.attr_ints("pads");
+  check(pads.size() % 2 == 0, ErrorKind::InvalidModel, node.describe(), ": pads ",
+        dims_to_string(pads), " must hold a begin and an end per axis");
+  const int64_t rank = static_cast<int64_t>(pads.size() / 2);
+  if (!x.shape.rank_known()) {
+    set_output(node, 0, x.dtype, unknown_dims(rank));
+    return;
+  }
+  check(x.shape.rank() == rank, ErrorKind::InvalidModel, node.describe(), ": pads ",
+        dims_to_string(pads), " has ", pads.size(), " values; an input of rank ", x.shape.rank(),
+        " needs ", 2 * x.shape.rank());
+  std::vector<Dim> result;
+  for (int64_t axis = 0; axis < rank; ++axis) {
+    const Dim& dim = x.shape[axis];
+    const int64_t begin = pads[static_cast<size_t>(axis)];
+    const int64_t end = pads[static_cast<size_t>(axis + rank)];
+    if (!dim.is_static()) {
+      result.push_back(begin + end == 0 ? dim : Dim::unknown());
+      continue;
+    }
+    check(dim.value + begin + end >= 0, ErrorKind::InvalidModel, node.describe(), ": pads ", begin,
+          " and ", end, " crop more than the ", dim.value, " elements of axis ", axis);
+    check(mode == "constant" || dim.value > 0 || (begin <= 0 && end <= 0), ErrorKind::InvalidModel,
+          node.describe(), ": ", mode, " padding of axis ", axis, " has no elements to copy");
+    check(mode != "reflect" || (begin < dim.value && end < dim.value), ErrorKind::InvalidModel,
+          node.describe(), ": reflect pads ", begin, " and ", end, " of axis ", axis,
+          " must each be less than its size ", dim.value);
+    result.push_back(Dim::fixed(dim.value + begin + end));
+  }
+  set_output(node, 0, x.dtype, Shape(std::move(result)));
+}
+
 }  // namespace
 
 void add_tensor_schemas(std::vector<OpSchema>& table) {
@@ -238,6 +278,7 @@ void add_tensor_schemas(std::vector<OpSchema>& table) {
   table.push_back({"Squeeze", 1, 1, 1, 1, false, infer_squeeze});
   table.push_back({"Expand", 2, 2, 1, 1, false, infer_expand});
   table.push_back({"Trilu", 1, 2, 1, 1, false, infer_trilu});
+  table.push_back({"Pad", 1, 1, 1, 1, false, infer_pad});
 }
 
 }  // namespace kiln::ir

@@ -221,6 +221,21 @@ std::vector<ProbeCall> shape_calls() {
          return std::vector<NamedArgument>{s.list("tensors", {{2, 3}, {2, 3}}),
                                            value("dim", int64_t{1})};
        }},
+      {"pad 1-D",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 3, 6}), value("pad", Ints{1, 2}),
+                                           value("padding", Ints{1, 2})};
+       }},
+      {"pad 2-D",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 3, 6, 6}),
+                                           value("padding", Ints{1, 2, 0, 1})};
+       }},
+      {"pad 3-D",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {1, 2, 4, 4, 4}),
+                                           value("padding", Ints{1, 1, 2, 0, 0, 1})};
+       }},
       {"list item",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.list("a", {{2, 3}, {2, 3}}), value("b", int64_t{1})};

@@ -169,5 +169,38 @@ TEST(ShapeOpsSchema, ExpandRangeConstantOfShapeShapeSize) {
   EXPECT_EQ(output_shape(trilu), "[batch, 1]");
 }
 
+TEST(PadSchema, StaticDimsGrowAndSymbolicDimsStayWhenTheirPadsCancel) {
+  Graph graph;
+  Value* x = graph.add_input("x", DType::Int32, shape({"batch", "seq", 4, 5}));
+  Node* pad = graph.add_node("Pad", "pad", {x}, {"y"});
+  pad->attrs["pads"] = std::vector<int64_t>{0, 1, 2, -1, 1, -1, 3, -2};
+  EXPECT_EQ(output_shape(pad), "[?, seq, 9, 2]");
+  EXPECT_EQ(pad->outputs[0]->dtype, DType::Int32);
+  Value* unranked = graph.add_input("u", DType::Float32, Shape());
+  Node* of_unranked = graph.add_node("Pad", "pad_u", {unranked}, {"u_out"});
+  of_unranked->attrs["pads"] = std::vector<int64_t>{1, 1};
+  EXPECT_EQ(output_shape(of_unranked), "[?]");
+
+  auto error_of = [&](std::vector<int64_t> pads, std::string mode) -> std::string {
+    Node* node =
+        graph.add_node("Pad", "bad_pad", {x}, {"bad_" + std::to_string(graph.node_count())});
+    node->attrs["pads"] = std::move(pads);
+    node->attrs["mode"] = std::move(mode);
+    try {
+      infer_node(*node);
+    } catch (const Error& error) {
+      EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+      return error.what();
+    }
+    return "no error";
+  };
+  EXPECT_NE(error_of({0, 0, 4, 0, 0, 0, 0, 0}, "reflect").find("must each be less than its size 4"),
+            std::string::npos);
+  EXPECT_NE(error_of({0, 0, 0, 0, 0, 0, -5, 0}, "constant").find("crop more than the 4 elements"),
+            std::string::npos);
+  EXPECT_NE(error_of({1, 1}, "edge").find("an input of rank 4 needs 8"), std::string::npos);
+  EXPECT_NE(error_of({0, 0, 0, 0, 0, 0, 0, 0}, "symmetric").find("'bad_pad'"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kiln::ir

@@ -24,5 +24,6 @@ void register_conv_pool_kernels(KernelMap& map);  // Conv, MaxPool, AveragePool,
 void register_conv_transpose_kernels(KernelMap& map);  // ConvTranspose
 void register_attention_kernels(KernelMap& map);       // Attention
 void register_indexing_kernels(KernelMap& map);        // GatherElements, GatherND, CumSum
+void register_pad_kernels(KernelMap& map);             // Pad
 
 }  // namespace kiln::cpu

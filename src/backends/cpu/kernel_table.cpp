@@ -21,6 +21,7 @@ const std::map<std::string, Kernel, std::less<>>& kernel_table() {
     register_conv_transpose_kernels(map);
     register_attention_kernels(map);
     register_indexing_kernels(map);
+    register_pad_kernels(map);
     return map;
   }();
   return table;

@@ -1,5 +1,5 @@
-// Importers for data movement and shape ops, constants, and the ops removed at import
-// (Identity, Dropout).
+// Importers for data movement and shape ops (Pad among them), constants, and the ops removed at
+// import (Identity, Dropout).
 #include <algorithm>
 
 #include "onnx_import_context.h"
@@ -54,6 +54,55 @@ void import_split(OnnxNode& node) {
   AttrMap attrs = node.copied_attrs({"axis"});
   if (sizes) attrs["split"] = *sizes;
   node.emit("Split", {input}, std::move(attrs), static_cast<size_t>(outputs));
+}
+
+// Opset 18's axes: `pads` holds begins then ends for the listed axes only; the others get 0.
+std::vector<int64_t> pads_over_axes(OnnxNode& node, const ir::Value& data,
+                                    const std::vector<int64_t>& pads,
+                                    const std::vector<int64_t>& axes) {
+  if (!data.shape.rank_known()) {
+    node.unsupported("pads listed by axis need the rank of its input, which is unknown");
+  }
+  const int64_t rank = data.shape.rank();
+  if (pads.size() != 2 * axes.size()) {
+    node.invalid("has ", pads.size(), " pads for ", axes.size(), " axes; it needs ",
+                 2 * axes.size());
+  }
+  std::vector<int64_t> full(static_cast<size_t>(2 * rank), 0);
+  std::vector<bool> seen(static_cast<size_t>(rank), false);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    const auto axis = static_cast<size_t>(ir::normalize_axis(axes[i], rank, node.label()));
+    if (seen[axis]) node.invalid("lists axis ", axis, " twice in its axes");
+    seen[axis] = true;
+    full[axis] = pads[i];
+    full[axis + static_cast<size_t>(rank)] = pads[i + axes.size()];
+  }
+  return full;
+}
+
+// Pad: pads and constant_value are inputs (since opset 11; Kiln reads opset 13 on), which
+// Kiln needs to be constants, and opset 18 adds axes. Kiln holds pads for every axis and the
+// value as attributes.
+void import_pad(OnnxNode& node) {
+  node.allow_attributes({"mode"});
+  ir::Value* data = node.required_input(0, "data");
+  AttrMap attrs = node.copied_attrs({"mode"});
+  std::vector<int64_t> pads = node.constant_ints(1, "pads");
+  std::optional<std::vector<int64_t>> axes;
+  if (node.opset() >= 18) axes = node.optional_constant_ints(3, "axes");
+  if (axes) pads = pads_over_axes(node, *data, pads, *axes);
+  attrs["pads"] = pads;
+  if (const ir::Value* value = node.input(2)) {
+    if (!value->is_constant()) {
+      node.unsupported("input 2 (constant_value) is computed at run time; Kiln needs it to be ",
+                       "a constant (an initializer or Constant node)");
+    }
+    if (value->constant->numel() != 1) {
+      node.invalid("constant_value must hold one value, not ", value->constant->numel());
+    }
+    attrs["value"] = value->constant->to_double_vector()[0];
+  }
+  node.emit("Pad", {data}, std::move(attrs));
 }
 
 void import_unsqueeze(OnnxNode& node) {
@@ -148,6 +197,7 @@ void add_tensor_ops(OpTable& table) {
   table["Unsqueeze"] = {import_unsqueeze, 1};
   table["Squeeze"] = {import_squeeze, 1};
   table["ConstantOfShape"] = {import_constant_of_shape, 1};
+  table["Pad"] = {import_pad, 2};
   table["Constant"] = {import_constant, 1};
   table["Identity"] = {import_identity, 1};
   table["Dropout"] = {import_dropout, 1};

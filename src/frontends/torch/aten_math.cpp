@@ -111,6 +111,20 @@ void convert_masked_fill(AtenNode& node) {
   node.set_output(0, node.add("Where", {mask, value, self}));
 }
 
+// maximum / minimum and max.other / min.other: Max / Min of both in PyTorch's promoted dtype
+// (NaN wins, as in PyTorch); on bool the maximum is or, the minimum and.
+AtenConverter extremum(std::string op) {
+  return [op](AtenNode& node) {
+    DType type = result_type(node, {"self", "other"});
+    ir::Value* left = operand(node, "self", type);
+    ir::Value* right = operand(node, "other", type);
+    if (type != DType::Bool) return node.set_output(0, node.add(op, {left, right}));
+    if (op == "Min") return node.set_output(0, node.add("And", {left, right}));
+    ir::Value* neither = node.add("And", {node.add("Not", {left}), node.add("Not", {right})});
+    node.set_output(0, node.add("Not", {neither}));
+  };
+}
+
 // Ops of one core op on `self`; `float_only` ops compute integers in float32, as PyTorch.
 AtenConverter unary(std::string op, bool float_only, Attrs attrs = {}) {
   return [op, float_only, attrs](AtenNode& node) {
@@ -195,6 +209,10 @@ void add_math_ops(AtenTable& table) {
   table["aten.where.ScalarSelf"] = convert_where;
   table["aten.where.ScalarOther"] = convert_where;
   table["aten.where.Scalar"] = convert_where;
+  table["aten.maximum.default"] = extremum("Max");
+  table["aten.minimum.default"] = extremum("Min");
+  table["aten.max.other"] = extremum("Max");
+  table["aten.min.other"] = extremum("Min");
 
   table["aten.relu.default"] = unary("Relu", false);
   table["aten.neg.default"] = unary("Neg", false);

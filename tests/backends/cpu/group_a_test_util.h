@@ -13,7 +13,7 @@
 
 namespace kiln::cpu::testing {
 
-// Kernels of these five families only, so the tests do not depend on the other families.
+// Kernels of these families only (the five, and Pad), so the tests do not depend on the others.
 inline const KernelMap& group_a_kernels() {
   static const KernelMap map = [] {
     KernelMap kernels;
@@ -22,6 +22,7 @@ inline const KernelMap& group_a_kernels() {
     register_normalization_kernels(kernels);
     register_data_movement_kernels(kernels);
     register_shape_kernels(kernels);
+    register_pad_kernels(kernels);
     return kernels;
   }();
   return map;

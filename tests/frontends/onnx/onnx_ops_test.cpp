@@ -196,6 +196,62 @@ TEST(OnnxOps, ReduceMinAxesAndArgMaxArgMinAttributes) {
                                       "'bad_argmin'"));
 }
 
+// x is [2, 1, 6]. pads and constant_value are inputs; opset 18 adds axes. Kiln holds pads for
+// every axis and the value as attributes.
+TEST(OnnxOps, PadInputsBecomeAttributesOverEveryAxis) {
+  ModelBuilder v13 = with_input(13);
+  v13.int64_initializer("pads", {0, 0, 1, 1, 2, -1});
+  v13.float_initializer("value", {}, {2.5f});
+  testing::attr_string(v13.node("Pad", {"x", "pads", "value"}, {"y"}, "pad"), "mode", "constant");
+  v13.output("y");
+  ir::Graph graph = import(v13);
+  const ir::Node& pad = only_node(graph);
+  EXPECT_EQ(pad.op, "Pad");
+  EXPECT_EQ(pad.inputs.size(), 1u);
+  EXPECT_THAT(pad.attr_ints("pads"), ElementsAre(0, 0, 1, 1, 2, -1));
+  EXPECT_EQ(pad.attr_float("value", 0), 2.5);
+  EXPECT_EQ(pad.attr_string("mode", ""), "constant");
+  EXPECT_EQ(graph.outputs()[0]->shape, ir::Shape::from_dims({3, 3, 6}));
+
+  ModelBuilder v18 = with_input(18);
+  v18.int64_initializer("pads", {2, 1});
+  v18.int64_initializer("axes", {-1});
+  testing::attr_string(v18.node("Pad", {"x", "pads", "", "axes"}, {"y"}), "mode", "reflect");
+  v18.output("y");
+  ir::Graph over_axes = import(v18);
+  EXPECT_THAT(only_node(over_axes).attr_ints("pads"), ElementsAre(0, 0, 2, 0, 0, 1));
+  EXPECT_EQ(over_axes.outputs()[0]->shape, ir::Shape::from_dims({2, 1, 9}));
+}
+
+TEST(OnnxOps, PadErrorsNameTheNode) {
+  // Reflecting 6 elements by 6 has nothing to mirror: a broken model.
+  ModelBuilder too_far = with_input(13);
+  too_far.int64_initializer("pads", {0, 0, 6, 0, 0, 0});
+  testing::attr_string(too_far.node("Pad", {"x", "pads"}, {"y"}, "mirror"), "mode", "reflect");
+  too_far.output("y");
+  Error error = import_error(too_far);
+  EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+  EXPECT_THAT(error.what(), HasSubstr("Pad node 'mirror'"));
+  EXPECT_THAT(error.what(), HasSubstr("must each be less than its size 6"));
+
+  // Pads computed at run time are unsupported; so is a run-time constant_value.
+  ModelBuilder runtime = with_input(13);
+  runtime.input("pads", TensorProto::INT64, {int64_t(6)});
+  runtime.node("Pad", {"x", "pads"}, {"y"}, "dynamic");
+  runtime.output("y");
+  Error dynamic = import_error(runtime);
+  EXPECT_EQ(dynamic.kind(), ErrorKind::Unsupported);
+  EXPECT_THAT(dynamic.what(), HasSubstr("node 'dynamic' (Pad)"));
+  EXPECT_THAT(dynamic.what(), HasSubstr("pads"));
+
+  ModelBuilder axes = with_input(18);
+  axes.int64_initializer("pads", {1, 1, 1});
+  axes.int64_initializer("axes", {0});
+  axes.node("Pad", {"x", "pads", "", "axes"}, {"y"}, "odd");
+  axes.output("y");
+  EXPECT_THAT(import_error(axes).what(), HasSubstr("has 3 pads for 1 axes"));
+}
+
 TEST(OnnxOps, RuntimeAxesAreUnsupportedNamingTheNode) {
   ModelBuilder builder = with_input();
   builder.input("axes", TensorProto::INT64, {int64_t(1)});

@@ -144,6 +144,44 @@ TEST(AtenReduce, MeanOverDims) {
   EXPECT_THAT(result.to_double_vector(), ElementsAre(2, 7));
 }
 
+// maximum / max.other promote as arithmetic does and let NaN through; on bool they are or/and.
+TEST(AtenMath, MaximumAndMinimumOfTwoTensors) {
+  AtenHarness h;
+  ir::Value* a = h.input("a", DType::Float32, Dims{2, 2});
+  ir::Value* b = h.input("b", DType::Int64, Dims{2});
+  ir::Value* most = h.convert("aten.maximum.default", {arg("self", a), arg("other", b)}, "most");
+  ir::Value* least = h.convert("aten.min.other", {arg("self", a), arg("other", b)}, "least");
+  ir::Value* p = h.input("p", DType::Bool, Dims{2});
+  ir::Value* q = h.input("q", DType::Bool, Dims{2});
+  ir::Value* any = h.convert("aten.max.other", {arg("self", p), arg("other", q)}, "any");
+  ir::Value* all = h.convert("aten.minimum.default", {arg("self", p), arg("other", q)}, "all");
+  Tensor bools(DType::Bool, {2});
+  bools.data_mutable<bool>()[0] = true;
+  bools.data_mutable<bool>()[1] = false;
+  Tensor falses(DType::Bool, {2});
+  falses.data_mutable<bool>()[0] = false;
+  falses.data_mutable<bool>()[1] = false;
+  auto results = h.run({most, least, any, all}, {{"a", floats({2, 2}, {1, NAN, -3, 4})},
+                                                 {"b", int64s({2}, {0, 2})},
+                                                 {"p", bools},
+                                                 {"q", falses}});
+  EXPECT_EQ(results[0].dtype(), DType::Float32);
+  EXPECT_EQ(results[0].dims(), (Dims{2, 2}));
+  std::vector<double> maxima = results[0].to_double_vector();
+  EXPECT_EQ(maxima[0], 1);
+  EXPECT_TRUE(std::isnan(maxima[1]));
+  EXPECT_EQ(maxima[2], 0);
+  EXPECT_EQ(maxima[3], 4);
+  std::vector<double> minima = results[1].to_double_vector();
+  EXPECT_EQ(minima[0], 0);
+  EXPECT_TRUE(std::isnan(minima[1]));
+  EXPECT_EQ(minima[2], -3);
+  EXPECT_EQ(minima[3], 2);
+  EXPECT_EQ(results[2].dtype(), DType::Bool);
+  EXPECT_THAT(results[2].to_double_vector(), ElementsAre(1, 0));
+  EXPECT_THAT(results[3].to_double_vector(), ElementsAre(0, 0));
+}
+
 // argmax/argmin over a dim, and over the flattened tensor when dim is None (keepdim then
 // keeps every dim as 1); ties give the first index, as PyTorch documents.
 TEST(AtenReduce, ArgmaxAndArgminWithAndWithoutDim) {

@@ -1,0 +1,111 @@
+// CPU reference kernel for Pad (constant, reflect, edge, wrap; negative pads crop). It moves
+// bytes, so it works on every dtype; the constant is converted to the input's dtype.
+#include <cstring>
+#include <string>
+
+#include "backends/cpu/kernel_registry.h"
+#include "backends/cpu/kernel_util.h"
+
+namespace kiln::cpu {
+namespace {
+
+enum class PadMode { Constant, Reflect, Edge, Wrap };
+
+PadMode pad_mode(const ir::Node& node) {
+  const std::string mode = node.attr_string("mode", "constant");
+  if (mode == "constant") return PadMode::Constant;
+  if (mode == "reflect") return PadMode::Reflect;
+  if (mode == "edge") return PadMode::Edge;
+  if (mode == "wrap") return PadMode::Wrap;
+  fail(ErrorKind::InvalidModel, node.describe(), ": mode '", mode,
+       "' is not one of constant, reflect, edge, wrap");
+}
+
+// The input index that output index `out` of one axis reads, or -1 for the constant. The
+// output starts `begin` elements before the input (after it when `begin` is negative).
+int64_t source_index(PadMode mode, int64_t out, int64_t begin, int64_t size) {
+  int64_t in = out - begin;
+  if (in >= 0 && in < size) return in;
+  switch (mode) {
+    case PadMode::Constant:
+      return -1;
+    case PadMode::Edge:
+      return in < 0 ? 0 : size - 1;
+    case PadMode::Wrap:
+      return ((in % size) + size) % size;
+    case PadMode::Reflect: {
+      if (size == 1) return 0;
+      const int64_t period = 2 * (size - 1);
+      in = ((in % period) + period) % period;
+      return in < size ? in : period - in;
+    }
+  }
+  return -1;
+}
+
+// For every axis, the input index each output index reads (-1: the constant); checks the pads.
+std::vector<std::vector<int64_t>> source_maps(const ir::Node& node, const Dims& in_dims,
+                                              PadMode mode, Dims& out_dims) {
+  const std::vector<int64_t> pads = node.attr_ints("pads");
+  const size_t rank = in_dims.size();
+  check(pads.size() == 2 * rank, ErrorKind::InvalidModel, node.describe(), ": pads ",
+        dims_to_string(pads), " has ", pads.size(), " values; an input of rank ", rank, " needs ",
+        2 * rank);
+  std::vector<std::vector<int64_t>> maps(rank);
+  out_dims.assign(rank, 0);
+  for (size_t axis = 0; axis < rank; ++axis) {
+    const int64_t size = in_dims[axis], begin = pads[axis], end = pads[axis + rank];
+    check(size + begin + end >= 0, ErrorKind::InvalidArgument, node.describe(), ": pads ", begin,
+          " and ", end, " crop more than the ", size, " elements of axis ", axis);
+    check(mode == PadMode::Constant || size > 0 || (begin <= 0 && end <= 0),
+          ErrorKind::InvalidArgument, node.describe(), ": axis ", axis,
+          " is empty, so there is nothing to pad it with");
+    check(mode != PadMode::Reflect || (begin < size && end < size), ErrorKind::InvalidArgument,
+          node.describe(), ": reflect pads ", begin, " and ", end, " of axis ", axis,
+          " must each be less than its size ", size, " (input dims ", dims_to_string(in_dims), ")");
+    out_dims[axis] = size + begin + end;
+    for (int64_t out = 0; out < out_dims[axis]; ++out) {
+      maps[axis].push_back(source_index(mode, out, begin, size));
+    }
+  }
+  return maps;
+}
+
+std::vector<Tensor> pad_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
+  const Tensor& x = required_input(node, inputs, 0);
+  const PadMode mode = pad_mode(node);
+  Dims out_dims;
+  const std::vector<std::vector<int64_t>> maps = source_maps(node, x.dims(), mode, out_dims);
+  Tensor out(x.dtype(), out_dims);
+  if (out.numel() == 0) return {out};
+  const size_t rank = out_dims.size();
+  const size_t width = dtype_size(x.dtype());
+  const Tensor fill = Tensor::scalar<double>(node.attr_float("value", 0.0)).to(x.dtype());
+  Dims in_strides(rank, 1);
+  for (size_t d = rank; d-- > 1;) in_strides[d - 1] = in_strides[d] * x.dims()[d];
+  const auto* in = static_cast<const unsigned char*>(x.raw());
+  auto* result = static_cast<unsigned char*>(out.raw_mutable());
+  Dims index(rank, 0);  // the output element's index, advanced like an odometer
+  for (int64_t flat = 0; flat < out.numel(); ++flat) {
+    int64_t offset = 0;
+    bool constant = false;
+    for (size_t d = 0; d < rank && !constant; ++d) {
+      const int64_t source = maps[d][static_cast<size_t>(index[d])];
+      constant = source < 0;
+      offset += source * in_strides[d];
+    }
+    const void* from = constant ? fill.raw() : in + static_cast<size_t>(offset) * width;
+    std::memcpy(result + static_cast<size_t>(flat) * width, from, width);
+    for (size_t d = rank; d-- > 0;) {
+      if (++index[d] < out_dims[d]) break;
+      index[d] = 0;
+    }
+  }
+  return {out};
+}
+
+}  // namespace
+
+void register_pad_kernels(KernelMap& map) { map["Pad"] = pad_kernel; }
+
+}  // namespace kiln::cpu
