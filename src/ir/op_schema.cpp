@@ -22,6 +22,7 @@ const std::map<std::string, OpSchema, std::less<>>& schema_table() {
     add_tensor_schemas(schemas);
     add_indexing_schemas(schemas);
     add_shape_schemas(schemas);
+    add_resize_schemas(schemas);
     std::map<std::string, OpSchema, std::less<>> by_name;
     for (OpSchema& schema : schemas) by_name.emplace(schema.op, std::move(schema));
     return by_name;

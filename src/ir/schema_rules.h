@@ -18,6 +18,7 @@ void add_normalization_schemas(std::vector<OpSchema>& table);
 void add_tensor_schemas(std::vector<OpSchema>& table);    // reshaping
 void add_indexing_schemas(std::vector<OpSchema>& table);  // Concat, Split, Slice, Gather
 void add_shape_schemas(std::vector<OpSchema>& table);
+void add_resize_schemas(std::vector<OpSchema>& table);  // Resize
 
 // The present input at `index`; throws InvalidModel naming the node if it is absent.
 const Value& required_input(const Node& node, size_t index);

@@ -236,6 +236,26 @@ std::vector<ProbeCall> shape_calls() {
          return std::vector<NamedArgument>{s.f32("self", {1, 2, 4, 4, 4}),
                                            value("padding", Ints{1, 1, 2, 0, 0, 1})};
        }},
+      // Downsampling by whole factors, which adaptive pooling (it reads output_size too) takes
+      // as a plain AveragePool or GlobalAveragePool.
+      {"upsample 1-D",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {1, 2, 4}), s.f32("input", {1, 2, 4}),
+                                           value("output_size", Ints{1}),
+                                           value("align_corners", false)};
+       }},
+      {"upsample 2-D",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{
+             s.f32("self", {1, 2, 4, 4}), s.f32("input", {1, 2, 4, 4}),
+             value("output_size", Ints{2, 2}), value("align_corners", false)};
+       }},
+      {"upsample 3-D",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{
+             s.f32("self", {1, 2, 2, 4, 4}), s.f32("input", {1, 2, 2, 4, 4}),
+             value("output_size", Ints{1, 2, 2}), value("align_corners", false)};
+       }},
       {"list item",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.list("a", {{2, 3}, {2, 3}}), value("b", int64_t{1})};

@@ -202,5 +202,42 @@ TEST(PadSchema, StaticDimsGrowAndSymbolicDimsStayWhenTheirPadsCancel) {
   EXPECT_NE(error_of({0, 0, 0, 0, 0, 0, 0, 0}, "symmetric").find("'bad_pad'"), std::string::npos);
 }
 
+// Resize: a fixed size wins; -1 is floor(dim * scale), and a symbolic dim stays itself when
+// its scale is 1.
+TEST(ResizeSchema, SizesScalesAndSymbolicDims) {
+  Graph graph;
+  Value* x = graph.add_input("x", DType::Float32, shape({"batch", 3, 5, 7}));
+  Node* resize = graph.add_node("Resize", "resize", {x}, {"y"});
+  resize->attrs["mode"] = std::string("linear");
+  resize->attrs["sizes"] = std::vector<int64_t>{-1, 4, -1, -1};
+  resize->attrs["scales"] = std::vector<double>{1, 0, 2, 0.5};
+  EXPECT_EQ(output_shape(resize), "[batch, 4, 10, 3]");
+  EXPECT_EQ(resize->outputs[0]->dtype, DType::Float32);
+  Node* growing = graph.add_node("Resize", "grow", {x}, {"g"});
+  growing->attrs["sizes"] = std::vector<int64_t>{-1, 3, 5, 7};
+  growing->attrs["scales"] = std::vector<double>{2, 0, 0, 0};
+  EXPECT_EQ(output_shape(growing), "[?, 3, 5, 7]");
+
+  auto error_of = [&](std::vector<int64_t> sizes, std::string mode, ErrorKind kind) {
+    Node* node =
+        graph.add_node("Resize", "bad_resize", {x}, {"bad_" + std::to_string(graph.node_count())});
+    node->attrs["sizes"] = std::move(sizes);
+    node->attrs["mode"] = std::move(mode);
+    try {
+      infer_node(*node);
+    } catch (const Error& error) {
+      EXPECT_EQ(error.kind(), kind);
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of({1, 2}, "nearest", ErrorKind::InvalidModel).find("an input of rank 4 needs 4"),
+            std::string::npos);
+  EXPECT_NE(error_of({1, 3, 5, 7}, "cubic", ErrorKind::Unsupported).find("'bad_resize'"),
+            std::string::npos);
+  EXPECT_NE(error_of({1, -1, 5, 7}, "nearest", ErrorKind::InvalidModel).find("neither a size"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace kiln::ir

@@ -25,5 +25,6 @@ void register_conv_transpose_kernels(KernelMap& map);  // ConvTranspose
 void register_attention_kernels(KernelMap& map);       // Attention
 void register_indexing_kernels(KernelMap& map);        // GatherElements, GatherND, CumSum
 void register_pad_kernels(KernelMap& map);             // Pad
+void register_resize_kernels(KernelMap& map);          // Resize
 
 }  // namespace kiln::cpu

@@ -22,6 +22,7 @@ const std::map<std::string, Kernel, std::less<>>& kernel_table() {
     register_attention_kernels(map);
     register_indexing_kernels(map);
     register_pad_kernels(map);
+    register_resize_kernels(map);
     return map;
   }();
   return table;

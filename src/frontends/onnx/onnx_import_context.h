@@ -148,6 +148,7 @@ using OpTable = std::map<std::string, OpEntry, std::less<>>;
 void add_math_ops(OpTable& table);
 void add_nn_ops(OpTable& table);
 void add_tensor_ops(OpTable& table);
+void add_resize_ops(OpTable& table);
 void add_attention_ops(OpTable& table);
 // The whole table; null if Kiln has no importer for `op_type`.
 const OpEntry* find_op_importer(std::string_view op_type);

@@ -36,6 +36,7 @@ AtenTable build_table() {
   add_indexing_ops(table);
   add_creation_ops(table);
   add_pad_ops(table);
+  add_resize_ops(table);
   const std::vector<std::string> mutable_ops = {
       "aten.add.Tensor",         "aten.add.Scalar",          "aten.sub.Tensor",
       "aten.sub.Scalar",         "aten.mul.Tensor",          "aten.mul.Scalar",

@@ -13,7 +13,8 @@
 
 namespace kiln::cpu::testing {
 
-// Kernels of these families only (the five, and Pad), so the tests do not depend on the others.
+// Kernels of these families only (the five, Pad and Resize), so the tests do not depend on the
+// others.
 inline const KernelMap& group_a_kernels() {
   static const KernelMap map = [] {
     KernelMap kernels;
@@ -23,6 +24,7 @@ inline const KernelMap& group_a_kernels() {
     register_data_movement_kernels(kernels);
     register_shape_kernels(kernels);
     register_pad_kernels(kernels);
+    register_resize_kernels(kernels);
     return kernels;
   }();
   return map;

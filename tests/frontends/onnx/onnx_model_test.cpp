@@ -164,9 +164,9 @@ TEST(OnnxModel, TypeErrorsFromInferenceNameTheFile) {
 ModelBuilder model_with_unsupported_ops() {
   ModelBuilder builder;
   builder.input("x", TensorProto::FLOAT, {int64_t(1), int64_t(3), int64_t(8), int64_t(8)});
-  builder.node("Resize", {"x"}, {"r1"}, "up1");
+  builder.node("GridSample", {"x"}, {"r1"}, "up1");
   builder.node("Relu", {"r1"}, {"a"}, "act");
-  builder.node("Resize", {"a"}, {"r2"}, "up2");
+  builder.node("GridSample", {"a"}, {"r2"}, "up2");
   builder.node("NonZero", {"r2"}, {"nz_out"}, "nz");
   auto& custom = builder.node("FusedMatMul", {"nz_out"}, {"out"}, "fmm");
   custom.set_domain("com.microsoft");
@@ -179,7 +179,7 @@ TEST(OnnxModel, AllUnsupportedOpsAreListedWithTheirNodes) {
   Error error = import_error(model_with_unsupported_ops().bytes());
   EXPECT_EQ(error.kind(), ErrorKind::Unsupported);
   EXPECT_STREQ(error.what(),
-               "model.onnx uses 3 unsupported ops: Resize (node 'up1', 'up2'), NonZero (node "
+               "model.onnx uses 3 unsupported ops: GridSample (node 'up1', 'up2'), NonZero (node "
                "'nz'), com.microsoft.FusedMatMul (node 'fmm')");
 }
 
@@ -189,11 +189,11 @@ TEST(OnnxModel, KeepUnsupportedImportsThemAsOnnxNodes) {
   ImportResult result =
       import_onnx_model_bytes(model_with_unsupported_ops().bytes(), {}, options, "model.onnx");
   EXPECT_THAT(unsupported_op_names(result),
-              ElementsAre("Resize", "NonZero", "com.microsoft.FusedMatMul"));
+              ElementsAre("GridSample", "NonZero", "com.microsoft.FusedMatMul"));
   EXPECT_THAT(result.unsupported[0].node_names, ElementsAre("up1", "up2"));
   std::vector<std::string> ops;
   for (const ir::Node* node : result.graph.nodes()) ops.push_back(node->op);
-  EXPECT_THAT(ops, ElementsAre("onnx.Resize", "Relu", "onnx.Resize", "onnx.NonZero",
+  EXPECT_THAT(ops, ElementsAre("onnx.GridSample", "Relu", "onnx.GridSample", "onnx.NonZero",
                                "onnx.com.microsoft.FusedMatMul"));
   EXPECT_EQ(result.graph.nodes()[4]->attr_int("transA", 0), 1);
   EXPECT_EQ(result.opset, 18);

@@ -252,6 +252,72 @@ TEST(OnnxOps, PadErrorsNameTheNode) {
   EXPECT_THAT(import_error(axes).what(), HasSubstr("has 3 pads for 1 axes"));
 }
 
+// x is [2, 1, 6]. scales (or sizes) are inputs that Kiln needs constant; they become sizes
+// (-1: floor(dim * scale)) and scales over every axis, opset 18's axes spread over the rank.
+TEST(OnnxOps, ResizeScalesOrSizesBecomeAttributesOverEveryAxis) {
+  ModelBuilder v13 = with_input(13);
+  v13.float_initializer("scales", {3}, {1.0f, 1.0f, 0.5f});
+  ::onnx::NodeProto& by_scales = v13.node("Resize", {"x", "", "scales"}, {"y"}, "down");
+  testing::attr_string(by_scales, "mode", "linear");
+  testing::attr_string(by_scales, "coordinate_transformation_mode", "align_corners");
+  v13.output("y");
+  ir::Graph graph = import(v13);
+  const ir::Node& resize = only_node(graph);
+  EXPECT_EQ(resize.op, "Resize");
+  EXPECT_EQ(resize.inputs.size(), 1u);
+  EXPECT_THAT(resize.attr_ints("sizes"), ElementsAre(-1, -1, -1));
+  EXPECT_THAT(resize.attr_floats("scales"), ElementsAre(1, 1, 0.5));
+  EXPECT_EQ(resize.attr_string("mode", ""), "linear");
+  EXPECT_EQ(graph.outputs()[0]->shape, ir::Shape::from_dims({2, 1, 3}));
+
+  ModelBuilder v18 = with_input(18);
+  v18.int64_initializer("sizes", {4, 9});
+  testing::attr_ints(v18.node("Resize", {"x", "", "", "sizes"}, {"y"}), "axes", {0, -1});
+  v18.output("y");
+  ir::Graph over_axes = import(v18);
+  EXPECT_THAT(only_node(over_axes).attr_ints("sizes"), ElementsAre(4, -1, 9));
+  EXPECT_THAT(only_node(over_axes).attr_floats("scales"), ElementsAre(0, 1, 0));
+  EXPECT_EQ(over_axes.outputs()[0]->shape, ir::Shape::from_dims({4, 1, 9}));
+}
+
+TEST(OnnxOps, ResizeUnsupportedFormsNameTheNode) {
+  auto error_of = [](const std::string& attribute, const std::string& value) {
+    ModelBuilder builder = with_input(13);
+    builder.float_initializer("scales", {3}, {1.0f, 1.0f, 2.0f});
+    auto& node = builder.node("Resize", {"x", "", "scales"}, {"y"}, "up");
+    if (attribute == "antialias") {
+      testing::attr_int(node, attribute, 1);
+    } else {
+      testing::attr_string(node, attribute, value);
+    }
+    builder.output("y");
+    return import_error(builder);
+  };
+  Error cubic = error_of("mode", "cubic");
+  EXPECT_EQ(cubic.kind(), ErrorKind::Unsupported);
+  EXPECT_THAT(cubic.what(), HasSubstr("node 'up' (Resize)"));
+  EXPECT_THAT(cubic.what(), HasSubstr("mode 'cubic'"));
+  EXPECT_THAT(error_of("coordinate_transformation_mode", "tf_crop_and_resize").what(),
+              HasSubstr("'tf_crop_and_resize'"));
+  EXPECT_THAT(error_of("antialias", "").what(), HasSubstr("antialias 1"));
+  EXPECT_THAT(error_of("keep_aspect_ratio_policy", "not_larger").what(),
+              HasSubstr("keep_aspect_ratio_policy 'not_larger'"));
+
+  ModelBuilder runtime = with_input(13);
+  runtime.input("scales", TensorProto::FLOAT, {int64_t(3)});
+  runtime.node("Resize", {"x", "", "scales"}, {"y"}, "dynamic");
+  runtime.output("y");
+  Error dynamic = import_error(runtime);
+  EXPECT_EQ(dynamic.kind(), ErrorKind::Unsupported);
+  EXPECT_THAT(dynamic.what(), HasSubstr("node 'dynamic' (Resize)"));
+  EXPECT_THAT(dynamic.what(), HasSubstr("(scales) is computed at run time"));
+
+  ModelBuilder neither = with_input(13);
+  neither.node("Resize", {"x"}, {"y"}, "bare");
+  neither.output("y");
+  EXPECT_THAT(import_error(neither).what(), HasSubstr("needs exactly one of scales and sizes"));
+}
+
 TEST(OnnxOps, RuntimeAxesAreUnsupportedNamingTheNode) {
   ModelBuilder builder = with_input();
   builder.input("axes", TensorProto::INT64, {int64_t(1)});

@@ -1,5 +1,5 @@
-"""Writes small ONNX models for ops whose ONNX node tests use forms Kiln rejects (Pad's node
-tests pass pads as run-time inputs; Kiln needs them constant), so that kiln_operator_matrix
+"""Writes small ONNX models for ops whose ONNX node tests use forms Kiln rejects (Pad's and
+Resize's node tests pass pads, scales and sizes as run-time inputs; Kiln needs them constant), so that kiln_operator_matrix
 can trace them. Run: .venv/bin/python tests/models/ops/make_op_fixtures.py"""
 import pathlib
 
@@ -31,6 +31,29 @@ def make_pad():
     return model
 
 
+def make_resize():
+    scales = helper.make_tensor("scales", TensorProto.FLOAT, [4], [1.0, 1.0, 2.0, 0.5])
+    sizes = helper.make_tensor("sizes", TensorProto.INT64, [2], [5, 6])
+    nodes = [
+        helper.make_node("Resize", ["x", "", "scales"], ["linear"], mode="linear"),
+        helper.make_node("Resize", ["x", "", "", "sizes"], ["nearest"], mode="nearest",
+                         axes=[2, 3], coordinate_transformation_mode="asymmetric",
+                         nearest_mode="floor"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "resize",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 4])],
+        [helper.make_tensor_value_info("linear", TensorProto.FLOAT, [1, 2, 6, 2]),
+         helper.make_tensor_value_info("nearest", TensorProto.FLOAT, [1, 2, 5, 6])],
+        [scales, sizes],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    onnx.checker.check_model(model)
+    return model
+
+
 if __name__ == "__main__":
     folder = pathlib.Path(__file__).parent
     onnx.save(make_pad(), folder / "pad.onnx")
+    onnx.save(make_resize(), folder / "resize.onnx")
