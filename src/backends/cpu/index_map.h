@@ -1,12 +1,15 @@
 // Index maps for numpy-style broadcasting in the CPU kernels of matmul, conv and attention:
-// for each element of a broadcast result, which element of a (smaller) source it reads.
+// for each element of a broadcast result, which element of a (smaller) source it reads; and
+// gathers by one source index per output index on each axis (Pad, nearest Resize).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "backends/cpu/broadcast.h"
 #include "core/error.h"
 #include "core/tensor.h"
 
@@ -59,6 +62,37 @@ inline Dims broadcast_dims(const Dims& a, const Dims& b, const std::string& cont
     result[i] = da == 1 ? db : da;
   }
   return result;
+}
+
+// A tensor of `out_dims` whose element (i0, i1, ...) is x's element (maps[0][i0], maps[1][i1],
+// ...), copied bytewise (any dtype); where an axis's map holds -1 it is `fill` instead (one
+// element of x's dtype; required when a map holds -1).
+inline Tensor gather_by_axis_maps(const Tensor& x, const Dims& out_dims,
+                                  const std::vector<std::vector<int64_t>>& maps,
+                                  const Tensor* fill = nullptr) {
+  Tensor out(x.dtype(), out_dims);
+  const size_t rank = out_dims.size();
+  const size_t width = dtype_size(x.dtype());
+  const Strides in_strides = contiguous_strides(x.dims());
+  const auto* in = static_cast<const unsigned char*>(x.raw());
+  auto* result = static_cast<unsigned char*>(out.raw_mutable());
+  Dims index(rank, 0);  // the output element's index, advanced like an odometer
+  for (int64_t flat = 0; flat < out.numel(); ++flat) {
+    int64_t offset = 0;
+    bool filled = false;
+    for (size_t d = 0; d < rank && !filled; ++d) {
+      const int64_t source = maps[d][static_cast<size_t>(index[d])];
+      filled = source < 0;
+      offset += source * in_strides[d];
+    }
+    const void* from = filled ? fill->raw() : in + static_cast<size_t>(offset) * width;
+    std::memcpy(result + static_cast<size_t>(flat) * width, from, width);
+    for (size_t d = rank; d-- > 0;) {
+      if (++index[d] < out_dims[d]) break;
+      index[d] = 0;
+    }
+  }
+  return out;
 }
 
 }  // namespace kiln::cpu

@@ -1,8 +1,8 @@
 // CPU reference kernel for Pad (constant, reflect, edge, wrap; negative pads crop). It moves
 // bytes, so it works on every dtype; the constant is converted to the input's dtype.
-#include <cstring>
 #include <string>
 
+#include "backends/cpu/index_map.h"
 #include "backends/cpu/kernel_registry.h"
 #include "backends/cpu/kernel_util.h"
 
@@ -76,32 +76,8 @@ std::vector<Tensor> pad_kernel(const ir::Node& node, const std::vector<Tensor>& 
   const PadMode mode = pad_mode(node);
   Dims out_dims;
   const std::vector<std::vector<int64_t>> maps = source_maps(node, x.dims(), mode, out_dims);
-  Tensor out(x.dtype(), out_dims);
-  if (out.numel() == 0) return {out};
-  const size_t rank = out_dims.size();
-  const size_t width = dtype_size(x.dtype());
   const Tensor fill = Tensor::scalar<double>(node.attr_float("value", 0.0)).to(x.dtype());
-  Dims in_strides(rank, 1);
-  for (size_t d = rank; d-- > 1;) in_strides[d - 1] = in_strides[d] * x.dims()[d];
-  const auto* in = static_cast<const unsigned char*>(x.raw());
-  auto* result = static_cast<unsigned char*>(out.raw_mutable());
-  Dims index(rank, 0);  // the output element's index, advanced like an odometer
-  for (int64_t flat = 0; flat < out.numel(); ++flat) {
-    int64_t offset = 0;
-    bool constant = false;
-    for (size_t d = 0; d < rank && !constant; ++d) {
-      const int64_t source = maps[d][static_cast<size_t>(index[d])];
-      constant = source < 0;
-      offset += source * in_strides[d];
-    }
-    const void* from = constant ? fill.raw() : in + static_cast<size_t>(offset) * width;
-    std::memcpy(result + static_cast<size_t>(flat) * width, from, width);
-    for (size_t d = rank; d-- > 0;) {
-      if (++index[d] < out_dims[d]) break;
-      index[d] = 0;
-    }
-  }
-  return {out};
+  return {gather_by_axis_maps(x, out_dims, maps, &fill)};
 }
 
 }  // namespace

@@ -3,9 +3,9 @@
 // linear blends its two neighbours (float only), one axis after another. Source indices
 // outside the input clamp to its edges.
 #include <cmath>
-#include <cstring>
 #include <string>
 
+#include "backends/cpu/index_map.h"
 #include "backends/cpu/kernel_registry.h"
 #include "backends/cpu/kernel_util.h"
 #include "ir/resize_rules.h"
@@ -87,29 +87,12 @@ bool unchanged(const ir::ResizeAttrs& attrs, size_t axis, int64_t in, int64_t si
 
 Tensor resize_nearest(const ir::Node& node, const ir::ResizeAttrs& attrs, const Tensor& x,
                       const Dims& out_dims) {
-  const size_t rank = out_dims.size();
-  std::vector<std::vector<Tap>> taps(rank);
-  for (size_t d = 0; d < rank; ++d) taps[d] = axis_taps(node, attrs, d, x.dims()[d], out_dims[d]);
-  Tensor out(x.dtype(), out_dims);
-  const size_t width = dtype_size(x.dtype());
-  Dims in_strides(rank, 1);
-  for (size_t d = rank; d-- > 1;) in_strides[d - 1] = in_strides[d] * x.dims()[d];
-  const auto* in = static_cast<const unsigned char*>(x.raw());
-  auto* result = static_cast<unsigned char*>(out.raw_mutable());
-  Dims index(rank, 0);  // the output element's index, advanced like an odometer
-  for (int64_t flat = 0; flat < out.numel(); ++flat) {
-    int64_t offset = 0;
-    for (size_t d = 0; d < rank; ++d) {
-      offset += taps[d][static_cast<size_t>(index[d])].low * in_strides[d];
-    }
-    std::memcpy(result + static_cast<size_t>(flat) * width,
-                in + static_cast<size_t>(offset) * width, width);
-    for (size_t d = rank; d-- > 0;) {
-      if (++index[d] < out_dims[d]) break;
-      index[d] = 0;
-    }
+  std::vector<std::vector<int64_t>> maps(out_dims.size());
+  for (size_t d = 0; d < out_dims.size(); ++d) {
+    for (const Tap& tap : axis_taps(node, attrs, d, x.dims()[d], out_dims[d]))
+      maps[d].push_back(tap.low);
   }
-  return out;
+  return gather_by_axis_maps(x, out_dims, maps);
 }
 
 // Linear: one axis at a time, in double, over the axes that change.

@@ -44,6 +44,16 @@ class AtenHarness {
     return result.empty() ? nullptr : context.find_tensor(result);
   }
 
+  // The message of the error converting `target` throws, or "no error".
+  std::string conversion_error(const std::string& target, std::vector<NamedArgument> arguments) {
+    try {
+      convert(target, std::move(arguments));
+    } catch (const Error& error) {
+      return error.what();
+    }
+    return "no error";
+  }
+
   // Runs the graph with `outputs` as its outputs.
   std::vector<Tensor> run(const std::vector<ir::Value*>& outputs,
                           const std::map<std::string, Tensor>& inputs) {

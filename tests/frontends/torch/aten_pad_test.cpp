@@ -80,26 +80,18 @@ TEST(AtenPad, ReflectionAndReplicationPads) {
 TEST(AtenPad, BadPadsNameTheNode) {
   AtenHarness h;
   ir::Value* x = h.input("x", DType::Float32, Dims{2, 3});
-  auto error_of = [&](const std::string& target, std::vector<NamedArgument> arguments) {
-    try {
-      h.convert(target, std::move(arguments));
-    } catch (const Error& error) {
-      return std::string(error.what());
-    }
-    return std::string("no error");
-  };
-  EXPECT_THAT(
-      error_of("aten.reflection_pad1d.default", {arg("self", x), arg("padding", Ints{3, 0})}),
-      HasSubstr("must each be less than its size 3"));
-  EXPECT_THAT(
-      error_of("aten.reflection_pad2d.default", {arg("self", x), arg("padding", Ints{1, 1})}),
-      HasSubstr("padding [1, 1] must hold 4 values"));
-  EXPECT_THAT(error_of("aten.constant_pad_nd.default",
-                       {arg("self", x), arg("pad", Ints{1, 1, 1, 1, 1, 1})}),
+  EXPECT_THAT(h.conversion_error("aten.reflection_pad1d.default",
+                                 {arg("self", x), arg("padding", Ints{3, 0})}),
+              HasSubstr("must each be less than its size 3"));
+  EXPECT_THAT(h.conversion_error("aten.reflection_pad2d.default",
+                                 {arg("self", x), arg("padding", Ints{1, 1})}),
+              HasSubstr("padding [1, 1] must hold 4 values"));
+  EXPECT_THAT(h.conversion_error("aten.constant_pad_nd.default",
+                                 {arg("self", x), arg("pad", Ints{1, 1, 1, 1, 1, 1})}),
               HasSubstr("covers 3 dims, but the input has rank 2"));
-  EXPECT_THAT(
-      error_of("aten.pad.default", {arg("self", x), arg("pad", Ints{1, 1}), arg("mode", "mirror")}),
-      HasSubstr("node 'node' (aten.pad.default) at test.py:1: mode 'mirror'"));
+  EXPECT_THAT(h.conversion_error("aten.pad.default",
+                                 {arg("self", x), arg("pad", Ints{1, 1}), arg("mode", "mirror")}),
+              HasSubstr("node 'node' (aten.pad.default) at test.py:1: mode 'mirror'"));
 }
 
 }  // namespace

@@ -82,26 +82,19 @@ TEST(AtenResize, TrilinearByScaleFactors) {
 TEST(AtenResize, BadArgumentsNameTheNode) {
   AtenHarness h;
   ir::Value* x = h.input("x", DType::Float32, Dims{1, 2, 3});
-  auto error_of = [&](const std::string& target, std::vector<NamedArgument> arguments) {
-    try {
-      h.convert(target, std::move(arguments));
-    } catch (const Error& error) {
-      return std::string(error.what());
-    }
-    return std::string("no error");
-  };
   EXPECT_THAT(
-      error_of("aten.upsample_bilinear2d.default",
-               {arg("self", x), arg("output_size", Ints{4, 4}), arg("align_corners", false)}),
+      h.conversion_error(
+          "aten.upsample_bilinear2d.default",
+          {arg("self", x), arg("output_size", Ints{4, 4}), arg("align_corners", false)}),
       HasSubstr("(aten.upsample_bilinear2d.default) at test.py:1: needs an input of rank 4"));
-  EXPECT_THAT(
-      error_of("aten.upsample_nearest1d.vec", {arg("input", x), arg("output_size", NoneArg{}),
-                                               arg("scale_factors", Floats{2, 2})}),
-      HasSubstr("scale_factors holds 2 values; it needs 1"));
-  EXPECT_THAT(
-      error_of("aten.upsample_nearest1d.vec",
-               {arg("input", x), arg("output_size", NoneArg{}), arg("scale_factors", NoneArg{})}),
-      HasSubstr("needs output_size or positive scale_factors"));
+  EXPECT_THAT(h.conversion_error("aten.upsample_nearest1d.vec",
+                                 {arg("input", x), arg("output_size", NoneArg{}),
+                                  arg("scale_factors", Floats{2, 2})}),
+              HasSubstr("scale_factors holds 2 values; it needs 1"));
+  EXPECT_THAT(h.conversion_error("aten.upsample_nearest1d.vec",
+                                 {arg("input", x), arg("output_size", NoneArg{}),
+                                  arg("scale_factors", NoneArg{})}),
+              HasSubstr("needs output_size or positive scale_factors"));
 }
 
 }  // namespace
