@@ -24,6 +24,13 @@ void bind_classes(nb::module_& m) {
           "output_names",
           [](const Engine& engine) { return names_of(engine.data()->loaded.graph.outputs()); })
       .def_prop_ro("path", [](const Engine& engine) { return engine.data()->path; })
+      .def_prop_ro("output_dtypes",
+                   [](const Engine& engine) {
+                     std::map<std::string, std::string> dtypes;
+                     for (const ir::Value* output : engine.data()->loaded.graph.outputs())
+                       dtypes[output->name] = dtype_name(output->dtype);
+                     return dtypes;
+                   })
       .def(
           "context",
           [](const Engine& engine, const std::string& backend, bool cuda_graph,

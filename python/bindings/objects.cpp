@@ -116,8 +116,9 @@ nb::dict Model::run(const nb::dict& inputs, const std::string& precisions,
   std::map<std::string, Tensor> results;
   {
     nb::gil_scoped_release release;
-    driver::ModelRunner runner(path_, parse_precisions(precisions), strongly_typed,
-                               driver::resolve_backend(backend));
+    // The graph loaded once by the constructor, not the file again.
+    driver::ModelRunner runner(ir::copy_graph(model_.graph), parse_precisions(precisions),
+                               strongly_typed, driver::resolve_backend(backend));
     results = runner.run(tensors);
   }
   nb::dict named;

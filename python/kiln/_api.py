@@ -156,9 +156,6 @@ class Engine:
         once and replayed."""
         return Context(self._native.context(_backend(backend), cuda_graph, cached_shapes), self)
 
-    def _output_dtypes(self) -> dict:
-        return {output["name"]: output["dtype"] for output in self.inspect()["outputs"]}
-
     def __repr__(self) -> str:
         report = self.inspect()
         return (f"kiln.Engine(precisions={report['precisions']!r}, "
@@ -196,7 +193,7 @@ class Context:
     def __init__(self, native: Any, engine: Engine):
         self._native = native
         self._engine = engine  # keeps the engine alive; its output dtypes
-        self._dtypes = engine._output_dtypes()
+        self._dtypes = dict(engine._native.output_dtypes)
 
     @property
     def backend(self) -> str:

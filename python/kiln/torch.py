@@ -22,7 +22,7 @@ from typing import Any, Iterable, Optional, Sequence
 import torch
 import torch.utils._pytree as pytree
 
-from . import _api
+from . import _api, _arrays
 from ._errors import Error, InvalidModelError
 
 __all__ = ["KilnModule", "compile", "backend", "save", "load"]
@@ -114,7 +114,8 @@ class KilnModule(torch.nn.Module):
             results = {name: torch.empty(dims, dtype=dtype, device=device)
                        for name, dims, dtype in outputs_spec}
             # The engine writes into these tensors, in order on torch's current stream.
-            context._native.run(tensors, results, _current_stream(device), _NO_VIEWS, None)
+            stream = _arrays.current_torch_stream(device)
+            context._native.run(tensors, results, stream, _NO_VIEWS, None)
         else:
             results = context.run(tensors, framework="torch")
         if self._single_output:
@@ -124,14 +125,6 @@ class KilnModule(torch.nn.Module):
 
 
 _NO_VIEWS: frozenset = frozenset()
-
-
-def _current_stream(device: torch.device) -> int:
-    """torch's current CUDA stream on `device` as a cudaStream_t, by the cheapest call."""
-    try:
-        return torch._C._cuda_getCurrentRawStream(device.index)
-    except AttributeError:  # a torch without the private call
-        return torch.cuda.current_stream(device).cuda_stream
 
 
 def _precisions(enabled_precisions: Iterable[Any]) -> str:

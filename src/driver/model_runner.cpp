@@ -79,28 +79,44 @@ ModelRunner::ModelRunner(const std::string& path, std::set<Precision> precisions
       precisions_(std::move(precisions)),
       strongly_typed_(strongly_typed),
       engines_(std::make_unique<Engines>()) {
-  bool is_engine = engine::is_engine_file(path);
-  ir::Graph graph;
-  if (is_engine) {
-    // An engine runs in the precisions it was built with; --precision does not apply.
-    engine::LoadedEngine loaded = engine::read_engine(path);
-    precisions_ = loaded.config.enabled_precisions;
-    strongly_typed_ = loaded.config.strongly_typed;
-    tuned_dim_sizes_ = symbol_sizes(loaded.graph, loaded.config.tuned_input_dims);
-#ifdef KILN_HAS_CUDA
-    if (backend_ == Backend::Cuda) {
-      engines_->engine = cuda::Engine::from_loaded(std::move(loaded), path);  // checks the GPU
-      return;
-    }
-#endif
-    graph = std::move(loaded.graph);
-  } else {
-    graph = load_model(path);
+  if (!engine::is_engine_file(path)) {
+    check_enabled();  // before reading the file, as a bad argument
+    run_model(load_model(path));
+    return;
   }
+  // An engine runs in the precisions it was built with; --precision does not apply.
+  engine::LoadedEngine loaded = engine::read_engine(path);
+  precisions_ = loaded.config.enabled_precisions;
+  strongly_typed_ = loaded.config.strongly_typed;
+  tuned_dim_sizes_ = symbol_sizes(loaded.graph, loaded.config.tuned_input_dims);
+#ifdef KILN_HAS_CUDA
+  if (backend_ == Backend::Cuda) {
+    engines_->engine = cuda::Engine::from_loaded(std::move(loaded), path);  // checks the GPU
+    return;
+  }
+#endif
+  engines_->cpu.emplace(std::move(loaded.graph), precisions_, strongly_typed_,
+                        /*keep_precisions=*/true);
+}
+
+ModelRunner::ModelRunner(ir::Graph model, std::set<Precision> precisions, bool strongly_typed,
+                         Backend backend)
+    : backend_(backend),
+      precisions_(std::move(precisions)),
+      strongly_typed_(strongly_typed),
+      engines_(std::make_unique<Engines>()) {
+  run_model(std::move(model));
+}
+
+void ModelRunner::check_enabled() const {
   check(!precisions_.empty(), ErrorKind::InvalidArgument,
         "no precision enabled (valid: fp32, tf32, fp16, bf16)");
+}
+
+void ModelRunner::run_model(ir::Graph graph) {
+  check_enabled();
   if (backend_ == Backend::Cpu) {
-    engines_->cpu.emplace(std::move(graph), precisions_, strongly_typed_, is_engine);
+    engines_->cpu.emplace(std::move(graph), precisions_, strongly_typed_);
     return;
   }
 #ifdef KILN_HAS_CUDA

@@ -43,6 +43,9 @@ class ModelRunner {
   // A graph engine::build_engine built with `config` (precisions chosen, epilogues fused),
   // run as its engine file would be, without writing one.
   ModelRunner(ir::Graph built_graph, const engine::BuildConfig& config, Backend backend);
+  // A model already loaded and optimized (load_model), run as the path constructor runs one.
+  ModelRunner(ir::Graph model, std::set<Precision> precisions, bool strongly_typed,
+              Backend backend);
   ~ModelRunner();
   ModelRunner(const ModelRunner&) = delete;
   ModelRunner& operator=(const ModelRunner&) = delete;
@@ -78,6 +81,8 @@ class ModelRunner {
   std::vector<LayerProfile> profile_layers(int iterations);
 
  private:
+  void check_enabled() const;       // at least one precision
+  void run_model(ir::Graph graph);  // the CpuSession or CUDA engine for a model's graph
   std::vector<double> time_on_device(const std::map<std::string, Tensor>& inputs, int warmup,
                                      int iterations, bool cuda_graph);
 
