@@ -135,7 +135,8 @@ std::shared_ptr<cuda::Engine> EngineData::gpu_engine() {
                                       cuda::architecture_name(cuda::compute_capability()),
                                       cuda::device_name());
     gpu = std::make_shared<cuda::Engine>(ir::copy_graph(loaded.graph), loaded.prepared_weights,
-                                         loaded.config.workspace_bytes, loaded.kernels);
+                                         loaded.config.workspace_bytes, loaded.kernels,
+                                         loaded.tuned_algorithms);
   }
   return gpu;
 #else
@@ -156,6 +157,7 @@ Engine Engine::build(const Model& model, const driver::BuildRequest& request) {
   data->loaded.header.kiln_version = engine::kiln_version();
   data->loaded.layer_timings = std::move(built.built.layer_timings);
   data->loaded.kernels = std::move(built.kernels);
+  data->loaded.tuned_algorithms = std::move(built.tuned_algorithms);
   return Engine(std::move(data));
 }
 
@@ -170,7 +172,7 @@ void Engine::save(const std::string& path) {
   const engine::LoadedEngine& loaded = data_->loaded;
   nb::gil_scoped_release release;
   engine::write_engine(path, loaded.graph, loaded.config, loaded.header, loaded.layer_timings,
-                       loaded.kernels);
+                       loaded.kernels, loaded.tuned_algorithms);
 }
 
 std::string Engine::report_json() const { return driver::engine_report(data_->loaded).dump(); }

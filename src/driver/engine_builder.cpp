@@ -5,6 +5,7 @@
 #include "backends/cuda/runtime/fused_groups.h"
 #include "backends/cuda/runtime/fusion_timing.h"
 #include "backends/cuda/runtime/layer_timer.h"
+#include "backends/cuda/runtime/tuned_algorithms.h"
 #endif
 
 namespace kiln::driver {
@@ -47,6 +48,21 @@ std::map<std::string, std::string> compile_engine_kernels(const engine::BuildRes
   return {};
 }
 
+std::string tune_engine_algorithms(const engine::BuildResult& built,
+                                   const std::map<std::string, std::string>& kernels,
+                                   const engine::LayerTimer* timer) {
+#ifdef KILN_HAS_CUDA
+  if (timer != nullptr) {
+    return cuda::tune_algorithms(built.graph, built.config.tuned_input_dims,
+                                 built.config.workspace_bytes, kernels);
+  }
+#endif
+  (void)built;
+  (void)kernels;
+  (void)timer;
+  return "";
+}
+
 BuiltEngine build_model_engine(ir::Graph graph, BuildRequest request) {
   engine::BuildConfig& config = request.config;
   check(!config.enabled_precisions.empty(), ErrorKind::InvalidArgument,
@@ -65,6 +81,9 @@ BuiltEngine build_model_engine(ir::Graph graph, BuildRequest request) {
                                       timer ? &cache : nullptr, request.progress);
   result.fusion_summary = choose_fusion(result.built, timer.get());
   result.kernels = compile_engine_kernels(result.built, timer.get());
+  if (timer && request.progress) request.progress("timing GEMM and conv algorithms", 0, 1);
+  result.tuned_algorithms = tune_engine_algorithms(result.built, result.kernels, timer.get());
+  if (timer && request.progress) request.progress("timing GEMM and conv algorithms", 1, 1);
   result.timed = timer != nullptr;
   if (timer && !request.timing_cache.empty()) cache.save(request.timing_cache);
   return result;
@@ -72,7 +91,7 @@ BuiltEngine build_model_engine(ir::Graph graph, BuildRequest request) {
 
 void write_built_engine(const std::filesystem::path& path, const BuiltEngine& engine) {
   engine::write_engine(path, engine.built.graph, engine.built.config, engine.built.header,
-                       engine.built.layer_timings, engine.kernels);
+                       engine.built.layer_timings, engine.kernels, engine.tuned_algorithms);
 }
 
 }  // namespace kiln::driver

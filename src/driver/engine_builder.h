@@ -41,9 +41,16 @@ struct BuildRequest {
 struct BuiltEngine {
   engine::BuildResult built;
   std::map<std::string, std::string> kernels;  // cubins by kernel name (empty without a GPU)
-  std::string fusion_summary;                  // choose_fusion's line ("" without a GPU)
-  bool timed = false;                          // layers were timed on a GPU
+  std::string tuned_algorithms;  // GEMM/conv algorithms chosen on the GPU ("" without one)
+  std::string fusion_summary;    // choose_fusion's line ("" without a GPU)
+  bool timed = false;            // layers were timed on a GPU
 };
+
+// With a GPU (a timer): the cuBLASLt and cuDNN algorithms the built engine runs at the
+// build's dims, chosen by timing (cuda::tune_algorithms), for the engine file; "" without.
+std::string tune_engine_algorithms(const engine::BuildResult& built,
+                                   const std::map<std::string, std::string>& kernels,
+                                   const engine::LayerTimer* timer);
 
 // Builds an engine from a loaded (optimized) model graph.
 BuiltEngine build_model_engine(ir::Graph graph, BuildRequest request);

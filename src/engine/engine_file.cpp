@@ -2,7 +2,8 @@
 //   prefix   magic "KILNENG\0", u32 format version, u32 zero, then u64 offset/size pairs of
 //            the header JSON, the manifest JSON and the weight section
 //   header   JSON: Kiln version, CUDA version, GPU architecture and name, build config,
-//            layer timings
+//            layer timings, the GPU algorithms the build chose ("tuned_algorithms", absent
+//            in engines built without a GPU or before they were stored)
 //   manifest JSON: the graph (engine_manifest.cpp), prepared weights marked "stored_dtype"
 //   weights  each tensor aligned to 256 bytes from the section start (itself 256-aligned),
 //            then the compiled generated kernels (cubins), listed in the header by name,
@@ -157,7 +158,8 @@ std::string kiln_version() { return KILN_ENGINE_KILN_VERSION; }
 void write_engine(const std::filesystem::path& path, const ir::Graph& graph,
                   const BuildConfig& config, const EngineHeader& header,
                   const LayerTimings& layer_timings,
-                  const std::map<std::string, std::string>& kernels) {
+                  const std::map<std::string, std::string>& kernels,
+                  const std::string& tuned_algorithms) {
   check(!header.gpu_architecture.empty(), ErrorKind::InvalidArgument,
         "engine header: the GPU architecture is empty (use \"none\" for an engine built "
         "without CUDA)");
@@ -171,14 +173,22 @@ void write_engine(const std::filesystem::path& path, const ir::Graph& graph,
     blobs_size += cubin.size();
   }
   blobs_size = align_up(blobs_size);
-  std::string header_text = Json{
-      {"kiln_version", kiln_version()},
-      {"cuda_version", header.cuda_version},
-      {"gpu_architecture", header.gpu_architecture},
-      {"gpu_name", header.gpu_name},
-      {"build_config", config_to_json(config)},
-      {"layer_timings", timings_to_json(layer_timings)},
-      {"kernels", kernel_list}}.dump();
+  Json header_json{{"kiln_version", kiln_version()},
+                   {"cuda_version", header.cuda_version},
+                   {"gpu_architecture", header.gpu_architecture},
+                   {"gpu_name", header.gpu_name},
+                   {"build_config", config_to_json(config)},
+                   {"layer_timings", timings_to_json(layer_timings)},
+                   {"kernels", kernel_list}};
+  if (!tuned_algorithms.empty()) {
+    try {
+      header_json["tuned_algorithms"] = Json::parse(tuned_algorithms);
+    } catch (const nlohmann::json::exception& error) {
+      fail(ErrorKind::InvalidArgument, "the engine's tuned algorithms are not JSON (", error.what(),
+           ")");
+    }
+  }
+  std::string header_text = header_json.dump();
   std::string manifest_text = manifest.json.dump();
 
   Prefix prefix{};
@@ -264,6 +274,8 @@ LoadedEngine read_engine(const std::filesystem::path& path) {
     engine.header.gpu_name = header.at("gpu_name").get<std::string>();
     engine.config = config_from_json(header.at("build_config"), file);
     engine.layer_timings = timings_from_json(header.at("layer_timings"), file);
+    if (header.contains("tuned_algorithms"))
+      engine.tuned_algorithms = header.at("tuned_algorithms").dump();
     for (const Json& kernel : header.value("kernels", Json::array())) {
       uint64_t offset = kernel.at("offset").get<uint64_t>(),
                bytes_size = kernel.at("size").get<uint64_t>();

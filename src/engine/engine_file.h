@@ -56,6 +56,10 @@ struct LoadedEngine {
   // Generated kernels the build compiled for its GPU architecture (cubins), by kernel name;
   // empty for an engine built without a GPU (a GPU runtime compiles them when loading).
   std::map<std::string, std::string> kernels;
+  // The cuBLASLt and cuDNN algorithms the build chose by timing, as JSON text written and read
+  // by the GPU runtime (backends/cuda/runtime/tuned_algorithms.h); "" for none (an engine built
+  // without a GPU, or before they were stored).
+  std::string tuned_algorithms;
 };
 
 // The Kiln version compiled into this library (PROJECT_VERSION).
@@ -66,11 +70,13 @@ std::string kiln_version();
 // `header` gives the CUDA version, GPU architecture and name of the build (kiln_version and
 // format_version are filled in). Float weights read only by layers whose precision stores
 // them narrower (bf16, fp16) are written converted, once, as prepared_weights. `kernels` are
-// compiled generated kernels (LoadedEngine::kernels), stored after the weights.
+// compiled generated kernels (LoadedEngine::kernels), stored after the weights;
+// `tuned_algorithms` JSON text (LoadedEngine::tuned_algorithms) stored in the header.
 void write_engine(const std::filesystem::path& path, const ir::Graph& graph,
                   const BuildConfig& config, const EngineHeader& header = {},
                   const LayerTimings& layer_timings = {},
-                  const std::map<std::string, std::string>& kernels = {});
+                  const std::map<std::string, std::string>& kernels = {},
+                  const std::string& tuned_algorithms = "");
 // Reads an engine; weights stay in the mapped file. Throws InvalidModel naming the file for
 // a wrong magic, another format version, or a truncated or corrupt file; the result is
 // verified. An engine built for any GPU architecture is read (the CPU backend can run it);

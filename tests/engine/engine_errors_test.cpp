@@ -165,6 +165,29 @@ TEST_F(EngineErrors, KernelsRoundTripAndOneOutsideTheFileIsCorrupt) {
   EXPECT_THAT(error.what(), HasSubstr("kernel 'kiln_fused_2' lies outside the file"));
 }
 
+// The GPU runtime's algorithm choices are JSON in the header, stored and read back as they
+// are (the GPU runtime checks their contents); text that is not JSON is refused on writing.
+TEST_F(EngineErrors, TunedAlgorithmsRoundTripAndNonJsonIsRefused) {
+  BuildConfig config;
+  ir::Graph graph = load_model(std::filesystem::path(KILN_SOURCE_DIR) /
+                               "tests/models/fixtures/mlp/mlp_fp32.onnx");
+  assign_engine_precisions(graph, config);
+  const std::string tuned = R"({"conv":[],"cublaslt_version":1,"cudnn_version":2,"gemm":[]})";
+  std::filesystem::path path = scratch("tuned");
+  write_engine(path, graph, config, {}, {}, {}, tuned);
+  EXPECT_EQ(read_engine(path).tuned_algorithms, tuned);
+  write_engine(path, graph, config);
+  EXPECT_EQ(read_engine(path).tuned_algorithms, "") << "an engine without choices has none";
+  try {
+    write_engine(path, graph, config, {}, {}, {}, "{not json");
+    ADD_FAILURE() << "non-JSON choices were written";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::InvalidArgument);
+    EXPECT_THAT(error.what(), HasSubstr("tuned algorithms"));
+  }
+  std::filesystem::remove(path);
+}
+
 TEST_F(EngineErrors, StoredDtypeWiderThanDeclaredIsCorrupt) {
   std::string name;
   Error error = read_damaged(with_stored_dtype("float64", &name));

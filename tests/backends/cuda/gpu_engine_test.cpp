@@ -12,6 +12,7 @@
 #include "core/tensor_io.h"
 #include "cuda_test_util.h"
 #include "engine/build_engine.h"
+#include "fixture_util.h"
 #include "ir/op_schema.h"
 #include "kiln/kiln.h"
 #include "passes/passes.h"
@@ -19,24 +20,10 @@
 namespace kiln {
 namespace {
 
-std::filesystem::path fixture_folder(const std::string& name) {
-  return std::filesystem::path(KILN_SOURCE_DIR) / "tests/models/fixtures" / name;
-}
-
-std::map<std::string, Tensor> fixture_inputs(const std::string& name) {
-  return read_safetensors(fixture_folder(name) / (name + "_fp32_inputs.safetensors"));
-}
-
-std::map<std::string, Dims> dims_of(const std::map<std::string, Tensor>& inputs) {
-  std::map<std::string, Dims> dims;
-  for (const auto& [name, tensor] : inputs) dims[name] = tensor.dims();
-  return dims;
-}
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.dtype() == b.dtype() && a.dims() == b.dims() &&
-         std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
-}
+using cuda_test::dims_of;
+using cuda_test::fixture_folder;
+using cuda_test::fixture_inputs;
+using cuda_test::same_bits;
 
 struct TempDir {
   std::filesystem::path path =

@@ -99,7 +99,24 @@ bool usable(const cudnnConvolutionFwdAlgoPerf_t& perf, cudnnMathType_t requested
 ConvPlan choose_plan(const ConvResources& resources, const ConvProblem& problem, ConvDescriptors& d,
                      const void* x, const void* w, void* y, void* space, size_t space_size) {
   if (resources.plans != nullptr) {
-    if (std::optional<ConvPlan> known = resources.plans->find(problem)) return *known;
+    std::optional<ConvPlan> known = resources.plans->find(problem);
+    if (known && known->from_file) {
+      // Chosen by the process that built the engine: this cuDNN must run it within the space.
+      size_t needed = 0;
+      bool exact_needed = problem.math == CUDNN_FMA_MATH;
+      bool ok = !(exact_needed && known->math == CUDNN_TENSOR_OP_MATH) &&
+                cudnnSetConvolutionMathType(d.conv.get(), known->math) == CUDNN_STATUS_SUCCESS &&
+                cudnnGetConvolutionForwardWorkspaceSize(resources.cudnn, d.x.get(), d.w.get(),
+                                                        d.conv.get(), d.y.get(), known->algo,
+                                                        &needed) == CUDNN_STATUS_SUCCESS &&
+                needed <= space_size;
+      resources.plans->settle(problem, ok);
+      if (!ok) {
+        known.reset();
+        KILN_CUDA_CHECK(cudnnSetConvolutionMathType(d.conv.get(), problem.math));
+      }
+    }
+    if (known) return *known;
   }
   std::array<cudnnConvolutionFwdAlgoPerf_t, kConvCandidates> perf{};
   int count = 0;

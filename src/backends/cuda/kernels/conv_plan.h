@@ -12,6 +12,8 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "core/dtype.h"
 
@@ -34,6 +36,8 @@ struct ConvProblem {
 struct ConvPlan {
   cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
   cudnnMathType_t math = CUDNN_DEFAULT_MATH;  // what the algorithm was timed with
+  // Read from an engine file (tuned_algorithms.h): checked against this cuDNN before first use.
+  bool from_file = false;
 };
 
 // Shared by the execution contexts of an engine and safe from their threads (GemmPlanCache).
@@ -49,6 +53,28 @@ class ConvPlanCache {
   ConvPlan insert(const ConvProblem& problem, const ConvPlan& plan) {
     std::lock_guard<std::mutex> lock(mutex_);
     return plans_.try_emplace(problem, plan).first->second;
+  }
+  // A choice read from an engine file (replacing any other), to be checked before first use.
+  void preload(const ConvProblem& problem, ConvPlan plan) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    plan.from_file = true;
+    plans_[problem] = plan;
+  }
+  // After the check: `problem`'s choice runs as it is (ok) or is timed again (not ok).
+  void settle(const ConvProblem& problem, bool ok) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = plans_.find(problem);
+    if (it == plans_.end() || !it->second.from_file) return;  // another thread settled it
+    if (ok) {
+      it->second.from_file = false;
+    } else {
+      plans_.erase(it);
+    }
+  }
+  // Every choice, for the engine file.
+  std::vector<std::pair<ConvProblem, ConvPlan>> entries() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return {plans_.begin(), plans_.end()};
   }
   size_t size() const {
     std::lock_guard<std::mutex> lock(mutex_);

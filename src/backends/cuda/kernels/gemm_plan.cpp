@@ -196,7 +196,7 @@ std::string GemmProblem::to_string() const {
   return text.str();
 }
 
-std::optional<cublasLtMatmulAlgo_t> GemmPlanCache::find(const GemmPlanKey& key) const {
+std::optional<GemmPlan> GemmPlanCache::find(const GemmPlanKey& key) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = plans_.find(key);
   if (it == plans_.end()) return std::nullopt;
@@ -206,7 +206,30 @@ std::optional<cublasLtMatmulAlgo_t> GemmPlanCache::find(const GemmPlanKey& key) 
 cublasLtMatmulAlgo_t GemmPlanCache::insert(const GemmPlanKey& key,
                                            const cublasLtMatmulAlgo_t& algo) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return plans_.try_emplace(key, algo).first->second;
+  return plans_.try_emplace(key, GemmPlan{algo, false}).first->second.algo;
+}
+
+void GemmPlanCache::preload(const GemmPlanKey& key, const cublasLtMatmulAlgo_t& algo) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  plans_[key] = GemmPlan{algo, true};
+}
+
+void GemmPlanCache::settle(const GemmPlanKey& key, bool ok) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = plans_.find(key);
+  if (it == plans_.end() || !it->second.from_file) return;  // another thread settled it
+  if (ok) {
+    it->second.from_file = false;
+  } else {
+    plans_.erase(it);
+  }
+}
+
+std::vector<std::pair<GemmPlanKey, cublasLtMatmulAlgo_t>> GemmPlanCache::entries() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::pair<GemmPlanKey, cublasLtMatmulAlgo_t>> all;
+  for (const auto& [key, plan] : plans_) all.emplace_back(key, plan.algo);
+  return all;
 }
 
 size_t GemmPlanCache::size() const {
@@ -227,9 +250,20 @@ void run_gemm(const GemmResources& resources, const GemmProblem& problem,
   Descriptors desc = make_descriptors(problem, operands, key, resources.workspace_size);
   float beta = operands.c != nullptr ? operands.beta : 0.f;
   if (resources.plans != nullptr) {
-    if (std::optional<cublasLtMatmulAlgo_t> known = resources.plans->find(key)) {
+    std::optional<GemmPlan> known = resources.plans->find(key);
+    if (known && known->from_file) {
+      // Chosen by the process that built the engine: this cuBLASLt must accept it here.
+      cublasLtMatmulHeuristicResult_t result{};
+      bool ok = cublasLtMatmulAlgoCheck(resources.cublaslt, desc.matmul.get(), desc.a.get(),
+                                        desc.b.get(), desc.c.get(), desc.d.get(), &known->algo,
+                                        &result) == CUBLAS_STATUS_SUCCESS &&
+                result.workspaceSize <= resources.workspace_size;
+      resources.plans->settle(key, ok);
+      if (!ok) known.reset();
+    }
+    if (known) {
       if (before_launch) before_launch();
-      launch(resources, desc, operands, &*known, beta);
+      launch(resources, desc, operands, &known->algo, beta);
       return;
     }
   }

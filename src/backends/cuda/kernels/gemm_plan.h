@@ -12,6 +12,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/dtype.h"
 
@@ -56,18 +58,32 @@ struct GemmPlanKey {
   auto operator<=>(const GemmPlanKey&) const = default;
 };
 
+// A remembered choice. `from_file` marks one read from an engine file (tuned_algorithms.h),
+// checked with cublasLtMatmulAlgoCheck before its first use, since it was chosen by another
+// process.
+struct GemmPlan {
+  cublasLtMatmulAlgo_t algo{};
+  bool from_file = false;
+};
+
 // The timed choices, shared by every execution context of an engine (so that contexts run
 // the same algorithms and give the same bits) and safe to use from their threads.
 class GemmPlanCache {
  public:
-  std::optional<cublasLtMatmulAlgo_t> find(const GemmPlanKey& key) const;
+  std::optional<GemmPlan> find(const GemmPlanKey& key) const;
   // Remembers `algo` unless another thread remembered a choice first; returns the one kept.
   cublasLtMatmulAlgo_t insert(const GemmPlanKey& key, const cublasLtMatmulAlgo_t& algo);
+  // A choice read from an engine file (replacing any other), to be checked before first use.
+  void preload(const GemmPlanKey& key, const cublasLtMatmulAlgo_t& algo);
+  // After the check: `key`'s choice runs as it is (ok) or is timed again (not ok).
+  void settle(const GemmPlanKey& key, bool ok);
+  // Every choice, for the engine file.
+  std::vector<std::pair<GemmPlanKey, cublasLtMatmulAlgo_t>> entries() const;
   size_t size() const;
 
  private:
   mutable std::mutex mutex_;
-  std::map<GemmPlanKey, cublasLtMatmulAlgo_t> plans_;
+  std::map<GemmPlanKey, GemmPlan> plans_;
 };
 
 // How many heuristic candidates are timed when a problem is first seen with a plan cache.

@@ -2,16 +2,19 @@
 #include "backends/cuda/runtime/gpu_engine.h"
 
 #include "backends/cuda/kernels/cuda_check.h"
+#include "backends/cuda/runtime/tuned_algorithms.h"
 
 namespace kiln::cuda {
 
 Engine::Engine(ir::Graph graph, std::map<std::string, Tensor> prepared_weights,
-               size_t workspace_bytes, std::map<std::string, std::string> cubins)
+               size_t workspace_bytes, std::map<std::string, std::string> cubins,
+               const std::string& tuned_algorithms)
     : graph_(std::move(graph)),
       prepared_weights_(std::move(prepared_weights)),
       workspace_bytes_(workspace_bytes),
       fused_kernels_(std::make_unique<FusedKernelCache>(std::move(cubins))) {
   check(cuda_device_available(), ErrorKind::Cuda, "no CUDA device is available");
+  import_tuned_algorithms(*this, tuned_algorithms, "the engine");
 }
 
 std::shared_ptr<Engine> Engine::load(const std::filesystem::path& file) {
@@ -24,7 +27,8 @@ std::shared_ptr<Engine> Engine::from_loaded(engine::LoadedEngine loaded, const s
   engine::check_engine_architecture(loaded.header, file, architecture_name(compute_capability()),
                                     device_name());
   return std::make_shared<Engine>(std::move(loaded.graph), std::move(loaded.prepared_weights),
-                                  loaded.config.workspace_bytes, std::move(loaded.kernels));
+                                  loaded.config.workspace_bytes, std::move(loaded.kernels),
+                                  loaded.tuned_algorithms);
 }
 
 const DeviceTensor* Engine::shared_weight(const std::string& name, const Tensor& bytes,

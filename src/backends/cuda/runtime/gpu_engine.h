@@ -23,10 +23,12 @@ class Engine {
  public:
   // `graph` is optimized with precisions assigned; `prepared_weights` (by value name) are
   // weights the build already stored in a narrower dtype, `cubins` the generated kernels it
-  // compiled for this GPU (engine::LoadedEngine).
+  // compiled for this GPU, `tuned_algorithms` the GEMM and convolution algorithms it chose
+  // (engine::LoadedEngine; tuned_algorithms.h). Throws InvalidModel for malformed choices.
   explicit Engine(ir::Graph graph, std::map<std::string, Tensor> prepared_weights = {},
                   size_t workspace_bytes = size_t(64) << 20,
-                  std::map<std::string, std::string> cubins = {});
+                  std::map<std::string, std::string> cubins = {},
+                  const std::string& tuned_algorithms = "");
   // Reads an engine file and checks it was built for this GPU's architecture (or for none).
   static std::shared_ptr<Engine> load(const std::filesystem::path& file);
   // The same for an engine already read from `file`.
@@ -50,8 +52,9 @@ class Engine {
   // The generated kernels of the engine's fusion groups, shared by its contexts: loaded from
   // the engine file's cubins, or compiled on first use. Thread-safe.
   FusedKernelCache& fused_kernels() const { return *fused_kernels_; }
-  // The GEMM and convolution algorithms its contexts timed, shared by all of them, so that
-  // every context runs the same algorithms and gives the same bits. Thread-safe.
+  // The GEMM and convolution algorithms its contexts timed (or the engine file carried),
+  // shared by all of them, so that every context runs the same algorithms and gives the same
+  // bits. Thread-safe.
   GemmPlanCache& gemm_plans() const { return gemm_plans_; }
   ConvPlanCache& conv_plans() const { return conv_plans_; }
 
