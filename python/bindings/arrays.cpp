@@ -2,6 +2,9 @@
 #include "arrays.h"
 
 #include <cstring>
+#include <map>
+#include <optional>
+#include <vector>
 
 #include "core/error.h"
 
@@ -40,6 +43,64 @@ nb::object wrap(void* data, DType dtype, const Dims& dims, nb::handle owner, int
   nb::ndarray<Framework> array(data, shape.size(), shape.data(), owner, nullptr,
                                dlpack_dtype(dtype), device_type, device);
   return nb::cast(array, nb::rv_policy::reference);
+}
+
+// torch.Tensor's type, learned from the first tensor seen (torch is never imported here).
+PyTypeObject* torch_tensor_type = nullptr;
+
+bool is_torch_tensor(nb::handle value) {
+  PyTypeObject* type = Py_TYPE(value.ptr());
+  if (type == torch_tensor_type) return true;
+  if (torch_tensor_type != nullptr) return false;
+  if (type_module(value) == "torch" &&
+      nb::cast<std::string>(nb::handle(reinterpret_cast<PyObject*>(type)).attr("__name__")) ==
+          "Tensor") {
+    torch_tensor_type = type;
+    return true;
+  }
+  return false;
+}
+
+// The DLPack element type of a torch dtype (torch.float32, ...), by its name once per dtype
+// object (torch's dtypes are singletons); nullopt for one Kiln has not.
+std::optional<nb::dlpack::dtype> torch_dtype(nb::handle dtype) {
+  static std::map<PyObject*, std::optional<nb::dlpack::dtype>> known;
+  auto found = known.find(dtype.ptr());
+  if (found != known.end()) return found->second;
+  static const std::map<std::string, DType> names = {
+      {"torch.float32", DType::Float32},   {"torch.float16", DType::Float16},
+      {"torch.bfloat16", DType::BFloat16}, {"torch.float64", DType::Float64},
+      {"torch.int8", DType::Int8},         {"torch.int16", DType::Int16},
+      {"torch.int32", DType::Int32},       {"torch.int64", DType::Int64},
+      {"torch.uint8", DType::UInt8},       {"torch.bool", DType::Bool}};
+  std::string name = nb::cast<std::string>(nb::str(dtype));
+  std::optional<nb::dlpack::dtype> result;
+  if (auto named = names.find(name); named != names.end()) result = dlpack_dtype(named->second);
+  dtype.inc_ref();  // kept as a key for good: torch's dtype objects live as long as torch
+  known.emplace(dtype.ptr(), result);
+  return result;
+}
+
+// A torch CUDA tensor read from its attributes (a handful of cheap calls) instead of a DLPack
+// export, which costs microseconds per tensor on every run; nullopt for anything else (host
+// tensors, subclasses, dtypes Kiln has not), which takes the DLPack path and its errors.
+template <typename Array>
+std::optional<Array> torch_cuda_array(nb::handle value) {
+  if (!is_torch_tensor(value)) return std::nullopt;
+  int device = nb::cast<int>(value.attr("get_device")());
+  if (device < 0) return std::nullopt;
+  std::optional<nb::dlpack::dtype> dtype = torch_dtype(value.attr("dtype"));
+  if (!dtype) return std::nullopt;
+  auto data = nb::cast<uintptr_t>(value.attr("data_ptr")());
+  nb::object shape_object = value.attr("shape");
+  nb::object stride_object = value.attr("stride")();
+  std::vector<size_t> shape;
+  std::vector<int64_t> strides;
+  for (nb::handle size : shape_object) shape.push_back(nb::cast<size_t>(size));
+  for (nb::handle stride : stride_object) strides.push_back(nb::cast<int64_t>(stride));
+  if (strides.size() != shape.size()) return std::nullopt;
+  return Array(reinterpret_cast<void*>(data), shape.size(), shape.data(), value, strides.data(),
+               *dtype, nb::device::cuda::value, device);
 }
 
 }  // namespace
@@ -109,6 +170,7 @@ nb::dlpack::dtype dlpack_dtype(DType dtype) {
 }
 
 InputArray as_array(nb::handle value, const std::string& what) {
+  if (std::optional<InputArray> tensor = torch_cuda_array<InputArray>(value)) return *tensor;
   InputArray array;
   if (!nb::try_cast(value, array)) {
     std::string type = nb::cast<std::string>(nb::str(value.type().attr("__name__")));
@@ -123,6 +185,15 @@ InputArray as_array(nb::handle value, const std::string& what) {
     throw nb::type_error(
         (what + " is a " + type + ", not an array (NumPy, torch or any DLPack tensor)").c_str());
   }
+  return array;
+}
+
+OutputArray as_output_array(nb::handle value, const std::string& what) {
+  if (std::optional<OutputArray> tensor = torch_cuda_array<OutputArray>(value)) return *tensor;
+  OutputArray array;
+  if (!nb::try_cast(value, array))
+    throw nb::type_error(
+        (what + " is not a writable array (a torch or any DLPack tensor)").c_str());
   return array;
 }
 

@@ -39,7 +39,13 @@ using Arrays = std::map<std::string, InputArray>;
 Arrays read_arrays(const nb::dict& arrays, const char* kind);
 
 // `value` read as an array; throws a TypeError naming `what` for an object that is not one.
+// torch CUDA tensors are read from their attributes (data_ptr, shape, stride, dtype,
+// get_device), the rest through DLPack or the buffer protocol.
 InputArray as_array(nb::handle value, const std::string& what);
+
+// `value` read as an array Kiln writes an output into; throws a TypeError naming `what` for an
+// object that is not one.
+OutputArray as_output_array(nb::handle value, const std::string& what);
 
 // "[2, 3]" for an array's shape.
 std::string shape_text(const InputArray& array);

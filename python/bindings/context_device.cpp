@@ -54,15 +54,27 @@ nb::dict Context::run_device(const Arrays& inputs, const std::optional<nb::dict>
   int device = 0;
   KILN_CUDA_CHECK(cudaGetDevice(&device));
   auto caller = reinterpret_cast<cudaStream_t>(stream_handle);
-  cuda::ExecutionContext& context = gpu_->get(dims, cuda_graph_);
-  cudaStream_t stream = gpu_->work_stream(caller, context, cuda_graph_);
-  // Without CUDA graphs the caller's tensors are bound in place for this run and unbound after
-  // it (the context never keeps an address Python may free); with them, copied through the
-  // context's own buffers, whose addresses the captured graph holds.
+  Gpu::Entry& entry = gpu_->entry(dims, cuda_graph_);
+  cuda::ExecutionContext& context = *entry.context;
+  // The caller's tensors are bound in place for this run and unbound after it (the context
+  // never keeps an address Python may free). With CUDA graphs, only tensors at a steady
+  // address are bound (BindingPolicy); the others are copied through the context's own
+  // buffers, which the graph captured with them holds.
   std::vector<std::string> bound;
-  std::vector<std::pair<void*, const cuda::DeviceTensor*>> copies_out;
+  struct Copy {
+    void* to;
+    const void* from;
+    size_t bytes;
+  };
+  std::vector<Copy> copies_in, copies_out;
   auto unbind = [&] {
     for (const std::string& name : bound) context.set_tensor_address(name, nullptr);
+  };
+  auto bind = [&](const std::string& name, void* data) {
+    if (cuda_graph_ && !entry.binding.bind(name, data)) return false;
+    context.set_tensor_address(name, data);
+    bound.push_back(name);
+    return true;
   };
   nb::dict named;
   try {
@@ -71,20 +83,14 @@ nb::dict Context::run_device(const Arrays& inputs, const std::optional<nb::dict>
       const cuda::DeviceTensor& planned = context.input(name);
       check_device_array(array, "input '" + name + "'", device, planned.dtype, nullptr);
       void* data = const_cast<void*>(array.data());
-      if (cuda_graph_) {
-        KILN_CUDA_CHECK(cudaMemcpyAsync(planned.data, data, planned.nbytes(),
-                                        cudaMemcpyDeviceToDevice, stream));
-      } else {
-        context.set_tensor_address(name, data);
-        bound.push_back(name);
-      }
+      if (!bind(name, data)) copies_in.push_back({planned.data, data, planned.nbytes()});
     }
     for (const std::string& name : context.output_names()) {
       const cuda::DeviceTensor& planned = context.output(name);
       void* data = nullptr;
       if (outputs && outputs->contains(name.c_str())) {
         nb::object given = (*outputs)[name.c_str()];
-        auto array = nb::cast<OutputArray>(given);
+        OutputArray array = as_output_array(given, "output '" + name + "'");
         check_device_array(InputArray(array), "output '" + name + "'", device, planned.dtype,
                            &planned.dims);
         data = array.data();
@@ -94,19 +100,22 @@ nb::dict Context::run_device(const Arrays& inputs, const std::optional<nb::dict>
         named[name.c_str()] =
             device_array(data, planned.dtype, planned.dims, device, owner, framework);
       }
-      if (cuda_graph_ || !context.can_bind(name)) {
-        copies_out.emplace_back(data, &planned);
-      } else {
-        context.set_tensor_address(name, data);
-        bound.push_back(name);
-      }
+      if (!context.can_bind(name) || !bind(name, data))
+        copies_out.push_back({data, planned.data, planned.nbytes()});
     }
     {
       nb::gil_scoped_release release;
+      // After binding: whether a graph for these addresses is captured decides the stream.
+      if (cuda_graph_ && !context.replays_graph()) entry.binding.capturing();
+      cudaStream_t stream = gpu_->work_stream(caller, context, cuda_graph_);
+      for (const Copy& copy : copies_in) {
+        KILN_CUDA_CHECK(
+            cudaMemcpyAsync(copy.to, copy.from, copy.bytes, cudaMemcpyDeviceToDevice, stream));
+      }
       context.enqueue(stream);
-      for (auto [data, planned] : copies_out) {
-        KILN_CUDA_CHECK(cudaMemcpyAsync(data, planned->data, planned->nbytes(),
-                                        cudaMemcpyDeviceToDevice, stream));
+      for (const Copy& copy : copies_out) {
+        KILN_CUDA_CHECK(
+            cudaMemcpyAsync(copy.to, copy.from, copy.bytes, cudaMemcpyDeviceToDevice, stream));
       }
       gpu_->join(caller, stream);
     }

@@ -1,6 +1,7 @@
 // The GPU side of a Python Context (objects.h), shared by context.cpp and context_device.cpp.
 #pragma once
 
+#include <array>
 #include <list>
 #include <map>
 #include <memory>
@@ -17,13 +18,42 @@
 namespace kiln::python {
 
 #ifdef KILN_HAS_CUDA
+// With CUDA graphs, whether a caller's tensor is bound in place (a graph replayed with its
+// address) or copied through the context's own buffer, which the graph captured without it
+// holds. A tensor is bound when its address is one of the last two it came at: a static
+// input, a preallocated output, or outputs alternating between two buffers (torch's allocator
+// does that when the caller keeps the previous result) replay graphs captured once per
+// address; an address seen for the first time is copied, so that tensors at ever new
+// addresses never capture a graph per call. After kMaxCaptures captures a context copies
+// everything, which one graph serves.
+class BindingPolicy {
+ public:
+  static constexpr int kMaxCaptures = 16;
+  bool bind(const std::string& name, void* address) {
+    std::array<void*, 2>& recent = recent_[name];
+    bool seen = recent[0] == address || recent[1] == address;
+    if (recent[0] != address) recent = {address, recent[0]};
+    return seen && captures_ <= kMaxCaptures;
+  }
+  // A run is about to capture a graph (or make the plain first run).
+  void capturing() { ++captures_; }
+
+ private:
+  int captures_ = 0;
+  std::map<std::string, std::array<void*, 2>> recent_;
+};
+
 // The runtime contexts of one Python Context, by input dims.
 struct Context::Gpu {
+  struct Entry {
+    std::map<std::string, Dims> dims;
+    std::unique_ptr<cuda::ExecutionContext> context;
+    BindingPolicy binding;
+  };
   std::shared_ptr<cuda::Engine> engine;
   size_t capacity = 4;
   // Most recently used first.
-  std::list<std::pair<std::map<std::string, Dims>, std::unique_ptr<cuda::ExecutionContext>>>
-      contexts;
+  std::list<Entry> contexts;
   // CUDA graphs cannot be captured on the legacy default stream (torch's default): a graph
   // context runs on a stream of its own, ordered after and before the caller's by events.
   cuda::Stream side_stream;
@@ -54,17 +84,20 @@ struct Context::Gpu {
     return stream == nullptr || stream == cudaStreamLegacy || stream == cudaStreamPerThread;
   }
 
-  cuda::ExecutionContext& get(const std::map<std::string, Dims>& dims, bool cuda_graph) {
+  Entry& entry(const std::map<std::string, Dims>& dims, bool cuda_graph) {
     for (auto it = contexts.begin(); it != contexts.end(); ++it) {
-      if (it->first != dims) continue;
+      if (it->dims != dims) continue;
       contexts.splice(contexts.begin(), contexts, it);
-      return *contexts.front().second;
+      return contexts.front();
     }
     auto context = std::make_unique<cuda::ExecutionContext>(engine, dims);
     if (cuda_graph) context->use_cuda_graph(true);  // throws naming nodes that run on the host
     if (contexts.size() >= capacity) contexts.pop_back();
-    contexts.emplace_front(dims, std::move(context));
-    return *contexts.front().second;
+    contexts.push_front(Entry{dims, std::move(context), {}});
+    return contexts.front();
+  }
+  cuda::ExecutionContext& get(const std::map<std::string, Dims>& dims, bool cuda_graph) {
+    return *entry(dims, cuda_graph).context;
   }
 };
 #else

@@ -211,8 +211,8 @@ class Context:
         in place, and the outputs are written into GPU memory: the tensors of outputs= where
         given (no copy), else new allocations; the run is asynchronous on stream (a cudaStream_t
         as an int; for torch tensors torch's current stream, else the legacy default stream).
-        With cuda_graph the tensors are copied through the context's own buffers (the captured
-        graph keeps their addresses). Wrong names, shapes, dtypes, devices or non-contiguous
+        With cuda_graph, tensors at a steady address are bound to a graph captured for it and
+        tensors at new addresses copied through the context's own buffers (docs/python.md). Wrong names, shapes, dtypes, devices or non-contiguous
         GPU tensors raise ValueError or TypeError naming the input."""
         prepared, bf16_views = _arrays.prepare_inputs(inputs)
         prepared_outputs = None

@@ -15,8 +15,18 @@ except ImportError:  # pragma: no cover - ml_dtypes is a dependency
     BFLOAT16 = None
 
 
+_TORCH_TENSOR: list = []  # torch.Tensor, once a torch tensor was seen (torch is not imported)
+
+
 def _is_torch_tensor(value: Any) -> bool:
-    return type(value).__module__.startswith("torch") and hasattr(value, "is_cuda")
+    kind = type(value)
+    if _TORCH_TENSOR and kind is _TORCH_TENSOR[0]:
+        return True
+    if kind.__module__.startswith("torch") and hasattr(value, "is_cuda"):
+        if not _TORCH_TENSOR and kind.__name__ == "Tensor":
+            _TORCH_TENSOR.append(kind)
+        return True
+    return False
 
 
 def prepare_inputs(inputs: Mapping[str, Any] | None) -> tuple[dict, set]:
@@ -33,8 +43,9 @@ def prepare_inputs(inputs: Mapping[str, Any] | None) -> tuple[dict, set]:
         if not isinstance(name, str):
             raise TypeError(f"input names must be strings, not {type(name).__name__}")
         if _is_torch_tensor(value):
-            if value.requires_grad:
-                value = value.detach()  # DLPack refuses tensors that require grad
+            # DLPack refuses tensors that require grad (CUDA torch.Tensors are read without it)
+            if value.requires_grad and not (value.is_cuda and type(value) is _TORCH_TENSOR[0]):
+                value = value.detach()
         elif isinstance(value, np.ndarray):
             if BFLOAT16 is not None and value.dtype == BFLOAT16:
                 value = value.view(np.uint16)
@@ -53,18 +64,33 @@ def torch_stream(inputs: Mapping[str, Any]) -> int | None:
     runs in order with the caller's torch work; None otherwise."""
     for value in inputs.values():
         if _is_torch_tensor(value) and value.is_cuda:
-            return current_torch_stream(value.device)
+            return _raw_stream(value.get_device())
     return None
 
 
 def current_torch_stream(device: Any) -> int:
-    """torch's current CUDA stream on `device` as a cudaStream_t, by the cheapest call."""
-    import torch
+    """torch's current CUDA stream on `device` (a torch.device) as a cudaStream_t."""
+    return _raw_stream(device.index)
 
-    try:
-        return torch._C._cuda_getCurrentRawStream(device.index)
-    except AttributeError:  # a torch without the private call
-        return torch.cuda.current_stream(device).cuda_stream
+
+_STREAM_GETTER: list = []
+
+
+def _raw_stream(index: int | None) -> int:
+    """torch's current CUDA stream on device `index`, by the cheapest call torch has."""
+    if not _STREAM_GETTER:
+        import torch
+
+        getter = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+        if getter is None:  # a torch without the private call
+            def getter(device_index):
+                return torch.cuda.current_stream(device_index).cuda_stream
+        _STREAM_GETTER.append(getter)
+    if index is None:
+        import torch
+
+        index = torch.cuda.current_device()
+    return _STREAM_GETTER[0](index)
 
 
 def finish_outputs(results: dict, dtypes: Mapping[str, str]) -> dict:

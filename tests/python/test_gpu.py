@@ -2,6 +2,7 @@
 installed; skipped elsewhere, saying so): zero-copy BF16 in and out, outputs equal to the CLI's
 bit for bit, 8 threads, CUDA graphs, several input sizes in one context, and bad tensors."""
 
+import contextlib
 import subprocess
 
 import numpy as np
@@ -104,6 +105,30 @@ def test_cuda_graph_replays_give_the_same_outputs(torch, bert_engine):
     torch.cuda.synchronize()
     for name in plain:
         assert torch.equal(plain[name], replayed[name])
+
+
+def test_cuda_graph_binds_steady_tensors_and_copies_moving_ones(torch, bf16_engine):
+    # Steady addresses are bound (the graph replayed with them), addresses that alternate
+    # between two buffers too, new ones copied: every result equals a plain run's, on torch's
+    # default stream (legacy: capture on a side stream) and on a stream of its own.
+    name = bf16_engine.output_names[0]
+    shape = fixture_io("mlp", "bf16")[0]["x"].shape
+    plain = bf16_engine.context()
+    for stream in (None, torch.cuda.Stream()):
+        graph_context = bf16_engine.context(cuda_graph=True)
+        with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
+            x = torch.randn(*shape, device="cuda", dtype=torch.bfloat16)
+            buffers = [torch.empty_like(plain.run({"x": x})[name]) for _ in range(2)]
+            for step in range(12):
+                if step % 3 == 2:
+                    x = x.clone()  # a new address
+                x.mul_(1.5)  # new values in place: a bound graph must read them
+                out = buffers[step % 2] if step < 8 else buffers[0]
+                result = graph_context.run({"x": x}, outputs={name: out})[name]
+                assert result is out
+                expected = plain.run({"x": x})[name]
+                torch.cuda.current_stream().synchronize()
+                assert torch.equal(out, expected), f"step {step}"
 
 
 def test_eight_threads_with_a_context_each_agree(torch, bert_engine):

@@ -156,7 +156,33 @@ TEST(ExecutionContextTest, CudaGraphReplayAndCallerBuffers) {
     // Null goes back to the context's own buffer (the Python module unbinds after each run).
     context.set_tensor_address(output, nullptr);
     EXPECT_EQ(context.output(output).data, own);
+    // The graph captured with the own buffer is kept, and so is the caller buffer's.
+    EXPECT_TRUE(context.replays_graph()) << name << ": own buffer's graph was dropped";
     EXPECT_TRUE(same_bits(context.run(inputs)[0], plain)) << name << ": own buffer again";
+    context.set_tensor_address(output, mine.data());
+    EXPECT_TRUE(context.replays_graph()) << name << ": caller buffer's graph was dropped";
+    // Replayed with the caller's buffer: the output lands there, not in the own buffer.
+    KILN_CUDA_CHECK(cudaMemset(own, 0xFF, planned.nbytes()));
+    KILN_CUDA_CHECK(cudaMemset(mine.data(), 0xFF, planned.nbytes()));
+    cuda::Stream stream = cuda::create_stream();
+    context.enqueue(stream.get());
+    KILN_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+    Tensor landed(planned.dtype, planned.dims);
+    KILN_CUDA_CHECK(
+        cudaMemcpy(landed.raw_mutable(), mine.data(), landed.nbytes(), cudaMemcpyDeviceToHost));
+    EXPECT_TRUE(same_bits(landed, plain)) << name << ": kept graph replayed with the caller buffer";
+    // More address sets than the cache keeps: the oldest are captured again, still right.
+    std::vector<cuda::DeviceBuffer> others;
+    for (size_t i = 0; i <= cuda::kCapturedGraphs; ++i) {
+      others.emplace_back(planned.nbytes());
+      context.set_tensor_address(output, others.back().data());
+      EXPECT_FALSE(context.replays_graph());
+      context.enqueue(stream.get());
+    }
+    context.set_tensor_address(output, mine.data());
+    EXPECT_FALSE(context.replays_graph()) << name << ": more graphs kept than kCapturedGraphs";
+    context.set_tensor_address(output, nullptr);
+    EXPECT_TRUE(same_bits(context.run(inputs)[0], plain)) << name << ": after evictions";
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <list>
 #include <optional>
 
 #include "backends/cpu/kernel.h"
@@ -46,7 +47,27 @@ struct ExecutionContext::State {
   std::vector<std::string> host_nodes;
   int inferences = 0;
   bool graph_wanted = false;
-  GraphExec graph_exec;
+  // Captured graphs by the addresses of the bindable tensors they were captured with, most
+  // recently used first: a caller alternating between a few bound buffers (or between bound
+  // ones and the context's own) replays instead of capturing again.
+  std::list<std::pair<std::vector<void*>, GraphExec>> graphs;
+
+  std::vector<void*> bound_addresses() const {
+    std::vector<void*> addresses;
+    for (const auto& [name, index] : plan.inputs) addresses.push_back(tensors[size_t(index)].data);
+    for (const auto& [name, index] : plan.outputs) addresses.push_back(tensors[size_t(index)].data);
+    return addresses;
+  }
+  // The graph captured with the current addresses (moved to the front), or null.
+  cudaGraphExec_t current_graph() {
+    std::vector<void*> addresses = bound_addresses();
+    for (auto it = graphs.begin(); it != graphs.end(); ++it) {
+      if (it->first != addresses) continue;
+      graphs.splice(graphs.begin(), graphs, it);
+      return graphs.front().second.get();
+    }
+    return nullptr;
+  }
 
   // A constant in `dtype`: the engine's shared copy, or (for a constant that shape
   // specialization made for this context) a buffer of this context's own.
@@ -246,7 +267,9 @@ struct ExecutionContext::State {
           "cannot capture a CUDA graph: ", host_nodes.size(), " node(s) run on the host (",
           host_nodes.front(), (host_nodes.size() > 1 ? ", ..." : ""),
           "); run without a CUDA graph");
-    graph_exec = capture_graph(stream, [&] { launch_all(); });
+    GraphExec captured = capture_graph(stream, [&] { launch_all(); });
+    if (graphs.size() >= kCapturedGraphs) graphs.pop_back();
+    graphs.emplace_front(bound_addresses(), std::move(captured));
   }
 
   // The implementation step `index` runs through: the builder's choice (node attribute
@@ -327,10 +350,9 @@ void ExecutionContext::set_tensor_address(const std::string& name, void* address
   check(s.plan.tensors[size_t(tensor)].placement == Placement::Own, ErrorKind::Unsupported,
         "output '", name, "' is a constant or an input of the model; read it with output()");
   if (address == nullptr) address = s.buffers[size_t(tensor)].data();  // the context's own
-  if (s.tensors[size_t(tensor)].data == address) return;               // keeps a captured graph
+  if (s.tensors[size_t(tensor)].data == address) return;
   s.tensors[size_t(tensor)].data = address;
-  s.point_aliases();
-  s.graph_exec.reset();  // the captured graph holds the old address
+  s.point_aliases();  // graphs captured with the old address stay cached for when it returns
 }
 
 bool ExecutionContext::can_bind(const std::string& name) const {
@@ -342,8 +364,12 @@ void ExecutionContext::enqueue(cudaStream_t stream) {
   State& s = *state_;
   s.resources->bind_stream(stream);
   if (s.graph_wanted && s.inferences > 0) {
-    if (!s.graph_exec.get()) s.capture(stream);
-    KILN_CUDA_CHECK(cudaGraphLaunch(s.graph_exec.get(), stream));
+    cudaGraphExec_t graph = s.current_graph();
+    if (graph == nullptr) {
+      s.capture(stream);
+      graph = s.graphs.front().second.get();
+    }
+    KILN_CUDA_CHECK(cudaGraphLaunch(graph, stream));
   } else {
     s.launch_all();
   }
@@ -352,12 +378,17 @@ void ExecutionContext::enqueue(cudaStream_t stream) {
 
 bool ExecutionContext::replays_graph() const {
   const State& s = *state_;
-  return s.graph_wanted && s.inferences > 0 && s.graph_exec.get() != nullptr;
+  if (!s.graph_wanted || s.inferences == 0) return false;
+  std::vector<void*> addresses = s.bound_addresses();
+  for (const auto& [captured_with, graph] : s.graphs) {
+    if (captured_with == addresses) return true;
+  }
+  return false;
 }
 
 void ExecutionContext::use_cuda_graph(bool enable) {
   state_->graph_wanted = enable;
-  if (!enable) state_->graph_exec.reset();
+  if (!enable) state_->graphs.clear();
 }
 
 std::vector<Tensor> ExecutionContext::run(const std::map<std::string, Tensor>& inputs) {

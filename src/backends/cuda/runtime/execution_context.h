@@ -36,6 +36,9 @@ struct LayerTime {
   size_t bytes = 0;  // the step's input and output tensors' bytes: at least what it moves
 };
 
+// How many captured CUDA graphs (one per set of bound addresses) a context keeps.
+constexpr size_t kCapturedGraphs = 4;
+
 class ExecutionContext {
  public:
   // `input_dims` gives the concrete dims of every input whose dims are symbolic.
@@ -53,8 +56,11 @@ class ExecutionContext {
   std::vector<std::string> input_names() const;
   std::vector<std::string> output_names() const;
   // Reads an input from / writes an output to caller-owned device memory of the planned
-  // dtype and size from now on (a captured CUDA graph is captured again when the address
-  // changes); null goes back to the context's own buffer. Throws Unsupported for an output
+  // dtype and size from now on; null goes back to the context's own buffer. With CUDA graphs,
+  // a graph is captured for each new set of addresses, and the last kCapturedGraphs are kept
+  // and replayed when their addresses are bound again. A kept graph is only launched with the
+  // addresses it was captured with, so memory freed meanwhile is never touched unless the
+  // caller binds it again. Throws Unsupported for an output
   // that is a constant or an input of the model (see can_bind).
   void set_tensor_address(const std::string& name, void* address);
   // Whether set_tensor_address can bind `name`: an input, or an output the model computes.
