@@ -5,11 +5,10 @@
 #include "backends/cpu/index_map.h"
 #include "backends/cpu/kernel_registry.h"
 #include "backends/cpu/kernel_util.h"
+#include "core/pad_index.h"
 
 namespace kiln::cpu {
 namespace {
-
-enum class PadMode { Constant, Reflect, Edge, Wrap };
 
 PadMode pad_mode(const ir::Node& node) {
   const std::string mode = node.attr_string("mode", "constant");
@@ -19,28 +18,6 @@ PadMode pad_mode(const ir::Node& node) {
   if (mode == "wrap") return PadMode::Wrap;
   fail(ErrorKind::InvalidModel, node.describe(), ": mode '", mode,
        "' is not one of constant, reflect, edge, wrap");
-}
-
-// The input index that output index `out` of one axis reads, or -1 for the constant. The
-// output starts `begin` elements before the input (after it when `begin` is negative).
-int64_t source_index(PadMode mode, int64_t out, int64_t begin, int64_t size) {
-  int64_t in = out - begin;
-  if (in >= 0 && in < size) return in;
-  switch (mode) {
-    case PadMode::Constant:
-      return -1;
-    case PadMode::Edge:
-      return in < 0 ? 0 : size - 1;
-    case PadMode::Wrap:
-      return ((in % size) + size) % size;
-    case PadMode::Reflect: {
-      if (size == 1) return 0;
-      const int64_t period = 2 * (size - 1);
-      in = ((in % period) + period) % period;
-      return in < size ? in : period - in;
-    }
-  }
-  return -1;
 }
 
 // For every axis, the input index each output index reads (-1: the constant); checks the pads.
@@ -65,7 +42,7 @@ std::vector<std::vector<int64_t>> source_maps(const ir::Node& node, const Dims& 
           " must each be less than its size ", size, " (input dims ", dims_to_string(in_dims), ")");
     out_dims[axis] = size + begin + end;
     for (int64_t out = 0; out < out_dims[axis]; ++out) {
-      maps[axis].push_back(source_index(mode, out, begin, size));
+      maps[axis].push_back(pad_source_index(mode, out, begin, size));
     }
   }
   return maps;

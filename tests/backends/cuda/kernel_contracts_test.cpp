@@ -51,10 +51,38 @@ TEST(CudaIndexingTest, OutOfRangeIndicesGiveZeros) {
   EXPECT_EQ(runner.overwritten_guards(), "");
 }
 
-// The shape and indexing kernels, each as an op harness case in one precision.
+// The shape, indexing, Pad, Resize and ArgMax/ArgMin kernels, each as an op harness case in
+// one precision.
 std::vector<OpRun> captured_runs() {
+  using Ints = std::vector<int64_t>;
   auto scalar = [](float value) { return given(Tensor::scalar<float>(value)); };
   return {
+      {{.op = "Pad",
+        .name = "Reflect",
+        .inputs = {floats({2, 5, 6})},
+        .attrs = {{"mode", std::string("reflect")}, {"pads", Ints{0, 1, 2, 0, 3, 1}}},
+        .exact = true},
+       Precision::FP16},
+      {{.op = "Resize",
+        .name = "Linear",
+        .inputs = {floats({1, 2, 5, 7})},
+        .attrs = {{"mode", std::string("linear")}, {"sizes", Ints{1, 2, 9, 4}}}},
+       Precision::BF16},
+      {{.op = "Resize",
+        .name = "NearestInt64",
+        .inputs = {data(DType::Int64, {2, 3, 4})},
+        .attrs = {{"sizes", Ints{2, 6, 7}}}},
+       Precision::FP32},
+      {{.op = "ArgMax",
+        .name = "LongRowsLastIndex",
+        .inputs = {floats({4, 300})},
+        .attrs = {{"axis", int64_t(1)}, {"select_last_index", int64_t(1)}}},
+       Precision::FP32},
+      {{.op = "ArgMin",
+        .name = "Strided",
+        .inputs = {floats({6, 5, 4})},
+        .attrs = {{"axis", int64_t(1)}, {"keepdims", int64_t(0)}}},
+       Precision::BF16},
       {{.op = "Shape", .name = "F32", .inputs = {floats({2, 3, 4})}}, Precision::FP32},
       {{.op = "Size", .name = "F32", .inputs = {floats({2, 3, 4})}}, Precision::FP32},
       {{.op = "Range", .name = "Up", .inputs = {scalar(0.5f), scalar(30.f), scalar(0.25f)}},

@@ -253,6 +253,7 @@ const std::vector<CaseFamily>& case_families() {
       {"data_movement_cases.cpp", data_movement_cases, cuda::register_data_movement_cuda_kernels},
       {"indexing_cases.cpp", indexing_cases, cuda::register_indexing_cuda_kernels},
       {"shape_cases.cpp", shape_cases, cuda::register_shape_cuda_kernels},
+      {"resize_pad_cases.cpp", resize_pad_cases, cuda::register_resize_pad_cuda_kernels},
       {"matmul_cases.cpp", matmul_cases, cuda::register_matmul_cuda_kernels},
       {"conv_pool_cases.cpp", conv_pool_cases, cuda::register_conv_pool_cuda_kernels},
       {"attention_cases.cpp", attention_cases, cuda::register_attention_cuda_kernels},

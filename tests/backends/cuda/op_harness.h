@@ -132,6 +132,7 @@ std::vector<OpCase> reduction_cases();
 std::vector<OpCase> data_movement_cases();
 std::vector<OpCase> indexing_cases();
 std::vector<OpCase> shape_cases();
+std::vector<OpCase> resize_pad_cases();
 std::vector<OpCase> matmul_cases();
 std::vector<OpCase> conv_pool_cases();
 std::vector<OpCase> attention_cases();

@@ -17,6 +17,13 @@ inline bool has_numeric_kernel(DType dtype) {
   return dtype == DType::Int32 || dtype == DType::Int64 || has_float_kernel(dtype);
 }
 
+// Those plus float64, int8, int16 and uint8: kernels that only compare elements (ArgMax;
+// dispatched in arg_reduce.cu).
+inline bool has_ordered_kernel(DType dtype) {
+  return dtype == DType::Float64 || dtype == DType::Int8 || dtype == DType::Int16 ||
+         dtype == DType::UInt8 || has_numeric_kernel(dtype);
+}
+
 // Kernels that move elements without computing on them: one per element size.
 inline bool has_word_kernel(DType dtype) {
   size_t size = dtype_size(dtype);

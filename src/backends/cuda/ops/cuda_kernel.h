@@ -72,7 +72,7 @@ std::vector<std::string> cuda_tactics(LaunchContext& context, const ir::Node& no
 // Registration hooks, one per op family file.
 void register_elementwise_cuda_kernels(CudaKernelMap& map);
 void register_normalization_cuda_kernels(CudaKernelMap& map);  // Softmax, LayerNorm, BatchNorm
-void register_reduction_cuda_kernels(CudaKernelMap& map);
+void register_reduction_cuda_kernels(CudaKernelMap& map);      // Reduce*, ArgMax, ArgMin
 void register_data_movement_cuda_kernels(
     CudaKernelMap& map);                                   // Transpose, Concat, Slice, Gather, ...
 void register_matmul_cuda_kernels(CudaKernelMap& map);     // MatMul, Gemm (cuBLASLt)

@@ -20,6 +20,7 @@ CudaKernelMap build_table() {
   register_data_movement_cuda_kernels(map);
   register_indexing_cuda_kernels(map);
   register_shape_cuda_kernels(map);
+  register_resize_pad_cuda_kernels(map);
   register_matmul_cuda_kernels(map);
   register_conv_pool_cuda_kernels(map);
   register_attention_cuda_kernels(map);

@@ -29,6 +29,10 @@ void require_element_word(const ir::Node& node, DType dtype) {
   require_kernel(has_word_kernel(dtype), node, dtype);
 }
 
+void require_ordered_storage(const ir::Node& node, DType dtype) {
+  require_kernel(has_ordered_kernel(dtype), node, dtype);
+}
+
 void require_index_dtype(const ir::Node& node, DType dtype) {
   check(is_index_dtype(dtype), ErrorKind::Unsupported, node.describe(),
         ": indices must be int32 or int64, got ", dtype_name(dtype));

@@ -31,6 +31,8 @@ void launch_for(const ir::Node& node, Launch&& launch) {
 void require_float_storage(const ir::Node& node, DType dtype);    // float32/16, bfloat16
 void require_numeric_storage(const ir::Node& node, DType dtype);  // those, int32, int64
 void require_element_word(const ir::Node& node, DType dtype);     // 1, 2, 4 or 8 bytes
+// Those of has_ordered_kernel: numeric, float64, int8, int16, uint8 (ArgMax, ArgMin).
+void require_ordered_storage(const ir::Node& node, DType dtype);
 // Unsupported "<node>: indices must be int32 or int64, got <dtype>".
 void require_index_dtype(const ir::Node& node, DType dtype);
 

@@ -1,9 +1,11 @@
 // ReduceMean, ReduceSum, ReduceMax and ReduceMin nodes: axes from the attribute or a constant
 // input, split into kept and reduced strides, then the reduction kernel (kernels/reduction.h).
+// ArgMax and ArgMin: one axis as outer x length x inner (kernels/arg_reduce.h).
 #include "backends/cuda/kernels/reduction.h"
 
 #include <algorithm>
 
+#include "backends/cuda/kernels/arg_reduce.h"
 #include "backends/cuda/kernels/strided_loop.h"
 #include "backends/cuda/ops/cuda_ops.h"
 #include "backends/cuda/ops/node_launch.h"
@@ -44,6 +46,31 @@ void reduce(LaunchContext& context, const ir::Node& node, std::span<const Device
              [&] { launch_reduce(op, in.dtype, in.data, outputs[0].data, split, context.stream); });
 }
 
+template <bool kMax>
+void arg_reduce(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+                std::span<DeviceTensor> outputs) {
+  const DeviceTensor& in = inputs[0];
+  DeviceTensor& out = outputs[0];
+  std::string what = node.describe();
+  int64_t rank = int64_t(in.dims.size());
+  size_t axis = size_t(ir::normalize_axis(node.attr_int("axis", 0), rank, what));
+  ArgReduceShape shape;
+  shape.length = in.dims[axis];
+  for (size_t d = 0; d < axis; ++d) shape.outer *= in.dims[d];
+  for (size_t d = axis + 1; d < in.dims.size(); ++d) shape.inner *= in.dims[d];
+  shape.select_last = node.attr_int("select_last_index", 0) != 0;
+  check(shape.length > 0, ErrorKind::InvalidArgument, what, ": axis ", axis, " of input dims ",
+        dims_to_string(in.dims), " is empty, so it has no extreme index");
+  check(out.dtype == DType::Int64 && out.numel() == shape.outer * shape.inner, ErrorKind::Runtime,
+        what, ": output ", dtype_name(out.dtype), " ", dims_to_string(out.dims),
+        " is not the int64 indices of input dims ", dims_to_string(in.dims), " along axis ", axis);
+  require_ordered_storage(node, in.dtype);
+  launch_for(node, [&] {
+    launch_arg_reduce(kMax, in.dtype, in.data, static_cast<int64_t*>(out.data), shape,
+                      context.stream);
+  });
+}
+
 }  // namespace
 
 void register_reduction_cuda_kernels(CudaKernelMap& map) {
@@ -51,6 +78,8 @@ void register_reduction_cuda_kernels(CudaKernelMap& map) {
   map["ReduceSum"] = reduce<ReduceOp::Sum>;
   map["ReduceMax"] = reduce<ReduceOp::Max>;
   map["ReduceMin"] = reduce<ReduceOp::Min>;
+  map["ArgMax"] = arg_reduce<true>;
+  map["ArgMin"] = arg_reduce<false>;
 }
 
 }  // namespace kiln::cuda
