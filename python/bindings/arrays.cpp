@@ -114,6 +114,7 @@ Framework framework_from_name(const std::string& name) {
 }
 
 Framework framework_of(nb::handle object) {
+  if (is_torch_tensor(object)) return Framework::Torch;
   std::string module = type_module(object);
   if (module == "numpy") return Framework::NumPy;
   if (module == "torch" || module.starts_with("torch.")) return Framework::Torch;

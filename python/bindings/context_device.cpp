@@ -141,11 +141,7 @@ std::pair<double, double> Context::time_enqueue(const std::map<std::string, Dims
   nb::gil_scoped_release release;
   cuda::ExecutionContext& context = gpu_->get(input_dims, cuda_graph_);
   auto caller = reinterpret_cast<cudaStream_t>(stream_handle);
-  cudaStream_t warmup = gpu_->work_stream(caller, context, cuda_graph_);
-  for (int i = 0; i < 3; ++i) context.enqueue(warmup);  // plans, captures a graph if wanted
-  gpu_->join(caller, warmup);
-  KILN_CUDA_CHECK(cudaStreamSynchronize(caller));
-  cudaStream_t stream = gpu_->work_stream(caller, context, cuda_graph_);
+  cudaStream_t stream = gpu_->warm_up(caller, context, cuda_graph_);
   using Clock = std::chrono::steady_clock;
   Clock::time_point start = Clock::now();
   double host_seconds = 0;
@@ -158,6 +154,36 @@ std::pair<double, double> Context::time_enqueue(const std::map<std::string, Dims
   KILN_CUDA_CHECK(cudaStreamSynchronize(caller));
   double wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return {host_seconds * 1e6 / iterations, wall_seconds * 1e6 / iterations};
+#else
+  (void)input_dims, (void)stream_handle;
+  fail(ErrorKind::Unsupported, "this kiln module was built without CUDA");
+#endif
+}
+
+std::vector<double> Context::time_device(const std::map<std::string, Dims>& input_dims,
+                                         int iterations, uintptr_t stream_handle) {
+  check(iterations > 0, ErrorKind::InvalidArgument, "iterations must be positive");
+#ifdef KILN_HAS_CUDA
+  check(backend_ == driver::Backend::Cuda, ErrorKind::InvalidArgument,
+        "time_device is for contexts on the GPU");
+  std::lock_guard<std::mutex> lock(mutex_);
+  nb::gil_scoped_release release;
+  cuda::ExecutionContext& context = gpu_->get(input_dims, cuda_graph_);
+  auto caller = reinterpret_cast<cudaStream_t>(stream_handle);
+  cudaStream_t stream = gpu_->warm_up(caller, context, cuda_graph_);
+  cuda::Event start = cuda::create_timing_event(), stop = cuda::create_timing_event();
+  std::vector<double> times;
+  for (int i = 0; i < iterations; ++i) {
+    KILN_CUDA_CHECK(cudaEventRecord(start.get(), stream));
+    context.enqueue(stream);
+    KILN_CUDA_CHECK(cudaEventRecord(stop.get(), stream));
+    KILN_CUDA_CHECK(cudaEventSynchronize(stop.get()));
+    float ms = 0;
+    KILN_CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), stop.get()));
+    times.push_back(ms);
+  }
+  gpu_->join(caller, stream);
+  return times;
 #else
   (void)input_dims, (void)stream_handle;
   fail(ErrorKind::Unsupported, "this kiln module was built without CUDA");

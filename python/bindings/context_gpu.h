@@ -80,6 +80,15 @@ struct Context::Gpu {
     KILN_CUDA_CHECK(cudaEventRecord(work_done.get(), work));
     KILN_CUDA_CHECK(cudaStreamWaitEvent(caller, work_done.get(), 0));
   }
+  // For timing `context` on `caller`: a few enqueues (planning, algorithm choice, graph
+  // capture if wanted), waited for; returns the stream to enqueue the timed runs on.
+  cudaStream_t warm_up(cudaStream_t caller, cuda::ExecutionContext& context, bool cuda_graph) {
+    cudaStream_t warmup = work_stream(caller, context, cuda_graph);
+    for (int i = 0; i < 3; ++i) context.enqueue(warmup);
+    join(caller, warmup);
+    KILN_CUDA_CHECK(cudaStreamSynchronize(caller));
+    return work_stream(caller, context, cuda_graph);
+  }
   static bool is_default_stream(cudaStream_t stream) {
     return stream == nullptr || stream == cudaStreamLegacy || stream == cudaStreamPerThread;
   }

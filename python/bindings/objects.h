@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "arrays.h"
 #include "driver/engine_builder.h"
@@ -99,6 +100,10 @@ class Context {
   // inference, the final wait included.
   std::pair<double, double> time_enqueue(const std::map<std::string, Dims>& input_dims,
                                          int iterations, uintptr_t stream);
+  // As `kiln bench` times an engine, on this context (inputs as they are in its own
+  // buffers): CUDA events around each C++ enqueue, waiting for each; milliseconds per run.
+  std::vector<double> time_device(const std::map<std::string, Dims>& input_dims, int iterations,
+                                  uintptr_t stream);
 
  private:
   struct Gpu;  // context.cpp: the runtime contexts by dims

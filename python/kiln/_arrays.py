@@ -64,19 +64,14 @@ def torch_stream(inputs: Mapping[str, Any]) -> int | None:
     runs in order with the caller's torch work; None otherwise."""
     for value in inputs.values():
         if _is_torch_tensor(value) and value.is_cuda:
-            return _raw_stream(value.get_device())
+            return raw_stream(value.get_device())
     return None
-
-
-def current_torch_stream(device: Any) -> int:
-    """torch's current CUDA stream on `device` (a torch.device) as a cudaStream_t."""
-    return _raw_stream(device.index)
 
 
 _STREAM_GETTER: list = []
 
 
-def _raw_stream(index: int | None) -> int:
+def raw_stream(index: int | None) -> int:
     """torch's current CUDA stream on device `index`, by the cheapest call torch has."""
     if not _STREAM_GETTER:
         import torch

@@ -72,14 +72,18 @@ class KilnModule(torch.nn.Module):
     def engine(self) -> _api.Engine:
         return self._engine
 
-    def _context(self, device: torch.device) -> tuple:
-        """This thread's context for `device`, with its output specs by input shapes."""
+    def _context(self, device: torch.device | int) -> tuple:
+        """This thread's context for `device` (a CUDA device index, -1 for the CPU), with its
+        output specs by input shapes."""
+        if isinstance(device, torch.device):
+            device = -1 if device.type != "cuda" else (
+                device.index if device.index is not None else torch.cuda.current_device())
         contexts = getattr(self._local, "contexts", None)
         if contexts is None:
             contexts = self._local.contexts = {}
         entry = contexts.get(device)
         if entry is None:
-            backend = "cuda" if device.type == "cuda" else "cpu"
+            backend = "cuda" if device >= 0 else "cpu"
             if backend == "cuda":
                 torch.cuda.set_device(device)
             context = self._engine.context(backend=backend,
@@ -102,9 +106,9 @@ class KilnModule(torch.nn.Module):
             if value.requires_grad:
                 value = value.detach()
             tensors[name] = value if value.is_contiguous() else value.contiguous()
-        device = flat[0].device if flat else torch.device("cpu")
+        device = flat[0].get_device() if flat else -1  # a CUDA device index, -1 for the CPU
         context, specs = self._context(device)
-        if device.type == "cuda":
+        if device >= 0:
             shapes = tuple(tensor.shape for tensor in tensors.values())
             outputs_spec = specs.get(shapes)
             if outputs_spec is None:
@@ -114,8 +118,7 @@ class KilnModule(torch.nn.Module):
             results = {name: torch.empty(dims, dtype=dtype, device=device)
                        for name, dims, dtype in outputs_spec}
             # The engine writes into these tensors, in order on torch's current stream.
-            stream = _arrays.current_torch_stream(device)
-            context._native.run(tensors, results, stream, _NO_VIEWS, None)
+            context._native.run(tensors, results, _arrays.raw_stream(device), _NO_VIEWS, None)
         else:
             results = context.run(tensors, framework="torch")
         if self._single_output:
