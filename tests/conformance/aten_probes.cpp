@@ -89,6 +89,17 @@ std::vector<ProbeCall> math_calls() {
        },
        {{Kind::Tensor, {"out"}}},
        true},
+      {"per-channel slope",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 4, 6, 6}), s.f32("weight", {4})};
+       }},
+      {"class indices",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.tensor("self", DType::Int64, {2, 3}),
+                                           value("num_classes", int64_t{5})};
+       },
+       {{Kind::Tensor, {"out"}}},
+       true},
       {"linear 2-D",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("input", {3, 4}), s.f32("weight", {5, 4}),

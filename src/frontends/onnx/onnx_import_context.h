@@ -150,6 +150,7 @@ void add_nn_ops(OpTable& table);
 void add_tensor_ops(OpTable& table);
 void add_resize_ops(OpTable& table);
 void add_attention_ops(OpTable& table);
+void add_composite_ops(OpTable& table);  // ops written as several core ops
 // The whole table; null if Kiln has no importer for `op_type`.
 const OpEntry* find_op_importer(std::string_view op_type);
 

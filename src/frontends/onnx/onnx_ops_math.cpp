@@ -43,15 +43,6 @@ void import_cum_sum(OnnxNode& node) {
   node.emit("CumSum", {node.required_input(0, "x")}, std::move(attrs));
 }
 
-// Or(a, b) = Not(And(Not(a), Not(b))), as the ATen frontend writes it: Kiln has no Or op, and
-// on the GPU the three become one generated kernel (docs/fusion.md).
-void import_or(OnnxNode& node) {
-  node.allow_attributes({});
-  ir::Value* a = node.required_input(0, "A");
-  ir::Value* b = node.required_input(1, "B");
-  node.emit("Not", {node.add("And", {node.add("Not", {a}), node.add("Not", {b})})});
-}
-
 }  // namespace
 
 void add_math_ops(OpTable& table) {
@@ -63,7 +54,6 @@ void add_math_ops(OpTable& table) {
   }
   table["HardSwish"] = {same_op({}), 14};
   table["Mod"] = {same_op({"fmod"}), 10};
-  table["Or"] = {import_or, 7};
   for (const char* op : {"Sin", "Cos"}) table[op] = {same_op({}), 7};
   table["Gelu"] = {same_op({"approximate"}), 20};
   table["HardSigmoid"] = {same_op({"alpha", "beta"}), 1};

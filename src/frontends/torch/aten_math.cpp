@@ -58,7 +58,7 @@ void convert_pow(AtenNode& node) {
                   node.add("Pow", {operand(node, "self", type), operand(node, "exponent", type)}));
 }
 
-// eq, lt, gt directly; ne, le, ge as the negation of eq, gt, lt.
+// eq, lt, gt directly; ne as the negation of eq (le and ge: aten_composite.cpp).
 AtenConverter comparison(std::string op, bool negate) {
   return [op, negate](AtenNode& node) {
     DType type = result_type(node, {"self", "other"});
@@ -189,8 +189,6 @@ void add_math_ops(AtenTable& table) {
     table["aten.ne" + suffix] = comparison("Equal", true);
     table["aten.lt" + suffix] = comparison("Less", false);
     table["aten.gt" + suffix] = comparison("Greater", false);
-    table["aten.le" + suffix] = comparison("Greater", true);
-    table["aten.ge" + suffix] = comparison("Less", true);
     table["aten.bitwise_and" + suffix] = logical(false, false);
     table["aten.bitwise_or" + suffix] = logical(true, false);
     table["aten.__and__" + suffix] = logical(false, false);

@@ -204,13 +204,6 @@ void convert_softmax(AtenNode& node) {
   node.set_output(0, node.add("Softmax", {x}, {{"axis", axis}}));
 }
 
-void convert_log_softmax(AtenNode& node) {
-  ir::Value* x = node.tensor("self");
-  if (auto dtype = node.scalar_type("dtype")) x = cast_to(node, x, *dtype);
-  int64_t axis = normalize_dim(node, node.int_arg("dim"), rank_of(node, x));
-  node.set_output(0, node.add("Log", {node.add("Softmax", {x}, {{"axis", axis}})}));
-}
-
 // The [size, outputs] matrix whose column o averages adaptive pooling bin o of a dim of
 // `size`: rows floor(o * size / outputs) to ceil((o + 1) * size / outputs), as PyTorch bins.
 Tensor bin_averages(int64_t size, int64_t outputs, DType dtype) {
@@ -311,7 +304,6 @@ void add_nn_ops(AtenTable& table) {
   table["aten.scaled_dot_product_attention.default"] = convert_sdpa;
   table["aten.softmax.int"] = convert_softmax;
   table["aten._softmax.default"] = convert_softmax;
-  table["aten.log_softmax.int"] = convert_log_softmax;
   table["aten.adaptive_avg_pool2d.default"] = convert_adaptive_avg_pool2d;
   table["aten.max_pool2d.default"] = convert_max_pool2d;
   table["aten.max_pool2d_with_indices.default"] = convert_max_pool2d;

@@ -25,7 +25,9 @@ void add_shape_ops(AtenTable& table);     // reshape, permute, squeeze, expand, 
 void add_indexing_ops(AtenTable& table);  // select, slice, index, gather, embedding
 void add_creation_ops(AtenTable& table);  // arange, full, casts, sizes, identities
 void add_pad_ops(AtenTable& table);       // constant_pad_nd, pad, reflection/replication pads
-void add_resize_ops(AtenTable& table);    // upsample_nearest/linear/bilinear/trilinear
+void add_resize_ops(AtenTable& table);
+void add_composite_ops(AtenTable& table);  // le/ge, xor, log_softmax, elu family, norms, one_hot //
+                                           // upsample_nearest/linear/bilinear/trilinear
 
 // The converter for `target`, or null when Kiln has none.
 const AtenConverter* find_aten_converter(std::string_view target);

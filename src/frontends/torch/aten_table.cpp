@@ -37,6 +37,7 @@ AtenTable build_table() {
   add_creation_ops(table);
   add_pad_ops(table);
   add_resize_ops(table);
+  add_composite_ops(table);
   const std::vector<std::string> mutable_ops = {
       "aten.add.Tensor",         "aten.add.Scalar",          "aten.sub.Tensor",
       "aten.sub.Scalar",         "aten.mul.Tensor",          "aten.mul.Scalar",
@@ -45,7 +46,9 @@ AtenTable build_table() {
       "aten.clamp.default",      "aten.silu.default",        "aten.gelu.default",
       "aten.sigmoid.default",    "aten.tanh.default",        "aten.masked_fill.Scalar",
       "aten.masked_fill.Tensor", "aten.dropout.default",     "aten.unsqueeze.default",
-      "aten.squeeze.dim",        "aten.transpose.int"};
+      "aten.squeeze.dim",        "aten.transpose.int",       "aten.elu.default",
+      "aten.celu.default",       "aten.selu.default",        "aten.leaky_relu.default",
+      "aten.threshold.default"};
   for (const std::string& target : mutable_ops) {
     table[in_place_name(target)] = in_place(table.at(target));
   }

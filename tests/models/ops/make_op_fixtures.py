@@ -1,6 +1,6 @@
 """Writes small ONNX models for ops whose ONNX node tests use forms Kiln rejects (Pad's and
-Resize's node tests pass pads, scales and sizes as run-time inputs; Kiln needs them constant), so that kiln_operator_matrix
-can trace them. Run: .venv/bin/python tests/models/ops/make_op_fixtures.py"""
+Resize's node tests pass pads, scales and sizes as run-time inputs; Kiln needs them constant;
+others only exist at opsets Kiln does not read), so that kiln_operator_matrix can trace them. Run: .venv/bin/python tests/models/ops/make_op_fixtures.py"""
 import pathlib
 
 import onnx
@@ -53,7 +53,44 @@ def make_resize():
     return model
 
 
+def make_composites():
+    """The ops written as several core ops whose node tests Kiln skips (run-time axes or
+    depth, opsets beyond Kiln's range)."""
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+    depth = helper.make_tensor("depth", TensorProto.INT64, [1], [3])
+    values = helper.make_tensor("values", TensorProto.FLOAT, [2], [0.0, 1.0])
+    reductions = ["ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"]
+    nodes = [helper.make_node(op, ["x", "axes"], [op.lower()], keepdims=0) for op in reductions]
+    nodes += [
+        helper.make_node("Celu", ["x"], ["celu"], alpha=2.0),
+        helper.make_node("Shrink", ["x"], ["shrink"], bias=0.5, lambd=1.0),
+        helper.make_node("Greater", ["x", "x"], ["greater"]),
+        helper.make_node("Xor", ["greater", "greater"], ["xor"]),
+        helper.make_node("OneHot", ["indices", "depth", "values"], ["onehot"]),
+    ]
+    outputs = [helper.make_tensor_value_info(op.lower(), TensorProto.FLOAT, [2])
+               for op in reductions]
+    outputs += [
+        helper.make_tensor_value_info("celu", TensorProto.FLOAT, [2, 3]),
+        helper.make_tensor_value_info("shrink", TensorProto.FLOAT, [2, 3]),
+        helper.make_tensor_value_info("xor", TensorProto.BOOL, [2, 3]),
+        helper.make_tensor_value_info("onehot", TensorProto.FLOAT, [4, 3]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "composites",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+         helper.make_tensor_value_info("indices", TensorProto.INT64, [4])],
+        outputs,
+        [axes, depth, values],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    onnx.checker.check_model(model)
+    return model
+
+
 if __name__ == "__main__":
     folder = pathlib.Path(__file__).parent
     onnx.save(make_pad(), folder / "pad.onnx")
     onnx.save(make_resize(), folder / "resize.onnx")
+    onnx.save(make_composites(), folder / "composites.onnx")
