@@ -1,5 +1,5 @@
 // Schemas of normalization and reduction ops: BatchNormalization, LayerNormalization,
-// Softmax, ReduceMean, ReduceSum, ReduceMax, ReduceMin, ArgMax, ArgMin.
+// Softmax, ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd, ArgMax, ArgMin.
 #include <algorithm>
 #include <set>
 
@@ -115,7 +115,7 @@ void add_normalization_schemas(std::vector<OpSchema>& table) {
   table.push_back({"BatchNormalization", 5, 5, 1, 1, true, infer_batch_norm});
   table.push_back({"LayerNormalization", 2, 3, 1, 3, true, infer_layer_norm});
   table.push_back({"Softmax", 1, 1, 1, 1, true, infer_softmax});
-  for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin"}) {
+  for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd"}) {
     table.push_back({op, 1, 1, 1, 1, true, infer_reduce});
   }
   // Comparisons only: no precision applies, and rounding could change which index wins.

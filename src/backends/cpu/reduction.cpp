@@ -1,4 +1,4 @@
-// CPU reference kernels for ReduceMean/ReduceSum/ReduceMax/ReduceMin, ArgMax/ArgMin and
+// CPU reference kernels for ReduceMean/ReduceSum/ReduceMax/ReduceMin/ReduceProd, ArgMax/ArgMin and
 // Softmax. Float sums accumulate in the input's type (float32 for float32) with compensated
 // summation.
 #include <algorithm>
@@ -84,6 +84,20 @@ struct MinReducer {
     if (x < best || x != x) best = x;  // NaN wins and stays, as for the maximum
   }
   T result(int64_t) const { return best; }
+};
+
+// The product in the element type, in input order (1 over nothing; integers wrap).
+template <typename T>
+struct ProdReducer {
+  T product = T(1);
+  void add(T x) {
+    if constexpr (std::is_integral_v<T>) {
+      product = static_cast<T>(static_cast<uint64_t>(product) * static_cast<uint64_t>(x));
+    } else {
+      product *= x;
+    }
+  }
+  T result(int64_t) const { return product; }
 };
 
 template <template <typename> class Reducer, typename T>
@@ -213,6 +227,7 @@ void register_reduction_kernels(KernelMap& map) {
   map["ReduceMean"] = reduce_kernel<MeanReducer, false>;
   map["ReduceMax"] = reduce_kernel<MaxReducer, true>;
   map["ReduceMin"] = reduce_kernel<MinReducer, true>;
+  map["ReduceProd"] = reduce_kernel<ProdReducer, true>;
   map["ArgMax"] = arg_reduce_kernel<true>;
   map["ArgMin"] = arg_reduce_kernel<false>;
   map["Softmax"] = softmax_kernel;

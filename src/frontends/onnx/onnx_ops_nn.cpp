@@ -55,8 +55,8 @@ void import_max_pool(OnnxNode& node) {
       1);
 }
 
-// ReduceSum takes axes as an input since opset 13; ReduceMean, ReduceMax and ReduceMin since
-// 18, before that as an attribute. Kiln holds them as an attribute either way.
+// ReduceSum takes axes as an input since opset 13; ReduceMean, ReduceMax, ReduceMin and
+// ReduceProd since 18, before that as an attribute. Kiln holds them as an attribute either way.
 void import_reduce(OnnxNode& node, int64_t axes_input_since) {
   bool axes_as_input = node.opset() >= axes_input_since;
   std::optional<std::vector<int64_t>> axes;
@@ -131,6 +131,7 @@ void add_nn_ops(OpTable& table) {
   table["ReduceMax"] = {[](OnnxNode& node) { import_reduce(node, 18); }, 1};
   table["ReduceMin"] = {[](OnnxNode& node) { import_reduce(node, 18); }, 1};
   table["ReduceSum"] = {[](OnnxNode& node) { import_reduce(node, 13); }, 1};
+  table["ReduceProd"] = {[](OnnxNode& node) { import_reduce(node, 18); }, 1};
   table["ArgMax"] = {import_arg_reduce, 1};
   table["ArgMin"] = {import_arg_reduce, 1};
 }

@@ -152,6 +152,8 @@ void add_reduce_ops(AtenTable& table) {
   table["aten.mean.default"] = reduction("ReduceMean", false);
   table["aten.sum.dim_IntList"] = reduction("ReduceSum", true);
   table["aten.sum.default"] = reduction("ReduceSum", true);
+  table["aten.prod.dim_int"] = reduction("ReduceProd", true);
+  table["aten.prod.default"] = reduction("ReduceProd", true);
   table["aten.amax.default"] = reduction("ReduceMax", false);
   table["aten.amin.default"] = reduction("ReduceMin", false);
   table["aten.max.default"] = reduction("ReduceMax", false);

@@ -126,6 +126,8 @@ constexpr Row kRows[] = {
     {"mean", "aten.mean.default", "self:T | dtype"},
     {"sum", "aten.sum.dim_IntList", "self:T dim:L | keepdim dtype"},
     {"sum", "aten.sum.default", "self:T | dtype"},
+    {"prod", "aten.prod.dim_int", "self:T dim | keepdim dtype"},
+    {"prod", "aten.prod.default", "self:T | dtype"},
     {"cumsum", "aten.cumsum.default", "self:T dim | dtype"},
     {"diff", "aten.diff.default", "self:T | n dim prepend append"},
     {"transpose", "aten.transpose.int", "self:T dim0 dim1"},

@@ -47,6 +47,20 @@ TEST(CpuReduction, ReduceMeanOverNonAdjacentAxes) {
   expect_tensor(node.run1({x.tensor()}), DType::Float32, {1, 3, 1}, expected, kFloat32Tolerance);
 }
 
+// Products in input order: over a negative axis, over an empty axis (1), and wrapping int64.
+TEST(CpuReduction, ReduceProdOfFloatsIntsAndNothing) {
+  TestNode rows("ReduceProd");
+  rows.attr("axes", std::vector<int64_t>{-1}).attr("keepdims", int64_t{0});
+  expect_tensor(rows.run1({f32({2, 3}, {1.5f, -2, 4, 0.5f, 0.5f, 8})}), DType::Float32, {2},
+                {-12, 2}, kFloat32Tolerance);
+  Tensor ints = rows.run1({i64({2, 2}, {int64_t{1} << 62, 4, -3, 7})});
+  EXPECT_EQ(ints.dtype(), DType::Int64);
+  EXPECT_EQ(ints.to_int64_vector(), (std::vector<int64_t>{0, -21}));  // 2^64 wraps to 0
+  TestNode empty("ReduceProd");
+  empty.attr("axes", std::vector<int64_t>{1});
+  expect_tensor(empty.run1({f32({2, 0}, {})}), DType::Float32, {2, 1}, {1, 1}, kFloat32Tolerance);
+}
+
 TEST(CpuReduction, EmptyAxesReduceAllUnlessNoop) {
   Cube x;
   double sum = 0;

@@ -1,6 +1,6 @@
-// Op harness cases of the reductions (ReduceMean, ReduceSum, ReduceMax, ReduceMin): over the
-// last, a middle, several and all axes, kept or dropped, and none (a copy). ArgMax and ArgMin:
-// each axis, keepdims on and off, first or last of tied extremes, NaN, short and long lines
+// Op harness cases of the reductions (ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd):
+// over the last, a middle, several and all axes, kept or dropped, and none (a copy). ArgMax and
+// ArgMin: each axis, keepdims on and off, first or last of tied extremes, NaN, short and long lines
 // (one thread or one block each), every storage dtype they take.
 #include <cmath>
 
@@ -93,6 +93,19 @@ std::vector<OpCase> reduction_cases() {
                      .inputs = {floats({3, 3000}, -1, 1)},
                      .attrs = {{"axes", Axes{1}}, {"keepdims", int64_t(0)}}});
   }
+  // Factors near 1, so that long products stay in range in every precision.
+  cases.push_back({.op = "ReduceProd",
+                   .name = "MiddleAxis",
+                   .inputs = {floats({4, 6, 5}, -1.5, 1.5)},
+                   .attrs = {{"axes", Axes{1}}}});
+  cases.push_back({.op = "ReduceProd",
+                   .name = "LongRows",
+                   .inputs = {floats({3, 3000}, 0.999, 1.001)},
+                   .attrs = {{"axes", Axes{-1}}, {"keepdims", int64_t(0)}}});
+  cases.push_back({.op = "ReduceProd",
+                   .name = "OuterAxes",
+                   .inputs = {floats({5, 3, 8, 4}, 0.8, 1.2)},
+                   .attrs = {{"axes", Axes{0, 2}}}});
   cases.push_back({.op = "ReduceSum",
                    .name = "EmptyAxesNoop",
                    .inputs = {floats({4, 7})},

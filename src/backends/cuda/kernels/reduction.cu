@@ -1,5 +1,5 @@
-// ReduceMean, ReduceSum, ReduceMax, ReduceMin over any set of axes: one block per output
-// element walks the reduced elements through a strided view; FP32 accumulation. ReduceMin is
+// ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd over any set of axes: one block per
+// output element walks the reduced elements through a strided view; FP32 accumulation. ReduceMin is
 // the maximum of the negated values, negated back (exact in floats).
 #include "backends/cuda/kernels/cuda_common.cuh"
 #include "backends/cuda/kernels/reduction.h"
@@ -7,10 +7,22 @@
 namespace kiln::cuda {
 namespace {
 
+// A product's rounding depends on its order: one thread multiplies in input order (FP32),
+// the order of the CPU reference. Products are rare and short in models.
+template <typename T>
+__device__ void reduce_product(const T* in, T* out, int64_t base, StridedView reduced,
+                               int64_t reduced_count) {
+  if (threadIdx.x != 0) return;
+  float product = 1.f;
+  for (int64_t r = 0; r < reduced_count; ++r) product *= to_float(in[base + reduced.at(r)]);
+  out[blockIdx.x] = from_float<T>(product);
+}
+
 template <typename T>
 __global__ void reduce_kernel(const T* in, T* out, StridedView kept, StridedView reduced,
                               int64_t reduced_count, ReduceOp op) {
   int64_t base = kept.at(blockIdx.x);
+  if (op == ReduceOp::Prod) return reduce_product(in, out, base, reduced, reduced_count);
   bool take_max = op == ReduceOp::Max || op == ReduceOp::Min;
   float sign = op == ReduceOp::Min ? -1.f : 1.f;
   float value = take_max ? -INFINITY : 0.f;

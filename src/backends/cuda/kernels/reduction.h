@@ -1,5 +1,5 @@
-// Launcher of the reduction kernel (reduction.cu): ReduceMean, ReduceSum, ReduceMax and
-// ReduceMin over any set of axes, one block per output element, FP32 accumulation.
+// Launcher of the reduction kernel (reduction.cu): ReduceMean, ReduceSum, ReduceMax,
+// ReduceMin and ReduceProd over any set of axes, one block per output element, FP32 accumulation.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -9,7 +9,7 @@
 
 namespace kiln::cuda {
 
-enum class ReduceOp { Mean, Sum, Max, Min };
+enum class ReduceOp { Mean, Sum, Max, Min, Prod };
 
 // The axes of a dense input split into those kept (one output element per position, in
 // order) and those reduced, each with the input's element strides along them.

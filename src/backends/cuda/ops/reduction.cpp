@@ -1,6 +1,7 @@
-// ReduceMean, ReduceSum, ReduceMax and ReduceMin nodes: axes from the attribute or a constant
-// input, split into kept and reduced strides, then the reduction kernel (kernels/reduction.h).
-// ArgMax and ArgMin: one axis as outer x length x inner (kernels/arg_reduce.h).
+// ReduceMean, ReduceSum, ReduceMax, ReduceMin and ReduceProd nodes: axes from the attribute or a
+// constant input, split into kept and reduced strides, then the reduction kernel
+// (kernels/reduction.h). ArgMax and ArgMin: one axis as outer x length x inner
+// (kernels/arg_reduce.h).
 #include "backends/cuda/kernels/reduction.h"
 
 #include <algorithm>
@@ -78,6 +79,7 @@ void register_reduction_cuda_kernels(CudaKernelMap& map) {
   map["ReduceSum"] = reduce<ReduceOp::Sum>;
   map["ReduceMax"] = reduce<ReduceOp::Max>;
   map["ReduceMin"] = reduce<ReduceOp::Min>;
+  map["ReduceProd"] = reduce<ReduceOp::Prod>;
   map["ArgMax"] = arg_reduce<true>;
   map["ArgMin"] = arg_reduce<false>;
 }
