@@ -1,8 +1,10 @@
-// Model inputs from the command line: "NAME=FILE" specs, tensor files, "--dim NAME=SIZE".
+// Model inputs from the command line: "NAME=FILE" specs, tensor files, "--dim NAME=SIZE"
+// (and a build's "--dim NAME=MIN:OPT:MAX").
 #pragma once
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,6 +25,15 @@ struct InputSpec {
 InputSpec parse_input_spec(std::string_view text);  // throws InvalidArgument
 // "batch=4" → {"batch", 4}; the size must be a non-negative integer.
 std::pair<std::string, int64_t> parse_dim_size(std::string_view text);
+
+// A build's --dim: "batch=8" (time at 8) or "batch=1:8:32" (valid from 1 to 32, timed at 8).
+struct DimSpec {
+  std::string name;
+  int64_t size = 0;                   // the size layers are timed at (OPT)
+  std::optional<ir::DimRange> range;  // MIN..MAX, when given
+};
+// Throws InvalidArgument naming the text unless MIN <= OPT <= MAX.
+DimSpec parse_dim_spec(std::string_view text);
 
 // Reads the files the specs name. Every name must be a graph input; a float tensor of
 // another float type (or an integer of another integer type) is converted to the input's

@@ -48,6 +48,7 @@ void translate_errors(const std::exception_ptr& error, void*) {
 driver::BuildRequest build_request(const std::string& precisions, bool strongly_typed,
                                    const std::map<std::string, std::string>& layer_precisions,
                                    const std::map<std::string, int64_t>& dims,
+                                   const std::map<std::string, std::pair<int64_t, int64_t>>& ranges,
                                    const std::string& timing_cache, int64_t workspace_mib,
                                    const std::string& backend) {
   driver::BuildRequest request;
@@ -62,6 +63,8 @@ driver::BuildRequest build_request(const std::string& precisions, bool strongly_
     request.config.layer_precisions[key] = *precision;
   }
   request.dim_sizes = dims;
+  for (const auto& [name, bounds] : ranges)
+    request.dim_ranges[name] = ir::DimRange{bounds.first, bounds.second};
   request.timing_cache = timing_cache;
   request.backend = driver::resolve_backend(backend);
   return request;
@@ -127,12 +130,14 @@ NB_MODULE(_kiln, m) {
       "build",
       [](const Model& model, const std::string& precisions, bool strongly_typed,
          const std::map<std::string, std::string>& layer_precisions,
-         const std::map<std::string, int64_t>& dims, const std::string& timing_cache,
-         int64_t workspace_mib, const std::string& backend) {
-        return Engine::build(model, build_request(precisions, strongly_typed, layer_precisions,
-                                                  dims, timing_cache, workspace_mib, backend));
+         const std::map<std::string, int64_t>& dims,
+         const std::map<std::string, std::pair<int64_t, int64_t>>& dim_ranges,
+         const std::string& timing_cache, int64_t workspace_mib, const std::string& backend) {
+        return Engine::build(
+            model, build_request(precisions, strongly_typed, layer_precisions, dims, dim_ranges,
+                                 timing_cache, workspace_mib, backend));
       },
-      "model"_a, "precisions"_a, "strongly_typed"_a, "layer_precisions"_a, "dims"_a,
+      "model"_a, "precisions"_a, "strongly_typed"_a, "layer_precisions"_a, "dims"_a, "dim_ranges"_a,
       "timing_cache"_a, "workspace_mib"_a, "backend"_a);
   bind_classes(m);
 }

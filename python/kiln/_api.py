@@ -35,6 +35,26 @@ def _dims(dims: Optional[Mapping[str, int]]) -> dict:
     return dict(dims)
 
 
+def _build_dims(dims: Optional[Mapping[str, Any]]) -> tuple[dict, dict]:
+    """A build's dims: {name: size} (time at size) or {name: (min, opt, max)} (accept any size
+    from min to max, timed at opt; max None for no upper bound) → (sizes, ranges)."""
+    sizes, ranges = {}, {}
+    for name, value in (dims or {}).items():
+        if isinstance(value, (tuple, list)):
+            if len(value) != 3 or not isinstance(name, str):
+                raise TypeError(f"dims[{name!r}] must be a size or (min, opt, max), "
+                                f"not {value!r}")
+            low, opt, high = value
+            high = -1 if high is None else high
+            if not all(isinstance(v, int) for v in (low, opt, high)) or low < 0 or not (
+                    low <= opt and (high < 0 or opt <= high)):
+                raise ValueError(f"dims[{name!r}] = {value!r}: need 0 <= min <= opt <= max")
+            sizes[name], ranges[name] = opt, (low, high)
+        else:
+            sizes.update(_dims({name: value}))
+    return sizes, ranges
+
+
 def _backend(backend: Optional[str]) -> str:
     if backend not in (None, "cpu", "cuda"):
         raise ValueError(f"backend must be 'cpu', 'cuda' or None (the GPU where there is one), "
@@ -163,19 +183,22 @@ class Engine:
 
 
 def build(model: Union[Model, PathLike], *, precisions: Precisions = "fp32",
-          dims: Optional[Mapping[str, int]] = None, strongly_typed: bool = False,
+          dims: Optional[Mapping[str, Any]] = None, strongly_typed: bool = False,
           layer_precisions: Optional[Mapping[str, str]] = None,
           timing_cache: Optional[PathLike] = None, workspace_mib: int = 64,
           backend: Optional[str] = None) -> Engine:
     """Builds an engine, as `kiln build` does: each layer runs in the fastest enabled
     precision, timed on the GPU at the dims given (symbolic dims not given are 1); without a
-    GPU (or backend="cpu") the documented heuristic chooses. layer_precisions pins a layer (by
+    GPU (or backend="cpu") the documented heuristic chooses. dims maps a symbolic dim to a size,
+    or to (min, opt, max): the engine then accepts any size from min to max (max None: no upper
+    bound), timed at opt, and refuses others naming the dim. layer_precisions pins a layer (by
     node name) or an op kind ("MatMul") to a precision; timing_cache is a JSON file read and
     extended so that rebuilds time nothing twice."""
     if not isinstance(model, Model):
         model = Model(model)
+    sizes, ranges = _build_dims(dims)
     native = _kiln.build(model._native, precision_list(precisions), strongly_typed,
-                         dict(layer_precisions or {}), _dims(dims),
+                         dict(layer_precisions or {}), sizes, ranges,
                          os.fspath(timing_cache) if timing_cache is not None else "",
                          workspace_mib, _backend(backend))
     return Engine(native)

@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "backends/cpu/executor.h"
+#include "ir/input_dims.h"
 #include "kiln/kiln.h"
 #include "passes/passes.h"
 
@@ -41,6 +42,9 @@ std::map<std::string, Tensor> CpuSession::run(const std::map<std::string, Tensor
     check(inputs.count(input->name) > 0, ErrorKind::InvalidArgument, "input '", input->name,
           "' was not given (the model's inputs: ", input_names(*graph_), ")");
   }
+  std::map<std::string, Dims> dims;
+  for (const auto& [name, tensor] : inputs) dims.emplace(name, tensor.dims());
+  ir::check_input_dims(*graph_, dims);
   std::vector<Tensor> results = executor_->run(inputs);
   check(results.size() == graph_->outputs().size(), ErrorKind::Runtime, "the executor returned ",
         results.size(), " outputs for a graph with ", graph_->outputs().size());

@@ -58,16 +58,42 @@ InputSpec parse_input_spec(std::string_view text) {
 }
 
 std::pair<std::string, int64_t> parse_dim_size(std::string_view text) {
+  DimSpec spec = parse_dim_spec(text);
+  check(!spec.range, ErrorKind::InvalidArgument, "--dim '", text,
+        "': a MIN:OPT:MAX range is for `kiln build`; give one size here (NAME=SIZE)");
+  return {spec.name, spec.size};
+}
+
+DimSpec parse_dim_spec(std::string_view text) {
   size_t equals = text.find('=');
   check(equals != std::string_view::npos && equals > 0, ErrorKind::InvalidArgument, "--dim '", text,
-        "' needs the form NAME=SIZE, e.g. batch=4");
-  std::string_view digits = text.substr(equals + 1);
-  int64_t size = -1;
-  auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), size);
-  check(
-      error == std::errc() && end == digits.data() + digits.size() && size >= 0 && !digits.empty(),
-      ErrorKind::InvalidArgument, "--dim '", text, "': SIZE must be a non-negative integer");
-  return {std::string(text.substr(0, equals)), size};
+        "' needs the form NAME=SIZE or NAME=MIN:OPT:MAX, e.g. batch=8 or batch=1:8:32");
+  std::string_view value = text.substr(equals + 1);
+  std::vector<int64_t> sizes;
+  size_t start = 0;
+  while (true) {
+    size_t colon = value.find(':', start);
+    std::string_view digits = value.substr(
+        start, colon == std::string_view::npos ? std::string_view::npos : colon - start);
+    int64_t size = -1;
+    auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), size);
+    check(error == std::errc() && end == digits.data() + digits.size() && size >= 0 &&
+              !digits.empty(),
+          ErrorKind::InvalidArgument, "--dim '", text,
+          "': sizes must be non-negative integers (NAME=SIZE or NAME=MIN:OPT:MAX)");
+    sizes.push_back(size);
+    if (colon == std::string_view::npos) break;
+    start = colon + 1;
+  }
+  check(sizes.size() == 1 || sizes.size() == 3, ErrorKind::InvalidArgument, "--dim '", text,
+        "' needs one size (NAME=SIZE) or three (NAME=MIN:OPT:MAX)");
+  DimSpec spec{std::string(text.substr(0, equals)), sizes.size() == 1 ? sizes[0] : sizes[1], {}};
+  if (sizes.size() == 3) {
+    check(sizes[0] <= sizes[1] && sizes[1] <= sizes[2], ErrorKind::InvalidArgument, "--dim '", text,
+          "': MIN <= OPT <= MAX is needed");
+    spec.range = ir::DimRange{sizes[0], sizes[2]};
+  }
+  return spec;
 }
 
 std::map<std::string, Tensor> load_input_files(const std::vector<InputSpec>& specs,

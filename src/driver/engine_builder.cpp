@@ -1,6 +1,9 @@
 // Building an engine from a model (engine_builder.h).
 #include "driver/engine_builder.h"
 
+#include <algorithm>
+#include <set>
+
 #ifdef KILN_HAS_CUDA
 #include "backends/cuda/runtime/fused_groups.h"
 #include "backends/cuda/runtime/fusion_timing.h"
@@ -63,10 +66,70 @@ std::string tune_engine_algorithms(const engine::BuildResult& built,
   return "";
 }
 
+namespace {
+
+// The symbolic dims of the graph's inputs.
+std::set<std::string> input_symbols(const ir::Graph& graph) {
+  std::set<std::string> symbols;
+  for (const ir::Value* input : graph.inputs()) {
+    if (input->is_constant() || !input->shape.rank_known()) continue;
+    for (const ir::Dim& dim : input->shape.dims())
+      if (dim.is_symbolic()) symbols.insert(dim.symbol);
+  }
+  return symbols;
+}
+
+std::string joined(const std::set<std::string>& names) {
+  std::string text;
+  for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text.empty() ? "none" : text;
+}
+
+// Each symbolic dim's range (the request's, within what the model declares) goes into the
+// graph, and its timing size into request.dim_sizes: the size given, else 1 or the range's
+// minimum. Throws InvalidArgument for a --dim that names no symbol of the model, a range
+// beyond the model's declared one, or a timing size outside its range.
+void resolve_dims(ir::Graph& graph, BuildRequest& request) {
+  std::set<std::string> symbols = input_symbols(graph);
+  auto known = [&](const std::string& name) {
+    check(symbols.contains(name), ErrorKind::InvalidArgument, "--dim ", name,
+          ": the model's inputs have no symbolic dim of that name (theirs: ", joined(symbols), ")");
+  };
+  for (const auto& [name, size] : request.dim_sizes) known(name);
+  for (const auto& [name, range] : request.dim_ranges) {
+    known(name);
+    auto declared = graph.dim_ranges.find(name);
+    if (declared != graph.dim_ranges.end()) {
+      const ir::DimRange& model = declared->second;
+      check(
+          model.contains(range.min) && (range.max >= 0 ? model.contains(range.max) : model.max < 0),
+          ErrorKind::InvalidArgument, "--dim ", name, ": the range ", range.to_string(),
+          " goes beyond the model's declared ", model.to_string(),
+          " (export the model with a wider range for this dim)");
+    }
+    graph.dim_ranges[name] = range;
+  }
+  for (const std::string& symbol : symbols) {
+    auto range = graph.dim_ranges.find(symbol);
+    int64_t fallback =
+        range == graph.dim_ranges.end() ? 1 : std::max<int64_t>(1, range->second.min);
+    if (range != graph.dim_ranges.end() && !range->second.contains(fallback))
+      fallback = range->second.min;
+    int64_t size = request.dim_sizes.emplace(symbol, fallback).first->second;
+    check(range == graph.dim_ranges.end() || range->second.contains(size),
+          ErrorKind::InvalidArgument, "--dim ", symbol, ": timing size ", size,
+          " is outside its range ",
+          range == graph.dim_ranges.end() ? "" : range->second.to_string());
+  }
+}
+
+}  // namespace
+
 BuiltEngine build_model_engine(ir::Graph graph, BuildRequest request) {
   engine::BuildConfig& config = request.config;
   check(!config.enabled_precisions.empty(), ErrorKind::InvalidArgument,
         "no precision enabled (valid: fp32, tf32, fp16, bf16)");
+  resolve_dims(graph, request);
   config.tuned_input_dims.clear();
   for (const ir::Value* input : graph.inputs()) {
     if (!input->is_constant())

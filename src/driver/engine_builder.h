@@ -31,7 +31,10 @@ std::map<std::string, std::string> compile_engine_kernels(const engine::BuildRes
 struct BuildRequest {
   // Precisions, constraints and workspace; tuned_input_dims is filled from `dim_sizes`.
   engine::BuildConfig config;
-  DimSizes dim_sizes;              // sizes of symbolic dims to time layers at (default 1)
+  DimSizes dim_sizes;  // sizes of symbolic dims to time layers at (default 1, or the range's min)
+  // Ranges the engine must accept, by symbol (`--dim batch=1:8:32`); a symbol without one keeps
+  // the model's declared range (a .pt2's range constraints), or takes any size.
+  std::map<std::string, ir::DimRange> dim_ranges;
   Backend backend = Backend::Cpu;  // cuda: time on the GPU; cpu: the documented heuristic
   std::string timing_cache;        // JSON file read and extended ("" for none)
   engine::BuildProgress progress;  // may be empty

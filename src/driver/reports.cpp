@@ -81,6 +81,20 @@ nlohmann::json model_report(const LoadedModel& model) {
           {"unsupported", unsupported_json(model.unsupported)}};
 }
 
+namespace {
+
+// {"batch": {"min": 1, "max": 32}} (max null: no upper bound) for the sizes an engine takes.
+nlohmann::json dim_ranges_json(const ir::Graph& graph) {
+  nlohmann::json ranges = nlohmann::json::object();
+  for (const auto& [symbol, range] : graph.dim_ranges) {
+    ranges[symbol] = {{"min", range.min},
+                      {"max", range.max < 0 ? nlohmann::json(nullptr) : nlohmann::json(range.max)}};
+  }
+  return ranges;
+}
+
+}  // namespace
+
 nlohmann::json engine_report(const engine::LoadedEngine& loaded) {
   ModelSummary summary = summarize_model(loaded.graph);
   std::map<std::string, std::string> constraints;
@@ -93,6 +107,7 @@ nlohmann::json engine_report(const engine::LoadedEngine& loaded) {
           {"gpu_architecture", loaded.header.gpu_architecture},
           {"gpu_name", loaded.header.gpu_name},
           {"tuned_input_dims", loaded.config.tuned_input_dims},
+          {"dim_ranges", dim_ranges_json(loaded.graph)},
           {"workspace_bytes", loaded.config.workspace_bytes},
           {"precisions", precisions_to_string(loaded.config.enabled_precisions)},
           {"strongly_typed", loaded.config.strongly_typed},

@@ -163,6 +163,11 @@ class ManifestBuilder {
                       {"nodes", nodes},
                       {"inputs", graph_inputs},
                       {"outputs", graph_outputs}};
+    if (!graph.dim_ranges.empty()) {
+      Json ranges = Json::object();
+      for (const auto& [symbol, range] : graph.dim_ranges) ranges[symbol] = {range.min, range.max};
+      manifest_.json["dim_ranges"] = ranges;
+    }
     manifest_.weights_size = align_up(manifest_.weights_size);
     return std::move(manifest_);
   }
@@ -252,6 +257,13 @@ class GraphReader {
   ManifestGraph read(const Json& json) {
     ir::Graph graph;
     graph.name = json.at("name").get<std::string>();
+    const Json ranges = json.value("dim_ranges", Json::object());  // kept alive for items()
+    for (const auto& [symbol, bounds] : ranges.items()) {
+      ir::DimRange range{bounds.at(0).get<int64_t>(), bounds.at(1).get<int64_t>()};
+      if (range.min < 0 || (range.max >= 0 && range.max < range.min))
+        corrupt("dim '", symbol, "' has the range ", range.to_string());
+      graph.dim_ranges[symbol] = range;
+    }
     for (const Json& entry : json.at("values")) {
       std::string name = entry.at("name").get<std::string>();
       if (graph.find_value(name)) corrupt("value '", name, "' is listed twice");

@@ -62,6 +62,9 @@ class Graph {
   Graph& operator=(Graph&&) = default;
 
   std::string name;
+  // The declared ranges of symbolic input dims, by symbol (a .pt2's range constraints, or the
+  // ranges an engine was built for); a symbol without one takes any size.
+  std::map<std::string, DimRange> dim_ranges;
 
   Value* add_input(const std::string& name, DType dtype, Shape shape);
   Value* add_constant(const std::string& name, Tensor tensor);

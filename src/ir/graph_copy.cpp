@@ -9,6 +9,7 @@ namespace kiln::ir {
 Graph copy_graph(const Graph& graph, const std::function<Shape(const Value&)>& input_shape) {
   Graph copy;
   copy.name = graph.name;
+  copy.dim_ranges = graph.dim_ranges;
   std::map<const Value*, Value*> mapped;
   for (const Value* input : graph.inputs()) {
     Value* value =

@@ -7,6 +7,10 @@
 
 namespace kiln::ir {
 
+std::string DimRange::to_string() const {
+  return std::to_string(min) + ".." + (max < 0 ? std::string() : std::to_string(max));
+}
+
 std::string Dim::to_string() const {
   if (is_static()) return std::to_string(value);
   return symbol.empty() ? "?" : symbol;

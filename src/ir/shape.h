@@ -24,6 +24,16 @@ struct Dim {
   std::string to_string() const;  // "4", "batch" or "?"
 };
 
+// The sizes a symbolic dim may take, min..max inclusive; max < 0: no upper bound. An engine
+// built with a range runs any size in it (`kiln build --dim batch=1:8:32`).
+struct DimRange {
+  int64_t min = 0;
+  int64_t max = -1;
+  bool contains(int64_t size) const { return size >= min && (max < 0 || size <= max); }
+  std::string to_string() const;  // "1..32", "1.." without an upper bound
+  bool operator==(const DimRange& other) const = default;
+};
+
 class Shape {
  public:
   Shape() = default;  // unknown rank

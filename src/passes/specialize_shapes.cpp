@@ -2,6 +2,7 @@
 // optimizer so shape chains fold and every value's shape becomes static (the GPU path's need).
 #include <map>
 
+#include "ir/input_dims.h"
 #include "ir/op_schema.h"
 #include "passes/passes.h"
 
@@ -31,6 +32,7 @@ ir::Shape concrete_shape(const ir::Value& input, const std::map<std::string, Dim
 }  // namespace
 
 ir::Graph specialize_shapes(const ir::Graph& graph, const std::map<std::string, Dims>& input_dims) {
+  ir::check_input_dims(graph, input_dims);  // ranks, fixed dims, one size per symbol, ranges
   ir::Graph copy = ir::copy_graph(
       graph, [&](const ir::Value& input) { return concrete_shape(input, input_dims); });
   optimize(copy);

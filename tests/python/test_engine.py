@@ -103,6 +103,25 @@ def test_eight_threads_with_a_context_each_agree(mlp_engine):
             np.testing.assert_array_equal(result[name], reference[name])
 
 
+def test_a_batch_range_is_kept_and_enforced():
+    path = fixture("bert", "fp32", ".onnx")
+    engine = kiln.build(path, precisions="fp32", dims={"batch": (1, 2, 4)}, backend="cpu")
+    assert engine.inspect()["dim_ranges"] == {"batch": {"min": 1, "max": 4}}
+    inputs, _ = fixture_io("bert", "fp32")
+    context = engine.context(backend="cpu")
+    resized = {name: np.resize(value, (3,) + value.shape[1:]) for name, value in inputs.items()}
+    assert next(iter(context.run(resized).values())).shape[0] == 3
+    resized = {name: np.resize(value, (5,) + value.shape[1:]) for name, value in inputs.items()}
+    with pytest.raises(ValueError, match="dim 'batch' is 5, outside its range 1..4"):
+        context.run(resized)
+    with pytest.raises(ValueError, match="min <= opt <= max"):
+        kiln.build(path, dims={"batch": (4, 2, 8)}, backend="cpu")
+    with pytest.raises(ValueError, match="no symbolic dim of that name"):
+        kiln.build(path, dims={"seq": 4}, backend="cpu")
+    unbounded = kiln.build(path, dims={"batch": (1, 2, None)}, backend="cpu")
+    assert unbounded.inspect()["dim_ranges"] == {"batch": {"min": 1, "max": None}}
+
+
 def test_strongly_typed_bf16_engine_keeps_bfloat16():
     engine = kiln.build(fixture("mlp", "bf16", ".pt2"), precisions="bf16", strongly_typed=True,
                         backend="cpu")

@@ -131,6 +131,28 @@ def test_cuda_graph_binds_steady_tensors_and_copies_moving_ones(torch, bf16_engi
                 assert torch.equal(out, expected), f"step {step}"
 
 
+def test_engine_built_for_a_batch_range_runs_across_it():
+    # dims={"batch": (1, 2, 8)}: timed at 2, valid from 1 to 8, checked against the CPU
+    # reference at sizes across the range; 9 is refused naming the dim and its range.
+    path = fixture("bert", "fp32", ".onnx")
+    engine = kiln.build(path, precisions="fp32,bf16", dims={"batch": (1, 2, 8)}, backend="cuda")
+    assert engine.inspect()["dim_ranges"] == {"batch": {"min": 1, "max": 8}}
+    model = kiln.load_model(path)
+    fixture_inputs, _ = fixture_io("bert", "fp32")
+    context = engine.context()
+    for batch in (1, 2, 5, 8):
+        inputs = {name: np.resize(value, (batch,) + value.shape[1:])
+                  for name, value in fixture_inputs.items()}
+        reference = model.run(inputs, precisions="fp32", backend="cpu")
+        for name, value in context.run(inputs).items():
+            assert value.shape[0] == batch
+            assert error(value, reference[name]) < 3e-2, batch
+    too_big = {name: np.resize(value, (9,) + value.shape[1:])
+               for name, value in fixture_inputs.items()}
+    with pytest.raises(ValueError, match="dim 'batch' is 9, outside its range 1..8"):
+        context.run(too_big)
+
+
 def test_eight_threads_with_a_context_each_agree(torch, bert_engine):
     inputs = {name: torch.from_numpy(value).cuda()
               for name, value in fixture_io("bert", "fp32")[0].items()}

@@ -69,6 +69,26 @@ def test_torch_dtypes_name_precisions_and_dynamic_batch(torch, kiln_torch):
         assert rel_error(compiled(y)[0], expected) < 3e-2
 
 
+def test_one_engine_over_batch_and_sequence_ranges(torch, kiln_torch):
+    # The export's declared ranges become the engine's: any batch 1..8 and sequence 4..64 run
+    # within FP32's tolerance, and a size outside is refused naming the dim.
+    block = make_block(torch)
+    x = torch.randn(2, 16, 64, device="cuda")
+    batch = torch.export.Dim("batch", min=1, max=8)
+    seq = torch.export.Dim("seq", min=4, max=64)
+    compiled = kiln_torch.compile(block, (x,), enabled_precisions={"fp32"},
+                                  dynamic_shapes=({0: batch, 1: seq},))
+    for size in ((1, 4), (3, 7), (8, 64), (5, 33), (2, 16)):
+        y = torch.randn(*size, 64, device="cuda")
+        with torch.no_grad():
+            expected = block(y)[0]
+        assert rel_error(compiled(y)[0], expected) < 1e-4, size
+    with pytest.raises(ValueError, match="outside its range 1..8"):
+        compiled(torch.randn(9, 16, 64, device="cuda"))
+    with pytest.raises(ValueError, match="outside its range 4..64"):
+        compiled(torch.randn(2, 65, 64, device="cuda"))
+
+
 def test_cuda_graph_module_and_save_load(torch, kiln_torch, tmp_path):
     block = make_block(torch)
     x = torch.randn(8, 16, 64, device="cuda")

@@ -82,6 +82,27 @@ TEST(InputSpecs, ParseDimSizes) {
   }
 }
 
+TEST(InputSpecs, ParseDimSpecsWithRanges) {
+  DimSpec spec = parse_dim_spec("batch=1:8:32");
+  EXPECT_EQ(spec.name, "batch");
+  EXPECT_EQ(spec.size, 8);
+  ASSERT_TRUE(spec.range.has_value());
+  EXPECT_EQ(*spec.range, (ir::DimRange{1, 32}));
+  DimSpec plain = parse_dim_spec("seq=128");
+  EXPECT_EQ(plain.size, 128);
+  EXPECT_FALSE(plain.range.has_value());
+  EXPECT_EQ(parse_dim_spec("n=4:4:4").range, (ir::DimRange{4, 4}));
+  for (const char* bad : {"batch=1:8", "batch=8:1:32", "batch=1:64:32", "batch=1::32",
+                          "batch=a:b:c", "batch=1:8:32:64", ":1:2:3"}) {
+    EXPECT_THAT(error_message(ErrorKind::InvalidArgument, [&] { parse_dim_spec(bad); }),
+                HasSubstr("--dim"))
+        << bad;
+  }
+  // run and bench take one size: a range belongs to the build.
+  EXPECT_THAT(error_message(ErrorKind::InvalidArgument, [&] { parse_dim_size("batch=1:2:3"); }),
+              HasSubstr("kiln build"));
+}
+
 TEST_F(TempFolder, LoadInputFilesFromNpyAndSafetensors) {
   ir::Graph graph = two_input_graph();
   write_npy(folder_ / "x.npy",

@@ -72,6 +72,57 @@ TEST_F(KilnBuildCli, BuildInspectRun) {
   ASSERT_FALSE(ran["outputs"].empty());
 }
 
+// `--dim NAME=MIN:OPT:MAX`: the engine keeps the range (inspect shows it), runs any size in it
+// and refuses others naming the dim; a --dim naming no symbol of the model is an error.
+TEST_F(KilnBuildCli, DimRangesAreKeptAndEnforced) {
+  const std::string bert =
+      std::string(KILN_SOURCE_DIR) + "/tests/models/fixtures/bert/bert_fp32.onnx";
+  std::string engine = (folder_ / "bert.kiln").string();
+  KilnResult build =
+      run_kiln("build " + bert + " --backend cpu --dim batch=1:2:4 -q -o " + engine, folder_);
+  ASSERT_EQ(build.status, 0) << build.err;
+  KilnResult inspect = run_kiln("inspect --json " + engine, folder_);
+  ASSERT_EQ(inspect.status, 0) << inspect.err;
+  nlohmann::json report = nlohmann::json::parse(inspect.out);
+  EXPECT_EQ(report["dim_ranges"]["batch"]["min"], 1);
+  EXPECT_EQ(report["dim_ranges"]["batch"]["max"], 4);
+  EXPECT_THAT(run_kiln("inspect " + engine, folder_).out, HasSubstr("accepts batch in 1..4"));
+
+  for (int batch : {1, 3, 4}) {
+    KilnResult run =
+        run_kiln("run " + engine + " --backend cpu --dim batch=" + std::to_string(batch), folder_);
+    EXPECT_EQ(run.status, 0) << batch << ": " << run.err;
+  }
+  KilnResult outside = run_kiln("run " + engine + " --backend cpu --dim batch=5", folder_);
+  EXPECT_NE(outside.status, 0);
+  EXPECT_THAT(outside.err, HasSubstr("dim 'batch' is 5, outside its range 1..4"));
+
+  KilnResult unknown =
+      run_kiln("build " + bert + " --backend cpu --dim seq=1:2:4 -o " + engine, folder_);
+  EXPECT_NE(unknown.status, 0);
+  EXPECT_THAT(unknown.err, HasSubstr("no symbolic dim of that name (theirs: batch)"));
+  KilnResult bad = run_kiln("build " + bert + " --dim batch=4:2:8 -o " + engine, folder_);
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_THAT(bad.err, HasSubstr("MIN <= OPT <= MAX"));
+}
+
+// A .pt2's range constraints are the engine's default range; a wider --dim range is refused.
+TEST_F(KilnBuildCli, DeclaredPt2RangesAreTheDefault) {
+  const std::string mlp = std::string(KILN_SOURCE_DIR) + "/tests/models/fixtures/mlp/mlp_fp32.pt2";
+  std::string engine = (folder_ / "mlp.kiln").string();
+  KilnResult build = run_kiln("build " + mlp + " --backend cpu -q -o " + engine, folder_);
+  ASSERT_EQ(build.status, 0) << build.err;
+  nlohmann::json report = nlohmann::json::parse(run_kiln("inspect --json " + engine, folder_).out);
+  ASSERT_EQ(report["dim_ranges"].size(), 1u) << report["dim_ranges"];
+  const auto& [symbol, range] = *report["dim_ranges"].items().begin();
+  EXPECT_EQ(range["min"], 1);  // torch.export's 2 (0 and 1 specialized away) taken as 1
+  EXPECT_EQ(range["max"], 64);
+  KilnResult wider = run_kiln(
+      "build " + mlp + " --backend cpu --dim " + symbol + "=1:2:128 -o " + engine, folder_);
+  EXPECT_NE(wider.status, 0);
+  EXPECT_THAT(wider.err, HasSubstr("goes beyond the model's declared 1..64"));
+}
+
 TEST_F(KilnBuildCli, BadLayerPrecisionIsAUsageError) {
   KilnResult result = run_kiln(
       "build " + kResnet + " --layer-precision Conv=fp33 -o " + (folder_ / "x.kiln").string(),

@@ -45,13 +45,16 @@ int build_engine(const BuildOptions& options) {
   config.enabled_precisions = parse_argument([&] { return parse_precisions(options.precisions); });
   config.strongly_typed = options.strongly_typed;
   config.workspace_bytes = size_t(options.workspace_mib) << 20;
-  request.dim_sizes = parse_argument([&] {
+  parse_argument([&] {
     for (const std::string& text : options.layer_precisions) {
       config.layer_precisions.insert(parse_layer_precision(text));
     }
-    DimSizes sizes;
-    for (const std::string& text : options.dims) sizes.insert(parse_dim_size(text));
-    return sizes;
+    for (const std::string& text : options.dims) {
+      DimSpec spec = parse_dim_spec(text);
+      request.dim_sizes[spec.name] = spec.size;
+      if (spec.range) request.dim_ranges[spec.name] = *spec.range;
+    }
+    return 0;
   });
   request.backend = resolve_backend(options.backend);
   request.timing_cache = options.timing_cache;
@@ -108,7 +111,9 @@ Command add_build_command(CLI::App& parent) {
                   "NAME_OR_OP=PRECISION: run the node of that name, or every node of that op, "
                   "in that precision (repeatable)");
   app->add_option("--dim", options->dims,
-                  "NAME=SIZE: the size of a symbolic dim to time layers at (default 1)");
+                  "NAME=SIZE: time layers with this symbolic dim at SIZE (default 1); "
+                  "NAME=MIN:OPT:MAX: the engine also accepts any size from MIN to MAX, timed at "
+                  "OPT (repeatable)");
   app->add_option("--timing-cache", options->timing_cache,
                   "JSON file of layer timings, read and extended, so rebuilds time nothing twice");
   app->add_option("--workspace", options->workspace_mib,

@@ -79,6 +79,9 @@ int inspect_engine(const InspectOptions& options) {
   for (const auto& [input, dims] : loaded.config.tuned_input_dims) {
     std::cout << "  timed at " << input << " " << dims_to_string(dims) << '\n';
   }
+  for (const auto& [symbol, range] : loaded.graph.dim_ranges) {
+    std::cout << "  accepts " << symbol << " in " << range.to_string() << '\n';
+  }
   for (const ir::Node* node : loaded.graph.nodes()) {
     std::string timings = timings_text(*node);
     std::string tactic = node->attr_string("tactic", "");

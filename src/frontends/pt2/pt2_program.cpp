@@ -2,6 +2,7 @@
 // signature (weights, buffers, constants, user inputs and outputs) and the ATen nodes.
 #include "frontends/pt2/pt2_program.h"
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -309,6 +310,27 @@ class ProgramImporter {
   PayloadReader constants_;
 };
 
+// The range constraints of the inputs' symbolic dims, as the graph's declared ranges.
+// torch.export gives a dim it was not told the bounds of [2, int_oo]: it specializes sizes 0
+// and 1 away while tracing, but the traced graph computes size 1 the same way, and a batch of
+// one is the commonest deployment, so a declared minimum of 2 is taken as 1.
+void declare_dim_ranges(const Pt2Info& info, ir::Graph& graph) {
+  for (const ir::Value* input : graph.inputs()) {
+    if (!input->shape.rank_known()) continue;
+    for (const ir::Dim& dim : input->shape.dims()) {
+      if (!dim.is_symbolic()) continue;
+      auto found = info.symbol_ranges.find(dim.symbol);
+      if (found == info.symbol_ranges.end()) continue;
+      ir::DimRange range;
+      range.min = std::max<int64_t>(0, found->second.min.value_or(0));
+      if (range.min == 2) range.min = 1;
+      range.max = found->second.max.value_or(-1);
+      if (range.max >= 0 && range.max < range.min) continue;  // inconsistent: declare nothing
+      graph.dim_ranges[dim.symbol] = range;
+    }
+  }
+}
+
 }  // namespace
 
 Pt2ImportResult import_program(const Pt2Archive& archive) {
@@ -320,6 +342,7 @@ Pt2ImportResult import_program(const Pt2Archive& archive) {
   result.info = read_info(program, where);
   const Json& graph_module = object_member(program, "graph_module", where);
   ProgramImporter(archive, graph_module, result.graph, path_of(where, "graph_module")).run();
+  declare_dim_ranges(result.info, result.graph);
   result.graph.remove_unused_values();
   ir::infer_graph(result.graph);
   return result;
