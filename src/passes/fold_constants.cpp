@@ -1,5 +1,6 @@
 // Constant folding: nodes whose inputs are all constants become constants, computed by the
-// CPU reference kernels. Large results stay as nodes so that engines do not bloat.
+// CPU reference kernels. Large results stay as nodes so that engines do not bloat. A Where on
+// a uniform constant condition becomes Identity of the chosen input.
 #include "backends/cpu/kernel.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -33,11 +34,42 @@ int64_t output_elements(const ir::Node& node) {
   return total;
 }
 
+// Where(c, a, b) with a constant c that is all true (all false) and `a` (`b`) already of
+// the output's shape and dtype is bypassed to that input (bypass_node keeps a graph output's
+// name), so the other input's producers die: an inlined torch.cond on a constant predicate
+// keeps one branch. Returns whether it rewrote the graph.
+bool select_constant_branch(ir::Graph& graph, ir::Node* node) {
+  if (node->op != "Where" || node->inputs.size() != 3 || node->outputs.size() != 1) return false;
+  const ir::Value* condition = node->inputs[0];
+  if (condition == nullptr || !condition->is_constant() || condition->constant->numel() == 0)
+    return false;
+  Tensor flags = condition->constant->to(DType::Float64);
+  const double* values = flags.data<double>();
+  bool first = values[0] != 0;
+  for (int64_t i = 1; i < flags.numel(); ++i) {
+    if ((values[i] != 0) != first) return false;
+  }
+  ir::Value* chosen = node->inputs[first ? 1 : 2];
+  const ir::Value& output = *node->outputs[0];
+  if (chosen == nullptr || !chosen->shape.rank_known() || chosen->shape != output.shape ||
+      chosen->dtype != output.dtype)
+    return false;
+  std::vector<ir::Value*> inputs = node->inputs;
+  node->inputs = {chosen};
+  if (bypass_node(graph, node)) return true;
+  node->inputs = std::move(inputs);  // a graph input passed straight to a graph output: kept
+  return false;
+}
+
 }  // namespace
 
 int fold_constants(ir::Graph& graph) {
   int folded = 0;
   for (ir::Node* node : graph.nodes()) {
+    if (select_constant_branch(graph, node)) {
+      ++folded;
+      continue;
+    }
     if (!ir::find_schema(node->op) || !all_inputs_constant(*node)) continue;
     if (cpu::find_kernel(node->op) == nullptr) {
       log_debug("fold_constants: no CPU kernel for ", node->describe(), "; left as a node");

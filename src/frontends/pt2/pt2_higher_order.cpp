@@ -1,5 +1,5 @@
-// Inlining of mode-only higher-order ops (pt2_higher_order.h): a rename map per subgraph,
-// applied to every tensor reference of its nodes, recursively for nested wrappers.
+// Inlining of higher-order ops (pt2_higher_order.h): a rename map per subgraph, applied to
+// every tensor reference of its nodes, recursively for nested wrappers and conds.
 #include "frontends/pt2/pt2_higher_order.h"
 
 #include <functional>
@@ -74,6 +74,8 @@ class Flattener {
       rename_tensors(node["outputs"], renames);
       if (is_mode_wrapper(target)) {
         inline_wrapper(node, at);
+      } else if (target == "torch.ops.higher_order.cond") {
+        inline_cond(node, at);
       } else {
         flat_.nodes.push_back(std::move(node));
       }
@@ -91,13 +93,6 @@ class Flattener {
     while (graph_at < inputs.size() && !member(inputs[graph_at], "arg", where).contains("as_graph"))
       ++graph_at;
     if (graph_at == inputs.size()) malformed(where, "a wrapper without a subgraph");
-    const Json& subgraph = member(member(member(inputs[graph_at], "arg", where), "as_graph", where),
-                                  "graph", path_of(where, "as_graph"));
-    std::string inner = path_of(where, "as_graph.graph");
-    std::vector<std::string> parameters =
-        tensor_names(array_member(subgraph, "inputs", inner), path_of(inner, "inputs"));
-    std::vector<std::string> results =
-        tensor_names(array_member(subgraph, "outputs", inner), path_of(inner, "outputs"));
     std::vector<std::string> operands;
     for (size_t i = graph_at + 1; i < inputs.size(); ++i) {
       std::string at = path_of(path_of(where, "inputs"), i);
@@ -106,13 +101,74 @@ class Flattener {
     }
     std::vector<std::string> outputs =
         tensor_names(array_member(node, "outputs", where), path_of(where, "outputs"));
+    std::string prefix = (outputs.empty() ? std::string("wrapped") : outputs.front()) + ".";
+    inline_subgraph(member(inputs[graph_at], "arg", where), operands, outputs, prefix, where);
+  }
+
+  // torch.cond(pred, true_fn, false_fn, operands): both branches inlined (their outputs renamed
+  // "<output>.true.<i>" / "<output>.false.<i>") and each output a Where(pred, true, false).
+  // Inference has no side effects, so computing both is exact; where the predicate is a
+  // constant (a buffer flag), folding the Where and dead-code elimination keep one branch.
+  void inline_cond(const Json& node, const std::string& where) {
+    const Json& inputs = array_member(node, "inputs", where);
+    if (inputs.size() != 4) malformed(where, "torch.cond with ", inputs.size(), " arguments");
+    auto arg = [&](size_t i) -> const Json& {
+      return member(inputs[i], "arg", path_of(path_of(where, "inputs"), i));
+    };
+    if (!arg(0).contains("as_tensor")) {
+      fail(ErrorKind::Unsupported, where,
+           ": torch.cond on a predicate of symbolic sizes (not a tensor) is not supported; "
+           "make the predicate a tensor or export with static sizes");
+    }
+    std::string predicate =
+        tensor_names(Json::array({arg(0)}), path_of(where, "inputs[0]")).front();
+    const Json* listed = optional_member(arg(3), "as_tensors", path_of(where, "inputs[3]"));
+    if (listed == nullptr) malformed(path_of(where, "inputs[3]"), "expected a list of tensors");
+    std::vector<std::string> operands;
+    for (const Json& operand : *listed)
+      operands.push_back(string_value(member(operand, "name", where), path_of(where, "operand")));
+    std::vector<std::string> outputs =
+        tensor_names(array_member(node, "outputs", where), path_of(where, "outputs"));
+    std::string base = (outputs.empty() ? std::string("cond") : outputs.front()) + ".";
+    std::vector<std::string> chosen[2];
+    const char* branch_names[2] = {"true", "false"};
+    for (size_t branch = 0; branch < 2; ++branch) {
+      std::string prefix = base + branch_names[branch] + ".";
+      for (size_t i = 0; i < outputs.size(); ++i)
+        chosen[branch].push_back(prefix + std::to_string(i));
+      inline_subgraph(arg(1 + branch), operands, chosen[branch], prefix, where);
+    }
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      auto tensor = [](const std::string& name, const char* parameter) {
+        return Json{{"name", parameter}, {"arg", {{"as_tensor", {{"name", name}}}}}, {"kind", 1}};
+      };
+      flat_.nodes.push_back(
+          {{"target", "torch.ops.aten.where.self"},
+           {"inputs", Json::array({tensor(predicate, "condition"), tensor(chosen[0][i], "self"),
+                                   tensor(chosen[1][i], "other")})},
+           {"outputs", Json::array({{{"as_tensor", {{"name", outputs[i]}}}}})},
+           {"metadata", node.value("metadata", Json::object())},
+           {"name", outputs[i]}});
+    }
+  }
+
+  // A subgraph argument ({"as_graph": {"graph": ...}}) spliced in: its inputs bound to
+  // `operands`, its outputs named `outputs`, every other value renamed `prefix` + its name.
+  void inline_subgraph(const Json& argument, const std::vector<std::string>& operands,
+                       const std::vector<std::string>& outputs, const std::string& prefix,
+                       const std::string& where) {
+    const Json& subgraph =
+        member(member(argument, "as_graph", where), "graph", path_of(where, "as_graph"));
+    std::string inner = path_of(where, "as_graph.graph");
+    std::vector<std::string> parameters =
+        tensor_names(array_member(subgraph, "inputs", inner), path_of(inner, "inputs"));
+    std::vector<std::string> results =
+        tensor_names(array_member(subgraph, "outputs", inner), path_of(inner, "outputs"));
     if (operands.size() != parameters.size() || outputs.size() != results.size()) {
-      malformed(where, "the wrapper passes ", operands.size(), " tensors and returns ",
-                outputs.size(), ", its subgraph takes ", parameters.size(), " and returns ",
-                results.size());
+      malformed(where, "the node passes ", operands.size(), " tensors and returns ", outputs.size(),
+                ", its subgraph takes ", parameters.size(), " and returns ", results.size());
     }
     Renames renames;
-    std::string prefix = (outputs.empty() ? std::string("wrapped") : outputs.front()) + ".";
     if (const Json* values = optional_member(subgraph, "tensor_values", inner)) {
       if (!values->is_object()) malformed(path_of(inner, "tensor_values"), "expected an object");
       for (auto it = values->begin(); it != values->end(); ++it)

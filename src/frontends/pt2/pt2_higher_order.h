@@ -2,7 +2,9 @@
 // (wrap_with_set_grad_enabled, wrap_with_autocast: what `@torch.no_grad()` and
 // `torch.autocast` become in a training-IR export) are inlined before conversion: for
 // inference the mode changes nothing Kiln computes, and the subgraph's ATen nodes import like
-// any others. Other higher-order ops stay and are reported as unsupported.
+// any others. torch.cond is inlined too: both branches, and a Where on the predicate per
+// output (a constant predicate folds to one branch). Other higher-order ops stay and are
+// reported as unsupported.
 #pragma once
 
 #include <string>
