@@ -1,5 +1,6 @@
 // Schemas of the elementwise ops: unary math, binary arithmetic, Max/Min, comparisons,
-// logic, IsNaN, Where, Clip, Cast and CumSum. Outputs broadcast their inputs (numpy rules).
+// logic, IsNaN, Where, Clip, Cast, CumSum and CumProd. Outputs broadcast their inputs (numpy
+// rules).
 #include "core/error.h"
 #include "ir/schema_rules.h"
 
@@ -77,7 +78,7 @@ void infer_is_nan(Node& node) {
   set_output(node, 0, DType::Bool, x.shape);
 }
 
-void infer_cumsum(Node& node) {
+void infer_scan(Node& node) {
   const Value& x = required_input(node, 0);
   require_numeric(node, x);
   check(node.has_attr("axis"), ErrorKind::InvalidModel, node.describe(),
@@ -147,7 +148,8 @@ void add_elementwise_schemas(std::vector<OpSchema>& table) {
   for (const char* op : {"Max", "Min"}) {
     table.push_back({op, 1, -1, 1, 1, true, infer_variadic_extremum});
   }
-  table.push_back({"CumSum", 1, 1, 1, 1, true, infer_cumsum});
+  table.push_back({"CumSum", 1, 1, 1, 1, true, infer_scan});
+  table.push_back({"CumProd", 1, 1, 1, 1, true, infer_scan});
   table.push_back({"IsNaN", 1, 1, 1, 1, false, infer_is_nan});
   for (const char* op : {"Equal", "Less", "Greater"}) {
     table.push_back({op, 2, 2, 1, 1, false, infer_comparison});

@@ -1,6 +1,8 @@
-// Index-driven kernels: GatherElements, GatherND, CumSum. Data movement is done by element
-// size, so every dtype works; CumSum sums in the tensor's own type (float32/64 or ints).
+// Index-driven kernels: GatherElements, GatherND, CumSum, CumProd. Data movement is done by
+// element size, so every dtype works; the scans run in the tensor's own type (float32/64 or
+// ints; integer products wrap).
 #include <cstring>
+#include <type_traits>
 
 #include "backends/cpu/kernel_registry.h"
 #include "core/error.h"
@@ -97,28 +99,36 @@ std::vector<Tensor> gather_nd(const ir::Node& node, const std::vector<Tensor>& i
   return {out};
 }
 
+// a + b or a * b; integers wrap (in unsigned arithmetic, so overflow is defined).
 template <typename T>
-void cumulative_sum(const T* in, T* out, int64_t outer, int64_t length, int64_t inner,
-                    bool exclusive, bool reverse) {
+T combine(T a, T b, bool product) {
+  if constexpr (std::is_integral_v<T>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(product ? U(a) * U(b) : U(a) + U(b));
+  } else {
+    return product ? a * b : a + b;
+  }
+}
+
+template <typename T>
+void cumulative(const T* in, T* out, int64_t outer, int64_t length, int64_t inner, bool exclusive,
+                bool reverse, bool product) {
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
-      T running{};
+      T running = product ? T(1) : T(0);
       for (int64_t step = 0; step < length; ++step) {
         int64_t position = reverse ? length - 1 - step : step;
         int64_t at = (o * length + position) * inner + i;
-        if (exclusive) {
-          out[at] = running;
-          running += in[at];
-        } else {
-          running += in[at];
-          out[at] = running;
-        }
+        if (exclusive) out[at] = running;
+        running = combine(running, in[at], product);
+        if (!exclusive) out[at] = running;
       }
     }
   }
 }
 
-std::vector<Tensor> cumsum(const ir::Node& node, const std::vector<Tensor>& inputs) {
+// CumSum and CumProd along the `axis` attribute, in input order.
+std::vector<Tensor> scan(const ir::Node& node, const std::vector<Tensor>& inputs) {
   const Tensor& input = inputs.at(0);
   int64_t axis = ir::normalize_axis(node.attr_int("axis", 0), std::max<int64_t>(input.rank(), 1),
                                     node.describe());
@@ -128,10 +138,11 @@ std::vector<Tensor> cumsum(const ir::Node& node, const std::vector<Tensor>& inpu
   Tensor out(input.dtype(), input.dims());
   bool exclusive = node.attr_int("exclusive", 0) != 0;
   bool reverse = node.attr_int("reverse", 0) != 0;
+  bool product = node.op == "CumProd";
   auto run = [&](auto tag) {
     using T = decltype(tag);
-    cumulative_sum(input.data<T>(), out.data_mutable<T>(), outer, length, inner, exclusive,
-                   reverse);
+    cumulative(input.data<T>(), out.data_mutable<T>(), outer, length, inner, exclusive, reverse,
+               product);
   };
   switch (input.dtype()) {
     case DType::Float32:
@@ -147,8 +158,8 @@ std::vector<Tensor> cumsum(const ir::Node& node, const std::vector<Tensor>& inpu
       run(int64_t{});
       break;
     default:
-      fail(ErrorKind::Unsupported, node.describe(), ": CumSum of ", dtype_name(input.dtype()),
-           " is not supported (float32, float64, int32, int64 are)");
+      fail(ErrorKind::Unsupported, node.describe(), ": ", node.op, " of ",
+           dtype_name(input.dtype()), " is not supported (float32, float64, int32, int64 are)");
   }
   return {out};
 }
@@ -158,7 +169,8 @@ std::vector<Tensor> cumsum(const ir::Node& node, const std::vector<Tensor>& inpu
 void register_indexing_kernels(KernelMap& map) {
   map["GatherElements"] = gather_elements;
   map["GatherND"] = gather_nd;
-  map["CumSum"] = cumsum;
+  map["CumSum"] = scan;
+  map["CumProd"] = scan;
 }
 
 }  // namespace kiln::cpu

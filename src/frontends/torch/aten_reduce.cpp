@@ -1,5 +1,5 @@
-// ATen reductions (mean, sum, amax, amin, max, min, argmax, argmin, any), scans (cumsum, diff)
-// and matrix products (mm, bmm, matmul, addmm).
+// ATen reductions (mean, sum, amax, amin, max, min, argmax, argmin, any), scans (cumsum, cumprod,
+// diff) and matrix products (mm, bmm, matmul, addmm).
 #include <limits>
 
 #include "frontends/torch/aten_helpers.h"
@@ -92,15 +92,18 @@ void convert_any(AtenNode& node) {
   node.set_output(0, cast_to(node, max, DType::Bool));
 }
 
-void convert_cumsum(AtenNode& node) {
-  ir::Value* x = node.tensor("self");
-  if (auto dtype = node.scalar_type("dtype")) {
-    x = cast_to(node, x, *dtype);
-  } else if (!is_floating(dtype_of(node, x))) {
-    x = cast_to(node, x, DType::Int64);
-  }
-  int64_t axis = normalize_dim(node, node.int_arg("dim"), rank_of(node, x));
-  node.set_output(0, node.add("CumSum", {x}, {{"axis", axis}}));
+// cumsum and cumprod: bools and integers accumulate in int64, as PyTorch does.
+AtenConverter scan(std::string op) {
+  return [op](AtenNode& node) {
+    ir::Value* x = node.tensor("self");
+    if (auto dtype = node.scalar_type("dtype")) {
+      x = cast_to(node, x, *dtype);
+    } else if (!is_floating(dtype_of(node, x))) {
+      x = cast_to(node, x, DType::Int64);
+    }
+    int64_t axis = normalize_dim(node, node.int_arg("dim"), rank_of(node, x));
+    node.set_output(0, node.add(op, {x}, {{"axis", axis}}));
+  };
 }
 
 // diff(self, n, dim, prepend, append): x[1:] - x[:-1] along dim, n times (bools: x[1:] != x[:-1]).
@@ -165,7 +168,8 @@ void add_reduce_ops(AtenTable& table) {
   table["aten.any.dim"] = convert_any;
   table["aten.any.dims"] = convert_any;
   table["aten.any.default"] = convert_any;
-  table["aten.cumsum.default"] = convert_cumsum;
+  table["aten.cumsum.default"] = scan("CumSum");
+  table["aten.cumprod.default"] = scan("CumProd");
   table["aten.diff.default"] = convert_diff;
   table["aten.mm.default"] = convert_matmul;
   table["aten.bmm.default"] = convert_matmul;

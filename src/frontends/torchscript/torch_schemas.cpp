@@ -129,6 +129,7 @@ constexpr Row kRows[] = {
     {"prod", "aten.prod.dim_int", "self:T dim | keepdim dtype"},
     {"prod", "aten.prod.default", "self:T | dtype"},
     {"cumsum", "aten.cumsum.default", "self:T dim | dtype"},
+    {"cumprod", "aten.cumprod.default", "self:T dim | dtype"},
     {"diff", "aten.diff.default", "self:T | n dim prepend append"},
     {"transpose", "aten.transpose.int", "self:T dim0 dim1"},
     {"t", "aten.t.default", "self:T"},

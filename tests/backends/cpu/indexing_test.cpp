@@ -1,5 +1,5 @@
-// GatherElements, GatherND and CumSum against hand-computed values (the ONNX spec's examples
-// and small cases worked out on paper).
+// GatherElements, GatherND, CumSum and CumProd against hand-computed values (the ONNX spec's
+// examples and small cases worked out on paper).
 #include <gtest/gtest.h>
 
 #include "backends/cpu/kernel.h"
@@ -73,6 +73,25 @@ TEST(CumSum, ForwardExclusiveReverseOnAxis) {
   auto ints = Tensor::from_vector<int64_t>({4}, {1, 1, 1, 1});
   out = run_op("CumSum", {}, {ints});
   EXPECT_EQ(out[0].to_int64_vector(), (std::vector<int64_t>{1, 2, 3, 4}));
+}
+
+TEST(CumProd, ForwardExclusiveReverseOnAxis) {
+  auto x = Tensor::from_vector<float>({2, 3}, {1, 2, 3, 4, 5, 6});
+  auto out = run_op("CumProd", {{"axis", int64_t{1}}}, {x});
+  EXPECT_EQ(out[0].to_double_vector(), (std::vector<double>{1, 2, 6, 4, 20, 120}));
+  out = run_op("CumProd", {{"axis", int64_t{0}}}, {x});
+  EXPECT_EQ(out[0].to_double_vector(), (std::vector<double>{1, 2, 3, 4, 10, 18}));
+  out = run_op("CumProd", {{"axis", int64_t{-1}}, {"exclusive", int64_t{1}}}, {x});
+  EXPECT_EQ(out[0].to_double_vector(), (std::vector<double>{1, 1, 2, 1, 4, 20}));
+  out = run_op("CumProd",
+               {{"axis", int64_t{1}}, {"reverse", int64_t{1}}, {"exclusive", int64_t{1}}}, {x});
+  EXPECT_EQ(out[0].to_double_vector(), (std::vector<double>{6, 3, 1, 30, 6, 1}));
+}
+
+TEST(CumProd, IntegersWrap) {
+  auto ints = Tensor::from_vector<int32_t>({3}, {65536, 65536, 3});
+  auto out = run_op("CumProd", {{"axis", int64_t{0}}}, {ints});
+  EXPECT_EQ(out[0].to_int64_vector(), (std::vector<int64_t>{65536, 0, 0}));  // 2^32 wraps to 0
 }
 
 }  // namespace

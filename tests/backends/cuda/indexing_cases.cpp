@@ -1,6 +1,6 @@
 // Op harness cases of the indexing kernels: GatherElements and GatherND (int32 and int64
-// indices, negative ones wrapping), Trilu (with and without k) and CumSum (block scans of
-// long rows, strided lines, exclusive, reverse), in every storage dtype they take.
+// indices, negative ones wrapping), Trilu (with and without k), CumSum and CumProd (block scans
+// of long rows, strided lines, exclusive, reverse), in every storage dtype they take.
 #include "op_harness.h"
 
 namespace kiln::cuda_test {
@@ -122,10 +122,46 @@ std::vector<OpCase> cumsum_cases() {
   return cases;
 }
 
+// CumProd: values near 1 so that long products stay finite and meaningful; integers in
+// {-1, 0, 1, 2} wrap the same in any order.
+std::vector<OpCase> cumprod_cases() {
+  std::vector<OpCase> cases;
+  struct Shape {
+    const char* name;
+    Dims dims;
+    int64_t axis;
+  };
+  const Shape shapes[] = {
+      {"LongRows", {3, 300}, 1}, {"ShortStrided", {2, 5, 7}, -2}, {"LongStrided", {2, 130, 3}, 1}};
+  for (const Shape& s : shapes) {
+    for (int64_t exclusive : {0, 1}) {
+      for (int64_t reverse : {0, 1}) {
+        Attrs attrs = {{"axis", s.axis}, {"exclusive", exclusive}, {"reverse", reverse}};
+        std::string name =
+            std::string(s.name) + (exclusive ? "Exclusive" : "") + (reverse ? "Reverse" : "");
+        cases.push_back({.op = "CumProd",
+                         .name = name,
+                         .inputs = {floats(s.dims, 0.95, 1.05)},
+                         .attrs = attrs});
+        cases.push_back({.op = "CumProd",
+                         .name = name + "Int64",
+                         .inputs = {typed(DType::Int64, s.dims, -1, 3)},
+                         .attrs = attrs});
+      }
+    }
+  }
+  cases.push_back({.op = "CumProd",
+                   .name = "Int32Wraps",
+                   .inputs = {typed(DType::Int32, {4, 100}, 1, 9)},
+                   .attrs = {{"axis", int64_t(-1)}}});
+  return cases;
+}
+
 }  // namespace
 
 std::vector<OpCase> indexing_cases() {
-  return concatenated({gather_elements_cases(), gather_nd_cases(), trilu_cases(), cumsum_cases()});
+  return concatenated(
+      {gather_elements_cases(), gather_nd_cases(), trilu_cases(), cumsum_cases(), cumprod_cases()});
 }
 
 INSTANTIATE_TEST_SUITE_P(Indexing, CudaOpTest, testing::ValuesIn(op_runs(indexing_cases())),

@@ -123,6 +123,17 @@ TEST(AtenReduce, AnyDimAndCumsumOfBools) {
   EXPECT_THAT(results[1].to_double_vector(), ElementsAre(0, 0, 1, 0, 0, 0));
 }
 
+TEST(AtenReduce, CumprodOfIntsIsInt64) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Int32, Dims{2, 3});
+  ir::Value* product =
+      h.convert("aten.cumprod.default", {arg("self", x), arg("dim", int64_t{-1})}, "product");
+  Tensor result =
+      h.run_one(product, {{"x", Tensor::from_vector<int32_t>({2, 3}, {1, 2, 3, 4, 5, 6})}});
+  EXPECT_EQ(result.dtype(), DType::Int64);  // as in PyTorch
+  EXPECT_THAT(result.to_double_vector(), ElementsAre(1, 2, 6, 4, 20, 120));
+}
+
 TEST(AtenReduce, DiffWithPrepend) {
   AtenHarness h;
   ir::Value* x = h.input("x", DType::Float32, Dims{4});

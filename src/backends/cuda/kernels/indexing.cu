@@ -1,5 +1,5 @@
-// Index-driven kernels on the GPU: GatherElements, GatherND, Trilu and CumSum, with the CPU
-// reference's semantics. Scalars that are tensors (Trilu's k) are read on the device, so no
+// Index-driven kernels on the GPU: GatherElements, GatherND, Trilu, CumSum and CumProd, with the
+// CPU reference's semantics. Scalars that are tensors (Trilu's k) are read on the device, so no
 // launch waits for the host. An index still out of range after wrapping negatives yields a
 // zero element: the CPU reference raises an error, a kernel cannot, and it must never read
 // outside the tensor.
@@ -68,8 +68,8 @@ __global__ void trilu_kernel(const Word* in, const int64_t* k_input, Word* out, 
   }
 }
 
-// ---- CumSum along one axis: float storage sums in FP32 and rounds once per output; integers
-// sum in their own type, as the CPU reference does.
+// ---- CumSum and CumProd along one axis: float storage accumulates in FP32 and rounds once per
+// output; integers accumulate in their own type, wrapping, as the CPU reference does.
 
 template <typename T>
 using Accumulator = std::conditional_t<std::is_integral_v<T>, T, float>;
@@ -90,9 +90,25 @@ __device__ __forceinline__ T narrow(Accumulator<T> x) {
     return from_float<T>(x);
 }
 
+// a + b or a * b (integers in unsigned arithmetic, so that overflow wraps).
+template <typename Acc>
+__device__ __forceinline__ Acc combine(Acc a, Acc b, bool product) {
+  if constexpr (std::is_integral_v<Acc>) {
+    using U = std::make_unsigned_t<Acc>;
+    return Acc(product ? U(a) * U(b) : U(a) + U(b));
+  } else {
+    return product ? a * b : a + b;
+  }
+}
+
+template <typename Acc>
+__device__ __forceinline__ Acc identity(bool product) {
+  return product ? Acc(1) : Acc(0);
+}
+
 // Where step `step` of line `line` lives: lines are (outer, inner) pairs, steps walk the axis.
-__device__ __forceinline__ int64_t cumsum_at(int64_t line, int64_t step, int64_t length,
-                                             int64_t inner, bool reverse) {
+__device__ __forceinline__ int64_t scan_at(int64_t line, int64_t step, int64_t length,
+                                           int64_t inner, bool reverse) {
   int64_t position = reverse ? length - 1 - step : step;
   return (line / inner * length + position) * inner + line % inner;
 }
@@ -100,17 +116,16 @@ __device__ __forceinline__ int64_t cumsum_at(int64_t line, int64_t step, int64_t
 // One thread per line, in order: best when lines are many or short (neighbouring threads
 // read neighbouring elements when inner > 1).
 template <typename T>
-__global__ void cumsum_lines_kernel(const T* in, T* out, int64_t lines, int64_t length,
-                                    int64_t inner, bool exclusive, bool reverse) {
-  for (int64_t line = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; line < lines;
+__global__ void scan_lines_kernel(const T* in, T* out, ScanShape shape) {
+  for (int64_t line = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; line < shape.lines;
        line += int64_t(gridDim.x) * blockDim.x) {
-    Accumulator<T> running = 0;
-    for (int64_t step = 0; step < length; ++step) {
-      int64_t at = cumsum_at(line, step, length, inner, reverse);
+    Accumulator<T> running = identity<Accumulator<T>>(shape.product);
+    for (int64_t step = 0; step < shape.length; ++step) {
+      int64_t at = scan_at(line, step, shape.length, shape.inner, shape.reverse);
       Accumulator<T> x = widen(in[at]);
-      if (exclusive) out[at] = narrow<T>(running);
-      running += x;
-      if (!exclusive) out[at] = narrow<T>(running);
+      if (shape.exclusive) out[at] = narrow<T>(running);
+      running = combine(running, x, shape.product);
+      if (!shape.exclusive) out[at] = narrow<T>(running);
     }
   }
 }
@@ -118,42 +133,44 @@ __global__ void cumsum_lines_kernel(const T* in, T* out, int64_t lines, int64_t 
 // One block per line, blockDim.x (a multiple of 32) steps at a time: a warp scan, a scan of
 // the warp totals, and a carry from the chunks before. For long lines.
 template <typename T>
-__global__ void cumsum_block_kernel(const T* in, T* out, int64_t lines, int64_t length,
-                                    int64_t inner, bool exclusive, bool reverse) {
+__global__ void scan_block_kernel(const T* in, T* out, ScanShape shape) {
   using Acc = Accumulator<T>;
   __shared__ Acc warp_totals[32];
   const unsigned all = 0xffffffffu;
+  const bool product = shape.product;
+  const Acc none = identity<Acc>(product);
   int lane = int(threadIdx.x) % 32;
   int warp = int(threadIdx.x) / 32;
   int warps = int(blockDim.x) / 32;
-  for (int64_t line = blockIdx.x; line < lines; line += gridDim.x) {
-    Acc carry = 0;
-    for (int64_t chunk = 0; chunk < length; chunk += blockDim.x) {
+  for (int64_t line = blockIdx.x; line < shape.lines; line += gridDim.x) {
+    Acc carry = none;
+    for (int64_t chunk = 0; chunk < shape.length; chunk += blockDim.x) {
       int64_t step = chunk + threadIdx.x;
-      bool active = step < length;
-      int64_t at = active ? cumsum_at(line, step, length, inner, reverse) : 0;
-      Acc x = active ? widen(in[at]) : Acc(0);
+      bool active = step < shape.length;
+      int64_t at = active ? scan_at(line, step, shape.length, shape.inner, shape.reverse) : 0;
+      Acc x = active ? widen(in[at]) : none;
       Acc inclusive = x;
       for (int offset = 1; offset < 32; offset *= 2) {
         Acc other = __shfl_up_sync(all, inclusive, offset);
-        if (lane >= offset) inclusive += other;
+        if (lane >= offset) inclusive = combine(other, inclusive, product);
       }
       Acc before_in_warp = __shfl_up_sync(all, inclusive, 1);
-      if (lane == 0) before_in_warp = 0;
+      if (lane == 0) before_in_warp = none;
       if (lane == 31) warp_totals[warp] = inclusive;
       __syncthreads();
       if (warp == 0) {
-        Acc total = lane < warps ? warp_totals[lane] : Acc(0);
+        Acc total = lane < warps ? warp_totals[lane] : none;
         for (int offset = 1; offset < 32; offset *= 2) {
           Acc other = __shfl_up_sync(all, total, offset);
-          if (lane >= offset) total += other;
+          if (lane >= offset) total = combine(other, total, product);
         }
         warp_totals[lane] = total;  // now the running total through warp `lane`
       }
       __syncthreads();
-      Acc before = carry + (warp > 0 ? warp_totals[warp - 1] : Acc(0));
-      if (active) out[at] = narrow<T>(before + (exclusive ? before_in_warp : inclusive));
-      carry += warp_totals[warps - 1];
+      Acc before = combine(carry, warp > 0 ? warp_totals[warp - 1] : none, product);
+      Acc within = shape.exclusive ? before_in_warp : inclusive;
+      if (active) out[at] = narrow<T>(combine(before, within, product));
+      carry = combine(carry, warp_totals[warps - 1], product);
       __syncthreads();  // warp_totals is rewritten by the next chunk
     }
   }
@@ -205,21 +222,19 @@ void launch_trilu(DType dtype, const void* in, const int64_t* k, void* out, int6
   check_last_launch();
 }
 
-void launch_cumsum(DType dtype, const void* in, void* out, const CumSumShape& shape,
-                   cudaStream_t stream) {
-  const auto [lines, length, inner, exclusive, reverse] = shape;
-  bool block_scan = length >= kBlockScanLength && (inner == 1 || lines < kManyStridedLines);
+void launch_scan(DType dtype, const void* in, void* out, const ScanShape& shape,
+                 cudaStream_t stream) {
+  bool block_scan =
+      shape.length >= kBlockScanLength && (shape.inner == 1 || shape.lines < kManyStridedLines);
   visit_numeric_storage(dtype, [&](auto tag) {
     using T = decltype(tag);
     const T* source = static_cast<const T*>(in);
     T* target = static_cast<T*>(out);
     if (block_scan) {
-      unsigned blocks = static_cast<unsigned>(lines < 65536 ? lines : 65536);
-      cumsum_block_kernel<T><<<blocks, kThreads, 0, stream>>>(source, target, lines, length, inner,
-                                                              exclusive, reverse);
+      unsigned blocks = static_cast<unsigned>(shape.lines < 65536 ? shape.lines : 65536);
+      scan_block_kernel<T><<<blocks, kThreads, 0, stream>>>(source, target, shape);
     } else {
-      cumsum_lines_kernel<T><<<grid_for(lines), kThreads, 0, stream>>>(
-          source, target, lines, length, inner, exclusive, reverse);
+      scan_lines_kernel<T><<<grid_for(shape.lines), kThreads, 0, stream>>>(source, target, shape);
     }
   });
   check_last_launch();

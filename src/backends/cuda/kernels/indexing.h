@@ -1,5 +1,5 @@
-// Launchers of the index-driven kernels (indexing.cu): GatherElements, GatherND, Trilu and
-// CumSum. An index still out of range after wrapping negatives yields a zero element: a kernel
+// Launchers of the index-driven kernels (indexing.cu): GatherElements, GatherND, Trilu, CumSum
+// and CumProd. An index still out of range after wrapping negatives yields a zero element: a kernel
 // cannot raise an error, and it must never read outside the tensor. Element-moving kernels
 // take any dtype of has_word_kernel, indices int32 or int64; each launcher checks its launch.
 #pragma once
@@ -45,13 +45,14 @@ void launch_gather_nd(DType dtype, DType index_dtype, const void* data, const vo
 void launch_trilu(DType dtype, const void* in, const int64_t* k, void* out, int64_t count,
                   int64_t rows, int64_t cols, bool upper, cudaStream_t stream);
 
-// CumSum along lines of `length` steps spaced `inner` apart, for `dtype` (has_numeric_kernel):
-// float storage sums in FP32 and rounds once per output, integers in their own type.
-struct CumSumShape {
+// CumSum (or CumProd with `product`) along lines of `length` steps spaced `inner` apart, for
+// `dtype` (has_numeric_kernel): float storage accumulates in FP32 and rounds once per output,
+// integers in their own type (wrapping).
+struct ScanShape {
   int64_t lines = 0, length = 0, inner = 1;
-  bool exclusive = false, reverse = false;
+  bool exclusive = false, reverse = false, product = false;
 };
-void launch_cumsum(DType dtype, const void* in, void* out, const CumSumShape& shape,
-                   cudaStream_t stream);
+void launch_scan(DType dtype, const void* in, void* out, const ScanShape& shape,
+                 cudaStream_t stream);
 
 }  // namespace kiln::cuda

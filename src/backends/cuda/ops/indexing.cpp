@@ -1,4 +1,4 @@
-// Index-driven nodes on the GPU: GatherElements, GatherND, Trilu and CumSum, with the CPU
+// Index-driven nodes on the GPU: GatherElements, GatherND, Trilu, CumSum and CumProd, with the CPU
 // reference's semantics: attributes and shape checks here, the kernels in kernels/indexing.h.
 // Scalars that are tensors (Trilu's k) are read on the device, so no launch waits for the host.
 #include "backends/cuda/kernels/indexing.h"
@@ -126,9 +126,9 @@ void trilu(LaunchContext& context, const ir::Node& node, std::span<const DeviceT
   });
 }
 
-// CumSum along `axis` (an attribute in Kiln's IR).
-void cumsum(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
-            std::span<DeviceTensor> outputs) {
+// CumSum and CumProd along `axis` (an attribute in Kiln's IR).
+void scan(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+          std::span<DeviceTensor> outputs) {
   const DeviceTensor& in = inputs[0];
   DeviceTensor& out = outputs[0];
   std::string what = node.describe();
@@ -136,7 +136,7 @@ void cumsum(LaunchContext& context, const ir::Node& node, std::span<const Device
         " and output ", dtype_name(out.dtype), " differ");
   int64_t rank = int64_t(in.dims.size());
   int64_t axis = ir::normalize_axis(node.attr_int("axis", 0), rank > 0 ? rank : 1, what);
-  CumSumShape shape;
+  ScanShape shape;
   shape.length = rank > 0 ? in.dims[size_t(axis)] : 1;
   for (int64_t d = axis + 1; d < rank; ++d) shape.inner *= in.dims[size_t(d)];
   int64_t n = in.numel();
@@ -144,8 +144,9 @@ void cumsum(LaunchContext& context, const ir::Node& node, std::span<const Device
   shape.lines = n / shape.length;
   shape.exclusive = node.attr_int("exclusive", 0) != 0;
   shape.reverse = node.attr_int("reverse", 0) != 0;
+  shape.product = node.op == "CumProd";
   require_numeric_storage(node, in.dtype);
-  launch_for(node, [&] { launch_cumsum(in.dtype, in.data, out.data, shape, context.stream); });
+  launch_for(node, [&] { launch_scan(in.dtype, in.data, out.data, shape, context.stream); });
 }
 
 }  // namespace
@@ -154,7 +155,8 @@ void register_indexing_cuda_kernels(CudaKernelMap& map) {
   map["GatherElements"] = gather_elements;
   map["GatherND"] = gather_nd;
   map["Trilu"] = trilu;
-  map["CumSum"] = cumsum;
+  map["CumSum"] = scan;
+  map["CumProd"] = scan;
 }
 
 }  // namespace kiln::cuda
