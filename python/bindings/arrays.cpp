@@ -189,6 +189,14 @@ InputArray as_array(nb::handle value, const std::string& what) {
   return array;
 }
 
+std::optional<InputArray> torch_cuda_input(nb::handle value) {
+  return torch_cuda_array<InputArray>(value);
+}
+
+std::optional<OutputArray> torch_cuda_output(nb::handle value) {
+  return torch_cuda_array<OutputArray>(value);
+}
+
 OutputArray as_output_array(nb::handle value, const std::string& what) {
   if (std::optional<OutputArray> tensor = torch_cuda_array<OutputArray>(value)) return *tensor;
   OutputArray array;

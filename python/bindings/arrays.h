@@ -8,6 +8,7 @@
 #include <nanobind/stl/string.h>
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "core/tensor.h"
@@ -42,6 +43,11 @@ Arrays read_arrays(const nb::dict& arrays, const char* kind);
 // torch CUDA tensors are read from their attributes (data_ptr, shape, stride, dtype,
 // get_device), the rest through DLPack or the buffer protocol.
 InputArray as_array(nb::handle value, const std::string& what);
+
+// A torch CUDA tensor (exactly torch.Tensor, of a dtype Kiln has) read from its attributes;
+// nullopt for anything else.
+std::optional<InputArray> torch_cuda_input(nb::handle value);
+std::optional<OutputArray> torch_cuda_output(nb::handle value);
 
 // `value` read as an array Kiln writes an output into; throws a TypeError naming `what` for an
 // object that is not one.

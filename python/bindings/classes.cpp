@@ -45,6 +45,8 @@ void bind_classes(nb::module_& m) {
       .def("run", &Context::run, "inputs"_a, "outputs"_a.none(), "stream"_a.none(), "bf16_views"_a,
            "framework"_a.none())
       .def("output_specs", &Context::output_specs, "input_dims"_a)
+      .def("run_torch", &Context::run_torch, "input_names"_a, "inputs"_a, "output_names"_a,
+           "outputs"_a, "stream"_a)
       .def("time_enqueue", &Context::time_enqueue, "input_dims"_a, "iterations"_a, "stream"_a)
       .def("time_device", &Context::time_device, "input_dims"_a, "iterations"_a, "stream"_a);
 }

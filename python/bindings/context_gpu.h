@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "objects.h"
 #ifdef KILN_HAS_CUDA
@@ -50,6 +51,12 @@ struct Context::Gpu {
     std::unique_ptr<cuda::ExecutionContext> context;
     BindingPolicy binding;
   };
+  // A caller's device memory for input or output `name` (launch).
+  struct Bound {
+    const std::string* name;
+    void* data;
+    size_t bytes;
+  };
   std::shared_ptr<cuda::Engine> engine;
   size_t capacity = 4;
   // Most recently used first.
@@ -89,6 +96,10 @@ struct Context::Gpu {
     KILN_CUDA_CHECK(cudaStreamSynchronize(caller));
     return work_stream(caller, context, cuda_graph);
   }
+  // One run of `entry`'s context on the caller's memory, in order on `caller`
+  // (context_device.cpp).
+  void launch(Entry& entry, const std::vector<Bound>& inputs, const std::vector<Bound>& outputs,
+              cudaStream_t caller, bool cuda_graph);
   static bool is_default_stream(cudaStream_t stream) {
     return stream == nullptr || stream == cudaStreamLegacy || stream == cudaStreamPerThread;
   }

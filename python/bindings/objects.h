@@ -90,6 +90,13 @@ class Context {
   nb::dict run(const nb::dict& inputs, const std::optional<nb::dict>& outputs,
                std::optional<uintptr_t> stream, const std::set<std::string>& bf16_views,
                const std::optional<std::string>& framework);
+  // kiln.torch's fast path: torch CUDA tensors in `input_names` order (contiguous, on the
+  // current device), outputs written into `outputs` (torch CUDA tensors in `output_names`
+  // order), on `stream`. Returns false, having done nothing, where any tensor is not such a
+  // tensor (the caller then takes run()); throws as run() does for wrong dtypes or shapes.
+  bool run_torch(const std::vector<std::string>& input_names, const nb::tuple& inputs,
+                 const std::vector<std::string>& output_names, const nb::tuple& outputs,
+                 uintptr_t stream);
   // On the GPU: each output's dims and dtype name for inputs of these dims (planning the
   // context for them if it is new), so that callers can allocate outputs= themselves.
   std::map<std::string, std::pair<Dims, std::string>> output_specs(
