@@ -1,5 +1,5 @@
 // Schemas of normalization and reduction ops: BatchNormalization, LayerNormalization,
-// Softmax, ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd, ArgMax, ArgMin.
+// Softmax, ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd, ArgMax, ArgMin, TopK.
 #include <algorithm>
 #include <set>
 
@@ -109,6 +109,30 @@ void infer_arg_reduce(Node& node) {
   set_output(node, 0, DType::Int64, Shape(std::move(result)));
 }
 
+// TopK: values (X's dtype) and int64 indices, X's dims with `axis` cut to the constant k.
+void infer_top_k(Node& node) {
+  const Value& x = required_input(node, 0);
+  require_numeric(node, x);
+  check(node.has_attr("k"), ErrorKind::InvalidModel, node.describe(), ": attribute k is required");
+  int64_t k = node.attr_int("k", 0);
+  check(k >= 0, ErrorKind::InvalidModel, node.describe(), ": k must not be negative, got ", k);
+  if (!x.shape.rank_known()) {
+    set_output(node, 0, x.dtype, Shape());
+    set_output(node, 1, DType::Int64, Shape());
+    return;
+  }
+  check(x.shape.rank() > 0, ErrorKind::InvalidModel, node.describe(),
+        ": needs an input of rank 1 or more, got a scalar");
+  int64_t axis = normalize_axis(node.attr_int("axis", -1), x.shape.rank(), node.describe());
+  const Dim& length = x.shape[axis];
+  check(!length.is_static() || k <= length.value, ErrorKind::InvalidModel, node.describe(), ": k ",
+        k, " exceeds axis ", axis, " of input ", x.shape.to_string());
+  std::vector<Dim> result = x.shape.dims();
+  result[static_cast<size_t>(axis)] = Dim::fixed(k);
+  set_output(node, 0, x.dtype, Shape(result));
+  set_output(node, 1, DType::Int64, Shape(std::move(result)));
+}
+
 }  // namespace
 
 void add_normalization_schemas(std::vector<OpSchema>& table) {
@@ -122,6 +146,7 @@ void add_normalization_schemas(std::vector<OpSchema>& table) {
   for (const char* op : {"ArgMax", "ArgMin"}) {
     table.push_back({op, 1, 1, 1, 1, false, infer_arg_reduce});
   }
+  table.push_back({"TopK", 1, 1, 2, 2, false, infer_top_k});
 }
 
 }  // namespace kiln::ir

@@ -82,6 +82,12 @@ std::vector<ProbeCall> math_calls() {
                                            value("keepdim", false)};
        },
        {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"indices"}}}},
+      {"top k",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 4, 6}), value("k", int64_t{3}),
+                                           value("dim", int64_t{1})};
+       },
+       {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"indices"}}}},
       {"bool",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.tensor("self", DType::Bool, {2, 3}),

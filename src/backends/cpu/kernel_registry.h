@@ -13,7 +13,7 @@ using KernelMap = std::map<std::string, Kernel, std::less<>>;
 
 void register_elementwise_kernels(
     KernelMap& map);  // unary, binary, compare, logic, Where, Cast, Clip, Max, Min, IsNaN
-void register_reduction_kernels(KernelMap& map);      // ReduceMean/Sum/Max/Min, ArgMax/Min, Softmax
+void register_reduction_kernels(KernelMap& map);      // Reduce*, ArgMax/Min, TopK, Softmax
 void register_normalization_kernels(KernelMap& map);  // LayerNormalization, BatchNormalization
 void register_data_movement_kernels(
     KernelMap& map);  // Reshape, Transpose, Concat, Split, Slice, Gather, Expand, Squeeze,

@@ -1,9 +1,10 @@
-// CPU reference kernels for ReduceMean/ReduceSum/ReduceMax/ReduceMin/ReduceProd, ArgMax/ArgMin and
-// Softmax. Float sums accumulate in the input's type (float32 for float32) with compensated
-// summation.
+// CPU reference kernels for ReduceMean/ReduceSum/ReduceMax/ReduceMin/ReduceProd, ArgMax/ArgMin,
+// TopK and Softmax. Float sums accumulate in the input's type (float32 for float32) with
+// compensated summation.
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <type_traits>
 
 #include "backends/cpu/broadcast.h"
@@ -183,6 +184,60 @@ std::vector<Tensor> arg_reduce_kernel(const ir::Node& node, const std::vector<Te
   })};
 }
 
+// TopK's order: larger first (smaller first without `largest`), NaN above every number as in
+// torch.topk, and equal elements by lower index first (ONNX).
+template <typename T>
+bool ranks_before(T a, int64_t a_index, T b, int64_t b_index, bool largest) {
+  const bool a_nan = a != a, b_nan = b != b;
+  if (a_nan != b_nan) return largest ? a_nan : b_nan;
+  if (!a_nan && a != b) return largest ? a > b : a < b;
+  return a_index < b_index;
+}
+
+// The first k elements of each line in that order and their indices; sorted=0 gives the same.
+template <typename T>
+std::vector<Tensor> top_k(const Tensor& x, int64_t axis, int64_t k, bool largest) {
+  Dims out_dims = x.dims();
+  const int64_t length = out_dims[static_cast<size_t>(axis)];
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= out_dims[static_cast<size_t>(d)];
+  for (size_t d = static_cast<size_t>(axis) + 1; d < out_dims.size(); ++d) inner *= out_dims[d];
+  out_dims[static_cast<size_t>(axis)] = k;
+  Tensor values(x.dtype(), out_dims), indices(DType::Int64, out_dims);
+  const T* in = x.data<T>();
+  T* value_out = values.data_mutable<T>();
+  int64_t* index_out = indices.data_mutable<int64_t>();
+  std::vector<int64_t> order(static_cast<size_t>(length));
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      const T* row = in + o * length * inner + i;
+      std::iota(order.begin(), order.end(), int64_t{0});
+      std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t a, int64_t b) {
+        return ranks_before(row[a * inner], a, row[b * inner], b, largest);
+      });
+      for (int64_t j = 0; j < k; ++j) {
+        const int64_t at = (o * k + j) * inner + i;
+        value_out[at] = row[order[static_cast<size_t>(j)] * inner];
+        index_out[at] = order[static_cast<size_t>(j)];
+      }
+    }
+  }
+  return {values, indices};
+}
+
+std::vector<Tensor> top_k_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
+  const Tensor& x = required_input(node, inputs, 0);
+  check(x.rank() > 0, ErrorKind::InvalidArgument, node.describe(), ": TopK of a scalar");
+  const int64_t axis = node_axis(node, node.attr_int("axis", -1), x.rank());
+  const int64_t k = node.attr_int("k", 0);
+  check(k >= 0 && k <= x.dims()[static_cast<size_t>(axis)], ErrorKind::InvalidArgument,
+        node.describe(), ": k ", k, " is out of range for axis ", axis, " of input dims ",
+        dims_to_string(x.dims()));
+  const bool largest = node.attr_int("largest", 1) != 0;
+  return visit_numeric(node, x.dtype(),
+                       [&](auto tag) { return top_k<decltype(tag)>(x, axis, k, largest); });
+}
+
 // Softmax along one axis: exp(x - max) / sum, so that exp never overflows.
 template <typename T>
 Tensor softmax(const Tensor& x, int64_t axis) {
@@ -229,6 +284,7 @@ void register_reduction_kernels(KernelMap& map) {
   map["ReduceMin"] = reduce_kernel<MinReducer, true>;
   map["ReduceProd"] = reduce_kernel<ProdReducer, true>;
   map["ArgMax"] = arg_reduce_kernel<true>;
+  map["TopK"] = top_k_kernel;
   map["ArgMin"] = arg_reduce_kernel<false>;
   map["Softmax"] = softmax_kernel;
 }

@@ -1,4 +1,4 @@
-// Importers for convolution, normalization, pooling, softmax, reductions and ArgMax/ArgMin.
+// Importers for convolution, normalization, pooling, softmax, reductions, ArgMax/ArgMin and TopK.
 #include <algorithm>
 
 #include "onnx_import_context.h"
@@ -83,6 +83,16 @@ void import_arg_reduce(OnnxNode& node) {
             node.copied_attrs({"axis", "keepdims", "select_last_index"}));
 }
 
+// TopK (opset 11 on: K is input 1); Kiln holds K as the attribute k, so it must be a constant.
+void import_top_k(OnnxNode& node) {
+  node.allow_attributes({"axis", "largest", "sorted"});
+  std::vector<int64_t> k = node.constant_ints(1, "K");
+  if (k.size() != 1) node.invalid("its K input must hold one value, not ", k.size());
+  AttrMap attrs = node.copied_attrs({"axis", "largest", "sorted"});
+  attrs["k"] = k[0];
+  node.emit("TopK", {node.required_input(0, "X")}, std::move(attrs));
+}
+
 // RMSNormalization (opset 23) as ONNX's reference computes it: X * 1/sqrt(mean(X^2 over axes
 // axis..rank-1) + epsilon) * scale. Over the last axis alone, the CUDA backend fuses the
 // chain into one row kernel (docs/fusion.md).
@@ -133,6 +143,7 @@ void add_nn_ops(OpTable& table) {
   table["ReduceSum"] = {[](OnnxNode& node) { import_reduce(node, 13); }, 1};
   table["ReduceProd"] = {[](OnnxNode& node) { import_reduce(node, 18); }, 1};
   table["ArgMax"] = {import_arg_reduce, 1};
+  table["TopK"] = {import_top_k, 11};
   table["ArgMin"] = {import_arg_reduce, 1};
 }
 

@@ -1,5 +1,5 @@
-// ATen reductions (mean, sum, amax, amin, max, min, argmax, argmin, any), scans (cumsum, cumprod,
-// diff) and matrix products (mm, bmm, matmul, addmm).
+// ATen reductions (mean, sum, amax, amin, max, min, argmax, argmin, any, topk), scans (cumsum,
+// cumprod, diff) and matrix products (mm, bmm, matmul, addmm).
 #include <limits>
 
 #include "frontends/torch/aten_helpers.h"
@@ -79,6 +79,18 @@ AtenConverter reduction_with_indices(std::string reduce_op, std::string arg_op) 
       node.set_output(1, node.add(arg_op, {input}, {{"axis", axis}, {"keepdims", keepdims}}));
     }
   };
+}
+
+// topk(self, k, dim=-1, largest=True, sorted=True) → (values, indices); unsorted results
+// come sorted, which torch allows.
+void convert_topk(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t axis = normalize_dim(node, node.int_arg("dim", -1), rank_of(node, x));
+  int64_t largest = node.bool_arg("largest", true) ? 1 : 0;
+  std::vector<ir::Value*> outputs = node.add_multi(
+      "TopK", {x}, {{"k", node.int_arg("k")}, {"axis", axis}, {"largest", largest}}, 2);
+  node.set_output(0, outputs[0]);
+  node.set_output(1, outputs[1]);
 }
 
 // any(dim): the maximum of the values as 0/1 floats, back to bool.
@@ -165,6 +177,7 @@ void add_reduce_ops(AtenTable& table) {
   table["aten.min.dim"] = reduction_with_indices("ReduceMin", "ArgMin");
   table["aten.argmax.default"] = arg_reduction("ArgMax");
   table["aten.argmin.default"] = arg_reduction("ArgMin");
+  table["aten.topk.default"] = convert_topk;
   table["aten.any.dim"] = convert_any;
   table["aten.any.dims"] = convert_any;
   table["aten.any.default"] = convert_any;

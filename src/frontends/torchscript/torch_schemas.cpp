@@ -178,6 +178,7 @@ constexpr Row kRows[] = {
     {"amin", "aten.amin.default", "self:T | dim keepdim"},
     {"max", "aten.max.other", "self:T other:T"},
     {"max", "aten.max.dim", "self:T dim:N | keepdim"},
+    {"topk", "aten.topk.default", "self:T k | dim largest sorted"},
     {"max", "aten.max.default", "self:T"},
     {"min", "aten.min.other", "self:T other:T"},
     {"min", "aten.min.dim", "self:T dim:N | keepdim"},

@@ -1,4 +1,4 @@
-// Tests of the CPU reduction kernels (ReduceSum/Mean/Max/Min, ArgMax/ArgMin, Softmax) against
+// Tests of the CPU reduction kernels (ReduceSum/Mean/Max/Min, ArgMax/ArgMin, TopK, Softmax) against
 // float64 loops and hand values.
 #include <algorithm>
 #include <cmath>
@@ -281,6 +281,35 @@ TEST(CpuReduction, SoftmaxIsStableForLargeInputs) {
                 {1 / (1 + e), e / (1 + e)}, kFloat32Tolerance);
   expect_tensor(TestNode("Softmax").run1({f64({1, 3}, {-1e300, 0, -1e300})}), DType::Float64,
                 {1, 3}, {0, 1, 0}, 0);
+}
+
+// TopK by hand: ties by lower index, NaN above every number (first when largest, last when
+// smallest), a middle axis, integers.
+TEST(CpuReduction, TopKOrdersTiesByIndexAndNaNFirst) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Tensor x = f32({2, 5}, {3, 1, 3, nan, 2, 5, 5, -1, 5, 0});
+  TestNode largest("TopK", 2);
+  largest.attr("k", int64_t{3}).attr("axis", int64_t{-1});
+  std::vector<Tensor> out = largest.run({x});
+  EXPECT_EQ(out[1].to_int64_vector(), (std::vector<int64_t>{3, 0, 2, 0, 1, 3}));
+  std::vector<double> values = out[0].to_double_vector();
+  EXPECT_TRUE(std::isnan(values[0]));
+  EXPECT_EQ(std::vector<double>(values.begin() + 1, values.end()),
+            (std::vector<double>{3, 3, 5, 5, 5}));
+  TestNode smallest("TopK", 2);
+  smallest.attr("k", int64_t{5}).attr("largest", int64_t{0});
+  out = smallest.run({x});
+  EXPECT_EQ(out[1].to_int64_vector(), (std::vector<int64_t>{1, 4, 0, 2, 3, 2, 4, 0, 1, 3}));
+}
+
+TEST(CpuReduction, TopKOnAMiddleAxisOfIntegers) {
+  Tensor x = i64({2, 3, 2}, {1, 6, 4, 2, 4, 9, 0, 0, 8, 1, 7, 1});
+  TestNode node("TopK", 2);
+  node.attr("k", int64_t{2}).attr("axis", int64_t{1});
+  std::vector<Tensor> out = node.run({x});
+  EXPECT_EQ(out[0].dims(), (Dims{2, 2, 2}));
+  EXPECT_EQ(out[0].to_int64_vector(), (std::vector<int64_t>{4, 9, 4, 6, 8, 1, 7, 1}));
+  EXPECT_EQ(out[1].to_int64_vector(), (std::vector<int64_t>{1, 2, 2, 0, 1, 1, 2, 2}));
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Op harness cases of the reductions (ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd):
 // over the last, a middle, several and all axes, kept or dropped, and none (a copy). ArgMax and
 // ArgMin: each axis, keepdims on and off, first or last of tied extremes, NaN, short and long lines
-// (one thread or one block each), every storage dtype they take.
+// (one thread or one block each), every storage dtype they take. TopK: the same ties and NaN,
+// largest and smallest, each axis, k up to the whole row, int32 and int64.
 #include <cmath>
 
 #include "op_harness.h"
@@ -43,6 +44,34 @@ void add_arg_cases(std::vector<OpCase>& cases, const std::string& name, const In
       }
     }
   }
+}
+
+// TopK of `in` along `axis`, largest and smallest; values are copies, so exact.
+void add_top_k_cases(std::vector<OpCase>& cases, const std::string& name, const InputSpec& in,
+                     int64_t axis, int64_t k) {
+  for (int64_t largest : {0, 1}) {
+    cases.push_back({.op = "TopK",
+                     .name = name + axis_name(axis) + "K" + std::to_string(k) +
+                             (largest ? "Largest" : "Smallest"),
+                     .inputs = {in},
+                     .attrs = {{"k", k}, {"axis", axis}, {"largest", largest}},
+                     .exact = true,
+                     .outputs = 2});
+  }
+}
+
+std::vector<OpCase> top_k_cases() {
+  std::vector<OpCase> cases;
+  for (int64_t axis : {0, 1, -1}) {
+    add_top_k_cases(cases, "Random", floats({4, 5, 6}), axis, 3);
+    add_top_k_cases(cases, "Ties", tied_floats({6, 9, 4}), axis, 4);
+    add_top_k_cases(cases, "Nan", tied_floats({6, 9, 4}, 2, 11), axis, 2);
+  }
+  add_top_k_cases(cases, "WholeRow", tied_floats({3, 40}, 5, 9), 1, 40);
+  add_top_k_cases(cases, "LongTiedRows", tied_floats({4, 3000}, 100, 997), 1, 17);
+  add_top_k_cases(cases, "Int64", typed(DType::Int64, {5, 300}, -4, 4), -1, 9);
+  add_top_k_cases(cases, "Int32Strided", typed(DType::Int32, {3, 50, 7}, 0, 6), 1, 5);
+  return cases;
 }
 
 std::vector<OpCase> arg_reduce_cases() {
@@ -110,7 +139,7 @@ std::vector<OpCase> reduction_cases() {
                    .name = "EmptyAxesNoop",
                    .inputs = {floats({4, 7})},
                    .attrs = {{"noop_with_empty_axes", int64_t(1)}}});
-  return concatenated({cases, arg_reduce_cases()});
+  return concatenated({cases, arg_reduce_cases(), top_k_cases()});
 }
 
 INSTANTIATE_TEST_SUITE_P(Reduction, CudaOpTest, testing::ValuesIn(op_runs(reduction_cases())),

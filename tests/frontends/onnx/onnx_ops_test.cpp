@@ -504,6 +504,19 @@ TEST(OnnxOps, CumSumAxisInputBecomesAttribute) {
   EXPECT_EQ(node.attr_int("reverse", 0), 1);
 }
 
+// TopK's K input becomes the attribute k (a run-time K is refused as Pad's pads are, above).
+TEST(OnnxOps, TopKConstantKBecomesAttribute) {
+  ModelBuilder builder = with_input(13);
+  builder.initializer("k", TensorProto::INT64, {int64_t(1)}).add_int64_data(4);
+  builder.node("TopK", {"x", "k"}, {"values", "indices"});
+  builder.output("values");
+  builder.output("indices", TensorProto::INT64);
+  const ir::Graph graph = import(builder);
+  EXPECT_EQ(only_node(graph).attr_int("k", 0), 4);
+  EXPECT_EQ(graph.outputs()[0]->shape, ir::Shape::from_dims({2, 1, 4}));
+  EXPECT_EQ(graph.outputs()[1]->dtype, DType::Int64);
+}
+
 TEST(OnnxOps, VariadicMaxKeepsAllInputs) {
   ModelBuilder builder = with_input();
   builder.float_initializer("c", {6}, {0, 1, 2, 3, 4, 5});

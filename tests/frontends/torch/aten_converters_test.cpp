@@ -237,6 +237,22 @@ TEST(AtenReduce, MaxAndMinAlongADimGiveValuesAndIndices) {
   EXPECT_THAT(results[2].to_double_vector(), ElementsAre(1, 2));
 }
 
+// topk gives values and indices, smallest first with largest=False; ties by lower index.
+TEST(AtenReduce, TopkGivesValuesAndIndices) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Int64, Dims{2, 3});
+  h.convert_slots(
+      "aten.topk.default",
+      {arg("self", x), arg("k", int64_t{2}), arg("dim", int64_t{-1}), arg("largest", false)},
+      {{OutputSlot::Kind::Tensor, {"values"}}, {OutputSlot::Kind::Tensor, {"indices"}}});
+  EXPECT_EQ(h.ops(), (std::vector<std::string>{"TopK"}));
+  auto results = h.run({h.context.find_tensor("values"), h.context.find_tensor("indices")},
+                       {{"x", int64s({2, 3}, {5, -2, 8, 5, 3, 3})}});
+  EXPECT_EQ(results[0].dims(), (Dims{2, 2}));
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(-2, 5, 3, 3));
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(1, 0, 1, 2));
+}
+
 TEST(AtenReduce, AminAndFullMinMax) {
   AtenHarness h;
   ir::Value* x = h.input("x", DType::Float32, Dims{2, 2});

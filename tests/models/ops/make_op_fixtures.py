@@ -89,8 +89,26 @@ def make_composites():
     return model
 
 
+def make_top_k():
+    """TopK with a constant K (its node tests pass K as a run-time input)."""
+    k = helper.make_tensor("k", TensorProto.INT64, [1], [2])
+    node = helper.make_node("TopK", ["x", "k"], ["values", "indices"], axis=1, largest=0)
+    graph = helper.make_graph(
+        [node],
+        "top_k",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5])],
+        [helper.make_tensor_value_info("values", TensorProto.FLOAT, [2, 2]),
+         helper.make_tensor_value_info("indices", TensorProto.INT64, [2, 2])],
+        [k],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    onnx.checker.check_model(model)
+    return model
+
+
 if __name__ == "__main__":
     folder = pathlib.Path(__file__).parent
     onnx.save(make_pad(), folder / "pad.onnx")
     onnx.save(make_resize(), folder / "resize.onnx")
     onnx.save(make_composites(), folder / "composites.onnx")
+    onnx.save(make_top_k(), folder / "top_k.onnx")

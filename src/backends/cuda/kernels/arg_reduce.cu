@@ -2,38 +2,12 @@
 // last with select_last), NaN beating every number. Short or strided lines take one thread
 // each, scanning as the reference does; long lines one block each, whose threads keep the best
 // of their own elements and then merge, ties going to the lower (or higher) index.
-#include <cmath>
-#include <type_traits>
-
 #include "backends/cuda/kernels/arg_reduce.h"
 #include "backends/cuda/kernels/cuda_common.cuh"
-#include "backends/cuda/kernels/kernel_types.h"
+#include "backends/cuda/kernels/ordered_keys.cuh"
 
 namespace kiln::cuda {
 namespace {
-
-// What elements are compared as: every conversion here is exact and keeps the order.
-template <typename T>
-using OrderKey =
-    std::conditional_t<std::is_same_v<T, double>, double,
-                       std::conditional_t<std::is_integral_v<T>,
-                                          std::conditional_t<(sizeof(T) < 4), int32_t, T>, float>>;
-
-template <typename T>
-__device__ __forceinline__ OrderKey<T> order_key(T x) {
-  if constexpr (std::is_integral_v<T> || std::is_same_v<T, double>)
-    return OrderKey<T>(x);
-  else
-    return to_float(x);
-}
-
-template <typename Key>
-__device__ __forceinline__ bool is_nan(Key x) {
-  if constexpr (std::is_floating_point_v<Key>)
-    return isnan(x);
-  else
-    return false;
-}
 
 // Whether `value` replaces `held` as the extreme so far (NaN wins, and stays).
 template <bool kMax, typename Key>
@@ -87,12 +61,8 @@ template <bool kMax, typename T>
 __global__ void arg_reduce_block_kernel(const T* in, int64_t* out, ArgReduceShape shape,
                                         int64_t lines) {
   using Key = OrderKey<T>;
-  __shared__ int64_t warp_best[32];
+  __shared__ int64_t warp_best[33];  // one per warp, then the block's result
   __shared__ Key warp_held[32];
-  const unsigned all = 0xffffffffu;
-  const int lane = int(threadIdx.x) % 32;
-  const int warp = int(threadIdx.x) / 32;
-  const int warps = int(blockDim.x) / 32;
   for (int64_t line = blockIdx.x; line < lines; line += gridDim.x) {
     const T* row = in + (line / shape.inner) * shape.length * shape.inner + line % shape.inner;
     int64_t best = -1;
@@ -104,46 +74,12 @@ __global__ void arg_reduce_block_kernel(const T* in, int64_t* out, ArgReduceShap
         held = value;
       }
     }
-    for (int offset = 16; offset > 0; offset /= 2) {
-      int64_t other_best = __shfl_down_sync(all, best, offset);
-      Key other_held = __shfl_down_sync(all, held, offset);
-      merge<kMax>(best, held, other_best, other_held, shape.select_last);
-    }
-    if (lane == 0) {
-      warp_best[warp] = best;
-      warp_held[warp] = held;
-    }
-    __syncthreads();
-    if (warp == 0) {
-      best = lane < warps ? warp_best[lane] : -1;
-      held = lane < warps ? warp_held[lane] : Key(0);
-      for (int offset = 16; offset > 0; offset /= 2) {
-        int64_t other_best = __shfl_down_sync(all, best, offset);
-        Key other_held = __shfl_down_sync(all, held, offset);
-        merge<kMax>(best, held, other_best, other_held, shape.select_last);
-      }
-      if (lane == 0) out[line] = best;
-    }
-    __syncthreads();  // the next line rewrites warp_best and warp_held
+    auto merge_into = [&](int64_t& into, Key& into_held, int64_t other, Key other_held) {
+      merge<kMax>(into, into_held, other, other_held, shape.select_last);
+    };
+    best = block_merge(best, held, merge_into, warp_best, warp_held);
+    if (threadIdx.x == 0) out[line] = best;
   }
-}
-
-// Calls fn(T{}) for the storage types of has_ordered_kernel: every dtype but bool, with the
-// 16-bit floats as CUDA's types.
-template <typename Fn>
-void visit_ordered_storage(DType dtype, Fn&& fn) {
-  launch_check(has_ordered_kernel(dtype), ErrorKind::Unsupported, "no CUDA kernel for ",
-               dtype_name(dtype));
-  visit_dtype(dtype, [&](auto tag) {
-    using T = decltype(tag);
-    if constexpr (std::is_same_v<T, float16>) {
-      fn(__half{});
-    } else if constexpr (std::is_same_v<T, bfloat16>) {
-      fn(__nv_bfloat16{});
-    } else if constexpr (!std::is_same_v<T, bool>) {
-      fn(tag);
-    }
-  });
 }
 
 // Lines at least this long, and not many strided ones, take a block each.

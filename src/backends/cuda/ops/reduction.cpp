@@ -1,13 +1,14 @@
 // ReduceMean, ReduceSum, ReduceMax, ReduceMin and ReduceProd nodes: axes from the attribute or a
 // constant input, split into kept and reduced strides, then the reduction kernel
 // (kernels/reduction.h). ArgMax and ArgMin: one axis as outer x length x inner
-// (kernels/arg_reduce.h).
+// (kernels/arg_reduce.h); TopK likewise (kernels/top_k.h), k above kMaxCudaTopK on the host.
 #include "backends/cuda/kernels/reduction.h"
 
 #include <algorithm>
 
 #include "backends/cuda/kernels/arg_reduce.h"
 #include "backends/cuda/kernels/strided_loop.h"
+#include "backends/cuda/kernels/top_k.h"
 #include "backends/cuda/ops/cuda_ops.h"
 #include "backends/cuda/ops/node_launch.h"
 #include "ir/shape.h"
@@ -72,6 +73,38 @@ void arg_reduce(LaunchContext& context, const ir::Node& node, std::span<const De
   });
 }
 
+void top_k(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+           std::span<DeviceTensor> outputs) {
+  const DeviceTensor& in = inputs[0];
+  std::string what = node.describe();
+  int64_t rank = int64_t(in.dims.size());
+  check(rank > 0, ErrorKind::InvalidArgument, what, ": TopK of a scalar");
+  size_t axis = size_t(ir::normalize_axis(node.attr_int("axis", -1), rank, what));
+  TopKShape shape;
+  shape.length = in.dims[axis];
+  for (size_t d = 0; d < axis; ++d) shape.outer *= in.dims[d];
+  for (size_t d = axis + 1; d < in.dims.size(); ++d) shape.inner *= in.dims[d];
+  shape.k = node.attr_int("k", 0);
+  shape.largest = node.attr_int("largest", 1) != 0;
+  check(shape.k >= 0 && shape.k <= shape.length, ErrorKind::InvalidArgument, what, ": k ", shape.k,
+        " is out of range for axis ", axis, " of input dims ", dims_to_string(in.dims));
+  check(shape.k <= kMaxCudaTopK, ErrorKind::Unsupported, what, ": k ", shape.k,
+        " exceeds the CUDA kernel's ", kMaxCudaTopK);
+  const DeviceTensor& values = outputs[0];
+  const DeviceTensor& indices = outputs[1];
+  check(values.dtype == in.dtype && indices.dtype == DType::Int64 &&
+            values.numel() == shape.outer * shape.k * shape.inner &&
+            indices.numel() == values.numel(),
+        ErrorKind::Runtime, what, ": outputs ", dtype_name(values.dtype), " ",
+        dims_to_string(values.dims), " and ", dtype_name(indices.dtype), " ",
+        dims_to_string(indices.dims), " are not TopK's of input dims ", dims_to_string(in.dims));
+  require_ordered_storage(node, in.dtype);
+  launch_for(node, [&] {
+    launch_top_k(in.dtype, in.data, values.data, static_cast<int64_t*>(indices.data), shape,
+                 context.stream);
+  });
+}
+
 }  // namespace
 
 void register_reduction_cuda_kernels(CudaKernelMap& map) {
@@ -82,6 +115,7 @@ void register_reduction_cuda_kernels(CudaKernelMap& map) {
   map["ReduceProd"] = reduce<ReduceOp::Prod>;
   map["ArgMax"] = arg_reduce<true>;
   map["ArgMin"] = arg_reduce<false>;
+  map["TopK"] = top_k;
 }
 
 }  // namespace kiln::cuda
