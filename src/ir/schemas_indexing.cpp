@@ -1,9 +1,11 @@
 // Schemas of the ops that select or join parts of tensors: Concat, Split, Slice, Gather,
-// GatherElements, GatherND.
+// GatherElements, GatherND, ScatterElements.
 #include <algorithm>
 #include <limits>
+#include <map>
 
 #include "core/error.h"
+#include "ir/scatter_rules.h"
 #include "ir/schema_rules.h"
 
 namespace kiln::ir {
@@ -186,10 +188,8 @@ void infer_gather(Node& node) {
   set_output(node, 0, data.dtype, Shape(std::move(result)));
 }
 
-// Output has the indices' shape (same rank as data).
-void infer_gather_elements(Node& node) {
-  const Value& data = required_input(node, 0);
-  const Value& indices = required_input(node, 1);
+// GatherElements' and ScatterElements' data and indices: one rank, and `axis` within it.
+void check_element_indices(const Node& node, const Value& data, const Value& indices) {
   require_index_dtype(node, indices);
   if (data.shape.rank_known() && indices.shape.rank_known()) {
     check(data.shape.rank() == indices.shape.rank(), ErrorKind::InvalidModel, node.describe(),
@@ -197,7 +197,25 @@ void infer_gather_elements(Node& node) {
           " must have the same rank");
     normalize_axis(node.attr_int("axis", 0), data.shape.rank(), node.describe());
   }
+}
+
+// Output has the indices' shape (same rank as data).
+void infer_gather_elements(Node& node) {
+  const Value& data = required_input(node, 0);
+  const Value& indices = required_input(node, 1);
+  check_element_indices(node, data, indices);
   set_output(node, 0, data.dtype, indices.shape);
+}
+
+// ScatterElements: data's dtype and shape; indices and updates share a shape of data's rank.
+void infer_scatter_elements(Node& node) {
+  const Value& data = required_input(node, 0);
+  const Value& indices = required_input(node, 1);
+  const Value& updates = required_input(node, 2);
+  require_same_dtype(node, data, updates);
+  scatter_reduction(node);
+  check_element_indices(node, data, indices);
+  set_output(node, 0, data.dtype, data.shape);
 }
 
 // Output = indices.shape[:-1] + data.shape[batch_dims + indices.shape[-1]:].
@@ -224,6 +242,20 @@ void infer_gather_nd(Node& node) {
 
 }  // namespace
 
+ScatterReduction scatter_reduction(const Node& node) {
+  static const std::map<std::string, ScatterReduction> kReductions = {
+      {"none", ScatterReduction::None},
+      {"add", ScatterReduction::Add},
+      {"mul", ScatterReduction::Mul},
+      {"max", ScatterReduction::Max},
+      {"min", ScatterReduction::Min}};
+  std::string name = node.attr_string("reduction", "none");
+  auto found = kReductions.find(name);
+  check(found != kReductions.end(), ErrorKind::InvalidModel, node.describe(), ": reduction '", name,
+        "' is not none, add, mul, max or min");
+  return found->second;
+}
+
 void add_indexing_schemas(std::vector<OpSchema>& table) {
   table.push_back({"Concat", 1, -1, 1, 1, false, infer_concat});
   table.push_back({"Split", 1, 1, 1, -1, false, infer_split});
@@ -231,6 +263,7 @@ void add_indexing_schemas(std::vector<OpSchema>& table) {
   table.push_back({"Gather", 2, 2, 1, 1, false, infer_gather});
   table.push_back({"GatherElements", 2, 2, 1, 1, false, infer_gather_elements});
   table.push_back({"GatherND", 2, 2, 1, 1, false, infer_gather_nd});
+  table.push_back({"ScatterElements", 3, 3, 1, 1, false, infer_scatter_elements});
 }
 
 }  // namespace kiln::ir

@@ -88,6 +88,22 @@ std::vector<ProbeCall> math_calls() {
                                            value("dim", int64_t{1})};
        },
        {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"indices"}}}},
+      {"scatter",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {4, 5}),
+                                           value("dim", int64_t{1}),
+                                           s.tensor("index", DType::Int64, {4, 3}),
+                                           s.f32("src", {4, 3}),
+                                           value("value", 2.0),
+                                           value("reduce", std::string("add"))};
+       }},
+      {"scatter reduce",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {4, 5}), value("dim", int64_t{1}),
+                                           s.tensor("index", DType::Int64, {4, 3}),
+                                           s.f32("src", {4, 3}),
+                                           value("reduce", std::string("amax"))};
+       }},
       {"bool",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.tensor("self", DType::Bool, {2, 3}),

@@ -1,11 +1,13 @@
-// Index-driven kernels: GatherElements, GatherND, CumSum, CumProd. Data movement is done by
-// element size, so every dtype works; the scans run in the tensor's own type (float32/64 or
-// ints; integer products wrap).
+// Index-driven kernels: GatherElements, GatherND, ScatterElements, CumSum, CumProd. Data
+// movement is done by element size, so every dtype works; the scans and scatter reductions run
+// in the tensor's own type (float32/64 or ints; integer sums and products wrap).
 #include <cstring>
 #include <type_traits>
 
 #include "backends/cpu/kernel_registry.h"
+#include "backends/cpu/kernel_util.h"
 #include "core/error.h"
+#include "ir/scatter_rules.h"
 #include "ir/shape.h"
 
 namespace kiln::cpu {
@@ -127,6 +129,73 @@ void cumulative(const T* in, T* out, int64_t outer, int64_t length, int64_t inne
   }
 }
 
+// ScatterElements' reductions; max and min propagate NaN.
+using ir::ScatterReduction;
+
+template <typename T>
+T scatter_combine(T held, T update, ScatterReduction reduction) {
+  if (reduction == ScatterReduction::None) return update;
+  if (reduction == ScatterReduction::Add || reduction == ScatterReduction::Mul)
+    return combine(held, update, reduction == ScatterReduction::Mul);
+  if constexpr (std::is_floating_point_v<T>) {
+    if (held != held) return held;
+    if (update != update) return update;
+  }
+  bool take = reduction == ScatterReduction::Max ? update > held : update < held;
+  return take ? update : held;
+}
+
+// out = data, then each update in index order into out[.., wrap(indices[.., j, ..]), ..] on
+// `axis`: duplicates resolve in that order (for none, the last write wins).
+std::vector<Tensor> scatter_elements(const ir::Node& node, const std::vector<Tensor>& inputs) {
+  const Tensor& data = inputs.at(0);
+  std::vector<int64_t> indices = inputs.at(1).to_int64_vector();
+  const Tensor& updates = inputs.at(2);
+  const Dims& update_dims = updates.dims();
+  check(update_dims == inputs[1].dims() && update_dims.size() == data.dims().size(),
+        ErrorKind::Runtime, node.describe(), ": indices ", dims_to_string(inputs[1].dims()),
+        " and updates ", dims_to_string(update_dims), " must match, with data's rank ",
+        data.rank());
+  int64_t axis = ir::normalize_axis(node.attr_int("axis", 0), data.rank(), node.describe());
+  ScatterReduction reduction = ir::scatter_reduction(node);
+  Tensor out = data.clone();
+  auto data_strides = row_major_strides(data.dims());
+  auto update_strides = row_major_strides(update_dims);
+  std::vector<int64_t> targets(static_cast<size_t>(updates.numel()));
+  for (int64_t flat = 0; flat < updates.numel(); ++flat) {
+    int64_t offset = 0, remainder = flat;
+    for (size_t d = 0; d < update_dims.size(); ++d) {
+      int64_t coordinate = remainder / update_strides[d];
+      remainder %= update_strides[d];
+      if (static_cast<int64_t>(d) == axis) {
+        coordinate = wrap_index(indices[flat], data.dims()[d], node);
+      } else {
+        check(coordinate < data.dims()[d], ErrorKind::Runtime, node.describe(),
+              ": updates dims exceed data dims on axis ", d);
+      }
+      offset += coordinate * data_strides[d];
+    }
+    targets[static_cast<size_t>(flat)] = offset;
+  }
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    const T* source = updates.data<T>();
+    T* target = out.data_mutable<T>();
+    for (size_t i = 0; i < targets.size(); ++i)
+      target[targets[i]] = scatter_combine(target[targets[i]], source[i], reduction);
+  };
+  if (reduction == ScatterReduction::None) {
+    size_t element = dtype_size(data.dtype());
+    const auto* source = static_cast<const uint8_t*>(updates.raw());
+    auto* target = static_cast<uint8_t*>(out.raw_mutable());
+    for (size_t i = 0; i < targets.size(); ++i)
+      std::memcpy(target + targets[i] * element, source + i * element, element);
+    return {out};
+  }
+  visit_numeric(node, data.dtype(), run);
+  return {out};
+}
+
 // CumSum and CumProd along the `axis` attribute, in input order.
 std::vector<Tensor> scan(const ir::Node& node, const std::vector<Tensor>& inputs) {
   const Tensor& input = inputs.at(0);
@@ -144,23 +213,7 @@ std::vector<Tensor> scan(const ir::Node& node, const std::vector<Tensor>& inputs
     cumulative(input.data<T>(), out.data_mutable<T>(), outer, length, inner, exclusive, reverse,
                product);
   };
-  switch (input.dtype()) {
-    case DType::Float32:
-      run(float{});
-      break;
-    case DType::Float64:
-      run(double{});
-      break;
-    case DType::Int32:
-      run(int32_t{});
-      break;
-    case DType::Int64:
-      run(int64_t{});
-      break;
-    default:
-      fail(ErrorKind::Unsupported, node.describe(), ": ", node.op, " of ",
-           dtype_name(input.dtype()), " is not supported (float32, float64, int32, int64 are)");
-  }
+  visit_numeric(node, input.dtype(), run);
   return {out};
 }
 
@@ -169,6 +222,7 @@ std::vector<Tensor> scan(const ir::Node& node, const std::vector<Tensor>& inputs
 void register_indexing_kernels(KernelMap& map) {
   map["GatherElements"] = gather_elements;
   map["GatherND"] = gather_nd;
+  map["ScatterElements"] = scatter_elements;
   map["CumSum"] = scan;
   map["CumProd"] = scan;
 }

@@ -23,7 +23,7 @@ void register_matmul_kernels(KernelMap& map);     // MatMul, Gemm
 void register_conv_pool_kernels(KernelMap& map);  // Conv, MaxPool, AveragePool, GlobalAveragePool
 void register_conv_transpose_kernels(KernelMap& map);  // ConvTranspose
 void register_attention_kernels(KernelMap& map);       // Attention
-void register_indexing_kernels(KernelMap& map);        // GatherElements, GatherND, CumSum, CumProd
+void register_indexing_kernels(KernelMap& map);        // Gather*, ScatterElements, CumSum, CumProd
 void register_pad_kernels(KernelMap& map);             // Pad
 void register_resize_kernels(KernelMap& map);          // Resize
 

@@ -1,6 +1,8 @@
 // ATen indexing: select, slice, index.Tensor (→ Gather / GatherND), gather (→ GatherElements),
-// index_select and embedding (→ Gather).
+// index_select and embedding (→ Gather), scatter, scatter_add, scatter_reduce
+// (→ ScatterElements).
 #include <limits>
+#include <map>
 
 #include "frontends/torch/aten_helpers.h"
 #include "frontends/torch/aten_ops.h"
@@ -103,6 +105,57 @@ void convert_embedding(AtenNode& node) {
   node.set_output(0, node.add("Gather", {node.tensor("weight"), indices}, {{"axis", int64_t{0}}}));
 }
 
+// ScatterElements(self, index, updates) along dim with `reduction`.
+void add_scatter(AtenNode& node, ir::Value* updates, const std::string& reduction) {
+  ir::Value* x = node.tensor("self");
+  int64_t axis = normalize_dim(node, node.int_arg("dim"), rank_of(node, x));
+  node.set_output(0, node.add("ScatterElements", {x, node.tensor("index"), updates},
+                              {{"axis", axis}, {"reduction", reduction}}));
+}
+
+// src; torch reads only the index-shaped corner of a larger src, which Kiln refuses.
+ir::Value* scatter_source(AtenNode& node) {
+  ir::Value* src = node.tensor("src");
+  ir::Value* index = node.tensor("index");
+  if (!(src->shape == index->shape)) {
+    node.unsupported("src ", src->shape.to_string(), " differs from index ",
+                     index->shape.to_string(), " (only equal shapes map to ScatterElements)");
+  }
+  return src;
+}
+
+// A reduction name of scatter.reduce or scatter_reduce.two as ScatterElements spells it.
+std::string scatter_reduction(AtenNode& node, const std::map<std::string, std::string>& names) {
+  std::string reduce = node.string_arg("reduce", "");
+  auto found = names.find(reduce);
+  if (found == names.end()) node.unsupported("reduce='", reduce, "'");
+  return found->second;
+}
+
+void convert_scatter_src(AtenNode& node) { add_scatter(node, scatter_source(node), "none"); }
+
+void convert_scatter_add(AtenNode& node) { add_scatter(node, scatter_source(node), "add"); }
+
+void convert_scatter_value(AtenNode& node) {
+  ir::Value* fill =
+      scalar_constant(node, node.float_arg("value", 0.0), dtype_of(node, node.tensor("self")));
+  ir::Value* shape = node.add("Shape", {node.tensor("index")});
+  add_scatter(node, node.add("Expand", {fill, shape}), "none");
+}
+
+void convert_scatter_reduce(AtenNode& node) {
+  add_scatter(node, scatter_source(node),
+              scatter_reduction(node, {{"add", "add"}, {"multiply", "mul"}}));
+}
+
+// scatter_reduce.two: ScatterElements always combines with self's values (include_self=True).
+void convert_scatter_reduce_two(AtenNode& node) {
+  if (!node.bool_arg("include_self", true)) node.unsupported("include_self=False");
+  std::string reduction =
+      scatter_reduction(node, {{"sum", "add"}, {"prod", "mul"}, {"amax", "max"}, {"amin", "min"}});
+  add_scatter(node, scatter_source(node), reduction);
+}
+
 }  // namespace
 
 void add_indexing_ops(AtenTable& table) {
@@ -110,6 +163,11 @@ void add_indexing_ops(AtenTable& table) {
   table["aten.slice.Tensor"] = convert_slice;
   table["aten.index.Tensor"] = convert_index;
   table["aten.gather.default"] = convert_gather;
+  table["aten.scatter.src"] = convert_scatter_src;
+  table["aten.scatter.value"] = convert_scatter_value;
+  table["aten.scatter.reduce"] = convert_scatter_reduce;
+  table["aten.scatter_add.default"] = convert_scatter_add;
+  table["aten.scatter_reduce.two"] = convert_scatter_reduce_two;
   table["aten.index_select.default"] = convert_index_select;
   table["aten.embedding.default"] = convert_embedding;
 }

@@ -1,8 +1,11 @@
-// GatherElements, GatherND, CumSum and CumProd against hand-computed values (the ONNX spec's
-// examples and small cases worked out on paper).
+// GatherElements, GatherND, ScatterElements, CumSum and CumProd against hand-computed values (the
+// ONNX spec's examples and small cases worked out on paper).
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "backends/cpu/kernel.h"
+#include "core/error.h"
 
 namespace kiln::cpu {
 namespace {
@@ -73,6 +76,31 @@ TEST(CumSum, ForwardExclusiveReverseOnAxis) {
   auto ints = Tensor::from_vector<int64_t>({4}, {1, 1, 1, 1});
   out = run_op("CumSum", {}, {ints});
   EXPECT_EQ(out[0].to_int64_vector(), (std::vector<int64_t>{1, 2, 3, 4}));
+}
+
+// ONNX's example on axis 1, then duplicates (in index order: the last write wins for none),
+// negative indices and each reduction.
+TEST(ScatterElements, SpecExampleDuplicatesAndReductions) {
+  auto data = Tensor::from_vector<float>({1, 5}, {1, 2, 3, 4, 5});
+  auto indices = Tensor::from_vector<int64_t>({1, 2}, {1, 3});
+  auto updates = Tensor::from_vector<float>({1, 2}, {1.1f, 2.1f});
+  auto out = run_op("ScatterElements", {{"axis", int64_t{1}}}, {data, indices, updates});
+  EXPECT_EQ(out[0].to_double_vector(), (std::vector<double>{1, 1.1f, 3, 2.1f, 5}));
+  auto repeated = Tensor::from_vector<int64_t>({1, 3}, {-1, 4, 0});
+  auto three = Tensor::from_vector<float>({1, 3}, {7, 8, 9});
+  const std::map<std::string, std::vector<double>> expected = {{"none", {9, 2, 3, 4, 8}},
+                                                               {"add", {10, 2, 3, 4, 20}},
+                                                               {"mul", {9, 2, 3, 4, 280}},
+                                                               {"max", {9, 2, 3, 4, 8}},
+                                                               {"min", {1, 2, 3, 4, 5}}};
+  for (const auto& [reduction, values] : expected) {
+    out = run_op("ScatterElements", {{"axis", int64_t{-1}}, {"reduction", reduction}},
+                 {data, repeated, three});
+    EXPECT_EQ(out[0].to_double_vector(), values) << reduction;
+  }
+  auto too_far = Tensor::from_vector<int64_t>({1, 1}, {5});
+  auto one = Tensor::from_vector<float>({1, 1}, {0});
+  EXPECT_THROW(run_op("ScatterElements", {{"axis", int64_t{1}}}, {data, too_far, one}), Error);
 }
 
 TEST(CumProd, ForwardExclusiveReverseOnAxis) {

@@ -1,6 +1,7 @@
-// Op harness cases of the indexing kernels: GatherElements and GatherND (int32 and int64
-// indices, negative ones wrapping), Trilu (with and without k), CumSum and CumProd (block scans
-// of long rows, strided lines, exclusive, reverse), in every storage dtype they take.
+// Op harness cases of the indexing kernels: GatherElements, ScatterElements and GatherND (int32
+// and int64 indices, negative ones wrapping; scatter duplicates and reductions), Trilu (with and
+// without k), CumSum and CumProd (block scans of long rows, strided lines, exclusive, reverse),
+// in every storage dtype they take.
 #include "op_harness.h"
 
 namespace kiln::cuda_test {
@@ -30,6 +31,40 @@ std::vector<OpCase> gather_elements_cases() {
                                  indices(index_dtype, index_dims, data_dims[on_axis])},
                       .attrs = {{"axis", axis}}};
       });
+    }
+  }
+  return cases;
+}
+
+// ScatterElements: indices longer than data on the axis (so duplicates), shorter off it, with
+// negative ones; none in every data kind (bit for bit), each reduction on floats and integers.
+std::vector<OpCase> scatter_elements_cases() {
+  std::vector<OpCase> cases;
+  const Dims data_dims = {4, 5, 6};
+  for (int64_t axis : {0, 1, -1}) {
+    size_t on_axis = size_t(axis < 0 ? axis + 3 : axis);
+    Dims index_dims = {3, 4, 5};
+    index_dims[on_axis] = 9;
+    for (DType index_dtype : {DType::Int32, DType::Int64}) {
+      add_for_each_data_kind(cases, [&](DType dtype) {
+        return OpCase{
+            .op = "ScatterElements",
+            .name = axis_label(axis) + dtype_label(index_dtype) + "Indices",
+            .inputs = {data(dtype, data_dims), indices(index_dtype, index_dims, data_dims[on_axis]),
+                       data(dtype, index_dims)},
+            .attrs = {{"axis", axis}}};
+      });
+    }
+    for (const char* reduction : {"add", "mul", "max", "min"}) {
+      for (DType dtype : {DType::Undefined, DType::Int32, DType::Int64}) {
+        std::string label = dtype == DType::Undefined ? "" : dtype_label(dtype);
+        cases.push_back({.op = "ScatterElements",
+                         .name = axis_label(axis) + "Reduce" + reduction + label,
+                         .inputs = {data(dtype, data_dims),
+                                    indices(DType::Int64, index_dims, data_dims[on_axis]),
+                                    data(dtype, index_dims)},
+                         .attrs = {{"axis", axis}, {"reduction", std::string(reduction)}}});
+      }
     }
   }
   return cases;
@@ -160,8 +195,8 @@ std::vector<OpCase> cumprod_cases() {
 }  // namespace
 
 std::vector<OpCase> indexing_cases() {
-  return concatenated(
-      {gather_elements_cases(), gather_nd_cases(), trilu_cases(), cumsum_cases(), cumprod_cases()});
+  return concatenated({gather_elements_cases(), scatter_elements_cases(), gather_nd_cases(),
+                       trilu_cases(), cumsum_cases(), cumprod_cases()});
 }
 
 INSTANTIATE_TEST_SUITE_P(Indexing, CudaOpTest, testing::ValuesIn(op_runs(indexing_cases())),

@@ -253,6 +253,37 @@ TEST(AtenReduce, TopkGivesValuesAndIndices) {
   EXPECT_THAT(results[1].to_double_vector(), ElementsAre(1, 0, 1, 2));
 }
 
+// scatter family → ScatterElements: src, value, scatter_add, scatter_reduce (amax, include_self).
+TEST(AtenIndexing, ScatterVariants) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{1, 4});
+  ir::Value* index = h.input("index", DType::Int64, Dims{1, 3});
+  ir::Value* src = h.input("src", DType::Float32, Dims{1, 3});
+  auto base = [&] {
+    return std::vector<NamedArgument>{arg("self", x), arg("dim", int64_t{1}), arg("index", index)};
+  };
+  auto with = [&](NamedArgument extra) {
+    std::vector<NamedArgument> args = base();
+    args.push_back(std::move(extra));
+    return args;
+  };
+  ir::Value* put = h.convert("aten.scatter.src", with(arg("src", src)), "put");
+  ir::Value* fill = h.convert("aten.scatter.value", with(arg("value", 7.0)), "fill");
+  ir::Value* sum = h.convert("aten.scatter_add.default", with(arg("src", src)), "sum");
+  std::vector<NamedArgument> amax_args = with(arg("src", src));
+  amax_args.push_back(arg("reduce", std::string("amax")));
+  ir::Value* amax = h.convert("aten.scatter_reduce.two", amax_args, "amax");
+  auto results = h.run({put, fill, sum, amax}, {{"x", floats({1, 4}, {1, 2, 3, 4})},
+                                                {"index", int64s({1, 3}, {3, 0, 3})},
+                                                {"src", floats({1, 3}, {5, 6, 2})}});
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(6, 2, 3, 2));  // the last write wins
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(7, 2, 3, 7));
+  EXPECT_THAT(results[2].to_double_vector(), ElementsAre(7, 2, 3, 11));
+  EXPECT_THAT(results[3].to_double_vector(), ElementsAre(6, 2, 3, 5));
+  amax_args.push_back(arg("include_self", false));
+  EXPECT_THROW(h.convert("aten.scatter_reduce.two", amax_args, "excluded"), Error);
+}
+
 TEST(AtenReduce, AminAndFullMinMax) {
   AtenHarness h;
   ir::Value* x = h.input("x", DType::Float32, Dims{2, 2});

@@ -176,6 +176,52 @@ __global__ void scan_block_kernel(const T* in, T* out, ScanShape shape) {
   }
 }
 
+// ---- ScatterElements: one thread per line of updates, in order along `axis`.
+
+template <typename T>
+__device__ __forceinline__ T scatter_combine(T held, T update, ScatterReduction reduction) {
+  if (reduction == ScatterReduction::None) return update;
+  Accumulator<T> a = widen(held), b = widen(update);
+  if (reduction == ScatterReduction::Add || reduction == ScatterReduction::Mul)
+    return narrow<T>(combine(a, b, reduction == ScatterReduction::Mul));
+  if constexpr (!std::is_integral_v<Accumulator<T>>) {
+    if (isnan(a)) return held;
+    if (isnan(b)) return update;
+  }
+  bool take = reduction == ScatterReduction::Max ? b > a : b < a;
+  return take ? update : held;
+}
+
+template <typename T, typename Index>
+__global__ void scatter_elements_kernel(const Index* indices, const T* updates, T* out,
+                                        GatherElementsGeometry geometry, ScatterReduction reduction,
+                                        int64_t lines) {
+  const int64_t length = geometry.index_dims[geometry.axis];
+  const int64_t target_stride = geometry.data_strides[geometry.axis];
+  for (int64_t line = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; line < lines;
+       line += int64_t(gridDim.x) * blockDim.x) {
+    int64_t remainder = line, update_offset = 0, data_offset = 0, stride = 1, axis_stride = 1;
+    for (int d = geometry.rank - 1; d >= 0; --d) {
+      if (d == geometry.axis) {
+        axis_stride = stride;
+      } else {
+        int64_t coordinate = remainder % geometry.index_dims[d];
+        remainder /= geometry.index_dims[d];
+        update_offset += coordinate * stride;
+        data_offset += coordinate * geometry.data_strides[d];
+      }
+      stride *= geometry.index_dims[d];
+    }
+    for (int64_t j = 0; j < length; ++j) {
+      const int64_t at = update_offset + j * axis_stride;
+      const int64_t target = wrap_index(int64_t(indices[at]), geometry.axis_size);
+      if (target < 0) continue;
+      T& held = out[data_offset + target * target_stride];
+      held = scatter_combine(held, updates[at], reduction);
+    }
+  }
+}
+
 // Lines at least this long use the block scan, unless they are strided and many.
 constexpr int64_t kBlockScanLength = 64;
 constexpr int64_t kManyStridedLines = 1024;
@@ -209,6 +255,30 @@ void launch_gather_nd(DType dtype, DType index_dtype, const void* data, const vo
           geometry, count);
     });
   });
+  check_last_launch();
+}
+
+void launch_scatter_elements(DType dtype, DType index_dtype, const void* indices,
+                             const void* updates, void* out, const GatherElementsGeometry& geometry,
+                             ScatterReduction reduction, cudaStream_t stream) {
+  const int64_t length = geometry.index_dims[geometry.axis];
+  int64_t lines = 1;
+  for (int d = 0; d < geometry.rank; ++d) lines *= d == geometry.axis ? 1 : geometry.index_dims[d];
+  if (length == 0 || lines == 0) return;
+  auto launch = [&](auto tag) {
+    visit_index_type(index_dtype, [&](auto index) {
+      using T = decltype(tag);
+      using I = decltype(index);
+      scatter_elements_kernel<T, I><<<grid_for(lines), kThreads, 0, stream>>>(
+          static_cast<const I*>(indices), static_cast<const T*>(updates), static_cast<T*>(out),
+          geometry, reduction, lines);
+    });
+  };
+  if (reduction == ScatterReduction::None) {
+    visit_element_word(dtype, launch);
+  } else {
+    visit_numeric_storage(dtype, launch);
+  }
   check_last_launch();
 }
 

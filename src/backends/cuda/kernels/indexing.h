@@ -1,7 +1,8 @@
-// Launchers of the index-driven kernels (indexing.cu): GatherElements, GatherND, Trilu, CumSum
-// and CumProd. An index still out of range after wrapping negatives yields a zero element: a kernel
-// cannot raise an error, and it must never read outside the tensor. Element-moving kernels
-// take any dtype of has_word_kernel, indices int32 or int64; each launcher checks its launch.
+// Launchers of the index-driven kernels (indexing.cu): GatherElements, GatherND,
+// ScatterElements, Trilu, CumSum and CumProd. An index still out of range after wrapping negatives
+// yields a zero element: a kernel cannot raise an error, and it must never read outside the tensor.
+// Element-moving kernels take any dtype of has_word_kernel, indices int32 or int64; each launcher
+// checks its launch.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -14,7 +15,8 @@
 namespace kiln::cuda {
 
 // out[.., j, ..] = data[.., wrap(indices[.., j, ..]), ..] on `axis`; the output has the
-// indices' dims. Plain numbers only, so that it crosses into device code by value.
+// indices' dims. Plain numbers only, so that it crosses into device code by value. Also
+// ScatterElements' geometry (its updates have the indices' dims).
 struct GatherElementsGeometry {
   int rank = 0;
   int axis = 0;
@@ -39,6 +41,18 @@ struct GatherNdGeometry {
 void launch_gather_nd(DType dtype, DType index_dtype, const void* data, const void* indices,
                       void* out, const GatherNdGeometry& geometry, int64_t count,
                       cudaStream_t stream);
+
+// ScatterElements into `out`, which already holds a copy of data: one thread per line of
+// updates (its coordinates off `axis`) applies that line's updates in order, so duplicate
+// indices resolve as on the CPU (for None, the last write wins). An index out of range after
+// wrapping is skipped: the CPU reference raises an error, a kernel cannot, and it must never
+// write outside the tensor. Add and Mul on float16 and bfloat16 round after each step (the
+// CPU once, in FP32); integers wrap; Max and Min propagate NaN.
+enum class ScatterReduction { None, Add, Mul, Max, Min };  // the order of ir/scatter_rules.h
+// None takes any dtype of has_word_kernel, the reductions has_numeric_kernel's.
+void launch_scatter_elements(DType dtype, DType index_dtype, const void* indices,
+                             const void* updates, void* out, const GatherElementsGeometry& geometry,
+                             ScatterReduction reduction, cudaStream_t stream);
 
 // Trilu over `count` elements in matrices of rows × cols: keeps the upper (j - i >= k) or
 // lower (j - i <= k) triangle, k read on the device from `k` (int64; null: 0).

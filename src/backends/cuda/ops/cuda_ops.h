@@ -15,7 +15,7 @@ void cast_tensor(LaunchContext& context, const DeviceTensor& src, DeviceTensor& 
 void register_unary_cuda_kernels(CudaKernelMap& map);
 void register_binary_cuda_kernels(CudaKernelMap& map);
 void register_cast_cuda_kernels(CudaKernelMap& map);
-void register_indexing_cuda_kernels(CudaKernelMap& map);    // Gather*, Trilu, CumSum, CumProd
+void register_indexing_cuda_kernels(CudaKernelMap& map);    // Gather*, Scatter*, Trilu, Cum*
 void register_shape_cuda_kernels(CudaKernelMap& map);       // Shape, Size, ConstantOfShape, Range
 void register_resize_pad_cuda_kernels(CudaKernelMap& map);  // Pad, Resize
 

@@ -1,10 +1,12 @@
-// Index-driven nodes on the GPU: GatherElements, GatherND, Trilu, CumSum and CumProd, with the CPU
+// Index-driven nodes on the GPU: GatherElements, GatherND, ScatterElements, Trilu, CumSum and
+// CumProd, with the CPU
 // reference's semantics: attributes and shape checks here, the kernels in kernels/indexing.h.
 // Scalars that are tensors (Trilu's k) are read on the device, so no launch waits for the host.
 #include "backends/cuda/kernels/indexing.h"
 
 #include "backends/cuda/ops/cuda_ops.h"
 #include "backends/cuda/ops/node_launch.h"
+#include "ir/scatter_rules.h"
 #include "ir/shape.h"
 
 namespace kiln::cuda {
@@ -15,29 +17,38 @@ void check_rank(const Dims& dims, const std::string& what) {
         " exceeds the CUDA kernels' limit of ", kMaxRank);
 }
 
+// GatherElements' and ScatterElements' geometry: data and indices (ScatterElements' updates
+// share the indices' dims) of one rank, indices no larger than data off the axis.
+GatherElementsGeometry elements_geometry(const ir::Node& node, const Dims& data_dims,
+                                         const Dims& index_dims) {
+  std::string what = node.describe();
+  check_rank(data_dims, what);
+  check(index_dims.size() == data_dims.size(), ErrorKind::Runtime, what, ": indices rank ",
+        index_dims.size(), " differs from data rank ", data_dims.size());
+  int64_t rank = int64_t(data_dims.size());
+  int64_t axis = ir::normalize_axis(node.attr_int("axis", 0), rank, what);
+  GatherElementsGeometry geometry;
+  geometry.rank = int(rank);
+  geometry.axis = int(axis);
+  geometry.axis_size = data_dims[size_t(axis)];
+  Dims data_strides = contiguous_strides(data_dims);
+  for (size_t d = 0; d < size_t(rank); ++d) {
+    check(int64_t(d) == axis || index_dims[d] <= data_dims[d], ErrorKind::Runtime, what,
+          ": indices dims ", dims_to_string(index_dims), " exceed data dims ",
+          dims_to_string(data_dims), " on axis ", d);
+    geometry.index_dims[d] = index_dims[d];
+    geometry.data_strides[d] = data_strides[d];
+  }
+  return geometry;
+}
+
 void gather_elements(LaunchContext& context, const ir::Node& node,
                      std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
   const DeviceTensor& data = inputs[0];
   const DeviceTensor& indices = inputs[1];
   DeviceTensor& out = outputs[0];
   std::string what = node.describe();
-  check_rank(data.dims, what);
-  check(indices.dims.size() == data.dims.size(), ErrorKind::Runtime, what, ": indices rank ",
-        indices.dims.size(), " differs from data rank ", data.dims.size());
-  int64_t rank = int64_t(data.dims.size());
-  int64_t axis = ir::normalize_axis(node.attr_int("axis", 0), rank, what);
-  GatherElementsGeometry geometry;
-  geometry.rank = int(rank);
-  geometry.axis = int(axis);
-  geometry.axis_size = data.dims[size_t(axis)];
-  Dims data_strides = contiguous_strides(data.dims);
-  for (size_t d = 0; d < size_t(rank); ++d) {
-    check(int64_t(d) == axis || indices.dims[d] <= data.dims[d], ErrorKind::Runtime, what,
-          ": indices dims ", dims_to_string(indices.dims), " exceed data dims ",
-          dims_to_string(data.dims), " on axis ", d);
-    geometry.index_dims[d] = indices.dims[d];
-    geometry.data_strides[d] = data_strides[d];
-  }
+  GatherElementsGeometry geometry = elements_geometry(node, data.dims, indices.dims);
   int64_t n = out.numel();
   check(n == indices.numel(), ErrorKind::Runtime, what, ": output has ", n, " elements, indices ",
         indices.numel());
@@ -100,6 +111,35 @@ void gather_nd(LaunchContext& context, const ir::Node& node, std::span<const Dev
   });
 }
 
+// ScatterElements: out = data (a device copy), then the kernel applies the updates.
+void scatter_elements(LaunchContext& context, const ir::Node& node,
+                      std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
+  const DeviceTensor& data = inputs[0];
+  const DeviceTensor& indices = inputs[1];
+  const DeviceTensor& updates = inputs[2];
+  DeviceTensor& out = outputs[0];
+  std::string what = node.describe();
+  check(indices.dims == updates.dims, ErrorKind::Runtime, what, ": indices ",
+        dims_to_string(indices.dims), " and updates ", dims_to_string(updates.dims), " differ");
+  check(updates.dtype == data.dtype && out.dtype == data.dtype, ErrorKind::Runtime, what,
+        ": data, updates and output dtypes differ");
+  GatherElementsGeometry geometry = elements_geometry(node, data.dims, indices.dims);
+  // The same order as ir::ScatterReduction (ir/scatter_rules.h).
+  auto reduction = static_cast<ScatterReduction>(ir::scatter_reduction(node));
+  if (reduction == ScatterReduction::None) {
+    require_element_word(node, data.dtype);
+  } else {
+    require_numeric_storage(node, data.dtype);
+  }
+  require_index_dtype(node, indices.dtype);
+  copy_tensor(context, out, data);
+  if (updates.numel() == 0) return;
+  launch_for(node, [&] {
+    launch_scatter_elements(data.dtype, indices.dtype, indices.data, updates.data, out.data,
+                            geometry, reduction, context.stream);
+  });
+}
+
 void trilu(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
            std::span<DeviceTensor> outputs) {
   const DeviceTensor& in = inputs[0];
@@ -154,6 +194,7 @@ void scan(LaunchContext& context, const ir::Node& node, std::span<const DeviceTe
 void register_indexing_cuda_kernels(CudaKernelMap& map) {
   map["GatherElements"] = gather_elements;
   map["GatherND"] = gather_nd;
+  map["ScatterElements"] = scatter_elements;
   map["Trilu"] = trilu;
   map["CumSum"] = scan;
   map["CumProd"] = scan;
