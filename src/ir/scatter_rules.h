@@ -1,4 +1,5 @@
-// ScatterElements' reduction attribute, read in one place for the schema and every backend.
+// ScatterElements' and ScatterND's reduction attribute, read in one place for the schemas and
+// every backend.
 #pragma once
 
 #include "ir/graph.h"

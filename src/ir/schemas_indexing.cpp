@@ -1,5 +1,5 @@
 // Schemas of the ops that select or join parts of tensors: Concat, Split, Slice, Gather,
-// GatherElements, GatherND, ScatterElements.
+// GatherElements, GatherND, ScatterElements, ScatterND.
 #include <algorithm>
 #include <limits>
 #include <map>
@@ -218,6 +218,15 @@ void infer_scatter_elements(Node& node) {
   set_output(node, 0, data.dtype, data.shape);
 }
 
+// ScatterND: data's dtype and shape; int64 indices, updates in data's dtype.
+void infer_scatter_nd(Node& node) {
+  const Value& data = required_input(node, 0);
+  require_dtype(node, required_input(node, 1), DType::Int64);
+  require_same_dtype(node, data, required_input(node, 2));
+  scatter_reduction(node);
+  set_output(node, 0, data.dtype, data.shape);
+}
+
 // Output = indices.shape[:-1] + data.shape[batch_dims + indices.shape[-1]:].
 void infer_gather_nd(Node& node) {
   const Value& data = required_input(node, 0);
@@ -264,6 +273,7 @@ void add_indexing_schemas(std::vector<OpSchema>& table) {
   table.push_back({"GatherElements", 2, 2, 1, 1, false, infer_gather_elements});
   table.push_back({"GatherND", 2, 2, 1, 1, false, infer_gather_nd});
   table.push_back({"ScatterElements", 3, 3, 1, 1, false, infer_scatter_elements});
+  table.push_back({"ScatterND", 3, 3, 1, 1, false, infer_scatter_nd});
 }
 
 }  // namespace kiln::ir

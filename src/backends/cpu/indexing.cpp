@@ -1,4 +1,4 @@
-// Index-driven kernels: GatherElements, GatherND, ScatterElements, CumSum, CumProd. Data
+// Index-driven kernels: GatherElements, GatherND, ScatterElements, ScatterND, CumSum, CumProd. Data
 // movement is done by element size, so every dtype works; the scans and scatter reductions run
 // in the tensor's own type (float32/64 or ints; integer sums and products wrap).
 #include <cstring>
@@ -145,6 +145,29 @@ T scatter_combine(T held, T update, ScatterReduction reduction) {
   return take ? update : held;
 }
 
+// A copy of data with updates[i] combined into element targets[i], in order.
+Tensor scatter_into(const ir::Node& node, const Tensor& data, const Tensor& updates,
+                    const std::vector<int64_t>& targets) {
+  ScatterReduction reduction = ir::scatter_reduction(node);
+  Tensor out = data.clone();
+  if (reduction == ScatterReduction::None) {
+    size_t element = dtype_size(data.dtype());
+    const auto* source = static_cast<const uint8_t*>(updates.raw());
+    auto* target = static_cast<uint8_t*>(out.raw_mutable());
+    for (size_t i = 0; i < targets.size(); ++i)
+      std::memcpy(target + targets[i] * element, source + i * element, element);
+    return out;
+  }
+  visit_numeric(node, data.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* source = updates.data<T>();
+    T* target = out.data_mutable<T>();
+    for (size_t i = 0; i < targets.size(); ++i)
+      target[targets[i]] = scatter_combine(target[targets[i]], source[i], reduction);
+  });
+  return out;
+}
+
 // out = data, then each update in index order into out[.., wrap(indices[.., j, ..]), ..] on
 // `axis`: duplicates resolve in that order (for none, the last write wins).
 std::vector<Tensor> scatter_elements(const ir::Node& node, const std::vector<Tensor>& inputs) {
@@ -157,8 +180,6 @@ std::vector<Tensor> scatter_elements(const ir::Node& node, const std::vector<Ten
         " and updates ", dims_to_string(update_dims), " must match, with data's rank ",
         data.rank());
   int64_t axis = ir::normalize_axis(node.attr_int("axis", 0), data.rank(), node.describe());
-  ScatterReduction reduction = ir::scatter_reduction(node);
-  Tensor out = data.clone();
   auto data_strides = row_major_strides(data.dims());
   auto update_strides = row_major_strides(update_dims);
   std::vector<int64_t> targets(static_cast<size_t>(updates.numel()));
@@ -177,23 +198,34 @@ std::vector<Tensor> scatter_elements(const ir::Node& node, const std::vector<Ten
     }
     targets[static_cast<size_t>(flat)] = offset;
   }
-  auto run = [&](auto tag) {
-    using T = decltype(tag);
-    const T* source = updates.data<T>();
-    T* target = out.data_mutable<T>();
-    for (size_t i = 0; i < targets.size(); ++i)
-      target[targets[i]] = scatter_combine(target[targets[i]], source[i], reduction);
-  };
-  if (reduction == ScatterReduction::None) {
-    size_t element = dtype_size(data.dtype());
-    const auto* source = static_cast<const uint8_t*>(updates.raw());
-    auto* target = static_cast<uint8_t*>(out.raw_mutable());
-    for (size_t i = 0; i < targets.size(); ++i)
-      std::memcpy(target + targets[i] * element, source + i * element, element);
-    return {out};
+  return {scatter_into(node, data, updates, targets)};
+}
+
+// ONNX ScatterND: out = data, then each lookup's slice of updates, in lookup order, into the
+// slice its index tuple (the last indices dim) addresses.
+std::vector<Tensor> scatter_nd(const ir::Node& node, const std::vector<Tensor>& inputs) {
+  const Tensor& data = inputs.at(0);
+  const Tensor& index_tensor = inputs.at(1);
+  const Tensor& updates = inputs.at(2);
+  std::vector<int64_t> indices = index_tensor.to_int64_vector();
+  check(index_tensor.rank() >= 1, ErrorKind::Runtime, node.describe(), ": scalar indices");
+  int64_t depth = index_tensor.dims().back();
+  check(depth >= 1 && depth <= data.rank(), ErrorKind::Runtime, node.describe(),
+        ": indices address ", depth, " dims but data has rank ", data.rank());
+  int64_t lookups = index_tensor.numel() / depth;
+  int64_t slice = 1;
+  for (int64_t d = depth; d < data.rank(); ++d) slice *= data.dims()[d];
+  check(updates.numel() == lookups * slice, ErrorKind::Runtime, node.describe(), ": updates ",
+        dims_to_string(updates.dims()), " are not ", lookups, " slices of ", slice, " elements");
+  auto data_strides = row_major_strides(data.dims());
+  std::vector<int64_t> targets(static_cast<size_t>(updates.numel()));
+  for (int64_t lookup = 0; lookup < lookups; ++lookup) {
+    int64_t base = 0;
+    for (int64_t k = 0; k < depth; ++k)
+      base += wrap_index(indices[lookup * depth + k], data.dims()[k], node) * data_strides[k];
+    for (int64_t e = 0; e < slice; ++e) targets[static_cast<size_t>(lookup * slice + e)] = base + e;
   }
-  visit_numeric(node, data.dtype(), run);
-  return {out};
+  return {scatter_into(node, data, updates, targets)};
 }
 
 // CumSum and CumProd along the `axis` attribute, in input order.
@@ -223,6 +255,7 @@ void register_indexing_kernels(KernelMap& map) {
   map["GatherElements"] = gather_elements;
   map["GatherND"] = gather_nd;
   map["ScatterElements"] = scatter_elements;
+  map["ScatterND"] = scatter_nd;
   map["CumSum"] = scan;
   map["CumProd"] = scan;
 }

@@ -190,6 +190,7 @@ void add_tensor_ops(OpTable& table) {
   table["Gather"] = {same_op({"axis"}), 1};
   table["GatherElements"] = {same_op({"axis"}), 11};
   table["ScatterElements"] = {same_op({"axis", "reduction"}), 11};
+  table["ScatterND"] = {same_op({"reduction"}), 11};
   table["GatherND"] = {same_op({"batch_dims"}), 11};
   table["Shape"] = {same_op({"start", "end"}), 1};
   table["Trilu"] = {same_op({"upper"}), 14};

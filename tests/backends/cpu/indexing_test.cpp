@@ -1,5 +1,5 @@
-// GatherElements, GatherND, ScatterElements, CumSum and CumProd against hand-computed values (the
-// ONNX spec's examples and small cases worked out on paper).
+// GatherElements, GatherND, ScatterElements, ScatterND, CumSum and CumProd against hand-computed
+// values (the ONNX spec's examples and small cases worked out on paper).
 #include <gtest/gtest.h>
 
 #include <map>
@@ -101,6 +101,22 @@ TEST(ScatterElements, SpecExampleDuplicatesAndReductions) {
   auto too_far = Tensor::from_vector<int64_t>({1, 1}, {5});
   auto one = Tensor::from_vector<float>({1, 1}, {0});
   EXPECT_THROW(run_op("ScatterElements", {{"axis", int64_t{1}}}, {data, too_far, one}), Error);
+}
+
+// ONNX's 1-D example, then slices with a repeated (and a negative) tuple under add and none.
+TEST(ScatterND, SpecExampleAndRepeatedSlices) {
+  auto data = Tensor::from_vector<float>({8}, {1, 2, 3, 4, 5, 6, 7, 8});
+  auto indices = Tensor::from_vector<int64_t>({4, 1}, {4, 3, 1, 7});
+  auto updates = Tensor::from_vector<float>({4}, {9, 10, 11, 12});
+  auto out = run_op("ScatterND", {}, {data, indices, updates});
+  EXPECT_EQ(out[0].to_double_vector(), (std::vector<double>{1, 11, 3, 10, 9, 6, 7, 12}));
+  auto grid = Tensor::from_vector<float>({3, 2}, {1, 2, 3, 4, 5, 6});
+  auto rows = Tensor::from_vector<int64_t>({3, 1}, {2, -1, 0});
+  auto slices = Tensor::from_vector<float>({3, 2}, {10, 20, 30, 40, 50, 60});
+  out = run_op("ScatterND", {{"reduction", std::string("add")}}, {grid, rows, slices});
+  EXPECT_EQ(out[0].to_double_vector(), (std::vector<double>{51, 62, 3, 4, 45, 66}));
+  out = run_op("ScatterND", {}, {grid, rows, slices});
+  EXPECT_EQ(out[0].to_double_vector(), (std::vector<double>{50, 60, 3, 4, 30, 40}));
 }
 
 TEST(CumProd, ForwardExclusiveReverseOnAxis) {

@@ -1,6 +1,6 @@
-// Op harness cases of the indexing kernels: GatherElements, ScatterElements and GatherND (int32
-// and int64 indices, negative ones wrapping; scatter duplicates and reductions), Trilu (with and
-// without k), CumSum and CumProd (block scans of long rows, strided lines, exclusive, reverse),
+// Op harness cases of the indexing kernels: GatherElements, ScatterElements, ScatterND and GatherND
+// (int32 and int64 indices, negative ones wrapping; scatter duplicates and reductions), Trilu (with
+// and without k), CumSum and CumProd (block scans of long rows, strided lines, exclusive, reverse),
 // in every storage dtype they take.
 #include "op_harness.h"
 
@@ -64,6 +64,37 @@ std::vector<OpCase> scatter_elements_cases() {
                                     indices(DType::Int64, index_dims, data_dims[on_axis]),
                                     data(dtype, index_dims)},
                          .attrs = {{"axis", axis}, {"reduction", std::string(reduction)}}});
+      }
+    }
+  }
+  return cases;
+}
+
+// ScatterND: more lookups than distinct tuples (duplicates), slices of 1 and of 6 elements,
+// negative indices; none in every data kind, each reduction on floats and int64.
+std::vector<OpCase> scatter_nd_cases() {
+  std::vector<OpCase> cases;
+  struct Shapes {
+    const char* name;
+    Dims index_dims, update_dims;
+  };
+  const Dims data_dims = {4, 5, 6};
+  const Shapes shapes[] = {{"Elements", {30, 3}, {30}}, {"Rows", {2, 9, 2}, {2, 9, 6}}};
+  for (const Shapes& s : shapes) {
+    add_for_each_data_kind(cases, [&](DType dtype) {
+      return OpCase{.op = "ScatterND",
+                    .name = s.name,
+                    .inputs = {data(dtype, data_dims), indices(DType::Int64, s.index_dims, 4),
+                               data(dtype, s.update_dims)}};
+    });
+    for (const char* reduction : {"add", "mul", "max", "min"}) {
+      for (DType dtype : {DType::Undefined, DType::Int64}) {
+        std::string label = dtype == DType::Undefined ? "" : dtype_label(dtype);
+        cases.push_back({.op = "ScatterND",
+                         .name = std::string(s.name) + "Reduce" + reduction + label,
+                         .inputs = {data(dtype, data_dims), indices(DType::Int64, s.index_dims, 4),
+                                    data(dtype, s.update_dims)},
+                         .attrs = {{"reduction", std::string(reduction)}}});
       }
     }
   }
@@ -195,8 +226,8 @@ std::vector<OpCase> cumprod_cases() {
 }  // namespace
 
 std::vector<OpCase> indexing_cases() {
-  return concatenated({gather_elements_cases(), scatter_elements_cases(), gather_nd_cases(),
-                       trilu_cases(), cumsum_cases(), cumprod_cases()});
+  return concatenated({gather_elements_cases(), scatter_elements_cases(), scatter_nd_cases(),
+                       gather_nd_cases(), trilu_cases(), cumsum_cases(), cumprod_cases()});
 }
 
 INSTANTIATE_TEST_SUITE_P(Indexing, CudaOpTest, testing::ValuesIn(op_runs(indexing_cases())),

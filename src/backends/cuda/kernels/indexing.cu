@@ -34,6 +34,22 @@ __global__ void gather_elements_kernel(const Word* data, const Index* indices, W
 // ---- GatherND: each lookup (the last indices dim) addresses `depth` data dims after the
 // batch dims and copies the slice of the remaining dims.
 
+// Adds the data offset of lookup `lookup`'s index tuple to `offset`; false when an index is out
+// of range after wrapping (the offset is then meaningless).
+template <typename Index>
+__device__ __forceinline__ bool add_tuple_offset(const Index* indices, int64_t lookup,
+                                                 const GatherNdGeometry& geometry,
+                                                 int64_t& offset) {
+  bool valid = true;
+  for (int k = 0; k < geometry.depth; ++k) {
+    int64_t index =
+        wrap_index(int64_t(indices[lookup * geometry.depth + k]), geometry.axis_sizes[k]);
+    valid = valid && index >= 0;
+    offset += index * geometry.axis_strides[k];
+  }
+  return valid;
+}
+
 template <typename Word, typename Index>
 __global__ void gather_nd_kernel(const Word* data, const Index* indices, Word* out,
                                  GatherNdGeometry geometry, int64_t n) {
@@ -42,13 +58,7 @@ __global__ void gather_nd_kernel(const Word* data, const Index* indices, Word* o
     int64_t lookup = i / geometry.slice_elements;
     int64_t batch = geometry.lookups_per_batch > 0 ? lookup / geometry.lookups_per_batch : 0;
     int64_t offset = batch * geometry.batch_stride + i % geometry.slice_elements;
-    bool valid = true;
-    for (int k = 0; k < geometry.depth; ++k) {
-      int64_t index =
-          wrap_index(int64_t(indices[lookup * geometry.depth + k]), geometry.axis_sizes[k]);
-      valid = valid && index >= 0;
-      offset += index * geometry.axis_strides[k];
-    }
+    bool valid = add_tuple_offset(indices, lookup, geometry, offset);
     out[i] = valid ? data[offset] : Word(0);
   }
 }
@@ -222,6 +232,23 @@ __global__ void scatter_elements_kernel(const Index* indices, const T* updates, 
   }
 }
 
+// ---- ScatterND: one thread per element of a slice, over the lookups in order.
+
+template <typename T, typename Index>
+__global__ void scatter_nd_kernel(const Index* indices, const T* updates, T* out,
+                                  GatherNdGeometry geometry, int64_t lookups,
+                                  ScatterReduction reduction) {
+  const int64_t slice = geometry.slice_elements;
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < slice;
+       e += int64_t(gridDim.x) * blockDim.x) {
+    for (int64_t lookup = 0; lookup < lookups; ++lookup) {
+      int64_t offset = e;
+      if (!add_tuple_offset(indices, lookup, geometry, offset)) continue;
+      out[offset] = scatter_combine(out[offset], updates[lookup * slice + e], reduction);
+    }
+  }
+}
+
 // Lines at least this long use the block scan, unless they are strided and many.
 constexpr int64_t kBlockScanLength = 64;
 constexpr int64_t kManyStridedLines = 1024;
@@ -258,6 +285,20 @@ void launch_gather_nd(DType dtype, DType index_dtype, const void* data, const vo
   check_last_launch();
 }
 
+// Calls launch(T{}, Index{}): element words for None, numeric storage for the reductions.
+template <typename Launch>
+void visit_scatter_types(DType dtype, DType index_dtype, ScatterReduction reduction,
+                         Launch&& launch) {
+  auto with_index = [&](auto tag) {
+    visit_index_type(index_dtype, [&](auto index) { launch(tag, index); });
+  };
+  if (reduction == ScatterReduction::None) {
+    visit_element_word(dtype, with_index);
+  } else {
+    visit_numeric_storage(dtype, with_index);
+  }
+}
+
 void launch_scatter_elements(DType dtype, DType index_dtype, const void* indices,
                              const void* updates, void* out, const GatherElementsGeometry& geometry,
                              ScatterReduction reduction, cudaStream_t stream) {
@@ -265,20 +306,27 @@ void launch_scatter_elements(DType dtype, DType index_dtype, const void* indices
   int64_t lines = 1;
   for (int d = 0; d < geometry.rank; ++d) lines *= d == geometry.axis ? 1 : geometry.index_dims[d];
   if (length == 0 || lines == 0) return;
-  auto launch = [&](auto tag) {
-    visit_index_type(index_dtype, [&](auto index) {
-      using T = decltype(tag);
-      using I = decltype(index);
-      scatter_elements_kernel<T, I><<<grid_for(lines), kThreads, 0, stream>>>(
-          static_cast<const I*>(indices), static_cast<const T*>(updates), static_cast<T*>(out),
-          geometry, reduction, lines);
-    });
-  };
-  if (reduction == ScatterReduction::None) {
-    visit_element_word(dtype, launch);
-  } else {
-    visit_numeric_storage(dtype, launch);
-  }
+  visit_scatter_types(dtype, index_dtype, reduction, [&](auto tag, auto index) {
+    using T = decltype(tag);
+    using I = decltype(index);
+    scatter_elements_kernel<T, I><<<grid_for(lines), kThreads, 0, stream>>>(
+        static_cast<const I*>(indices), static_cast<const T*>(updates), static_cast<T*>(out),
+        geometry, reduction, lines);
+  });
+  check_last_launch();
+}
+
+void launch_scatter_nd(DType dtype, DType index_dtype, const void* indices, const void* updates,
+                       void* out, const GatherNdGeometry& geometry, int64_t lookups,
+                       ScatterReduction reduction, cudaStream_t stream) {
+  if (lookups == 0 || geometry.slice_elements == 0) return;
+  visit_scatter_types(dtype, index_dtype, reduction, [&](auto tag, auto index) {
+    using T = decltype(tag);
+    using I = decltype(index);
+    scatter_nd_kernel<T, I><<<grid_for(geometry.slice_elements), kThreads, 0, stream>>>(
+        static_cast<const I*>(indices), static_cast<const T*>(updates), static_cast<T*>(out),
+        geometry, lookups, reduction);
+  });
   check_last_launch();
 }
 

@@ -1,8 +1,8 @@
 // Launchers of the index-driven kernels (indexing.cu): GatherElements, GatherND,
-// ScatterElements, Trilu, CumSum and CumProd. An index still out of range after wrapping negatives
-// yields a zero element: a kernel cannot raise an error, and it must never read outside the tensor.
-// Element-moving kernels take any dtype of has_word_kernel, indices int32 or int64; each launcher
-// checks its launch.
+// ScatterElements, ScatterND, Trilu, CumSum and CumProd. An index still out of range after wrapping
+// negatives yields a zero element: a kernel cannot raise an error, and it must never read outside
+// the tensor. Element-moving kernels take any dtype of has_word_kernel, indices int32 or int64;
+// each launcher checks its launch.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -53,6 +53,14 @@ enum class ScatterReduction { None, Add, Mul, Max, Min };  // the order of ir/sc
 void launch_scatter_elements(DType dtype, DType index_dtype, const void* indices,
                              const void* updates, void* out, const GatherElementsGeometry& geometry,
                              ScatterReduction reduction, cudaStream_t stream);
+
+// ScatterND into `out`, which already holds a copy of data: `lookups` index tuples (GatherND's
+// geometry, no batch dims) each address a slice of geometry.slice_elements; one thread per
+// element of a slice walks the lookups in order, so duplicates resolve as on the CPU. A tuple
+// with an index out of range is skipped; reductions and dtypes as ScatterElements'.
+void launch_scatter_nd(DType dtype, DType index_dtype, const void* indices, const void* updates,
+                       void* out, const GatherNdGeometry& geometry, int64_t lookups,
+                       ScatterReduction reduction, cudaStream_t stream);
 
 // Trilu over `count` elements in matrices of rows × cols: keeps the upper (j - i >= k) or
 // lower (j - i <= k) triangle, k read on the device from `k` (int64; null: 0).

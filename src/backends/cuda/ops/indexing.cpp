@@ -1,5 +1,5 @@
-// Index-driven nodes on the GPU: GatherElements, GatherND, ScatterElements, Trilu, CumSum and
-// CumProd, with the CPU
+// Index-driven nodes on the GPU: GatherElements, GatherND, ScatterElements, ScatterND, Trilu,
+// CumSum and CumProd, with the CPU
 // reference's semantics: attributes and shape checks here, the kernels in kernels/indexing.h.
 // Scalars that are tensors (Trilu's k) are read on the device, so no launch waits for the host.
 #include "backends/cuda/kernels/indexing.h"
@@ -111,6 +111,22 @@ void gather_nd(LaunchContext& context, const ir::Node& node, std::span<const Dev
   });
 }
 
+// A scatter's reduction (in ir::ScatterReduction's order, ir/scatter_rules.h) once its dtypes
+// are checked and out holds a copy of data.
+ScatterReduction prepare_scatter(LaunchContext& context, const ir::Node& node,
+                                 const DeviceTensor& data, const DeviceTensor& indices,
+                                 DeviceTensor& out) {
+  auto reduction = static_cast<ScatterReduction>(ir::scatter_reduction(node));
+  if (reduction == ScatterReduction::None) {
+    require_element_word(node, data.dtype);
+  } else {
+    require_numeric_storage(node, data.dtype);
+  }
+  require_index_dtype(node, indices.dtype);
+  copy_tensor(context, out, data);
+  return reduction;
+}
+
 // ScatterElements: out = data (a device copy), then the kernel applies the updates.
 void scatter_elements(LaunchContext& context, const ir::Node& node,
                       std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
@@ -124,19 +140,30 @@ void scatter_elements(LaunchContext& context, const ir::Node& node,
   check(updates.dtype == data.dtype && out.dtype == data.dtype, ErrorKind::Runtime, what,
         ": data, updates and output dtypes differ");
   GatherElementsGeometry geometry = elements_geometry(node, data.dims, indices.dims);
-  // The same order as ir::ScatterReduction (ir/scatter_rules.h).
-  auto reduction = static_cast<ScatterReduction>(ir::scatter_reduction(node));
-  if (reduction == ScatterReduction::None) {
-    require_element_word(node, data.dtype);
-  } else {
-    require_numeric_storage(node, data.dtype);
-  }
-  require_index_dtype(node, indices.dtype);
-  copy_tensor(context, out, data);
+  ScatterReduction reduction = prepare_scatter(context, node, data, indices, out);
   if (updates.numel() == 0) return;
   launch_for(node, [&] {
     launch_scatter_elements(data.dtype, indices.dtype, indices.data, updates.data, out.data,
                             geometry, reduction, context.stream);
+  });
+}
+
+// ScatterND: out = data (a device copy), then the kernel applies the updates' slices.
+void scatter_nd(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+                std::span<DeviceTensor> outputs) {
+  const DeviceTensor& data = inputs[0];
+  const DeviceTensor& indices = inputs[1];
+  const DeviceTensor& updates = inputs[2];
+  DeviceTensor& out = outputs[0];
+  check(updates.dtype == data.dtype && out.dtype == data.dtype, ErrorKind::Runtime, node.describe(),
+        ": data, updates and output dtypes differ");
+  // GatherND's geometry without batch dims; its output is the updates.
+  GatherNdGeometry geometry = gather_nd_geometry(node, data, indices, updates);
+  ScatterReduction reduction = prepare_scatter(context, node, data, indices, out);
+  int64_t lookups = indices.numel() / indices.dims.back();
+  launch_for(node, [&] {
+    launch_scatter_nd(data.dtype, indices.dtype, indices.data, updates.data, out.data, geometry,
+                      lookups, reduction, context.stream);
   });
 }
 
@@ -195,6 +222,7 @@ void register_indexing_cuda_kernels(CudaKernelMap& map) {
   map["GatherElements"] = gather_elements;
   map["GatherND"] = gather_nd;
   map["ScatterElements"] = scatter_elements;
+  map["ScatterND"] = scatter_nd;
   map["Trilu"] = trilu;
   map["CumSum"] = scan;
   map["CumProd"] = scan;
