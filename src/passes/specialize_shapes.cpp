@@ -16,17 +16,8 @@ ir::Shape concrete_shape(const ir::Value& input, const std::map<std::string, Dim
           input.name, "' has shape ", input.shape.to_string(), ": give its concrete dims");
     return input.shape;
   }
-  const Dims& dims = given->second;
-  if (input.shape.rank_known()) {
-    check(input.shape.rank() == int64_t(dims.size()), ErrorKind::InvalidArgument, "input '",
-          input.name, "' has rank ", input.shape.rank(), ", given dims ", dims_to_string(dims));
-    for (size_t axis = 0; axis < dims.size(); ++axis) {
-      const ir::Dim& dim = input.shape.dims()[axis];
-      check(!dim.is_static() || dim.value == dims[axis], ErrorKind::InvalidArgument, "input '",
-            input.name, "' axis ", axis, " is fixed at ", dim.value, ", given ", dims[axis]);
-    }
-  }
-  return ir::Shape::from_dims(dims);
+  // Rank and fixed dims were checked with the rest by ir::check_input_dims.
+  return ir::Shape::from_dims(given->second);
 }
 
 }  // namespace
