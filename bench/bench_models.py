@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark of Kiln against PyTorch on full-size models with random weights:
-ResNet-50, ViT-B/16 (torchvision), BERT-base and GPT-2 124M (Hugging Face), each at fixed batches.
+ResNet-50, ViT-B/16, ConvNeXt-Tiny, EfficientNet-B0 and MobileNetV3-Large (torchvision),
+BERT-base and GPT-2 124M (Hugging Face), each at fixed batches.
 
 Per model and batch it exports the FP32 model with torch.export (static shapes), times PyTorch
 eager FP32 (TF32 off), eager BF16 and optionally torch.compile BF16 with CUDA events, saves
@@ -35,7 +36,9 @@ from bench_report import (COMPILE_BF16, EAGER_BF16, EAGER_FP32, error_status, la
                           markdown_report, normalized_error, worst_error, write_results)
 
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
-MODELS = ("resnet50", "bert", "gpt2", "vit")
+MODELS = ("resnet50", "bert", "gpt2", "vit", "convnext_tiny", "efficientnet_b0",
+          "mobilenet_v3_large")
+IMAGE_MODELS = ("resnet50", "vit", "convnext_tiny", "efficientnet_b0", "mobilenet_v3_large")
 STARTED = time.time()
 
 
@@ -109,6 +112,11 @@ def build_model(name):
                     block.bn3.weight.mul_(0.2)
                     block.bn3.bias.mul_(0.2)
         return model.eval()
+    if name in ("convnext_tiny", "efficientnet_b0", "mobilenet_v3_large"):
+        import torchvision
+        model = getattr(torchvision.models, name)(weights=None)
+        calibrate_batch_norm(model)  # EfficientNet and MobileNet have BatchNorm; ConvNeXt none
+        return model.eval()
     if name == "vit":
         import torchvision
         model = torchvision.models.vit_b_16(weights=None)
@@ -140,7 +148,7 @@ def build_model(name):
 def make_inputs(name, batch):
     import torch
     generator = torch.Generator().manual_seed(1000 + batch)
-    if name in ("resnet50", "vit"):
+    if name in IMAGE_MODELS:
         return (torch.randn(batch, 3, 224, 224, generator=generator),)
     if name == "bert":
         return (torch.randint(0, 30522, (batch, 128), generator=generator),

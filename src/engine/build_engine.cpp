@@ -198,10 +198,10 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
   passes::fuse_epilogues(graph);
   // Aligned rows for wide products: GPT-2's 50257-wide LM head, padded to 50264 and cropped.
   passes::pad_matmul_columns(graph);
-  // passes::convert_to_channels_last is tested but not run: through cuDNN's legacy API
-  // (Kiln's conv path today) NHWC convolutions were slower (ResNet-50 batch 32 bf16: 8.2
-  // against 6.4 ms on an H200). It is the layout half of the cuDNN graph-API conv path, whose
-  // NHWC engines are the fast ones, and is enabled with it.
+  // 2-D convolutions and the work between them go channels-last (NHWC): the layout of cuDNN's
+  // fast tensor-core engines, which the CUDA backend runs through the graph API with the bias,
+  // the residual add and the ReLU fused (ops/conv_cudnn.cpp).
+  passes::convert_to_channels_last(graph);
   assign_engine_precisions(graph, config);
   if (timer != nullptr && !config.strongly_typed) {
     ir::Graph specialized = passes::specialize_shapes(graph, config.tuned_input_dims);

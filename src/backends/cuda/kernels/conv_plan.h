@@ -21,15 +21,22 @@ namespace kiln::cuda {
 
 // A 2-D convolution as cuDNN sees it (after any explicit padding of the input). Dims are
 // logical whatever the layout: channels_last stores x and y as NHWC and w as K, R, S, C / groups.
+// The epilogue fields matter to the graph-API path (cudnn_conv.h), which fuses them into the
+// convolution; the legacy path leaves them false and pad_end equal to pad.
 struct ConvProblem {
   std::array<int64_t, 4> x{};  // N, C, H, W
   std::array<int64_t, 4> w{};  // K, C / groups, R, S
   bool channels_last = false;
   std::array<int64_t, 2> pad{}, stride{}, dilation{};
+  std::array<int64_t, 2> pad_end{};  // after the last row / column
   int64_t groups = 1;
   DType dtype = DType::Float32;
   cudnnMathType_t math = CUDNN_DEFAULT_MATH;
   size_t workspace_size = 0;
+  bool bias = false;       // + a per-channel bias
+  bool residual = false;   // + a tensor shaped like y (a residual connection)
+  bool relu = false;       // then max(0, ·)
+  bool graph_api = false;  // a cudnn_conv.h problem (its choices are engine configurations)
   auto operator<=>(const ConvProblem&) const = default;
 };
 
@@ -38,6 +45,9 @@ struct ConvPlan {
   cudnnMathType_t math = CUDNN_DEFAULT_MATH;  // what the algorithm was timed with
   // Read from an engine file (tuned_algorithms.h): checked against this cuDNN before first use.
   bool from_file = false;
+  // A graph-API choice (cudnn_conv.h): cuDNN's engine id and knob choices; -1: a legacy one.
+  int64_t engine = -1;
+  std::vector<std::pair<int64_t, int64_t>> knobs;
 };
 
 // Shared by the execution contexts of an engine and safe from their threads (GemmPlanCache).
@@ -88,10 +98,13 @@ class ConvPlanCache {
 
 // What run_conv runs with: the caller's cuDNN handle and stream, and the timed plans (null:
 // take the heuristic's first usable choice, time nothing).
+class ConvGraphCache;  // cudnn_conv.h
+
 struct ConvResources {
   cudnnHandle_t cudnn = nullptr;
   cudaStream_t stream = nullptr;
   ConvPlanCache* plans = nullptr;
+  ConvGraphCache* graphs = nullptr;  // built cuDNN graphs; null: legacy API only
 };
 
 // y (y_dims: N, K, H, W logically, in problem's layout) = conv(x, w) [+ bias (K elements,

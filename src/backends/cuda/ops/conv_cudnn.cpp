@@ -1,20 +1,27 @@
 // Conv (1-D and 2-D NCHW, 2-D NHWC with channels_last=1; groups, any pads/strides/dilations)
-// through cuDNN (kernels/conv_plan.h), and the pools through Kiln's own kernels
-// (kernels/pool.h), registered together. Here: attributes, window geometry, precision, and
-// uneven pads applied by copying the input into zero-padded planes. A Conv with
-// fused_activation "Relu" (from passes::fuse_epilogues) runs as one cuDNN conv-bias-ReLU call
-// where cuDNN supports it, else as convolution, bias, then an in-place ReLU.
+// through cuDNN, and the pools through Kiln's own kernels (kernels/pool.h), registered
+// together. Here: attributes, window geometry, precision and the route.
+//
+// A channels_last Conv runs through cuDNN's graph API (kernels/cudnn_conv.h) with its bias,
+// its residual input (input 3, from passes::fuse_conv_residual) and a fused ReLU in one graph.
+// Everything else, and a problem the graph API refuses, takes the legacy API
+// (kernels/conv_plan.h): uneven pads applied by copying the input into zero-padded planes, a
+// fused ReLU as one conv-bias-ReLU call where cuDNN supports it, a residual added afterwards.
 #include <algorithm>
 #include <array>
 #include <string>
 
 #include "backends/cpu/window_geometry.h"
 #include "backends/cuda/kernels/conv_plan.h"
+#include "backends/cuda/kernels/cudnn_conv.h"
+#include "backends/cuda/kernels/elementwise_binary.h"
 #include "backends/cuda/kernels/matrix_fill.h"
 #include "backends/cuda/kernels/pool.h"
+#include "backends/cuda/kernels/relu_in_place.h"
 #include "backends/cuda/ops/cuda_kernel.h"
 #include "backends/cuda/ops/node_launch.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "core/precision.h"
 
 namespace kiln::cuda {
@@ -52,6 +59,7 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
   const DeviceTensor& x = inputs[0];
   const DeviceTensor& w = inputs[1];
   const DeviceTensor* bias = inputs.size() > 2 && inputs[2].defined() ? &inputs[2] : nullptr;
+  const DeviceTensor* residual = inputs.size() > 3 && inputs[3].defined() ? &inputs[3] : nullptr;
   DeviceTensor& y = outputs[0];
   check(x.dims.size() == 3 || x.dims.size() == 4, ErrorKind::Unsupported, node.describe(),
         ": the CUDA backend runs 1-D and 2-D convolutions, got input ", dims_to_string(x.dims));
@@ -64,6 +72,12 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
     check(bias->numel() == w.dims[0] && bias->dtype == y.dtype, ErrorKind::InvalidModel,
           node.describe(), ": bias must be ", dtype_name(y.dtype), " with ", w.dims[0],
           " elements, got ", dtype_name(bias->dtype), " ", dims_to_string(bias->dims));
+  }
+  if (residual != nullptr) {
+    check(residual->dims == y.dims && residual->dtype == y.dtype, ErrorKind::InvalidModel,
+          node.describe(), ": the residual input must be ", dtype_name(y.dtype), " ",
+          dims_to_string(y.dims), " like the output, got ", dtype_name(residual->dtype), " ",
+          dims_to_string(residual->dims));
   }
   if (y.numel() == 0) return;
   bool nhwc = node.attr_int("channels_last", 0) != 0;
@@ -88,6 +102,26 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
   p.dtype = x.dtype;
   p.math = math_type(node, x.dtype);
   std::array<int64_t, 4> y_dims{y.dims[0], out_channels, h.out, wd.out};
+
+  if (nhwc) {
+    ConvProblem graph_problem = p;
+    graph_problem.graph_api = true;
+    graph_problem.pad = {h.pad_begin, wd.pad_begin};
+    graph_problem.pad_end = {h.pad_end, wd.pad_end};
+    graph_problem.bias = bias != nullptr;
+    graph_problem.residual = residual != nullptr;
+    graph_problem.relu = relu;
+    graph_problem.workspace_size = context.workspace_size;
+    std::string refusal;
+    launch_for(node, [&] {
+      refusal = run_conv_graph(conv_resources(context), graph_problem, y_dims, x.data, w.data,
+                               bias != nullptr ? bias->data : nullptr,
+                               residual != nullptr ? residual->data : nullptr, y.data,
+                               context.workspace, context.workspace_size);
+    });
+    if (refusal.empty()) return;
+    log_debug(node.describe(), ": ", refusal, "; taking cuDNN's legacy API");
+  }
 
   // cuDNN takes one pad per dim for both sides; uneven pads are applied by copying the
   // input into zero-padded planes at the start of the workspace. An NHWC image is padded as
@@ -117,11 +151,21 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
   } else {
     p.pad = {h.pad_begin, wd.pad_begin};
   }
+  p.pad_end = p.pad;
   p.workspace_size = space_size;
+  // A residual comes before the ReLU: add it between the convolution and the activation.
+  bool relu_in_conv = relu && residual == nullptr;
   launch_for(node, [&] {
     run_conv(conv_resources(context), p, y_dims, x_data, w.data,
-             bias != nullptr ? bias->data : nullptr, relu, y.data, space, space_size);
+             bias != nullptr ? bias->data : nullptr, relu_in_conv, y.data, space, space_size);
   });
+  if (residual != nullptr) {
+    launch_for(node, [&] {
+      launch_binary(BinaryOp::Add, y.dtype, y.data, y.dims, residual->data, residual->dims, y.data,
+                    y.dims, context.stream);
+      if (relu) relu_in_place(y.dtype, y.data, y.numel(), context.stream);
+    });
+  }
 }
 
 PoolGeometry pool_geometry(const ir::Node& node, const DeviceTensor& x, const DeviceTensor& y) {

@@ -20,9 +20,10 @@ typedef struct cudnnContext* cudnnHandle_t;
 
 namespace kiln::cuda {
 
-class GemmPlanCache;  // gemm_plan.h
-class ConvPlanCache;  // conv_plan.h
-class SdpaPlanCache;  // kernels/cudnn_sdpa.h
+class GemmPlanCache;   // gemm_plan.h
+class ConvPlanCache;   // conv_plan.h
+class SdpaPlanCache;   // kernels/cudnn_sdpa.h
+class ConvGraphCache;  // kernels/cudnn_conv.h
 
 // A non-owning view of a dense, row-major tensor in device memory.
 struct DeviceTensor {
@@ -47,7 +48,8 @@ struct LaunchContext {
   // library heuristic's first choice, time nothing" (e.g. while capturing a CUDA graph).
   GemmPlanCache* gemm_plans = nullptr;
   ConvPlanCache* conv_plans = nullptr;
-  SdpaPlanCache* sdpa_plans = nullptr;  // built cuDNN attention graphs; null: no cuDNN SDPA
+  SdpaPlanCache* sdpa_plans = nullptr;    // built cuDNN attention graphs; null: no cuDNN SDPA
+  ConvGraphCache* conv_graphs = nullptr;  // built cuDNN conv graphs; null: legacy API only
 };
 
 // inputs[i] is undefined where an optional input is absent. outputs are allocated by the

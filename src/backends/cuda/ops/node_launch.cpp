@@ -44,7 +44,7 @@ GemmResources gemm_resources(const LaunchContext& context) {
 }
 
 ConvResources conv_resources(const LaunchContext& context) {
-  return {context.cudnn, context.stream, context.conv_plans};
+  return {context.cudnn, context.stream, context.conv_plans, context.conv_graphs};
 }
 
 }  // namespace kiln::cuda

@@ -16,6 +16,7 @@ LaunchResources::LaunchResources(size_t workspace_bytes, cudaStream_t stream,
   context_.gemm_plans = shared_gemm_plans != nullptr ? shared_gemm_plans : &gemm_plans_;
   context_.conv_plans = shared_conv_plans != nullptr ? shared_conv_plans : &conv_plans_;
   context_.sdpa_plans = &sdpa_plans_;
+  context_.conv_graphs = &conv_graphs_;
 }
 
 void LaunchResources::bind_stream(cudaStream_t stream) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 
 #include "backends/cuda/kernels/conv_plan.h"
+#include "backends/cuda/kernels/cudnn_conv.h"
 #include "backends/cuda/kernels/cudnn_sdpa.h"
 #include "backends/cuda/kernels/gemm_plan.h"
 #include "backends/cuda/ops/cuda_kernel.h"
@@ -36,6 +37,7 @@ class LaunchResources {
   GemmPlanCache gemm_plans_;
   ConvPlanCache conv_plans_;
   SdpaPlanCache sdpa_plans_;
+  ConvGraphCache conv_graphs_;
   LaunchContext context_;
 };
 

@@ -121,7 +121,14 @@ Json conv_to_json(const ConvProblem& p, const ConvPlan& plan) {
           {"math", static_cast<int>(p.math)},
           {"workspace", p.workspace_size},
           {"algo", static_cast<int>(plan.algo)},
-          {"algo_math", static_cast<int>(plan.math)}};
+          {"algo_math", static_cast<int>(plan.math)},
+          {"pad_end", p.pad_end},
+          {"bias", p.bias},
+          {"residual", p.residual},
+          {"relu", p.relu},
+          {"graph_api", p.graph_api},
+          {"engine", plan.engine},
+          {"knobs", plan.knobs}};
 }
 
 cudnnMathType_t math_field(const Json& entry, const char* field) {
@@ -148,6 +155,16 @@ std::pair<ConvProblem, ConvPlan> conv_from_json(const Json& entry) {
   if (algo < 0 || algo >= CUDNN_CONVOLUTION_FWD_ALGO_COUNT)
     throw std::invalid_argument("unknown cuDNN convolution algorithm " + std::to_string(algo));
   ConvPlan plan{static_cast<cudnnConvolutionFwdAlgo_t>(algo), math_field(entry, "algo_math")};
+  // Fields of the graph-API path; engines written before it have legacy choices only.
+  p.pad_end = entry.value("pad_end", p.pad);
+  p.bias = entry.value("bias", false);
+  p.residual = entry.value("residual", false);
+  p.relu = entry.value("relu", false);
+  p.graph_api = entry.value("graph_api", false);
+  plan.engine = entry.value("engine", int64_t{-1});
+  plan.knobs = entry.value("knobs", std::vector<std::pair<int64_t, int64_t>>{});
+  if (p.graph_api && plan.engine < 0)
+    throw std::invalid_argument("a cuDNN graph convolution without an engine id");
   return {p, plan};
 }
 
