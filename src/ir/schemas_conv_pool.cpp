@@ -3,7 +3,8 @@
 // Output sizes follow ONNX: explicit pads, auto_pad (SAME_UPPER/LOWER, VALID), dilations,
 // and ceil_mode for pooling. With attribute channels_last=1 (set by
 // passes::convert_to_channels_last; 2-D only) X and Y are [N, H, W, C] and Conv's W is
-// [K, R, S, C/group].
+// [K, R, S, C/group]. Conv's optional input 3, Z (set by passes::fuse_conv_residual), is
+// added before the fused activation and has Y's dtype and shape.
 #include <string>
 
 #include "core/error.h"
@@ -121,6 +122,24 @@ Dims checked_conv_weight(const Node& node) {
   return w.shape.static_dims();
 }
 
+// Conv's residual Z, when present, is added to Y element for element: X's dtype, and where
+// both are known, Y's shape (in Y's layout); no broadcasting.
+void check_residual(const Node& node, const Value& x, const Shape& y) {
+  const Value* z = node.input(3);
+  if (z == nullptr) return;
+  check(z->dtype == x.dtype, ErrorKind::InvalidModel, node.describe(), ": residual Z '", z->name,
+        "' is ", dtype_name(z->dtype), " but X is ", dtype_name(x.dtype),
+        "; Z must have the output's dtype");
+  if (!z->shape.rank_known() || !y.rank_known()) return;
+  bool agrees = z->shape.rank() == y.rank();
+  for (int64_t d = 0; agrees && d < y.rank(); ++d) {
+    agrees = !z->shape[d].is_static() || !y[d].is_static() || z->shape[d] == y[d];
+  }
+  check(agrees, ErrorKind::InvalidModel, node.describe(), ": residual Z '", z->name, "' has shape ",
+        z->shape.to_string(), " but the output has shape ", y.to_string(),
+        "; Z must have the output's shape exactly (no broadcasting)");
+}
+
 void infer_conv(Node& node) {
   const Value& x = required_input(node, 0);
   Dims weight = checked_conv_weight(node);
@@ -136,7 +155,10 @@ void infer_conv(Node& node) {
   check(weight.size() >= 3 && weight.size() <= 5, ErrorKind::Unsupported, node.describe(),
         ": only 1-D, 2-D and 3-D convolutions are supported; weight has shape ",
         dims_to_string(weight));
-  if (!rank_matches_weight(node, x, weight)) return;
+  if (!rank_matches_weight(node, x, weight)) {
+    check_residual(node, x, Shape());
+    return;
+  }
   int64_t group = node.attr_int("group", 1);
   check(group >= 1 && weight[0] % group == 0, ErrorKind::InvalidModel, node.describe(), ": group ",
         group, " must divide the output channels ", weight[0]);
@@ -152,7 +174,9 @@ void infer_conv(Node& node) {
   }
   std::vector<Dim> result{input[0], Dim::fixed(weight[0])};
   for (Dim& dim : spatial_output(node, input, read_window(node, kernel))) result.push_back(dim);
-  set_output(node, 0, x.dtype, physical(std::move(result), nhwc));
+  Shape output = physical(std::move(result), nhwc);
+  check_residual(node, x, output);
+  set_output(node, 0, x.dtype, std::move(output));
 }
 
 // ConvTranspose: X [N, C, spatial...], W [C, M/group, k...], B [M]; Y [N, M, spatial'...]
@@ -229,7 +253,7 @@ void infer_global_pool(Node& node) {
 }  // namespace
 
 void add_conv_pool_schemas(std::vector<OpSchema>& table) {
-  table.push_back({"Conv", 2, 3, 1, 1, true, infer_conv});
+  table.push_back({"Conv", 2, 4, 1, 1, true, infer_conv});  // X, W, B?, Z?
   table.push_back({"ConvTranspose", 2, 3, 1, 1, true, infer_conv_transpose});
   table.push_back({"MaxPool", 1, 1, 1, 1, true, infer_pool});
   table.push_back({"AveragePool", 1, 1, 1, 1, true, infer_pool});

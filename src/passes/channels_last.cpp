@@ -47,10 +47,22 @@ bool can_enter(const ir::Value* value, const std::set<const ir::Value*>& nhwc) {
   return has_rank(value, 4);
 }
 
+// A 2-D Conv with a constant weight; a residual Z (passes::fuse_conv_residual) must be 4-D
+// like Y, whose layout it then follows.
 bool convertible_conv(const ir::Node& node) {
   const ir::Value* weight = node.input(1);
+  const ir::Value* residual = node.input(3);
   return node.op == "Conv" && node.outputs.size() == 1 && has_rank(node.input(0), 4) &&
-         weight != nullptr && weight->is_constant() && weight->constant->rank() == 4;
+         weight != nullptr && weight->is_constant() && weight->constant->rank() == 4 &&
+         (residual == nullptr || has_rank(residual, 4));
+}
+
+// The inputs that hold NCHW data and so move to NHWC with the node: all of an elementwise
+// node's; X of a pool; X and the residual Z of a Conv (its W is permuted apart, its bias and
+// the pools' attributes need no change).
+bool is_data_input(const ir::Node& node, size_t index) {
+  if (node.op == "Conv") return index == 0 || index == 3;
+  return index == 0 || node.op.find("Pool") == std::string::npos;
 }
 
 // Pools follow their input into the region; they never start one.
@@ -129,11 +141,12 @@ class Converter {
     if (node.op.starts_with("Reduce") && node.has_attr("axes")) {
       node.attrs["axes"] = channels_last_axes(node.attr_ints("axes"));
     }
-    // Conv's bias and the pools' attributes need no change; only data inputs move.
-    size_t data_inputs = windowed ? 1 : node.inputs.size();
-    for (size_t i = 0; i < data_inputs; ++i) {
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
       ir::Value* input = node.inputs[i];
-      if (input == nullptr || nhwc_.count(input) || is_scalar_like(*input)) continue;
+      if (input == nullptr || !is_data_input(node, i) || nhwc_.count(input) ||
+          is_scalar_like(*input)) {
+        continue;
+      }
       node.inputs[i] =
           input->is_constant() ? permuted(input, permuted_constant) : entry(input, node);
     }

@@ -11,14 +11,16 @@
 namespace kiln::passes {
 namespace {
 
-// The Conv whose only reader is `batch_norm` and whose weights and BN parameters are
-// constants of one float dtype; null if the pattern does not hold.
+// The Conv whose only reader is `batch_norm`, with no fused activation or residual, and whose
+// weights and BN parameters are constants of one float dtype; null if the pattern does not hold.
 ir::Node* foldable_conv(const ir::Graph& graph, const ir::Node& batch_norm) {
   const ir::Value* x = batch_norm.input(0);
   if (x == nullptr || x->producer == nullptr || x->producer->op != "Conv") return nullptr;
   ir::Node* conv = x->producer;
   if (graph.users(x).size() != 1 || graph.is_graph_output(x) || conv->has_attr("fused_activation"))
     return nullptr;
+  // BN would scale a residual Z too, which the folded weights cannot express.
+  if (conv->input(3) != nullptr) return nullptr;
   const ir::Value* weight = conv->input(1);
   const ir::Value* bias = conv->input(2);
   if (weight == nullptr || !weight->is_constant() || !is_float_storage(weight->dtype))

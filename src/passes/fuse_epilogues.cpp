@@ -9,57 +9,13 @@
 #include <vector>
 
 #include "ir/op_schema.h"
+#include "passes/graph_rewrites.h"
 #include "passes/passes.h"
 
 namespace kiln::passes {
 namespace {
 
 bool is_matrix_product(const ir::Node& node) { return node.op == "MatMul" || node.op == "Gemm"; }
-
-// The node that alone reads `producer`'s output, which may therefore disappear into it:
-// exactly one reader, and not a graph output (the engine must still write that value).
-ir::Node* sole_user(const ir::Graph& graph, const ir::Node& producer) {
-  if (producer.outputs.size() != 1 || graph.is_graph_output(producer.outputs[0])) return nullptr;
-  const ir::Value* value = producer.outputs[0];
-  std::vector<ir::Node*> users = graph.users(value);
-  return users.size() == 1 ? users[0] : nullptr;
-}
-
-// The precision a node's outputs (and a library epilogue) are computed in: TF32 rounds only
-// the inputs of matrix products, so it counts as fp32 here.
-Precision output_precision(Precision precision) {
-  return precision == Precision::TF32 ? Precision::FP32 : precision;
-}
-
-// Whether `follower` may run inside `producer`'s epilogue without changing what it computes:
-// it has no precision of its own, or the producer's.
-bool precisions_agree(const ir::Node& producer, const ir::Node& follower) {
-  if (!follower.precision) return true;
-  return output_precision(*follower.precision) ==
-         output_precision(producer.precision.value_or(Precision::FP32));
-}
-
-// `follower` (one output, reading `producer`'s output) is folded away: the producer takes over
-// the follower's output value, so readers and graph outputs keep their names and the
-// producer keeps its own node name.
-void absorb(ir::Graph& graph, ir::Node* producer, ir::Node* follower) {
-  ir::Value* result = follower->outputs.at(0);
-  ir::Value* intermediate = producer->outputs[0];
-  follower->inputs.clear();
-  follower->outputs.clear();
-  graph.remove_node(follower);
-  intermediate->producer = nullptr;
-  producer->outputs[0] = result;
-  result->producer = producer;
-}
-
-// `follower` (a reader of `producer`'s output) writes one value of that output's floating
-// dtype, in a compatible precision: the conditions every fusion here shares.
-bool fusable_follower(const ir::Node& producer, const ir::Node& follower) {
-  const ir::Value* value = producer.outputs[0];
-  return follower.outputs.size() == 1 && follower.outputs[0]->dtype == value->dtype &&
-         is_floating(value->dtype) && precisions_agree(producer, follower);
-}
 
 // The constant `bias` as the [n] vector it stands for when added to a result whose last dim
 // is n: every other dim 1, and no more dims than the result (else Add would add some).

@@ -1,4 +1,5 @@
-// Node replacement and removal that keep graph output names intact.
+// Node replacement and removal that keep graph output names intact, and the conditions of
+// the epilogue fusions.
 #include "passes/graph_rewrites.h"
 
 #include <algorithm>
@@ -6,6 +7,21 @@
 #include "core/error.h"
 
 namespace kiln::passes {
+namespace {
+
+// The precision a node's outputs (and a library epilogue) are computed in: TF32 rounds only
+// the inputs of matrix products, so it counts as fp32 here.
+Precision output_precision(Precision precision) {
+  return precision == Precision::TF32 ? Precision::FP32 : precision;
+}
+
+bool precisions_agree(const ir::Node& producer, const ir::Node& follower) {
+  if (!follower.precision) return true;
+  return output_precision(*follower.precision) ==
+         output_precision(producer.precision.value_or(Precision::FP32));
+}
+
+}  // namespace
 
 void replace_by_constants(ir::Graph& graph, ir::Node* node, std::vector<Tensor> results) {
   check(results.size() == node->outputs.size(), ErrorKind::Runtime, node->describe(), ": computed ",
@@ -51,6 +67,29 @@ bool bypass_node(ir::Graph& graph, ir::Node* node) {
   graph.replace_all_uses(input, output);
   graph.remove_node(node);
   return true;
+}
+
+ir::Node* sole_user(const ir::Graph& graph, const ir::Node& producer) {
+  if (producer.outputs.size() != 1 || graph.is_graph_output(producer.outputs[0])) return nullptr;
+  std::vector<ir::Node*> users = graph.users(producer.outputs[0]);
+  return users.size() == 1 ? users[0] : nullptr;
+}
+
+bool fusable_follower(const ir::Node& producer, const ir::Node& follower) {
+  const ir::Value* value = producer.outputs[0];
+  return follower.outputs.size() == 1 && follower.outputs[0]->dtype == value->dtype &&
+         is_floating(value->dtype) && precisions_agree(producer, follower);
+}
+
+void absorb(ir::Graph& graph, ir::Node* producer, ir::Node* follower) {
+  ir::Value* result = follower->outputs.at(0);
+  ir::Value* intermediate = producer->outputs[0];
+  follower->inputs.clear();
+  follower->outputs.clear();
+  graph.remove_node(follower);
+  intermediate->producer = nullptr;
+  producer->outputs[0] = result;
+  result->producer = producer;
 }
 
 }  // namespace kiln::passes

@@ -1,5 +1,6 @@
 // Rewrites shared by the passes that replace or remove nodes while keeping the names of
-// graph outputs (callers of an engine find outputs by name).
+// graph outputs (callers of an engine find outputs by name), and the conditions under which
+// the epilogue fusions (fuse_epilogues, fuse_conv_residual) fold a node into its producer.
 #pragma once
 
 #include <vector>
@@ -18,5 +19,21 @@ void replace_by_constants(ir::Graph& graph, ir::Node* node, std::vector<Tensor> 
 // the output's name instead. Returns false (and changes nothing) where that is impossible:
 // the input is a graph input or itself a graph output.
 bool bypass_node(ir::Graph& graph, ir::Node* node);
+
+// The node that alone reads `producer`'s output, which may therefore disappear into it:
+// exactly one reader, and not a graph output (the engine must still write that value). Null
+// otherwise.
+ir::Node* sole_user(const ir::Graph& graph, const ir::Node& producer);
+
+// Whether `follower` (a reader of `producer`'s output) may run inside `producer`'s epilogue
+// without changing what it computes: it writes one value of that output's floating dtype, and
+// has no precision of its own or the producer's (TF32 counting as FP32: it rounds only the
+// inputs of matrix products).
+bool fusable_follower(const ir::Node& producer, const ir::Node& follower);
+
+// `follower` (one output, reading `producer`'s output) is folded away: the producer takes over
+// the follower's output value, so readers and graph outputs keep their names and the
+// producer keeps its own node name.
+void absorb(ir::Graph& graph, ir::Node* producer, ir::Node* follower);
 
 }  // namespace kiln::passes

@@ -46,6 +46,16 @@ void assign_precisions(ir::Graph& graph, const std::set<Precision>& enabled, boo
 // the follower's output name. Not part of optimize(); the engine builder runs it. Returns
 // the number of nodes folded away.
 int fuse_epilogues(ir::Graph& graph);
+// Folds a residual add into a 2-D Conv (4-D data, either layout) that has no input 3 and no
+// fused_activation yet: Conv → Add(·, Z), the Conv's output read by that Add alone and no
+// graph output, Z (either operand; not the Conv's output) of the Add's dtype and exactly its
+// static shape, which the Conv's output also has (no broadcasting), becomes the Conv with
+// input 3 = Z; a Relu that then alone reads the sum (no graph output) becomes its
+// fused_activation. The Add and Relu must carry no precision or the Conv's (as in
+// fuse_epilogues). Keeps the Conv's node name and the last folded node's output name; sorts
+// the nodes again where Z came after the Conv. Not part of optimize(); the engine builder
+// runs it (after convert_to_channels_last). Returns the number of Convs that took a residual.
+int fuse_conv_residual(ir::Graph& graph);
 // Folds each inference BatchNormalization that alone reads a Conv's output into that Conv's
 // weights and bias (constants only). Returns the number folded.
 int fold_batch_norm(ir::Graph& graph);

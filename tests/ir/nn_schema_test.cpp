@@ -100,6 +100,45 @@ TEST(ConvSchema, ChannelMismatchIsAnError) {
   EXPECT_THROW(conv(shape({1, 5, 8, 8}), {4, 3, 3, 3}, {}), Error);
 }
 
+// Conv's residual Z (input 3) has exactly the output's dtype and shape, in its layout; the
+// error names the node. x[1,3,8,8] → y[1,4,8,8] (NHWC: [1,8,8,4]).
+std::string conv_with_residual(DType z_dtype, Shape z_shape, bool channels_last) {
+  Graph graph;
+  Value* x = graph.add_input("x", DType::Float32,
+                             channels_last ? shape({1, 8, 8, 3}) : shape({1, 3, 8, 8}));
+  Value* z = graph.add_input("z", z_dtype, std::move(z_shape));
+  Node* node =
+      graph.add_node("Conv", "conv", {x, weight(graph, "w", {4, 3, 3, 3}), nullptr, z}, {"y"});
+  node->attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  if (channels_last) node->attrs["channels_last"] = int64_t{1};
+  try {
+    infer_node(*node);
+  } catch (const Error& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::InvalidModel) << error.what();
+    EXPECT_NE(std::string(error.what()).find("Conv node 'conv'"), std::string::npos)
+        << error.what();
+    return error.what();
+  }
+  return node->outputs[0]->shape.to_string();
+}
+
+TEST(ConvSchema, ResidualMustHaveTheOutputsShapeAndDtype) {
+  EXPECT_EQ(conv_with_residual(DType::Float32, shape({1, 4, 8, 8}), false), "[1, 4, 8, 8]");
+  EXPECT_EQ(conv_with_residual(DType::Float32, shape({1, 8, 8, 4}), true), "[1, 8, 8, 4]");
+  EXPECT_EQ(conv_with_residual(DType::Float32, shape({"n", 4, 8, "?"}), false), "[1, 4, 8, 8]");
+  EXPECT_EQ(conv_with_residual(DType::Float32, Shape(), false), "[1, 4, 8, 8]");  // rank unknown
+  for (const Shape& bad : {shape({1, 4, 8, 1}), shape({4, 8, 8}), shape({2, 4, 8, 8})}) {
+    EXPECT_NE(conv_with_residual(DType::Float32, bad, false).find("no broadcasting"),
+              std::string::npos)
+        << bad.to_string();
+  }
+  // NCHW Z for an NHWC output.
+  EXPECT_NE(conv_with_residual(DType::Float32, shape({1, 4, 8, 8}), true).find("no broadcasting"),
+            std::string::npos);
+  EXPECT_NE(conv_with_residual(DType::Float16, shape({1, 4, 8, 8}), false).find("float16"),
+            std::string::npos);
+}
+
 std::string pool(const std::string& op, Shape x, std::map<std::string, AttrValue> attrs) {
   Graph graph;
   Value* input = graph.add_input("x", DType::Float32, std::move(x));

@@ -62,5 +62,16 @@ TEST(FoldBatchNormTest, LeavesAConvWithAnotherReaderAlone) {
   EXPECT_EQ(count_op(graph, "BatchNormalization"), 1);
 }
 
+// BN(conv + B + Z) scales Z too; folded weights and bias cannot.
+TEST(FoldBatchNormTest, LeavesAConvWithAResidualAlone) {
+  ir::Graph graph = conv_bn_graph(true);
+  ir::Node* conv = graph.nodes().front();
+  ASSERT_EQ(conv->op, "Conv");
+  conv->inputs.push_back(graph.add_input("z", DType::Float32, ir::Shape::from_dims({2, 4, 6, 6})));
+  ir::infer_graph(graph);
+  EXPECT_EQ(fold_batch_norm(graph), 0);
+  EXPECT_EQ(count_op(graph, "BatchNormalization"), 1);
+}
+
 }  // namespace
 }  // namespace kiln::passes

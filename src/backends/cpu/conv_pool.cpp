@@ -1,7 +1,8 @@
 // CPU reference kernels for Conv (im2col + the shared GEMM), MaxPool, AveragePool and
-// GlobalAveragePool, over 1 to 3 spatial dims. Conv applies a "fused_activation" (Relu, set
-// by passes::fuse_epilogues) after its bias. Nodes with channels_last=1 (NHWC data, KRSC
-// weights) run the same code on transposed copies: a reference, not a fast path.
+// GlobalAveragePool, over 1 to 3 spatial dims. Conv adds its bias and its residual Z (input 3,
+// set by passes::fuse_conv_residual), then applies a "fused_activation" (Relu). Nodes with
+// channels_last=1 (NHWC data and Z, KRSC weights) run the same code on transposed copies: a
+// reference, not a fast path.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -59,8 +60,40 @@ void im2col(const T* image, int64_t channels, const WindowGeometry& g, T* col) {
   }
 }
 
+// out += bias (per output channel), then += residual (element for element), then the fused
+// activation: cuDNN's order, in the kernel's type.
 template <typename T>
-Tensor conv_typed(const ir::Node& node, const Tensor& x, const Tensor& weight, const Tensor& bias) {
+void apply_conv_epilogue(const ir::Node& node, Tensor& out, const Tensor& bias,
+                         const Tensor& residual) {
+  int64_t batch = out.dim(0), out_channels = out.dim(1);
+  int64_t out_volume = out.numel() / std::max<int64_t>(1, batch * out_channels);
+  FusedActivation activation = fused_activation_of(node, false);
+  T* out_data = out.data_mutable<T>();
+  if (bias.defined()) {
+    check(bias.numel() == out_channels && bias.dtype() == out.dtype(), ErrorKind::InvalidModel,
+          node.describe(), ": bias must be ", dtype_name(out.dtype()), " with ", out_channels,
+          " elements, got ", dtype_name(bias.dtype()), " ", dims_to_string(bias.dims()));
+    const T* b_data = bias.data<T>();
+    for (int64_t plane = 0; plane < batch * out_channels; ++plane) {
+      T value = b_data[plane % out_channels];
+      T* dst = out_data + plane * out_volume;
+      for (int64_t i = 0; i < out_volume; ++i) dst[i] += value;
+    }
+  }
+  if (residual.defined()) {
+    check(residual.dims() == out.dims() && residual.dtype() == out.dtype(), ErrorKind::InvalidModel,
+          node.describe(), ": residual Z must be ", dtype_name(out.dtype()), " ",
+          dims_to_string(out.dims()), " like the output, got ", dtype_name(residual.dtype()), " ",
+          dims_to_string(residual.dims()));
+    const T* z_data = residual.data<T>();
+    for (int64_t i = 0; i < out.numel(); ++i) out_data[i] += z_data[i];
+  }
+  apply_fused_activation(node, activation, out_data, out.numel());
+}
+
+template <typename T>
+Tensor conv_typed(const ir::Node& node, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                  const Tensor& residual) {
   check_image_input(node, x);
   check(weight.rank() == x.rank(), ErrorKind::InvalidModel, node.describe(), ": weight ",
         dims_to_string(weight.dims()), " and input ", dims_to_string(x.dims()),
@@ -81,12 +114,7 @@ Tensor conv_typed(const ir::Node& node, const Tensor& x, const Tensor& weight, c
           " disagrees with the weight ", dims_to_string(weight.dims()));
   }
   WindowGeometry g = resolve_window(node, spatial_dims_of(x.dims()), kernel, false);
-  FusedActivation activation = fused_activation_of(node, false);
-  if (bias.defined()) {
-    check(bias.numel() == out_channels && bias.dtype() == x.dtype(), ErrorKind::InvalidModel,
-          node.describe(), ": bias must be ", dtype_name(x.dtype()), " with ", out_channels,
-          " elements, got ", dtype_name(bias.dtype()), " ", dims_to_string(bias.dims()));
-  }
+  fused_activation_of(node, false);  // an unsupported activation fails before the work
 
   Dims out_dims{batch, out_channels};
   for (int64_t dim : g.out_spatial()) out_dims.push_back(dim);
@@ -128,15 +156,7 @@ Tensor conv_typed(const ir::Node& node, const Tensor& x, const Tensor& weight, c
       gemm_batched<T>({operands(item, col)}, group_out, out_volume, col_rows);
     }
   }
-  if (bias.defined()) {
-    const T* b_data = bias.data<T>();
-    for (int64_t plane = 0; plane < batch * out_channels; ++plane) {
-      T value = b_data[plane % out_channels];
-      T* dst = out_data + plane * out_volume;
-      for (int64_t i = 0; i < out_volume; ++i) dst[i] += value;
-    }
-  }
-  apply_fused_activation(node, activation, out_data, out.numel());
+  apply_conv_epilogue<T>(node, out, bias, residual);
   return out;
 }
 
@@ -144,11 +164,19 @@ std::vector<Tensor> conv_kernel(const ir::Node& node, const std::vector<Tensor>&
   check(inputs.size() >= 2 && inputs[0].defined() && inputs[1].defined(), ErrorKind::InvalidModel,
         node.describe(), ": needs inputs X and W");
   Tensor bias = inputs.size() > 2 ? inputs[2] : Tensor();
+  Tensor residual = inputs.size() > 3 ? inputs[3] : Tensor();
   bool nhwc = is_channels_last(node);
   Tensor x = nhwc ? to_channels_first(inputs[0]) : inputs[0];
   Tensor weight = nhwc ? to_channels_first(inputs[1]) : inputs[1];
+  // Z lies as Y does: NHWC with channels_last=1, so it moves to NCHW with X.
+  if (nhwc && residual.defined()) {
+    check(residual.rank() == 4, ErrorKind::InvalidModel, node.describe(),
+          ": residual Z must be 4-D [N, H, W, C] like the output, got ",
+          dims_to_string(residual.dims()));
+    residual = to_channels_first(residual);
+  }
   Tensor y = visit_float_type(node, inputs[0].dtype(), [&](auto tag) {
-    return conv_typed<decltype(tag)>(node, x, weight, bias);
+    return conv_typed<decltype(tag)>(node, x, weight, bias, residual);
   });
   return {nhwc ? to_channels_last(y) : y};
 }

@@ -110,8 +110,12 @@ std::vector<Tensor> run_emulated(const ir::Node& node, std::vector<Tensor> args)
   bool round_all = float_compute && (precision == Precision::BF16 || precision == Precision::FP16);
   bool round_inputs = round_all || (precision == Precision::TF32 && is_tensor_core_op(node.op));
   if (round_inputs) {
-    for (Tensor& arg : args) {
-      if (arg.defined() && is_floating(arg.dtype())) arg = rounded_to(arg, precision);
+    for (size_t i = 0; i < args.size(); ++i) {
+      Tensor& arg = args[i];
+      // TF32 rounds what the tensor cores multiply; a Conv's residual Z is added after the
+      // product in FP32, as cuDNN's epilogue (and an unfused FP32 Add) does.
+      bool residual = node.op == "Conv" && i == 3 && !round_all;
+      if (arg.defined() && is_floating(arg.dtype()) && !residual) arg = rounded_to(arg, precision);
     }
   }
   std::vector<Tensor> outputs = kernel(node, args);
