@@ -202,6 +202,8 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
   // fast tensor-core engines, which the CUDA backend runs through the graph API with the bias,
   // the residual add and the ReLU fused (ops/conv_cudnn.cpp).
   passes::convert_to_channels_last(graph);
+  // A residual add (and the ReLU after it) joins the convolution it follows: one cuDNN graph.
+  passes::fuse_conv_residual(graph);
   assign_engine_precisions(graph, config);
   if (timer != nullptr && !config.strongly_typed) {
     ir::Graph specialized = passes::specialize_shapes(graph, config.tuned_input_dims);

@@ -9,6 +9,7 @@
 
 #include "backends/cpu/channels_last.h"
 #include "backends/cpu/executor.h"
+#include "backends/cuda/kernels/cudnn_conv.h"
 #include "backends/cuda/runtime/cuda_executor.h"
 #include "core/tensor_io.h"
 #include "cuda_test_util.h"
@@ -132,6 +133,41 @@ TEST(CudaChannelsLast, ConvFusedRelu) {
   Attrs depthwise = conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 8);
   depthwise["fused_activation"] = std::string("Relu");
   expect_all("Conv", {{2, 8, 10, 10}, {8, 1, 3, 3}, {8}}, depthwise);
+}
+
+// Conv with a residual Z (input 3, shaped like Y): the graph API's fused add, before the ReLU.
+TEST(CudaChannelsLast, ConvFusedResidualAndRelu) {
+  KILN_REQUIRE_GPU();
+  Attrs attrs = conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 1);
+  expect_all("Conv", {{2, 8, 12, 12}, {16, 8, 3, 3}, {16}, {2, 16, 12, 12}}, attrs);
+  attrs["fused_activation"] = std::string("Relu");
+  expect_all("Conv", {{2, 8, 12, 12}, {16, 8, 3, 3}, {16}, {2, 16, 12, 12}}, attrs);
+  Attrs pointwise = conv_attrs({0, 0, 0, 0}, {1, 1}, {1, 1}, 1);
+  pointwise["fused_activation"] = std::string("Relu");
+  expect_all("Conv", {{4, 64, 7, 7}, {256, 64, 1, 1}, {256}, {4, 256, 7, 7}}, pointwise);
+  Attrs strided = conv_attrs({0, 1, 2, 1}, {2, 2}, {1, 1}, 1);
+  strided["fused_activation"] = std::string("Relu");
+  expect_all("Conv", {{2, 4, 15, 13}, {6, 4, 3, 3}, {6}, {2, 6, 8, 7}}, strided);
+}
+
+// Sizes of ResNet-50's layers at batch 2, bf16 and fp16 through the fast NHWC engines.
+TEST(CudaChannelsLast, ConvResNetShapes) {
+  KILN_REQUIRE_GPU();
+  Attrs relu = conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 1);
+  relu["fused_activation"] = std::string("Relu");
+  expect_all("Conv", {{2, 64, 56, 56}, {64, 64, 3, 3}, {64}}, relu);
+  Attrs stem = conv_attrs({3, 3, 3, 3}, {2, 2}, {1, 1}, 1);
+  stem["fused_activation"] = std::string("Relu");
+  expect_all("Conv", {{2, 3, 224, 224}, {64, 3, 7, 7}, {64}}, stem);
+  Attrs down = conv_attrs({0, 0, 0, 0}, {2, 2}, {1, 1}, 1);
+  expect_all("Conv", {{2, 512, 28, 28}, {1024, 512, 1, 1}, {1024}}, down);
+  // These are the graph API's problems: none may have fallen back to the legacy path.
+  int64_t before = cudnn_graph_conv_launches();
+  for (Precision precision : {Precision::FP16, Precision::BF16}) {
+    EXPECT_TRUE(nhwc_error("Conv", {{2, 64, 56, 56}, {64, 64, 3, 3}, {64}}, relu, precision) <=
+                cuda_test::tolerance_for(precision));
+  }
+  EXPECT_GE(cudnn_graph_conv_launches() - before, 2) << "a 16-bit NHWC conv took the legacy path";
 }
 
 Attrs pool_attrs(std::vector<int64_t> kernel, std::vector<int64_t> pads,

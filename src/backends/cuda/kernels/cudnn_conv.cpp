@@ -8,6 +8,7 @@
 #include <cudnn_frontend.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <limits>
 #include <unordered_map>
@@ -29,6 +30,8 @@ enum Uid : int64_t { kX = 1, kW, kBias, kResidual, kY };
 constexpr int64_t kCandidates = 8;
 constexpr int kTimedLaunches = 5;
 constexpr int kTimingRounds = 3;
+
+std::atomic<int64_t> graph_launches{0};
 
 fe::DataType_t frontend_dtype(DType dtype) {
   switch (dtype) {
@@ -305,7 +308,10 @@ std::string run_conv_graph(const ConvResources& resources, const ConvProblem& pr
       entry.graph->execute_plan_at_index(resources.cudnn, pack, space, entry.index);
   launch_check(status.is_good(), ErrorKind::Cuda, "cuDNN graph convolution failed on ",
                problem_text(problem), ": ", status.get_message());
+  graph_launches.fetch_add(1, std::memory_order_relaxed);
   return "";
 }
+
+int64_t cudnn_graph_conv_launches() { return graph_launches.load(std::memory_order_relaxed); }
 
 }  // namespace kiln::cuda

@@ -46,4 +46,8 @@ std::string run_conv_graph(const ConvResources& resources, const ConvProblem& pr
                            const void* bias, const void* residual, void* y, void* space,
                            size_t space_size);
 
+// How many convolutions this process launched through the graph API (tests and diagnostics
+// tell the graph route from the legacy fallback by it).
+int64_t cudnn_graph_conv_launches();
+
 }  // namespace kiln::cuda

@@ -50,24 +50,16 @@ bool fused_relu(const ir::Node& node) {
   return activation == "Relu";
 }
 
-void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
-                 std::span<DeviceTensor> outputs) {
-  check(inputs.size() >= 2 && inputs[0].defined() && inputs[1].defined(), ErrorKind::InvalidModel,
-        node.describe(), ": needs inputs X and W");
-  check(context.cudnn != nullptr, ErrorKind::InvalidArgument, node.describe(),
-        ": the launch context has no cuDNN handle");
-  const DeviceTensor& x = inputs[0];
-  const DeviceTensor& w = inputs[1];
-  const DeviceTensor* bias = inputs.size() > 2 && inputs[2].defined() ? &inputs[2] : nullptr;
-  const DeviceTensor* residual = inputs.size() > 3 && inputs[3].defined() ? &inputs[3] : nullptr;
-  DeviceTensor& y = outputs[0];
+// X, W, the optional bias and residual against Y: ranks, dtypes and sizes.
+void check_conv_operands(const ir::Node& node, const DeviceTensor& x, const DeviceTensor& w,
+                         const DeviceTensor* bias, const DeviceTensor* residual,
+                         const DeviceTensor& y) {
   check(x.dims.size() == 3 || x.dims.size() == 4, ErrorKind::Unsupported, node.describe(),
         ": the CUDA backend runs 1-D and 2-D convolutions, got input ", dims_to_string(x.dims));
   check(w.dims.size() == x.dims.size() && w.dtype == x.dtype && y.dtype == x.dtype,
         ErrorKind::InvalidModel, node.describe(), ": X ", dims_to_string(x.dims), " ",
         dtype_name(x.dtype), ", W ", dims_to_string(w.dims), " ", dtype_name(w.dtype), " and Y ",
         dtype_name(y.dtype), " must agree in rank and dtype");
-  bool relu = fused_relu(node);
   if (bias != nullptr) {
     check(bias->numel() == w.dims[0] && bias->dtype == y.dtype, ErrorKind::InvalidModel,
           node.describe(), ": bias must be ", dtype_name(y.dtype), " with ", w.dims[0],
@@ -79,6 +71,42 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
           dims_to_string(y.dims), " like the output, got ", dtype_name(residual->dtype), " ",
           dims_to_string(residual->dims));
   }
+}
+
+// The channels_last route: `problem` (geometry, pads, ReLU) with the bias and residual as one
+// cuDNN graph. False, having launched nothing, where the graph API refuses the problem.
+bool ran_as_cudnn_graph(LaunchContext& context, const ir::Node& node, ConvProblem problem,
+                        const std::array<int64_t, 4>& y_dims, const DeviceTensor& x,
+                        const DeviceTensor& w, const DeviceTensor* bias,
+                        const DeviceTensor* residual, DeviceTensor& y) {
+  problem.graph_api = true;
+  problem.bias = bias != nullptr;
+  problem.residual = residual != nullptr;
+  problem.workspace_size = context.workspace_size;
+  std::string refusal;
+  launch_for(node, [&] {
+    refusal = run_conv_graph(conv_resources(context), problem, y_dims, x.data, w.data,
+                             bias != nullptr ? bias->data : nullptr,
+                             residual != nullptr ? residual->data : nullptr, y.data,
+                             context.workspace, context.workspace_size);
+  });
+  if (!refusal.empty()) log_debug(node.describe(), ": ", refusal, "; taking cuDNN's legacy API");
+  return refusal.empty();
+}
+
+void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+                 std::span<DeviceTensor> outputs) {
+  check(inputs.size() >= 2 && inputs[0].defined() && inputs[1].defined(), ErrorKind::InvalidModel,
+        node.describe(), ": needs inputs X and W");
+  check(context.cudnn != nullptr, ErrorKind::InvalidArgument, node.describe(),
+        ": the launch context has no cuDNN handle");
+  const DeviceTensor& x = inputs[0];
+  const DeviceTensor& w = inputs[1];
+  const DeviceTensor* bias = inputs.size() > 2 && inputs[2].defined() ? &inputs[2] : nullptr;
+  const DeviceTensor* residual = inputs.size() > 3 && inputs[3].defined() ? &inputs[3] : nullptr;
+  DeviceTensor& y = outputs[0];
+  check_conv_operands(node, x, w, bias, residual, y);
+  bool relu = fused_relu(node);
   if (y.numel() == 0) return;
   bool nhwc = node.attr_int("channels_last", 0) != 0;
   check(!nhwc || x.dims.size() == 4, ErrorKind::InvalidModel, node.describe(),
@@ -105,22 +133,10 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
 
   if (nhwc) {
     ConvProblem graph_problem = p;
-    graph_problem.graph_api = true;
     graph_problem.pad = {h.pad_begin, wd.pad_begin};
     graph_problem.pad_end = {h.pad_end, wd.pad_end};
-    graph_problem.bias = bias != nullptr;
-    graph_problem.residual = residual != nullptr;
     graph_problem.relu = relu;
-    graph_problem.workspace_size = context.workspace_size;
-    std::string refusal;
-    launch_for(node, [&] {
-      refusal = run_conv_graph(conv_resources(context), graph_problem, y_dims, x.data, w.data,
-                               bias != nullptr ? bias->data : nullptr,
-                               residual != nullptr ? residual->data : nullptr, y.data,
-                               context.workspace, context.workspace_size);
-    });
-    if (refusal.empty()) return;
-    log_debug(node.describe(), ": ", refusal, "; taking cuDNN's legacy API");
+    if (ran_as_cudnn_graph(context, node, graph_problem, y_dims, x, w, bias, residual, y)) return;
   }
 
   // cuDNN takes one pad per dim for both sides; uneven pads are applied by copying the
