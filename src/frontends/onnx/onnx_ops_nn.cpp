@@ -20,6 +20,10 @@ void import_conv(OnnxNode& node) {
                    dims_to_string(weight_dims));
     }
   }
+  // Kiln's Conv takes a fourth input (a fused residual); ONNX's takes X, W and B only.
+  if (node.input_count() > 3) {
+    node.invalid("has ", node.input_count(), " inputs; ONNX Conv takes X, W and an optional B");
+  }
   node.emit("Conv", node.all_inputs(),
             node.copied_attrs({"auto_pad", "dilations", "group", "pads", "strides"}));
 }
