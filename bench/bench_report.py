@@ -113,11 +113,24 @@ def markdown_layers(row, top=10):
     total = sum(layer["median_ms"] for layer in layers)
     lines = [f"Top {min(top, len(layers))} of {len(layers)} layers, {row['variant']}, batch "
              f"{row['batch']} (sum of medians {total:.3f} ms):", "",
-             "| layer | op | precision | median ms | share |", "|---|---|---|---|---|"]
+             "| layer | op | precision | median ms | share | TFLOP/s or GB/s |", "|---|---|---|---|---|---|"]
     for layer in sorted(layers, key=lambda layer: -layer["median_ms"])[:top]:
         share = 100.0 * layer["median_ms"] / total if total else 0.0
-        lines.append(f"| {layer.get('name', '?')} | {layer.get('op', '?')} | "
-                     f"{layer.get('precision', '?')} | {layer['median_ms']:.4f} | {share:.1f}% |")
+        rate = ""
+        if layer.get("tflop_per_s"):
+            rate = f"{layer['tflop_per_s']:.1f} TFLOP/s"
+        elif layer.get("gb_per_s"):
+            rate = f"{layer['gb_per_s']:.0f} GB/s"
+        op = layer.get("op", "?") + (f"/{layer['tactic']}" if layer.get("tactic") else "")
+        lines.append(f"| {layer.get('name', '?')} | {op} | "
+                     f"{layer.get('precision', '?')} | {layer['median_ms']:.4f} | {share:.1f}% | {rate} |")
+    convs = [layer for layer in layers if layer.get("op") == "Conv" and layer.get("flops")]
+    if convs:
+        conv_ms = sum(layer["median_ms"] for layer in convs)
+        conv_flops = sum(layer["flops"] for layer in convs)
+        lines.append(f"\nConvolutions: {len(convs)} layers, {conv_ms:.3f} ms "
+                     f"({100.0 * conv_ms / total:.1f}% of the sum), "
+                     f"{conv_flops / (conv_ms * 1e9):.1f} TFLOP/s together")
     if row.get("host_nodes"):
         lines.append(f"\nRan on the host (no CUDA kernel): {', '.join(row['host_nodes'])}")
     return "\n".join(lines)

@@ -253,7 +253,7 @@ std::vector<LayerProfile> ModelRunner::profile_layers([[maybe_unused]] int itera
   for (const cuda::LayerTime& step :
        engines_->context->profile_layers(engines_->stream.get(), iterations)) {
     layers.push_back({step.name, step.op, step.precision, step.tactic, step.on_host, step.median_ms,
-                      step.bytes});
+                      step.bytes, step.flops});
   }
   return layers;
 #else

@@ -26,6 +26,7 @@ struct LayerProfile {
   bool on_host = false;
   double median_ms = 0;
   size_t bytes = 0;  // its tensors' bytes (inputs and outputs): GB/s for memory-bound layers
+  double flops = 0;  // its arithmetic: TFLOP/s for convolutions and matrix products
 };
 const char* backend_name(Backend backend);
 // How ModelRunner::time_runs measures on `backend`, for reports.

@@ -35,6 +35,11 @@ double gigabytes_per_second(const LayerProfile& layer) {
   return layer.median_ms > 0 ? double(layer.bytes) / (layer.median_ms * 1e6) : 0.0;
 }
 
+// A convolution's or matrix product's arithmetic over its time, against the tensor-core peak.
+double teraflops_per_second(const LayerProfile& layer) {
+  return layer.median_ms > 0 ? layer.flops / (layer.median_ms * 1e9) : 0.0;
+}
+
 // The layer table: the slowest layers first, then the share of each op.
 void print_layers(const std::vector<LayerProfile>& layers, int rows) {
   double total = 0;
@@ -53,8 +58,15 @@ void print_layers(const std::vector<LayerProfile>& layers, int rows) {
   for (size_t i = 0; i < order.size() && i < size_t(rows); ++i) {
     const LayerProfile& layer = *order[i];
     std::string op = layer.tactic.empty() ? layer.op : layer.op + "/" + layer.tactic;
-    std::printf("  %9.4f ms %5.1f%% %7.0f GB/s  %-5s %-12s %s%s\n", layer.median_ms,
-                total > 0 ? 100.0 * layer.median_ms / total : 0.0, gigabytes_per_second(layer),
+    // Compute-bound layers show TFLOP/s, the others GB/s.
+    char rate[32];
+    if (layer.flops > 0) {
+      std::snprintf(rate, sizeof rate, "%6.1f TFLOP/s", teraflops_per_second(layer));
+    } else {
+      std::snprintf(rate, sizeof rate, "%6.0f GB/s   ", gigabytes_per_second(layer));
+    }
+    std::printf("  %9.4f ms %5.1f%% %s  %-5s %-12s %s%s\n", layer.median_ms,
+                total > 0 ? 100.0 * layer.median_ms / total : 0.0, rate,
                 layer.precision.empty() ? "-" : layer.precision.c_str(), op.c_str(),
                 layer.name.c_str(), layer.on_host ? "  (host)" : "");
   }
@@ -146,7 +158,9 @@ int bench_model(const BenchOptions& options) {
                                     {"on_host", layer.on_host},
                                     {"median_ms", layer.median_ms},
                                     {"bytes", layer.bytes},
-                                    {"gb_per_s", gigabytes_per_second(layer)}});
+                                    {"gb_per_s", gigabytes_per_second(layer)},
+                                    {"flops", layer.flops},
+                                    {"tflop_per_s", teraflops_per_second(layer)}});
       }
     }
     std::cout << report.dump(2) << '\n';

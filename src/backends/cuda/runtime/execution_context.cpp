@@ -17,6 +17,7 @@
 #include "backends/cuda/runtime/fused_groups.h"
 #include "backends/cuda/runtime/launch_resources.h"
 #include "backends/cuda/runtime/plan/storage_plan.h"
+#include "ir/layer_flops.h"
 #include "ir/op_schema.h"
 #include "passes/passes.h"
 
@@ -475,6 +476,12 @@ std::vector<LayerTime> ExecutionContext::profile_layers(cudaStream_t stream, int
       }
       layer.on_host = s.kernels[i] == nullptr;
       if (!layer.on_host) layer.tactic = s.tactic_of(i);
+      std::vector<Dims> in_dims, out_dims;
+      for (int tensor : step.inputs)
+        in_dims.push_back(tensor >= 0 ? s.plan.tensors[size_t(tensor)].dims : Dims{});
+      for (int tensor : step.outputs)
+        out_dims.push_back(tensor >= 0 ? s.plan.tensors[size_t(tensor)].dims : Dims{});
+      layer.flops = ir::layer_flops(*step.node, in_dims, out_dims);
     }
     layers.push_back(std::move(layer));
   }

@@ -34,6 +34,7 @@ struct LayerTime {
   std::vector<std::string> members;  // a fusion group's nodes (op "Fused"), else empty
   double median_ms = 0;
   size_t bytes = 0;  // the step's input and output tensors' bytes: at least what it moves
+  double flops = 0;  // its arithmetic (ir::layer_flops): convolutions and matrix products
 };
 
 // How many captured CUDA graphs (one per set of bound addresses) a context keeps.
