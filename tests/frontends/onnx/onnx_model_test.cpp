@@ -215,5 +215,18 @@ TEST(OnnxModel, UnsupportedFormsOfKnownOpsAreListedWithReasons) {
                                       "run time; Kiln needs it to be a constant"));
 }
 
+// A fourth input is Kiln's fused residual, not ONNX's: an ONNX Conv with one is invalid.
+TEST(OnnxModel, ConvWithAFourthInputIsInvalid) {
+  ModelBuilder four(18);
+  four.input("x", TensorProto::FLOAT, {int64_t(1), int64_t(1), int64_t(5), int64_t(5)});
+  four.float_initializer("w", {1, 1, 3, 3}, std::vector<float>(9, 0.5f));
+  four.float_initializer("b", {1}, std::vector<float>(1, 0.5f));
+  four.node("Conv", {"x", "w", "b", "x"}, {"y"}, "conv");
+  four.output("y");
+  Error error = import_error(four.bytes());
+  EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+  EXPECT_THAT(error.what(), HasSubstr("has 4 inputs; ONNX Conv takes X, W and an optional B"));
+}
+
 }  // namespace
 }  // namespace kiln::onnx

@@ -488,18 +488,6 @@ TEST(OnnxOps, UnknownAttributesAreInvalidAndKernelShapeIsChecked) {
 
   conv.graph().mutable_node(0)->mutable_attribute(0)->set_ints(0, 2);
   EXPECT_THAT(import_error(conv).what(), HasSubstr("kernel_shape [2, 3] disagrees"));
-
-  // A fourth input is Kiln's fused residual, not ONNX's: an ONNX Conv with one is invalid.
-  ModelBuilder four(18);
-  four.input("x", TensorProto::FLOAT, {int64_t(1), int64_t(1), int64_t(5), int64_t(5)});
-  four.input("z", TensorProto::FLOAT, {int64_t(1), int64_t(2), int64_t(3), int64_t(3)});
-  four.float_initializer("w", {2, 1, 3, 3}, std::vector<float>(18, 0.5f));
-  four.float_initializer("b", {2}, std::vector<float>(2, 0.5f));
-  four.node("Conv", {"x", "w", "b", "z"}, {"y"}, "conv");
-  four.output("y");
-  Error error4 = import_error(four);
-  EXPECT_EQ(error4.kind(), ErrorKind::InvalidModel);
-  EXPECT_THAT(error4.what(), HasSubstr("has 4 inputs; ONNX Conv takes X, W and an optional B"));
 }
 
 TEST(OnnxOps, CumSumAxisInputBecomesAttribute) {
