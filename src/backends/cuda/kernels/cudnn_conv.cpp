@@ -98,15 +98,21 @@ std::shared_ptr<fe::graph::Graph> describe(const ConvProblem& p,
       .set_data_type(frontend_dtype(p.dtype))
       .set_dim({y_dims[0], y_dims[1], y_dims[2], y_dims[3]})
       .set_stride(nhwc_strides(y_dims));
-  // Exact FP32 layers must not be given TF32 tensor-core engines.
-  if (p.dtype == DType::Float32 && p.math == CUDNN_FMA_MATH) {
-    graph->deselect_numeric_notes(
-        {fe::NumericalNote_t::TENSOR_CORE, fe::NumericalNote_t::DOWN_CONVERT_INPUTS});
-  }
-  // Also deterministic results: the same bits from every run of an engine.
-  graph->deselect_numeric_notes({fe::NumericalNote_t::NONDETERMINISTIC});
   graph->deselect_workspace_greater_than(int64_t(p.workspace_size));
   return graph;
+}
+
+// Drops the engine configurations `p` must not run (the frontend filters the plans already
+// created): nondeterministic ones (every run of an engine gives the same bits), and for exact
+// FP32 layers the TF32 tensor-core ones.
+fe::error_t filter_plans(fe::graph::Graph& graph, const ConvProblem& p) {
+  std::vector<fe::NumericalNote_t> barred{fe::NumericalNote_t::NONDETERMINISTIC};
+  if (p.dtype == DType::Float32 && p.math == CUDNN_FMA_MATH) {
+    barred.push_back(fe::NumericalNote_t::TENSOR_CORE);
+    barred.push_back(fe::NumericalNote_t::DOWN_CONVERT_INPUTS);
+  }
+  graph.deselect_numeric_notes(barred);
+  return {fe::error_code_t::OK, ""};
 }
 
 std::string problem_text(const ConvProblem& p) {
@@ -182,10 +188,11 @@ std::shared_ptr<fe::graph::Graph> build_choice(cudnnHandle_t handle, const ConvP
   std::shared_ptr<fe::graph::Graph> graph = describe(p, y_dims);
   std::unordered_map<fe::KnobType_t, int64_t> knobs;
   for (const auto& [type, value] : choice.knobs) knobs[static_cast<fe::KnobType_t>(type)] = value;
-  why = run_steps(
-      {[&] { return graph->validate(); }, [&] { return graph->build_operation_graph(handle); },
-       [&] { return graph->create_execution_plan(choice.engine, knobs); },
-       [&] { return graph->check_support(); }, [&] { return graph->build_plan_at_index(0); }});
+  why = run_steps({[&] { return graph->validate(); },
+                   [&] { return graph->build_operation_graph(handle); },
+                   [&] { return graph->create_execution_plan(choice.engine, knobs); },
+                   [&] { return filter_plans(*graph, p); }, [&] { return graph->check_support(); },
+                   [&] { return graph->build_plan_at_index(0); }});
   int64_t workspace = 0;
   if (why.empty() && graph->get_workspace_size_plan_at_index(0, workspace).is_bad()) {
     why = "no workspace size";
@@ -205,7 +212,7 @@ void build_candidates(const ConvResources& r, const ConvProblem& p,
        [&] {
          return graph->create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK});
        },
-       [&] { return graph->check_support(); }});
+       [&] { return filter_plans(*graph, p); }, [&] { return graph->check_support(); }});
   if (!why.empty()) {
     entry.refusal = "cuDNN's graph API does not run " + problem_text(p) + ": " + why;
     return;
