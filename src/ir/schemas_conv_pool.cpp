@@ -143,10 +143,11 @@ void check_residual(const Node& node, const Value& x, const Shape& y) {
 void infer_conv(Node& node) {
   const Value& x = required_input(node, 0);
   Dims weight = checked_conv_weight(node);
-  // Set by passes::fuse_epilogues; cuDNN's fused convolutions offer ReLU only.
+  // Set by passes::fuse_epilogues: the activations cuDNN's convolution graphs apply.
   std::string activation = node.attr_string("fused_activation", "");
-  check(activation.empty() || activation == "Relu", ErrorKind::Unsupported, node.describe(),
-        ": fused_activation '", activation, "' is not supported (valid: Relu)");
+  check(activation.empty() || activation == "Relu" || activation == "Silu", ErrorKind::Unsupported,
+        node.describe(), ": fused_activation '", activation,
+        "' is not supported (valid: Relu, Silu)");
   bool nhwc = channels_last(node, x.shape);
   check(!nhwc || weight.size() == 4, ErrorKind::InvalidModel, node.describe(),
         ": a channels_last Conv needs a 4-D weight [K, R, S, C/group], got ",

@@ -1,6 +1,7 @@
 // Epilogue fusion for GPU engines: MatMul and Gemm absorb a following bias Add and a Relu or
-// tanh-GELU, Conv a following Relu, which cuBLASLt's and cuDNN's epilogues then apply without
-// another pass over memory. Not part of optimize(): the engine builder runs it.
+// tanh-GELU, Conv a following Relu or SiLU (x·sigmoid(x), spelled as Sigmoid and Mul), which
+// cuBLASLt's and cuDNN's epilogues then apply without another pass over memory. Not part of
+// optimize(): the engine builder runs it.
 #include <cstring>
 #include <optional>
 #include <string>
@@ -123,6 +124,37 @@ bool fuse_activation(ir::Graph& graph, ir::Node* producer) {
   return true;
 }
 
+// conv → {Sigmoid(y), Mul(y, Sigmoid(y))} (SiLU as PyTorch's exporters spell it, the Mul's
+// operands in either order) becomes conv with fused_activation "Silu", writing the Mul's output.
+// Returns whether it fused.
+bool fuse_silu(ir::Graph& graph, ir::Node* conv) {
+  if (conv->op != "Conv" || conv->has_attr("fused_activation") || conv->outputs.size() != 1)
+    return false;
+  ir::Value* y = conv->outputs[0];
+  std::vector<ir::Node*> readers = graph.users(y);
+  if (readers.size() != 2 || graph.is_graph_output(y)) return false;
+  ir::Node* sigmoid = readers[0]->op == "Sigmoid" ? readers[0] : readers[1];
+  ir::Node* mul = sigmoid == readers[0] ? readers[1] : readers[0];
+  if (sigmoid->op != "Sigmoid" || mul->op != "Mul" || mul->inputs.size() != 2 ||
+      sigmoid->outputs.size() != 1 || graph.is_graph_output(sigmoid->outputs[0]) ||
+      graph.users(sigmoid->outputs[0]).size() != 1) {
+    return false;
+  }
+  ir::Value* s = sigmoid->outputs[0];
+  bool operands =
+      (mul->inputs[0] == y && mul->inputs[1] == s) || (mul->inputs[0] == s && mul->inputs[1] == y);
+  if (!operands || !fusable_follower(*conv, *sigmoid) || !fusable_follower(*conv, *mul) ||
+      mul->outputs[0]->dtype != y->dtype || s->dtype != y->dtype) {
+    return false;
+  }
+  conv->attrs["fused_activation"] = std::string("Silu");
+  absorb(graph, conv, mul);  // the conv writes the product; the Sigmoid now reads nothing live
+  sigmoid->inputs.clear();
+  sigmoid->outputs.clear();
+  graph.remove_node(sigmoid);
+  return true;
+}
+
 }  // namespace
 
 int fuse_epilogues(ir::Graph& graph) {
@@ -138,7 +170,7 @@ int fuse_epilogues(ir::Graph& graph) {
       ++fused;
       changed = true;
     }
-    if (fuse_activation(graph, producer)) {
+    if (fuse_activation(graph, producer) || fuse_silu(graph, producer)) {
       ++fused;
       changed = true;
     }

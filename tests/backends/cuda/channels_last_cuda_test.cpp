@@ -150,6 +150,17 @@ TEST(CudaChannelsLast, ConvFusedResidualAndRelu) {
   expect_all("Conv", {{2, 4, 15, 13}, {6, 4, 3, 3}, {6}, {2, 6, 8, 7}}, strided);
 }
 
+// SiLU (EfficientNet, MobileNet) in the convolution's graph; depthwise convs in the same test.
+TEST(CudaChannelsLast, ConvFusedSilu) {
+  KILN_REQUIRE_GPU();
+  Attrs attrs = conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 1);
+  attrs["fused_activation"] = std::string("Silu");
+  expect_all("Conv", {{2, 16, 12, 12}, {32, 16, 3, 3}, {32}}, attrs);
+  Attrs depthwise = conv_attrs({1, 1, 1, 1}, {2, 2}, {1, 1}, 32);
+  depthwise["fused_activation"] = std::string("Silu");
+  expect_all("Conv", {{2, 32, 14, 14}, {32, 1, 3, 3}, {32}}, depthwise);
+}
+
 // Sizes of ResNet-50's layers at batch 2, bf16 and fp16 through the fast NHWC engines.
 TEST(CudaChannelsLast, ConvResNetShapes) {
   KILN_REQUIRE_GPU();

@@ -36,6 +36,7 @@ struct ConvProblem {
   bool bias = false;       // + a per-channel bias
   bool residual = false;   // + a tensor shaped like y (a residual connection)
   bool relu = false;       // then max(0, ·)
+  bool silu = false;       // or then x·sigmoid(x)
   bool graph_api = false;  // a cudnn_conv.h problem (its choices are engine configurations)
   auto operator<=>(const ConvProblem&) const = default;
 };

@@ -93,6 +93,12 @@ std::shared_ptr<fe::graph::Graph> describe(const ConvProblem& p,
                   tensor(*graph, "residual", kResidual, y_dims));
   }
   if (p.relu) y = pointwise(*graph, fe::PointwiseMode_t::RELU_FWD, y);
+  if (p.silu) {
+    y = graph->pointwise(y, fe::graph::Pointwise_attributes()
+                                .set_mode(fe::PointwiseMode_t::SWISH_FWD)
+                                .set_swish_beta(1.f)
+                                .set_compute_data_type(fe::DataType_t::FLOAT));
+  }
   y->set_output(true)
       .set_uid(kY)
       .set_data_type(frontend_dtype(p.dtype))
@@ -124,6 +130,7 @@ std::string problem_text(const ConvProblem& p) {
   if (p.bias) text += " +bias";
   if (p.residual) text += " +residual";
   if (p.relu) text += " relu";
+  if (p.silu) text += " silu";
   return text;
 }
 

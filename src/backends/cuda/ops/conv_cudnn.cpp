@@ -42,12 +42,17 @@ cudnnMathType_t math_type(const ir::Node& node, DType dtype) {
   return CUDNN_TENSOR_OP_MATH;
 }
 
-// Whether the node carries a fused ReLU; any other fused_activation is Unsupported.
-bool fused_relu(const ir::Node& node) {
+enum class Activation { None, Relu, Silu };
+
+// The node's fused activation; any other fused_activation is Unsupported.
+Activation fused_activation(const ir::Node& node) {
   std::string activation = node.attr_string("fused_activation", "");
-  check(activation.empty() || activation == "Relu", ErrorKind::Unsupported, node.describe(),
-        ": fused_activation '", activation, "' is not supported by the CUDA Conv (valid: Relu)");
-  return activation == "Relu";
+  check(activation.empty() || activation == "Relu" || activation == "Silu", ErrorKind::Unsupported,
+        node.describe(), ": fused_activation '", activation,
+        "' is not supported by the CUDA Conv (valid: Relu, Silu)");
+  return activation == "Relu"   ? Activation::Relu
+         : activation == "Silu" ? Activation::Silu
+                                : Activation::None;
 }
 
 // X, W, the optional bias and residual against Y: ranks, dtypes and sizes.
@@ -106,7 +111,7 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
   const DeviceTensor* residual = inputs.size() > 3 && inputs[3].defined() ? &inputs[3] : nullptr;
   DeviceTensor& y = outputs[0];
   check_conv_operands(node, x, w, bias, residual, y);
-  bool relu = fused_relu(node);
+  Activation activation = fused_activation(node);
   if (y.numel() == 0) return;
   bool nhwc = node.attr_int("channels_last", 0) != 0;
   check(!nhwc || x.dims.size() == 4, ErrorKind::InvalidModel, node.describe(),
@@ -135,7 +140,8 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
     ConvProblem graph_problem = p;
     graph_problem.pad = {h.pad_begin, wd.pad_begin};
     graph_problem.pad_end = {h.pad_end, wd.pad_end};
-    graph_problem.relu = relu;
+    graph_problem.relu = activation == Activation::Relu;
+    graph_problem.silu = activation == Activation::Silu;
     if (ran_as_cudnn_graph(context, node, graph_problem, y_dims, x, w, bias, residual, y)) return;
   }
 
@@ -169,19 +175,19 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
   }
   p.pad_end = p.pad;
   p.workspace_size = space_size;
-  // A residual comes before the ReLU: add it between the convolution and the activation.
-  bool relu_in_conv = relu && residual == nullptr;
+  // A residual comes before the activation: add it between the convolution and the activation.
+  bool relu_in_conv = activation == Activation::Relu && residual == nullptr;
   launch_for(node, [&] {
     run_conv(conv_resources(context), p, y_dims, x_data, w.data,
              bias != nullptr ? bias->data : nullptr, relu_in_conv, y.data, space, space_size);
-  });
-  if (residual != nullptr) {
-    launch_for(node, [&] {
+    if (residual != nullptr) {
       launch_binary(BinaryOp::Add, y.dtype, y.data, y.dims, residual->data, residual->dims, y.data,
                     y.dims, context.stream);
-      if (relu) relu_in_place(y.dtype, y.data, y.numel(), context.stream);
-    });
-  }
+    }
+    if (activation == Activation::Relu && !relu_in_conv)
+      relu_in_place(y.dtype, y.data, y.numel(), context.stream);
+    if (activation == Activation::Silu) silu_in_place(y.dtype, y.data, y.numel(), context.stream);
+  });
 }
 
 PoolGeometry pool_geometry(const ir::Node& node, const DeviceTensor& x, const DeviceTensor& y) {

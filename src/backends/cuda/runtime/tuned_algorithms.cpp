@@ -126,6 +126,7 @@ Json conv_to_json(const ConvProblem& p, const ConvPlan& plan) {
           {"bias", p.bias},
           {"residual", p.residual},
           {"relu", p.relu},
+          {"silu", p.silu},
           {"graph_api", p.graph_api},
           {"engine", plan.engine},
           {"knobs", plan.knobs}};
@@ -160,6 +161,7 @@ std::pair<ConvProblem, ConvPlan> conv_from_json(const Json& entry) {
   p.bias = entry.value("bias", false);
   p.residual = entry.value("residual", false);
   p.relu = entry.value("relu", false);
+  p.silu = entry.value("silu", false);
   p.graph_api = entry.value("graph_api", false);
   plan.engine = entry.value("engine", int64_t{-1});
   plan.knobs = entry.value("knobs", std::vector<std::pair<int64_t, int64_t>>{});
