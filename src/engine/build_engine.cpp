@@ -201,7 +201,12 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
   // 2-D convolutions and the work between them go channels-last (NHWC): the layout of cuDNN's
   // fast tensor-core engines, which the CUDA backend runs through the graph API with the bias,
   // the residual add and the ReLU fused (ops/conv_cudnn.cpp).
-  passes::convert_to_channels_last(graph);
+  if (passes::convert_to_channels_last(graph) > 0) {
+    // A region's exit Transpose next to the model's own permute (ConvNeXt's NCHW↔NHWC around
+    // its LayerNorm) composes into one, or into none.
+    passes::simplify_shape_ops(graph);
+    passes::eliminate_dead_code(graph);
+  }
   // A residual add (and the ReLU after it) joins the convolution it follows: one cuDNN graph.
   passes::fuse_conv_residual(graph);
   assign_engine_precisions(graph, config);

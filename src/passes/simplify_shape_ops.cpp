@@ -120,6 +120,29 @@ bool is_no_op(const ir::Node& node) {
   return reshapes && fully_known(input->shape) && input->shape == output->shape;
 }
 
+// Transpose(Transpose(x, inner), outer) reads x directly with the composed permutation
+// (channels-last regions next to a model's own permutes: ConvNeXt's NCHW↔NHWC around its
+// LayerNorm); an identity is then removed as a no-op. Returns whether it rewired the node.
+bool compose_transposes(ir::Node& node) {
+  ir::Value* middle = node.input(0);
+  if (node.op != "Transpose" || middle == nullptr || middle->producer == nullptr) return false;
+  const ir::Node& inner = *middle->producer;
+  if (inner.op != "Transpose" || inner.input(0) == nullptr || !node.has_attr("perm") ||
+      !inner.has_attr("perm")) {
+    return false;
+  }
+  std::vector<int64_t> outer = node.attr_ints("perm"), first = inner.attr_ints("perm");
+  if (outer.size() != first.size()) return false;
+  std::vector<int64_t> composed(outer.size());
+  for (size_t i = 0; i < outer.size(); ++i) {
+    if (outer[i] < 0 || size_t(outer[i]) >= first.size()) return false;
+    composed[i] = first[size_t(outer[i])];
+  }
+  node.inputs[0] = inner.inputs[0];
+  node.attrs["perm"] = composed;
+  return true;
+}
+
 }  // namespace
 
 int simplify_shape_ops(ir::Graph& graph) {
@@ -135,7 +158,10 @@ int simplify_shape_ops(ir::Graph& graph) {
     if (folded) {
       replace_by_constants(graph, node, {std::move(*folded)});
       ++rewrites;
-    } else if (is_no_op(*node) && bypass_node(graph, node)) {
+      continue;
+    }
+    if (compose_transposes(*node)) ++rewrites;
+    if (is_no_op(*node) && bypass_node(graph, node)) {
       ++rewrites;
     }
   }

@@ -110,5 +110,32 @@ TEST(SimplifyShapeOps, KeepsRealReshapes) {
   EXPECT_EQ(graph.node_count(), 2u);
 }
 
+// A channels-last region's exit Transpose followed by the model's own permute to NHWC
+// (ConvNeXt) cancels; a pair that does not cancel becomes one Transpose of the original input.
+TEST(SimplifyShapeOps, ConsecutiveTransposesCompose) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 5, 6, 3}));
+  ir::Node* relu = graph.add_node("Relu", "relu", {x}, {"r"});
+  ir::Node* to_nchw = graph.add_node("Transpose", "to_nchw", {relu->outputs[0]}, {"nchw"});
+  to_nchw->attrs["perm"] = std::vector<int64_t>{0, 3, 1, 2};
+  ir::Node* to_nhwc = graph.add_node("Transpose", "to_nhwc", {to_nchw->outputs[0]}, {"nhwc"});
+  to_nhwc->attrs["perm"] = std::vector<int64_t>{0, 2, 3, 1};
+  ir::Node* swap = graph.add_node("Transpose", "swap", {to_nchw->outputs[0]}, {"swapped"});
+  swap->attrs["perm"] = std::vector<int64_t>{0, 1, 3, 2};  // NCHW → NCWH
+  ir::Node* tail = graph.add_node("Sigmoid", "tail", {to_nhwc->outputs[0]}, {"y"});
+  graph.add_output(tail->outputs[0]);
+  graph.add_output(swap->outputs[0]);
+  ir::infer_graph(graph);
+  EXPECT_EQ(simplify_shape_ops(graph), 3);  // two compositions, one identity removed
+  eliminate_dead_code(graph);
+  EXPECT_EQ(tail->inputs[0], relu->outputs[0]);  // NHWC → NCHW → NHWC is no transpose at all
+  EXPECT_EQ(swap->inputs[0], relu->outputs[0]);
+  EXPECT_EQ(swap->attr_ints("perm"), (std::vector<int64_t>{0, 3, 2, 1}));  // NHWC → NCWH
+  EXPECT_EQ(graph.find_value("nchw"), nullptr);
+  ir::infer_graph(graph);
+  EXPECT_EQ(graph.find_value("swapped")->shape, shape({2, 3, 6, 5}));
+  EXPECT_NO_THROW(ir::verify(graph));
+}
+
 }  // namespace
 }  // namespace kiln::passes
