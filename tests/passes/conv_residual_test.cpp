@@ -124,9 +124,11 @@ MakeOperand constant_of(Dims dims) {
 }
 
 // conv(x[batch,4,8,8]) → c[batch,6,8,8] → Add(c, other) → out; returns what the pass fused.
+// A negative batch is the symbol "n".
 int fuse_add_of(int64_t batch, const MakeOperand& other) {
   ir::Graph graph;
-  ir::Value* x = graph.add_input("x", DType::Float32, shape({batch, 4, 8, 8}));
+  ir::Value* x = graph.add_input("x", DType::Float32,
+                                 batch < 0 ? shape({"n", 4, 8, 8}) : shape({batch, 4, 8, 8}));
   ir::Node* conv = graph.add_node("Conv", "conv", {x, weight(graph, "w", {6, 4, 1, 1}, 1)}, {"c"});
   ir::Node* add = graph.add_node("Add", "add", {conv->outputs[0], other(graph)}, {"out"});
   graph.add_output(add->outputs[0]);
@@ -143,8 +145,11 @@ TEST(ConvResidual, RefusesBroadcastingAdds) {
   EXPECT_EQ(fuse_add_of(2, constant_of({6, 1, 1})), 0);
   // The Conv's output broadcast over the batch: Z has the sum's shape, the Conv's does not.
   EXPECT_EQ(fuse_add_of(1, input_of(shape({2, 6, 8, 8}))), 0);
-  // A symbolic dim: Z's shape is not known to be the sum's.
+  // A symbolic dim against a static one: Z's shape is not known to be the sum's.
   EXPECT_EQ(fuse_add_of(2, input_of(shape({"n", 6, 8, 8}))), 0);
+  EXPECT_EQ(fuse_add_of(-1, input_of(shape({"m", 6, 8, 8}))), 0);
+  // The same symbol on both sides is the same size (a dynamic batch).
+  EXPECT_EQ(fuse_add_of(-1, input_of(shape({"n", 6, 8, 8}))), 1);
   // The control: exactly the sum's shape (a graph input, or a constant).
   EXPECT_EQ(fuse_add_of(2, input_of(shape({2, 6, 8, 8}))), 1);
   EXPECT_EQ(fuse_add_of(2, constant_of({2, 6, 8, 8})), 1);
