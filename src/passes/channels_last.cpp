@@ -89,15 +89,26 @@ std::vector<int64_t> channels_last_axes(std::vector<int64_t> axes) {
   return axes;
 }
 
-bool convertible_elementwise(const ir::Node& node, const std::set<const ir::Value*>& nhwc) {
+// A Transpose from NHWC to NCHW (the model's own permute back, as ConvNeXt writes after its
+// channels-last MLP): its input is the NHWC form of its output, free for the region to read.
+bool to_channels_first(const ir::Node& node) {
+  return node.op == "Transpose" && node.outputs.size() == 1 && has_rank(node.outputs[0], 4) &&
+         node.input(0) != nullptr && node.attr_ints("perm") == kToChannelsFirst;
+}
+
+// An elementwise node joins the region when it reads a region value or the input of such a
+// Transpose (`sources`), and its other inputs can follow.
+bool convertible_elementwise(const ir::Node& node, const std::set<const ir::Value*>& nhwc,
+                             const std::map<ir::Value*, ir::Value*>& sources) {
   if (!kElementwiseOps.count(node.op) || node.outputs.size() != 1 ||
       !has_rank(node.outputs[0], 4)) {
     return false;
   }
   bool reads_region = false;
-  for (const ir::Value* input : node.inputs) {
+  for (ir::Value* input : node.inputs) {
     if (!can_enter(input, nhwc)) return false;
-    reads_region = reads_region || (input != nullptr && nhwc.count(input));
+    reads_region =
+        reads_region || (input != nullptr && (nhwc.count(input) || sources.count(input)));
   }
   return reads_region;
 }
@@ -120,8 +131,9 @@ class Converter {
 
   int run() {
     for (ir::Node* node : graph_.nodes()) {
+      if (to_channels_first(*node)) sources_[node->outputs[0]] = node->inputs[0];
       if (convertible_conv(*node) || convertible_pool(*node, nhwc_) ||
-          convertible_reduction(*node, nhwc_) || convertible_elementwise(*node, nhwc_)) {
+          convertible_reduction(*node, nhwc_) || convertible_elementwise(*node, nhwc_, sources_)) {
         converted_.push_back(node);
         in_region_.insert(node);
         nhwc_.insert(node->outputs[0]);
@@ -145,6 +157,10 @@ class Converter {
       ir::Value* input = node.inputs[i];
       if (input == nullptr || !is_data_input(node, i) || nhwc_.count(input) ||
           is_scalar_like(*input)) {
+        continue;
+      }
+      if (auto source = sources_.find(input); source != sources_.end()) {
+        node.inputs[i] = source->second;  // the model's NHWC value itself: no Transpose
         continue;
       }
       node.inputs[i] =
@@ -222,6 +238,7 @@ class Converter {
   std::set<const ir::Node*> in_region_;
   std::set<const ir::Value*> nhwc_;
   std::map<ir::Value*, ir::Value*> permuted_, entries_;
+  std::map<ir::Value*, ir::Value*> sources_;  // NCHW output of a to-NCHW Transpose → its input
 };
 
 }  // namespace

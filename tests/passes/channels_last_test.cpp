@@ -101,6 +101,49 @@ TEST(ChannelsLast, ConvertsTheResidualNetworkWithTransposesOnlyAtTheBorders) {
   expect_same_outputs(original, graph);
 }
 
+// A ConvNeXt block: depthwise Conv → permute to NHWC → LayerNorm → permute back → Mul(gamma
+// [C,1,1]) → Add(input) → Conv. The region's exit Transpose cancels against the first permute
+// (simplify_shape_ops), and the region reads the second permute's input directly.
+TEST(ChannelsLast, ReadsTheModelsOwnNhwcValuesAroundAConvNextBlock) {
+  auto build = [](ir::Graph& graph) {
+    ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 8, 6, 6}));
+    ir::Node* stem =
+        graph.add_node("Conv", "stem", {x, weight(graph, "ws", {8, 8, 1, 1}, 1)}, {"s"});
+    ir::Node* dw = graph.add_node("Conv", "dw",
+                                  {stem->outputs[0], weight(graph, "wd", {8, 1, 3, 3}, 2)}, {"d"});
+    dw->attrs["group"] = int64_t{8};
+    dw->attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+    ir::Node* to_nhwc = graph.add_node("Transpose", "permute", {dw->outputs[0]}, {"t"});
+    to_nhwc->attrs["perm"] = std::vector<int64_t>{0, 2, 3, 1};
+    ir::Node* norm = graph.add_node(
+        "LayerNormalization", "norm",
+        {to_nhwc->outputs[0], weight(graph, "g", {8}, 3), weight(graph, "b", {8}, 4)}, {"n"});
+    norm->attrs["axis"] = int64_t{-1};
+    ir::Node* back = graph.add_node("Transpose", "permute_back", {norm->outputs[0]}, {"u"});
+    back->attrs["perm"] = std::vector<int64_t>{0, 3, 1, 2};
+    ir::Node* scale = graph.add_node(
+        "Mul", "layer_scale", {back->outputs[0], weight(graph, "gamma", {8, 1, 1}, 5)}, {"m"});
+    ir::Node* add = graph.add_node("Add", "add", {scale->outputs[0], stem->outputs[0]}, {"a"});
+    ir::Node* next = graph.add_node("Conv", "next",
+                                    {add->outputs[0], weight(graph, "wn", {4, 8, 1, 1}, 6)}, {"y"});
+    graph.add_output(next->outputs[0]);
+    ir::infer_graph(graph);
+  };
+  ir::Graph original, graph;
+  build(original);
+  build(graph);
+  EXPECT_EQ(count_op(graph, "Transpose"), 2);
+  convert_to_channels_last(graph);
+  simplify_shape_ops(graph);
+  eliminate_dead_code(graph);
+  // Only the image in and the result out: none around the LayerNorm, none before `next`.
+  EXPECT_EQ(count_op(graph, "Transpose"), 2);
+  EXPECT_EQ(find_node(graph, "norm")->input(0), find_node(graph, "dw")->outputs[0]);
+  EXPECT_EQ(find_node(graph, "layer_scale")->input(0), find_node(graph, "norm")->outputs[0]);
+  EXPECT_EQ(find_node(graph, "next")->input(0), find_node(graph, "add")->outputs[0]);
+  expect_same_outputs(original, graph);
+}
+
 TEST(ChannelsLast, KeepsFusedReluAndBias) {
   ir::Graph original, graph;
   build_resnet_like(original);
