@@ -1,5 +1,5 @@
 // Moves 2-D convolutions and the layout-agnostic work around them (elementwise ops, pools,
-// reductions that keep their rank) to channels-last (NHWC):
+// reductions that keep their rank, concats) to channels-last (NHWC):
 // cuDNN's tensor-core convolutions want NHWC and pay internal transposes on NCHW tensors.
 // Converted Conv/pool nodes get channels_last=1 (docs/core_ops.md); elementwise nodes between
 // them simply compute on NHWC values. Transposes are inserted only where a region begins or
@@ -89,6 +89,22 @@ std::vector<int64_t> channels_last_axes(std::vector<int64_t> axes) {
   return axes;
 }
 
+// A Concat of 4-D values (DenseNet's and Inception's channel concats) joins like an
+// elementwise node, its axis renamed.
+bool convertible_concat(const ir::Node& node, const std::set<const ir::Value*>& nhwc,
+                        const std::map<ir::Value*, ir::Value*>& sources) {
+  if (node.op != "Concat" || node.outputs.size() != 1 || !has_rank(node.outputs[0], 4) ||
+      !node.has_attr("axis")) {
+    return false;
+  }
+  bool reads_region = false;
+  for (ir::Value* input : node.inputs) {
+    if (input == nullptr || !has_rank(input, 4) || !can_enter(input, nhwc)) return false;
+    reads_region = reads_region || nhwc.count(input) || sources.count(input);
+  }
+  return reads_region;
+}
+
 // A Transpose from NHWC to NCHW (the model's own permute back, as ConvNeXt writes after its
 // channels-last MLP): its input is the NHWC form of its output, free for the region to read.
 bool to_channels_first(const ir::Node& node) {
@@ -133,7 +149,8 @@ class Converter {
     for (ir::Node* node : graph_.nodes()) {
       if (to_channels_first(*node)) sources_[node->outputs[0]] = node->inputs[0];
       if (convertible_conv(*node) || convertible_pool(*node, nhwc_) ||
-          convertible_reduction(*node, nhwc_) || convertible_elementwise(*node, nhwc_, sources_)) {
+          convertible_reduction(*node, nhwc_) || convertible_elementwise(*node, nhwc_, sources_) ||
+          convertible_concat(*node, nhwc_, sources_)) {
         converted_.push_back(node);
         in_region_.insert(node);
         nhwc_.insert(node->outputs[0]);
@@ -153,6 +170,7 @@ class Converter {
     if (node.op.starts_with("Reduce") && node.has_attr("axes")) {
       node.attrs["axes"] = channels_last_axes(node.attr_ints("axes"));
     }
+    if (node.op == "Concat") node.attrs["axis"] = channels_last_axes({node.attr_int("axis", 1)})[0];
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       ir::Value* input = node.inputs[i];
       if (input == nullptr || !is_data_input(node, i) || nhwc_.count(input) ||

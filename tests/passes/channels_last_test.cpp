@@ -144,6 +144,29 @@ TEST(ChannelsLast, ReadsTheModelsOwnNhwcValuesAroundAConvNextBlock) {
   expect_same_outputs(original, graph);
 }
 
+// DenseNet / Inception: branches concatenated along the channels stay in the region.
+TEST(ChannelsLast, ConcatAlongChannelsJoinsTheRegion) {
+  auto build = [](ir::Graph& graph) {
+    ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 4, 5, 5}));
+    ir::Node* a = graph.add_node("Conv", "a", {x, weight(graph, "wa", {3, 4, 1, 1}, 1)}, {"ya"});
+    ir::Node* b = graph.add_node("Conv", "b", {x, weight(graph, "wb", {5, 4, 1, 1}, 2)}, {"yb"});
+    ir::Node* cat = graph.add_node("Concat", "cat", {x, a->outputs[0], b->outputs[0]}, {"c"});
+    cat->attrs["axis"] = int64_t{1};
+    ir::Node* next = graph.add_node(
+        "Conv", "next", {cat->outputs[0], weight(graph, "wn", {2, 12, 3, 3}, 3)}, {"y"});
+    graph.add_output(next->outputs[0]);
+    ir::infer_graph(graph);
+  };
+  ir::Graph original, graph;
+  build(original);
+  build(graph);
+  EXPECT_EQ(convert_to_channels_last(graph), 4);
+  EXPECT_EQ(count_op(graph, "Transpose"), 2);  // x in (read by a, b and cat), y out
+  EXPECT_EQ(find_node(graph, "cat")->attr_int("axis", 0), 3);
+  EXPECT_EQ(find_node(graph, "cat")->outputs[0]->shape, shape({2, 5, 5, 12}));
+  expect_same_outputs(original, graph);
+}
+
 TEST(ChannelsLast, KeepsFusedReluAndBias) {
   ir::Graph original, graph;
   build_resnet_like(original);
