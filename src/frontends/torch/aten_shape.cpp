@@ -1,5 +1,5 @@
 // ATen ops that only rearrange data: reshape/view, flatten, permute, transpose, squeeze,
-// unsqueeze, expand, cat, split, unbind, and getitem on tensor lists.
+// unsqueeze, expand, cat, split, chunk, unbind, and getitem on tensor lists.
 #include <numeric>
 
 #include "frontends/torch/aten_helpers.h"
@@ -170,20 +170,22 @@ int64_t fixed_dim(AtenNode& node, ir::Value* x, int64_t axis) {
   return dim.value;
 }
 
-void convert_split(AtenNode& node) {
+// split(self, split_size, dim) and chunk(self, chunks, dim): pieces of one size along dim, the
+// last one smaller when it does not divide. chunk's size is ceil(size / chunks), so fewer than
+// `chunks` pieces can result (6 in 4 gives 2, 2, 2), as in torch.
+void convert_even_split(AtenNode& node, bool chunk) {
   ir::Value* x = node.tensor("self");
   int64_t axis = normalize_dim(node, node.int_arg("dim", 0), rank_of(node, x));
   int64_t total = fixed_dim(node, x, axis);
-  int64_t piece = node.int_arg("split_size");
-  if (piece <= 0) node.invalid("split_size must be positive, got ", piece);
-  int64_t count = total == 0 ? 1 : (total + piece - 1) / piece;
-  if (static_cast<size_t>(count) != list_length(node)) {
-    node.invalid("splits into ", count, " pieces but names ", list_length(node), " outputs");
-  }
+  const char* argument = chunk ? "chunks" : "split_size";
+  int64_t count = node.int_arg(argument);
+  if (count <= 0) node.invalid(argument, " must be positive, got ", count);
+  int64_t piece = chunk ? (total + count - 1) / count : count;
   std::vector<int64_t> sizes;
   for (int64_t begin = 0; begin < total; begin += piece)
     sizes.push_back(std::min(piece, total - begin));
-  if (sizes.empty()) sizes.push_back(0);
+  // An empty dim: split gives one empty piece, chunk gives `chunks` of them.
+  if (total == 0) sizes.assign(chunk ? static_cast<size_t>(count) : 1, 0);
   emit_split(node, x, axis, sizes);
 }
 
@@ -239,8 +241,9 @@ void add_shape_ops(AtenTable& table) {
   table["aten.expand_as.default"] = convert_expand_as;
   table["aten.cat.default"] = convert_cat;
   table["aten.concat.default"] = convert_cat;
-  table["aten.split.Tensor"] = convert_split;
+  table["aten.split.Tensor"] = [](AtenNode& node) { convert_even_split(node, false); };
   table["aten.split_with_sizes.default"] = convert_split_with_sizes;
+  table["aten.chunk.default"] = [](AtenNode& node) { convert_even_split(node, true); };
   table["aten.unbind.int"] = convert_unbind;
   table["operator.getitem"] = convert_getitem;
 }

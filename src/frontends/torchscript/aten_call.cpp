@@ -197,11 +197,16 @@ size_t AtenCaller::list_length(const std::string& target,
   }
   int64_t size = tensor->shape[static_cast<size_t>(dim)].value;
   if (target == "aten.unbind.int") return static_cast<size_t>(size);
-  const ScriptValue* piece = get("split_size");
-  if (!piece || piece->kind != Kind::Int || piece->integer <= 0) {
-    fail(ErrorKind::InvalidModel, call.source, ": torch.split needs a positive int split_size");
+  bool chunk = target == "aten.chunk.default";
+  const ScriptValue* count = get(chunk ? "chunks" : "split_size");
+  if (!count || count->kind != Kind::Int || count->integer <= 0) {
+    fail(ErrorKind::InvalidModel, call.source, ": torch.", call.function, " needs a positive int ",
+         chunk ? "chunks" : "split_size");
   }
-  return static_cast<size_t>((size + piece->integer - 1) / piece->integer);
+  // chunk cuts pieces of ceil(size / chunks), so it can give fewer pieces than asked.
+  int64_t piece = chunk ? (size + count->integer - 1) / count->integer : count->integer;
+  if (size == 0) return chunk ? static_cast<size_t>(count->integer) : 1;
+  return static_cast<size_t>((size + piece - 1) / piece);
 }
 
 ScriptValue AtenCaller::call(const ScriptCall& call) {
@@ -233,7 +238,7 @@ ScriptValue AtenCaller::call(const ScriptCall& call) {
   std::string base = call.name + "#" + std::to_string(counter_++);
   bool is_list = overload->target == "aten.split.Tensor" ||
                  overload->target == "aten.split_with_sizes.default" ||
-                 overload->target == "aten.unbind.int";
+                 overload->target == "aten.chunk.default" || overload->target == "aten.unbind.int";
   size_t tuple_size = tuple_output_count(overload->target);
   std::vector<torch::OutputSlot> slots;
   if (is_list) {

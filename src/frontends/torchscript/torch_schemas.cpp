@@ -148,6 +148,7 @@ constexpr Row kRows[] = {
     {"select", "aten.select.int", "self:T dim index"},
     {"split", "aten.split_with_sizes.default", "self:T split_sizes:L | dim"},
     {"split", "aten.split.Tensor", "self:T split_size | dim"},
+    {"chunk", "aten.chunk.default", "self:T chunks | dim"},
     {"unbind", "aten.unbind.int", "self:T | dim"},
     {"cat", "aten.cat.default", "tensors:L | dim"},
     {"index", "aten.index.Tensor", "self:T indices:L"},

@@ -164,6 +164,36 @@ TEST(AtenShape, SplitUnbindAndFlatten) {
   EXPECT_EQ(results[2].dims(), (Dims{10}));
 }
 
+// chunk as torch cuts: pieces of ceil(size / chunks), the last smaller, and fewer pieces than
+// asked when they run out (6 in 4 gives 2, 2, 2); an empty dim gives `chunks` empty pieces.
+TEST(AtenShape, ChunkFollowsTorch) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{2, 7});
+  h.convert_slots("aten.chunk.default",
+                  {arg("self", x), arg("chunks", int64_t{3}), arg("dim", int64_t{-1})},
+                  {{OutputSlot::Kind::TensorList, {"a0", "a1", "a2"}}});
+  ir::Value* y = h.input("y", DType::Float32, Dims{6, 1});
+  h.convert_slots("aten.chunk.default", {arg("self", y), arg("chunks", int64_t{4})},
+                  {{OutputSlot::Kind::TensorList, {"b0", "b1", "b2"}}});
+  ir::Value* empty = h.input("empty", DType::Float32, Dims{0, 2});
+  h.convert_slots("aten.chunk.default", {arg("self", empty), arg("chunks", int64_t{2})},
+                  {{OutputSlot::Kind::TensorList, {"e0", "e1"}}});
+  EXPECT_EQ(h.context.find_tensor("e1")->shape.to_string(), "[0, 2]");
+  auto results =
+      h.run({h.context.find_tensor("a1"), h.context.find_tensor("a2"), h.context.find_tensor("b2")},
+            {{"x", floats({2, 7}, iota(14))},
+             {"y", floats({6, 1}, iota(6))},
+             {"empty", floats({0, 2}, {})}});
+  EXPECT_EQ(results[0].dims(), (Dims{2, 3}));
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(3, 4, 5, 10, 11, 12));
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(6, 13));
+  EXPECT_THAT(results[2].to_double_vector(), ElementsAre(4, 5));
+  // The exported node names as many outputs as torch made; any other count is an error.
+  EXPECT_THROW(h.convert_slots("aten.chunk.default", {arg("self", y), arg("chunks", int64_t{4})},
+                               {{OutputSlot::Kind::TensorList, {"c0", "c1", "c2", "c3"}}}),
+               Error);
+}
+
 // Linear stays one Gemm (transB) for matrices; 3-D inputs become MatMul + Add.
 TEST(AtenNn, LinearIsGemmOrMatMul) {
   AtenHarness h;

@@ -31,6 +31,17 @@ std::string import_error(const std::string& bytes, ErrorKind expected_kind) {
 
 ZipEntries mlp() { return ZipEntries::read(test_support::fixture_path("mlp", "mlp_fp32.pt")); }
 
+// The MLP fixture with its last line replaced by `ending`, which reads fc2's output as _1.
+ir::Graph import_mlp_ending(const std::string& ending) {
+  ZipEntries entries = mlp();
+  std::string& source = entries.at("code/__torch__.py");
+  std::string line = "    return (fc2).forward(input, )\n";
+  size_t at = source.find(line);
+  if (at == std::string::npos) throw std::runtime_error("the MLP fixture's source changed");
+  source.replace(at, line.size(), "    _1 = (fc2).forward(input, )\n" + ending);
+  return import_torchscript_bytes(entries.write());
+}
+
 TEST(TorchScriptArchive, ImportsFromMemoryAsFromFile) {
   ir::Graph graph = import_torchscript_bytes(mlp().write());
   ir::verify(graph);
@@ -168,18 +179,11 @@ TEST(TorchScriptArchive, UnknownTorchFunctionsAreNamed) {
 
 // torch.max/min along a dim return (values, indices), which the source unpacks or indexes.
 TEST(TorchScriptArchive, MaxAndMinAlongADimReturnValuesAndIndices) {
-  ZipEntries entries = mlp();
-  std::string& source = entries.at("code/__torch__.py");
-  std::string line = "    return (fc2).forward(input, )\n";
-  size_t at = source.find(line);
-  ASSERT_NE(at, std::string::npos);
-  source.replace(at, line.size(),
-                 "    _1 = (fc2).forward(input, )\n"
-                 "    _2, _3 = torch.max(_1, 1)\n"
-                 "    _4 = torch.argmin(_1, -1, True)\n"
-                 "    _5 = (torch.min(_1, dim=0, keepdim=True))[1]\n"
-                 "    return (_2, _3, _4, _5, torch.amin(_1, [0]), torch.argmax(_1))\n");
-  ir::Graph graph = import_torchscript_bytes(entries.write());
+  ir::Graph graph = import_mlp_ending(
+      "    _2, _3 = torch.max(_1, 1)\n"
+      "    _4 = torch.argmin(_1, -1, True)\n"
+      "    _5 = (torch.min(_1, dim=0, keepdim=True))[1]\n"
+      "    return (_2, _3, _4, _5, torch.amin(_1, [0]), torch.argmax(_1))\n");
   ir::verify(graph);
   ASSERT_EQ(graph.outputs().size(), 6u);
   std::vector<std::string> shapes;
@@ -187,6 +191,19 @@ TEST(TorchScriptArchive, MaxAndMinAlongADimReturnValuesAndIndices) {
   EXPECT_EQ(shapes, (std::vector<std::string>{"[4]", "[4]", "[4, 1]", "[1, 8]", "[8]", "[]"}));
   EXPECT_EQ(graph.outputs()[0]->dtype, DType::Float32);
   for (size_t i : {1, 2, 3, 5}) EXPECT_EQ(graph.outputs()[i]->dtype, DType::Int64) << i;
+}
+
+// torch.chunk returns a list as long as torch makes it: 8 in 3 gives 3, 3, 2; 8 in 5 gives
+// four pieces of 2, fewer than asked.
+TEST(TorchScriptArchive, ChunkUnpacksAsManyPiecesAsTorchMakes) {
+  ir::Graph graph = import_mlp_ending(
+      "    _2, _3, _4 = torch.chunk(_1, 3, 1)\n"
+      "    _5, _6, _7, _8 = torch.chunk(_1, 5, -1)\n"
+      "    return (_4, _8)\n");
+  ir::verify(graph);
+  ASSERT_EQ(graph.outputs().size(), 2u);
+  EXPECT_EQ(graph.outputs()[0]->shape.to_string(), "[4, 2]");
+  EXPECT_EQ(graph.outputs()[1]->shape.to_string(), "[4, 2]");
 }
 
 // Scripted modules have no traced_inputs.pkl: the caller gives the input specs.
