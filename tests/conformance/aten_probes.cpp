@@ -67,6 +67,7 @@ std::vector<ProbeCall> math_calls() {
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("self", {2, 4, 6, 6}),
                                            s.f32("other", {2, 4, 6, 6}),
+                                           s.f32("src", {2, 4, 6, 6}),
                                            s.tensor("condition", DType::Bool, {2, 4, 6, 6}),
                                            s.tensor("mask", DType::Bool, {2, 4, 6, 6}),
                                            value("exponent", 2.0),
@@ -224,13 +225,14 @@ std::vector<ProbeCall> shape_calls() {
       {"shape",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{
-             s.f32("self", {2, 4, 6, 6}),    value("size", Ints{2, 4, 36}),
-             value("shape", Ints{2, 4, 36}), value("dims", Ints{0, 2, 3, 1}),
-             value("dim0", int64_t{1}),      value("dim1", int64_t{2}),
-             value("dim", int64_t{1}),       value("sizes", Ints{2, 2}),
-             value("start_dim", int64_t{1}), value("end_dim", int64_t{2}),
-             value("index", int64_t{0}),     value("start", int64_t{0}),
-             value("end", int64_t{2}),       value("step", int64_t{1})};
+             s.f32("self", {2, 4, 6, 6}),       value("size", Ints{2, 4, 36}),
+             value("shape", Ints{2, 4, 36}),    value("dims", Ints{0, 2, 3, 1}),
+             value("dim0", int64_t{1}),         value("dim1", int64_t{2}),
+             value("dim", int64_t{1}),          value("sizes", Ints{2, 2}),
+             value("start_dim", int64_t{1}),    value("end_dim", int64_t{2}),
+             value("index", int64_t{0}),        value("start", int64_t{0}),
+             value("end", int64_t{2}),          value("step", int64_t{1}),
+             value("shifts", Ints{1, 2, -1, 3})};
        }},
       {"squeeze",
        [](ProbeScope& s) {

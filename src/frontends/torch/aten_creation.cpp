@@ -1,5 +1,6 @@
-// ATen ops that make tensors (arange, full, ones, scalar_tensor), change dtypes (_to_copy,
-// to), compute sizes (sym_size, operator.mul), or do nothing at inference (clone, dropout).
+// ATen ops that make tensors (arange, full, ones, scalar_tensor), overwrite them (fill, copy,
+// zero), change dtypes (_to_copy, to), compute sizes (sym_size, operator.mul), or do nothing
+// at inference (clone, dropout).
 #include <algorithm>
 #include <cmath>
 
@@ -64,6 +65,16 @@ AtenConverter like_filled(std::optional<double> fill) {
     DType dtype = node.scalar_type("dtype").value_or(dtype_of(node, self));
     emit_filled(node, sizes_of(node, self), dtype,
                 fill.value_or(node.float_arg("fill_value", 0.0)));
+  };
+}
+
+// fill(self, value) and copy(self, src): self's shape and dtype holding `source`'s values
+// (broadcast); with their in-place forms and views they are `x[...] = v` in a model.
+AtenConverter overwritten(const char* source) {
+  return [source](AtenNode& node) {
+    ir::Value* self = node.tensor("self");
+    ir::Value* values = operand(node, source, dtype_of(node, self));
+    node.set_output(0, node.add("Expand", {values, shape_tensor(node, sizes_of(node, self))}));
   };
 }
 
@@ -166,6 +177,10 @@ void add_creation_ops(AtenTable& table) {
   table["aten.full_like.default"] = like_filled(std::nullopt);
   table["aten.ones_like.default"] = like_filled(1.0);
   table["aten.zeros_like.default"] = like_filled(0.0);
+  table["aten.fill.Scalar"] = overwritten("value");
+  table["aten.fill.Tensor"] = overwritten("value");
+  table["aten.copy.default"] = overwritten("src");
+  table["aten.zero.default"] = like_filled(0.0);
   table["aten.scalar_tensor.default"] = convert_scalar_tensor;
   table["aten.arange.default"] = convert_arange;
   table["aten.arange.start"] = convert_arange;

@@ -179,6 +179,11 @@ ir::Value* shape_tensor(AtenNode& node, const std::vector<SymInt>& sizes) {
   return node.add("Concat", pieces, {{"axis", int64_t{0}}});
 }
 
+ir::Value* slice_axis(AtenNode& node, ir::Value* x, int64_t axis, int64_t from, int64_t to) {
+  return node.add("Slice", {x, int64_constant(node, {from}), int64_constant(node, {to}),
+                            int64_constant(node, {axis}), int64_constant(node, {1})});
+}
+
 ir::Value* reshape_to(AtenNode& node, ir::Value* input, std::vector<SymInt> sizes) {
   bool has_zero = std::any_of(sizes.begin(), sizes.end(),
                               [](const SymInt& s) { return s.is_static() && s.value == 0; });

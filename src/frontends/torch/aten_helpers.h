@@ -46,6 +46,8 @@ ir::Value* size_tensor(AtenNode& node, const SymInt& size);
 ir::Value* size_scalar(AtenNode& node, const SymInt& size);
 // A 1-D int64 shape tensor: a constant when all sizes are fixed, else a Concat.
 ir::Value* shape_tensor(AtenNode& node, const std::vector<SymInt>& sizes);
+// x[from:to] along `axis` (step 1; bounds as Slice takes them, negative from the end).
+ir::Value* slice_axis(AtenNode& node, ir::Value* x, int64_t axis, int64_t from, int64_t to);
 // Reshape to torch-style sizes (one -1 allowed). Sizes equal to the input's symbolic dim at
 // the same position become 0 (copy), and one other run-time size becomes -1, so most
 // dynamic reshapes keep a constant shape.

@@ -16,12 +16,37 @@ ir::Value* index_tensor(AtenNode& node, const SymInt& index) {
   return size_scalar(node, index);  // 0-D int64: Gather drops the axis
 }
 
+// A view's write-back (see TensorView): `base` with `part` in place of base[start:end] along
+// `axis`, as the pieces before and after concatenated around it.
+TensorView::WriteBack put_slice(int64_t axis, SymInt start, SymInt end, int64_t step) {
+  return [=](AtenNode& node, ir::Value* base, ir::Value* part) {
+    if (step != 1 || !start.is_static() || !end.is_static()) {
+      node.unsupported("writing in place into a slice of '", base->name,
+                       "' with a step or run-time bounds");
+    }
+    std::vector<ir::Value*> pieces;
+    if (start.value != 0) pieces.push_back(slice_axis(node, base, axis, 0, start.value));
+    pieces.push_back(cast_to(node, part, dtype_of(node, base)));
+    if (end.value < kToEnd / 2) pieces.push_back(slice_axis(node, base, axis, end.value, kToEnd));
+    return pieces.size() == 1 ? pieces[0] : node.add("Concat", pieces, {{"axis", axis}});
+  };
+}
+
 // select(self, dim, index): one slice along dim, without the dim.
 void convert_select(AtenNode& node) {
   ir::Value* x = node.tensor("self");
   int64_t axis = normalize_dim(node, node.int_arg("dim"), rank_of(node, x));
-  node.set_output(
-      0, node.add("Gather", {x, index_tensor(node, node.sym_int("index"))}, {{"axis", axis}}));
+  SymInt index = node.sym_int("index");
+  SymInt end = SymInt::fixed(index.value == -1 ? kToEnd : index.value + 1);
+  TensorView::WriteBack put_row = put_slice(axis, index, end, 1);
+  node.set_view_output(
+      [=](AtenNode& node, ir::Value* base) {
+        return node.add("Gather", {base, index_tensor(node, index)}, {{"axis", axis}});
+      },
+      [=](AtenNode& node, ir::Value* base, ir::Value* part) {
+        return put_row(node, base,
+                       node.add("Unsqueeze", {part}, {{"axes", std::vector<int64_t>{axis}}}));
+      });
 }
 
 // slice(self, dim, start, end, step); a slice of everything is the input itself.
@@ -37,10 +62,16 @@ void convert_slice(AtenNode& node) {
   bool to_end =
       end.is_static() && (end.value >= kToEnd / 2 || (size.is_static() && end.value >= size.value));
   bool same_symbol = !end.is_static() && size.is_symbolic() && end.symbol == size.symbol;
-  if (from_start && (to_end || same_symbol) && step == 1) return node.set_output(0, x);
-  node.set_output(0,
-                  node.add("Slice", {x, size_tensor(node, start), size_tensor(node, end),
-                                     int64_constant(node, {axis}), int64_constant(node, {step})}));
+  if (from_start && (to_end || same_symbol) && step == 1) {
+    return node.set_view_output([](AtenNode&, ir::Value* base) { return base; },
+                                [](AtenNode&, ir::Value*, ir::Value* part) { return part; });
+  }
+  node.set_view_output(
+      [=](AtenNode& node, ir::Value* base) {
+        return node.add("Slice", {base, size_tensor(node, start), size_tensor(node, end),
+                                  int64_constant(node, {axis}), int64_constant(node, {step})});
+      },
+      put_slice(axis, start, end, step));
 }
 
 void require_integer_indices(AtenNode& node, ir::Value* indices) {

@@ -57,6 +57,37 @@ void ConversionContext::redefine_tensor(const std::string& name, ir::Value* valu
   it->second = value;
 }
 
+void ConversionContext::define_view(const std::string& name, TensorView view) {
+  views_of_[view.base].push_back(name);
+  views_[name] = std::move(view);
+}
+
+void ConversionContext::write_back_views(AtenNode& node, const std::string& name) {
+  std::set<std::string> written = {name};
+  std::string current = name;
+  for (auto it = views_.find(current); it != views_.end(); it = views_.find(current)) {
+    const TensorView& view = it->second;
+    ir::Value* base = find_tensor(view.base);
+    if (base == nullptr) break;  // the base is not a tensor the model names
+    redefine_tensor(view.base, view.write_back(node, base, find_tensor(current)));
+    current = view.base;
+    written.insert(current);
+  }
+  read_views_again(node, current, written);
+}
+
+void ConversionContext::read_views_again(AtenNode& node, const std::string& base,
+                                         const std::set<std::string>& written) {
+  auto it = views_of_.find(base);
+  if (it == views_of_.end()) return;
+  for (const std::string& name : it->second) {
+    if (written.count(name) == 0 && find_tensor(name) != nullptr) {
+      redefine_tensor(name, views_.at(name).read(node, find_tensor(base)));
+    }
+    read_views_again(node, name, written);
+  }
+}
+
 ir::Value* ConversionContext::constant(const std::string& base, Tensor tensor) {
   return graph_.add_constant(graph_.unique_name(base), std::move(tensor));
 }
@@ -252,6 +283,14 @@ void AtenNode::set_outputs(size_t index, const std::vector<ir::Value*>& values) 
   for (size_t i = 0; i < values.size(); ++i) {
     if (!slot.names[i].empty()) context_.define_tensor(slot.names[i], values[i]);
   }
+}
+
+void AtenNode::set_view_output(TensorView::Read read, TensorView::WriteBack write_back) {
+  set_output(0, read(*this, tensor("self")));
+  std::string base = tensor_name("self");
+  if (base.empty() || outputs_.empty() || outputs_[0].kind != OutputSlot::Kind::Tensor) return;
+  context_.define_view(outputs_[0].names.at(0),
+                       TensorView{base, std::move(read), std::move(write_back)});
 }
 
 void AtenNode::set_sym_output(size_t index, SymInt value) {

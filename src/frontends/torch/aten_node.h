@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -49,6 +50,20 @@ struct OutputSlot {
   std::vector<std::string> names;  // one name, or one per list element
 };
 
+class AtenNode;
+
+// A tensor that aliases part of another (a slice or select of `base`), as torch views do: an
+// in-place op on the view changes the base, and one on the base changes the view. `read`
+// takes the view out of a base; `write_back` returns the base with `part` (the view's new
+// value) put where the view lies.
+struct TensorView {
+  using Read = std::function<ir::Value*(AtenNode& node, ir::Value* base)>;
+  using WriteBack = std::function<ir::Value*(AtenNode& node, ir::Value* base, ir::Value* part)>;
+  std::string base;
+  Read read;
+  WriteBack write_back;
+};
+
 // Graph-wide state of one conversion: torch value names → Kiln values.
 class ConversionContext {
  public:
@@ -63,6 +78,11 @@ class ConversionContext {
   const SymInt* find_sym_int(const std::string& name) const;
   // Points an already defined name at another value (the result of an in-place op).
   void redefine_tensor(const std::string& name, ir::Value* value);
+  // Records that tensor `name` is a view into another; see TensorView.
+  void define_view(const std::string& name, TensorView view);
+  // After an in-place op has rebound `name`, rebinds the tensors it views into, outward (a
+  // slice of a slice updates both), then every other view of them, read again.
+  void write_back_views(AtenNode& node, const std::string& name);
 
   // Torch names that some node reads or the graph returns; unused outputs are not built.
   void mark_used(const std::string& name) { used_.insert(name); }
@@ -76,6 +96,11 @@ class ConversionContext {
   std::string label_;
   std::map<std::string, ir::Value*> tensors_;
   std::map<std::string, SymInt> sym_ints_;
+  void read_views_again(AtenNode& node, const std::string& base,
+                        const std::set<std::string>& written);
+
+  std::map<std::string, TensorView> views_;
+  std::map<std::string, std::vector<std::string>> views_of_;  // base → its views' names
   std::set<std::string> used_;
 };
 
@@ -121,6 +146,8 @@ class AtenNode {
   // Binds output `index` (a tensor slot) to `value`.
   void set_output(size_t index, ir::Value* value);
   void set_outputs(size_t index, const std::vector<ir::Value*>& values);  // a list slot
+  // Binds output 0 to a view of argument "self" (see TensorView).
+  void set_view_output(TensorView::Read read, TensorView::WriteBack write_back);
   void set_sym_output(size_t index, SymInt value);
 
   // Adds an IR node for this call (named after it, with its source) and infers its types.

@@ -1,5 +1,5 @@
 // ATen ops that only rearrange data: reshape/view, flatten, permute, transpose, squeeze,
-// unsqueeze, expand, cat, split, chunk, unbind, and getitem on tensor lists.
+// unsqueeze, expand, cat, split, chunk, unbind, roll, and getitem on tensor lists.
 #include <numeric>
 
 #include "frontends/torch/aten_helpers.h"
@@ -65,6 +65,13 @@ void convert_transpose(AtenNode& node) {
 }
 
 void convert_t(AtenNode& node) { emit_swap(node, node.tensor("self"), 0, 1); }
+
+// swapaxes / swapdims(self, axis0|dim0, axis1|dim1): transpose under NumPy's names.
+void convert_swapaxes(AtenNode& node) {
+  bool numpy_names = node.find("axis0") != nullptr;
+  emit_swap(node, node.tensor("self"), node.int_arg(numpy_names ? "axis0" : "dim0"),
+            node.int_arg(numpy_names ? "axis1" : "dim1"));
+}
 
 void convert_unsqueeze(AtenNode& node) {
   ir::Value* x = node.tensor("self");
@@ -160,14 +167,40 @@ void emit_split(AtenNode& node, ir::Value* x, int64_t axis, std::vector<int64_t>
                    node.add_multi("Split", {x}, {{"axis", axis}, {"split", sizes}}, sizes.size()));
 }
 
-// The fixed size of dim `axis`; splitting a run-time size is unsupported.
+// The fixed size of dim `axis`; cutting (split, roll) a run-time size is unsupported.
 int64_t fixed_dim(AtenNode& node, ir::Value* x, int64_t axis) {
   const ir::Dim& dim = x->shape[axis];
   if (!dim.is_static()) {
-    node.unsupported("splitting dim ", axis, " of '", x->name, "' whose size ", dim.to_string(),
+    node.unsupported("cutting dim ", axis, " of '", x->name, "' whose size ", dim.to_string(),
                      " is known only at run time");
   }
   return dim.value;
+}
+
+// roll(self, shifts, dims): each dim rotated by its shift (the last `shift` elements move to
+// the front), as two Slices swapped by a Concat; with no dims the flattened tensor rotates.
+void convert_roll(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  std::vector<int64_t> shifts = node.ints("shifts");
+  std::vector<int64_t> dims = node.ints("dims", {});
+  bool flatten = dims.empty();
+  ir::Value* rolled = flatten ? reshape_to(node, x, {SymInt::fixed(-1)}) : x;
+  if (flatten) dims = {0};
+  if (shifts.size() != dims.size()) {
+    node.invalid(shifts.size(), " shifts for ", dims.size(), " dims");
+  }
+  for (size_t i = 0; i < dims.size(); ++i) {
+    int64_t axis = normalize_dim(node, dims[i], rank_of(node, rolled));
+    int64_t size = fixed_dim(node, rolled, axis);
+    if (size == 0) continue;
+    int64_t shift = ((shifts[i] % size) + size) % size;
+    if (shift == 0) continue;
+    rolled = node.add("Concat",
+                      {slice_axis(node, rolled, axis, size - shift, size),
+                       slice_axis(node, rolled, axis, 0, size - shift)},
+                      {{"axis", axis}});
+  }
+  node.set_output(0, flatten ? reshape_to(node, rolled, sizes_of(node, x)) : rolled);
 }
 
 // split(self, split_size, dim) and chunk(self, chunks, dim): pieces of one size along dim, the
@@ -233,6 +266,9 @@ void add_shape_ops(AtenTable& table) {
   table["aten.permute.default"] = convert_permute;
   table["aten.transpose.int"] = convert_transpose;
   table["aten.t.default"] = convert_t;
+  table["aten.swapaxes.default"] = convert_swapaxes;
+  table["aten.swapdims.default"] = convert_swapaxes;
+  table["aten.roll.default"] = convert_roll;
   table["aten.unsqueeze.default"] = convert_unsqueeze;
   table["aten.squeeze.default"] = convert_squeeze;
   table["aten.squeeze.dim"] = convert_squeeze;

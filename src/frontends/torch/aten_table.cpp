@@ -1,5 +1,5 @@
 // The one ATen table: every family adds its converters; in-place variants (relu_, add_)
-// reuse the functional converter and rebind the mutated name to the result.
+// reuse the functional converter and rebind the mutated name (and what it views) to the result.
 #include <algorithm>
 
 #include "frontends/torch/aten_ops.h"
@@ -17,6 +17,7 @@ AtenConverter in_place(AtenConverter functional) {
     if (slot.kind != OutputSlot::Kind::Tensor || slot.names.empty()) return;
     if (ir::Value* result = node.context().find_tensor(slot.names[0])) {
       node.context().redefine_tensor(mutated, result);
+      node.context().write_back_views(node, mutated);
     }
   };
 }
@@ -48,7 +49,8 @@ AtenTable build_table() {
       "aten.masked_fill.Tensor", "aten.dropout.default",     "aten.unsqueeze.default",
       "aten.squeeze.dim",        "aten.transpose.int",       "aten.elu.default",
       "aten.celu.default",       "aten.selu.default",        "aten.leaky_relu.default",
-      "aten.threshold.default"};
+      "aten.threshold.default",  "aten.fill.Scalar",         "aten.fill.Tensor",
+      "aten.copy.default",       "aten.zero.default"};
   for (const std::string& target : mutable_ops) {
     table[in_place_name(target)] = in_place(table.at(target));
   }
