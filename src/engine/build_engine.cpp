@@ -198,17 +198,19 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
   passes::fuse_epilogues(graph);
   // Aligned rows for wide products: GPT-2's 50257-wide LM head, padded to 50264 and cropped.
   passes::pad_matmul_columns(graph);
-  // 2-D convolutions and the work between them go channels-last (NHWC): the layout of cuDNN's
-  // fast tensor-core engines, which the CUDA backend runs through the graph API with the bias,
-  // the residual add and the ReLU fused (ops/conv_cudnn.cpp).
-  if (passes::convert_to_channels_last(graph) > 0) {
+  // With config.channels_last (kiln build --conv-layout nhwc), 2-D convolutions and the work
+  // between them go channels-last (NHWC): the layout of cuDNN's fast tensor-core engines, which
+  // the CUDA backend runs through the graph API with the bias, the residual add and the
+  // activation fused (ops/conv_cudnn.cpp). Off by default until measured on a GPU: through
+  // cuDNN's legacy API NHWC was slower (ResNet-50 batch 32 bf16: 8.2 against 6.4 ms, H200).
+  if (config.channels_last && passes::convert_to_channels_last(graph) > 0) {
     // A region's exit Transpose next to the model's own permute (ConvNeXt's NCHW↔NHWC around
     // its LayerNorm) composes into one, or into none.
     passes::simplify_shape_ops(graph);
     passes::eliminate_dead_code(graph);
+    // A residual add (and the ReLU after it) joins the convolution it follows: one cuDNN graph.
+    passes::fuse_conv_residual(graph);
   }
-  // A residual add (and the ReLU after it) joins the convolution it follows: one cuDNN graph.
-  passes::fuse_conv_residual(graph);
   assign_engine_precisions(graph, config);
   if (timer != nullptr && !config.strongly_typed) {
     ir::Graph specialized = passes::specialize_shapes(graph, config.tuned_input_dims);

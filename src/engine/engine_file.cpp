@@ -84,6 +84,7 @@ Json config_to_json(const BuildConfig& config) {
           {"strongly_typed", config.strongly_typed},
           {"layer_precisions", layers},
           {"workspace_bytes", config.workspace_bytes},
+          {"channels_last", config.channels_last},
           {"tuned_input_dims", tuned_dims}};
 }
 
@@ -121,6 +122,7 @@ BuildConfig config_from_json(const Json& json, const std::string& file) {
     config.layer_precisions[key] = precision_from_json(name, file);
   }
   config.workspace_bytes = json.at("workspace_bytes").get<size_t>();
+  config.channels_last = json.value("channels_last", false);  // engines before the option: NCHW
   for (const auto& [input, dims] : json.at("tuned_input_dims").items()) {
     config.tuned_input_dims[input] = dims.get<Dims>();
   }

@@ -24,6 +24,10 @@ struct BuildConfig {
   std::map<std::string, Precision> layer_precisions;
   // Scratch memory each execution context may give cuBLASLt / cuDNN / attention.
   size_t workspace_bytes = size_t(64) << 20;
+  // 2-D convolutions and the work between them channels-last (NHWC; cuDNN graphs with fused
+  // epilogues on the GPU), else as the model has them (NCHW; cuDNN's legacy API). Off by
+  // default until the graph path has been measured on a GPU against the NCHW one (issue 13).
+  bool channels_last = false;
   // The input dims the layers were timed at (symbolic dims fixed); empty for a build
   // without a GPU, whose precisions come from the documented heuristic.
   std::map<std::string, Dims> tuned_input_dims;

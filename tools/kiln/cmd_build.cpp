@@ -18,6 +18,7 @@ struct BuildOptions {
   std::string model;
   std::string output;
   std::string precisions = "fp32";
+  std::string conv_layout = "nchw";
   bool strongly_typed = false;
   std::vector<std::string> layer_precisions;
   std::vector<std::string> dims;
@@ -45,6 +46,7 @@ int build_engine(const BuildOptions& options) {
   config.enabled_precisions = parse_argument([&] { return parse_precisions(options.precisions); });
   config.strongly_typed = options.strongly_typed;
   config.workspace_bytes = size_t(options.workspace_mib) << 20;
+  config.channels_last = options.conv_layout == "nhwc";
   parse_argument([&] {
     for (const std::string& text : options.layer_precisions) {
       config.layer_precisions.insert(parse_layer_precision(text));
@@ -119,6 +121,12 @@ Command add_build_command(CLI::App& parent) {
   app->add_option("--workspace", options->workspace_mib,
                   "MiB of scratch memory each execution context gives cuBLASLt/cuDNN")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app->add_option("--conv-layout", options->conv_layout,
+                  "nchw: convolutions as the model has them (cuDNN's legacy API); nhwc: "
+                  "channels-last with bias, residual and activation fused (cuDNN graphs; "
+                  "experimental)")
+      ->check(CLI::IsMember({"nhwc", "nchw"}))
       ->capture_default_str();
   app->add_option("--backend", options->backend,
                   "cuda: time layers on the GPU (default where there is one); cpu: heuristic only")

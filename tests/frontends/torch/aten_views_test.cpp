@@ -32,7 +32,7 @@ NamedArgument named(AtenHarness& h, const std::string& argument, const std::stri
 TEST(AtenViews, InPlaceWritesReachTheBase) {
   AtenHarness h;
   ir::Value* x = h.input("x", DType::Float32, Dims{3, 4});
-  ir::Value* row = h.input("row", DType::Float32, Dims{4});
+  h.input("row", DType::Float32, Dims{4});  // copy_'s source, found by name below
   h.convert(
       "aten.slice.Tensor",
       {named(h, "self", "x"), arg("dim", int64_t{0}), arg("start", int64_t{1}), arg("end", kToEnd)},
