@@ -256,6 +256,11 @@ std::vector<ProbeCall> shape_calls() {
          return std::vector<NamedArgument>{s.list("tensors", {{2, 3}, {2, 3}}),
                                            value("dim", int64_t{1})};
        }},
+      {"einsum",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.list("tensors", {{2, 3, 4}, {2, 4, 5}}),
+                                           value("equation", std::string("bij,bjk->bik"))};
+       }},
       {"pad 1-D",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("self", {2, 3, 6}), value("pad", Ints{1, 2}),

@@ -1,9 +1,10 @@
 // Importers for ONNX ops Kiln writes as several core ops (ir/composite_ops.h): comparisons
 // with equality, Xor, Sum/Mean, activations, LogSoftmax, Hardmax, the Lp and log-sum
-// reductions, LpNormalization and OneHot.
+// reductions, LpNormalization, OneHot and Einsum.
 #include <cmath>
 
 #include "ir/composite_ops.h"
+#include "ir/einsum.h"
 #include "onnx_import_context.h"
 
 namespace kiln::onnx {
@@ -215,6 +216,22 @@ void import_one_hot(OnnxNode& node) {
               node.required_input(2, "values"), node.attr_int("axis", -1));
 }
 
+void import_einsum(OnnxNode& node) {
+  node.allow_attributes({"equation"});
+  if (!node.has_attr("equation")) node.invalid("has no equation attribute");
+  std::vector<ir::Value*> operands = node.all_inputs();
+  for (size_t i = 0; i < operands.size(); ++i) {
+    if (!operands[i]) node.invalid("input ", i, " is absent");
+  }
+  OnnxOpBuilder builder(node);
+  try {
+    ir::einsum(builder, node.attr_string("equation", ""), operands);
+  } catch (const Error& error) {
+    if (error.kind() == ErrorKind::Unsupported) node.unsupported(error.what());
+    node.invalid(error.what());
+  }
+}
+
 }  // namespace
 
 void add_composite_ops(OpTable& table) {
@@ -227,6 +244,7 @@ void add_composite_ops(OpTable& table) {
                  }),
                  7};
   table["Sum"] = {import_sum, 1};
+  table["Einsum"] = {import_einsum, 12};
   table["Mean"] = {import_mean, 1};
   add_activations(table);
   table["LogSoftmax"] = {along_axis(ir::log_softmax), 1};

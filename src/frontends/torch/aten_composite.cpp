@@ -1,12 +1,13 @@
 // ATen ops written as several core ops through ir/composite_ops.h, as the ONNX frontend writes
 // them: le/ge (false for NaN), xor, log_softmax and logsumexp (numerically stable), the
-// elu family, softplus, mish, shrinks, threshold, vector norms and one_hot.
+// elu family, softplus, mish, shrinks, threshold, vector norms, one_hot and einsum.
 #include <cmath>
 #include <limits>
 
 #include "frontends/torch/aten_helpers.h"
 #include "frontends/torch/aten_ops.h"
 #include "ir/composite_ops.h"
+#include "ir/einsum.h"
 
 namespace kiln::torch {
 namespace {
@@ -167,6 +168,22 @@ void convert_one_hot(AtenNode& node) {
   node.set_output(0, ir::one_hot(builder, indices, classes, values, -1));
 }
 
+// einsum (equation, tensors, path): `path` (opt_einsum's contraction order) only changes the
+// order of the pairwise products, so it is ignored; Kiln contracts from the left.
+void convert_einsum(AtenNode& node) {
+  std::string equation = node.string_arg("equation", "");
+  TensorList operands = node.tensors("tensors");
+  for (size_t i = 0; i < operands.size(); ++i) {
+    if (!operands[i]) node.invalid("operand ", i, " is None");
+  }
+  AtenOpBuilder builder(node);
+  try {
+    node.set_output(0, ir::einsum(builder, equation, operands));
+  } catch (const Error& error) {
+    fail(error.kind(), node.context().label(), ": ", node.describe(), ": ", error.what());
+  }
+}
+
 }  // namespace
 
 void add_composite_ops(AtenTable& table) {
@@ -193,6 +210,7 @@ void add_composite_ops(AtenTable& table) {
   table["aten.softshrink.default"] = shrink(true);
   table["aten.threshold.default"] = convert_threshold;
   table["aten.one_hot.default"] = convert_one_hot;
+  table["aten.einsum.default"] = convert_einsum;
 }
 
 }  // namespace kiln::torch

@@ -74,6 +74,7 @@ constexpr Row kRows[] = {
     {"linalg_vector_norm", "aten.linalg_vector_norm.default", "self:T | ord dim keepdim dtype"},
     {"norm", "aten.norm.ScalarOpt_dim", "self:T p dim | keepdim"},
     {"one_hot", "aten.one_hot.default", "self:T | num_classes"},
+    {"einsum", "aten.einsum.default", "equation tensors:L | path"},
     {"logical_xor", "aten.logical_xor.default", "self:T other:T"},
     {"bitwise_xor", "aten.bitwise_xor.Tensor", "self:T other:T"},
     {"__xor__", "aten.__xor__.Tensor", "self:T other:T"},

@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <fstream>
 
+#include "backends/cpu/executor.h"
 #include "core/error.h"
 #include "frontends/torchscript/torchscript_importer.h"
 #include "ir/verifier.h"
+#include "test_support/einsum_reference.h"
 #include "test_support/fixtures.h"
 #include "test_support/zip_entries.h"
 
@@ -204,6 +206,26 @@ TEST(TorchScriptArchive, ChunkUnpacksAsManyPiecesAsTorchMakes) {
   ASSERT_EQ(graph.outputs().size(), 2u);
   EXPECT_EQ(graph.outputs()[0]->shape.to_string(), "[4, 2]");
   EXPECT_EQ(graph.outputs()[1]->shape.to_string(), "[4, 2]");
+}
+
+// torch.einsum(equation, [tensors]) as scripted code writes it, with maxvit's spaces and
+// capitals; checked against loops over fc2's output, which the graph also returns.
+TEST(TorchScriptArchive, EinsumMatchesLoops) {
+  ir::Graph graph = import_mlp_ending(
+      "    _2 = torch.einsum(\"I D, J D -> I J\", [_1, _1])\n"
+      "    return (_1, _2, torch.einsum(\"ij->\", [_1]))\n");
+  ir::verify(graph);
+  std::vector<Tensor> results = cpu::Executor(graph).run(
+      {{graph.inputs()[0]->name, test_support::einsum_operand({4, 16}, 0)}});
+  ASSERT_EQ(results.size(), 3u);
+  test_support::EinsumResult scores =
+      test_support::reference_einsum("ID,JD->IJ", {results[0], results[0]});
+  EXPECT_EQ(results[1].dims(), scores.dims);
+  std::vector<double> got = results[1].to_double_vector();
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], scores.values[i], 1e-4) << i;
+  double total = 0;
+  for (double value : results[0].to_double_vector()) total += value;
+  EXPECT_NEAR(results[2].to_double_vector().at(0), total, 1e-4);
 }
 
 // Scripted modules have no traced_inputs.pkl: the caller gives the input specs.

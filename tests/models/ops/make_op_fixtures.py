@@ -67,6 +67,7 @@ def make_composites():
         helper.make_node("Greater", ["x", "x"], ["greater"]),
         helper.make_node("Xor", ["greater", "greater"], ["xor"]),
         helper.make_node("OneHot", ["indices", "depth", "values"], ["onehot"]),
+        helper.make_node("Einsum", ["x", "x"], ["einsum"], equation="ij,kj->ik"),
     ]
     outputs = [helper.make_tensor_value_info(op.lower(), TensorProto.FLOAT, [2])
                for op in reductions]
@@ -75,6 +76,7 @@ def make_composites():
         helper.make_tensor_value_info("shrink", TensorProto.FLOAT, [2, 3]),
         helper.make_tensor_value_info("xor", TensorProto.BOOL, [2, 3]),
         helper.make_tensor_value_info("onehot", TensorProto.FLOAT, [4, 3]),
+        helper.make_tensor_value_info("einsum", TensorProto.FLOAT, [2, 2]),
     ]
     graph = helper.make_graph(
         nodes,
