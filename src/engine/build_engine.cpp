@@ -195,7 +195,9 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
   }
   passes::fold_batch_norm(graph);
   passes::recognize_gelu(graph);
-  passes::fuse_epilogues(graph);
+  // SiLU joins convolutions where they run as cuDNN graphs (channels-last); through the legacy
+  // API it would be one more pass over memory, as the Sigmoid·Mul fusion group is anyway.
+  passes::fuse_epilogues(graph, /*conv_silu=*/config.channels_last);
   // Aligned rows for wide products: GPT-2's 50257-wide LM head, padded to 50264 and cropped.
   passes::pad_matmul_columns(graph);
   // With config.channels_last (kiln build --conv-layout nhwc), 2-D convolutions and the work

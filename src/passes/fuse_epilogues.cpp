@@ -157,7 +157,7 @@ bool fuse_silu(ir::Graph& graph, ir::Node* conv) {
 
 }  // namespace
 
-int fuse_epilogues(ir::Graph& graph) {
+int fuse_epilogues(ir::Graph& graph, bool conv_silu) {
   // Only followers are removed, so the producers collected here stay valid throughout.
   std::vector<ir::Node*> producers;
   for (ir::Node* node : graph.nodes()) {
@@ -170,7 +170,7 @@ int fuse_epilogues(ir::Graph& graph) {
       ++fused;
       changed = true;
     }
-    if (fuse_activation(graph, producer) || fuse_silu(graph, producer)) {
+    if (fuse_activation(graph, producer) || (conv_silu && fuse_silu(graph, producer))) {
       ++fused;
       changed = true;
     }

@@ -41,11 +41,12 @@ void assign_precisions(ir::Graph& graph, const std::set<Precision>& enabled, boo
 // Folds epilogues into the layers that GPU libraries can finish them in: MatMul (constant
 // 2-D B) or Gemm (no C) + Add(constant bias vector over the last dim) → the product with a
 // bias input; MatMul/Gemm + Relu or Gelu(approximate="tanh"), and Conv + Relu → the producer
-// with attribute fused_activation. Only where the intermediate value has one reader, is no
-// graph output, and both nodes share dtype and precision. Keeps the producer's node name and
-// the follower's output name. Not part of optimize(); the engine builder runs it. Returns
-// the number of nodes folded away.
-int fuse_epilogues(ir::Graph& graph);
+// with attribute fused_activation; with `conv_silu`, Conv + SiLU (Sigmoid and Mul of the same
+// value) → Conv with fused_activation "Silu" too. Only where the intermediate value has one
+// reader (SiLU: those two), is no graph output, and the nodes share dtype and precision.
+// Keeps the producer's node name and the follower's output name. Not part of optimize(); the
+// engine builder runs it. Returns the number of nodes folded away.
+int fuse_epilogues(ir::Graph& graph, bool conv_silu = true);
 // Folds a residual add into a 2-D Conv (4-D data, either layout) that has no input 3 and no
 // fused_activation yet: Conv → Add(·, Z), the Conv's output read by that Add alone and no
 // graph output, Z (either operand; not the Conv's output) of the Add's dtype and exactly its
