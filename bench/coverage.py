@@ -169,7 +169,8 @@ def check(args, name):
         if mode == "from_engine":
             path = os.path.join(args.work, f"{name}.kiln")
             build = subprocess.run([args.kiln, "build", pt2, "-o", path, "-p", "fp32", "--backend",
-                                    args.backend], capture_output=True, text=True, timeout=args.timeout)
+                                    args.backend, "--conv-layout", args.conv_layout],
+                                   capture_output=True, text=True, timeout=args.timeout)
             if build.returncode:
                 row[mode] = "build failed: " + " ".join(build.stderr.strip().splitlines()[:3])
                 continue
@@ -186,7 +187,8 @@ def check(args, name):
 
 
 def markdown(rows, args):
-    lines = [f"Kiln against PyTorch FP32, `kiln run --backend {args.backend}`, fp32; normalized error "
+    lines = [f"Kiln against PyTorch FP32, `kiln run --backend {args.backend}`, fp32, engines built with "
+             f"`--conv-layout {args.conv_layout}`; normalized error "
              f"(ok at most {args.max_error:g}). Sensitivity: how much the output moves for another "
              "input; under 1e-3 the error proves little.", "",
              "| model | status | from .pt2 | from engine | sensitivity |", "|---|---|---|---|---|"]
@@ -206,6 +208,8 @@ def main(argv):
     parser.add_argument("--kiln", default="build/kiln")
     parser.add_argument("--backend", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--models", default=",".join(TORCHVISION + SEGMENTATION + HUGGING_FACE))
+    parser.add_argument("--conv-layout", default="nchw", choices=("nchw", "nhwc"),
+                        help="kiln build's convolution layout for the engines")
     parser.add_argument("--max-error", type=float, default=1e-4)
     parser.add_argument("--timeout", type=int, default=900, help="seconds per kiln command")
     parser.add_argument("--work", default="/tmp/kiln-coverage")
