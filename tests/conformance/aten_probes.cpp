@@ -199,6 +199,19 @@ std::vector<ProbeCall> nn_calls() {
                                            s.f32("bias", {6}), value("eps", 1e-5)};
        },
        with_statistics},
+      {"group norm",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{
+             s.f32("input", {2, 4, 6, 6}), value("num_groups", int64_t{2}), s.f32("weight", {4}),
+             s.f32("bias", {4}),           value("N", int64_t{2}),          value("C", int64_t{4}),
+             value("HxW", int64_t{36}),    value("group", int64_t{2}),      value("eps", 1e-5)};
+       },
+       with_statistics},
+      {"weight norm",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("v", {3, 4, 3, 3}), s.f32("g", {3, 1, 1, 1}),
+                                           value("dim", int64_t{0})};
+       }},
       {"attention",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("query", {2, 2, 5, 8}), s.f32("key", {2, 2, 5, 8}),

@@ -192,7 +192,8 @@ void add_creation_ops(AtenTable& table) {
   table["aten.type_as.default"] = [](AtenNode& node) {
     node.set_output(0, cast_to(node, node.tensor("self"), dtype_of(node, node.tensor("other"))));
   };
-  for (const char* name : {"contiguous", "clone", "alias", "detach", "lift_fresh_copy"}) {
+  for (const char* name :
+       {"contiguous", "clone", "alias", "detach", "detach_", "lift_fresh_copy"}) {
     table[std::string("aten.") + name + ".default"] = identity("self");
   }
   table["aten.dropout.default"] = convert_dropout;

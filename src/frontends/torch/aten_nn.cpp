@@ -1,6 +1,8 @@
 // ATen neural-network layers kept high-level in the IR: linear → Gemm / MatMul+Add,
 // convolution → Conv (transposed: ConvTranspose), batch and layer norms, scaled dot-product
-// attention, softmax, pooling.
+// attention, softmax, pooling; group norm and weight norm as their formulas in core ops.
+#include <algorithm>
+
 #include "frontends/torch/aten_helpers.h"
 #include "frontends/torch/aten_ops.h"
 
@@ -173,6 +175,94 @@ void convert_layer_norm(AtenNode& node) {
   }
 }
 
+// A per-channel vector of C values as [C, 1, ..., 1], to broadcast over x [N, C, *spatial].
+ir::Value* per_channel(AtenNode& node, ir::Value* vector, int64_t rank) {
+  if (rank <= 2) return vector;
+  std::vector<int64_t> axes;
+  for (int64_t axis = 1; axis < rank - 1; ++axis) axes.push_back(axis);
+  return node.add("Unsqueeze", {vector}, {{"axes", axes}});
+}
+
+// The Reshape target that turns a tensor with x's elements and leading dim back into x's
+// shape: 0 copies the leading dim (a symbolic batch stays symbolic), static dims stay, one
+// unknown dim is inferred (-1); with more unknown dims x's shape is read at run time.
+ir::Value* shape_like(AtenNode& node, ir::Value* x) {
+  std::vector<int64_t> target{0};
+  for (size_t axis = 1; axis < x->shape.dims().size(); ++axis) {
+    const ir::Dim& dim = x->shape.dims()[axis];
+    target.push_back(dim.is_static() ? dim.value : -1);
+  }
+  if (std::count(target.begin(), target.end(), -1) > 1) return node.add("Shape", {x});
+  return int64_constant(node, target);
+}
+
+// group_norm(input, num_groups, weight?, bias?, eps) and native_group_norm(input, weight?,
+// bias?, N, C, HxW, group, eps): x [N, C, *spatial] viewed as [N, G, rest], normalized by
+// each group's mean and biased variance, viewed back and scaled per channel. Half-precision
+// inputs are normalized in float32, as PyTorch accumulates. native_group_norm's mean and rstd
+// outputs ([N, G]) are built only if used.
+void convert_group_norm(AtenNode& node) {
+  ir::Value* input = node.tensor("input");
+  int64_t groups = node.has("num_groups") ? node.int_arg("num_groups") : node.int_arg("group");
+  int64_t rank = rank_of(node, input);
+  if (rank < 2) node.invalid("input of rank ", rank, " (expected [N, C, *])");
+  const ir::Dim& channels = input->shape[1];
+  if (!channels.is_static())
+    node.unsupported("input ", input->shape.to_string(), " with unknown channels");
+  if (groups <= 0 || channels.value % groups != 0) {
+    node.invalid(channels.value, " channels do not split into ", groups, " groups");
+  }
+  DType dtype = dtype_of(node, input);
+  if (!is_floating(dtype)) node.unsupported("a ", dtype_name(dtype), " input");
+  DType compute = dtype == DType::Float16 || dtype == DType::BFloat16 ? DType::Float32 : dtype;
+  ir::Value* x = cast_to(node, input, compute);
+  ir::Value* grouped = node.add("Reshape", {x, int64_constant(node, {0, groups, -1})});
+  std::map<std::string, ir::AttrValue> last_axis{{"axes", std::vector<int64_t>{2}},
+                                                 {"keepdims", int64_t{1}}};
+  ir::Value* mean = node.add("ReduceMean", {grouped}, last_axis);
+  ir::Value* centered = node.add("Sub", {grouped, mean});
+  ir::Value* variance = node.add("ReduceMean", {node.add("Mul", {centered, centered})}, last_axis);
+  ir::Value* shifted =
+      node.add("Add", {variance, scalar_constant(node, node.float_arg("eps", 1e-5), compute)});
+  ir::Value* deviation = node.add("Sqrt", {shifted});
+  ir::Value* normed =
+      node.add("Reshape", {node.add("Div", {centered, deviation}), shape_like(node, input)});
+  ir::Value* result = cast_to(node, normed, dtype);
+  if (ir::Value* weight = node.optional_tensor("weight")) {
+    result = node.add("Mul", {result, per_channel(node, weight, rank)});
+  }
+  if (ir::Value* bias = node.optional_tensor("bias")) {
+    result = node.add("Add", {result, per_channel(node, bias, rank)});
+  }
+  node.set_output(0, result);
+  auto statistic = [&](ir::Value* value) {  // [N, G, 1] → [N, G] in the input's dtype
+    return cast_to(node, node.add("Reshape", {value, int64_constant(node, {0, groups})}), dtype);
+  };
+  if (node.output_count() > 1 && node.output_used(1)) node.set_output(1, statistic(mean));
+  if (node.output_count() > 2 && node.output_used(2)) {
+    node.set_output(2, statistic(node.add("Reciprocal", {deviation})));
+  }
+}
+
+// _weight_norm(v, g, dim): v * (g / ||v||), the 2-norm over every axis but `dim` (dim -1:
+// over all of v, as torch's norm_except_dim), kept as size-1 axes so it broadcasts.
+void convert_weight_norm(AtenNode& node) {
+  ir::Value* v = node.tensor("v");
+  ir::Value* g = node.tensor("g");
+  int64_t rank = rank_of(node, v);
+  int64_t dim = node.int_arg("dim", 0);
+  int64_t kept = dim == -1 ? -1 : normalize_dim(node, dim, rank);
+  std::vector<int64_t> axes;
+  for (int64_t axis = 0; axis < rank; ++axis) {
+    if (axis != kept) axes.push_back(axis);
+  }
+  ir::Value* squares =
+      node.add("ReduceSum", {node.add("Mul", {v, v})},
+               {{"axes", axes}, {"keepdims", int64_t{1}}, {"noop_with_empty_axes", int64_t{1}}});
+  ir::Value* scale = node.add("Div", {g, node.add("Sqrt", {squares})});
+  node.set_output(0, node.add("Mul", {v, scale}));
+}
+
 // scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa).
 void convert_sdpa(AtenNode& node) {
   ir::Value* query = node.tensor("query");
@@ -251,6 +341,37 @@ void convert_adaptive_avg_pool2d(AtenNode& node) {
   node.set_output(0, node.add("Transpose", {rows}, {{"perm", swap}}));
 }
 
+// adaptive_avg_pool1d over the last axis of [N, C, L] or [C, L]: one output is ReduceMean;
+// L splitting evenly into k-wide bins is a Reshape to [..., outputs, k] and ReduceMean over
+// k; uneven bins are one product with the bin-averaging matrix.
+void convert_adaptive_avg_pool1d(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  auto output_size = per_spatial_dim(node, node.ints("output_size"), 1, "output_size");
+  int64_t outputs = output_size[0];
+  int64_t rank = rank_of(node, x);
+  if (rank != 2 && rank != 3)
+    node.invalid("input of rank ", rank, " (expected [N, C, L] or [C, L])");
+  if (outputs <= 0) node.invalid("output_size ", outputs);
+  std::map<std::string, ir::AttrValue> last_axis{{"axes", std::vector<int64_t>{rank - 1}},
+                                                 {"keepdims", int64_t{1}}};
+  if (outputs == 1) return node.set_output(0, node.add("ReduceMean", {x}, last_axis));
+  const ir::Dim& length = x->shape[rank - 1];
+  if (!length.is_static() || !is_floating(x->dtype)) {
+    node.unsupported("output_size ", outputs, " for input ", x->shape.to_string(),
+                     " (more than one bin needs a static float length)");
+  }
+  if (length.value % outputs == 0) {
+    std::vector<int64_t> binned(static_cast<size_t>(rank - 1), 0);  // 0 copies N and C
+    binned.push_back(outputs);
+    binned.push_back(length.value / outputs);
+    ir::Value* bins = node.add("Reshape", {x, int64_constant(node, binned)});
+    last_axis = {{"axes", std::vector<int64_t>{rank}}, {"keepdims", int64_t{0}}};
+    return node.set_output(0, node.add("ReduceMean", {bins}, last_axis));
+  }
+  ir::Value* matrix = node.constant(bin_averages(length.value, outputs, x->dtype));
+  node.set_output(0, node.add("MatMul", {x, matrix}));
+}
+
 // max_pool2d(self, kernel_size, stride, padding, dilation, ceil_mode); the _with_indices
 // form's indices must be unused.
 void convert_max_pool2d(AtenNode& node) {
@@ -301,9 +422,13 @@ void add_nn_ops(AtenTable& table) {
   table["aten._native_batch_norm_legit_no_training.default"] = convert_native_batch_norm;
   table["aten.layer_norm.default"] = convert_layer_norm;
   table["aten.native_layer_norm.default"] = convert_layer_norm;
+  table["aten.group_norm.default"] = convert_group_norm;
+  table["aten.native_group_norm.default"] = convert_group_norm;
+  table["aten._weight_norm.default"] = convert_weight_norm;
   table["aten.scaled_dot_product_attention.default"] = convert_sdpa;
   table["aten.softmax.int"] = convert_softmax;
   table["aten._softmax.default"] = convert_softmax;
+  table["aten.adaptive_avg_pool1d.default"] = convert_adaptive_avg_pool1d;
   table["aten.adaptive_avg_pool2d.default"] = convert_adaptive_avg_pool2d;
   table["aten.max_pool2d.default"] = convert_max_pool2d;
   table["aten.max_pool2d_with_indices.default"] = convert_max_pool2d;
