@@ -94,6 +94,19 @@ def torchvision_model(name):
     if name in ("inception_v3", "googlenet"):
         kwargs.update(aux_logits=False, init_weights=True)
     model = builder(**kwargs)
+    # BatchNorm statistics measured on random images, as training would leave them: with the
+    # default 0/1 statistics many random classifiers answer nearly the same for every input.
+    batch_norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for module in batch_norms:
+        module.reset_running_stats()
+        module.momentum = None
+    if batch_norms:
+        size = 299 if name == "inception_v3" else 224
+        model.train()
+        with torch.no_grad():
+            for _ in range(2):
+                model(torch.randn(4, 3, size, size))
+    model.eval()
     with torch.no_grad():  # zero-initialized heads (ViT) would make every output 0
         for parameter in model.parameters():
             if parameter.dim() >= 1 and not parameter.any():
