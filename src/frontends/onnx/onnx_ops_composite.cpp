@@ -154,6 +154,41 @@ void import_lp_normalization(OnnxNode& node) {
   ir::lp_normalize(builder, x, node.attr_int("axis", -1), p);
 }
 
+// InstanceNormalization(input [N, C, D...], scale [C], B [C]): each (sample, channel) plane
+// normalized over its spatial dims, then scaled and shifted per channel (PyTorch exports
+// GroupNorm as this over a reshaped input).
+void import_instance_normalization(OnnxNode& node) {
+  node.allow_attributes({"epsilon"});
+  ir::Value* x = node.required_input(0, "input");
+  ir::Value* scale = node.required_input(1, "scale");
+  ir::Value* shift = node.required_input(2, "B");
+  if (!x->shape.rank_known() || x->shape.rank() < 3)
+    node.unsupported("an input of unknown rank or rank below 3 (N, C, D...)");
+  int64_t rank = x->shape.rank();
+  std::vector<int64_t> axes;
+  for (int64_t axis = 2; axis < rank; ++axis) axes.push_back(axis);
+  OnnxOpBuilder builder(node);
+  ir::CoreOpBuilder& b = builder;  // the base's default attributes
+  using Values = std::vector<ir::Value*>;
+  ir::CompositeAttrs keep = {{"axes", axes}, {"keepdims", int64_t{1}}};
+  ir::Value* mean = b.add("ReduceMean", Values{x}, keep);
+  ir::Value* centered = b.add("Sub", Values{x, mean});
+  ir::Value* squares = b.add("Mul", Values{centered, centered});
+  ir::Value* variance = b.add("ReduceMean", Values{squares}, keep);
+  double epsilon = node.attr_float("epsilon", 1e-5);
+  ir::Value* shifted = b.add("Add", Values{variance, b.scalar(epsilon, x->dtype)});
+  ir::Value* deviation = b.add("Sqrt", Values{shifted});
+  ir::Value* normalized = b.add("Div", Values{centered, deviation});
+  std::vector<int64_t> per_channel(static_cast<size_t>(rank - 1), 1);
+  per_channel[0] = -1;  // [C, 1, ..., 1]: broadcast over the spatial dims
+  ir::Value* channel_shape =
+      b.constant(Tensor::from_vector<int64_t>({rank - 1}, std::move(per_channel)));
+  ir::Value* scale_c = b.add("Reshape", Values{scale, channel_shape});
+  ir::Value* shift_c = b.add("Reshape", Values{shift, channel_shape});
+  ir::Value* scaled = b.add("Mul", Values{normalized, scale_c});
+  b.finish("Add", Values{scaled, shift_c});
+}
+
 // The ReduceSum attributes of a reduction whose axes are an input from opset 18 (before, an
 // attribute).
 ir::CompositeAttrs reduce_attrs(OnnxNode& node) {
@@ -250,6 +285,7 @@ void add_composite_ops(OpTable& table) {
   table["LogSoftmax"] = {along_axis(ir::log_softmax), 1};
   table["Hardmax"] = {along_axis(ir::hardmax), 1};
   table["LpNormalization"] = {import_lp_normalization, 1};
+  table["InstanceNormalization"] = {import_instance_normalization, 6};
   add_reductions(table);
   table["OneHot"] = {import_one_hot, 9};
 }

@@ -149,6 +149,33 @@ TEST(OnnxCompositeOps, LpNormalizationKeepsZeroVectors) {
   EXPECT_THAT(import_message(cubic), HasSubstr("node 'n' (LpNormalization): p=3"));
 }
 
+// Per (sample, channel) plane: (x - mean) / sqrt(var + eps), then scale and B per channel.
+TEST(OnnxCompositeOps, InstanceNormalizationNormalizesEachPlane) {
+  ModelBuilder builder(18);
+  builder.input("x", TensorProto::FLOAT, spec({1, 2, 2, 2}));
+  builder.float_initializer("scale", {2}, {2.f, -1.f});
+  builder.float_initializer("b", {2}, {0.5f, 3.f});
+  builder.node("InstanceNormalization", {"x", "scale", "b"}, {"y"}, "n");
+  builder.output("y");
+  // Channel 0: 1, 2, 3, 4 (mean 2.5, variance 1.25); channel 1: constant 7 (variance 0).
+  Tensor y = run(builder, {{"x", floats({1, 2, 2, 2}, {1, 2, 3, 4, 7, 7, 7, 7})}});
+  std::vector<double> expected;
+  double deviation = std::sqrt(1.25 + 1e-5);
+  for (double v : {1.0, 2.0, 3.0, 4.0}) expected.push_back(2 * (v - 2.5) / deviation + 0.5);
+  for (int i = 0; i < 4; ++i) expected.push_back(3.0);
+  std::vector<double> actual = y.to_double_vector();
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(actual[i], expected[i], 1e-5) << i;
+
+  ModelBuilder flat(18);
+  flat.input("x", TensorProto::FLOAT, spec({2, 3}));
+  flat.float_initializer("scale", {3}, {1.f, 1.f, 1.f});
+  flat.float_initializer("b", {3}, {0.f, 0.f, 0.f});
+  flat.node("InstanceNormalization", {"x", "scale", "b"}, {"y"}, "n");
+  flat.output("y");
+  EXPECT_THAT(import_message(flat), HasSubstr("rank below 3"));
+}
+
 TEST(OnnxCompositeOps, HardmaxPicksTheFirstOfTies) {
   ModelBuilder builder = unary("Hardmax", {2, 3});
   Tensor y = run(builder, {{"x", floats({2, 3}, {1, 3, 3, -1, -2, -1})}});
