@@ -81,12 +81,6 @@ ConvDescriptors make_descriptors(const ConvProblem& p, const std::array<int64_t,
   return d;
 }
 
-bool stream_is_capturing(cudaStream_t stream) {
-  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
-  KILN_CUDA_CHECK(cudaStreamIsCapturing(stream, &status));
-  return status != cudaStreamCaptureStatusNone;
-}
-
 // FP32 layers must not be given a tensor-core (TF32) algorithm.
 bool usable(const cudnnConvolutionFwdAlgoPerf_t& perf, cudnnMathType_t requested, size_t space) {
   bool exact_needed = requested == CUDNN_FMA_MATH;

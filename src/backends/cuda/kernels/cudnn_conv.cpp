@@ -17,6 +17,7 @@
 #include "backends/cuda/kernels/cuda_check.h"
 #include "backends/cuda/kernels/launch_error.h"
 #include "backends/cuda/runtime/cuda_resources.h"
+#include "core/tensor.h"
 
 namespace kiln::cuda {
 namespace {
@@ -122,22 +123,14 @@ fe::error_t filter_plans(fe::graph::Graph& graph, const ConvProblem& p) {
 }
 
 std::string problem_text(const ConvProblem& p) {
-  std::string text = std::string(dtype_name(p.dtype)) + " NHWC conv x[" + std::to_string(p.x[0]) +
-                     "," + std::to_string(p.x[1]) + "," + std::to_string(p.x[2]) + "," +
-                     std::to_string(p.x[3]) + "] w[" + std::to_string(p.w[0]) + "," +
-                     std::to_string(p.w[1]) + "," + std::to_string(p.w[2]) + "," +
-                     std::to_string(p.w[3]) + "]";
+  std::string text = std::string(dtype_name(p.dtype)) + " NHWC conv x" +
+                     dims_to_string(Dims(p.x.begin(), p.x.end())) + " w" +
+                     dims_to_string(Dims(p.w.begin(), p.w.end()));
   if (p.bias) text += " +bias";
   if (p.residual) text += " +residual";
   if (p.relu) text += " relu";
   if (p.silu) text += " silu";
   return text;
-}
-
-bool stream_is_capturing(cudaStream_t stream) {
-  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
-  KILN_CUDA_CHECK(cudaStreamIsCapturing(stream, &status));
-  return status != cudaStreamCaptureStatusNone;
 }
 
 // Runs `steps` in order; the first failure's message, or "" when all succeeded.

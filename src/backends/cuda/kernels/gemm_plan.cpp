@@ -145,12 +145,6 @@ void launch(const GemmResources& resources, const Descriptors& desc, const GemmO
                                  resources.stream));
 }
 
-bool stream_is_capturing(cudaStream_t stream) {
-  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
-  KILN_CUDA_CHECK(cudaStreamIsCapturing(stream, &status));
-  return status != cudaStreamCaptureStatusNone;
-}
-
 // Times each candidate on the real operands (one warm-up, then a few reps) and returns the
 // index of the fastest. Timing runs use beta = 0: D is rewritten by the final launch anyway,
 // and C may alias D, so it must not be accumulated into repeatedly.

@@ -3,10 +3,11 @@
 // together. Here: attributes, window geometry, precision and the route.
 //
 // A channels_last Conv runs through cuDNN's graph API (kernels/cudnn_conv.h) with its bias,
-// its residual input (input 3, from passes::fuse_conv_residual) and a fused ReLU in one graph.
-// Everything else, and a problem the graph API refuses, takes the legacy API
+// its residual input (input 3, from passes::fuse_conv_residual) and a fused ReLU or SiLU in one
+// graph. Everything else, and a problem the graph API refuses, takes the legacy API
 // (kernels/conv_plan.h): uneven pads applied by copying the input into zero-padded planes, a
-// fused ReLU as one conv-bias-ReLU call where cuDNN supports it, a residual added afterwards.
+// fused ReLU as one conv-bias-ReLU call where cuDNN supports it; a residual, and an activation
+// after it or a SiLU, applied afterwards.
 #include <algorithm>
 #include <array>
 #include <string>

@@ -76,6 +76,12 @@ Event create_timing_event() {
   return Event(event);
 }
 
+bool stream_is_capturing(cudaStream_t stream) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  KILN_CUDA_CHECK(cudaStreamIsCapturing(stream, &status));
+  return status != cudaStreamCaptureStatusNone;
+}
+
 GraphExec capture_graph(cudaStream_t stream, const std::function<void()>& launches) {
   cudaGraph_t captured = nullptr;
   KILN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));

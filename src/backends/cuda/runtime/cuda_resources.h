@@ -82,6 +82,9 @@ void upload_blocking(void* device, const void* host, size_t bytes);
 Stream create_stream();       // non-blocking with respect to the legacy default stream
 Event create_event();         // for ordering only
 Event create_timing_event();  // for cudaEventElapsedTime
+// Whether `stream` is capturing a CUDA graph now: algorithm timing (which synchronizes) waits
+// for an uncaptured launch.
+bool stream_is_capturing(cudaStream_t stream);
 // Captures what `launches` enqueues on `stream` (thread-local capture mode) as an
 // instantiated CUDA graph. Throws what `launches` throws, leaving the stream usable.
 GraphExec capture_graph(cudaStream_t stream, const std::function<void()>& launches);
