@@ -37,6 +37,14 @@ const Dim& Shape::operator[](int64_t axis) const {
   return (*dims_)[static_cast<size_t>(index)];
 }
 
+bool Shape::is_known() const {
+  if (!rank_known()) return false;
+  for (const Dim& dim : *dims_) {
+    if (!dim.is_static() && !dim.is_symbolic()) return false;
+  }
+  return true;
+}
+
 bool Shape::is_static() const {
   if (!rank_known()) return false;
   for (const Dim& dim : *dims_) {

@@ -45,6 +45,9 @@ class Shape {
   const std::vector<Dim>& dims() const;
   const Dim& operator[](int64_t axis) const;  // negative axes count from the end
   bool is_static() const;
+  // Every dim static or a named symbol (one symbol is one size throughout a graph), so two
+  // equal known shapes are equal sizes at run time.
+  bool is_known() const;
   Dims static_dims() const;  // throws Unsupported if any dim is not static
   bool operator==(const Shape& other) const = default;
   std::string to_string() const;  // "[batch, 3, 224, 224]" or "[?]" for unknown rank

@@ -89,20 +89,26 @@ std::vector<int64_t> channels_last_axes(std::vector<int64_t> axes) {
   return axes;
 }
 
+// Whether every input of `node` can follow it into the region (with `all_4d`, only as 4-D
+// values) and one of them is there already: a region value, or the input of a to-NCHW
+// Transpose (`sources`).
+bool joins_region(const ir::Node& node, const std::set<const ir::Value*>& nhwc,
+                  const std::map<ir::Value*, ir::Value*>& sources, bool all_4d) {
+  bool reads_region = false;
+  for (ir::Value* input : node.inputs) {
+    if (!can_enter(input, nhwc) || (all_4d && !has_rank(input, 4))) return false;
+    reads_region =
+        reads_region || (input != nullptr && (nhwc.count(input) || sources.count(input)));
+  }
+  return reads_region;
+}
+
 // A Concat of 4-D values (DenseNet's and Inception's channel concats) joins like an
 // elementwise node, its axis renamed.
 bool convertible_concat(const ir::Node& node, const std::set<const ir::Value*>& nhwc,
                         const std::map<ir::Value*, ir::Value*>& sources) {
-  if (node.op != "Concat" || node.outputs.size() != 1 || !has_rank(node.outputs[0], 4) ||
-      !node.has_attr("axis")) {
-    return false;
-  }
-  bool reads_region = false;
-  for (ir::Value* input : node.inputs) {
-    if (input == nullptr || !has_rank(input, 4) || !can_enter(input, nhwc)) return false;
-    reads_region = reads_region || nhwc.count(input) || sources.count(input);
-  }
-  return reads_region;
+  return node.op == "Concat" && node.outputs.size() == 1 && has_rank(node.outputs[0], 4) &&
+         node.has_attr("axis") && joins_region(node, nhwc, sources, /*all_4d=*/true);
 }
 
 // A Transpose from NHWC to NCHW (the model's own permute back, as ConvNeXt writes after its
@@ -113,20 +119,11 @@ bool to_channels_first(const ir::Node& node) {
 }
 
 // An elementwise node joins the region when it reads a region value or the input of such a
-// Transpose (`sources`), and its other inputs can follow.
+// Transpose, and its other inputs can follow (scalars and constants included).
 bool convertible_elementwise(const ir::Node& node, const std::set<const ir::Value*>& nhwc,
                              const std::map<ir::Value*, ir::Value*>& sources) {
-  if (!kElementwiseOps.count(node.op) || node.outputs.size() != 1 ||
-      !has_rank(node.outputs[0], 4)) {
-    return false;
-  }
-  bool reads_region = false;
-  for (ir::Value* input : node.inputs) {
-    if (!can_enter(input, nhwc)) return false;
-    reads_region =
-        reads_region || (input != nullptr && (nhwc.count(input) || sources.count(input)));
-  }
-  return reads_region;
+  return kElementwiseOps.count(node.op) && node.outputs.size() == 1 &&
+         has_rank(node.outputs[0], 4) && joins_region(node, nhwc, sources, /*all_4d=*/false);
 }
 
 // A constant operand of a converted elementwise node, permuted as its NCHW broadcast would

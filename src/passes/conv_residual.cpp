@@ -19,25 +19,15 @@ bool takes_residual(const ir::Node& conv) {
          conv.outputs[0]->shape.rank() == 4;
 }
 
-// Every dim static or a named symbol (one symbol is one size throughout the graph), so equal
-// shapes are equal sizes: a dynamic batch still fuses.
-bool fully_known(const ir::Shape& shape) {
-  if (!shape.rank_known()) return false;
-  for (const ir::Dim& dim : shape.dims()) {
-    if (!dim.is_static() && !dim.is_symbolic()) return false;
-  }
-  return true;
-}
-
 // The operand of `add` (which reads `result`) that can become the Conv's Z: the other one,
-// of the sum's dtype and exactly its fully known shape, as `result` also is, so neither side
-// broadcasts. Null where there is none.
+// of the sum's dtype and exactly its known shape (a dynamic batch still fuses), as `result`
+// also is, so neither side broadcasts. Null where there is none.
 ir::Value* residual_operand(const ir::Node& add, const ir::Value* result) {
   if (add.op != "Add" || add.inputs.size() != 2 || add.outputs.size() != 1) return nullptr;
   ir::Value* other = add.inputs[0] == result ? add.inputs[1] : add.inputs[0];
   const ir::Value* sum = add.outputs[0];
-  if (other == nullptr || other == result || other->dtype != sum->dtype ||
-      !fully_known(sum->shape) || other->shape != sum->shape || result->shape != sum->shape) {
+  if (other == nullptr || other == result || other->dtype != sum->dtype || !sum->shape.is_known() ||
+      other->shape != sum->shape || result->shape != sum->shape) {
     return nullptr;
   }
   return other;

@@ -96,12 +96,6 @@ std::optional<Tensor> fold_slice_of_shape(const ir::Node& node) {
   return static_dims_tensor(picked, {static_cast<int64_t>(picked.size())});
 }
 
-bool fully_known(const ir::Shape& shape) {
-  if (!shape.rank_known()) return false;
-  return std::all_of(shape.dims().begin(), shape.dims().end(),
-                     [](const ir::Dim& dim) { return dim.is_static() || dim.is_symbolic(); });
-}
-
 // True for a node that returns its first input unchanged.
 bool is_no_op(const ir::Node& node) {
   const ir::Value* input = node.input(0);
@@ -117,7 +111,7 @@ bool is_no_op(const ir::Node& node) {
   bool reshapes = node.op == "Reshape" || node.op == "Expand" || node.op == "Squeeze" ||
                   node.op == "Unsqueeze" || node.op == "Flatten";
   // Inference proved the output's dims equal to the input's (same sizes, same symbols).
-  return reshapes && fully_known(input->shape) && input->shape == output->shape;
+  return reshapes && input->shape.is_known() && input->shape == output->shape;
 }
 
 // Transpose(Transpose(x, inner), outer) reads x directly with the composed permutation
