@@ -7,6 +7,7 @@
 #include "backends/cpu/channels_last.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <string>
@@ -138,6 +139,53 @@ Tensor permuted_constant(const Tensor& tensor) {
   return result.reshaped(dims);
 }
 
+// An inference BatchNormalization that fold_batch_norm left (DenseNet's pre-activation BN after
+// a Concat, a BN after a pool) becomes Mul and Add by per-channel [C, 1, 1] constants,
+// s = scale / sqrt(var + epsilon) and t = B − mean·s, computed in float64 and stored in X's
+// dtype: elementwise ops the region then takes in, where BatchNormalization would leave it.
+int lower_batch_norms(ir::Graph& graph) {
+  int lowered = 0;
+  for (ir::Node* node : graph.nodes()) {
+    if (node->op != "BatchNormalization" || node->outputs.size() != 1) continue;
+    ir::Value* x = node->input(0);
+    ir::Value* y = node->outputs[0];
+    if (!has_rank(x, 4) || !is_float_storage(x->dtype) || graph.is_graph_output(y)) continue;
+    std::vector<std::vector<double>> params;
+    for (size_t i = 1; i < 5; ++i) {
+      const ir::Value* param = node->input(i);
+      if (param == nullptr || !param->is_constant()) break;
+      params.push_back(param->constant->to_double_vector());
+    }
+    const int64_t channels = x->shape[1].is_static() ? x->shape[1].value : -1;
+    if (params.size() != 4 || channels < 1) continue;
+    if (std::any_of(params.begin(), params.end(),
+                    [&](const auto& p) { return int64_t(p.size()) != channels; })) {
+      continue;
+    }
+    double epsilon = node->attr_float("epsilon", 1e-5);
+    std::vector<double> scale(channels), shift(channels);
+    for (int64_t c = 0; c < channels; ++c) {
+      scale[c] = params[0][c] / std::sqrt(params[3][c] + epsilon);
+      shift[c] = params[1][c] - params[2][c] * scale[c];
+    }
+    auto constant = [&](const char* suffix, const std::vector<double>& data) {
+      return graph.add_constant(graph.unique_name(node->name + suffix),
+                                Tensor::from_vector<double>({channels, 1, 1}, data).to(x->dtype));
+    };
+    std::string mul_name = graph.unique_name(node->name + ".scale");
+    ir::Node* mul =
+        graph.insert_node_before(node, "Mul", mul_name, {x, constant(".scale", scale)}, {mul_name});
+    std::string add_name = graph.unique_name(node->name + ".shift");
+    ir::Node* add = graph.insert_node_before(
+        node, "Add", add_name, {mul->outputs[0], constant(".shift", shift)}, {add_name});
+    mul->source = add->source = node->source;
+    graph.replace_all_uses(y, add->outputs[0]);
+    graph.remove_node(node);
+    ++lowered;
+  }
+  return lowered;
+}
+
 class Converter {
  public:
   explicit Converter(ir::Graph& graph) : graph_(graph) {}
@@ -260,6 +308,7 @@ class Converter {
 
 int convert_to_channels_last(ir::Graph& graph) {
   ir::infer_graph(graph);
+  if (lower_batch_norms(graph) > 0) ir::infer_graph(graph);
   int converted = Converter(graph).run();
   if (converted > 0) {
     ir::infer_graph(graph);

@@ -167,6 +167,36 @@ TEST(ChannelsLast, ConcatAlongChannelsJoinsTheRegion) {
   expect_same_outputs(original, graph);
 }
 
+// DenseNet's layer: Concat → BatchNormalization (unfoldable: no Conv before it) → Relu → Conv.
+// The BN becomes Mul and Add by per-channel constants and stays in the region.
+TEST(ChannelsLast, UnfoldedBatchNormJoinsTheRegionAsMulAndAdd) {
+  auto build = [](ir::Graph& graph) {
+    ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 4, 5, 5}));
+    ir::Node* a = graph.add_node("Conv", "a", {x, weight(graph, "wa", {3, 4, 1, 1}, 1)}, {"ya"});
+    ir::Node* cat = graph.add_node("Concat", "cat", {x, a->outputs[0]}, {"c"});
+    cat->attrs["axis"] = int64_t{1};
+    ir::Node* bn = graph.add_node(
+        "BatchNormalization", "bn",
+        {cat->outputs[0], weight(graph, "scale", {7}, 2), weight(graph, "shift", {7}, 3),
+         weight(graph, "mean", {7}, 4),
+         graph.add_constant("var", Tensor::from_vector<float>({7}, std::vector<float>(7, 0.5f)))},
+        {"n"});
+    bn->attrs["epsilon"] = 1e-3;
+    ir::Node* relu = graph.add_node("Relu", "relu", {bn->outputs[0]}, {"r"});
+    ir::Node* next = graph.add_node(
+        "Conv", "next", {relu->outputs[0], weight(graph, "wn", {2, 7, 3, 3}, 5)}, {"y"});
+    graph.add_output(next->outputs[0]);
+    ir::infer_graph(graph);
+  };
+  ir::Graph original, graph;
+  build(original);
+  build(graph);
+  EXPECT_EQ(convert_to_channels_last(graph), 6);  // a, cat, Mul, Add, relu, next
+  EXPECT_EQ(count_op(graph, "BatchNormalization"), 0);
+  EXPECT_EQ(count_op(graph, "Transpose"), 2);  // x in, y out
+  expect_same_outputs(original, graph);
+}
+
 TEST(ChannelsLast, KeepsFusedReluAndBias) {
   ir::Graph original, graph;
   build_resnet_like(original);
