@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
-"""Model coverage: which model families Kiln imports and runs correctly, against PyTorch.
+"""Model coverage: which model families Kiln imports and runs correctly, in which file format
+and precision, against PyTorch.
 
-Each model (torchvision classifiers and segmenters at their real sizes, Hugging Face
-architectures at small random configurations: the op set is what matters, not the size) is
-exported with torch.export, run by PyTorch in FP32, then run by `kiln run` from the .pt2 and
-from an engine `kiln build` made of it, each compared by normalized error ||out-ref||/||ref||.
-A model whose output barely depends on its input (random weights can do that) is flagged:
-its error proves little.
+Each model of bench/coverage_models.py (torchvision classifiers and segmenters at real size,
+Hugging Face architectures at small random configurations, diffusion U-Net blocks) is run by
+PyTorch in FP32 and saved in each format: torch.export (.pt2), the dynamo ONNX exporter
+(.onnx) and traced TorchScript (.pt). Kiln then runs each file directly (`kiln run`, FP32) and
+through engines built with `-p fp32` and `-p fp32,bf16`, and each output is compared to
+PyTorch's FP32 one by normalized error ||out-ref||/||ref|| (FP32 at most 1e-4, {fp32,bf16} at
+most 3e-2). A model whose output barely depends on its input (random weights can do that) is
+flagged by its low sensitivity: its error proves little.
 
     python bench/coverage.py --kiln build/kiln --backend cpu --out bench/results/DATE-coverage
-    python bench/coverage.py --kiln build/kiln --models resnet50,t5   # a few
-Needs torch, torchvision, transformers, safetensors and numpy (on the GPU machine:
-/opt/torch/.venv/bin/python). Writes OUT/coverage.json and OUT/coverage.md.
+    python bench/coverage.py --kiln build/kiln --models resnet50,t5 --formats pt2,onnx
+    python bench/coverage.py --merge cpu/coverage.json cuda/coverage.json > docs/coverage.md
+Needs torch, torchvision, transformers, onnxscript, safetensors and numpy (on the GPU machine:
+/opt/torch/.venv/bin/python). Writes OUT/coverage.json and OUT/coverage.md after every model.
 """
 import argparse
 import json
@@ -21,98 +25,12 @@ import sys
 
 import numpy as np
 
-TORCHVISION = ("resnet50", "resnext50_32x4d", "wide_resnet50_2", "regnet_y_400mf", "regnet_x_400mf",
-               "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "efficientnet_b0",
-               "efficientnet_v2_s", "mnasnet1_0", "shufflenet_v2_x1_0", "squeezenet1_1", "densenet121",
-               "googlenet", "inception_v3", "convnext_tiny", "vit_b_16", "swin_t", "maxvit_t")
-SEGMENTATION = ("fcn_resnet50", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large")
-HUGGING_FACE = ("bert", "roberta", "distilbert", "albert", "deberta_v2", "llama", "mistral", "qwen2",
-                "phi", "gpt_neox", "gemma", "t5", "bart", "clip_vision", "clip_text", "whisper_encoder",
-                "wav2vec2", "swin_hf", "segformer", "vit_hf")
-SMALL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import coverage_models  # noqa: E402  (beside this script)
 
-
-def hugging_face(name):
-    """A small random model of the family and its example inputs."""
-    import torch
-    import transformers as T
-    ids = torch.randint(0, 1000, (2, 16))
-    image = torch.randn(2, 3, 64, 64)
-    decoder = dict(encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
-                   decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, d_model=64,
-                   vocab_size=1000, use_cache=False)
-    causal = dict(SMALL, vocab_size=1000, use_cache=False)
-    make = {
-        "bert": lambda: (T.BertModel(T.BertConfig(**SMALL, vocab_size=1000)), (ids,)),
-        "roberta": lambda: (T.RobertaModel(T.RobertaConfig(**SMALL, vocab_size=1000)), (ids,)),
-        "distilbert": lambda: (T.DistilBertModel(T.DistilBertConfig(
-            dim=64, n_layers=2, n_heads=4, hidden_dim=128, vocab_size=1000)), (ids,)),
-        "albert": lambda: (T.AlbertModel(T.AlbertConfig(**SMALL, embedding_size=32, vocab_size=1000)),
-                           (ids,)),
-        "deberta_v2": lambda: (T.DebertaV2Model(T.DebertaV2Config(**SMALL, vocab_size=1000)), (ids,)),
-        "llama": lambda: (T.LlamaForCausalLM(T.LlamaConfig(**causal, num_key_value_heads=2)), (ids,)),
-        "mistral": lambda: (T.MistralForCausalLM(T.MistralConfig(**causal, num_key_value_heads=2)),
-                            (ids,)),
-        "qwen2": lambda: (T.Qwen2ForCausalLM(T.Qwen2Config(**causal, num_key_value_heads=2)), (ids,)),
-        "phi": lambda: (T.PhiForCausalLM(T.PhiConfig(**causal)), (ids,)),
-        "gpt_neox": lambda: (T.GPTNeoXForCausalLM(T.GPTNeoXConfig(**causal)), (ids,)),
-        "gemma": lambda: (T.GemmaForCausalLM(T.GemmaConfig(**causal, num_key_value_heads=2,
-                                                            head_dim=16)), (ids,)),
-        "t5": lambda: (T.T5Model(T.T5Config(d_model=64, d_kv=16, d_ff=128, num_layers=2, num_heads=4,
-                                            vocab_size=1000, use_cache=False)),
-                       (ids, None, torch.randint(0, 1000, (2, 8)))),
-        "bart": lambda: (T.BartModel(T.BartConfig(**decoder)), (ids,)),
-        "clip_vision": lambda: (T.CLIPVisionModel(T.CLIPVisionConfig(**SMALL, image_size=64,
-                                                                     patch_size=16)), (image,)),
-        "clip_text": lambda: (T.CLIPTextModel(T.CLIPTextConfig(**SMALL, vocab_size=1000)), (ids,)),
-        "whisper_encoder": lambda: (T.WhisperModel(T.WhisperConfig(
-            **decoder, num_mel_bins=80, max_source_positions=50, pad_token_id=0, bos_token_id=1,
-            eos_token_id=2, decoder_start_token_id=1)).encoder, (torch.randn(2, 80, 100),)),
-        "wav2vec2": lambda: (T.Wav2Vec2Model(T.Wav2Vec2Config(
-            **SMALL, conv_dim=(32, 32), conv_stride=(5, 2), conv_kernel=(10, 3),
-            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4)), (torch.randn(2, 4000),)),
-        "swin_hf": lambda: (T.SwinModel(T.SwinConfig(image_size=64, patch_size=4, embed_dim=32,
-                                                     depths=[1, 1], num_heads=[2, 4], window_size=4)),
-                            (image,)),
-        "segformer": lambda: (T.SegformerModel(T.SegformerConfig(
-            num_encoder_blocks=2, depths=[1, 1], sr_ratios=[2, 1], hidden_sizes=[32, 64],
-            num_attention_heads=[1, 2], decoder_hidden_size=64)), (image,)),
-        "vit_hf": lambda: (T.ViTModel(T.ViTConfig(**SMALL, image_size=64, patch_size=16)), (image,)),
-    }
-    return make[name]()
-
-
-def torchvision_model(name):
-    import torch
-    import torchvision
-    kwargs = {"weights": None}
-    if name in SEGMENTATION:
-        kwargs["weights_backbone"] = None
-        builder = getattr(torchvision.models.segmentation, name)
-    else:
-        builder = getattr(torchvision.models, name)
-    if name in ("inception_v3", "googlenet"):
-        kwargs.update(aux_logits=False, init_weights=True)
-    model = builder(**kwargs)
-    # BatchNorm statistics measured on random images, as training would leave them: with the
-    # default 0/1 statistics many random classifiers answer nearly the same for every input.
-    batch_norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    for module in batch_norms:
-        module.reset_running_stats()
-        module.momentum = None
-    if batch_norms:
-        size = 299 if name == "inception_v3" else 224
-        model.train()
-        with torch.no_grad():
-            for _ in range(2):
-                model(torch.randn(4, 3, size, size))
-    model.eval()
-    with torch.no_grad():  # zero-initialized heads (ViT) would make every output 0
-        for parameter in model.parameters():
-            if parameter.dim() >= 1 and not parameter.any():
-                parameter.normal_(0, 0.02)
-    size = 299 if name == "inception_v3" else 224
-    return model, (torch.randn(1, 3, size, size),)
+FORMATS = {"pt2": ".pt2", "onnx": ".onnx", "torchscript": ".pt"}
+# What each checked run is, the precisions its engine enables, and its tolerance.
+RUNS = {"run": (None, 1e-4), "fp32": ("fp32", 1e-4), "bf16": ("fp32,bf16", 3e-2)}
 
 
 def first_tensor(output):
@@ -126,123 +44,202 @@ def first_tensor(output):
     return first_tensor(output[0])
 
 
-def export_case(name, work):
-    """Exports `name`; returns (pt2 path, inputs path, reference output, input sensitivity)."""
+def tensor_only(model, args):
+    """`model` as a module that takes only the tensor arguments (every exporter wants tensors;
+    a None argument is put back in its place) and returns its first output tensor."""
     import torch
-    from safetensors.numpy import save_file
-    torch.manual_seed(0)
-    model, args = hugging_face(name) if name in HUGGING_FACE else torchvision_model(name)
+    slots = [a is not None for a in args]
 
     class FirstOutput(torch.nn.Module):
         def __init__(self, inner):
             super().__init__()
             self.inner = inner
 
-        def forward(self, *inputs):
-            return first_tensor(self.inner(*inputs))
+        def forward(self, *tensors):
+            it = iter(tensors)
+            return first_tensor(self.inner(*[next(it) if present else None for present in slots]))
 
-    wrapped = FirstOutput(model.eval()).eval()
+    return FirstOutput(model.eval()).eval(), tuple(a for a in args if a is not None)
+
+
+def save_format(fmt, module, tensors, path):
+    import torch
+    if fmt == "pt2":
+        torch.export.save(torch.export.export(module, tensors), path)
+    elif fmt == "onnx":
+        torch.onnx.export(module, tensors, path, dynamo=True, external_data=False, verbose=False)
+    else:
+        with torch.no_grad():
+            torch.jit.trace(module, tensors, check_trace=False).save(path)
+
+
+def export_case(name, formats, work):
+    """PyTorch's reference output, its sensitivity to the input, the input tensors, and per
+    format the saved file or the exporter's error (a PyTorch failure, not Kiln's)."""
+    import torch
+    torch.manual_seed(0)
+    module, tensors = tensor_only(*coverage_models.make(name))
     with torch.no_grad():
-        reference = wrapped(*args).float().numpy()
-        other = tuple(torch.randn_like(a) if a is not None and a.is_floating_point() else
-                      (torch.randint_like(a, 0, 1000) if a is not None else None) for a in args)
-        moved = wrapped(*other).float().numpy()
-    program = torch.export.export(wrapped, args)
-    pt2 = os.path.join(work, f"{name}.pt2")
-    torch.export.save(program, pt2)
-    names = [spec.arg.name for spec in program.graph_signature.input_specs
-             if spec.kind.name == "USER_INPUT" and type(spec.arg).__name__ == "TensorArgument"]
-    tensors = [a for a in args if a is not None]
-    inputs = os.path.join(work, f"{name}_inputs.safetensors")
-    save_file({n: t.numpy() for n, t in zip(names, tensors)}, inputs)
+        reference = module(*tensors).float().numpy()
+        other = tuple(torch.randn_like(t) if t.is_floating_point() else torch.randint_like(t, 0, 1000)
+                      for t in tensors)
+        moved = module(*other).float().numpy()
     sensitivity = float(np.linalg.norm(moved - reference) / max(np.linalg.norm(reference), 1e-30))
-    return pt2, inputs, reference, sensitivity
+    files = {}
+    for fmt in formats:
+        path = os.path.join(work, name + FORMATS[fmt])
+        try:
+            save_format(fmt, module, tensors, path)
+            files[fmt] = path
+        except Exception as error:
+            files[fmt] = f"export failed: {type(error).__name__}: {str(error).splitlines()[0][:160]}"
+    return reference, sensitivity, [t.numpy() for t in tensors], files
 
 
-def run_kiln(args, path, inputs, out_dir):
-    from safetensors.numpy import load_file
-    done = subprocess.run([args.kiln, "run", path, "-i", inputs, "--backend", args.backend, "-o", out_dir,
-                           "--output-format", "safetensors"], capture_output=True, text=True,
-                          timeout=args.timeout)
+def kiln(args, *command):
+    return subprocess.run([args.kiln, *command], capture_output=True, text=True, timeout=args.timeout)
+
+
+def first_lines(done):
+    return " ".join(done.stderr.strip().splitlines()[:3]).replace("|", "/")
+
+
+def inputs_file(args, path, tensors):
+    """A safetensors file of `tensors` under the input names Kiln reads from `path`."""
+    from safetensors.numpy import save_file
+    done = kiln(args, "inspect", "--json", path)
     if done.returncode:
-        return None, done.stderr.strip().splitlines()[:3]
-    return next(iter(load_file(os.path.join(out_dir, "outputs.safetensors")).values())), None
+        return None, "inspect failed: " + first_lines(done)
+    names = [i["name"] for i in json.loads(done.stdout)["inputs"]]
+    if len(names) != len(tensors):
+        return None, f"{len(names)} inputs in the file, {len(tensors)} given"
+    out = path + ".inputs.safetensors"
+    save_file(dict(zip(names, tensors)), out)
+    return out, None
+
+
+def check_run(args, path, inputs, reference, precisions):
+    """Normalized error of one Kiln run (`kiln run` of the model file, or of an engine built
+    with `precisions`), or the reason it has none."""
+    from safetensors.numpy import load_file
+    if precisions:
+        engine = f"{path}.{precisions.replace(',', '_')}.kiln"
+        done = kiln(args, "build", path, "-o", engine, "-p", precisions, "--backend", args.backend,
+                    "--conv-layout", args.conv_layout, "-q")
+        if done.returncode:
+            return "build failed: " + first_lines(done)
+        path = engine
+    out_dir = path + ".out"
+    done = kiln(args, "run", path, "-i", inputs, "--backend", args.backend, "-o", out_dir,
+                "--output-format", "safetensors")
+    if done.returncode:
+        return "run failed: " + first_lines(done)
+    out = next(iter(load_file(os.path.join(out_dir, "outputs.safetensors")).values()))
+    if out.shape != reference.shape:
+        return f"shape {out.shape} != {reference.shape}"
+    error = float(np.linalg.norm(out.astype(np.float64) - reference) / np.linalg.norm(reference))
+    return error if np.isfinite(error) else "not finite"
 
 
 def check(args, name):
-    row = {"model": name}
+    """One row per format of model `name`."""
     try:
-        pt2, inputs, reference, sensitivity = export_case(name, args.work)
-    except Exception as error:  # a PyTorch export failure is the model's, not Kiln's
-        row["status"] = f"export failed: {type(error).__name__}: {str(error)[:160]}"
-        return row
-    row["input_sensitivity"] = sensitivity
-    for mode in ("from_pt2", "from_engine"):
-        path = pt2
-        if mode == "from_engine":
-            path = os.path.join(args.work, f"{name}.kiln")
-            build = subprocess.run([args.kiln, "build", pt2, "-o", path, "-p", "fp32", "--backend",
-                                    args.backend, "--conv-layout", args.conv_layout],
-                                   capture_output=True, text=True, timeout=args.timeout)
-            if build.returncode:
-                row[mode] = "build failed: " + " ".join(build.stderr.strip().splitlines()[:3])
-                continue
-        out, failure = run_kiln(args, path, inputs, os.path.join(args.work, f"{name}_{mode}"))
-        if failure:
-            row[mode] = "failed: " + " ".join(failure)
+        reference, sensitivity, tensors, files = export_case(name, args.formats, args.work)
+    except Exception as error:  # the model itself failed to build or run in PyTorch
+        return [{"model": name, "format": f, "status": f"PyTorch failed: {type(error).__name__}"}
+                for f in args.formats]
+    rows = []
+    for fmt, path in files.items():
+        row = {"model": name, "format": fmt, "backend": args.backend,
+               "input_sensitivity": sensitivity}
+        rows.append(row)
+        if not path.startswith(args.work):
+            row["status"] = path
             continue
-        error = float(np.linalg.norm(out - reference) / np.linalg.norm(reference))
-        row[mode] = error if out.shape == reference.shape else f"shape {out.shape} != {reference.shape}"
-    ok = all(isinstance(row.get(m), float) and row[m] <= args.max_error
-             for m in ("from_pt2", "from_engine"))
-    row["status"] = "ok" if ok else "fails"
-    return row
+        inputs, failure = inputs_file(args, path, tensors)
+        for run in args.runs:
+            row[run] = failure or check_run(args, path, inputs, reference, RUNS[run][0])
+        ok = all(isinstance(row[r], float) and row[r] <= RUNS[r][1] for r in args.runs)
+        row["status"] = "ok" if ok else "fails"
+    return rows
 
 
-def markdown(rows, args):
-    lines = [f"Kiln against PyTorch FP32, `kiln run --backend {args.backend}`, fp32, engines built with "
-             f"`--conv-layout {args.conv_layout}`; normalized error "
-             f"(ok at most {args.max_error:g}). Sensitivity: how much the output moves for another "
-             "input; under 1e-3 the error proves little.", "",
-             "| model | status | from .pt2 | from engine | sensitivity |", "|---|---|---|---|---|"]
+def cell(value):
+    return f"{value:.1e}" if isinstance(value, float) else str(value if value is not None else "")
+
+
+def markdown(rows, runs):
+    lines = ["| model | format | status | " + " | ".join(runs) + " | sensitivity |",
+             "|---" * (len(runs) + 4) + "|"]
     for row in rows:
-        cells = [row["model"], row["status"]]
-        for key in ("from_pt2", "from_engine"):
-            value = row.get(key, "")
-            cells.append(f"{value:.2e}" if isinstance(value, float) else str(value).replace("|", "/"))
-        sensitivity = row.get("input_sensitivity")
-        cells.append(f"{sensitivity:.1e}" if sensitivity is not None else "")
-        lines.append("| " + " | ".join(cells) + " |")
+        cells = [row["model"], row["format"], row["status"]] + [cell(row.get(r)) for r in runs]
+        lines.append("| " + " | ".join(cells + [cell(row.get("input_sensitivity"))]) + " |")
     return "\n".join(lines) + "\n"
+
+
+def merge(paths):
+    """One table from coverage.json files of several backends: a column per backend and run."""
+    by_key, columns = {}, []
+    for path in paths:
+        with open(path) as f:
+            for row in json.load(f):
+                key = (row["model"], row["format"])
+                merged = by_key.setdefault(key, {"model": row["model"], "format": row["format"],
+                                                 "status": row["status"]})
+                if row["status"] != "ok":
+                    merged["status"] = row["status"]
+                for run in RUNS:
+                    if run in row:
+                        column = f"{row['backend']} {run}"
+                        merged[column] = row[run]
+                        columns += [column] if column not in columns else []
+                merged.setdefault("input_sensitivity", row.get("input_sensitivity"))
+    return markdown(list(by_key.values()), columns)
 
 
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kiln", default="build/kiln")
     parser.add_argument("--backend", default="cpu", choices=("cpu", "cuda"))
-    parser.add_argument("--models", default=",".join(TORCHVISION + SEGMENTATION + HUGGING_FACE))
+    parser.add_argument("--models", default=",".join(coverage_models.ALL))
+    parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument("--runs", default=",".join(RUNS),
+                        help="run: kiln run of the file (fp32); fp32, bf16: engines with -p fp32 "
+                             "and -p fp32,bf16")
     parser.add_argument("--conv-layout", default="nchw", choices=("nchw", "nhwc"),
                         help="kiln build's convolution layout for the engines")
-    parser.add_argument("--max-error", type=float, default=1e-4)
     parser.add_argument("--timeout", type=int, default=900, help="seconds per kiln command")
     parser.add_argument("--work", default="/tmp/kiln-coverage")
     parser.add_argument("--out", default="bench/results/latest-coverage")
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="print one markdown table from these coverage.json files and exit")
     args = parser.parse_args(argv)
-    known = TORCHVISION + SEGMENTATION + HUGGING_FACE
+    if args.merge:
+        sys.stdout.write(merge(args.merge))
+        return 0
     models = [m for m in args.models.split(",") if m]
-    unknown = [m for m in models if m not in known]
-    if unknown:
-        parser.error(f"unknown models {unknown}; choose from {known}")
+    args.formats = [f for f in args.formats.split(",") if f]
+    args.runs = [r for r in args.runs.split(",") if r]
+    for given, known, what in ((models, coverage_models.ALL, "models"), (args.formats, FORMATS, "formats"),
+                               (args.runs, RUNS, "runs")):
+        if any(g not in known for g in given):
+            parser.error(f"unknown {what} {[g for g in given if g not in known]}; choose from {list(known)}")
+    args.work = os.path.abspath(args.work)
     os.makedirs(args.work, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
     rows = []
     for name in models:
-        rows.append(check(args, name))
-        print(json.dumps(rows[-1]), flush=True)
+        for row in check(args, name):
+            rows.append(row)
+            print(json.dumps(row), flush=True)
         with open(os.path.join(args.out, "coverage.json"), "w") as f:
             json.dump(rows, f, indent=1)
         with open(os.path.join(args.out, "coverage.md"), "w") as f:
-            f.write(markdown(rows, args))
+            f.write(f"Kiln against PyTorch FP32, `--backend {args.backend}`, engines built with "
+                    f"`--conv-layout {args.conv_layout}`: normalized error; run = `kiln run` of "
+                    "the file (ok at most 1e-4), fp32 / bf16 = engines built with `-p fp32` (1e-4) "
+                    "and `-p fp32,bf16` (3e-2). Sensitivity under 1e-3: the error proves little.\n\n")
+            f.write(markdown(rows, args.runs))
     return 0 if all(row["status"] == "ok" for row in rows) else 1
 
 

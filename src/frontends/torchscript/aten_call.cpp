@@ -24,6 +24,8 @@ bool matches(ArgKind kind, const ScriptValue& value) {
       return value.kind == Kind::Device;
     case ArgKind::List:
       return value.kind == Kind::List || value.kind == Kind::Tuple;
+    case ArgKind::String:
+      return value.kind == Kind::String;
   }
   return false;
 }

@@ -10,7 +10,7 @@
 namespace kiln::torchscript {
 
 // What a positional argument must be for an overload to match (add.Tensor vs add.Scalar).
-enum class ArgKind { Any, Tensor, Number, Device, List };
+enum class ArgKind { Any, Tensor, Number, Device, List, String };
 
 struct SchemaArgument {
   std::string name;

@@ -1,0 +1,199 @@
+"""The models bench/coverage.py checks, with random weights and example inputs: torchvision
+classifiers and segmenters at their real sizes, Hugging Face architectures at small
+configurations (the op set is what matters, not the size), and diffusion U-Net blocks written
+here (GroupNorm, SiLU, a time embedding, ConvTranspose2d, nearest and bilinear interpolation,
+skip concatenation, attention over pixels), since no diffusion library is a dependency.
+
+make(name) -> (torch.nn.Module in eval mode, tuple of example inputs; None for an argument
+left at its default).
+"""
+TORCHVISION = ("resnet50", "resnext50_32x4d", "wide_resnet50_2", "regnet_y_400mf", "regnet_x_400mf",
+               "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "efficientnet_b0",
+               "efficientnet_v2_s", "mnasnet1_0", "shufflenet_v2_x1_0", "squeezenet1_1", "densenet121",
+               "googlenet", "inception_v3", "convnext_tiny", "vit_b_16", "swin_t", "maxvit_t")
+SEGMENTATION = ("fcn_resnet50", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large")
+HUGGING_FACE = ("bert", "roberta", "distilbert", "albert", "deberta_v2", "llama", "mistral", "qwen2",
+                "phi", "gpt_neox", "gemma", "t5", "bart", "clip_vision", "clip_text", "whisper_encoder",
+                "wav2vec2", "swin_hf", "segformer", "vit_hf")
+SMALL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
+
+
+def hugging_face(name):
+    """A small random model of the family and its example inputs."""
+    import torch
+    import transformers as T
+    ids = torch.randint(0, 1000, (2, 16))
+    image = torch.randn(2, 3, 64, 64)
+    decoder = dict(encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
+                   decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, d_model=64,
+                   vocab_size=1000, use_cache=False)
+    causal = dict(SMALL, vocab_size=1000, use_cache=False)
+    make = {
+        "bert": lambda: (T.BertModel(T.BertConfig(**SMALL, vocab_size=1000)), (ids,)),
+        "roberta": lambda: (T.RobertaModel(T.RobertaConfig(**SMALL, vocab_size=1000)), (ids,)),
+        "distilbert": lambda: (T.DistilBertModel(T.DistilBertConfig(
+            dim=64, n_layers=2, n_heads=4, hidden_dim=128, vocab_size=1000)), (ids,)),
+        "albert": lambda: (T.AlbertModel(T.AlbertConfig(**SMALL, embedding_size=32, vocab_size=1000)),
+                           (ids,)),
+        "deberta_v2": lambda: (T.DebertaV2Model(T.DebertaV2Config(**SMALL, vocab_size=1000)), (ids,)),
+        "llama": lambda: (T.LlamaForCausalLM(T.LlamaConfig(**causal, num_key_value_heads=2)), (ids,)),
+        "mistral": lambda: (T.MistralForCausalLM(T.MistralConfig(**causal, num_key_value_heads=2)),
+                            (ids,)),
+        "qwen2": lambda: (T.Qwen2ForCausalLM(T.Qwen2Config(**causal, num_key_value_heads=2)), (ids,)),
+        "phi": lambda: (T.PhiForCausalLM(T.PhiConfig(**causal)), (ids,)),
+        "gpt_neox": lambda: (T.GPTNeoXForCausalLM(T.GPTNeoXConfig(**causal)), (ids,)),
+        "gemma": lambda: (T.GemmaForCausalLM(T.GemmaConfig(**causal, num_key_value_heads=2,
+                                                            head_dim=16)), (ids,)),
+        "t5": lambda: (T.T5Model(T.T5Config(d_model=64, d_kv=16, d_ff=128, num_layers=2, num_heads=4,
+                                            vocab_size=1000, use_cache=False)),
+                       (ids, None, torch.randint(0, 1000, (2, 8)))),
+        "bart": lambda: (T.BartModel(T.BartConfig(**decoder)), (ids,)),
+        "clip_vision": lambda: (T.CLIPVisionModel(T.CLIPVisionConfig(**SMALL, image_size=64,
+                                                                     patch_size=16)), (image,)),
+        "clip_text": lambda: (T.CLIPTextModel(T.CLIPTextConfig(**SMALL, vocab_size=1000)), (ids,)),
+        "whisper_encoder": lambda: (T.WhisperModel(T.WhisperConfig(
+            **decoder, num_mel_bins=80, max_source_positions=50, pad_token_id=0, bos_token_id=1,
+            eos_token_id=2, decoder_start_token_id=1)).encoder, (torch.randn(2, 80, 100),)),
+        "wav2vec2": lambda: (T.Wav2Vec2Model(T.Wav2Vec2Config(
+            **SMALL, conv_dim=(32, 32), conv_stride=(5, 2), conv_kernel=(10, 3),
+            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4)), (torch.randn(2, 4000),)),
+        "swin_hf": lambda: (T.SwinModel(T.SwinConfig(image_size=64, patch_size=4, embed_dim=32,
+                                                     depths=[1, 1], num_heads=[2, 4], window_size=4)),
+                            (image,)),
+        "segformer": lambda: (T.SegformerModel(T.SegformerConfig(
+            num_encoder_blocks=2, depths=[1, 1], sr_ratios=[2, 1], hidden_sizes=[32, 64],
+            num_attention_heads=[1, 2], decoder_hidden_size=64)), (image,)),
+        "vit_hf": lambda: (T.ViTModel(T.ViTConfig(**SMALL, image_size=64, patch_size=16)), (image,)),
+    }
+    return make[name]()
+
+
+def torchvision_model(name):
+    import torch
+    import torchvision
+    kwargs = {"weights": None}
+    if name in SEGMENTATION:
+        kwargs["weights_backbone"] = None
+        builder = getattr(torchvision.models.segmentation, name)
+    else:
+        builder = getattr(torchvision.models, name)
+    if name in ("inception_v3", "googlenet"):
+        kwargs.update(aux_logits=False, init_weights=True)
+    model = builder(**kwargs)
+    # BatchNorm statistics measured on random images, as training would leave them: with the
+    # default 0/1 statistics many random classifiers answer nearly the same for every input.
+    batch_norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for module in batch_norms:
+        module.reset_running_stats()
+        module.momentum = None
+    if batch_norms:
+        size = 299 if name == "inception_v3" else 224
+        model.train()
+        with torch.no_grad():
+            for _ in range(2):
+                model(torch.randn(4, 3, size, size))
+    model.eval()
+    with torch.no_grad():  # zero-initialized heads (ViT) would make every output 0
+        for parameter in model.parameters():
+            if parameter.dim() >= 1 and not parameter.any():
+                parameter.normal_(0, 0.02)
+    size = 299 if name == "inception_v3" else 224
+    return model, (torch.randn(1, 3, size, size),)
+
+
+
+DIFFUSION = ("unet_block",)
+
+
+def diffusion_unet_block():
+    """A two-level diffusion U-Net (as Stable Diffusion's UNet2DModel arranges its blocks, at a
+    small size): timestep embedding, ResNet blocks with GroupNorm and SiLU, self-attention over
+    pixels, a strided-conv downsample, ConvTranspose2d and interpolation upsamples, and skip
+    concatenations."""
+    import math
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+    class ResBlock(nn.Module):
+        def __init__(self, cin, cout, tdim):
+            super().__init__()
+            self.norm1, self.conv1 = nn.GroupNorm(8, cin), nn.Conv2d(cin, cout, 3, padding=1)
+            self.time = nn.Linear(tdim, cout)
+            self.norm2, self.conv2 = nn.GroupNorm(8, cout), nn.Conv2d(cout, cout, 3, padding=1)
+            self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+
+        def forward(self, x, t):
+            h = self.conv1(F.silu(self.norm1(x)))
+            h = h + self.time(F.silu(t))[:, :, None, None]
+            h = self.conv2(F.silu(self.norm2(h)))
+            return self.skip(x) + h
+
+    class PixelAttention(nn.Module):
+        def __init__(self, channels, heads=4):
+            super().__init__()
+            self.norm, self.heads = nn.GroupNorm(8, channels), heads
+            self.qkv, self.out = nn.Linear(channels, 3 * channels), nn.Linear(channels, channels)
+
+        def forward(self, x):
+            n, c, h, w = x.shape
+            tokens = self.norm(x).flatten(2).transpose(1, 2)  # [N, HW, C]
+            q, k, v = self.qkv(tokens).chunk(3, dim=-1)
+            split = lambda t: t.view(n, h * w, self.heads, c // self.heads).transpose(1, 2)
+            y = F.scaled_dot_product_attention(split(q), split(k), split(v))
+            y = self.out(y.transpose(1, 2).reshape(n, h * w, c))
+            return x + y.transpose(1, 2).reshape(n, c, h, w)
+
+    class UNet(nn.Module):
+        def __init__(self, channels=32, tdim=64):
+            super().__init__()
+            self.tdim = tdim
+            self.time_mlp = nn.Sequential(nn.Linear(tdim, tdim), nn.SiLU(), nn.Linear(tdim, tdim))
+            self.stem = nn.Conv2d(4, channels, 3, padding=1)
+            self.down1 = ResBlock(channels, channels, tdim)
+            self.downsample = nn.Conv2d(channels, channels, 3, stride=2, padding=1)
+            self.down2 = ResBlock(channels, 2 * channels, tdim)
+            self.mid = ResBlock(2 * channels, 2 * channels, tdim)
+            self.attention = PixelAttention(2 * channels)
+            self.up2 = ResBlock(4 * channels, 2 * channels, tdim)
+            self.upsample = nn.ConvTranspose2d(2 * channels, channels, 4, stride=2, padding=1)
+            self.up1 = ResBlock(2 * channels, channels, tdim)
+            self.head = nn.Sequential(nn.GroupNorm(8, channels), nn.SiLU(),
+                                      nn.Conv2d(channels, 4, 3, padding=1))
+
+        def timestep_embedding(self, t):
+            half = self.tdim // 2
+            freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+            angles = t.float()[:, None] * freqs[None, :]
+            return torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
+
+        def forward(self, sample, timestep):
+            t = self.time_mlp(self.timestep_embedding(timestep))
+            h1 = self.down1(self.stem(sample), t)
+            h2 = self.down2(self.downsample(h1), t)
+            m = self.attention(self.mid(h2, t))
+            u = self.up2(torch.cat([m, h2], dim=1), t)
+            # Two upsample paths summed: a learned ConvTranspose2d and a bilinear interpolation,
+            # then a nearest one over the skip, so each op runs.
+            up = self.upsample(u) + F.interpolate(u[:, : h1.shape[1]], scale_factor=2.0,
+                                                   mode="bilinear", align_corners=False)
+            skip = F.interpolate(F.avg_pool2d(h1, 2), scale_factor=2.0, mode="nearest")
+            return self.head(self.up1(torch.cat([up, skip], dim=1), t))
+
+    model = UNet()
+    with torch.no_grad():  # GroupNorm's default affine (1, 0) is fine; give the convs scale
+        for parameter in model.parameters():
+            if parameter.dim() >= 2:
+                parameter.mul_(2.0)
+    return model.eval(), (torch.randn(2, 4, 32, 32), torch.tensor([10, 500]))
+
+
+def make(name):
+    if name in HUGGING_FACE:
+        return hugging_face(name)
+    if name in DIFFUSION:
+        return diffusion_unet_block()
+    return torchvision_model(name)
+
+
+ALL = TORCHVISION + SEGMENTATION + HUGGING_FACE + DIFFUSION
