@@ -92,10 +92,14 @@ struct TimingPass {
   // Chooses on `specialized` (static shapes), in node order, so that each choice sees its
   // producers' final storage: every enabled precision, through each of its tactics.
   void run(ir::Graph& specialized) {
+    std::set<std::string> pinned = passes::rounding_sensitive_layers(
+        specialized, config.enabled_precisions, config.strongly_typed);
     std::vector<ir::Node*> timed;
     for (ir::Node* node : specialized.nodes()) {
-      if (node->precision && is_timed_op(node->op) && !is_constrained(*node, config))
+      if (node->precision && is_timed_op(node->op) && !is_constrained(*node, config) &&
+          !pinned.count(node->name)) {
         timed.push_back(node);
+      }
     }
     for (size_t index = 0; index < timed.size(); ++index) {
       ir::Node& node = *timed[index];

@@ -35,8 +35,17 @@ int simplify_attention_masks(ir::Graph& graph);
 int fold_attention_transposes(ir::Graph& graph);
 // Sets node.precision for every float_compute node: in strongly typed mode the node's own
 // dtype decides; otherwise the documented no-GPU heuristic picks the lowest enabled
-// precision (bf16 before fp16 before tf32 before fp32). Float64 nodes are left alone.
+// precision (bf16 before fp16 before tf32 before fp32), except that in mixed precision (fp32
+// enabled beside a narrower one) the rounding-sensitive layers keep fp32. Float64 nodes are
+// left alone.
 void assign_precisions(ir::Graph& graph, const std::set<Precision>& enabled, bool strongly_typed);
+// The names of the layers that keep fp32 in mixed precision, never re-chosen by timing: Sin
+// and Cos with the nodes computing their argument, and the statistics of normalizations
+// spelled out in core ops (docs/precision.md). Empty unless `enabled` mixes fp32 with a
+// narrower precision and the build is not strongly typed.
+std::set<std::string> rounding_sensitive_layers(const ir::Graph& graph,
+                                                const std::set<Precision>& enabled,
+                                                bool strongly_typed);
 
 // Folds epilogues into the layers that GPU libraries can finish them in: MatMul (constant
 // 2-D B) or Gemm (no C) + Add(constant bias vector over the last dim) → the product with a

@@ -72,5 +72,83 @@ TEST(AssignPrecisions, Tf32OnlyForMatrixProducts) {
   EXPECT_EQ(precision_of(model.matmul), "fp32");
 }
 
+// A timestep embedding: t [2, 1] → MatMul by frequencies → Mul by a constant → Sin, Cos →
+// Concat → Gemm; and a group norm spelled out: x → Reshape → ReduceMean → Sub → Mul(c, c) →
+// ReduceMean → Add(eps) → Sqrt → Div(c, ·) → Mul(scale) → Sigmoid.
+struct SensitiveModel {
+  ir::Graph graph;
+  explicit SensitiveModel() {
+    ir::Value* t = graph.add_input("t", DType::Float32, shape({2, 1}));
+    ir::Node* angles = graph.add_node(
+        "MatMul", "angles", {t, graph.add_constant("freq", Tensor(DType::Float32, {1, 8}))}, {"a"});
+    ir::Node* scaled =
+        graph.add_node("Mul", "scaled",
+                       {angles->outputs[0], graph.add_constant("k", Tensor::scalar(2.0f))}, {"as"});
+    ir::Node* sin = graph.add_node("Sin", "sin", {scaled->outputs[0]}, {"s"});
+    ir::Node* cos = graph.add_node("Cos", "cos", {scaled->outputs[0]}, {"c"});
+    ir::Node* cat = graph.add_node("Concat", "cat", {sin->outputs[0], cos->outputs[0]}, {"e"});
+    cat->attrs["axis"] = int64_t{1};
+    ir::Node* mlp = graph.add_node(
+        "MatMul", "mlp",
+        {cat->outputs[0], graph.add_constant("w", Tensor(DType::Float32, {16, 4}))}, {"emb"});
+    graph.add_output(mlp->outputs[0]);
+
+    ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 8, 4, 4}));
+    ir::Node* grouped = graph.add_node(
+        "Reshape", "grouped",
+        {x, graph.add_constant("gs", Tensor::from_vector<int64_t>({3}, {0, 2, -1}))}, {"g"});
+    auto reduce = [&](const char* name, ir::Value* input) {
+      ir::Node* node = graph.add_node("ReduceMean", name, {input}, {std::string(name) + "_out"});
+      node->attrs["axes"] = std::vector<int64_t>{2};
+      return node->outputs[0];
+    };
+    ir::Value* mean = reduce("mean", grouped->outputs[0]);
+    ir::Node* centered = graph.add_node("Sub", "centered", {grouped->outputs[0], mean}, {"cx"});
+    ir::Node* square =
+        graph.add_node("Mul", "square", {centered->outputs[0], centered->outputs[0]}, {"sq"});
+    ir::Value* variance = reduce("variance", square->outputs[0]);
+    ir::Node* eps = graph.add_node(
+        "Add", "eps", {variance, graph.add_constant("e", Tensor::scalar(1e-5f))}, {"ve"});
+    ir::Node* sqrt = graph.add_node("Sqrt", "deviation", {eps->outputs[0]}, {"dev"});
+    ir::Node* normed =
+        graph.add_node("Div", "normed", {centered->outputs[0], sqrt->outputs[0]}, {"n"});
+    ir::Node* scale = graph.add_node(
+        "Mul", "scale", {normed->outputs[0], graph.add_constant("gamma", Tensor::scalar(0.5f))},
+        {"y"});
+    ir::Node* act = graph.add_node("Sigmoid", "act", {scale->outputs[0]}, {"z"});
+    graph.add_output(act->outputs[0]);
+    ir::infer_graph(graph);
+  }
+  std::string precision(const std::string& name) const {
+    for (const ir::Node* node : graph.nodes()) {
+      if (node->name == name) return precision_of(node);
+    }
+    return "missing";
+  }
+};
+
+TEST(AssignPrecisions, MixedPrecisionKeepsRoundingSensitiveLayersInFp32) {
+  SensitiveModel model;
+  assign_precisions(model.graph, {Precision::FP32, Precision::BF16}, false);
+  for (const char* pinned : {"angles", "scaled", "sin", "cos", "mean", "centered", "square",
+                             "variance", "eps", "deviation", "normed"}) {
+    EXPECT_EQ(model.precision(pinned), "fp32") << pinned;
+  }
+  for (const char* free : {"mlp", "scale", "act"}) EXPECT_EQ(model.precision(free), "bf16") << free;
+  EXPECT_EQ(
+      rounding_sensitive_layers(model.graph, {Precision::FP32, Precision::BF16}, false).size(),
+      11u);
+}
+
+TEST(AssignPrecisions, WithoutFp32EnabledNothingIsPinned) {
+  SensitiveModel model;
+  assign_precisions(model.graph, {Precision::BF16}, false);
+  EXPECT_EQ(model.precision("sin"), "bf16");
+  EXPECT_EQ(model.precision("centered"), "bf16");
+  EXPECT_TRUE(rounding_sensitive_layers(model.graph, {Precision::BF16}, false).empty());
+  EXPECT_TRUE(
+      rounding_sensitive_layers(model.graph, {Precision::FP32, Precision::BF16}, true).empty());
+}
+
 }  // namespace
 }  // namespace kiln::passes
