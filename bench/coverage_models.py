@@ -4,7 +4,7 @@ configurations (the op set is what matters, not the size), and diffusion U-Net b
 here (GroupNorm, SiLU, a time embedding, ConvTranspose2d, nearest and bilinear interpolation,
 skip concatenation, attention over pixels), since no diffusion library is a dependency.
 
-make(name) -> (torch.nn.Module in eval mode, tuple of example inputs; None for an argument
+make(name, image_size) -> (torch.nn.Module in eval mode, tuple of example inputs; None for an argument
 left at its default).
 """
 TORCHVISION = ("resnet50", "resnext50_32x4d", "wide_resnet50_2", "regnet_y_400mf", "regnet_x_400mf",
@@ -68,7 +68,7 @@ def hugging_face(name):
     return make[name]()
 
 
-def torchvision_model(name):
+def torchvision_model(name, image_size=224):
     import torch
     import torchvision
     kwargs = {"weights": None}
@@ -87,7 +87,7 @@ def torchvision_model(name):
         module.reset_running_stats()
         module.momentum = None
     if batch_norms:
-        size = 299 if name == "inception_v3" else 224
+        size = max(image_size, 96)
         model.train()
         with torch.no_grad():
             for _ in range(2):
@@ -97,8 +97,7 @@ def torchvision_model(name):
         for parameter in model.parameters():
             if parameter.dim() >= 1 and not parameter.any():
                 parameter.normal_(0, 0.02)
-    size = 299 if name == "inception_v3" else 224
-    return model, (torch.randn(1, 3, size, size),)
+    return model, (torch.randn(1, 3, image_size, image_size),)
 
 
 
@@ -188,12 +187,13 @@ def diffusion_unet_block():
     return model.eval(), (torch.randn(2, 4, 32, 32), torch.tensor([10, 500]))
 
 
-def make(name):
+def make(name, image_size=224):
+    """`image_size`: the torchvision models' input (the CPU reference is slow at 224)."""
     if name in HUGGING_FACE:
         return hugging_face(name)
     if name in DIFFUSION:
         return diffusion_unet_block()
-    return torchvision_model(name)
+    return torchvision_model(name, image_size)
 
 
 ALL = TORCHVISION + SEGMENTATION + HUGGING_FACE + DIFFUSION

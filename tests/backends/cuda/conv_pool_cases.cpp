@@ -1,6 +1,6 @@
 // Op harness cases of Conv (cuDNN; fp32, tf32, fp16, bf16: bias, groups, depthwise, strides,
-// dilations, uneven pads, fused Relu, 1-D) and the pools (max, average with and without the
-// padding counted, ceil mode, global average). Channels-last layouts are
+// dilations, uneven pads, fused Relu, 1-D), ConvTranspose and the pools (max, average with and
+// without the padding counted, ceil mode, global average). Channels-last layouts are
 // channels_last_cuda_test.cpp's subject.
 #include "op_harness.h"
 
@@ -50,6 +50,25 @@ std::vector<OpCase> conv_cases() {
   };
 }
 
+// ConvTranspose: W is [C_in, C_out / group, k...]; the U-Net upsample (k4 s2 p1), output
+// padding, groups, dilation and 1-D (cuDNN's data gradient of a convolution).
+std::vector<OpCase> conv_transpose_cases() {
+  Attrs output_padding = conv_attrs({1, 1, 1, 1}, {2, 2}, {1, 1}, 1);
+  output_padding["output_padding"] = Ints{1, 0};
+  return {
+      on_random("ConvTranspose", "UpsampleK4S2", {{2, 8, 6, 6}, {8, 4, 4, 4}, {4}},
+                conv_attrs({1, 1, 1, 1}, {2, 2}, {1, 1}, 1)),
+      on_random("ConvTranspose", "OutputPadding", {{2, 6, 5, 7}, {6, 3, 3, 3}, {3}},
+                output_padding),
+      on_random("ConvTranspose", "TwoGroupsNoBias", {{1, 8, 5, 5}, {8, 3, 3, 3}},
+                conv_attrs({0, 0, 0, 0}, {1, 1}, {1, 1}, 2)),
+      on_random("ConvTranspose", "Dilation2", {{1, 4, 6, 6}, {4, 5, 3, 3}, {5}},
+                conv_attrs({2, 2, 2, 2}, {1, 1}, {2, 2}, 1)),
+      on_random("ConvTranspose", "OneD", {{2, 6, 20}, {6, 4, 4}, {4}},
+                conv_attrs({1, 1}, {2}, {1}, 1)),
+  };
+}
+
 Attrs pool_attrs(Ints kernel, Ints pads, Ints strides) {
   return {{"kernel_shape", kernel}, {"pads", pads}, {"strides", strides}};
 }
@@ -76,7 +95,9 @@ std::vector<OpCase> pool_cases() {
 
 }  // namespace
 
-std::vector<OpCase> conv_pool_cases() { return concatenated({conv_cases(), pool_cases()}); }
+std::vector<OpCase> conv_pool_cases() {
+  return concatenated({conv_cases(), conv_transpose_cases(), pool_cases()});
+}
 
 INSTANTIATE_TEST_SUITE_P(ConvPool, CudaOpTest, testing::ValuesIn(op_runs(conv_pool_cases())),
                          op_run_name);

@@ -181,4 +181,42 @@ void run_conv(const ConvResources& resources, const ConvProblem& problem,
                   resources.stream);
 }
 
+void run_conv_transpose(const ConvResources& resources, const ConvProblem& problem,
+                        const std::array<int64_t, 4>& dy_dims, const void* dy, const void* w,
+                        const void* bias, void* dx, void* space, size_t space_size) {
+  KILN_CUDA_CHECK(cudnnSetStream(resources.cudnn, resources.stream));
+  ConvDescriptors d = make_descriptors(problem, dy_dims, problem.math);  // x: dx, y: dy
+  std::array<cudnnConvolutionBwdDataAlgoPerf_t, kConvCandidates> perf{};
+  int count = 0;
+  KILN_CUDA_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
+      resources.cudnn, d.w.get(), d.y.get(), d.conv.get(), d.x.get(), kConvCandidates, &count,
+      perf.data()));
+  const cudnnConvolutionBwdDataAlgoPerf_t* chosen = nullptr;
+  for (int i = 0; i < count && chosen == nullptr; ++i) {
+    const cudnnConvolutionBwdDataAlgoPerf_t& candidate = perf[size_t(i)];
+    bool exact_needed = problem.math == CUDNN_FMA_MATH;
+    if (candidate.status == CUDNN_STATUS_SUCCESS && candidate.memory <= space_size &&
+        (!exact_needed || candidate.mathType != CUDNN_TENSOR_OP_MATH)) {
+      chosen = &candidate;
+    }
+  }
+  if (chosen == nullptr) {
+    launch_fail(ErrorKind::Unsupported,
+                "cuDNN has no algorithm for this transposed convolution in ",
+                dtype_name(problem.dtype), " within ", space_size,
+                " bytes of workspace; try another precision or a larger workspace");
+  }
+  KILN_CUDA_CHECK(cudnnSetConvolutionMathType(d.conv.get(), chosen->mathType));
+  const float one = 1.f, zero = 0.f;
+  KILN_CUDA_CHECK(cudnnConvolutionBackwardData(resources.cudnn, &one, d.w.get(), w, d.y.get(), dy,
+                                               d.conv.get(), chosen->algo, space, space_size, &zero,
+                                               d.x.get(), dx));
+  if (bias != nullptr) {
+    TensorDesc bias_desc =
+        tensor_desc(cudnn_data_type(problem.dtype), CUDNN_TENSOR_NCHW, {1, problem.x[1], 1, 1});
+    KILN_CUDA_CHECK(
+        cudnnAddTensor(resources.cudnn, &one, bias_desc.get(), bias, &one, d.x.get(), dx));
+  }
+}
+
 }  // namespace kiln::cuda

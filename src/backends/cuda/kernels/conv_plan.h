@@ -118,4 +118,13 @@ void run_conv(const ConvResources& resources, const ConvProblem& problem,
               const std::array<int64_t, 4>& y_dims, const void* x, const void* w, const void* bias,
               bool relu, void* y, void* space, size_t space_size);
 
+// ConvTranspose as the data gradient of a convolution: dx (dx_dims: N, M, H, W) =
+// conv_transpose(dy, w) [+ bias (M elements)], where `problem` is the forward convolution
+// from dx to dy (problem.x = dx_dims, problem.w = [C, M / groups, R, S], y_dims = dy's N, C, H,
+// W; NCHW, one pad per dim). The algorithm is cuDNN's heuristic's first usable one, exact FMA
+// for FP32. Throws LaunchError where cuDNN cannot run it.
+void run_conv_transpose(const ConvResources& resources, const ConvProblem& problem,
+                        const std::array<int64_t, 4>& dy_dims, const void* dy, const void* w,
+                        const void* bias, void* dx, void* space, size_t space_size);
+
 }  // namespace kiln::cuda

@@ -1,6 +1,7 @@
 // Conv (1-D and 2-D NCHW, 2-D NHWC with channels_last=1; groups, any pads/strides/dilations)
-// through cuDNN, and the pools through Kiln's own kernels (kernels/pool.h), registered
-// together. Here: attributes, window geometry, precision and the route.
+// and ConvTranspose (1-D and 2-D NCHW) through cuDNN, and the pools through Kiln's own kernels
+// (kernels/pool.h), registered together. Here: attributes, window geometry, precision and the
+// route.
 //
 // A channels_last Conv runs through cuDNN's graph API (kernels/cudnn_conv.h) with its bias,
 // its residual input (input 3, from passes::fuse_conv_residual) and a fused ReLU or SiLU in one
@@ -24,6 +25,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/precision.h"
+#include "ir/conv_transpose_geometry.h"
 
 namespace kiln::cuda {
 namespace {
@@ -191,6 +193,71 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
   });
 }
 
+// ConvTranspose (1-D and 2-D, NCHW) as cuDNN's data gradient of the convolution from its
+// output back to its input. Pads must be even per dim and the output no more than a stride
+// past the convolution's (output_padding < stride); other cases, and 3-D, are refused before
+// anything launches and run on the host.
+void conv_transpose_kernel(LaunchContext& context, const ir::Node& node,
+                           std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
+  check(inputs.size() >= 2 && inputs[0].defined() && inputs[1].defined(), ErrorKind::InvalidModel,
+        node.describe(), ": needs inputs X and W");
+  check(context.cudnn != nullptr, ErrorKind::InvalidArgument, node.describe(),
+        ": the launch context has no cuDNN handle");
+  const DeviceTensor& x = inputs[0];
+  const DeviceTensor& w = inputs[1];
+  const DeviceTensor* bias = inputs.size() > 2 && inputs[2].defined() ? &inputs[2] : nullptr;
+  DeviceTensor& y = outputs[0];
+  check(x.dims.size() == 3 || x.dims.size() == 4, ErrorKind::Unsupported, node.describe(),
+        ": the CUDA ConvTranspose runs 1-D and 2-D, got input ", dims_to_string(x.dims));
+  check_conv_operands(node, x, w, nullptr, nullptr, y);
+  if (bias != nullptr) {
+    check(bias->dtype == y.dtype && bias->numel() == y.dims[1], ErrorKind::InvalidModel,
+          node.describe(), ": bias must be ", dtype_name(y.dtype), " with ", y.dims[1],
+          " elements, got ", dtype_name(bias->dtype), " ", dims_to_string(bias->dims));
+  }
+  if (y.numel() == 0) return;
+  Dims in_spatial(x.dims.begin() + 2, x.dims.end());
+  ir::ConvTransposeGeometry g = ir::conv_transpose_geometry(node, in_spatial, w.dims);
+  size_t rank = in_spatial.size();
+  // A 1-D problem is a 2-D one of height 1; index 0 is H, 1 is W.
+  std::array<int64_t, 2> in{1, 1}, out{1, 1}, kernel{1, 1}, stride{1, 1}, dilation{1, 1}, pad{};
+  for (size_t i = 0; i < rank; ++i) {
+    size_t axis = i + 2 - rank;
+    int64_t begin = g.pads[i], end = g.pads[rank + i];
+    check(begin == end && begin >= 0, ErrorKind::Unsupported, node.describe(),
+          ": the CUDA ConvTranspose takes even pads, got ", begin, " and ", end, " on axis ", i);
+    in[axis] = in_spatial[i];
+    out[axis] = g.output[i];
+    kernel[axis] = g.kernel[i];
+    stride[axis] = g.strides[i];
+    dilation[axis] = g.dilations[i];
+    pad[axis] = begin;
+    // The convolution from the output back must land exactly on the input's size.
+    int64_t back = (out[axis] + 2 * begin - dilation[axis] * (kernel[axis] - 1) - 1);
+    check(back >= 0 && back / stride[axis] + 1 == in[axis], ErrorKind::Unsupported, node.describe(),
+          ": output size ", out[axis],
+          " is a stride or more past what the "
+          "convolution back maps onto the input (output_padding >= stride)");
+  }
+  ConvProblem p;
+  p.x = {y.dims[0], y.dims[1], out[0], out[1]};
+  p.w = {w.dims[0], w.dims[1], kernel[0], kernel[1]};
+  p.pad = pad;
+  p.pad_end = pad;
+  p.stride = stride;
+  p.dilation = dilation;
+  p.groups = g.group;
+  p.dtype = x.dtype;
+  p.math = math_type(node, x.dtype);
+  p.workspace_size = context.workspace_size;
+  std::array<int64_t, 4> dy_dims{x.dims[0], x.dims[1], in[0], in[1]};
+  launch_for(node, [&] {
+    run_conv_transpose(conv_resources(context), p, dy_dims, x.data, w.data,
+                       bias != nullptr ? bias->data : nullptr, y.data, context.workspace,
+                       context.workspace_size);
+  });
+}
+
 PoolGeometry pool_geometry(const ir::Node& node, const DeviceTensor& x, const DeviceTensor& y) {
   check(x.dims.size() >= 3, ErrorKind::InvalidModel, node.describe(),
         ": input must be (N, C, spatial...), got ", dims_to_string(x.dims));
@@ -263,6 +330,7 @@ void global_average_pool_kernel(LaunchContext& context, const ir::Node& node,
 
 void register_conv_pool_cuda_kernels(CudaKernelMap& map) {
   map["Conv"] = conv_kernel;
+  map["ConvTranspose"] = conv_transpose_kernel;
   map["MaxPool"] = pool_kernel<PoolMode::Max>;
   map["AveragePool"] = pool_kernel<PoolMode::AverageExcludePad>;
   map["GlobalAveragePool"] = global_average_pool_kernel;
