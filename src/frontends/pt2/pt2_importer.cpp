@@ -11,9 +11,10 @@ namespace kiln::pt2 {
 namespace {
 
 template <typename Open>
-Pt2ImportResult guarded_import(const std::string& label, Open open) {
+Pt2ImportResult guarded_import(const std::string& label, const Pt2ImportOptions& options,
+                               Open open) {
   try {
-    return import_program(open());
+    return import_program(open(), options);
   } catch (const Json::exception& error) {
     fail(ErrorKind::InvalidModel, label, ": malformed program JSON (", error.what(), ")");
   } catch (const std::bad_alloc&) {
@@ -23,12 +24,16 @@ Pt2ImportResult guarded_import(const std::string& label, Open open) {
 
 }  // namespace
 
-Pt2ImportResult import_pt2_model(const std::filesystem::path& path) {
-  return guarded_import(path.string(), [&] { return Pt2Archive::open_file(path, kPt2Archive); });
+Pt2ImportResult import_pt2_model(const std::filesystem::path& path,
+                                 const Pt2ImportOptions& options) {
+  return guarded_import(path.string(), options,
+                        [&] { return Pt2Archive::open_file(path, kPt2Archive); });
 }
 
-Pt2ImportResult import_pt2_model_bytes(const std::string& bytes, const std::string& label) {
-  return guarded_import(label, [&] { return Pt2Archive::open_bytes(bytes, label, kPt2Archive); });
+Pt2ImportResult import_pt2_model_bytes(const std::string& bytes, const std::string& label,
+                                       const Pt2ImportOptions& options) {
+  return guarded_import(label, options,
+                        [&] { return Pt2Archive::open_bytes(bytes, label, kPt2Archive); });
 }
 
 ir::Graph import_pt2_file(const std::filesystem::path& path) {

@@ -35,12 +35,30 @@ struct Pt2Info {
   std::map<std::string, SymbolRange> symbol_ranges;  // range_constraints, by symbol ("s0")
 };
 
+// An ATen target without a converter (or whose converter refused a node's form), with the
+// nodes that use it; kept only with Pt2ImportOptions::keep_unsupported.
+struct Pt2UnsupportedOp {
+  std::string target;               // "aten.sort.default"
+  std::vector<std::string> nodes;    // the nodes' names
+  std::vector<std::string> reasons;  // a known target's refusal, where that is the cause
+};
+
+struct Pt2ImportOptions {
+  // Instead of failing on the first unsupported op: each such node becomes a placeholder node
+  // (op = its target, no schema, outputs typed as the program declares) and is listed in
+  // Pt2ImportResult::unsupported, so `kiln inspect` can summarize the rest of the model.
+  bool keep_unsupported = false;
+};
+
 struct Pt2ImportResult {
   ir::Graph graph;
   Pt2Info info;
+  std::vector<Pt2UnsupportedOp> unsupported;  // with keep_unsupported only
 };
-Pt2ImportResult import_pt2_model(const std::filesystem::path& path);
-Pt2ImportResult import_pt2_model_bytes(const std::string& bytes, const std::string& label);
+Pt2ImportResult import_pt2_model(const std::filesystem::path& path,
+                                 const Pt2ImportOptions& options = {});
+Pt2ImportResult import_pt2_model_bytes(const std::string& bytes, const std::string& label,
+                                       const Pt2ImportOptions& options = {});
 
 // A node target as the shared ATen table spells it: "torch.ops.aten.add.Tensor" →
 // "aten.add.Tensor", "_operator.mul" → "operator.mul", "<built-in function getitem>" →

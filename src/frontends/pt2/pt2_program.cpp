@@ -65,8 +65,9 @@ Pt2Info read_info(const Json& program, const std::string& where) {
 class ProgramImporter {
  public:
   ProgramImporter(const Pt2Archive& archive, const Json& graph_module, ir::Graph& graph,
-                  const std::string& where)
+                  const std::string& where, const Pt2ImportOptions& options)
       : archive_(archive),
+        options_(options),
         where_(where),
         graph_json_(object_member(graph_module, "graph", where)),
         signature_(object_member(graph_module, "signature", where)),
@@ -81,9 +82,22 @@ class ProgramImporter {
     const Json& nodes = flat_.nodes;  // with mode-only wrappers' subgraphs spliced in
     mark_uses(nodes);
     check_supported(nodes);
-    for (size_t i = 0; i < nodes.size(); ++i) convert_node(nodes[i], i);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (!options_.keep_unsupported) {
+        convert_node(nodes[i], i);
+        continue;
+      }
+      try {
+        convert_node(nodes[i], i);
+      } catch (const Error& error) {
+        if (error.kind() != ErrorKind::Unsupported) throw;
+        keep_as_placeholder(nodes[i], i, error.what());
+      }
+    }
     bind_outputs();
   }
+
+  std::vector<Pt2UnsupportedOp> take_unsupported() { return std::move(unsupported_); }
 
  private:
   std::string graph_path() const { return path_of(where_, "graph"); }
@@ -191,7 +205,7 @@ class ProgramImporter {
 
   // Every target without a converter, with up to three nodes each, in one error.
   void check_supported(const Json& nodes) {
-    std::map<std::string, std::vector<std::string>> missing;
+    std::map<std::string, std::vector<std::string>> missing, names;
     std::vector<std::string> order;
     for (size_t i = 0; i < nodes.size(); ++i) {
       std::string where = path_of(path_of(graph_path(), "nodes"), i);
@@ -202,8 +216,13 @@ class ProgramImporter {
       std::string source = node_source(nodes[i]);
       missing[target].push_back("node '" + node_name(nodes[i], i) + "'" +
                                 (source.empty() ? "" : " at " + source));
+      names[target].push_back(node_name(nodes[i], i));
     }
     if (missing.empty()) return;
+    if (options_.keep_unsupported) {
+      for (const std::string& target : order) unsupported_.push_back({target, names[target], {}});
+      return;
+    }
     std::ostringstream message;
     message << archive_.label() << " uses " << order.size() << " ATen op"
             << (order.size() == 1 ? "" : "s") << " that Kiln does not support:";
@@ -224,10 +243,58 @@ class ProgramImporter {
     return "node_" + std::to_string(index);
   }
 
+  // A node Kiln cannot convert, kept for `kiln inspect`: op = its target (no schema), its
+  // tensor inputs that exist, its outputs typed as the program declares them. A known target
+  // refused for this node's form is listed with the reason.
+  void keep_as_placeholder(const Json& node_json, size_t index, const std::string& reason) {
+    std::string where = path_of(path_of(graph_path(), "nodes"), index);
+    std::string target = normalize_target(
+        string_value(member(node_json, "target", where), path_of(where, "target")));
+    std::string name = node_name(node_json, index);
+    std::string source = node_source(node_json);
+    if (torch::find_aten_converter(target) != nullptr) {
+      unsupported_.push_back({target, {name}, {reason}});
+    }
+    std::vector<ir::Value*> inputs;
+    std::vector<std::string> read;
+    for (const Json& input : array_member(node_json, "inputs", where)) {
+      if (input.is_object() && input.contains("arg")) collect_reads(input["arg"], read);
+    }
+    for (const std::string& tensor : read) {
+      if (ir::Value* value = context_.find_tensor(tensor)) inputs.push_back(value);
+    }
+    std::vector<std::string> names;
+    for (const torch::OutputSlot& slot : read_output_slots(
+             array_member(node_json, "outputs", where), path_of(where, "outputs"))) {
+      if (slot.kind != torch::OutputSlot::Kind::Tensor) continue;
+      for (const std::string& output : slot.names) {
+        if (!output.empty() && !context_.find_tensor(output)) names.push_back(output);
+      }
+    }
+    ir::Graph& graph = context_.graph();
+    ir::Node* node = graph.add_node(target, graph.unique_name(name), inputs, names);
+    node->source = source;
+    for (ir::Value* value : node->outputs) {
+      try {
+        if (auto meta = meta_of(value->name)) {
+          value->dtype = meta->dtype;
+          value->shape = ir::Shape(meta->sizes);
+        }
+      } catch (const Error&) {  // a dtype Kiln lacks (complex): the value stays untyped
+      }
+      context_.define_tensor(value->name, value);
+    }
+  }
+
   void convert_node(const Json& node_json, size_t index) {
     std::string where = path_of(path_of(graph_path(), "nodes"), index);
     std::string target = normalize_target(
         string_value(member(node_json, "target", where), path_of(where, "target")));
+    const torch::AtenConverter* converter = torch::find_aten_converter(target);
+    if (converter == nullptr) {  // listed by check_supported, which threw unless we keep them
+      keep_as_placeholder(node_json, index, "");
+      return;
+    }
     std::vector<torch::NamedArgument> arguments;
     const Json& inputs = array_member(node_json, "inputs", where);
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -241,7 +308,7 @@ class ProgramImporter {
         read_output_slots(array_member(node_json, "outputs", where), path_of(where, "outputs"));
     torch::AtenNode node(context_, target, node_name(node_json, index), node_source(node_json),
                          std::move(arguments), outputs);
-    (*torch::find_aten_converter(target))(node);
+    (*converter)(node);
     for (const torch::OutputSlot& slot : outputs) check_output(node, slot);
   }
 
@@ -300,6 +367,8 @@ class ProgramImporter {
   }
 
   const Pt2Archive& archive_;
+  const Pt2ImportOptions& options_;
+  std::vector<Pt2UnsupportedOp> unsupported_;
   std::string where_;
   const Json& graph_json_;
   const Json& signature_;
@@ -333,7 +402,7 @@ void declare_dim_ranges(const Pt2Info& info, ir::Graph& graph) {
 
 }  // namespace
 
-Pt2ImportResult import_program(const Pt2Archive& archive) {
+Pt2ImportResult import_program(const Pt2Archive& archive, const Pt2ImportOptions& options) {
   std::string where = archive.label() + ": models/model.json";
   Json program = parse_json(*archive.read("models/model.json", "the program"), where);
   Pt2ImportResult result;
@@ -341,10 +410,24 @@ Pt2ImportResult import_program(const Pt2Archive& archive) {
       archive.root().empty() ? "model" : archive.root().substr(0, archive.root().size() - 1);
   result.info = read_info(program, where);
   const Json& graph_module = object_member(program, "graph_module", where);
-  ProgramImporter(archive, graph_module, result.graph, path_of(where, "graph_module")).run();
+  ProgramImporter importer(archive, graph_module, result.graph, path_of(where, "graph_module"),
+                           options);
+  importer.run();
+  result.unsupported = importer.take_unsupported();
   declare_dim_ranges(result.info, result.graph);
   result.graph.remove_unused_values();
-  ir::infer_graph(result.graph);
+  if (result.unsupported.empty()) {
+    ir::infer_graph(result.graph);
+    return result;
+  }
+  // Best effort around the placeholders: what follows them may stay untyped.
+  for (ir::Node* node : result.graph.nodes()) {
+    if (ir::find_schema(node->op) == nullptr) continue;
+    try {
+      ir::infer_node(*node);
+    } catch (const Error&) {
+    }
+  }
   return result;
 }
 

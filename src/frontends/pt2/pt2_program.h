@@ -5,5 +5,5 @@
 #include "frontends/pt2/pt2_importer.h"
 
 namespace kiln::pt2 {
-Pt2ImportResult import_program(const Pt2Archive& archive);
+Pt2ImportResult import_program(const Pt2Archive& archive, const Pt2ImportOptions& options);
 }  // namespace kiln::pt2

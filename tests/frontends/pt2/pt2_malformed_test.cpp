@@ -188,6 +188,37 @@ TEST(Pt2Unsupported, ListsEveryUnsupportedOp) {
                                   HasSubstr("linear.py\", line")));
 }
 
+// With keep_unsupported (kiln inspect), the same archive imports: each unsupported node is a
+// placeholder typed as the program declares, listed with its node names, and the rest of the
+// model is there to summarize.
+TEST(Pt2Unsupported, KeepsUnsupportedOpsAsPlaceholders) {
+  ZipEntries entries = mlp();
+  auto program = entries.json("models/model.json");
+  auto& nodes = program["graph_module"]["graph"]["nodes"];
+  nodes[0]["target"] = "torch.ops.aten.frobnicate.default";
+  nodes[2]["target"] = "torch.ops.aten.wobble.Tensor";
+  entries.set_json("models/model.json", program);
+  Pt2ImportResult result =
+      import_pt2_model_bytes(entries.write(), "edited.pt2", {.keep_unsupported = true});
+  ASSERT_EQ(result.unsupported.size(), 2u);
+  EXPECT_EQ(result.unsupported[0].target, "aten.frobnicate.default");
+  EXPECT_EQ(result.unsupported[0].nodes, std::vector<std::string>{"linear"});
+  EXPECT_EQ(result.unsupported[1].target, "aten.wobble.Tensor");
+  int placeholders = 0, gemms = 0;
+  for (const ir::Node* node : result.graph.nodes()) {
+    if (node->op == "aten.frobnicate.default") {
+      ++placeholders;
+      ASSERT_EQ(node->outputs.size(), 1u);
+      EXPECT_EQ(node->outputs[0]->dtype, DType::Float32);  // as the program declares
+      EXPECT_TRUE(node->outputs[0]->shape.rank_known());
+    }
+    gemms += node->op == "Gemm" || node->op == "MatMul";
+  }
+  EXPECT_EQ(placeholders, 1);
+  EXPECT_GE(gemms, 1);  // fc2 still converted
+  EXPECT_EQ(result.graph.outputs().size(), 1u);
+}
+
 TEST(Pt2Unsupported, BufferMutation) {
   ZipEntries entries = mlp();
   auto program = entries.json("models/model.json");
