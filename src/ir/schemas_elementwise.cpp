@@ -1,5 +1,5 @@
 // Schemas of the elementwise ops: unary math, binary arithmetic, Max/Min, comparisons,
-// logic, IsNaN, Where, Clip, Cast, CumSum and CumProd. Outputs broadcast their inputs (numpy
+// logic, IsNaN/IsInf, Where, Clip, Cast, CumSum and CumProd. Outputs broadcast their inputs (numpy
 // rules).
 #include "core/error.h"
 #include "ir/schema_rules.h"
@@ -7,7 +7,7 @@
 namespace kiln::ir {
 namespace {
 
-// Relu and Neg also run on signed integers; the rest of the unary math needs floats.
+// Relu, Neg, Abs and Sign also run on integers; the rest of the unary math needs floats.
 void infer_unary_numeric(Node& node) {
   const Value& x = required_input(node, 0);
   require_numeric(node, x);
@@ -72,7 +72,8 @@ void infer_variadic_extremum(Node& node) {
   set_output(node, 0, first.dtype, std::move(shape));
 }
 
-void infer_is_nan(Node& node) {
+// IsNaN and IsInf: a float input, a bool output of its shape.
+void infer_float_test(Node& node) {
   const Value& x = required_input(node, 0);
   require_floating(node, x);
   set_output(node, 0, DType::Bool, x.shape);
@@ -133,10 +134,12 @@ void infer_cast(Node& node) {
 }  // namespace
 
 void add_elementwise_schemas(std::vector<OpSchema>& table) {
-  for (const char* op : {"Relu", "Neg", "Abs"})
+  for (const char* op : {"Relu", "Neg", "Abs", "Sign"})
     table.push_back({op, 1, 1, 1, 1, true, infer_unary_numeric});
-  for (const char* op : {"Erf", "Tanh", "Sigmoid", "Exp", "Log", "Sqrt", "Reciprocal", "HardSwish",
-                         "Gelu", "HardSigmoid", "Sin", "Cos"}) {
+  for (const char* op :
+       {"Erf",  "Tanh",        "Sigmoid", "Exp",   "Log",   "Sqrt",  "Reciprocal", "HardSwish",
+        "Gelu", "HardSigmoid", "Sin",     "Cos",   "Tan",   "Asin",  "Acos",       "Atan",
+        "Sinh", "Cosh",        "Asinh",   "Acosh", "Atanh", "Floor", "Ceil",       "Round"}) {
     table.push_back({op, 1, 1, 1, 1, true, infer_unary_float});
   }
   table.push_back({"Clip", 1, 3, 1, 1, true, infer_clip});
@@ -150,7 +153,8 @@ void add_elementwise_schemas(std::vector<OpSchema>& table) {
   }
   table.push_back({"CumSum", 1, 1, 1, 1, true, infer_scan});
   table.push_back({"CumProd", 1, 1, 1, 1, true, infer_scan});
-  table.push_back({"IsNaN", 1, 1, 1, 1, false, infer_is_nan});
+  table.push_back({"IsNaN", 1, 1, 1, 1, false, infer_float_test});
+  table.push_back({"IsInf", 1, 1, 1, 1, false, infer_float_test});
   for (const char* op : {"Equal", "Less", "Greater"}) {
     table.push_back({op, 2, 2, 1, 1, false, infer_comparison});
   }

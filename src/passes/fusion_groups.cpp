@@ -16,16 +16,19 @@ namespace {
 // Float math: float inputs, a float output.
 const std::set<std::string, std::less<>>& float_math_ops() {
   static const std::set<std::string, std::less<>> ops = {
-      "Relu", "Gelu", "Erf", "Tanh", "Sigmoid",    "HardSigmoid", "HardSwish", "Neg",
-      "Abs",  "Exp",  "Log", "Sqrt", "Reciprocal", "Sin",         "Cos",       "Clip",
-      "Add",  "Sub",  "Mul", "Div",  "Pow",        "Max",         "Min",       "Mod"};
+      "Relu",  "Gelu",  "Erf",  "Tanh",  "Sigmoid", "HardSigmoid", "HardSwish", "Neg",
+      "Abs",   "Sign",  "Exp",  "Log",   "Sqrt",    "Reciprocal",  "Sin",       "Cos",
+      "Tan",   "Asin",  "Acos", "Atan",  "Sinh",    "Cosh",        "Asinh",     "Acosh",
+      "Atanh", "Floor", "Ceil", "Round", "Clip",    "Add",         "Sub",       "Mul",
+      "Div",   "Pow",   "Max",  "Min",   "Mod"};
   return ops;
 }
 
-// Ops with a bool output (comparisons, logic, IsNaN); Where and Cast take any of the types.
+// Ops with a bool output (comparisons, logic, IsNaN, IsInf); Where and Cast take any of the
+// types.
 const std::set<std::string, std::less<>>& bool_result_ops() {
-  static const std::set<std::string, std::less<>> ops = {"Equal", "Less", "Greater",
-                                                         "And",   "Not",  "IsNaN"};
+  static const std::set<std::string, std::less<>> ops = {"Equal", "Less",  "Greater", "And",
+                                                         "Not",   "IsNaN", "IsInf"};
   return ops;
 }
 

@@ -1,5 +1,5 @@
 // CPU reference kernels for elementwise ops: unary math, broadcasting arithmetic, Max/Min,
-// comparisons, logic, IsNaN, Where, Cast and Clip. One templated kernel per op shape, one
+// comparisons, logic, IsNaN/IsInf, Where, Cast and Clip. One templated kernel per op shape, one
 // functor per op.
 #include <algorithm>
 #include <cmath>
@@ -49,6 +49,19 @@ struct Abs {
     } else {
       return std::fabs(x);
     }
+  }
+};
+
+// Sign: -1, 0 or 1; NaN stays NaN and -0 gives +0, as numpy.sign (ONNX's reference).
+struct Sign {
+  static constexpr bool kIntegers = true;
+  template <typename T>
+  T operator()(T x) const {
+    if (x > T(0)) return T(1);
+    if constexpr (std::is_signed_v<T>) {
+      if (x < T(0)) return T(-1);
+    }
+    return x == x ? T(0) : x;
   }
 };
 
@@ -118,6 +131,20 @@ inline constexpr auto kCos = [](auto x) { return std::cos(x); };
 inline constexpr auto kLog = [](auto x) { return std::log(x); };
 inline constexpr auto kSqrt = [](auto x) { return std::sqrt(x); };
 inline constexpr auto kReciprocal = [](auto x) { return decltype(x)(1) / x; };
+inline constexpr auto kTan = [](auto x) { return std::tan(x); };
+inline constexpr auto kAsin = [](auto x) { return std::asin(x); };
+inline constexpr auto kAcos = [](auto x) { return std::acos(x); };
+inline constexpr auto kAtan = [](auto x) { return std::atan(x); };
+inline constexpr auto kSinh = [](auto x) { return std::sinh(x); };
+inline constexpr auto kCosh = [](auto x) { return std::cosh(x); };
+inline constexpr auto kAsinh = [](auto x) { return std::asinh(x); };
+inline constexpr auto kAcosh = [](auto x) { return std::acosh(x); };
+inline constexpr auto kAtanh = [](auto x) { return std::atanh(x); };
+inline constexpr auto kFloor = [](auto x) { return std::floor(x); };
+inline constexpr auto kCeil = [](auto x) { return std::ceil(x); };
+// Halves to even (2.5 -> 2, -0.5 -> -0): nearbyint in the default rounding mode, as ONNX's
+// Round and torch.round.
+inline constexpr auto kRound = [](auto x) { return std::nearbyint(x); };
 
 template <typename Op>
 Op make_op(const ir::Node& node) {
@@ -338,12 +365,29 @@ std::vector<Tensor> compare_kernel(const ir::Node& node, const std::vector<Tenso
   return {visit_numeric(node, a.dtype(), run)};
 }
 
-std::vector<Tensor> is_nan_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
+// IsNaN and IsInf: a bool per float element.
+struct IsNaN {
+  explicit IsNaN(const ir::Node&) {}
+  bool operator()(double x) const { return std::isnan(x); }
+};
+
+// IsInf's detect_negative / detect_positive (ONNX, both 1 by default) pick the infinities.
+struct IsInf {
+  bool negative, positive;
+  explicit IsInf(const ir::Node& node)
+      : negative(node.attr_int("detect_negative", 1) != 0),
+        positive(node.attr_int("detect_positive", 1) != 0) {}
+  bool operator()(double x) const { return std::isinf(x) && (x < 0 ? negative : positive); }
+};
+
+template <typename Test>
+std::vector<Tensor> float_test_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
   const Tensor& x = required_input(node, inputs, 0);
+  const Test test(node);
   return {visit_float(node, x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     return map_broadcast<bool, T>(
-        node.describe(), [](T value) { return std::isnan(value); }, x);
+        node.describe(), [&test](T value) { return test(double(value)); }, x);
   })};
 }
 
@@ -418,6 +462,7 @@ void register_elementwise_kernels(KernelMap& map) {
   map["Relu"] = unary_kernel<Relu>;
   map["Neg"] = unary_kernel<Neg>;
   map["Abs"] = unary_kernel<Abs>;
+  map["Sign"] = unary_kernel<Sign>;
   map["Gelu"] = unary_kernel<Gelu>;
   map["Sigmoid"] = unary_kernel<Sigmoid>;
   map["HardSigmoid"] = unary_kernel<HardSigmoid>;
@@ -430,6 +475,18 @@ void register_elementwise_kernels(KernelMap& map) {
   map["Log"] = unary_kernel<MathFunction<kLog>>;
   map["Sqrt"] = unary_kernel<MathFunction<kSqrt>>;
   map["Reciprocal"] = unary_kernel<MathFunction<kReciprocal>>;
+  map["Tan"] = unary_kernel<MathFunction<kTan>>;
+  map["Asin"] = unary_kernel<MathFunction<kAsin>>;
+  map["Acos"] = unary_kernel<MathFunction<kAcos>>;
+  map["Atan"] = unary_kernel<MathFunction<kAtan>>;
+  map["Sinh"] = unary_kernel<MathFunction<kSinh>>;
+  map["Cosh"] = unary_kernel<MathFunction<kCosh>>;
+  map["Asinh"] = unary_kernel<MathFunction<kAsinh>>;
+  map["Acosh"] = unary_kernel<MathFunction<kAcosh>>;
+  map["Atanh"] = unary_kernel<MathFunction<kAtanh>>;
+  map["Floor"] = unary_kernel<MathFunction<kFloor>>;
+  map["Ceil"] = unary_kernel<MathFunction<kCeil>>;
+  map["Round"] = unary_kernel<MathFunction<kRound>>;
   map["Add"] = arithmetic_kernel<Add>;
   map["Sub"] = arithmetic_kernel<Sub>;
   map["Mul"] = arithmetic_kernel<Mul>;
@@ -438,7 +495,8 @@ void register_elementwise_kernels(KernelMap& map) {
   map["Mod"] = mod_kernel;
   map["Max"] = variadic_kernel<Maximum>;
   map["Min"] = variadic_kernel<Minimum>;
-  map["IsNaN"] = is_nan_kernel;
+  map["IsNaN"] = float_test_kernel<IsNaN>;
+  map["IsInf"] = float_test_kernel<IsInf>;
   map["Equal"] = compare_kernel<std::equal_to<>>;
   map["Less"] = compare_kernel<std::less<>>;
   map["Greater"] = compare_kernel<std::greater<>>;

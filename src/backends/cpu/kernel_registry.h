@@ -12,7 +12,7 @@ namespace kiln::cpu {
 using KernelMap = std::map<std::string, Kernel, std::less<>>;
 
 void register_elementwise_kernels(
-    KernelMap& map);  // unary, binary, compare, logic, Where, Cast, Clip, Max, Min, IsNaN
+    KernelMap& map);  // unary, binary, compare, logic, Where, Cast, Clip, Max, Min, IsNaN, IsInf
 void register_reduction_kernels(KernelMap& map);      // Reduce*, ArgMax/Min, TopK, Softmax
 void register_normalization_kernels(KernelMap& map);  // LayerNormalization, BatchNormalization
 void register_data_movement_kernels(

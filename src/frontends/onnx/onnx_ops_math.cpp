@@ -54,7 +54,13 @@ void add_math_ops(OpTable& table) {
   }
   table["HardSwish"] = {same_op({}), 14};
   table["Mod"] = {same_op({"fmod"}), 10};
-  for (const char* op : {"Sin", "Cos"}) table[op] = {same_op({}), 7};
+  for (const char* op : {"Sin", "Cos", "Tan", "Asin", "Acos", "Atan"}) table[op] = {same_op({}), 7};
+  for (const char* op : {"Floor", "Ceil"}) table[op] = {same_op({}), 1};
+  for (const char* op : {"Sign", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh"}) {
+    table[op] = {same_op({}), 9};
+  }
+  table["IsInf"] = {same_op({"detect_negative", "detect_positive"}), 10};
+  table["Round"] = {same_op({}), 11};
   table["Gelu"] = {same_op({"approximate"}), 20};
   table["HardSigmoid"] = {same_op({"alpha", "beta"}), 1};
   table["Gemm"] = {same_op({"alpha", "beta", "transA", "transB"}), 1};

@@ -1,5 +1,6 @@
-// Op harness cases of the elementwise kernels: the unary activations, IsNaN and Not, the
-// binary arithmetic, comparisons and logic (broadcast and same-shape operands), Where, Cast.
+// Op harness cases of the elementwise kernels: the unary activations and math, IsNaN, IsInf
+// and Not, the binary arithmetic and Mod, comparisons and logic (broadcast and same-shape
+// operands), Where, Cast.
 // Their packed and misaligned layouts are fast_paths_test.cpp's subject.
 #include <limits>
 
@@ -48,6 +49,38 @@ std::vector<OpCase> unary_cases() {
   return cases;
 }
 
+// Abs, Sign, rounding, the trigonometric and hyperbolic functions (each within its domain)
+// and IsInf with each choice of infinities.
+std::vector<OpCase> unary_math_cases() {
+  std::vector<OpCase> cases;
+  for (const char* op : {"Abs", "Sign", "Floor", "Ceil", "Round", "Atan", "Sinh", "Cosh", "Asinh"})
+    cases.push_back({.op = op, .name = "Rank3", .inputs = {floats({3, 5, 67})}});
+  const float infinity = std::numeric_limits<float>::infinity();
+  // Halves (Round takes them to even), both zeros and the infinities.
+  InputSpec specials =
+      given_floats(Tensor::from_vector<float>({2, 6}, {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f, -0.f,
+                                                       0.f, infinity, -infinity, 3.7f, -3.7f}));
+  for (const char* op : {"Abs", "Sign", "Floor", "Ceil", "Round"})
+    cases.push_back({.op = op, .name = "Specials", .inputs = {specials}});
+  cases.push_back({.op = "Tan", .name = "Principal", .inputs = {floats({4, 33}, -1.5, 1.5)}});
+  for (const char* op : {"Asin", "Acos", "Atanh"})
+    cases.push_back({.op = op, .name = "Unit", .inputs = {floats({4, 33}, -0.99, 0.99)}});
+  cases.push_back({.op = "Acosh", .name = "FromOne", .inputs = {floats({4, 33}, 1, 5)}});
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  InputSpec extremes = given_floats(
+      Tensor::from_vector<float>({2, 4}, {nan, 1.f, -infinity, infinity, 0.f, -0.f, 3.f, -nan}));
+  cases.push_back({.op = "IsInf", .name = "Both", .inputs = {extremes}});
+  cases.push_back({.op = "IsInf",
+                   .name = "Negative",
+                   .inputs = {extremes},
+                   .attrs = {{"detect_positive", int64_t{0}}}});
+  cases.push_back({.op = "IsInf",
+                   .name = "Positive",
+                   .inputs = {extremes},
+                   .attrs = {{"detect_negative", int64_t{0}}}});
+  return cases;
+}
+
 std::vector<OpCase> binary_float_cases() {
   std::vector<OpCase> cases;
   for (const char* op : {"Add", "Sub", "Mul", "Max", "Min"}) {
@@ -59,6 +92,16 @@ std::vector<OpCase> binary_float_cases() {
   cases.push_back({.op = "Pow",
                    .name = "OneExponent",
                    .inputs = {floats({5, 40}, 0.1, 3), floats({1}, 0.5, 2)}});
+  // One divisor per row, away from 0 and of both signs (a float Mod of a near-zero divisor is
+  // ill-conditioned).
+  InputSpec divisors =
+      given_floats(Tensor::from_vector<float>({5, 1}, {2.5f, -3.f, 7.f, -1.5f, 0.75f}));
+  for (int64_t fmod : {0, 1}) {
+    cases.push_back({.op = "Mod",
+                     .name = fmod ? "Truncated" : "Floored",
+                     .inputs = {floats({5, 40}, -20, 20), divisors},
+                     .attrs = {{"fmod", fmod}}});
+  }
   cases.push_back(
       {.op = "Max", .name = "Variadic", .inputs = {floats({3, 4}), floats({4}), floats({3, 1})}});
   cases.push_back(
@@ -90,6 +133,17 @@ std::vector<OpCase> binary_integer_cases() {
   cases.push_back({.op = "Div",
                    .name = "Int32",
                    .inputs = {ints(DType::Int32, {4, 9}), typed(DType::Int32, {9}, 1, 7)}});
+  // Divisors of both signs, never 0 (an integer Mod by 0 is an error on the CPU).
+  const std::vector<int64_t> divisors = {3, -4, 7, 1, -1, 2, -9, 5, -2};
+  for (int64_t fmod : {0, 1}) {
+    for (DType dtype : {DType::Int32, DType::Int64}) {
+      cases.push_back({.op = "Mod",
+                       .name = dtype_label(dtype) + (fmod ? "Truncated" : "Floored"),
+                       .inputs = {ints(dtype, {4, 9}),
+                                  given(Tensor::from_vector<int64_t>({9}, divisors).to(dtype))},
+                       .attrs = {{"fmod", fmod}}});
+    }
+  }
   for (const char* op : {"Sub", "Max", "Min"}) {
     for (DType dtype : {DType::Int32, DType::Int64}) {
       cases.push_back({.op = op,
@@ -159,8 +213,8 @@ std::vector<OpCase> cast_cases() {
 }  // namespace
 
 std::vector<OpCase> elementwise_cases() {
-  return concatenated(
-      {unary_cases(), binary_float_cases(), binary_integer_cases(), where_cases(), cast_cases()});
+  return concatenated({unary_cases(), unary_math_cases(), binary_float_cases(),
+                       binary_integer_cases(), where_cases(), cast_cases()});
 }
 
 INSTANTIATE_TEST_SUITE_P(Elementwise, CudaOpTest, testing::ValuesIn(op_runs(elementwise_cases())),

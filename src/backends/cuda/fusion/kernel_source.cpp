@@ -77,6 +77,19 @@ std::string emit_unary(const ir::Node& node, const std::string& x) {
       {"Reciprocal", "(1.f / X)"},
       {"Sin", "sinf(X)"},
       {"Cos", "cosf(X)"},
+      {"Tan", "tanf(X)"},
+      {"Asin", "asinf(X)"},
+      {"Acos", "acosf(X)"},
+      {"Atan", "atanf(X)"},
+      {"Sinh", "sinhf(X)"},
+      {"Cosh", "coshf(X)"},
+      {"Asinh", "asinhf(X)"},
+      {"Acosh", "acoshf(X)"},
+      {"Atanh", "atanhf(X)"},
+      {"Floor", "floorf(X)"},
+      {"Ceil", "ceilf(X)"},
+      {"Round", "rintf(X)"},  // halves to even
+      {"Sign", "(X > 0.f ? 1.f : (X < 0.f ? -1.f : (X == X ? 0.f : X)))"},
       {"IsNaN", "(X != X)"},
       {"Not", "(!X)"},
   };
@@ -87,6 +100,14 @@ std::string emit_unary(const ir::Node& node, const std::string& x) {
     formula = node.attr_string("approximate", "none") == "tanh"
                   ? "(0.5f * X * (1.f + tanhf(0.7978845608028654f * (X + 0.044715f * X * X * X))))"
                   : "(0.5f * X * (1.f + erff(X * 0.70710678118654752f)))";
+  } else if (node.op == "IsInf") {
+    const char* infinity = "__int_as_float(0x7f800000)";
+    bool negative = node.attr_int("detect_negative", 1) != 0;
+    bool positive = node.attr_int("detect_positive", 1) != 0;
+    formula = negative && positive ? std::string("(fabsf(X) == ") + infinity + ")"
+              : negative           ? std::string("(X == -") + infinity + ")"
+              : positive           ? std::string("(X == ") + infinity + ")"
+                                   : std::string("false");
   } else if (node.op == "HardSigmoid") {
     formula = "fmaxf(0.f, fminf(1.f, " + float_literal(float(node.attr_float("alpha", 0.2))) +
               " * X + " + float_literal(float(node.attr_float("beta", 0.5))) + "))";

@@ -1,4 +1,4 @@
-// Elementwise binary kernels with numpy broadcasting (arithmetic, Max/Min, comparisons, And)
+// Elementwise binary kernels with numpy broadcasting (arithmetic, Mod, Max/Min, comparisons, And)
 // and Where. Floats compute in FP32; int32/int64 natively. One kernel per (type, result type).
 #include <cmath>
 #include <type_traits>
@@ -20,6 +20,26 @@ __device__ __forceinline__ float power(float x, float y) {
   return powf(x, y);
 }
 
+// a mod b, truncated (C's fmod) or floored (Python's %). Integers: b = -1 gives 0 (the
+// minimum would trap), b = 0 gives 0.
+template <typename C>
+__device__ __forceinline__ C remainder(C a, C b, bool floored) {
+  C r;
+  if constexpr (std::is_floating_point_v<C>) {
+    r = fmodf(a, b);
+  } else {
+    if (b == C(0)) return C(0);
+    if constexpr (std::is_signed_v<C>) {
+      if (b == C(-1)) return C(0);
+    }
+    r = a % b;
+  }
+  if constexpr (std::is_signed_v<C>) {
+    if (floored && r != C(0) && ((r < C(0)) != (b < C(0)))) r += b;
+  }
+  return r;
+}
+
 template <typename C>
 __device__ __forceinline__ C arithmetic(BinaryOp op, C a, C b) {
   switch (op) {
@@ -33,6 +53,10 @@ __device__ __forceinline__ C arithmetic(BinaryOp op, C a, C b) {
       return b == C(0) && !std::is_floating_point_v<C> ? C(0) : a / b;
     case BinaryOp::Pow:
       return C(power(float(a), float(b)));
+    case BinaryOp::Mod:
+      return remainder(a, b, true);
+    case BinaryOp::FMod:
+      return remainder(a, b, false);
     case BinaryOp::Max:
       return (a != a || a > b) ? a : b;  // NaN propagates
     case BinaryOp::Min:

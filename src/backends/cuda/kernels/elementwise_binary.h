@@ -1,5 +1,5 @@
 // Launchers of the elementwise binary kernels (elementwise_binary.cu) with numpy
-// broadcasting: arithmetic, Max/Min, comparisons and And, and Where. Each picks 16-byte packs,
+// broadcasting: arithmetic, Mod, Max/Min, comparisons and And, and Where. Each picks 16-byte packs,
 // 32-bit or 64-bit index math from the operands' layout and checks its launch.
 #pragma once
 
@@ -12,7 +12,10 @@
 
 namespace kiln::cuda {
 
-enum class BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, Equal, Less, Greater, And };
+// Mod: the remainder with the divisor's sign (ONNX Mod fmod=0, Python's %); FMod: with the
+// dividend's (fmod=1, C's fmod). Integer Div, Mod and FMod by zero give 0 (a kernel cannot
+// raise; the CPU reference does).
+enum class BinaryOp { Add, Sub, Mul, Div, Pow, Mod, FMod, Max, Min, Equal, Less, Greater, And };
 
 // Equal, Less, Greater and And write bool; the others write the operands' type.
 inline bool is_logical(BinaryOp op) {

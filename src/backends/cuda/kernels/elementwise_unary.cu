@@ -1,5 +1,6 @@
-// Elementwise unary kernels: the float activations (one kernel per storage type, the op chosen
-// at run time so nvcc instantiates little), IsNaN and Not. FP32 math, 16-byte accesses.
+// Elementwise unary kernels: the float activations and math (one kernel per storage type, the
+// op chosen at run time so nvcc instantiates little), IsNaN, IsInf and Not. FP32 math, 16-byte
+// accesses.
 #include <cmath>
 
 #include "backends/cuda/kernels/elementwise_unary.h"
@@ -45,6 +46,34 @@ __device__ __forceinline__ float apply_unary(UnaryOp op, float x, float alpha, f
       return cosf(x);
     case UnaryOp::Clip:
       return x != x ? x : fminf(fmaxf(x, low), high);
+    case UnaryOp::Abs:
+      return fabsf(x);
+    case UnaryOp::Sign:  // NaN stays NaN, -0 gives +0 (numpy.sign)
+      return x > 0.f ? 1.f : (x < 0.f ? -1.f : (x == x ? 0.f : x));
+    case UnaryOp::Floor:
+      return floorf(x);
+    case UnaryOp::Ceil:
+      return ceilf(x);
+    case UnaryOp::Round:
+      return rintf(x);  // halves to even
+    case UnaryOp::Tan:
+      return tanf(x);
+    case UnaryOp::Asin:
+      return asinf(x);
+    case UnaryOp::Acos:
+      return acosf(x);
+    case UnaryOp::Atan:
+      return atanf(x);
+    case UnaryOp::Sinh:
+      return sinhf(x);
+    case UnaryOp::Cosh:
+      return coshf(x);
+    case UnaryOp::Asinh:
+      return asinhf(x);
+    case UnaryOp::Acosh:
+      return acoshf(x);
+    case UnaryOp::Atanh:
+      return atanhf(x);
   }
   return x;
 }
@@ -74,13 +103,35 @@ __global__ void unary_kernel(const T* in, T* out, int64_t n, UnaryParams params)
   }
 }
 
-template <typename T>
-__global__ void is_nan_kernel(const T* in, bool* out, int64_t n) {
+// IsNaN and IsInf: a bool per element.
+struct NanTest {
+  __device__ bool operator()(float x) const { return x != x; }
+};
+struct InfTest {
+  bool negative, positive;
+  __device__ bool operator()(float x) const {
+    return (negative && x == -INFINITY) || (positive && x == INFINITY);
+  }
+};
+
+template <typename T, typename Test>
+__global__ void float_test_kernel(const T* in, bool* out, int64_t n, Test test) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x) {
-    float x = to_float(in[i]);
-    out[i] = x != x;
+    out[i] = test(to_float(in[i]));
   }
+}
+
+template <typename Test>
+void launch_float_test(DType dtype, const void* in, bool* out, int64_t count, Test test,
+                       cudaStream_t stream) {
+  visit_float_storage(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    if (count == 0) return;
+    float_test_kernel<T>
+        <<<grid_for(count), kThreads, 0, stream>>>(static_cast<const T*>(in), out, count, test);
+  });
+  check_last_launch();
 }
 
 __global__ void not_kernel(const bool* in, bool* out, int64_t n) {
@@ -111,13 +162,12 @@ void launch_unary(DType dtype, const void* in, void* out, int64_t count, const U
 }
 
 void launch_is_nan(DType dtype, const void* in, bool* out, int64_t count, cudaStream_t stream) {
-  visit_float_storage(dtype, [&](auto tag) {
-    using T = decltype(tag);
-    if (count == 0) return;
-    is_nan_kernel<T>
-        <<<grid_for(count), kThreads, 0, stream>>>(static_cast<const T*>(in), out, count);
-  });
-  check_last_launch();
+  launch_float_test(dtype, in, out, count, NanTest{}, stream);
+}
+
+void launch_is_inf(DType dtype, const void* in, bool* out, int64_t count, bool negative,
+                   bool positive, cudaStream_t stream) {
+  launch_float_test(dtype, in, out, count, InfTest{negative, positive}, stream);
 }
 
 void launch_not(const bool* in, bool* out, int64_t count, cudaStream_t stream) {

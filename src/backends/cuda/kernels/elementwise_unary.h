@@ -1,6 +1,7 @@
 // Launchers of the elementwise unary kernels (elementwise_unary.cu): the float activations
-// (the op chosen at run time, so nvcc instantiates one kernel per storage type), IsNaN and
-// Not. FP32 math, 16-byte accesses where the pointers allow; each launcher checks its launch.
+// and math (the op chosen at run time, so nvcc instantiates one kernel per storage type),
+// IsNaN, IsInf and Not. FP32 math, 16-byte accesses where the pointers allow; each launcher checks
+// its launch.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -27,7 +28,21 @@ enum class UnaryOp {
   Reciprocal,
   Sin,
   Cos,
-  Clip
+  Clip,
+  Abs,
+  Sign,
+  Floor,
+  Ceil,
+  Round,
+  Tan,
+  Asin,
+  Acos,
+  Atan,
+  Sinh,
+  Cosh,
+  Asinh,
+  Acosh,
+  Atanh
 };
 
 struct UnaryParams {
@@ -43,6 +58,10 @@ void launch_unary(DType dtype, const void* in, void* out, int64_t count, const U
                   cudaStream_t stream);
 // out[i] = in[i] is NaN, for `dtype` (has_float_kernel) in.
 void launch_is_nan(DType dtype, const void* in, bool* out, int64_t count, cudaStream_t stream);
+// out[i] = in[i] is -inf (with `negative`) or +inf (with `positive`), for `dtype`
+// (has_float_kernel) in.
+void launch_is_inf(DType dtype, const void* in, bool* out, int64_t count, bool negative,
+                   bool positive, cudaStream_t stream);
 // out[i] = !in[i].
 void launch_not(const bool* in, bool* out, int64_t count, cudaStream_t stream);
 

@@ -1,5 +1,5 @@
-// Elementwise binary nodes (arithmetic, Max/Min including their variadic forms, comparisons,
-// And) and Where: storage checks, then the broadcasting kernels of
+// Elementwise binary nodes (arithmetic, Mod, Max/Min including their variadic forms,
+// comparisons, And) and Where: storage checks, then the broadcasting kernels of
 // kernels/elementwise_binary.h.
 #include "backends/cuda/kernels/elementwise_binary.h"
 
@@ -44,6 +44,13 @@ void binary(LaunchContext& context, const ir::Node& node, std::span<const Device
   }
 }
 
+// Mod's fmod attribute picks the remainder's sign: the divisor's (0) or the dividend's (1).
+void modulo(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+            std::span<DeviceTensor> outputs) {
+  BinaryOp op = node.attr_int("fmod", 0) != 0 ? BinaryOp::FMod : BinaryOp::Mod;
+  run_binary(context, node, inputs[0], inputs[1], outputs[0], op);
+}
+
 void where(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
            std::span<DeviceTensor> outputs) {
   std::string what = node.describe();
@@ -70,6 +77,7 @@ void register_binary_cuda_kernels(CudaKernelMap& map) {
   map["Mul"] = binary<BinaryOp::Mul>;
   map["Div"] = binary<BinaryOp::Div>;
   map["Pow"] = binary<BinaryOp::Pow>;
+  map["Mod"] = modulo;
   map["Max"] = binary<BinaryOp::Max>;
   map["Min"] = binary<BinaryOp::Min>;
   map["Equal"] = binary<BinaryOp::Equal>;

@@ -1,5 +1,5 @@
-// Elementwise unary nodes (the float activations, IsNaN, Not): attributes and Clip's bound
-// inputs read, storage checked, then the kernels of kernels/elementwise_unary.h.
+// Elementwise unary nodes (the float activations and math, IsNaN, IsInf, Not): attributes and
+// Clip's bound inputs read, storage checked, then the kernels of kernels/elementwise_unary.h.
 #include "backends/cuda/kernels/elementwise_unary.h"
 
 #include "backends/cuda/ops/cuda_ops.h"
@@ -44,6 +44,17 @@ void is_nan(LaunchContext& context, const ir::Node& node, std::span<const Device
   });
 }
 
+void is_inf(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+            std::span<DeviceTensor> outputs) {
+  require_float_storage(node, inputs[0].dtype);
+  bool negative = node.attr_int("detect_negative", 1) != 0;
+  bool positive = node.attr_int("detect_positive", 1) != 0;
+  launch_for(node, [&] {
+    launch_is_inf(inputs[0].dtype, inputs[0].data, static_cast<bool*>(outputs[0].data),
+                  inputs[0].numel(), negative, positive, context.stream);
+  });
+}
+
 void logical_not(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
                  std::span<DeviceTensor> outputs) {
   check(inputs[0].dtype == DType::Bool, ErrorKind::Unsupported, node.describe(),
@@ -72,7 +83,22 @@ void register_unary_cuda_kernels(CudaKernelMap& map) {
   map["Sin"] = unary<UnaryOp::Sin>;
   map["Cos"] = unary<UnaryOp::Cos>;
   map["Clip"] = unary<UnaryOp::Clip>;
+  map["Abs"] = unary<UnaryOp::Abs>;
+  map["Sign"] = unary<UnaryOp::Sign>;
+  map["Floor"] = unary<UnaryOp::Floor>;
+  map["Ceil"] = unary<UnaryOp::Ceil>;
+  map["Round"] = unary<UnaryOp::Round>;
+  map["Tan"] = unary<UnaryOp::Tan>;
+  map["Asin"] = unary<UnaryOp::Asin>;
+  map["Acos"] = unary<UnaryOp::Acos>;
+  map["Atan"] = unary<UnaryOp::Atan>;
+  map["Sinh"] = unary<UnaryOp::Sinh>;
+  map["Cosh"] = unary<UnaryOp::Cosh>;
+  map["Asinh"] = unary<UnaryOp::Asinh>;
+  map["Acosh"] = unary<UnaryOp::Acosh>;
+  map["Atanh"] = unary<UnaryOp::Atanh>;
   map["IsNaN"] = is_nan;
+  map["IsInf"] = is_inf;
   map["Not"] = logical_not;
 }
 

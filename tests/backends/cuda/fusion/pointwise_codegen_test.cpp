@@ -73,9 +73,11 @@ INSTANTIATE_TEST_SUITE_P(
     Ops, EveryOp,
     testing::Combine(testing::Values("Abs", "Mod", "Relu", "Gelu", "Erf", "Tanh", "Sigmoid",
                                      "HardSigmoid", "HardSwish", "Neg", "Exp", "Log", "Sqrt",
-                                     "Reciprocal", "Sin", "Cos", "Clip", "Add", "Sub", "Mul", "Div",
-                                     "Pow", "Max", "Min", "Equal", "Less", "Greater", "And", "Not",
-                                     "IsNaN", "Where", "Cast"),
+                                     "Reciprocal", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan",
+                                     "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Floor", "Ceil",
+                                     "Round", "Sign", "Clip", "Add", "Sub", "Mul", "Div", "Pow",
+                                     "Max", "Min", "Equal", "Less", "Greater", "And", "Not",
+                                     "IsNaN", "IsInf", "Where", "Cast"),
                      testing::Values(DType::Float32, DType::BFloat16, DType::Float16)),
     [](const testing::TestParamInfo<EveryOp::ParamType>& info) {
       return std::get<0>(info.param) + "_" + std::string(dtype_name(std::get<1>(info.param)));
@@ -177,6 +179,22 @@ TEST(PointwiseCodegen, ASpelledOutRmsNormBecomesOneRowKernel) {
   EXPECT_NE(kernel.source.find("reduced /= (float)kCols"), std::string::npos) << kernel.source;
   EXPECT_NE(kernel.source.find("if (lane_id == 0)"), std::string::npos) << "rms is not written";
   EXPECT_GT(compile_cubin(kernel.source, kernel.label, 90).size(), 100u);
+}
+
+// IsInf's detect_negative / detect_positive choose the comparison (both: |x| == inf).
+TEST(PointwiseCodegen, IsInfComparesWithTheInfinitiesItsAttributesName) {
+  const std::string infinity = "__int_as_float(0x7f800000)";
+  const std::pair<std::pair<int64_t, int64_t>, std::string> cases[] = {
+      {{1, 1}, "(fabsf("}, {{1, 0}, "== -" + infinity}, {{0, 1}, "== " + infinity}};
+  for (const auto& [attributes, fragment] : cases) {
+    OneOp model("IsInf", DType::Float32);
+    ir::Node* node = model.graph.nodes().front();  // IsInf, then the Cast back
+    node->attrs["detect_negative"] = attributes.first;
+    node->attrs["detect_positive"] = attributes.second;
+    GeneratedKernel kernel = generate_kernel(model.group);
+    EXPECT_NE(kernel.source.find(fragment), std::string::npos) << kernel.source;
+    EXPECT_GT(compile_cubin(kernel.source, kernel.label, 90).size(), 100u);
+  }
 }
 
 TEST(PointwiseCodegen, TheNameFollowsTheSourceAndTheVectorWidthTheNarrowestPack) {
