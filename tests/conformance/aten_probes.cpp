@@ -77,6 +77,12 @@ std::vector<ProbeCall> math_calls() {
                                            value("dim", int64_t{1}),
                                            value("keepdim", false)};
        }},
+      {"rounding",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{
+             s.f32("self", {2, 4, 6, 6}), s.f32("other", {2, 4, 6, 6}),
+             value("rounding_mode", std::string("floor")), value("decimals", int64_t{2})};
+       }},
       {"reduction with indices",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("self", {2, 4, 6}), value("dim", int64_t{1}),
@@ -238,14 +244,14 @@ std::vector<ProbeCall> shape_calls() {
       {"shape",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{
-             s.f32("self", {2, 4, 6, 6}),       value("size", Ints{2, 4, 36}),
-             value("shape", Ints{2, 4, 36}),    value("dims", Ints{0, 2, 3, 1}),
-             value("dim0", int64_t{1}),         value("dim1", int64_t{2}),
-             value("dim", int64_t{1}),          value("sizes", Ints{2, 2}),
-             value("start_dim", int64_t{1}),    value("end_dim", int64_t{2}),
-             value("index", int64_t{0}),        value("start", int64_t{0}),
-             value("end", int64_t{2}),          value("step", int64_t{1}),
-             value("shifts", Ints{1, 2, -1, 3})};
+             s.f32("self", {2, 4, 6, 6}),        value("size", Ints{2, 4, 36}),
+             value("shape", Ints{2, 4, 36}),     value("dims", Ints{0, 2, 3, 1}),
+             value("dim0", int64_t{1}),          value("dim1", int64_t{2}),
+             value("dim", int64_t{1}),           value("sizes", Ints{2, 2}),
+             value("start_dim", int64_t{1}),     value("end_dim", int64_t{2}),
+             value("index", int64_t{0}),         value("start", int64_t{0}),
+             value("end", int64_t{2}),           value("step", int64_t{1}),
+             value("shifts", Ints{1, 2, -1, 3}), value("repeats", Ints{1, 2, 1, 1})};
        }},
       {"squeeze",
        [](ProbeScope& s) {
@@ -384,6 +390,12 @@ std::vector<ProbeCall> creation_calls() {
                                            value("b", int64_t{2})};
        },
        {{Kind::SymInt, {"out"}}}},
+      {"dropout",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("input", {2, 3}), value("p", 0.5),
+                                           value("train", false)};
+       },
+       {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"mask"}}}},
       {"no outputs",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("self", {2, 3})};

@@ -193,7 +193,9 @@ void add_composite_ops(AtenTable& table) {
   }
   table["aten.logical_xor.default"] = exclusive_or(true);
   table["aten.bitwise_xor.Tensor"] = exclusive_or(false);
+  table["aten.bitwise_xor.Scalar"] = exclusive_or(false);
   table["aten.__xor__.Tensor"] = exclusive_or(false);
+  table["aten.__xor__.Scalar"] = exclusive_or(false);
   table["aten.log_softmax.int"] = convert_log_softmax;
   table["aten._log_softmax.default"] = convert_log_softmax;
   table["aten.logsumexp.default"] = convert_logsumexp;

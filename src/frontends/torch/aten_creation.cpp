@@ -19,9 +19,10 @@ DType number_dtype(AtenNode& node, std::string_view name) {
   return DType::Int64;
 }
 
-// A tensor of `sizes` filled with the number in argument `fill` (or `fill_value` itself):
-// a constant when the sizes are fixed, else ConstantOfShape.
-void emit_filled(AtenNode& node, const std::vector<SymInt>& sizes, DType dtype, double fill) {
+// Output `output`: a tensor of `sizes` filled with `fill`, a constant when the sizes are fixed,
+// else ConstantOfShape.
+void emit_filled(AtenNode& node, const std::vector<SymInt>& sizes, DType dtype, double fill,
+                 size_t output = 0) {
   Tensor one_value = Tensor::from_vector<double>({1}, {fill}).to(dtype);
   bool fixed =
       std::all_of(sizes.begin(), sizes.end(), [](const SymInt& s) { return s.is_static(); });
@@ -30,10 +31,10 @@ void emit_filled(AtenNode& node, const std::vector<SymInt>& sizes, DType dtype, 
   // Large fills are left to ConstantOfShape at run time rather than stored in the graph.
   if (!fixed || folded_count(node, dims) > kMaxFoldedElements) {
     ir::Value* shape = shape_tensor(node, sizes);
-    return node.set_output(0, node.add("ConstantOfShape", {shape}, {{"value", one_value}}));
+    return node.set_output(output, node.add("ConstantOfShape", {shape}, {{"value", one_value}}));
   }
   std::vector<double> values(static_cast<size_t>(element_count(dims)), fill);
-  node.set_output(0, node.constant(Tensor::from_vector<double>(dims, values).to(dtype)));
+  node.set_output(output, node.constant(Tensor::from_vector<double>(dims, values).to(dtype)));
 }
 
 // full(size, fill_value, dtype) and its relatives with a fixed fill.
@@ -134,6 +135,19 @@ void convert_dropout(AtenNode& node) {
   node.set_output(0, node.tensor(node.find("input") != nullptr ? "input" : "self"));
 }
 
+// native_dropout(input, p, train) → (output, mask): at inference the input and an all-true
+// mask (built only if read).
+void convert_native_dropout(AtenNode& node) {
+  if (node.bool_arg("train", false) && node.float_arg("p", 0.0) != 0.0) {
+    node.unsupported("dropout in training mode");
+  }
+  ir::Value* input = node.tensor("input");
+  node.set_output(0, input);
+  if (node.output_used(1)) {
+    emit_filled(node, sizes_of(node, input), DType::Bool, 1.0, 1);
+  }
+}
+
 void drop(AtenNode&) {}  // run-time assertions about metadata
 
 // sym_size(self, dim): the size of a dim, read at run time when it is symbolic.
@@ -198,6 +212,7 @@ void add_creation_ops(AtenTable& table) {
   }
   table["aten.dropout.default"] = convert_dropout;
   table["aten.feature_dropout.default"] = convert_dropout;
+  table["aten.native_dropout.default"] = convert_native_dropout;
   table["aten._assert_tensor_metadata.default"] = drop;
   table["aten._assert_scalar.default"] = drop;
   table["aten.sym_constrain_range_for_size.default"] = drop;

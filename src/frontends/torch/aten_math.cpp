@@ -41,17 +41,6 @@ void convert_rsub(AtenNode& node) {
   node.set_output(0, node.add("Sub", {operand(node, "other", type), self}));
 }
 
-void convert_div_mode(AtenNode& node) {
-  std::string mode = node.string_arg("rounding_mode", "");
-  if (mode.empty()) return arithmetic("Div", true)(node);
-  DType type = result_type(node, {"self", "other"});
-  if (mode != "trunc" || is_floating(type)) {
-    node.unsupported("rounding_mode '", mode, "' on ", dtype_name(type),
-                     " (Kiln supports true division and integer truncation)");
-  }
-  node.set_output(0, node.add("Div", {operand(node, "self", type), operand(node, "other", type)}));
-}
-
 void convert_pow(AtenNode& node) {
   DType type = result_type(node, {"self", "exponent"});
   node.set_output(0,
@@ -195,7 +184,6 @@ void add_math_ops(AtenTable& table) {
     table["aten.__or__" + suffix] = logical(true, false);
     table["aten.masked_fill" + suffix] = convert_masked_fill;
   }
-  table["aten.div.Tensor_mode"] = convert_div_mode;
   table["aten.pow.Tensor_Scalar"] = convert_pow;
   table["aten.pow.Tensor_Tensor"] = convert_pow;
   table["aten.pow.Scalar"] = convert_pow;
@@ -224,6 +212,15 @@ void add_math_ops(AtenTable& table) {
                                                                    {"reciprocal", "Reciprocal"},
                                                                    {"sin", "Sin"},
                                                                    {"cos", "Cos"},
+                                                                   {"tan", "Tan"},
+                                                                   {"asin", "Asin"},
+                                                                   {"acos", "Acos"},
+                                                                   {"atan", "Atan"},
+                                                                   {"sinh", "Sinh"},
+                                                                   {"cosh", "Cosh"},
+                                                                   {"asinh", "Asinh"},
+                                                                   {"acosh", "Acosh"},
+                                                                   {"atanh", "Atanh"},
                                                                    {"hardswish", "HardSwish"}}) {
     table["aten." + name + ".default"] = unary(op, true);
   }

@@ -430,6 +430,7 @@ void add_nn_ops(AtenTable& table) {
   table["aten._softmax.default"] = convert_softmax;
   table["aten.adaptive_avg_pool1d.default"] = convert_adaptive_avg_pool1d;
   table["aten.adaptive_avg_pool2d.default"] = convert_adaptive_avg_pool2d;
+  table["aten._adaptive_avg_pool2d.default"] = convert_adaptive_avg_pool2d;
   table["aten.max_pool2d.default"] = convert_max_pool2d;
   table["aten.max_pool2d_with_indices.default"] = convert_max_pool2d;
   table["aten.avg_pool2d.default"] = convert_avg_pool2d;

@@ -1,5 +1,6 @@
 // ATen ops that only rearrange data: reshape/view, flatten, permute, transpose, squeeze,
-// unsqueeze, expand, cat, split, chunk, unbind, roll, and getitem on tensor lists.
+// unsqueeze, expand, repeat, cat, split, chunk, unbind, roll, flip, and getitem on tensor lists.
+#include <limits>
 #include <numeric>
 
 #include "frontends/torch/aten_helpers.h"
@@ -203,6 +204,52 @@ void convert_roll(AtenNode& node) {
   node.set_output(0, flatten ? reshape_to(node, rolled, sizes_of(node, x)) : rolled);
 }
 
+// flip(self, dims): one Slice stepping -1 along each dim, from its last element past its first.
+void convert_flip(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  std::vector<int64_t> axes;
+  for (int64_t dim : node.ints("dims")) axes.push_back(normalize_dim(node, dim, rank_of(node, x)));
+  if (axes.empty()) return node.set_output(0, x);
+  size_t count = axes.size();
+  ir::Value* starts = int64_constant(node, std::vector<int64_t>(count, -1));
+  ir::Value* ends =
+      int64_constant(node, std::vector<int64_t>(count, std::numeric_limits<int64_t>::min()));
+  ir::Value* steps = int64_constant(node, std::vector<int64_t>(count, -1));
+  node.set_output(0, node.add("Slice", {x, starts, ends, int64_constant(node, axes), steps}));
+}
+
+// repeat(self, repeats): self (with leading 1s for repeats beyond its rank) as
+// [1, d0, 1, d1, ...], expanded to [r0, d0, r1, d1, ...], reshaped to [r0 * d0, r1 * d1, ...].
+void convert_repeat(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  std::vector<int64_t> repeats = node.ints("repeats");
+  int64_t rank = rank_of(node, x);
+  int64_t count = static_cast<int64_t>(repeats.size());
+  if (count < rank) node.invalid(count, " repeats for ", rank, " dims");
+  if (count == 0) return node.set_output(0, x);
+  std::vector<SymInt> dims(static_cast<size_t>(count - rank), SymInt::fixed(1));
+  for (const SymInt& size : sizes_of(node, x)) dims.push_back(size);
+  std::vector<int64_t> new_axes, expanded;
+  std::vector<SymInt> sizes;
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t times = repeats[static_cast<size_t>(i)];
+    if (times < 0) node.invalid("repeat count ", times, " is negative");
+    new_axes.push_back(2 * i);
+    if (i < count - rank) new_axes.push_back(2 * i + 1);
+    expanded.insert(expanded.end(), {times, 1});
+    const SymInt& dim = dims[static_cast<size_t>(i)];
+    if (dim.is_static() || times == 1) {
+      sizes.push_back(dim.is_static() ? SymInt::fixed(dim.value * times) : dim);
+    } else {
+      ir::Value* product = node.add("Mul", {size_tensor(node, dim), int64_constant(node, {times})});
+      sizes.push_back(SymInt{0, product, {}});
+    }
+  }
+  ir::Value* spread = node.add("Unsqueeze", {x}, {{"axes", new_axes}});
+  ir::Value* tiled = node.add("Expand", {spread, int64_constant(node, expanded)});
+  node.set_output(0, reshape_to(node, tiled, sizes));
+}
+
 // split(self, split_size, dim) and chunk(self, chunks, dim): pieces of one size along dim, the
 // last one smaller when it does not divide. chunk's size is ceil(size / chunks), so fewer than
 // `chunks` pieces can result (6 in 4 gives 2, 2, 2), as in torch.
@@ -269,6 +316,8 @@ void add_shape_ops(AtenTable& table) {
   table["aten.swapaxes.default"] = convert_swapaxes;
   table["aten.swapdims.default"] = convert_swapaxes;
   table["aten.roll.default"] = convert_roll;
+  table["aten.flip.default"] = convert_flip;
+  table["aten.repeat.default"] = convert_repeat;
   table["aten.unsqueeze.default"] = convert_unsqueeze;
   table["aten.squeeze.default"] = convert_squeeze;
   table["aten.squeeze.dim"] = convert_squeeze;
