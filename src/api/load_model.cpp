@@ -30,8 +30,8 @@ LoadedModel import_pt2(const std::filesystem::path& path, const LoadOptions& opt
   pt2::Pt2ImportOptions import_options;
   import_options.keep_unsupported = options.keep_unsupported;
   pt2::Pt2ImportResult result = pt2::import_pt2_model(path, import_options);
-  LoadedModel model{std::move(result.graph), "", "pytorch " + result.info.torch_version, 0, false,
-                    {}};
+  LoadedModel model{
+      std::move(result.graph), "", "pytorch " + result.info.torch_version, 0, false, {}};
   for (pt2::Pt2UnsupportedOp& op : result.unsupported) {
     model.unsupported.push_back({op.target, std::move(op.nodes), std::move(op.reasons)});
   }

@@ -38,7 +38,7 @@ struct Pt2Info {
 // An ATen target without a converter (or whose converter refused a node's form), with the
 // nodes that use it; kept only with Pt2ImportOptions::keep_unsupported.
 struct Pt2UnsupportedOp {
-  std::string target;               // "aten.sort.default"
+  std::string target;                // "aten.sort.default"
   std::vector<std::string> nodes;    // the nodes' names
   std::vector<std::string> reasons;  // a known target's refusal, where that is the cause
 };

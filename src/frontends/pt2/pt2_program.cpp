@@ -264,8 +264,8 @@ class ProgramImporter {
       if (ir::Value* value = context_.find_tensor(tensor)) inputs.push_back(value);
     }
     std::vector<std::string> names;
-    for (const torch::OutputSlot& slot : read_output_slots(
-             array_member(node_json, "outputs", where), path_of(where, "outputs"))) {
+    for (const torch::OutputSlot& slot :
+         read_output_slots(array_member(node_json, "outputs", where), path_of(where, "outputs"))) {
       if (slot.kind != torch::OutputSlot::Kind::Tensor) continue;
       for (const std::string& output : slot.names) {
         if (!output.empty() && !context_.find_tensor(output)) names.push_back(output);

@@ -161,6 +161,27 @@ TEST(CudaChannelsLast, ConvFusedSilu) {
   expect_all("Conv", {{2, 32, 14, 14}, {32, 1, 3, 3}, {32}}, depthwise);
 }
 
+// Depthwise convolutions, which run through Kiln's own NHWC kernel (kernels/depthwise_conv.h):
+// ConvNeXt's 7x7, EfficientNet's 5x5 stride 2 with SiLU, a residual with ReLU, channels that
+// rule out 16-byte vectors in 16-bit types, dilation with uneven pads, and more than 64
+// channels in a partial last tile.
+TEST(CudaChannelsLast, DepthwiseKernelShapes) {
+  KILN_REQUIRE_GPU();
+  expect_all("Conv", {{2, 96, 14, 14}, {96, 1, 7, 7}, {96}},
+             conv_attrs({3, 3, 3, 3}, {1, 1}, {1, 1}, 96));
+  Attrs silu = conv_attrs({2, 2, 2, 2}, {2, 2}, {1, 1}, 40);
+  silu["fused_activation"] = std::string("Silu");
+  expect_all("Conv", {{2, 40, 15, 15}, {40, 1, 5, 5}, {40}}, silu);
+  Attrs residual = conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 64);
+  residual["fused_activation"] = std::string("Relu");
+  expect_all("Conv", {{2, 64, 9, 9}, {64, 1, 3, 3}, {64}, {2, 64, 9, 9}}, residual);
+  expect_all("Conv", {{1, 12, 8, 8}, {12, 1, 3, 3}}, conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 12));
+  expect_all("Conv", {{1, 16, 11, 13}, {16, 1, 3, 3}, {16}},
+             conv_attrs({0, 1, 2, 1}, {1, 1}, {2, 2}, 16));
+  expect_all("Conv", {{1, 200, 6, 6}, {200, 1, 3, 3}, {200}},
+             conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 200));
+}
+
 // Sizes of ResNet-50's layers at batch 2, bf16 and fp16 through the fast NHWC engines.
 TEST(CudaChannelsLast, ConvResNetShapes) {
   KILN_REQUIRE_GPU();

@@ -85,9 +85,10 @@ std::vector<Chain> pointwise_chains() {
          ir::Value* as_float = g.add_node("Cast", "cast", {finite}, {"kf"})->outputs[0];
          g.add_output(node(g, "Add", {where, node(g, "Neg", {as_float})}));
        }},
-      {"abs_alone",  // no hand-written CUDA kernel: its generated kernel is its kernel
+      {"abs_then_neg",  // two unary ops that each have a hand-written kernel: fused anyway
        [](ir::Graph& g, const Dims& d) {
-         g.add_output(node(g, "Abs", {g.add_input("x", DType::Float32, shape(d))}));
+         ir::Value* abs = node(g, "Abs", {g.add_input("x", DType::Float32, shape(d))});
+         g.add_output(node(g, "Neg", {abs}));
        }},
       {"silu_times_up",
        [](ir::Graph& g, const Dims& d) {

@@ -3,7 +3,8 @@
 // (kernels/pool.h), registered together. Here: attributes, window geometry, precision and the
 // route.
 //
-// A channels_last Conv runs through cuDNN's graph API (kernels/cudnn_conv.h) with its bias,
+// A channels_last depthwise Conv runs through Kiln's own kernel (kernels/depthwise_conv.h).
+// Another channels_last Conv runs through cuDNN's graph API (kernels/cudnn_conv.h) with its bias,
 // its residual input (input 3, from passes::fuse_conv_residual) and a fused ReLU or SiLU in one
 // graph. Everything else, and a problem the graph API refuses, takes the legacy API
 // (kernels/conv_plan.h): uneven pads applied by copying the input into zero-padded planes, a
@@ -16,6 +17,7 @@
 #include "backends/cpu/window_geometry.h"
 #include "backends/cuda/kernels/conv_plan.h"
 #include "backends/cuda/kernels/cudnn_conv.h"
+#include "backends/cuda/kernels/depthwise_conv.h"
 #include "backends/cuda/kernels/elementwise_binary.h"
 #include "backends/cuda/kernels/matrix_fill.h"
 #include "backends/cuda/kernels/pool.h"
@@ -102,6 +104,40 @@ bool ran_as_cudnn_graph(LaunchContext& context, const ir::Node& node, ConvProble
   return refusal.empty();
 }
 
+// Depthwise (one input channel per group, as many outputs), channels-last: Kiln's own kernel,
+// which cuDNN's NHWC engines trail by an order of magnitude on these memory-bound layers. False,
+// having launched nothing, for other convolutions and shapes the kernel does not take.
+bool ran_as_depthwise(LaunchContext& context, const ir::Node& node, const ConvProblem& p,
+                      const cpu::WindowDim& h, const cpu::WindowDim& wd, Activation activation,
+                      const DeviceTensor& x, const DeviceTensor& w, const DeviceTensor* bias,
+                      const DeviceTensor* residual, DeviceTensor& y) {
+  if (p.groups != p.x[1] || p.w[0] != p.x[1] || p.w[1] != 1) return false;
+  DepthwiseConvShape shape{.n = p.x[0],
+                           .h = h.in,
+                           .w = wd.in,
+                           .c = p.x[1],
+                           .out_h = h.out,
+                           .out_w = wd.out,
+                           .kernel_h = h.kernel,
+                           .kernel_w = wd.kernel,
+                           .stride_h = h.stride,
+                           .stride_w = wd.stride,
+                           .pad_h = h.pad_begin,
+                           .pad_w = wd.pad_begin,
+                           .dilation_h = h.dilation,
+                           .dilation_w = wd.dilation};
+  if (!depthwise_conv_supported(shape)) return false;
+  DepthwiseActivation act = activation == Activation::Relu   ? DepthwiseActivation::Relu
+                            : activation == Activation::Silu ? DepthwiseActivation::Silu
+                                                             : DepthwiseActivation::None;
+  launch_for(node, [&] {
+    launch_depthwise_conv_nhwc(
+        x.dtype, shape, x.data, w.data, bias != nullptr ? bias->data : nullptr,
+        residual != nullptr ? residual->data : nullptr, y.data, act, context.stream);
+  });
+  return true;
+}
+
 void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
                  std::span<DeviceTensor> outputs) {
   check(inputs.size() >= 2 && inputs[0].defined() && inputs[1].defined(), ErrorKind::InvalidModel,
@@ -139,6 +175,9 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
   p.math = math_type(node, x.dtype);
   std::array<int64_t, 4> y_dims{y.dims[0], out_channels, h.out, wd.out};
 
+  if (nhwc && ran_as_depthwise(context, node, p, h, wd, activation, x, w, bias, residual, y)) {
+    return;
+  }
   if (nhwc) {
     ConvProblem graph_problem = p;
     graph_problem.pad = {h.pad_begin, wd.pad_begin};
