@@ -213,14 +213,21 @@ TEST(CudaChannelsLast, MaxPool) {
   Attrs ceil = pool_attrs({3, 3}, {0, 0, 1, 1}, {2, 2});
   ceil["ceil_mode"] = int64_t{1};
   expect_all("MaxPool", {{2, 37, 13, 11}}, ceil);
+  // Channels in 16-byte vectors (the 2-D NHWC fast path): ResNet's stem pool, and ceil mode.
+  expect_all("MaxPool", {{2, 64, 28, 28}}, pool_attrs({3, 3}, {1, 1, 1, 1}, {2, 2}));
+  expect_all("MaxPool", {{1, 16, 13, 11}}, ceil);
 }
 
 TEST(CudaChannelsLast, AveragePool) {
   KILN_REQUIRE_GPU();
   Attrs attrs = pool_attrs({3, 3}, {1, 1, 1, 1}, {2, 2});
   expect_all("AveragePool", {{2, 5, 13, 11}}, attrs);
+  expect_all("AveragePool", {{2, 32, 13, 11}}, attrs);  // the 2-D NHWC fast path
   attrs["count_include_pad"] = int64_t{1};
   expect_all("AveragePool", {{2, 40, 13, 11}}, attrs);
+  Attrs uneven = pool_attrs({2, 3}, {0, 1, 1, 2}, {2, 1});
+  uneven["count_include_pad"] = int64_t{1};
+  expect_all("AveragePool", {{2, 24, 9, 10}}, uneven);
 }
 
 TEST(CudaChannelsLast, GlobalAveragePool) {
