@@ -97,7 +97,9 @@ def torchvision_model(name, image_size=224):
         for parameter in model.parameters():
             if parameter.dim() >= 1 and not parameter.any():
                 parameter.normal_(0, 0.02)
-    return model, (torch.randn(1, 3, image_size, image_size),)
+    # ViT-B/16 and MaxViT take only their trained size.
+    size = 224 if name in ("vit_b_16", "maxvit_t") else image_size
+    return model, (torch.randn(1, 3, size, size),)
 
 
 

@@ -213,6 +213,12 @@ size_t AtenCaller::list_length(const std::string& target,
 
 ScriptValue AtenCaller::call(const ScriptCall& call) {
   const std::vector<TorchOverload>* overloads = find_torch_overloads(call.function);
+  // An in-place variant without a row of its own (masked_fill_, clamp_) converts as the
+  // functional op; the interpreter then rebinds the names that held the operand.
+  if (overloads == nullptr && call.function.size() > 1 && call.function.back() == '_' &&
+      !call.function.starts_with("__")) {
+    overloads = find_torch_overloads(call.function.substr(0, call.function.size() - 1));
+  }
   if (overloads == nullptr) {
     fail(ErrorKind::Unsupported, call.source, ": torch.", call.function,
          " is not supported by Kiln's TorchScript frontend (no ATen mapping for it)");

@@ -1,6 +1,10 @@
 // Calls that need no ATen node (casts, sizes, prim ops, static arithmetic on sizes), and
 // the hand-off of every other torch.* / ops.aten.* call to the ATen caller.
+#include <cmath>
+#include <cstdlib>
+#include <map>
 #include <optional>
+#include <string>
 
 #include "core/error.h"
 #include "frontends/torchscript/script_interpreter.h"
@@ -18,7 +22,30 @@ const char* static_operator(const std::string& function) {
   if (function == "div") return "/";
   if (function == "floor_divide") return "//";
   if (function == "remainder") return "%";
+  if (function == "pow") return "**";
   return nullptr;
+}
+
+// torch's unary math on a static number, computed in double; none for other functions.
+std::optional<ScriptValue> static_unary(const std::string& function, const ScriptValue& value) {
+  double x = value.as_double();
+  if (value.is_integral_number() && (function == "abs" || function == "neg")) {
+    return ScriptValue::of_int(function == "abs" ? std::llabs(value.as_int()) : -value.as_int());
+  }
+  static const std::map<std::string, double (*)(double), std::less<>> kMath = {
+      {"sqrt", [](double v) { return std::sqrt(v); }},
+      {"rsqrt", [](double v) { return 1.0 / std::sqrt(v); }},
+      {"exp", [](double v) { return std::exp(v); }},
+      {"log", [](double v) { return std::log(v); }},
+      {"sin", [](double v) { return std::sin(v); }},
+      {"cos", [](double v) { return std::cos(v); }},
+      {"tanh", [](double v) { return std::tanh(v); }},
+      {"abs", [](double v) { return std::fabs(v); }},
+      {"neg", [](double v) { return -v; }},
+      {"reciprocal", [](double v) { return 1.0 / v; }}};
+  auto it = kMath.find(function);
+  if (it == kMath.end()) return std::nullopt;
+  return ScriptValue::of_float(it->second(x));
 }
 
 bool any_graph_tensor(const std::vector<ScriptValue>& values) {
@@ -156,9 +183,34 @@ ScriptValue ScriptInterpreter::builtin(const std::string& name,
   if (std::optional<ScriptValue> value = static_logic(function, positional, keywords))
     return *value;
   if (function == "contiguous" || function == "detach" || function == "clone") {
-    if (!argument(0).is_tensor_like())
+    // A size traced as a number (DeBERTa's relative positions) passes through like a tensor.
+    if (!argument(0).is_tensor_like() && !argument(0).is_number())
       unsupported(frame, "torch.", function, " of a ", kind_name(positional[0].kind));
     return positional[0];
+  }
+  // to(number, [device,] dtype, ...) of a size traced as a number (DeBERTa's scale): the
+  // number in that dtype's kind (ScalarType codes: 5, 6, 7, 15 float; 11 bool; others int).
+  if (function == "to" && !positional.empty() && positional[0].is_number() &&
+      !any_graph_tensor(positional)) {
+    const ScriptValue* dtype =
+        positional.size() > 1 && positional[1].kind == Kind::Int   ? &positional[1]
+        : positional.size() > 2 && positional[2].kind == Kind::Int ? &positional[2]
+                                                                   : nullptr;
+    int64_t code = dtype != nullptr ? dtype->integer : -1;
+    if (code == 5 || code == 6 || code == 7 || code == 15)
+      return ScriptValue::of_float(positional[0].as_double());
+    if (code == 11) return ScriptValue::of_bool(positional[0].as_double() != 0);
+    if (code >= 0) return ScriptValue::of_int(positional[0].as_int());
+    return positional[0];
+  }
+  // Unary math on a number traced as one (DeBERTa's torch.sqrt(float) of a head size).
+  if (positional.size() == 1 && keywords.empty() && positional[0].is_number()) {
+    if (std::optional<ScriptValue> value = static_unary(function, positional[0])) return *value;
+  }
+  // rsub(a, b) = b - a on sizes (Swin's window shifts: torch.rsub(int, int)).
+  if (function == "rsub" && !any_graph_tensor(positional) && positional.size() == 2 &&
+      keywords.empty()) {
+    return arithmetic("-", positional[1], positional[0], frame);
   }
   // div(a, b, rounding_mode="floor"|"trunc") on sizes.
   if (function == "div" && !any_graph_tensor(positional) && positional.size() == 2 &&

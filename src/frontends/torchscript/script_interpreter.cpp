@@ -318,6 +318,10 @@ ScriptValue ScriptInterpreter::arithmetic(const std::string& op, const ScriptVal
       r = x / y - ((x % y != 0) && ((x < 0) != (y < 0)) ? 1 : 0);
     else if (op == "%")
       r = x - y * (x / y - ((x % y != 0) && ((x < 0) != (y < 0)) ? 1 : 0));
+    else if (op == "**" && y >= 0)
+      r = static_cast<int64_t>(std::llround(std::pow(double(x), double(y))));
+    else if (op == "**")
+      return ScriptValue::of_float(std::pow(double(x), double(y)));
     else
       unsupported(frame, "operator '", op, "'");
     return ScriptValue::of_int(r);
@@ -328,6 +332,7 @@ ScriptValue ScriptInterpreter::arithmetic(const std::string& op, const ScriptVal
   if (op == "*") return ScriptValue::of_float(x * y);
   if (op == "/") return ScriptValue::of_float(x / y);
   if (op == "//") return ScriptValue::of_float(std::floor(x / y));
+  if (op == "**") return ScriptValue::of_float(std::pow(x, y));
   unsupported(frame, "operator '", op, "'");
 }
 

@@ -228,6 +228,33 @@ TEST(TorchScriptArchive, EinsumMatchesLoops) {
   EXPECT_NEAR(results[2].to_double_vector().at(0), total, 1e-4);
 }
 
+// Sizes traced as numbers, as Swin, DeBERTa and BART write them: rsub, pow, to(number,
+// device, dtype), sqrt and detach of numbers are static arithmetic; masked_fill_ (no row of its
+// own) converts as masked_fill and rebinds its operand. fc2's output is 4 x 8.
+TEST(TorchScriptArchive, StaticMathOnTracedSizesAndInPlaceVariants) {
+  ir::Graph graph = import_mlp_ending(
+      "    _2 = torch.rsub(torch.size(_1, 1), 10)\n"
+      "    _3 = torch.pow(_2, 2.)\n"
+      "    _4 = torch.to(torch.detach(torch.size(_1, 0)), torch.device(\"cpu\"), 6, False, False)\n"
+      "    _5 = torch.mul(_1, torch.sqrt(_4))\n"
+      "    _6 = torch.masked_fill_(_5, torch.gt(_1, 0.), _3)\n"
+      "    return (_5, _6)\n");
+  ir::verify(graph);
+  std::vector<Tensor> results = cpu::Executor(graph).run(
+      {{graph.inputs()[0]->name, test_support::einsum_operand({4, 16}, 0)}});
+  ASSERT_EQ(results.size(), 2u);
+  // _5 was updated in place: both outputs are sqrt(4)·fc2 with the positive entries set to
+  // (10 - 8)^2 = 4.
+  std::vector<double> updated = results[0].to_double_vector();
+  EXPECT_EQ(updated, results[1].to_double_vector());
+  int filled = 0;
+  for (double value : updated) {
+    EXPECT_TRUE(value <= 0 || value == 4.0) << value;
+    filled += value == 4.0;
+  }
+  EXPECT_GT(filled, 0);
+}
+
 // Scripted modules have no traced_inputs.pkl: the caller gives the input specs.
 TEST(TorchScriptArchive, TakesInputSpecsWhenNothingWasTraced) {
   ZipEntries entries = mlp();
