@@ -48,6 +48,14 @@ std::optional<ScriptValue> static_unary(const std::string& function, const Scrip
   return ScriptValue::of_float(it->second(x));
 }
 
+// torch functions whose result shares storage with part of their input.
+bool is_partial_view(const std::string& function) {
+  return function == "slice" || function == "select" || function == "narrow" ||
+         function == "__getitem__" || function == "index" || function == "split" ||
+         function == "chunk" || function == "unbind" || function == "diagonal" ||
+         function == "as_strided" || function == "split_with_sizes" || function == "unfold";
+}
+
 bool any_graph_tensor(const std::vector<ScriptValue>& values) {
   for (const ScriptValue& value : values) {
     if (value.kind == Kind::Tensor) return true;
@@ -232,7 +240,21 @@ ScriptValue ScriptInterpreter::builtin(const std::string& name,
   ScriptCall call{function, positional, keywords,
                   (frame.module_path.empty() ? std::string() : frame.module_path + ".") + function,
                   environment_.label + ": " + where(frame)};
+  bool in_place = function.ends_with("_") && !function.starts_with("__") && !positional.empty() &&
+                  positional[0].kind == Kind::Tensor;
+  if (in_place && partial_views_.count(positional[0].tensor)) {
+    unsupported(frame, "torch.", function,
+                " writes into a slice or element of another tensor "
+                "(x[:, 1:].copy_(...), x[0].fill_(...)); the TorchScript frontend cannot carry the "
+                "write into that tensor: export the model with torch.export (.pt2), which can");
+  }
   ScriptValue result = aten_.call(call);
+  if (is_partial_view(function)) {
+    if (result.kind == Kind::Tensor) partial_views_.insert(result.tensor);
+    for (const ScriptValue& item : result.items) {
+      if (item.kind == Kind::Tensor) partial_views_.insert(item.tensor);
+    }
+  }
   // In-place ops (relu_, add_): names that held the operand now mean the result.
   if (function.ends_with("_") && !positional.empty() && positional[0].kind == Kind::Tensor &&
       result.kind == Kind::Tensor) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,9 @@ class ScriptInterpreter {
   ScriptEnvironment environment_;
   torch::ConversionContext& context_;
   AtenCaller aten_;
+  // Values that are part of another (slice, select, index, narrow, split pieces): an in-place
+  // op on one would have to write into its base, which this frontend cannot, so it refuses.
+  std::set<const ir::Value*> partial_views_;
   int depth_ = 0;
 };
 

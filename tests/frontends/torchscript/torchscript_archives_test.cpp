@@ -255,6 +255,23 @@ TEST(TorchScriptArchive, StaticMathOnTracedSizesAndInPlaceVariants) {
   EXPECT_GT(filled, 0);
 }
 
+// An in-place op on a slice must change the sliced tensor, which this frontend cannot do: it
+// refuses, naming the op and the way out, instead of returning the tensor unchanged.
+TEST(TorchScriptArchive, RefusesInPlaceWritesIntoSlices) {
+  for (const char* write : {"torch.fill_(_2, 0.)", "torch.copy_(_2, torch.zeros_like(_2))"}) {
+    try {
+      import_mlp_ending("    _2 = torch.slice(_1, 1, 0, 4)\n    _3 = "s + write +
+                        "\n    return (_1, _3)\n");
+      ADD_FAILURE() << write << " imported";
+    } catch (const Error& error) {
+      EXPECT_EQ(error.kind(), ErrorKind::Unsupported);
+      EXPECT_NE(std::string(error.what()).find("writes into a slice"), std::string::npos)
+          << error.what();
+      EXPECT_NE(std::string(error.what()).find("torch.export"), std::string::npos);
+    }
+  }
+}
+
 // Scripted modules have no traced_inputs.pkl: the caller gives the input specs.
 TEST(TorchScriptArchive, TakesInputSpecsWhenNothingWasTraced) {
   ZipEntries entries = mlp();
