@@ -106,7 +106,7 @@ def torchvision_model(name, image_size=224):
 DIFFUSION = ("unet_block",)
 
 
-def diffusion_unet_block():
+def diffusion_unet_block(channels=32, size=32):
     """A two-level diffusion U-Net (as Stable Diffusion's UNet2DModel arranges its blocks, at a
     small size): timestep embedding, ResNet blocks with GroupNorm and SiLU, self-attention over
     pixels, a strided-conv downsample, ConvTranspose2d and interpolation upsamples, and skip
@@ -169,7 +169,8 @@ def diffusion_unet_block():
             return torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
 
         def forward(self, sample, timestep):
-            t = self.time_mlp(self.timestep_embedding(timestep))
+            # Embedded in float32, then in the model's dtype, as diffusers does.
+            t = self.time_mlp(self.timestep_embedding(timestep).to(sample.dtype))
             h1 = self.down1(self.stem(sample), t)
             h2 = self.down2(self.downsample(h1), t)
             m = self.attention(self.mid(h2, t))
@@ -181,12 +182,12 @@ def diffusion_unet_block():
             skip = F.interpolate(F.avg_pool2d(h1, 2), scale_factor=2.0, mode="nearest")
             return self.head(self.up1(torch.cat([up, skip], dim=1), t))
 
-    model = UNet()
+    model = UNet(channels)
     with torch.no_grad():  # GroupNorm's default affine (1, 0) is fine; give the convs scale
         for parameter in model.parameters():
             if parameter.dim() >= 2:
                 parameter.mul_(2.0)
-    return model.eval(), (torch.randn(2, 4, 32, 32), torch.tensor([10, 500]))
+    return model.eval(), (torch.randn(2, 4, size, size), torch.tensor([10, 500]))
 
 
 def make(name, image_size=224):

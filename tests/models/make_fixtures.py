@@ -149,6 +149,49 @@ def make_vit():
     return model, (torch.randn(2, 3, 32, 32),), ["x"]
 
 
+def make_llama():
+    """Llama at a tiny size: RMSNorm, rotary embeddings (under no_grad/autocast wrappers in
+    torch.export), grouped-query attention, SwiGLU, a causal mask and the LM head."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                         intermediate_size=64, vocab_size=128, max_position_embeddings=32, use_cache=False,
+                         attn_implementation="sdpa")
+    ids = torch.randint(0, 128, (2, 8))
+    return HfWrapper(LlamaForCausalLM(config)), (ids,), ["input_ids"]
+
+
+class T5Wrapper(nn.Module):
+    """T5's encoder-decoder with decoder ids as a second input; the decoder's last hidden state."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, decoder_input_ids):
+        return self.model(input_ids=input_ids, decoder_input_ids=decoder_input_ids)[0]
+
+
+def make_t5():
+    """T5 at a tiny size: relative position bias, gated-GELU feed-forward, cross-attention."""
+    from transformers import T5Config, T5Model
+
+    config = T5Config(d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4, vocab_size=128,
+                      feed_forward_proj="gated-gelu", use_cache=False)
+    return (T5Wrapper(T5Model(config)), (torch.randint(0, 128, (2, 8)), torch.randint(0, 128, (2, 6))),
+            ["input_ids", "decoder_input_ids"])
+
+
+def make_unet():
+    """The diffusion U-Net block of bench/coverage_models.py at 16 channels: GroupNorm, SiLU,
+    a sinusoidal timestep embedding, ConvTranspose2d, interpolation, skips, pixel attention."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+    import coverage_models
+
+    model, (sample, timestep) = coverage_models.diffusion_unet_block(channels=16, size=16)
+    return model, (sample, timestep), ["sample", "timestep"]
+
+
 MODELS = {
     "mlp": lambda: (Mlp(), (torch.randn(4, 16),), ["x"]),
     "resnet": lambda: (SmallResNet(), (torch.randn(2, 3, 32, 32),), ["x"]),
@@ -157,6 +200,9 @@ MODELS = {
     "bert": make_bert,
     "mobilenet": make_mobilenet,
     "vit": make_vit,
+    "llama": make_llama,
+    "t5": make_t5,
+    "unet": make_unet,
 }
 
 
@@ -347,7 +393,13 @@ def main():
         except Exception:
             traceback.print_exc()
             manifest.append({"model": name, "error": traceback.format_exc().splitlines()[-1]})
-    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+    # Models not made this time keep their entries (--only remakes a few).
+    path = os.path.join(args.out, "manifest.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            kept = [e for e in json.load(f)["fixtures"] if e["model"] not in args.only]
+        manifest = kept + manifest
+    with open(path, "w") as f:
         json.dump({"torch": torch.__version__, "fixtures": manifest}, f, indent=1)
     if args.coverage:
         with open(os.path.join(args.out, "op_coverage.json"), "w") as f:
