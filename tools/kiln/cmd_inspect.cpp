@@ -1,10 +1,10 @@
 // kiln inspect: a model's inputs and outputs (symbolic dims by name), op histogram,
 // weights, and the ops Kiln does not support yet, with the nodes that use them.
-#include <iostream>
 
 #include "commands.h"
 #include "driver/reports.h"
 #include "engine/engine_file.h"
+#include "ir/printer.h"
 #include "kiln/kiln.h"
 
 namespace kiln::cli {
@@ -14,6 +14,7 @@ struct InspectOptions {
   std::string model;
   bool no_optimize = false;
   bool json = false;
+  bool graph = false;
 };
 
 void print_values(const char* title, const std::vector<ValueInfo>& values) {
@@ -130,6 +131,7 @@ int inspect_model(const InspectOptions& options) {
     std::cout << "constants  " << summary.constant_count << " (" << summary.constant_bytes
               << " bytes)\n";
     print_unsupported(model.unsupported);
+    if (options.graph) std::cout << "graph\n" << ir::print_graph(model.graph);
   }
   if (!model.unsupported.empty()) {
     std::cerr << "kiln: error: the model uses " << model.unsupported.size()
@@ -148,6 +150,8 @@ Command add_inspect_command(CLI::App& parent) {
       ->required();
   app->add_flag("--no-optimize", options->no_optimize, "Show the graph as imported");
   app->add_flag("--json", options->json, "Print a JSON report instead of text");
+  app->add_flag("--graph", options->graph,
+                "Also print every node (op, inputs, outputs with shapes, attributes) as text");
   return {app, [options] { return inspect_model(*options); }};
 }
 
