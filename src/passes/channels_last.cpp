@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -140,26 +139,6 @@ Tensor permuted_constant(const Tensor& tensor) {
   return result.reshaped(dims);
 }
 
-// Convolutions over fewer than 8 input channels (an RGB stem, a grayscale or latent input)
-// get zero channels up to 8, in X (a Pad) and W: cuDNN's tensor-core NHWC engines want 16-byte
-// channel vectors, and ran ResNet-50's 3-channel stem at 28 TFLOP/s, its slowest convolution.
-constexpr int64_t kChannelAlignment = 8;
-
-// `tensor` with its last axis widened to `size` by zeros.
-Tensor pad_last_axis(const Tensor& tensor, int64_t size) {
-  Dims dims = tensor.dims();
-  const int64_t old_size = dims.back();
-  dims.back() = size;
-  Tensor result(tensor.dtype(), dims);
-  const size_t element = dtype_size(tensor.dtype());
-  const char* from = static_cast<const char*>(tensor.raw());
-  char* to = static_cast<char*>(result.raw_mutable());
-  for (int64_t row = 0; row < tensor.numel() / old_size; ++row) {
-    std::memcpy(to + row * size * element, from + row * old_size * element, old_size * element);
-  }
-  return result;
-}
-
 // An inference BatchNormalization that fold_batch_norm left (DenseNet's pre-activation BN after
 // a Concat, a BN after a pool) becomes Mul and Add by per-channel [C, 1, 1] constants,
 // s = scale / sqrt(var + epsilon) and t = B − mean·s, computed in float64 and stored in X's
@@ -229,23 +208,6 @@ class Converter {
   }
 
  private:
-  // A converted Conv over fewer than kChannelAlignment channels, in one group, reads them
-  // padded with zeros (which add nothing to the sums).
-  void pad_channels(ir::Node& node) {
-    const Tensor& weight = *node.inputs[1]->constant;  // KRSC
-    const int64_t channels = weight.dims()[3];
-    if (node.attr_int("group", 1) != 1 || channels >= kChannelAlignment) return;
-    ir::Value* x = node.inputs[0];
-    node.inputs[1] = graph_.add_constant(graph_.unique_name(node.inputs[1]->name + ".padded"),
-                                         pad_last_axis(weight, kChannelAlignment));
-    std::string name = graph_.unique_name(x->name + ".padded");
-    ir::Node* pad = graph_.insert_node_before(&node, "Pad", name, {x}, {name});
-    pad->attrs["pads"] = std::vector<int64_t>{0, 0, 0, 0, 0, 0, 0, kChannelAlignment - channels};
-    pad->source = "convert_to_channels_last";
-    in_region_.insert(pad);  // it reads NHWC: no exit Transpose before it
-    node.inputs[0] = pad->outputs[0];
-  }
-
   void convert(ir::Node& node) {
     bool windowed = node.op == "Conv" || node.op.find("Pool") != std::string::npos;
     if (windowed) node.attrs["channels_last"] = int64_t{1};
@@ -267,7 +229,6 @@ class Converter {
       node.inputs[i] =
           input->is_constant() ? permuted(input, permuted_constant) : entry(input, node);
     }
-    if (node.op == "Conv") pad_channels(node);
   }
 
   // A constant replaced by its permuted copy, made once per constant (a 4-D constant permutes
