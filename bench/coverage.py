@@ -20,6 +20,7 @@ Needs torch, torchvision, transformers, onnxscript, safetensors and numpy (on th
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -130,7 +131,8 @@ def export_case(name, formats, work, image_size):
             save_format(fmt, module, tensors, path)
             files[fmt] = path
         except Exception as error:
-            files[fmt] = f"export failed: {type(error).__name__}: {str(error).splitlines()[0][:160]}"
+            message = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines()[0][:160]
+            files[fmt] = f"export failed: {type(error).__name__}: {message}"
     return reference, sensitivity, torch_errors, [t.numpy() for t in tensors], files
 
 
@@ -224,14 +226,17 @@ def judge(row, runs):
 
 
 def cell(value):
-    return f"{value:.1e}" if isinstance(value, float) else str(value if value is not None else "")
+    if isinstance(value, float):
+        return f"{value:.1e}"
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(value if value is not None else ""))
+    return text.replace("|", "/")
 
 
 def markdown(rows, runs):
     lines = ["| model | format | status | " + " | ".join(runs) +
              " | torch fp32 | torch bf16 | sensitivity |", "|---" * (len(runs) + 6) + "|"]
     for row in rows:
-        cells = [row["model"], row["format"], row["status"]] + [cell(row.get(r)) for r in runs]
+        cells = [row["model"], row["format"], cell(row["status"])] + [cell(row.get(r)) for r in runs]
         cells += [cell(row.get("torch_fp32")), cell(row.get("torch_bf16")),
                   cell(row.get("input_sensitivity"))]
         lines.append("| " + " | ".join(cells) + " |")
@@ -239,27 +244,28 @@ def markdown(rows, runs):
 
 
 def merge(paths):
-    """One table from coverage.json files of several backends: a column per backend and run."""
-    by_key, columns = {}, []
+    """One table from coverage.json files: a column per backend and run. A later file's row
+    replaces an earlier one of the same model, format and backend (a rerun of a few models)."""
+    latest = {}
     for path in paths:
         with open(path) as f:
             for row in json.load(f):
                 runs = [run for run in RUNS if run in row]
                 if runs:  # judged again, by this script's bounds
                     row["status"] = judge(row, runs)
-                key = (row["model"], row["format"])
-                merged = by_key.setdefault(key, {"model": row["model"], "format": row["format"],
-                                                 "status": row["status"]})
-                if row["status"] != "ok":
-                    merged["status"] = row["status"]
-                for run in RUNS:
-                    if run in row:
-                        column = f"{row['backend']} {run}"
-                        merged[column] = row[run]
-                        columns += [column] if column not in columns else []
-                merged.setdefault("input_sensitivity", row.get("input_sensitivity"))
-                merged.setdefault("torch_bf16", row.get("torch_bf16"))
-                merged.setdefault("torch_fp32", row.get("torch_fp32"))
+                latest[(row["model"], row["format"], row.get("backend", "cpu"))] = row
+    by_key, columns = {}, []
+    for (model, fmt, backend), row in latest.items():
+        merged = by_key.setdefault((model, fmt), {"model": model, "format": fmt, "status": "ok"})
+        if row["status"] != "ok":
+            merged["status"] = row["status"]
+        for run in RUNS:
+            if run in row:
+                column = f"{backend} {run}"
+                merged[column] = row[run]
+                columns += [column] if column not in columns else []
+        for key in ("input_sensitivity", "torch_bf16", "torch_fp32"):
+            merged.setdefault(key, row.get(key))
     return markdown(list(by_key.values()), columns)
 
 

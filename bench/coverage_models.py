@@ -86,21 +86,19 @@ def torchvision_model(name, image_size=224):
     for module in batch_norms:
         module.reset_running_stats()
         module.momentum = None
+    # ViT-B/16 and MaxViT take only their trained size.
+    size = 224 if name in ("vit_b_16", "maxvit_t") else image_size
     if batch_norms:
-        size = max(image_size, 96)
         model.train()
         with torch.no_grad():
             for _ in range(2):
-                model(torch.randn(4, 3, size, size))
+                model(torch.randn(4, 3, max(size, 96), max(size, 96)))
     model.eval()
     with torch.no_grad():  # zero-initialized heads (ViT) would make every output 0
         for parameter in model.parameters():
             if parameter.dim() >= 1 and not parameter.any():
                 parameter.normal_(0, 0.02)
-    # ViT-B/16 and MaxViT take only their trained size.
-    size = 224 if name in ("vit_b_16", "maxvit_t") else image_size
     return model, (torch.randn(1, 3, size, size),)
-
 
 
 DIFFUSION = ("unet_block",)

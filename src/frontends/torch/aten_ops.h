@@ -28,6 +28,7 @@ void add_pad_ops(AtenTable& table);       // constant_pad_nd, pad, reflection/re
 void add_resize_ops(AtenTable& table);
 void add_composite_ops(AtenTable& table);  // le/ge, xor, log_softmax, elu family, norms, one_hot //
                                            // upsample_nearest/linear/bilinear/trilinear
+void add_attention_ops(AtenTable& table);  // _native_multi_head_attention (traced nn.MHA)
 void add_pointwise_ops(AtenTable& table);  // floor/round/trunc, sign, isinf, atan2, log1p, log2
 
 // The converter for `target`, or null when Kiln has none.

@@ -39,6 +39,7 @@ AtenTable build_table() {
   add_pad_ops(table);
   add_resize_ops(table);
   add_composite_ops(table);
+  add_attention_ops(table);
   add_pointwise_ops(table);
   const std::vector<std::string> mutable_ops = {
       "aten.add.Tensor",         "aten.add.Scalar",          "aten.sub.Tensor",

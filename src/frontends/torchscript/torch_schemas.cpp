@@ -224,6 +224,9 @@ constexpr Row kRows[] = {
     {"scatter_reduce", "aten.scatter_reduce.two", "self:T dim index:T src:T reduce | include_self"},
     {"embedding", "aten.embedding.default",
      "weight:T indices:T | padding_idx scale_grad_by_freq sparse"},
+    {"_native_multi_head_attention", "aten._native_multi_head_attention.default",
+     "query:T key:T value:T embed_dim num_head qkv_weight:T qkv_bias proj_weight:T proj_bias | "
+     "mask need_weights average_attn_weights mask_type"},
     {"scaled_dot_product_attention", "aten.scaled_dot_product_attention.default",
      "query:T key:T value:T | attn_mask dropout_p is_causal scale enable_gqa"},
     {"arange", "aten.arange.start_step", "start:N end:N step:N | dtype layout device pin_memory"},
