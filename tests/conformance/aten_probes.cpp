@@ -161,6 +161,16 @@ std::vector<ProbeCall> nn_calls() {
   const std::vector<OutputSlot> with_statistics = {
       {Kind::Tensor, {"out"}}, {Kind::Tensor, {"unused_1"}}, {Kind::Tensor, {"unused_2"}}};
   return {
+      {"multi-head attention",  // nn.MultiheadAttention's fused eval path (traced TorchScript)
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{
+             s.f32("query", {2, 5, 8}),     s.f32("key", {2, 5, 8}),
+             s.f32("value", {2, 5, 8}),     value("embed_dim", int64_t{8}),
+             value("num_head", int64_t{2}), s.f32("qkv_weight", {24, 8}),
+             s.f32("qkv_bias", {24}),       s.f32("proj_weight", {8, 8}),
+             s.f32("proj_bias", {8}),       value("need_weights", false)};
+       },
+       {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"unused_weights"}}}},
       {"convolution",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("input", {2, 4, 6, 6}),
