@@ -56,13 +56,14 @@ def parse_kiln_configs(text):
     """'fp32;fp32,bf16;strong:bf16;bf16-stored:fp32,bf16' -> [{label, precisions, strongly_typed,
     bf16_stored}]. 'strong:' builds the bf16-stored model with --strongly-typed (and --precision
     only when precisions follow); 'bf16-stored:' builds the bf16-stored model with the precisions.
-    A leading 'nhwc:' builds with --conv-layout nhwc (channels-last convolutions, cuDNN graphs)."""
+    A leading 'nhwc:' or 'nchw:' builds with that --conv-layout (Kiln's default is nhwc:
+    channels-last convolutions as cuDNN graphs; nchw: cuDNN's legacy API)."""
     configs = []
     for label in (part.strip() for part in text.split(";")):
         if not label:
             continue
-        nhwc = label.startswith("nhwc:")
-        item = label[len("nhwc:"):] if nhwc else label
+        layout = label[:4] if label.startswith(("nhwc:", "nchw:")) else None
+        item = label[len("nhwc:"):] if layout else label
         strong = item.startswith("strong:")
         stored = item.startswith("bf16-stored:")
         rest = item[len("strong:"):] if strong else item[len("bf16-stored:"):] if stored else item
@@ -71,12 +72,12 @@ def parse_kiln_configs(text):
         if unknown or not (precisions or strong):
             raise ValueError(f"kiln config '{item}': precisions must be a comma list of {PRECISIONS}")
         configs.append({"label": label, "precisions": ",".join(precisions), "strongly_typed": strong,
-                        "bf16_stored": strong or stored, "nhwc": nhwc})
+                        "bf16_stored": strong or stored, "layout": layout})
     return configs
 
 
 def slug(label):
-    return (label.replace("nhwc:", "nhwc-").replace("strong:", "strong-").replace("bf16-stored:", "bf16stored-")
+    return (label.replace("nhwc:", "nhwc-").replace("nchw:", "nchw-").replace("strong:", "strong-").replace("bf16-stored:", "bf16stored-")
             .replace(",", "+").rstrip("-"))
 
 
@@ -311,7 +312,7 @@ def kiln_row(config, case, args, info, references):
     build = [args.kiln, "build", model_path, "-o", engine]
     build += ["--precision", config["precisions"]] if config["precisions"] else []
     build += ["--strongly-typed"] if config["strongly_typed"] else []
-    build += ["--conv-layout", "nhwc"] if config.get("nhwc") else []
+    build += ["--conv-layout", config["layout"]] if config.get("layout") else []
     if info["timing_cache"]:
         build += ["--timing-cache", os.path.join(args.work, "timing_cache.json")]
     started = time.time()
@@ -515,14 +516,16 @@ def main(argv):
 def self_test():
     """The argument parsing here, then bench_report's own self-test (errors, report, plot, merge)."""
     assert parse_kiln_configs("fp32;tf32;fp32,fp16;strong:bf16;strong:") == [
-        {"label": "fp32", "precisions": "fp32", "strongly_typed": False, "bf16_stored": False, "nhwc": False},
-        {"label": "tf32", "precisions": "tf32", "strongly_typed": False, "bf16_stored": False, "nhwc": False},
-        {"label": "fp32,fp16", "precisions": "fp32,fp16", "strongly_typed": False, "bf16_stored": False, "nhwc": False},
-        {"label": "strong:bf16", "precisions": "bf16", "strongly_typed": True, "bf16_stored": True, "nhwc": False},
-        {"label": "strong:", "precisions": "", "strongly_typed": True, "bf16_stored": True, "nhwc": False}]
+        {"label": "fp32", "precisions": "fp32", "strongly_typed": False, "bf16_stored": False, "layout": None},
+        {"label": "tf32", "precisions": "tf32", "strongly_typed": False, "bf16_stored": False, "layout": None},
+        {"label": "fp32,fp16", "precisions": "fp32,fp16", "strongly_typed": False, "bf16_stored": False, "layout": None},
+        {"label": "strong:bf16", "precisions": "bf16", "strongly_typed": True, "bf16_stored": True, "layout": None},
+        {"label": "strong:", "precisions": "", "strongly_typed": True, "bf16_stored": True, "layout": None}]
     assert parse_kiln_configs("bf16-stored:fp32,bf16")[0]["bf16_stored"]
     nhwc = parse_kiln_configs("nhwc:fp32,bf16")[0]
-    assert nhwc["nhwc"] and nhwc["precisions"] == "fp32,bf16" and slug(nhwc["label"]) == "nhwc-fp32+bf16"
+    assert nhwc["layout"] == "nhwc" and nhwc["precisions"] == "fp32,bf16" and slug(nhwc["label"]) == "nhwc-fp32+bf16"
+    nchw = parse_kiln_configs("nchw:fp32,bf16")[0]
+    assert nchw["layout"] == "nchw" and slug(nchw["label"]) == "nchw-fp32+bf16"
     for bad in ("fp8", "fp32,int8", ","):
         try:
             parse_kiln_configs(bad)

@@ -300,7 +300,7 @@ def main(argv):
     parser.add_argument("--runs", default=",".join(RUNS),
                         help="run: kiln run of the file (fp32); fp32, bf16: engines with -p fp32 "
                              "and -p fp32,bf16")
-    parser.add_argument("--conv-layout", default="nchw", choices=("nchw", "nhwc"),
+    parser.add_argument("--conv-layout", default="nhwc", choices=("nchw", "nhwc"),
                         help="kiln build's convolution layout for the engines")
     parser.add_argument("--image-size", type=int, default=224,
                         help="torchvision models' input size (the CPU reference is slow at 224)")

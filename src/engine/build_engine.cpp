@@ -204,11 +204,12 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
   passes::fuse_epilogues(graph, /*conv_silu=*/config.channels_last);
   // Aligned rows for wide products: GPT-2's 50257-wide LM head, padded to 50264 and cropped.
   passes::pad_matmul_columns(graph);
-  // With config.channels_last (kiln build --conv-layout nhwc), 2-D convolutions and the work
-  // between them go channels-last (NHWC): the layout of cuDNN's fast tensor-core engines, which
-  // the CUDA backend runs through the graph API with the bias, the residual add and the
-  // activation fused (ops/conv_cudnn.cpp). Off by default until measured on a GPU: through
-  // cuDNN's legacy API NHWC was slower (ResNet-50 batch 32 bf16: 8.2 against 6.4 ms, H200).
+  // With config.channels_last (the default; kiln build --conv-layout nchw turns it off), 2-D
+  // convolutions and the work between them go channels-last (NHWC): the layout of cuDNN's fast
+  // tensor-core engines, which the CUDA backend runs through the graph API with the bias, the
+  // residual add and the activation fused, and depthwise ones through Kiln's own kernel
+  // (ops/conv_cudnn.cpp). Measured faster than NCHW on every benchmark network (H100,
+  // bench/results/2026-12-06-h100-conv).
   if (config.channels_last && passes::convert_to_channels_last(graph) > 0) {
     // A region's exit Transpose next to the model's own permute (ConvNeXt's NCHW↔NHWC around
     // its LayerNorm) composes into one, or into none.

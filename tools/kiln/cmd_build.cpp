@@ -18,7 +18,7 @@ struct BuildOptions {
   std::string model;
   std::string output;
   std::string precisions = "fp32";
-  std::string conv_layout = "nchw";
+  std::string conv_layout = "nhwc";
   bool strongly_typed = false;
   std::vector<std::string> layer_precisions;
   std::vector<std::string> dims;
@@ -123,9 +123,9 @@ Command add_build_command(CLI::App& parent) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app->add_option("--conv-layout", options->conv_layout,
-                  "nchw: convolutions as the model has them (cuDNN's legacy API); nhwc: "
-                  "channels-last with bias, residual and activation fused (cuDNN graphs; "
-                  "experimental)")
+                  "nhwc: channels-last convolutions with bias, residual and activation fused "
+                  "(cuDNN graphs; depthwise ones through Kiln's own kernel); nchw: as the model "
+                  "has them (cuDNN's legacy API), the fallback")
       ->check(CLI::IsMember({"nhwc", "nchw"}))
       ->capture_default_str();
   app->add_option("--backend", options->backend,
