@@ -50,8 +50,11 @@ driver::BuildRequest build_request(const std::string& precisions, bool strongly_
                                    const std::map<std::string, int64_t>& dims,
                                    const std::map<std::string, std::pair<int64_t, int64_t>>& ranges,
                                    const std::string& timing_cache, int64_t workspace_mib,
-                                   const std::string& backend) {
+                                   const std::string& backend, const std::string& conv_layout) {
   driver::BuildRequest request;
+  check(conv_layout == "nhwc" || conv_layout == "nchw", ErrorKind::InvalidArgument,
+        "conv_layout '", conv_layout, "' (valid: nhwc, nchw)");
+  request.config.channels_last = conv_layout == "nhwc";
   request.config.enabled_precisions = parse_precisions(precisions);
   request.config.strongly_typed = strongly_typed;
   check(workspace_mib > 0, ErrorKind::InvalidArgument, "workspace_mib must be positive");
@@ -132,12 +135,13 @@ NB_MODULE(_kiln, m) {
          const std::map<std::string, std::string>& layer_precisions,
          const std::map<std::string, int64_t>& dims,
          const std::map<std::string, std::pair<int64_t, int64_t>>& dim_ranges,
-         const std::string& timing_cache, int64_t workspace_mib, const std::string& backend) {
+         const std::string& timing_cache, int64_t workspace_mib, const std::string& backend,
+         const std::string& conv_layout) {
         return Engine::build(
             model, build_request(precisions, strongly_typed, layer_precisions, dims, dim_ranges,
-                                 timing_cache, workspace_mib, backend));
+                                 timing_cache, workspace_mib, backend, conv_layout));
       },
       "model"_a, "precisions"_a, "strongly_typed"_a, "layer_precisions"_a, "dims"_a, "dim_ranges"_a,
-      "timing_cache"_a, "workspace_mib"_a, "backend"_a);
+      "timing_cache"_a, "workspace_mib"_a, "backend"_a, "conv_layout"_a);
   bind_classes(m);
 }

@@ -186,21 +186,22 @@ def build(model: Union[Model, PathLike], *, precisions: Precisions = "fp32",
           dims: Optional[Mapping[str, Any]] = None, strongly_typed: bool = False,
           layer_precisions: Optional[Mapping[str, str]] = None,
           timing_cache: Optional[PathLike] = None, workspace_mib: int = 64,
-          backend: Optional[str] = None) -> Engine:
+          backend: Optional[str] = None, conv_layout: str = "nhwc") -> Engine:
     """Builds an engine, as `kiln build` does: each layer runs in the fastest enabled
     precision, timed on the GPU at the dims given (symbolic dims not given are 1); without a
     GPU (or backend="cpu") the documented heuristic chooses. dims maps a symbolic dim to a size,
     or to (min, opt, max): the engine then accepts any size from min to max (max None: no upper
     bound), timed at opt, and refuses others naming the dim. layer_precisions pins a layer (by
     node name) or an op kind ("MatMul") to a precision; timing_cache is a JSON file read and
-    extended so that rebuilds time nothing twice."""
+    extended so that rebuilds time nothing twice. conv_layout "nhwc" runs 2-D convolutions
+    channels-last as fused cuDNN graphs, "nchw" as the model has them (cuDNN's legacy API)."""
     if not isinstance(model, Model):
         model = Model(model)
     sizes, ranges = _build_dims(dims)
     native = _kiln.build(model._native, precision_list(precisions), strongly_typed,
                          dict(layer_precisions or {}), sizes, ranges,
                          os.fspath(timing_cache) if timing_cache is not None else "",
-                         workspace_mib, _backend(backend))
+                         workspace_mib, _backend(backend), conv_layout)
     return Engine(native)
 
 

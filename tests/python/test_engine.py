@@ -56,6 +56,22 @@ def test_context_matches_pytorch_and_model_run(mlp_engine):
     np.testing.assert_array_equal(outputs[name], model_outputs[name])
 
 
+def test_conv_layout_is_channels_last_by_default_or_the_models_own():
+    model = fixture("resnet", "fp32", ".onnx")
+    inputs, expected = fixture_io("resnet", "fp32")
+    engines = {layout: kiln.build(model, backend="cpu", conv_layout=layout)
+               for layout in ("nhwc", "nchw")}
+    ops = {layout: [layer["op"] for layer in engine.inspect()["layers"]]
+           for layout, engine in engines.items()}
+    assert "Transpose" in ops["nhwc"] and "Transpose" not in ops["nchw"]
+    assert [layer["op"] for layer in kiln.build(model, backend="cpu").inspect()["layers"]] == ops["nhwc"]
+    for engine in engines.values():
+        (name, output), = engine.context(backend="cpu").run(inputs).items()
+        assert error(output, expected["output_0"]) < 1e-4
+    with pytest.raises(kiln.InvalidArgumentError, match="conv_layout"):
+        kiln.build(model, backend="cpu", conv_layout="nhcw")
+
+
 def test_save_and_load_round_trip(mlp_engine, tmp_path):
     path = tmp_path / "mlp.kiln"
     mlp_engine.save(path)
