@@ -52,8 +52,8 @@ driver::BuildRequest build_request(const std::string& precisions, bool strongly_
                                    const std::string& timing_cache, int64_t workspace_mib,
                                    const std::string& backend, const std::string& conv_layout) {
   driver::BuildRequest request;
-  check(conv_layout == "nhwc" || conv_layout == "nchw", ErrorKind::InvalidArgument,
-        "conv_layout '", conv_layout, "' (valid: nhwc, nchw)");
+  check(conv_layout == "nhwc" || conv_layout == "nchw", ErrorKind::InvalidArgument, "conv_layout '",
+        conv_layout, "' (valid: nhwc, nchw)");
   request.config.channels_last = conv_layout == "nhwc";
   request.config.enabled_precisions = parse_precisions(precisions);
   request.config.strongly_typed = strongly_typed;
