@@ -60,6 +60,25 @@ Activation fused_activation(const ir::Node& node) {
                                 : Activation::None;
 }
 
+// X, W and the optional bias (input 2) and residual (input 3) of a Conv or ConvTranspose, once
+// the inputs and the cuDNN handle are checked.
+struct ConvOperands {
+  const DeviceTensor& x;
+  const DeviceTensor& w;
+  const DeviceTensor* bias;
+  const DeviceTensor* residual;
+};
+
+ConvOperands conv_operands(const LaunchContext& context, const ir::Node& node,
+                           std::span<const DeviceTensor> inputs) {
+  check(inputs.size() >= 2 && inputs[0].defined() && inputs[1].defined(), ErrorKind::InvalidModel,
+        node.describe(), ": needs inputs X and W");
+  check(context.cudnn != nullptr, ErrorKind::InvalidArgument, node.describe(),
+        ": the launch context has no cuDNN handle");
+  return {inputs[0], inputs[1], inputs.size() > 2 && inputs[2].defined() ? &inputs[2] : nullptr,
+          inputs.size() > 3 && inputs[3].defined() ? &inputs[3] : nullptr};
+}
+
 // X, W, the optional bias and residual against Y: ranks, dtypes and sizes.
 void check_conv_operands(const ir::Node& node, const DeviceTensor& x, const DeviceTensor& w,
                          const DeviceTensor* bias, const DeviceTensor* residual,
@@ -140,14 +159,7 @@ bool ran_as_depthwise(LaunchContext& context, const ir::Node& node, const ConvPr
 
 void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
                  std::span<DeviceTensor> outputs) {
-  check(inputs.size() >= 2 && inputs[0].defined() && inputs[1].defined(), ErrorKind::InvalidModel,
-        node.describe(), ": needs inputs X and W");
-  check(context.cudnn != nullptr, ErrorKind::InvalidArgument, node.describe(),
-        ": the launch context has no cuDNN handle");
-  const DeviceTensor& x = inputs[0];
-  const DeviceTensor& w = inputs[1];
-  const DeviceTensor* bias = inputs.size() > 2 && inputs[2].defined() ? &inputs[2] : nullptr;
-  const DeviceTensor* residual = inputs.size() > 3 && inputs[3].defined() ? &inputs[3] : nullptr;
+  auto [x, w, bias, residual] = conv_operands(context, node, inputs);
   DeviceTensor& y = outputs[0];
   check_conv_operands(node, x, w, bias, residual, y);
   Activation activation = fused_activation(node);
@@ -238,13 +250,7 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
 // anything launches and run on the host.
 void conv_transpose_kernel(LaunchContext& context, const ir::Node& node,
                            std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
-  check(inputs.size() >= 2 && inputs[0].defined() && inputs[1].defined(), ErrorKind::InvalidModel,
-        node.describe(), ": needs inputs X and W");
-  check(context.cudnn != nullptr, ErrorKind::InvalidArgument, node.describe(),
-        ": the launch context has no cuDNN handle");
-  const DeviceTensor& x = inputs[0];
-  const DeviceTensor& w = inputs[1];
-  const DeviceTensor* bias = inputs.size() > 2 && inputs[2].defined() ? &inputs[2] : nullptr;
+  auto [x, w, bias, unused_residual] = conv_operands(context, node, inputs);
   DeviceTensor& y = outputs[0];
   check(x.dims.size() == 3 || x.dims.size() == 4, ErrorKind::Unsupported, node.describe(),
         ": the CUDA ConvTranspose runs 1-D and 2-D, got input ", dims_to_string(x.dims));
