@@ -7,7 +7,6 @@
 #include "backends/cpu/channels_last.h"
 
 #include <algorithm>
-#include <cmath>
 #include <map>
 #include <set>
 #include <string>
@@ -15,6 +14,7 @@
 
 #include "ir/op_schema.h"
 #include "ir/verifier.h"
+#include "passes/graph_rewrites.h"
 #include "passes/passes.h"
 
 namespace kiln::passes {
@@ -141,8 +141,9 @@ Tensor permuted_constant(const Tensor& tensor) {
 
 // An inference BatchNormalization that fold_batch_norm left (DenseNet's pre-activation BN after
 // a Concat, a BN after a pool) becomes Mul and Add by per-channel [C, 1, 1] constants,
-// s = scale / sqrt(var + epsilon) and t = B − mean·s, computed in float64 and stored in X's
-// dtype: elementwise ops the region then takes in, where BatchNormalization would leave it.
+// s = scale / sqrt(var + epsilon) (passes::batch_norm_affine) and t = B − mean·s, computed in
+// float64 and stored in X's dtype: elementwise ops the region then takes in, where
+// BatchNormalization would leave it.
 int lower_batch_norms(ir::Graph& graph) {
   int lowered = 0;
   for (ir::Node* node : graph.nodes()) {
@@ -150,23 +151,14 @@ int lower_batch_norms(ir::Graph& graph) {
     ir::Value* x = node->input(0);
     ir::Value* y = node->outputs[0];
     if (!has_rank(x, 4) || !is_float_storage(x->dtype) || graph.is_graph_output(y)) continue;
-    std::vector<std::vector<double>> params;
-    for (size_t i = 1; i < 5; ++i) {
-      const ir::Value* param = node->input(i);
-      if (param == nullptr || !param->is_constant()) break;
-      params.push_back(param->constant->to_double_vector());
-    }
     const int64_t channels = x->shape[1].is_static() ? x->shape[1].value : -1;
-    if (params.size() != 4 || channels < 1) continue;
-    if (std::any_of(params.begin(), params.end(),
-                    [&](const auto& p) { return int64_t(p.size()) != channels; })) {
-      continue;
-    }
-    double epsilon = node->attr_float("epsilon", 1e-5);
-    std::vector<double> scale(channels), shift(channels);
-    for (int64_t c = 0; c < channels; ++c) {
-      scale[c] = params[0][c] / std::sqrt(params[3][c] + epsilon);
-      shift[c] = params[1][c] - params[2][c] * scale[c];
+    std::optional<BatchNormAffine> affine =
+        channels < 1 ? std::nullopt : batch_norm_affine(*node, channels);
+    if (!affine) continue;
+    const std::vector<double>& scale = affine->s;
+    std::vector<double> shift(static_cast<size_t>(channels));
+    for (size_t c = 0; c < size_t(channels); ++c) {
+      shift[c] = affine->bias[c] - affine->mean[c] * scale[c];
     }
     auto constant = [&](const char* suffix, const std::vector<double>& data) {
       return graph.add_constant(graph.unique_name(node->name + suffix),

@@ -3,16 +3,16 @@
 // per output channel. One pass over memory less per convolution, and the Conv can then carry
 // a fused activation too. Computed in float64, stored in the weights' dtype.
 #include <algorithm>
-#include <cmath>
 
 #include "core/error.h"
+#include "passes/graph_rewrites.h"
 #include "passes/passes.h"
 
 namespace kiln::passes {
 namespace {
 
 // The Conv whose only reader is `batch_norm`, with no fused activation or residual, and whose
-// weights and BN parameters are constants of one float dtype; null if the pattern does not hold.
+// weights (and bias) are constants of one float dtype; null if the pattern does not hold.
 ir::Node* foldable_conv(const ir::Graph& graph, const ir::Node& batch_norm) {
   const ir::Value* x = batch_norm.input(0);
   if (x == nullptr || x->producer == nullptr || x->producer->op != "Conv") return nullptr;
@@ -26,14 +26,6 @@ ir::Node* foldable_conv(const ir::Graph& graph, const ir::Node& batch_norm) {
   if (weight == nullptr || !weight->is_constant() || !is_float_storage(weight->dtype))
     return nullptr;
   if (bias != nullptr && (!bias->is_constant() || bias->dtype != weight->dtype)) return nullptr;
-  int64_t channels = weight->constant->dims().empty() ? -1 : weight->constant->dims()[0];
-  for (size_t i = 1; i < 5; ++i) {
-    const ir::Value* param = batch_norm.input(i);
-    if (param == nullptr || !param->is_constant() || !is_float_storage(param->dtype) ||
-        param->constant->numel() != channels) {
-      return nullptr;
-    }
-  }
   if (conv->precision != batch_norm.precision) return nullptr;
   if (graph.is_graph_output(batch_norm.outputs[0])) return nullptr;  // keep the output's name
   return conv;
@@ -48,22 +40,20 @@ int fold_batch_norm(ir::Graph& graph) {
     ir::Node* conv = foldable_conv(graph, *batch_norm);
     if (conv == nullptr) continue;
     const Tensor& weight = *conv->input(1)->constant;
+    if (weight.dims().empty()) continue;
+    std::optional<BatchNormAffine> affine = batch_norm_affine(*batch_norm, weight.dims()[0]);
+    if (!affine) continue;
     DType dtype = weight.dtype();
     std::vector<double> w = weight.to_double_vector();
-    std::vector<double> scale = batch_norm->input(1)->constant->to_double_vector();
-    std::vector<double> shift = batch_norm->input(2)->constant->to_double_vector();
-    std::vector<double> mean = batch_norm->input(3)->constant->to_double_vector();
-    std::vector<double> var = batch_norm->input(4)->constant->to_double_vector();
-    double epsilon = batch_norm->attr_float("epsilon", 1e-5);
-    size_t channels = scale.size();
+    size_t channels = affine->s.size();
     size_t per_channel = w.size() / channels;
     std::vector<double> b(channels, 0.0);
     if (conv->input(2) != nullptr) b = conv->input(2)->constant->to_double_vector();
     std::vector<double> new_bias(channels);
     for (size_t c = 0; c < channels; ++c) {
-      double s = scale[c] / std::sqrt(var[c] + epsilon);
+      double s = affine->s[c];
       for (size_t i = 0; i < per_channel; ++i) w[c * per_channel + i] *= s;
-      new_bias[c] = (b[c] - mean[c]) * s + shift[c];
+      new_bias[c] = (b[c] - affine->mean[c]) * s + affine->bias[c];
     }
     Tensor new_weight = Tensor::from_vector<double>(weight.dims(), w).to(dtype);
     Tensor bias_tensor = Tensor::from_vector<double>({int64_t(channels)}, new_bias).to(dtype);

@@ -3,6 +3,7 @@
 #include "passes/graph_rewrites.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 
@@ -90,6 +91,25 @@ void absorb(ir::Graph& graph, ir::Node* producer, ir::Node* follower) {
   intermediate->producer = nullptr;
   producer->outputs[0] = result;
   result->producer = producer;
+}
+
+std::optional<BatchNormAffine> batch_norm_affine(const ir::Node& batch_norm, int64_t channels) {
+  std::vector<std::vector<double>> params;  // scale, bias, mean, var
+  for (size_t i = 1; i < 5; ++i) {
+    const ir::Value* param = batch_norm.input(i);
+    if (param == nullptr || !param->is_constant() || !is_float_storage(param->dtype) ||
+        param->constant->numel() != channels) {
+      return std::nullopt;
+    }
+    params.push_back(param->constant->to_double_vector());
+  }
+  double epsilon = batch_norm.attr_float("epsilon", 1e-5);
+  BatchNormAffine affine{std::vector<double>(size_t(channels)), std::move(params[2]),
+                         std::move(params[1])};
+  for (size_t c = 0; c < size_t(channels); ++c) {
+    affine.s[c] = params[0][c] / std::sqrt(params[3][c] + epsilon);
+  }
+  return affine;
 }
 
 }  // namespace kiln::passes

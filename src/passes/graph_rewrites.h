@@ -3,6 +3,7 @@
 // the epilogue fusions (fuse_epilogues, fuse_conv_residual) fold a node into its producer.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "core/tensor.h"
@@ -35,5 +36,13 @@ bool fusable_follower(const ir::Node& producer, const ir::Node& follower);
 // the follower's output value, so readers and graph outputs keep their names and the
 // producer keeps its own node name.
 void absorb(ir::Graph& graph, ir::Node* producer, ir::Node* follower);
+
+// An inference BatchNormalization's per-channel parameters in float64, with its affine scale
+// s = scale / sqrt(var + epsilon): y = (x − mean)·s + bias. Empty unless its four parameters
+// are float constants of `channels` elements each.
+struct BatchNormAffine {
+  std::vector<double> s, mean, bias;
+};
+std::optional<BatchNormAffine> batch_norm_affine(const ir::Node& batch_norm, int64_t channels);
 
 }  // namespace kiln::passes
