@@ -416,18 +416,8 @@ Pt2ImportResult import_program(const Pt2Archive& archive, const Pt2ImportOptions
   result.unsupported = importer.take_unsupported();
   declare_dim_ranges(result.info, result.graph);
   result.graph.remove_unused_values();
-  if (result.unsupported.empty()) {
-    ir::infer_graph(result.graph);
-    return result;
-  }
-  // Best effort around the placeholders: what follows them may stay untyped.
-  for (ir::Node* node : result.graph.nodes()) {
-    if (ir::find_schema(node->op) == nullptr) continue;
-    try {
-      ir::infer_node(*node);
-    } catch (const Error&) {
-    }
-  }
+  // Around placeholders (keep_unsupported), what reads an untyped one stays untyped.
+  ir::infer_graph(result.graph, /*allow_unknown_ops=*/!result.unsupported.empty());
   return result;
 }
 

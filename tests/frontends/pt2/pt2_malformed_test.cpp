@@ -172,15 +172,20 @@ TEST(Pt2Unsupported, OtherSchemaMajor) {
   EXPECT_THAT(error.what(), AllOf(HasSubstr("version 9.17"), HasSubstr("schema major 8")));
 }
 
-// Every unsupported target is listed with its node names and Python source.
-TEST(Pt2Unsupported, ListsEveryUnsupportedOp) {
+// The mlp fixture with two targets no converter knows: fc1's linear and the gelu.
+std::string mlp_with_unknown_targets() {
   ZipEntries entries = mlp();
   auto program = entries.json("models/model.json");
   auto& nodes = program["graph_module"]["graph"]["nodes"];
   nodes[0]["target"] = "torch.ops.aten.frobnicate.default";
   nodes[2]["target"] = "torch.ops.aten.wobble.Tensor";
   entries.set_json("models/model.json", program);
-  Error error = import_error(entries.write());
+  return entries.write();
+}
+
+// Every unsupported target is listed with its node names and Python source.
+TEST(Pt2Unsupported, ListsEveryUnsupportedOp) {
+  Error error = import_error(mlp_with_unknown_targets());
   EXPECT_EQ(error.kind(), ErrorKind::Unsupported);
   EXPECT_THAT(error.what(), AllOf(HasSubstr("2 ATen ops"), HasSubstr("aten.frobnicate.default"),
                                   HasSubstr("node 'linear'"), HasSubstr("aten.wobble.Tensor"),
@@ -192,14 +197,8 @@ TEST(Pt2Unsupported, ListsEveryUnsupportedOp) {
 // placeholder typed as the program declares, listed with its node names, and the rest of the
 // model is there to summarize.
 TEST(Pt2Unsupported, KeepsUnsupportedOpsAsPlaceholders) {
-  ZipEntries entries = mlp();
-  auto program = entries.json("models/model.json");
-  auto& nodes = program["graph_module"]["graph"]["nodes"];
-  nodes[0]["target"] = "torch.ops.aten.frobnicate.default";
-  nodes[2]["target"] = "torch.ops.aten.wobble.Tensor";
-  entries.set_json("models/model.json", program);
   Pt2ImportResult result =
-      import_pt2_model_bytes(entries.write(), "edited.pt2", {.keep_unsupported = true});
+      import_pt2_model_bytes(mlp_with_unknown_targets(), "edited.pt2", {.keep_unsupported = true});
   ASSERT_EQ(result.unsupported.size(), 2u);
   EXPECT_EQ(result.unsupported[0].target, "aten.frobnicate.default");
   EXPECT_EQ(result.unsupported[0].nodes, std::vector<std::string>{"linear"});
