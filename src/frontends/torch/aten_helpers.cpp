@@ -179,6 +179,16 @@ ir::Value* shape_tensor(AtenNode& node, const std::vector<SymInt>& sizes) {
   return node.add("Concat", pieces, {{"axis", int64_t{0}}});
 }
 
+ir::Value* linear(AtenNode& node, ir::Value* input, ir::Value* weight, ir::Value* bias) {
+  if (rank_of(node, weight) != 2) node.unsupported("weight of rank ", rank_of(node, weight));
+  if (rank_of(node, input) == 2) {
+    return node.add("Gemm", {input, weight, bias}, {{"transB", int64_t{1}}});
+  }
+  ir::Value* transposed = node.add("Transpose", {weight}, {{"perm", std::vector<int64_t>{1, 0}}});
+  ir::Value* result = node.add("MatMul", {input, transposed});
+  return bias != nullptr ? node.add("Add", {result, bias}) : result;
+}
+
 ir::Value* slice_axis(AtenNode& node, ir::Value* x, int64_t axis, int64_t from, int64_t to) {
   return node.add("Slice", {x, int64_constant(node, {from}), int64_constant(node, {to}),
                             int64_constant(node, {axis}), int64_constant(node, {1})});

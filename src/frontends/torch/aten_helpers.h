@@ -48,6 +48,9 @@ ir::Value* size_scalar(AtenNode& node, const SymInt& size);
 ir::Value* shape_tensor(AtenNode& node, const std::vector<SymInt>& sizes);
 // x[from:to] along `axis` (step 1; bounds as Slice takes them, negative from the end).
 ir::Value* slice_axis(AtenNode& node, ir::Value* x, int64_t axis, int64_t from, int64_t to);
+// input @ weight^T + bias (bias may be null), as aten.linear: a Gemm for a 2-D input, else a
+// Transpose of the 2-D weight, a MatMul and an Add.
+ir::Value* linear(AtenNode& node, ir::Value* input, ir::Value* weight, ir::Value* bias);
 // Reshape to torch-style sizes (one -1 allowed). Sizes equal to the input's symbolic dim at
 // the same position become 0 (copy), and one other run-time size becomes -1, so most
 // dynamic reshapes keep a constant shape.

@@ -12,11 +12,9 @@ namespace {
 // split into heads: [B, heads, L, E / heads].
 ir::Value* project_heads(AtenNode& node, ir::Value* x, ir::Value* weight, ir::Value* bias,
                          int64_t from, int64_t embed, int64_t heads) {
-  ir::Value* w = slice_axis(node, weight, 0, from, from + embed);
   ir::Value* product =
-      node.add("MatMul", {x, node.add("Transpose", {w}, {{"perm", std::vector<int64_t>{1, 0}}})});
-  if (bias != nullptr)
-    product = node.add("Add", {product, slice_axis(node, bias, 0, from, from + embed)});
+      linear(node, x, slice_axis(node, weight, 0, from, from + embed),
+             bias != nullptr ? slice_axis(node, bias, 0, from, from + embed) : nullptr);
   ir::Value* split =
       node.add("Reshape", {product, int64_constant(node, {0, 0, heads, embed / heads})});
   return node.add("Transpose", {split}, {{"perm", std::vector<int64_t>{0, 2, 1, 3}}});
@@ -52,12 +50,8 @@ void convert_native_mha(AtenNode& node) {
   ir::Value* merged = node.add(
       "Reshape", {node.add("Transpose", {attended}, {{"perm", std::vector<int64_t>{0, 2, 1, 3}}}),
                   int64_constant(node, {0, 0, embed})});
-  ir::Value* proj_weight = node.tensor("proj_weight");
-  ir::Value* out = node.add("MatMul", {merged, node.add("Transpose", {proj_weight},
-                                                        {{"perm", std::vector<int64_t>{1, 0}}})});
-  if (ir::Value* proj_bias = node.optional_tensor("proj_bias"))
-    out = node.add("Add", {out, proj_bias});
-  node.set_output(0, out);
+  node.set_output(
+      0, linear(node, merged, node.tensor("proj_weight"), node.optional_tensor("proj_bias")));
   if (node.output_count() > 1 && node.output_used(1)) {
     node.set_output(1, node.constant(Tensor(dtype_of(node, query), {0})));
   }

@@ -27,17 +27,8 @@ std::vector<int64_t> symmetric_pads(const std::vector<int64_t>& padding) {
 
 // linear(input, weight, bias): Gemm with transB for matrices, else MatMul by weightᵀ (+ bias).
 void convert_linear(AtenNode& node) {
-  ir::Value* input = node.tensor("input");
-  ir::Value* weight = node.tensor("weight");
-  ir::Value* bias = node.optional_tensor("bias");
-  if (rank_of(node, weight) != 2) node.unsupported("weight of rank ", rank_of(node, weight));
-  if (rank_of(node, input) == 2) {
-    return node.set_output(0, node.add("Gemm", {input, weight, bias}, {{"transB", int64_t{1}}}));
-  }
-  ir::Value* transposed = node.add("Transpose", {weight}, {{"perm", std::vector<int64_t>{1, 0}}});
-  ir::Value* result = node.add("MatMul", {input, transposed});
-  if (bias != nullptr) result = node.add("Add", {result, bias});
-  node.set_output(0, result);
+  node.set_output(
+      0, linear(node, node.tensor("input"), node.tensor("weight"), node.optional_tensor("bias")));
 }
 
 // Explicit begin/end pads for padding="same" (extra padding at the end, as PyTorch).
