@@ -46,18 +46,7 @@ std::optional<Precision> precision_of_dtype(DType dtype) {
   }
 }
 
-// Nodes whose result a narrow precision ruins, which keep fp32 when fp32 is enabled beside it:
-// - Sin and Cos and the nodes computing their argument: an argument of size a loses about
-//   a·2^-9 to bf16 rounding, absolute, so a timestep or position embedding (arguments up to
-//   1e3) comes out as noise;
-// - the statistics of a normalization spelled out in core ops (group_norm, hand-written
-//   LayerNorm, ONNX InstanceNormalization): x − mean(x) cancels, so a rounded mean, or a
-//   rounded difference, leaves an error of the size of the mean relative to the spread.
-//   Pinned: the centering Sub and its mean, the chain from the centered value through its
-//   squares, their reduction and the elementwise ops on that statistic, and the node that
-//   combines the centered value with the statistic (the normalized output). What reads the
-//   normalized output (scale, shift, activations) is not pinned.
-// PyTorch's kernels keep these in fp32 inside (autocast's fp32 list, fused norms).
+// Views: the same values in another shape, so they pass a pinned chain through.
 const std::set<std::string> kShapeOps = {"Reshape", "Unsqueeze", "Squeeze",
                                          "Flatten", "Transpose", "Expand"};
 
@@ -82,6 +71,18 @@ void pin_periodic_argument(const ir::Node& periodic, std::set<const ir::Node*>& 
   }
 }
 
+// Nodes whose result a narrow precision ruins, which keep fp32 when fp32 is enabled beside it:
+// - Sin and Cos and the nodes computing their argument: an argument of size a loses about
+//   a·2^-9 to bf16 rounding, absolute, so a timestep or position embedding (arguments up to
+//   1e3) comes out as noise;
+// - the statistics of a normalization spelled out in core ops (group_norm, hand-written
+//   LayerNorm, ONNX InstanceNormalization): x − mean(x) cancels, so a rounded mean, or a
+//   rounded difference, leaves an error of the size of the mean relative to the spread.
+//   Pinned: the centering Sub and its mean, the chain from the centered value through its
+//   squares, their reduction and the elementwise ops on that statistic, and the node that
+//   combines the centered value with the statistic (the normalized output). What reads the
+//   normalized output (scale, shift, activations) is not pinned.
+// PyTorch's kernels keep these in fp32 inside (autocast's fp32 list, fused norms).
 std::set<const ir::Node*> rounding_sensitive_nodes(const ir::Graph& graph) {
   std::vector<ir::Node*> order = graph.nodes();
   std::set<const ir::Node*> pinned;
