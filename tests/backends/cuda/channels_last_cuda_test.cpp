@@ -182,6 +182,44 @@ TEST(CudaChannelsLast, DepthwiseKernelShapes) {
              conv_attrs({1, 1, 1, 1}, {1, 1}, {1, 1}, 200));
 }
 
+// Every tactic the builder may choose for a depthwise layer (the tiled and direct kernels,
+// cuDNN), forced through the node's "tactic" attribute: each kernel width and stride the tiled
+// kernel instantiates, output widths that leave a partial tile (and one narrower than a tile),
+// uneven pads, a taller kernel than wide, channel counts of 1 to 12 vectors, residual and SiLU.
+TEST(CudaChannelsLast, DepthwiseTactics) {
+  KILN_REQUIRE_GPU();
+  struct Case {
+    Dims x;
+    int64_t kernel_h, kernel_w;
+    std::vector<int64_t> pads;
+    int64_t stride;
+    const char* activation;
+    bool residual;
+  };
+  const Case cases[] = {
+      {{2, 96, 14, 14}, 7, 7, {3, 3, 3, 3}, 1, "", false},
+      {{1, 64, 9, 11}, 7, 7, {3, 3, 3, 3}, 2, "Relu", false},
+      {{2, 40, 15, 13}, 5, 5, {2, 2, 2, 2}, 1, "Silu", false},
+      {{2, 24, 16, 17}, 5, 5, {1, 2, 2, 1}, 2, "Silu", false},
+      {{2, 32, 10, 10}, 3, 3, {1, 1, 1, 1}, 1, "Relu", true},
+      {{1, 8, 7, 3}, 3, 3, {1, 1, 1, 1}, 2, "", false},
+      {{1, 16, 6, 2}, 5, 3, {2, 1, 2, 1}, 1, "", false},
+      {{1, 72, 12, 12}, 3, 3, {1, 0, 1, 2}, 1, "Silu", true},
+  };
+  for (const char* tactic : {"kiln_depthwise_tiled", "kiln_depthwise", "cudnn"}) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(std::string(tactic) + " on " + dims_to_string(c.x));
+      const int64_t channels = c.x[1];
+      Attrs attrs = conv_attrs(c.pads, {c.stride, c.stride}, {1, 1}, channels);
+      attrs["tactic"] = std::string(tactic);
+      if (*c.activation != 0) attrs["fused_activation"] = std::string(c.activation);
+      std::vector<Dims> dims{c.x, {channels, 1, c.kernel_h, c.kernel_w}, {channels}};
+      if (c.residual) dims.push_back(c.x);  // stride 1 and "same" pads: Y is shaped like X
+      expect_all("Conv", dims, attrs);
+    }
+  }
+}
+
 // Sizes of ResNet-50's layers at batch 2, bf16 and fp16 through the fast NHWC engines.
 TEST(CudaChannelsLast, ConvResNetShapes) {
   KILN_REQUIRE_GPU();
@@ -235,6 +273,10 @@ TEST(CudaChannelsLast, GlobalAveragePool) {
   expect_all("GlobalAveragePool", {{3, 7, 9, 9}}, {});
   expect_all("GlobalAveragePool", {{2, 70, 50, 50}}, {});  // channels span three blocks
   expect_all("GlobalAveragePool", {{4, 64, 1, 1}}, {});
+  // One image of many positions: split among blocks, partial sums through the workspace.
+  expect_all("GlobalAveragePool", {{1, 32, 112, 112}}, {});
+  expect_all("GlobalAveragePool", {{2, 1152, 7, 7}}, {});  // 144 vectors: lanes of 24
+  expect_all("GlobalAveragePool", {{1, 37, 60, 61}}, {});  // scalar channels, split
 }
 
 constexpr double kFp32FixtureTolerance = 1e-4;

@@ -47,6 +47,14 @@ struct alignas(sizeof(T) * N) Pack {
 template <typename T>
 constexpr int kPackSize = 16 / sizeof(T) > 0 ? int(16 / sizeof(T)) : 1;
 
+// V elements at `from` (aligned to the pack) widened to FP32 in one access.
+template <typename T, int V>
+__device__ __forceinline__ void load_floats(const T* from, float (&to)[V]) {
+  Pack<T, V> pack = *reinterpret_cast<const Pack<T, V>*>(from);
+#pragma unroll
+  for (int v = 0; v < V; ++v) to[v] = to_float(pack.v[v]);
+}
+
 constexpr int kThreads = 256;
 // Blocks for a grid-stride loop over `n` items: enough to fill the GPU, not one per item.
 inline unsigned grid_for(int64_t n, int per_thread = 1) {

@@ -1,7 +1,7 @@
 // Pooling kernels: one thread per output of MaxPool/AveragePool (windows are small; in NHWC
 // neighbouring threads take neighbouring channels, 16 bytes of them each in 2-D), one block per
-// plane for GlobalAveragePool (per 32 channels of an image in NHWC). Templated on the storage type;
-// math in float.
+// plane for GlobalAveragePool (NHWC's is in global_average_pool.cu). Templated on the storage
+// type; math in float.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -221,28 +221,6 @@ __global__ void global_average_kernel(int64_t volume, const T* x, T* y) {
   if (threadIdx.x == 0) y[blockIdx.x] = from_float<T>(partial[0] / static_cast<float>(volume));
 }
 
-// NHWC: block (kWarp, kRows) sums channels blockIdx.x·kWarp + threadIdx.x of image blockIdx.y,
-// each row of threads every kRows-th position, so a warp reads kWarp adjacent channels.
-constexpr int kWarp = 32;
-constexpr int kRows = kThreads / kWarp;
-
-template <typename T>
-__global__ void global_average_channels_last_kernel(int64_t volume, int64_t channels, const T* x,
-                                                    T* y) {
-  __shared__ float partial[kRows][kWarp];
-  int64_t c = int64_t(blockIdx.x) * kWarp + threadIdx.x;
-  const T* image = x + int64_t(blockIdx.y) * volume * channels;
-  float sum = 0.f;
-  if (c < channels) {
-    for (int64_t i = threadIdx.y; i < volume; i += kRows) sum += to_float(image[i * channels + c]);
-  }
-  partial[threadIdx.y][threadIdx.x] = sum;
-  __syncthreads();
-  if (threadIdx.y != 0 || c >= channels) return;
-  for (int row = 1; row < kRows; ++row) sum += partial[row][threadIdx.x];
-  y[int64_t(blockIdx.y) * channels + c] = from_float<T>(sum / static_cast<float>(volume));
-}
-
 // Calls fn(T{}) with the device type of a float storage dtype.
 template <typename Fn>
 void visit_device_float(DType dtype, const char* who, Fn&& fn) {
@@ -289,23 +267,6 @@ void launch_global_average_pool(DType dtype, int64_t planes, int64_t volume, con
     using T = decltype(tag);
     global_average_kernel<T><<<static_cast<unsigned>(planes), kThreads, 0, stream>>>(
         volume, static_cast<const T*>(x), static_cast<T*>(y));
-  });
-  KILN_CUDA_CHECK(cudaGetLastError());
-}
-
-void launch_global_average_pool_channels_last(DType dtype, int64_t batch, int64_t volume,
-                                              int64_t channels, const void* x, void* y,
-                                              cudaStream_t stream) {
-  if (batch == 0 || channels == 0) return;
-  int64_t channel_blocks = (channels + kWarp - 1) / kWarp;
-  check(batch <= 65535 && channel_blocks < (int64_t(1) << 31) && volume > 0, ErrorKind::Unsupported,
-        "GlobalAveragePool: ", batch, " images of ", volume, " x ", channels,
-        " elements are out of range");
-  dim3 grid(static_cast<unsigned>(channel_blocks), static_cast<unsigned>(batch));
-  visit_device_float(dtype, "GlobalAveragePool", [&](auto tag) {
-    using T = decltype(tag);
-    global_average_channels_last_kernel<T><<<grid, dim3(kWarp, kRows), 0, stream>>>(
-        volume, channels, static_cast<const T*>(x), static_cast<T*>(y));
   });
   KILN_CUDA_CHECK(cudaGetLastError());
 }

@@ -30,9 +30,13 @@ void launch_pool(DType dtype, PoolMode mode, const PoolGeometry& geometry, const
 // y[plane] = mean of x[plane, 0 .. volume).
 void launch_global_average_pool(DType dtype, int64_t planes, int64_t volume, const void* x, void* y,
                                 cudaStream_t stream);
-// The same for x = [batch, volume, channels] (NHWC): y[n, c] = mean over x[n, ·, c].
+// The same for x = [batch, volume, channels] (NHWC): y[n, c] = mean over x[n, ·, c]. Blocks
+// of 16-byte channel vectors split `volume` among themselves where the batch alone would
+// leave the GPU idle (SE blocks at batch 1), their FP32 partial sums in `workspace`
+// (global_average_pool_workspace bytes at most; less workspace means fewer splits).
 void launch_global_average_pool_channels_last(DType dtype, int64_t batch, int64_t volume,
                                               int64_t channels, const void* x, void* y,
+                                              void* workspace, size_t workspace_size,
                                               cudaStream_t stream);
 
 }  // namespace kiln::cuda

@@ -12,6 +12,7 @@
 // after it or a SiLU, applied afterwards.
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <string>
 
 #include "backends/cpu/window_geometry.h"
@@ -23,6 +24,7 @@
 #include "backends/cuda/kernels/pool.h"
 #include "backends/cuda/kernels/relu_in_place.h"
 #include "backends/cuda/ops/cuda_kernel.h"
+#include "backends/cuda/ops/cuda_ops.h"
 #include "backends/cuda/ops/node_launch.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -123,14 +125,43 @@ bool ran_as_cudnn_graph(LaunchContext& context, const ir::Node& node, ConvProble
   return refusal.empty();
 }
 
-// Depthwise (one input channel per group, as many outputs), channels-last: Kiln's own kernel,
-// which cuDNN's NHWC engines trail by an order of magnitude on these memory-bound layers. False,
-// having launched nothing, for other convolutions and shapes the kernel does not take.
-bool ran_as_depthwise(LaunchContext& context, const ir::Node& node, const ConvProblem& p,
-                      const cpu::WindowDim& h, const cpu::WindowDim& wd, Activation activation,
-                      const DeviceTensor& x, const DeviceTensor& w, const DeviceTensor* bias,
-                      const DeviceTensor* residual, DeviceTensor& y) {
-  if (p.groups != p.x[1] || p.w[0] != p.x[1] || p.w[1] != 1) return false;
+// A Conv's problem in logical NCHW / KCRS terms, whatever its layout, and its window along H
+// and W (a 1-D conv is a 2-D one of height 1). Dims only: a tactics query has no data.
+struct ConvSetup {
+  ConvProblem p;
+  cpu::WindowDim h, wd;
+  bool nhwc = false;
+};
+
+ConvSetup conv_setup(const ir::Node& node, const DeviceTensor& x, const DeviceTensor& w) {
+  ConvSetup setup;
+  setup.nhwc = node.attr_int("channels_last", 0) != 0;
+  check(!setup.nhwc || x.dims.size() == 4, ErrorKind::InvalidModel, node.describe(),
+        ": channels_last needs a 4-D input, got ", dims_to_string(x.dims));
+  Dims x_dims = setup.nhwc ? Dims{x.dims[0], x.dims[3], x.dims[1], x.dims[2]} : x.dims;
+  Dims w_dims = setup.nhwc ? Dims{w.dims[0], w.dims[3], w.dims[1], w.dims[2]} : w.dims;
+  Dims spatial(x_dims.begin() + 2, x_dims.end()), kernel(w_dims.begin() + 2, w_dims.end());
+  cpu::WindowGeometry g = cpu::resolve_window(node, spatial, kernel, false);
+  setup.h = g.dims[1];
+  setup.wd = g.dims[2];
+  ConvProblem& p = setup.p;
+  p.x = {x_dims[0], x_dims[1], setup.h.in, setup.wd.in};
+  p.w = {w_dims[0], w_dims[1], setup.h.kernel, setup.wd.kernel};
+  p.channels_last = setup.nhwc;
+  p.stride = {setup.h.stride, setup.wd.stride};
+  p.dilation = {setup.h.dilation, setup.wd.dilation};
+  p.groups = node.attr_int("group", 1);
+  p.dtype = x.dtype;
+  p.math = math_type(node, x.dtype);
+  return setup;
+}
+
+// The depthwise kernel's shape for a channels_last depthwise Conv (one input channel per group,
+// as many outputs) it takes; nullopt for any other convolution.
+std::optional<DepthwiseConvShape> depthwise_shape(const ConvSetup& setup) {
+  const ConvProblem& p = setup.p;
+  if (!setup.nhwc || p.groups != p.x[1] || p.w[0] != p.x[1] || p.w[1] != 1) return std::nullopt;
+  const cpu::WindowDim &h = setup.h, &wd = setup.wd;
   DepthwiseConvShape shape{.n = p.x[0],
                            .h = h.in,
                            .w = wd.in,
@@ -145,14 +176,33 @@ bool ran_as_depthwise(LaunchContext& context, const ir::Node& node, const ConvPr
                            .pad_w = wd.pad_begin,
                            .dilation_h = h.dilation,
                            .dilation_w = wd.dilation};
-  if (!depthwise_conv_supported(shape)) return false;
+  if (!depthwise_conv_supported(shape)) return std::nullopt;
+  return shape;
+}
+
+// The tactics of a channels_last depthwise Conv, fastest-first by default: Kiln's tiled and
+// direct kernels, then cuDNN (the graph API's engines, timed among themselves).
+constexpr const char* kTacticDepthwiseTiled = "kiln_depthwise_tiled";
+constexpr const char* kTacticDepthwise = "kiln_depthwise";
+constexpr const char* kTacticCudnn = "cudnn";
+
+// Kiln's depthwise kernel, unless the builder chose cuDNN for this layer (node attribute
+// "tactic"). False, having launched nothing, for other convolutions and shapes.
+bool ran_as_depthwise(LaunchContext& context, const ir::Node& node, const ConvSetup& setup,
+                      Activation activation, const DeviceTensor& x, const DeviceTensor& w,
+                      const DeviceTensor* bias, const DeviceTensor* residual, DeviceTensor& y) {
+  std::optional<DepthwiseConvShape> shape = depthwise_shape(setup);
+  std::string tactic = node.attr_string("tactic", "");
+  if (!shape || tactic == kTacticCudnn) return false;
   DepthwiseActivation act = activation == Activation::Relu   ? DepthwiseActivation::Relu
                             : activation == Activation::Silu ? DepthwiseActivation::Silu
                                                              : DepthwiseActivation::None;
+  DepthwiseVariant variant =
+      tactic == kTacticDepthwise ? DepthwiseVariant::Direct : DepthwiseVariant::Tiled;
   launch_for(node, [&] {
     launch_depthwise_conv_nhwc(
-        x.dtype, shape, x.data, w.data, bias != nullptr ? bias->data : nullptr,
-        residual != nullptr ? residual->data : nullptr, y.data, act, context.stream);
+        x.dtype, *shape, x.data, w.data, bias != nullptr ? bias->data : nullptr,
+        residual != nullptr ? residual->data : nullptr, y.data, act, variant, context.stream);
   });
   return true;
 }
@@ -164,32 +214,14 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
   check_conv_operands(node, x, w, bias, residual, y);
   Activation activation = fused_activation(node);
   if (y.numel() == 0) return;
-  bool nhwc = node.attr_int("channels_last", 0) != 0;
-  check(!nhwc || x.dims.size() == 4, ErrorKind::InvalidModel, node.describe(),
-        ": channels_last needs a 4-D input, got ", dims_to_string(x.dims));
-  // Logical NCHW / KCRS dims, whatever the layout.
-  Dims x_dims = nhwc ? Dims{x.dims[0], x.dims[3], x.dims[1], x.dims[2]} : x.dims;
-  Dims w_dims = nhwc ? Dims{w.dims[0], w.dims[3], w.dims[1], w.dims[2]} : w.dims;
+  ConvSetup setup = conv_setup(node, x, w);
+  ConvProblem& p = setup.p;
+  const cpu::WindowDim &h = setup.h, &wd = setup.wd;
+  const bool nhwc = setup.nhwc;
   int64_t out_channels = nhwc ? y.dims[3] : y.dims[1];
-  Dims spatial(x_dims.begin() + 2, x_dims.end()), kernel(w_dims.begin() + 2, w_dims.end());
-  cpu::WindowGeometry g = cpu::resolve_window(node, spatial, kernel, false);
-  const cpu::WindowDim& h = g.dims[1];  // a 1-D conv is a 2-D one of height 1
-  const cpu::WindowDim& wd = g.dims[2];
-
-  ConvProblem p;
-  p.x = {x_dims[0], x_dims[1], h.in, wd.in};
-  p.w = {w_dims[0], w_dims[1], h.kernel, wd.kernel};
-  p.channels_last = nhwc;
-  p.stride = {h.stride, wd.stride};
-  p.dilation = {h.dilation, wd.dilation};
-  p.groups = node.attr_int("group", 1);
-  p.dtype = x.dtype;
-  p.math = math_type(node, x.dtype);
   std::array<int64_t, 4> y_dims{y.dims[0], out_channels, h.out, wd.out};
 
-  if (nhwc && ran_as_depthwise(context, node, p, h, wd, activation, x, w, bias, residual, y)) {
-    return;
-  }
+  if (ran_as_depthwise(context, node, setup, activation, x, w, bias, residual, y)) return;
   if (nhwc) {
     ConvProblem graph_problem = p;
     graph_problem.pad = {h.pad_begin, wd.pad_begin};
@@ -365,13 +397,28 @@ void global_average_pool_kernel(LaunchContext& context, const ir::Node& node,
   int64_t volume = x.numel() / std::max<int64_t>(planes, 1);
   if (nhwc) {
     launch_global_average_pool_channels_last(x.dtype, x.dims[0], volume, channels, x.data,
-                                             outputs[0].data, context.stream);
+                                             outputs[0].data, context.workspace,
+                                             context.workspace_size, context.stream);
   } else {
     launch_global_average_pool(x.dtype, planes, volume, x.data, outputs[0].data, context.stream);
   }
 }
 
 }  // namespace
+
+std::vector<std::string> conv_node_tactics(LaunchContext& context, const ir::Node& node,
+                                           std::span<const DeviceTensor> inputs) {
+  (void)context;
+  if (inputs.size() < 2 || !inputs[0].defined() || !inputs[1].defined()) return {};
+  if (inputs[0].dims.size() != 4 || inputs[1].dims.size() != 4) return {};
+  std::optional<DepthwiseConvShape> shape = depthwise_shape(conv_setup(node, inputs[0], inputs[1]));
+  if (!shape) return {};
+  std::vector<std::string> tactics;
+  if (depthwise_conv_tiled_supported(*shape)) tactics.push_back(kTacticDepthwiseTiled);
+  tactics.push_back(kTacticDepthwise);
+  tactics.push_back(kTacticCudnn);
+  return tactics;
+}
 
 void register_conv_pool_cuda_kernels(CudaKernelMap& map) {
   map["Conv"] = conv_kernel;

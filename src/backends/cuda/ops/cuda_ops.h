@@ -20,6 +20,10 @@ void register_shape_cuda_kernels(CudaKernelMap& map);       // Shape, Size, Cons
 void register_resize_pad_cuda_kernels(CudaKernelMap& map);  // Pad, Resize
 
 // Attention's tactics: cuDNN's fused SDPA and Kiln's own kernels, where cuDNN runs the shapes.
+// A Conv's tactics: for a channels_last depthwise Conv Kiln's tiled and direct kernels and
+// cuDNN; nothing for others (cuDNN's engines are timed among themselves).
+std::vector<std::string> conv_node_tactics(LaunchContext& context, const ir::Node& node,
+                                           std::span<const DeviceTensor> inputs);
 std::vector<std::string> attention_node_tactics(LaunchContext& context, const ir::Node& node,
                                                 std::span<const DeviceTensor> inputs);
 
