@@ -16,13 +16,15 @@ void check_contraction(const Node& node, const Dim& left, const Dim& right) {
         " do not match");
 }
 
-// "fused_activation" must name an epilogue that every backend applies (cuBLASLt's GELU is
-// the tanh form, so plain Gelu cannot be fused).
+// "fused_activation" must name an epilogue that every backend applies: Relu, Gelu (exact; on
+// the GPU cuBLASLt's tanh-form epilogue where the output is bfloat16, else a separate exact
+// pass) or Gelu_tanh.
 void check_fused_activation(const Node& node) {
   std::string activation = node.attr_string("fused_activation", "");
-  check(activation.empty() || activation == "Relu" || activation == "Gelu_tanh",
+  check(activation.empty() || activation == "Relu" || activation == "Gelu" ||
+            activation == "Gelu_tanh",
         ErrorKind::Unsupported, node.describe(), ": fused_activation '", activation,
-        "' is not supported (valid: Relu, Gelu_tanh)");
+        "' is not supported (valid: Relu, Gelu, Gelu_tanh)");
 }
 
 // MatMul's bias: one value per column of the result, i.e. a vector as long as B's last dim.

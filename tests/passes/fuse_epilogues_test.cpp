@@ -269,11 +269,12 @@ TEST(FuseEpilogues, PrecisionsMustAgree) {
 }
 
 TEST(FuseEpilogues, OnlyEpiloguesTheLibrariesHave) {
-  {  // exact GELU: cuBLASLt's GELU is the tanh form
+  {  // exact GELU after a product: fused as "Gelu" (the CUDA MatMul decides how it runs)
     Product p;
     ir::Node* gelu = p.graph.add_node("Gelu", "gelu", {p.h()}, {"y"});
     p.graph.add_output(gelu->outputs[0]);
-    EXPECT_EQ(p.fuse(), 0);
+    EXPECT_EQ(p.fuse(), 1);
+    EXPECT_EQ(p.mm->attr_string("fused_activation", ""), "Gelu");
   }
   {  // Conv + GELU: cuDNN's fused convolution has ReLU only
     ir::Graph graph;

@@ -21,6 +21,7 @@ using testing::values_of;
 constexpr double kFp32Tolerance = 1e-5;
 
 double relu(double x) { return x < 0 ? 0 : x; }
+double gelu(double x) { return 0.5 * x * (1 + std::erf(x / std::numbers::sqrt2)); }
 double gelu_tanh(double x) {
   return 0.5 * x * (1 + std::tanh(std::sqrt(2 / std::numbers::pi) * (x + 0.044715 * x * x * x)));
 }
@@ -47,7 +48,8 @@ TEST(CpuFusedEpilogue, MatMulAddsItsBiasThenTheActivation) {
     const char* name;
     double (*activation)(double);
   };
-  for (auto [name, activation] : {Case{"Relu", relu}, Case{"Gelu_tanh", gelu_tanh}}) {
+  for (auto [name, activation] :
+       {Case{"Relu", relu}, Case{"Gelu", gelu}, Case{"Gelu_tanh", gelu_tanh}}) {
     SCOPED_TRACE(name);
     SingleNode matmul("MatMul");
     matmul.attr("fused_activation", std::string(name));
@@ -136,7 +138,8 @@ TEST(CpuFusedEpilogue, UnknownActivationsAreUnsupportedNamingTheNode) {
   };
   std::vector<Case> cases = {
       {"MatMul", "Sigmoid", {m, m}},
-      {"Gemm", "Gelu", {m, m}},
+      {"Gemm", "Gelu_erf", {m, m}},
+      {"Conv", "Gelu", {random_tensor({1, 2, 4, 4}, 2), random_tensor({2, 2, 3, 3}, 3)}},
       {"Conv", "Gelu_tanh", {random_tensor({1, 2, 4, 4}, 2), random_tensor({2, 2, 3, 3}, 3)}},
   };
   for (const Case& c : cases) {

@@ -1,7 +1,7 @@
 // Op harness cases of the matrix products (cuBLASLt) in fp32, tf32, fp16 and bf16: MatMul's
 // batch layouts (folded, strided, looped, shared operands, vectors), transposed weights,
 // misaligned output rows, bias inputs and fused activations; Gemm's transposes, alpha/beta,
-// C layouts and epilogues. The CPU reference applies fused_activation itself.
+// C layouts and epilogues (exact GELU too). The CPU reference applies fused_activation itself.
 #include "op_harness.h"
 
 namespace kiln::cuda_test {
@@ -44,6 +44,10 @@ std::vector<OpCase> matmul_epilogue_cases() {
       product("MatMul", "StridedBiasRelu", {{3, 17, 40}, {3, 40, 23}, {23}}, fused("Relu")),
       product("MatMul", "LoopBiasGelu", {{2, 1, 9, 16}, {3, 16, 7}, {7}}, fused("Gelu_tanh")),
       product("MatMul", "SharedBRelu", {{5, 11, 8}, {8, 6}}, fused("Relu")),  // no bias
+      // Exact GELU: cuBLASLt's tanh form for bf16 outputs, a second exact pass for the others.
+      product("MatMul", "FoldedBiasExactGelu", {{3, 17, 40}, {40, 23}, {23}}, fused("Gelu")),
+      product("MatMul", "StridedExactGelu", {{3, 17, 40}, {3, 40, 23}}, fused("Gelu")),
+      product("MatMul", "LoopBiasExactGelu", {{2, 1, 9, 16}, {3, 16, 7}, {7}}, fused("Gelu")),
   };
 }
 
@@ -63,6 +67,8 @@ std::vector<OpCase> gemm_cases() {
       product("Gemm", "BiasRelu", {{13, 24}, {24, 19}, {19}}, fused("Relu")),
       product("Gemm", "BiasGelu", {{13, 24}, {24, 19}, {19}}, fused("Gelu_tanh")),
       product("Gemm", "NoCRelu", {{13, 24}, {24, 19}}, fused("Relu")),
+      product("Gemm", "BiasExactGelu", {{13, 24}, {24, 19}, {19}}, fused("Gelu")),
+      product("Gemm", "FullCExactGelu", {{13, 24}, {24, 19}, {13, 19}}, fused("Gelu")),
   };
 }
 

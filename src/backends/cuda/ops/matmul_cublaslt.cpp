@@ -8,11 +8,17 @@
 // Node attribute "fused_activation" (string; absent by default):
 //   "Relu"      – D = relu(product [+ bias])
 //   "Gelu_tanh" – D = gelu_tanh(product [+ bias])  (cuBLASLt's GELU is the tanh form)
-// applied as cuBLASLt's epilogue after alpha·A·B + beta·C and the bias.
+//   "Gelu"      – D = gelu(product [+ bias]), exact (erf)
+// applied as cuBLASLt's epilogue after alpha·A·B + beta·C and the bias. cuBLASLt has no exact
+// GELU: where D is bfloat16 its tanh form stands in, since the two differ by at most 4.7e-4
+// (absolute, near |x| = 2), under bfloat16's own rounding of the result (half a unit in the
+// last place is 3.9e-3 of the value); float32 and float16 results get the exact GELU as a
+// second pass over D instead.
 #include <string>
 #include <vector>
 
 #include "backends/cpu/index_map.h"
+#include "backends/cuda/kernels/elementwise_unary.h"
 #include "backends/cuda/kernels/gemm_plan.h"
 #include "backends/cuda/kernels/matrix_fill.h"
 #include "backends/cuda/ops/cuda_kernel.h"
@@ -50,13 +56,31 @@ void check_storage(const ir::Node& node, DType ab_dtype) {
         "; insert a Cast to the precision's type");
 }
 
-GemmEpilogue epilogue_for(const ir::Node& node, bool bias) {
+// Whether the node's exact GELU runs as a pass after the product (see the top of the file).
+bool exact_gelu_after(const ir::Node& node, DType d_dtype) {
+  return node.attr_string("fused_activation", "") == "Gelu" && d_dtype != DType::BFloat16;
+}
+
+GemmEpilogue epilogue_for(const ir::Node& node, bool bias, DType d_dtype) {
   std::string activation = node.attr_string("fused_activation", "");
-  if (activation.empty()) return bias ? GemmEpilogue::Bias : GemmEpilogue::None;
+  if (activation.empty() || exact_gelu_after(node, d_dtype)) {
+    return bias ? GemmEpilogue::Bias : GemmEpilogue::None;
+  }
   if (activation == "Relu") return bias ? GemmEpilogue::ReluBias : GemmEpilogue::Relu;
-  if (activation == "Gelu_tanh") return bias ? GemmEpilogue::GeluBias : GemmEpilogue::Gelu;
+  if (activation == "Gelu_tanh" || activation == "Gelu") {
+    return bias ? GemmEpilogue::GeluBias : GemmEpilogue::Gelu;
+  }
   fail(ErrorKind::Unsupported, node.describe(), ": fused_activation '", activation,
-       "' is not supported (valid: Relu, Gelu_tanh)");
+       "' is not supported (valid: Relu, Gelu, Gelu_tanh)");
+}
+
+// The exact GELU that epilogue_for left out, in place over D.
+void finish_activation(LaunchContext& context, const ir::Node& node, DeviceTensor& out) {
+  if (!exact_gelu_after(node, out.dtype) || out.numel() == 0) return;
+  launch_for(node, [&] {
+    launch_unary(out.dtype, out.data, out.data, out.numel(), UnaryParams{UnaryOp::Gelu},
+                 context.stream);
+  });
 }
 
 // The column-major problem for row-major D(rows×cols) = op(A)·op(B), A's and B's row
@@ -95,8 +119,8 @@ void check_inputs(const ir::Node& node, std::span<const DeviceTensor> inputs, si
   check_storage(node, inputs[0].dtype);
 }
 
-void matmul_kernel(LaunchContext& context, const ir::Node& node,
-                   std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
+void run_matmul(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+                std::span<DeviceTensor> outputs) {
   check_inputs(node, inputs, 2);
   const DeviceTensor& a = inputs[0];
   const DeviceTensor& b = inputs[1];
@@ -122,7 +146,7 @@ void matmul_kernel(LaunchContext& context, const ir::Node& node,
           dtype_name(bias->dtype), " must be a ", dtype_name(out.dtype), " vector of ", n,
           " elements (B's last dim)");
   }
-  GemmEpilogue epilogue = epilogue_for(node, bias != nullptr);
+  GemmEpilogue epilogue = epilogue_for(node, bias != nullptr, out.dtype);
   GemmOperands ops = row_major_operands(a.data, b.data, out.data, 1.f);
   ops.bias = bias != nullptr ? bias->data : nullptr;
   if (b_count == 1) {
@@ -156,8 +180,8 @@ void matmul_kernel(LaunchContext& context, const ir::Node& node,
   }
 }
 
-void gemm_kernel(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
-                 std::span<DeviceTensor> outputs) {
+void run_gemm_node(LaunchContext& context, const ir::Node& node,
+                   std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
   check_inputs(node, inputs, 2);
   const DeviceTensor& a = inputs[0];
   const DeviceTensor& b = inputs[1];
@@ -207,8 +231,20 @@ void gemm_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
     }
   }
   GemmProblem p = row_major_problem(node, m, n, k, trans_a, trans_b, a.dtype, out.dtype);
-  p.epilogue = epilogue_for(node, bias);
+  p.epilogue = epilogue_for(node, bias, out.dtype);
   launch_for(node, [&] { run_gemm(gemm_resources(context), p, ops, fill_c); });
+}
+
+void matmul_kernel(LaunchContext& context, const ir::Node& node,
+                   std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
+  run_matmul(context, node, inputs, outputs);
+  finish_activation(context, node, outputs[0]);
+}
+
+void gemm_kernel(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+                 std::span<DeviceTensor> outputs) {
+  run_gemm_node(context, node, inputs, outputs);
+  finish_activation(context, node, outputs[0]);
 }
 
 }  // namespace
