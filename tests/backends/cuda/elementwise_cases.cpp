@@ -89,6 +89,20 @@ std::vector<OpCase> binary_float_cases() {
     cases.push_back({.op = op, .name = "Same", .inputs = {floats({8, 33}), floats({8, 33})}});
   }
   cases.push_back({.op = "Div", .name = "Bias", .inputs = {floats({5, 40}), floats({40}, 0.5, 3)}});
+  // A scale broadcast over middle axes (NHWC squeeze-excite: [N, 1, 1, C] against [N, H, W, C])
+  // in packs, either operand order; a block too short for a pack; a 3-D middle broadcast.
+  cases.push_back({.op = "Mul",
+                   .name = "MiddleBroadcast",
+                   .inputs = {floats({2, 5, 6, 32}), floats({2, 1, 1, 32})}});
+  cases.push_back({.op = "Mul",
+                   .name = "MiddleBroadcastFirst",
+                   .inputs = {floats({3, 1, 16}), floats({3, 7, 16})}});
+  cases.push_back({.op = "Add",
+                   .name = "MiddleBroadcastShortBlock",
+                   .inputs = {floats({2, 3, 4, 5}), floats({2, 1, 1, 5})}});
+  cases.push_back({.op = "Sub",
+                   .name = "MiddleBroadcastInner",
+                   .inputs = {floats({2, 4, 3, 8}), floats({2, 1, 3, 8})}});
   cases.push_back({.op = "Pow",
                    .name = "OneExponent",
                    .inputs = {floats({5, 40}, 0.1, 3), floats({1}, 0.5, 2)}});

@@ -1,6 +1,7 @@
 // How an operand of an elementwise kernel lines up with the output, for the 16-byte fast
 // paths: the same elements (Full), one element (Scalar), or a block of trailing axes repeated
-// along the leading ones (Inner: a bias [C] against [B, S, C] is read at i % C).
+// along a run of axes before them (Inner: a bias [C] against [B, S, C] is read at i % C; an
+// NHWC squeeze-excite scale [N, 1, 1, C] against [N, H, W, C] at (i / (H·W·C))·C + i % C).
 #pragma once
 
 #include "backends/cuda/kernels/index_math.cuh"
@@ -11,7 +12,8 @@ enum class Operand : uint8_t { Full, Scalar, Inner };
 
 struct OperandLayout {
   Operand kind = Operand::Full;
-  FastDivmod inner;  // Inner: the operand's element count
+  FastDivmod inner;  // Inner: the repeated block's element count
+  FastDivmod span;   // Inner: the output elements one block covers, repeats included
 };
 
 // The layout of `operand` (numpy-broadcast to `output_dims`) when the packed kernels can read
@@ -30,15 +32,21 @@ inline bool packed_layout(const Dims& dims, const void* data, size_t element_siz
     layout = {Operand::Full, {}};
     return aligned;
   }
-  size_t first = 0;  // the operand's dims without leading 1s must be the output's trailing dims
-  while (first < dims.size() && dims[first] == 1) ++first;
-  size_t kept = dims.size() - first;
-  if (kept > output_dims.size()) return false;
-  for (size_t axis = 0; axis < kept; ++axis) {
-    if (dims[first + axis] != output_dims[output_dims.size() - kept + axis]) return false;
+  // Right-aligned to the output: matching trailing axes (the block), then broadcast axes (the
+  // repeats), then matching leading axes.
+  if (dims.size() > output_dims.size()) return false;
+  const size_t pad = output_dims.size() - dims.size();
+  auto dim = [&](size_t axis) { return axis < pad ? int64_t(1) : dims[axis - pad]; };
+  size_t axis = output_dims.size();
+  int64_t block = 1, repeats = 1;
+  while (axis > 0 && dim(axis - 1) == output_dims[axis - 1]) block *= output_dims[--axis];
+  while (axis > 0 && dim(axis - 1) == 1) repeats *= output_dims[--axis];
+  for (; axis > 0; --axis) {
+    if (dim(axis - 1) != output_dims[axis - 1]) return false;
   }
-  layout = {Operand::Inner, FastDivmod(uint32_t(count))};
-  return aligned && count % pack == 0 && total < (int64_t(1) << 31);
+  if (total >= (int64_t(1) << 31)) return false;
+  layout = {Operand::Inner, FastDivmod(uint32_t(block)), FastDivmod(uint32_t(block * repeats))};
+  return aligned && block % pack == 0;
 }
 
 // The first element of the operand for output element `first` (Scalar: the value read once).
@@ -51,7 +59,11 @@ __device__ __forceinline__ Pack<T, N> load_pack(const T* data, const OperandLayo
     for (int k = 0; k < N; ++k) pack.v[k] = scalar;
     return pack;
   }
-  int64_t at = layout.kind == Operand::Full ? first : int64_t(layout.inner.mod(uint32_t(first)));
+  int64_t at = first;
+  if (layout.kind == Operand::Inner) {
+    const auto i = uint32_t(first);
+    at = int64_t(layout.span.div(i)) * layout.inner.divisor + layout.inner.mod(i);
+  }
   return *reinterpret_cast<const Pack<T, N>*>(data + at);
 }
 
