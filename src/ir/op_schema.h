@@ -42,4 +42,9 @@ void infer_graph(Graph& graph, bool allow_unknown_ops = false);
 // True for "onnx.X": an ONNX op the importer kept as a placeholder because Kiln lacks it.
 bool is_placeholder_op(std::string_view op);
 
+// True for a Conv that is a vector projection: a 1x1 kernel over images of one position
+// (static), one group, no pads, in either layout; [N, C_in] vectors times [C_out, C_in]
+// weights (an SE block's layers). Only these take fused_activation "Sigmoid".
+bool is_vector_projection(const Node& conv);
+
 }  // namespace kiln::ir

@@ -143,11 +143,17 @@ void check_residual(const Node& node, const Value& x, const Shape& y) {
 void infer_conv(Node& node) {
   const Value& x = required_input(node, 0);
   Dims weight = checked_conv_weight(node);
-  // Set by passes::fuse_epilogues: the activations cuDNN's convolution graphs apply.
+  // Set by passes::fuse_epilogues: the activations cuDNN's convolution graphs apply, and a
+  // Sigmoid where Kiln's vector projection kernel runs the layer.
   std::string activation = node.attr_string("fused_activation", "");
-  check(activation.empty() || activation == "Relu" || activation == "Silu", ErrorKind::Unsupported,
-        node.describe(), ": fused_activation '", activation,
-        "' is not supported (valid: Relu, Silu)");
+  check(
+      activation.empty() || activation == "Relu" || activation == "Silu" || activation == "Sigmoid",
+      ErrorKind::Unsupported, node.describe(), ": fused_activation '", activation,
+      "' is not supported (valid: Relu, Silu, Sigmoid)");
+  check(activation != "Sigmoid" || is_vector_projection(node), ErrorKind::Unsupported,
+        node.describe(),
+        ": fused_activation Sigmoid needs a 1x1 convolution of 1x1 images with one group and "
+        "no pads");
   bool nhwc = channels_last(node, x.shape);
   check(!nhwc || weight.size() == 4, ErrorKind::InvalidModel, node.describe(),
         ": a channels_last Conv needs a 4-D weight [K, R, S, C/group], got ",
@@ -252,6 +258,31 @@ void infer_global_pool(Node& node) {
 }
 
 }  // namespace
+
+bool is_vector_projection(const Node& conv) {
+  const Value* x = conv.input(0);
+  const Value* w = conv.input(1);
+  if (conv.op != "Conv" || x == nullptr || w == nullptr || !x->shape.rank_known() ||
+      !w->shape.rank_known() || x->shape.rank() != w->shape.rank() || x->shape.rank() < 3 ||
+      conv.attr_int("group", 1) != 1) {
+    return false;
+  }
+  const bool nhwc = conv.attr_int("channels_last", 0) != 0 && x->shape.rank() == 4;
+  const int64_t rank = x->shape.rank();
+  for (int64_t axis = 1; axis < rank; ++axis) {  // every spatial axis of X and W is 1
+    const bool channel = nhwc ? axis == rank - 1 : axis == 1;
+    if (channel) continue;
+    const Dim &x_dim = x->shape[axis], &w_dim = w->shape[axis];
+    if (!x_dim.is_static() || x_dim.value != 1 || !w_dim.is_static() || w_dim.value != 1) {
+      return false;
+    }
+  }
+  for (int64_t pad : conv.attr_ints("pads", {})) {
+    if (pad != 0) return false;
+  }
+  const std::string auto_pad = conv.attr_string("auto_pad", "NOTSET");
+  return auto_pad == "NOTSET" || auto_pad == "VALID";
+}
 
 void add_conv_pool_schemas(std::vector<OpSchema>& table) {
   table.push_back({"Conv", 2, 4, 1, 1, true, infer_conv});  // X, W, B?, Z?

@@ -1,5 +1,6 @@
 // Epilogue fusion for GPU engines: MatMul and Gemm absorb a following bias Add and a Relu or
-// GELU, Conv a following Relu or SiLU (x·sigmoid(x), spelled as Sigmoid and Mul), which
+// GELU, Conv a following Relu or SiLU (x·sigmoid(x), spelled as Sigmoid and Mul) or, for a
+// 1x1 convolution of 1x1 images, a Sigmoid, which
 // cuBLASLt's and cuDNN's epilogues then apply without another pass over memory. Not part of
 // optimize(): the engine builder runs it.
 #include <cstring>
@@ -77,10 +78,13 @@ bool fuse_bias(ir::Graph& graph, ir::Node* product) {
 
 // The fused_activation name for `activation` following `producer`, or "" when none fits:
 // Relu after any of them; GELU, either form, after a matrix product only (cuBLASLt has it,
-// cuDNN's fused convolution does not). cuBLASLt's GELU is the tanh form: the CUDA MatMul uses
-// it for an exact GELU only where the output is bfloat16 (ops/matmul_cublaslt.cpp says why).
+// cuDNN's fused convolution does not); Sigmoid after a vector projection Conv (the end of a
+// squeeze-excite block, which Kiln's own kernel runs). cuBLASLt's GELU is the tanh form: the CUDA
+// MatMul uses it for an exact GELU only where the output is bfloat16 (ops/matmul_cublaslt.cpp says
+// why).
 std::string activation_name(const ir::Node& producer, const ir::Node& activation) {
   if (activation.op == "Relu") return "Relu";
+  if (activation.op == "Sigmoid" && ir::is_vector_projection(producer)) return "Sigmoid";
   if (activation.op == "Gelu" && is_matrix_product(producer)) {
     return activation.attr_string("approximate", "none") == "tanh" ? "Gelu_tanh" : "Gelu";
   }

@@ -326,6 +326,50 @@ TEST(FuseEpilogues, SchemasRejectUnknownActivationsAndBadBiases) {
     conv->attrs["fused_activation"] = std::string("Gelu_tanh");
     expect_kind(graph, ErrorKind::Unsupported);
   }
+  {  // Sigmoid only ends a 1x1 convolution of 1x1 images
+    ir::Graph graph;
+    ir::Value* img = graph.add_input("img", DType::Float32, shape({1, 2, 5, 5}));
+    ir::Node* conv =
+        graph.add_node("Conv", "conv", {img, weight(graph, "w", {3, 2, 1, 1}, 1)}, {"y"});
+    conv->attrs["fused_activation"] = std::string("Sigmoid");
+    expect_kind(graph, ErrorKind::Unsupported);
+  }
+}
+
+// A squeeze-excite block's end: a 1x1 Conv of pooled [N, C, 1, 1] (or NHWC [N, 1, 1, C])
+// vectors, then Sigmoid, fuses as fused_activation "Sigmoid"; the same pair over a 2x2 image,
+// with pads or with groups does not (cuDNN's graphs have no sigmoid epilogue).
+TEST(FuseEpilogues, SigmoidEndsAVectorProjection) {
+  struct Case {
+    Dims x, w;
+    std::vector<int64_t> pads;
+    int64_t group;
+    bool nhwc;
+    bool fuses;
+  };
+  const Case cases[] = {
+      {{4, 8, 1, 1}, {6, 8, 1, 1}, {0, 0, 0, 0}, 1, false, true},
+      {{4, 1, 1, 8}, {6, 1, 1, 8}, {0, 0, 0, 0}, 1, true, true},
+      {{4, 8, 1}, {6, 8, 1}, {0, 0}, 1, false, true},
+      {{4, 8, 2, 2}, {6, 8, 1, 1}, {0, 0, 0, 0}, 1, false, false},
+      {{4, 8, 1, 1}, {6, 8, 1, 1}, {1, 1, 1, 1}, 1, false, false},
+      {{4, 8, 1, 1}, {8, 4, 1, 1}, {0, 0, 0, 0}, 2, false, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(dims_to_string(c.x));
+    ir::Graph graph;
+    ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims(c.x));
+    ir::Node* conv = graph.add_node("Conv", "se", {x, weight(graph, "w", c.w, 1)}, {"y"});
+    conv->attrs["pads"] = c.pads;
+    conv->attrs["group"] = c.group;
+    if (c.nhwc) conv->attrs["channels_last"] = int64_t(1);
+    ir::Node* sigmoid = graph.add_node("Sigmoid", "gate", {conv->outputs[0]}, {"s"});
+    graph.add_output(sigmoid->outputs[0]);
+    ir::infer_graph(graph);
+    EXPECT_EQ(fuse_epilogues(graph), c.fuses ? 1 : 0);
+    EXPECT_EQ(conv->attr_string("fused_activation", ""), c.fuses ? "Sigmoid" : "");
+    if (c.fuses) EXPECT_EQ(graph.outputs()[0]->producer, conv);
+  }
 }
 
 }  // namespace

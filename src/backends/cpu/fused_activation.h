@@ -14,20 +14,23 @@
 
 namespace kiln::cpu {
 
-enum class FusedActivation { None, Relu, Gelu, GeluTanh, Silu };
+enum class FusedActivation { None, Relu, Gelu, GeluTanh, Silu, Sigmoid };
 
 // Reads the attribute: absent or "" is None, "Relu", "Silu" (x·sigmoid(x); Conv only, which
-// the schema checks), "Gelu" (exact, erf) and "Gelu_tanh" where `gelu_allowed` (the GPU's cuDNN
-// convolutions have no GELU). Anything else is Unsupported, naming the node.
+// the schema checks), "Sigmoid" (vector projection Convs only, ditto), "Gelu" (exact, erf) and
+// "Gelu_tanh" where `gelu_allowed` (the GPU's cuDNN convolutions have no GELU). Anything else is
+// Unsupported, naming the node.
 inline FusedActivation fused_activation_of(const ir::Node& node, bool gelu_allowed) {
   std::string name = node.attr_string("fused_activation", "");
   if (name.empty()) return FusedActivation::None;
   if (name == "Relu") return FusedActivation::Relu;
   if (name == "Silu") return FusedActivation::Silu;
+  if (name == "Sigmoid") return FusedActivation::Sigmoid;
   if (name == "Gelu" && gelu_allowed) return FusedActivation::Gelu;
   if (name == "Gelu_tanh" && gelu_allowed) return FusedActivation::GeluTanh;
   fail(ErrorKind::Unsupported, node.describe(), ": fused_activation '", name,
-       "' is not supported (valid: Relu, Silu", gelu_allowed ? ", Gelu, Gelu_tanh" : "", ")");
+       "' is not supported (valid: Relu, Silu, Sigmoid", gelu_allowed ? ", Gelu, Gelu_tanh" : "",
+       ")");
 }
 
 // Applies `activation` in place to `count` values. The formulas are those of the Relu, Gelu
@@ -44,6 +47,10 @@ void apply_fused_activation(const ir::Node& node, FusedActivation activation, T*
   if constexpr (std::is_floating_point_v<T>) {
     if (activation == FusedActivation::Silu) {
       for (int64_t i = 0; i < count; ++i) data[i] = data[i] / (T(1) + std::exp(-data[i]));
+      return;
+    }
+    if (activation == FusedActivation::Sigmoid) {
+      for (int64_t i = 0; i < count; ++i) data[i] = T(1) / (T(1) + std::exp(-data[i]));
       return;
     }
     if (activation == FusedActivation::Gelu) {

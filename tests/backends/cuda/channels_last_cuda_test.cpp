@@ -220,6 +220,23 @@ TEST(CudaChannelsLast, DepthwiseTactics) {
   }
 }
 
+// NHWC vector projections (an SE block's 1x1 convolutions of pooled [N, 1, 1, C] vectors),
+// through Kiln's kernel and, where the activation allows, cuDNN's.
+TEST(CudaChannelsLast, VectorProjectionTactics) {
+  KILN_REQUIRE_GPU();
+  for (const char* tactic : {"kiln_vector", "cudnn"}) {
+    SCOPED_TRACE(tactic);
+    for (const char* activation : {"", "Relu", "Silu", "Sigmoid"}) {
+      if (std::string(tactic) == "cudnn" && std::string(activation) == "Sigmoid") continue;
+      Attrs attrs = conv_attrs({0, 0, 0, 0}, {1, 1}, {1, 1}, 1);
+      attrs["tactic"] = std::string(tactic);
+      if (*activation != 0) attrs["fused_activation"] = std::string(activation);
+      expect_all("Conv", {{32, 96, 1, 1}, {24, 96, 1, 1}, {24}}, attrs);
+      expect_all("Conv", {{2, 20, 1, 1}, {44, 20, 1, 1}}, attrs);
+    }
+  }
+}
+
 // Sizes of ResNet-50's layers at batch 2, bf16 and fp16 through the fast NHWC engines.
 TEST(CudaChannelsLast, ConvResNetShapes) {
   KILN_REQUIRE_GPU();

@@ -47,6 +47,16 @@ std::vector<OpCase> conv_cases() {
       on_random("Conv", "DepthwiseRelu", {{2, 8, 10, 10}, {8, 1, 3, 3}, {8}},
                 conv_attrs(pads1, one, one, 8, "Relu")),
       on_random("Conv", "OneD", {{2, 6, 30}, {8, 6, 5}, {8}}, conv_attrs({2, 2}, {2}, {1}, 1)),
+      // Vector projections (1x1 kernels over 1x1 images: squeeze-excite), Kiln's own kernel:
+      // 16-byte rows, odd rows, 1-D, and each activation it fuses.
+      on_random("Conv", "VectorSigmoid", {{4, 48, 1, 1}, {40, 48, 1, 1}, {40}},
+                conv_attrs({0, 0, 0, 0}, one, one, 1, "Sigmoid")),
+      on_random("Conv", "VectorSilu", {{3, 37, 1, 1}, {9, 37, 1, 1}, {9}},
+                conv_attrs({0, 0, 0, 0}, one, one, 1, "Silu")),
+      on_random("Conv", "VectorRelu", {{2, 300, 1, 1}, {70, 300, 1, 1}},
+                conv_attrs({0, 0, 0, 0}, one, one, 1, "Relu")),
+      on_random("Conv", "VectorOneD", {{5, 16, 1}, {24, 16, 1}, {24}},
+                conv_attrs({0, 0}, {1}, {1}, 1)),
   };
 }
 

@@ -3,7 +3,9 @@
 // (kernels/pool.h), registered together. Here: attributes, window geometry, precision and the
 // route.
 //
-// A channels_last depthwise Conv runs through Kiln's own kernel (kernels/depthwise_conv.h).
+// A 1x1 convolution of 1x1 images runs through Kiln's vector projection kernel
+// (kernels/vector_projection.h) and a channels_last depthwise Conv through Kiln's depthwise
+// kernels (kernels/depthwise_conv.h), unless the builder timed cuDNN faster for the layer.
 // Another channels_last Conv runs through cuDNN's graph API (kernels/cudnn_conv.h) with its bias,
 // its residual input (input 3, from passes::fuse_conv_residual) and a fused ReLU or SiLU in one
 // graph. Everything else, and a problem the graph API refuses, takes the legacy API
@@ -23,6 +25,7 @@
 #include "backends/cuda/kernels/matrix_fill.h"
 #include "backends/cuda/kernels/pool.h"
 #include "backends/cuda/kernels/relu_in_place.h"
+#include "backends/cuda/kernels/vector_projection.h"
 #include "backends/cuda/ops/cuda_kernel.h"
 #include "backends/cuda/ops/cuda_ops.h"
 #include "backends/cuda/ops/node_launch.h"
@@ -49,17 +52,20 @@ cudnnMathType_t math_type(const ir::Node& node, DType dtype) {
   return CUDNN_TENSOR_OP_MATH;
 }
 
-enum class Activation { None, Relu, Silu };
+enum class Activation { None, Relu, Silu, Sigmoid };
 
-// The node's fused activation; any other fused_activation is Unsupported.
+// The node's fused activation; any other fused_activation is Unsupported. (Sigmoid only ever
+// ends a vector projection, which the schema checks.)
 Activation fused_activation(const ir::Node& node) {
   std::string activation = node.attr_string("fused_activation", "");
-  check(activation.empty() || activation == "Relu" || activation == "Silu", ErrorKind::Unsupported,
-        node.describe(), ": fused_activation '", activation,
-        "' is not supported by the CUDA Conv (valid: Relu, Silu)");
-  return activation == "Relu"   ? Activation::Relu
-         : activation == "Silu" ? Activation::Silu
-                                : Activation::None;
+  check(
+      activation.empty() || activation == "Relu" || activation == "Silu" || activation == "Sigmoid",
+      ErrorKind::Unsupported, node.describe(), ": fused_activation '", activation,
+      "' is not supported by the CUDA Conv (valid: Relu, Silu, Sigmoid)");
+  return activation == "Relu"      ? Activation::Relu
+         : activation == "Silu"    ? Activation::Silu
+         : activation == "Sigmoid" ? Activation::Sigmoid
+                                   : Activation::None;
 }
 
 // X, W and the optional bias (input 2) and residual (input 3) of a Conv or ConvTranspose, once
@@ -180,11 +186,45 @@ std::optional<DepthwiseConvShape> depthwise_shape(const ConvSetup& setup) {
   return shape;
 }
 
-// The tactics of a channels_last depthwise Conv, fastest-first by default: Kiln's tiled and
-// direct kernels, then cuDNN (the graph API's engines, timed among themselves).
+// Whether the Conv is a vector projection (kernels/vector_projection.h): a 1x1 convolution
+// of 1x1 images, one group, no pads (whatever the layout: there is one position).
+bool is_vector_projection(const ConvSetup& setup) {
+  const ConvProblem& p = setup.p;
+  const cpu::WindowDim &h = setup.h, &wd = setup.wd;
+  return p.groups == 1 && h.in == 1 && wd.in == 1 && h.kernel == 1 && wd.kernel == 1 &&
+         h.pad_begin == 0 && h.pad_end == 0 && wd.pad_begin == 0 && wd.pad_end == 0;
+}
+
+// The tactics of a Conv Kiln has its own kernels for, fastest-first by default: a depthwise
+// channels_last Conv's tiled and direct kernels, a vector projection's kernel, then cuDNN (the
+// graph API's engines, timed among themselves).
 constexpr const char* kTacticDepthwiseTiled = "kiln_depthwise_tiled";
 constexpr const char* kTacticDepthwise = "kiln_depthwise";
+constexpr const char* kTacticVector = "kiln_vector";
 constexpr const char* kTacticCudnn = "cudnn";
+
+// Kiln's vector projection kernel, unless the builder chose cuDNN for this layer. False,
+// having launched nothing, for other convolutions (and for one with a residual input).
+bool ran_as_vector_projection(LaunchContext& context, const ir::Node& node, const ConvSetup& setup,
+                              Activation activation, const DeviceTensor& x, const DeviceTensor& w,
+                              const DeviceTensor* bias, const DeviceTensor* residual,
+                              DeviceTensor& y) {
+  bool vector = is_vector_projection(setup) && residual == nullptr;
+  check(vector || activation != Activation::Sigmoid, ErrorKind::Unsupported, node.describe(),
+        ": a fused Sigmoid needs a 1x1 convolution of 1x1 images without a residual input");
+  if (!vector ||
+      (node.attr_string("tactic", "") == kTacticCudnn && activation != Activation::Sigmoid))
+    return false;
+  ProjectionActivation act = activation == Activation::Relu      ? ProjectionActivation::Relu
+                             : activation == Activation::Silu    ? ProjectionActivation::Silu
+                             : activation == Activation::Sigmoid ? ProjectionActivation::Sigmoid
+                                                                 : ProjectionActivation::None;
+  launch_for(node, [&] {
+    launch_vector_projection(x.dtype, setup.p.x[0], setup.p.x[1], setup.p.w[0], x.data, w.data,
+                             bias != nullptr ? bias->data : nullptr, y.data, act, context.stream);
+  });
+  return true;
+}
 
 // Kiln's depthwise kernel, unless the builder chose cuDNN for this layer (node attribute
 // "tactic"). False, having launched nothing, for other convolutions and shapes.
@@ -221,6 +261,7 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
   int64_t out_channels = nhwc ? y.dims[3] : y.dims[1];
   std::array<int64_t, 4> y_dims{y.dims[0], out_channels, h.out, wd.out};
 
+  if (ran_as_vector_projection(context, node, setup, activation, x, w, bias, residual, y)) return;
   if (ran_as_depthwise(context, node, setup, activation, x, w, bias, residual, y)) return;
   if (nhwc) {
     ConvProblem graph_problem = p;
@@ -410,8 +451,17 @@ std::vector<std::string> conv_node_tactics(LaunchContext& context, const ir::Nod
                                            std::span<const DeviceTensor> inputs) {
   (void)context;
   if (inputs.size() < 2 || !inputs[0].defined() || !inputs[1].defined()) return {};
-  if (inputs[0].dims.size() != 4 || inputs[1].dims.size() != 4) return {};
-  std::optional<DepthwiseConvShape> shape = depthwise_shape(conv_setup(node, inputs[0], inputs[1]));
+  if (inputs[0].dims.size() != inputs[1].dims.size() || inputs[0].dims.size() < 3 ||
+      inputs[0].dims.size() > 4) {
+    return {};
+  }
+  ConvSetup setup = conv_setup(node, inputs[0], inputs[1]);
+  bool residual = inputs.size() > 3 && inputs[3].defined();
+  if (is_vector_projection(setup) && !residual) {
+    if (fused_activation(node) == Activation::Sigmoid) return {};  // Kiln's kernel only
+    return {kTacticVector, kTacticCudnn};
+  }
+  std::optional<DepthwiseConvShape> shape = depthwise_shape(setup);
   if (!shape) return {};
   std::vector<std::string> tactics;
   if (depthwise_conv_tiled_supported(*shape)) tactics.push_back(kTacticDepthwiseTiled);
