@@ -182,7 +182,10 @@ void launch_variant(Geometry g, const Operands& o, bool tiled, cudaStream_t stre
   const int64_t work = tiled ? int64_t(g.n) * g.out_h * ((g.out_w + kTile - 1) / kTile)
                              : int64_t(g.n) * g.out_h * g.out_w;
   g.strips = strips_for(work, g.lanes, channel_blocks);
-  dim3 grid(unsigned((work + g.strips - 1) / g.strips), unsigned(channel_blocks));
+  const int64_t strip_blocks = (work + g.strips - 1) / g.strips;
+  launch_check(strip_blocks < (int64_t(1) << 31), ErrorKind::Unsupported, "depthwise: ", work,
+               " output strips are too many for one launch");
+  dim3 grid{unsigned(strip_blocks), unsigned(channel_blocks)};
   dim3 block(unsigned(g.lanes * g.strips));
   size_t shared = size_t(g.kernel_h) * g.kernel_w * g.lanes * V * sizeof(T);
   if (V == 1 || !tiled) {  // the tiled kernel's registers hold 16-byte vectors
