@@ -14,7 +14,7 @@
 namespace kiln::engine {
 
 // The engine format this build writes and the only one it reads.
-constexpr uint32_t kEngineFormatVersion = 2;
+constexpr uint32_t kEngineFormatVersion = 3;  // 3: generated row kernels share warps
 
 // How the engine was built: the enabled precisions and per-layer constraints.
 struct BuildConfig {

@@ -40,12 +40,16 @@ __device__ __forceinline__ float kiln_floor_mod(float a, float b) {
   const float r = fmodf(a, b);
   return (r != 0.f && ((r < 0.f) != (b < 0.f))) ? r + b : r;
 }
+// Sum / max over each group of W consecutive lanes (W a power of two up to 32); every lane of
+// the warp takes part, so a group of lanes past the last row must not have returned.
+template <int W>
 __device__ __forceinline__ float kiln_warp_sum(float v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  for (int o = W / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
 }
+template <int W>
 __device__ __forceinline__ float kiln_warp_max(float v) {
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  for (int o = W / 2; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
 }
 )";

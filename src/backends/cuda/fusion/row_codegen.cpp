@@ -1,6 +1,8 @@
-// Row-reduction source generation: one warp per row of the domain's last dim (four rows per
-// block), the row held in registers between the two passes. Pass 1 reads the operands, runs
-// the pointwise members before the reduction (a residual add), writes those read outside, and
+// Row-reduction source generation: one warp per row of the domain's last dim, or for a row
+// shorter than a warp's loads (ConvNeXt's 96 channels are 12 lanes of 16-byte packs) the power
+// of two of lanes that covers it, several rows to a warp (row_lanes in generated_kernel.h; four
+// warps per block), the row held in registers between the two passes. Pass 1 reads the operands,
+// runs the pointwise members before the reduction (a residual add), writes those read outside, and
 // keeps the reduction's input; then warp-shuffle statistics (mean and variance for
 // LayerNormalization, max and sum of exponentials for Softmax) and pass 2: the normalized
 // value, the members after the reduction, and the remaining outputs. The row length is part of
@@ -74,8 +76,8 @@ Phases split_phases(const GroupSpec& group) {
 void chunk_loop(std::ostringstream& out, const std::string& before_lanes, const std::string& lanes,
                 const std::string& after_lanes) {
   out << "#pragma unroll\n  for (int c = 0; c < kChunks; ++c) {\n"
-      << "    const int j0 = (c * 32 + lane_id) * V;\n"
-      << "    if (j0 >= kCols) continue;\n"
+      << "    const int j0 = (c * kLanes + lane_id) * V;\n"
+      << "    if (j0 >= kCols || !row_valid) continue;\n"
       << "    const long long base = row * kCols + j0;\n"
       << before_lanes << "#pragma unroll\n    for (int l = 0; l < V; ++l) {\n"
       << "      const long long i = base + l;\n      (void)i;\n"
@@ -88,13 +90,14 @@ std::string warp_reduce(const std::string& result, const std::string& term, bool
   std::ostringstream out;
   out << "  float " << result << " = " << (max ? "-__int_as_float(0x7f800000)" : "0.f") << ";\n"
       << "#pragma unroll\n  for (int c = 0; c < kChunks; ++c) {\n"
-      << "    if ((c * 32 + lane_id) * V >= kCols) continue;\n"
+      << "    if ((c * kLanes + lane_id) * V >= kCols || !row_valid) continue;\n"
       << "#pragma unroll\n    for (int l = 0; l < V; ++l) {\n"
       << "      const float k = keep[c * V + l];\n"
       << "      "
       << (max ? result + " = fmaxf(" + result + ", " + term + ")" : result + " += " + term)
       << ";\n    }\n  }\n"
-      << "  " << result << " = " << (max ? "kiln_warp_max(" : "kiln_warp_sum(") << result << ");\n";
+      << "  " << result << " = " << (max ? "kiln_warp_max<kLanes>(" : "kiln_warp_sum<kLanes>(")
+      << result << ");\n";
   return out.str();
 }
 
@@ -151,9 +154,9 @@ void per_row_math(std::ostringstream& out, const GroupSpec& group, const Phases&
   lane::compute(out, group, math, row_names);
   for (size_t k : phases.outputs_per_row) {
     const FusedOperand& output = group.outputs[k];
-    out << "  if (lane_id == 0) static_cast<" << source::storage_type(output.dtype) << "*>(a.out["
-        << k << "])[row] = " << source::to_storage(output.dtype, row_names.at(output.value))
-        << ";\n";
+    out << "  if (lane_id == 0 && row_valid) static_cast<" << source::storage_type(output.dtype)
+        << "*>(a.out[" << k
+        << "])[row] = " << source::to_storage(output.dtype, row_names.at(output.value)) << ";\n";
   }
   for (const ir::Node* node : phases.per_row)
     names[node->outputs[0]] = row_names.at(node->outputs[0]);
@@ -164,10 +167,17 @@ std::string row_body(const GroupSpec& group, const GeneratedKernel& kernel) {
   std::ostringstream body, before, lanes, after;
   body << "template <int V>\n__device__ __forceinline__ void kiln_rows(const KilnFusedArgs& a) {\n"
        << "  constexpr int kCols = " << kernel.row_length << ";\n"
-       << "  constexpr int kChunks = (kCols + 32 * V - 1) / (32 * V);\n"
-       << "  const long long row = (long long)blockIdx.x * 4 + threadIdx.x / 32;\n"
-       << "  if (row >= a.count / kCols) return;\n"
-       << "  const int lane_id = threadIdx.x % 32;\n"
+       << "  constexpr int kNeeded = (kCols + V - 1) / V;  // lanes the row needs\n"
+       << "  constexpr int kLanes = kNeeded > 16 ? 32 : kNeeded > 8 ? 16 : kNeeded > 4 ? 8 : "
+          "kNeeded > 2 ? 4 : kNeeded > 1 ? 2 : 1;\n"
+       << "  constexpr int kChunks = (kCols + kLanes * V - 1) / (kLanes * V);\n"
+       << "  const long long rows = a.count / kCols;\n"
+       << "  const long long first = ((long long)blockIdx.x * 4 + threadIdx.x / 32) * (32 / "
+          "kLanes);\n"
+       << "  if (first >= rows) return;  // the whole warp: no lane of it shuffles\n"
+       << "  const long long row = first + (threadIdx.x % 32) / kLanes;\n"
+       << "  const bool row_valid = row < rows;\n"
+       << "  const int lane_id = threadIdx.x % kLanes;\n"
        << "  float keep[kChunks * V];\n";
   // Pass 1.
   lane::Names names;

@@ -26,10 +26,12 @@ void launch_generated(const GeneratedEntry& entry, const FusedArgs& args, bool v
   vector &= entry.vector_width > 1 && args.count % entry.vector_width == 0;
   unsigned blocks = 0, threads = 0;
   if (entry.row_length > 0) {
-    constexpr int64_t kRowsPerBlock = 4;  // the row kernels' warps per block
-    int64_t rows = args.count / entry.row_length;
-    blocks = unsigned((rows + kRowsPerBlock - 1) / kRowsPerBlock);
-    threads = unsigned(32 * kRowsPerBlock);
+    constexpr int64_t kWarpsPerBlock = 4;  // the row kernels' warps per block
+    const int64_t rows = args.count / entry.row_length;
+    const int64_t per_block =
+        kWarpsPerBlock * (32 / row_lanes(entry.row_length, vector ? entry.vector_width : 1));
+    blocks = unsigned((rows + per_block - 1) / per_block);
+    threads = unsigned(32 * kWarpsPerBlock);
   } else {
     constexpr int64_t kThreads = 256;
     int64_t lanes = args.count / (vector ? entry.vector_width : 1);

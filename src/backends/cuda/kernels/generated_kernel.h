@@ -30,8 +30,18 @@ struct GeneratedEntry {
   cudaKernel_t scalar = nullptr;
   cudaKernel_t vector = nullptr;
   int vector_width = 1;
-  int64_t row_length = 0;  // 0: one thread per element(s); else one warp per row, 4 per block
+  int64_t row_length = 0;  // 0: one thread per element(s); else row_lanes lanes per row
 };
+
+// The lanes that share a row of `row_length` elements in a generated row kernel whose lanes
+// read `per_lane` elements at a time: the power of two covering the row, at most a warp (the
+// generator's kLanes, fusion/row_codegen.cpp). A warp holds 32 / lanes rows, a block 4 warps.
+constexpr int row_lanes(int64_t row_length, int per_lane) {
+  const int64_t needed = (row_length + per_lane - 1) / per_lane;
+  int lanes = 1;
+  while (lanes < 32 && lanes < needed) lanes *= 2;
+  return lanes;
+}
 
 // Launches `entry` over args.count elements on `stream`; the vector kernel where `vector`
 // (the caller checked the packed operands' alignment) and vector_width divides the count.
