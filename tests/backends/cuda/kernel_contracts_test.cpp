@@ -163,7 +163,7 @@ TEST(CudaFusedActivation, UnknownValuesAreUnsupported) {
   };
   for (const Case& c : {Case{"Conv", "Gelu_tanh", {{1, 2, 5, 5}, {3, 2, 3, 3}}, {1, 3, 3, 3}},
                         Case{"MatMul", "Sigmoid", {{4, 8}, {8, 4}}, {4, 4}},
-                        Case{"Gemm", "Gelu", {{4, 8}, {8, 4}}, {4, 4}}}) {
+                        Case{"Gemm", "Gelu_erf", {{4, 8}, {8, 4}}, {4, 4}}}) {
     ir::Graph graph;
     ir::Node* node = graph.add_node(c.op, std::string("fused_") + c.op, {}, {"y"});
     node->attrs["fused_activation"] = std::string(c.activation);
