@@ -355,6 +355,17 @@ std::vector<ProbeCall> indexing_calls() {
          return std::vector<NamedArgument>{s.f32("weight", {10, 4}),
                                            s.tensor("indices", DType::Int64, {2, 3})};
        }},
+      {"slice scatter",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {4, 5}), s.f32("src", {4, 2}),
+                                           value("dim", int64_t{1}), value("start", int64_t{1}),
+                                           value("end", int64_t{3}), value("step", int64_t{1})};
+       }},
+      {"select scatter",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {4, 5}), s.f32("src", {4}),
+                                           value("dim", int64_t{1}), value("index", int64_t{2})};
+       }},
   };
 }
 

@@ -1,4 +1,5 @@
-// ATen indexing: select, slice, index.Tensor (→ Gather / GatherND), gather (→ GatherElements),
+// ATen indexing: select, slice, their scatters (the functional form of writes into them:
+// Concat of the pieces around), index.Tensor (→ Gather / GatherND), gather (→ GatherElements),
 // index_select and embedding (→ Gather), scatter, scatter_add, scatter_reduce
 // (→ ScatterElements).
 #include <limits>
@@ -72,6 +73,30 @@ void convert_slice(AtenNode& node) {
                                   int64_constant(node, {axis}), int64_constant(node, {step})});
       },
       put_slice(axis, start, end, step));
+}
+
+// slice_scatter(self, src, dim, start, end, step): self with src in place of the slice, as
+// core-ATen graphs (run_decompositions) spell x[:, a:b] = src.
+void convert_slice_scatter(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  ir::Value* src = node.tensor("src");
+  int64_t axis = normalize_dim(node, node.int_arg("dim", 0), rank_of(node, x));
+  SymInt start = node.optional_sym_int("start").value_or(SymInt::fixed(0));
+  SymInt end = node.optional_sym_int("end").value_or(SymInt::fixed(kToEnd));
+  int64_t step = node.int_arg("step", 1);
+  if (step <= 0) node.invalid("step must be positive, got ", step);
+  node.set_output(0, put_slice(axis, start, end, step)(node, x, src));
+}
+
+// select_scatter(self, src, dim, index): self with src (one dim fewer) as row `index` of dim.
+void convert_select_scatter(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  ir::Value* src = node.tensor("src");
+  int64_t axis = normalize_dim(node, node.int_arg("dim"), rank_of(node, x));
+  SymInt index = node.sym_int("index");
+  SymInt end = SymInt::fixed(index.value == -1 ? kToEnd : index.value + 1);
+  ir::Value* row = node.add("Unsqueeze", {src}, {{"axes", std::vector<int64_t>{axis}}});
+  node.set_output(0, put_slice(axis, index, end, 1)(node, x, row));
 }
 
 void require_integer_indices(AtenNode& node, ir::Value* indices) {
@@ -192,6 +217,8 @@ void convert_scatter_reduce_two(AtenNode& node) {
 void add_indexing_ops(AtenTable& table) {
   table["aten.select.int"] = convert_select;
   table["aten.slice.Tensor"] = convert_slice;
+  table["aten.slice_scatter.default"] = convert_slice_scatter;
+  table["aten.select_scatter.default"] = convert_select_scatter;
   table["aten.index.Tensor"] = convert_index;
   table["aten.gather.default"] = convert_gather;
   table["aten.scatter.src"] = convert_scatter_src;

@@ -208,6 +208,8 @@ constexpr Row kRows[] = {
     {"expand_as", "aten.expand_as.default", "self:T other:T"},
     {"slice", "aten.slice.Tensor", "self:T | dim start end step"},
     {"select", "aten.select.int", "self:T dim index"},
+    {"slice_scatter", "aten.slice_scatter.default", "self:T src:T | dim start end step"},
+    {"select_scatter", "aten.select_scatter.default", "self:T src:T dim index"},
     {"split", "aten.split_with_sizes.default", "self:T split_sizes:L | dim"},
     {"split", "aten.split.Tensor", "self:T split_size | dim"},
     {"chunk", "aten.chunk.default", "self:T chunks | dim"},

@@ -76,6 +76,32 @@ TEST(AtenViews, WriteIntoAStridedSliceIsUnsupported) {
   }
 }
 
+// The functional forms core-ATen graphs use, values from torch: x = arange(12).reshape(3, 4);
+// torch.slice_scatter(x, src, 1, 1, 3) with src = [[-1, -2]] * 3, then
+// torch.select_scatter(that, row, 0, -1) with row = [10, 20, 30, 40].
+TEST(AtenViews, SliceAndSelectScattersReplaceTheirPart) {
+  AtenHarness h;
+  h.input("x", DType::Float32, Dims{3, 4});
+  h.input("src", DType::Float32, Dims{3, 2});
+  h.input("row", DType::Float32, Dims{4});
+  h.convert("aten.slice_scatter.default",
+            {named(h, "self", "x"), named(h, "src", "src"), arg("dim", int64_t{1}),
+             arg("start", int64_t{1}), arg("end", int64_t{3})},
+            "middle");
+  h.convert("aten.select_scatter.default",
+            {named(h, "self", "middle"), named(h, "src", "row"), arg("dim", int64_t{0}),
+             arg("index", int64_t{-1})},
+            "last");
+  auto results = h.run({h.context.find_tensor("middle"), h.context.find_tensor("last")},
+                       {{"x", floats({3, 4}, iota(12))},
+                        {"src", floats({3, 2}, {-1, -2, -1, -2, -1, -2})},
+                        {"row", floats({4}, {10, 20, 30, 40})}});
+  EXPECT_THAT(results[0].to_double_vector(),
+              ElementsAre(0, -1, -2, 3, 4, -1, -2, 7, 8, -1, -2, 11));
+  EXPECT_THAT(results[1].to_double_vector(),
+              ElementsAre(0, -1, -2, 3, 4, -1, -2, 7, 10, 20, 30, 40));
+}
+
 // Values from torch.roll on arange(6).reshape(2, 3).
 TEST(AtenShape, RollRotatesEachDimOrTheFlatTensor) {
   AtenHarness h;
