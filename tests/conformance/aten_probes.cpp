@@ -357,7 +357,7 @@ std::vector<ProbeCall> indexing_calls() {
        }},
       {"slice scatter",
        [](ProbeScope& s) {
-         return std::vector<NamedArgument>{s.f32("self", {4, 5}), s.f32("src", {4, 2}),
+         return std::vector<NamedArgument>{s.f32("self", {4, 5}),    s.f32("src", {4, 2}),
                                            value("dim", int64_t{1}), value("start", int64_t{1}),
                                            value("end", int64_t{3}), value("step", int64_t{1})};
        }},
