@@ -50,14 +50,26 @@ void convert_select(AtenNode& node) {
       });
 }
 
+// The dim, start, end and step of slice and slice_scatter over `x`, the dim normalized.
+struct SliceBounds {
+  int64_t axis;
+  SymInt start, end;
+  int64_t step;
+};
+
+SliceBounds slice_bounds(AtenNode& node, ir::Value* x) {
+  SliceBounds b{normalize_dim(node, node.int_arg("dim", 0), rank_of(node, x)),
+                node.optional_sym_int("start").value_or(SymInt::fixed(0)),
+                node.optional_sym_int("end").value_or(SymInt::fixed(kToEnd)),
+                node.int_arg("step", 1)};
+  if (b.step <= 0) node.invalid("step must be positive, got ", b.step);
+  return b;
+}
+
 // slice(self, dim, start, end, step); a slice of everything is the input itself.
 void convert_slice(AtenNode& node) {
   ir::Value* x = node.tensor("self");
-  int64_t axis = normalize_dim(node, node.int_arg("dim", 0), rank_of(node, x));
-  SymInt start = node.optional_sym_int("start").value_or(SymInt::fixed(0));
-  SymInt end = node.optional_sym_int("end").value_or(SymInt::fixed(kToEnd));
-  int64_t step = node.int_arg("step", 1);
-  if (step <= 0) node.invalid("step must be positive, got ", step);
+  auto [axis, start, end, step] = slice_bounds(node, x);
   const ir::Dim& size = x->shape[axis];
   bool from_start = start.is_static() && start.value == 0;
   bool to_end =
@@ -79,13 +91,8 @@ void convert_slice(AtenNode& node) {
 // core-ATen graphs (run_decompositions) spell x[:, a:b] = src.
 void convert_slice_scatter(AtenNode& node) {
   ir::Value* x = node.tensor("self");
-  ir::Value* src = node.tensor("src");
-  int64_t axis = normalize_dim(node, node.int_arg("dim", 0), rank_of(node, x));
-  SymInt start = node.optional_sym_int("start").value_or(SymInt::fixed(0));
-  SymInt end = node.optional_sym_int("end").value_or(SymInt::fixed(kToEnd));
-  int64_t step = node.int_arg("step", 1);
-  if (step <= 0) node.invalid("step must be positive, got ", step);
-  node.set_output(0, put_slice(axis, start, end, step)(node, x, src));
+  SliceBounds b = slice_bounds(node, x);
+  node.set_output(0, put_slice(b.axis, b.start, b.end, b.step)(node, x, node.tensor("src")));
 }
 
 // select_scatter(self, src, dim, index): self with src (one dim fewer) as row `index` of dim.

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "frontends/torchscript/script_interpreter.h"
+#include "ir/op_schema.h"
 
 namespace kiln::torchscript {
 namespace {
@@ -104,6 +105,17 @@ std::optional<ScriptValue> static_logic(
 
 }  // namespace
 
+// A new value equal to `value`: a Reshape to its own shape, which optimize() removes.
+ir::Value* ScriptInterpreter::fresh_value(ir::Value* value) {
+  ir::Graph& graph = context_.graph();
+  std::string name = graph.unique_name(value->name + "_clone");
+  ir::Node* shape = graph.add_node("Shape", name + "_shape", {value}, {name + "_shape"});
+  ir::infer_node(*shape);
+  ir::Node* copy = graph.add_node("Reshape", name, {value, shape->outputs[0]}, {name});
+  ir::infer_node(*copy);
+  return copy->outputs[0];
+}
+
 ScriptValue ScriptInterpreter::builtin(const std::string& name,
                                        std::vector<ScriptValue>& positional,
                                        std::vector<std::pair<std::string, ScriptValue>>& keywords,
@@ -194,6 +206,12 @@ ScriptValue ScriptInterpreter::builtin(const std::string& name,
     // A size traced as a number (DeBERTa's relative positions) passes through like a tensor.
     if (!argument(0).is_tensor_like() && !argument(0).is_number())
       unsupported(frame, "torch.", function, " of a ", kind_name(positional[0].kind));
+    // contiguous and detach alias their input; a clone does not, and names here are bound to
+    // values: an in-place op on the clone would rebind the original's names too (z = x.clone();
+    // z.add_(1) changed x). The clone of a graph tensor gets a value of its own.
+    if (function == "clone" && positional[0].kind == Kind::Tensor) {
+      return ScriptValue::of_tensor(fresh_value(positional[0].tensor));
+    }
     return positional[0];
   }
   // to(number, [device,] dtype, ...) of a size traced as a number (DeBERTa's scale): the

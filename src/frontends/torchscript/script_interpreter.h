@@ -62,6 +62,7 @@ class ScriptInterpreter {
                       std::vector<std::pair<std::string, ScriptValue>>& keywords, Frame& frame,
                       const std::string& hint);
   ScriptValue attribute(const ScriptValue& base, const std::string& name, Frame& frame);
+  ir::Value* fresh_value(ir::Value* value);  // an equal value of its own (clone)
   ScriptValue arithmetic(const std::string& op, const ScriptValue& a, const ScriptValue& b,
                          Frame& frame);
   std::string where(const Frame& frame) const;

@@ -255,6 +255,23 @@ TEST(TorchScriptArchive, StaticMathOnTracedSizesAndInPlaceVariants) {
   EXPECT_GT(filled, 0);
 }
 
+// A clone is a tensor of its own: an in-place op on it leaves the original alone (they once
+// shared one IR value, and the in-place rebinding changed both names). _1 is fc2's output.
+TEST(TorchScriptArchive, InPlaceOnACloneLeavesTheOriginal) {
+  ir::Graph graph = import_mlp_ending(
+      "    _2 = torch.clone(_1)\n"
+      "    _3 = torch.add_(_2, 1.)\n"
+      "    return (_1, _3)\n");
+  ir::verify(graph);
+  std::vector<Tensor> results = cpu::Executor(graph).run(
+      {{graph.inputs()[0]->name, test_support::einsum_operand({4, 16}, 0)}});
+  ASSERT_EQ(results.size(), 2u);
+  std::vector<double> original = results[0].to_double_vector();
+  std::vector<double> added = results[1].to_double_vector();
+  ASSERT_EQ(original.size(), added.size());
+  for (size_t i = 0; i < original.size(); ++i) EXPECT_NEAR(added[i], original[i] + 1, 1e-6) << i;
+}
+
 // An in-place op on a slice must change the sliced tensor, which this frontend cannot do: it
 // refuses, naming the op and the way out, instead of returning the tensor unchanged.
 TEST(TorchScriptArchive, RefusesInPlaceWritesIntoSlices) {
