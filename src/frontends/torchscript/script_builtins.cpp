@@ -276,6 +276,14 @@ ScriptValue ScriptInterpreter::builtin(const std::string& name,
   // In-place ops (relu_, add_): names that held the operand now mean the result.
   if (function.ends_with("_") && !positional.empty() && positional[0].kind == Kind::Tensor &&
       result.kind == Kind::Tensor) {
+    // A converter may hand back a value that other names hold (copy_ of a graph input): the
+    // operand's names get a value of their own, so a later in-place op on them spares those.
+    bool shared = result.tensor->producer == nullptr;
+    for (size_t i = 1; i < positional.size(); ++i) {
+      shared =
+          shared || (positional[i].kind == Kind::Tensor && positional[i].tensor == result.tensor);
+    }
+    if (shared) result = ScriptValue::of_tensor(fresh_value(result.tensor));
     for (auto& [local, value] : frame.locals) {
       if (value.kind == Kind::Tensor && value.tensor == positional[0].tensor) value = result;
     }
