@@ -136,7 +136,7 @@ ScriptValue ScriptInterpreter::builtin(const std::string& name,
   if (name == "getattr") {
     const ScriptValue& attribute_name = argument(1);
     if (attribute_name.kind != Kind::String) unsupported(frame, "getattr with a non-string name");
-    return attribute(argument(0), attribute_name.text, frame);
+    return latest(attribute(argument(0), attribute_name.text, frame));
   }
   if (name == "len") {
     const ScriptValue& value = argument(0);
@@ -261,13 +261,19 @@ ScriptValue ScriptInterpreter::builtin(const std::string& name,
   bool in_place = function.ends_with("_") && !function.starts_with("__") && !positional.empty() &&
                   positional[0].kind == Kind::Tensor;
   if (in_place && partial_views_.count(positional[0].tensor)) {
+    if (view_records_.count(positional[0].tensor)) return write_through_view(call, frame);
     unsupported(frame, "torch.", function,
-                " writes into a slice or element of another tensor "
-                "(x[:, 1:].copy_(...), x[0].fill_(...)); the TorchScript frontend cannot carry the "
-                "write into that tensor: export the model with torch.export (.pt2), which can");
+                " writes into a part of another tensor that is not a slice or select with "
+                "static bounds (an index, split or strided view); the TorchScript frontend "
+                "cannot carry the write into that tensor: export the model with torch.export "
+                "(.pt2), which can");
   }
   ScriptValue result = aten_.call(call);
-  if (is_partial_view(function)) {
+  // A view of everything (x[:, :]) is its base's own value: no part of it.
+  bool whole = result.kind == Kind::Tensor && !positional.empty() &&
+               positional[0].kind == Kind::Tensor && result.tensor == positional[0].tensor;
+  if (!whole) record_view(function, positional, keywords, result);
+  if (is_partial_view(function) && !whole) {
     if (result.kind == Kind::Tensor) partial_views_.insert(result.tensor);
     for (const ScriptValue& item : result.items) {
       if (item.kind == Kind::Tensor) partial_views_.insert(item.tensor);

@@ -81,6 +81,11 @@ ScriptValue ScriptInterpreter::invoke(const ClassDef& owner, const Method& metho
                                       std::vector<ScriptValue> arguments,
                                       std::vector<std::pair<std::string, ScriptValue>> keywords) {
   Frame frame{&owner, &method, module_path, {}, method.line};
+  struct OnStack {  // frames_ lists this frame while it runs
+    std::vector<Frame*>& frames;
+    ~OnStack() { frames.pop_back(); }
+  } on_stack{frames_};
+  frames_.push_back(&frame);
   if (++depth_ > kMaxCallDepth)
     unsupported(frame, "calls nest deeper than ", kMaxCallDepth, " levels (recursion?)");
   if (arguments.size() > method.parameters.size()) {
@@ -187,7 +192,7 @@ ScriptValue ScriptInterpreter::evaluate(const Expr& expr, Frame& frame) {
       return v;
     }
     case Expr::Kind::Attribute:
-      return attribute(evaluate(*expr.base, frame), expr.text, frame);
+      return latest(attribute(evaluate(*expr.base, frame), expr.text, frame));
     case Expr::Kind::Call:
       return call(expr, frame);
     case Expr::Kind::List:

@@ -75,9 +75,30 @@ class ScriptInterpreter {
   torch::ConversionContext& context_;
   AtenCaller aten_;
   // Values that are part of another (slice, select, index, narrow, split pieces): an in-place
-  // op on one would have to write into its base, which this frontend cannot, so it refuses.
+  // op on one has to write into its base. Through slice and select with static arguments
+  // (view_records_) the write is carried back (script_views.cpp); through the others the
+  // frontend refuses.
   std::set<const ir::Value*> partial_views_;
+  struct ViewRecord {
+    ir::Value* base;
+    std::string function;                // "slice" or "select"
+    std::vector<ScriptValue> arguments;  // after the base: dim, start, end, step / dim, index
+  };
+  std::map<const ir::Value*, ViewRecord> view_records_;
+  // Values an in-place write replaced, for module attributes read again later.
+  std::map<const ir::Value*, ScriptValue> replaced_;
+  // The frames of the calls under way: a write through a view rebinds names in all of them.
+  std::vector<Frame*> frames_;
   int depth_ = 0;
+
+  void record_view(const std::string& function, const std::vector<ScriptValue>& positional,
+                   const std::vector<std::pair<std::string, ScriptValue>>& keywords,
+                   const ScriptValue& result);
+  ScriptValue write_through_view(const ScriptCall& call, Frame& frame);
+  void rebind(const ir::Value* from, const ScriptValue& to);
+  void refresh_views_of(const ir::Value* old_base, ir::Value* new_base, const ir::Value* skip,
+                        const ScriptCall& call);
+  ScriptValue latest(ScriptValue value) const;  // through replaced_
 };
 
 }  // namespace kiln::torchscript

@@ -272,19 +272,49 @@ TEST(TorchScriptArchive, InPlaceOnACloneLeavesTheOriginal) {
   for (size_t i = 0; i < original.size(); ++i) EXPECT_NEAR(added[i], original[i] + 1, 1e-6) << i;
 }
 
-// An in-place op on a slice must change the sliced tensor, which this frontend cannot do: it
-// refuses, naming the op and the way out, instead of returning the tensor unchanged.
-TEST(TorchScriptArchive, RefusesInPlaceWritesIntoSlices) {
-  for (const char* write : {"torch.fill_(_2, 0.)", "torch.copy_(_2, torch.zeros_like(_2))"}) {
+// An in-place op on a slice or select changes the tensor it was cut from (script_views.cpp):
+// x[:, 0:4].fill_(0) and x[1].copy_(zeros) reach _1 (fc2's 4 x 8 output), and a view cut
+// before the write (_5, columns 2..5) sees it.
+TEST(TorchScriptArchive, WritesIntoSlicesReachTheBase) {
+  Tensor input = test_support::einsum_operand({4, 16}, 0);
+  ir::Graph plain = import_mlp_ending("    return (_1, _1)\n");
+  ir::Graph graph = import_mlp_ending(
+      "    _5 = torch.slice(_1, 1, 2, 6)\n"
+      "    _2 = torch.slice(_1, 1, 0, 4)\n"
+      "    _3 = torch.fill_(_2, 0.)\n"
+      "    _4 = torch.copy_(torch.select(_1, 0, 1), torch.zeros_like(torch.select(_1, 0, 1)))\n"
+      "    return (_1, _5)\n");
+  ir::verify(graph);
+  std::vector<double> before =
+      cpu::Executor(plain).run({{plain.inputs()[0]->name, input}})[0].to_double_vector();
+  std::vector<Tensor> results = cpu::Executor(graph).run({{graph.inputs()[0]->name, input}});
+  ASSERT_EQ(results.size(), 2u);
+  std::vector<double> after = results[0].to_double_vector();
+  ASSERT_EQ(after.size(), 32u);
+  for (size_t i = 0; i < 32; ++i) {
+    size_t row = i / 8, column = i % 8;
+    double expected = row == 1 || column < 4 ? 0.0 : before[i];
+    EXPECT_EQ(after[i], expected) << "row " << row << " column " << column;
+  }
+  std::vector<double> window = results[1].to_double_vector();
+  ASSERT_EQ(window.size(), 16u);
+  for (size_t i = 0; i < 16; ++i) EXPECT_EQ(window[i], after[(i / 4) * 8 + 2 + i % 4]) << i;
+}
+
+// Writes it cannot carry back are refused, naming the way out, never dropped: through a
+// strided slice, or through a view that is not a slice or select (a chunk).
+TEST(TorchScriptArchive, RefusesWritesItCannotCarryBack) {
+  const char* cases[][2] = {
+      {"    _2 = torch.slice(_1, 1, 0, 8, 2)\n", "with a step"},
+      {"    _2, _6 = torch.chunk(_1, 2, 1)\n", "torch.export"},
+  };
+  for (const auto& [view, message] : cases) {
     try {
-      import_mlp_ending("    _2 = torch.slice(_1, 1, 0, 4)\n    _3 = "s + write +
-                        "\n    return (_1, _3)\n");
-      ADD_FAILURE() << write << " imported";
+      import_mlp_ending(std::string(view) + "    _3 = torch.fill_(_2, 0.)\n    return (_1, _3)\n");
+      ADD_FAILURE() << view << " imported";
     } catch (const Error& error) {
       EXPECT_EQ(error.kind(), ErrorKind::Unsupported);
-      EXPECT_NE(std::string(error.what()).find("writes into a slice"), std::string::npos)
-          << error.what();
-      EXPECT_NE(std::string(error.what()).find("torch.export"), std::string::npos);
+      EXPECT_NE(std::string(error.what()).find(message), std::string::npos) << error.what();
     }
   }
 }
