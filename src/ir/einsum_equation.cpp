@@ -124,9 +124,11 @@ EinsumEquation parse_einsum(const std::string& equation, const std::vector<int64
     std::vector<int> sorted = parsed.inputs.back();
     std::sort(sorted.begin(), sorted.end());
     auto repeat = std::adjacent_find(sorted.begin(), sorted.end());
-    check(repeat == sorted.end(), ErrorKind::Unsupported, "einsum equation '", equation,
-          "': subscript '", letter_of(*repeat), "' repeats within operand ", i,
-          " (a diagonal), which Kiln does not support");
+    if (repeat != sorted.end()) {  // (check() would read *repeat even when there is none)
+      fail(ErrorKind::Unsupported, "einsum equation '", equation, "': subscript '",
+           letter_of(*repeat), "' repeats within operand ", i,
+           " (a diagonal), which Kiln does not support");
+    }
   }
   if (!rhs) {
     parsed.output = implicit_output(parsed, ellipsis_dims);

@@ -132,6 +132,13 @@ bool recognize(ir::Graph& graph, ir::Node* softmax) {
     if (!mask->shape.rank_known() || mask->shape.rank() > 4 || !is_floating(mask->dtype) ||
         add->outputs[0]->shape.to_string() != logits->shape.to_string())
       return false;
+    // Attention reads a mask's last dim as the keys it covers (a shorter one hides the rest,
+    // as ONNX pads it), so the mask must span the keys: a scalar or a key dim of 1 broadcast
+    // over all keys means something else and stays spelled out.
+    const ir::Shape& keys = logits->shape;
+    if (mask->shape.rank() == 0 || !keys.rank_known() || keys.rank() == 0 ||
+        !(mask->shape[mask->shape.rank() - 1] == keys[keys.rank() - 1]))
+      return false;
   }
   const ir::Value* scores = unscaled(graph, logits, scale);
   const ir::Node* product = scores->producer;

@@ -45,6 +45,8 @@ TEST(OnnxEinsum, MatchesLoops) {
       {"bghij,bghjd->bghid", {{1, 2, 1, 3, 5}, {1, 2, 1, 5, 4}}, ""},  // maxvit's attn @ v
       {"...ij,...jk->...ik", {{1, 2, 3}, {3, 3, 2}}, "aij,ajk->aik"},
       {"ij,jk,kl->il", {{2, 3}, {3, 4}, {4, 2}}, ""},
+      {"->", {{}}, ""},  // a scalar (crashed: the repeat check read past an empty term)
+      {",->", {{}, {}}, ""},
   };
   for (const auto& [equation, dims, reference] : cases) {
     std::vector<Tensor> values;
