@@ -19,7 +19,7 @@ ir::Graph import_onnx_bytes(const std::string& bytes, const std::filesystem::pat
 
 // The lowest and highest default-domain opsets Kiln imports.
 inline constexpr int64_t kMinOpset = 13;
-inline constexpr int64_t kMaxOpset = 25;
+inline constexpr int64_t kMaxOpset = 28;
 
 struct ImportOptions {
   // Import ops Kiln cannot run as nodes named "onnx.<OpType>" (no schema, not runnable)

@@ -1,4 +1,5 @@
-// Importers for elementwise math, comparisons, logic, matrix products, casts and CumSum.
+// Importers for elementwise math, comparisons, logic, matrix products, casts, CumSum and
+// CumProd.
 #include "onnx_import_context.h"
 
 namespace kiln::onnx {
@@ -33,14 +34,17 @@ void import_cast_like(OnnxNode& node) {
             {{"to", static_cast<int64_t>(target->dtype)}});
 }
 
-// ONNX passes the axis as an input (a one-element tensor); Kiln holds it as an attribute.
-void import_cum_sum(OnnxNode& node) {
-  node.allow_attributes({"exclusive", "reverse"});
-  std::vector<int64_t> axis = node.constant_ints(1, "axis");
-  if (axis.size() != 1) node.invalid("its axis input must hold one value, not ", axis.size());
-  AttrMap attrs = node.copied_attrs({"exclusive", "reverse"});
-  attrs["axis"] = axis[0];
-  node.emit("CumSum", {node.required_input(0, "x")}, std::move(attrs));
+// CumSum and CumProd (opset 26): ONNX passes the axis as an input (a one-element tensor);
+// Kiln holds it as an attribute.
+OpImporter cumulative(const char* op) {
+  return [op](OnnxNode& node) {
+    node.allow_attributes({"exclusive", "reverse"});
+    std::vector<int64_t> axis = node.constant_ints(1, "axis");
+    if (axis.size() != 1) node.invalid("its axis input must hold one value, not ", axis.size());
+    AttrMap attrs = node.copied_attrs({"exclusive", "reverse"});
+    attrs["axis"] = axis[0];
+    node.emit(op, {node.required_input(0, "x")}, std::move(attrs));
+  };
 }
 
 }  // namespace
@@ -66,7 +70,8 @@ void add_math_ops(OpTable& table) {
   table["Gemm"] = {same_op({"alpha", "beta", "transA", "transB"}), 1};
   table["Cast"] = {import_cast, 1};
   table["CastLike"] = {import_cast_like, 15};
-  table["CumSum"] = {import_cum_sum, 11};
+  table["CumSum"] = {cumulative("CumSum"), 11};
+  table["CumProd"] = {cumulative("CumProd"), 26};
 }
 
 }  // namespace kiln::onnx

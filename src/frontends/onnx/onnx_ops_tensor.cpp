@@ -180,10 +180,22 @@ void import_dropout(OnnxNode& node) {
   node.alias_output(0, node.required_input(0, "data"));
 }
 
+// Range; opset 27's stash_type names the type a float16 or bfloat16 range is computed in,
+// float32 by default, which is what Kiln's kernels do (in float32 or wider).
+void import_range(OnnxNode& node) {
+  node.allow_attributes({"stash_type"});
+  int64_t stash = node.attr_int("stash_type", 1);
+  if (stash != 1) {
+    node.unsupported("stash_type ", stash, ": Kiln computes 16-bit ranges in float32 (1)");
+  }
+  node.emit("Range", node.all_inputs(), {});
+}
+
 }  // namespace
 
 void add_tensor_ops(OpTable& table) {
-  for (const char* op : {"Slice", "Size", "Expand", "Range"}) table[op] = {same_op({}), 1};
+  for (const char* op : {"Slice", "Size", "Expand"}) table[op] = {same_op({}), 1};
+  table["Range"] = {import_range, 1};
   table["Flatten"] = {same_op({"axis"}), 1};
   table["Reshape"] = {same_op({"allowzero"}), 1};
   table["Transpose"] = {same_op({"perm"}), 1};

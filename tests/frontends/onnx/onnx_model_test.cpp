@@ -59,13 +59,13 @@ TEST(OnnxModel, MissingFileNamesThePath) {
 }
 
 TEST(OnnxModel, OpsetOutsideTheSupportedRangeIsUnsupported) {
-  for (int64_t opset : {12, 26}) {
+  for (int64_t opset : {12, 29}) {
     Error error = import_error(relu_model(opset).bytes());
     EXPECT_EQ(error.kind(), ErrorKind::Unsupported);
     EXPECT_THAT(error.what(), HasSubstr("uses ONNX opset " + std::to_string(opset) +
-                                        "; Kiln supports opsets 13 to 25"));
+                                        "; Kiln supports opsets 13 to 28"));
   }
-  for (int64_t opset : {13, 23, 25}) {
+  for (int64_t opset : {13, 23, 25, 28}) {
     EXPECT_NO_THROW(import_onnx_bytes(relu_model(opset).bytes(), {})) << opset;
   }
   ModelBuilder no_default = relu_model();

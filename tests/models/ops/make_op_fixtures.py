@@ -108,9 +108,23 @@ def make_top_k():
     return model
 
 
+def make_cum_prod():
+    """CumProd exists from opset 26; its node tests pass the axis as a run-time input."""
+    axis = helper.make_tensor("axis", TensorProto.INT64, [], [1])
+    node = helper.make_node("CumProd", ["x", "axis"], ["y"], exclusive=1)
+    graph = helper.make_graph(
+        [node], "cum_prod",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5])], [axis])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 26)])
+    onnx.checker.check_model(model)
+    return model
+
+
 if __name__ == "__main__":
     folder = pathlib.Path(__file__).parent
     onnx.save(make_pad(), folder / "pad.onnx")
     onnx.save(make_resize(), folder / "resize.onnx")
     onnx.save(make_composites(), folder / "composites.onnx")
     onnx.save(make_top_k(), folder / "top_k.onnx")
+    onnx.save(make_cum_prod(), folder / "cum_prod.onnx")
