@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "backends/cuda/fusion/lane_code.h"
+#include "backends/cuda/kernels/generated_kernel.h"
 #include "core/error.h"
 #include "passes/fusion_groups.h"
 
@@ -167,9 +168,8 @@ std::string row_body(const GroupSpec& group, const GeneratedKernel& kernel) {
   std::ostringstream body, before, lanes, after;
   body << "template <int V>\n__device__ __forceinline__ void kiln_rows(const KilnFusedArgs& a) {\n"
        << "  constexpr int kCols = " << kernel.row_length << ";\n"
-       << "  constexpr int kNeeded = (kCols + V - 1) / V;  // lanes the row needs\n"
-       << "  constexpr int kLanes = kNeeded > 16 ? 32 : kNeeded > 8 ? 16 : kNeeded > 4 ? 8 : "
-          "kNeeded > 2 ? 4 : kNeeded > 1 ? 2 : 1;\n"
+       << "  constexpr int kLanes = V == 1 ? " << row_lanes(kernel.row_length, 1) << " : "
+       << row_lanes(kernel.row_length, kernel.vector_width) << ";  // row_lanes\n"
        << "  constexpr int kChunks = (kCols + kLanes * V - 1) / (kLanes * V);\n"
        << "  const long long rows = a.count / kCols;\n"
        << "  const long long first = ((long long)blockIdx.x * 4 + threadIdx.x / 32) * (32 / "

@@ -63,6 +63,16 @@ inline unsigned grid_for(int64_t n, int per_thread = 1) {
   return static_cast<unsigned>(blocks > 65536 ? 65536 : blocks);
 }
 
+// The largest divisor of `count` that is at most `limit` (1 at least): how many of `count`
+// channel vectors a block takes so that no block is left with idle lanes (96 bf16 channels
+// are 12 vectors: 6 lanes of 2 blocks under a limit of 8).
+inline int widest_divisor(int count, int limit) {
+  for (int divisor = limit; divisor > 1; --divisor) {
+    if (count % divisor == 0) return divisor;
+  }
+  return 1;
+}
+
 // Maps a row-major linear index over `dims` to an element offset through `strides`
 // (0 on broadcast axes). Up to kMaxRank axes; passed to kernels by value.
 struct StridedView {

@@ -9,6 +9,7 @@
 #include "backends/cuda/kernels/cuda_check.h"
 #include "backends/cuda/kernels/cuda_common.cuh"
 #include "backends/cuda/kernels/depthwise_conv.h"
+#include "backends/cuda/kernels/index_math.cuh"
 
 namespace kiln::cuda {
 namespace {
@@ -150,19 +151,6 @@ __global__ void __launch_bounds__(kBlockThreads, kStride == 1 ? 2 : 1)
   }
 }
 
-bool aligned16(const void* pointer) {
-  return pointer == nullptr || reinterpret_cast<uintptr_t>(pointer) % 16 == 0;
-}
-
-// The widest divisor of `vectors` (channel vectors in all) up to `limit`: no block is left
-// with idle channel lanes (96 bf16 channels are 12 vectors, 4 lanes of 3 blocks).
-int lanes_for(int vectors, int limit) {
-  for (int lanes = limit; lanes > 1; --lanes) {
-    if (vectors % lanes == 0) return lanes;
-  }
-  return 1;
-}
-
 // Strips per block: kBlockThreads / lanes, halved (down to 64 threads) while the grid would
 // leave most of the GPU's multiprocessors idle, as small feature maps at batch 1 do.
 int strips_for(int64_t work_strips, int lanes, int channel_blocks) {
@@ -177,7 +165,7 @@ int strips_for(int64_t work_strips, int lanes, int channel_blocks) {
 template <typename T, int V>
 void launch_variant(Geometry g, const Operands& o, bool tiled, cudaStream_t stream) {
   const int vectors = g.c / V;
-  g.lanes = lanes_for(vectors, V > 1 ? kMaxVectorLanes : kMaxScalarLanes);
+  g.lanes = widest_divisor(vectors, V > 1 ? kMaxVectorLanes : kMaxScalarLanes);
   const int channel_blocks = vectors / g.lanes;
   const int64_t work = tiled ? int64_t(g.n) * g.out_h * ((g.out_w + kTile - 1) / kTile)
                              : int64_t(g.n) * g.out_h * g.out_w;
@@ -258,7 +246,7 @@ void launch_depthwise_conv_nhwc(DType dtype, const DepthwiseConvShape& s, const 
   const Operands operands{x, w, bias, residual, y, activation};
   // 16-byte channel vectors where the channels and every pointer allow, else one channel (and
   // the direct kernel: the tiled one's register tiles assume vectors).
-  const bool vectors = aligned16(x) && aligned16(y) && aligned16(residual);
+  const bool vectors = aligned_to(x, 16) && aligned_to(y, 16) && aligned_to(residual, 16);
   const bool tiled = variant == DepthwiseVariant::Tiled && depthwise_conv_tiled_supported(s);
   visit_float_storage(dtype, [&](auto tag) {
     using T = decltype(tag);

@@ -35,7 +35,8 @@ struct GeneratedEntry {
 
 // The lanes that share a row of `row_length` elements in a generated row kernel whose lanes
 // read `per_lane` elements at a time: the power of two covering the row, at most a warp (the
-// generator's kLanes, fusion/row_codegen.cpp). A warp holds 32 / lanes rows, a block 4 warps.
+// generator writes it into each row kernel as kLanes, fusion/row_codegen.cpp). A warp holds 32 /
+// lanes rows, a block 4 warps.
 constexpr int row_lanes(int64_t row_length, int per_lane) {
   const int64_t needed = (row_length + per_lane - 1) / per_lane;
   int lanes = 1;

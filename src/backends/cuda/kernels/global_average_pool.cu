@@ -9,6 +9,7 @@
 
 #include "backends/cuda/kernels/cuda_check.h"
 #include "backends/cuda/kernels/cuda_common.cuh"
+#include "backends/cuda/kernels/index_math.cuh"
 #include "backends/cuda/kernels/pool.h"
 
 namespace kiln::cuda {
@@ -86,13 +87,6 @@ __global__ void global_average_finish_kernel(Layout l, int64_t outputs, const fl
   }
 }
 
-int widest_divisor(int vectors, int limit) {
-  for (int lanes = limit; lanes > 1; --lanes) {
-    if (vectors % lanes == 0) return lanes;
-  }
-  return 1;
-}
-
 template <typename T, int V>
 void launch(int64_t batch, int64_t volume, int64_t channels, const void* x, void* y,
             void* workspace, size_t workspace_size, cudaStream_t stream) {
@@ -124,8 +118,6 @@ void launch(int64_t batch, int64_t volume, int64_t channels, const void* x, void
   }
 }
 
-bool aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
-
 }  // namespace
 
 void launch_global_average_pool_channels_last(DType dtype, int64_t batch, int64_t volume,
@@ -139,7 +131,7 @@ void launch_global_average_pool_channels_last(DType dtype, int64_t batch, int64_
   visit_float_storage(dtype, [&](auto tag) {
     using T = decltype(tag);
     constexpr int kVector = 16 / int(sizeof(T));
-    if (channels % kVector == 0 && aligned16(x)) {
+    if (channels % kVector == 0 && aligned_to(x, 16)) {
       launch<T, kVector>(batch, volume, channels, x, y, workspace, workspace_size, stream);
     } else {
       launch<T, 1>(batch, volume, channels, x, y, workspace, workspace_size, stream);

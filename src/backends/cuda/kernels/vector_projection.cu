@@ -5,6 +5,7 @@
 
 #include "backends/cuda/kernels/cuda_check.h"
 #include "backends/cuda/kernels/cuda_common.cuh"
+#include "backends/cuda/kernels/index_math.cuh"
 #include "backends/cuda/kernels/vector_projection.h"
 
 namespace kiln::cuda {
@@ -51,8 +52,6 @@ __global__ void vector_projection_kernel(int64_t values, int in, int out, const 
   y[value] = from_float<T>(sum);
 }
 
-bool aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
-
 }  // namespace
 
 void launch_vector_projection(DType dtype, int64_t n, int64_t in, int64_t out, const void* x,
@@ -73,7 +72,7 @@ void launch_vector_projection(DType dtype, int64_t n, int64_t in, int64_t out, c
           values, int(in), int(out), static_cast<const T*>(x), static_cast<const T*>(w),
           static_cast<const T*>(bias), static_cast<T*>(y), activation);
     };
-    if (in % kVector == 0 && aligned16(x) && aligned16(w)) {
+    if (in % kVector == 0 && aligned_to(x, 16) && aligned_to(w, 16)) {
       run(vector_projection_kernel<T, kVector>);
     } else {
       run(vector_projection_kernel<T, 1>);
