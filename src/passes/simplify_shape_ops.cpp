@@ -1,6 +1,7 @@
 // Shape simplification: Shape of a known-size value becomes a constant (also when only the
 // dims a following Gather/Slice picks are static), so that fold_constants can then collapse
-// Shape → Gather → Concat → Reshape chains; and no-op reshapes, casts and transposes go away.
+// Shape → Gather → Concat → Reshape chains; no-op reshapes, casts and transposes go away, and a
+// transpose that only moves dims of size 1 becomes a reshape.
 #include <algorithm>
 #include <numeric>
 #include <optional>
@@ -137,6 +138,52 @@ bool compose_transposes(ir::Node& node) {
   return true;
 }
 
+// A Transpose that moves only dims of size 1 keeps every element where it was: it is a
+// Reshape, which the runtimes run as a view instead of a copy (a channels-last region's exit
+// after global pooling, [N, 1, 1, C] to [N, C, 1, 1]). The target shape spells static dims out,
+// keeps a symbolic dim that stays in place with 0 and lets one that moves be -1; with two
+// moving symbolic dims the Transpose stays. Returns whether it rewrote the node.
+bool transpose_as_reshape(ir::Graph& graph, ir::Node& node) {
+  const ir::Value* input = node.input(0);
+  if (node.op != "Transpose" || input == nullptr || !input->shape.rank_known() ||
+      !node.has_attr("perm") || node.outputs.size() != 1) {
+    return false;
+  }
+  const std::vector<ir::Dim>& dims = input->shape.dims();
+  std::vector<int64_t> perm = node.attr_ints("perm");
+  if (perm.size() != dims.size()) return false;
+  int64_t last_moved = -1;
+  std::vector<int64_t> target;
+  int inferred = 0;
+  for (size_t i = 0; i < perm.size(); ++i) {
+    if (perm[i] < 0 || size_t(perm[i]) >= dims.size()) return false;
+    const ir::Dim& dim = dims[size_t(perm[i])];
+    if (dim.value == 1) {
+      target.push_back(1);
+      continue;
+    }
+    if (perm[i] < last_moved) return false;  // two dims that are not 1 change order
+    last_moved = perm[i];
+    if (dim.value > 0) {
+      target.push_back(dim.value);
+    } else if (dim.value == 0) {
+      return false;  // Reshape's 0 would mean "copy"; an empty tensor is not worth it
+    } else if (size_t(perm[i]) == i) {
+      target.push_back(0);
+    } else {
+      target.push_back(-1);
+      if (++inferred > 1) return false;
+    }
+  }
+  node.op = "Reshape";
+  node.attrs.clear();
+  node.inputs = {node.inputs[0],
+                 graph.add_constant(
+                     graph.unique_name(node.name + ".shape"),
+                     Tensor::from_vector<int64_t>({static_cast<int64_t>(target.size())}, target))};
+  return true;
+}
+
 }  // namespace
 
 int simplify_shape_ops(ir::Graph& graph) {
@@ -157,7 +204,9 @@ int simplify_shape_ops(ir::Graph& graph) {
     if (compose_transposes(*node)) ++rewrites;
     if (is_no_op(*node) && bypass_node(graph, node)) {
       ++rewrites;
+      continue;
     }
+    if (transpose_as_reshape(graph, *node)) ++rewrites;
   }
   return rewrites;
 }

@@ -137,5 +137,49 @@ TEST(SimplifyShapeOps, ConsecutiveTransposesCompose) {
   EXPECT_NO_THROW(ir::verify(graph));
 }
 
+// A Transpose that moves only dims of size 1 (a channels-last region's exit after global
+// pooling) becomes a Reshape, a view: a symbolic dim in place is kept with 0, one that moves
+// is inferred with -1. Transposes that reorder real dims, or move two symbolic dims, stay.
+TEST(SimplifyShapeOps, TransposeOfUnitDimsBecomesReshape) {
+  struct Case {
+    ir::Shape input;
+    std::vector<int64_t> perm;
+    std::vector<int64_t> target;  // empty: the Transpose stays
+  };
+  const Case cases[] = {
+      {shape({"batch", 1, 1, 8}), {0, 3, 1, 2}, {0, 8, 1, 1}},
+      {shape({2, 1, 1, 8}), {0, 3, 1, 2}, {2, 8, 1, 1}},
+      {shape({"a", 1, "b"}), {1, 0, 2}, {1, -1, 0}},
+      {shape({1, "s", 1, 4}), {2, 1, 0, 3}, {1, 0, 1, 4}},
+      {shape({"?", 1, 6}), {1, 0, 2}, {1, -1, 6}},
+      {shape({2, 1, 3}), {2, 1, 0}, {}},
+      {shape({1, "a", "b"}), {1, 2, 0}, {}},
+      {shape({2, 0, 1}), {0, 2, 1}, {}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.input.to_string());
+    ir::Graph graph;
+    ir::Value* x = graph.add_input("x", DType::Float32, c.input);
+    ir::Node* relu = graph.add_node("Relu", "relu", {x}, {"r"});
+    ir::Node* transpose = graph.add_node("Transpose", "t", {relu->outputs[0]}, {"y"});
+    transpose->attrs["perm"] = c.perm;
+    graph.add_output(transpose->outputs[0]);
+    ir::infer_graph(graph);
+    ir::Shape transposed = transpose->outputs[0]->shape;
+    EXPECT_EQ(simplify_shape_ops(graph), c.target.empty() ? 0 : 1);
+    if (c.target.empty()) {
+      EXPECT_EQ(transpose->op, "Transpose");
+      continue;
+    }
+    EXPECT_EQ(transpose->op, "Reshape");
+    ASSERT_EQ(transpose->inputs.size(), 2u);
+    EXPECT_EQ(transpose->inputs[1]->constant->to_int64_vector(), c.target);
+    transpose->outputs[0]->shape = ir::Shape();
+    ir::infer_graph(graph);
+    EXPECT_EQ(transpose->outputs[0]->shape, transposed);
+    EXPECT_NO_THROW(ir::verify(graph));
+  }
+}
+
 }  // namespace
 }  // namespace kiln::passes

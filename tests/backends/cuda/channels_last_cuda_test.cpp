@@ -237,6 +237,46 @@ TEST(CudaChannelsLast, VectorProjectionTactics) {
   }
 }
 
+// Convolutions lowered to im2col + GEMM (ops/conv_as_gemm.h), forced through the node's
+// "tactic": a ResNet stem (7x7 stride 2, 3 channels, bias and ReLU), a 3x3 with 4 channels, a
+// residual and SiLU, uneven pads with dilation, patch embeddings (stride == kernel) with 3 and
+// with 32 channels, and an input large enough that the L2-sized chunks split it unevenly.
+TEST(CudaChannelsLast, Im2colGemmTactics) {
+  KILN_REQUIRE_GPU();
+  struct Case {
+    Dims x, w;
+    std::vector<int64_t> pads;
+    int64_t stride, dilation;
+    const char* activation;
+    bool bias, residual;
+  };
+  const Case cases[] = {
+      {{2, 3, 30, 30}, {16, 3, 7, 7}, {3, 3, 3, 3}, 2, 1, "Relu", true, false},
+      {{2, 4, 13, 11}, {24, 4, 3, 3}, {1, 1, 1, 1}, 1, 1, "Silu", true, true},
+      {{1, 3, 17, 19}, {8, 3, 3, 3}, {0, 1, 2, 1}, 1, 2, "", false, false},
+      {{2, 3, 32, 32}, {40, 3, 4, 4}, {0, 0, 0, 0}, 4, 1, "", true, false},
+      {{2, 32, 8, 8}, {48, 32, 2, 2}, {0, 0, 0, 0}, 2, 1, "Relu", true, true},
+      {{4, 3, 260, 260}, {16, 3, 3, 3}, {1, 1, 1, 1}, 1, 1, "Relu", true, true},
+  };
+  for (const char* tactic : {"kiln_im2col_gemm", "kiln_im2col_gemm_l2"}) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(std::string(tactic) + " on " + dims_to_string(c.x) + " * " +
+                   dims_to_string(c.w));
+      Attrs attrs = conv_attrs(c.pads, {c.stride, c.stride}, {c.dilation, c.dilation}, 1);
+      attrs["tactic"] = std::string(tactic);
+      if (*c.activation != 0) attrs["fused_activation"] = std::string(c.activation);
+      std::vector<Dims> dims{c.x, c.w};
+      if (c.bias || c.residual) dims.push_back({c.w[0]});
+      if (c.residual) {
+        int64_t out_h = (c.x[2] + c.pads[0] + c.pads[2] - c.dilation * (c.w[2] - 1) - 1) / c.stride;
+        int64_t out_w = (c.x[3] + c.pads[1] + c.pads[3] - c.dilation * (c.w[3] - 1) - 1) / c.stride;
+        dims.push_back({c.x[0], c.w[0], out_h + 1, out_w + 1});
+      }
+      expect_all("Conv", dims, attrs);
+    }
+  }
+}
+
 // Sizes of ResNet-50's layers at batch 2, bf16 and fp16 through the fast NHWC engines.
 TEST(CudaChannelsLast, ConvResNetShapes) {
   KILN_REQUIRE_GPU();

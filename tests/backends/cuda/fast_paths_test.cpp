@@ -234,17 +234,19 @@ TEST(CudaFastPathTest, TransposesMatchCpu) {
     Dims dims;
     std::vector<int64_t> perm;
   };
-  const Case cases[] = {{{2, 5, 3, 8}, {0, 2, 1, 3}},   // attention heads: rows of 8 move whole
-                        {{2, 5, 3, 6}, {0, 2, 1, 3}},   // rows of 6: narrower words
-                        {{2, 5, 3, 3}, {0, 2, 1, 3}},   // rows of 3: element by element
-                        {{3, 4, 5}, {2, 0, 1}},         // the innermost axis moves
-                        {{2, 40, 33}, {0, 2, 1}},       // a batched matrix transpose: tiles
-                        {{3, 48, 20}, {0, 2, 1}},       // tiles, partial along one side
-                        {{64, 9}, {}},                  // tiles, 2-D
-                        {{2, 9, 3, 40}, {0, 2, 3, 1}},  // tiles with two batch axes (keys^T)
-                        {{6, 7}, {}},                   // default perm: reversed
-                        {{2, 3, 4, 5}, {2, 3, 0, 1}},   // merges into a 2-D transpose
-                        {{1, 4, 1, 6}, {2, 1, 0, 3}}};  // size-1 axes dropped
+  const Case cases[] = {{{2, 5, 3, 8}, {0, 2, 1, 3}},    // attention heads: rows of 8 move whole
+                        {{2, 5, 3, 6}, {0, 2, 1, 3}},    // rows of 6: narrower words
+                        {{2, 5, 3, 3}, {0, 2, 1, 3}},    // rows of 3: element by element
+                        {{3, 4, 5}, {2, 0, 1}},          // the innermost axis moves
+                        {{2, 40, 33}, {0, 2, 1}},        // a batched matrix transpose: tiles
+                        {{3, 48, 20}, {0, 2, 1}},        // tiles, partial along one side
+                        {{64, 9}, {}},                   // tiles, 2-D
+                        {{2, 9, 3, 40}, {0, 2, 3, 1}},   // tiles with two batch axes (keys^T)
+                        {{6, 7}, {}},                    // default perm: reversed
+                        {{2, 3, 4, 5}, {2, 3, 0, 1}},    // merges into a 2-D transpose
+                        {{1, 4, 1, 6}, {2, 1, 0, 3}},    // size-1 axes dropped
+                        {{2, 3, 12, 11}, {0, 2, 3, 1}},  // NCHW to NHWC, 3 channels: narrow
+                        {{3, 5, 70}, {0, 2, 1}}};        // narrow rows of 5
   uint32_t seed = 400;
   for (const Case& c : cases) {
     for (DType dtype : kMovedDTypes) {
@@ -355,6 +357,26 @@ TEST(CopyFastPaths, ARowCropConvertingToItsOutputDtypeMatchesTheCpu) {
     Tensor actual = executor.run(inputs)[0];
     expect_same(actual, expected, /*exact=*/true, "crop of " + std::to_string(cols));
   }
+}
+
+// A network's float32 NCHW input entering a bf16 channels-last region: the cast folds into
+// the Transpose, which converts on the way through the narrow-row kernel (3 channels).
+TEST(CopyFastPaths, ANarrowTransposeConvertingToItsReadersDtypeMatchesTheCpu) {
+  KILN_REQUIRE_GPU();
+  const Dims dims{2, 3, 40, 36};
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims(dims));
+  ir::Node* to_nhwc = graph.add_node("Transpose", "to_nhwc", {x}, {"nhwc"});
+  to_nhwc->attrs["perm"] = std::vector<int64_t>{0, 2, 3, 1};
+  ir::Node* relu = graph.add_node("Relu", "relu", {to_nhwc->outputs[0]}, {"y"});
+  relu->precision = Precision::BF16;
+  graph.add_output(relu->outputs[0]);
+  ir::infer_graph(graph);
+  std::map<std::string, Tensor> inputs = {{"x", random_data(DType::Float32, dims, 5)}};
+  Tensor expected = cpu::Executor(graph).run(inputs)[0];
+  cuda::CudaExecutor executor(graph, {}, {.poison_values = true});
+  Tensor actual = executor.run(inputs)[0];
+  expect_same(actual, expected, /*exact=*/true, "narrow converting transpose");
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Data movement on the GPU: one strided copy (source and destination views) behind Transpose,
 // Expand, Slice, Concat and Split, plus Gather. Bytes are moved by element size, so one kernel
 // per size serves every dtype.
+#include <type_traits>
+
 #include "backends/cuda/kernels/data_movement.h"
 #include "backends/cuda/kernels/element_words.cuh"
 #include "backends/cuda/kernels/index_math.cuh"
@@ -74,20 +76,32 @@ __global__ void tiled_copy_kernel(const Word* src, Word* dst, TileCopy copy) {
 // The tiled plan for a merged loop (32-bit offsets already checked), or false where it does
 // not apply: the destination's last axis must be contiguous, the source's not, and another
 // axis contiguous in the source; both long enough to fill most of a tile.
-bool plan_tiles(const StridedLoop& loop, TileCopy& copy) {
+// A transpose's axes as a tile plan sees them: the destination's contiguous last axis, the
+// source's contiguous axis (`row_axis`), and the others merged into `batch`. False where the
+// last axis is contiguous in the source too, or no other axis is.
+bool split_transpose_axes(const StridedLoop& loop, size_t& row_axis, StridedLoop& batch) {
   size_t last = loop.dims.size() - 1;
   if (last == 0 || loop.strides[1][last] != 1 || loop.strides[0][last] == 1) return false;
-  size_t row_axis = 0;
+  row_axis = 0;
   while (row_axis < last && loop.strides[0][row_axis] != 1) ++row_axis;
-  if (row_axis == last || loop.dims[row_axis] < kTile / 4 || loop.dims[last] < kTile / 4)
-    return false;
-  StridedLoop batch{{}, {{}, {}}, loop.offsets};
+  if (row_axis == last) return false;
+  batch = StridedLoop{{}, {{}, {}}, loop.offsets};
   for (size_t axis = 0; axis < last; ++axis) {
     if (axis == row_axis) continue;
     batch.dims.push_back(loop.dims[axis]);
     for (size_t k = 0; k < 2; ++k) batch.strides[k].push_back(loop.strides[k][axis]);
   }
   batch = collapse_axes(batch);
+  return true;
+}
+
+bool plan_tiles(const StridedLoop& loop, TileCopy& copy) {
+  size_t row_axis = 0, last = loop.dims.size() - 1;
+  StridedLoop batch;
+  if (!split_transpose_axes(loop, row_axis, batch) || loop.dims[row_axis] < kTile / 4 ||
+      loop.dims[last] < kTile / 4) {
+    return false;
+  }
   copy.rows = uint32_t(loop.dims[row_axis]);
   copy.cols = uint32_t(loop.dims[last]);
   copy.src_col_stride = uint32_t(loop.strides[0][last]);
@@ -99,6 +113,66 @@ bool plan_tiles(const StridedLoop& loop, TileCopy& copy) {
   int64_t tiles = element_count(batch.dims) * row_tiles * col_tiles;
   if (tiles >= (int64_t(1) << 31)) return false;
   copy.tiles = uint32_t(tiles);
+  copy.batch = make_index32<2>(batch);
+  return true;
+}
+
+// Transposes whose destination rows are too short for a tile (NCHW images to NHWC with 3
+// channels: a network's input entering its channels-last region) take one destination row
+// per thread instead: neighbouring threads read neighbouring source elements of each column
+// (coalesced) and write neighbouring rows (one contiguous span per warp). The element-wise
+// walk ran ResNet-50's [32, 3, 224, 224] input transpose at 600 GB/s on an H100.
+struct NarrowCopy {
+  uint32_t rows = 0, cols = 0;  // as in TileCopy; cols < kTile / 4
+  uint32_t src_col_stride = 0, dst_row_stride = 0;
+  FastDivmod row_count;
+  uint32_t threads = 0;  // batches x rows
+  Index32<2> batch;
+};
+
+// Converts between float storage types, or copies words unchanged (From == To, not a float).
+template <typename From, typename To>
+__device__ __forceinline__ To convert_element(From value) {
+  if constexpr (std::is_same_v<From, To>) {
+    return value;
+  } else {
+    return from_float<To>(to_float(value));
+  }
+}
+
+template <typename From, typename To>
+__global__ void narrow_transpose_kernel(const From* src, To* dst, NarrowCopy copy) {
+  for (uint32_t t = blockIdx.x * blockDim.x + threadIdx.x; t < copy.threads;
+       t += gridDim.x * blockDim.x) {
+    uint32_t batch = copy.row_count.div(t);
+    uint32_t row = t - batch * copy.rows;
+    uint32_t base[2];
+    copy.batch.at(batch, base);
+    const From* in = src + base[0] + row;
+    To* out = dst + base[1] + row * copy.dst_row_stride;
+    for (uint32_t col = 0; col < copy.cols; ++col) {
+      out[col] = convert_element<From, To>(in[col * copy.src_col_stride]);
+    }
+  }
+}
+
+// The narrow plan for a merged loop (32-bit offsets checked), or false where it does not
+// apply: as plan_tiles, but for destination rows shorter than a quarter tile.
+bool plan_narrow(const StridedLoop& loop, NarrowCopy& copy) {
+  size_t row_axis = 0, last = loop.dims.size() - 1;
+  StridedLoop batch;
+  if (!split_transpose_axes(loop, row_axis, batch) || loop.dims[row_axis] < kTile ||
+      loop.dims[last] >= kTile / 4) {
+    return false;
+  }
+  copy.rows = uint32_t(loop.dims[row_axis]);
+  copy.cols = uint32_t(loop.dims[last]);
+  copy.src_col_stride = uint32_t(loop.strides[0][last]);
+  copy.dst_row_stride = uint32_t(loop.strides[1][row_axis]);
+  copy.row_count = FastDivmod(copy.rows);
+  int64_t threads = element_count(batch.dims) * copy.rows;
+  if (threads >= (int64_t(1) << 31)) return false;
+  copy.threads = uint32_t(threads);
   copy.batch = make_index32<2>(batch);
   return true;
 }
@@ -216,6 +290,8 @@ void launch_strided_copy(size_t element_size, const void* src, int64_t src_count
   bool index32 = fits_index32(loop, {src_count / scale, dst_count / scale});
   TileCopy tiles;
   bool tiled = index32 && plan_tiles(loop, tiles);
+  NarrowCopy narrow;
+  bool narrowed = index32 && !tiled && plan_narrow(loop, narrow);
   auto launch = [&](auto word_type) {
     using W = decltype(word_type);
     const W* from = static_cast<const W*>(src);
@@ -224,6 +300,11 @@ void launch_strided_copy(size_t element_size, const void* src, int64_t src_count
       if (tiled) {
         unsigned blocks = tiles.tiles < 65536u ? tiles.tiles : 65536u;
         tiled_copy_kernel<W><<<blocks, dim3(kTile, kTileRows), 0, stream>>>(from, to, tiles);
+        return;
+      }
+      if (narrowed) {
+        narrow_transpose_kernel<W, W>
+            <<<grid_for(narrow.threads), kThreads, 0, stream>>>(from, to, narrow);
         return;
       }
     }
@@ -263,6 +344,8 @@ void launch_strided_convert(DType from, const void* src, int64_t src_count, DTyp
   StridedLoop loop = collapse_axes(walk);
   int64_t n = element_count(loop.dims);
   bool index32 = fits_index32(loop, {src_count, dst_count});
+  NarrowCopy narrow;
+  bool narrowed = index32 && plan_narrow(loop, narrow);
   visit_float_storage(from, [&](auto from_tag) {
     visit_float_storage(to, [&](auto to_tag) {
       using From = decltype(from_tag);
@@ -273,6 +356,9 @@ void launch_strided_convert(DType from, const void* src, int64_t src_count, DTyp
         row_convert_kernel<From, To><<<unsigned(loop.dims[0]), kThreads, 0, stream>>>(
             in + loop.offsets[0], loop.strides[0][0], out + loop.offsets[1], loop.strides[1][0],
             loop.dims[1]);
+      } else if (narrowed) {
+        narrow_transpose_kernel<From, To>
+            <<<grid_for(narrow.threads), kThreads, 0, stream>>>(in, out, narrow);
       } else if (index32) {
         strided_convert32_kernel<From, To>
             <<<grid_for(n), kThreads, 0, stream>>>(in, out, uint32_t(n), make_index32<2>(loop));

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 
+#include "backends/cuda/kernels/nhwc_conv_shape.h"
 #include "core/dtype.h"
 
 namespace kiln::cuda {
@@ -19,12 +20,8 @@ namespace kiln::cuda {
 enum class DepthwiseActivation { None, Relu, Silu };
 enum class DepthwiseVariant { Tiled, Direct };
 
-struct DepthwiseConvShape {
-  int64_t n = 0, h = 0, w = 0, c = 0;  // the NHWC input; the output has c channels too
-  int64_t out_h = 0, out_w = 0;
-  int64_t kernel_h = 0, kernel_w = 0;
-  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1;
-};
+// The input is NHWC; the output has c channels too.
+using DepthwiseConvShape = NhwcConvShape;
 
 // Whether launch_depthwise_conv_nhwc takes this shape: its weights for a block's channels fit
 // in shared memory (kernel_h * kernel_w at most 192) and every index fits in 32 bits per image.

@@ -5,7 +5,9 @@
 //
 // A 1x1 convolution of 1x1 images runs through Kiln's vector projection kernel
 // (kernels/vector_projection.h) and a channels_last depthwise Conv through Kiln's depthwise
-// kernels (kernels/depthwise_conv.h), unless the builder timed cuDNN faster for the layer.
+// kernels (kernels/depthwise_conv.h), unless the builder timed cuDNN faster for the layer; one
+// with few input channels or a patch-embedding window as im2col + GEMM (conv_as_gemm.h) where
+// the builder timed that faster.
 // Another channels_last Conv runs through cuDNN's graph API (kernels/cudnn_conv.h) with its bias,
 // its residual input (input 3, from passes::fuse_conv_residual) and a fused ReLU or SiLU in one
 // graph. Everything else, and a problem the graph API refuses, takes the legacy API
@@ -26,6 +28,7 @@
 #include "backends/cuda/kernels/pool.h"
 #include "backends/cuda/kernels/relu_in_place.h"
 #include "backends/cuda/kernels/vector_projection.h"
+#include "backends/cuda/ops/conv_as_gemm.h"
 #include "backends/cuda/ops/cuda_kernel.h"
 #include "backends/cuda/ops/cuda_ops.h"
 #include "backends/cuda/ops/node_launch.h"
@@ -162,26 +165,32 @@ ConvSetup conv_setup(const ir::Node& node, const DeviceTensor& x, const DeviceTe
   return setup;
 }
 
+// The window of a Conv in the terms of Kiln's NHWC kernels.
+NhwcConvShape nhwc_shape(const ConvSetup& setup) {
+  const ConvProblem& p = setup.p;
+  const cpu::WindowDim &h = setup.h, &wd = setup.wd;
+  return NhwcConvShape{.n = p.x[0],
+                       .h = h.in,
+                       .w = wd.in,
+                       .c = p.x[1],
+                       .out_h = h.out,
+                       .out_w = wd.out,
+                       .kernel_h = h.kernel,
+                       .kernel_w = wd.kernel,
+                       .stride_h = h.stride,
+                       .stride_w = wd.stride,
+                       .pad_h = h.pad_begin,
+                       .pad_w = wd.pad_begin,
+                       .dilation_h = h.dilation,
+                       .dilation_w = wd.dilation};
+}
+
 // The depthwise kernel's shape for a channels_last depthwise Conv (one input channel per group,
 // as many outputs) it takes; nullopt for any other convolution.
 std::optional<DepthwiseConvShape> depthwise_shape(const ConvSetup& setup) {
   const ConvProblem& p = setup.p;
   if (!setup.nhwc || p.groups != p.x[1] || p.w[0] != p.x[1] || p.w[1] != 1) return std::nullopt;
-  const cpu::WindowDim &h = setup.h, &wd = setup.wd;
-  DepthwiseConvShape shape{.n = p.x[0],
-                           .h = h.in,
-                           .w = wd.in,
-                           .c = p.x[1],
-                           .out_h = h.out,
-                           .out_w = wd.out,
-                           .kernel_h = h.kernel,
-                           .kernel_w = wd.kernel,
-                           .stride_h = h.stride,
-                           .stride_w = wd.stride,
-                           .pad_h = h.pad_begin,
-                           .pad_w = wd.pad_begin,
-                           .dilation_h = h.dilation,
-                           .dilation_w = wd.dilation};
+  DepthwiseConvShape shape = nhwc_shape(setup);
   if (!depthwise_conv_supported(shape)) return std::nullopt;
   return shape;
 }
@@ -195,9 +204,10 @@ bool is_vector_projection(const ConvSetup& setup) {
          h.pad_begin == 0 && h.pad_end == 0 && wd.pad_begin == 0 && wd.pad_end == 0;
 }
 
-// The tactics of a Conv Kiln has its own kernels for, fastest-first by default: a depthwise
-// channels_last Conv's tiled and direct kernels, a vector projection's kernel, then cuDNN (the
-// graph API's engines, timed among themselves).
+// The tactics of a Conv Kiln has its own kernels for, in order of preference where timings
+// tie: a depthwise channels_last Conv's tiled and direct kernels, a vector projection's kernel,
+// then cuDNN (the graph API's engines, timed among themselves); for a few-channel or
+// patch-embedding Conv cuDNN first, then im2col + GEMM (conv_as_gemm.h).
 constexpr const char* kTacticDepthwiseTiled = "kiln_depthwise_tiled";
 constexpr const char* kTacticDepthwise = "kiln_depthwise";
 constexpr const char* kTacticVector = "kiln_vector";
@@ -247,6 +257,31 @@ bool ran_as_depthwise(LaunchContext& context, const ir::Node& node, const ConvSe
   return true;
 }
 
+// The patch-matrix shape of a channels_last Conv of one group; nullopt for others.
+std::optional<Im2colShape> im2col_shape(const ConvSetup& setup) {
+  const ConvProblem& p = setup.p;
+  if (!setup.nhwc || p.groups != 1 || p.w[1] != p.x[1]) return std::nullopt;
+  return nhwc_shape(setup);
+}
+
+// im2col + GEMM where the builder chose it for this layer (node attribute "tactic"). False,
+// having launched nothing, otherwise.
+bool ran_as_gemm(LaunchContext& context, const ir::Node& node, const ConvSetup& setup,
+                 Activation activation, const DeviceTensor& x, const DeviceTensor& w,
+                 const DeviceTensor* bias, const DeviceTensor* residual, DeviceTensor& y) {
+  std::string tactic = node.attr_string("tactic", "");
+  if (tactic != kTacticIm2colGemm && tactic != kTacticIm2colGemmL2) return false;
+  std::optional<Im2colShape> shape = im2col_shape(setup);
+  check(shape.has_value(), ErrorKind::InvalidModel, node.describe(), ": tactic '", tactic,
+        "' needs a channels_last convolution of one group");
+  LoweredActivation act = activation == Activation::Relu   ? LoweredActivation::Relu
+                          : activation == Activation::Silu ? LoweredActivation::Silu
+                                                           : LoweredActivation::None;
+  run_conv_as_gemm(context, node, *shape, tactic == kTacticIm2colGemmL2, act, x, w, bias, residual,
+                   y);
+  return true;
+}
+
 void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
                  std::span<DeviceTensor> outputs) {
   auto [x, w, bias, residual] = conv_operands(context, node, inputs);
@@ -263,6 +298,7 @@ void conv_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
 
   if (ran_as_vector_projection(context, node, setup, activation, x, w, bias, residual, y)) return;
   if (ran_as_depthwise(context, node, setup, activation, x, w, bias, residual, y)) return;
+  if (ran_as_gemm(context, node, setup, activation, x, w, bias, residual, y)) return;
   if (nhwc) {
     ConvProblem graph_problem = p;
     graph_problem.pad = {h.pad_begin, wd.pad_begin};
@@ -449,7 +485,6 @@ void global_average_pool_kernel(LaunchContext& context, const ir::Node& node,
 
 std::vector<std::string> conv_node_tactics(LaunchContext& context, const ir::Node& node,
                                            std::span<const DeviceTensor> inputs) {
-  (void)context;
   if (inputs.size() < 2 || !inputs[0].defined() || !inputs[1].defined()) return {};
   if (inputs[0].dims.size() != inputs[1].dims.size() || inputs[0].dims.size() < 3 ||
       inputs[0].dims.size() > 4) {
@@ -460,6 +495,12 @@ std::vector<std::string> conv_node_tactics(LaunchContext& context, const ir::Nod
   if (is_vector_projection(setup) && !residual) {
     if (fused_activation(node) == Activation::Sigmoid) return {};  // Kiln's kernel only
     return {kTacticVector, kTacticCudnn};
+  }
+  std::optional<Im2colShape> patches = im2col_shape(setup);
+  if (patches &&
+      conv_as_gemm_candidate(*patches, setup.h.pad_end, setup.wd.pad_end, inputs[1].dims[0],
+                             inputs[0].dtype, context.workspace_size)) {
+    return {kTacticCudnn, kTacticIm2colGemm, kTacticIm2colGemmL2};
   }
   std::optional<DepthwiseConvShape> shape = depthwise_shape(setup);
   if (!shape) return {};

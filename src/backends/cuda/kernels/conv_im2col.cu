@@ -1,0 +1,93 @@
+// The kernel behind conv_im2col.h: one thread per 16-byte vector of the patch matrix. It
+// decodes its pixel and the (kh, kw, c) of its first element once, then steps through the
+// vector's elements by incrementing c, carrying into kw and kh, so the inner loop has no
+// divisions. Neighbouring threads write neighbouring vectors (coalesced stores); their reads
+// fall in a few input rows that L1 serves.
+#include <cstdint>
+
+#include "backends/cuda/kernels/conv_im2col.h"
+#include "backends/cuda/kernels/cuda_check.h"
+#include "backends/cuda/kernels/cuda_common.cuh"
+#include "backends/cuda/kernels/index_math.cuh"
+
+namespace kiln::cuda {
+namespace {
+
+// Bits of one element: the copy does not convert, so 2-byte types share one instantiation.
+template <typename Bits>
+__global__ void im2col_nhwc_kernel(Im2colShape s, int64_t first_pixel, int64_t vectors,
+                                   int row_vectors, int row_length, const Bits* __restrict__ x,
+                                   Bits* __restrict__ rows) {
+  constexpr int kVector = 16 / int(sizeof(Bits));
+  const int window = int(s.kernel_h * s.kernel_w * s.c);
+  const int channels = int(s.c), kernel_w = int(s.kernel_w);
+  for (int64_t index = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; index < vectors;
+       index += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t local_pixel = index / row_vectors;
+    const int first = int(index - local_pixel * row_vectors) * kVector;
+    const int64_t pixel = first_pixel + local_pixel;
+    const int64_t ow = pixel % s.out_w, rest = pixel / s.out_w;
+    const int64_t oh = rest % s.out_h, image = rest / s.out_h;
+    const int64_t top = oh * s.stride_h - s.pad_h, left = ow * s.stride_w - s.pad_w;
+    const Bits* plane = x + image * s.h * s.w * s.c;
+    int kh = first / (kernel_w * channels);
+    int kw = (first / channels) % kernel_w;
+    int c = first % channels;
+    Pack<Bits, kVector> pack;
+#pragma unroll
+    for (int v = 0; v < kVector; ++v) {
+      Bits value = 0;
+      const int64_t ih = top + kh * s.dilation_h, iw = left + kw * s.dilation_w;
+      if (first + v < window && ih >= 0 && ih < s.h && iw >= 0 && iw < s.w) {
+        value = plane[(ih * s.w + iw) * s.c + c];
+      }
+      pack.v[v] = value;
+      if (++c == channels) {
+        c = 0;
+        if (++kw == kernel_w) {
+          kw = 0;
+          ++kh;
+        }
+      }
+    }
+    *reinterpret_cast<Pack<Bits, kVector>*>(rows + local_pixel * row_length + first) = pack;
+  }
+}
+
+}  // namespace
+
+int64_t im2col_row_length(DType dtype, const Im2colShape& shape) {
+  const int64_t vector = 16 / int64_t(dtype_size(dtype));
+  return (shape.window() + vector - 1) / vector * vector;
+}
+
+void launch_im2col_nhwc(DType dtype, const Im2colShape& shape, int64_t first_pixel, int64_t pixels,
+                        const void* x, void* rows, int64_t row_length, cudaStream_t stream) {
+  if (pixels <= 0) return;
+  launch_check(dtype == DType::Float32 || dtype == DType::Float16 || dtype == DType::BFloat16,
+               ErrorKind::Unsupported, "im2col: unsupported dtype ", dtype_name(dtype));
+  const int64_t vector = 16 / int64_t(dtype_size(dtype));
+  launch_check(row_length >= shape.window() && row_length % vector == 0 &&
+                   row_length < (int64_t(1) << 30) && first_pixel >= 0 &&
+                   first_pixel + pixels <= shape.pixels(),
+               ErrorKind::InvalidArgument, "im2col: rows of ", row_length, " for a window of ",
+               shape.window(), ", pixels ", first_pixel, "+", pixels, " of ", shape.pixels());
+  launch_check(aligned_to(x, 16) && aligned_to(rows, 16), ErrorKind::InvalidArgument,
+               "im2col: input and rows must be 16-byte aligned");
+  const int row_vectors = int(row_length / vector);
+  const int64_t vectors = pixels * row_vectors;
+  auto run = [&](auto bits) {
+    using Bits = decltype(bits);
+    im2col_nhwc_kernel<Bits><<<grid_for(vectors), kThreads, 0, stream>>>(
+        shape, first_pixel, vectors, row_vectors, int(row_length), static_cast<const Bits*>(x),
+        static_cast<Bits*>(rows));
+  };
+  if (dtype == DType::Float32) {
+    run(uint32_t{});
+  } else {
+    run(uint16_t{});
+  }
+  KILN_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace kiln::cuda
