@@ -13,6 +13,21 @@
 #include "core/error.h"
 
 namespace kiln::cuda {
+
+cublasComputeType_t gemm_compute_type(Precision precision, DType ab_dtype) {
+  bool wide = ab_dtype == DType::Float32;
+  switch (precision) {
+    case Precision::FP32:
+      return CUBLAS_COMPUTE_32F;
+    case Precision::TF32:
+      return wide ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    case Precision::FP16:
+      return wide ? CUBLAS_COMPUTE_32F_FAST_16F : CUBLAS_COMPUTE_32F;
+    case Precision::BF16:
+      return wide ? CUBLAS_COMPUTE_32F_FAST_16BF : CUBLAS_COMPUTE_32F;
+  }
+  return CUBLAS_COMPUTE_32F;
+}
 namespace {
 
 using MatmulDesc = UniqueHandle<cublasLtMatmulDesc_t, cublasLtMatmulDescDestroy>;

@@ -16,11 +16,17 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/precision.h"
 
 namespace kiln::cuda {
 
 // What cuBLASLt applies after alpha·A·B + beta·C. Gelu is the tanh approximation.
 enum class GemmEpilogue : uint8_t { None, Bias, Relu, ReluBias, Gelu, GeluBias };
+
+// cuBLASLt's compute type for a layer's precision on A and B stored as `ab_dtype`: FP32 stays
+// exact, TF32 may use tensor cores, 16-bit operands accumulate in FP32, and float32 operands of
+// an fp16/bf16 layer use cuBLASLt's down-converting compute types.
+cublasComputeType_t gemm_compute_type(Precision precision, DType ab_dtype);
 
 // Column-major D(m×n) = epilogue(alpha·op(A)·op(B) + beta·C [+ bias]) for `batch` matrices.
 // C, when present, has D's layout and dtype; the bias vector has m elements of D's dtype.

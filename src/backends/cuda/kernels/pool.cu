@@ -127,7 +127,9 @@ __device__ int taps_between(int o, int stride, int pad, int kernel, int dilation
   return count;
 }
 
-template <typename T, int V>
+// kKernel > 0: a square window of that size known at compile time (3x3: ResNet's stem pool),
+// its loops unrolled so that all of a thread's loads are in flight at once; 0: g's window.
+template <typename T, int V, int kKernel>
 __global__ void pool2d_nhwc_kernel(Window2d g, PoolMode mode, const T* __restrict__ x,
                                    T* __restrict__ y) {
   const int vectors = g.c / V;
@@ -147,10 +149,14 @@ __global__ void pool2d_nhwc_kernel(Window2d g, PoolMode mode, const T* __restric
     nan[v] = false;
   }
   const T* image = x + int64_t(n) * g.h * g.w * g.c + c0;
-  for (int r = 0; r < g.kernel_h; ++r) {
+  const int kernel_h = kKernel > 0 ? kKernel : g.kernel_h;
+  const int kernel_w = kKernel > 0 ? kKernel : g.kernel_w;
+#pragma unroll
+  for (int r = 0; r < kernel_h; ++r) {
     const int ih = oh * g.stride_h - g.pad_h + r * g.dilation_h;
     if (ih < 0 || ih >= g.h) continue;
-    for (int s = 0; s < g.kernel_w; ++s) {
+#pragma unroll
+    for (int s = 0; s < kernel_w; ++s) {
       const int iw = ow * g.stride_w - g.pad_w + s * g.dilation_w;
       if (iw < 0 || iw >= g.w) continue;
       PoolPack<T, V> in = *reinterpret_cast<const PoolPack<T, V>*>(image + (ih * g.w + iw) * g.c);
@@ -200,9 +206,15 @@ bool launch_pool2d_nhwc(PoolMode mode, const PoolGeometry& g, const void* x, voi
              int(g.stride[1]),  int(g.stride[2]),  int(g.pad_begin[1]), int(g.pad_begin[2]),
              int(g.pad_end[1]), int(g.pad_end[2]), int(g.dilation[1]),  int(g.dilation[2])};
   int64_t threads = out_elements / kVector;
-  pool2d_nhwc_kernel<T, kVector>
-      <<<unsigned((threads + kThreads - 1) / kThreads), kThreads, 0, stream>>>(
-          w, mode, static_cast<const T*>(x), static_cast<T*>(y));
+  auto run = [&](auto kernel) {
+    kernel<<<unsigned((threads + kThreads - 1) / kThreads), kThreads, 0, stream>>>(
+        w, mode, static_cast<const T*>(x), static_cast<T*>(y));
+  };
+  if (w.kernel_h == 3 && w.kernel_w == 3) {
+    run(pool2d_nhwc_kernel<T, kVector, 3>);
+  } else {
+    run(pool2d_nhwc_kernel<T, kVector, 0>);
+  }
   return true;
 }
 

@@ -56,14 +56,6 @@ Layout plan_layout(const Im2colShape& shape, int64_t out_channels, DType dtype,
   return layout;
 }
 
-// cuBLASLt's compute type for the node's precision on these operands: exact FP32 stays on FMA,
-// TF32 may use tensor cores, 16-bit operands accumulate in FP32.
-cublasComputeType_t compute_type(const ir::Node& node, DType dtype) {
-  Precision precision = node.precision.value_or(Precision::FP32);
-  if (dtype != DType::Float32) return CUBLAS_COMPUTE_32F;
-  return precision == Precision::TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-}
-
 GemmEpilogue epilogue(LoweredActivation activation, bool bias) {
   if (activation == LoweredActivation::Relu) {
     return bias ? GemmEpilogue::ReluBias : GemmEpilogue::Relu;
@@ -117,7 +109,7 @@ void run_conv_as_gemm(LaunchContext& context, const ir::Node& node, const Im2col
   problem.ldd = out_channels;
   problem.ab_dtype = dtype;
   problem.d_dtype = y.dtype;
-  problem.compute = compute_type(node, dtype);
+  problem.compute = gemm_compute_type(node.precision.value_or(Precision::FP32), dtype);
   problem.epilogue = epilogue(activation, bias != nullptr);
 
   launch_for(node, [&] {

@@ -225,6 +225,145 @@ TEST(StoragePlan, ACopyWhoseOutputOnlyACastReadsWritesTheCastsDtype) {
   }
 }
 
+// The tensors of `value` in the plan, by dtype, and where each lies.
+std::map<DType, Placement> tensors_of(const StoragePlan& plan, const ir::Value* value) {
+  std::map<DType, Placement> found;
+  for (const PlannedTensor& tensor : plan.tensors) {
+    if (tensor.value == value) found[tensor.dtype] = tensor.placement;
+  }
+  return found;
+}
+
+const PlannedStep& step_named(const StoragePlan& plan, const std::string& name) {
+  for (const PlannedStep& step : plan.steps) {
+    if (step.kind != PlannedStep::Kind::Cast && step.node->name == name) return step;
+  }
+  throw std::runtime_error("no step " + name);
+}
+
+// ResNet's classifier in bf16 delivering float32 logits: the Gemm writes them itself (cuBLASLt
+// takes 16-bit A and B with a float32 D), its bias C read as a float32 constant, no cast step.
+// Likewise a batched MatMul with a bias whose float32 reader (a Softmax) gets float32 from it.
+TEST(StoragePlan, AHalfProductOnlyACastReadsWritesFloat32Itself) {
+  for (Precision precision : {Precision::BF16, Precision::FP16}) {
+    ir::Graph graph;
+    ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 8}));
+    ir::Value* w = graph.add_constant("w", Tensor(DType::Float32, {16, 8}));
+    ir::Value* b = graph.add_constant("b", Tensor(DType::Float32, {16}));
+    ir::Node* fc = graph.add_node("Gemm", "fc", {x, w, b}, {"logits"});
+    fc->attrs["transB"] = int64_t(1);
+    graph.add_output(fc->outputs[0]);
+    ir::Value* q = graph.add_input("q", DType::Float32, shape({2, 5, 8}));
+    ir::Value* k = graph.add_input("k", DType::Float32, shape({2, 8, 6}));
+    ir::Value* bias = graph.add_constant("bias", Tensor(DType::Float32, {6}));
+    ir::Node* scores = graph.add_node("MatMul", "scores", {q, k, bias}, {"s"});
+    ir::Node* softmax = graph.add_node("Softmax", "softmax", {scores->outputs[0]}, {"p"});
+    graph.add_output(softmax->outputs[0]);
+    ir::infer_graph(graph);
+    fc->precision = precision;
+    scores->precision = precision;
+    softmax->precision = Precision::FP32;
+    StoragePlan plan = plan_storage(graph, PlanOptions{.fuse_groups = false});
+    std::string narrow(dtype_name(precision_storage_dtype(precision)));
+    SCOPED_TRACE(narrow);
+    EXPECT_EQ(step_labels(plan),
+              (std::vector<std::string>{"cast x to " + narrow, "fc", "cast q to " + narrow,
+                                        "cast k to " + narrow, "scores", "softmax"}));
+    const PlannedStep& gemm = step_named(plan, "fc");
+    EXPECT_EQ(gemm.outputs[0], plan.outputs[0].second);  // the delivered float32 buffer
+    EXPECT_EQ(plan.tensors[size_t(gemm.inputs[0])].dtype, precision_storage_dtype(precision));
+    // C and the bias, which cuBLASLt reads in D's dtype: one float32 copy each, none narrow.
+    EXPECT_EQ(tensors_of(plan, b),
+              (std::map<DType, Placement>{{DType::Float32, Placement::Constant}}));
+    EXPECT_EQ(tensors_of(plan, bias),
+              (std::map<DType, Placement>{{DType::Float32, Placement::Constant}}));
+    EXPECT_EQ(plan.tensors[size_t(gemm.inputs[2])].value, b);
+    const PlannedStep& product = step_named(plan, "scores");
+    const PlannedTensor& s = plan.tensors[size_t(product.outputs[0])];
+    EXPECT_EQ(s.dtype, DType::Float32);
+    EXPECT_EQ(s.placement, Placement::Arena);
+    EXPECT_EQ(step_named(plan, "softmax").inputs[0], product.outputs[0]);
+    EXPECT_EQ(plan.tensors[size_t(product.inputs[2])].dtype, DType::Float32);
+    // The narrow products nobody writes any more are not poisoned either.
+    for (int computed : plan.computed) {
+      const PlannedTensor& tensor = plan.tensors[size_t(computed)];
+      EXPECT_FALSE((tensor.value == fc->outputs[0] || tensor.value == scores->outputs[0]) &&
+                   tensor.dtype != DType::Float32)
+          << tensor.value->name;
+    }
+    expect_arena_never_overlaps_live_tensors(plan);
+  }
+}
+
+// What the fold must leave alone: a product someone else reads too, one delivered in its
+// own dtype, a Gemm whose C is computed (it would need its own cast to float32), a float32
+// product read in bf16 (cuBLASLt has no float32 A and B into a 16-bit D) and a bf16 product
+// read in fp16.
+TEST(StoragePlan, ProductCastsStayWhereTheProductCannotWriteTheirDtype) {
+  enum Case { ReadElsewhere, DeliveredNarrow, ComputedC, WideToNarrow, NarrowToNarrow };
+  for (Case c : {ReadElsewhere, DeliveredNarrow, ComputedC, WideToNarrow, NarrowToNarrow}) {
+    ir::Graph graph;
+    DType declared = c == DeliveredNarrow ? DType::BFloat16 : DType::Float32;
+    ir::Value* x = graph.add_input("x", declared, shape({4, 8}));
+    ir::Value* w = graph.add_constant("w", Tensor(declared, {8, 16}));
+    std::vector<ir::Value*> inputs{x, w};
+    if (c == ComputedC) {
+      ir::Value* c_in = graph.add_input("c_in", declared, shape({4, 16}));
+      inputs.push_back(graph.add_node("Relu", "relu", {c_in}, {"c"})->outputs[0]);
+    }
+    ir::Node* product = graph.add_node("Gemm", "product", inputs, {"h"});
+    ir::Node* reader = graph.add_node("Tanh", "reader", {product->outputs[0]}, {"y"});
+    graph.add_output(reader->outputs[0]);
+    if (c == DeliveredNarrow) graph.add_output(product->outputs[0]);
+    ir::Node* other = nullptr;
+    if (c == ReadElsewhere) {
+      other = graph.add_node("Neg", "other", {product->outputs[0]}, {"z"});
+      graph.add_output(other->outputs[0]);
+    }
+    ir::infer_graph(graph);
+    product->precision = c == WideToNarrow ? Precision::FP32 : Precision::BF16;
+    reader->precision = c == WideToNarrow     ? Precision::BF16
+                        : c == NarrowToNarrow ? Precision::FP16
+                                              : Precision::FP32;
+    if (other != nullptr) other->precision = Precision::BF16;
+    if (c == ComputedC) graph.find_value("c")->producer->precision = Precision::FP32;
+    StoragePlan plan = plan_storage(graph, PlanOptions{.fuse_groups = false});
+    std::string wanted(dtype_name(precision_storage_dtype(*reader->precision)));
+    SCOPED_TRACE("case " + std::to_string(int(c)));
+    std::vector<std::string> labels = step_labels(plan);
+    EXPECT_NE(std::find(labels.begin(), labels.end(), "cast h to " + wanted), labels.end())
+        << testing::PrintToString(labels);
+    const PlannedStep& gemm = step_named(plan, "product");
+    EXPECT_EQ(plan.tensors[size_t(gemm.outputs[0])].dtype,
+              precision_storage_dtype(*product->precision));
+    expect_arena_never_overlaps_live_tensors(plan);
+  }
+}
+
+// A bias shared by a folded product and a bf16 layer: the product reads it in float32, the
+// layer keeps its bf16 copy.
+TEST(StoragePlan, AFoldedProductsSharedBiasStaysNarrowForItsOtherReader) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 8}));
+  ir::Value* w = graph.add_constant("w", Tensor(DType::Float32, {8, 16}));
+  ir::Value* b = graph.add_constant("b", Tensor(DType::Float32, {16}));
+  ir::Node* fc = graph.add_node("MatMul", "fc", {x, w, b}, {"logits"});
+  ir::Node* shift = graph.add_node("Add", "shift", {b, b}, {"b2"});
+  graph.add_output(fc->outputs[0]);
+  graph.add_output(shift->outputs[0]);
+  ir::infer_graph(graph);
+  fc->precision = Precision::BF16;
+  shift->precision = Precision::BF16;
+  StoragePlan plan = plan_storage(graph, PlanOptions{.fuse_groups = false});
+  EXPECT_EQ(step_labels(plan),
+            (std::vector<std::string>{"cast x to bfloat16", "fc", "shift", "cast b2 to float32"}));
+  EXPECT_EQ(plan.tensors[size_t(step_named(plan, "fc").inputs[2])].dtype, DType::Float32);
+  EXPECT_EQ(plan.tensors[size_t(step_named(plan, "shift").inputs[0])].dtype, DType::BFloat16);
+  EXPECT_EQ(tensors_of(plan, b),
+            (std::map<DType, Placement>{{DType::Float32, Placement::Constant},
+                                        {DType::BFloat16, Placement::Constant}}));
+}
+
 TEST(StoragePlan, UnreadOptionalOutputsGetNoTensor) {
   ir::Graph graph;
   ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 16}));
@@ -285,6 +424,9 @@ TEST_P(StoragePlanFixture, ArenaIsValidAndSmallerThanSeparateBuffers) {
         << "arena " << plan.arena_bytes << ", separate " << plan.naive_arena_bytes;
     for (const auto& [name, tensor] : plan.outputs) {
       EXPECT_EQ(plan.tensors[size_t(tensor)].dtype, graph.find_value(name)->dtype) << name;
+    }
+    if (GetParam() == "resnet") {  // the bf16 classifier writes the float32 logits itself
+      EXPECT_EQ(step_named(plan, "node_linear").outputs[0], plan.outputs[0].second);
     }
   }
 }
