@@ -17,6 +17,8 @@ void optimize(ir::Graph& graph) {
     changes += eliminate_dead_code(graph);
     changes += recognize_attention(graph);
     changes += simplify_attention_masks(graph);
+    changes += move_transposes(graph);
+    changes += collapse_layout_chains(graph);
     changes += fold_attention_transposes(graph);
     // Folding makes shape inputs constant, which sharpens shapes downstream (and the next
     // round's simplifications).

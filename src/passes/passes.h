@@ -33,6 +33,15 @@ int simplify_attention_masks(ir::Graph& graph);
 // reshapes (views) of the X's: the head split and merge copies disappear. Returns the number
 // of attention nodes rewritten.
 int fold_attention_transposes(ir::Graph& graph);
+// Moves Transposes that keep the last axis through row-wise ops (MatMul with a 2-D B, a bias
+// over the last axis, elementwise math, LayerNorm over the last axis, a Gemm between two
+// views) and a Gather of one slice, where that lands them next to a layout chain holding
+// another Transpose. Returns the number of Transposes moved.
+int move_transposes(ir::Graph& graph);
+// Collapses each chain of Transpose/Reshape/Flatten/Squeeze/Unsqueeze over static shapes with
+// two Transposes or more (or one that the chain undoes) into at most one Transpose between
+// two Reshapes. Returns the number of chains collapsed.
+int collapse_layout_chains(ir::Graph& graph);
 // Sets node.precision for every float_compute node: in strongly typed mode the node's own
 // dtype decides; otherwise the documented no-GPU heuristic picks the lowest enabled
 // precision (bf16 before fp16 before tf32 before fp32), except that in mixed precision (fp32

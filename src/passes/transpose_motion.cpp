@@ -1,0 +1,326 @@
+// Moves Transposes that keep the last axis through row-wise ops (a matrix product with a 2-D
+// B, a bias over the last axis, elementwise math, LayerNorm over the last axis: each row is
+// computed alone, so the order of rows does not matter) until they meet another layout op they
+// collapse with (collapse_layout_chains) or fold into attention (fold_attention_transposes).
+// Sequence-first attention (torchvision's nn.MultiheadAttention in ViT, CLIP, DETR) permutes
+// [B, S, E] to [S, B, E] before the QKV projection and back after the output projection: seven
+// copies per layer, most of which vanish once the permutes sit next to the head split/merge.
+//
+// A move is made only where it lands the Transpose next to a layout chain holding another
+// Transpose (or a Gather of one slice, which the Transpose then follows), so every move is
+// followed by a collapse and moves never undo each other.
+#include <numeric>
+#include <set>
+
+#include "ir/op_schema.h"
+#include "passes/passes.h"
+
+namespace kiln::passes {
+namespace {
+
+bool keeps_last_axis(const ir::Node& transpose) {
+  if (transpose.op != "Transpose" || transpose.outputs.size() != 1) return false;
+  std::vector<int64_t> perm = transpose.attr_ints("perm");
+  return !perm.empty() && perm.back() == int64_t(perm.size()) - 1;
+}
+
+bool is_layout_op(const std::string& op) {
+  return op == "Transpose" || op == "Reshape" || op == "Flatten" || op == "Squeeze" ||
+         op == "Unsqueeze";
+}
+
+bool is_row_wise_unary(const std::string& op) {
+  static const std::set<std::string> kOps = {"Relu", "Neg",     "Abs",  "Erf",       "Tanh",
+                                             "Gelu", "Sigmoid", "Exp",  "Sqrt",      "HardSwish",
+                                             "Cast", "Clip",    "Silu", "Reciprocal"};
+  return kOps.count(op) > 0;
+}
+
+// A value that broadcasts along every axis but the last: a bias, a scalar.
+bool broadcasts_over_rows(const ir::Value* value, int64_t rank) {
+  if (value == nullptr || !value->shape.rank_known() || value->shape.rank() > rank) return false;
+  const std::vector<ir::Dim>& dims = value->shape.dims();
+  for (size_t i = 0; i + 1 < dims.size(); ++i) {
+    if (dims[i].value != 1) return false;
+  }
+  return true;
+}
+
+// Whether `node` computes each row of its output from the same row of input `data` alone
+// (other inputs shared by every row), with the output as many dims as `data`: then it
+// commutes with a Transpose of `data` that keeps the last axis.
+bool row_wise(const ir::Node& node, const ir::Value* data) {
+  if (node.outputs.size() != 1 || data == nullptr || !data->shape.rank_known()) return false;
+  int64_t rank = data->shape.rank();
+  if (rank < 2 || node.inputs.empty()) return false;
+  if (is_row_wise_unary(node.op)) {
+    if (node.inputs[0] != data) return false;
+    for (size_t i = 1; i < node.inputs.size(); ++i) {
+      if (node.inputs[i] != nullptr && !broadcasts_over_rows(node.inputs[i], 0)) return false;
+    }
+    return true;
+  }
+  if (node.op == "Add" || node.op == "Sub" || node.op == "Mul" || node.op == "Div") {
+    if (node.inputs.size() != 2) return false;
+    const ir::Value* other = node.inputs[0] == data ? node.inputs[1] : node.inputs[0];
+    return (node.inputs[0] == data) != (node.inputs[1] == data) &&
+           broadcasts_over_rows(other, rank);
+  }
+  if (node.op == "MatMul") {
+    const ir::Value* b = node.input(1);
+    return node.inputs[0] == data && b != nullptr && b->shape.rank_known() &&
+           b->shape.rank() == 2 &&
+           (node.input(2) == nullptr || broadcasts_over_rows(node.input(2), 1));
+  }
+  if (node.op == "LayerNormalization") {
+    int64_t axis = node.attr_int("axis", -1);
+    return node.inputs[0] == data && (axis == -1 || axis == rank - 1) && node.outputs.size() == 1;
+  }
+  return false;
+}
+
+// The single reader of `value`, unless it has other readers or is a graph output.
+ir::Node* single_user(const ir::Graph& graph, const ir::Value* value) {
+  if (graph.is_graph_output(value)) return nullptr;
+  std::vector<ir::Node*> users = graph.users(value);
+  return users.size() == 1 ? users[0] : nullptr;
+}
+
+// Whether a layout chain starting at `node` (following single readers) holds a Transpose, or
+// `node` is a Gather of one constant index: the places a moved Transpose collapses into.
+bool collapses_downstream(const ir::Graph& graph, const ir::Node* node) {
+  if (node->op == "Gather" && node->input(1) != nullptr && node->inputs[1]->is_constant() &&
+      node->inputs[1]->constant->rank() == 0) {
+    return true;
+  }
+  while (node != nullptr && is_layout_op(node->op) && node->outputs.size() == 1) {
+    if (node->op == "Transpose") return true;
+    node = single_user(graph, node->outputs[0]);
+  }
+  return false;
+}
+
+bool collapses_upstream(const ir::Graph& graph, const ir::Node* node) {
+  while (node != nullptr && is_layout_op(node->op) && node->outputs.size() == 1) {
+    if (node->op == "Transpose") return true;
+    const ir::Value* input = node->input(0);
+    if (input == nullptr || single_user(graph, input) != node) return false;
+    node = input->producer;
+  }
+  return false;
+}
+
+// Transpose T (reading x, writing t) and its single reader U (reading t as `data`, writing v)
+// swap places: U reads x and writes t, T reads t and writes v. Values keep their readers.
+void sink_once(ir::Node* transpose, ir::Node* user) {
+  ir::Value* x = transpose->inputs[0];
+  ir::Value* t = transpose->outputs[0];
+  ir::Value* v = user->outputs[0];
+  for (ir::Value*& input : user->inputs) {
+    if (input == t) input = x;
+  }
+  user->outputs[0] = t;
+  t->producer = user;
+  t->shape = ir::Shape();
+  transpose->inputs[0] = t;
+  transpose->outputs[0] = v;
+  v->producer = transpose;
+}
+
+// The mirror image: U (reading d, writing v) and its single reader T (writing t) swap: T
+// reads d and writes v, U reads v and writes t.
+void hoist_once(ir::Node* transpose, ir::Node* producer, ir::Value* data) {
+  ir::Value* v = transpose->inputs[0];
+  ir::Value* t = transpose->outputs[0];
+  transpose->inputs[0] = data;
+  transpose->outputs[0] = v;
+  v->producer = transpose;
+  v->shape = ir::Shape();
+  for (ir::Value*& input : producer->inputs) {
+    if (input == data) input = v;
+  }
+  producer->outputs[0] = t;
+  t->producer = producer;
+}
+
+bool sink(ir::Graph& graph, ir::Node* transpose) {
+  std::vector<ir::Node*> chain;
+  const ir::Value* current = transpose->outputs[0];
+  ir::Node* next = single_user(graph, current);
+  while (next != nullptr && row_wise(*next, current)) {
+    chain.push_back(next);
+    current = next->outputs[0];
+    next = single_user(graph, current);
+  }
+  if (chain.empty() || next == nullptr || !collapses_downstream(graph, next)) return false;
+  for (ir::Node* user : chain) sink_once(transpose, user);
+  return true;
+}
+
+bool hoist(ir::Graph& graph, ir::Node* transpose) {
+  std::vector<std::pair<ir::Node*, ir::Value*>> chain;  // producer, its data input
+  ir::Value* current = transpose->inputs[0];
+  while (current->producer != nullptr && single_user(graph, current) != nullptr) {
+    ir::Node* producer = current->producer;
+    ir::Value* data = producer->inputs.empty() ? nullptr : producer->inputs[0];
+    if ((producer->op == "Add" || producer->op == "Sub" || producer->op == "Mul" ||
+         producer->op == "Div") &&
+        producer->inputs.size() == 2 && !row_wise(*producer, data)) {
+      data = producer->inputs[1];
+    }
+    if (!row_wise(*producer, data)) break;
+    chain.push_back({producer, data});
+    current = data;
+  }
+  if (chain.empty() || current->producer == nullptr || single_user(graph, current) == nullptr ||
+      !collapses_upstream(graph, current->producer)) {
+    return false;
+  }
+  for (auto& [producer, data] : chain) hoist_once(transpose, producer, data);
+  return true;
+}
+
+Dims static_dims_or_empty(const ir::Value* value) {
+  if (value == nullptr || !value->shape.rank_known() || !value->shape.is_static()) return {};
+  return value->shape.static_dims();
+}
+
+// T(Reshape(Gemm(Reshape(X, [R, K]), W, bias), L + [N])) with X = L + F (prod F = K, prod L =
+// R): a linear layer over X's rows written through 2-D views (nn.MultiheadAttention's output
+// projection). T permutes only L, so it moves onto X (its F axes staying put), the first view
+// keeps its [R, K] and the second splits the rows in T's order.
+bool hoist_through_gemm_sandwich(ir::Graph& graph, ir::Node* transpose) {
+  ir::Value* v = transpose->inputs[0];
+  ir::Node* split = v->producer;
+  if (split == nullptr || split->op != "Reshape" || single_user(graph, v) != transpose)
+    return false;
+  ir::Node* gemm = split->inputs[0]->producer;
+  if (gemm == nullptr || gemm->op != "Gemm" || single_user(graph, split->inputs[0]) != split ||
+      gemm->attr_int("transA", 0) != 0 ||
+      (gemm->input(2) != nullptr && !broadcasts_over_rows(gemm->input(2), 2))) {
+    return false;
+  }
+  ir::Node* merge = gemm->inputs[0]->producer;
+  if (merge == nullptr || merge->op != "Reshape" || single_user(graph, gemm->inputs[0]) != gemm) {
+    return false;
+  }
+  ir::Value* x = merge->inputs[0];
+  Dims x_dims = static_dims_or_empty(x), rows = static_dims_or_empty(merge->outputs[0]),
+       out = static_dims_or_empty(v);
+  std::vector<int64_t> perm = transpose->attr_ints("perm");
+  if (x_dims.empty() || rows.size() != 2 || out.size() < 2 || perm.size() != out.size() ||
+      x_dims.size() < out.size() || single_user(graph, x) != merge || x->producer == nullptr ||
+      !collapses_upstream(graph, x->producer)) {
+    return false;
+  }
+  size_t leading = out.size() - 1;  // L
+  for (size_t i = 0; i < leading; ++i) {
+    if (x_dims[i] != out[i]) return false;
+  }
+  std::vector<int64_t> x_perm(perm.begin(), perm.end() - 1);
+  for (size_t i = leading; i < x_dims.size(); ++i) x_perm.push_back(int64_t(i));
+  Dims split_dims;
+  for (int64_t axis : perm) split_dims.push_back(out[size_t(axis)]);
+  // The Transpose reads X and writes v (now X permuted), the first view reads v, the second
+  // writes T's old output with the permuted rows.
+  ir::Value* t = transpose->outputs[0];
+  transpose->inputs[0] = x;
+  transpose->attrs["perm"] = x_perm;
+  transpose->outputs[0] = v;
+  v->producer = transpose;
+  v->shape = ir::Shape();
+  merge->inputs[0] = v;
+  split->outputs[0] = t;
+  t->producer = split;
+  split->inputs[1] =
+      graph.add_constant(graph.unique_name(split->name + ".shape"),
+                         Tensor::from_vector<int64_t>({int64_t(split_dims.size())}, split_dims));
+  return true;
+}
+
+ir::Value* ints(ir::Graph& graph, const std::string& name, std::vector<int64_t> values) {
+  return graph.add_constant(graph.unique_name(name),
+                            Tensor::from_vector<int64_t>({int64_t(values.size())}, values));
+}
+
+// Gather(T(z), i, axis a) for every reader of T, one constant index each, z static: each
+// becomes a Slice of z along axis perm[a] (a strided copy in 16-byte words where a Gather moves
+// elements), a view dropping that axis, and the Transpose of what remains, which then meets
+// the layout chain after it. T itself goes.
+bool sink_into_gathers(ir::Graph& graph, ir::Node* transpose) {
+  ir::Value* t = transpose->outputs[0];
+  ir::Value* z = transpose->inputs[0];
+  std::vector<ir::Node*> users = graph.users(t);
+  Dims z_dims = static_dims_or_empty(z);
+  if (users.empty() || graph.is_graph_output(t) || z_dims.empty()) return false;
+  int64_t rank = int64_t(z_dims.size());
+  for (const ir::Node* user : users) {
+    if (user->op != "Gather" || user->inputs[0] != t || !collapses_downstream(graph, user))
+      return false;
+    const ir::Node* next = single_user(graph, user->outputs[0]);
+    if (next == nullptr || !collapses_downstream(graph, next)) return false;
+  }
+  std::vector<int64_t> perm = transpose->attr_ints("perm");
+  if (int64_t(perm.size()) != rank) return false;
+  for (ir::Node* gather : users) {
+    int64_t axis = gather->attr_int("axis", 0);
+    if (axis < 0) axis += rank;
+    int64_t source_axis = perm[size_t(axis)];
+    int64_t index = gather->inputs[1]->constant->to(DType::Int64).data<int64_t>()[0];
+    if (index < 0) index += z_dims[size_t(source_axis)];
+    Dims kept = z_dims;  // z without the sliced axis
+    kept.erase(kept.begin() + source_axis);
+    std::vector<int64_t> rest;  // the remaining axes of z, in T's order, renumbered
+    for (int64_t p : perm) {
+      if (p != source_axis) rest.push_back(p > source_axis ? p - 1 : p);
+    }
+    // The gather node becomes the Slice; a view and the Transpose follow, the Transpose taking
+    // over the gather's output value (its readers, its name).
+    ir::Value* out = gather->outputs[0];
+    gather->op = "Slice";
+    gather->attrs.clear();
+    gather->inputs = {z, ints(graph, gather->name + ".start", {index}),
+                      ints(graph, gather->name + ".end", {index + 1}),
+                      ints(graph, gather->name + ".axis", {source_axis})};
+    ir::Node* squeeze = graph.add_node("Reshape", graph.unique_name(gather->name + ".squeeze"),
+                                       {out, ints(graph, gather->name + ".kept", kept)},
+                                       {graph.unique_name(gather->name + ".kept")});
+    ir::Node* after =
+        graph.add_node("Transpose", graph.unique_name(gather->name + ".permute"),
+                       {squeeze->outputs[0]}, {graph.unique_name(gather->name + ".sliced")});
+    after->attrs["perm"] = rest;
+    ir::Value* sliced = after->outputs[0];
+    gather->outputs[0] = sliced;
+    sliced->producer = gather;
+    squeeze->inputs[0] = sliced;
+    after->outputs[0] = out;
+    out->producer = after;
+    out->shape = ir::Shape();
+    sliced->shape = ir::Shape();
+  }
+  return true;
+}
+
+}  // namespace
+
+int move_transposes(ir::Graph& graph) {
+  int moved = 0;
+  for (ir::Node* node : graph.nodes()) {
+    if (node->op != "Transpose" || node->outputs.size() != 1 || node->inputs.empty()) continue;
+    if (keeps_last_axis(*node) &&
+        (sink(graph, node) || hoist(graph, node) || hoist_through_gemm_sandwich(graph, node))) {
+      ++moved;
+      continue;
+    }
+    if (sink_into_gathers(graph, node)) ++moved;
+  }
+  if (moved > 0) {
+    graph.sort_topologically();
+    eliminate_dead_code(graph);
+    graph.remove_unused_values();
+    ir::infer_graph(graph);
+  }
+  return moved;
+}
+
+}  // namespace kiln::passes
