@@ -42,6 +42,10 @@ int move_transposes(ir::Graph& graph);
 // two Transposes or more (or one that the chain undoes) into at most one Transpose between
 // two Reshapes. Returns the number of chains collapsed.
 int collapse_layout_chains(ir::Graph& graph);
+// Replaces a product with constant 2-D weights (MatMul [+ bias Add], Gemm) whose output is only
+// read in column blocks (Split or Slice of the last axis, or a Reshape into groups read one
+// group at a time) by one product per block. Returns the number of products split.
+int split_sliced_products(ir::Graph& graph);
 // Sets node.precision for every float_compute node: in strongly typed mode the node's own
 // dtype decides; otherwise the documented no-GPU heuristic picks the lowest enabled
 // precision (bf16 before fp16 before tf32 before fp32), except that in mixed precision (fp32

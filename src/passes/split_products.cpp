@@ -1,0 +1,253 @@
+// A matrix product with constant weights whose output is only ever read in column blocks (a
+// fused QKV projection split into q, k and v: GPT-2's Split, torchvision's unflatten and
+// select) becomes one product per block, each writing its block contiguously: the strided
+// copies that cut the blocks out disappear, for a few more (still large) products. The block
+// weights and biases are Slices of the constants, which fold_constants folds.
+//
+// Shapes recognized, P being MatMul(A, B) [+ bias] or Gemm(A, B[, bias]) with B constant 2-D
+// and the bias a constant vector, optionally followed by a Reshape R that keeps the last dim:
+//   Split(P or R, last axis)                      every output a block
+//   Slice(P or R, last axis, step 1)              the block sliced
+//   Reshape(P or R → [..., G, N/G]) read only by Slice/Gather of one index on the G axis
+#include <optional>
+
+#include "ir/op_schema.h"
+#include "passes/passes.h"
+
+namespace kiln::passes {
+namespace {
+
+struct Product {
+  ir::Node* product = nullptr;   // MatMul or Gemm
+  ir::Node* bias_add = nullptr;  // an Add of a constant vector after a MatMul
+  ir::Value* out = nullptr;      // what the blocks are cut from (after the bias)
+  int64_t columns = 0;
+};
+
+// A block of columns [begin, end) of the product and the value it stands for, with the dims
+// that value has (the product's leading dims, then whatever the reader made of the block).
+struct Block {
+  int64_t begin = 0, end = 0;
+  ir::Value* value = nullptr;
+};
+
+std::optional<std::vector<int64_t>> constant_ints(const ir::Value* value) {
+  if (value == nullptr || !value->is_constant() || !is_integral(value->constant->dtype()))
+    return std::nullopt;
+  return value->constant->to_int64_vector();
+}
+
+bool is_constant_of_rank(const ir::Value* value, int64_t rank) {
+  return value != nullptr && value->is_constant() && value->constant->rank() == rank;
+}
+
+ir::Node* single_user(const ir::Graph& graph, const ir::Value* value) {
+  if (graph.is_graph_output(value)) return nullptr;
+  std::vector<ir::Node*> users = graph.users(value);
+  return users.size() == 1 ? users[0] : nullptr;
+}
+
+std::optional<Product> product_at(const ir::Graph& graph, ir::Node* node) {
+  Product p;
+  p.product = node;
+  const ir::Value* b = node->input(1);
+  if (node->outputs.size() != 1 || !is_constant_of_rank(b, 2)) return std::nullopt;
+  if (node->op == "MatMul") {
+    if (node->input(2) != nullptr) return std::nullopt;
+    p.columns = b->constant->dims()[1];
+    p.out = node->outputs[0];
+    ir::Node* next = single_user(graph, p.out);
+    if (next != nullptr && next->op == "Add" && next->inputs.size() == 2 &&
+        next->inputs[0] == p.out && is_constant_of_rank(next->inputs[1], 1) &&
+        next->inputs[1]->constant->dims()[0] == p.columns) {
+      p.bias_add = next;
+      p.out = next->outputs[0];
+    }
+  } else if (node->op == "Gemm") {
+    const ir::Value* c = node->input(2);
+    if (node->attr_int("transA", 0) != 0 || node->attr_float("alpha", 1.0) != 1.0 ||
+        node->attr_float("beta", 1.0) != 1.0 || (c != nullptr && !is_constant_of_rank(c, 1))) {
+      return std::nullopt;
+    }
+    p.columns = b->constant->dims()[node->attr_int("transB", 0) != 0 ? 0 : 1];
+    if (c != nullptr && c->constant->dims()[0] != p.columns) return std::nullopt;
+    p.out = node->outputs[0];
+  } else {
+    return std::nullopt;
+  }
+  if (!p.out->shape.rank_known() || p.out->shape.rank() < 2) return std::nullopt;
+  return p;
+}
+
+int64_t last_axis_of(const ir::Node& node, int64_t rank, const std::string& key) {
+  int64_t axis = node.attr_int(key, 0);
+  return axis < 0 ? axis + rank : axis;
+}
+
+// The blocks `reader` (of `value`, whose last dim is the product's `columns`) cuts; false where
+// it reads otherwise.
+bool blocks_of(const ir::Graph& graph, ir::Node* reader, const ir::Value* value, int64_t columns,
+               std::vector<Block>& blocks) {
+  int64_t rank = value->shape.rank();
+  if (reader->inputs.empty() || reader->inputs[0] != value) return false;
+  if (reader->op == "Split") {
+    if (last_axis_of(*reader, rank, "axis") != rank - 1) return false;
+    int64_t begin = 0;
+    for (ir::Value* output : reader->outputs) {
+      if (output == nullptr || !output->shape.rank_known()) return false;
+      const ir::Dim& size = output->shape[rank - 1];
+      if (!size.is_static()) return false;
+      blocks.push_back({begin, begin + size.value, output});
+      begin += size.value;
+    }
+    return begin == columns;
+  }
+  if (reader->op == "Slice") {
+    auto starts = constant_ints(reader->input(1)), ends = constant_ints(reader->input(2));
+    auto axes = reader->input(3) ? constant_ints(reader->input(3)) : std::vector<int64_t>{0};
+    auto steps = reader->input(4) ? constant_ints(reader->input(4)) : std::vector<int64_t>{1};
+    if (!starts || !ends || !axes || !steps || starts->size() != 1 || ends->size() != 1 ||
+        axes->size() != 1 || (*steps)[0] != 1 ||
+        ((*axes)[0] < 0 ? (*axes)[0] + rank : (*axes)[0]) != rank - 1) {
+      return false;
+    }
+    int64_t begin =
+        std::clamp<int64_t>((*starts)[0] < 0 ? (*starts)[0] + columns : (*starts)[0], 0, columns);
+    int64_t end =
+        std::clamp<int64_t>((*ends)[0] < 0 ? (*ends)[0] + columns : (*ends)[0], 0, columns);
+    if (begin >= end) return false;
+    blocks.push_back({begin, end, reader->outputs[0]});
+    return true;
+  }
+  if (reader->op == "Reshape") {
+    // [..., N] → [..., G, N / G], each of its readers picking one of the G groups.
+    const ir::Value* grouped = reader->outputs[0];
+    if (!grouped->shape.rank_known() || grouped->shape.rank() != rank + 1) return false;
+    for (int64_t i = 0; i + 1 < rank; ++i) {
+      if (!(grouped->shape[i] == value->shape[i])) return false;
+    }
+    const ir::Dim &groups = grouped->shape[rank - 1], &width = grouped->shape[rank];
+    if (!groups.is_static() || !width.is_static() || groups.value * width.value != columns ||
+        graph.is_graph_output(grouped)) {
+      return false;
+    }
+    for (ir::Node* pick : graph.users(grouped)) {
+      std::optional<int64_t> group;
+      if (pick->op == "Gather" && pick->inputs[0] == grouped &&
+          last_axis_of(*pick, rank + 1, "axis") == rank - 1) {
+        auto index = constant_ints(pick->input(1));
+        if (index && index->size() == 1 && pick->inputs[1]->constant->rank() == 0)
+          group = (*index)[0] < 0 ? (*index)[0] + groups.value : (*index)[0];
+      } else if (pick->op == "Slice" && pick->inputs[0] == grouped) {
+        auto starts = constant_ints(pick->input(1)), ends = constant_ints(pick->input(2));
+        auto axes = pick->input(3) ? constant_ints(pick->input(3)) : std::vector<int64_t>{0};
+        bool unit_step =
+            pick->input(4) == nullptr || constant_ints(pick->input(4)) == std::vector<int64_t>{1};
+        if (starts && ends && axes && starts->size() == 1 && axes->size() == 1 && unit_step &&
+            ((*axes)[0] < 0 ? (*axes)[0] + rank + 1 : (*axes)[0]) == rank - 1 &&
+            (*ends)[0] == (*starts)[0] + 1 && (*starts)[0] >= 0)
+          group = (*starts)[0];
+      }
+      if (!group || *group < 0 || *group >= groups.value) return false;
+      blocks.push_back({*group * width.value, (*group + 1) * width.value, pick->outputs[0]});
+    }
+    return !blocks.empty();
+  }
+  return false;
+}
+
+ir::Value* ints(ir::Graph& graph, const std::string& name, std::vector<int64_t> values) {
+  return graph.add_constant(graph.unique_name(name),
+                            Tensor::from_vector<int64_t>({int64_t(values.size())}, values));
+}
+
+// `constant` cut to [begin, end) along `axis`: a Slice that fold_constants folds.
+ir::Value* cut(ir::Graph& graph, const ir::Node* before, const std::string& name,
+               ir::Value* constant, int64_t axis, int64_t begin, int64_t end) {
+  return graph
+      .insert_node_before(before, "Slice", graph.unique_name(name),
+                          {constant, ints(graph, name + ".begin", {begin}),
+                           ints(graph, name + ".end", {end}), ints(graph, name + ".axis", {axis})},
+                          {graph.unique_name(name)})
+      ->outputs[0];
+}
+
+// One product per block; each block's value is then written by its own product (through a
+// Reshape to the value's dims where the reader had reshaped).
+void split(ir::Graph& graph, const Product& p, const std::vector<Block>& blocks) {
+  ir::Node* product = p.product;
+  const ir::Node* anchor = p.bias_add != nullptr ? p.bias_add : product;
+  bool trans_b = product->op == "Gemm" && product->attr_int("transB", 0) != 0;
+  for (const Block& block : blocks) {
+    std::string name = product->name + "." + std::to_string(block.begin);
+    ir::Value* b = cut(graph, anchor, name + ".w", product->inputs[1], trans_b ? 0 : 1, block.begin,
+                       block.end);
+    std::vector<ir::Value*> inputs{product->inputs[0], b};
+    if (product->op == "Gemm" && product->input(2) != nullptr)
+      inputs.push_back(
+          cut(graph, anchor, name + ".b", product->inputs[2], 0, block.begin, block.end));
+    ir::Node* part = graph.insert_node_before(anchor, product->op, graph.unique_name(name), inputs,
+                                              {graph.unique_name(name + ".out")});
+    part->attrs = product->attrs;
+    part->precision = product->precision;
+    ir::Value* result = part->outputs[0];
+    if (p.bias_add != nullptr) {
+      ir::Value* bias =
+          cut(graph, anchor, name + ".bias", p.bias_add->inputs[1], 0, block.begin, block.end);
+      result = graph
+                   .insert_node_before(anchor, "Add", graph.unique_name(name + ".add"),
+                                       {result, bias}, {graph.unique_name(name + ".biased")})
+                   ->outputs[0];
+    }
+    // The block's value keeps its readers: a Reshape to its dims (a view) writes it.
+    ir::Node* view = graph.insert_node_before(
+        anchor, "Reshape", graph.unique_name(name + ".view"),
+        {result, ints(graph, name + ".dims", block.value->shape.static_dims())},
+        {graph.unique_name(name + ".view")});
+    graph.replace_all_uses(block.value, view->outputs[0]);
+  }
+}
+
+}  // namespace
+
+int split_sliced_products(ir::Graph& graph) {
+  int rewritten = 0;
+  for (ir::Node* node : graph.nodes()) {
+    if (node->op != "MatMul" && node->op != "Gemm") continue;
+    std::optional<Product> p = product_at(graph, node);
+    if (!p || graph.is_graph_output(p->out)) continue;
+    // Through a Reshape that keeps the last dim (GPT-2's [B·S, 3E] → [B, S, 3E]).
+    const ir::Value* cut_from = p->out;
+    std::vector<ir::Node*> readers = graph.users(cut_from);
+    if (readers.size() == 1 && readers[0]->op == "Reshape" && readers[0]->outputs.size() == 1) {
+      const ir::Value* rows = readers[0]->outputs[0];
+      if (rows->shape.rank_known() && rows->shape.rank() >= 2 &&
+          rows->shape[rows->shape.rank() - 1].value == p->columns && !graph.is_graph_output(rows)) {
+        cut_from = rows;
+        readers = graph.users(cut_from);
+      }
+    }
+    if (!cut_from->shape.rank_known() || readers.empty()) continue;
+    std::vector<Block> blocks;
+    bool all = true;
+    for (ir::Node* reader : readers) {
+      all = all && blocks_of(graph, reader, cut_from, p->columns, blocks);
+    }
+    if (!all || blocks.size() < 2) continue;
+    bool usable = true;
+    for (const Block& block : blocks) {
+      usable = usable && !graph.is_graph_output(block.value) && block.value->shape.is_static();
+    }
+    if (!usable) continue;
+    split(graph, *p, blocks);
+    ++rewritten;
+  }
+  if (rewritten > 0) {
+    eliminate_dead_code(graph);
+    graph.remove_unused_values();
+    ir::infer_graph(graph);
+  }
+  return rewritten;
+}
+
+}  // namespace kiln::passes
