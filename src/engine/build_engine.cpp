@@ -199,6 +199,10 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
   }
   passes::fold_batch_norm(graph);
   passes::recognize_gelu(graph);
+  // A fused QKV product read in blocks becomes one product per block here, once, its weights
+  // sliced into the engine: an execution context's re-optimization must not slice (and so
+  // widen and copy) the engine's shared weights.
+  if (passes::split_sliced_products(graph) > 0) passes::fold_constants(graph);
   // SiLU joins convolutions where they run as cuDNN graphs (channels-last); through the legacy
   // API it would be one more pass over memory, as the Sigmoid·Mul fusion group is anyway.
   passes::fuse_epilogues(graph, /*conv_silu=*/config.channels_last);

@@ -19,7 +19,6 @@ void optimize(ir::Graph& graph) {
     changes += simplify_attention_masks(graph);
     changes += move_transposes(graph);
     changes += collapse_layout_chains(graph);
-    changes += split_sliced_products(graph);
     changes += fold_attention_transposes(graph);
     // Folding makes shape inputs constant, which sharpens shapes downstream (and the next
     // round's simplifications).

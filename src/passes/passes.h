@@ -44,7 +44,9 @@ int move_transposes(ir::Graph& graph);
 int collapse_layout_chains(ir::Graph& graph);
 // Replaces a product with constant 2-D weights (MatMul [+ bias Add], Gemm) whose output is only
 // read in column blocks (Split or Slice of the last axis, or a Reshape into groups read one
-// group at a time) by one product per block. Returns the number of products split.
+// group at a time) by one product per block. Not part of optimize() (an execution context
+// re-optimizes with the engine's weights, which must not be sliced there); the engine builder
+// runs it, then fold_constants. Returns the number of products split.
 int split_sliced_products(ir::Graph& graph);
 // Sets node.precision for every float_compute node: in strongly typed mode the node's own
 // dtype decides; otherwise the documented no-GPU heuristic picks the lowest enabled

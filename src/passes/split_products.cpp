@@ -9,6 +9,8 @@
 //   Split(P or R, last axis)                      every output a block
 //   Slice(P or R, last axis, step 1)              the block sliced
 //   Reshape(P or R → [..., G, N/G]) read only by Slice/Gather of one index on the G axis
+// The engine builder runs it once (build_engine.cpp), so that the block weights are the
+// engine's own constants.
 #include <optional>
 
 #include "ir/op_schema.h"
@@ -51,7 +53,13 @@ std::optional<Product> product_at(const ir::Graph& graph, ir::Node* node) {
   Product p;
   p.product = node;
   const ir::Value* b = node->input(1);
-  if (node->outputs.size() != 1 || !is_constant_of_rank(b, 2)) return std::nullopt;
+  // Weights small enough that fold_constants folds their slices (else each inference would
+  // copy them).
+  constexpr int64_t kMaxWeightElements = int64_t{16} << 20;
+  if (node->outputs.size() != 1 || !is_constant_of_rank(b, 2) ||
+      b->constant->numel() > kMaxWeightElements) {
+    return std::nullopt;
+  }
   if (node->op == "MatMul") {
     if (node->input(2) != nullptr) return std::nullopt;
     p.columns = b->constant->dims()[1];

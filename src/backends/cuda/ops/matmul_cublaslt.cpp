@@ -10,15 +10,10 @@
 //   "Gelu_tanh" – D = gelu_tanh(product [+ bias])  (cuBLASLt's GELU is the tanh form)
 //   "Gelu"      – D = gelu(product [+ bias]), exact (erf)
 // applied as cuBLASLt's epilogue after alpha·A·B + beta·C and the bias. cuBLASLt has no exact
-// GELU: where the product is bfloat16 (D, or A and B) its tanh form stands in, since the two
-// differ by at most 4.7e-4 (absolute, near |x| = 2), under bfloat16's own rounding of the
-// result (half a unit in the last place is 3.9e-3 of the value); other products get the
-// exact GELU as a second pass over D instead.
-//
-// D's dtype is the output's, which may be wider than A's and B's: the storage plan folds a
-// float32 cast of a 16-bit product into it (cuBLASLt writes a float32 D from bfloat16 or
-// float16 A and B), and then provides the bias and C in float32 too, as cuBLASLt wants them
-// in D's dtype.
+// GELU: where D is bfloat16 its tanh form stands in, since the two differ by at most 4.7e-4
+// (absolute, near |x| = 2), under bfloat16's own rounding of the result (half a unit in the
+// last place is 3.9e-3 of the value); float32 and float16 results get the exact GELU as a
+// second pass over D instead.
 #include <string>
 #include <vector>
 
@@ -49,14 +44,13 @@ void check_storage(const ir::Node& node, DType ab_dtype) {
 }
 
 // Whether the node's exact GELU runs as a pass after the product (see the top of the file).
-bool exact_gelu_after(const ir::Node& node, DType ab_dtype, DType d_dtype) {
-  return node.attr_string("fused_activation", "") == "Gelu" && ab_dtype != DType::BFloat16 &&
-         d_dtype != DType::BFloat16;
+bool exact_gelu_after(const ir::Node& node, DType d_dtype) {
+  return node.attr_string("fused_activation", "") == "Gelu" && d_dtype != DType::BFloat16;
 }
 
-GemmEpilogue epilogue_for(const ir::Node& node, bool bias, DType ab_dtype, DType d_dtype) {
+GemmEpilogue epilogue_for(const ir::Node& node, bool bias, DType d_dtype) {
   std::string activation = node.attr_string("fused_activation", "");
-  if (activation.empty() || exact_gelu_after(node, ab_dtype, d_dtype)) {
+  if (activation.empty() || exact_gelu_after(node, d_dtype)) {
     return bias ? GemmEpilogue::Bias : GemmEpilogue::None;
   }
   if (activation == "Relu") return bias ? GemmEpilogue::ReluBias : GemmEpilogue::Relu;
@@ -67,10 +61,9 @@ GemmEpilogue epilogue_for(const ir::Node& node, bool bias, DType ab_dtype, DType
        "' is not supported (valid: Relu, Gelu, Gelu_tanh)");
 }
 
-// The exact GELU that epilogue_for left out, in place over D, in D's dtype.
-void finish_activation(LaunchContext& context, const ir::Node& node, DType ab_dtype,
-                       DeviceTensor& out) {
-  if (!exact_gelu_after(node, ab_dtype, out.dtype) || out.numel() == 0) return;
+// The exact GELU that epilogue_for left out, in place over D.
+void finish_activation(LaunchContext& context, const ir::Node& node, DeviceTensor& out) {
+  if (!exact_gelu_after(node, out.dtype) || out.numel() == 0) return;
   launch_for(node, [&] {
     launch_unary(out.dtype, out.data, out.data, out.numel(), UnaryParams{UnaryOp::Gelu},
                  context.stream);
@@ -140,7 +133,7 @@ void run_matmul(LaunchContext& context, const ir::Node& node, std::span<const De
           dtype_name(bias->dtype), " must be a ", dtype_name(out.dtype), " vector of ", n,
           " elements (B's last dim)");
   }
-  GemmEpilogue epilogue = epilogue_for(node, bias != nullptr, a.dtype, out.dtype);
+  GemmEpilogue epilogue = epilogue_for(node, bias != nullptr, out.dtype);
   GemmOperands ops = row_major_operands(a.data, b.data, out.data, 1.f);
   ops.bias = bias != nullptr ? bias->data : nullptr;
   if (b_count == 1) {
@@ -225,20 +218,20 @@ void run_gemm_node(LaunchContext& context, const ir::Node& node,
     }
   }
   GemmProblem p = row_major_problem(node, m, n, k, trans_a, trans_b, a.dtype, out.dtype);
-  p.epilogue = epilogue_for(node, bias, a.dtype, out.dtype);
+  p.epilogue = epilogue_for(node, bias, out.dtype);
   launch_for(node, [&] { run_gemm(gemm_resources(context), p, ops, fill_c); });
 }
 
 void matmul_kernel(LaunchContext& context, const ir::Node& node,
                    std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
   run_matmul(context, node, inputs, outputs);
-  finish_activation(context, node, inputs[0].dtype, outputs[0]);
+  finish_activation(context, node, outputs[0]);
 }
 
 void gemm_kernel(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
                  std::span<DeviceTensor> outputs) {
   run_gemm_node(context, node, inputs, outputs);
-  finish_activation(context, node, inputs[0].dtype, outputs[0]);
+  finish_activation(context, node, outputs[0]);
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 // The storage plan: walks the nodes in order, giving each value the buffer and dtype it is
 // produced in, adding a cast step wherever a reader wants another dtype, turning views into
-// aliases, folds casts into the copies and products that can write their dtype, then lays the
-// arena out by the steps that write and read each tensor.
+// aliases, then lays the arena out by the steps that write and read each tensor.
 #include "backends/cuda/runtime/plan/storage_plan.h"
 
 #include <algorithm>
@@ -68,7 +67,7 @@ class Planner {
     }
     for (const ir::Node* node : graph_.nodes()) plan_node(*node);
     plan_outputs();
-    fold_casts_into_producers();
+    fold_casts_into_copies();
     place_in_arena();
     return std::move(plan_);
   }
@@ -240,12 +239,10 @@ class Planner {
     }
   }
 
-  // A step whose output only a cast reads writes the cast's dtype itself, where its kernel
-  // can: a copy (Transpose, Slice, Expand: one strided copy on the GPU) any float type, so
-  // GPT-2's cropped logits, stored bf16 and delivered float32, take one pass over memory
-  // instead of two; a cuBLASLt product float32 from 16-bit A and B (writes_float32_instead),
-  // so ResNet's bf16 classifier delivers its float32 logits with no cast kernel.
-  void fold_casts_into_producers() {
+  // A copy (Transpose, Slice, Expand: one strided copy on the GPU) whose output only a cast
+  // reads writes the cast's dtype itself: GPT-2's cropped logits, stored bf16 and delivered
+  // float32, take one pass over memory instead of two.
+  void fold_casts_into_copies() {
     std::map<int, int> readers;
     std::map<int, size_t> producer;
     for (size_t index = 0; index < plan_.steps.size(); ++index) {
@@ -258,70 +255,27 @@ class Planner {
     for (size_t index = 0; index < plan_.steps.size(); ++index) {
       PlannedStep& cast = plan_.steps[index];
       if (cast.kind != PlannedStep::Kind::Cast) continue;
-      int produced = cast.inputs[0];
-      auto made = producer.find(produced);
-      if (made == producer.end() || readers[produced] != 1) continue;
-      PlannedStep& step = plan_.steps[made->second];
-      const PlannedTensor& from = plan_.tensors[size_t(produced)];
-      DType to = plan_.tensors[size_t(cast.outputs[0])].dtype;
-      if (step.kind != PlannedStep::Kind::Launch || step.outputs.size() != 1 ||
-          from.placement != Placement::Arena || !is_float_storage(from.dtype) ||
-          !is_float_storage(to)) {
-        continue;
-      }
-      const std::string& op = step.node->op;
-      bool copy = op == "Transpose" || op == "Slice" || op == "Expand";
-      bool product =
-          (op == "MatMul" || op == "Gemm") && writes_float32_instead(step, from.dtype, to, readers);
-      if (!copy && !product) continue;
-      step.outputs[0] = cast.outputs[0];
+      int copied = cast.inputs[0];
+      auto made = producer.find(copied);
+      if (made == producer.end() || readers[copied] != 1) continue;
+      PlannedStep& copy = plan_.steps[made->second];
+      const PlannedTensor& from = plan_.tensors[size_t(copied)];
+      const PlannedTensor& to = plan_.tensors[size_t(cast.outputs[0])];
+      bool convertible =
+          copy.kind == PlannedStep::Kind::Launch &&
+          (copy.node->op == "Transpose" || copy.node->op == "Slice" || copy.node->op == "Expand") &&
+          copy.outputs.size() == 1 && from.placement == Placement::Arena &&
+          is_float_storage(from.dtype) && is_float_storage(to.dtype);
+      if (!convertible) continue;
+      copy.outputs[0] = cast.outputs[0];
       folded[index] = true;
-      std::erase(plan_.computed, produced);
+      std::erase(plan_.computed, copied);
     }
     std::vector<PlannedStep> kept;
     for (size_t index = 0; index < plan_.steps.size(); ++index) {
       if (!folded[index]) kept.push_back(std::move(plan_.steps[index]));
     }
     plan_.steps = std::move(kept);
-  }
-
-  // Whether MatMul/Gemm step `product`, planned to write D in `from`, can write it in `to`
-  // instead, and if so turns its inputs that must be in D's dtype (Gemm's C, the bias of
-  // passes::fuse_epilogues) into `to`. cuBLASLt multiplies 16-bit A and B into a float32 D
-  // (compute and scale float32), with the bias vector and C in D's dtype; a float32 A and B
-  // into a 16-bit D it does not, so only 16-bit → float32 folds. C and the bias must be
-  // constants, which the engine provides in any dtype: a computed one would need a cast of
-  // its own.
-  bool writes_float32_instead(PlannedStep& product, DType from, DType to,
-                              std::map<int, int>& readers) {
-    if ((from != DType::BFloat16 && from != DType::Float16) || to != DType::Float32) return false;
-    const std::vector<ir::Value*>& inputs = product.node->inputs;
-    for (size_t i = 2; i < inputs.size(); ++i) {
-      if (inputs[i] != nullptr && !inputs[i]->is_constant()) return false;
-    }
-    for (size_t i = 2; i < product.inputs.size(); ++i) {
-      if (product.inputs[i] >= 0) product.inputs[i] = constant_in(product.inputs[i], to, readers);
-    }
-    return true;
-  }
-
-  // Constant tensor `tensor`, read by one step input, as a constant in `dtype`: retyped where
-  // it is when that input is its only reader (no copy left unread for the context to upload),
-  // else the constant's tensor in `dtype`, shared with any other reader of that dtype.
-  int constant_in(int tensor, DType dtype, std::map<int, int>& readers) {
-    PlannedTensor& constant = plan_.tensors[size_t(tensor)];
-    if (constant.dtype == dtype) return tensor;
-    if (readers[tensor] == 1) {
-      slot_of_.erase({constant.value, constant.dtype});
-      constant.dtype = dtype;
-      slot_of_.try_emplace({constant.value, dtype}, tensor);
-      return tensor;
-    }
-    --readers[tensor];
-    const ir::Value* value = constant.value;   // tensor_for may move plan_.tensors
-    int converted = tensor_for(value, dtype);  // a constant: no step is added
-    ++readers[converted];
-    return converted;
   }
 
   int root_of(int tensor) const {
