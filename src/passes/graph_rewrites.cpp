@@ -70,10 +70,25 @@ bool bypass_node(ir::Graph& graph, ir::Node* node) {
   return true;
 }
 
-ir::Node* sole_user(const ir::Graph& graph, const ir::Node& producer) {
-  if (producer.outputs.size() != 1 || graph.is_graph_output(producer.outputs[0])) return nullptr;
-  std::vector<ir::Node*> users = graph.users(producer.outputs[0]);
+ir::Node* sole_reader(const ir::Graph& graph, const ir::Value* value) {
+  if (graph.is_graph_output(value)) return nullptr;
+  std::vector<ir::Node*> users = graph.users(value);
   return users.size() == 1 ? users[0] : nullptr;
+}
+
+ir::Node* sole_user(const ir::Graph& graph, const ir::Node& producer) {
+  return producer.outputs.size() == 1 ? sole_reader(graph, producer.outputs[0]) : nullptr;
+}
+
+bool is_layout_op(const std::string& op) {
+  return op == "Transpose" || op == "Reshape" || op == "Flatten" || op == "Squeeze" ||
+         op == "Unsqueeze";
+}
+
+ir::Value* int64s_constant(ir::Graph& graph, const std::string& name,
+                           const std::vector<int64_t>& values) {
+  return graph.add_constant(graph.unique_name(name),
+                            Tensor::from_vector<int64_t>({int64_t(values.size())}, values));
 }
 
 bool fusable_follower(const ir::Node& producer, const ir::Node& follower) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -20,6 +21,16 @@ void replace_by_constants(ir::Graph& graph, ir::Node* node, std::vector<Tensor> 
 // the output's name instead. Returns false (and changes nothing) where that is impossible:
 // the input is a graph input or itself a graph output.
 bool bypass_node(ir::Graph& graph, ir::Node* node);
+
+// The node that alone reads `value`, unless it has other readers or is a graph output.
+ir::Node* sole_reader(const ir::Graph& graph, const ir::Value* value);
+
+// The ops that only rearrange a tensor's dims: Transpose and the Reshape family.
+bool is_layout_op(const std::string& op);
+
+// A new int64 vector constant (shape, starts, axes inputs) named after `name`.
+ir::Value* int64s_constant(ir::Graph& graph, const std::string& name,
+                           const std::vector<int64_t>& values);
 
 // The node that alone reads `producer`'s output, which may therefore disappear into it:
 // exactly one reader, and not a graph output (the engine must still write that value). Null

@@ -12,15 +12,11 @@
 #include <optional>
 
 #include "ir/op_schema.h"
+#include "passes/graph_rewrites.h"
 #include "passes/passes.h"
 
 namespace kiln::passes {
 namespace {
-
-bool is_layout_op(const std::string& op) {
-  return op == "Transpose" || op == "Reshape" || op == "Flatten" || op == "Squeeze" ||
-         op == "Unsqueeze";
-}
 
 bool static_rank_known(const ir::Value* value) {
   return value != nullptr && value->shape.rank_known() && value->shape.is_static();
@@ -159,11 +155,6 @@ std::vector<ir::Node*> chain_ending_at(const ir::Graph& graph, ir::Node* last) {
   return chain;
 }
 
-ir::Value* shape_constant(ir::Graph& graph, const std::string& name, const Dims& dims) {
-  return graph.add_constant(graph.unique_name(name),
-                            Tensor::from_vector<int64_t>({int64_t(dims.size())}, dims));
-}
-
 // Rewrites the chain as Reshape → Transpose → Reshape (dropping the parts that do nothing);
 // `last` keeps its output value. False where the chain's effect is not a permutation of atoms
 // or would not get fewer Transposes.
@@ -196,7 +187,7 @@ bool collapse(ir::Graph& graph, const std::vector<ir::Node*>& chain) {
       source = graph
                    .insert_node_before(
                        last, "Reshape", graph.unique_name(last->name + ".atoms"),
-                       {source, shape_constant(graph, last->name + ".atoms", memory_dims)},
+                       {source, int64s_constant(graph, last->name + ".atoms", memory_dims)},
                        {graph.unique_name(last->name + ".atoms")})
                    ->outputs[0];
     }
@@ -216,7 +207,7 @@ bool collapse(ir::Graph& graph, const std::vector<ir::Node*>& chain) {
   }
   last->op = "Reshape";
   last->attrs.clear();
-  last->inputs = {source, shape_constant(graph, last->name + ".shape", out_dims)};
+  last->inputs = {source, int64s_constant(graph, last->name + ".shape", out_dims)};
   return true;
 }
 

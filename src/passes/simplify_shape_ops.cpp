@@ -177,10 +177,7 @@ bool transpose_as_reshape(ir::Graph& graph, ir::Node& node) {
   }
   node.op = "Reshape";
   node.attrs.clear();
-  node.inputs = {node.inputs[0],
-                 graph.add_constant(
-                     graph.unique_name(node.name + ".shape"),
-                     Tensor::from_vector<int64_t>({static_cast<int64_t>(target.size())}, target))};
+  node.inputs = {node.inputs[0], int64s_constant(graph, node.name + ".shape", target)};
   return true;
 }
 

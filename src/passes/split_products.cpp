@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "ir/op_schema.h"
+#include "passes/graph_rewrites.h"
 #include "passes/passes.h"
 
 namespace kiln::passes {
@@ -43,12 +44,6 @@ bool is_constant_of_rank(const ir::Value* value, int64_t rank) {
   return value != nullptr && value->is_constant() && value->constant->rank() == rank;
 }
 
-ir::Node* single_user(const ir::Graph& graph, const ir::Value* value) {
-  if (graph.is_graph_output(value)) return nullptr;
-  std::vector<ir::Node*> users = graph.users(value);
-  return users.size() == 1 ? users[0] : nullptr;
-}
-
 std::optional<Product> product_at(const ir::Graph& graph, ir::Node* node) {
   Product p;
   p.product = node;
@@ -64,7 +59,7 @@ std::optional<Product> product_at(const ir::Graph& graph, ir::Node* node) {
     if (node->input(2) != nullptr) return std::nullopt;
     p.columns = b->constant->dims()[1];
     p.out = node->outputs[0];
-    ir::Node* next = single_user(graph, p.out);
+    ir::Node* next = sole_reader(graph, p.out);
     if (next != nullptr && next->op == "Add" && next->inputs.size() == 2 &&
         next->inputs[0] == p.out && is_constant_of_rank(next->inputs[1], 1) &&
         next->inputs[1]->constant->dims()[0] == p.columns) {
@@ -164,18 +159,14 @@ bool blocks_of(const ir::Graph& graph, ir::Node* reader, const ir::Value* value,
   return false;
 }
 
-ir::Value* ints(ir::Graph& graph, const std::string& name, std::vector<int64_t> values) {
-  return graph.add_constant(graph.unique_name(name),
-                            Tensor::from_vector<int64_t>({int64_t(values.size())}, values));
-}
-
 // `constant` cut to [begin, end) along `axis`: a Slice that fold_constants folds.
 ir::Value* cut(ir::Graph& graph, const ir::Node* before, const std::string& name,
                ir::Value* constant, int64_t axis, int64_t begin, int64_t end) {
   return graph
       .insert_node_before(before, "Slice", graph.unique_name(name),
-                          {constant, ints(graph, name + ".begin", {begin}),
-                           ints(graph, name + ".end", {end}), ints(graph, name + ".axis", {axis})},
+                          {constant, int64s_constant(graph, name + ".begin", {begin}),
+                           int64s_constant(graph, name + ".end", {end}),
+                           int64s_constant(graph, name + ".axis", {axis})},
                           {graph.unique_name(name)})
       ->outputs[0];
 }
@@ -210,7 +201,7 @@ void split(ir::Graph& graph, const Product& p, const std::vector<Block>& blocks)
     // The block's value keeps its readers: a Reshape to its dims (a view) writes it.
     ir::Node* view = graph.insert_node_before(
         anchor, "Reshape", graph.unique_name(name + ".view"),
-        {result, ints(graph, name + ".dims", block.value->shape.static_dims())},
+        {result, int64s_constant(graph, name + ".dims", block.value->shape.static_dims())},
         {graph.unique_name(name + ".view")});
     graph.replace_all_uses(block.value, view->outputs[0]);
   }

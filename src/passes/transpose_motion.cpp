@@ -13,6 +13,7 @@
 #include <set>
 
 #include "ir/op_schema.h"
+#include "passes/graph_rewrites.h"
 #include "passes/passes.h"
 
 namespace kiln::passes {
@@ -22,11 +23,6 @@ bool keeps_last_axis(const ir::Node& transpose) {
   if (transpose.op != "Transpose" || transpose.outputs.size() != 1) return false;
   std::vector<int64_t> perm = transpose.attr_ints("perm");
   return !perm.empty() && perm.back() == int64_t(perm.size()) - 1;
-}
-
-bool is_layout_op(const std::string& op) {
-  return op == "Transpose" || op == "Reshape" || op == "Flatten" || op == "Squeeze" ||
-         op == "Unsqueeze";
 }
 
 bool is_row_wise_unary(const std::string& op) {
@@ -79,13 +75,6 @@ bool row_wise(const ir::Node& node, const ir::Value* data) {
   return false;
 }
 
-// The single reader of `value`, unless it has other readers or is a graph output.
-ir::Node* single_user(const ir::Graph& graph, const ir::Value* value) {
-  if (graph.is_graph_output(value)) return nullptr;
-  std::vector<ir::Node*> users = graph.users(value);
-  return users.size() == 1 ? users[0] : nullptr;
-}
-
 // Whether a layout chain starting at `node` (following single readers) holds a Transpose, or
 // `node` is a Gather of one constant index: the places a moved Transpose collapses into.
 bool collapses_downstream(const ir::Graph& graph, const ir::Node* node) {
@@ -95,7 +84,7 @@ bool collapses_downstream(const ir::Graph& graph, const ir::Node* node) {
   }
   while (node != nullptr && is_layout_op(node->op) && node->outputs.size() == 1) {
     if (node->op == "Transpose") return true;
-    node = single_user(graph, node->outputs[0]);
+    node = sole_reader(graph, node->outputs[0]);
   }
   return false;
 }
@@ -104,7 +93,7 @@ bool collapses_upstream(const ir::Graph& graph, const ir::Node* node) {
   while (node != nullptr && is_layout_op(node->op) && node->outputs.size() == 1) {
     if (node->op == "Transpose") return true;
     const ir::Value* input = node->input(0);
-    if (input == nullptr || single_user(graph, input) != node) return false;
+    if (input == nullptr || sole_reader(graph, input) != node) return false;
     node = input->producer;
   }
   return false;
@@ -146,11 +135,11 @@ void hoist_once(ir::Node* transpose, ir::Node* producer, ir::Value* data) {
 bool sink(ir::Graph& graph, ir::Node* transpose) {
   std::vector<ir::Node*> chain;
   const ir::Value* current = transpose->outputs[0];
-  ir::Node* next = single_user(graph, current);
+  ir::Node* next = sole_reader(graph, current);
   while (next != nullptr && row_wise(*next, current)) {
     chain.push_back(next);
     current = next->outputs[0];
-    next = single_user(graph, current);
+    next = sole_reader(graph, current);
   }
   if (chain.empty() || next == nullptr || !collapses_downstream(graph, next)) return false;
   for (ir::Node* user : chain) sink_once(transpose, user);
@@ -160,7 +149,7 @@ bool sink(ir::Graph& graph, ir::Node* transpose) {
 bool hoist(ir::Graph& graph, ir::Node* transpose) {
   std::vector<std::pair<ir::Node*, ir::Value*>> chain;  // producer, its data input
   ir::Value* current = transpose->inputs[0];
-  while (current->producer != nullptr && single_user(graph, current) != nullptr) {
+  while (current->producer != nullptr && sole_reader(graph, current) != nullptr) {
     ir::Node* producer = current->producer;
     ir::Value* data = producer->inputs.empty() ? nullptr : producer->inputs[0];
     if ((producer->op == "Add" || producer->op == "Sub" || producer->op == "Mul" ||
@@ -172,7 +161,7 @@ bool hoist(ir::Graph& graph, ir::Node* transpose) {
     chain.push_back({producer, data});
     current = data;
   }
-  if (chain.empty() || current->producer == nullptr || single_user(graph, current) == nullptr ||
+  if (chain.empty() || current->producer == nullptr || sole_reader(graph, current) == nullptr ||
       !collapses_upstream(graph, current->producer)) {
     return false;
   }
@@ -192,16 +181,16 @@ Dims static_dims_or_empty(const ir::Value* value) {
 bool hoist_through_gemm_sandwich(ir::Graph& graph, ir::Node* transpose) {
   ir::Value* v = transpose->inputs[0];
   ir::Node* split = v->producer;
-  if (split == nullptr || split->op != "Reshape" || single_user(graph, v) != transpose)
+  if (split == nullptr || split->op != "Reshape" || sole_reader(graph, v) != transpose)
     return false;
   ir::Node* gemm = split->inputs[0]->producer;
-  if (gemm == nullptr || gemm->op != "Gemm" || single_user(graph, split->inputs[0]) != split ||
+  if (gemm == nullptr || gemm->op != "Gemm" || sole_reader(graph, split->inputs[0]) != split ||
       gemm->attr_int("transA", 0) != 0 ||
       (gemm->input(2) != nullptr && !broadcasts_over_rows(gemm->input(2), 2))) {
     return false;
   }
   ir::Node* merge = gemm->inputs[0]->producer;
-  if (merge == nullptr || merge->op != "Reshape" || single_user(graph, gemm->inputs[0]) != gemm) {
+  if (merge == nullptr || merge->op != "Reshape" || sole_reader(graph, gemm->inputs[0]) != gemm) {
     return false;
   }
   ir::Value* x = merge->inputs[0];
@@ -209,7 +198,7 @@ bool hoist_through_gemm_sandwich(ir::Graph& graph, ir::Node* transpose) {
        out = static_dims_or_empty(v);
   std::vector<int64_t> perm = transpose->attr_ints("perm");
   if (x_dims.empty() || rows.size() != 2 || out.size() < 2 || perm.size() != out.size() ||
-      x_dims.size() < out.size() || single_user(graph, x) != merge || x->producer == nullptr ||
+      x_dims.size() < out.size() || sole_reader(graph, x) != merge || x->producer == nullptr ||
       !collapses_upstream(graph, x->producer)) {
     return false;
   }
@@ -238,11 +227,6 @@ bool hoist_through_gemm_sandwich(ir::Graph& graph, ir::Node* transpose) {
   return true;
 }
 
-ir::Value* ints(ir::Graph& graph, const std::string& name, std::vector<int64_t> values) {
-  return graph.add_constant(graph.unique_name(name),
-                            Tensor::from_vector<int64_t>({int64_t(values.size())}, values));
-}
-
 // Gather(T(z), i, axis a) for every reader of T, one constant index each, z static: each
 // becomes a Slice of z along axis perm[a] (a strided copy in 16-byte words where a Gather moves
 // elements), a view dropping that axis, and the Transpose of what remains, which then meets
@@ -257,7 +241,7 @@ bool sink_into_gathers(ir::Graph& graph, ir::Node* transpose) {
   for (const ir::Node* user : users) {
     if (user->op != "Gather" || user->inputs[0] != t || !collapses_downstream(graph, user))
       return false;
-    const ir::Node* next = single_user(graph, user->outputs[0]);
+    const ir::Node* next = sole_reader(graph, user->outputs[0]);
     if (next == nullptr || !collapses_downstream(graph, next)) return false;
   }
   std::vector<int64_t> perm = transpose->attr_ints("perm");
@@ -279,11 +263,11 @@ bool sink_into_gathers(ir::Graph& graph, ir::Node* transpose) {
     ir::Value* out = gather->outputs[0];
     gather->op = "Slice";
     gather->attrs.clear();
-    gather->inputs = {z, ints(graph, gather->name + ".start", {index}),
-                      ints(graph, gather->name + ".end", {index + 1}),
-                      ints(graph, gather->name + ".axis", {source_axis})};
+    gather->inputs = {z, int64s_constant(graph, gather->name + ".start", {index}),
+                      int64s_constant(graph, gather->name + ".end", {index + 1}),
+                      int64s_constant(graph, gather->name + ".axis", {source_axis})};
     ir::Node* squeeze = graph.add_node("Reshape", graph.unique_name(gather->name + ".squeeze"),
-                                       {out, ints(graph, gather->name + ".kept", kept)},
+                                       {out, int64s_constant(graph, gather->name + ".kept", kept)},
                                        {graph.unique_name(gather->name + ".kept")});
     ir::Node* after =
         graph.add_node("Transpose", graph.unique_name(gather->name + ".permute"),
