@@ -4,6 +4,7 @@
 // output pixels (blockIdx.x). The direct kernel gives each thread one output pixel; the tiled
 // one kTile neighbours along W, so each input vector it loads serves up to kTile outputs and
 // each weight row it widens to registers serves all of them.
+#include <algorithm>
 #include <cstdint>
 
 #include "backends/cuda/kernels/cuda_check.h"
@@ -162,6 +163,19 @@ int strips_for(int64_t work_strips, int lanes, int channel_blocks) {
   return strips;
 }
 
+// Channels per thread: 16 bytes of them, halved (down to a quarter, and never below 2) while the
+// launch would have fewer than kBusyThreads threads. Small late-stage maps at batch 1 (ConvNeXt's
+// 7x7 by 768 channels: 96 vectors by 14 strips) otherwise leave most multiprocessors idle, and the
+// builder then prefers an FP32 kernel (twice the threads) plus casts around it.
+constexpr int64_t kBusyThreads = 32768;
+int vector_width(const Geometry& g, bool tiled, int widest) {
+  const int64_t work = tiled ? int64_t(g.n) * g.out_h * ((g.out_w + kTile - 1) / kTile)
+                             : int64_t(g.n) * g.out_h * g.out_w;
+  int width = widest;
+  while (width > std::max(2, widest / 4) && (g.c / width) * work < kBusyThreads) width /= 2;
+  return width;
+}
+
 template <typename T, int V>
 void launch_variant(Geometry g, const Operands& o, bool tiled, cudaStream_t stream) {
   const int vectors = g.c / V;
@@ -176,7 +190,7 @@ void launch_variant(Geometry g, const Operands& o, bool tiled, cudaStream_t stre
   dim3 grid{unsigned(strip_blocks), unsigned(channel_blocks)};
   dim3 block(unsigned(g.lanes * g.strips));
   size_t shared = size_t(g.kernel_h) * g.kernel_w * g.lanes * V * sizeof(T);
-  if (V == 1 || !tiled) {  // the tiled kernel's registers hold 16-byte vectors
+  if (V == 1 || !tiled) {  // the tiled kernel's registers hold channel vectors
     depthwise_direct_kernel<T, V><<<grid, block, shared, stream>>>(g, o);
     return;
   }
@@ -251,10 +265,14 @@ void launch_depthwise_conv_nhwc(DType dtype, const DepthwiseConvShape& s, const 
   visit_float_storage(dtype, [&](auto tag) {
     using T = decltype(tag);
     constexpr int kVector = 16 / int(sizeof(T));
-    if (vectors && g.c % kVector == 0) {
-      launch_variant<T, kVector>(g, operands, tiled, stream);
-    } else {
-      launch_variant<T, 1>(g, operands, false, stream);
+    if (!vectors || g.c % kVector != 0) return launch_variant<T, 1>(g, operands, false, stream);
+    switch (vector_width(g, tiled, kVector)) {
+      case kVector:
+        return launch_variant<T, kVector>(g, operands, tiled, stream);
+      case kVector / 2:
+        return launch_variant<T, kVector / 2>(g, operands, tiled, stream);
+      default:
+        return launch_variant<T, kVector / 4>(g, operands, tiled, stream);
     }
   });
   KILN_CUDA_CHECK(cudaGetLastError());
