@@ -335,11 +335,12 @@ TEST(CudaFastPathTest, ExpandsMatchCpu) {
 
 // A crop of the last dim whose output only a cast reads (GPT-2's padded logits, stored bf16,
 // delivered float32): the plan folds the cast into the copy, which runs one block per row
-// for rows of 1024 and more (and the general strided kernel below that). Exact: bf16 widens
-// to float32 without rounding.
+// for rows of 1024 and more (and the general strided kernel below that), storing 16-byte
+// words between each output row's unaligned head and tail (1030 and 1031 floats a row put
+// every row start at a different alignment). Exact: bf16 widens to float32 without rounding.
 TEST(CopyFastPaths, ARowCropConvertingToItsOutputDtypeMatchesTheCpu) {
   KILN_REQUIRE_GPU();
-  for (int64_t cols : {int64_t(1030), int64_t(300)}) {
+  for (int64_t cols : {int64_t(1030), int64_t(1031), int64_t(300)}) {
     ir::Graph graph;
     ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({5, cols + 9}));
     ir::Node* relu = graph.add_node("Relu", "relu", {x}, {"r"});

@@ -229,27 +229,42 @@ __global__ void strided_convert_kernel(const From* src, StridedView src_view, To
 }
 
 // The same copy where it is whole rows (a crop of the last dim: GPT-2's padded logits), one
-// block per row: coalesced loads and stores, kRowUnroll of each in flight per thread, no
-// index arithmetic.
-constexpr int kRowUnroll = 8;
+// block per row. Stores go in 16-byte words: an output row of odd length starts anywhere, so
+// the elements before its first 16-byte boundary and after its last are stored singly. Loads
+// are single elements (a padded source row is aligned where the output's is not), coalesced
+// across the warp; kRowUnroll words of each thread are in flight.
+constexpr int kRowUnroll = 4;
 
 template <typename From, typename To>
 __global__ void row_convert_kernel(const From* src, int64_t src_pitch, To* dst, int64_t dst_pitch,
                                    int64_t cols) {
+  constexpr int V = 16 / int(sizeof(To));
   const From* in = src + int64_t(blockIdx.x) * src_pitch;
   To* out = dst + int64_t(blockIdx.x) * dst_pitch;
-  for (int64_t base = threadIdx.x; base < cols; base += int64_t(blockDim.x) * kRowUnroll) {
-    float values[kRowUnroll];
+  const auto misalignment = int64_t(reinterpret_cast<uintptr_t>(out) % 16);
+  const int64_t head = min(cols, misalignment == 0 ? 0 : (16 - misalignment) / int64_t(sizeof(To)));
+  const int64_t words = (cols - head) / V;
+  for (int64_t j = threadIdx.x; j < head; j += blockDim.x) out[j] = from_float<To>(to_float(in[j]));
+  const From* body = in + head;
+  auto* body_out = reinterpret_cast<Pack<To, V>*>(out + head);
+  for (int64_t base = threadIdx.x; base < words; base += int64_t(blockDim.x) * kRowUnroll) {
+    Pack<To, V> packs[kRowUnroll];
 #pragma unroll
     for (int u = 0; u < kRowUnroll; ++u) {
-      int64_t j = base + int64_t(u) * blockDim.x;
-      values[u] = j < cols ? to_float(in[j]) : 0.f;
+      const int64_t word = base + int64_t(u) * blockDim.x;
+#pragma unroll
+      for (int v = 0; v < V; ++v) {
+        packs[u].v[v] = from_float<To>(word < words ? to_float(body[word * V + v]) : 0.f);
+      }
     }
 #pragma unroll
     for (int u = 0; u < kRowUnroll; ++u) {
-      int64_t j = base + int64_t(u) * blockDim.x;
-      if (j < cols) out[j] = from_float<To>(values[u]);
+      const int64_t word = base + int64_t(u) * blockDim.x;
+      if (word < words) body_out[word] = packs[u];
     }
+  }
+  for (int64_t j = head + words * V + threadIdx.x; j < cols; j += blockDim.x) {
+    out[j] = from_float<To>(to_float(in[j]));
   }
 }
 
