@@ -79,6 +79,38 @@ TEST(CudaExecutorTest, CopiesDeliverAnotherFloatTypeDirectly) {
   }
 }
 
+// A product with misaligned rows, padded by pad_matmul_columns and cropped: the storage plan
+// folds the crop (and the float32 cast after it) into the product, which runs in blocks of
+// 8192 columns by as many rows as 16 MB hold (cropped_product.cpp). 9001 columns and 1300
+// rows make two column blocks, the second mostly padding, and two row blocks in bf16; with
+// bias and ReLU in the epilogue, every block's slice of the bias must line up.
+TEST(CudaExecutorTest, ACroppedProductRunsInBlocksAndMatchesTheCpu) {
+  KILN_REQUIRE_GPU();
+  for (Precision precision : {Precision::BF16, Precision::FP32}) {
+    ir::Graph graph;
+    ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({1300, 48}));
+    ir::Value* w = graph.add_constant("w", random_tensor(DType::Float32, {48, 9001}, -1, 1, 30));
+    ir::Value* bias = graph.add_constant("bias", random_tensor(DType::Float32, {9001}, -1, 1, 31));
+    ir::Node* product = graph.add_node("MatMul", "head", {x, w, bias}, {"logits"});
+    product->attrs["fused_activation"] = std::string("Relu");
+    graph.add_output(product->outputs[0]);
+    ir::infer_graph(graph);
+    ASSERT_EQ(passes::pad_matmul_columns(graph), 1);
+    for (ir::Node* node : graph.nodes()) {
+      if (node->op == "MatMul") node->precision = precision;
+    }
+    std::map<std::string, Tensor> inputs{
+        {"x", random_tensor(DType::Float32, {1300, 48}, -2, 2, 32)}};
+    std::vector<Tensor> expected = cpu::Executor(graph).run(inputs);
+    cuda::CudaExecutor executor(graph, {}, {.poison_values = true});
+    std::vector<Tensor> actual = executor.run(inputs);
+    ASSERT_EQ(actual[0].dtype(), DType::Float32);
+    ASSERT_EQ(actual[0].dims(), (Dims{1300, 9001}));
+    double error = normalized_error(actual[0], expected[0]);
+    EXPECT_LE(error, tolerance_for(precision)) << precision_name(precision);
+  }
+}
+
 // The indexing kernels are in the executor's table: a graph of them runs with no host
 // fallback, in each precision, and matches the CPU executor.
 TEST(CudaIndexingTest, RunsInExecutorWithoutHostFallback) {

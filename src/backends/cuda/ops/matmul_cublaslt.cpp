@@ -21,9 +21,11 @@
 #include "backends/cuda/kernels/elementwise_unary.h"
 #include "backends/cuda/kernels/gemm_plan.h"
 #include "backends/cuda/kernels/matrix_fill.h"
+#include "backends/cuda/ops/cropped_product.h"
 #include "backends/cuda/ops/cuda_kernel.h"
 #include "backends/cuda/ops/node_launch.h"
 #include "core/error.h"
+#include "passes/storage_dtype.h"
 
 namespace kiln::cuda {
 namespace {
@@ -106,6 +108,27 @@ void check_inputs(const ir::Node& node, std::span<const DeviceTensor> inputs, si
   check_storage(node, inputs[0].dtype);
 }
 
+// A product whose output keeps only its first columns (the storage plan folded a crop, and
+// any cast after it, into it): computed in the product's own storage dtype, the one the
+// uncropped product would have (so the bits are the same), and cropped on the way.
+void run_cropped(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+                 DeviceTensor& out, int64_t rows, int64_t cols, int64_t inner) {
+  const DeviceTensor& a = inputs[0];
+  const DType product = passes::storage_dtype(*node.outputs[0]);
+  const DeviceTensor* bias = inputs.size() > 2 && inputs[2].defined() ? &inputs[2] : nullptr;
+  check(bias == nullptr || (bias->dtype == product && bias->numel() == cols),
+        ErrorKind::InvalidModel, node.describe(), ": bias ",
+        bias != nullptr ? dims_to_string(bias->dims) : "", " must be a ", dtype_name(product),
+        " vector of ", cols, " elements (B's last dim)");
+  check(!exact_gelu_after(node, product), ErrorKind::Runtime, node.describe(),
+        ": a cropped product cannot finish an exact GELU in ", dtype_name(product));
+  GemmProblem p = row_major_problem(node, rows, cols, inner, false, false, a.dtype, product);
+  p.epilogue = epilogue_for(node, bias != nullptr, product);
+  GemmOperands ops = row_major_operands(a.data, inputs[1].data, nullptr, 1.f);
+  ops.bias = bias != nullptr ? bias->data : nullptr;
+  run_cropped_product(context, node, p, ops, product, out);
+}
+
 void run_matmul(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
                 std::span<DeviceTensor> outputs) {
   check_inputs(node, inputs, 2);
@@ -122,6 +145,11 @@ void run_matmul(LaunchContext& context, const ir::Node& node, std::span<const De
   Dims out_batch = cpu::broadcast_dims(a_batch, b_batch, node.describe() + " batch dims");
   int64_t a_count = element_count(a_batch), b_count = element_count(b_batch);
   int64_t out_count = element_count(out_batch);
+  if (b_count == 1 && !out.dims.empty() && out.dims.back() < n && b.dims.size() == 2 &&
+      out.numel() == a_count * m * out.dims.back()) {
+    run_cropped(context, node, inputs, out, a_count * m, n, k);
+    return;
+  }
   check(out.numel() == out_count * m * n, ErrorKind::InvalidArgument, node.describe(),
         ": output has dims ", dims_to_string(out.dims), ", expected ", out_count * m * n,
         " elements");

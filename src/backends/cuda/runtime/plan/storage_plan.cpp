@@ -47,6 +47,44 @@ std::optional<size_t> view_offset(const ir::Node& node, const PlannedTensor& sou
   return size_t(index) * block;
 }
 
+// Whether `crop` (a Slice) keeps the first columns of a `from` tensor as `to`: the last axis
+// from 0, step 1, every other axis whole.
+bool keeps_first_columns(const ir::Node& crop, const Dims& from, const Dims& to) {
+  if (from.size() != to.size() || from.empty() || to.back() >= from.back() ||
+      !std::equal(from.begin(), from.end() - 1, to.begin()) || crop.inputs.size() < 2 ||
+      crop.inputs[1] == nullptr || !crop.inputs[1]->is_constant()) {
+    return false;
+  }
+  for (size_t i = 2; i < crop.inputs.size(); ++i) {
+    if (crop.inputs[i] != nullptr && !crop.inputs[i]->is_constant()) return false;
+  }
+  auto values = [&](size_t input) {
+    Tensor ints = crop.inputs[input]->constant->to(DType::Int64);
+    return std::vector<int64_t>(ints.data<int64_t>(), ints.data<int64_t>() + ints.numel());
+  };
+  std::vector<int64_t> starts = values(1);
+  std::vector<int64_t> axes = crop.input(3) != nullptr ? values(3) : std::vector<int64_t>{};
+  std::vector<int64_t> steps = crop.input(4) != nullptr ? values(4) : std::vector<int64_t>{};
+  if (axes.empty()) {
+    for (size_t axis = 0; axis < starts.size(); ++axis) axes.push_back(int64_t(axis));
+  }
+  if (starts.size() != axes.size()) return false;
+  const auto rank = int64_t(from.size());
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t axis = axes[i] < 0 ? axes[i] + rank : axes[i];
+    bool whole = from[size_t(axis)] == to[size_t(axis)];
+    bool step_one = steps.empty() || steps[i] == 1;
+    if (!step_one || (axis == rank - 1 ? starts[i] != 0 : !whole)) return false;
+  }
+  return true;
+}
+
+// Whether a product's activation is all done by cuBLASLt's epilogue, in `dtype`: an exact
+// GELU outside bfloat16 takes a pass over the whole product after it (matmul_cublaslt.cpp).
+bool crop_finishes_activation(const ir::Node& product, DType dtype) {
+  return product.attr_string("fused_activation", "") != "Gelu" || dtype == DType::BFloat16;
+}
+
 class Planner {
  public:
   Planner(const ir::Graph& graph, const PlanOptions& options) : graph_(graph) {
@@ -68,6 +106,7 @@ class Planner {
     for (const ir::Node* node : graph_.nodes()) plan_node(*node);
     plan_outputs();
     fold_casts_into_copies();
+    fold_crops_into_products();
     place_in_arena();
     return std::move(plan_);
   }
@@ -243,39 +282,79 @@ class Planner {
   // reads writes the cast's dtype itself: GPT-2's cropped logits, stored bf16 and delivered
   // float32, take one pass over memory instead of two.
   void fold_casts_into_copies() {
-    std::map<int, int> readers;
+    fold_into_producers([](const PlannedStep& copy, const PlannedStep& cast) {
+      return cast.kind == PlannedStep::Kind::Cast &&
+             (copy.node->op == "Transpose" || copy.node->op == "Slice" ||
+              copy.node->op == "Expand");
+    });
+  }
+
+  // A MatMul whose padded output only a crop of its first columns reads (pad_matmul_columns:
+  // GPT-2's LM head, 50264 columns kept to 50257) writes the crop's tensor itself, in the
+  // crop's dtype: its kernel computes the product block by block into the workspace and copies
+  // each block's kept columns into place (ops/cropped_product.h), so the padded product never
+  // reaches memory.
+  void fold_crops_into_products() {
+    fold_into_producers([&](const PlannedStep& product, const PlannedStep& crop) {
+      if (crop.kind != PlannedStep::Kind::Launch || crop.node->op != "Slice" ||
+          product.node->op != "MatMul" || product.inputs.size() < 2 || product.inputs[1] < 0 ||
+          plan_.tensors[size_t(product.inputs[1])].dims.size() != 2) {
+        return false;
+      }
+      const PlannedTensor& from = plan_.tensors[size_t(crop.inputs[0])];
+      const PlannedTensor& to = plan_.tensors[size_t(crop.outputs[0])];
+      return keeps_first_columns(*crop.node, from.dims, to.dims) &&
+             crop_finishes_activation(*product.node, from.dtype);
+    });
+  }
+
+  // Folds each step into the launch that makes its first input, where nothing else reads that
+  // float arena tensor and `absorbs(maker, step)`: the maker then writes the step's output.
+  template <typename Absorbs>
+  void fold_into_producers(Absorbs&& absorbs) {
+    std::map<int, int> readers = reader_counts();
     std::map<int, size_t> producer;
     for (size_t index = 0; index < plan_.steps.size(); ++index) {
-      for (int tensor : plan_.steps[index].inputs) ++readers[tensor];
       for (int tensor : plan_.steps[index].outputs) producer[tensor] = index;
     }
-    for (int alias : plan_.aliases) ++readers[plan_.tensors[size_t(alias)].alias_of];
-    for (const auto& [name, tensor] : plan_.outputs) ++readers[tensor];
     std::vector<bool> folded(plan_.steps.size(), false);
     for (size_t index = 0; index < plan_.steps.size(); ++index) {
-      PlannedStep& cast = plan_.steps[index];
-      if (cast.kind != PlannedStep::Kind::Cast) continue;
-      int copied = cast.inputs[0];
-      auto made = producer.find(copied);
-      if (made == producer.end() || readers[copied] != 1) continue;
-      PlannedStep& copy = plan_.steps[made->second];
-      const PlannedTensor& from = plan_.tensors[size_t(copied)];
-      const PlannedTensor& to = plan_.tensors[size_t(cast.outputs[0])];
-      bool convertible =
-          copy.kind == PlannedStep::Kind::Launch &&
-          (copy.node->op == "Transpose" || copy.node->op == "Slice" || copy.node->op == "Expand") &&
-          copy.outputs.size() == 1 && from.placement == Placement::Arena &&
-          is_float_storage(from.dtype) && is_float_storage(to.dtype);
-      if (!convertible) continue;
-      copy.outputs[0] = cast.outputs[0];
+      PlannedStep& step = plan_.steps[index];
+      if (step.kind == PlannedStep::Kind::Fused || step.inputs.empty() || step.inputs[0] < 0 ||
+          step.outputs.size() != 1) {
+        continue;
+      }
+      int input = step.inputs[0];
+      auto made = producer.find(input);
+      if (made == producer.end() || readers[input] != 1) continue;
+      PlannedStep& maker = plan_.steps[made->second];
+      const PlannedTensor& from = plan_.tensors[size_t(input)];
+      const PlannedTensor& to = plan_.tensors[size_t(step.outputs[0])];
+      if (maker.kind != PlannedStep::Kind::Launch || maker.outputs.size() != 1 ||
+          from.placement != Placement::Arena || !is_float_storage(from.dtype) ||
+          !is_float_storage(to.dtype) || !absorbs(maker, step)) {
+        continue;
+      }
+      maker.outputs[0] = step.outputs[0];
       folded[index] = true;
-      std::erase(plan_.computed, copied);
+      std::erase(plan_.computed, input);
     }
     std::vector<PlannedStep> kept;
     for (size_t index = 0; index < plan_.steps.size(); ++index) {
       if (!folded[index]) kept.push_back(std::move(plan_.steps[index]));
     }
     plan_.steps = std::move(kept);
+  }
+
+  // Every tensor's readers: steps, views and delivered outputs.
+  std::map<int, int> reader_counts() const {
+    std::map<int, int> readers;
+    for (const PlannedStep& step : plan_.steps) {
+      for (int tensor : step.inputs) ++readers[tensor];
+    }
+    for (int alias : plan_.aliases) ++readers[plan_.tensors[size_t(alias)].alias_of];
+    for (const auto& [name, tensor] : plan_.outputs) ++readers[tensor];
+    return readers;
   }
 
   int root_of(int tensor) const {

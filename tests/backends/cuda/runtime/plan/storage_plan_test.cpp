@@ -178,42 +178,71 @@ TEST(StoragePlan, ConstantsInTheDtypeEachReaderWants) {
   EXPECT_EQ(output_tensor(plan, "w2").dtype, DType::Float32);
 }
 
+// A bf16 product of x [4, 8] by w [8, 16] and a Slice of it ("crop", output "logits") from
+// `start` to `end` by `step` along `axis`; inferred, the product in BF16.
+ir::Node* add_sliced_product(ir::Graph& graph, int64_t start, int64_t end, int64_t axis,
+                             int64_t step) {
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 8}));
+  ir::Value* w = graph.add_constant("w", Tensor(DType::Float32, {8, 16}));
+  ir::Node* product = graph.add_node("MatMul", "head", {x, w}, {"wide"});
+  auto ints = [&](const char* name, int64_t value) {
+    return graph.add_constant(name, Tensor::from_vector<int64_t>({1}, {value}));
+  };
+  ir::Node* crop = graph.add_node(
+      "Slice", "crop",
+      {product->outputs[0], ints("s", start), ints("e", end), ints("a", axis), ints("p", step)},
+      {"logits"});
+  graph.add_output(crop->outputs[0]);
+  product->precision = Precision::BF16;
+  return crop;
+}
+
+// Only a crop of the first columns of a MatMul's product folds into it: a crop from another
+// start, of another axis or with a step keeps its own step.
+TEST(StoragePlan, OtherSlicesOfAProductKeepTheirStep) {
+  struct Case {
+    int64_t start, end, axis, step;
+  };
+  for (Case c : {Case{1, 13, 1, 1}, Case{0, 2, 0, 1}, Case{0, 13, 1, 2}}) {
+    ir::Graph graph;
+    add_sliced_product(graph, c.start, c.end, c.axis, c.step);
+    ir::infer_graph(graph);
+    StoragePlan plan = plan_storage(graph);
+    SCOPED_TRACE("slice from " + std::to_string(c.start) + " on axis " + std::to_string(c.axis));
+    EXPECT_EQ(step_labels(plan), (std::vector<std::string>{"cast x to bfloat16", "head", "crop"}));
+  }
+}
+
 // GPT-2's padded LM head: a bf16 product cropped by a Slice and delivered float32. The crop
-// writes float32 itself (no cast step); a crop someone else reads too keeps its cast.
-TEST(StoragePlan, ACopyWhoseOutputOnlyACastReadsWritesTheCastsDtype) {
+// writes float32 itself (no cast step), and the product writes the crop's tensor (no crop
+// step: ops/cropped_product.h); a crop someone else reads too keeps its cast.
+TEST(StoragePlan, APaddedProductOnlyACropReadsWritesTheCropsTensor) {
   for (bool read_elsewhere : {false, true}) {
     ir::Graph graph;
-    ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 8}));
-    ir::Value* w = graph.add_constant("w", Tensor(DType::Float32, {8, 16}));
-    ir::Node* product = graph.add_node("MatMul", "head", {x, w}, {"wide"});
-    auto ints = [&](const char* name, int64_t value) {
-      return graph.add_constant(name, Tensor::from_vector<int64_t>({1}, {value}));
-    };
-    ir::Node* crop = graph.add_node(
-        "Slice", "crop", {product->outputs[0], ints("s", 0), ints("e", 13), ints("a", 1)},
-        {"logits"});
-    graph.add_output(crop->outputs[0]);
+    ir::Node* crop = add_sliced_product(graph, 0, 13, 1, 1);
+    const ir::Node* product = crop->inputs[0]->producer;
     if (read_elsewhere) {
       ir::Node* tanh = graph.add_node("Tanh", "tanh", {crop->outputs[0]}, {"t"});
       graph.add_output(tanh->outputs[0]);
       tanh->precision = Precision::BF16;
     }
     ir::infer_graph(graph);
-    product->precision = Precision::BF16;
     StoragePlan plan = plan_storage(graph);
     SCOPED_TRACE(read_elsewhere ? "read elsewhere" : "read by the cast alone");
     const PlannedTensor& logits = output_tensor(plan, "logits");
     EXPECT_EQ(logits.dtype, DType::Float32);
     EXPECT_EQ(logits.placement, Placement::Own);
+    const PlannedStep& head = plan.steps[1];
+    ASSERT_EQ(head.node, product);
+    EXPECT_EQ(plan.tensors[size_t(head.outputs[0])].dims, (Dims{4, 13}));
     if (read_elsewhere) {
       EXPECT_EQ(step_labels(plan),
-                (std::vector<std::string>{"cast x to bfloat16", "head", "crop", "tanh",
+                (std::vector<std::string>{"cast x to bfloat16", "head", "tanh",
                                           "cast logits to float32", "cast t to float32"}));
+      EXPECT_EQ(plan.tensors[size_t(head.outputs[0])].dtype, DType::BFloat16);
     } else {
-      EXPECT_EQ(step_labels(plan),
-                (std::vector<std::string>{"cast x to bfloat16", "head", "crop"}));
-      EXPECT_EQ(plan.steps.back().outputs[0], plan.outputs[0].second);
-      EXPECT_EQ(plan.tensors[size_t(plan.steps.back().inputs[0])].dtype, DType::BFloat16);
+      EXPECT_EQ(step_labels(plan), (std::vector<std::string>{"cast x to bfloat16", "head"}));
+      EXPECT_EQ(head.outputs[0], plan.outputs[0].second);
     }
     for (int computed : plan.computed) {  // every computed tensor has a writer
       bool written = false;
