@@ -37,7 +37,7 @@ from bench_report import (COMPILE_BF16, EAGER_BF16, EAGER_FP32, error_status, la
 
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 MODELS = ("resnet50", "bert", "gpt2", "vit", "convnext_tiny", "efficientnet_b0",
-          "mobilenet_v3_large")
+          "mobilenet_v3_large", "llama")
 IMAGE_MODELS = ("resnet50", "vit", "convnext_tiny", "efficientnet_b0", "mobilenet_v3_large")
 STARTED = time.time()
 
@@ -128,7 +128,7 @@ def build_model(name):
         nn.init.normal_(model.heads.head.weight, std=0.02)
         nn.init.normal_(model.heads.head.bias, std=0.02)
         return model.eval()
-    from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
+    from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
     class HfWrapper(nn.Module):
         """Returns the first output only (BERT last_hidden_state, GPT-2 logits)."""
@@ -145,6 +145,15 @@ def build_model(name):
     if name == "bert":
         config = BertConfig(attn_implementation="sdpa", torchscript=True)
         return HfWrapper(BertModel(config, add_pooling_layer=False)).eval()
+    if name == "llama":
+        # A decoder LLM of about 1.1B parameters in the Llama architecture (TinyLlama's shape:
+        # 22 layers, width 2048, grouped-query attention with 4 key/value heads, SwiGLU 5632,
+        # RMSNorm, rotary embeddings), random weights, run on 2048-token prompts.
+        config = LlamaConfig(vocab_size=32000, hidden_size=2048, intermediate_size=5632,
+                             num_hidden_layers=22, num_attention_heads=32, num_key_value_heads=4,
+                             max_position_embeddings=2048, use_cache=False,
+                             attn_implementation="sdpa", torchscript=True)
+        return HfWrapper(LlamaForCausalLM(config)).eval()
     config = GPT2Config(use_cache=False, attn_implementation="sdpa", torchscript=True)
     return HfWrapper(GPT2LMHeadModel(config)).eval()
 
@@ -157,6 +166,8 @@ def make_inputs(name, batch):
     if name == "bert":
         return (torch.randint(0, 30522, (batch, 128), generator=generator),
                 torch.ones(batch, 128, dtype=torch.int64))
+    if name == "llama":
+        return (torch.randint(0, 32000, (batch, 2048), generator=generator),)
     return (torch.randint(0, 50257, (batch, 512), generator=generator),)
 
 
