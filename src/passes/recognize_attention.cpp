@@ -3,7 +3,7 @@
 //   Y = MatMul(Softmax(MatMul(Q·c₁, Kᵀ·c₂)·c₃ + mask, axis=-1), V)
 // optionally with the exporters' NaN guard Where(IsNaN(P), 0, P) after the softmax, where Kᵀ
 // is K with its last two dims swapped (a Transpose, or the exporters' Reshape → Transpose →
-// Reshape). It becomes one Attention(Q, K, V, mask) node with scale c₁·c₂·c₃, which fused
+// Reshape; any other Kᵀ gets a Transpose back to K). It becomes one Attention(Q, K, V, mask) node with scale c₁·c₂·c₃, which fused
 // kernels run without writing the score matrix. A row the mask hides entirely gives zeros, as
 // the guard makes it; without the guard such a row would have been NaN.
 #include <cmath>
@@ -152,9 +152,18 @@ bool recognize(ir::Graph& graph, ir::Node* softmax) {
   for (const ir::Value* tensor : std::initializer_list<const ir::Value*>{queries, keys_t, values}) {
     if (tensor == nullptr || !tensor->shape.rank_known() || tensor->shape.rank() != 4) return false;
   }
-  if (keys == nullptr || queries->dtype != keys->dtype || values->dtype != keys->dtype ||
-      !std::isfinite(scale))
+  if (queries->dtype != keys_t->dtype || values->dtype != keys_t->dtype || !std::isfinite(scale))
     return false;
+  if (keys == nullptr) {
+    // Kᵀ made some other way (the dynamo ONNX exporter's [B, S, H·D] → [B, H·D, S] → [B, H, D,
+    // S] chain, or a computed Kᵀ): K is Kᵀ with its last two dims swapped back, a Transpose
+    // that collapse_layout_chains then merges with the chain that made Kᵀ, if any.
+    ir::Node* swap = graph.add_node("Transpose", graph.unique_name(output->name + ".keys"),
+                                    {const_cast<ir::Value*>(keys_t)},
+                                    {graph.unique_name(output->name + ".keys")});
+    swap->attrs["perm"] = std::vector<int64_t>{0, 1, 3, 2};
+    keys = swap->outputs[0];
+  }
   // The final product becomes the attention: same output value, name and readers.
   output->op = "Attention";
   output->inputs = {queries, keys, values};
@@ -171,6 +180,7 @@ int recognize_attention(ir::Graph& graph) {
     if (node->op == "Softmax" && recognize(graph, node)) ++changed;
   }
   if (changed > 0) {
+    graph.sort_topologically();  // the keys' Transposes were added at the end
     eliminate_dead_code(graph);  // the products, scales, softmax and guard nobody reads now
     graph.remove_unused_values();
     ir::infer_graph(graph);

@@ -30,8 +30,10 @@ ir::Value* node(ir::Graph& graph, const std::string& op, const std::string& name
 
 struct Spelling {
   bool exporter_transpose = false;  // K through Reshape → Transpose → Reshape, scale split in two
-  bool mask = false;                // + a float mask [B, 1, Sq, Skv]
-  bool nan_guard = false;           // Where(IsNaN(P), 0, P) after the softmax
+  bool dynamo_chain = false;  // with exporter_transpose: Kᵀ from [B, Skv, H·D], as the dynamo
+                              // ONNX exporter makes it from a fused QKV projection
+  bool mask = false;          // + a float mask [B, 1, Sq, Skv]
+  bool nan_guard = false;     // Where(IsNaN(P), 0, P) after the softmax
   int64_t softmax_axis = -1;
 };
 
@@ -46,7 +48,15 @@ ir::Graph spelled_out(const Spelling& s) {
     auto shape = [&](const std::string& name, std::vector<int64_t> dims) {
       return graph.add_constant(name, Tensor::from_vector<int64_t>({int64_t(dims.size())}, dims));
     };
-    ir::Value* flat = node(graph, "Reshape", "k_flat", {k, shape("s1", {-1, kSkv, kD})});
+    ir::Value* flat = nullptr;
+    if (s.dynamo_chain) {
+      ir::Node* heads_last = graph.add_node("Transpose", "k_seq", {k}, {"k_seq.out"});
+      heads_last->attrs["perm"] = std::vector<int64_t>{0, 2, 1, 3};
+      flat = node(graph, "Reshape", "k_flat",
+                  {heads_last->outputs[0], shape("s1", {kB, kSkv, kH * kD})});
+    } else {
+      flat = node(graph, "Reshape", "k_flat", {k, shape("s1", {-1, kSkv, kD})});
+    }
     ir::Node* swap = graph.add_node("Transpose", "k_swap", {flat}, {"k_swap.out"});
     swap->attrs["perm"] = std::vector<int64_t>{0, 2, 1};
     ir::Value* kt =
@@ -93,12 +103,12 @@ std::map<std::string, Tensor> random_inputs(bool mask) {
 }
 
 TEST(RecognizeAttention, EverySpellingBecomesOneAttentionWithTheSameOutputs) {
-  for (bool exporter : {false, true}) {
+  for (int keys : {0, 1, 2}) {  // Transpose, exporter's chain, dynamo exporter's chain
     for (bool mask : {false, true}) {
       for (bool guard : {false, true}) {
-        Spelling spelling{exporter, mask, guard};
+        Spelling spelling{keys > 0, keys == 2, mask, guard};
         SCOPED_TRACE(testing::Message()
-                     << "exporter " << exporter << ", mask " << mask << ", guard " << guard);
+                     << "keys " << keys << ", mask " << mask << ", guard " << guard);
         ir::Graph graph = spelled_out(spelling);
         std::map<std::string, Tensor> inputs = random_inputs(mask);
         Tensor expected = cpu::Executor(graph).run(inputs)[0];
@@ -123,14 +133,24 @@ TEST(RecognizeAttention, LookalikesStay) {
   ir::Graph probabilities_read = spelled_out({});
   probabilities_read.add_output(probabilities_read.find_value("p"));  // P is delivered too
   EXPECT_EQ(recognize_attention(probabilities_read), 0);
+}
 
-  // Q times a [B, H, D, Skv] tensor that is no transposed K: there is no K to hand over.
-  ir::Graph no_keys = spelled_out({});
-  ir::Node* product = pass_testing::find_node(no_keys, "qk");
+// Q times any [B, H, D, Skv] tensor (here a graph input) is attention over its transpose: K
+// becomes a Transpose of it, and the outputs stay the same.
+TEST(RecognizeAttention, AnyTransposedKeysGetATransposeBack) {
+  ir::Graph graph = spelled_out({});
+  ir::Node* product = pass_testing::find_node(graph, "qk");
   product->inputs[1] =
-      no_keys.add_input("kt", DType::Float32, ir::Shape::from_dims({kB, kH, kD, kSkv}));
-  ir::infer_graph(no_keys);
-  EXPECT_EQ(recognize_attention(no_keys), 0);
+      graph.add_input("kt", DType::Float32, ir::Shape::from_dims({kB, kH, kD, kSkv}));
+  ir::infer_graph(graph);
+  std::map<std::string, Tensor> inputs = random_inputs(false);
+  inputs["kt"] = cpu::testing::random_tensor({kB, kH, kD, kSkv}, 5);
+  Tensor expected = cpu::Executor(graph).run(inputs)[0];
+  EXPECT_EQ(recognize_attention(graph), 1);
+  ir::verify(graph);
+  EXPECT_EQ(count_op(graph, "Attention"), 1);
+  EXPECT_EQ(count_op(graph, "Transpose"), 1);
+  EXPECT_LE(normalized_error(cpu::Executor(graph).run(inputs)[0], expected), 1e-5);
 }
 
 // The ONNX fixtures exported below opset 23 spell attention out; once shapes are known every
