@@ -3,9 +3,10 @@
 //   Y = MatMul(Softmax(MatMul(Q·c₁, Kᵀ·c₂)·c₃ + mask, axis=-1), V)
 // optionally with the exporters' NaN guard Where(IsNaN(P), 0, P) after the softmax, where Kᵀ
 // is K with its last two dims swapped (a Transpose, or the exporters' Reshape → Transpose →
-// Reshape; any other Kᵀ gets a Transpose back to K). It becomes one Attention(Q, K, V, mask) node with scale c₁·c₂·c₃, which fused
-// kernels run without writing the score matrix. A row the mask hides entirely gives zeros, as
-// the guard makes it; without the guard such a row would have been NaN.
+// Reshape; any other Kᵀ gets a Transpose back to K). It becomes one Attention(Q, K, V, mask) node
+// with scale c₁·c₂·c₃, which fused kernels run without writing the score matrix. A row the mask
+// hides entirely gives zeros, as the guard makes it; without the guard such a row would have been
+// NaN.
 #include <cmath>
 #include <optional>
 
