@@ -155,6 +155,12 @@ bool recognize(ir::Graph& graph, ir::Node* softmax) {
   }
   if (queries->dtype != keys_t->dtype || values->dtype != keys_t->dtype || !std::isfinite(scale))
     return false;
+  // One batch, and keys and values of the same heads: the products may broadcast either, which
+  // Attention does not (its grouped heads are another rule than broadcasting).
+  const ir::Shape &q_shape = queries->shape, &kt_shape = keys_t->shape, &v_shape = values->shape;
+  if (!(q_shape[0] == kt_shape[0]) || !(q_shape[0] == v_shape[0]) || !(kt_shape[1] == v_shape[1]) ||
+      !(q_shape[1] == kt_shape[1]))
+    return false;
   if (keys == nullptr) {
     // Kᵀ made some other way (the dynamo ONNX exporter's [B, S, H·D] → [B, H·D, S] → [B, H, D,
     // S] chain, or a computed Kᵀ): K is Kᵀ with its last two dims swapped back, a Transpose
