@@ -133,6 +133,13 @@ TEST(RecognizeAttention, LookalikesStay) {
   ir::Graph probabilities_read = spelled_out({});
   probabilities_read.add_output(probabilities_read.find_value("p"));  // P is delivered too
   EXPECT_EQ(recognize_attention(probabilities_read), 0);
+
+  // Keys shared by the whole batch, broadcast by the product: Attention takes one batch.
+  ir::Graph shared_keys = spelled_out({});
+  pass_testing::find_node(shared_keys, "qk")->inputs[1] =
+      shared_keys.add_input("kt", DType::Float32, ir::Shape::from_dims({1, kH, kD, kSkv}));
+  ir::infer_graph(shared_keys);
+  EXPECT_EQ(recognize_attention(shared_keys), 0);
 }
 
 // Q times any [B, H, D, Skv] tensor (here a graph input) is attention over its transpose: K
