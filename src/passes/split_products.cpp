@@ -10,7 +10,7 @@
 //   Slice(P or R, last axis, step 1)              the block sliced
 //   Reshape(P or R → [..., G, N/G]) read only by Slice/Gather of one index on the G axis
 // The engine builder runs it once (build_engine.cpp), so that the block weights are the
-// engine's own constants.
+// engine's own constants; the blocks may have one dynamic dim (a batch the engine leaves open).
 #include <optional>
 
 #include "ir/op_schema.h"
@@ -171,6 +171,20 @@ ir::Value* cut(ir::Graph& graph, const ir::Node* before, const std::string& name
       ->outputs[0];
 }
 
+// The dims a block's view reshapes to: the value's own, -1 for its one unknown dim (a dynamic
+// batch); empty where more than one is unknown.
+std::optional<std::vector<int64_t>> view_dims(const ir::Shape& shape) {
+  if (!shape.rank_known()) return std::nullopt;
+  std::vector<int64_t> dims;
+  int unknown = 0;
+  for (int64_t i = 0; i < shape.rank(); ++i) {
+    unknown += shape[i].is_static() ? 0 : 1;
+    dims.push_back(shape[i].is_static() ? shape[i].value : -1);
+  }
+  if (unknown > 1) return std::nullopt;
+  return dims;
+}
+
 // One product per block; each block's value is then written by its own product (through a
 // Reshape to the value's dims where the reader had reshaped).
 void split(ir::Graph& graph, const Product& p, const std::vector<Block>& blocks) {
@@ -201,7 +215,7 @@ void split(ir::Graph& graph, const Product& p, const std::vector<Block>& blocks)
     // The block's value keeps its readers: a Reshape to its dims (a view) writes it.
     ir::Node* view = graph.insert_node_before(
         anchor, "Reshape", graph.unique_name(name + ".view"),
-        {result, int64s_constant(graph, name + ".dims", block.value->shape.static_dims())},
+        {result, int64s_constant(graph, name + ".dims", *view_dims(block.value->shape))},
         {graph.unique_name(name + ".view")});
     graph.replace_all_uses(block.value, view->outputs[0]);
   }
@@ -235,7 +249,7 @@ int split_sliced_products(ir::Graph& graph) {
     if (!all || blocks.size() < 2) continue;
     bool usable = true;
     for (const Block& block : blocks) {
-      usable = usable && !graph.is_graph_output(block.value) && block.value->shape.is_static();
+      usable = usable && !graph.is_graph_output(block.value) && view_dims(block.value->shape);
     }
     if (!usable) continue;
     split(graph, *p, blocks);

@@ -23,10 +23,14 @@ ir::Value* ints(ir::Graph& graph, const std::string& name, std::vector<int64_t> 
 }
 
 // x [B·S, E] → Gemm(W [E, 3E], bias) → [B, S, 3E] → Split into three [B, S, E] → q·k + v.
-ir::Graph gpt2_style() {
+// With `dynamic_rows`, B·S is a named dim and the row reshape's target [-1, S, 3E], as in a
+// GPT-2 exported with a dynamic batch.
+ir::Graph gpt2_style(bool dynamic_rows = false) {
   ir::Graph graph;
   ir::Value* x =
-      graph.add_input("x", DType::Float32, ir::Shape::from_dims({kBatch * kSeq, kEmbed}));
+      graph.add_input("x", DType::Float32,
+                      dynamic_rows ? ir::Shape({ir::Dim::named("rows"), ir::Dim::fixed(kEmbed)})
+                                   : ir::Shape::from_dims({kBatch * kSeq, kEmbed}));
   ir::Node* gemm = graph.add_node(
       "Gemm", "c_attn",
       {x, weight(graph, "w", {kEmbed, 3 * kEmbed}, 1), weight(graph, "b", {3 * kEmbed}, 2)},
@@ -34,7 +38,8 @@ ir::Graph gpt2_style() {
   ir::Value* rows =
       graph
           .add_node("Reshape", "rows",
-                    {gemm->outputs[0], ints(graph, "rows.shape", {kBatch, kSeq, 3 * kEmbed})},
+                    {gemm->outputs[0],
+                     ints(graph, "rows.shape", {dynamic_rows ? -1 : kBatch, kSeq, 3 * kEmbed})},
                     {"rows.out"})
           ->outputs[0];
   ir::Node* split = graph.add_node("Split", "split", {rows}, {"q", "k", "v"});
@@ -98,6 +103,11 @@ void expect_split(ir::Graph graph, const std::string& op, const Dims& x_dims) {
 
 TEST(SplitSlicedProducts, SplitAfterGemmBecomesThreeGemms) {
   expect_split(gpt2_style(), "Gemm", {kBatch * kSeq, kEmbed});
+}
+
+// A dynamic batch: the blocks' views reshape to [-1, S, E].
+TEST(SplitSlicedProducts, SplitWithADynamicBatchBecomesThreeGemms) {
+  expect_split(gpt2_style(/*dynamic_rows=*/true), "Gemm", {kBatch * kSeq, kEmbed});
 }
 
 TEST(SplitSlicedProducts, GroupsPickedOneAtATimeBecomeThreeProducts) {
