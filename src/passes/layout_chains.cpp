@@ -8,6 +8,7 @@
 // through one. Each logical dim of the current value is a run of atoms; a Transpose permutes
 // the runs, a reshape regroups the atoms in their logical order. At the end the atoms' logical
 // order against their memory order (x's) is the one permutation the chain applies.
+#include <limits>
 #include <numeric>
 #include <optional>
 
@@ -155,9 +156,65 @@ std::vector<ir::Node*> chain_ending_at(const ir::Graph& graph, ir::Node* last) {
   return chain;
 }
 
+// One way to write a chain's permutation of atoms: a Transpose `perm` from `in_dims` (a view
+// of x) to `out_dims` (then viewed as the chain's output), and how many layout ops that takes.
+struct Permutation {
+  Dims in_dims, out_dims;
+  std::vector<int64_t> perm;
+  size_t nodes = 0;
+};
+
+// The groups of atoms (memory_dims, permuted by `perm`) written at the rank of `frame` (x's
+// dims or the output's), whose dims of 1 stay where they are: the groups fill its other
+// places. Valid where frame's dims other than 1 are the groups (x: in memory order; the
+// output: permuted).
+std::optional<Permutation> framed(const Dims& memory_dims, const std::vector<int64_t>& perm,
+                                  const Dims& frame, bool frame_is_input) {
+  std::vector<size_t> places;  // frame's dims other than 1
+  Dims long_dims;
+  for (size_t i = 0; i < frame.size(); ++i) {
+    if (frame[i] != 1) places.push_back(i), long_dims.push_back(frame[i]);
+  }
+  Dims permuted(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) permuted[i] = memory_dims[size_t(perm[i])];
+  if (long_dims != (frame_is_input ? memory_dims : permuted)) return std::nullopt;
+  Permutation p;
+  p.in_dims = frame;
+  p.perm.resize(frame.size());
+  std::iota(p.perm.begin(), p.perm.end(), 0);
+  for (size_t j = 0; j < places.size(); ++j) {
+    p.perm[places[j]] = int64_t(places[size_t(perm[j])]);
+    p.in_dims[places[j]] = memory_dims[j];
+  }
+  p.out_dims.resize(frame.size());
+  for (size_t i = 0; i < frame.size(); ++i) p.out_dims[i] = p.in_dims[size_t(p.perm[i])];
+  return p;
+}
+
+// The way with the fewest layout ops: the groups alone, or at x's or the output's rank.
+Permutation best_permutation(const Dims& memory_dims, const std::vector<int64_t>& perm,
+                             const Dims& x_dims, const Dims& out_dims) {
+  Permutation plain;
+  plain.in_dims = memory_dims;
+  plain.perm = perm;
+  for (size_t i = 0; i < perm.size(); ++i) plain.out_dims.push_back(memory_dims[size_t(perm[i])]);
+  Permutation best = plain;
+  best.nodes = 0;
+  size_t fewest = std::numeric_limits<size_t>::max();
+  for (std::optional<Permutation> option :
+       {framed(memory_dims, perm, x_dims, true), framed(memory_dims, perm, out_dims, false),
+        std::optional<Permutation>(plain)}) {
+    if (!option) continue;
+    option->nodes =
+        1 + (option->in_dims != x_dims ? 1 : 0) + (option->out_dims != out_dims ? 1 : 0);
+    if (option->nodes < fewest) fewest = option->nodes, best = *option;
+  }
+  return best;
+}
+
 // Rewrites the chain as Reshape → Transpose → Reshape (dropping the parts that do nothing);
 // `last` keeps its output value. False where the chain's effect is not a permutation of atoms
-// or would not get fewer Transposes.
+// or would get neither fewer Transposes nor fewer layout ops.
 bool collapse(ir::Graph& graph, const std::vector<ir::Node*>& chain) {
   ir::Value* x = chain.front()->inputs[0];
   ir::Node* last = chain.back();
@@ -177,37 +234,50 @@ bool collapse(ir::Graph& graph, const std::vector<ir::Node*>& chain) {
   atoms.result(memory_dims, perm);
   std::vector<int64_t> identity(perm.size());
   std::iota(identity.begin(), identity.end(), 0);
-  bool moves = perm != identity;
-  if (moves ? transposes < 2 : transposes < 1) return false;  // nothing to gain
-
-  Dims out_dims = last->outputs[0]->shape.static_dims();
-  ir::Value* source = x;
-  if (moves) {
-    if (x->shape.static_dims() != memory_dims) {
-      source = graph
-                   .insert_node_before(
-                       last, "Reshape", graph.unique_name(last->name + ".atoms"),
-                       {source, int64s_constant(graph, last->name + ".atoms", memory_dims)},
-                       {graph.unique_name(last->name + ".atoms")})
-                   ->outputs[0];
-    }
-    Dims permuted(perm.size());
-    for (size_t i = 0; i < perm.size(); ++i) permuted[i] = memory_dims[size_t(perm[i])];
-    if (permuted == out_dims) {
-      last->op = "Transpose";
-      last->attrs = {{"perm", perm}};
-      last->inputs = {source};
-      return true;
-    }
-    ir::Node* transpose =
-        graph.insert_node_before(last, "Transpose", graph.unique_name(last->name + ".permute"),
-                                 {source}, {graph.unique_name(last->name + ".permute")});
-    transpose->attrs["perm"] = perm;
-    source = transpose->outputs[0];
+  const bool moves = perm != identity;
+  const Dims x_dims = x->shape.static_dims(), out_dims = last->outputs[0]->shape.static_dims();
+  if (!moves) {
+    if (transposes < 1) return false;  // nothing to gain
+    last->op = "Reshape";
+    last->attrs.clear();
+    last->inputs = {x, int64s_constant(graph, last->name + ".shape", out_dims)};
+    return true;
   }
+  Permutation best = best_permutation(memory_dims, perm, x_dims, out_dims);
+  // Something to gain: fewer Transposes; or, with one, fewer layout ops around it (which
+  // leaves the Transpose next to what reads the chain: sink_into_gathers' Gathers), or the
+  // same ops with dims of 1 kept in place (a batch of 1's [0, 2, 1, 3] for
+  // fold_attention_transposes, where the chain swapped the unit batch dim too).
+  if (transposes < 2) {
+    const ir::Node* existing = nullptr;
+    for (const ir::Node* node : chain) {
+      if (node->op == "Transpose") existing = node;
+    }
+    bool same = existing != nullptr && existing->attr_ints("perm") == best.perm;
+    if (best.nodes > chain.size() || (best.nodes == chain.size() && same)) return false;
+  }
+  ir::Value* source = x;
+  if (x_dims != best.in_dims) {
+    source = graph
+                 .insert_node_before(
+                     last, "Reshape", graph.unique_name(last->name + ".atoms"),
+                     {source, int64s_constant(graph, last->name + ".atoms", best.in_dims)},
+                     {graph.unique_name(last->name + ".atoms")})
+                 ->outputs[0];
+  }
+  if (best.out_dims == out_dims) {
+    last->op = "Transpose";
+    last->attrs = {{"perm", best.perm}};
+    last->inputs = {source};
+    return true;
+  }
+  ir::Node* transpose =
+      graph.insert_node_before(last, "Transpose", graph.unique_name(last->name + ".permute"),
+                               {source}, {graph.unique_name(last->name + ".permute")});
+  transpose->attrs["perm"] = best.perm;
   last->op = "Reshape";
   last->attrs.clear();
-  last->inputs = {source, int64s_constant(graph, last->name + ".shape", out_dims)};
+  last->inputs = {transpose->outputs[0], int64s_constant(graph, last->name + ".shape", out_dims)};
   return true;
 }
 

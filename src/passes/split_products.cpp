@@ -8,7 +8,8 @@
 // and the bias a constant vector, optionally followed by a Reshape R that keeps the last dim:
 //   Split(P or R, last axis)                      every output a block
 //   Slice(P or R, last axis, step 1)              the block sliced
-//   Reshape(P or R → [..., G, N/G]) read only by Slice/Gather of one index on the G axis
+//   Reshape(P or R → [..., G, N/G], dims of 1 anywhere) read only by Slice/Gather of one
+//   index on the G axis
 // The engine builder runs it once (build_engine.cpp), so that the block weights are the
 // engine's own constants; the blocks may have one dynamic dim (a batch the engine leaves open).
 #include <optional>
@@ -87,6 +88,36 @@ int64_t last_axis_of(const ir::Node& node, int64_t rank, const std::string& key)
   return axis < 0 ? axis + rank : axis;
 }
 
+// Whether axis `axis` of `grouped`, a reshape of `value` (whose last dim is the product's
+// `columns`), splits the columns into `groups` blocks of `width`: the dims from the axis on
+// static, groups · width = columns, and the dims before it `value`'s leading dims (dims of 1
+// aside), so that each index on the axis is one contiguous block of every row.
+bool group_axis(const ir::Shape& value, const ir::Shape& grouped, int64_t axis, int64_t columns,
+                int64_t& groups, int64_t& width) {
+  if (axis < 0 || axis >= grouped.rank()) return false;
+  width = 1;
+  for (int64_t i = axis + 1; i < grouped.rank(); ++i) {
+    if (!grouped[i].is_static()) return false;
+    width *= grouped[i].value;
+  }
+  if (!grouped[axis].is_static()) return false;
+  groups = grouped[axis].value;
+  if (groups * width != columns || groups < 2) return false;
+  auto leading = [](const ir::Shape& shape, int64_t end) {
+    std::vector<ir::Dim> dims;
+    for (int64_t i = 0; i < end; ++i) {
+      if (!(shape[i].is_static() && shape[i].value == 1)) dims.push_back(shape[i]);
+    }
+    return dims;
+  };
+  std::vector<ir::Dim> rows = leading(value, value.rank() - 1), before = leading(grouped, axis);
+  if (rows.size() != before.size()) return false;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (!(rows[i] == before[i])) return false;
+  }
+  return true;
+}
+
 // The blocks `reader` (of `value`, whose last dim is the product's `columns`) cuts; false where
 // it reads otherwise.
 bool blocks_of(const ir::Graph& graph, ir::Node* reader, const ir::Value* value, int64_t columns,
@@ -123,36 +154,36 @@ bool blocks_of(const ir::Graph& graph, ir::Node* reader, const ir::Value* value,
     return true;
   }
   if (reader->op == "Reshape") {
-    // [..., N] → [..., G, N / G], each of its readers picking one of the G groups.
+    // [..., N] → [..., G, N / G] (dims of 1 anywhere), each of its readers picking one of the
+    // G groups: a Gather of one index or a Slice of one, on the G axis.
     const ir::Value* grouped = reader->outputs[0];
-    if (!grouped->shape.rank_known() || grouped->shape.rank() != rank + 1) return false;
-    for (int64_t i = 0; i + 1 < rank; ++i) {
-      if (!(grouped->shape[i] == value->shape[i])) return false;
-    }
-    const ir::Dim &groups = grouped->shape[rank - 1], &width = grouped->shape[rank];
-    if (!groups.is_static() || !width.is_static() || groups.value * width.value != columns ||
-        graph.is_graph_output(grouped)) {
-      return false;
-    }
+    if (!grouped->shape.rank_known() || graph.is_graph_output(grouped)) return false;
+    const int64_t grouped_rank = grouped->shape.rank();
     for (ir::Node* pick : graph.users(grouped)) {
-      std::optional<int64_t> group;
-      if (pick->op == "Gather" && pick->inputs[0] == grouped &&
-          last_axis_of(*pick, rank + 1, "axis") == rank - 1) {
+      std::optional<int64_t> group, axis;
+      if (pick->op == "Gather" && pick->inputs[0] == grouped) {
         auto index = constant_ints(pick->input(1));
-        if (index && index->size() == 1 && pick->inputs[1]->constant->rank() == 0)
-          group = (*index)[0] < 0 ? (*index)[0] + groups.value : (*index)[0];
+        if (index && index->size() == 1 && pick->inputs[1]->constant->rank() == 0) {
+          axis = last_axis_of(*pick, grouped_rank, "axis");
+          group = (*index)[0];
+        }
       } else if (pick->op == "Slice" && pick->inputs[0] == grouped) {
         auto starts = constant_ints(pick->input(1)), ends = constant_ints(pick->input(2));
         auto axes = pick->input(3) ? constant_ints(pick->input(3)) : std::vector<int64_t>{0};
         bool unit_step =
             pick->input(4) == nullptr || constant_ints(pick->input(4)) == std::vector<int64_t>{1};
         if (starts && ends && axes && starts->size() == 1 && axes->size() == 1 && unit_step &&
-            ((*axes)[0] < 0 ? (*axes)[0] + rank + 1 : (*axes)[0]) == rank - 1 &&
-            (*ends)[0] == (*starts)[0] + 1 && (*starts)[0] >= 0)
+            (*ends)[0] == (*starts)[0] + 1 && (*starts)[0] >= 0) {
+          axis = (*axes)[0] < 0 ? (*axes)[0] + grouped_rank : (*axes)[0];
           group = (*starts)[0];
+        }
       }
-      if (!group || *group < 0 || *group >= groups.value) return false;
-      blocks.push_back({*group * width.value, (*group + 1) * width.value, pick->outputs[0]});
+      int64_t groups = 0, width = 0;
+      if (!axis || !group_axis(value->shape, grouped->shape, *axis, columns, groups, width))
+        return false;
+      if (*group < 0) *group += groups;
+      if (*group < 0 || *group >= groups) return false;
+      blocks.push_back({*group * width, (*group + 1) * width, pick->outputs[0]});
     }
     return !blocks.empty();
   }

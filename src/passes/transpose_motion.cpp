@@ -9,6 +9,7 @@
 // A move is made only where it lands the Transpose next to a layout chain holding another
 // Transpose (or a Gather of one slice, which the Transpose then follows), so every move is
 // followed by a collapse and moves never undo each other.
+#include <algorithm>
 #include <numeric>
 #include <set>
 
@@ -227,40 +228,108 @@ bool hoist_through_gemm_sandwich(ir::Graph& graph, ir::Node* transpose) {
   return true;
 }
 
+// The axes of `dims` longer than 1, in order.
+std::vector<int64_t> long_axes(const Dims& dims) {
+  std::vector<int64_t> axes;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] != 1) axes.push_back(int64_t(i));
+  }
+  return axes;
+}
+
+// Whether `to` is `from` with dims of 1 added or dropped only (a view that moves nothing).
+bool only_unit_dims_differ(const Dims& from, const Dims& to) {
+  auto long_dims = [](const Dims& dims) {
+    Dims kept;
+    for (int64_t size : dims) {
+      if (size != 1) kept.push_back(size);
+    }
+    return kept;
+  };
+  return long_dims(from) == long_dims(to);
+}
+
+// The Gathers that cut T's output t one slice each, read directly or through one view that
+// only adds or drops dims of 1 (what collapse_layout_chains leaves of a batch-1 chain such as
+// torchvision's unflatten, unsqueeze, transpose, squeeze); `view` is that view or null. Each
+// Gather's axis must stand for one of t's axes longer than 1. Empty where t is read otherwise.
+std::vector<ir::Node*> slice_gathers(const ir::Graph& graph, ir::Value* t, ir::Node*& view) {
+  view = nullptr;
+  const ir::Value* cut = t;
+  std::vector<ir::Node*> users = graph.users(t);
+  if (users.size() == 1 && users[0]->op == "Reshape" && users[0]->outputs.size() == 1 &&
+      !graph.is_graph_output(users[0]->outputs[0]) &&
+      only_unit_dims_differ(static_dims_or_empty(t), static_dims_or_empty(users[0]->outputs[0]))) {
+    view = users[0];
+    cut = view->outputs[0];
+    users = graph.users(cut);
+  }
+  Dims cut_dims = static_dims_or_empty(cut);
+  if (users.empty() || graph.is_graph_output(cut) || cut_dims.empty()) return {};
+  for (const ir::Node* user : users) {
+    if (user->op != "Gather" || user->inputs[0] != cut || !collapses_downstream(graph, user))
+      return {};
+    int64_t axis = user->attr_int("axis", 0);
+    if (axis < 0) axis += int64_t(cut_dims.size());
+    if (axis < 0 || axis >= int64_t(cut_dims.size()) || cut_dims[size_t(axis)] == 1) return {};
+  }
+  return users;
+}
+
+// The axes of z that remain after slicing `source_axis`, in T's order (`perm`), renumbered.
+std::vector<int64_t> remaining_axes(const std::vector<int64_t>& perm, int64_t source_axis) {
+  std::vector<int64_t> rest;
+  for (int64_t p : perm) {
+    if (p != source_axis) rest.push_back(p > source_axis ? p - 1 : p);
+  }
+  return rest;
+}
+
+// Gather `gather`'s axis as an axis of t (through `view`, a view of dims of 1, if not null).
+int64_t axis_of_t(const ir::Node& gather, const ir::Node* view, const Dims& t_dims) {
+  int64_t axis = gather.attr_int("axis", 0);
+  if (view == nullptr) return axis < 0 ? axis + int64_t(t_dims.size()) : axis;
+  Dims cut_dims = static_dims_or_empty(view->outputs[0]);
+  if (axis < 0) axis += int64_t(cut_dims.size());
+  std::vector<int64_t> cut_long = long_axes(cut_dims), t_long = long_axes(t_dims);
+  auto place = std::find(cut_long.begin(), cut_long.end(), axis) - cut_long.begin();
+  return t_long[size_t(place)];
+}
+
 // Gather(T(z), i, axis a) for every reader of T, one constant index each, z static: each
 // becomes a Slice of z along axis perm[a] (a strided copy in 16-byte words where a Gather moves
 // elements), a view dropping that axis, and the Transpose of what remains, which then meets
-// the layout chain after it. T itself goes.
+// the layout chain after it. T itself goes. Through a view of dims of 1 between T and the
+// Gathers, the Gather's axis is the view's, and a last view restores the Gather's dims.
 bool sink_into_gathers(ir::Graph& graph, ir::Node* transpose) {
   ir::Value* t = transpose->outputs[0];
   ir::Value* z = transpose->inputs[0];
-  std::vector<ir::Node*> users = graph.users(t);
-  Dims z_dims = static_dims_or_empty(z);
-  if (users.empty() || graph.is_graph_output(t) || z_dims.empty()) return false;
+  Dims z_dims = static_dims_or_empty(z), t_dims = static_dims_or_empty(t);
+  if (graph.is_graph_output(t) || z_dims.empty() || t_dims.empty()) return false;
+  ir::Node* view = nullptr;
+  std::vector<ir::Node*> gathers = slice_gathers(graph, t, view);
   int64_t rank = int64_t(z_dims.size());
-  for (const ir::Node* user : users) {
-    if (user->op != "Gather" || user->inputs[0] != t || !collapses_downstream(graph, user))
-      return false;
-    const ir::Node* next = sole_reader(graph, user->outputs[0]);
-    if (next == nullptr || !collapses_downstream(graph, next)) return false;
-  }
   std::vector<int64_t> perm = transpose->attr_ints("perm");
-  if (int64_t(perm.size()) != rank) return false;
-  for (ir::Node* gather : users) {
-    int64_t axis = gather->attr_int("axis", 0);
-    if (axis < 0) axis += rank;
-    int64_t source_axis = perm[size_t(axis)];
+  if (gathers.empty() || int64_t(perm.size()) != rank) return false;
+  // What each slice leaves to permute must meet a Transpose after the Gather, or be nothing.
+  for (const ir::Node* gather : gathers) {
+    std::vector<int64_t> rest =
+        remaining_axes(perm, perm[size_t(axis_of_t(*gather, view, t_dims))]);
+    bool in_order = std::is_sorted(rest.begin(), rest.end());
+    const ir::Node* next = sole_reader(graph, gather->outputs[0]);
+    if (!in_order && (next == nullptr || !collapses_downstream(graph, next))) return false;
+  }
+  for (ir::Node* gather : gathers) {
+    ir::Value* out = gather->outputs[0];
+    Dims out_dims = static_dims_or_empty(out);
+    int64_t source_axis = perm[size_t(axis_of_t(*gather, view, t_dims))];
     int64_t index = gather->inputs[1]->constant->to(DType::Int64).data<int64_t>()[0];
     if (index < 0) index += z_dims[size_t(source_axis)];
     Dims kept = z_dims;  // z without the sliced axis
     kept.erase(kept.begin() + source_axis);
-    std::vector<int64_t> rest;  // the remaining axes of z, in T's order, renumbered
-    for (int64_t p : perm) {
-      if (p != source_axis) rest.push_back(p > source_axis ? p - 1 : p);
-    }
-    // The gather node becomes the Slice; a view and the Transpose follow, the Transpose taking
-    // over the gather's output value (its readers, its name).
-    ir::Value* out = gather->outputs[0];
+    std::vector<int64_t> rest = remaining_axes(perm, source_axis);
+    // The gather node becomes the Slice; a view and the Transpose follow, the Transpose (or,
+    // through a view, a last view after it) taking over the gather's output value.
     gather->op = "Slice";
     gather->attrs.clear();
     gather->inputs = {z, int64s_constant(graph, gather->name + ".start", {index}),
@@ -277,8 +346,19 @@ bool sink_into_gathers(ir::Graph& graph, ir::Node* transpose) {
     gather->outputs[0] = sliced;
     sliced->producer = gather;
     squeeze->inputs[0] = sliced;
-    after->outputs[0] = out;
-    out->producer = after;
+    ir::Node* last = after;
+    if (view != nullptr) {
+      last = graph.add_node("Reshape", graph.unique_name(gather->name + ".view"),
+                            {sliced, int64s_constant(graph, gather->name + ".dims", out_dims)},
+                            {graph.unique_name(gather->name + ".permuted")});
+      ir::Value* permuted = last->outputs[0];  // becomes the Transpose's output
+      after->outputs[0] = permuted;
+      permuted->producer = after;
+      permuted->shape = ir::Shape();
+      last->inputs[0] = permuted;
+    }
+    last->outputs[0] = out;
+    out->producer = last;
     out->shape = ir::Shape();
     sliced->shape = ir::Shape();
   }
