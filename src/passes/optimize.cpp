@@ -16,6 +16,7 @@ void optimize(ir::Graph& graph) {
     changes += fold_constants(graph);
     changes += eliminate_dead_code(graph);
     changes += recognize_attention(graph);
+    changes += fold_repeated_kv_heads(graph);
     changes += simplify_attention_masks(graph);
     changes += move_transposes(graph);
     changes += collapse_layout_chains(graph);

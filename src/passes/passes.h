@@ -33,6 +33,11 @@ int simplify_attention_masks(ir::Graph& graph);
 // reshapes (views) of the X's: the head split and merge copies disappear. Returns the number
 // of attention nodes rewritten.
 int fold_attention_transposes(ir::Graph& graph);
+// Grouped-query attention whose K and V are repeated per query head (Hugging Face's repeat_kv:
+// Reshape(Expand([B, KV, 1, S, D] → [B, KV, G, S, D]) → [B, KV·G, S, D])) reads the KV heads
+// themselves, query head h using KV head h / G: the Expand copies go. Static shapes only.
+// Returns the number of attention nodes rewritten.
+int fold_repeated_kv_heads(ir::Graph& graph);
 // Moves Transposes that keep the last axis through row-wise ops (MatMul with a 2-D B, a bias
 // over the last axis, elementwise math, LayerNorm over the last axis, a Gemm between two
 // views) and a Gather of one slice, where that lands them next to a layout chain holding
