@@ -80,6 +80,11 @@ ir::Node* sole_user(const ir::Graph& graph, const ir::Node& producer) {
   return producer.outputs.size() == 1 ? sole_reader(graph, producer.outputs[0]) : nullptr;
 }
 
+Dims static_dims_or_empty(const ir::Value* value) {
+  if (value == nullptr || !value->shape.rank_known() || !value->shape.is_static()) return {};
+  return value->shape.static_dims();
+}
+
 bool is_layout_op(const std::string& op) {
   return op == "Transpose" || op == "Reshape" || op == "Flatten" || op == "Squeeze" ||
          op == "Unsqueeze";

@@ -25,6 +25,9 @@ bool bypass_node(ir::Graph& graph, ir::Node* node);
 // The node that alone reads `value`, unless it has other readers or is a graph output.
 ir::Node* sole_reader(const ir::Graph& graph, const ir::Value* value);
 
+// `value`'s dims where its shape is known and static; empty otherwise.
+Dims static_dims_or_empty(const ir::Value* value);
+
 // The ops that only rearrange a tensor's dims: Transpose and the Reshape family.
 bool is_layout_op(const std::string& op);
 

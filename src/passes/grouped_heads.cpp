@@ -11,11 +11,6 @@
 namespace kiln::passes {
 namespace {
 
-Dims static_dims_of(const ir::Value* value) {
-  if (value == nullptr || !value->shape.rank_known() || !value->shape.is_static()) return {};
-  return value->shape.static_dims();
-}
-
 // The unrepeated heads [B, KV, 1, S, D] behind `repeated` [B, KV·G, S, D], and G; null where
 // `repeated` is not Reshape(Expand(u)) of that form, or something else reads the Expand.
 ir::Value* unrepeated(const ir::Graph& graph, const ir::Value* repeated, int64_t& group) {
@@ -27,8 +22,8 @@ ir::Value* unrepeated(const ir::Graph& graph, const ir::Value* repeated, int64_t
     return nullptr;
   }
   ir::Value* heads = expand->inputs[0];
-  Dims out = static_dims_of(repeated), wide = static_dims_of(expand->outputs[0]),
-       narrow = static_dims_of(heads);
+  Dims out = static_dims_or_empty(repeated), wide = static_dims_or_empty(expand->outputs[0]),
+       narrow = static_dims_or_empty(heads);
   if (out.size() != 4 || wide.size() != 5 || narrow.size() != 5 || narrow[2] != 1 || wide[2] < 2 ||
       wide[0] != out[0] || wide[1] * wide[2] != out[1] || wide[3] != out[2] || wide[4] != out[3] ||
       narrow[0] != wide[0] || narrow[1] != wide[1] || narrow[3] != wide[3] ||
@@ -49,14 +44,14 @@ int fold_repeated_kv_heads(ir::Graph& graph) {
     int64_t key_group = 0, value_group = 0;
     ir::Value* keys = unrepeated(graph, node->inputs[1], key_group);
     ir::Value* values = unrepeated(graph, node->inputs[2], value_group);
-    Dims q = static_dims_of(node->inputs[0]);
+    Dims q = static_dims_or_empty(node->inputs[0]);
     if (keys == nullptr || values == nullptr || key_group != value_group || q.size() != 4 ||
-        q[1] != static_dims_of(node->inputs[1])[1]) {
+        q[1] != static_dims_or_empty(node->inputs[1])[1]) {
       continue;
     }
     for (int input = 1; input <= 2; ++input) {
       ir::Value* heads = input == 1 ? keys : values;
-      Dims dims = static_dims_of(heads);
+      Dims dims = static_dims_or_empty(heads);
       std::string name = node->name + (input == 1 ? ".kv_keys" : ".kv_values");
       node->inputs[size_t(input)] =
           graph

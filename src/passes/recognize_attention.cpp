@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "ir/op_schema.h"
+#include "passes/graph_rewrites.h"
 #include "passes/passes.h"
 
 namespace kiln::passes {
@@ -25,17 +26,10 @@ std::optional<double> scalar_of(const ir::Value* value) {
   return value->constant->to_double_vector()[0];
 }
 
-// The single node reading `value`, if exactly one does and it is no graph output.
-ir::Node* only_reader(const ir::Graph& graph, const ir::Value* value) {
-  std::vector<ir::Node*> users = graph.users(value);
-  if (users.size() != 1 || graph.is_graph_output(value)) return nullptr;
-  return users[0];
-}
-
 // `value` without a Mul/Div by a scalar constant, the factor going into `scale`.
 const ir::Value* unscaled(const ir::Graph& graph, const ir::Value* value, double& scale) {
   const ir::Node* node = value->producer;
-  if (node == nullptr || node->inputs.size() != 2 || only_reader(graph, value) == nullptr)
+  if (node == nullptr || node->inputs.size() != 2 || sole_reader(graph, value) == nullptr)
     return value;
   for (int side = 0; side < 2; ++side) {
     std::optional<double> factor = scalar_of(node->inputs[size_t(1 - side)]);
@@ -97,7 +91,7 @@ ir::Value* probabilities(const ir::Graph& graph, ir::Node* softmax) {
   ir::Node* guard = is_nan == users[0] ? users[1] : users[0];
   if (is_nan->op != "IsNaN" || guard->op != "Where" || guard->inputs.size() != 3 ||
       guard->inputs[0] != is_nan->outputs[0] || guard->inputs[2] != p ||
-      scalar_of(guard->inputs[1]) != 0.0 || only_reader(graph, is_nan->outputs[0]) != guard) {
+      scalar_of(guard->inputs[1]) != 0.0 || sole_reader(graph, is_nan->outputs[0]) != guard) {
     return nullptr;
   }
   return guard->outputs[0];
@@ -111,7 +105,7 @@ bool recognize(ir::Graph& graph, ir::Node* softmax) {
   int64_t axis = softmax->attr_int("axis", -1);
   if (axis != -1 && axis != 3) return false;
   ir::Value* p = probabilities(graph, softmax);
-  ir::Node* output = p == nullptr ? nullptr : only_reader(graph, p);
+  ir::Node* output = p == nullptr ? nullptr : sole_reader(graph, p);
   if (output == nullptr || output->op != "MatMul" || output->inputs.size() != 2 ||
       output->inputs[0] != p || !output->attrs.empty())
     return false;
@@ -119,7 +113,7 @@ bool recognize(ir::Graph& graph, ir::Node* softmax) {
   const ir::Value* logits = softmax->inputs[0];
   ir::Value* mask = nullptr;
   if (logits->producer != nullptr && logits->producer->op == "Add" &&
-      only_reader(graph, logits) != nullptr) {
+      sole_reader(graph, logits) != nullptr) {
     const ir::Node* add = logits->producer;
     auto is_product = [&](const ir::Value* value) {
       double ignored = 1;
@@ -144,7 +138,7 @@ bool recognize(ir::Graph& graph, ir::Node* softmax) {
   const ir::Value* scores = unscaled(graph, logits, scale);
   const ir::Node* product = scores->producer;
   if (product == nullptr || product->op != "MatMul" || product->inputs.size() != 2 ||
-      !product->attrs.empty() || only_reader(graph, scores) == nullptr)
+      !product->attrs.empty() || sole_reader(graph, scores) == nullptr)
     return false;
   ir::Value* queries = const_cast<ir::Value*>(unscaled(graph, product->inputs[0], scale));
   const ir::Value* keys_t = unscaled(graph, product->inputs[1], scale);

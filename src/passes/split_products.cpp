@@ -83,6 +83,23 @@ std::optional<Product> product_at(const ir::Graph& graph, ir::Node* node) {
   return p;
 }
 
+// A Slice of one axis with constant inputs: its start, end and step as written, and its axis
+// made non-negative for a `rank`-D input. Empty for other Slices.
+struct OneAxisSlice {
+  int64_t start = 0, end = 0, axis = 0, step = 1;
+};
+std::optional<OneAxisSlice> one_axis_slice(const ir::Node& slice, int64_t rank) {
+  auto starts = constant_ints(slice.input(1)), ends = constant_ints(slice.input(2));
+  auto axes = slice.input(3) ? constant_ints(slice.input(3)) : std::vector<int64_t>{0};
+  auto steps = slice.input(4) ? constant_ints(slice.input(4)) : std::vector<int64_t>{1};
+  if (!starts || !ends || !axes || !steps || starts->size() != 1 || ends->size() != 1 ||
+      axes->size() != 1 || steps->size() != 1) {
+    return std::nullopt;
+  }
+  int64_t axis = (*axes)[0] < 0 ? (*axes)[0] + rank : (*axes)[0];
+  return OneAxisSlice{(*starts)[0], (*ends)[0], axis, (*steps)[0]};
+}
+
 int64_t last_axis_of(const ir::Node& node, int64_t rank, const std::string& key) {
   int64_t axis = node.attr_int(key, 0);
   return axis < 0 ? axis + rank : axis;
@@ -137,18 +154,12 @@ bool blocks_of(const ir::Graph& graph, ir::Node* reader, const ir::Value* value,
     return begin == columns;
   }
   if (reader->op == "Slice") {
-    auto starts = constant_ints(reader->input(1)), ends = constant_ints(reader->input(2));
-    auto axes = reader->input(3) ? constant_ints(reader->input(3)) : std::vector<int64_t>{0};
-    auto steps = reader->input(4) ? constant_ints(reader->input(4)) : std::vector<int64_t>{1};
-    if (!starts || !ends || !axes || !steps || starts->size() != 1 || ends->size() != 1 ||
-        axes->size() != 1 || (*steps)[0] != 1 ||
-        ((*axes)[0] < 0 ? (*axes)[0] + rank : (*axes)[0]) != rank - 1) {
-      return false;
-    }
+    std::optional<OneAxisSlice> slice = one_axis_slice(*reader, rank);
+    if (!slice || slice->step != 1 || slice->axis != rank - 1) return false;
     int64_t begin =
-        std::clamp<int64_t>((*starts)[0] < 0 ? (*starts)[0] + columns : (*starts)[0], 0, columns);
+        std::clamp<int64_t>(slice->start < 0 ? slice->start + columns : slice->start, 0, columns);
     int64_t end =
-        std::clamp<int64_t>((*ends)[0] < 0 ? (*ends)[0] + columns : (*ends)[0], 0, columns);
+        std::clamp<int64_t>(slice->end < 0 ? slice->end + columns : slice->end, 0, columns);
     if (begin >= end) return false;
     blocks.push_back({begin, end, reader->outputs[0]});
     return true;
@@ -168,14 +179,10 @@ bool blocks_of(const ir::Graph& graph, ir::Node* reader, const ir::Value* value,
           group = (*index)[0];
         }
       } else if (pick->op == "Slice" && pick->inputs[0] == grouped) {
-        auto starts = constant_ints(pick->input(1)), ends = constant_ints(pick->input(2));
-        auto axes = pick->input(3) ? constant_ints(pick->input(3)) : std::vector<int64_t>{0};
-        bool unit_step =
-            pick->input(4) == nullptr || constant_ints(pick->input(4)) == std::vector<int64_t>{1};
-        if (starts && ends && axes && starts->size() == 1 && axes->size() == 1 && unit_step &&
-            (*ends)[0] == (*starts)[0] + 1 && (*starts)[0] >= 0) {
-          axis = (*axes)[0] < 0 ? (*axes)[0] + grouped_rank : (*axes)[0];
-          group = (*starts)[0];
+        std::optional<OneAxisSlice> slice = one_axis_slice(*pick, grouped_rank);
+        if (slice && slice->step == 1 && slice->end == slice->start + 1 && slice->start >= 0) {
+          axis = slice->axis;
+          group = slice->start;
         }
       }
       int64_t groups = 0, width = 0;

@@ -170,11 +170,6 @@ bool hoist(ir::Graph& graph, ir::Node* transpose) {
   return true;
 }
 
-Dims static_dims_or_empty(const ir::Value* value) {
-  if (value == nullptr || !value->shape.rank_known() || !value->shape.is_static()) return {};
-  return value->shape.static_dims();
-}
-
 // T(Reshape(Gemm(Reshape(X, [R, K]), W, bias), L + [N])) with X = L + F (prod F = K, prod L =
 // R): a linear layer over X's rows written through 2-D views (nn.MultiheadAttention's output
 // projection). T permutes only L, so it moves onto X (its F axes staying put), the first view
