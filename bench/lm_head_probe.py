@@ -7,22 +7,17 @@ length) in each way Kiln could write it. Times, with CUDA events, medians of 20 
 Usage: python bench/lm_head_probe.py [--rows 16384] [--json out.json]"""
 import argparse
 import json
+import os
+import sys
 
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_attention import time_torch  # noqa: E402  (beside this script)
 
-def median_ms(fn, reps=20):
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(reps):
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        stop.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(stop))
-    return sorted(times)[len(times) // 2]
+
+def median_ms(fn):
+    return time_torch(fn, warmup=3, iterations=20)
 
 
 def main():
@@ -39,12 +34,10 @@ def main():
     out_aligned = torch.empty(m, padded, device="cuda", dtype=torch.bfloat16)
     out_bf16 = torch.empty(m, n, device="cuda", dtype=torch.bfloat16)
     out_fp32 = torch.empty(m, n, device="cuda", dtype=torch.float32)
-    w_narrow = w[:, :n]
+    w_contig = w[:, :n].contiguous()
     flops = 2.0 * m * n * k
     results = {"rows": m, "inner": k, "cols": n, "device": torch.cuda.get_device_name()}
     results["aligned_ms"] = median_ms(lambda: torch.mm(a, w, out=out_aligned))
-    results["misaligned_ms"] = median_ms(lambda: torch.mm(a, w_narrow.contiguous(), out=out_bf16))
-    w_contig = w_narrow.contiguous()
     results["misaligned_ms"] = median_ms(lambda: torch.mm(a, w_contig, out=out_bf16))
     try:
         results["fp32_out_ms"] = median_ms(lambda: torch.mm(a, w_contig, out_dtype=torch.float32))

@@ -16,14 +16,9 @@
 namespace kiln::cuda {
 namespace {
 
-constexpr size_t kAlignment = 256;
-constexpr size_t kGemmWorkspace = size_t(4) << 20;  // cuBLASLt's share; N = O is narrow
-constexpr size_t kL2ChunkBytes = size_t(16) << 20;  // a third of an H100's L2
-constexpr int64_t kPixelGranule = 64;               // chunk sizes in whole tiles of rows
+constexpr int64_t kPixelGranule = 64;  // chunk sizes in whole tiles of rows
 // Few enough input channels that cuDNN's tensor-core tiles run mostly empty.
 constexpr int64_t kFewChannels = 16;
-
-size_t aligned(size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
 
 struct Layout {
   int64_t row_length = 0;
@@ -38,10 +33,10 @@ Layout plan_layout(const Im2colShape& shape, int64_t out_channels, DType dtype,
   Layout layout;
   layout.row_length = im2col_row_length(dtype, shape);
   layout.row_bytes = size_t(layout.row_length) * dtype_size(dtype);
-  layout.weight_bytes = aligned(size_t(out_channels) * layout.row_bytes);
-  if (workspace_size < layout.weight_bytes + kGemmWorkspace) return layout;
-  size_t budget = workspace_size - layout.weight_bytes - kGemmWorkspace;
-  if (l2_chunks) budget = std::min(budget, kL2ChunkBytes);
+  layout.weight_bytes = staging_aligned(size_t(out_channels) * layout.row_bytes);
+  if (workspace_size < layout.weight_bytes + kStagingGemmWorkspace) return layout;
+  size_t budget = workspace_size - layout.weight_bytes - kStagingGemmWorkspace;
+  if (l2_chunks) budget = std::min(budget, kL2BlockBytes);
   int64_t fit = int64_t(budget / layout.row_bytes);
   int64_t pixels = shape.pixels();
   if (fit >= pixels) {
@@ -88,12 +83,12 @@ void run_conv_as_gemm(LaunchContext& context, const ir::Node& node, const Im2col
   const size_t element = dtype_size(dtype);
   Layout layout = plan_layout(shape, out_channels, dtype, context.workspace_size, l2_chunks);
   check(layout.chunk_pixels > 0, ErrorKind::Runtime, node.describe(),
-        ": lowering to a matrix product needs ", layout.weight_bytes + kGemmWorkspace,
+        ": lowering to a matrix product needs ", layout.weight_bytes + kStagingGemmWorkspace,
         " bytes of workspace and more for its patch rows; the context has ",
         context.workspace_size);
   void* weights = context.workspace;
   void* rows = static_cast<char*>(context.workspace) + layout.weight_bytes;
-  size_t rows_bytes = aligned(size_t(layout.chunk_pixels) * layout.row_bytes);
+  size_t rows_bytes = staging_aligned(size_t(layout.chunk_pixels) * layout.row_bytes);
   GemmResources resources = gemm_resources(context);
   resources.workspace = static_cast<char*>(rows) + rows_bytes;
   resources.workspace_size = context.workspace_size - layout.weight_bytes - rows_bytes;

@@ -16,14 +16,7 @@ namespace kiln::cuda {
 namespace {
 
 constexpr int64_t kBlockColumns = 8192;
-constexpr size_t kBlockBytes = size_t(16) << 20;    // a third of an H100's L2
-constexpr size_t kGemmWorkspace = size_t(4) << 20;  // cuBLASLt's share of the workspace
-constexpr size_t kAlignment = 256;
 constexpr int64_t kMinBlockRows = 8;
-
-const char* offset_bytes(const void* base, int64_t elements, DType dtype) {
-  return static_cast<const char*>(base) + elements * int64_t(dtype_size(dtype));
-}
 
 // Rows per block: as many as the block budget holds, evened out over the blocks.
 int64_t block_rows(int64_t rows, int64_t columns, DType dtype, size_t budget) {
@@ -46,17 +39,17 @@ void run_cropped_product(LaunchContext& context, const ir::Node& node, const Gem
         "whose output keeps its first columns; got ", problem.to_string(), " into ",
         dims_to_string(out.dims));
   const int64_t columns = std::min(padded, kBlockColumns);
-  size_t budget = context.workspace_size > kGemmWorkspace + kAlignment
-                      ? std::min(kBlockBytes, context.workspace_size - kGemmWorkspace - kAlignment)
+  size_t budget = context.workspace_size > kStagingGemmWorkspace + kStagingAlignment
+                      ? std::min(kL2BlockBytes,
+                                 context.workspace_size - kStagingGemmWorkspace - kStagingAlignment)
                       : 0;
   const int64_t block = block_rows(rows, columns, product_dtype, budget);
   check(block >= std::min(rows, kMinBlockRows), ErrorKind::Runtime, node.describe(),
         ": the cropped product needs ",
-        kGemmWorkspace + kAlignment + size_t(kMinBlockRows * columns) * dtype_size(product_dtype),
+        kStagingGemmWorkspace + kStagingAlignment +
+            size_t(kMinBlockRows * columns) * dtype_size(product_dtype),
         " bytes of workspace; the context has ", context.workspace_size);
-  const size_t block_bytes =
-      (size_t(block * columns) * dtype_size(product_dtype) + kAlignment - 1) / kAlignment *
-      kAlignment;
+  const size_t block_bytes = staging_aligned(size_t(block * columns) * dtype_size(product_dtype));
   void* staging = context.workspace;
   GemmResources resources = gemm_resources(context);
   resources.workspace = static_cast<char*>(context.workspace) + block_bytes;
@@ -72,10 +65,10 @@ void run_cropped_product(LaunchContext& context, const ir::Node& node, const Gem
       part.ldd = width;
       part.d_dtype = product_dtype;
       GemmOperands ops = operands;
-      ops.a = offset_bytes(operands.a, c0, problem.ab_dtype);          // our B's columns c0...
-      ops.b = offset_bytes(operands.b, r0 * inner, problem.ab_dtype);  // our A's rows r0...
+      ops.a = bytes_at(operands.a, c0, problem.ab_dtype);          // our B's columns c0...
+      ops.b = bytes_at(operands.b, r0 * inner, problem.ab_dtype);  // our A's rows r0...
       ops.d = staging;
-      if (operands.bias != nullptr) ops.bias = offset_bytes(operands.bias, c0, product_dtype);
+      if (operands.bias != nullptr) ops.bias = bytes_at(operands.bias, c0, product_dtype);
       StridedLoop walk{{height, copied}, {{width, 1}, {kept, 1}}, {0, r0 * kept + c0}};
       launch_for(node, [&] {
         run_gemm(resources, part, ops);

@@ -96,10 +96,6 @@ GemmOperands row_major_operands(const void* a, const void* b, void* d, float alp
   return GemmOperands{b, a, nullptr, d, nullptr, alpha, 0.f};
 }
 
-const char* bytes_at(const void* base, int64_t elements, DType dtype) {
-  return static_cast<const char*>(base) + elements * static_cast<int64_t>(dtype_size(dtype));
-}
-
 void check_inputs(const ir::Node& node, std::span<const DeviceTensor> inputs, size_t required) {
   check(inputs.size() >= required && inputs[0].defined() && inputs[1].defined(),
         ErrorKind::InvalidModel, node.describe(), ": needs inputs A and B");

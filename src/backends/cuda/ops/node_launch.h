@@ -27,6 +27,22 @@ void launch_for(const ir::Node& node, Launch&& launch) {
   }
 }
 
+// The workspace as the ops that stage blocks of a product in it use it (conv_as_gemm's patch
+// rows, cropped_product's product blocks): cuBLASLt keeps kStagingGemmWorkspace of it, a block
+// meant to stay in L2 holds at most kL2BlockBytes (a third of an H100's L2), and each staged
+// buffer starts on a kStagingAlignment boundary.
+constexpr size_t kStagingGemmWorkspace = size_t(4) << 20;
+constexpr size_t kL2BlockBytes = size_t(16) << 20;
+constexpr size_t kStagingAlignment = 256;
+inline size_t staging_aligned(size_t bytes) {
+  return (bytes + kStagingAlignment - 1) / kStagingAlignment * kStagingAlignment;
+}
+
+// `base` advanced by `elements` elements of `dtype`.
+inline const char* bytes_at(const void* base, int64_t elements, DType dtype) {
+  return static_cast<const char*>(base) + elements * static_cast<int64_t>(dtype_size(dtype));
+}
+
 // Unsupported "<node>: no CUDA kernel for <dtype>" unless the kernels take `dtype`.
 void require_float_storage(const ir::Node& node, DType dtype);    // float32/16, bfloat16
 void require_numeric_storage(const ir::Node& node, DType dtype);  // those, int32, int64
