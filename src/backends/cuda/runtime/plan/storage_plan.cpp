@@ -1,6 +1,7 @@
 // The storage plan: walks the nodes in order, giving each value the buffer and dtype it is
 // produced in, adding a cast step wherever a reader wants another dtype, turning views into
-// aliases, then lays the arena out by the steps that write and read each tensor.
+// aliases, folds a cast into the copy before it and a crop into the padded product before it
+// (fold_into_producers), then lays the arena out by the steps that write and read each tensor.
 #include "backends/cuda/runtime/plan/storage_plan.h"
 
 #include <algorithm>

@@ -1,9 +1,10 @@
 // The storage plan of a GPU execution context: for a graph with static shapes and assigned
 // precisions, which buffer holds each value in which dtype (each float value in its
 // producer's precision, passes::storage_dtype), which cast steps convert between
-// neighbours that store differently, which nodes are views (aliases, no step), and where each
-// intermediate lies in the one arena. Host-only and deterministic, so CPU tests check it;
-// the execution context turns it into device pointers and launches.
+// neighbours that store differently (or which copy writes the cast's dtype itself, and which
+// padded product writes its crop's tensor), which nodes are views (aliases, no step), and where
+// each intermediate lies in the one arena. Host-only and deterministic, so CPU tests check it; the
+// execution context turns it into device pointers and launches.
 #pragma once
 
 #include <cstddef>
