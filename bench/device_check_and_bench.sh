@@ -6,7 +6,8 @@
 #   bash bench/device_check_and_bench.sh MODELS [BENCH_SECONDS] [ATTENTION_SECONDS] [KILN_CONFIGS]
 # e.g. bash bench/device_check_and_bench.sh gpt2,vit,resnet50 270 60
 # MODELS "none" skips the benchmark; ATTENTION_SECONDS 0 (the default) skips the attention one;
-# SKIP_TESTS=1 skips both test suites (a second call on a warm machine).
+# SKIP_TESTS=1 skips both test suites (a second call on a warm machine); BATCHES (default 1,32)
+# sets the benchmark's batch sizes, e.g. BATCHES=1,8 for the decoder LLM.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 models="${1:?models, comma-separated, or none}"
@@ -31,7 +32,7 @@ export LD_LIBRARY_PATH="/tmp/kiln-deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH
 python=/opt/torch/.venv/bin/python
 if [ "$models" != none ]; then
   timeout "$bench_seconds" "$python" bench/bench_models.py --kiln build-device/kiln \
-    --models "$models" --batches 1,32 --kiln-configs "$configs" --compile --cuda-graph \
+    --models "$models" --batches "${BATCHES:-1,32}" --kiln-configs "$configs" --compile --cuda-graph \
     --warmup 10 --iterations 50 --out "$work/bench" > "$work/bench.log" 2>&1
   echo "bench status $?"
   grep -h "| kiln\|compile bf16" "$work/bench/results.md" 2>/dev/null | head -24
