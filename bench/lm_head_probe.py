@@ -3,6 +3,8 @@ length) in each way Kiln could write it. Times, with CUDA events, medians of 20 
   aligned   bf16 [M, 50264] product (padded columns, 16-byte rows)
   misaligned bf16 [M, 50257] product written at its final row pitch
   fp32 out  bf16 inputs, float32 [M, 50257] result (torch.mm out_dtype, where supported)
+  fp32 out, padded B  the same from the padded weights' first 50257 columns (a view whose
+            rows stay 16-byte aligned: only the result's rows are unaligned)
   crop      [M, 50264] bf16 -> [M, 50257] float32 copy (what follows the aligned product)
 Usage: python bench/lm_head_probe.py [--rows 16384] [--json out.json]"""
 import argparse
@@ -43,9 +45,17 @@ def main():
         results["fp32_out_ms"] = median_ms(lambda: torch.mm(a, w_contig, out_dtype=torch.float32))
     except (TypeError, RuntimeError) as error:
         results["fp32_out_error"] = str(error)[:200]
+    try:
+        w_view = w[:, :n]
+        results["fp32_out_padded_b_ms"] = median_ms(
+            lambda: torch.mm(a, w_view, out_dtype=torch.float32))
+        results["misaligned_padded_b_ms"] = median_ms(lambda: torch.mm(a, w_view, out=out_bf16))
+    except (TypeError, RuntimeError) as error:
+        results["fp32_out_padded_b_error"] = str(error)[:200]
     results["crop_ms"] = median_ms(lambda: out_fp32.copy_(out_aligned[:, :n]))
     results["crop_bf16_ms"] = median_ms(lambda: out_bf16.copy_(out_aligned[:, :n]))
-    for key in ("aligned_ms", "misaligned_ms", "fp32_out_ms"):
+    for key in ("aligned_ms", "misaligned_ms", "fp32_out_ms", "fp32_out_padded_b_ms",
+                "misaligned_padded_b_ms"):
         if key in results:
             results[key.replace("_ms", "_tflops")] = flops / results[key] / 1e9
     crop_bytes = m * n * (2 + 4)
