@@ -1,7 +1,9 @@
 // Collapses a chain of layout ops (Transpose, Reshape, Flatten, Squeeze, Unsqueeze) over
 // static shapes into what it is: at most one Transpose between two Reshapes (views), or one
-// Reshape where the chain moves no element. Models that split and merge heads through
-// several views and permutes (torchvision's nn.MultiheadAttention: view, transpose, view;
+// Reshape where the chain moves no element (also a chain of views alone: Hugging Face's
+// repeat_kv leaves K as Unsqueeze then Reshape back to the same dims once its Expand is gone,
+// which hides K's head Transpose from fold_attention_transposes). Models that split and merge heads
+// through several views and permutes (torchvision's nn.MultiheadAttention: view, transpose, view;
 // unflatten, unsqueeze, transpose, squeeze) otherwise pay one copy per Transpose.
 //
 // The chain's effect is tracked on "atoms": x's dims, split further wherever a reshape cuts
@@ -237,7 +239,9 @@ bool collapse(ir::Graph& graph, const std::vector<ir::Node*>& chain) {
   const bool moves = perm != identity;
   const Dims x_dims = x->shape.static_dims(), out_dims = last->outputs[0]->shape.static_dims();
   if (!moves) {
-    if (transposes < 1) return false;  // nothing to gain
+    // A chain of views alone (a Transpose of dims of 1 counts as one) is one view; leaving it
+    // as it was gains nothing where it is one node already.
+    if (transposes < 1 && chain.size() < 2) return false;
     last->op = "Reshape";
     last->attrs.clear();
     last->inputs = {x, int64s_constant(graph, last->name + ".shape", out_dims)};

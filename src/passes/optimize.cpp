@@ -19,6 +19,7 @@ void optimize(ir::Graph& graph) {
     changes += fold_repeated_kv_heads(graph);
     changes += simplify_attention_masks(graph);
     changes += move_transposes(graph);
+    changes += sink_transposes_below_regions(graph);
     changes += collapse_layout_chains(graph);
     changes += fold_attention_transposes(graph);
     // Folding makes shape inputs constant, which sharpens shapes downstream (and the next

@@ -43,6 +43,11 @@ int fold_repeated_kv_heads(ir::Graph& graph);
 // views) and a Gather of one slice, where that lands them next to a layout chain holding
 // another Transpose. Returns the number of Transposes moved.
 int move_transposes(ir::Graph& graph);
+// Moves a Transpose below the region of elementwise ops, Slices and Concats that reads it (a
+// rotary embedding between the head split and the attention), where its one result then meets
+// the attention or another layout chain; outside operands (cos, sin) are transposed back only
+// where that is a view or a constant. Returns the number of Transposes moved.
+int sink_transposes_below_regions(ir::Graph& graph);
 // Collapses each chain of Transpose/Reshape/Flatten/Squeeze/Unsqueeze over static shapes with
 // two Transposes or more (or one that the chain undoes) into at most one Transpose between
 // two Reshapes. Returns the number of chains collapsed.
