@@ -6,7 +6,9 @@
 // Reshape; any other Kᵀ gets a Transpose back to K). It becomes one Attention(Q, K, V, mask) node
 // with scale c₁·c₂·c₃, which fused kernels run without writing the score matrix. A row the mask
 // hides entirely gives zeros, as the guard makes it; without the guard such a row would have been
-// NaN.
+// NaN. Attention is [B, H, S, D]; products of another rank with static dims (torchvision
+// MaxViT's windows [B, G, H, S, D], a bmm over [B·H, S, D]) are viewed as [N, H, S, D], N the
+// product of the dims before the heads, and the output viewed back.
 #include <cmath>
 #include <optional>
 
@@ -97,13 +99,95 @@ ir::Value* probabilities(const ir::Graph& graph, ir::Node* softmax) {
   return guard->outputs[0];
 }
 
+// The dims before the heads of `value` (rank `rank`, static), multiplied: the batch of its
+// [N, H, S, D] view. Zero where the dims are not static.
+int64_t leading_product(const ir::Value* value, size_t rank) {
+  Dims dims;
+  if (!static_dims(value, rank, dims)) return 0;
+  int64_t product = 1;
+  for (size_t i = 0; i + 3 < rank; ++i) product *= dims[i];
+  return product;
+}
+
+// `value` viewed as [N, H, S, D] from its last three dims and `batch`.
+ir::Value* as_rank4(ir::Graph& graph, const std::string& name, ir::Value* value, int64_t batch) {
+  Dims dims = value->shape.static_dims();
+  Dims target = {batch, dims[dims.size() - 3], dims[dims.size() - 2], dims.back()};
+  return graph
+      .add_node("Reshape", graph.unique_name(name),
+                {value, int64s_constant(graph, name + ".shape", target)},
+                {graph.unique_name(name + ".view")})
+      ->outputs[0];
+}
+
+// An additive mask of a rank-`rank` attention with leading dims `lead` (static), as a 4-D mask
+// of its [N, H, S, T] view: broadcast over all of the leading dims or over none of them (one
+// that varies along some alone has no 4-D broadcast form). Null where that is not so.
+ir::Value* mask_as_rank4(ir::Graph& graph, const std::string& name, ir::Value* mask,
+                         const Dims& lead, int64_t batch) {
+  Dims dims;
+  if (!static_dims(mask, size_t(mask->shape.rank()), dims)) return nullptr;
+  const size_t rank = lead.size() + 3;
+  dims.insert(dims.begin(), rank - dims.size(), 1);  // broadcasting's leading 1s
+  bool all_one = true, all_same = true;
+  for (size_t i = 0; i < lead.size(); ++i) {
+    all_one = all_one && dims[i] == 1;
+    all_same = all_same && dims[i] == lead[i];
+  }
+  if (!all_one && !all_same) return nullptr;
+  Dims target = {all_one ? 1 : batch, dims[rank - 3], dims[rank - 2], dims[rank - 1]};
+  return graph
+      .add_node("Reshape", graph.unique_name(name),
+                {mask, int64s_constant(graph, name + ".shape", target)},
+                {graph.unique_name(name + ".view")})
+      ->outputs[0];
+}
+
+// A Mul or Div by a scalar constant whose result reaches a MatMul through layout ops alone
+// (views, Transposes) moves to just before the MatMul, where unscaled() takes it into the
+// attention's scale: torchvision's MaxViT scales K before its einsum's permutes, which would
+// otherwise keep the scaled K a copy of its own.
+bool move_factor_to_product(const ir::Graph& graph, ir::Node* node) {
+  if ((node->op != "Mul" && node->op != "Div") || node->inputs.size() != 2 ||
+      node->outputs.size() != 1) {
+    return false;
+  }
+  auto is_factor = [](const ir::Value* value) {
+    return scalar_of(value).has_value() && value->shape.rank_known() && value->shape.rank() <= 1;
+  };
+  const int side = is_factor(node->inputs[1])                        ? 1
+                   : node->op == "Mul" && is_factor(node->inputs[0]) ? 0
+                                                                     : -1;
+  if (side < 0) return false;
+  ir::Value* x = node->inputs[size_t(1 - side)];
+  ir::Value* out = node->outputs[0];
+  std::vector<ir::Node*> chain;
+  ir::Value* last = out;
+  ir::Node* reader = sole_reader(graph, out);
+  while (reader != nullptr && is_layout_op(reader->op) && reader->outputs.size() == 1 &&
+         reader->inputs[0] == last) {
+    chain.push_back(reader);
+    last = reader->outputs[0];
+    reader = sole_reader(graph, last);
+  }
+  if (chain.empty() || reader == nullptr || reader->op != "MatMul") return false;
+  chain.front()->inputs[0] = x;
+  node->inputs[size_t(1 - side)] = last;
+  for (ir::Value*& input : reader->inputs) {
+    if (input == last) input = out;
+  }
+  out->shape = ir::Shape();
+  return true;
+}
+
 // Rewrites the attention ending at Softmax `softmax`; false where it is not one.
 bool recognize(ir::Graph& graph, ir::Node* softmax) {
   if (softmax->op != "Softmax" || !softmax->outputs[0]->shape.rank_known() ||
-      softmax->outputs[0]->shape.rank() != 4)
+      softmax->outputs[0]->shape.rank() < 3)
     return false;
+  const size_t rank = size_t(softmax->outputs[0]->shape.rank());
   int64_t axis = softmax->attr_int("axis", -1);
-  if (axis != -1 && axis != 3) return false;
+  if (axis != -1 && axis != int64_t(rank) - 1) return false;
   ir::Value* p = probabilities(graph, softmax);
   ir::Node* output = p == nullptr ? nullptr : sole_reader(graph, p);
   if (output == nullptr || output->op != "MatMul" || output->inputs.size() != 2 ||
@@ -124,7 +208,8 @@ bool recognize(ir::Graph& graph, ir::Node* softmax) {
     if (scores_side < 0) return false;
     mask = add->inputs[size_t(1 - scores_side)];
     logits = add->inputs[size_t(scores_side)];
-    if (!mask->shape.rank_known() || mask->shape.rank() > 4 || !is_floating(mask->dtype) ||
+    if (!mask->shape.rank_known() || mask->shape.rank() > int64_t(rank) ||
+        !is_floating(mask->dtype) ||
         add->outputs[0]->shape.to_string() != logits->shape.to_string())
       return false;
     // Attention reads a mask's last dim as the keys it covers (a shorter one hides the rest,
@@ -141,41 +226,72 @@ bool recognize(ir::Graph& graph, ir::Node* softmax) {
       !product->attrs.empty() || sole_reader(graph, scores) == nullptr)
     return false;
   ir::Value* queries = const_cast<ir::Value*>(unscaled(graph, product->inputs[0], scale));
-  const ir::Value* keys_t = unscaled(graph, product->inputs[1], scale);
-  ir::Value* keys = untransposed_keys(keys_t);
+  ir::Value* keys_t = const_cast<ir::Value*>(unscaled(graph, product->inputs[1], scale));
   ir::Value* values = output->inputs[1];
   for (const ir::Value* tensor : std::initializer_list<const ir::Value*>{queries, keys_t, values}) {
-    if (tensor == nullptr || !tensor->shape.rank_known() || tensor->shape.rank() != 4) return false;
+    if (tensor == nullptr || !tensor->shape.rank_known() || tensor->shape.rank() != int64_t(rank))
+      return false;
   }
   if (queries->dtype != keys_t->dtype || values->dtype != keys_t->dtype || !std::isfinite(scale))
     return false;
   // One batch, and keys and values of the same heads: the products may broadcast either, which
   // Attention does not (its grouped heads are another rule than broadcasting).
   const ir::Shape &q_shape = queries->shape, &kt_shape = keys_t->shape, &v_shape = values->shape;
-  if (!(q_shape[0] == kt_shape[0]) || !(q_shape[0] == v_shape[0]) || !(kt_shape[1] == v_shape[1]) ||
-      !(q_shape[1] == kt_shape[1]))
-    return false;
+  for (size_t i = 0; i + 2 < rank; ++i) {
+    if (!(q_shape[i] == kt_shape[i]) || !(q_shape[i] == v_shape[i])) return false;
+  }
+  ir::Value* keys = rank == 4 ? untransposed_keys(keys_t) : nullptr;
+  ir::Node* attention = output;  // 4-D: the final product becomes the attention
+  if (rank != 4) {
+    // Viewed as [N, H, S, D]; the final product becomes the view of the output back.
+    const int64_t batch = leading_product(queries, rank);
+    Dims out_dims;
+    if (batch == 0 || leading_product(keys_t, rank) != batch ||
+        leading_product(values, rank) != batch ||
+        !static_dims(output->outputs[0], rank, out_dims)) {
+      return false;
+    }
+    const Dims q_dims = queries->shape.static_dims();
+    const Dims lead(q_dims.begin(), q_dims.end() - 3);
+    if (mask != nullptr) {
+      mask = mask_as_rank4(graph, output->name + ".mask", mask, lead, batch);
+      if (mask == nullptr) return false;
+    }
+    const std::string& name = output->name;
+    queries = as_rank4(graph, name + ".q", queries, batch);
+    keys_t = as_rank4(graph, name + ".kt", keys_t, batch);
+    values = as_rank4(graph, name + ".v", values, batch);
+    attention = graph.add_node("Attention", graph.unique_name(name + ".attention"), {},
+                               {graph.unique_name(name + ".attention")});
+    output->op = "Reshape";
+    output->attrs.clear();
+    output->inputs = {attention->outputs[0], int64s_constant(graph, name + ".dims", out_dims)};
+  }
   if (keys == nullptr) {
     // Kᵀ made some other way (the dynamo ONNX exporter's [B, S, H·D] → [B, H·D, S] → [B, H, D,
     // S] chain, or a computed Kᵀ): K is Kᵀ with its last two dims swapped back, a Transpose
     // that collapse_layout_chains then merges with the chain that made Kᵀ, if any.
     ir::Node* swap = graph.add_node("Transpose", graph.unique_name(output->name + ".keys"),
-                                    {const_cast<ir::Value*>(keys_t)},
-                                    {graph.unique_name(output->name + ".keys")});
+                                    {keys_t}, {graph.unique_name(output->name + ".keys")});
     swap->attrs["perm"] = std::vector<int64_t>{0, 1, 3, 2};
     keys = swap->outputs[0];
   }
-  // The final product becomes the attention: same output value, name and readers.
-  output->op = "Attention";
-  output->inputs = {queries, keys, values};
-  if (mask != nullptr) output->inputs.push_back(mask);
-  output->attrs = {{"scale", scale}};
+  attention->op = "Attention";
+  attention->inputs = {queries, keys, values};
+  if (mask != nullptr) attention->inputs.push_back(mask);
+  attention->attrs = {{"scale", scale}};
   return true;
 }
 
 }  // namespace
 
 int recognize_attention(ir::Graph& graph) {
+  int moved = 0;
+  for (ir::Node* node : graph.nodes()) moved += move_factor_to_product(graph, node) ? 1 : 0;
+  if (moved > 0) {
+    graph.sort_topologically();
+    ir::infer_graph(graph);
+  }
   int changed = 0;
   for (ir::Node* node : graph.nodes()) {
     if (node->op == "Softmax" && recognize(graph, node)) ++changed;
@@ -186,7 +302,7 @@ int recognize_attention(ir::Graph& graph) {
     graph.remove_unused_values();
     ir::infer_graph(graph);
   }
-  return changed;
+  return changed + moved;
 }
 
 }  // namespace kiln::passes

@@ -160,6 +160,61 @@ TEST(RecognizeAttention, AnyTransposedKeysGetATransposeBack) {
   EXPECT_LE(normalized_error(cpu::Executor(graph).run(inputs)[0], expected), 1e-5);
 }
 
+// Attention of another rank than 4: torchvision MaxViT's windows [B, G, H, S, D], with a
+// relative-position bias [H, S, Skv] and K scaled before the permutes that make Kᵀ, and a bmm
+// over [B·H, S, D]. Each becomes one Attention on a [N, H, S, D] view, the scale of K folded
+// into it, with the outputs unchanged; a bias that varies along G alone (not B) has no 4-D
+// form and stays spelled out.
+TEST(RecognizeAttention, WindowedAndBatchedProductsBecomeAttention) {
+  struct Case {
+    Dims lead;      // the dims before the heads
+    Dims bias;      // empty: no bias
+    bool expected;  // recognized
+  };
+  const Case cases[] = {{{2, 4}, {kH, kSq, kSkv}, true},
+                        {{2, 4}, {2, 4, kH, kSq, kSkv}, true},
+                        {{2, 4}, {4, 1, kSq, kSkv}, false},
+                        {{}, {}, true}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE("rank " + std::to_string(c.lead.size() + 3));
+    ir::Graph graph;
+    auto dims = [&](int64_t s, int64_t d) {
+      Dims out = c.lead;
+      out.insert(out.end(), {kH, s, d});
+      return out;
+    };
+    ir::Value* q = graph.add_input("q", DType::Float32, ir::Shape::from_dims(dims(kSq, kD)));
+    ir::Value* k = graph.add_input("k", DType::Float32, ir::Shape::from_dims(dims(kSkv, kD)));
+    ir::Value* v = graph.add_input("v", DType::Float32, ir::Shape::from_dims(dims(kSkv, kD)));
+    ir::Value* scaled = node(graph, "Mul", "k_scaled", {k, scalar(graph, "c", 0.25f)});
+    std::vector<int64_t> perm(c.lead.size() + 3);
+    for (size_t i = 0; i < perm.size(); ++i) perm[i] = int64_t(i);
+    std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+    ir::Node* swap = graph.add_node("Transpose", "k_t", {scaled}, {"k_t.out"});
+    swap->attrs["perm"] = perm;
+    ir::Value* scores = node(graph, "MatMul", "qk", {q, swap->outputs[0]});
+    std::map<std::string, Tensor> inputs = {{"q", cpu::testing::random_tensor(dims(kSq, kD), 1)},
+                                            {"k", cpu::testing::random_tensor(dims(kSkv, kD), 2)},
+                                            {"v", cpu::testing::random_tensor(dims(kSkv, kD), 3)}};
+    if (!c.bias.empty()) {
+      ir::Value* bias = graph.add_input("bias", DType::Float32, ir::Shape::from_dims(c.bias));
+      inputs["bias"] = cpu::testing::random_tensor(c.bias, 4);
+      scores = node(graph, "Add", "biased", {scores, bias});
+    }
+    ir::Node* softmax = graph.add_node("Softmax", "softmax", {scores}, {"p"});
+    softmax->attrs["axis"] = int64_t(-1);
+    graph.add_output(node(graph, "MatMul", "pv", {softmax->outputs[0], v}));
+    ir::infer_graph(graph);
+    Tensor expected = cpu::Executor(graph).run(inputs)[0];
+    optimize(graph);
+    ir::verify(graph);
+    EXPECT_EQ(count_op(graph, "Attention"), c.expected ? 1 : 0);
+    EXPECT_EQ(count_op(graph, "Softmax"), c.expected ? 0 : 1);
+    if (c.expected) EXPECT_EQ(count_op(graph, "Mul"), 0);  // K's scale went into the attention
+    EXPECT_LE(normalized_error(cpu::Executor(graph).run(inputs)[0], expected), 1e-5);
+  }
+}
+
 // The ONNX fixtures exported below opset 23 spell attention out; once shapes are known every
 // softmax of theirs is an Attention node.
 TEST(RecognizeAttention, OnnxExportsOfSdpaBecomeAttention) {
