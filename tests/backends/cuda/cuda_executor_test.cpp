@@ -83,16 +83,20 @@ TEST(CudaExecutorTest, CopiesDeliverAnotherFloatTypeDirectly) {
 // folds the crop (and the float32 cast after it) into the product, which runs in blocks of
 // 8192 columns by as many rows as 16 MB hold (cropped_product.cpp). 9001 columns and 1300
 // rows make two column blocks, the second mostly padding, and two row blocks in bf16; with
-// bias and ReLU in the epilogue, every block's slice of the bias must line up.
+// bias and ReLU in the epilogue, every block's slice of the bias must line up. An exact GELU
+// finished in the bf16 product's epilogue is not applied again to the float32 output.
 TEST(CudaExecutorTest, ACroppedProductRunsInBlocksAndMatchesTheCpu) {
   KILN_REQUIRE_GPU();
-  for (Precision precision : {Precision::BF16, Precision::FP32}) {
+  for (auto [precision, activation] :
+       {std::pair{Precision::BF16, "Relu"}, std::pair{Precision::FP32, "Relu"},
+        std::pair{Precision::BF16, "Gelu"}}) {
+    SCOPED_TRACE(std::string(precision_name(precision)) + " " + activation);
     ir::Graph graph;
     ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({1300, 48}));
     ir::Value* w = graph.add_constant("w", random_tensor(DType::Float32, {48, 9001}, -1, 1, 30));
     ir::Value* bias = graph.add_constant("bias", random_tensor(DType::Float32, {9001}, -1, 1, 31));
     ir::Node* product = graph.add_node("MatMul", "head", {x, w, bias}, {"logits"});
-    product->attrs["fused_activation"] = std::string("Relu");
+    product->attrs["fused_activation"] = std::string(activation);
     graph.add_output(product->outputs[0]);
     ir::infer_graph(graph);
     ASSERT_EQ(passes::pad_matmul_columns(graph), 1);

@@ -125,7 +125,9 @@ void run_cropped(LaunchContext& context, const ir::Node& node, std::span<const D
   run_cropped_product(context, node, p, ops, product, out);
 }
 
-void run_matmul(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
+// Returns false where the output is a cropped product, whose activation is complete already
+// (computed for the product's own dtype, not the output's).
+bool run_matmul(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
                 std::span<DeviceTensor> outputs) {
   check_inputs(node, inputs, 2);
   const DeviceTensor& a = inputs[0];
@@ -144,12 +146,12 @@ void run_matmul(LaunchContext& context, const ir::Node& node, std::span<const De
   if (b_count == 1 && !out.dims.empty() && out.dims.back() < n && b.dims.size() == 2 &&
       out.numel() == a_count * m * out.dims.back()) {
     run_cropped(context, node, inputs, out, a_count * m, n, k);
-    return;
+    return false;
   }
   check(out.numel() == out_count * m * n, ErrorKind::InvalidArgument, node.describe(),
         ": output has dims ", dims_to_string(out.dims), ", expected ", out_count * m * n,
         " elements");
-  if (out.numel() == 0) return;
+  if (out.numel() == 0) return true;
   const DeviceTensor* bias = inputs.size() > 2 && inputs[2].defined() ? &inputs[2] : nullptr;
   if (bias != nullptr) {
     check(bias->dtype == out.dtype && bias->numel() == n && b.dims.size() >= 2,
@@ -165,7 +167,7 @@ void run_matmul(LaunchContext& context, const ir::Node& node, std::span<const De
     GemmProblem p = row_major_problem(node, a_count * m, n, k, false, false, a.dtype, out.dtype);
     p.epilogue = epilogue;
     launch_for(node, [&] { run_gemm(gemm_resources(context), p, ops); });
-    return;
+    return true;
   }
   GemmProblem p = row_major_problem(node, m, n, k, false, false, a.dtype, out.dtype);
   p.epilogue = epilogue;
@@ -176,7 +178,7 @@ void run_matmul(LaunchContext& context, const ir::Node& node, std::span<const De
     p.stride_b = a_count == 1 ? 0 : m * k;  // and its B our A
     p.stride_d = m * n;
     launch_for(node, [&] { run_gemm(gemm_resources(context), p, ops); });
-    return;
+    return true;
   }
   // Mixed broadcasting (e.g. [2,1] against [1,3]): one product per output batch entry.
   std::vector<int64_t> a_index = cpu::broadcast_source_index(a_batch, out_batch, node.describe());
@@ -189,6 +191,7 @@ void run_matmul(LaunchContext& context, const ir::Node& node, std::span<const De
     item.bias = ops.bias;
     launch_for(node, [&] { run_gemm(gemm_resources(context), p, item); });
   }
+  return true;
 }
 
 void run_gemm_node(LaunchContext& context, const ir::Node& node,
@@ -248,8 +251,7 @@ void run_gemm_node(LaunchContext& context, const ir::Node& node,
 
 void matmul_kernel(LaunchContext& context, const ir::Node& node,
                    std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
-  run_matmul(context, node, inputs, outputs);
-  finish_activation(context, node, outputs[0]);
+  if (run_matmul(context, node, inputs, outputs)) finish_activation(context, node, outputs[0]);
 }
 
 void gemm_kernel(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
