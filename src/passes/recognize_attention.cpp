@@ -180,6 +180,34 @@ bool move_factor_to_product(const ir::Graph& graph, ir::Node* node) {
   return true;
 }
 
+// Where `logits` is scores + mask (an Add read by the softmax alone), `logits` becomes the
+// scores and `mask` the mask; false where that Add is no attention mask of rank <= `rank`.
+bool split_mask(const ir::Graph& graph, size_t rank, const ir::Value*& logits, ir::Value*& mask) {
+  if (logits->producer == nullptr || logits->producer->op != "Add" ||
+      sole_reader(graph, logits) == nullptr) {
+    return true;  // no mask
+  }
+  const ir::Node* add = logits->producer;
+  auto is_product = [&](const ir::Value* value) {
+    double ignored = 1;
+    const ir::Node* producer = unscaled(graph, value, ignored)->producer;
+    return producer != nullptr && producer->op == "MatMul";
+  };
+  int scores_side = is_product(add->inputs[0]) ? 0 : is_product(add->inputs[1]) ? 1 : -1;
+  if (scores_side < 0) return false;
+  mask = add->inputs[size_t(1 - scores_side)];
+  logits = add->inputs[size_t(scores_side)];
+  if (!mask->shape.rank_known() || mask->shape.rank() > int64_t(rank) ||
+      !is_floating(mask->dtype) || add->outputs[0]->shape.to_string() != logits->shape.to_string())
+    return false;
+  // Attention reads a mask's last dim as the keys it covers (a shorter one hides the rest, as
+  // ONNX pads it), so the mask must span the keys: a scalar or a key dim of 1 broadcast over
+  // all keys means something else and stays spelled out.
+  const ir::Shape& keys = logits->shape;
+  return mask->shape.rank() != 0 && keys.rank_known() && keys.rank() != 0 &&
+         mask->shape[mask->shape.rank() - 1] == keys[keys.rank() - 1];
+}
+
 // Rewrites the attention ending at Softmax `softmax`; false where it is not one.
 bool recognize(ir::Graph& graph, ir::Node* softmax) {
   if (softmax->op != "Softmax" || !softmax->outputs[0]->shape.rank_known() ||
@@ -196,30 +224,7 @@ bool recognize(ir::Graph& graph, ir::Node* softmax) {
   double scale = 1;
   const ir::Value* logits = softmax->inputs[0];
   ir::Value* mask = nullptr;
-  if (logits->producer != nullptr && logits->producer->op == "Add" &&
-      sole_reader(graph, logits) != nullptr) {
-    const ir::Node* add = logits->producer;
-    auto is_product = [&](const ir::Value* value) {
-      double ignored = 1;
-      const ir::Node* producer = unscaled(graph, value, ignored)->producer;
-      return producer != nullptr && producer->op == "MatMul";
-    };
-    int scores_side = is_product(add->inputs[0]) ? 0 : is_product(add->inputs[1]) ? 1 : -1;
-    if (scores_side < 0) return false;
-    mask = add->inputs[size_t(1 - scores_side)];
-    logits = add->inputs[size_t(scores_side)];
-    if (!mask->shape.rank_known() || mask->shape.rank() > int64_t(rank) ||
-        !is_floating(mask->dtype) ||
-        add->outputs[0]->shape.to_string() != logits->shape.to_string())
-      return false;
-    // Attention reads a mask's last dim as the keys it covers (a shorter one hides the rest,
-    // as ONNX pads it), so the mask must span the keys: a scalar or a key dim of 1 broadcast
-    // over all keys means something else and stays spelled out.
-    const ir::Shape& keys = logits->shape;
-    if (mask->shape.rank() == 0 || !keys.rank_known() || keys.rank() == 0 ||
-        !(mask->shape[mask->shape.rank() - 1] == keys[keys.rank() - 1]))
-      return false;
-  }
+  if (!split_mask(graph, rank, logits, mask)) return false;
   const ir::Value* scores = unscaled(graph, logits, scale);
   const ir::Node* product = scores->producer;
   if (product == nullptr || product->op != "MatMul" || product->inputs.size() != 2 ||
