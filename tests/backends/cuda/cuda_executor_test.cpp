@@ -115,6 +115,50 @@ TEST(CudaExecutorTest, ACroppedProductRunsInBlocksAndMatchesTheCpu) {
   }
 }
 
+// Q, K and V projections packed into one product (passes::pack_projections) that the attention
+// reads in place: its Slices are aliases with the packed row pitch (storage_plan.h), and every
+// attention path reads the strides. Grouped KV heads make the blocks unequal; with a bias, causal
+// and not, bf16 and fp32, against the CPU running the unpacked graph.
+TEST(CudaExecutorTest, PackedProjectionsFeedTheAttentionInPlace) {
+  KILN_REQUIRE_GPU();
+  constexpr int64_t kBatch = 2, kSeq = 37, kModel = 64, kHeads = 4, kKvHeads = 2, kHead = 16;
+  for (Precision precision : {Precision::BF16, Precision::FP32}) {
+    for (int64_t causal : {0, 1}) {
+      SCOPED_TRACE(std::string(precision_name(precision)) + (causal ? " causal" : ""));
+      ir::Graph graph;
+      ir::Value* x =
+          graph.add_input("x", DType::Float32, ir::Shape::from_dims({kBatch, kSeq, kModel}));
+      std::vector<ir::Value*> heads;
+      int64_t widths[3] = {kHeads * kHead, kKvHeads * kHead, kKvHeads * kHead};
+      for (int i = 0; i < 3; ++i) {
+        std::string name = std::string("proj_") + "qkv"[i];
+        ir::Value* w = graph.add_constant(
+            name + ".w", random_tensor(DType::Float32, {kModel, widths[i]}, -0.3, 0.3, 40 + i));
+        ir::Value* b = graph.add_constant(
+            name + ".b", random_tensor(DType::Float32, {widths[i]}, -0.3, 0.3, 50 + i));
+        ir::Value* product = graph.add_node("MatMul", name, {x, w}, {name + ".p"})->outputs[0];
+        heads.push_back(
+            graph.add_node("Add", name + ".bias", {product, b}, {name + ".out"})->outputs[0]);
+      }
+      ir::Node* attention = graph.add_node("Attention", "attention", heads, {"y"});
+      attention->attrs = {
+          {"q_num_heads", kHeads}, {"kv_num_heads", kKvHeads}, {"is_causal", causal}};
+      graph.add_output(attention->outputs[0]);
+      ir::infer_graph(graph);
+      std::map<std::string, Tensor> inputs{
+          {"x", random_tensor(DType::Float32, {kBatch, kSeq, kModel}, -1, 1, 60)}};
+      std::vector<Tensor> expected = cpu::Executor(graph).run(inputs);
+      ASSERT_EQ(passes::pack_projections(graph), 1);
+      for (ir::Node* node : graph.nodes()) {
+        if (ir::is_float_compute(node->op)) node->precision = precision;
+      }
+      cuda::CudaExecutor executor(graph, {}, {.poison_values = true});
+      std::vector<Tensor> actual = executor.run(inputs);
+      EXPECT_LE(normalized_error(actual[0], expected[0]), tolerance_for(precision));
+    }
+  }
+}
+
 // The indexing kernels are in the executor's table: a graph of them runs with no host
 // fallback, in each precision, and matches the CPU executor.
 TEST(CudaIndexingTest, RunsInExecutorWithoutHostFallback) {

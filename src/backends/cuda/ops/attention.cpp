@@ -107,6 +107,17 @@ AttentionParams attention_params(const ir::Node& node, std::span<const DeviceTen
   p.q = strides_of(three_d, p.q_heads, p.q_seq, p.head_size);
   p.k = strides_of(three_d, p.kv_heads, p.kv_seq, p.head_size);
   p.v = strides_of(three_d, p.kv_heads, p.kv_seq, p.v_head_size);
+  // A column block of a packed projection (DeviceTensor::row_pitch): its rows lie further apart.
+  const std::pair<AttentionStrides*, const DeviceTensor*> read[3] = {
+      {&p.q, &q}, {&p.k, &k}, {&p.v, &v}};
+  for (auto [strides, tensor] : read) {
+    if (tensor->row_pitch == 0) continue;
+    check(three_d && tensor->row_pitch >= tensor->dims.back(), ErrorKind::InvalidModel,
+          node.describe(), ": an input with rows ", tensor->row_pitch, " apart must be 3-D and ",
+          "no wider than that, got ", dims_to_string(tensor->dims));
+    strides->seq = tensor->row_pitch;
+    strides->batch = tensor->dims[1] * tensor->row_pitch;
+  }
   p.y = strides_of(three_d, p.q_heads, p.q_seq, p.v_head_size);
   p.causal = node.attr_int("is_causal", 0) != 0;
   p.scale = float(node.attr_float("scale", 1.0 / std::sqrt(double(p.head_size))));

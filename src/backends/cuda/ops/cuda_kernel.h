@@ -30,6 +30,10 @@ struct DeviceTensor {
   DType dtype = DType::Undefined;
   Dims dims;
   void* data = nullptr;
+  // Elements from one row (run of the last dim) to the next; 0 where rows are contiguous, as
+  // every tensor is but a column block of a wider one that the storage plan lets the attention
+  // read in place (Q, K and V of one packed projection; storage_plan.h).
+  int64_t row_pitch = 0;
 
   int64_t numel() const { return element_count(dims); }
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype); }

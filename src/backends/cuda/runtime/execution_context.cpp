@@ -98,6 +98,7 @@ struct ExecutionContext::State {
       const PlannedTensor& planned = plan.tensors[index];
       tensors[index].dtype = planned.dtype;
       tensors[index].dims = planned.dims;
+      tensors[index].row_pitch = planned.row_pitch;
       switch (planned.placement) {
         case Placement::Own:
           buffers[index] = DeviceBuffer(planned.nbytes());

@@ -48,36 +48,46 @@ std::optional<size_t> view_offset(const ir::Node& node, const PlannedTensor& sou
   return size_t(index) * block;
 }
 
-// Whether `crop` (a Slice) keeps the first columns of a `from` tensor as `to`: the last axis
-// from 0, step 1, every other axis whole.
-bool keeps_first_columns(const ir::Node& crop, const Dims& from, const Dims& to) {
-  if (from.size() != to.size() || from.empty() || to.back() >= from.back() ||
-      !std::equal(from.begin(), from.end() - 1, to.begin()) || crop.inputs.size() < 2 ||
-      crop.inputs[1] == nullptr || !crop.inputs[1]->is_constant()) {
-    return false;
+// Where a Slice (constant starts, ends, axes and steps) of a `from` tensor to `to` begins on
+// the last axis, if it cuts that axis alone, with step 1, every other axis whole.
+std::optional<int64_t> last_axis_block(const ir::Node& slice, const Dims& from, const Dims& to) {
+  if (slice.op != "Slice" || from.size() != to.size() || from.empty() ||
+      !std::equal(from.begin(), from.end() - 1, to.begin()) || slice.inputs.size() < 2 ||
+      slice.inputs[1] == nullptr || !slice.inputs[1]->is_constant()) {
+    return std::nullopt;
   }
-  for (size_t i = 2; i < crop.inputs.size(); ++i) {
-    if (crop.inputs[i] != nullptr && !crop.inputs[i]->is_constant()) return false;
+  for (size_t i = 2; i < slice.inputs.size(); ++i) {
+    if (slice.inputs[i] != nullptr && !slice.inputs[i]->is_constant()) return std::nullopt;
   }
   auto values = [&](size_t input) {
-    Tensor ints = crop.inputs[input]->constant->to(DType::Int64);
-    return std::vector<int64_t>(ints.data<int64_t>(), ints.data<int64_t>() + ints.numel());
+    return slice.input(input) != nullptr ? slice.inputs[input]->constant->to_int64_vector()
+                                         : std::vector<int64_t>{};
   };
-  std::vector<int64_t> starts = values(1);
-  std::vector<int64_t> axes = crop.input(3) != nullptr ? values(3) : std::vector<int64_t>{};
-  std::vector<int64_t> steps = crop.input(4) != nullptr ? values(4) : std::vector<int64_t>{};
+  std::vector<int64_t> starts = values(1), axes = values(3), steps = values(4);
   if (axes.empty()) {
     for (size_t axis = 0; axis < starts.size(); ++axis) axes.push_back(int64_t(axis));
   }
-  if (starts.size() != axes.size()) return false;
+  if (starts.size() != axes.size()) return std::nullopt;
   const auto rank = int64_t(from.size());
+  std::optional<int64_t> begin;
   for (size_t i = 0; i < axes.size(); ++i) {
     int64_t axis = axes[i] < 0 ? axes[i] + rank : axes[i];
-    bool whole = from[size_t(axis)] == to[size_t(axis)];
-    bool step_one = steps.empty() || steps[i] == 1;
-    if (!step_one || (axis == rank - 1 ? starts[i] != 0 : !whole)) return false;
+    if (!steps.empty() && steps[i] != 1) return std::nullopt;
+    if (axis == rank - 1) {
+      int64_t first = starts[i] < 0 ? starts[i] + from.back() : starts[i];
+      begin = std::clamp<int64_t>(first, 0, from.back());
+    } else if (from[size_t(axis)] != to[size_t(axis)]) {
+      return std::nullopt;
+    }
   }
-  return true;
+  return begin.value_or(0);
+}
+
+// Whether `crop` (a Slice) keeps the first columns of a `from` tensor as `to`: the last axis
+// from 0, step 1, every other axis whole.
+bool keeps_first_columns(const ir::Node& crop, const Dims& from, const Dims& to) {
+  std::optional<int64_t> begin = last_axis_block(crop, from, to);
+  return begin == 0 && to.back() < from.back();
 }
 
 // Whether a product's activation is all done by cuBLASLt's epilogue, in `dtype`: an exact
@@ -170,9 +180,60 @@ class Planner {
     return stored_dtype(input);
   }
 
+  // A Slice of the last axis read only as the query, key or value of 3-D attentions, in the
+  // dtype its source is stored in, becomes an alias at its first column with the source's row
+  // pitch: Q, K and V of one packed projection (passes::pack_projections), read in place.
+  bool plan_column_block(const ir::Node& node) {
+    if (node.op != "Slice" || node.outputs.size() != 1 || node.inputs.empty() ||
+        node.inputs[0] == nullptr) {
+      return false;
+    }
+    const ir::Value* output = node.outputs[0];
+    if (graph_.is_graph_output(output) || !output->shape.rank_known() ||
+        output->shape.rank() != 3 || !output->shape.is_static()) {
+      return false;
+    }
+    const int source = stored_tensor(node.inputs[0]);
+    const PlannedTensor& from = plan_.tensors[size_t(source)];
+    const Dims to = output->shape.static_dims();
+    std::optional<int64_t> begin = last_axis_block(node, from.dims, to);
+    const size_t element = dtype_size(from.dtype);
+    if (from.row_pitch != 0 || !is_float_storage(from.dtype) || !begin ||
+        size_t(*begin) * element % kColumnBlockAlignment != 0 ||
+        size_t(from.dims.back()) * element % kColumnBlockAlignment != 0) {
+      return false;
+    }
+    std::vector<ir::Node*> readers = graph_.users(output);
+    if (readers.empty()) return false;
+    for (const ir::Node* reader : readers) {
+      if (reader->op != "Attention" || group_of_.count(reader) > 0) return false;
+      for (size_t i = 0; i < reader->inputs.size(); ++i) {
+        if (reader->inputs[i] == output &&
+            (i > 2 || wanted_dtype(*reader, output, from.dtype) != from.dtype)) {
+          return false;
+        }
+      }
+    }
+    PlannedTensor block;
+    block.value = output;
+    block.dtype = from.dtype;
+    block.dims = to;
+    block.placement = Placement::Alias;
+    block.alias_of = source;
+    block.alias_offset = size_t(*begin) * element;
+    block.row_pitch = from.dims.back();
+    plan_.tensors.push_back(std::move(block));
+    const int tensor = int(plan_.tensors.size()) - 1;
+    slot_of_[{output, from.dtype}] = tensor;
+    primary_[output] = tensor;
+    plan_.aliases.push_back(tensor);
+    return true;
+  }
+
   // A node whose output is a view of its input's bytes (view_offset) and not delivered as a
   // graph output becomes an alias in the storage dtype the input already has: no step.
   bool plan_view(const ir::Node& node) {
+    if (plan_column_block(node)) return true;
     if (node.outputs.size() != 1 || node.inputs.empty() || node.inputs[0] == nullptr) return false;
     const ir::Value* output = node.outputs[0];
     if (graph_.is_graph_output(output)) return false;

@@ -36,6 +36,7 @@ struct PlannedTensor {
   size_t arena_offset = 0;  // Placement::Arena
   int alias_of = -1;        // Placement::Alias: the viewed tensor ...
   size_t alias_offset = 0;  // ... and where in its bytes the view starts
+  int64_t row_pitch = 0;    // a column block's elements from row to row (0: contiguous rows)
 
   size_t nbytes() const { return size_t(element_count(dims)) * dtype_size(dtype); }
 };
@@ -81,8 +82,11 @@ struct StoragePlan {
 };
 
 // Views start where kernels and cuBLASLt expect any tensor to: 256-byte aligned, as
-// cudaMalloc and the arena place them.
+// cudaMalloc and the arena place them. The one exception is a column block read only by the
+// attention (a Slice of the last axis of a packed Q/K/V projection, passes::pack_projections):
+// an alias at the block's first column, 16-byte aligned, with its source's row pitch.
 constexpr size_t kTensorAlignment = 256;
+constexpr size_t kColumnBlockAlignment = 16;
 
 // Plans `graph` (static shapes; node precisions set where the builder chose them). Throws
 // Runtime naming the value if a non-constant value has no producer.

@@ -199,6 +199,62 @@ ir::Node* add_sliced_product(ir::Graph& graph, int64_t start, int64_t end, int64
 
 // Only a crop of the first columns of a MatMul's product folds into it: a crop from another
 // start, of another axis or with a step keeps its own step.
+// A packed Q/K/V projection (passes::pack_projections): the three Slices of its last axis that
+// only the attention reads are aliases at their first column with the product's row pitch, no
+// step; where the attention wants another dtype (a cast would read the block as if its rows
+// were contiguous), or a Slice has another reader, the Slices keep their steps.
+TEST(StoragePlan, ColumnBlocksOnlyTheAttentionReadsAreStridedAliases) {
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE("variant " + std::to_string(variant));
+    ir::Graph graph;
+    ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 5, 16}));
+    ir::Value* w = graph.add_constant("w", Tensor(DType::Float32, {16, 3 * 16}));
+    ir::Node* product = graph.add_node("MatMul", "qkv", {x, w}, {"packed"});
+    std::vector<ir::Value*> blocks;
+    for (int64_t i = 0; i < 3; ++i) {
+      auto ints = [&](const std::string& name, int64_t value) {
+        return graph.add_constant(name + std::to_string(i),
+                                  Tensor::from_vector<int64_t>({1}, {value}));
+      };
+      std::string name = std::string("slice_") + "qkv"[i];
+      blocks.push_back(graph
+                           .add_node("Slice", name,
+                                     {product->outputs[0], ints("s", 16 * i),
+                                      ints("e", 16 * (i + 1)), ints("a", 2)},
+                                     {name + ".out"})
+                           ->outputs[0]);
+    }
+    ir::Node* attention = graph.add_node("Attention", "attention", blocks, {"y"});
+    attention->attrs["q_num_heads"] = int64_t(2);
+    attention->attrs["kv_num_heads"] = int64_t(2);
+    graph.add_output(attention->outputs[0]);
+    if (variant == 2) graph.add_output(blocks[2]);  // V delivered too
+    ir::infer_graph(graph);
+    product->precision = Precision::BF16;
+    attention->precision = variant == 1 ? Precision::FP32 : Precision::BF16;
+    StoragePlan plan = plan_storage(graph);
+    std::vector<std::string> labels = step_labels(plan);
+    auto has = [&](const std::string& label) {
+      return std::find(labels.begin(), labels.end(), label) != labels.end();
+    };
+    if (variant == 0) {
+      EXPECT_FALSE(has("slice_q") || has("slice_k") || has("slice_v"));
+      ASSERT_EQ(plan.aliases.size(), 3u);
+      for (int64_t i = 0; i < 3; ++i) {
+        const PlannedTensor& block = plan.tensors[size_t(plan.aliases[size_t(i)])];
+        EXPECT_EQ(block.row_pitch, 48);
+        EXPECT_EQ(block.alias_offset, size_t(16 * i) * 2);  // bf16 columns
+        EXPECT_EQ(block.dims, (Dims{2, 5, 16}));
+      }
+    } else {
+      EXPECT_TRUE(has(variant == 1 ? "slice_q" : "slice_v"));
+      for (int alias : plan.aliases) {
+        if (variant == 1) EXPECT_EQ(plan.tensors[size_t(alias)].row_pitch, 0);
+      }
+    }
+  }
+}
+
 TEST(StoragePlan, OtherSlicesOfAProductKeepTheirStep) {
   struct Case {
     int64_t start, end, axis, step;
