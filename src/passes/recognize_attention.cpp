@@ -208,6 +208,58 @@ bool split_mask(const ir::Graph& graph, size_t rank, const ir::Value*& logits, i
          mask->shape[mask->shape.rank() - 1] == keys[keys.rank() - 1];
 }
 
+// The attention's scale, given or its default 1/√head_size; none where the head size is not
+// known.
+std::optional<double> attention_scale(const ir::Node& attention) {
+  if (attention.has_attr("scale")) return attention.attr_float("scale", 1.0);
+  const ir::Shape& q = attention.inputs[0]->shape;
+  if (!q.rank_known() || !q[q.rank() - 1].is_static()) return std::nullopt;
+  int64_t head_size = q[q.rank() - 1].value;
+  if (q.rank() == 3) {
+    const int64_t heads = attention.attr_int("q_num_heads", 0);
+    if (heads <= 0 || head_size % heads != 0) return std::nullopt;
+    head_size /= heads;
+  }
+  return 1.0 / std::sqrt(double(head_size));
+}
+
+// A Mul or Div by a scalar constant that makes the attention's query or key, read by nothing
+// else, goes into the attention's scale (Whisper and BART scale the query projection): one
+// pass over Q fewer, and the projections become plain views of products (pack_projections).
+bool fold_input_scales(const ir::Graph& graph, ir::Node* attention) {
+  if (attention->op != "Attention" || attention->inputs.size() < 3 ||
+      attention->outputs.size() != 1) {
+    return false;
+  }
+  bool folded = false;
+  for (size_t i = 0; i < 2; ++i) {
+    ir::Value* input = attention->inputs[i];
+    const ir::Node* node = input == nullptr ? nullptr : input->producer;
+    if (node == nullptr || (node->op != "Mul" && node->op != "Div") || node->inputs.size() != 2 ||
+        sole_reader(graph, input) != attention) {
+      continue;
+    }
+    int side = -1;
+    if (scalar_of(node->inputs[1]) && node->inputs[1]->shape.rank_known() &&
+        node->inputs[1]->shape.rank() <= 1) {
+      side = 1;
+    } else if (node->op == "Mul" && scalar_of(node->inputs[0]) &&
+               node->inputs[0]->shape.rank_known() && node->inputs[0]->shape.rank() <= 1) {
+      side = 0;
+    }
+    std::optional<double> scale = attention_scale(*attention);
+    if (side < 0 || !scale) continue;
+    const double factor = *scalar_of(node->inputs[size_t(side)]);
+    if (node->op == "Div" && factor == 0) continue;
+    const int data = 1 - side;
+    if (node->inputs[size_t(data)]->shape.to_string() != input->shape.to_string()) continue;
+    attention->attrs["scale"] = node->op == "Mul" ? *scale * factor : *scale / factor;
+    attention->inputs[i] = node->inputs[size_t(data)];
+    folded = true;
+  }
+  return folded;
+}
+
 // Rewrites the attention ending at Softmax `softmax`; false where it is not one.
 bool recognize(ir::Graph& graph, ir::Node* softmax) {
   if (softmax->op != "Softmax" || !softmax->outputs[0]->shape.rank_known() ||
@@ -292,7 +344,10 @@ bool recognize(ir::Graph& graph, ir::Node* softmax) {
 
 int recognize_attention(ir::Graph& graph) {
   int moved = 0;
-  for (ir::Node* node : graph.nodes()) moved += move_factor_to_product(graph, node) ? 1 : 0;
+  for (ir::Node* node : graph.nodes()) {
+    moved += move_factor_to_product(graph, node) ? 1 : 0;
+    moved += fold_input_scales(graph, node) ? 1 : 0;
+  }
   if (moved > 0) {
     graph.sort_topologically();
     ir::infer_graph(graph);

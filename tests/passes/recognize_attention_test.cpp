@@ -215,6 +215,36 @@ TEST(RecognizeAttention, WindowedAndBatchedProductsBecomeAttention) {
   }
 }
 
+// A query or key scaled by a constant before the attention (Whisper, BART) has the factor
+// taken into the attention's scale, its default 1/sqrt(D) included; a scaled query that
+// something else reads too keeps its Mul.
+TEST(RecognizeAttention, ScaledQueriesAndKeysFoldIntoTheScale) {
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE("variant " + std::to_string(variant));
+    ir::Graph graph;
+    Dims dims = {kB, kH, kSq, kD};
+    ir::Value* q = graph.add_input("q", DType::Float32, ir::Shape::from_dims(dims));
+    ir::Value* k = graph.add_input("k", DType::Float32, ir::Shape::from_dims(dims));
+    ir::Value* v = graph.add_input("v", DType::Float32, ir::Shape::from_dims(dims));
+    ir::Value* q_scaled = node(graph, "Mul", "q_scaled", {q, scalar(graph, "c", 0.5f)});
+    ir::Value* k_scaled = node(graph, "Div", "k_scaled", {k, scalar(graph, "d", 4.f)});
+    ir::Node* attention = graph.add_node("Attention", "attention", {q_scaled, k_scaled, v}, {"y"});
+    if (variant == 1) attention->attrs["scale"] = 0.3;
+    graph.add_output(attention->outputs[0]);
+    if (variant == 2) graph.add_output(q_scaled);
+    ir::infer_graph(graph);
+    std::map<std::string, Tensor> inputs = {{"q", cpu::testing::random_tensor(dims, 1)},
+                                            {"k", cpu::testing::random_tensor(dims, 2)},
+                                            {"v", cpu::testing::random_tensor(dims, 3)}};
+    std::vector<Tensor> expected = cpu::Executor(graph).run(inputs);
+    optimize(graph);
+    ir::verify(graph);
+    EXPECT_EQ(count_op(graph, "Mul"), variant == 2 ? 1 : 0);
+    EXPECT_EQ(count_op(graph, "Div"), 0);
+    EXPECT_LE(normalized_error(cpu::Executor(graph).run(inputs)[0], expected[0]), 1e-6);
+  }
+}
+
 // The ONNX fixtures exported below opset 23 spell attention out; once shapes are known every
 // softmax of theirs is an Attention node.
 TEST(RecognizeAttention, OnnxExportsOfSdpaBecomeAttention) {
