@@ -6,8 +6,6 @@
 #include "backends/cuda/ops/cropped_product.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 
 #include "backends/cuda/kernels/data_movement.h"
 #include "backends/cuda/kernels/strided_loop.h"
@@ -28,14 +26,6 @@ int64_t block_rows(int64_t rows, int64_t columns, DType dtype, size_t budget) {
   return (rows + blocks - 1) / blocks;
 }
 
-// EXPERIMENT (to be replaced by a measured rule): KILN_CROPPED_PRODUCT=direct writes the kept
-// columns straight from cuBLASLt's epilogue, reading B's padded rows (16-byte aligned) and
-// writing out's rows at their own pitch, in out's dtype; no workspace block, no copy.
-bool direct_requested() {
-  const char* choice = std::getenv("KILN_CROPPED_PRODUCT");
-  return choice != nullptr && std::strcmp(choice, "direct") == 0;
-}
-
 }  // namespace
 
 void run_cropped_product(LaunchContext& context, const ir::Node& node, const GemmProblem& problem,
@@ -48,18 +38,6 @@ void run_cropped_product(LaunchContext& context, const ir::Node& node, const Gem
         ErrorKind::Runtime, node.describe(), ": a cropped product needs one untransposed product ",
         "whose output keeps its first columns; got ", problem.to_string(), " into ",
         dims_to_string(out.dims));
-  if (direct_requested() && (operands.bias == nullptr || out.dtype == product_dtype) &&
-      (problem.epilogue == GemmEpilogue::None || problem.epilogue == GemmEpilogue::Bias ||
-       out.dtype == product_dtype)) {
-    GemmProblem whole = problem;
-    whole.m = kept;
-    whole.ldd = kept;
-    whole.d_dtype = out.dtype;
-    GemmOperands ops = operands;
-    ops.d = out.data;
-    launch_for(node, [&] { run_gemm(gemm_resources(context), whole, ops); });
-    return;
-  }
   const int64_t columns = std::min(padded, kBlockColumns);
   size_t budget = context.workspace_size > kStagingGemmWorkspace + kStagingAlignment
                       ? std::min(kL2BlockBytes,
