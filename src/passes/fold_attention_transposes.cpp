@@ -6,6 +6,7 @@
 // and writes Y so: the same function with the tensors as the projections lie. Q/K/V become
 // reshapes of X (views, no copy) and the merge Transpose a reshape of Y.
 #include "ir/op_schema.h"
+#include "passes/graph_rewrites.h"
 #include "passes/passes.h"
 
 namespace kiln::passes {
@@ -97,10 +98,8 @@ int fold_attention_transposes(ir::Graph& graph) {
     ++changed;
   }
   if (changed > 0) {
-    graph.sort_topologically();  // the new Reshapes come before the attention reading them
-    eliminate_dead_code(graph);  // the split Transposes nobody reads now
-    graph.remove_unused_values();
-    ir::infer_graph(graph);
+    // The new Reshapes come before the attention reading them; the split Transposes go.
+    tidy_after_rewrite(graph);
   }
   return changed;
 }

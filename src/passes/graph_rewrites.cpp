@@ -6,6 +6,8 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "ir/op_schema.h"
+#include "passes/passes.h"
 
 namespace kiln::passes {
 namespace {
@@ -83,6 +85,13 @@ ir::Node* sole_user(const ir::Graph& graph, const ir::Node& producer) {
 Dims static_dims_or_empty(const ir::Value* value) {
   if (value == nullptr || !value->shape.rank_known() || !value->shape.is_static()) return {};
   return value->shape.static_dims();
+}
+
+void tidy_after_rewrite(ir::Graph& graph) {
+  graph.sort_topologically();
+  eliminate_dead_code(graph);
+  graph.remove_unused_values();
+  ir::infer_graph(graph);
 }
 
 bool is_layout_op(const std::string& op) {

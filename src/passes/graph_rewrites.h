@@ -22,6 +22,10 @@ void replace_by_constants(ir::Graph& graph, ir::Node* node, std::vector<Tensor> 
 // the input is a graph input or itself a graph output.
 bool bypass_node(ir::Graph& graph, ir::Node* node);
 
+// What a pass that added nodes out of order and left some unread does once it is done:
+// restores topological order, removes dead nodes and unused values, infers shapes again.
+void tidy_after_rewrite(ir::Graph& graph);
+
 // The node that alone reads `value`, unless it has other readers or is a graph output.
 ir::Node* sole_reader(const ir::Graph& graph, const ir::Value* value);
 

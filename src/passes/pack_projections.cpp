@@ -235,10 +235,7 @@ int pack_projections(ir::Graph& graph) {
     if (pack_attention(graph, node)) ++packed;
   }
   if (packed > 0) {
-    graph.sort_topologically();
-    eliminate_dead_code(graph);
-    graph.remove_unused_values();
-    ir::infer_graph(graph);
+    tidy_after_rewrite(graph);
     fold_constants(graph);  // the concatenated weights and biases
   }
   return packed;

@@ -357,10 +357,9 @@ int recognize_attention(ir::Graph& graph) {
     if (node->op == "Softmax" && recognize(graph, node)) ++changed;
   }
   if (changed > 0) {
-    graph.sort_topologically();  // the keys' Transposes were added at the end
-    eliminate_dead_code(graph);  // the products, scales, softmax and guard nobody reads now
-    graph.remove_unused_values();
-    ir::infer_graph(graph);
+    // The keys' Transposes were added at the end; the products, scales, softmax and guard
+    // nobody reads now go.
+    tidy_after_rewrite(graph);
   }
   return changed + moved;
 }

@@ -374,10 +374,7 @@ int move_transposes(ir::Graph& graph) {
     if (sink_into_gathers(graph, node)) ++moved;
   }
   if (moved > 0) {
-    graph.sort_topologically();
-    eliminate_dead_code(graph);
-    graph.remove_unused_values();
-    ir::infer_graph(graph);
+    tidy_after_rewrite(graph);
   }
   return moved;
 }

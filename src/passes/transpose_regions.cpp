@@ -277,10 +277,7 @@ int sink_transposes_below_regions(ir::Graph& graph) {
     if (node->op == "Transpose" && sink_below_region(graph, node)) ++moved;
   }
   if (moved > 0) {
-    graph.sort_topologically();
-    eliminate_dead_code(graph);
-    graph.remove_unused_values();
-    ir::infer_graph(graph);
+    tidy_after_rewrite(graph);
   }
   return moved;
 }
