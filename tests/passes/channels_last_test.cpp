@@ -60,17 +60,9 @@ void build_resnet_like(ir::Graph& graph) {
   graph.add_output(fc->outputs[0]);
 }
 
-std::map<std::string, Tensor> inputs_for(const ir::Graph& graph, uint32_t seed) {
-  std::map<std::string, Tensor> inputs;
-  for (const ir::Value* input : graph.inputs()) {
-    inputs[input->name] = random_tensor(input->shape.static_dims(), seed++);
-  }
-  return inputs;
-}
-
 // Runs `graph` before and after the pass on the same inputs; every output must agree.
 void expect_same_outputs(const ir::Graph& original, const ir::Graph& converted) {
-  std::map<std::string, Tensor> inputs = inputs_for(original, 11);
+  std::map<std::string, Tensor> inputs = make_random_inputs(original, 11);
   std::vector<Tensor> expected = cpu::Executor(original).run(inputs);
   std::vector<Tensor> actual = cpu::Executor(converted).run(inputs);
   ASSERT_EQ(expected.size(), actual.size());

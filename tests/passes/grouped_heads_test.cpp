@@ -64,18 +64,9 @@ ir::Graph grouped_attention(bool repeat_per_head) {
   return graph;
 }
 
-std::map<std::string, Tensor> inputs_for(const ir::Graph& graph) {
-  std::map<std::string, Tensor> inputs;
-  uint64_t seed = 21;
-  for (const ir::Value* input : graph.inputs()) {
-    inputs[input->name] = cpu::testing::random_tensor(input->shape.static_dims(), seed++);
-  }
-  return inputs;
-}
-
 TEST(FoldRepeatedKvHeads, RepeatedKeysAndValuesBecomeGroupedHeads) {
   ir::Graph graph = grouped_attention(true);
-  std::map<std::string, Tensor> inputs = inputs_for(graph);
+  std::map<std::string, Tensor> inputs = make_random_inputs(graph, 21);
   Tensor expected = cpu::Executor(graph).run(inputs)[0];
   EXPECT_EQ(fold_repeated_kv_heads(graph), 1);
   ir::verify(graph);

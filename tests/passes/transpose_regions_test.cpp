@@ -89,20 +89,11 @@ ir::Graph llama_layer(bool cos_input) {
   return graph;
 }
 
-std::map<std::string, Tensor> inputs_of(const ir::Graph& graph) {
-  std::map<std::string, Tensor> inputs;
-  uint32_t seed = 20;
-  for (const ir::Value* input : graph.inputs()) {
-    inputs[input->name] = cpu::testing::random_tensor(input->shape.static_dims(), seed++);
-  }
-  return inputs;
-}
-
 TEST(TransposeRegions, RotaryAttentionLosesEveryTranspose) {
   for (bool cos_input : {false, true}) {
     SCOPED_TRACE(cos_input ? "cos and sin inputs" : "cos and sin constants");
     ir::Graph graph = llama_layer(cos_input);
-    auto inputs = inputs_of(graph);
+    auto inputs = make_random_inputs(graph, 20);
     Tensor expected = cpu::Executor(graph).run(inputs)[0];
     ASSERT_EQ(count_op(graph, "Transpose"), 4);
     optimize(graph);
@@ -153,7 +144,7 @@ TEST(TransposeRegions, FusedQkvSplitAndPartialRotaryFold) {
                                       partial_rotary(split->outputs[1]), split->outputs[2]});
   graph.add_output(b.reshape(b.transpose(y, {0, 2, 1, 3}), {kBatch, kSeq, kHeads * kHead}));
   ir::infer_graph(graph);
-  auto inputs = inputs_of(graph);
+  auto inputs = make_random_inputs(graph, 20);
   Tensor expected = cpu::Executor(graph).run(inputs)[0];
   optimize(graph);
   ir::verify(graph);
