@@ -203,13 +203,13 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
   // sliced into the engine: an execution context's re-optimization must not slice (and so
   // widen and copy) the engine's shared weights.
   if (passes::split_sliced_products(graph) > 0) passes::fold_constants(graph);
-  // Q, K and V products of one input become one, three times as wide, whose column blocks the
-  // attention reads in place (after the split above, which cuts GPT-2's fused c_attn the same
-  // way for every other reader of blocks).
-  passes::pack_projections(graph);
   // SiLU joins convolutions where they run as cuDNN graphs (channels-last); through the legacy
   // API it would be one more pass over memory, as the Sigmoid·Mul fusion group is anyway.
   passes::fuse_epilogues(graph, /*conv_silu=*/config.channels_last);
+  // Q, K and V products of one input (their biases fused just above) become one, three times
+  // as wide, whose column blocks the attention reads in place (after the split above, which
+  // cuts GPT-2's fused c_attn the same way for every other reader of blocks).
+  passes::pack_projections(graph);
   // Aligned rows for wide products: GPT-2's 50257-wide LM head, padded to 50264 and cropped.
   passes::pad_matmul_columns(graph);
   // With config.channels_last (the default; kiln build --conv-layout nchw turns it off), 2-D

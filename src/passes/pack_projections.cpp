@@ -7,9 +7,9 @@
 // backends/cuda/runtime/plan/storage_plan.cpp): no copy.
 //
 // Applies where Q, K and V reach a 3-D attention through views alone (no rotary embedding in
-// between) from products that read the same input with constant weights: MatMul with a 2-D B
-// (and a constant bias Add after it), or Gemm without transA, alpha and beta 1 and a constant
-// row-vector C.
+// between) from products that read the same input with constant weights and no activation:
+// MatMul with a 2-D B, or Gemm without transA, alpha and beta 1, each with or without the
+// constant bias row that fuse_epilogues (run before, as the builder does) gave it.
 #include <optional>
 
 #include "ir/op_schema.h"
@@ -23,13 +23,11 @@ bool is_view(const std::string& op) {
   return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze";
 }
 
-// One projection feeding the attention: its product (and bias Add), and the value the views
-// start from.
+// One projection feeding the attention: its product, bias and width.
 struct Projection {
   ir::Node* product = nullptr;
-  ir::Node* bias_add = nullptr;  // MatMul's bias, as a separate Add
-  ir::Value* output = nullptr;   // the product's (or the bias Add's) output
-  int64_t width = 0;             // columns
+  ir::Value* bias = nullptr;  // input 2 (MatMul's fused bias, Gemm's C); null where absent
+  int64_t width = 0;          // columns
 };
 
 // The value `input` is a view of, through views read by nothing else.
@@ -56,45 +54,24 @@ int64_t inner_size(const ir::Node& product) {
 
 // The projection that makes `value` (read only by the views to the attention).
 std::optional<Projection> projection_of(const ir::Graph& graph, ir::Value* value) {
-  Projection p;
-  p.output = value;
   ir::Node* node = value->producer;
-  if (node == nullptr || graph.is_graph_output(value) || graph.users(value).size() != 1) {
+  if (node == nullptr || graph.is_graph_output(value) || graph.users(value).size() != 1 ||
+      (node->op != "MatMul" && node->op != "Gemm") || node->has_attr("fused_activation")) {
     return std::nullopt;
-  }
-  if (node->op == "Add" && node->inputs.size() == 2) {
-    p.bias_add = node;
-    const int product_side =
-        node->inputs[0]->producer != nullptr && node->inputs[0]->producer->op == "MatMul" ? 0 : 1;
-    ir::Value* product = node->inputs[size_t(product_side)];
-    if (sole_reader(graph, product) != node) return std::nullopt;
-    node = product->producer;
-    if (node == nullptr || node->op != "MatMul") return std::nullopt;
   }
   const ir::Value* weights = node->input(1);
   Dims w = static_dims_or_empty(weights);
   if (weights == nullptr || !weights->is_constant() || w.size() != 2) return std::nullopt;
-  if (node->op == "MatMul") {
-    if (node->inputs.size() != 2) return std::nullopt;  // a bias input: fuse_epilogues ran
-    p.width = w[1];
-    if (p.bias_add != nullptr) {
-      const ir::Value* bias =
-          p.bias_add->inputs[0] == node->outputs[0] ? p.bias_add->inputs[1] : p.bias_add->inputs[0];
-      if (!constant_row(bias, p.width) || static_dims_or_empty(bias).size() != 1) {
-        return std::nullopt;
-      }
-    }
-  } else if (node->op == "Gemm" && p.bias_add == nullptr) {
-    if (node->attr_int("transA", 0) != 0 || node->attr_float("alpha", 1.0) != 1.0 ||
-        node->attr_float("beta", 1.0) != 1.0) {
-      return std::nullopt;
-    }
-    p.width = node->attr_int("transB", 0) != 0 ? w[0] : w[1];
-    if (node->input(2) != nullptr && !constant_row(node->inputs[2], p.width)) return std::nullopt;
-  } else {
+  if (node->op == "Gemm" &&
+      (node->attr_int("transA", 0) != 0 || node->attr_float("alpha", 1.0) != 1.0 ||
+       node->attr_float("beta", 1.0) != 1.0)) {
     return std::nullopt;
   }
+  Projection p;
   p.product = node;
+  p.width = node->op == "Gemm" && node->attr_int("transB", 0) != 0 ? w[0] : w[1];
+  p.bias = node->input(2);
+  if (p.bias != nullptr && !constant_row(p.bias, p.width)) return std::nullopt;
   return p;
 }
 
@@ -104,8 +81,7 @@ std::optional<Projection> projection_of(const ir::Graph& graph, ir::Value* value
 void pack(ir::Graph& graph, ir::Node* attention, const Projection (&parts)[3], const Dims& rows) {
   ir::Node* first = parts[0].product;
   const std::string name = first->name + ".packed";
-  const bool gemm = first->op == "Gemm";
-  const bool transposed = gemm && first->attr_int("transB", 0) != 0;
+  const bool transposed = first->op == "Gemm" && first->attr_int("transB", 0) != 0;
   auto concat = [&](const std::string& suffix, std::vector<ir::Value*> values, int64_t axis) {
     ir::Node* node = graph.add_node("Concat", graph.unique_name(name + suffix), std::move(values),
                                     {graph.unique_name(name + suffix)});
@@ -116,46 +92,30 @@ void pack(ir::Graph& graph, ir::Node* attention, const Projection (&parts)[3], c
   bool any_bias = false;
   for (const Projection& part : parts) {
     weights.push_back(part.product->inputs[1]);
-    const ir::Value* bias = nullptr;
-    if (part.bias_add != nullptr) {
-      bias = part.bias_add->inputs[0] == part.product->outputs[0] ? part.bias_add->inputs[1]
-                                                                  : part.bias_add->inputs[0];
-    } else if (gemm) {
-      bias = part.product->input(2);
-    }
-    any_bias = any_bias || bias != nullptr;
-    biases.push_back(const_cast<ir::Value*>(bias));
+    any_bias = any_bias || part.bias != nullptr;
   }
-  for (size_t i = 0; i < 3; ++i) {
-    if (biases[i] == nullptr && any_bias) {
-      Tensor zeros(parts[i].product->outputs[0]->dtype, {parts[i].width});
-      biases[i] = graph.add_constant(graph.unique_name(name + ".zero_bias"), std::move(zeros));
-    } else if (biases[i] != nullptr) {
-      biases[i] =
+  for (const Projection& part : parts) {
+    if (part.bias == nullptr && any_bias) {
+      Tensor zeros(part.product->outputs[0]->dtype, {part.width});
+      biases.push_back(
+          graph.add_constant(graph.unique_name(name + ".zero_bias"), std::move(zeros)));
+    } else if (part.bias != nullptr) {
+      biases.push_back(
           graph
               .add_node("Reshape", graph.unique_name(name + ".bias_row"),
-                        {biases[i], int64s_constant(graph, name + ".bias_row", {parts[i].width})},
+                        {part.bias, int64s_constant(graph, name + ".bias_row", {part.width})},
                         {graph.unique_name(name + ".bias_row")})
-              ->outputs[0];
+              ->outputs[0]);
     }
   }
   ir::Value* x = first->inputs[0];
   ir::Value* w = concat(".weights", weights, transposed ? 0 : 1);
-  ir::Node* product =
-      graph.add_node(first->op, graph.unique_name(name), {x, w}, {graph.unique_name(name)});
+  std::vector<ir::Value*> inputs = {x, w};
+  if (any_bias) inputs.push_back(concat(".bias", biases, 0));
+  ir::Node* product = graph.add_node(first->op, graph.unique_name(name), std::move(inputs),
+                                     {graph.unique_name(name)});
   product->attrs = first->attrs;
   ir::Value* packed = product->outputs[0];
-  if (any_bias) {
-    ir::Value* bias = concat(".bias", biases, 0);
-    if (gemm) {
-      product->inputs.push_back(bias);
-    } else {
-      packed = graph
-                   .add_node("Add", graph.unique_name(name + ".bias_add"), {packed, bias},
-                             {graph.unique_name(name + ".biased")})
-                   ->outputs[0];
-    }
-  }
   if (!rows.empty()) {
     int64_t columns = 0;
     for (const Projection& part : parts) columns += part.width;
@@ -206,7 +166,7 @@ bool pack_attention(ir::Graph& graph, ir::Node* attention) {
   // The packed product's output as [B, S, columns]: MatMul's already is where it has Q's
   // rows; Gemm's 2-D one needs static rows for its view.
   const ir::Shape& q_shape = attention->inputs[0]->shape;
-  const ir::Shape& out = parts[0].output->shape;
+  const ir::Shape& out = parts[0].product->outputs[0]->shape;
   const bool same_rows =
       out.rank_known() && out.rank() == 3 && out[0] == q_shape[0] && out[1] == q_shape[1];
   Dims rows;

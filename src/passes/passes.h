@@ -58,10 +58,11 @@ int collapse_layout_chains(ir::Graph& graph);
 // re-optimizes with the engine's weights, which must not be sliced there); the engine builder
 // runs it, then fold_constants. Returns the number of products split.
 int split_sliced_products(ir::Graph& graph);
-// Packs the Q, K and V products of a 3-D attention (one input, constant weights, views alone
-// between them and the attention) into one product, which the attention reads as three last-
-// axis Slices: on the GPU, aliases at the packed row pitch. Like split_sliced_products, a
-// builder pass (the weights are concatenated into the engine). Returns the attentions packed.
+// Packs the Q, K and V products of a 3-D attention (one input, constant weights, biases as
+// fuse_epilogues fuses them, views alone between them and the attention) into one product,
+// which the attention reads as three last-axis Slices: on the GPU, aliases at the packed row
+// pitch. Like split_sliced_products, a builder pass (the weights are concatenated into the
+// engine), run after fuse_epilogues. Returns the attentions packed.
 int pack_projections(ir::Graph& graph);
 // Sets node.precision for every float_compute node: in strongly typed mode the node's own
 // dtype decides; otherwise the documented no-GPU heuristic picks the lowest enabled
