@@ -180,6 +180,17 @@ class Planner {
     return stored_dtype(input);
   }
 
+  // `view` (an alias of an earlier tensor) becomes where its value is held.
+  void add_alias(PlannedTensor view) {
+    const ir::Value* value = view.value;
+    const DType dtype = view.dtype;
+    plan_.tensors.push_back(std::move(view));
+    const int tensor = int(plan_.tensors.size()) - 1;
+    slot_of_[{value, dtype}] = tensor;
+    primary_[value] = tensor;
+    plan_.aliases.push_back(tensor);
+  }
+
   // A Slice of the last axis read only as the query, key or value of 3-D attentions, in the
   // dtype its source is stored in, becomes an alias at its first column with the source's row
   // pitch: Q, K and V of one packed projection (passes::pack_projections), read in place.
@@ -222,11 +233,7 @@ class Planner {
     block.alias_of = source;
     block.alias_offset = size_t(*begin) * element;
     block.row_pitch = from.dims.back();
-    plan_.tensors.push_back(std::move(block));
-    const int tensor = int(plan_.tensors.size()) - 1;
-    slot_of_[{output, from.dtype}] = tensor;
-    primary_[output] = tensor;
-    plan_.aliases.push_back(tensor);
+    add_alias(std::move(block));
     return true;
   }
 
@@ -247,11 +254,7 @@ class Planner {
     std::optional<size_t> offset = view_offset(node, plan_.tensors[size_t(source)], view);
     if (!offset) return false;
     view.alias_offset = *offset;
-    plan_.tensors.push_back(std::move(view));
-    int tensor = int(plan_.tensors.size()) - 1;
-    slot_of_[{output, plan_.tensors[size_t(tensor)].dtype}] = tensor;
-    primary_[output] = tensor;
-    plan_.aliases.push_back(tensor);
+    add_alias(std::move(view));
     return true;
   }
 
