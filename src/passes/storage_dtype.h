@@ -10,8 +10,15 @@ namespace kiln::passes {
 
 // The storage dtype of `value`: a float value made by a layer with a precision is stored in
 // that precision's storage dtype (bf16 for BF16, ...); other float values (data movement,
-// elementwise without a precision) in the storage of their producer's first float input.
+// elementwise without a precision) in the storage of their producer's data_input.
 // Cast outputs, non-float values, graph inputs and constants keep their declared dtypes.
 DType storage_dtype(const ir::Value& value);
+
+// The input whose storage a node without a precision follows (its other float inputs are read
+// in that dtype too): its first float input that is not a constant, else its first float
+// input; null without float inputs. Constants follow the data rather than lead it, so that a
+// Concat of a learned token (float32) and bf16 activations moves bf16, with the token
+// converted once when the engine is loaded, instead of widening every activation.
+const ir::Value* data_input(const ir::Node& node);
 
 }  // namespace kiln::passes

@@ -62,5 +62,29 @@ TEST(StorageDtype, FollowsTheNewPrecisionWhenALayerIsRechosen) {
   EXPECT_EQ(storage_dtype(*model.reshape->outputs[0]), DType::Float32);
 }
 
+// A Concat of a learned token (a float32 constant) before bf16 activations (ViT's class token
+// and patch embeddings) moves bf16: constants follow the computed input wherever they stand.
+TEST(StorageDtype, DataMovementFollowsItsComputedInputNotAConstant) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 4}));
+  ir::Value* w = graph.add_constant("w", Tensor(DType::Float32, {4, 4}));
+  ir::Node* matmul = graph.add_node("MatMul", "matmul", {x, w}, {"m"});
+  matmul->precision = Precision::BF16;
+  ir::Value* token = graph.add_constant("token", Tensor(DType::Float32, {1, 4}));
+  ir::Node* concat = graph.add_node("Concat", "concat", {token, matmul->outputs[0]}, {"c"});
+  concat->attrs["axis"] = int64_t(0);
+  ir::Node* constants_only = graph.add_node("Concat", "tokens", {token, w}, {"t"});
+  constants_only->attrs["axis"] = int64_t(0);
+  ir::infer_graph(graph);
+  EXPECT_EQ(data_input(*concat), matmul->outputs[0]);
+  EXPECT_EQ(storage_dtype(*concat->outputs[0]), DType::BFloat16);
+  EXPECT_EQ(data_input(*constants_only), token);  // no computed input: the first float one
+  EXPECT_EQ(storage_dtype(*constants_only->outputs[0]), DType::Float32);
+  EXPECT_EQ(data_input(*graph.add_node("Shape", "shape", {graph.add_input("i", DType::Int64,
+                                                                          shape({3}))},
+                                       {"s"})),
+            nullptr);
+}
+
 }  // namespace
 }  // namespace kiln::passes

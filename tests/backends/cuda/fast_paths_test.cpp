@@ -246,6 +246,7 @@ TEST(CudaFastPathTest, TransposesMatchCpu) {
                         {{2, 3, 4, 5}, {2, 3, 0, 1}},    // merges into a 2-D transpose
                         {{1, 4, 1, 6}, {2, 1, 0, 3}},    // size-1 axes dropped
                         {{2, 3, 12, 11}, {0, 2, 3, 1}},  // NCHW to NHWC, 3 channels: narrow
+                        {{2, 7, 9, 60}, {0, 2, 3, 1}},   // narrow, 7 channels, 540 rows: 2 blocks
                         {{3, 5, 70}, {0, 2, 1}}};        // narrow rows of 5
   uint32_t seed = 400;
   for (const Case& c : cases) {

@@ -171,7 +171,8 @@ class Planner {
   }
 
   // Float inputs of a precision-carrying node are read in that precision's storage type;
-  // data movement reads every float input in the storage of its first float input.
+  // data movement reads every float input in the storage of its data input
+  // (passes::data_input: constants follow the computed values).
   DType wanted_dtype(const ir::Node& node, const ir::Value* input, DType data_storage) const {
     if (!is_float_storage(input->dtype)) return input->dtype;
     if (ir::is_float_compute(node.op) && node.precision)
@@ -307,13 +308,8 @@ class Planner {
       return;
     }
     if (plan_view(node)) return;
-    DType data_storage = DType::Undefined;
-    for (const ir::Value* input : node.inputs) {
-      if (input != nullptr && is_float_storage(input->dtype)) {
-        data_storage = stored_dtype(input);
-        break;
-      }
-    }
+    const ir::Value* data = passes::data_input(node);
+    DType data_storage = data != nullptr ? stored_dtype(data) : DType::Undefined;
     PlannedStep step;
     step.node = &node;
     for (const ir::Value* input : node.inputs) {
