@@ -80,9 +80,8 @@ TEST(StorageDtype, DataMovementFollowsItsComputedInputNotAConstant) {
   EXPECT_EQ(storage_dtype(*concat->outputs[0]), DType::BFloat16);
   EXPECT_EQ(data_input(*constants_only), token);  // no computed input: the first float one
   EXPECT_EQ(storage_dtype(*constants_only->outputs[0]), DType::Float32);
-  EXPECT_EQ(data_input(*graph.add_node("Shape", "shape", {graph.add_input("i", DType::Int64,
-                                                                          shape({3}))},
-                                       {"s"})),
+  EXPECT_EQ(data_input(*graph.add_node("Shape", "shape",
+                                       {graph.add_input("i", DType::Int64, shape({3}))}, {"s"})),
             nullptr);
 }
 

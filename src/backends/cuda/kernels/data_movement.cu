@@ -131,9 +131,9 @@ constexpr int kNarrowLoads = kNarrowRows / kThreads;
 struct NarrowCopy {
   uint32_t rows = 0, cols = 0;  // as in TileCopy; cols <= kNarrowCols
   uint32_t src_col_stride = 0, dst_row_stride = 0;
-  FastDivmod chunks;      // blocks of kNarrowRows rows per batch
-  FastDivmod col_count;   // divides a block's element index by cols
-  uint32_t blocks = 0;    // batches x chunks
+  FastDivmod chunks;     // blocks of kNarrowRows rows per batch
+  FastDivmod col_count;  // divides a block's element index by cols
+  uint32_t blocks = 0;   // batches x chunks
   Index32<2> batch;
 };
 
@@ -210,9 +210,7 @@ bool plan_narrow(const StridedLoop& loop, NarrowCopy& copy) {
 }
 
 // Blocks of the narrow kernel: one per staged block of rows, up to the grid's limit.
-unsigned narrow_grid(const NarrowCopy& copy) {
-  return copy.blocks < 65536u ? copy.blocks : 65536u;
-}
+unsigned narrow_grid(const NarrowCopy& copy) { return copy.blocks < 65536u ? copy.blocks : 65536u; }
 
 // The widest word (up to 16 bytes) that tiles every row when the innermost axis is contiguous
 // in both operands: row length, outer strides, offsets and both base pointers divisible.
