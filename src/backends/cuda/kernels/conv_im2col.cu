@@ -1,11 +1,11 @@
-// The kernel behind conv_im2col.h: one thread per 16-byte vector of the patch matrix. It
+// The kernels behind conv_im2col.h: one thread per 16-byte vector of the patch matrix. It
 // decodes its pixel and the (kh, kw, c) of its first element once, then steps through the
-// vector's elements by incrementing c, carrying into kw and kh, so the inner loop has no
-// divisions. Neighbouring threads write neighbouring vectors (coalesced stores); their reads
-// fall in a few input rows that L1 serves. The decode is the kernel's main cost at ResNet-50's
-// stem (19 vectors a pixel, 7.6M vectors at batch 32): where every index fits in 31 bits it
-// divides by multiply-high (FastDivmod) instead of 64-bit division, a software routine of
-// dozens of instructions each.
+// vector's elements by incrementing c, carrying into kw and kh (gather_vector, shared by the
+// 64-bit and 32-bit kernels), so the inner loop has no divisions. Neighbouring threads write
+// neighbouring vectors (coalesced stores); their reads fall in a few input rows that L1 serves. The
+// decode is the kernel's main cost at ResNet-50's stem (19 vectors a pixel, 7.6M vectors at batch
+// 32): where every index fits in 31 bits it divides by multiply-high (FastDivmod) instead of 64-bit
+// division, a software routine of dozens of instructions each.
 #include <cstdint>
 
 #include "backends/cuda/kernels/conv_im2col.h"
@@ -16,13 +16,45 @@
 namespace kiln::cuda {
 namespace {
 
+// The patch vector that starts at element `first` = (kh, kw, c) of its pixel's window, whose
+// top-left input element is (top, left): the caller decodes (kh, kw, c) once, this walks on by
+// incrementing c and carrying into kw and kh. Int is the offsets' type (int where they fit).
+template <typename Bits, typename Int>
+__device__ __forceinline__ Pack<Bits, 16 / sizeof(Bits)> gather_vector(const Im2colShape& s,
+                                                                       const Bits* plane, int first,
+                                                                       int kh, int kw, int c,
+                                                                       Int top, Int left) {
+  constexpr int kVector = 16 / int(sizeof(Bits));
+  const int channels = int(s.c), kernel_w = int(s.kernel_w);
+  const int window = int(s.kernel_h) * kernel_w * channels;
+  const Int h = Int(s.h), w = Int(s.w), dilation_h = Int(s.dilation_h);
+  const Int dilation_w = Int(s.dilation_w);
+  Pack<Bits, kVector> pack;
+#pragma unroll
+  for (int v = 0; v < kVector; ++v) {
+    Bits value = 0;
+    const Int ih = top + kh * dilation_h, iw = left + kw * dilation_w;
+    if (first + v < window && ih >= 0 && ih < h && iw >= 0 && iw < w) {
+      value = plane[(ih * w + iw) * Int(channels) + c];
+    }
+    pack.v[v] = value;
+    if (++c == channels) {
+      c = 0;
+      if (++kw == kernel_w) {
+        kw = 0;
+        ++kh;
+      }
+    }
+  }
+  return pack;
+}
+
 // Bits of one element: the copy does not convert, so 2-byte types share one instantiation.
 template <typename Bits>
 __global__ void im2col_nhwc_kernel(Im2colShape s, int64_t first_pixel, int64_t vectors,
                                    int row_vectors, int row_length, const Bits* __restrict__ x,
                                    Bits* __restrict__ rows) {
   constexpr int kVector = 16 / int(sizeof(Bits));
-  const int window = int(s.kernel_h * s.kernel_w * s.c);
   const int channels = int(s.c), kernel_w = int(s.kernel_w);
   for (int64_t index = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; index < vectors;
        index += int64_t(gridDim.x) * blockDim.x) {
@@ -33,27 +65,11 @@ __global__ void im2col_nhwc_kernel(Im2colShape s, int64_t first_pixel, int64_t v
     const int64_t oh = rest % s.out_h, image = rest / s.out_h;
     const int64_t top = oh * s.stride_h - s.pad_h, left = ow * s.stride_w - s.pad_w;
     const Bits* plane = x + image * s.h * s.w * s.c;
-    int kh = first / (kernel_w * channels);
-    int kw = (first / channels) % kernel_w;
-    int c = first % channels;
-    Pack<Bits, kVector> pack;
-#pragma unroll
-    for (int v = 0; v < kVector; ++v) {
-      Bits value = 0;
-      const int64_t ih = top + kh * s.dilation_h, iw = left + kw * s.dilation_w;
-      if (first + v < window && ih >= 0 && ih < s.h && iw >= 0 && iw < s.w) {
-        value = plane[(ih * s.w + iw) * s.c + c];
-      }
-      pack.v[v] = value;
-      if (++c == channels) {
-        c = 0;
-        if (++kw == kernel_w) {
-          kw = 0;
-          ++kh;
-        }
-      }
-    }
-    *reinterpret_cast<Pack<Bits, kVector>*>(rows + local_pixel * row_length + first) = pack;
+    const int kh = first / (kernel_w * channels);
+    const int kw = (first / channels) % kernel_w;
+    const int c = first % channels;
+    *reinterpret_cast<Pack<Bits, kVector>*>(rows + local_pixel * row_length + first) =
+        gather_vector<Bits, int64_t>(s, plane, first, kh, kw, c, top, left);
   }
 }
 
@@ -68,8 +84,7 @@ __global__ void im2col_nhwc32_kernel(Im2colShape s, uint32_t first_pixel, uint32
                                      Im2colDividers d, int row_length, const Bits* __restrict__ x,
                                      Bits* __restrict__ rows) {
   constexpr int kVector = 16 / int(sizeof(Bits));
-  const int window = int(s.kernel_h * s.kernel_w * s.c);
-  const int channels = int(s.c), kernel_w = int(s.kernel_w), h = int(s.h), w = int(s.w);
+  const int channels = int(s.c);
   const int64_t plane_size = s.h * s.w * s.c;
   for (uint32_t index = blockIdx.x * blockDim.x + threadIdx.x; index < vectors;
        index += gridDim.x * blockDim.x) {
@@ -80,29 +95,12 @@ __global__ void im2col_nhwc32_kernel(Im2colShape s, uint32_t first_pixel, uint32
     const int ow = int(pixel - rest * d.out_w.divisor), oh = int(rest - image * d.out_h.divisor);
     const int top = oh * int(s.stride_h) - int(s.pad_h), left = ow * int(s.stride_w) - int(s.pad_w);
     const Bits* plane = x + int64_t(image) * plane_size;
-    int kh = int(d.window_row.div(uint32_t(first)));
+    const int kh = int(d.window_row.div(uint32_t(first)));
     const int within_row = first - kh * int(d.window_row.divisor);
-    int kw = int(d.channels.div(uint32_t(within_row)));
-    int c = within_row - kw * channels;
-    Pack<Bits, kVector> pack;
-#pragma unroll
-    for (int v = 0; v < kVector; ++v) {
-      Bits value = 0;
-      const int ih = top + kh * int(s.dilation_h), iw = left + kw * int(s.dilation_w);
-      if (first + v < window && ih >= 0 && ih < h && iw >= 0 && iw < w) {
-        value = plane[(ih * w + iw) * channels + c];
-      }
-      pack.v[v] = value;
-      if (++c == channels) {
-        c = 0;
-        if (++kw == kernel_w) {
-          kw = 0;
-          ++kh;
-        }
-      }
-    }
+    const int kw = int(d.channels.div(uint32_t(within_row)));
+    const int c = within_row - kw * channels;
     *reinterpret_cast<Pack<Bits, kVector>*>(rows + int64_t(local_pixel) * row_length + first) =
-        pack;
+        gather_vector<Bits, int>(s, plane, first, kh, kw, c, top, left);
   }
 }
 
