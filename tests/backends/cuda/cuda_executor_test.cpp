@@ -160,6 +160,52 @@ TEST(CudaExecutorTest, PackedProjectionsFeedTheAttentionInPlace) {
   }
 }
 
+// Attention layers reading one mask (BERT's padding mask in every layer): cuDNN's dense bias is
+// written by the first and reused by the next in the same inference (AttentionBiasMemo), never
+// across inferences. Four layers, the third causal (another bias): the second reuses the
+// first's, the last writes its own, which the next run's first must not take. Two runs with
+// different masks, rows without a key among them, against the CPU.
+TEST(CudaExecutorTest, AttentionLayersShareTheirMasksBiasWithinAnInference) {
+  KILN_REQUIRE_GPU();
+  constexpr int64_t kBatch = 2, kHeads = 4, kSeq = 24, kHead = 32;
+  const Dims qkv{kBatch, kHeads, kSeq, kHead};
+  ir::Graph graph;
+  ir::Value* mask =
+      graph.add_input("mask", DType::Bool, ir::Shape::from_dims({kBatch, 1, kSeq, kSeq}));
+  ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims(qkv));
+  ir::Value* k = graph.add_input("k", DType::Float32, ir::Shape::from_dims(qkv));
+  ir::Value* hidden = x;
+  for (int layer = 0; layer < 4; ++layer) {
+    std::string name = "attention_" + std::to_string(layer);
+    ir::Node* attention =
+        graph.add_node("Attention", name, {hidden, k, hidden, mask}, {name + ".y"});
+    attention->attrs = {{"is_causal", int64_t(layer == 2)}};
+    attention->precision = Precision::BF16;
+    hidden = attention->outputs[0];
+  }
+  graph.add_output(hidden);
+  ir::infer_graph(graph);
+  cuda::CudaExecutor executor(graph, {}, {.poison_values = true});
+  for (uint32_t run = 0; run < 2; ++run) {
+    SCOPED_TRACE("run " + std::to_string(run));
+    Tensor keys = random_tensor(DType::Float32, {kBatch, 1, kSeq, kSeq}, 0, 1, 90 + run);
+    Tensor masks(DType::Bool, {kBatch, 1, kSeq, kSeq});
+    for (int64_t i = 0; i < masks.numel(); ++i) {
+      int64_t row = i / kSeq % kSeq;
+      // Keep about half the keys; rows 3 and 4 + run keep none.
+      masks.data_mutable<bool>()[i] =
+          row != 3 && row != 4 + int64_t(run) && keys.data<float>()[i] < 0.5f;
+    }
+    std::map<std::string, Tensor> inputs{
+        {"mask", masks},
+        {"x", random_tensor(DType::Float32, qkv, -1, 1, 80 + run)},
+        {"k", random_tensor(DType::Float32, qkv, -1, 1, 85 + run)}};
+    std::vector<Tensor> expected = cpu::Executor(graph).run(inputs);
+    std::vector<Tensor> actual = executor.run(inputs);
+    EXPECT_LE(normalized_error(actual[0], expected[0]), tolerance_for(Precision::BF16));
+  }
+}
+
 // The indexing kernels are in the executor's table: a graph of them runs with no host
 // fallback, in each precision, and matches the CPU executor.
 TEST(CudaIndexingTest, RunsInExecutorWithoutHostFallback) {

@@ -182,6 +182,11 @@ void attention(LaunchContext& context, const ir::Node& node, std::span<const Dev
 
 }  // namespace
 
+size_t attention_bias_bytes(const ir::Node& node, std::span<const DeviceTensor> inputs) {
+  if (inputs.size() < 4 || !inputs[3].defined()) return 0;
+  return cudnn_bias_bytes(attention_params(node, inputs), inputs[0].dtype);
+}
+
 std::vector<std::string> attention_node_tactics(LaunchContext& context, const ir::Node& node,
                                                 std::span<const DeviceTensor> inputs) {
   bool has_past =

@@ -57,7 +57,49 @@ std::string refusal(LaunchContext& context, const AttentionParams& p, DType dtyp
   return "";
 }
 
+// Where a layer's bias goes: the workspace's front, or the context's memo where it fits,
+// already written there when the layer before read the same mask value the same way.
+struct BiasPlace {
+  std::byte* bias = nullptr;
+  bool written = false;
+};
+
+BiasPlace bias_place(LaunchContext& context, const ir::Node& node, const AttentionParams& p,
+                     const SdpaProblem& problem, std::byte* workspace) {
+  AttentionBiasMemo* memo = context.attention_bias;
+  const ir::Value* mask = node.input(3);
+  size_t bytes = bias_bytes(problem) + flag_bytes(problem);
+  if (!problem.has_bias || memo == nullptr || mask == nullptr || memo->capacity < bytes)
+    return {workspace, false};
+  std::vector<int64_t> key = {reinterpret_cast<int64_t>(p.mask),
+                              p.mask_kind,
+                              p.mask_strides[0],
+                              p.mask_strides[1],
+                              p.mask_strides[2],
+                              p.mask_strides[3],
+                              p.mask_columns,
+                              p.causal ? 1 : 0,
+                              p.batch,
+                              p.q_heads,
+                              p.q_seq,
+                              p.kv_seq,
+                              problem.bias_batch,
+                              problem.bias_heads,
+                              int64_t(problem.dtype)};
+  auto* data = static_cast<std::byte*>(memo->data);
+  if (memo->mask == mask && memo->key == key) return {data, true};
+  memo->mask = mask;
+  memo->key = std::move(key);
+  return {data, false};
+}
+
 }  // namespace
+
+size_t cudnn_bias_bytes(const AttentionParams& p, DType dtype) {
+  if (p.mask_kind == kMaskNone || (dtype != DType::BFloat16 && dtype != DType::Float16)) return 0;
+  SdpaProblem problem = problem_of(p, dtype);
+  return bias_bytes(problem) + flag_bytes(problem);
+}
 
 bool attention_by_cudnn(LaunchContext& context, const ir::Node& node, const AttentionParams& p,
                         DType dtype, const void* q, const void* k, const void* v, void* y) {
@@ -70,15 +112,16 @@ bool attention_by_cudnn(LaunchContext& context, const ir::Node& node, const Atte
   }
   SdpaProblem problem = problem_of(p, dtype);
   auto* workspace = static_cast<std::byte*>(context.workspace);
-  void* bias = problem.has_bias ? workspace : nullptr;
-  auto* row_has_key = reinterpret_cast<int*>(workspace + bias_bytes(problem));
+  std::byte* cudnn_workspace = workspace + bias_bytes(problem) + flag_bytes(problem);
+  BiasPlace place = bias_place(context, node, p, problem, workspace);
+  void* bias = problem.has_bias ? place.bias : nullptr;
+  auto* row_has_key = reinterpret_cast<int*>(place.bias + bias_bytes(problem));
   launch_for(node, [&] {
-    if (bias != nullptr) {
+    if (bias != nullptr && !place.written) {
       write_attention_bias(p, problem.bias_batch, problem.bias_heads, dtype, bias, row_has_key,
                            context.stream);
     }
-    run_cudnn_sdpa(*context.sdpa_plans, context.cudnn, problem, q, k, v, bias, y,
-                   workspace + bias_bytes(problem) + flag_bytes(problem));
+    run_cudnn_sdpa(*context.sdpa_plans, context.cudnn, problem, q, k, v, bias, y, cudnn_workspace);
     if (bias != nullptr) {
       zero_keyless_rows(p, problem.bias_batch, problem.bias_heads, row_has_key, dtype, y,
                         context.stream);

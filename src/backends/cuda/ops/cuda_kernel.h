@@ -20,10 +20,11 @@ typedef struct cudnnContext* cudnnHandle_t;
 
 namespace kiln::cuda {
 
-class GemmPlanCache;   // gemm_plan.h
-class ConvPlanCache;   // conv_plan.h
-class SdpaPlanCache;   // kernels/cudnn_sdpa.h
-class ConvGraphCache;  // kernels/cudnn_conv.h
+class GemmPlanCache;       // gemm_plan.h
+class ConvPlanCache;       // conv_plan.h
+class SdpaPlanCache;       // kernels/cudnn_sdpa.h
+class ConvGraphCache;      // kernels/cudnn_conv.h
+struct AttentionBiasMemo;  // ops/attention_cudnn.h
 
 // A non-owning view of a dense, row-major tensor in device memory.
 struct DeviceTensor {
@@ -54,6 +55,9 @@ struct LaunchContext {
   ConvPlanCache* conv_plans = nullptr;
   SdpaPlanCache* sdpa_plans = nullptr;    // built cuDNN attention graphs; null: no cuDNN SDPA
   ConvGraphCache* conv_graphs = nullptr;  // built cuDNN conv graphs; null: legacy API only
+  // Where cuDNN attention keeps a mask's dense bias for the next layer reading that mask in
+  // the same inference; null: each layer writes its own into the workspace.
+  AttentionBiasMemo* attention_bias = nullptr;
 };
 
 // inputs[i] is undefined where an optional input is absent. outputs are allocated by the

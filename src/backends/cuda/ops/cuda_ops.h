@@ -27,4 +27,8 @@ std::vector<std::string> conv_node_tactics(LaunchContext& context, const ir::Nod
 std::vector<std::string> attention_node_tactics(LaunchContext& context, const ir::Node& node,
                                                 std::span<const DeviceTensor> inputs);
 
+// The bytes an Attention node's cuDNN bias and row flags take with these tensors (0 without a
+// mask): what an execution context's AttentionBiasMemo (ops/attention_cudnn.h) must hold.
+size_t attention_bias_bytes(const ir::Node& node, std::span<const DeviceTensor> inputs);
+
 }  // namespace kiln::cuda

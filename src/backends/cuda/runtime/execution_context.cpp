@@ -13,6 +13,7 @@
 #include "backends/cuda/fusion/pointwise_codegen.h"
 #include "backends/cuda/kernels/cuda_check.h"
 #include "backends/cuda/kernels/generated_kernel.h"
+#include "backends/cuda/ops/attention_cudnn.h"
 #include "backends/cuda/ops/cuda_ops.h"
 #include "backends/cuda/runtime/fused_groups.h"
 #include "backends/cuda/runtime/launch_resources.h"
@@ -45,6 +46,8 @@ struct ExecutionContext::State {
   std::vector<GeneratedKernel> fused_kernels;  // its generated kernel ...
   std::vector<GeneratedEntry> fused_entries;   // ... loaded
   DeviceBuffer arena;
+  AttentionBiasMemo attention_bias;  // in attention_bias_buffer, sized over the plan
+  DeviceBuffer attention_bias_buffer;
   std::vector<std::string> host_nodes;
   int inferences = 0;
   bool graph_wanted = false;
@@ -254,7 +257,25 @@ struct ExecutionContext::State {
 
   LaunchContext& context() { return resources->context(); }
 
+  // The memo for the attention layers' mask biases: as large as the largest one takes.
+  void prepare_attention_bias() {
+    size_t largest = 0;
+    for (const PlannedStep& step : plan.steps) {
+      if (step.kind != PlannedStep::Kind::Launch || step.node->op != "Attention") continue;
+      std::vector<DeviceTensor> inputs;
+      for (int input : step.inputs)
+        inputs.push_back(input < 0 ? DeviceTensor{} : tensors[size_t(input)]);
+      largest = std::max(largest, attention_bias_bytes(*step.node, inputs));
+    }
+    if (largest == 0) return;
+    attention_bias_buffer = DeviceBuffer(largest);
+    attention_bias.data = attention_bias_buffer.data();
+    attention_bias.capacity = largest;
+    context().attention_bias = &attention_bias;
+  }
+
   void launch_all() {
+    attention_bias.forget();  // each inference writes its masks' biases afresh
     if (options.poison_values) {
       for (int computed : plan.computed) {
         const DeviceTensor& tensor = tensors[size_t(computed)];
@@ -313,6 +334,7 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine,
   s.place_tensors();
   s.find_kernels();
   s.prepare_fused_kernels();
+  s.prepare_attention_bias();
 }
 
 ExecutionContext::~ExecutionContext() = default;
