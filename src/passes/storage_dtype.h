@@ -15,10 +15,11 @@ namespace kiln::passes {
 DType storage_dtype(const ir::Value& value);
 
 // The input whose storage a node without a precision follows (its other float inputs are read
-// in that dtype too): its first float input that is not a constant, else its first float
-// input; null without float inputs. Constants follow the data rather than lead it, so that a
-// Concat of a learned token (float32) and bf16 activations moves bf16, with the token
-// converted once when the engine is loaded, instead of widening every activation.
+// in that dtype too): its first float input, except that small constants within float16's
+// range follow the first computed float input instead of leading; null without float inputs.
+// So a Concat of a learned token (float32) and bf16 activations moves bf16, the token
+// converted once when the engine is loaded, instead of widening every activation; a -1e9
+// fill or a large table still leads where it stands first.
 const ir::Value* data_input(const ir::Node& node);
 
 }  // namespace kiln::passes

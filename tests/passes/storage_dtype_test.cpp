@@ -80,6 +80,15 @@ TEST(StorageDtype, DataMovementFollowsItsComputedInputNotAConstant) {
   EXPECT_EQ(storage_dtype(*concat->outputs[0]), DType::BFloat16);
   EXPECT_EQ(data_input(*constants_only), token);  // no computed input: the first float one
   EXPECT_EQ(storage_dtype(*constants_only->outputs[0]), DType::Float32);
+  // A fill beyond float16's range (a -1e9 mask value) leads where it stands first, so that
+  // no float16 copy of it becomes an infinity.
+  ir::Value* fill =
+      graph.add_constant("fill", Tensor::from_vector<float>({1, 4}, {0, -1e9f, 0, 0}));
+  ir::Node* filled = graph.add_node("Concat", "filled", {fill, matmul->outputs[0]}, {"f"});
+  filled->attrs["axis"] = int64_t(0);
+  ir::infer_graph(graph);
+  EXPECT_EQ(data_input(*filled), fill);
+  EXPECT_EQ(storage_dtype(*filled->outputs[0]), DType::Float32);
   EXPECT_EQ(data_input(*graph.add_node("Shape", "shape",
                                        {graph.add_input("i", DType::Int64, shape({3}))}, {"s"})),
             nullptr);
