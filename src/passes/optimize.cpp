@@ -14,6 +14,7 @@ void optimize(ir::Graph& graph) {
   for (int round = 0; round < kMaxRounds; ++round) {
     int changes = simplify_shape_ops(graph);
     changes += fold_constants(graph);
+    changes += simplify_constant_operands(graph);
     changes += eliminate_dead_code(graph);
     changes += recognize_attention(graph);
     changes += fold_repeated_kv_heads(graph);

@@ -18,6 +18,10 @@ int eliminate_dead_code(ir::Graph& graph);
 // Folds Shape → Gather/Slice → Concat → Reshape/Expand chains where shapes are static,
 // and removes no-op Reshape/Identity-like nodes. Returns the number of rewrites.
 int simplify_shape_ops(ir::Graph& graph);
+// Removes nodes a constant operand makes trivial (simplify_constant_operands.cpp): GatherND
+// reading its data in order becomes a Reshape, And with an all-true constant an Expand, and an
+// Expand read only as attention masks goes. Returns the number of rewrites.
+int simplify_constant_operands(ir::Graph& graph);
 // Replaces attention spelled out as MatMul → scale → (+ float mask) → Softmax(last axis) →
 // (NaN guard) → MatMul, with K transposed by a Transpose or the ONNX exporter's Reshape →
 // Transpose → Reshape, by one 4-D Attention node (scale attribute: the product of the
