@@ -1,6 +1,7 @@
 // simplify_attention_masks: a constant causal mask (bool, or float 0 / large negative, any
-// broadcast) becomes is_causal=1 and an all-visible one disappears, with the CPU reference's
-// outputs unchanged; masks that say anything else, or attention with a KV cache, stay.
+// broadcast, or computed from constants alike in every batch) becomes is_causal=1 and an
+// all-visible one disappears, with the CPU reference's outputs unchanged; masks that say
+// anything else, or attention with a KV cache, stay.
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -103,6 +104,60 @@ TEST(SimplifyAttentionMasks, OtherMasksStay) {
     EXPECT_EQ(simplify_attention_masks(built.graph), 0) << dims_to_string(mask.dims());
     EXPECT_NE(built.attention->input(3), nullptr);
   }
+}
+
+// A mask computed from constants by broadcasting comparisons, as Hugging Face's masking code
+// leaves it when it is too large to fold (Llama at batch 8, 2048 tokens): index grids per
+// batch, kv <= q spelled Not(kv > q), And'ed with batch_index == batch_index. Decided on its
+// first batch slice when every batch's constants are alike; a grid that differs by batch
+// keeps the mask.
+Built attention_with_computed_mask(bool batches_alike) {
+  Built built;
+  ir::Graph& graph = built.graph;
+  std::vector<int64_t> rows, columns, batch_rows, batch_columns;
+  for (int64_t b = 0; b < kBatch; ++b) {
+    for (int64_t i = 0; i < kSeq; ++i) {
+      rows.push_back(i + (!batches_alike && b == 1 && i == 0 ? 1 : 0));
+      columns.push_back(i);
+      batch_rows.push_back(b);
+      batch_columns.push_back(b);
+    }
+  }
+  auto grid = [&](const char* name, Dims dims, const std::vector<int64_t>& values) {
+    return graph.add_constant(name, Tensor::from_vector<int64_t>(std::move(dims), values));
+  };
+  ir::Value* q_index = grid("q_index", {kBatch, 1, kSeq, 1}, rows);
+  ir::Value* kv_index = grid("kv_index", {kBatch, 1, 1, kSeq}, columns);
+  ir::Node* ahead = graph.add_node("Greater", "ahead", {kv_index, q_index}, {"ahead"});
+  ir::Node* seen = graph.add_node("Not", "seen", {ahead->outputs[0]}, {"seen"});
+  ir::Node* same = graph.add_node("Equal", "same",
+                                  {grid("b_rows", {kBatch, 1, kSeq, 1}, batch_rows),
+                                   grid("b_columns", {kBatch, 1, 1, kSeq}, batch_columns)},
+                                  {"same"});
+  ir::Node* mask = graph.add_node("And", "mask", {seen->outputs[0], same->outputs[0]}, {"mask"});
+  built.attention =
+      graph.add_node("Attention", "attention",
+                     {weight(graph, "q", {kBatch, kHeads, kSeq, kHead}, 1),
+                      weight(graph, "k", {kBatch, kHeads, kSeq, kHead}, 2),
+                      weight(graph, "v", {kBatch, kHeads, kSeq, kHead}, 3), mask->outputs[0]},
+                     {"y"});
+  graph.add_output(built.attention->outputs[0]);
+  ir::infer_graph(graph);
+  return built;
+}
+
+TEST(SimplifyAttentionMasks, MasksComputedFromConstantsAreDecidedOnOneBatch) {
+  Built built = attention_with_computed_mask(/*batches_alike=*/true);
+  Tensor expected = run(built.graph);
+  EXPECT_EQ(simplify_attention_masks(built.graph), 1);
+  EXPECT_EQ(built.attention->input(3), nullptr);
+  EXPECT_EQ(built.attention->attr_int("is_causal", 0), 1);
+  EXPECT_EQ(built.graph.find_value("mask"), nullptr);  // the comparisons are gone
+  EXPECT_LE(normalized_error(run(built.graph), expected), 1e-6);
+
+  Built differs = attention_with_computed_mask(/*batches_alike=*/false);
+  EXPECT_EQ(simplify_attention_masks(differs.graph), 0);
+  EXPECT_NE(differs.attention->input(3), nullptr);
 }
 
 TEST(SimplifyAttentionMasks, AttentionWithAKvCacheKeepsItsMask) {
