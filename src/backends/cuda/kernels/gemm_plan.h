@@ -93,10 +93,8 @@ class GemmPlanCache {
 };
 
 // How many heuristic candidates are timed when a problem is first seen with a plan cache.
-// cuBLASLt's ranking is an estimate, and the products that fill the GPU badly are where it
-// matters: ViT-B/16's attention output at batch 32 ([6304, 768] x [768, 768], a few tiles per
-// multiprocessor) ran at 420 TFLOP/s with the best of 8, its larger products at 530 and up.
-constexpr int kGemmCandidates = 16;
+// (16 were tried on an H100: ViT-B/16's and BERT's products chose algorithms no faster.)
+constexpr int kGemmCandidates = 8;
 
 // What run_gemm runs with: the caller's cuBLASLt handle, stream and workspace, and the
 // timed plans (null: take the heuristic's first choice, time nothing).
