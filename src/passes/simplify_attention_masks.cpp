@@ -173,6 +173,37 @@ bool has_cache_inputs(const ir::Node& node) {
 
 }  // namespace
 
+namespace {
+
+// What `mask` says for (q_seq, kv_seq) if it is a constant, or computed from constants alike in
+// every batch (evaluated once per value, in `decided`); Other when it cannot be known.
+MaskMeaning known_meaning(const ir::Value* mask, int64_t q_seq, int64_t kv_seq,
+                          std::map<const ir::Value*, std::optional<Tensor>>& decided) {
+  if (mask->is_constant()) return meaning_of(*mask->constant, q_seq, kv_seq);
+  auto cached = decided.find(mask);
+  if (cached == decided.end()) cached = decided.emplace(mask, batch_invariant_mask(mask)).first;
+  return cached->second ? meaning_of(*cached->second, q_seq, kv_seq) : MaskMeaning::Other;
+}
+
+// The run-time part of a mask that is And(causal, other), where `other` spans the keys (a
+// padding mask [B, 1, 1, K]: a decoder's prompt batch): the attention then takes is_causal=1
+// and `other` alone, which the fused kernels read broadcast. Null where the mask is not so.
+ir::Value* beside_causal(const ir::Value* mask, int64_t q_seq, int64_t kv_seq,
+                         std::map<const ir::Value*, std::optional<Tensor>>& decided) {
+  const ir::Node* both = mask->producer;
+  if (both == nullptr || both->op != "And" || both->inputs.size() != 2) return nullptr;
+  for (size_t i = 0; i < 2; ++i) {
+    ir::Value* other = both->inputs[1 - i];
+    if (other == nullptr || both->inputs[i] == nullptr || !other->shape.is_static() ||
+        other->shape.rank() == 0 || other->shape.static_dims().back() != kv_seq)
+      continue;
+    if (known_meaning(both->inputs[i], q_seq, kv_seq, decided) == MaskMeaning::Causal) return other;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 int simplify_attention_masks(ir::Graph& graph) {
   int changed = 0;
   std::map<const ir::Value*, std::optional<Tensor>> decided;  // computed masks, evaluated once
@@ -186,15 +217,15 @@ int simplify_attention_masks(ir::Graph& graph) {
     int64_t q_seq = sequence_length(node->input(0));
     int64_t kv_seq = sequence_length(node->input(1));
     if (q_seq < 0 || kv_seq < 0) continue;
-    std::optional<Tensor> computed;
-    if (!mask->is_constant()) {
-      auto cached = decided.find(mask);
-      computed = cached != decided.end() ? cached->second : batch_invariant_mask(mask);
-      decided[mask] = computed;
-      if (!computed) continue;
+    MaskMeaning meaning = known_meaning(mask, q_seq, kv_seq, decided);
+    if (meaning == MaskMeaning::Other) {
+      if (ir::Value* rest = beside_causal(mask, q_seq, kv_seq, decided)) {
+        node->attrs["is_causal"] = int64_t(1);
+        node->inputs[3] = rest;
+        ++changed;
+      }
+      continue;
     }
-    MaskMeaning meaning = meaning_of(computed ? *computed : *mask->constant, q_seq, kv_seq);
-    if (meaning == MaskMeaning::Other) continue;
     if (meaning == MaskMeaning::Causal) node->attrs["is_causal"] = int64_t(1);
     node->inputs[3] = nullptr;
     while (!node->inputs.empty() && node->inputs.back() == nullptr) node->inputs.pop_back();

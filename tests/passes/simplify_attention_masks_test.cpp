@@ -160,6 +160,41 @@ TEST(SimplifyAttentionMasks, MasksComputedFromConstantsAreDecidedOnOneBatch) {
   EXPECT_NE(differs.attention->input(3), nullptr);
 }
 
+// A decoder's prompt batch with padding: And(causal constant, padding mask [B, 1, 1, S]) becomes
+// is_causal=1 with the padding mask alone; And with a mask that is not causal stays.
+TEST(SimplifyAttentionMasks, ACausalMaskAndedWithPaddingSplitsIntoIsCausalAndThePadding) {
+  for (bool (*keep)(int64_t, int64_t) : {causal, bottom_right}) {
+    ir::Graph graph;
+    ir::Value* padding =
+        graph.add_input("padding", DType::Bool, ir::Shape::from_dims({kBatch, 1, 1, kSeq}));
+    ir::Node* both = graph.add_node(
+        "And", "both",
+        {graph.add_constant("causal", mask_of(DType::Bool, 1, kSeq, keep, 0)), padding}, {"both"});
+    ir::Node* attention =
+        graph.add_node("Attention", "attention",
+                       {weight(graph, "q", {kBatch, kHeads, kSeq, kHead}, 1),
+                        weight(graph, "k", {kBatch, kHeads, kSeq, kHead}, 2),
+                        weight(graph, "v", {kBatch, kHeads, kSeq, kHead}, 3), both->outputs[0]},
+                       {"y"});
+    graph.add_output(attention->outputs[0]);
+    ir::infer_graph(graph);
+    Tensor pads = Tensor::from_vector<double>({kBatch, 1, 1, kSeq}, {1, 1, 1, 1, 0, 0, 1, 1, 1, 1})
+                      .to(DType::Bool);
+    std::map<std::string, Tensor> inputs{{"padding", pads}};
+    Tensor expected = cpu::Executor(graph).run(inputs)[0];
+    if (keep == causal) {
+      EXPECT_EQ(simplify_attention_masks(graph), 1);
+      EXPECT_EQ(attention->input(3), padding);
+      EXPECT_EQ(attention->attr_int("is_causal", 0), 1);
+      EXPECT_EQ(graph.find_value("both"), nullptr);
+    } else {
+      EXPECT_EQ(simplify_attention_masks(graph), 0);
+      EXPECT_EQ(attention->input(3), both->outputs[0]);
+    }
+    EXPECT_LE(normalized_error(cpu::Executor(graph).run(inputs)[0], expected), 1e-6);
+  }
+}
+
 TEST(SimplifyAttentionMasks, AttentionWithAKvCacheKeepsItsMask) {
   Built built = attention_with(mask_of(DType::Bool, 1, kSeq, causal, 0), /*with_cache=*/true);
   EXPECT_EQ(simplify_attention_masks(built.graph), 0);
