@@ -171,10 +171,6 @@ bool has_cache_inputs(const ir::Node& node) {
   return false;
 }
 
-}  // namespace
-
-namespace {
-
 // What `mask` says for (q_seq, kv_seq) if it is a constant, or computed from constants alike in
 // every batch (evaluated once per value, in `decided`); Other when it cannot be known.
 MaskMeaning known_meaning(const ir::Value* mask, int64_t q_seq, int64_t kv_seq,

@@ -82,15 +82,6 @@ bool keeps_key_axis(const ir::Value& mask, const Dims& expanded) {
          mask.shape.static_dims().back() == expanded.back();
 }
 
-// Points `node`'s readers at `replacement` (node's output must not be a graph output).
-void reroute(const ir::Graph& graph, ir::Node* node, ir::Value* replacement) {
-  for (ir::Node* user : graph.users(node->outputs[0])) {
-    for (ir::Value*& input : user->inputs) {
-      if (input == node->outputs[0]) input = replacement;
-    }
-  }
-}
-
 }  // namespace
 
 int simplify_constant_operands(ir::Graph& graph) {
@@ -115,7 +106,7 @@ int simplify_constant_operands(ir::Graph& graph) {
     }
     if (node->op == "Expand" && node->input(0) != nullptr &&
         keeps_key_axis(*node->inputs[0], out_dims) && read_only_as_masks(graph, node->outputs[0])) {
-      reroute(graph, node, node->inputs[0]);
+      graph.replace_all_uses(node->outputs[0], node->inputs[0]);
       ++rewrites;
     }
   }

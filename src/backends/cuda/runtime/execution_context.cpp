@@ -224,14 +224,17 @@ struct ExecutionContext::State {
     KILN_CUDA_CHECK(cudaStreamSynchronize(context().stream));  // `results` must outlive the copy
   }
 
+  // The device tensors of a step's inputs or outputs, undefined where one is absent (-1).
+  std::vector<DeviceTensor> tensors_of(const std::vector<int>& indices) const {
+    std::vector<DeviceTensor> result;
+    for (int index : indices) result.push_back(index < 0 ? DeviceTensor{} : tensors[size_t(index)]);
+    return result;
+  }
+
   void launch(size_t index) {
     const PlannedStep& step = plan.steps[index];
-    std::vector<DeviceTensor> ins;
-    std::vector<DeviceTensor> outs;
-    for (int input : step.inputs)
-      ins.push_back(input < 0 ? DeviceTensor{} : tensors[size_t(input)]);
-    for (int output : step.outputs)
-      outs.push_back(output < 0 ? DeviceTensor{} : tensors[size_t(output)]);
+    std::vector<DeviceTensor> ins = tensors_of(step.inputs);
+    std::vector<DeviceTensor> outs = tensors_of(step.outputs);
     if (step.kind == PlannedStep::Kind::Cast) {
       cast_tensor(context(), ins[0], outs[0]);
       return;
@@ -262,10 +265,7 @@ struct ExecutionContext::State {
     size_t largest = 0;
     for (const PlannedStep& step : plan.steps) {
       if (step.kind != PlannedStep::Kind::Launch || step.node->op != "Attention") continue;
-      std::vector<DeviceTensor> inputs;
-      for (int input : step.inputs)
-        inputs.push_back(input < 0 ? DeviceTensor{} : tensors[size_t(input)]);
-      largest = std::max(largest, attention_bias_bytes(*step.node, inputs));
+      largest = std::max(largest, attention_bias_bytes(*step.node, tensors_of(step.inputs)));
     }
     if (largest == 0) return;
     attention_bias_buffer = DeviceBuffer(largest);
@@ -301,10 +301,8 @@ struct ExecutionContext::State {
     const ir::Node& node = *plan.steps[index].node;
     std::string chosen = node.attr_string("tactic", "");
     if (!chosen.empty()) return chosen;
-    std::vector<DeviceTensor> inputs;
-    for (int input : plan.steps[index].inputs)
-      inputs.push_back(input < 0 ? DeviceTensor{} : tensors[size_t(input)]);
-    std::vector<std::string> offered = cuda_tactics(context(), node, inputs);
+    std::vector<std::string> offered =
+        cuda_tactics(context(), node, tensors_of(plan.steps[index].inputs));
     return offered.empty() ? "" : offered.front();
   }
 
