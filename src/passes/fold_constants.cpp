@@ -1,6 +1,11 @@
 // Constant folding: nodes whose inputs are all constants become constants, computed by the
-// CPU reference kernels. Large results stay as nodes so that engines do not bloat. A Where on
-// a uniform constant condition becomes Identity of the chosen input.
+// CPU reference kernels. Large results stay as nodes so that engines do not bloat, except a
+// rearrangement of a constant nobody else reads (a tied LM head's transposed embedding table),
+// whose result replaces its input at no extra size. A Where on a uniform constant condition
+// becomes Identity of the chosen input.
+#include <set>
+#include <string>
+
 #include "backends/cpu/kernel.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -22,6 +27,27 @@ bool all_inputs_constant(const ir::Node& node) {
     any_present = true;
   }
   return any_present;
+}
+
+// Ops that only move or narrow their first input's elements: their output is never larger.
+bool rearranges(const ir::Node& node) {
+  static const std::set<std::string, std::less<>> ops = {
+      "Transpose", "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Slice", "Identity"};
+  return ops.contains(node.op) ||
+         (node.op == "Cast" && !node.inputs.empty() && node.inputs[0] != nullptr &&
+          !node.outputs.empty() &&
+          dtype_size(node.outputs[0]->dtype) <= dtype_size(node.inputs[0]->dtype));
+}
+
+// True if folding `node` (all inputs constant, `elements` output elements) takes no more
+// constant storage than it frees: it rearranges a constant that only it reads, whatever the
+// size. Its output then replaces its input in the engine.
+bool folds_in_place(const ir::Graph& graph, const ir::Node& node, int64_t elements) {
+  if (!rearranges(node) || node.outputs.size() != 1) return false;
+  const ir::Value* data = node.inputs[0];
+  if (data == nullptr || graph.users(data).size() != 1 || graph.is_graph_output(data)) return false;
+  return size_t(elements) * dtype_size(node.outputs[0]->dtype) <=
+         size_t(data->constant->numel()) * dtype_size(data->constant->dtype());
 }
 
 // Total output elements, or -1 when a shape is still unknown.
@@ -79,7 +105,8 @@ int fold_constants(ir::Graph& graph) {
     // works even when the caller has not run inference since the inputs became constant.
     if (output_elements(*node) < 0) ir::infer_node(*node);
     int64_t elements = output_elements(*node);
-    if (elements < 0 || elements > kMaxFoldedElements) continue;
+    if (elements < 0 || (elements > kMaxFoldedElements && !folds_in_place(graph, *node, elements)))
+      continue;
     std::vector<Tensor> inputs;
     for (const ir::Value* input : node->inputs) {
       inputs.push_back(input ? *input->constant : Tensor());
