@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <string>
@@ -38,6 +39,15 @@ bool is_fusible_value_dtype(DType dtype) {
 }
 
 }  // namespace
+
+bool broadcasts_onto(const Dims& input, const Dims& domain) {
+  if (input.size() > domain.size()) return false;
+  size_t lead = domain.size() - input.size();
+  for (size_t p = 0; p < input.size(); ++p) {
+    if (input[p] != 1 && input[p] != domain[lead + p]) return false;
+  }
+  return true;
+}
 
 bool is_block_broadcast(const Dims& input, const Dims& domain) {
   if (input.size() > domain.size()) return false;
@@ -86,10 +96,58 @@ bool is_fusible_pointwise(const ir::Node& node) {
         node.op == "Cast" && (input->dtype == DType::Int32 || input->dtype == DType::Int64);
     if (!is_fusible_value_dtype(input->dtype) && !integer_cast) return false;
     if (float_math && input->dtype == DType::Bool) return false;
-    if (!input->shape.is_static() || !is_block_broadcast(input->shape.static_dims(), domain))
+    if (!input->shape.is_static() || !broadcasts_onto(input->shape.static_dims(), domain))
       return false;
   }
   return any_input;
+}
+
+std::optional<SliceWindow> slice_window(const ir::Node& node) {
+  if (node.op != "Slice" || node.inputs.size() < 3 || node.outputs.size() != 1) return {};
+  const ir::Value* data = node.inputs[0];
+  if (data == nullptr || !data->shape.is_static()) return {};
+  auto ints = [&](size_t index) -> std::optional<std::vector<int64_t>> {
+    const ir::Value* value = node.input(index);
+    if (value == nullptr) return std::vector<int64_t>{};
+    if (!value->is_constant()) return {};
+    return value->constant->to_int64_vector();
+  };
+  std::optional<std::vector<int64_t>> starts = ints(1), axes = ints(3), steps = ints(4);
+  if (!starts || !axes || !steps) return {};
+  Dims dims = data->shape.static_dims();
+  int64_t rank = int64_t(dims.size());
+  if (axes->empty()) {
+    for (size_t i = 0; i < starts->size(); ++i) axes->push_back(int64_t(i));
+  }
+  if (steps->empty()) steps->assign(starts->size(), 1);
+  if (axes->size() != starts->size() || steps->size() != starts->size()) return {};
+  SliceWindow window{Dims(dims.size(), 0), Dims(dims.size(), 1)};
+  for (size_t i = 0; i < starts->size(); ++i) {
+    int64_t axis = (*axes)[i] < 0 ? (*axes)[i] + rank : (*axes)[i];
+    if (axis < 0 || axis >= rank || (*steps)[i] <= 0) return {};
+    int64_t start = (*starts)[i] < 0 ? (*starts)[i] + dims[size_t(axis)] : (*starts)[i];
+    window.starts[size_t(axis)] = std::clamp<int64_t>(start, 0, dims[size_t(axis)]);
+    window.steps[size_t(axis)] = (*steps)[i];
+  }
+  return window;
+}
+
+bool is_fusible_index_op(const ir::Node& node) {
+  if (node.attr_string(kFusionAttribute, "") == "off") return false;
+  if ((node.op != "Slice" && node.op != "Concat") || node.outputs.size() != 1) return false;
+  const ir::Value& output = *node.outputs[0];
+  if (!output.shape.is_static() || !is_fusible_value_dtype(output.dtype) ||
+      element_count(output.shape.static_dims()) == 0)
+    return false;
+  for (const ir::Value* input : data_operands(node)) {
+    if (input == nullptr || !input->shape.is_static() || input->dtype != output.dtype) return false;
+  }
+  return node.op == "Concat" || slice_window(node).has_value();
+}
+
+std::vector<const ir::Value*> data_operands(const ir::Node& node) {
+  if (node.op == "Slice") return {node.inputs.empty() ? nullptr : node.inputs[0]};
+  return {node.inputs.begin(), node.inputs.end()};
 }
 
 namespace {
@@ -151,6 +209,7 @@ namespace {
 struct Building {
   FusionGroup group;  // its inputs grow as members join; its outputs are found at the end
   bool open = true;
+  bool indexed = false;  // has members over other dims than the domain (an index group)
   std::set<const ir::Value*> row_values;  // a ReduceMean/Sum/Max's output and math on it
   std::set<const ir::Value*> made;        // the members' outputs
   std::set<const ir::Value*> read;        // group.inputs, for lookup
@@ -159,7 +218,7 @@ struct Building {
 // The outside values `node` reads that `group` does not read yet, in `node`'s input order.
 std::vector<const ir::Value*> new_reads(const Building& group, const ir::Node& node) {
   std::vector<const ir::Value*> fresh;
-  for (const ir::Value* input : node.inputs) {
+  for (const ir::Value* input : data_operands(node)) {
     if (input != nullptr && !group.made.contains(input) && !group.read.contains(input) &&
         !is_inlined_scalar(*input) && std::find(fresh.begin(), fresh.end(), input) == fresh.end())
       fresh.push_back(input);
@@ -189,7 +248,7 @@ bool may_join(const Building& candidate, const ir::Node& node, const Dims& dims,
   if (!candidate.open) return false;
   const FusionGroup& group = candidate.group;
   if (is_reduction) {
-    if (group.reduction != nullptr || group.domain != dims) return false;
+    if (group.reduction != nullptr || group.domain != dims || candidate.indexed) return false;
     for (size_t i = 1; i < node.inputs.size(); ++i) {  // parameters are operands
       if (node.inputs[i] != nullptr && node.inputs[i]->producer != nullptr &&
           std::find(group.nodes.begin(), group.nodes.end(), node.inputs[i]->producer) !=
@@ -208,40 +267,133 @@ bool may_join(const Building& candidate, const ir::Node& node, const Dims& dims,
   return true;
 }
 
+// Whether `node` (a pointwise or index op writing `dims`) may take every group of `merging`
+// (open, without a reduction) into one group over its dims: a member over other dims is then
+// evaluated at the element each reader needs (a slice's source, a concatenated piece, a
+// broadcast value recomputed), so everything that reads it must be inside, and the merged
+// group must read no more than a kernel takes.
+bool may_merge(const std::vector<Building>& building, const std::vector<size_t>& merging,
+               const ir::Node& node, const Dims& dims, const ir::Graph& graph) {
+  std::set<const ir::Node*> members{&node};
+  std::set<const ir::Value*> made, read;
+  for (size_t index : merging) {
+    const Building& group = building[index];
+    if (!group.open || group.group.reduction != nullptr) return false;
+    members.insert(group.group.nodes.begin(), group.group.nodes.end());
+    made.insert(group.made.begin(), group.made.end());
+    read.insert(group.read.begin(), group.read.end());
+  }
+  for (const ir::Node* member : members) {
+    const ir::Value* value = member->outputs[0];
+    if (member == &node || value->shape.static_dims() == dims) continue;
+    if (graph.is_graph_output(value)) return false;
+    for (const ir::Node* user : graph.users(value)) {
+      if (!members.contains(user)) return false;
+    }
+  }
+  for (const ir::Value* input : data_operands(node)) {
+    if (input != nullptr && !made.contains(input) && !is_inlined_scalar(*input)) read.insert(input);
+  }
+  return read.size() <= size_t(kMaxGroupInputs);
+}
+
+// A Slice of an outside value whose output the group would write anyway leaves the group,
+// which then reads its output: alone it may be a view, or a crop its producer writes itself
+// (a padded LM head's), where in the group it would be a copy.
+void peel_written_slices(FusionGroup& group, const ir::Graph& graph) {
+  std::set<const ir::Value*> made;
+  for (const ir::Node* node : group.nodes) made.insert(node->outputs[0]);
+  std::vector<const ir::Value*> written = written_values(group, graph);
+  for (auto node = group.nodes.begin(); node != group.nodes.end();) {
+    const ir::Value* output = (*node)->outputs[0];
+    if ((*node)->op != "Slice" || made.contains((*node)->inputs[0]) ||
+        std::find(written.begin(), written.end(), output) == written.end()) {
+      ++node;
+      continue;
+    }
+    const ir::Value* source = (*node)->inputs[0];
+    node = group.nodes.erase(node);
+    bool still_read = false;
+    for (const ir::Node* member : group.nodes) {
+      for (const ir::Value* input : data_operands(*member)) still_read |= input == source;
+    }
+    auto at = std::find(group.inputs.begin(), group.inputs.end(), source);
+    if (!still_read && at != group.inputs.end()) group.inputs.erase(at);
+    group.inputs.push_back(output);
+  }
+}
+
 }  // namespace
 
 std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph,
                                             const NodePredicate& without_kernel) {
   std::vector<Building> building;
   std::map<const ir::Node*, size_t> group_of;
+  std::map<const ir::Node*, size_t> position;
+  for (const ir::Node* node : graph.nodes()) position.emplace(node, position.size());
   for (const ir::Node* node : graph.nodes()) {
     bool is_reduction = is_fusible_row_reduction(*node, graph);
-    bool fusible = is_reduction || is_fusible_pointwise(*node);
+    bool is_index = !is_reduction && is_fusible_index_op(*node);
+    bool fusible = is_reduction || is_index || is_fusible_pointwise(*node);
     Dims domain = !fusible       ? Dims{}
                   : is_reduction ? node->inputs[0]->shape.static_dims()
                                  : node->outputs[0]->shape.static_dims();
-    std::optional<size_t> joined;
-    for (const ir::Value* input : node->inputs) {
-      if (!fusible || joined || input == nullptr || input->producer == nullptr) continue;
-      auto found = group_of.find(input->producer);
-      if (found != group_of.end() &&
-          may_join(building[found->second], *node, domain, is_reduction) &&
-          building[found->second].read.size() + new_reads(building[found->second], *node).size() <=
-              size_t(kMaxGroupInputs))
-        joined = found->second;
-    }
-    // Every other group this node reads from is closed: the node runs after it.
+    // The open groups that made this node's inputs, in input order.
+    std::vector<size_t> producers;
     for (const ir::Value* input : node->inputs) {
       if (input == nullptr || input->producer == nullptr) continue;
       auto found = group_of.find(input->producer);
-      if (found != group_of.end() && found->second != joined) building[found->second].open = false;
+      if (found != group_of.end() && building[found->second].open &&
+          std::find(producers.begin(), producers.end(), found->second) == producers.end())
+        producers.push_back(found->second);
+    }
+    std::optional<size_t> joined;
+    std::vector<size_t> merged;
+    // A node that reads several groups, or changes the domain (an index op, a broadcast),
+    // takes them all where it may; otherwise it joins one group over its domain.
+    bool reshapes = is_index;
+    for (size_t index : producers) reshapes |= building[index].group.domain != domain;
+    if (fusible && !is_reduction && (producers.size() > 1 || reshapes) && !producers.empty() &&
+        may_merge(building, producers, *node, domain, graph)) {
+      joined = producers.front();
+      merged.assign(producers.begin() + 1, producers.end());
+    }
+    for (size_t index : producers) {
+      if (!fusible || joined) break;
+      if (may_join(building[index], *node, domain, is_reduction) &&
+          building[index].read.size() + new_reads(building[index], *node).size() <=
+              size_t(kMaxGroupInputs))
+        joined = index;
+    }
+    // Every other group this node reads from is closed: the node runs after it.
+    for (size_t index : producers) {
+      if (index != joined && std::find(merged.begin(), merged.end(), index) == merged.end())
+        building[index].open = false;
     }
     if (!fusible) continue;
     if (!joined) {
       joined = building.size();
-      building.push_back({FusionGroup{{}, domain, nullptr, {}, {}}, true, {}});
+      building.push_back({FusionGroup{{}, domain, nullptr, {}, {}}, true, false, {}});
     }
     Building& group = building[*joined];
+    for (size_t index : merged) {
+      Building& other = building[index];
+      for (const ir::Node* member : other.group.nodes) {
+        group.group.nodes.push_back(member);
+        group_of[member] = *joined;
+      }
+      group.made.insert(other.made.begin(), other.made.end());
+      for (const ir::Value* input : other.group.inputs) {
+        if (group.read.insert(input).second) group.group.inputs.push_back(input);
+      }
+      group.indexed |= other.indexed || other.group.domain != domain;
+      other = Building{};
+      other.open = false;
+    }
+    if (!merged.empty()) {
+      std::sort(group.group.nodes.begin(), group.group.nodes.end(),
+                [&](const ir::Node* a, const ir::Node* b) { return position[a] < position[b]; });
+    }
     for (const ir::Value* input : new_reads(group, *node)) {
       group.read.insert(input);
       group.group.inputs.push_back(input);
@@ -252,10 +404,16 @@ std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph,
     bool row_value = group.group.reduction != nullptr && is_row_sum(*group.group.reduction) &&
                      (node == group.group.reduction || domain != group.group.domain);
     if (row_value) group.row_values.insert(node->outputs[0]);
+    if (group.group.reduction == nullptr) {  // the domain is the latest member's dims
+      group.indexed |= is_index || group.group.domain != domain;
+      group.group.domain = domain;
+    }
     group_of[node] = *joined;
   }
   std::vector<FusionGroup> groups;
   for (Building& candidate : building) {
+    if (candidate.group.nodes.empty()) continue;  // merged into another
+    peel_written_slices(candidate.group, graph);
     bool worth_it = candidate.group.nodes.size() >= 2 || candidate.group.reduction != nullptr ||
                     (without_kernel && without_kernel(*candidate.group.nodes.front()));
     if (!worth_it) continue;

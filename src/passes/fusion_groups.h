@@ -1,10 +1,12 @@
-// Fusion groups: chains and trees of pointwise ops (with broadcasts and casts) that a
-// backend may run as one generated kernel, reading each outside value once and writing only
-// the values read outside the group. An analysis, not a rewrite: the graph is unchanged, so
+// Fusion groups: chains and trees of pointwise ops (with broadcasts and casts) and the index
+// ops between them (Slice, Concat: a rotary embedding's rotate-half) that a backend may run as
+// one generated kernel, reading each outside value once and writing only the values read
+// outside the group. An analysis, not a rewrite: the graph is unchanged, so
 // the CPU reference runs every group unfused and is the reference for the fused kernel.
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "ir/graph.h"
@@ -12,8 +14,11 @@
 namespace kiln::passes {
 
 struct FusionGroup {
-  std::vector<const ir::Node*> nodes;   // in graph order; the group runs where its last one is
-  Dims domain;                          // the dims every node of the group writes
+  std::vector<const ir::Node*> nodes;  // in graph order; the group runs where its last one is
+  // The dims the group's outputs have. A group without a reduction may also have members over
+  // other dims (a slice, a concatenated piece, a value a later member broadcasts): only the
+  // group reads those, each at the element its reader needs.
+  Dims domain;
   const ir::Node* reduction = nullptr;  // at most one row reduction (is_fusible_row_reduction)
   // What a kernel for it reads from memory: values from outside the group, scalar constants
   // excepted (is_inlined_scalar), in the order the members first read them ...
@@ -38,9 +43,25 @@ inline constexpr const char* kFusionAttribute = "fusion";
 
 // True if `node` can be a member: a pointwise op the generator expresses, on float (float32,
 // bfloat16, float16) and bool values, with static output dims, whose every input broadcasts
-// to them as one contiguous block of the output's dims (a bias over the last dims, a
-// per-channel scale, a scalar), so that an element's input index is (i / div) % mod.
+// onto them (numpy rules).
 bool is_fusible_pointwise(const ir::Node& node);
+
+// True if `node` can be an index member: a Concat, or a Slice with constant starts, axes and
+// positive steps, of static float or bool values of one dtype.
+bool is_fusible_index_op(const ir::Node& node);
+
+// A Slice's window per axis of its input: element k of an axis reads start + k * step there.
+struct SliceWindow {
+  Dims starts;
+  Dims steps;
+};
+// The window of a Slice with constant starts, axes and steps (all positive) over static
+// input dims; nullopt otherwise.
+std::optional<SliceWindow> slice_window(const ir::Node& node);
+
+// The inputs whose elements a member reads: a Slice's data (its starts, ends, axes and steps
+// are the kernel's constants), every input of other ops.
+std::vector<const ir::Value*> data_operands(const ir::Node& node);
 
 // True if `node` of `graph` can be a group's row reduction: Softmax, LayerNormalization (its
 // Mean and InvStdDev outputs unread), or ReduceMean/ReduceSum/ReduceMax (keepdims) over the
@@ -63,6 +84,9 @@ bool is_row_sum(const ir::Node& node);
 using NodePredicate = std::function<bool(const ir::Node&)>;
 std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph,
                                             const NodePredicate& without_kernel = {});
+
+// True if `input` dims broadcast onto `domain` (numpy rules).
+bool broadcasts_onto(const Dims& input, const Dims& domain);
 
 // True if `input` dims broadcast onto `domain` as one contiguous block: after dropping
 // leading ones, the input's non-one dims equal a run of consecutive domain dims and every

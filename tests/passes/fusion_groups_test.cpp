@@ -60,20 +60,92 @@ TEST(FusionGroups, ANodeThatReadsAnOutsideUserOfTheGroupDoesNotJoinIt) {
   EXPECT_EQ(names(groups[1]), (std::vector<std::string>{"mul", "tanh"}));
 }
 
-TEST(FusionGroups, ADifferentDomainStartsAnotherGroup) {
+// exp and neg over [4, 16] feed an add over [3, 4, 16]: where only the add reads them, the add
+// takes their group (the kernel recomputes them per element it writes); where the graph also
+// delivers neg, they keep a group of their own.
+TEST(FusionGroups, AGroupOverSmallerDimsJoinsTheNodeThatBroadcastsIt) {
+  for (bool neg_delivered : {false, true}) {
+    ir::Graph graph;
+    ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 16}));
+    ir::Value* wide = graph.add_input("wide", DType::Float32, shape({3, 4, 16}));
+    ir::Node* exp = graph.add_node("Exp", "exp", {x}, {"e"});
+    ir::Node* neg = graph.add_node("Neg", "neg", {exp->outputs[0]}, {"n"});
+    ir::Node* add = graph.add_node("Add", "add", {wide, neg->outputs[0]}, {"a"});  // [3,4,16]
+    ir::Node* sig = graph.add_node("Sigmoid", "sig", {add->outputs[0]}, {"y"});
+    graph.add_output(sig->outputs[0]);
+    if (neg_delivered) graph.add_output(neg->outputs[0]);
+    ir::infer_graph(graph);
+    std::vector<FusionGroup> groups = find_fusion_groups(graph);
+    if (!neg_delivered) {
+      ASSERT_EQ(groups.size(), 1u);
+      EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"exp", "neg", "add", "sig"}));
+      EXPECT_EQ(groups[0].domain, (Dims{3, 4, 16}));
+      continue;
+    }
+    ASSERT_EQ(groups.size(), 2u);
+    EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"exp", "neg"}));
+    EXPECT_EQ(names(groups[1]), (std::vector<std::string>{"add", "sig"}));
+  }
+}
+
+// Hugging Face's rotary embedding, q * cos + rotate_half(q) * sin with
+// rotate_half(q) = cat(-q[..., 4:], q[..., :4]): one group over q's dims that reads q, cos and
+// sin ([1, S, 1, D]: two blocks of q's [B, S, H, D]) and writes the rotated q.
+TEST(FusionGroups, ARotaryEmbeddingIsOneGroupWithItsSlicesAndConcat) {
   ir::Graph graph;
-  ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 16}));
-  ir::Value* wide = graph.add_input("wide", DType::Float32, shape({3, 4, 16}));
-  ir::Node* exp = graph.add_node("Exp", "exp", {x}, {"e"});
-  ir::Node* neg = graph.add_node("Neg", "neg", {exp->outputs[0]}, {"n"});
-  ir::Node* add = graph.add_node("Add", "add", {wide, neg->outputs[0]}, {"a"});  // [3,4,16]
-  ir::Node* sig = graph.add_node("Sigmoid", "sig", {add->outputs[0]}, {"y"});
-  graph.add_output(sig->outputs[0]);
+  ir::Value* q = graph.add_input("q", DType::Float32, shape({2, 5, 3, 8}));
+  ir::Value* cos = weight(graph, "cos", {1, 5, 1, 8}, 1);
+  ir::Value* sin = weight(graph, "sin", {1, 5, 1, 8}, 2);
+  auto ints = [&](const std::string& name, int64_t value) {
+    return graph.add_constant(name, Tensor::from_vector<int64_t>({1}, {value}));
+  };
+  ir::Node* first = graph.add_node(
+      "Slice", "first", {q, ints("s0", 0), ints("e0", 4), ints("a0", 3), ints("t0", 1)}, {"q1"});
+  ir::Node* second = graph.add_node(
+      "Slice", "second", {q, ints("s1", 4), ints("e1", 8), ints("a1", -1), ints("t1", 1)}, {"q2"});
+  ir::Node* neg = graph.add_node("Neg", "neg", {second->outputs[0]}, {"n"});
+  ir::Node* cat = graph.add_node("Concat", "cat", {neg->outputs[0], first->outputs[0]}, {"r"});
+  cat->attrs["axis"] = int64_t(3);
+  ir::Node* straight = graph.add_node("Mul", "straight", {q, cos}, {"qc"});
+  ir::Node* rotated = graph.add_node("Mul", "rotated", {cat->outputs[0], sin}, {"rs"});
+  ir::Node* sum =
+      graph.add_node("Add", "sum", {straight->outputs[0], rotated->outputs[0]}, {"embedded"});
+  graph.add_output(sum->outputs[0]);
+  ir::infer_graph(graph);
+  EXPECT_TRUE(is_fusible_index_op(*first));
+  EXPECT_TRUE(is_fusible_index_op(*cat));
+  ASSERT_TRUE(slice_window(*second).has_value());
+  EXPECT_EQ(slice_window(*second)->starts, (Dims{0, 0, 0, 4}));
+  std::vector<FusionGroup> groups = find_fusion_groups(graph);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"first", "second", "neg", "cat", "straight",
+                                                        "rotated", "sum"}));
+  EXPECT_EQ(groups[0].domain, (Dims{2, 5, 3, 8}));
+  EXPECT_EQ(groups[0].inputs, (std::vector<const ir::Value*>{q, cos, sin}));
+  EXPECT_EQ(groups[0].outputs, (std::vector<const ir::Value*>{sum->outputs[0]}));
+}
+
+// A slice of a group's value that another node also reads may not take the group (the group
+// would have to write a value over other dims than its outputs').
+TEST(FusionGroups, ASliceOfAValueReadElsewhereStartsItsOwnGroup) {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 8}));
+  ir::Node* gelu = graph.add_node("Gelu", "gelu", {x}, {"g"});
+  ir::Node* scale =
+      graph.add_node("Mul", "scale", {gelu->outputs[0], scalar(graph, "h", .5f)}, {"gs"});
+  auto ints = [&](const std::string& name, int64_t value) {
+    return graph.add_constant(name, Tensor::from_vector<int64_t>({1}, {value}));
+  };
+  ir::Node* head = graph.add_node(
+      "Slice", "head", {scale->outputs[0], ints("s", 0), ints("e", 4), ints("a", 1)}, {"h4"});
+  ir::Node* tanh = graph.add_node("Tanh", "tanh", {head->outputs[0]}, {"t"});
+  graph.set_outputs({scale->outputs[0], tanh->outputs[0]});
   ir::infer_graph(graph);
   std::vector<FusionGroup> groups = find_fusion_groups(graph);
   ASSERT_EQ(groups.size(), 2u);
-  EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"exp", "neg"}));
-  EXPECT_EQ(names(groups[1]), (std::vector<std::string>{"add", "sig"}));
+  EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"gelu", "scale"}));
+  EXPECT_EQ(names(groups[1]), (std::vector<std::string>{"head", "tanh"}));
+  EXPECT_EQ(groups[1].domain, (Dims{4, 4}));
 }
 
 TEST(FusionGroups, IntegerMathAndDynamicDimsStayUnfused) {
@@ -106,11 +178,12 @@ TEST(FusionGroups, MasksAndCastsFuseWithTheirFloatMath) {
   graph.add_output(add->outputs[0]);
   ir::infer_graph(graph);
   std::vector<FusionGroup> groups = find_fusion_groups(graph);
-  // The mask arithmetic has the mask's dims; the add has the scores': two domains. The
-  // [2,1,1,8] mask is two blocks of the scores' dims, which (i / div) % mod cannot index.
+  // The mask arithmetic has the mask's dims, [2, 1, 1, 8], two blocks of the scores'; only the
+  // add reads it, so the add takes it into a group over the scores' dims.
   ASSERT_EQ(groups.size(), 1u);
-  EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"cast", "sub", "big"}));
-  EXPECT_FALSE(is_fusible_pointwise(*add));
+  EXPECT_EQ(names(groups[0]), (std::vector<std::string>{"cast", "sub", "big", "add"}));
+  EXPECT_TRUE(is_fusible_pointwise(*add));
+  EXPECT_EQ(groups[0].domain, (Dims{2, 4, 8, 8}));
 }
 
 TEST(FusionGroups, BlockBroadcasts) {

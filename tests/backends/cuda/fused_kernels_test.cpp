@@ -1,5 +1,6 @@
 // Generated fusion-group kernels on the GPU, whole graphs rather than one op: pointwise
-// chains with bias, per-channel, per-batch and scalar broadcasts, masks and casts, each run
+// chains with bias, per-channel, per-batch, multi-block and scalar broadcasts, masks and
+// casts, index groups (a rotary embedding's slices and concat, a strided slice), each run
 // fused (poisoned outputs) and compared with the CPU reference and with the unfused GPU run,
 // in fp32 and bf16, at sizes that take the vector and the scalar kernel; and the cubins an
 // engine file stores, loaded instead of compiled.
@@ -33,6 +34,14 @@ ir::Value* scalar(ir::Graph& graph, const std::string& name, float value) {
 
 ir::Value* node(ir::Graph& graph, const std::string& op, std::vector<ir::Value*> inputs) {
   return graph.add_node(op, graph.unique_name(op), std::move(inputs), {""})->outputs[0];
+}
+
+ir::Value* slice(ir::Graph& graph, ir::Value* x, int64_t start, int64_t end, int64_t axis,
+                 int64_t step) {
+  auto ints = [&](int64_t value) {
+    return graph.add_constant(graph.unique_name("i"), Tensor::from_vector<int64_t>({1}, {value}));
+  };
+  return node(graph, "Slice", {x, ints(start), ints(end), ints(axis), ints(step)});
 }
 
 // A graph builder: given the graph and the domain dims, adds inputs, nodes and outputs.
@@ -113,6 +122,36 @@ std::vector<Chain> pointwise_chains() {
          ir::Value* bf16 = g.add_node("Cast", "round", {sum}, {"r"})->outputs[0];
          ir::Value* back = g.add_node("Cast", "back", {bf16}, {"rb"})->outputs[0];  // float32
          g.add_output(node(g, "Sub", {back, node(g, "HardSigmoid", {x})}));
+       }},
+      {"rotary_half",  // q * cos + cat(-q[.., h:], q[.., :h]) * sin, tables [1, S, 1, D]
+       [](ir::Graph& g, const Dims& d) {
+         ir::Value* q = g.add_input("q", DType::Float32, shape(d));
+         const int64_t half = d.back() / 2, rank = int64_t(d.size());
+         Dims table = {1, d[1], 1, d[3]};
+         ir::Value* first = slice(g, q, 0, half, rank - 1, 1);
+         ir::Value* second = slice(g, q, half, d.back(), rank - 1, 1);
+         ir::Node* cat = g.add_node("Concat", "cat", {node(g, "Neg", {second}), first}, {"r"});
+         cat->attrs["axis"] = int64_t(-1);
+         ir::Value* straight = node(g, "Mul", {q, constant(g, "cos", table, 11)});
+         ir::Value* rotated = node(g, "Mul", {cat->outputs[0], constant(g, "sin", table, 12)});
+         g.add_output(node(g, "Add", {straight, rotated}));
+       }},
+      {"mask_over_two_blocks",  // a [N, 1, 1, W] mask and a [C, 1, W] scale on [N, C, H, W]
+       [](ir::Graph& g, const Dims& d) {
+         ir::Value* x = g.add_input("x", DType::Float32, shape(d));
+         ir::Value* keep = g.add_input("keep", DType::Bool, shape({d[0], 1, 1, d[3]}));
+         ir::Value* scale = constant(g, "scale", {d[1], 1, d[3]}, 13);
+         ir::Value* scaled = node(g, "Mul", {x, scale});
+         g.add_output(node(g, "Where", {keep, scaled, node(g, "Neg", {x})}));
+       }},
+      {"concat_of_a_strided_slice",  // cat(tanh(x), sigmoid(x[:, 1::2])) on axis 1, scaled
+       [](ir::Graph& g, const Dims& d) {
+         ir::Value* x = g.add_input("x", DType::Float32, shape(d));
+         ir::Value* odd = slice(g, x, 1, d[1], 1, 2);
+         ir::Node* cat =
+             g.add_node("Concat", "cat", {node(g, "Tanh", {x}), node(g, "Sigmoid", {odd})}, {"c"});
+         cat->attrs["axis"] = int64_t(1);
+         g.add_output(node(g, "Mul", {cat->outputs[0], scalar(g, "three", 3.f)}));
        }},
   };
 }

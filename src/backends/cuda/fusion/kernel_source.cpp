@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/fnv1a.h"
+#include "passes/fusion_groups.h"
 
 namespace kiln::cuda::source {
 
@@ -232,6 +233,7 @@ Access access_of(const Dims& dims, const Dims& domain) {
   int64_t count = element_count(dims);
   if (count == element_count(domain)) return Access::Pack;
   if (count == 1) return Access::Scalar;
+  if (!passes::is_block_broadcast(dims, domain)) return Access::Strided;
   return block_index(dims, domain).div == 1 ? Access::Inner : Access::Block;
 }
 

@@ -26,11 +26,13 @@ std::string scalar_literal(const ir::Value& value);  // an inlined scalar consta
 std::string emit_pointwise(const ir::Node& node, const std::vector<std::string>& args);
 
 // How a kernel reads an operand of `dims` within `domain`, per thread of V elements:
-//   Pack   the domain's size: V consecutive elements, one vector load
-//   Inner  the domain's last dims (a bias): V consecutive elements at i % size, one vector load
-//   Scalar one element
-//   Block  any other block broadcast: element by element at (i / div) % mod
-enum class Access { Pack, Inner, Scalar, Block };
+//   Pack    the domain's size: V consecutive elements, one vector load
+//   Inner   the domain's last dims (a bias): V consecutive elements at i % size, one vector load
+//   Scalar  one element
+//   Block   any other block broadcast: element by element at (i / div) % mod
+//   Strided a broadcast over several blocks: element by element, index_code::broadcast
+//   Gather  not read at the domain's elements: only index members read it (index groups)
+enum class Access { Pack, Inner, Scalar, Block, Strided, Gather };
 Access access_of(const Dims& dims, const Dims& domain);
 
 // Element i of `domain` reads an operand of `input` dims at (i / div) % mod.

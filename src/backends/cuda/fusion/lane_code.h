@@ -15,6 +15,10 @@ namespace kiln::cuda::lane {
 // Register names of the values computed so far: operands "x3", members "v5".
 using Names = std::map<const ir::Value*, std::string>;
 
+// The typed pointer expression of an operand's slot ("in[2]", "out[0]") in KilnFusedArgs a.
+std::string pointer(const FusedOperand& operand, const std::string& slot, bool output);
+std::string input_slot(size_t j);
+
 // Declares pack p<j> for each input in `inputs` read as Pack or Inner, loaded at element
 // `base` (Inner: at base % its size, or at `inner_base` where one is given).
 void load_packs(std::ostringstream& out, const GroupSpec& group, const GeneratedKernel& kernel,
@@ -33,6 +37,10 @@ void set_outputs(std::ostringstream& out, const GroupSpec& group, const std::set
                  const Names& names);
 void store_outputs(std::ostringstream& out, const GroupSpec& group, const std::set<size_t>& outputs,
                    const std::string& base);
+
+// The entry points of an elementwise kernel around kiln_body<V>(a, base): one element a
+// thread, and `vector_width` (the vector entry).
+std::string elementwise_entries(int vector_width);
 
 // The inputs the given nodes read directly, by index in group.inputs.
 std::set<size_t> inputs_read_by(const GroupSpec& group, const std::vector<const ir::Node*>& nodes);

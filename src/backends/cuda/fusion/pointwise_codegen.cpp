@@ -5,6 +5,7 @@
 // in float32 (bool for masks), and each output is written once as a pack.
 #include "backends/cuda/fusion/pointwise_codegen.h"
 
+#include "backends/cuda/fusion/index_code.h"
 #include "backends/cuda/fusion/lane_code.h"
 #include "core/error.h"
 #include "passes/fusion_groups.h"
@@ -18,20 +19,21 @@ static_assert(passes::kMaxGroupInputs == kMaxFusedInputs &&
 using source::Access;
 
 namespace lane {
-namespace {
 
 std::string pointer(const FusedOperand& operand, const std::string& slot, bool output) {
   return std::string("static_cast<") + (output ? "" : "const ") +
          source::storage_type(operand.dtype) + "*>(a." + slot + ")";
 }
 
+namespace {
+
 std::string pack_type(DType dtype) {
   return std::string("KilnPack<") + source::storage_type(dtype) + ", V>";
 }
 
-std::string input_slot(size_t j) { return "in[" + std::to_string(j) + "]"; }
-
 }  // namespace
+
+std::string input_slot(size_t j) { return "in[" + std::to_string(j) + "]"; }
 
 std::set<size_t> inputs_read_by(const GroupSpec& group, const std::vector<const ir::Node*>& nodes) {
   std::set<size_t> read;
@@ -80,6 +82,12 @@ void read_operands(std::ostringstream& out, const GroupSpec& group, const Genera
                  std::to_string(j) + "]) % " + cast + "a.mod[" + std::to_string(j) + "]]";
         break;
       }
+      case Access::Strided:
+        stored = pointer(input, input_slot(j), false) + "[" +
+                 index_code::broadcast("i", group.domain, input.dims) + "]";
+        break;
+      case Access::Gather:
+        continue;  // read by index members only (indexed_codegen.cpp)
     }
     std::string name = "x" + std::to_string(j);
     out << "      const " << source::register_type(input.dtype) << " " << name << " = "
@@ -191,20 +199,28 @@ std::string elementwise_body(const GroupSpec& group, const GeneratedKernel& kern
 GeneratedKernel generate_elementwise_kernel(GeneratedKernel kernel, const GroupSpec& group) {
   kernel.vector_width = pack_width(group, kernel.input_access);
   bool narrow_index = element_count(group.domain) + 64 < (int64_t(1) << 31);
+  kernel.source = source::kPrelude + elementwise_body(group, kernel, narrow_index) +
+                  lane::elementwise_entries(kernel.vector_width);
+  return kernel;
+}
+
+}  // namespace
+
+namespace lane {
+
+std::string elementwise_entries(int vector_width) {
   std::ostringstream text;
-  text << source::kPrelude << elementwise_body(group, kernel, narrow_index);
   text << "extern \"C\" __global__ void __launch_bounds__(256) KILN_ENTRY(const KilnFusedArgs a) "
           "{\n  const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;\n"
           "  if (i < a.count) kiln_body<1>(a, i);\n}\n";
   text << "extern \"C\" __global__ void __launch_bounds__(256) KILN_ENTRY_v(const KilnFusedArgs "
           "a) {\n  const long long base = ((long long)blockIdx.x * blockDim.x + threadIdx.x) * "
-       << kernel.vector_width << ";\n  if (base < a.count) kiln_body<" << kernel.vector_width
+       << vector_width << ";\n  if (base < a.count) kiln_body<" << vector_width
        << ">(a, base);\n}\n";
-  kernel.source = text.str();
-  return kernel;
+  return text.str();
 }
 
-}  // namespace
+}  // namespace lane
 
 GeneratedKernel generate_kernel(const GroupSpec& group) {
   check(group.inputs.size() <= size_t(kMaxFusedInputs) &&
@@ -218,6 +234,7 @@ GeneratedKernel generate_kernel(const GroupSpec& group) {
   for (const ir::Node* node : group.nodes)
     kernel.label += (kernel.label.empty() ? "" : "+") + node->op;
   kernel = group.reduction != nullptr ? generate_row_kernel(std::move(kernel), group)
+           : is_index_group(group)    ? generate_indexed_kernel(std::move(kernel), group)
                                       : generate_elementwise_kernel(std::move(kernel), group);
   kernel.name = "kiln_fused_" + source::fnv1a_hex(kernel.source);
   kernel.source = source::name_entries(std::move(kernel.source), kernel.name);
@@ -230,7 +247,11 @@ FusedArgs fused_args(const GroupSpec& group, const std::vector<const void*>& inp
   args.count = element_count(group.domain);
   for (size_t j = 0; j < group.inputs.size(); ++j) {
     args.inputs[j] = inputs[j];
-    source::BlockIndex index = source::block_index(group.inputs[j].dims, group.domain);
+    // Other reads index with literals (index_code.h).
+    const Dims& dims = group.inputs[j].dims;
+    source::BlockIndex index = passes::is_block_broadcast(dims, group.domain)
+                                   ? source::block_index(dims, group.domain)
+                                   : source::BlockIndex{1, 1};
     args.div[j] = index.div;
     args.mod[j] = index.mod;
   }

@@ -56,6 +56,13 @@ FusedArgs fused_args(const GroupSpec& group, const std::vector<const void*>& inp
 // with a reduction, with `kernel`'s input_access and label filled in.
 GeneratedKernel generate_row_kernel(GeneratedKernel kernel, const GroupSpec& group);
 
+// True for a group without a reduction that has a member over other dims than its domain (a
+// slice, a concatenated piece, a broadcast value): indexed_codegen.cpp generates it.
+bool is_index_group(const GroupSpec& group);
+
+// The index-group generator (indexed_codegen.cpp); generate_kernel calls it.
+GeneratedKernel generate_indexed_kernel(GeneratedKernel kernel, const GroupSpec& group);
+
 // Elements per thread of the vector entry: 16 bytes of the narrowest packed operand.
 int pack_width(const GroupSpec& group, const std::vector<source::Access>& access);
 

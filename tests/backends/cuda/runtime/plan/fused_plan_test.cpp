@@ -53,11 +53,11 @@ TEST(FusedPlan, AGroupIsOneStepThatWritesOnlyWhatIsReadOutside) {
   EXPECT_EQ(group.outputs[1]->name, "y");
   std::vector<PlannedStep::Kind> kinds;
   for (const PlannedStep& step : plan.steps) kinds.push_back(step.kind);
-  // x's cast for the bf16 matmul, matmul, the group, reader, then y's and r's casts to their
-  // declared float32.
+  // x's cast for the bf16 matmul, matmul, the group, reader (which writes r as float32
+  // itself), then y's cast to its declared float32.
   using Kind = PlannedStep::Kind;
-  EXPECT_EQ(kinds, (std::vector<Kind>{Kind::Cast, Kind::Launch, Kind::Fused, Kind::Launch,
-                                      Kind::Cast, Kind::Cast}));
+  EXPECT_EQ(kinds,
+            (std::vector<Kind>{Kind::Cast, Kind::Launch, Kind::Fused, Kind::Launch, Kind::Cast}));
   const PlannedStep& fused = plan.steps[2];
   EXPECT_EQ(fused.label, "Add+Gelu+Mul");
   EXPECT_EQ(plan.tensors[size_t(fused.inputs[0])].dtype, DType::BFloat16);

@@ -269,6 +269,36 @@ TEST(StoragePlan, OtherSlicesOfAProductKeepTheirStep) {
   }
 }
 
+// A bf16 LM head delivered float32 (Llama's): the product writes the float32 output itself,
+// no cast step. With a bias (whose dtype the product's storage fixes) or another reader of the
+// bf16 product, the cast stays.
+TEST(StoragePlan, ABf16ProductOnlyAWideningCastReadsWritesFloat32) {
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE("variant " + std::to_string(variant));
+    ir::Graph graph;
+    ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 8}));
+    std::vector<ir::Value*> inputs = {x, graph.add_constant("w", Tensor(DType::Float32, {8, 16}))};
+    if (variant == 1) inputs.push_back(graph.add_constant("b", Tensor(DType::Float32, {16})));
+    ir::Node* product = graph.add_node("MatMul", "head", inputs, {"logits"});
+    product->precision = Precision::BF16;
+    graph.add_output(product->outputs[0]);
+    if (variant == 2) {
+      ir::Node* tanh = graph.add_node("Tanh", "tanh", {product->outputs[0]}, {"t"});
+      tanh->precision = Precision::BF16;
+      graph.add_output(tanh->outputs[0]);
+    }
+    ir::infer_graph(graph);
+    StoragePlan plan = plan_storage(graph);
+    const PlannedTensor& logits = output_tensor(plan, "logits");
+    EXPECT_EQ(logits.dtype, DType::Float32);
+    EXPECT_EQ(logits.placement, Placement::Own);
+    bool cast = false;
+    for (const PlannedStep& step : plan.steps) cast |= step.label == "cast logits to float32";
+    EXPECT_EQ(cast, variant != 0);
+    if (variant == 0) EXPECT_EQ(plan.steps.back().node, product);
+  }
+}
+
 // GPT-2's padded LM head: a bf16 product cropped by a Slice and delivered float32. The crop
 // writes float32 itself (no cast step), and the product writes the crop's tensor (no crop
 // step: ops/cropped_product.h); a crop someone else reads too keeps its cast.
@@ -375,6 +405,39 @@ TEST_P(StoragePlanFixture, ArenaIsValidAndSmallerThanSeparateBuffers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, StoragePlanFixture, testing::Values("resnet", "bert", "gpt2"));
+
+// The Llama fixture exported by torch.export: each layer's rotary embeddings (q and k: two
+// slices, a Neg, a Concat, two Muls by cos/sin tables broadcast over the heads, an Add) are
+// planned as one generated kernel each, in every format.
+TEST(StoragePlan, LlamaRotaryEmbeddingsAreOneFusedStepEach) {
+  for (const char* format : {"pt2", "onnx"}) {
+    ir::Graph loaded = load_model(std::string(KILN_SOURCE_DIR) +
+                                  "/tests/models/fixtures/llama/llama_fp32." + format);
+    std::map<std::string, Dims> input_dims;
+    for (const ir::Value* input : loaded.inputs()) {
+      Dims dims;
+      for (const ir::Dim& dim : input->shape.dims())
+        dims.push_back(dim.is_static() ? dim.value : 2);
+      input_dims[input->name] = dims;
+    }
+    ir::Graph graph = passes::specialize_shapes(loaded, input_dims);
+    passes::assign_precisions(graph, {Precision::FP32, Precision::BF16}, false);
+    StoragePlan plan = plan_storage(graph);
+    int rotary = 0, loose = 0;
+    for (const PlannedStep& step : plan.steps) {
+      bool fused = step.kind == PlannedStep::Kind::Fused;
+      rotary += fused && step.label.find("Concat") != std::string::npos &&
+                step.label.find("Slice") != std::string::npos &&
+                step.label.find("Mul") != std::string::npos;
+      loose +=
+          !fused && step.node != nullptr && (step.node->op == "Concat" || step.node->op == "Neg");
+    }
+    SCOPED_TRACE(format);
+    EXPECT_GE(rotary, 2);  // q and k of every layer
+    EXPECT_EQ(rotary % 2, 0);
+    EXPECT_EQ(loose, 0) << "a rotary Concat or Neg runs on its own";
+  }
+}
 
 }  // namespace
 }  // namespace kiln::cuda
