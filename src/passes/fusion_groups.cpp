@@ -297,6 +297,20 @@ bool may_merge(const std::vector<Building>& building, const std::vector<size_t>&
   return read.size() <= size_t(kMaxGroupInputs);
 }
 
+// Moves `other`'s members and reads into `group`, which takes them over `domain`; `other`
+// is left empty and closed.
+void absorb(Building& group, Building& other, const Dims& domain) {
+  group.group.nodes.insert(group.group.nodes.end(), other.group.nodes.begin(),
+                           other.group.nodes.end());
+  group.made.insert(other.made.begin(), other.made.end());
+  for (const ir::Value* input : other.group.inputs) {
+    if (group.read.insert(input).second) group.group.inputs.push_back(input);
+  }
+  group.indexed |= other.indexed || other.group.domain != domain;
+  other = Building{};
+  other.open = false;
+}
+
 // A Slice of an outside value whose output the group would write anyway leaves the group,
 // which then reads its output: alone it may be a view, or a crop its producer writes itself
 // (a padded LM head's), where in the group it would be a copy.
@@ -377,18 +391,8 @@ std::vector<FusionGroup> find_fusion_groups(const ir::Graph& graph,
     }
     Building& group = building[*joined];
     for (size_t index : merged) {
-      Building& other = building[index];
-      for (const ir::Node* member : other.group.nodes) {
-        group.group.nodes.push_back(member);
-        group_of[member] = *joined;
-      }
-      group.made.insert(other.made.begin(), other.made.end());
-      for (const ir::Value* input : other.group.inputs) {
-        if (group.read.insert(input).second) group.group.inputs.push_back(input);
-      }
-      group.indexed |= other.indexed || other.group.domain != domain;
-      other = Building{};
-      other.open = false;
+      for (const ir::Node* member : building[index].group.nodes) group_of[member] = *joined;
+      absorb(group, building[index], domain);
     }
     if (!merged.empty()) {
       std::sort(group.group.nodes.begin(), group.group.nodes.end(),

@@ -123,6 +123,13 @@ std::vector<Chain> pointwise_chains() {
          ir::Value* back = g.add_node("Cast", "back", {bf16}, {"rb"})->outputs[0];  // float32
          g.add_output(node(g, "Sub", {back, node(g, "HardSigmoid", {x})}));
        }},
+  };
+}
+
+// Index groups: slices and concatenations evaluated at the element their reader needs, and
+// broadcasts over several blocks of the domain.
+std::vector<Chain> index_chains() {
+  return {
       {"rotary_half",  // q * cos + cat(-q[.., h:], q[.., :h]) * sin, tables [1, S, 1, D]
        [](ir::Graph& g, const Dims& d) {
          ir::Value* q = g.add_input("q", DType::Float32, shape(d));
@@ -204,6 +211,7 @@ std::vector<Chain> row_chains() {
 
 std::vector<Chain> chains() {
   std::vector<Chain> all = pointwise_chains();
+  for (Chain& chain : index_chains()) all.push_back(std::move(chain));
   for (Chain& chain : row_chains()) all.push_back(std::move(chain));
   return all;
 }
