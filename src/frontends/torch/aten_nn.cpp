@@ -2,6 +2,7 @@
 // convolution → Conv (transposed: ConvTranspose), batch and layer norms, scaled dot-product
 // attention, softmax, pooling; group norm and weight norm as their formulas in core ops.
 #include <algorithm>
+#include <map>
 
 #include "frontends/torch/aten_helpers.h"
 #include "frontends/torch/aten_ops.h"
@@ -235,23 +236,40 @@ void convert_group_norm(AtenNode& node) {
   }
 }
 
-// _weight_norm(v, g, dim): v * (g / ||v||), the 2-norm over every axis but `dim` (dim -1:
-// over all of v, as torch's norm_except_dim), kept as size-1 axes so it broadcasts.
-void convert_weight_norm(AtenNode& node) {
-  ir::Value* v = node.tensor("v");
-  ir::Value* g = node.tensor("g");
+// norm_except_dim(v, pow, dim): the pow-norm of v over every axis but `dim`, kept as size-1
+// axes so that it broadcasts (dim -1: over all of v).
+ir::Value* norm_except_dim(AtenNode& node, ir::Value* v, double pow, int64_t dim) {
   int64_t rank = rank_of(node, v);
-  int64_t dim = node.int_arg("dim", 0);
   int64_t kept = dim == -1 ? -1 : normalize_dim(node, dim, rank);
   std::vector<int64_t> axes;
   for (int64_t axis = 0; axis < rank; ++axis) {
     if (axis != kept) axes.push_back(axis);
   }
-  ir::Value* squares =
-      node.add("ReduceSum", {node.add("Mul", {v, v})},
-               {{"axes", axes}, {"keepdims", int64_t{1}}, {"noop_with_empty_axes", int64_t{1}}});
-  ir::Value* scale = node.add("Div", {g, node.add("Sqrt", {squares})});
-  node.set_output(0, node.add("Mul", {v, scale}));
+  std::map<std::string, ir::AttrValue> reduce{
+      {"axes", axes}, {"keepdims", int64_t{1}}, {"noop_with_empty_axes", int64_t{1}}};
+  if (pow == 2.0)
+    return node.add("Sqrt", {node.add("ReduceSum", {node.add("Mul", {v, v})}, reduce)});
+  DType dtype = dtype_of(node, v);
+  ir::Value* powered = node.add("Pow", {node.add("Abs", {v}), scalar_constant(node, pow, dtype)});
+  return node.add(
+      "Pow", {node.add("ReduceSum", {powered}, reduce), scalar_constant(node, 1.0 / pow, dtype)});
+}
+
+// _weight_norm(v, g, dim): v * (g / ||v||), the 2-norm over every axis but `dim` (dim -1:
+// over all of v, as torch's norm_except_dim). _weight_norm_interface, what torch.export of
+// older PyTorch releases leaves for the dims its fused kernel takes (the first and the last),
+// also returns the norms.
+void convert_weight_norm(AtenNode& node) {
+  ir::Value* v = node.tensor("v");
+  ir::Value* norms = norm_except_dim(node, v, 2.0, node.int_arg("dim", 0));
+  node.set_output(0, node.add("Mul", {v, node.add("Div", {node.tensor("g"), norms})}));
+  if (node.output_count() > 1 && node.output_used(1)) node.set_output(1, norms);
+}
+
+void convert_norm_except_dim(AtenNode& node) {
+  double pow = double(node.int_arg("pow", 2));
+  if (!(pow > 0)) node.unsupported("pow=", pow, " (the norm needs a positive power)");
+  node.set_output(0, norm_except_dim(node, node.tensor("v"), pow, node.int_arg("dim", 0)));
 }
 
 // scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa).
@@ -416,6 +434,8 @@ void add_nn_ops(AtenTable& table) {
   table["aten.group_norm.default"] = convert_group_norm;
   table["aten.native_group_norm.default"] = convert_group_norm;
   table["aten._weight_norm.default"] = convert_weight_norm;
+  table["aten._weight_norm_interface.default"] = convert_weight_norm;
+  table["aten.norm_except_dim.default"] = convert_norm_except_dim;
   table["aten.scaled_dot_product_attention.default"] = convert_sdpa;
   table["aten.softmax.int"] = convert_softmax;
   table["aten._softmax.default"] = convert_softmax;

@@ -31,6 +31,8 @@ constexpr Row kRows[] = {
     {"conv3d", "aten.conv3d.default", "input:T weight:T | bias stride padding dilation groups"},
     {"group_norm", "aten.group_norm.default", "input:T num_groups | weight bias eps cudnn_enabled"},
     {"_weight_norm", "aten._weight_norm.default", "v:T g:T | dim"},
+    {"_weight_norm_interface", "aten._weight_norm_interface.default", "v:T g:T | dim"},
+    {"norm_except_dim", "aten.norm_except_dim.default", "v:T | pow dim"},
     {"conv_transpose1d", "aten.conv_transpose1d.default",
      "input:T weight:T | bias stride padding output_padding groups dilation"},
     {"conv_transpose2d", "aten.conv_transpose2d.input",

@@ -230,6 +230,32 @@ TEST(AtenWeightNorm, ThreeDimensionalWeights) {
   EXPECT_THAT(results[1].to_double_vector(), Pointwise(DoubleNear(kFloat32Tolerance), expected2));
 }
 
+// What torch.export of PyTorch 2.11 leaves for weight norm over the first or last dim (the
+// dims its fused kernel takes): _weight_norm_interface, whose second output is the norms; and
+// norm_except_dim for the others. Rows [3, 4, 0] and [0, 2, 0]: norms 5 and 2 (pow 2); the
+// 1-norms 7 and 2.
+TEST(AtenWeightNorm, InterfaceAndNormExceptDim) {
+  AtenHarness h;
+  ir::Value* v = h.input("v", DType::Float32, Dims{2, 3});
+  ir::Value* g = h.input("g", DType::Float32, Dims{2, 1});
+  ir::Value* w = h.convert("aten._weight_norm_interface.default",
+                           {arg("v", v), arg("g", g), arg("dim", int64_t{0})}, "interface");
+  ir::Value* two = h.convert("aten.norm_except_dim.default",
+                             {arg("v", v), arg("pow", int64_t{2}), arg("dim", int64_t{0})}, "two");
+  ir::Value* one = h.convert("aten.norm_except_dim.default",
+                             {arg("v", v), arg("pow", int64_t{1}), arg("dim", int64_t{0})}, "one");
+  EXPECT_EQ(two->shape.to_string(), "[2, 1]");
+  auto results =
+      h.run({w, two, one}, {{"v", Tensor::from_vector<float>({2, 3}, {3, 4, 0, 0, -2, 0})},
+                            {"g", Tensor::from_vector<float>({2, 1}, {10, 1})}});
+  EXPECT_THAT(results[0].to_double_vector(),
+              Pointwise(DoubleNear(1e-6), std::vector<double>{6, 8, 0, 0, -1, 0}));
+  EXPECT_THAT(results[1].to_double_vector(),
+              Pointwise(DoubleNear(1e-6), std::vector<double>{5, 2}));
+  EXPECT_THAT(results[2].to_double_vector(),
+              Pointwise(DoubleNear(1e-6), std::vector<double>{7, 2}));
+}
+
 // x = [[0..5], [6..11]] as [1, 2, 6] and as [2, 6].
 TEST(AtenAdaptiveAvgPool1d, OneBinEvenBinsAndUnevenBins) {
   AtenHarness h;
