@@ -140,6 +140,15 @@ def kiln(args, *command):
     return subprocess.run([args.kiln, *command], capture_output=True, text=True, timeout=args.timeout)
 
 
+def unsupported_ops(report):
+    """'unsupported: aten.x.default, ...' from `kiln inspect --json`'s report, or None."""
+    try:
+        ops = [entry["op"] for entry in json.loads(report).get("unsupported", [])]
+    except (ValueError, AttributeError, KeyError, TypeError):
+        return None
+    return "unsupported: " + ", ".join(ops) if ops else None
+
+
 def first_lines(done):
     return " ".join(done.stderr.strip().splitlines()[:3]).replace("|", "/")
 
@@ -149,7 +158,7 @@ def inputs_file(args, path, tensors):
     from safetensors.numpy import save_file
     done = kiln(args, "inspect", "--json", path)
     if done.returncode:
-        return None, "inspect failed: " + first_lines(done)
+        return None, "inspect failed: " + (unsupported_ops(done.stdout) or first_lines(done))
     names = [i["name"] for i in json.loads(done.stdout)["inputs"]]
     if len(names) != len(tensors):
         return None, f"{len(names)} inputs in the file, {len(tensors)} given"
@@ -285,6 +294,11 @@ Face models at small configurations, a diffusion U-Net block). Normalized error
   error (**torch bf16**: the model cast to bfloat16, or autocast where it mixes dtypes);
 - **sensitivity**: how much PyTorch's output moves for another input (under 1e-3 an error
   proves little).
+Columns named **cpu** come from the CPU reference (`--backend cpu`, torchvision models at
+96x96 where the table's sources say so), **cuda** from engines built and run on the GPU
+(`--backend cuda` on the GPU machine, its PyTorch, torchvision models at 224x224); the torch
+columns and the status are those of the latest source of the row (the GPU machine's PyTorch
+release exports some models differently).
 A status other than ok names the reason: the exporter's error (PyTorch's, not Kiln's) or
 Kiln's.
 
