@@ -11,13 +11,17 @@
 
 namespace kiln::cuda::source {
 
-// Declarations every generated kernel starts with. NVRTC needs no headers for these: the
-// conversions are PTX instructions, the math functions are built in.
-const char* const kPrelude = R"(struct KilnFusedArgs {
+// Declarations every generated kernel starts with, in three parts. NVRTC needs no headers for
+// these: the conversions are PTX instructions, the math functions are built in. Only the
+// conversions are device-specific: a host build of a generated kernel (the CPU tests of the
+// generator) replaces them and keeps the rest.
+const char* const kPreludeTypes = R"(struct KilnFusedArgs {
   const void* in[16]; void* out[8]; long long count; long long div[16]; long long mod[16];
 };
 template <typename S, int V> struct alignas(sizeof(S) * V) KilnPack { S v[V]; };
-__device__ __forceinline__ float kiln_from_bf16(unsigned short b) {
+)";
+const char* const kPreludeConversions =
+    R"(__device__ __forceinline__ float kiln_from_bf16(unsigned short b) {
   return __uint_as_float(((unsigned int)b) << 16);
 }
 __device__ __forceinline__ unsigned short kiln_to_bf16(float f) {
@@ -29,7 +33,9 @@ __device__ __forceinline__ float kiln_from_f16(unsigned short h) {
 __device__ __forceinline__ unsigned short kiln_to_f16(float f) {
   unsigned short r; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(r) : "f"(f)); return r;
 }
-__device__ __forceinline__ float kiln_max(float a, float b) { return (a != a || a > b) ? a : b; }
+)";
+const char* const kPreludeMath =
+    R"(__device__ __forceinline__ float kiln_max(float a, float b) { return (a != a || a > b) ? a : b; }
 __device__ __forceinline__ float kiln_min(float a, float b) { return (a != a || a < b) ? a : b; }
 __device__ __forceinline__ float kiln_pow(float x, float y) {
   if (y == 2.f) return x * x;
@@ -54,6 +60,7 @@ __device__ __forceinline__ float kiln_warp_max(float v) {
   return v;
 }
 )";
+const std::string kPrelude = std::string(kPreludeTypes) + kPreludeConversions + kPreludeMath;
 
 namespace {
 

@@ -11,8 +11,12 @@
 namespace kiln::cuda::source {
 
 // Declarations every generated kernel starts with: FusedArgs as KilnFusedArgs, packs, the
-// bf16/fp16 conversions (PTX, no headers), kiln_max/min/pow and warp reductions.
-extern const char* const kPrelude;
+// bf16/fp16 conversions (PTX, no headers), kiln_max/min/pow and warp reductions. kPrelude is
+// the three parts in order; a host build of a generated kernel replaces the conversions.
+extern const char* const kPreludeTypes;
+extern const char* const kPreludeConversions;
+extern const char* const kPreludeMath;
+extern const std::string kPrelude;
 
 const char* storage_type(DType dtype);   // "unsigned short" for bf16, ...
 const char* register_type(DType dtype);  // "float" for every float dtype, "bool", ...
