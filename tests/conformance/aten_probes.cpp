@@ -154,6 +154,11 @@ std::vector<ProbeCall> math_calls() {
          return std::vector<NamedArgument>{s.f32("self", {5}), s.f32("mat1", {3, 4}),
                                            s.f32("mat2", {4, 5})};
        }},
+      {"baddbmm",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 3, 5}), s.f32("batch1", {2, 3, 4}),
+                                           s.f32("batch2", {2, 4, 5})};
+       }},
   };
 }
 
@@ -283,6 +288,17 @@ std::vector<ProbeCall> shape_calls() {
       {"concatenate",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.list("tensors", {{2, 3}, {2, 3}}),
+                                           value("dim", int64_t{1})};
+       }},
+      {"meshgrid",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.list("tensors", {{3}, {4}}),
+                                           value("indexing", std::string("ij"))};
+       },
+       {{Kind::TensorList, {"out0", "out1"}}}},
+      {"repeat each element",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 3}), value("repeats", int64_t{2}),
                                            value("dim", int64_t{1})};
        }},
       {"einsum",

@@ -140,6 +140,19 @@ void convert_mish(AtenNode& node) {
   node.set_output(0, ir::mish(builder, node.tensor("self")));
 }
 
+// glu(self, dim): the first half of `dim` gated by the sigmoid of the second (Speech2Text's
+// convolutional subsampler).
+void convert_glu(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t axis = normalize_dim(node, node.int_arg("dim", -1), rank_of(node, x));
+  const ir::Dim& along = x->shape[axis];
+  if (!along.is_static()) node.unsupported("halving dim ", axis, ", known only at run time");
+  if (along.value % 2 != 0) node.invalid("dim ", axis, " has odd size ", along.value);
+  int64_t half = along.value / 2;
+  ir::Value* gate = node.add("Sigmoid", {slice_axis(node, x, axis, half, along.value)});
+  node.set_output(0, node.add("Mul", {slice_axis(node, x, axis, 0, half), gate}));
+}
+
 // hardshrink: x where |x| > lambd; softshrink also moves x toward 0 by lambd.
 AtenConverter shrink(bool soft) {
   return [soft](AtenNode& node) {
@@ -208,6 +221,7 @@ void add_composite_ops(AtenTable& table) {
   table["aten.prelu.default"] = convert_prelu;
   table["aten.softplus.default"] = convert_softplus;
   table["aten.mish.default"] = convert_mish;
+  table["aten.glu.default"] = convert_glu;
   table["aten.hardshrink.default"] = shrink(false);
   table["aten.softshrink.default"] = shrink(true);
   table["aten.threshold.default"] = convert_threshold;

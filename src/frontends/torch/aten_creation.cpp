@@ -191,6 +191,7 @@ void add_creation_ops(AtenTable& table) {
   table["aten.full_like.default"] = like_filled(std::nullopt);
   table["aten.ones_like.default"] = like_filled(1.0);
   table["aten.zeros_like.default"] = like_filled(0.0);
+  table["aten.empty_like.default"] = like_filled(0.0);  // any values will do: zeros
   table["aten.fill.Scalar"] = overwritten("value");
   table["aten.fill.Tensor"] = overwritten("value");
   table["aten.copy.default"] = overwritten("src");

@@ -218,4 +218,11 @@ ir::Value* reshape_to(AtenNode& node, ir::Value* input, std::vector<SymInt> size
   return node.add("Reshape", {input, shape_tensor(node, sizes)}, std::move(attrs));
 }
 
+size_t list_length(AtenNode& node) {
+  if (node.output_count() != 1 || node.output(0).kind != OutputSlot::Kind::TensorList) {
+    node.invalid("expected one tensor-list output");
+  }
+  return node.output(0).names.size();
+}
+
 }  // namespace kiln::torch

@@ -33,6 +33,10 @@ inline constexpr int64_t kMaxFoldedElements = int64_t{1} << 20;
 // The element count of `dims`; InvalidModel for negative sizes or overflow.
 int64_t folded_count(AtenNode& node, const Dims& dims);
 
+// The length of the node's one tensor-list output, which the model states by naming each
+// element (split, unbind, meshgrid); InvalidModel for another kind of output.
+size_t list_length(AtenNode& node);
+
 // ---- axes ----
 int64_t rank_of(AtenNode& node, const ir::Value* value);  // Unsupported if unknown
 int64_t normalize_dim(AtenNode& node, int64_t dim, int64_t rank);

@@ -350,6 +350,38 @@ void convert_adaptive_avg_pool2d(AtenNode& node) {
   node.set_output(0, node.add("Transpose", {rows}, {{"perm", swap}}));
 }
 
+// adaptive_avg_pool3d over [N, C, D, H, W] or [C, D, H, W] (video networks' heads): one
+// output is GlobalAveragePool; otherwise each spatial axis in turn is moved last and
+// multiplied by its bin-averaging matrix, which covers even and uneven bins alike.
+void convert_adaptive_avg_pool3d(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  auto output_size = per_spatial_dim(node, node.ints("output_size"), 3, "output_size");
+  int64_t rank = rank_of(node, x);
+  if (rank != 4 && rank != 5) node.invalid("input of rank ", rank, " (expected 4-D or 5-D)");
+  if (output_size == std::vector<int64_t>{1, 1, 1} && rank == 5) {
+    return node.set_output(0, node.add("GlobalAveragePool", {x}));
+  }
+  if (!is_floating(x->dtype)) node.unsupported("a ", dtype_name(x->dtype), " input");
+  ir::Value* pooled = x;
+  for (int64_t i = 0; i < 3; ++i) {
+    int64_t axis = rank - 3 + i;
+    const ir::Dim& length = x->shape[axis];
+    if (!length.is_static()) {
+      node.unsupported("output_size ", dims_to_string(output_size), " for input ",
+                       x->shape.to_string(), " (pooling needs static spatial dims)");
+    }
+    std::vector<int64_t> swap(static_cast<size_t>(rank));
+    for (int64_t d = 0; d < rank; ++d) swap[static_cast<size_t>(d)] = d;
+    std::swap(swap[static_cast<size_t>(axis)], swap[static_cast<size_t>(rank - 1)]);
+    ir::Value* last = node.add("Transpose", {pooled}, {{"perm", swap}});
+    ir::Value* averaged = node.add(
+        "MatMul",
+        {last, node.constant(bin_averages(length.value, output_size[size_t(i)], x->dtype))});
+    pooled = node.add("Transpose", {averaged}, {{"perm", swap}});
+  }
+  node.set_output(0, pooled);
+}
+
 // adaptive_avg_pool1d over the last axis of [N, C, L] or [C, L]: one output is ReduceMean;
 // L splitting evenly into k-wide bins is a Reshape to [..., outputs, k] and ReduceMean over
 // k; uneven bins are one product with the bin-averaging matrix.
@@ -442,6 +474,7 @@ void add_nn_ops(AtenTable& table) {
   table["aten.adaptive_avg_pool1d.default"] = convert_adaptive_avg_pool1d;
   table["aten.adaptive_avg_pool2d.default"] = convert_adaptive_avg_pool2d;
   table["aten._adaptive_avg_pool2d.default"] = convert_adaptive_avg_pool2d;
+  table["aten.adaptive_avg_pool3d.default"] = convert_adaptive_avg_pool3d;
   table["aten.max_pool2d.default"] = convert_max_pool2d;
   table["aten.max_pool2d_with_indices.default"] = convert_max_pool2d;
   table["aten.avg_pool2d.default"] = convert_avg_pool2d;

@@ -125,8 +125,7 @@ ir::Value* float_floor_division(Emitter& emit, ir::Value* a, ir::Value* b) {
 
 // div(self, other, rounding_mode): None divides (integers as float32), "trunc" truncates the
 // quotient, "floor" floors it (Python's //).
-void convert_div_mode(AtenNode& node) {
-  std::string mode = node.string_arg("rounding_mode", "");
+void emit_division(AtenNode& node, const std::string& mode) {
   DType type = result_type(node, {"self", "other"});
   if (mode.empty() && !is_floating(type)) type = DType::Float32;  // int / int is float
   ir::Value* a = operand(node, "self", type);
@@ -141,6 +140,11 @@ void convert_div_mode(AtenNode& node) {
   node.set_output(
       0, is_floating(type) ? float_floor_division(emit, a, b) : integer_floor_division(emit, a, b));
 }
+
+void convert_div_mode(AtenNode& node) { emit_division(node, node.string_arg("rounding_mode", "")); }
+
+// floor_divide(self, other): Python's //, div with rounding_mode "floor".
+void convert_floor_divide(AtenNode& node) { emit_division(node, "floor"); }
 
 // atan2(y, x) = atan(y / x), turned into the right half plane: + pi where x is negative or -0
 // (- pi where y is too). Where |y| = |x| the quotient is taken of the operands' signs (±1; y
@@ -220,6 +224,8 @@ void add_pointwise_ops(AtenTable& table) {
   table["aten.isinf.default"] = float_test("IsInf");
   table["aten.div.Tensor_mode"] = convert_div_mode;
   table["aten.div.Scalar_mode"] = convert_div_mode;
+  table["aten.floor_divide.default"] = convert_floor_divide;
+  table["aten.floor_divide.Scalar"] = convert_floor_divide;
   table["aten.atan2.default"] = convert_atan2;
   table["aten.expm1.default"] = convert_expm1;
   table["aten.log1p.default"] = convert_log1p;

@@ -202,6 +202,20 @@ void convert_addmm(AtenNode& node) {
                            {{"alpha", alpha}, {"beta", beta}}));
 }
 
+// baddbmm(self, batch1, batch2, beta, alpha) = beta * self + alpha * (batch1 @ batch2); with
+// beta 0, self is ignored (NaN in it does not propagate), as in PyTorch. BLOOM's ALiBi scores.
+void convert_baddbmm(AtenNode& node) {
+  ir::Value* product = node.add("MatMul", {node.tensor("batch1"), node.tensor("batch2")});
+  DType type = dtype_of(node, product);
+  double alpha = node.float_arg("alpha", 1.0);
+  double beta = node.float_arg("beta", 1.0);
+  if (alpha != 1.0) product = node.add("Mul", {product, scalar_constant(node, alpha, type)});
+  if (beta == 0.0) return node.set_output(0, product);
+  ir::Value* self = cast_to(node, node.tensor("self"), type);
+  if (beta != 1.0) self = node.add("Mul", {self, scalar_constant(node, beta, type)});
+  node.set_output(0, node.add("Add", {self, product}));
+}
+
 }  // namespace
 
 void add_reduce_ops(AtenTable& table) {
@@ -232,6 +246,7 @@ void add_reduce_ops(AtenTable& table) {
   table["aten.bmm.default"] = convert_matmul;
   table["aten.matmul.default"] = convert_matmul;
   table["aten.addmm.default"] = convert_addmm;
+  table["aten.baddbmm.default"] = convert_baddbmm;
 }
 
 }  // namespace kiln::torch

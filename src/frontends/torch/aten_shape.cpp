@@ -152,14 +152,6 @@ void convert_cat(AtenNode& node) {
       0, inputs.size() == 1 ? inputs.front() : node.add("Concat", inputs, {{"axis", axis}}));
 }
 
-// The list output's length, which the model states by naming each element.
-size_t list_length(AtenNode& node) {
-  if (node.output_count() != 1 || node.output(0).kind != OutputSlot::Kind::TensorList) {
-    node.invalid("expected one tensor-list output");
-  }
-  return node.output(0).names.size();
-}
-
 void emit_split(AtenNode& node, ir::Value* x, int64_t axis, std::vector<int64_t> sizes) {
   if (sizes.size() != list_length(node)) {
     node.invalid("splits into ", sizes.size(), " pieces but names ", list_length(node), " outputs");

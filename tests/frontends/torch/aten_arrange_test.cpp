@@ -1,0 +1,178 @@
+// ATen ops found in models torch.export leaves in its default dialect (stack, meshgrid,
+// repeat_interleave, reshape_as, x.T, baddbmm, floor_divide, empty_like, glu,
+// adaptive_avg_pool3d): converted and run on the CPU reference against values worked out by
+// hand.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "aten_harness.h"
+
+namespace kiln::torch {
+namespace {
+
+using testing::arg;
+using testing::AtenHarness;
+using ::testing::DoubleNear;
+using ::testing::ElementsAre;
+using ::testing::Pointwise;
+
+Tensor floats(Dims dims, std::vector<float> values) { return Tensor::from_vector(dims, values); }
+
+std::vector<float> iota(int64_t count) {
+  std::vector<float> values(static_cast<size_t>(count));
+  std::iota(values.begin(), values.end(), 0.f);
+  return values;
+}
+
+// a = [[0, 1], [2, 3]], b = [[4, 5], [6, 7]]: stacked on dim 0 they are [a, b]; on dim -1 the
+// pairs (0, 4), (1, 5), ...
+TEST(AtenArrange, StackOnTheFirstAndTheLastDim) {
+  AtenHarness h;
+  ir::Value* a = h.input("a", DType::Float32, Dims{2, 2});
+  ir::Value* b = h.input("b", DType::Float32, Dims{2, 2});
+  ir::Value* first = h.convert("aten.stack.default", {arg("tensors", TensorList{a, b})}, "first");
+  ir::Value* last = h.convert("aten.stack.default",
+                              {arg("tensors", TensorList{a, b}), arg("dim", int64_t{-1})}, "last");
+  EXPECT_EQ(first->shape.to_string(), "[2, 2, 2]");
+  auto results = h.run({first, last},
+                       {{"a", floats({2, 2}, {0, 1, 2, 3})}, {"b", floats({2, 2}, {4, 5, 6, 7})}});
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(0, 1, 2, 3, 4, 5, 6, 7));
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// x = [0, 1, 2], y = [10, 20]: "ij" gives [3, 2] grids, x down the rows; "xy" gives [2, 3]
+// grids, x along the columns.
+TEST(AtenArrange, MeshgridIjAndXy) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{3});
+  ir::Value* y = h.input("y", DType::Float32, Dims{2});
+  h.convert_slots("aten.meshgrid.indexing",
+                  {arg("tensors", TensorList{x, y}), arg("indexing", std::string("ij"))},
+                  {{OutputSlot::Kind::TensorList, {"ij_x", "ij_y"}}});
+  h.convert_slots("aten.meshgrid.indexing",
+                  {arg("tensors", TensorList{x, y}), arg("indexing", std::string("xy"))},
+                  {{OutputSlot::Kind::TensorList, {"xy_x", "xy_y"}}});
+  std::vector<ir::Value*> outputs;
+  for (const char* name : {"ij_x", "ij_y", "xy_x", "xy_y"})
+    outputs.push_back(h.context.find_tensor(name));
+  EXPECT_EQ(outputs[0]->shape.to_string(), "[3, 2]");
+  EXPECT_EQ(outputs[2]->shape.to_string(), "[2, 3]");
+  auto results = h.run(outputs, {{"x", floats({3}, {0, 1, 2})}, {"y", floats({2}, {10, 20})}});
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(0, 0, 1, 1, 2, 2));
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(10, 20, 10, 20, 10, 20));
+  EXPECT_THAT(results[2].to_double_vector(), ElementsAre(0, 1, 2, 0, 1, 2));
+  EXPECT_THAT(results[3].to_double_vector(), ElementsAre(10, 10, 10, 20, 20, 20));
+}
+
+// [[0, 1], [2, 3]] repeated twice along dim 1: [[0, 0, 1, 1], [2, 2, 3, 3]]; along dim 0:
+// rows 0, 0, 1, 1; with no dim, the flattened elements each twice.
+TEST(AtenArrange, RepeatInterleaveWithAnIntCount) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{2, 2});
+  ir::Value* columns =
+      h.convert("aten.repeat_interleave.self_int",
+                {arg("self", x), arg("repeats", int64_t{2}), arg("dim", int64_t{1})}, "columns");
+  ir::Value* rows =
+      h.convert("aten.repeat_interleave.self_int",
+                {arg("self", x), arg("repeats", int64_t{2}), arg("dim", int64_t{0})}, "rows");
+  ir::Value* flat = h.convert("aten.repeat_interleave.self_int",
+                              {arg("self", x), arg("repeats", int64_t{2})}, "flat");
+  auto results = h.run({columns, rows, flat}, {{"x", floats({2, 2}, {0, 1, 2, 3})}});
+  EXPECT_EQ(results[0].dims(), (Dims{2, 4}));
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(0, 0, 1, 1, 2, 2, 3, 3));
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(0, 1, 0, 1, 2, 3, 2, 3));
+  EXPECT_THAT(results[2].to_double_vector(), ElementsAre(0, 0, 1, 1, 2, 2, 3, 3));
+}
+
+TEST(AtenArrange, ReshapeAsViewAsAndNumpyT) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{2, 3, 4});
+  ir::Value* shape = h.input("shape", DType::Float32, Dims{6, 4});
+  ir::Value* reshaped =
+      h.convert("aten.reshape_as.default", {arg("self", x), arg("other", shape)}, "reshaped");
+  ir::Value* viewed =
+      h.convert("aten.view_as.default", {arg("self", x), arg("other", shape)}, "viewed");
+  ir::Value* reversed = h.convert("aten.numpy_T.default", {arg("self", x)}, "reversed");
+  EXPECT_EQ(reshaped->shape.to_string(), "[6, 4]");
+  EXPECT_EQ(viewed->shape.to_string(), "[6, 4]");
+  EXPECT_EQ(reversed->shape.to_string(), "[4, 3, 2]");
+  auto results = h.run({reversed, reshaped},
+                       {{"x", floats({2, 3, 4}, iota(24))}, {"shape", floats({6, 4}, iota(24))}});
+  EXPECT_EQ(results[1].dims(), (Dims{6, 4}));
+  // reversed[k][j][i] = x[i][j][k]: reversed[1][0][1] = x[1][0][1] = 13.
+  EXPECT_EQ(results[0].to_double_vector()[size_t(1 * 6 + 0 * 2 + 1)], 13);
+}
+
+// baddbmm: 0.5 * self + 2 * (batch1 @ batch2); with beta 0 a NaN in self does not show.
+TEST(AtenArrange, BaddbmmScalesBothTermsAndIgnoresSelfWithBetaZero) {
+  AtenHarness h;
+  ir::Value* self = h.input("self", DType::Float32, Dims{1, 1, 2});
+  ir::Value* b1 = h.input("b1", DType::Float32, Dims{1, 1, 2});
+  ir::Value* b2 = h.input("b2", DType::Float32, Dims{1, 2, 2});
+  ir::Value* mixed = h.convert("aten.baddbmm.default",
+                               {arg("self", self), arg("batch1", b1), arg("batch2", b2),
+                                arg("beta", 0.5), arg("alpha", 2.0)},
+                               "mixed");
+  ir::Value* plain = h.convert(
+      "aten.baddbmm.default",
+      {arg("self", self), arg("batch1", b1), arg("batch2", b2), arg("beta", 0.0)}, "plain");
+  auto results = h.run({mixed, plain}, {{"self", floats({1, 1, 2}, {2, NAN})},
+                                        {"b1", floats({1, 1, 2}, {1, 2})},
+                                        {"b2", floats({1, 2, 2}, {1, 0, 0, 1})}});
+  EXPECT_TRUE(std::isnan(results[0].to_double_vector()[1]));
+  EXPECT_EQ(results[0].to_double_vector()[0], 0.5 * 2 + 2 * 1);
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(1, 2));
+}
+
+// Python's //: floor for floats and for integers of either sign.
+TEST(AtenArrange, FloorDivideFloorsBothSigns) {
+  AtenHarness h;
+  ir::Value* a = h.input("a", DType::Int64, Dims{4});
+  ir::Value* b = h.input("b", DType::Int64, Dims{4});
+  ir::Value* f = h.input("f", DType::Float32, Dims{2});
+  ir::Value* ints =
+      h.convert("aten.floor_divide.default", {arg("self", a), arg("other", b)}, "ints");
+  ir::Value* by_two =
+      h.convert("aten.floor_divide.Scalar", {arg("self", f), arg("other", 2.0)}, "by_two");
+  auto results = h.run({ints, by_two}, {{"a", Tensor::from_vector<int64_t>({4}, {7, -7, 7, -7})},
+                                        {"b", Tensor::from_vector<int64_t>({4}, {2, 2, -2, -2})},
+                                        {"f", floats({2}, {-3, 5})}});
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(3, -4, -4, 3));
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(-2, 2));
+}
+
+// glu over the last dim: [a, b] -> a * sigmoid(b); empty_like has self's shape and dtype.
+TEST(AtenArrange, GluAndEmptyLike) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{1, 4});
+  ir::Value* gated = h.convert("aten.glu.default", {arg("self", x)}, "gated");
+  ir::Value* empty = h.convert("aten.empty_like.default", {arg("self", x)}, "empty");
+  EXPECT_EQ(empty->shape.to_string(), "[1, 4]");
+  auto results = h.run({gated, empty}, {{"x", floats({1, 4}, {2, -4, 0, 1e4})}});
+  EXPECT_THAT(results[0].to_double_vector(),
+              Pointwise(DoubleNear(1e-6), std::vector<double>{1, -4}));
+  EXPECT_EQ(results[1].dims(), (Dims{1, 4}));
+}
+
+// [1, 1, 2, 2, 3] (D, H, W) pooled to (1, 1, 2): W's three columns split into bins {0, 1} and
+// {1, 2} (PyTorch's bins overlap when uneven), averaged over D and H too; to (1, 1, 1): the mean.
+TEST(AtenArrange, AdaptiveAvgPool3dUnevenBinsAndGlobal) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{1, 1, 2, 2, 3});
+  ir::Value* bins =
+      h.convert("aten.adaptive_avg_pool3d.default",
+                {arg("self", x), arg("output_size", std::vector<int64_t>{1, 1, 2})}, "bins");
+  ir::Value* mean =
+      h.convert("aten.adaptive_avg_pool3d.default",
+                {arg("self", x), arg("output_size", std::vector<int64_t>{1, 1, 1})}, "mean");
+  auto results = h.run({bins, mean}, {{"x", floats({1, 1, 2, 2, 3}, iota(12))}});
+  // Columns 0..2 of the 4 (d, h) rows average to 4.5, 5.5, 6.5.
+  EXPECT_THAT(results[0].to_double_vector(),
+              Pointwise(DoubleNear(1e-5), std::vector<double>{5, 6}));
+  EXPECT_THAT(results[1].to_double_vector(), Pointwise(DoubleNear(1e-5), std::vector<double>{5.5}));
+}
+
+}  // namespace
+}  // namespace kiln::torch
