@@ -14,7 +14,9 @@ TORCHVISION = ("resnet50", "resnext50_32x4d", "wide_resnet50_2", "regnet_y_400mf
 SEGMENTATION = ("fcn_resnet50", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large")
 HUGGING_FACE = ("bert", "roberta", "distilbert", "albert", "deberta_v2", "llama", "mistral", "qwen2",
                 "phi", "gpt_neox", "gemma", "t5", "bart", "clip_vision", "clip_text", "whisper_encoder",
-                "wav2vec2", "swin_hf", "segformer", "vit_hf")
+                "wav2vec2", "swin_hf", "segformer", "vit_hf", "bloom", "falcon", "gptj", "codegen",
+                "funnel", "beit", "levit", "speech_to_text")
+VIDEO = ("r3d_18", "r2plus1d_18", "swin3d_t")
 SMALL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
 
 
@@ -64,6 +66,27 @@ def hugging_face(name):
             num_encoder_blocks=2, depths=[1, 1], sr_ratios=[2, 1], hidden_sizes=[32, 64],
             num_attention_heads=[1, 2], decoder_hidden_size=64)), (image,)),
         "vit_hf": lambda: (T.ViTModel(T.ViTConfig(**SMALL, image_size=64, patch_size=16)), (image,)),
+        # ALiBi (baddbmm), x.T, interleaved rotary (repeat_interleave, stack), pooling by
+        # funnel, relative positions from meshgrid, LeViT's reshape_as, a GLU subsampler.
+        "bloom": lambda: (T.BloomForCausalLM(T.BloomConfig(hidden_size=64, n_layer=2, n_head=4,
+                                                           vocab_size=1000, use_cache=False)),
+                          (ids,)),
+        "falcon": lambda: (T.FalconForCausalLM(T.FalconConfig(
+            hidden_size=64, num_hidden_layers=2, num_attention_heads=4, vocab_size=1000,
+            use_cache=False)), (ids,)),
+        "gptj": lambda: (T.GPTJForCausalLM(T.GPTJConfig(n_embd=64, n_layer=2, n_head=4, rotary_dim=8,
+                                                        vocab_size=1000, use_cache=False)), (ids,)),
+        "codegen": lambda: (T.CodeGenForCausalLM(T.CodeGenConfig(
+            n_embd=64, n_layer=2, n_head=4, rotary_dim=8, vocab_size=1000, use_cache=False)), (ids,)),
+        "funnel": lambda: (T.FunnelModel(T.FunnelConfig(block_sizes=[1, 1], d_model=64, n_head=4,
+                                                        d_head=16, d_inner=128, vocab_size=1000)),
+                           (ids,)),
+        "beit": lambda: (T.BeitModel(T.BeitConfig(**SMALL, image_size=64, patch_size=16,
+                                                  use_relative_position_bias=True)), (image,)),
+        "levit": lambda: (T.LevitModel(T.LevitConfig(image_size=64)), (image,)),
+        "speech_to_text": lambda: (T.Speech2TextModel(T.Speech2TextConfig(
+            **decoder, input_feat_per_channel=80, max_source_positions=200, conv_channels=32)).encoder,
+            (torch.randn(2, 40, 80),)),
     }
     return make[name]()
 
@@ -188,13 +211,24 @@ def diffusion_unet_block(channels=32, size=32):
     return model.eval(), (torch.randn(2, 4, size, size), torch.tensor([10, 500]))
 
 
+def video_model(name):
+    """A torchvision video classifier (Conv3d, 3-D pooling, Swin3D's 3-D windows), random
+    weights, on 8 frames of 64x64."""
+    import torch
+    import torchvision
+    model = getattr(torchvision.models.video, name)(weights=None).eval()
+    return model, (torch.randn(1, 3, 8, 64, 64),)
+
+
 def make(name, image_size=224):
     """`image_size`: the torchvision models' input (the CPU reference is slow at 224)."""
     if name in HUGGING_FACE:
         return hugging_face(name)
     if name in DIFFUSION:
         return diffusion_unet_block()
+    if name in VIDEO:
+        return video_model(name)
     return torchvision_model(name, image_size)
 
 
-ALL = TORCHVISION + SEGMENTATION + HUGGING_FACE + DIFFUSION
+ALL = TORCHVISION + SEGMENTATION + HUGGING_FACE + DIFFUSION + VIDEO
