@@ -246,6 +246,13 @@ std::vector<ProbeCall> nn_calls() {
              value("output_size", Ints{1})};
        },
        {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"unused_indices"}}}},
+      {"pooling 1-D",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{
+             s.f32("self", {2, 4, 6}),  value("kernel_size", Ints{2}), value("stride", Ints{2}),
+             value("padding", Ints{0}), value("dilation", Ints{1}),    value("ceil_mode", false)};
+       },
+       {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"unused_indices"}}}},
       {"adaptive pooling 3x3",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("self", {2, 4, 6, 6}),

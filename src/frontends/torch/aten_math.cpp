@@ -129,6 +129,13 @@ void convert_rsqrt(AtenNode& node) {
   node.set_output(0, node.add("Reciprocal", {node.add("Sqrt", {x})}));
 }
 
+// square(self) = self * self (integers stay integers; bool becomes int64, as in PyTorch).
+void convert_square(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  if (dtype_of(node, x) == DType::Bool) x = cast_to(node, x, DType::Int64);
+  node.set_output(0, node.add("Mul", {x, x}));
+}
+
 void convert_silu(AtenNode& node) {
   ir::Value* x = node.tensor("self");
   node.set_output(0, node.add("Mul", {x, node.add("Sigmoid", {x})}));
@@ -227,6 +234,7 @@ void add_math_ops(AtenTable& table) {
   table["aten.hardsigmoid.default"] =
       unary("HardSigmoid", true, {{"alpha", 1.0 / 6.0}, {"beta", 0.5}});
   table["aten.rsqrt.default"] = convert_rsqrt;
+  table["aten.square.default"] = convert_square;
   table["aten.silu.default"] = convert_silu;
   table["aten.gelu.default"] = convert_gelu;
   table["aten.clamp.default"] = clip("min", "max");

@@ -446,6 +446,41 @@ void convert_avg_pool2d(AtenNode& node) {
   node.set_output(0, node.add("AveragePool", {node.tensor("self")}, attrs));
 }
 
+// avg_pool1d / max_pool1d over [N, C, L] or [C, L]: the 2-D pool over a unit height (the
+// kernels Kiln has for images), its window [1, k].
+AtenConverter pool1d(const char* op) {
+  return [op = std::string(op)](AtenNode& node) {
+    bool average = op == "AveragePool";
+    if (!average && node.output_count() > 1 && node.output_used(1))
+      node.unsupported("the indices output of max pooling is used");
+    if (average && node.has("divisor_override")) node.unsupported("divisor_override");
+    ir::Value* x = node.tensor("self");
+    int64_t rank = rank_of(node, x);
+    if (rank != 2 && rank != 3) node.invalid("input of rank ", rank, " (expected [N, C, L])");
+    int64_t kernel = per_spatial_dim(node, node.ints("kernel_size"), 1, "kernel_size")[0];
+    auto strides = node.ints("stride", {});
+    int64_t stride = strides.empty() ? kernel : per_spatial_dim(node, strides, 1, "stride")[0];
+    int64_t padding = per_spatial_dim(node, node.ints("padding", {0}), 1, "padding")[0];
+    std::map<std::string, ir::AttrValue> attrs{
+        {"kernel_shape", std::vector<int64_t>{1, kernel}},
+        {"strides", std::vector<int64_t>{1, stride}},
+        {"pads", std::vector<int64_t>{0, padding, 0, padding}},
+        {"ceil_mode", int64_t{node.bool_arg("ceil_mode", false)}}};
+    if (average) {
+      attrs["count_include_pad"] = int64_t{node.bool_arg("count_include_pad", true)};
+    } else {
+      int64_t dilation = per_spatial_dim(node, node.ints("dilation", {1}), 1, "dilation")[0];
+      attrs["dilations"] = std::vector<int64_t>{1, dilation};
+    }
+    ir::Value* image = node.add("Unsqueeze", {x}, {{"axes", std::vector<int64_t>{rank - 1}}});
+    if (rank == 2) image = node.add("Unsqueeze", {image}, {{"axes", std::vector<int64_t>{0}}});
+    ir::Value* pooled = node.add(op, {image}, attrs);
+    std::vector<int64_t> axes{rank == 2 ? int64_t{0} : int64_t{2}};
+    if (rank == 2) axes.push_back(1);
+    node.set_output(0, node.add("Squeeze", {pooled}, {{"axes", axes}}));
+  };
+}
+
 }  // namespace
 
 void add_nn_ops(AtenTable& table) {
@@ -478,6 +513,9 @@ void add_nn_ops(AtenTable& table) {
   table["aten.max_pool2d.default"] = convert_max_pool2d;
   table["aten.max_pool2d_with_indices.default"] = convert_max_pool2d;
   table["aten.avg_pool2d.default"] = convert_avg_pool2d;
+  table["aten.avg_pool1d.default"] = pool1d("AveragePool");
+  table["aten.max_pool1d.default"] = pool1d("MaxPool");
+  table["aten.max_pool1d_with_indices.default"] = pool1d("MaxPool");
 }
 
 }  // namespace kiln::torch

@@ -316,6 +316,7 @@ void add_shape_ops(AtenTable& table) {
   table["aten.squeeze.dims"] = convert_squeeze;
   table["aten.expand.default"] = convert_expand;
   table["aten.expand_as.default"] = convert_expand_as;
+  table["aten.broadcast_to.default"] = convert_expand;
   table["aten.cat.default"] = convert_cat;
   table["aten.concat.default"] = convert_cat;
   table["aten.split.Tensor"] = [](AtenNode& node) { convert_even_split(node, false); };

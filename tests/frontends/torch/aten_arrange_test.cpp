@@ -1,7 +1,7 @@
 // ATen ops found in models torch.export leaves in its default dialect (stack, meshgrid,
 // repeat_interleave, reshape_as, x.T, baddbmm, floor_divide, empty_like, glu,
-// adaptive_avg_pool3d): converted and run on the CPU reference against values worked out by
-// hand.
+// adaptive_avg_pool3d, 1-D pools, square, broadcast_to, empty): converted and run on the CPU
+// reference against values worked out by hand.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -172,6 +172,35 @@ TEST(AtenArrange, AdaptiveAvgPool3dUnevenBinsAndGlobal) {
   EXPECT_THAT(results[0].to_double_vector(),
               Pointwise(DoubleNear(1e-5), std::vector<double>{5, 6}));
   EXPECT_THAT(results[1].to_double_vector(), Pointwise(DoubleNear(1e-5), std::vector<double>{5.5}));
+}
+
+// [N, C, L] pooled in windows of 2 (stride 2, one pad each side for the max): the 2-D kernels
+// over a unit height give PyTorch's 1-D results. square, broadcast_to and empty as well.
+TEST(AtenArrange, OneDimensionalPoolsSquareBroadcastToAndEmpty) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{1, 1, 4});
+  ir::Value* average =
+      h.convert("aten.avg_pool1d.default",
+                {arg("self", x), arg("kernel_size", std::vector<int64_t>{2})}, "average");
+  ir::Value* maximum =
+      h.convert("aten.max_pool1d.default",
+                {arg("self", x), arg("kernel_size", std::vector<int64_t>{2}),
+                 arg("stride", std::vector<int64_t>{2}), arg("padding", std::vector<int64_t>{1})},
+                "maximum");
+  ir::Value* squared = h.convert("aten.square.default", {arg("self", x)}, "squared");
+  ir::Value* wide = h.convert("aten.broadcast_to.default",
+                              {arg("self", x), arg("size", std::vector<int64_t>{2, 1, 4})}, "wide");
+  ir::Value* empty =
+      h.convert("aten.empty.memory_format", {arg("size", std::vector<int64_t>{3, 2})}, "empty");
+  EXPECT_EQ(average->shape.to_string(), "[1, 1, 2]");
+  EXPECT_EQ(maximum->shape.to_string(), "[1, 1, 3]");
+  EXPECT_EQ(empty->shape.to_string(), "[3, 2]");
+  auto results =
+      h.run({average, maximum, squared, wide}, {{"x", floats({1, 1, 4}, {1, 5, -2, 3})}});
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(3, 0.5));
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(1, 5, 3));
+  EXPECT_THAT(results[2].to_double_vector(), ElementsAre(1, 25, 4, 9));
+  EXPECT_EQ(results[3].dims(), (Dims{2, 1, 4}));
 }
 
 }  // namespace
