@@ -190,6 +190,8 @@ size_t AtenCaller::list_length(const std::string& target,
     return it == args.end() ? nullptr : &it->second;
   };
   if (target == "aten.split_with_sizes.default") return get("split_sizes")->items.size();
+  if (target == "aten.meshgrid.indexing" || target == "aten.meshgrid.default")
+    return get("tensors")->items.size();
   const ScriptValue* self = get("self");
   ir::Value* tensor = tensor_of(*self, call.name + "_self");
   const ScriptValue* dim_value = get("dim");
@@ -247,9 +249,11 @@ ScriptValue AtenCaller::call(const ScriptCall& call) {
     arguments.push_back({schema.name, std::move(value), tensor_name});
   }
   std::string base = call.name + "#" + std::to_string(counter_++);
-  bool is_list = overload->target == "aten.split.Tensor" ||
-                 overload->target == "aten.split_with_sizes.default" ||
-                 overload->target == "aten.chunk.default" || overload->target == "aten.unbind.int";
+  bool is_list =
+      overload->target == "aten.split.Tensor" ||
+      overload->target == "aten.split_with_sizes.default" ||
+      overload->target == "aten.chunk.default" || overload->target == "aten.unbind.int" ||
+      overload->target == "aten.meshgrid.indexing" || overload->target == "aten.meshgrid.default";
   size_t tuple_size = tuple_output_count(overload->target);
   std::vector<torch::OutputSlot> slots;
   if (is_list) {

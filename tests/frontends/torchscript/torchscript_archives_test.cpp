@@ -208,6 +208,28 @@ TEST(TorchScriptArchive, ChunkUnpacksAsManyPiecesAsTorchMakes) {
   EXPECT_EQ(graph.outputs()[1]->shape.to_string(), "[4, 2]");
 }
 
+// Calls Hugging Face's Falcon, LeViT and BEiT leave in traced code: split_with_sizes, meshgrid
+// of a list (unpacked), an in-place multiply by a number and x[...] = number (copy_ of a
+// number). Checked against fc2's output, which the graph also returns.
+TEST(TorchScriptArchive, SplitWithSizesMeshgridAndInPlaceNumbers) {
+  ir::Graph graph = import_mlp_ending(
+      "    _2, _3, = torch.split_with_sizes(_1, [3, 5], 1)\n"
+      "    _4, _5, = torch.meshgrid([torch.select(_2, 0, 0), torch.select(_3, 0, 0)], "
+      "indexing=\"ij\")\n"
+      "    _6 = torch.mul_(torch.sub(_4, _4), 2)\n"
+      "    _7 = torch.copy_(_6, 3)\n"
+      "    return (_1, torch.add(_7, _5))\n");
+  ir::verify(graph);
+  ASSERT_EQ(graph.outputs().size(), 2u);
+  EXPECT_EQ(graph.outputs()[1]->shape.to_string(), "[3, 5]");
+  std::vector<Tensor> results = cpu::Executor(graph).run(
+      {{graph.inputs()[0]->name, test_support::einsum_operand({4, 16}, 0)}});
+  std::vector<double> fc2 = results[0].to_double_vector(), got = results[1].to_double_vector();
+  for (size_t i = 0; i < 3; ++i) {
+    for (size_t j = 0; j < 5; ++j) EXPECT_NEAR(got[i * 5 + j], 3 + fc2[3 + j], 1e-5) << i << j;
+  }
+}
+
 // torch.einsum(equation, [tensors]) as scripted code writes it, with maxvit's spaces and
 // capitals; checked against loops over fc2's output, which the graph also returns.
 TEST(TorchScriptArchive, EinsumMatchesLoops) {
