@@ -246,6 +246,32 @@ std::vector<ProbeCall> nn_calls() {
              value("output_size", Ints{1})};
        },
        {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"unused_indices"}}}},
+      {"pooling 3-D",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{
+             s.f32("self", {1, 2, 4, 6, 6}), value("kernel_size", Ints{2}),
+             value("stride", Ints{2}),       value("padding", Ints{0}),
+             value("dilation", Ints{1}),     value("ceil_mode", false)};
+       },
+       {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"unused_indices"}}}},
+      {"pixel shuffles and folds",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {1, 8, 4, 4}),
+                                           value("upscale_factor", int64_t{2}),
+                                           value("downscale_factor", int64_t{2}),
+                                           value("output_size", Ints{3, 3}),
+                                           value("kernel_size", Ints{2}),
+                                           value("dilation", Ints{1}),
+                                           value("padding", Ints{0}),
+                                           value("stride", Ints{1})};
+       }},
+      {"fold",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{
+             s.f32("self", {1, 8, 9}),      value("output_size", Ints{4, 4}),
+             value("kernel_size", Ints{2}), value("dilation", Ints{1}),
+             value("padding", Ints{0}),     value("stride", Ints{1})};
+       }},
       {"pooling 1-D",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{

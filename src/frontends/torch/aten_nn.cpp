@@ -80,7 +80,7 @@ void emit_conv(AtenNode& node, bool transposed) {
   if (weight_rank < 3) node.invalid("weight of rank ", weight_rank);
   size_t spatial = static_cast<size_t>(weight_rank - 2);
   auto strides = per_spatial_dim(node, node.ints("stride", {1}), spatial, "stride");
-  auto dilations = per_spatial_dim(node, node.ints("dilation", {1}), spatial, "dilation");
+  auto dilations = per_spatial_dim(node, node.ints("dilation", {1}), size_t(spatial), "dilation");
   std::vector<int64_t> pads;
   const Argument* padding = node.find("padding");
   if (padding != nullptr && std::holds_alternative<std::string>(*padding)) {
@@ -193,9 +193,8 @@ ir::Value* shape_like(AtenNode& node, ir::Value* x) {
 // each group's mean and biased variance, viewed back and scaled per channel. Half-precision
 // inputs are normalized in float32, as PyTorch accumulates. native_group_norm's mean and rstd
 // outputs ([N, G]) are built only if used.
-void convert_group_norm(AtenNode& node) {
+void emit_group_norm(AtenNode& node, int64_t groups) {
   ir::Value* input = node.tensor("input");
-  int64_t groups = node.has("num_groups") ? node.int_arg("num_groups") : node.int_arg("group");
   int64_t rank = rank_of(node, input);
   if (rank < 2) node.invalid("input of rank ", rank, " (expected [N, C, *])");
   const ir::Dim& channels = input->shape[1];
@@ -234,6 +233,23 @@ void convert_group_norm(AtenNode& node) {
   if (node.output_count() > 2 && node.output_used(2)) {
     node.set_output(2, statistic(node.add("Reciprocal", {deviation})));
   }
+}
+
+void convert_group_norm(AtenNode& node) {
+  emit_group_norm(node,
+                  node.has("num_groups") ? node.int_arg("num_groups") : node.int_arg("group"));
+}
+
+// instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, ...): with
+// the input's own statistics (InstanceNorm without running statistics, as style-transfer and
+// GAN generators have it), a group norm with a group per channel.
+void convert_instance_norm(AtenNode& node) {
+  if (!node.bool_arg("use_input_stats", true))
+    node.unsupported("running statistics (InstanceNorm with track_running_stats=True)");
+  ir::Value* input = node.tensor("input");
+  if (rank_of(node, input) < 2 || !input->shape[1].is_static())
+    node.unsupported("input ", input->shape.to_string(), " without static channels");
+  emit_group_norm(node, input->shape[1].value);
 }
 
 // norm_except_dim(v, pow, dim): the pow-norm of v over every axis but `dim`, kept as size-1
@@ -415,35 +431,41 @@ void convert_adaptive_avg_pool1d(AtenNode& node) {
 
 // max_pool2d(self, kernel_size, stride, padding, dilation, ceil_mode); the _with_indices
 // form's indices must be unused.
-void convert_max_pool2d(AtenNode& node) {
-  if (node.output_used(1)) node.unsupported("the indices output of max pooling is used");
-  auto kernel = per_spatial_dim(node, node.ints("kernel_size"), 2, "kernel_size");
-  auto strides = node.ints("stride", {});
-  strides = strides.empty() ? kernel : per_spatial_dim(node, strides, 2, "stride");
-  auto padding = per_spatial_dim(node, node.ints("padding", {0}), 2, "padding");
-  auto dilations = per_spatial_dim(node, node.ints("dilation", {1}), 2, "dilation");
-  std::map<std::string, ir::AttrValue> attrs{
-      {"kernel_shape", kernel},
-      {"strides", strides},
-      {"pads", symmetric_pads(padding)},
-      {"dilations", dilations},
-      {"ceil_mode", int64_t{node.bool_arg("ceil_mode", false)}}};
-  node.set_output(0, node.add("MaxPool", {node.tensor("self")}, attrs));
+// max_pool2d/3d and avg_pool2d/3d: the ONNX pools over `spatial` dims (LocalResponseNorm's
+// decomposition pools 3-D over channels).
+AtenConverter max_pool(int64_t spatial) {
+  return [spatial](AtenNode& node) {
+    if (node.output_used(1)) node.unsupported("the indices output of max pooling is used");
+    auto kernel = per_spatial_dim(node, node.ints("kernel_size"), size_t(spatial), "kernel_size");
+    auto strides = node.ints("stride", {});
+    strides = strides.empty() ? kernel : per_spatial_dim(node, strides, size_t(spatial), "stride");
+    auto padding = per_spatial_dim(node, node.ints("padding", {0}), size_t(spatial), "padding");
+    auto dilations = per_spatial_dim(node, node.ints("dilation", {1}), size_t(spatial), "dilation");
+    std::map<std::string, ir::AttrValue> attrs{
+        {"kernel_shape", kernel},
+        {"strides", strides},
+        {"pads", symmetric_pads(padding)},
+        {"dilations", dilations},
+        {"ceil_mode", int64_t{node.bool_arg("ceil_mode", false)}}};
+    node.set_output(0, node.add("MaxPool", {node.tensor("self")}, attrs));
+  };
 }
 
-void convert_avg_pool2d(AtenNode& node) {
-  if (node.has("divisor_override")) node.unsupported("divisor_override");
-  auto kernel = per_spatial_dim(node, node.ints("kernel_size"), 2, "kernel_size");
-  auto strides = node.ints("stride", {});
-  strides = strides.empty() ? kernel : per_spatial_dim(node, strides, 2, "stride");
-  auto padding = per_spatial_dim(node, node.ints("padding", {0}), 2, "padding");
-  std::map<std::string, ir::AttrValue> attrs{
-      {"kernel_shape", kernel},
-      {"strides", strides},
-      {"pads", symmetric_pads(padding)},
-      {"ceil_mode", int64_t{node.bool_arg("ceil_mode", false)}},
-      {"count_include_pad", int64_t{node.bool_arg("count_include_pad", true)}}};
-  node.set_output(0, node.add("AveragePool", {node.tensor("self")}, attrs));
+AtenConverter avg_pool(int64_t spatial) {
+  return [spatial](AtenNode& node) {
+    if (node.has("divisor_override")) node.unsupported("divisor_override");
+    auto kernel = per_spatial_dim(node, node.ints("kernel_size"), size_t(spatial), "kernel_size");
+    auto strides = node.ints("stride", {});
+    strides = strides.empty() ? kernel : per_spatial_dim(node, strides, size_t(spatial), "stride");
+    auto padding = per_spatial_dim(node, node.ints("padding", {0}), size_t(spatial), "padding");
+    std::map<std::string, ir::AttrValue> attrs{
+        {"kernel_shape", kernel},
+        {"strides", strides},
+        {"pads", symmetric_pads(padding)},
+        {"ceil_mode", int64_t{node.bool_arg("ceil_mode", false)}},
+        {"count_include_pad", int64_t{node.bool_arg("count_include_pad", true)}}};
+    node.set_output(0, node.add("AveragePool", {node.tensor("self")}, attrs));
+  };
 }
 
 // avg_pool1d / max_pool1d over [N, C, L] or [C, L]: the 2-D pool over a unit height (the
@@ -501,6 +523,7 @@ void add_nn_ops(AtenTable& table) {
   table["aten.group_norm.default"] = convert_group_norm;
   table["aten.native_group_norm.default"] = convert_group_norm;
   table["aten._weight_norm.default"] = convert_weight_norm;
+  table["aten.instance_norm.default"] = convert_instance_norm;
   table["aten._weight_norm_interface.default"] = convert_weight_norm;
   table["aten.norm_except_dim.default"] = convert_norm_except_dim;
   table["aten.scaled_dot_product_attention.default"] = convert_sdpa;
@@ -510,9 +533,12 @@ void add_nn_ops(AtenTable& table) {
   table["aten.adaptive_avg_pool2d.default"] = convert_adaptive_avg_pool2d;
   table["aten._adaptive_avg_pool2d.default"] = convert_adaptive_avg_pool2d;
   table["aten.adaptive_avg_pool3d.default"] = convert_adaptive_avg_pool3d;
-  table["aten.max_pool2d.default"] = convert_max_pool2d;
-  table["aten.max_pool2d_with_indices.default"] = convert_max_pool2d;
-  table["aten.avg_pool2d.default"] = convert_avg_pool2d;
+  table["aten.max_pool2d.default"] = max_pool(2);
+  table["aten.max_pool2d_with_indices.default"] = max_pool(2);
+  table["aten.max_pool3d.default"] = max_pool(3);
+  table["aten.max_pool3d_with_indices.default"] = max_pool(3);
+  table["aten.avg_pool2d.default"] = avg_pool(2);
+  table["aten.avg_pool3d.default"] = avg_pool(3);
   table["aten.avg_pool1d.default"] = pool1d("AveragePool");
   table["aten.max_pool1d.default"] = pool1d("MaxPool");
   table["aten.max_pool1d_with_indices.default"] = pool1d("MaxPool");

@@ -135,6 +135,20 @@ void convert_topk(AtenNode& node) {
   node.set_output(1, outputs[1]);
 }
 
+// sort(self, dim, descending[, stable]) and argsort: a TopK over the whole dim, sorted. Equal
+// values may come in another order than PyTorch's unstable sort puts them.
+void emit_sort(AtenNode& node, bool indices_only) {
+  ir::Value* x = node.tensor("self");
+  int64_t axis = normalize_dim(node, node.int_arg("dim", -1), rank_of(node, x));
+  if (!x->shape[axis].is_static()) node.unsupported("sorting a dim known only at run time");
+  int64_t largest = node.bool_arg("descending", false) ? 1 : 0;
+  std::vector<ir::Value*> outputs = node.add_multi(
+      "TopK", {x}, {{"k", x->shape[axis].value}, {"axis", axis}, {"largest", largest}}, 2);
+  if (indices_only) return node.set_output(0, outputs[1]);
+  node.set_output(0, outputs[0]);
+  node.set_output(1, outputs[1]);
+}
+
 // any(dim): the maximum of the values as 0/1 floats, back to bool.
 void convert_any(AtenNode& node) {
   ir::Value* x = node.tensor("self");
@@ -247,6 +261,10 @@ void add_reduce_ops(AtenTable& table) {
   table["aten.matmul.default"] = convert_matmul;
   table["aten.addmm.default"] = convert_addmm;
   table["aten.baddbmm.default"] = convert_baddbmm;
+  table["aten.sort.default"] = [](AtenNode& node) { emit_sort(node, false); };
+  table["aten.sort.stable"] = [](AtenNode& node) { emit_sort(node, false); };
+  table["aten.argsort.default"] = [](AtenNode& node) { emit_sort(node, true); };
+  table["aten.argsort.stable"] = [](AtenNode& node) { emit_sort(node, true); };
 }
 
 }  // namespace kiln::torch

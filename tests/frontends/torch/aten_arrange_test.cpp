@@ -203,5 +203,78 @@ TEST(AtenArrange, OneDimensionalPoolsSquareBroadcastToAndEmpty) {
   EXPECT_EQ(results[3].dims(), (Dims{2, 1, 4}));
 }
 
+// pixel_shuffle of [1, 4, 1, 1] by 2: channels 0..3 land at (0,0), (0,1), (1,0), (1,1);
+// pixel_unshuffle takes it back.
+TEST(AtenArrange, PixelShuffleAndUnshuffle) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{1, 8, 1, 2});
+  ir::Value* up = h.convert("aten.pixel_shuffle.default",
+                            {arg("self", x), arg("upscale_factor", int64_t{2})}, "up");
+  ir::Value* back = h.convert("aten.pixel_unshuffle.default",
+                              {arg("self", up), arg("downscale_factor", int64_t{2})}, "back");
+  EXPECT_EQ(up->shape.to_string(), "[1, 2, 2, 4]");
+  auto results = h.run({up, back}, {{"x", floats({1, 8, 1, 2}, iota(16))}});
+  // Channel c of the first group (0..3), pixel w: goes to row c / 2, column 2 w + c % 2.
+  EXPECT_THAT(results[0].to_double_vector(),
+              ElementsAre(0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15));
+  EXPECT_THAT(results[1].to_double_vector(), ::testing::ElementsAreArray(iota(16)));
+}
+
+// sort descending along the last dim (values and indices), argsort ascending.
+TEST(AtenArrange, SortAndArgsort) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{2, 3});
+  h.convert_slots(
+      "aten.sort.default", {arg("self", x), arg("dim", int64_t{-1}), arg("descending", true)},
+      {{OutputSlot::Kind::Tensor, {"values"}}, {OutputSlot::Kind::Tensor, {"indices"}}});
+  ir::Value* order =
+      h.convert("aten.argsort.default", {arg("self", x), arg("dim", int64_t{1})}, "order");
+  auto results = h.run({h.context.find_tensor("values"), h.context.find_tensor("indices"), order},
+                       {{"x", floats({2, 3}, {2, 7, 5, 1, -1, 4})}});
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(7, 5, 2, 4, 1, -1));
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(1, 2, 0, 2, 0, 1));
+  EXPECT_THAT(results[2].to_double_vector(), ElementsAre(0, 2, 1, 1, 0, 2));
+}
+
+// instance_norm without running statistics: each (sample, channel) normalized on its own;
+// [1, 2, 2] per channel rows [1, 3] and [2, 6] become [-1, 1] (eps 0), then weight 2, bias 1.
+TEST(AtenArrange, InstanceNormUsesEachChannelsOwnStatistics) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{1, 2, 2});
+  ir::Value* w = h.input("w", DType::Float32, Dims{2});
+  ir::Value* b = h.input("b", DType::Float32, Dims{2});
+  ir::Value* out =
+      h.convert("aten.instance_norm.default", {arg("input", x), arg("weight", w), arg("bias", b),
+                                               arg("use_input_stats", true), arg("eps", 0.0)});
+  auto results = h.run({out}, {{"x", floats({1, 2, 2}, {1, 3, 2, 6})},
+                               {"w", floats({2}, {2, 2})},
+                               {"b", floats({2}, {1, 1})}});
+  EXPECT_THAT(results[0].to_double_vector(),
+              Pointwise(DoubleNear(1e-6), std::vector<double>{-1, 3, -1, 3}));
+}
+
+// im2col of a [1, 1, 3, 3] image in 2x2 windows, stride 1: 4 columns of 4 elements; col2im of
+// those columns sums the overlaps back (the centre is in all four windows).
+TEST(AtenArrange, Im2colAndCol2imAreUnfoldAndFold) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{1, 1, 3, 3});
+  std::vector<NamedArgument> window = {
+      arg("kernel_size", std::vector<int64_t>{2}), arg("dilation", std::vector<int64_t>{1}),
+      arg("padding", std::vector<int64_t>{0}), arg("stride", std::vector<int64_t>{1})};
+  std::vector<NamedArgument> unfold_args = window;
+  unfold_args.push_back(arg("self", x));
+  ir::Value* columns = h.convert("aten.im2col.default", unfold_args, "columns");
+  std::vector<NamedArgument> fold_args = window;
+  fold_args.push_back(arg("self", columns));
+  fold_args.push_back(arg("output_size", std::vector<int64_t>{3, 3}));
+  ir::Value* folded = h.convert("aten.col2im.default", fold_args, "folded");
+  EXPECT_EQ(columns->shape.to_string(), "[1, 4, 4]");
+  auto results = h.run({columns, folded}, {{"x", floats({1, 1, 3, 3}, iota(9))}});
+  // Row t of the columns is window tap t (0: top-left) over the 4 window positions.
+  EXPECT_THAT(results[0].to_double_vector(),
+              ElementsAre(0, 1, 3, 4, 1, 2, 4, 5, 3, 4, 6, 7, 4, 5, 7, 8));
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(0, 2, 2, 6, 16, 10, 6, 14, 8));
+}
+
 }  // namespace
 }  // namespace kiln::torch
