@@ -246,32 +246,6 @@ std::vector<ProbeCall> nn_calls() {
              value("output_size", Ints{1})};
        },
        {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"unused_indices"}}}},
-      {"pooling 3-D",
-       [](ProbeScope& s) {
-         return std::vector<NamedArgument>{
-             s.f32("self", {1, 2, 4, 6, 6}), value("kernel_size", Ints{2}),
-             value("stride", Ints{2}),       value("padding", Ints{0}),
-             value("dilation", Ints{1}),     value("ceil_mode", false)};
-       },
-       {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"unused_indices"}}}},
-      {"pixel shuffles and folds",
-       [](ProbeScope& s) {
-         return std::vector<NamedArgument>{s.f32("self", {1, 8, 4, 4}),
-                                           value("upscale_factor", int64_t{2}),
-                                           value("downscale_factor", int64_t{2}),
-                                           value("output_size", Ints{3, 3}),
-                                           value("kernel_size", Ints{2}),
-                                           value("dilation", Ints{1}),
-                                           value("padding", Ints{0}),
-                                           value("stride", Ints{1})};
-       }},
-      {"fold",
-       [](ProbeScope& s) {
-         return std::vector<NamedArgument>{
-             s.f32("self", {1, 8, 9}),      value("output_size", Ints{4, 4}),
-             value("kernel_size", Ints{2}), value("dilation", Ints{1}),
-             value("padding", Ints{0}),     value("stride", Ints{1})};
-       }},
       {"pooling 1-D",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{
@@ -381,6 +355,38 @@ std::vector<ProbeCall> shape_calls() {
   };
 }
 
+// 3-D pools, pixel shuffles and im2col/col2im's windows.
+std::vector<ProbeCall> window_calls() {
+  return {
+      {"pooling 3-D",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{
+             s.f32("self", {1, 2, 4, 6, 6}), value("kernel_size", Ints{2}),
+             value("stride", Ints{2}),       value("padding", Ints{0}),
+             value("dilation", Ints{1}),     value("ceil_mode", false)};
+       },
+       {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"unused_indices"}}}},
+      {"pixel shuffles and folds",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {1, 8, 4, 4}),
+                                           value("upscale_factor", int64_t{2}),
+                                           value("downscale_factor", int64_t{2}),
+                                           value("output_size", Ints{3, 3}),
+                                           value("kernel_size", Ints{2}),
+                                           value("dilation", Ints{1}),
+                                           value("padding", Ints{0}),
+                                           value("stride", Ints{1})};
+       }},
+      {"fold",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{
+             s.f32("self", {1, 8, 9}),      value("output_size", Ints{4, 4}),
+             value("kernel_size", Ints{2}), value("dilation", Ints{1}),
+             value("padding", Ints{0}),     value("stride", Ints{1})};
+       }},
+  };
+}
+
 std::vector<ProbeCall> indexing_calls() {
   return {
       {"gather",
@@ -477,7 +483,8 @@ std::vector<ProbeCall> creation_calls() {
 const std::vector<ProbeCall>& probe_calls() {
   static const std::vector<ProbeCall> calls = [] {
     std::vector<ProbeCall> all;
-    for (auto family : {math_calls, nn_calls, shape_calls, indexing_calls, creation_calls}) {
+    for (auto family :
+         {math_calls, nn_calls, window_calls, shape_calls, indexing_calls, creation_calls}) {
       for (ProbeCall& call : family()) all.push_back(std::move(call));
     }
     std::stable_partition(all.begin(), all.end(), [](const ProbeCall& c) { return !c.fallback; });
