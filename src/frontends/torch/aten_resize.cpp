@@ -2,8 +2,12 @@
 // upsample_linear1d, upsample_bilinear2d, upsample_trilinear3d; .vec and .default) as the core
 // Resize op over the last 1 to 3 dims, with PyTorch's conventions: nearest reads
 // floor(dst * in / out), nearest-exact floor((dst + 0.5) * in / out), linear is half_pixel
-// (clamping below 0 reads the edge as clamping the index does) or align_corners.
+// (clamping below 0 reads the edge as clamping the index does) or align_corners; bicubic
+// (upsample_bicubic2d) as two products with constant weight matrices.
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <vector>
 
 #include "frontends/torch/aten_helpers.h"
 #include "frontends/torch/aten_ops.h"
@@ -93,9 +97,71 @@ AtenConverter upsample(Kind kind, size_t dims, bool vec) {
   };
 }
 
+// PyTorch's bicubic weights (A = -0.75) for the four taps around a source position t past
+// its floor.
+std::array<double, 4> cubic_weights(double t) {
+  constexpr double a = -0.75;
+  auto near = [](double x) { return ((a + 2) * x - (a + 3)) * x * x + 1; };       // |x| <= 1
+  auto far = [](double x) { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a; };  // 1 < |x| < 2
+  return {far(t + 1), near(t), near(1 - t), far(2 - t)};
+}
+
+// The [in, out] matrix whose column o holds the bicubic weights output element o takes from
+// each input element, as PyTorch's upsample_bicubic2d computes them: source position
+// (o + 0.5) * scale - 0.5 (align_corners: o * (in - 1) / (out - 1)), scale 1 / scale_factor
+// where one is given, else in / out; taps past either end read the edge element.
+Tensor bicubic_matrix(int64_t in, int64_t out, bool align_corners, double given_scale,
+                      DType dtype) {
+  double scale = align_corners     ? (out > 1 ? double(in - 1) / double(out - 1) : 0.0)
+                 : given_scale > 0 ? 1.0 / given_scale
+                                   : double(in) / double(out);
+  std::vector<double> matrix(static_cast<size_t>(in * out), 0.0);
+  for (int64_t o = 0; o < out; ++o) {
+    double source = align_corners ? scale * double(o) : scale * (double(o) + 0.5) - 0.5;
+    int64_t floor = std::min(static_cast<int64_t>(std::floor(source)), in - 1);
+    double t = std::clamp(source - double(floor), 0.0, 1.0);
+    std::array<double, 4> weights = cubic_weights(t);
+    for (int64_t j = 0; j < 4; ++j) {
+      int64_t tap = std::clamp<int64_t>(floor - 1 + j, 0, in - 1);
+      matrix[static_cast<size_t>(tap * out + o)] += weights[static_cast<size_t>(j)];
+    }
+  }
+  return Tensor::from_vector<double>({in, out}, matrix).to(dtype);
+}
+
+// upsample_bicubic2d (.vec and .default): bicubic interpolation is linear and separable, so
+// it is two products with constant weight matrices, over the width and then the height
+// (transposing between), as exact as the weights. Needs static spatial dims.
+AtenConverter bicubic(bool vec) {
+  return [vec](AtenNode& node) {
+    ir::Value* x = node.tensor(vec ? "input" : "self");
+    const bool align_corners = node.bool_arg("align_corners", false);
+    std::vector<int64_t> sizes;
+    std::vector<double> scales;
+    resize_geometry(node, x, 2, vec, align_corners, sizes, scales);
+    DType dtype = dtype_of(node, x);
+    if (!is_floating(dtype)) node.unsupported("a ", dtype_name(dtype), " input");
+    const ir::Dim& height = x->shape[2];
+    const ir::Dim& width = x->shape[3];
+    if (!height.is_static() || !width.is_static() || sizes[2] < 0 || sizes[3] < 0)
+      node.unsupported("input ", x->shape.to_string(), " (bicubic needs static spatial dims)");
+    const std::vector<int64_t> swap{0, 1, 3, 2};
+    ir::Value* columns = node.add(
+        "MatMul",
+        {x, node.constant(bicubic_matrix(width.value, sizes[3], align_corners, scales[3], dtype))});
+    ir::Value* flipped = node.add("Transpose", {columns}, {{"perm", swap}});
+    ir::Value* rows = node.add(
+        "MatMul", {flipped, node.constant(bicubic_matrix(height.value, sizes[2], align_corners,
+                                                         scales[2], dtype))});
+    node.set_output(0, node.add("Transpose", {rows}, {{"perm", swap}}));
+  };
+}
+
 }  // namespace
 
 void add_resize_ops(AtenTable& table) {
+  table["aten.upsample_bicubic2d.default"] = bicubic(false);
+  table["aten.upsample_bicubic2d.vec"] = bicubic(true);
   for (size_t dims : {1, 2, 3}) {
     const std::string suffix = std::to_string(dims) + "d";
     for (bool vec : {false, true}) {

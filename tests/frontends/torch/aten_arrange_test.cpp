@@ -276,5 +276,27 @@ TEST(AtenArrange, Im2colAndCol2imAreUnfoldAndFold) {
   EXPECT_THAT(results[1].to_double_vector(), ElementsAre(0, 2, 2, 6, 16, 10, 6, 14, 8));
 }
 
+// Bicubic upsampling of the row [0, 1, 4, 9]: PyTorch 2.15's values for 4 -> 8 (half-pixel
+// centres, edge taps clamped) and 4 -> 3 with align_corners.
+TEST(AtenArrange, BicubicUpsamplingMatchesPyTorch) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{1, 1, 1, 4});
+  ir::Value* wide = h.convert("aten.upsample_bicubic2d.vec",
+                              {arg("input", x), arg("output_size", std::vector<int64_t>{1, 8}),
+                               arg("align_corners", false)},
+                              "wide");
+  ir::Value* corners = h.convert(
+      "aten.upsample_bicubic2d.default",
+      {arg("self", x), arg("output_size", std::vector<int64_t>{1, 3}), arg("align_corners", true)},
+      "corners");
+  auto results = h.run({wide, corners}, {{"x", floats({1, 1, 1, 4}, {0, 1, 4, 9})}});
+  EXPECT_THAT(results[0].to_double_vector(),
+              Pointwise(DoubleNear(1e-5),
+                        std::vector<double>{-0.10546875, 0.12109375, 0.45703125, 1.609375, 2.828125,
+                                            5.44921875, 7.97265625, 9.52734375}));
+  EXPECT_THAT(results[1].to_double_vector(),
+              Pointwise(DoubleNear(1e-5), std::vector<double>{0, 2.125, 9}));
+}
+
 }  // namespace
 }  // namespace kiln::torch
