@@ -17,6 +17,7 @@ HUGGING_FACE = ("bert", "roberta", "distilbert", "albert", "deberta_v2", "llama"
                 "wav2vec2", "swin_hf", "segformer", "vit_hf", "bloom", "falcon", "gptj", "codegen",
                 "funnel", "beit", "levit", "speech_to_text")
 VIDEO = ("r3d_18", "r2plus1d_18", "swin3d_t")
+RECURRENT = ("speech_rnn",)
 SMALL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
 
 
@@ -220,6 +221,28 @@ def video_model(name):
     return model, (torch.randn(1, 3, 8, 64, 64),)
 
 
+def speech_rnn():
+    """A recurrent speech encoder (as DeepSpeech-style and CRNN models arrange them): a strided
+    Conv1d over 80 mel bins, a 2-layer bidirectional batch-first LSTM, a GRU, a Linear head."""
+    import torch
+
+    class SpeechRnn(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv1d(80, 32, 3, stride=2, padding=1)
+            self.lstm = torch.nn.LSTM(32, 24, num_layers=2, batch_first=True, bidirectional=True)
+            self.gru = torch.nn.GRU(48, 16, batch_first=True)
+            self.head = torch.nn.Linear(16, 29)
+
+        def forward(self, mel):
+            x = torch.relu(self.conv(mel)).transpose(1, 2)
+            x, _ = self.lstm(x)
+            x, _ = self.gru(x)
+            return self.head(x).log_softmax(-1)
+
+    return SpeechRnn().eval(), (torch.randn(2, 80, 40),)
+
+
 def make(name, image_size=224):
     """`image_size`: the torchvision models' input (the CPU reference is slow at 224)."""
     if name in HUGGING_FACE:
@@ -228,7 +251,9 @@ def make(name, image_size=224):
         return diffusion_unet_block()
     if name in VIDEO:
         return video_model(name)
+    if name in RECURRENT:
+        return speech_rnn()
     return torchvision_model(name, image_size)
 
 
-ALL = TORCHVISION + SEGMENTATION + HUGGING_FACE + DIFFUSION + VIDEO
+ALL = TORCHVISION + SEGMENTATION + HUGGING_FACE + DIFFUSION + VIDEO + RECURRENT

@@ -424,6 +424,31 @@ std::vector<ProbeCall> indexing_calls() {
   };
 }
 
+// nn.LSTM and nn.GRU: one layer, input 4, hidden 3 (LSTM: 4 gates, GRU: 3).
+std::vector<ProbeCall> recurrent_calls() {
+  auto call = [](int64_t gates, bool lstm) {
+    return [gates, lstm](ProbeScope& s) {
+      TensorList states = {s.input("h0", DType::Float32, ir::Shape::from_dims({1, 2, 3}))};
+      if (lstm) states.push_back(s.input("c0", DType::Float32, ir::Shape::from_dims({1, 2, 3})));
+      NamedArgument hx = lstm ? value("hx", states) : NamedArgument{"hx", states[0], "h0"};
+      return std::vector<NamedArgument>{
+          s.f32("input", {5, 2, 4}),
+          hx,
+          s.list("params", {{gates * 3, 4}, {gates * 3, 3}, {gates * 3}, {gates * 3}}),
+          value("has_biases", true),
+          value("num_layers", int64_t{1}),
+          value("dropout", 0.0),
+          value("train", false),
+          value("bidirectional", false),
+          value("batch_first", false)};
+    };
+  };
+  return {{"lstm",
+           call(4, true),
+           {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"unused_h"}}, {Kind::Tensor, {"unused_c"}}}},
+          {"gru", call(3, false), {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"unused_h"}}}}};
+}
+
 std::vector<ProbeCall> creation_calls() {
   return {
       {"creation",
@@ -483,8 +508,8 @@ std::vector<ProbeCall> creation_calls() {
 const std::vector<ProbeCall>& probe_calls() {
   static const std::vector<ProbeCall> calls = [] {
     std::vector<ProbeCall> all;
-    for (auto family :
-         {math_calls, nn_calls, window_calls, shape_calls, indexing_calls, creation_calls}) {
+    for (auto family : {math_calls, nn_calls, window_calls, recurrent_calls, shape_calls,
+                        indexing_calls, creation_calls}) {
       for (ProbeCall& call : family()) all.push_back(std::move(call));
     }
     std::stable_partition(all.begin(), all.end(), [](const ProbeCall& c) { return !c.fallback; });

@@ -35,6 +35,7 @@ AtenTable build_table() {
   add_nn_ops(table);
   add_shape_ops(table);
   add_arrange_ops(table);
+  add_rnn_ops(table);
   add_indexing_ops(table);
   add_creation_ops(table);
   add_pad_ops(table);
