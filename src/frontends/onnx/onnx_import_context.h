@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ir/composite_ops.h"
 #include "ir/graph.h"
 #include "onnx/onnx.pb.h"
 #include "onnx_tensor.h"
@@ -136,6 +137,29 @@ class OnnxNode {
   std::string name_;
 };
 
+// Where the shared composites of ir/ (composite_ops.h, recurrent.h) put their nodes:
+// intermediate nodes are named after the ONNX node; the one `finish` adds takes its output's
+// name.
+class OnnxOpBuilder final : public ir::CoreOpBuilder {
+ public:
+  explicit OnnxOpBuilder(OnnxNode& node) : node_(node) {}
+  ir::Value* add(const std::string& op, std::vector<ir::Value*> inputs,
+                 ir::CompositeAttrs attrs) override {
+    return node_.add(op, std::move(inputs), std::move(attrs));
+  }
+  ir::Value* finish(const std::string& op, std::vector<ir::Value*> inputs,
+                    ir::CompositeAttrs attrs) override {
+    return node_.emit(op, std::move(inputs), std::move(attrs), 1)->outputs[0];
+  }
+  ir::Value* constant(Tensor tensor) override {
+    ir::Graph& graph = node_.context().graph();
+    return graph.add_constant(graph.unique_name(node_.name() + "/constant"), std::move(tensor));
+  }
+
+ private:
+  OnnxNode& node_;
+};
+
 // One import function per ONNX op type, found through a table.
 using OpImporter = std::function<void(OnnxNode&)>;
 struct OpEntry {
@@ -151,6 +175,7 @@ void add_tensor_ops(OpTable& table);
 void add_resize_ops(OpTable& table);
 void add_attention_ops(OpTable& table);
 void add_composite_ops(OpTable& table);  // ops written as several core ops
+void add_recurrent_ops(OpTable& table);  // LSTM, GRU (ir/recurrent.h)
 // The whole table; null if Kiln has no importer for `op_type`.
 const OpEntry* find_op_importer(std::string_view op_type);
 

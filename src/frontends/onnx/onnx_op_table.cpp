@@ -14,6 +14,7 @@ const OpTable& op_table() {
     add_nn_ops(ops);
     add_tensor_ops(ops);
     add_attention_ops(ops);
+    add_recurrent_ops(ops);
     add_composite_ops(ops);
     add_resize_ops(ops);
     return ops;

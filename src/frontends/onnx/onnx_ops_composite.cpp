@@ -10,27 +10,6 @@
 namespace kiln::onnx {
 namespace {
 
-// Intermediate nodes are named after the ONNX node; the last one takes its output's name.
-class OnnxOpBuilder final : public ir::CoreOpBuilder {
- public:
-  explicit OnnxOpBuilder(OnnxNode& node) : node_(node) {}
-  ir::Value* add(const std::string& op, std::vector<ir::Value*> inputs,
-                 ir::CompositeAttrs attrs) override {
-    return node_.add(op, std::move(inputs), std::move(attrs));
-  }
-  ir::Value* finish(const std::string& op, std::vector<ir::Value*> inputs,
-                    ir::CompositeAttrs attrs) override {
-    return node_.emit(op, std::move(inputs), std::move(attrs), 1)->outputs[0];
-  }
-  ir::Value* constant(Tensor tensor) override {
-    ir::Graph& graph = node_.context().graph();
-    return graph.add_constant(graph.unique_name(node_.name() + "/constant"), std::move(tensor));
-  }
-
- private:
-  OnnxNode& node_;
-};
-
 using Composite = ir::Value* (*)(ir::CoreOpBuilder&, ir::Value*, ir::Value*);
 
 OpImporter binary(Composite composite) {

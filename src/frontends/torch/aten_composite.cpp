@@ -12,19 +12,6 @@
 namespace kiln::torch {
 namespace {
 
-class AtenOpBuilder final : public ir::CoreOpBuilder {
- public:
-  explicit AtenOpBuilder(AtenNode& node) : node_(node) {}
-  ir::Value* add(const std::string& op, std::vector<ir::Value*> inputs,
-                 ir::CompositeAttrs attrs) override {
-    return node_.add(op, std::move(inputs), std::move(attrs));
-  }
-  ir::Value* constant(Tensor tensor) override { return node_.constant(std::move(tensor)); }
-
- private:
-  AtenNode& node_;
-};
-
 using Comparison = ir::Value* (*)(ir::CoreOpBuilder&, ir::Value*, ir::Value*);
 
 // le / ge in their Tensor and Scalar forms, operands promoted as PyTorch does.

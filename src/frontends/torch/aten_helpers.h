@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "frontends/torch/aten_node.h"
+#include "ir/composite_ops.h"
 
 namespace kiln::torch {
 
@@ -59,5 +60,20 @@ ir::Value* linear(AtenNode& node, ir::Value* input, ir::Value* weight, ir::Value
 // the same position become 0 (copy), and one other run-time size becomes -1, so most
 // dynamic reshapes keep a constant shape.
 ir::Value* reshape_to(AtenNode& node, ir::Value* input, std::vector<SymInt> sizes);
+
+// Where the shared composites of ir/ (composite_ops.h, recurrent.h) put their nodes: under the
+// ATen call being converted.
+class AtenOpBuilder final : public ir::CoreOpBuilder {
+ public:
+  explicit AtenOpBuilder(AtenNode& node) : node_(node) {}
+  ir::Value* add(const std::string& op, std::vector<ir::Value*> inputs,
+                 ir::CompositeAttrs attrs) override {
+    return node_.add(op, std::move(inputs), std::move(attrs));
+  }
+  ir::Value* constant(Tensor tensor) override { return node_.constant(std::move(tensor)); }
+
+ private:
+  AtenNode& node_;
+};
 
 }  // namespace kiln::torch
