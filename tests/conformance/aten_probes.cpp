@@ -288,8 +288,9 @@ std::vector<ProbeCall> shape_calls() {
       {"split into a list",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{
-             s.f32("self", {2, 6}), value("dim", int64_t{0}), value("split_size", int64_t{1}),
-             value("split_sizes", Ints{1, 1}), value("chunks", int64_t{2})};
+             s.f32("self", {2, 6}),           value("dim", int64_t{0}),
+             value("split_size", int64_t{1}), value("split_sizes", Ints{1, 1}),
+             value("chunks", int64_t{2}),     value("sections", int64_t{2})};
        },
        {{Kind::TensorList, {"out0", "out1"}}}},
       {"concatenate",

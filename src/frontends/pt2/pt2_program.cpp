@@ -266,7 +266,9 @@ class ProgramImporter {
     std::vector<std::string> names;
     for (const torch::OutputSlot& slot :
          read_output_slots(array_member(node_json, "outputs", where), path_of(where, "outputs"))) {
-      if (slot.kind != torch::OutputSlot::Kind::Tensor) continue;
+      if (slot.kind != torch::OutputSlot::Kind::Tensor &&
+          slot.kind != torch::OutputSlot::Kind::TensorList)
+        continue;  // a list's elements are outputs too: later nodes read them by name
       for (const std::string& output : slot.names) {
         if (!output.empty() && !context_.find_tensor(output)) names.push_back(output);
       }

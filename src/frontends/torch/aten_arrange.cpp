@@ -5,6 +5,7 @@
 // in torch.export's default (training) dialect by Hugging Face's GPT-J, CodeGen and Funnel
 // (repeat_interleave, stack), BEiT (meshgrid for its relative positions), LeViT (reshape_as)
 // and Falcon (x.T).
+#include <algorithm>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -224,9 +225,45 @@ void convert_col2im(AtenNode& node) {
   node.set_output(0, node.add("ConvTranspose", {grid, filters}, attrs));
 }
 
+// tensor_split(self, indices | sections, dim): pieces cut at the given indices, or
+// `sections` pieces of which the first size % sections are one longer (unlike chunk).
+void convert_tensor_split(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  int64_t axis = normalize_dim(node, node.int_arg("dim", 0), rank_of(node, x));
+  if (!x->shape[axis].is_static()) node.unsupported("splitting a dim known only at run time");
+  const int64_t size = x->shape[axis].value;
+  std::vector<int64_t> cuts;
+  if (node.has("indices")) {
+    for (int64_t index : node.ints("indices")) {
+      int64_t at = index < 0 ? index + size : index;
+      cuts.push_back(std::clamp<int64_t>(at, 0, size));
+    }
+  } else {
+    int64_t sections = node.int_arg("sections");
+    if (sections <= 0) node.invalid("sections ", sections);
+    int64_t start = 0;
+    for (int64_t i = 0; i + 1 < sections; ++i) {
+      start += size / sections + (i < size % sections ? 1 : 0);
+      cuts.push_back(start);
+    }
+  }
+  if (cuts.size() + 1 != list_length(node))
+    node.invalid("cuts into ", cuts.size() + 1, " pieces but names ", list_length(node));
+  std::vector<ir::Value*> pieces;
+  int64_t from = 0;
+  cuts.push_back(size);
+  for (int64_t to : cuts) {
+    pieces.push_back(slice_axis(node, x, axis, from, std::max(from, to)));
+    from = std::max(from, to);
+  }
+  node.set_outputs(0, pieces);
+}
+
 }  // namespace
 
 void add_arrange_ops(AtenTable& table) {
+  table["aten.tensor_split.indices"] = convert_tensor_split;
+  table["aten.tensor_split.sections"] = convert_tensor_split;
   table["aten.im2col.default"] = convert_im2col;
   table["aten.col2im.default"] = convert_col2im;
   table["aten.pixel_shuffle.default"] = [](AtenNode& node) { emit_pixel_shuffle(node, true); };

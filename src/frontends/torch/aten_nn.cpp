@@ -433,6 +433,28 @@ void convert_adaptive_avg_pool1d(AtenNode& node) {
 // form's indices must be unused.
 // max_pool2d/3d and avg_pool2d/3d: the ONNX pools over `spatial` dims (LocalResponseNorm's
 // decomposition pools 3-D over channels).
+// A pool whose one window covers the whole (unpadded) input: PyTorch's ceil_mode admits a
+// window longer than the input (Hugging Face's EfficientNet pools 2x2 maps with a 2560-wide
+// AvgPool2d) and clips it to the input; that is a mean (max) over the spatial dims. Returns
+// null where the window does not cover the input so.
+ir::Value* whole_input_pool(AtenNode& node, int64_t spatial, const std::vector<int64_t>& kernel,
+                            const std::vector<int64_t>& strides,
+                            const std::vector<int64_t>& padding, const char* reduce) {
+  ir::Value* x = node.tensor("self");
+  int64_t rank = rank_of(node, x);
+  if (!node.bool_arg("ceil_mode", false) || rank < spatial + 1) return nullptr;
+  std::vector<int64_t> axes;
+  for (int64_t d = 0; d < spatial; ++d) {
+    const ir::Dim& dim = x->shape[rank - spatial + d];
+    size_t i = size_t(d);
+    if (!dim.is_static() || padding[i] != 0 || kernel[i] < dim.value ||
+        kernel[i] - dim.value >= strides[i])  // more than one output along this dim
+      return nullptr;
+    axes.push_back(rank - spatial + d);
+  }
+  return node.add(reduce, {x}, {{"axes", axes}, {"keepdims", int64_t{1}}});
+}
+
 AtenConverter max_pool(int64_t spatial) {
   return [spatial](AtenNode& node) {
     if (node.output_used(1)) node.unsupported("the indices output of max pooling is used");
@@ -441,6 +463,12 @@ AtenConverter max_pool(int64_t spatial) {
     strides = strides.empty() ? kernel : per_spatial_dim(node, strides, size_t(spatial), "stride");
     auto padding = per_spatial_dim(node, node.ints("padding", {0}), size_t(spatial), "padding");
     auto dilations = per_spatial_dim(node, node.ints("dilation", {1}), size_t(spatial), "dilation");
+    bool undilated =
+        std::all_of(dilations.begin(), dilations.end(), [](int64_t d) { return d == 1; });
+    if (ir::Value* whole =
+            undilated ? whole_input_pool(node, spatial, kernel, strides, padding, "ReduceMax")
+                      : nullptr)
+      return node.set_output(0, whole);
     std::map<std::string, ir::AttrValue> attrs{
         {"kernel_shape", kernel},
         {"strides", strides},
@@ -458,6 +486,8 @@ AtenConverter avg_pool(int64_t spatial) {
     auto strides = node.ints("stride", {});
     strides = strides.empty() ? kernel : per_spatial_dim(node, strides, size_t(spatial), "stride");
     auto padding = per_spatial_dim(node, node.ints("padding", {0}), size_t(spatial), "padding");
+    if (ir::Value* whole = whole_input_pool(node, spatial, kernel, strides, padding, "ReduceMean"))
+      return node.set_output(0, whole);
     std::map<std::string, ir::AttrValue> attrs{
         {"kernel_shape", kernel},
         {"strides", strides},

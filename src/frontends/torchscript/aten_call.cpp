@@ -194,6 +194,13 @@ size_t AtenCaller::list_length(const std::string& target,
   if (target == "aten.split_with_sizes.default") return get("split_sizes")->items.size();
   if (target == "aten.meshgrid.indexing" || target == "aten.meshgrid.default")
     return get("tensors")->items.size();
+  if (target == "aten.tensor_split.indices") return get("indices")->items.size() + 1;
+  if (target == "aten.tensor_split.sections") {
+    const ScriptValue* sections = get("sections");
+    if (sections == nullptr || sections->kind != Kind::Int || sections->integer <= 0)
+      fail(ErrorKind::InvalidModel, call.source, ": torch.tensor_split needs positive sections");
+    return static_cast<size_t>(sections->integer);
+  }
   const ScriptValue* self = get("self");
   ir::Value* tensor = tensor_of(*self, call.name + "_self");
   const ScriptValue* dim_value = get("dim");
@@ -255,7 +262,9 @@ ScriptValue AtenCaller::call(const ScriptCall& call) {
       overload->target == "aten.split.Tensor" ||
       overload->target == "aten.split_with_sizes.default" ||
       overload->target == "aten.chunk.default" || overload->target == "aten.unbind.int" ||
-      overload->target == "aten.meshgrid.indexing" || overload->target == "aten.meshgrid.default";
+      overload->target == "aten.meshgrid.indexing" || overload->target == "aten.meshgrid.default" ||
+      overload->target == "aten.tensor_split.indices" ||
+      overload->target == "aten.tensor_split.sections";
   size_t tuple_size = tuple_output_count(overload->target);
   std::vector<torch::OutputSlot> slots;
   if (is_list) {

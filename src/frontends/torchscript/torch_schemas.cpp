@@ -253,6 +253,8 @@ constexpr Row kRows[] = {
     {"split", "aten.split_with_sizes.default", "self:T split_sizes:L | dim"},
     {"split", "aten.split.Tensor", "self:T split_size | dim"},
     {"split_with_sizes", "aten.split_with_sizes.default", "self:T split_sizes:L | dim"},
+    {"tensor_split", "aten.tensor_split.indices", "self:T indices:L | dim"},
+    {"tensor_split", "aten.tensor_split.sections", "self:T sections:N | dim"},
     {"chunk", "aten.chunk.default", "self:T chunks | dim"},
     {"unbind", "aten.unbind.int", "self:T | dim"},
     {"cat", "aten.cat.default", "tensors:L | dim"},

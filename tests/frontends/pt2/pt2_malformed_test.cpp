@@ -218,6 +218,25 @@ TEST(Pt2Unsupported, KeepsUnsupportedOpsAsPlaceholders) {
   EXPECT_EQ(result.graph.outputs().size(), 1u);
 }
 
+// An unsupported op with a tensor-list output (Mamba's tensor_split before Kiln had it): its
+// elements are placeholders too, so the nodes reading them import and the op is listed, not
+// reported as a read of an undefined tensor.
+TEST(Pt2Unsupported, AListOutputOfAnUnsupportedOpIsDefined) {
+  ZipEntries entries = mlp();
+  auto program = entries.json("models/model.json");
+  auto& node = program["graph_module"]["graph"]["nodes"][0];
+  node["target"] = "torch.ops.aten.frobnicate.default";
+  node["outputs"][0] = {{"as_tensors", {{{"name", "linear"}}, {{"name", "linear_spare"}}}}};
+  entries.set_json("models/model.json", program);
+  Error error = import_error(entries.write());
+  EXPECT_EQ(error.kind(), ErrorKind::Unsupported) << error.what();
+  EXPECT_THAT(error.what(), HasSubstr("aten.frobnicate.default"));
+  Pt2ImportResult result =
+      import_pt2_model_bytes(entries.write(), "edited.pt2", {.keep_unsupported = true});
+  ASSERT_EQ(result.unsupported.size(), 1u);
+  EXPECT_EQ(result.graph.outputs().size(), 1u);
+}
+
 TEST(Pt2Unsupported, BufferMutation) {
   ZipEntries entries = mlp();
   auto program = entries.json("models/model.json");

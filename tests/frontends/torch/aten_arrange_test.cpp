@@ -298,5 +298,41 @@ TEST(AtenArrange, BicubicUpsamplingMatchesPyTorch) {
               Pointwise(DoubleNear(1e-5), std::vector<double>{0, 2.125, 9}));
 }
 
+// tensor_split of 7 columns into 3 sections: 3, 2, 2 (the first 7 % 3 one longer); at
+// indices [1, 5]: 1, 4, 2.
+TEST(AtenArrange, TensorSplitBySectionsAndIndices) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{1, 7});
+  h.convert_slots("aten.tensor_split.sections",
+                  {arg("self", x), arg("sections", int64_t{3}), arg("dim", int64_t{1})},
+                  {{OutputSlot::Kind::TensorList, {"s0", "s1", "s2"}}});
+  h.convert_slots(
+      "aten.tensor_split.indices",
+      {arg("self", x), arg("indices", std::vector<int64_t>{1, 5}), arg("dim", int64_t{1})},
+      {{OutputSlot::Kind::TensorList, {"i0", "i1", "i2"}}});
+  std::vector<std::string> widths;
+  for (const char* name : {"s0", "s1", "s2", "i0", "i1", "i2"})
+    widths.push_back(h.context.find_tensor(name)->shape.to_string());
+  EXPECT_EQ(widths,
+            (std::vector<std::string>{"[1, 3]", "[1, 2]", "[1, 2]", "[1, 1]", "[1, 4]", "[1, 2]"}));
+  auto results = h.run({h.context.find_tensor("i1")}, {{"x", floats({1, 7}, iota(7))}});
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(1, 2, 3, 4));
+}
+
+// A ceil_mode pool whose window is wider than the map (Hugging Face EfficientNet's pooler):
+// one output, the mean (max) of the whole map, as PyTorch clips the window.
+TEST(AtenArrange, APoolWiderThanItsInputWithCeilModeIsAWholeMapReduction) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{1, 2, 2, 2});
+  std::vector<NamedArgument> common = {arg("self", x), arg("kernel_size", std::vector<int64_t>{64}),
+                                       arg("ceil_mode", true)};
+  ir::Value* mean = h.convert("aten.avg_pool2d.default", common, "mean");
+  ir::Value* max = h.convert("aten.max_pool2d.default", common, "max");
+  EXPECT_EQ(mean->shape.to_string(), "[1, 2, 1, 1]");
+  auto results = h.run({mean, max}, {{"x", floats({1, 2, 2, 2}, {1, 2, 3, 6, 0, 0, 4, 8})}});
+  EXPECT_THAT(results[0].to_double_vector(), ElementsAre(3, 3));
+  EXPECT_THAT(results[1].to_double_vector(), ElementsAre(6, 8));
+}
+
 }  // namespace
 }  // namespace kiln::torch
