@@ -54,7 +54,8 @@ AtenTable build_table() {
       "aten.squeeze.dim",        "aten.transpose.int",       "aten.elu.default",
       "aten.celu.default",       "aten.selu.default",        "aten.leaky_relu.default",
       "aten.threshold.default",  "aten.fill.Scalar",         "aten.fill.Tensor",
-      "aten.copy.default",       "aten.zero.default"};
+      "aten.copy.default",       "aten.zero.default",        "aten.scatter.src",
+      "aten.scatter.value",      "aten.scatter.reduce",      "aten.scatter_add.default"};
   for (const std::string& target : mutable_ops) {
     table[in_place_name(target)] = in_place(table.at(target));
   }
