@@ -378,6 +378,19 @@ std::vector<ProbeCall> window_calls() {
                                            value("padding", Ints{0}),
                                            value("stride", Ints{1})};
        }},
+      {"affine grid",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("theta", {1, 2, 3}),
+                                           value("size", Ints{1, 2, 4, 4}),
+                                           value("align_corners", false)};
+       }},
+      {"grid sample",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{
+             s.f32("input", {1, 2, 4, 4}), s.f32("grid", {1, 3, 3, 2}),
+             value("interpolation_mode", int64_t{0}), value("padding_mode", int64_t{0}),
+             value("align_corners", false)};
+       }},
       {"fold",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{

@@ -24,6 +24,7 @@ void add_nn_ops(AtenTable& table);        // linear, conv, norms, attention, poo
 void add_shape_ops(AtenTable& table);     // reshape, permute, squeeze, expand, cat, split
 void add_arrange_ops(AtenTable& table);   // stack, meshgrid, repeat_interleave, reshape_as, x.T
 void add_rnn_ops(AtenTable& table);       // lstm, gru, unrolled over their time steps
+void add_sampling_ops(AtenTable& table);  // affine_grid_generator, grid_sampler
 void add_indexing_ops(AtenTable& table);  // select, slice, index, gather, embedding
 void add_creation_ops(AtenTable& table);  // arange, full, casts, sizes, identities
 void add_pad_ops(AtenTable& table);       // constant_pad_nd, pad, reflection/replication pads

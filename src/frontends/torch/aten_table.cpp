@@ -36,6 +36,7 @@ AtenTable build_table() {
   add_shape_ops(table);
   add_arrange_ops(table);
   add_rnn_ops(table);
+  add_sampling_ops(table);
   add_indexing_ops(table);
   add_creation_ops(table);
   add_pad_ops(table);

@@ -334,5 +334,46 @@ TEST(AtenArrange, APoolWiderThanItsInputWithCeilModeIsAWholeMapReduction) {
   EXPECT_THAT(results[1].to_double_vector(), ElementsAre(6, 8));
 }
 
+// affine_grid of the identity on a 2x2 map with align_corners: the corners (-1, -1) ... (1, 1);
+// grid_sample of [[0, 1], [2, 3]] at them gives the map back. At the points below, PyTorch's
+// values: bilinear, nearest (pixel 0.5 rounds half to even, to 0) and, outside the map, 0 with
+// zeros padding and the edge with border padding.
+TEST(AtenArrange, AffineGridAndGridSample) {
+  AtenHarness h;
+  ir::Value* theta = h.input("theta", DType::Float32, Dims{1, 2, 3});
+  ir::Value* x = h.input("x", DType::Float32, Dims{1, 1, 2, 2});
+  ir::Value* points = h.input("points", DType::Float32, Dims{1, 1, 4, 2});
+  ir::Value* grid = h.convert("aten.affine_grid_generator.default",
+                              {arg("theta", theta), arg("size", std::vector<int64_t>{1, 1, 2, 2}),
+                               arg("align_corners", true)},
+                              "grid");
+  auto sample = [&](ir::Value* where, int64_t mode, int64_t padding, const std::string& name) {
+    return h.convert("aten.grid_sampler.default",
+                     {arg("input", x), arg("grid", where), arg("interpolation_mode", mode),
+                      arg("padding_mode", padding), arg("align_corners", true)},
+                     name);
+  };
+  ir::Value* back = sample(grid, 0, 0, "back");
+  ir::Value* bilinear = sample(points, 0, 0, "bilinear");
+  ir::Value* nearest = sample(points, 1, 0, "nearest");
+  ir::Value* border = sample(points, 0, 1, "border");
+  auto results =
+      h.run({back, bilinear, nearest, border},
+            {{"theta", floats({1, 2, 3}, {1, 0, 0, 0, 1, 0})},
+             {"x", floats({1, 1, 2, 2}, {0, 1, 2, 3})},
+             // (0, 0): the centre; (0.6, -0.6); (3, 0): right of the map; (-1, 1): bottom-left
+             {"points", floats({1, 1, 4, 2}, {0, 0, 0.6f, -0.6f, 3, 0, -1, 1})}});
+  EXPECT_THAT(results[0].to_double_vector(),
+              Pointwise(DoubleNear(1e-6), std::vector<double>{0, 1, 2, 3}));
+  // (0.6, -0.6) is pixel (0.8, 0.2): 0.8 * 0.8 * 1 + 0.2 * 0.2 * 2 + 0.2 * 0.8 * 3 = 1.2.
+  EXPECT_THAT(results[1].to_double_vector(),
+              Pointwise(DoubleNear(1e-6), std::vector<double>{1.5, 1.2, 0, 2}));
+  EXPECT_THAT(results[2].to_double_vector(),
+              Pointwise(DoubleNear(1e-6), std::vector<double>{0, 1, 0, 2}));
+  // Border: (3, 0) clamps to pixel (1, 0.5): the right column's mean 2.
+  EXPECT_THAT(results[3].to_double_vector(),
+              Pointwise(DoubleNear(1e-6), std::vector<double>{1.5, 1.2, 2, 2}));
+}
+
 }  // namespace
 }  // namespace kiln::torch
