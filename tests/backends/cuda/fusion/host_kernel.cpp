@@ -4,6 +4,7 @@
 #include "host_kernel.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -68,9 +69,13 @@ HostKernel::HostKernel(const GeneratedKernel& kernel, const std::filesystem::pat
   const std::string& prelude = source::kPrelude;
   if (kernel.source.compare(0, prelude.size(), prelude) != 0 || kernel.row_length != 0)
     throw std::runtime_error(kernel.what() + ": not an elementwise kernel of the generator");
-  std::filesystem::create_directories(directory);
-  const std::filesystem::path source = directory / (kernel.name + ".cpp");
-  const std::filesystem::path library = directory / (kernel.name + ".so");
+  // One folder per process: ctest runs test cases in parallel, and cases whose kernels share
+  // a source (and so a name) would otherwise write and load the same library at once.
+  const std::filesystem::path folder = directory / std::to_string(getpid());
+  std::filesystem::create_directories(folder);
+  const std::filesystem::path source = folder / (kernel.name + ".cpp");
+  const std::filesystem::path library = folder / (kernel.name + ".so");
+  files_ = {source, library};
   std::ofstream(source) << kHostPrelude << source::kPreludeTypes << kHostConversions
                         << source::kPreludeMath << kernel.source.substr(prelude.size());
   run_command(std::string(KILN_HOST_CXX) + " -std=c++17 -O1 -shared -fPIC -w -o " +
@@ -87,6 +92,9 @@ HostKernel::HostKernel(const GeneratedKernel& kernel, const std::filesystem::pat
 
 HostKernel::~HostKernel() {
   if (library_ != nullptr) dlclose(library_);
+  std::error_code ignored;  // the files go; the process's folder too once it is empty
+  for (const std::filesystem::path& file : files_) std::filesystem::remove(file, ignored);
+  if (!files_.empty()) std::filesystem::remove(files_.front().parent_path(), ignored);
 }
 
 void HostKernel::run(const FusedArgs& args, bool vector) const {

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "backends/cuda/fusion/fused_args.h"
 #include "backends/cuda/fusion/pointwise_codegen.h"
@@ -33,6 +34,7 @@ class HostKernel {
   void (*vector_)(FusedArgs) = nullptr;
   void (*set_thread_)(unsigned, unsigned, unsigned) = nullptr;
   int vector_width_ = 1;
+  std::vector<std::filesystem::path> files_;  // its source and library, removed with it
 };
 
 }  // namespace kiln::cuda::testing
