@@ -182,6 +182,34 @@ void import_dropout(OnnxNode& node) {
 
 // Range; opset 27's stash_type names the type a float16 or bfloat16 range is computed in,
 // float32 by default, which is what Kiln's kernels do (in float32 or wider).
+// Tile(input, repeats): output[i] = input[i % dim] along each axis, as the input with a unit
+// axis before each dim expanded to the repeat count, then merged: [1, d0, 1, d1] ->
+// [r0, d0, r1, d1] -> [r0 d0, r1 d1]. Constant repeats and static dims.
+void import_tile(OnnxNode& node) {
+  node.allow_attributes({});
+  ir::Value* x = node.required_input(0, "input");
+  std::vector<int64_t> repeats = node.constant_ints(1, "repeats");
+  if (!x->shape.is_static()) node.unsupported("input ", x->shape.to_string(), " of unknown size");
+  Dims dims = x->shape.static_dims();
+  if (repeats.size() != dims.size())
+    node.invalid(repeats.size(), " repeats for ", dims.size(), " dims");
+  std::vector<int64_t> spread, expanded, merged;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (repeats[i] < 0) node.invalid("repeat ", repeats[i], " is negative");
+    spread.insert(spread.end(), {1, dims[i]});
+    expanded.insert(expanded.end(), {repeats[i], dims[i]});
+    merged.push_back(repeats[i] * dims[i]);
+  }
+  auto shape = [&](const std::vector<int64_t>& values) {
+    ir::Graph& graph = node.context().graph();
+    return graph.add_constant(graph.unique_name(node.name() + "/shape"),
+                              Tensor::from_vector<int64_t>({int64_t(values.size())}, values));
+  };
+  ir::Value* lifted = node.add("Reshape", {x, shape(spread)});
+  ir::Value* copies = node.add("Expand", {lifted, shape(expanded)});
+  node.emit("Reshape", {copies, shape(merged)});
+}
+
 void import_range(OnnxNode& node) {
   node.allow_attributes({"stash_type"});
   int64_t stash = node.attr_int("stash_type", 1);
@@ -196,6 +224,7 @@ void import_range(OnnxNode& node) {
 void add_tensor_ops(OpTable& table) {
   for (const char* op : {"Slice", "Size", "Expand"}) table[op] = {same_op({}), 1};
   table["Range"] = {import_range, 1};
+  table["Tile"] = {import_tile, 6};
   table["Flatten"] = {same_op({"axis"}), 1};
   table["Reshape"] = {same_op({"allowzero"}), 1};
   table["Transpose"] = {same_op({"perm"}), 1};

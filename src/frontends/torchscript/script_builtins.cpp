@@ -33,6 +33,12 @@ std::optional<ScriptValue> static_unary(const std::string& function, const Scrip
   if (value.is_integral_number() && (function == "abs" || function == "neg")) {
     return ScriptValue::of_int(function == "abs" ? std::llabs(value.as_int()) : -value.as_int());
   }
+  // aten::ceil.float and floor.float give ints (math.ceil); round.float a float, half to even.
+  if (function == "ceil" || function == "floor") {
+    return ScriptValue::of_int(
+        static_cast<int64_t>(function == "ceil" ? std::ceil(x) : std::floor(x)));
+  }
+  if (function == "round") return ScriptValue::of_float(std::nearbyint(x));
   static const std::map<std::string, double (*)(double), std::less<>> kMath = {
       {"sqrt", [](double v) { return std::sqrt(v); }},
       {"rsqrt", [](double v) { return 1.0 / std::sqrt(v); }},

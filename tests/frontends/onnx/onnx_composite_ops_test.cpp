@@ -255,3 +255,35 @@ TEST(OnnxCompositeOps, OneHotWrapsNegativeIndices) {
 
 }  // namespace
 }  // namespace kiln::onnx
+
+namespace kiln::onnx {
+namespace {
+
+// Tile of [[0, 1], [2, 3]] by (2, 3): the block repeated twice down and three times across;
+// repeats computed at run time are refused by name.
+TEST(OnnxCompositeOps, TileRepeatsTheWholeBlock) {
+  ModelBuilder builder(18);
+  builder.input("x", ::onnx::TensorProto::FLOAT, {int64_t(2), int64_t(2)});
+  builder.int64_initializer("repeats", {2, 3});
+  builder.node("Tile", {"x", "repeats"}, {"y"});
+  builder.output("y");
+  Tensor y = run(builder, {{"x", Tensor::from_vector<float>({2, 2}, {0, 1, 2, 3})}});
+  EXPECT_EQ(y.dims(), (Dims{4, 6}));
+  EXPECT_THAT(y.to_double_vector(),
+              ::testing::ElementsAreArray(std::vector<double>{0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3,
+                                                              0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3}));
+  ModelBuilder computed(18);
+  computed.input("x", ::onnx::TensorProto::FLOAT, {int64_t(2), int64_t(2)});
+  computed.input("repeats", ::onnx::TensorProto::INT64, {int64_t(2)});
+  computed.node("Tile", {"x", "repeats"}, {"y"});
+  computed.output("y");
+  try {
+    import_onnx_bytes(computed.bytes(), {});
+    ADD_FAILURE() << "computed repeats imported";
+  } catch (const Error& error) {
+    EXPECT_THAT(error.what(), ::testing::HasSubstr("repeats"));
+  }
+}
+
+}  // namespace
+}  // namespace kiln::onnx

@@ -230,6 +230,20 @@ TEST(TorchScriptArchive, SplitWithSizesMeshgridAndInPlaceNumbers) {
   }
 }
 
+// torch.ceil / floor / round of a static float (MobileViT computes patch counts so): ceil and
+// floor give ints, round a float half to even.
+TEST(TorchScriptArchive, StaticFloatRounding) {
+  ir::Graph graph = import_mlp_ending(
+      "    _2 = torch.ceil(2.25)\n"
+      "    _3 = torch.floor(2.75)\n"
+      "    _4 = torch.round(2.5)\n"
+      "    return (_1, torch.mul(_1, torch.add(torch.add(_2, _3), _4)))\n");
+  std::vector<Tensor> results = cpu::Executor(graph).run(
+      {{graph.inputs()[0]->name, test_support::einsum_operand({4, 16}, 0)}});
+  std::vector<double> fc2 = results[0].to_double_vector(), got = results[1].to_double_vector();
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], 7 * fc2[i], 1e-5) << i;
+}
+
 // torch.einsum(equation, [tensors]) as scripted code writes it, with maxvit's spaces and
 // capitals; checked against loops over fc2's output, which the graph also returns.
 TEST(TorchScriptArchive, EinsumMatchesLoops) {
