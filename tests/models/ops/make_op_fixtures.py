@@ -121,6 +121,19 @@ def make_cum_prod():
     return model
 
 
+def make_tile():
+    """Tile with constant repeats (its node tests pass them as a run-time input)."""
+    repeats = helper.make_tensor("repeats", TensorProto.INT64, [2], [2, 3])
+    node = helper.make_node("Tile", ["x", "repeats"], ["y"])
+    graph = helper.make_graph(
+        [node], "tile",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 15])], [repeats])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    onnx.checker.check_model(model)
+    return model
+
+
 if __name__ == "__main__":
     folder = pathlib.Path(__file__).parent
     onnx.save(make_pad(), folder / "pad.onnx")
@@ -128,3 +141,4 @@ if __name__ == "__main__":
     onnx.save(make_composites(), folder / "composites.onnx")
     onnx.save(make_top_k(), folder / "top_k.onnx")
     onnx.save(make_cum_prod(), folder / "cum_prod.onnx")
+    onnx.save(make_tile(), folder / "tile.onnx")
