@@ -15,7 +15,8 @@ SEGMENTATION = ("fcn_resnet50", "deeplabv3_mobilenet_v3_large", "lraspp_mobilene
 HUGGING_FACE = ("bert", "roberta", "distilbert", "albert", "deberta_v2", "llama", "mistral", "qwen2",
                 "phi", "gpt_neox", "gemma", "t5", "bart", "clip_vision", "clip_text", "whisper_encoder",
                 "wav2vec2", "swin_hf", "segformer", "vit_hf", "bloom", "falcon", "gptj", "codegen",
-                "funnel", "beit", "levit", "speech_to_text")
+                "funnel", "beit", "levit", "speech_to_text", "wavlm", "sew", "persimmon",
+                "nemotron", "groupvit", "mamba", "yolos", "swin2sr", "mobilevit")
 VIDEO = ("r3d_18", "r2plus1d_18", "swin3d_t")
 RECURRENT = ("speech_rnn",)
 SMALL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
@@ -85,6 +86,33 @@ def hugging_face(name):
         "beit": lambda: (T.BeitModel(T.BeitConfig(**SMALL, image_size=64, patch_size=16,
                                                   use_relative_position_bias=True)), (image,)),
         "levit": lambda: (T.LevitModel(T.LevitConfig(image_size=64)), (image,)),
+        # Found later: Tile (WavLM's ONNX), 1-D pools (SEW), square (Persimmon, Nemotron),
+        # scatter_ (GroupViT), tensor_split (Mamba), bicubic interpolation (YOLOS),
+        # pixel_shuffle (Swin2SR), static float rounding (MobileViT's TorchScript).
+        "wavlm": lambda: (T.WavLMModel(T.WavLMConfig(
+            **SMALL, conv_dim=(32, 32), conv_stride=(5, 2), conv_kernel=(10, 3),
+            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4, num_buckets=32,
+            max_bucket_distance=64)), (torch.randn(2, 4000),)),
+        "sew": lambda: (T.SEWModel(T.SEWConfig(
+            **SMALL, conv_dim=(32, 32), conv_stride=(5, 2), conv_kernel=(10, 3),
+            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4, squeeze_factor=2)),
+            (torch.randn(2, 4000),)),
+        "persimmon": lambda: (T.PersimmonForCausalLM(T.PersimmonConfig(**causal)), (ids,)),
+        "nemotron": lambda: (T.NemotronForCausalLM(T.NemotronConfig(**causal, num_key_value_heads=2,
+                                                                    head_dim=16)), (ids,)),
+        "groupvit": lambda: (T.GroupViTVisionModel(T.GroupViTVisionConfig(
+            hidden_size=64, intermediate_size=128, depths=[1, 1, 1], num_group_tokens=[8, 4, 0],
+            num_output_groups=[8, 4, 4], num_attention_heads=4, image_size=64, patch_size=16)),
+            (image,)),
+        "mamba": lambda: (T.MambaForCausalLM(T.MambaConfig(hidden_size=64, num_hidden_layers=2,
+                                                           vocab_size=1000, state_size=8,
+                                                           use_cache=False)), (ids,)),
+        "yolos": lambda: (T.YolosModel(T.YolosConfig(**SMALL, image_size=[64, 64], patch_size=16,
+                                                     num_detection_tokens=5)), (image,)),
+        "swin2sr": lambda: (T.Swin2SRModel(T.Swin2SRConfig(
+            image_size=32, patch_size=1, embed_dim=16, depths=[1, 1], num_heads=[2, 2],
+            window_size=4, upscale=2, upsampler="pixelshuffle")), (torch.randn(1, 3, 32, 32),)),
+        "mobilevit": lambda: (T.MobileViTModel(T.MobileViTConfig(image_size=64)), (image,)),
         "speech_to_text": lambda: (T.Speech2TextModel(T.Speech2TextConfig(
             **decoder, input_feat_per_channel=80, max_source_positions=200, conv_channels=32)).encoder,
             (torch.randn(2, 40, 80),)),
