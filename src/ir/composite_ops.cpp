@@ -48,6 +48,16 @@ Value* CoreOpBuilder::scalar(double value, DType dtype) {
   return constant(Tensor::from_vector<double>({}, {value}).to(dtype));
 }
 
+Value* slice_range(CoreOpBuilder& b, Value* x, int64_t axis, int64_t from, int64_t to) {
+  auto ints = [&](int64_t value) { return b.constant(Tensor::from_vector<int64_t>({1}, {value})); };
+  return b.add("Slice", {x, ints(from), ints(to), ints(axis)});
+}
+
+Value* element_of(CoreOpBuilder& b, Value* x, int64_t index) {
+  return b.add("Squeeze", {slice_range(b, x, 0, index, index + 1)},
+               {{"axes", std::vector<int64_t>{0}}});
+}
+
 Value* less_or_equal(CoreOpBuilder& b, Value* a, Value* c) {
   return logical_or(b, b.add("Less", {a, c}), b.add("Equal", {a, c}));
 }

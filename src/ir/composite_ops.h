@@ -30,6 +30,11 @@ class CoreOpBuilder {
   Value* scalar(double value, DType dtype);
 };
 
+// x[from:to] along `axis` (step 1): a Slice with constant bounds.
+Value* slice_range(CoreOpBuilder& b, Value* x, int64_t axis, int64_t from, int64_t to);
+// x[index] along axis 0, without that axis.
+Value* element_of(CoreOpBuilder& b, Value* x, int64_t index);
+
 // Comparisons false for NaN, as IEEE and ONNX define them: Or(Less, Equal), not Not(Greater).
 Value* less_or_equal(CoreOpBuilder& b, Value* a, Value* c);
 Value* greater_or_equal(CoreOpBuilder& b, Value* a, Value* c);

@@ -1,5 +1,6 @@
 // recurrent_direction (recurrent.h). Gates are cut from the step's [B, G*H] pre-activation
-// with Slices, so that every node has one output (CoreOpBuilder adds single-output nodes).
+// with Slices (slice_range), so that every node has one output (CoreOpBuilder adds
+// single-output nodes).
 #include "ir/recurrent.h"
 
 #include <string>
@@ -7,24 +8,13 @@
 namespace kiln::ir {
 namespace {
 
-Value* ints(CoreOpBuilder& b, std::vector<int64_t> values) {
-  int64_t count = int64_t(values.size());
-  return b.constant(Tensor::from_vector<int64_t>({count}, values));
-}
-
 Value* transposed(CoreOpBuilder& b, Value* weight) {
   return b.add("Transpose", {weight}, {{"perm", std::vector<int64_t>{1, 0}}});
 }
 
-// x[index] along axis 0, without that axis.
-Value* step_of(CoreOpBuilder& b, Value* x, int64_t index) {
-  Value* piece = b.add("Slice", {x, ints(b, {index}), ints(b, {index + 1}), ints(b, {0})});
-  return b.add("Squeeze", {piece}, {{"axes", std::vector<int64_t>{0}}});
-}
-
 // Gate `g` ([B, H]) of a [B, G*H] pre-activation.
 Value* gate(CoreOpBuilder& b, Value* gates, int64_t g, int64_t hidden) {
-  return b.add("Slice", {gates, ints(b, {g * hidden}), ints(b, {(g + 1) * hidden}), ints(b, {1})});
+  return slice_range(b, gates, 1, g * hidden, (g + 1) * hidden);
 }
 
 }  // namespace
@@ -41,7 +31,7 @@ std::vector<Value*> recurrent_direction(CoreOpBuilder& b, RecurrentCell cell, Va
   std::vector<Value*> outputs(static_cast<size_t>(count));
   for (int64_t k = 0; k < count; ++k) {
     const int64_t t = reverse ? count - 1 - k : k;
-    Value* input = step_of(b, projected, t);                    // [B, G*H]
+    Value* input = element_of(b, projected, t);                 // [B, G*H]
     Value* from_state = b.add("MatMul", {state.h, recurrent});  // [B, G*H]
     if (lstm) {
       Value* gates = b.add("Add", {input, from_state});
@@ -61,14 +51,11 @@ std::vector<Value*> recurrent_direction(CoreOpBuilder& b, RecurrentCell cell, Va
       Value* recalled = nullptr;  // the candidate's recurrent term
       if (w.reset_after_product) {
         recalled = b.add("Mul", {reset, gate(b, from_state, 2, hidden)});
-      } else {  // W_hn (r * h) + b_hn
-        Value* w_hn =
-            b.add("Slice", {recurrent, ints(b, {2 * hidden}), ints(b, {3 * hidden}), ints(b, {1})});
+      } else {                                        // W_hn (r * h) + b_hn
+        Value* w_hn = gate(b, recurrent, 2, hidden);  // [H, H] of the transposed [H, 3H]
         recalled = b.add("MatMul", {b.add("Mul", {reset, state.h}), w_hn});
         if (w.b_hh != nullptr)
-          recalled =
-              b.add("Add", {recalled, b.add("Slice", {w.b_hh, ints(b, {2 * hidden}),
-                                                      ints(b, {3 * hidden}), ints(b, {0})})});
+          recalled = b.add("Add", {recalled, slice_range(b, w.b_hh, 0, 2 * hidden, 3 * hidden)});
       }
       Value* candidate = b.add("Tanh", {b.add("Add", {gate(b, input, 2, hidden), recalled})});
       // h' = (1 - z) * n + z * h = n + z * (h - n)

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/strides.h"
 
 namespace kiln::cpu {
 namespace {
@@ -25,11 +26,7 @@ void copy_elements(const std::byte* in, std::byte* out, const Dims& dims, const 
 
 }  // namespace
 
-Strides contiguous_strides(const Dims& dims) {
-  Strides strides(dims.size(), 1);
-  for (size_t d = dims.size(); d-- > 1;) strides[d - 1] = strides[d] * dims[d];
-  return strides;
-}
+Strides contiguous_strides(const Dims& dims) { return row_major_strides(dims); }
 
 Dims broadcast_dims(const std::vector<Dims>& shapes, const std::string& context) {
   size_t rank = 0;

@@ -15,29 +15,12 @@ namespace {
 
 using Cell = ir::RecurrentCell;
 
-ir::Value* ints(OnnxNode& node, std::vector<int64_t> values) {
-  int64_t count = int64_t(values.size());
-  ir::Graph& graph = node.context().graph();
-  return graph.add_constant(graph.unique_name(node.name() + "/constant"),
-                            Tensor::from_vector<int64_t>({count}, values));
-}
-
-ir::Value* slice(OnnxNode& node, ir::Value* x, int64_t axis, int64_t from, int64_t to) {
-  return node.add("Slice", {x, ints(node, {from}), ints(node, {to}), ints(node, {axis})});
-}
-
-// x[index] along axis 0, without that axis.
-ir::Value* take(OnnxNode& node, ir::Value* x, int64_t index) {
-  return node.add("Squeeze", {slice(node, x, 0, index, index + 1)},
-                  {{"axes", std::vector<int64_t>{0}}});
-}
-
 // The gate blocks of `x` (each `hidden` long along axis 0) in the order `order` names them.
-ir::Value* reordered(OnnxNode& node, ir::Value* x, int64_t hidden,
+ir::Value* reordered(OnnxOpBuilder& b, ir::Value* x, int64_t hidden,
                      const std::vector<int64_t>& order) {
   std::vector<ir::Value*> blocks;
-  for (int64_t g : order) blocks.push_back(slice(node, x, 0, g * hidden, (g + 1) * hidden));
-  return node.add("Concat", blocks, {{"axis", int64_t{0}}});
+  for (int64_t g : order) blocks.push_back(ir::slice_range(b, x, 0, g * hidden, (g + 1) * hidden));
+  return b.add("Concat", blocks, {{"axis", int64_t{0}}});
 }
 
 void check_supported(OnnxNode& node, Cell cell) {
@@ -84,27 +67,33 @@ void import_recurrent(OnnxNode& node, Cell cell) {
   const std::vector<int64_t> order =
       cell == Cell::Lstm ? std::vector<int64_t>{0, 2, 3, 1} : std::vector<int64_t>{1, 0, 2};
   const int64_t gates = int64_t(order.size());
+  OnnxOpBuilder builder(node);
   // A zero state [B, H] for a missing initial state: B read from X at run time.
   auto zeros = [&]() {
-    ir::Value* batch = slice(node, node.add("Shape", {x}), 0, 1, 2);
-    ir::Value* shape = node.add("Concat", {batch, ints(node, {hidden})}, {{"axis", int64_t{0}}});
+    ir::Value* batch = ir::slice_range(builder, node.add("Shape", {x}), 0, 1, 2);
+    ir::Value* width = builder.constant(Tensor::from_vector<int64_t>({1}, {hidden}));
+    ir::Value* shape = node.add("Concat", {batch, width}, {{"axis", int64_t{0}}});
     return node.add("ConstantOfShape", {shape},
                     {{"value", Tensor::from_vector<float>({1}, {0.f}).to(x->dtype)}});
   };
-  OnnxOpBuilder builder(node);
+  auto take = [&](ir::Value* value, int64_t index) {
+    return ir::element_of(builder, value, index);
+  };
   std::vector<ir::Value*> per_direction, final_h, final_c;
   for (int64_t d = 0; d < directions; ++d) {
-    ir::RecurrentWeights weights{reordered(node, take(node, w, d), hidden, order),
-                                 reordered(node, take(node, r, d), hidden, order)};
+    ir::RecurrentWeights weights{reordered(builder, take(w, d), hidden, order),
+                                 reordered(builder, take(r, d), hidden, order)};
     weights.reset_after_product = node.attr_int("linear_before_reset", 0) != 0;
     if (b != nullptr) {
-      ir::Value* biases = take(node, b, d);  // [2 G H]: W's then R's
-      weights.b_ih = reordered(node, slice(node, biases, 0, 0, gates * hidden), hidden, order);
-      weights.b_hh = reordered(node, slice(node, biases, 0, gates * hidden, 2 * gates * hidden),
-                               hidden, order);
+      ir::Value* biases = take(b, d);  // [2 G H]: W's then R's
+      weights.b_ih =
+          reordered(builder, ir::slice_range(builder, biases, 0, 0, gates * hidden), hidden, order);
+      weights.b_hh = reordered(
+          builder, ir::slice_range(builder, biases, 0, gates * hidden, 2 * gates * hidden), hidden,
+          order);
     }
-    ir::RecurrentState state{initial_h != nullptr ? take(node, initial_h, d) : zeros()};
-    if (cell == Cell::Lstm) state.c = initial_c != nullptr ? take(node, initial_c, d) : zeros();
+    ir::RecurrentState state{initial_h != nullptr ? take(initial_h, d) : zeros()};
+    if (cell == Cell::Lstm) state.c = initial_c != nullptr ? take(initial_c, d) : zeros();
     const bool reverse = direction == "reverse" || d == 1;
     std::vector<ir::Value*> outputs =
         ir::recurrent_direction(builder, cell, x, steps, hidden, weights, state, reverse);

@@ -14,12 +14,6 @@ namespace {
 
 using Cell = ir::RecurrentCell;
 
-// value[index] along axis 0, without that axis.
-ir::Value* take(AtenNode& node, ir::Value* value, int64_t index) {
-  ir::Value* piece = slice_axis(node, value, 0, index, index + 1);
-  return node.add("Squeeze", {piece}, {{"axes", std::vector<int64_t>{0}}});
-}
-
 void convert_rnn(AtenNode& node, Cell cell) {
   if (node.bool_arg("train", false)) node.unsupported("train=True (Kiln runs inference)");
   ir::Value* x = node.tensor("input");
@@ -53,10 +47,10 @@ void convert_rnn(AtenNode& node, Cell cell) {
       if (per_direction == base + 1) w.w_hr = params[at + base];
       if (!w.w_hh->shape.is_static()) node.unsupported("weights of unknown shape");
       const int64_t index = layer * directions + d;
-      ir::RecurrentState state{take(node, h0, index),
-                               c0 != nullptr ? take(node, c0, index) : nullptr};
-      const int64_t hidden = w.w_hh->shape[0].value / (cell == Cell::Lstm ? 4 : 3);
       AtenOpBuilder builder(node);
+      ir::RecurrentState state{ir::element_of(builder, h0, index),
+                               c0 != nullptr ? ir::element_of(builder, c0, index) : nullptr};
+      const int64_t hidden = w.w_hh->shape[0].value / (cell == Cell::Lstm ? 4 : 3);
       std::vector<ir::Value*> outputs =
           ir::recurrent_direction(builder, cell, x, steps, hidden, w, state, d == 1);
       per_direction_outputs.push_back(node.add("Concat", outputs, {{"axis", int64_t{0}}}));

@@ -6,15 +6,10 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/strides.h"
 
 namespace kiln::cuda::index_code {
 namespace {
-
-Dims strides_of(const Dims& dims) {
-  Dims strides(dims.size(), 1);
-  for (size_t d = dims.size(); d-- > 1;) strides[d - 1] = strides[d] * dims[d];
-  return strides;
-}
 
 // One term of a sum: ((e / div) % mod) * mul, without the parts that do nothing.
 std::string term(const std::string& e, int64_t div, int64_t mod, bool outermost, int64_t mul) {
@@ -31,7 +26,7 @@ std::string affine(const std::string& e, const Dims& out, const Dims& in, const 
   check(out.size() == in.size() && start.size() == out.size() && step.size() == out.size(),
         ErrorKind::Runtime, "index map of ", dims_to_string(out), " onto ", dims_to_string(in),
         ": ranks differ");
-  const Dims out_strides = strides_of(out), in_strides = strides_of(in);
+  const Dims out_strides = row_major_strides(out), in_strides = row_major_strides(in);
   int64_t offset = 0;
   for (size_t d = 0; d < out.size(); ++d) offset += start[d] * in_strides[d];
   size_t first_varying = 0;  // the outermost dim over more than one element
@@ -82,7 +77,7 @@ std::string slice(const std::string& e, const Dims& out, const Dims& in,
 }
 
 std::string coordinate(const std::string& e, const Dims& dims, size_t axis) {
-  Dims strides = strides_of(dims);
+  Dims strides = row_major_strides(dims);
   bool outermost = true;
   for (size_t d = 0; d < axis; ++d) outermost &= dims[d] == 1;
   return term(e, strides[axis], dims[axis], outermost, 1);
@@ -90,7 +85,7 @@ std::string coordinate(const std::string& e, const Dims& dims, size_t axis) {
 
 std::string concat_piece(const std::string& e, const std::string& c, const Dims& out,
                          const Dims& piece, size_t axis, int64_t offset) {
-  const int64_t inner = strides_of(out)[axis];
+  const int64_t inner = row_major_strides(out)[axis];
   int64_t outer = 1;
   for (size_t d = 0; d < axis; ++d) outer *= out[d];
   std::string text;

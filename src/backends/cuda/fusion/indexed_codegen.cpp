@@ -177,30 +177,27 @@ class Emitter {
   int depth_ = 0;
 };
 
+// True for a member an index group evaluates at other elements than the domain's: an index
+// op, or a value over other dims.
+bool off_domain(const ir::Node& node, const GroupSpec& group) {
+  return node.op == "Slice" || node.op == "Concat" || dims_of(*node.outputs[0]) != group.domain;
+}
+
 // The inputs a member over the domain's dims reads (the others only index members read).
 std::set<size_t> domain_inputs(const GroupSpec& group) {
-  std::set<size_t> read;
+  std::vector<const ir::Node*> over_domain;
   for (const ir::Node* node : group.nodes) {
-    if (node->op == "Slice" || node->op == "Concat" || dims_of(*node->outputs[0]) != group.domain)
-      continue;
-    for (const ir::Value* input : node->inputs) {
-      for (size_t j = 0; j < group.inputs.size(); ++j) {
-        if (group.inputs[j].value == input) read.insert(j);
-      }
-    }
+    if (!off_domain(*node, group)) over_domain.push_back(node);
   }
-  return read;
+  return lane::inputs_read_by(group, over_domain);
 }
 
 }  // namespace
 
 bool is_index_group(const GroupSpec& group) {
   if (group.reduction != nullptr) return false;
-  for (const ir::Node* node : group.nodes) {
-    if (node->op == "Slice" || node->op == "Concat" || dims_of(*node->outputs[0]) != group.domain)
-      return true;
-  }
-  return false;
+  return std::any_of(group.nodes.begin(), group.nodes.end(),
+                     [&](const ir::Node* node) { return off_domain(*node, group); });
 }
 
 GeneratedKernel generate_indexed_kernel(GeneratedKernel kernel, const GroupSpec& group) {

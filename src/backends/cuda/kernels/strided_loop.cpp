@@ -2,16 +2,11 @@
 #include "backends/cuda/kernels/strided_loop.h"
 
 #include "backends/cuda/kernels/launch_error.h"
+#include "core/strides.h"
 
 namespace kiln::cuda {
 
-Dims contiguous_strides(const Dims& dims) {
-  Dims strides(dims.size(), 1);
-  for (int64_t axis = int64_t(dims.size()) - 2; axis >= 0; --axis) {
-    strides[size_t(axis)] = strides[size_t(axis) + 1] * dims[size_t(axis) + 1];
-  }
-  return strides;
-}
+Dims contiguous_strides(const Dims& dims) { return row_major_strides(dims); }
 
 Dims broadcast_strides(const Dims& input, const Dims& output) {
   launch_check(input.size() <= output.size(), ErrorKind::Runtime, "cannot broadcast ",
