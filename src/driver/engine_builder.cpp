@@ -5,6 +5,7 @@
 #include <set>
 
 #ifdef KILN_HAS_CUDA
+#include "backends/cuda/fusion/nvrtc_compiler.h"
 #include "backends/cuda/runtime/fused_groups.h"
 #include "backends/cuda/runtime/fusion_timing.h"
 #include "backends/cuda/runtime/layer_timer.h"
@@ -22,11 +23,12 @@ std::unique_ptr<engine::LayerTimer> make_timer(Backend backend, size_t workspace
   return nullptr;
 }
 
-std::string choose_fusion(engine::BuildResult& built, const engine::LayerTimer* timer) {
+std::string choose_fusion(engine::BuildResult& built, const engine::LayerTimer* timer,
+                          std::map<std::string, std::string>& cubins) {
 #ifdef KILN_HAS_CUDA
   if (timer != nullptr) {
     std::vector<cuda::FusionTiming> timings = cuda::choose_fusion_by_timing(
-        built.graph, built.config.tuned_input_dims, built.config.workspace_bytes);
+        built.graph, built.config.tuned_input_dims, built.config.workspace_bytes, &cubins);
     size_t kept = 0;
     for (const cuda::FusionTiming& timing : timings) kept += timing.kept;
     return std::to_string(timings.size()) + " fusion groups timed: " + std::to_string(kept) +
@@ -35,20 +37,34 @@ std::string choose_fusion(engine::BuildResult& built, const engine::LayerTimer* 
 #endif
   (void)built;
   (void)timer;
+  (void)cubins;
   return "";
 }
 
-std::map<std::string, std::string> compile_engine_kernels(const engine::BuildResult& built,
-                                                          const engine::LayerTimer* timer) {
+std::map<std::string, std::string> compile_engine_kernels(
+    const engine::BuildResult& built, const engine::LayerTimer* timer,
+    const std::map<std::string, std::string>& known) {
 #ifdef KILN_HAS_CUDA
   if (timer != nullptr) {
     return cuda::compile_fusion_kernels(built.graph, built.config.tuned_input_dims,
-                                        timer->compute_capability());
+                                        timer->compute_capability(), known);
   }
 #endif
   (void)built;
   (void)timer;
+  (void)known;
   return {};
+}
+
+std::string kernel_toolchain(const engine::LayerTimer* timer) {
+#ifdef KILN_HAS_CUDA
+  if (timer != nullptr) {
+    return "sm_" + std::to_string(timer->compute_capability()) + " nvrtc " +
+           std::to_string(cuda::nvrtc_version());
+  }
+#endif
+  (void)timer;
+  return "";
 }
 
 std::string tune_engine_algorithms(const engine::BuildResult& built,
@@ -142,8 +158,17 @@ BuiltEngine build_model_engine(ir::Graph graph, BuildRequest request) {
   BuiltEngine result;
   result.built = engine::build_engine(std::move(graph), config, timer.get(),
                                       timer ? &cache : nullptr, request.progress);
-  result.fusion_summary = choose_fusion(result.built, timer.get());
-  result.kernels = compile_engine_kernels(result.built, timer.get());
+  // Generated kernels: from the timing cache where an earlier build compiled them, else
+  // compiled once (the fusion timing's compiles serve the engine's kernels too).
+  std::string toolchain = kernel_toolchain(timer.get());
+  std::map<std::string, std::string> cached = cache.kernels(toolchain);
+  std::map<std::string, std::string> cubins = cached;
+  result.fusion_summary = choose_fusion(result.built, timer.get(), cubins);
+  result.kernels = compile_engine_kernels(result.built, timer.get(), cubins);
+  cubins.insert(result.kernels.begin(), result.kernels.end());
+  for (const auto& [name, cubin] : cubins) result.kernels_compiled += !cached.contains(name);
+  for (const auto& [name, cubin] : result.kernels) result.kernels_cached += cached.contains(name);
+  cache.insert_kernels(toolchain, cubins);
   if (timer && request.progress) request.progress("timing GEMM and conv algorithms", 0, 1);
   result.tuned_algorithms = tune_engine_algorithms(result.built, result.kernels, timer.get());
   if (timer && request.progress) request.progress("timing GEMM and conv algorithms", 1, 1);

@@ -19,14 +19,23 @@ std::unique_ptr<engine::LayerTimer> make_timer(Backend backend, size_t workspace
 
 // With a GPU (a timer): times each fusion group of `built` fused against node by node at the
 // build's dims and marks the slower-fused ones to run node by node. Returns "N kept, M run
-// node by node" for the build summary, or "" without a GPU.
-std::string choose_fusion(engine::BuildResult& built, const engine::LayerTimer* timer);
+// node by node" for the build summary, or "" without a GPU. `cubins` (by kernel name) are
+// generated kernels compiled before for this GPU and compiler; the ones the timing compiles
+// are added.
+std::string choose_fusion(engine::BuildResult& built, const engine::LayerTimer* timer,
+                          std::map<std::string, std::string>& cubins);
 
-// The generated kernels of `built`'s fusion groups compiled for the GPU it was timed on, by
-// kernel name, for the engine file; empty for a build without a GPU (its engine compiles them
-// when a GPU runtime loads it).
-std::map<std::string, std::string> compile_engine_kernels(const engine::BuildResult& built,
-                                                          const engine::LayerTimer* timer);
+// The generated kernels of `built`'s fusion groups compiled for the GPU it was timed on (or
+// taken from `known`, cubins compiled before for this GPU and compiler), by kernel name, for
+// the engine file; empty for a build without a GPU (its engine compiles them when a GPU
+// runtime loads it).
+std::map<std::string, std::string> compile_engine_kernels(
+    const engine::BuildResult& built, const engine::LayerTimer* timer,
+    const std::map<std::string, std::string>& known = {});
+
+// What compiled generated kernels depend on besides their source: the GPU architecture and
+// the NVRTC version ("sm_90 nvrtc 13000"), the timing cache's key for them; "" without a GPU.
+std::string kernel_toolchain(const engine::LayerTimer* timer);
 
 struct BuildRequest {
   // Precisions, constraints and workspace; tuned_input_dims is filled from `dim_sizes`.
@@ -44,6 +53,8 @@ struct BuildRequest {
 struct BuiltEngine {
   engine::BuildResult built;
   std::map<std::string, std::string> kernels;  // cubins by kernel name (empty without a GPU)
+  size_t kernels_compiled = 0;  // NVRTC compiles in this build, fusion timing's included
+  size_t kernels_cached = 0;    // of `kernels`, those the timing cache already had
   std::string tuned_algorithms;  // GEMM/conv algorithms chosen on the GPU ("" without one)
   std::string fusion_summary;    // choose_fusion's line ("" without a GPU)
   bool timed = false;            // layers were timed on a GPU

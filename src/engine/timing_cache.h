@@ -1,6 +1,7 @@
 // The timing cache: layer timings by signature (op, attributes, input dims and dtypes,
-// precision, GPU architecture), kept in a JSON file so that rebuilding a model, or building
-// another with the same layers, times nothing twice.
+// precision, GPU architecture), and the generated kernels NVRTC compiled (cubins by kernel
+// name, per architecture and compiler), kept in a JSON file so that rebuilding a model, or
+// building another with the same layers, times and compiles nothing twice.
 #pragma once
 
 #include <filesystem>
@@ -26,8 +27,17 @@ class TimingCache {
   void insert(const std::string& key, std::optional<double> ms) { entries_[key] = ms; }
   size_t size() const { return entries_.size(); }
 
+  // Compiled generated kernels (cubins) by kernel name, for one `toolchain` (the GPU
+  // architecture and compiler version, kernel_toolchain in the driver): a kernel's name is a
+  // hash of its source, so the same name under the same toolchain is the same cubin.
+  std::map<std::string, std::string> kernels(const std::string& toolchain) const;
+  void insert_kernels(const std::string& toolchain,
+                      const std::map<std::string, std::string>& cubins);
+  size_t kernel_count() const;
+
  private:
   std::map<std::string, std::optional<double>> entries_;
+  std::map<std::string, std::map<std::string, std::string>> kernels_;  // by toolchain, name
 };
 
 // The cache key of `node` run in `precision` on `architecture`: everything that decides the

@@ -93,6 +93,41 @@ TEST(TimingCacheTest, RoundTripsThroughItsFile) {
   std::filesystem::remove(path);
 }
 
+// Compiled kernels (binary cubins) travel in the same file, per toolchain; a version 1 file
+// (before kernels) still loads; a corrupt kernel is an error naming the file.
+TEST(TimingCacheTest, KeepsCompiledKernelsPerToolchain) {
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / "kiln_timing_cache_kernels_test.json";
+  std::string cubin("\x7f" "ELF\0\x01\xff binary", 13);
+  TimingCache cache;
+  cache.insert("a", 0.5);
+  cache.insert_kernels("sm_90 nvrtc 13000", {{"kiln_fused_1", cubin}, {"kiln_fused_2", "x"}});
+  cache.insert_kernels("sm_80 nvrtc 13000", {{"kiln_fused_1", "other"}});
+  cache.save(path);
+  TimingCache loaded = TimingCache::load(path);
+  EXPECT_EQ(loaded.kernel_count(), 3u);
+  std::map<std::string, std::string> hopper = loaded.kernels("sm_90 nvrtc 13000");
+  ASSERT_EQ(hopper.size(), 2u);
+  EXPECT_EQ(hopper.at("kiln_fused_1"), cubin);
+  EXPECT_EQ(loaded.kernels("sm_80 nvrtc 13000").at("kiln_fused_1"), "other");
+  EXPECT_TRUE(loaded.kernels("sm_90 nvrtc 12080").empty());  // another compiler: none
+
+  std::ofstream(path) << R"({"format": "kiln-timing-cache", "version": 1, "entries": {"a": 1}})";
+  TimingCache old = TimingCache::load(path);
+  EXPECT_EQ(old.size(), 1u);
+  EXPECT_EQ(old.kernel_count(), 0u);
+
+  std::ofstream(path) << R"({"format": "kiln-timing-cache", "version": 2, "entries": {},
+                              "kernels": {"sm_90 nvrtc 13000": {"k": "not base64!"}}})";
+  try {
+    TimingCache::load(path);
+    FAIL() << "no error";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find(path.string()), std::string::npos) << error.what();
+  }
+  std::filesystem::remove(path);
+}
+
 TEST(LayerSignatureTest, DependsOnShapesPrecisionAndGpuNotOnStorageOrNames) {
   ir::Graph fp32 = matmul_graph(DType::Float32);
   ir::Graph bf16 = matmul_graph(DType::BFloat16);

@@ -84,7 +84,8 @@ int build_engine(const BuildOptions& options) {
               << "): " << built.layers_timed << " layer timings measured, " << built.timings_cached
               << " from the timing cache\n"
               << "fusion " << engine.fusion_summary << "; " << engine.kernels.size()
-              << " generated kernels compiled\n";
+              << " generated kernels (" << engine.kernels_cached << " from the timing cache), "
+              << engine.kernels_compiled << " NVRTC compiles\n";
   } else {
     std::cout << "gpu    none: precisions chosen by the heuristic in docs/precision.md\n";
   }

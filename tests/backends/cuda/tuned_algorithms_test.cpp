@@ -11,6 +11,7 @@
 #include "core/tensor_io.h"
 #include "cuda_test_util.h"
 #include "driver/engine_builder.h"
+#include "engine/timing_cache.h"
 #include "fixture_util.h"
 #include "kiln/kiln.h"
 
@@ -25,9 +26,10 @@ using cuda_test::fixture_inputs;
 using cuda_test::same_bits;
 
 // A fixture built as `kiln build` builds it: timed on this GPU in {fp32, bf16} at the
-// fixture's input sizes.
-driver::BuiltEngine timed_build(const std::string& name) {
+// fixture's input sizes, with `timing_cache` (a file) if given.
+driver::BuiltEngine timed_build(const std::string& name, const std::string& timing_cache = "") {
   driver::BuildRequest request;
+  request.timing_cache = timing_cache;
   request.config.enabled_precisions = {Precision::FP32, Precision::BF16};
   request.backend = driver::Backend::Cuda;
   // The fixtures' one symbolic dim is "batch": time at the fixture's batch.
@@ -89,6 +91,38 @@ TEST_P(TunedAlgorithmsTest, EngineFileCarriesTheChoices) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TunedAlgorithmsTest, testing::Values("mlp", "resnet", "bert"));
+
+// The timing cache keeps the build's compiled generated kernels: a second build of the same
+// model compiles none and gets the same cubins, and a build without the cache compiles each
+// kernel once (the fusion timing's compiles serve the engine file too).
+TEST(TimingCacheKernelsTest, SecondBuildCompilesNothing) {
+  KILN_REQUIRE_GPU();
+  std::filesystem::path cache = std::filesystem::temp_directory_path() /
+                                ("kiln_kernel_cache_" + std::to_string(::getpid()) + ".json");
+  std::filesystem::remove(cache);
+  driver::BuiltEngine first = timed_build("bert", cache.string());
+  ASSERT_FALSE(first.kernels.empty()) << "the bert fixture has no fusion group";
+  EXPECT_EQ(first.kernels_cached, 0u);
+  EXPECT_GE(first.kernels_compiled, first.kernels.size());
+  EXPECT_GE(engine::TimingCache::load(cache).kernel_count(), first.kernels_compiled);
+
+  driver::BuiltEngine second = timed_build("bert", cache.string());
+  std::filesystem::remove(cache);
+  EXPECT_EQ(second.kernels_compiled, 0u) << "a cached kernel was compiled again";
+  EXPECT_EQ(second.kernels_cached, second.kernels.size());
+  for (const auto& [name, cubin] : second.kernels) {
+    auto same = first.kernels.find(name);
+    if (same != first.kernels.end()) EXPECT_EQ(same->second, cubin) << name;
+  }
+  Tensor expected = run_once(engine_with(first, first.tuned_algorithms), "bert");
+  EXPECT_LE(normalized_error(run_once(engine_with(second, second.tuned_algorithms), "bert"),
+                             expected),
+            2e-2);
+
+  driver::BuiltEngine uncached = timed_build("bert");
+  EXPECT_EQ(uncached.kernels_cached, 0u);
+  EXPECT_LE(uncached.kernels_compiled, first.kernels_compiled);
+}
 
 // Choices cuBLASLt refuses here (garbage algorithm words) and choices from another library
 // version are timed again; the outputs stay those of a clean build within bf16's tolerance.

@@ -60,12 +60,16 @@ std::vector<FusionGroupInfo> describe_fusion_groups(const ir::Graph& graph,
 }
 
 std::map<std::string, std::string> compile_fusion_kernels(
-    const ir::Graph& graph, const std::map<std::string, Dims>& input_dims, int compute_capability) {
+    const ir::Graph& graph, const std::map<std::string, Dims>& input_dims, int compute_capability,
+    const std::map<std::string, std::string>& known) {
   std::map<std::string, std::string> cubins;
   for_each_generated_kernel(
       graph, input_dims, [&](const GroupSpec&, const GeneratedKernel& kernel) {
-        if (!cubins.contains(kernel.name))
-          cubins[kernel.name] = compile_cubin(kernel.source, kernel.what(), compute_capability);
+        if (cubins.contains(kernel.name)) return;
+        auto cached = known.find(kernel.name);
+        cubins[kernel.name] = cached != known.end()
+                                  ? cached->second
+                                  : compile_cubin(kernel.source, kernel.what(), compute_capability);
       });
   return cubins;
 }

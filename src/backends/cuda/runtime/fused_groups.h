@@ -32,8 +32,10 @@ std::vector<FusionGroupInfo> describe_fusion_groups(const ir::Graph& graph,
                                                     const std::map<std::string, Dims>& input_dims);
 
 // The cubins (by kernel name) of every fusion group of `graph` specialized to `input_dims`,
-// compiled by NVRTC for `compute_capability`. No GPU needed.
+// compiled by NVRTC for `compute_capability`, or taken from `known` (cubins for the same
+// architecture and compiler, by kernel name) where it has them. No GPU needed.
 std::map<std::string, std::string> compile_fusion_kernels(
-    const ir::Graph& graph, const std::map<std::string, Dims>& input_dims, int compute_capability);
+    const ir::Graph& graph, const std::map<std::string, Dims>& input_dims, int compute_capability,
+    const std::map<std::string, std::string>& known = {});
 
 }  // namespace kiln::cuda

@@ -53,9 +53,11 @@ double steps_ms(const std::vector<LayerTime>& layers, const std::vector<std::str
 
 std::vector<FusionTiming> choose_fusion_by_timing(ir::Graph& graph,
                                                   const std::map<std::string, Dims>& input_dims,
-                                                  size_t workspace_bytes) {
+                                                  size_t workspace_bytes,
+                                                  std::map<std::string, std::string>* cubins) {
   auto engine = std::make_shared<Engine>(ir::copy_graph(graph), std::map<std::string, Tensor>{},
-                                         workspace_bytes);
+                                         workspace_bytes,
+                                         cubins ? *cubins : std::map<std::string, std::string>{});
   ExecutionContext fused(engine, input_dims, {.fuse_groups = true});
   ExecutionContext unfused(engine, input_dims, {.fuse_groups = false});
   Stream stream = create_stream();
@@ -76,6 +78,7 @@ std::vector<FusionTiming> choose_fusion_by_timing(ir::Graph& graph,
   for (ir::Node* node : graph.nodes()) {
     if (off.contains(node->name)) node->attrs[passes::kFusionAttribute] = std::string("off");
   }
+  if (cubins != nullptr) *cubins = engine->fused_kernels().cubins();
   return timings;
 }
 

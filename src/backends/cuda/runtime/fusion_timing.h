@@ -20,8 +20,11 @@ struct FusionTiming {
 
 // Times every fusion group of `graph` (precisions assigned) at `input_dims` on the current GPU
 // and marks the nodes of each group that is not faster fused with fusion="off". Needs a GPU.
-std::vector<FusionTiming> choose_fusion_by_timing(ir::Graph& graph,
-                                                  const std::map<std::string, Dims>& input_dims,
-                                                  size_t workspace_bytes);
+// `cubins` (optional; by kernel name, for this GPU and compiler): generated kernels compiled
+// before, used instead of compiling them again; on return it also holds every kernel the
+// timing compiled.
+std::vector<FusionTiming> choose_fusion_by_timing(
+    ir::Graph& graph, const std::map<std::string, Dims>& input_dims, size_t workspace_bytes,
+    std::map<std::string, std::string>* cubins = nullptr);
 
 }  // namespace kiln::cuda
