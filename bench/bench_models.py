@@ -206,6 +206,16 @@ def time_forward(forward, inputs, warmup, iterations):
     return latency_summary(times)
 
 
+def copy_bandwidth(mebibytes=1024, iterations=20):
+    """The GPU's device-to-device copy rate in GB/s (bytes read plus written over the median
+    time of one tensor copy): the ceiling memory-bound kernels are measured against."""
+    import torch
+    source = torch.empty(mebibytes << 20, dtype=torch.uint8, device="cuda")
+    target = torch.empty_like(source)
+    summary = time_forward(lambda: target.copy_(source), [], 3, iterations)
+    return 2 * source.numel() / (summary["median_ms"] * 1e6)
+
+
 def disable_tf32():
     """FP32 means IEEE FP32 for the reference and the eager FP32 timing; returns what was set."""
     import torch
@@ -507,6 +517,7 @@ def main(argv):
         progress("warning: this kiln bench has no --cuda-graph; benching without it")
     results = {"meta": {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__,
                         "kiln_version": info["version"], "kiln_features": info, "tf32": disable_tf32(),
+                        "copy_gb_per_s": copy_bandwidth(),
                         "command": shlex.join([sys.executable] + sys.argv),
                         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
                         "args": {k: v for k, v in vars(args).items() if k != "self_test"}},

@@ -106,7 +106,14 @@ def markdown_table(rows):
     return "\n".join(lines)
 
 
-def markdown_layers(row, top=10):
+def generated_kernel_bandwidth(row):
+    """(count, median GB/s) of a row's generated kernels (its Fused layers), or None."""
+    rates = sorted(layer["gb_per_s"] for layer in row.get("layers") or []
+                   if layer.get("op") == "Fused" and layer.get("gb_per_s"))
+    return (len(rates), float(np.median(rates))) if rates else None
+
+
+def markdown_layers(row, top=10, copy_gb_per_s=None):
     layers = [layer for layer in row.get("layers") or [] if layer.get("median_ms") is not None]
     if not layers:
         return ""
@@ -131,6 +138,11 @@ def markdown_layers(row, top=10):
         lines.append(f"\nConvolutions: {len(convs)} layers, {conv_ms:.3f} ms "
                      f"({100.0 * conv_ms / total:.1f}% of the sum), "
                      f"{conv_flops / (conv_ms * 1e9):.1f} TFLOP/s together")
+    fused = generated_kernel_bandwidth(row)
+    if fused:
+        share = f", {100.0 * fused[1] / copy_gb_per_s:.0f}% of the measured copy rate " \
+                f"{copy_gb_per_s:.0f} GB/s" if copy_gb_per_s else ""
+        lines.append(f"\nGenerated kernels: {fused[0]} layers, median {fused[1]:.0f} GB/s{share}")
     if row.get("host_nodes"):
         lines.append(f"\nRan on the host (no CUDA kernel): {', '.join(row['host_nodes'])}")
     return "\n".join(lines)
@@ -163,6 +175,8 @@ def markdown_report(results):
     parts = [f"# Kiln vs PyTorch — {meta.get('gpu', '?')}", "",
              f"{meta.get('date', '')}; torch {meta.get('torch', '?')}; {meta.get('kiln_version') or 'kiln ?'}; "
              f"`{meta.get('command', '')}`", "",
+             f"Device-to-device copy rate (1 GiB, read + written): "
+             f"{meta['copy_gb_per_s']:.0f} GB/s." if meta.get("copy_gb_per_s") else "",
              "PyTorch: CUDA events around one forward each, synchronized per run, inputs already on "
              f"the GPU; eager FP32 with TF32 off ({meta.get('tf32', '?')}). Kiln: `kiln bench`'s "
              f"own timing ({meta.get('kiln_timing', 'see results.json')}). Speed-up = that variant's "
@@ -174,7 +188,7 @@ def markdown_report(results):
         if storage:
             parts += ["", storage]
         for row in rows:
-            text = markdown_layers(row)
+            text = markdown_layers(row, copy_gb_per_s=meta.get("copy_gb_per_s"))
             if text:
                 parts += ["", text]
     return "\n".join(parts) + "\n"
@@ -336,6 +350,8 @@ def self_test():
     assert "| 1 | 2.000 | 1.900 |" in storage and storage.count("\n") == 4, storage
     layers = [{"name": f"n{i}", "op": "MatMul", "precision": "bf16" if i % 2 else "fp32", "median_ms": float(i)}
               for i in range(12)]
+    layers += [{"name": f"f{i}", "op": "Fused", "precision": "bf16", "median_ms": 0.01, "gb_per_s": rate}
+               for i, rate in enumerate((1000.0, 2000.0, 3000.0))]
     rows = [{"model": "m", "batch": 1, "variant": EAGER_FP32, "median_ms": 4.0, "p90_ms": 4.5, "precisions": "fp32"},
             {"model": "m", "batch": 1, "variant": EAGER_BF16, "median_ms": 2.0, "p90_ms": 2.5, "error": 0.004,
              "error_status": "ok", "precisions": "bf16"},
@@ -343,11 +359,13 @@ def self_test():
              "error": float("nan"), "error_status": "FAIL", "precisions": "fp32,bf16", "layers": layers},
             {"model": "m", "batch": 32, "variant": "kiln fp32", "precisions": "fp32", "error_note": "not checked",
              "note": "bench failed: kiln: error: x | y"}]
-    results = {"meta": {"gpu": "test"}, "rows": rows}
+    results = {"meta": {"gpu": "test", "copy_gb_per_s": 2500.0}, "rows": rows}
     report = markdown_report(results)
-    for expected in ("| 1 | kiln fp32,bf16 | 1.000 | 1.100 | 2.00x | nan FAIL | 6 bf16, 6 fp32 |",
+    for expected in ("| 1 | kiln fp32,bf16 | 1.000 | 1.100 | 2.00x | nan FAIL | 9 bf16, 6 fp32 |",
                      "| 1 | eager fp32 | 4.000 | 4.500 | 0.50x | reference |", "4.00e-03", "not checked",
-                     "kiln: error: x / y", "Top 10 of 12 layers", "| n11 | MatMul | bf16 | 11.0000 | 16.7% |"):
+                     "kiln: error: x / y", "Top 10 of 15 layers", "| n11 | MatMul | bf16 | 11.0000 | 16.7% |",
+                     "copy rate (1 GiB, read + written): 2500 GB/s",
+                     "Generated kernels: 3 layers, median 2000 GB/s, 80% of the measured copy rate"):
         assert expected in report, f"missing {expected!r} in:\n{report}"
     assert "compile" not in markdown_table(rows) and "| n1 |" not in report
     # The files a run writes; the plot only where matplotlib is installed (CI's Python lacks it).
