@@ -49,8 +49,8 @@ std::string base64_decode(std::string_view text) {
     uint32_t quad = 0;
     for (size_t j = 0; j < 4; ++j) {
       int8_t value = j < 4 - padding ? kTable[static_cast<unsigned char>(text[i + j])] : 0;
-      check(value >= 0, ErrorKind::InvalidArgument, "base64 text has the character '",
-            text[i + j], "' at offset ", i + j);
+      check(value >= 0, ErrorKind::InvalidArgument, "base64 text has the character '", text[i + j],
+            "' at offset ", i + j);
       quad = (quad << 6) | static_cast<uint32_t>(value);
     }
     for (size_t j = 0; j < 3 - padding; ++j)

@@ -53,8 +53,8 @@ struct BuildRequest {
 struct BuiltEngine {
   engine::BuildResult built;
   std::map<std::string, std::string> kernels;  // cubins by kernel name (empty without a GPU)
-  size_t kernels_compiled = 0;  // NVRTC compiles in this build, fusion timing's included
-  size_t kernels_cached = 0;    // of `kernels`, those the timing cache already had
+  size_t kernels_compiled = 0;   // NVRTC compiles in this build, fusion timing's included
+  size_t kernels_cached = 0;     // of `kernels`, those the timing cache already had
   std::string tuned_algorithms;  // GEMM/conv algorithms chosen on the GPU ("" without one)
   std::string fusion_summary;    // choose_fusion's line ("" without a GPU)
   bool timed = false;            // layers were timed on a GPU

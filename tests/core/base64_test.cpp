@@ -10,9 +10,13 @@ namespace kiln {
 namespace {
 
 TEST(Base64Test, MatchesTheRfcVectors) {
-  const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},
+                                                         {"f", "Zg=="},
+                                                         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},
+                                                         {"foob", "Zm9vYg=="},
+                                                         {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(base64_encode(plain), encoded) << plain;
     EXPECT_EQ(base64_decode(encoded), plain) << encoded;
@@ -29,16 +33,15 @@ TEST(Base64Test, RoundTripsEveryByte) {
 }
 
 TEST(Base64Test, RefusesMalformedText) {
-  EXPECT_THROW(base64_decode("Zm9"), Error);    // not a multiple of 4
-  EXPECT_THROW(base64_decode("Zm9*"), Error);   // outside the alphabet
-  EXPECT_THROW(base64_decode("Z==="), Error);   // too much padding
+  EXPECT_THROW(base64_decode("Zm9"), Error);       // not a multiple of 4
+  EXPECT_THROW(base64_decode("Zm9*"), Error);      // outside the alphabet
+  EXPECT_THROW(base64_decode("Z==="), Error);      // too much padding
   EXPECT_THROW(base64_decode("Zg==Zg=="), Error);  // padding before the end
   try {
     base64_decode("Zm!v");
     FAIL() << "no error";
   } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("'!' at offset 2"), std::string::npos)
-        << error.what();
+    EXPECT_NE(std::string(error.what()).find("'!' at offset 2"), std::string::npos) << error.what();
   }
 }
 

@@ -98,7 +98,10 @@ TEST(TimingCacheTest, RoundTripsThroughItsFile) {
 TEST(TimingCacheTest, KeepsCompiledKernelsPerToolchain) {
   std::filesystem::path path =
       std::filesystem::temp_directory_path() / "kiln_timing_cache_kernels_test.json";
-  std::string cubin("\x7f" "ELF\0\x01\xff binary", 13);
+  std::string cubin(
+      "\x7f"
+      "ELF\0\x01\xff binary",
+      13);
   TimingCache cache;
   cache.insert("a", 0.5);
   cache.insert_kernels("sm_90 nvrtc 13000", {{"kiln_fused_1", cubin}, {"kiln_fused_2", "x"}});

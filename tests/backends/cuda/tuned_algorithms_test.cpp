@@ -115,9 +115,9 @@ TEST(TimingCacheKernelsTest, SecondBuildCompilesNothing) {
     if (same != first.kernels.end()) EXPECT_EQ(same->second, cubin) << name;
   }
   Tensor expected = run_once(engine_with(first, first.tuned_algorithms), "bert");
-  EXPECT_LE(normalized_error(run_once(engine_with(second, second.tuned_algorithms), "bert"),
-                             expected),
-            2e-2);
+  EXPECT_LE(
+      normalized_error(run_once(engine_with(second, second.tuned_algorithms), "bert"), expected),
+      2e-2);
 
   driver::BuiltEngine uncached = timed_build("bert");
   EXPECT_EQ(uncached.kernels_cached, 0u);
