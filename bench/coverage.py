@@ -5,8 +5,9 @@ and precision, against PyTorch.
 Each model of bench/coverage_models.py (torchvision classifiers and segmenters at real size,
 Hugging Face architectures at small random configurations, diffusion U-Net blocks) is run by
 PyTorch in FP32 and saved in each format: torch.export (.pt2), the dynamo ONNX exporter
-(.onnx) and traced TorchScript (.pt). Kiln then runs each file directly (`kiln run`, FP32) and
-through engines built with `-p fp32` and `-p fp32,bf16`, and each output is compared to
+(.onnx) and traced TorchScript (.pt); pt2_core is the .pt2 decomposed to core ATen
+(`run_decompositions()`, the dialect of inference toolchains). Kiln then runs each file
+directly (`kiln run`, FP32) and through engines built with `-p fp32` and `-p fp32,bf16`, and each output is compared to
 PyTorch's FP32 one by normalized error ||out-ref||/||ref|| (FP32 at most 1e-4, {fp32,bf16} at
 most 3e-2). A model whose output barely depends on its input (random weights can do that) is
 flagged by its low sensitivity: its error proves little.
@@ -29,7 +30,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import coverage_models  # noqa: E402  (beside this script)
 
-FORMATS = {"pt2": ".pt2", "onnx": ".onnx", "torchscript": ".pt"}
+# pt2: torch.export's default (training) dialect; pt2_core: the same program after
+# run_decompositions(), core ATen (the inference dialect other toolchains consume).
+FORMATS = {"pt2": ".pt2", "pt2_core": "_core.pt2", "onnx": ".onnx", "torchscript": ".pt"}
 # What each checked run is, the precisions its engine enables, and its tolerance.
 RUNS = {"run": (None, 1e-4), "fp32": ("fp32", 1e-4), "bf16": ("fp32,bf16", 3e-2)}
 
@@ -67,6 +70,8 @@ def save_format(fmt, module, tensors, path):
     import torch
     if fmt == "pt2":
         torch.export.save(torch.export.export(module, tensors), path)
+    elif fmt == "pt2_core":
+        torch.export.save(torch.export.export(module, tensors).run_decompositions(), path)
     elif fmt == "onnx":
         torch.onnx.export(module, tensors, path, dynamo=True, external_data=False, verbose=False)
     else:

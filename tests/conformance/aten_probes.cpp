@@ -378,6 +378,12 @@ std::vector<ProbeCall> window_calls() {
                                            value("padding", Ints{0}),
                                            value("stride", Ints{1})};
        }},
+      {"storage views",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 3, 4}), value("size", Ints{2, 2, 3}),
+                                           value("stride", Ints{12, 1, 4}),
+                                           value("storage_offset", int64_t{1})};
+       }},
       {"affine grid",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("theta", {1, 2, 3}),

@@ -78,6 +78,12 @@ class ProgramImporter {
         constants_(archive, "data/constants") {}
 
   void run() {
+    context_.set_layout_lookup([this](const std::string& name) {
+      std::optional<TensorMeta> meta = meta_of(name);
+      return meta && meta->strides
+                 ? std::optional<torch::StorageLayout>({*meta->strides, meta->storage_offset})
+                 : std::nullopt;
+    });
     bind_inputs();
     const Json& nodes = flat_.nodes;  // with mode-only wrappers' subgraphs spliced in
     mark_uses(nodes);

@@ -1,6 +1,7 @@
 // ScalarType codes, TensorMeta and weight payloads of torch.export archives.
 #include "frontends/pt2/pt2_tensors.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <map>
@@ -97,6 +98,19 @@ TensorMeta read_tensor_meta(const Json& meta, const std::string& where) {
   const Json& sizes = array_member(meta, "sizes", where);
   for (size_t i = 0; i < sizes.size(); ++i) {
     result.sizes.push_back(dim_from_sym_int(sizes[i], path_of(path_of(where, "sizes"), i)));
+  }
+  // Strides and offset matter only to ops that address storage; symbolic ones leave them out.
+  const Json* strides = optional_member(meta, "strides", where);
+  const Json* offset = optional_member(meta, "storage_offset", where);
+  auto fixed = [](const Json& sym_int) {
+    return sym_int.is_object() && sym_int.contains("as_int") && sym_int["as_int"].is_number_integer();
+  };
+  if (strides != nullptr && strides->is_array() && strides->size() == sizes.size() &&
+      std::all_of(strides->begin(), strides->end(), fixed) && (offset == nullptr || fixed(*offset))) {
+    std::vector<int64_t> values;
+    for (const Json& stride : *strides) values.push_back(stride["as_int"].get<int64_t>());
+    result.strides = std::move(values);
+    result.storage_offset = offset == nullptr ? 0 : (*offset)["as_int"].get<int64_t>();
   }
   return result;
 }

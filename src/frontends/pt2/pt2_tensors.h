@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ std::string symbol_of(const std::string& expr);
 struct TensorMeta {
   DType dtype = DType::Undefined;
   std::vector<ir::Dim> sizes;
+  // The value's storage layout where the file gives it as fixed numbers (not symbolic).
+  std::optional<std::vector<int64_t>> strides;
+  int64_t storage_offset = 0;
 };
 TensorMeta read_tensor_meta(const Json& meta, const std::string& where);
 

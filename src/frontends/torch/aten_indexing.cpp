@@ -2,6 +2,7 @@
 // Concat of the pieces around), index.Tensor (→ Gather / GatherND), gather (→ GatherElements),
 // index_select and embedding (→ Gather), scatter, scatter_add, scatter_reduce
 // (→ ScatterElements).
+#include <algorithm>
 #include <limits>
 #include <map>
 
@@ -114,8 +115,11 @@ void require_integer_indices(AtenNode& node, ir::Value* indices) {
   if (is_floating(dtype)) node.invalid("index '", indices->name, "' has type ", dtype_name(dtype));
 }
 
-// index(self, indices): one index tensor → Gather on its dim; several on the leading dims
-// → GatherND on their broadcast, stacked along a new last axis.
+// index(self, indices): one index tensor → Gather on its dim; several → GatherND on their
+// broadcast, stacked along a new last axis, over `self` with the indexed dims moved to the
+// front. As in NumPy, the broadcast dims then take the place of the indexed dims where those
+// are adjacent (x[:, :, i, j]: bicubic interpolation as core ATen spells it), and lead the
+// result where other dims separate them.
 void convert_index(AtenNode& node) {
   ir::Value* x = node.tensor("self");
   TensorList indices = node.tensors("indices");
@@ -130,12 +134,19 @@ void convert_index(AtenNode& node) {
     return node.set_output(
         0, node.add("Gather", {x, indices[positions[0]]}, {{"axis", positions[0]}}));
   }
-  if (positions.back() != static_cast<int64_t>(positions.size()) - 1) {
-    node.unsupported("index tensors on dims that are not the leading dims 0..",
-                     positions.size() - 1, " (with None between or before them)");
+  const int64_t count = static_cast<int64_t>(positions.size());
+  const bool leading = positions.back() == count - 1;
+  const bool adjacent = positions.back() - positions.front() == count - 1;
+  const int64_t x_rank = rank_of(node, x);
+  if (!leading) {  // the indexed dims first, the others after them in order
+    std::vector<int64_t> perm = positions;
+    for (int64_t axis = 0; axis < x_rank; ++axis)
+      if (std::find(positions.begin(), positions.end(), axis) == positions.end())
+        perm.push_back(axis);
+    x = node.add("Transpose", {x}, {{"perm", perm}});
   }
   std::vector<ir::Value*> parts;
-  for (ir::Value* index : indices) parts.push_back(cast_to(node, index, DType::Int64));
+  for (int64_t position : positions) parts.push_back(cast_to(node, indices[position], DType::Int64));
   ir::Value* broadcast = parts[0];
   for (size_t i = 1; i < parts.size(); ++i) broadcast = node.add("Add", {broadcast, parts[i]});
   ir::Value* common_shape = node.add("Shape", {broadcast});
@@ -145,7 +156,16 @@ void convert_index(AtenNode& node) {
     part = node.add("Unsqueeze", {part}, {{"axes", std::vector<int64_t>{rank}}});
   }
   ir::Value* stacked = node.add("Concat", parts, {{"axis", rank}});
-  node.set_output(0, node.add("GatherND", {x, stacked}));
+  ir::Value* gathered = node.add("GatherND", {x, stacked});
+  if (!leading && adjacent) {  // [broadcast, before, after] → [before, broadcast, after]
+    const int64_t before = positions.front(), out_rank = rank + x_rank - count;
+    std::vector<int64_t> perm;
+    for (int64_t axis = 0; axis < before; ++axis) perm.push_back(rank + axis);
+    for (int64_t axis = 0; axis < rank; ++axis) perm.push_back(axis);
+    for (int64_t axis = rank + before; axis < out_rank; ++axis) perm.push_back(axis);
+    gathered = node.add("Transpose", {gathered}, {{"perm", perm}});
+  }
+  node.set_output(0, gathered);
 }
 
 void convert_gather(AtenNode& node) {

@@ -64,6 +64,14 @@ struct TensorView {
   WriteBack write_back;
 };
 
+// Where a tensor's elements lie in its storage (PyTorch's strides and storage offset), for the
+// ops that address storage directly (as_strided).
+struct StorageLayout {
+  std::vector<int64_t> strides;
+  int64_t offset = 0;
+};
+using LayoutLookup = std::function<std::optional<StorageLayout>(const std::string& name)>;
+
 // Graph-wide state of one conversion: torch value names → Kiln values.
 class ConversionContext {
  public:
@@ -91,7 +99,15 @@ class ConversionContext {
   // A constant value with a fresh name derived from `base`.
   ir::Value* constant(const std::string& base, Tensor tensor);
 
+  // The storage layout the file declares for tensor `name`; nullopt where it declares none
+  // (TorchScript, or a frontend without a lookup): row-major from offset 0 is then assumed.
+  void set_layout_lookup(LayoutLookup lookup) { layout_lookup_ = std::move(lookup); }
+  std::optional<StorageLayout> layout_of(const std::string& name) const {
+    return layout_lookup_ && !name.empty() ? layout_lookup_(name) : std::nullopt;
+  }
+
  private:
+  LayoutLookup layout_lookup_;
   ir::Graph& graph_;
   std::string label_;
   std::map<std::string, ir::Value*> tensors_;

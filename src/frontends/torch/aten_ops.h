@@ -33,6 +33,7 @@ void add_composite_ops(AtenTable& table);  // le/ge, xor, log_softmax, elu famil
                                            // upsample_nearest/linear/bilinear/trilinear
 void add_attention_ops(AtenTable& table);  // _native_multi_head_attention (traced nn.MHA)
 void add_pointwise_ops(AtenTable& table);  // floor/round/trunc, sign, isinf, atan2, log1p, log2
+void add_storage_view_ops(AtenTable& table);  // as_strided
 
 // The converter for `target`, or null when Kiln has none.
 const AtenConverter* find_aten_converter(std::string_view target);

@@ -270,6 +270,8 @@ constexpr Row kRows[] = {
     {"reshape_as", "aten.reshape_as.default", "self:T other:T"},
     {"view_as", "aten.view_as.default", "self:T other:T"},
     {"numpy_T", "aten.numpy_T.default", "self:T"},
+    {"as_strided", "aten.as_strided.default", "self:T size stride | storage_offset"},
+    {"as_strided_copy", "aten.as_strided_copy.default", "self:T size stride | storage_offset"},
     {"concat", "aten.concat.default", "tensors:L | dim"},
     {"index", "aten.index.Tensor", "self:T indices:L"},
     {"index_select", "aten.index_select.default", "self:T dim index:T"},

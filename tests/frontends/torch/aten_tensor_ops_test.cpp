@@ -49,6 +49,36 @@ TEST(AtenIndexing, OneIndexAfterNone) {
   EXPECT_THAT(result.to_double_vector(), ElementsAre(2, 0, 6, 4, 10, 8));
 }
 
+// x[:, i, j] with i, j of shape (2,): adjacent indexed dims after a full one; the broadcast
+// dim takes their place (as NumPy does): out[b, k] = x[b, i[k], j[k]].
+TEST(AtenIndexing, AdjacentIndicesAfterNoneKeepTheirPlace) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{2, 3, 4});
+  ir::Value* i = h.input("i", DType::Int64, Dims{2});
+  ir::Value* j = h.input("j", DType::Int64, Dims{2});
+  ir::Value* out =
+      h.convert("aten.index.Tensor", {arg("self", x), arg("indices", TensorList{nullptr, i, j})});
+  Tensor result = h.run_one(
+      out, {{"x", floats({2, 3, 4}, iota(24))}, {"i", int64s({2}, {2, 0})}, {"j", int64s({2}, {1, 3})}});
+  EXPECT_EQ(result.dims(), (Dims{2, 2}));
+  EXPECT_THAT(result.to_double_vector(), ElementsAre(9, 3, 21, 15));
+}
+
+// x[i, :, j]: indexed dims separated by a full one; the broadcast dims lead the result:
+// out[k, c] = x[i[k], c, j[k]].
+TEST(AtenIndexing, SeparatedIndicesLeadTheResult) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{2, 3, 4});
+  ir::Value* i = h.input("i", DType::Int64, Dims{2, 1});
+  ir::Value* j = h.input("j", DType::Int64, Dims{1});
+  ir::Value* out =
+      h.convert("aten.index.Tensor", {arg("self", x), arg("indices", TensorList{i, nullptr, j})});
+  Tensor result = h.run_one(
+      out, {{"x", floats({2, 3, 4}, iota(24))}, {"i", int64s({2, 1}, {1, 0})}, {"j", int64s({1}, {2})}});
+  EXPECT_EQ(result.dims(), (Dims{2, 1, 3}));
+  EXPECT_THAT(result.to_double_vector(), ElementsAre(14, 18, 22, 2, 6, 10));
+}
+
 TEST(AtenIndexing, SelectSliceAndGather) {
   AtenHarness h;
   ir::Value* x = h.input("x", DType::Float32, Dims{3, 4});
