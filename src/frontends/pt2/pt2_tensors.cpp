@@ -103,10 +103,12 @@ TensorMeta read_tensor_meta(const Json& meta, const std::string& where) {
   const Json* strides = optional_member(meta, "strides", where);
   const Json* offset = optional_member(meta, "storage_offset", where);
   auto fixed = [](const Json& sym_int) {
-    return sym_int.is_object() && sym_int.contains("as_int") && sym_int["as_int"].is_number_integer();
+    return sym_int.is_object() && sym_int.contains("as_int") &&
+           sym_int["as_int"].is_number_integer();
   };
   if (strides != nullptr && strides->is_array() && strides->size() == sizes.size() &&
-      std::all_of(strides->begin(), strides->end(), fixed) && (offset == nullptr || fixed(*offset))) {
+      std::all_of(strides->begin(), strides->end(), fixed) &&
+      (offset == nullptr || fixed(*offset))) {
     std::vector<int64_t> values;
     for (const Json& stride : *strides) values.push_back(stride["as_int"].get<int64_t>());
     result.strides = std::move(values);

@@ -146,7 +146,8 @@ void convert_index(AtenNode& node) {
     x = node.add("Transpose", {x}, {{"perm", perm}});
   }
   std::vector<ir::Value*> parts;
-  for (int64_t position : positions) parts.push_back(cast_to(node, indices[position], DType::Int64));
+  for (int64_t position : positions)
+    parts.push_back(cast_to(node, indices[position], DType::Int64));
   ir::Value* broadcast = parts[0];
   for (size_t i = 1; i < parts.size(); ++i) broadcast = node.add("Add", {broadcast, parts[i]});
   ir::Value* common_shape = node.add("Shape", {broadcast});

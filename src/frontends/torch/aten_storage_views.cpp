@@ -21,7 +21,8 @@ constexpr int64_t kMaxGatheredElements = int64_t(1) << 22;
 
 std::vector<int64_t> row_major(const std::vector<int64_t>& sizes) {
   std::vector<int64_t> strides(sizes.size(), 1);
-  for (size_t i = sizes.size(); i-- > 1;) strides[i - 1] = strides[i] * std::max<int64_t>(sizes[i], 1);
+  for (size_t i = sizes.size(); i-- > 1;)
+    strides[i - 1] = strides[i] * std::max<int64_t>(sizes[i], 1);
   return strides;
 }
 
@@ -129,7 +130,8 @@ void convert_as_strided(AtenNode& node) {
   int64_t low = offset, high = offset;
   for (size_t d = 0; d < sizes.size(); ++d) {
     if (sizes[d] < 0 || strides[d] < 0)
-      node.invalid("negative size or stride in ", dims_to_string(sizes), " / ", dims_to_string(strides));
+      node.invalid("negative size or stride in ", dims_to_string(sizes), " / ",
+                   dims_to_string(strides));
     if (sizes[d] > 0) high += (sizes[d] - 1) * strides[d];
   }
   if (element_count(sizes) > 0 && (low < 0 || high >= storage_size)) {
