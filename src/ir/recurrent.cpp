@@ -17,11 +17,21 @@ Value* gate(CoreOpBuilder& b, Value* gates, int64_t g, int64_t hidden) {
   return slice_range(b, gates, 1, g * hidden, (g + 1) * hidden);
 }
 
+// [T, B, 1] bools: step t is within sequence b (t < lengths[b]).
+Value* step_masks(CoreOpBuilder& b, Value* lengths, int64_t count) {
+  std::vector<int64_t> times(static_cast<size_t>(count));
+  for (int64_t t = 0; t < count; ++t) times[static_cast<size_t>(t)] = t;
+  Value* time = b.constant(Tensor::from_vector<int64_t>({count, 1}, times));
+  Value* wide = b.add("Cast", {lengths}, {{"to", static_cast<int64_t>(DType::Int64)}});
+  Value* valid = b.add("Less", {time, wide});  // [T, B]
+  return b.add("Unsqueeze", {valid}, {{"axes", std::vector<int64_t>{2}}});
+}
+
 }  // namespace
 
 std::vector<Value*> recurrent_direction(CoreOpBuilder& b, RecurrentCell cell, Value* steps,
                                         int64_t count, int64_t hidden, const RecurrentWeights& w,
-                                        RecurrentState& state, bool reverse) {
+                                        RecurrentState& state, bool reverse, Value* lengths) {
   const bool lstm = cell == RecurrentCell::Lstm;
   Value* projected = b.add("MatMul", {steps, transposed(b, w.w_ih)});  // [T, B, G*H]
   if (w.b_ih != nullptr) projected = b.add("Add", {projected, w.b_ih});
@@ -29,8 +39,10 @@ std::vector<Value*> recurrent_direction(CoreOpBuilder& b, RecurrentCell cell, Va
   Value* recurrent = transposed(b, w.w_hh);
   Value* projection = w.w_hr != nullptr ? transposed(b, w.w_hr) : nullptr;
   std::vector<Value*> outputs(static_cast<size_t>(count));
+  Value* masks = lengths != nullptr ? step_masks(b, lengths, count) : nullptr;
   for (int64_t k = 0; k < count; ++k) {
     const int64_t t = reverse ? count - 1 - k : k;
+    const RecurrentState before = state;
     Value* input = element_of(b, projected, t);                 // [B, G*H]
     Value* from_state = b.add("MatMul", {state.h, recurrent});  // [B, G*H]
     if (lstm) {
@@ -62,8 +74,15 @@ std::vector<Value*> recurrent_direction(CoreOpBuilder& b, RecurrentCell cell, Va
       state.h =
           b.add("Add", {candidate, b.add("Mul", {update, b.add("Sub", {state.h, candidate})})});
     }
+    Value* output = state.h;
+    if (masks != nullptr) {  // past its length a sequence keeps its state and outputs 0
+      Value* valid = element_of(b, masks, t);  // [B, 1]
+      output = b.add("Where", {valid, state.h, b.scalar(0.0, state.h->dtype)});
+      state.h = b.add("Where", {valid, state.h, before.h});
+      if (state.c != nullptr) state.c = b.add("Where", {valid, state.c, before.c});
+    }
     outputs[static_cast<size_t>(t)] =
-        b.add("Unsqueeze", {state.h}, {{"axes", std::vector<int64_t>{0}}});
+        b.add("Unsqueeze", {output}, {{"axes", std::vector<int64_t>{0}}});
   }
   return outputs;
 }

@@ -32,9 +32,13 @@ struct RecurrentState {
 
 // One direction over `steps` ([T, B, I], `count` = T static) with `hidden` units, from `state`
 // (updated to the final one): each step's h as [1, B, H], in time order (reverse: the last
-// step is computed first).
+// step is computed first). `lengths` ([B] integers, or null: every sequence is T long) ends
+// each sequence early: from its length on, its state stays as it was and its output is 0, so
+// the final state is the one after its last step, and a reverse direction starts at its
+// last element (ONNX's sequence_lens).
 std::vector<Value*> recurrent_direction(CoreOpBuilder& b, RecurrentCell cell, Value* steps,
                                         int64_t count, int64_t hidden, const RecurrentWeights& w,
-                                        RecurrentState& state, bool reverse);
+                                        RecurrentState& state, bool reverse,
+                                        Value* lengths = nullptr);
 
 }  // namespace kiln::ir

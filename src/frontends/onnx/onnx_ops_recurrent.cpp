@@ -1,9 +1,9 @@
 // ONNX LSTM and GRU (what PyTorch's exporter writes for nn.LSTM and nn.GRU): forward, reverse
 // or bidirectional, either layout, unrolled over their static number of steps by
 // ir/recurrent.h. ONNX orders the gates LSTM i, o, f, c and GRU z, r, h; they are reordered
-// into PyTorch's i, f, g, o and r, z, n. What the unrolled cells do not compute (sequence
-// lengths, peepholes, clipping, coupled input-forget gates, other activations) is refused by
-// name.
+// into PyTorch's i, f, g, o and r, z, n; sequence_lens masks each step (recurrent.h). What the
+// unrolled cells do not compute (peepholes, clipping, coupled input-forget gates, other
+// activations) is refused by name.
 #include <string>
 #include <vector>
 
@@ -24,7 +24,6 @@ ir::Value* reordered(OnnxOpBuilder& b, ir::Value* x, int64_t hidden,
 }
 
 void check_supported(OnnxNode& node, Cell cell) {
-  if (node.input(4) != nullptr) node.unsupported("sequence_lens (every sequence is padded to T)");
   if (cell == Cell::Lstm && node.input(7) != nullptr) node.unsupported("peephole weights P");
   if (node.has_attr("clip")) node.unsupported("clip");
   if (node.attr_int("input_forget", 0) != 0) node.unsupported("input_forget=1");
@@ -62,6 +61,7 @@ void import_recurrent(OnnxNode& node, Cell cell) {
   ir::Value* w = node.required_input(1, "W");
   ir::Value* r = node.required_input(2, "R");
   ir::Value* b = node.input(3);
+  ir::Value* lengths = node.input(4);  // sequence_lens [B], or null: all T long
   ir::Value* initial_h = node.input(5);
   ir::Value* initial_c = cell == Cell::Lstm ? node.input(6) : nullptr;
   const std::vector<int64_t> order =
@@ -96,7 +96,7 @@ void import_recurrent(OnnxNode& node, Cell cell) {
     if (cell == Cell::Lstm) state.c = initial_c != nullptr ? take(initial_c, d) : zeros();
     const bool reverse = direction == "reverse" || d == 1;
     std::vector<ir::Value*> outputs =
-        ir::recurrent_direction(builder, cell, x, steps, hidden, weights, state, reverse);
+        ir::recurrent_direction(builder, cell, x, steps, hidden, weights, state, reverse, lengths);
     ir::Value* sequence = node.add("Concat", outputs, {{"axis", int64_t{0}}});  // [T, B, H]
     per_direction.push_back(node.add("Unsqueeze", {sequence}, {{"axes", std::vector<int64_t>{1}}}));
     final_h.push_back(node.add("Unsqueeze", {state.h}, {{"axes", std::vector<int64_t>{0}}}));

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "backends/cpu/executor.h"
 #include "core/error.h"
@@ -282,6 +283,87 @@ TEST(OnnxCompositeOps, TileRepeatsTheWholeBlock) {
     ADD_FAILURE() << "computed repeats imported";
   } catch (const Error& error) {
     EXPECT_THAT(error.what(), ::testing::HasSubstr("repeats"));
+  }
+}
+
+// An ONNX LSTM or GRU over X [T, B, 3] with 2 hidden units; `lengths` adds sequence_lens.
+// Outputs Y [T, D, B, 2] and Y_h [D, B, 2].
+std::vector<Tensor> run_recurrent(const std::string& op, const std::string& direction,
+                                  const Tensor& x, const std::optional<Tensor>& lengths,
+                                  const std::map<std::string, Tensor>& weights) {
+  const int64_t steps = x.dim(0), batch = x.dim(1), gates = op == "LSTM" ? 4 : 3;
+  const int64_t directions = direction == "bidirectional" ? 2 : 1;
+  ModelBuilder builder(18);
+  builder.input("x", TensorProto::FLOAT, spec({steps, batch, 3}));
+  builder.input("w", TensorProto::FLOAT, spec({directions, gates * 2, 3}));
+  builder.input("r", TensorProto::FLOAT, spec({directions, gates * 2, 2}));
+  builder.input("b", TensorProto::FLOAT, spec({directions, gates * 4}));
+  if (lengths) builder.input("lengths", TensorProto::INT32, spec({batch}));
+  auto& node = builder.node(op, {"x", "w", "r", "b", lengths ? "lengths" : ""}, {"y", "y_h"}, "n");
+  testing::attr_int(node, "hidden_size", 2);
+  testing::attr_string(node, "direction", direction);
+  builder.output("y");
+  builder.output("y_h");
+  std::map<std::string, Tensor> inputs = weights;
+  inputs["x"] = x;
+  if (lengths) inputs["lengths"] = *lengths;
+  ir::Graph graph = import_onnx_bytes(builder.bytes(), {});
+  return cpu::Executor(graph).run(inputs);
+}
+
+Tensor counting_tensor(const Dims& dims, float scale, float shift) {
+  int64_t count = 1;
+  for (int64_t d : dims) count *= d;
+  std::vector<float> values;
+  for (int64_t i = 0; i < count; ++i)
+    values.push_back(std::sin(static_cast<float>(i) * scale + shift));  // varied, deterministic
+  return Tensor::from_vector(dims, values);
+}
+
+// x[0:steps, b:b+1]: one sequence of the batch, cut to its length.
+Tensor sequence_of(const Tensor& x, int64_t b, int64_t steps) {
+  std::vector<double> all = x.to_double_vector();
+  std::vector<float> values;
+  for (int64_t t = 0; t < steps; ++t)
+    for (int64_t i = 0; i < x.dim(2); ++i)
+      values.push_back(static_cast<float>(all[size_t((t * x.dim(1) + b) * x.dim(2) + i)]));
+  return Tensor::from_vector(Dims{steps, 1, x.dim(2)}, values);
+}
+
+// sequence_lens: each sequence's outputs and final state are those of the same cell run over
+// that sequence alone, cut to its length (the reverse direction starting at its last element),
+// and its outputs past the length are 0.
+TEST(OnnxRecurrent, SequenceLengthsEndEachSequence) {
+  const Tensor x = counting_tensor({4, 3, 3}, 0.37f, 0.1f);
+  const Tensor lengths = Tensor::from_vector<int32_t>(Dims{3}, {4, 2, 1});
+  for (const std::string op : {"LSTM", "GRU"}) {
+    for (const std::string direction : {"forward", "reverse", "bidirectional"}) {
+      const int64_t gates = op == "LSTM" ? 4 : 3, d_count = direction == "bidirectional" ? 2 : 1;
+      std::map<std::string, Tensor> weights = {
+          {"w", counting_tensor({d_count, gates * 2, 3}, 0.71f, 0.3f)},
+          {"r", counting_tensor({d_count, gates * 2, 2}, 0.53f, 0.7f)},
+          {"b", counting_tensor({d_count, gates * 4}, 0.29f, 0.2f)}};
+      std::vector<Tensor> masked = run_recurrent(op, direction, x, lengths, weights);
+      std::vector<double> y = masked[0].to_double_vector(), y_h = masked[1].to_double_vector();
+      for (int64_t b = 0; b < 3; ++b) {
+        const int64_t length = lengths.to_int64_vector()[size_t(b)];
+        std::vector<Tensor> alone =
+            run_recurrent(op, direction, sequence_of(x, b, length), std::nullopt, weights);
+        std::vector<double> y_alone = alone[0].to_double_vector(),
+                            h_alone = alone[1].to_double_vector();
+        for (int64_t d = 0; d < d_count; ++d) {
+          for (int64_t h = 0; h < 2; ++h) {
+            EXPECT_DOUBLE_EQ(y_h[size_t((d * 3 + b) * 2 + h)], h_alone[size_t(d * 2 + h)])
+                << op << " " << direction << " batch " << b;
+            for (int64_t t = 0; t < 4; ++t) {
+              double got = y[size_t(((t * d_count + d) * 3 + b) * 2 + h)];
+              double want = t < length ? y_alone[size_t((t * d_count + d) * 2 + h)] : 0.0;
+              EXPECT_DOUBLE_EQ(got, want) << op << " " << direction << " batch " << b << " t " << t;
+            }
+          }
+        }
+      }
+    }
   }
 }
 
