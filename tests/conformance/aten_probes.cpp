@@ -68,6 +68,8 @@ std::vector<ProbeCall> math_calls() {
          return std::vector<NamedArgument>{s.f32("self", {2, 4, 6, 6}),
                                            s.f32("other", {2, 4, 6, 6}),
                                            s.f32("src", {2, 4, 6, 6}),
+                                           s.f32("tensor1", {2, 4, 6, 6}),
+                                           s.f32("tensor2", {2, 4, 6, 6}),
                                            s.tensor("condition", DType::Bool, {2, 4, 6, 6}),
                                            s.tensor("mask", DType::Bool, {2, 4, 6, 6}),
                                            value("exponent", 2.0),

@@ -2,6 +2,7 @@
 // convolution → Conv (transposed: ConvTranspose), batch and layer norms, scaled dot-product
 // attention, softmax, pooling; group norm and weight norm as their formulas in core ops.
 #include <algorithm>
+#include <functional>
 #include <map>
 
 #include "frontends/torch/aten_helpers.h"
@@ -131,10 +132,37 @@ void emit_batch_norm(AtenNode& node) {
       0, node.add("BatchNormalization", {input, scale, bias, mean, var}, {{"epsilon", epsilon}}));
 }
 
+// batch_norm with training=True normalizes by the input's own statistics over every axis
+// but the channels (biased variance); the running ones it would update are never read in
+// inference. timm's ScaledStdConv2d (NFNet) standardizes its weights so even in eval mode.
+void emit_batch_statistics_norm(AtenNode& node) {
+  ir::Value* x = node.tensor("input");
+  const int64_t rank = rank_of(node, x);
+  if (rank < 2) node.invalid("input of rank ", rank, " (batch_norm needs (N, C, ...))");
+  std::vector<int64_t> axes{0};
+  for (int64_t axis = 2; axis < rank; ++axis) axes.push_back(axis);
+  std::map<std::string, ir::AttrValue> reduce{{"axes", axes}, {"keepdims", int64_t{1}}};
+  DType dtype = dtype_of(node, x);
+  ir::Value* centered = node.add("Sub", {x, node.add("ReduceMean", {x}, reduce)});
+  ir::Value* variance = node.add("ReduceMean", {node.add("Mul", {centered, centered})}, reduce);
+  ir::Value* deviation = node.add(
+      "Sqrt",
+      {node.add("Add", {variance, scalar_constant(node, node.float_arg("eps", 1e-5), dtype)})});
+  ir::Value* y = node.add("Div", {centered, deviation});
+  auto channel_vector = [&](ir::Value* vector) {
+    std::vector<int64_t> trailing;
+    for (int64_t axis = 1; axis < rank - 1; ++axis) trailing.push_back(axis);
+    return trailing.empty() ? vector : node.add("Unsqueeze", {vector}, {{"axes", trailing}});
+  };
+  if (ir::Value* weight = node.optional_tensor("weight"))
+    y = node.add("Mul", {y, channel_vector(weight)});
+  if (ir::Value* bias = node.optional_tensor("bias"))
+    y = node.add("Add", {y, channel_vector(bias)});
+  node.set_output(0, y);
+}
+
 void convert_batch_norm(AtenNode& node) {
-  if (node.bool_arg("training", false)) {
-    node.unsupported("batch_norm in training mode (export the model after model.eval())");
-  }
+  if (node.bool_arg("training", false)) return emit_batch_statistics_norm(node);
   emit_batch_norm(node);
 }
 
@@ -289,25 +317,89 @@ void convert_norm_except_dim(AtenNode& node) {
 }
 
 // scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa).
-void convert_sdpa(AtenNode& node) {
-  ir::Value* query = node.tensor("query");
-  if (rank_of(node, query) != 4) {
-    node.unsupported("query of rank ", rank_of(node, query),
-                     " (Kiln's Attention takes 4-D "
-                     "(batch, heads, seq, head_size) inputs)");
+// Q, K, V (and a mask) of another rank than Attention's 4 as 4-D: rank 3 gains a heads dim
+// of 1; rank 5 and up merge their leading dims (broadcast to the query's first) into the
+// batch, the last leading dim staying the heads. `restore` gives the output its rank back.
+struct AttentionOperands {
+  ir::Value* query;
+  ir::Value* key;
+  ir::Value* value;
+  ir::Value* mask;
+  std::function<ir::Value*(ir::Value*)> restore = [](ir::Value* out) { return out; };
+};
+
+AttentionOperands attention_as_4d(AtenNode& node, AttentionOperands in) {
+  const int64_t rank = rank_of(node, in.query);
+  auto unsqueeze = [&](ir::Value* x) {
+    return node.add("Unsqueeze", {x}, {{"axes", std::vector<int64_t>{1}}});
+  };
+  if (rank == 3) {
+    AttentionOperands out{unsqueeze(in.query), unsqueeze(in.key), unsqueeze(in.value), in.mask};
+    if (in.mask != nullptr && rank_of(node, in.mask) == 3) out.mask = unsqueeze(in.mask);
+    out.restore = [&node](ir::Value* x) {
+      return node.add("Squeeze", {x}, {{"axes", std::vector<int64_t>{1}}});
+    };
+    return out;
   }
+  if (rank < 5)
+    node.unsupported("query of rank ", rank, " (attention needs (batch, seq, head_size) or more)");
+  std::vector<SymInt> q_sizes = sizes_of(node, in.query);
+  std::vector<int64_t> leading;
+  for (int64_t axis = 0; axis < rank - 2; ++axis) {
+    if (!q_sizes[size_t(axis)].is_static())
+      node.unsupported("query of rank ", rank, " with a dynamic leading dim");
+    leading.push_back(q_sizes[size_t(axis)].value);
+  }
+  int64_t batch = 1;
+  for (size_t i = 0; i + 1 < leading.size(); ++i) batch *= leading[i];
+  // Each operand broadcast to the query's leading dims, then merged into [batch, heads, *, *].
+  auto merged = [&](ir::Value* x, bool expand) {
+    std::vector<SymInt> sizes = sizes_of(node, x);
+    std::vector<int64_t> tail;
+    for (size_t i = sizes.size() - 2; i < sizes.size(); ++i) {
+      if (!sizes[i].is_static())
+        node.unsupported("attention operand ", x->name, " with dynamic sizes");
+      tail.push_back(sizes[i].value);
+    }
+    if (expand) {
+      std::vector<int64_t> full = leading;
+      full.insert(full.end(), tail.begin(), tail.end());
+      x = node.add("Expand", {x, int64_constant(node, full)});
+    }
+    return node.add("Reshape",
+                    {x, int64_constant(node, {batch, leading.back(), tail[0], tail[1]})});
+  };
+  AttentionOperands out{merged(in.query, false), merged(in.key, true), merged(in.value, true),
+                        nullptr};
+  if (in.mask != nullptr) out.mask = rank_of(node, in.mask) <= 2 ? in.mask : merged(in.mask, true);
+  out.restore = [&node, leading](ir::Value* x) {
+    std::vector<SymInt> sizes = sizes_of(node, x);
+    std::vector<SymInt> full;
+    for (int64_t size : leading) full.push_back(SymInt::fixed(size));
+    full.push_back(sizes[2]);
+    full.push_back(sizes[3]);
+    return reshape_to(node, x, full);
+  };
+  return out;
+}
+
+void convert_sdpa(AtenNode& node) {
   if (node.float_arg("dropout_p", 0.0) != 0.0) {
     node.unsupported("dropout_p=", node.float_arg("dropout_p", 0.0), " (inference has no dropout)");
   }
   std::map<std::string, ir::AttrValue> attrs{
       {"is_causal", int64_t{node.bool_arg("is_causal", false) ? 1 : 0}}};
   if (node.has("scale")) attrs["scale"] = node.float_arg("scale", 0.0);
-  ir::Value* mask = node.optional_tensor("attn_mask");
-  if (mask != nullptr && dtype_of(node, mask) != DType::Bool) {
-    mask = cast_to(node, mask, dtype_of(node, query));  // an additive mask in Q's dtype
+  AttentionOperands operands{node.tensor("query"), node.tensor("key"), node.tensor("value"),
+                             node.optional_tensor("attn_mask")};
+  if (operands.mask != nullptr && dtype_of(node, operands.mask) != DType::Bool) {
+    // an additive mask in Q's dtype
+    operands.mask = cast_to(node, operands.mask, dtype_of(node, operands.query));
   }
-  node.set_output(
-      0, node.add("Attention", {query, node.tensor("key"), node.tensor("value"), mask}, attrs));
+  if (rank_of(node, operands.query) != 4) operands = attention_as_4d(node, operands);
+  ir::Value* out =
+      node.add("Attention", {operands.query, operands.key, operands.value, operands.mask}, attrs);
+  node.set_output(0, operands.restore(out));
 }
 
 // softmax.int(self, dim, dtype) and _softmax(self, dim, half_to_float).

@@ -1,5 +1,6 @@
 // ATen rounding (floor, ceil, round with decimals, trunc, div's rounding modes), sign,
-// isinf/isnan, and the math Kiln writes as several core ops: atan2, expm1, log1p, log2, log10.
+// isinf/isnan, and the math Kiln writes as several core ops: atan2, expm1, log1p, log2, log10,
+// addcmul, addcdiv.
 #include <cmath>
 #include <numbers>
 
@@ -211,9 +212,24 @@ AtenConverter log_base(double base) {
   };
 }
 
+// addcmul / addcdiv(self, tensor1, tensor2, value): self + value * (tensor1 * or / tensor2),
+// in the three tensors' promoted dtype (ConvNeXt-V2's global response norm, optimizers' math).
+AtenConverter add_scaled(const std::string& op) {
+  return [op](AtenNode& node) {
+    DType dtype = result_type(node, {"self", "tensor1", "tensor2"});
+    Emitter emit(node, dtype);
+    ir::Value* term = emit(op, {operand(node, "tensor1", dtype), operand(node, "tensor2", dtype)});
+    double value = node.float_arg("value", 1.0);
+    if (value != 1.0) term = emit("Mul", {term, emit.number(value)});
+    node.set_output(0, emit("Add", {operand(node, "self", dtype), term}));
+  };
+}
+
 }  // namespace
 
 void add_pointwise_ops(AtenTable& table) {
+  table["aten.addcmul.default"] = add_scaled("Mul");
+  table["aten.addcdiv.default"] = add_scaled("Div");
   table["aten.floor.default"] = rounding("Floor");
   table["aten.ceil.default"] = rounding("Ceil");
   table["aten.round.default"] = rounding("Round");

@@ -270,6 +270,8 @@ constexpr Row kRows[] = {
     {"reshape_as", "aten.reshape_as.default", "self:T other:T"},
     {"view_as", "aten.view_as.default", "self:T other:T"},
     {"numpy_T", "aten.numpy_T.default", "self:T"},
+    {"addcmul", "aten.addcmul.default", "self:T tensor1:T tensor2:T | value"},
+    {"addcdiv", "aten.addcdiv.default", "self:T tensor1:T tensor2:T | value"},
     {"as_strided", "aten.as_strided.default", "self:T size stride | storage_offset"},
     {"as_strided_copy", "aten.as_strided_copy.default", "self:T size stride | storage_offset"},
     {"concat", "aten.concat.default", "tensors:L | dim"},
