@@ -18,6 +18,11 @@ HUGGING_FACE = ("bert", "roberta", "distilbert", "albert", "deberta_v2", "llama"
                 "funnel", "beit", "levit", "speech_to_text", "wavlm", "sew", "persimmon",
                 "nemotron", "groupvit", "mamba", "yolos", "swin2sr", "mobilevit")
 VIDEO = ("r3d_18", "r2plus1d_18", "swin3d_t")
+# timm architectures torchvision and transformers lack (pip install timm; skipped without it).
+TIMM = ("nf_resnet26", "convnextv2_atto", "hiera_tiny_224", "twins_svt_small", "efficientformerv2_s0",
+        "fastvit_t8", "repvit_m1", "mobilenetv4_conv_small", "eva02_tiny_patch14_224", "cait_xxs24_224",
+        "xcit_nano_12_p16_224", "coatnet_0_rw_224", "pvt_v2_b0", "edgenext_xx_small", "poolformer_s12",
+        "ghostnetv2_100", "hrnet_w18_small", "swinv2_tiny_window8_256")
 RECURRENT = ("speech_rnn",)
 SMALL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
 
@@ -120,6 +125,31 @@ def hugging_face(name):
     return make[name]()
 
 
+def calibrate_batch_norm(model, input_size):
+    """BatchNorm statistics measured on random images, as training would leave them: with the
+    default 0/1 statistics many random classifiers answer nearly the same for every input."""
+    import torch
+    batch_norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for module in batch_norms:
+        module.reset_running_stats()
+        module.momentum = None
+    if batch_norms:
+        model.train()
+        with torch.no_grad():
+            for _ in range(2):
+                model(torch.randn(4, *input_size))
+    model.eval()
+
+
+def randomize_zero_parameters(model):
+    """Zero-initialized heads (ViT's, Hiera's) would make every output 0: random ones instead."""
+    import torch
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.dim() >= 1 and not parameter.any():
+                parameter.normal_(0, 0.02)
+
+
 def torchvision_model(name, image_size=224):
     import torch
     import torchvision
@@ -132,24 +162,10 @@ def torchvision_model(name, image_size=224):
     if name in ("inception_v3", "googlenet"):
         kwargs.update(aux_logits=False, init_weights=True)
     model = builder(**kwargs)
-    # BatchNorm statistics measured on random images, as training would leave them: with the
-    # default 0/1 statistics many random classifiers answer nearly the same for every input.
-    batch_norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    for module in batch_norms:
-        module.reset_running_stats()
-        module.momentum = None
     # ViT-B/16 and MaxViT take only their trained size.
     size = 224 if name in ("vit_b_16", "maxvit_t") else image_size
-    if batch_norms:
-        model.train()
-        with torch.no_grad():
-            for _ in range(2):
-                model(torch.randn(4, 3, max(size, 96), max(size, 96)))
-    model.eval()
-    with torch.no_grad():  # zero-initialized heads (ViT) would make every output 0
-        for parameter in model.parameters():
-            if parameter.dim() >= 1 and not parameter.any():
-                parameter.normal_(0, 0.02)
+    calibrate_batch_norm(model, (3, max(size, 96), max(size, 96)))
+    randomize_zero_parameters(model)
     return model, (torch.randn(1, 3, size, size),)
 
 
@@ -271,6 +287,17 @@ def speech_rnn():
     return SpeechRnn().eval(), (torch.randn(2, 80, 40),)
 
 
+def timm_model(name):
+    """A timm model at its own input size, calibrated and randomized as torchvision's."""
+    import timm
+    import torch
+    model = timm.create_model(name, pretrained=False)
+    size = model.pretrained_cfg.get("input_size", (3, 224, 224))
+    calibrate_batch_norm(model, size)
+    randomize_zero_parameters(model)
+    return model.eval(), (torch.randn(1, *size),)
+
+
 def make(name, image_size=224):
     """`image_size`: the torchvision models' input (the CPU reference is slow at 224)."""
     if name in HUGGING_FACE:
@@ -281,7 +308,9 @@ def make(name, image_size=224):
         return video_model(name)
     if name in RECURRENT:
         return speech_rnn()
+    if name in TIMM:
+        return timm_model(name)
     return torchvision_model(name, image_size)
 
 
-ALL = TORCHVISION + SEGMENTATION + HUGGING_FACE + DIFFUSION + VIDEO + RECURRENT
+ALL = TORCHVISION + SEGMENTATION + HUGGING_FACE + DIFFUSION + VIDEO + RECURRENT + TIMM

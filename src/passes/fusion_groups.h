@@ -28,8 +28,9 @@ struct FusionGroup {
 };
 
 // The longest row a row reduction is fused for: a generated row kernel keeps the row in the
-// registers of one warp (64 floats per thread).
-inline constexpr int64_t kMaxFusedRowLength = 2048;
+// registers of one warp, or of a block of four warps for long rows (at most 64 floats per
+// thread either way).
+inline constexpr int64_t kMaxFusedRowLength = 8192;
 
 // What one generated kernel reads and writes at most (its launch arguments' slots): a node
 // joins no group it would take over kMaxGroupInputs values from outside; a group that would

@@ -63,15 +63,16 @@ TEST_P(FusedChainTest, MatchesTheCpuReferenceAndTheUnfusedRun) {
 
 INSTANTIATE_TEST_SUITE_P(
     Chains, FusedChainTest,
-    testing::Combine(testing::Range(size_t(0), chains().size()),
-                     testing::Values(Precision::FP32, Precision::BF16),
-                     // 2*3*8*64: the vector kernel, rows of 8 lanes in bf16; 3*5*7*9: scalar
-                     // (no pack divides it), rows of 16 lanes, the last warp's half idle;
-                     // 2*5*3*96: ConvNeXt's rows, 12 of 16 lanes; 1*3*1*1000: chunks of a warp
-                     testing::Values(std::vector<int64_t>{2, 3, 8, 64},
-                                     std::vector<int64_t>{3, 5, 7, 9},
-                                     std::vector<int64_t>{2, 5, 3, 96},
-                                     std::vector<int64_t>{1, 3, 1, 1000})),
+    testing::Combine(
+        testing::Range(size_t(0), chains().size()),
+        testing::Values(Precision::FP32, Precision::BF16),
+        // 2*3*8*64: the vector kernel, rows of 8 lanes in bf16; 3*5*7*9: scalar
+        // (no pack divides it), rows of 16 lanes, the last warp's half idle;
+        // 2*5*3*96: ConvNeXt's rows, 12 of 16 lanes; 1*3*1*1000: chunks of a warp
+        testing::Values(std::vector<int64_t>{2, 3, 8, 64}, std::vector<int64_t>{3, 5, 7, 9},
+                        std::vector<int64_t>{2, 5, 3, 96}, std::vector<int64_t>{1, 3, 1, 1000},
+                        // rows over a whole block: 4096 (a 7B LLM's width), odd 5000
+                        std::vector<int64_t>{1, 2, 3, 4096}, std::vector<int64_t>{2, 1, 1, 5000})),
     [](const auto& info) {
       return chains()[std::get<0>(info.param)].name + "_" +
              std::string(precision_name(std::get<1>(info.param))) + "_" +

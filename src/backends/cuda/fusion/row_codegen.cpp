@@ -1,12 +1,13 @@
-// Row-reduction source generation: one warp per row of the domain's last dim, or for a row
+// Row-reduction source generation: one warp per row of the domain's last dim; for a row
 // shorter than a warp's loads (ConvNeXt's 96 channels are 12 lanes of 16-byte packs) the power
-// of two of lanes that covers it, several rows to a warp (row_lanes in generated_kernel.h; four
-// warps per block), the row held in registers between the two passes. Pass 1 reads the operands,
-// runs the pointwise members before the reduction (a residual add), writes those read outside, and
-// keeps the reduction's input; then warp-shuffle statistics (mean and variance for
-// LayerNormalization, max and sum of exponentials for Softmax) and pass 2: the normalized
-// value, the members after the reduction, and the remaining outputs. The row length is part of
-// the source (a model's hidden size is static), so the compiler unrolls both passes.
+// of two of lanes that covers it, several rows to a warp; for a row longer than a warp holds in
+// registers (a 4096-wide RMSNorm) the whole block of four warps, reducing through shared memory
+// (row_lanes in generated_kernel.h). The row is held in registers between the two passes. Pass 1
+// reads the operands, runs the pointwise members before the reduction (a residual add), writes
+// those read outside, and keeps the reduction's input; then warp-shuffle statistics (mean and
+// variance for LayerNormalization, max and sum of exponentials for Softmax) and pass 2: the
+// normalized value, the members after the reduction, and the remaining outputs. The row length is
+// part of the source (a model's hidden size is static), so the compiler unrolls both passes.
 #include <sstream>
 
 #include "backends/cuda/fusion/lane_code.h"
@@ -97,7 +98,7 @@ std::string warp_reduce(const std::string& result, const std::string& term, bool
       << "      "
       << (max ? result + " = fmaxf(" + result + ", " + term + ")" : result + " += " + term)
       << ";\n    }\n  }\n"
-      << "  " << result << " = " << (max ? "kiln_warp_max<kLanes>(" : "kiln_warp_sum<kLanes>(")
+      << "  " << result << " = " << (max ? "kiln_row_max<kLanes>(" : "kiln_row_sum<kLanes>(")
       << result << ");\n";
   return out.str();
 }
@@ -172,10 +173,11 @@ std::string row_body(const GroupSpec& group, const GeneratedKernel& kernel) {
        << row_lanes(kernel.row_length, kernel.vector_width) << ";  // row_lanes\n"
        << "  constexpr int kChunks = (kCols + kLanes * V - 1) / (kLanes * V);\n"
        << "  const long long rows = a.count / kCols;\n"
-       << "  const long long first = ((long long)blockIdx.x * 4 + threadIdx.x / 32) * (32 / "
-          "kLanes);\n"
-       << "  if (first >= rows) return;  // the whole warp: no lane of it shuffles\n"
-       << "  const long long row = first + (threadIdx.x % 32) / kLanes;\n"
+       << "  // A row over the whole block (kLanes 128), or 32 / kLanes rows to a warp.\n"
+       << "  const long long first = kLanes > 32 ? (long long)blockIdx.x\n"
+       << "      : ((long long)blockIdx.x * 4 + threadIdx.x / 32) * (32 / kLanes);\n"
+       << "  if (first >= rows) return;  // the whole warp or block: none of it reduces\n"
+       << "  const long long row = kLanes > 32 ? first : first + (threadIdx.x % 32) / kLanes;\n"
        << "  const bool row_valid = row < rows;\n"
        << "  const int lane_id = threadIdx.x % kLanes;\n"
        << "  float keep[kChunks * V];\n";

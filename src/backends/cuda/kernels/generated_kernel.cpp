@@ -28,8 +28,8 @@ void launch_generated(const GeneratedEntry& entry, const FusedArgs& args, bool v
   if (entry.row_length > 0) {
     constexpr int64_t kWarpsPerBlock = 4;  // the row kernels' warps per block
     const int64_t rows = args.count / entry.row_length;
-    const int64_t per_block =
-        kWarpsPerBlock * (32 / row_lanes(entry.row_length, vector ? entry.vector_width : 1));
+    const int lanes = row_lanes(entry.row_length, vector ? entry.vector_width : 1);
+    const int64_t per_block = lanes > 32 ? 1 : kWarpsPerBlock * (32 / lanes);
     blocks = unsigned((rows + per_block - 1) / per_block);
     threads = unsigned(32 * kWarpsPerBlock);
   } else {

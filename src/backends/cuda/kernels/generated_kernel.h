@@ -35,13 +35,16 @@ struct GeneratedEntry {
 
 // The lanes that share a row of `row_length` elements in a generated row kernel whose lanes
 // read `per_lane` elements at a time: the power of two covering the row, at most a warp (the
-// generator writes it into each row kernel as kLanes, fusion/row_codegen.cpp). A warp holds 32 /
-// lanes rows, a block 4 warps.
+// generator writes it into each row kernel as kLanes, fusion/row_codegen.cpp), a warp then
+// holding 32 / lanes rows and a block 4 warps; or, where a warp's lanes would each hold more
+// than kMaxRowChunks loads of the row in registers, the whole block of 128 lanes for one row.
+inline constexpr int kMaxRowChunks = 8;
+inline constexpr int kBlockRowLanes = 128;
 constexpr int row_lanes(int64_t row_length, int per_lane) {
   const int64_t needed = (row_length + per_lane - 1) / per_lane;
   int lanes = 1;
   while (lanes < 32 && lanes < needed) lanes *= 2;
-  return lanes;
+  return needed > int64_t(lanes) * kMaxRowChunks ? kBlockRowLanes : lanes;
 }
 
 // Launches `entry` over args.count elements on `stream`; the vector kernel where `vector`

@@ -124,7 +124,8 @@ TEST_P(RowKernel, CompilesWithTheRowLengthInItsSource) {
 INSTANTIATE_TEST_SUITE_P(Rows, RowKernel,
                          testing::Combine(testing::Values("LayerNormalization", "Softmax"),
                                           testing::Values(int64_t(768), int64_t(100), int64_t(37),
-                                                          int64_t(2048)),
+                                                          int64_t(2048), int64_t(5000),
+                                                          int64_t(8192)),
                                           testing::Values(DType::Float32, DType::BFloat16)),
                          [](const testing::TestParamInfo<RowKernel::ParamType>& info) {
                            return std::get<0>(info.param) + "_" +
