@@ -166,12 +166,16 @@ void convert_batch_norm(AtenNode& node) {
   emit_batch_norm(node);
 }
 
-// _native_batch_norm_legit_no_training: (output, save_mean, save_rstd); the last two are
-// empty in inference and must be unused.
+// _native_batch_norm_legit_no_training, and _native_batch_norm_legit / native_batch_norm as
+// core-ATen graphs spell batch_norm: (output, save_mean, save_rstd); the last two must be
+// unused. With training=True (or no running statistics, .no_stats) the input's own statistics
+// normalize it, as batch_norm(training=True) does.
 void convert_native_batch_norm(AtenNode& node) {
   if (node.output_used(1) || node.output_used(2)) {
     node.unsupported("the saved mean / rstd outputs are used");
   }
+  if (node.bool_arg("training", false) || node.target().ends_with(".no_stats"))
+    return emit_batch_statistics_norm(node);
   emit_batch_norm(node);
 }
 
@@ -640,6 +644,9 @@ void add_nn_ops(AtenTable& table) {
   table["aten.conv_transpose3d.input"] = convert_conv_transpose;
   table["aten.batch_norm.default"] = convert_batch_norm;
   table["aten._native_batch_norm_legit_no_training.default"] = convert_native_batch_norm;
+  table["aten._native_batch_norm_legit.default"] = convert_native_batch_norm;
+  table["aten._native_batch_norm_legit.no_stats"] = convert_native_batch_norm;
+  table["aten.native_batch_norm.default"] = convert_native_batch_norm;
   table["aten.layer_norm.default"] = convert_layer_norm;
   table["aten.native_layer_norm.default"] = convert_layer_norm;
   table["aten.group_norm.default"] = convert_group_norm;

@@ -261,6 +261,13 @@ ScriptValue ScriptInterpreter::builtin(const std::string& name,
                                                   positional.size() == 2 && keywords.empty()) {
     return arithmetic(op, positional[0], positional[1], frame);
   }
+  // In-place arithmetic on a size traced as a number (Hiera's B = torch.mul_(B, 4) after
+  // prim.NumToTensor): the new number, which the traced code binds to a new name.
+  if (function.ends_with("_") && !positional.empty() && positional[0].is_number() &&
+      !any_graph_tensor(positional) && positional.size() == 2 && keywords.empty()) {
+    if (const char* op = static_operator(function.substr(0, function.size() - 1)))
+      return arithmetic(op, positional[0], positional[1], frame);
+  }
   ScriptCall call{function, positional, keywords,
                   (frame.module_path.empty() ? std::string() : frame.module_path + ".") + function,
                   environment_.label + ": " + where(frame)};
