@@ -31,6 +31,8 @@ extern "C" void kiln_host_set_thread(unsigned int block, unsigned int thread, un
 inline float __uint_as_float(unsigned int u) { float f; memcpy(&f, &u, 4); return f; }
 inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 inline float __shfl_xor_sync(unsigned int, float, int) { abort(); }  // row kernels only
+inline void __syncthreads() { abort(); }
+#define __shared__ static
 )";
 
 // cvt.rn.bf16.f32 and cvt.rn.f16.f32 / cvt.f32.f16: to nearest even, NaN stays NaN.
