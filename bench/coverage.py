@@ -280,7 +280,12 @@ def merge(paths):
                 columns += [column] if column not in columns else []
         for key in ("input_sensitivity", "torch_bf16", "torch_fp32"):
             merged.setdefault(key, row.get(key))
-    return markdown(list(by_key.values()), columns)
+    # A model's formats together, in FORMATS' order, models in the order first seen.
+    models = list(dict.fromkeys(model for model, _ in by_key))
+    formats = list(FORMATS)
+    ordered = sorted(by_key.items(), key=lambda item: (
+        models.index(item[0][0]), formats.index(item[0][1]) if item[0][1] in formats else len(formats)))
+    return markdown([row for _, row in ordered], columns)
 
 
 MERGED_HEADER = """# Model coverage
@@ -289,9 +294,11 @@ MERGED_HEADER = """# Model coverage
 
 Which model families Kiln imports and runs correctly, per file format, against PyTorch FP32,
 made by [bench/coverage.py](../bench/coverage.py) (models: bench/coverage_models.py, random
-weights; torchvision models with BatchNorm statistics calibrated on random images, Hugging
-Face models at small configurations, a diffusion U-Net block). Normalized error
-||out - ref|| / ||ref||:
+weights; torchvision and timm models with BatchNorm statistics calibrated on random images,
+Hugging Face models at small configurations, a diffusion U-Net block). Formats: **pt2**
+(`torch.export`'s default dialect), **pt2_core** (the same program after
+`run_decompositions()`, core ATen), **onnx** (the dynamo exporter), **torchscript** (a trace).
+Normalized error ||out - ref|| / ||ref||:
 - **run**: `kiln run` of the model file, FP32; **fp32**: an engine built with `-p fp32`; both
   ok at most 1e-4, or twice PyTorch's own FP32 error against float64 where that is larger
   (**torch fp32**: random networks with calibrated BatchNorm amplify rounding);
