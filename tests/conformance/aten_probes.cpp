@@ -68,8 +68,6 @@ std::vector<ProbeCall> math_calls() {
          return std::vector<NamedArgument>{s.f32("self", {2, 4, 6, 6}),
                                            s.f32("other", {2, 4, 6, 6}),
                                            s.f32("src", {2, 4, 6, 6}),
-                                           s.f32("tensor1", {2, 4, 6, 6}),
-                                           s.f32("tensor2", {2, 4, 6, 6}),
                                            s.tensor("condition", DType::Bool, {2, 4, 6, 6}),
                                            s.tensor("mask", DType::Bool, {2, 4, 6, 6}),
                                            value("exponent", 2.0),
@@ -409,8 +407,14 @@ std::vector<ProbeCall> window_calls() {
   };
 }
 
+// Indexing, and addcmul / addcdiv's self + value * (tensor1 op tensor2).
 std::vector<ProbeCall> indexing_calls() {
   return {
+      {"scaled products",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 4}), s.f32("tensor1", {2, 4}),
+                                           s.f32("tensor2", {2, 4}), value("value", 0.5)};
+       }},
       {"gather",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("self", {2, 4}), value("dim", int64_t{1}),

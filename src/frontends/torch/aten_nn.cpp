@@ -320,92 +320,6 @@ void convert_norm_except_dim(AtenNode& node) {
   node.set_output(0, norm_except_dim(node, node.tensor("v"), pow, node.int_arg("dim", 0)));
 }
 
-// scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa).
-// Q, K, V (and a mask) of another rank than Attention's 4 as 4-D: rank 3 gains a heads dim
-// of 1; rank 5 and up merge their leading dims (broadcast to the query's first) into the
-// batch, the last leading dim staying the heads. `restore` gives the output its rank back.
-struct AttentionOperands {
-  ir::Value* query;
-  ir::Value* key;
-  ir::Value* value;
-  ir::Value* mask;
-  std::function<ir::Value*(ir::Value*)> restore = [](ir::Value* out) { return out; };
-};
-
-AttentionOperands attention_as_4d(AtenNode& node, AttentionOperands in) {
-  const int64_t rank = rank_of(node, in.query);
-  auto unsqueeze = [&](ir::Value* x) {
-    return node.add("Unsqueeze", {x}, {{"axes", std::vector<int64_t>{1}}});
-  };
-  if (rank == 3) {
-    AttentionOperands out{unsqueeze(in.query), unsqueeze(in.key), unsqueeze(in.value), in.mask};
-    if (in.mask != nullptr && rank_of(node, in.mask) == 3) out.mask = unsqueeze(in.mask);
-    out.restore = [&node](ir::Value* x) {
-      return node.add("Squeeze", {x}, {{"axes", std::vector<int64_t>{1}}});
-    };
-    return out;
-  }
-  if (rank < 5)
-    node.unsupported("query of rank ", rank, " (attention needs (batch, seq, head_size) or more)");
-  std::vector<SymInt> q_sizes = sizes_of(node, in.query);
-  std::vector<int64_t> leading;
-  for (int64_t axis = 0; axis < rank - 2; ++axis) {
-    if (!q_sizes[size_t(axis)].is_static())
-      node.unsupported("query of rank ", rank, " with a dynamic leading dim");
-    leading.push_back(q_sizes[size_t(axis)].value);
-  }
-  int64_t batch = 1;
-  for (size_t i = 0; i + 1 < leading.size(); ++i) batch *= leading[i];
-  // Each operand broadcast to the query's leading dims, then merged into [batch, heads, *, *].
-  auto merged = [&](ir::Value* x, bool expand) {
-    std::vector<SymInt> sizes = sizes_of(node, x);
-    std::vector<int64_t> tail;
-    for (size_t i = sizes.size() - 2; i < sizes.size(); ++i) {
-      if (!sizes[i].is_static())
-        node.unsupported("attention operand ", x->name, " with dynamic sizes");
-      tail.push_back(sizes[i].value);
-    }
-    if (expand) {
-      std::vector<int64_t> full = leading;
-      full.insert(full.end(), tail.begin(), tail.end());
-      x = node.add("Expand", {x, int64_constant(node, full)});
-    }
-    return node.add("Reshape",
-                    {x, int64_constant(node, {batch, leading.back(), tail[0], tail[1]})});
-  };
-  AttentionOperands out{merged(in.query, false), merged(in.key, true), merged(in.value, true),
-                        nullptr};
-  if (in.mask != nullptr) out.mask = rank_of(node, in.mask) <= 2 ? in.mask : merged(in.mask, true);
-  out.restore = [&node, leading](ir::Value* x) {
-    std::vector<SymInt> sizes = sizes_of(node, x);
-    std::vector<SymInt> full;
-    for (int64_t size : leading) full.push_back(SymInt::fixed(size));
-    full.push_back(sizes[2]);
-    full.push_back(sizes[3]);
-    return reshape_to(node, x, full);
-  };
-  return out;
-}
-
-void convert_sdpa(AtenNode& node) {
-  if (node.float_arg("dropout_p", 0.0) != 0.0) {
-    node.unsupported("dropout_p=", node.float_arg("dropout_p", 0.0), " (inference has no dropout)");
-  }
-  std::map<std::string, ir::AttrValue> attrs{
-      {"is_causal", int64_t{node.bool_arg("is_causal", false) ? 1 : 0}}};
-  if (node.has("scale")) attrs["scale"] = node.float_arg("scale", 0.0);
-  AttentionOperands operands{node.tensor("query"), node.tensor("key"), node.tensor("value"),
-                             node.optional_tensor("attn_mask")};
-  if (operands.mask != nullptr && dtype_of(node, operands.mask) != DType::Bool) {
-    // an additive mask in Q's dtype
-    operands.mask = cast_to(node, operands.mask, dtype_of(node, operands.query));
-  }
-  if (rank_of(node, operands.query) != 4) operands = attention_as_4d(node, operands);
-  ir::Value* out =
-      node.add("Attention", {operands.query, operands.key, operands.value, operands.mask}, attrs);
-  node.set_output(0, operands.restore(out));
-}
-
 // softmax.int(self, dim, dtype) and _softmax(self, dim, half_to_float).
 void convert_softmax(AtenNode& node) {
   ir::Value* x = node.tensor("self");
@@ -655,7 +569,6 @@ void add_nn_ops(AtenTable& table) {
   table["aten.instance_norm.default"] = convert_instance_norm;
   table["aten._weight_norm_interface.default"] = convert_weight_norm;
   table["aten.norm_except_dim.default"] = convert_norm_except_dim;
-  table["aten.scaled_dot_product_attention.default"] = convert_sdpa;
   table["aten.softmax.int"] = convert_softmax;
   table["aten._softmax.default"] = convert_softmax;
   table["aten.adaptive_avg_pool1d.default"] = convert_adaptive_avg_pool1d;
