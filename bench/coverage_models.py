@@ -16,7 +16,7 @@ HUGGING_FACE = ("bert", "roberta", "distilbert", "albert", "deberta_v2", "llama"
                 "phi", "gpt_neox", "gemma", "t5", "bart", "clip_vision", "clip_text", "whisper_encoder",
                 "wav2vec2", "swin_hf", "segformer", "vit_hf", "bloom", "falcon", "gptj", "codegen",
                 "funnel", "beit", "levit", "speech_to_text", "wavlm", "sew", "persimmon",
-                "nemotron", "groupvit", "mamba", "yolos", "swin2sr", "mobilevit")
+                "nemotron", "groupvit", "mamba", "yolos", "swin2sr", "mobilevit", "fnet")
 VIDEO = ("r3d_18", "r2plus1d_18", "swin3d_t")
 # timm architectures torchvision and transformers lack (pip install timm; skipped without it).
 TIMM = ("nf_resnet26", "convnextv2_atto", "hiera_tiny_224", "twins_svt_small", "efficientformerv2_s0",
@@ -39,6 +39,8 @@ def hugging_face(name):
     causal = dict(SMALL, vocab_size=1000, use_cache=False)
     make = {
         "bert": lambda: (T.BertModel(T.BertConfig(**SMALL, vocab_size=1000)), (ids,)),
+        "fnet": lambda: (T.FNetModel(T.FNetConfig(hidden_size=64, num_hidden_layers=2,
+                                                  intermediate_size=128, vocab_size=1000)), (ids,)),
         "roberta": lambda: (T.RobertaModel(T.RobertaConfig(**SMALL, vocab_size=1000)), (ids,)),
         "distilbert": lambda: (T.DistilBertModel(T.DistilBertConfig(
             dim=64, n_layers=2, n_heads=4, hidden_dim=128, vocab_size=1000)), (ids,)),

@@ -15,6 +15,7 @@ const OpTable& op_table() {
     add_tensor_ops(ops);
     add_attention_ops(ops);
     add_recurrent_ops(ops);
+    add_dft_ops(ops);
     add_composite_ops(ops);
     add_resize_ops(ops);
     return ops;

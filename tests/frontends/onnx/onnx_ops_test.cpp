@@ -532,41 +532,15 @@ TEST(OnnxOps, VariadicMaxKeepsAllInputs) {
 TEST(OnnxOps, TableMatchesTheCoreOps) {
   // Folded away by the importer, or expanded into core ops (RMSNormalization, Or and the
   // ops of onnx_ops_composite.cpp).
-  const std::set<std::string> rewritten = {"CastLike",
-                                           "Constant",
-                                           "Identity",
-                                           "Dropout",
-                                           "RMSNormalization",
-                                           "Or",
-                                           "LessOrEqual",
-                                           "GreaterOrEqual",
-                                           "Xor",
-                                           "Sum",
-                                           "Mean",
-                                           "Elu",
-                                           "Celu",
-                                           "Selu",
-                                           "LeakyRelu",
-                                           "PRelu",
-                                           "ThresholdedRelu",
-                                           "Shrink",
-                                           "Softsign",
-                                           "Softplus",
-                                           "Mish",
-                                           "LogSoftmax",
-                                           "Hardmax",
-                                           "LpNormalization",
-                                           "ReduceL1",
-                                           "ReduceL2",
-                                           "ReduceSumSquare",
-                                           "ReduceLogSum",
-                                           "ReduceLogSumExp",
-                                           "OneHot",
-                                           "Einsum",
-                                           "InstanceNormalization",
-                                           "LSTM",
-                                           "GRU",
-                                           "Tile"};
+  // clang-format off
+  const std::set<std::string> rewritten = {
+      "CastLike", "Constant", "Identity", "Dropout", "RMSNormalization", "Or", "LessOrEqual",
+      "GreaterOrEqual", "Xor", "Sum", "Mean", "Elu", "Celu", "Selu", "LeakyRelu", "PRelu",
+      "ThresholdedRelu", "Shrink", "Softsign", "Softplus", "Mish", "LogSoftmax", "Hardmax",
+      "LpNormalization", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum",
+      "ReduceLogSumExp", "OneHot", "Einsum", "InstanceNormalization", "LSTM", "GRU", "Tile",
+      "DFT"};
+  // clang-format on
   for (const std::string& op : supported_onnx_ops()) {
     if (rewritten.count(op)) continue;
     EXPECT_NE(ir::find_schema(op), nullptr) << op << " is imported but has no core op schema";
