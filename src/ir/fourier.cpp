@@ -1,0 +1,59 @@
+// dft_along (fourier.h).
+#include "ir/fourier.h"
+
+#include <cmath>
+#include <numbers>
+#include <vector>
+
+namespace kiln::ir {
+namespace {
+
+// The [n, m] matrix of cos (or sin) of 2 pi j k / n, times `scale`.
+Tensor twiddles(int64_t n, int64_t m, bool sine, double scale, DType dtype) {
+  std::vector<double> values(static_cast<size_t>(n * m));
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t k = 0; k < m; ++k) {
+      // j * k mod n keeps the angle small, so large indices lose no precision.
+      double angle = 2.0 * std::numbers::pi * double((j * k) % n) / double(n);
+      values[size_t(j * m + k)] = scale * (sine ? std::sin(angle) : std::cos(angle));
+    }
+  }
+  return Tensor::from_vector<double>({n, m}, values).to(dtype);
+}
+
+}  // namespace
+
+ComplexParts dft_along(CoreOpBuilder& b, ComplexParts x, const DftAxis& how) {
+  std::vector<int64_t> perm;  // the transformed axis last
+  for (int64_t i = 0; i < how.rank; ++i)
+    if (i != how.axis) perm.push_back(i);
+  perm.push_back(how.axis);
+  std::vector<int64_t> restore(static_cast<size_t>(how.rank));
+  for (int64_t i = 0; i < how.rank; ++i) restore[size_t(perm[size_t(i)])] = i;
+  auto signal = [&](Value* part) {
+    Value* moved = b.add("Transpose", {part}, {{"perm", perm}});
+    if (how.points != how.length) {  // zeros after the end, or a crop (a negative pad)
+      std::vector<int64_t> pads(static_cast<size_t>(2 * how.rank), 0);
+      pads.back() = how.points - how.length;
+      moved = b.add("Pad", {moved}, {{"pads", pads}});
+    }
+    return moved;
+  };
+  const DType dtype = x.re->dtype;
+  const double sign = how.inverse ? 1.0 : -1.0;  // e^(sign i 2 pi j k / n) = cos + i s
+  Value* cosine = b.constant(twiddles(how.points, how.outputs, false, how.scale, dtype));
+  Value* sine = b.constant(twiddles(how.points, how.outputs, true, sign * how.scale, dtype));
+  Value* re = signal(x.re);
+  // (re + i im)(cos + i s) = re cos - im s + i (re s + im cos)
+  Value* out_re = b.add("MatMul", {re, cosine});
+  Value* out_im = b.add("MatMul", {re, sine});
+  if (x.im != nullptr) {
+    Value* im = signal(x.im);
+    out_re = b.add("Sub", {out_re, b.add("MatMul", {im, sine})});
+    out_im = b.add("Add", {out_im, b.add("MatMul", {im, cosine})});
+  }
+  return {b.add("Transpose", {out_re}, {{"perm", restore}}),
+          b.add("Transpose", {out_im}, {{"perm", restore}})};
+}
+
+}  // namespace kiln::ir

@@ -1,0 +1,33 @@
+// Discrete Fourier transforms written in core ops, shared by the ONNX DFT importer and the
+// ATen FFT converters: a complex tensor is a pair of real ones, and the transform along one
+// axis is products with constant cosine and sine matrices (exact in float32 arithmetic,
+// O(n^2) per signal: FNet's token mixing and short frames, not a fast transform).
+#pragma once
+
+#include "ir/composite_ops.h"
+
+namespace kiln::ir {
+
+// Longest transform written as matrices ([n, n] constants).
+inline constexpr int64_t kMaxDftLength = 8192;
+
+// A complex tensor as its real and imaginary parts; `im` null for a real one.
+struct ComplexParts {
+  Value* re = nullptr;
+  Value* im = nullptr;
+};
+
+struct DftAxis {
+  int64_t axis = 0;  // of the parts, whose rank is `rank`
+  int64_t rank = 0;
+  int64_t length = 0;    // the parts' size along `axis`
+  int64_t points = 0;    // n: the signal cut or zero-padded to this
+  int64_t outputs = 0;   // coefficients kept: n, or n / 2 + 1 (onesided)
+  bool inverse = false;  // e^(+i 2 pi j k / n) rather than e^(-i ...)
+  double scale = 1.0;    // 1, 1 / n or 1 / sqrt(n), as the caller's normalization says
+};
+
+// The transform of `x` along one axis.
+ComplexParts dft_along(CoreOpBuilder& b, ComplexParts x, const DftAxis& how);
+
+}  // namespace kiln::ir
