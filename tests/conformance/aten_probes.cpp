@@ -7,59 +7,12 @@
 #include <functional>
 #include <optional>
 
+#include "aten_probe_scope.h"
 #include "core/error.h"
 #include "frontends/torch/aten_ops.h"
 
 namespace kiln::torch::probes {
 namespace {
-
-using Kind = OutputSlot::Kind;
-
-// One probe's graph and conversion context, with helpers that define its inputs.
-struct ProbeScope {
-  ir::Graph graph;
-  ConversionContext context{graph, "probe"};
-
-  ir::Value* input(const std::string& name, DType dtype, ir::Shape shape) {
-    ir::Value* value = graph.add_input(name, dtype, std::move(shape));
-    context.define_tensor(name, value);
-    return value;
-  }
-  NamedArgument tensor(const std::string& argument, DType dtype, const Dims& dims) {
-    return {argument, input(argument, dtype, ir::Shape::from_dims(dims)), argument};
-  }
-  NamedArgument f32(const std::string& argument, const Dims& dims) {
-    return tensor(argument, DType::Float32, dims);
-  }
-  NamedArgument list(const std::string& argument, const std::vector<Dims>& shapes) {
-    TensorList values;
-    for (size_t i = 0; i < shapes.size(); ++i) {
-      std::string name = argument + std::to_string(i);
-      values.push_back(input(name, DType::Float32, ir::Shape::from_dims(shapes[i])));
-    }
-    return {argument, values, {}};
-  }
-  // A size known only at run time: an int64 [1] graph input named after its symbol.
-  SymInt dynamic_size(const std::string& symbol) {
-    return SymInt{0, input(symbol, DType::Int64, ir::Shape::from_dims({1})), symbol};
-  }
-};
-
-NamedArgument value(std::string argument, Argument given) {
-  return {std::move(argument), std::move(given), {}};
-}
-
-struct ProbeCall {
-  std::string name;
-  std::function<std::vector<NamedArgument>(ProbeScope&)> arguments;
-  // Slots whose names start with "unused" are not read by anything (saved statistics).
-  std::vector<OutputSlot> outputs = {{Kind::Tensor, {"out"}}};
-  // Tried only when the other calls emitted no op: mixed dtypes make float ops add Casts,
-  // which says nothing about their usual form, but show what a cast-only op becomes.
-  bool fallback = false;
-};
-
-using Ints = std::vector<int64_t>;
 
 std::vector<ProbeCall> math_calls() {
   return {
@@ -407,18 +360,23 @@ std::vector<ProbeCall> window_calls() {
   };
 }
 
-// Indexing, and addcmul / addcdiv's self + value * (tensor1 op tensor2).
+// Indexing, addcmul / addcdiv's self + value * (tensor1 op tensor2), complex parts.
 std::vector<ProbeCall> indexing_calls() {
   return {
-      {"scaled products",
+      {"complex parts",  // real, imag, view_as_real of a complex pair (aten_fft.cpp)
        [](ProbeScope& s) {
-         return std::vector<NamedArgument>{s.f32("self", {2, 4}), s.f32("tensor1", {2, 4}),
-                                           s.f32("tensor2", {2, 4}), value("value", 0.5)};
+         NamedArgument self = s.f32("self", {2, 4, 2});
+         s.context.mark_complex(std::get<ir::Value*>(self.value));
+         return std::vector<NamedArgument>{self};
        }},
-      {"gather",
+      {"gather, scaled products",
        [](ProbeScope& s) {
-         return std::vector<NamedArgument>{s.f32("self", {2, 4}), value("dim", int64_t{1}),
-                                           s.tensor("index", DType::Int64, {2, 4})};
+         return std::vector<NamedArgument>{s.f32("self", {2, 4}),
+                                           value("dim", int64_t{1}),
+                                           s.tensor("index", DType::Int64, {2, 4}),
+                                           s.f32("tensor1", {2, 4}),
+                                           s.f32("tensor2", {2, 4}),
+                                           value("value", 0.5)};
        }},
       {"index select",
        [](ProbeScope& s) {
@@ -473,62 +431,6 @@ std::vector<ProbeCall> recurrent_calls() {
            call(4, true),
            {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"unused_h"}}, {Kind::Tensor, {"unused_c"}}}},
           {"gru", call(3, false), {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"unused_h"}}}}};
-}
-
-std::vector<ProbeCall> creation_calls() {
-  return {
-      {"creation",
-       [](ProbeScope& s) {
-         return std::vector<NamedArgument>{s.f32("self", {2, 3}),      value("size", Ints{2, 3}),
-                                           value("fill_value", 1.5),   value("s", 2.0),
-                                           value("start", int64_t{0}), value("end", int64_t{5}),
-                                           value("step", int64_t{1})};
-       }},
-      {"range of a run-time size",
-       [](ProbeScope& s) {
-         return std::vector<NamedArgument>{value("end", s.dynamic_size("s0"))};
-       }},
-      {"filled, of a run-time size",
-       [](ProbeScope& s) {
-         ir::Shape shape(std::vector<ir::Dim>{ir::Dim::named("s0"), ir::Dim::fixed(3)});
-         SymInt rows = s.dynamic_size("s0");
-         return std::vector<NamedArgument>{
-             {"self", s.input("self", DType::Float32, shape), "self"},
-             value("size", std::vector<SymInt>{rows, SymInt::fixed(3)}),
-             value("fill_value", 1.5)};
-       }},
-      {"cast",
-       [](ProbeScope& s) {
-         return std::vector<NamedArgument>{s.f32("self", {2, 3}), value("dtype", DType::Float16),
-                                           s.tensor("other", DType::Float16, {2, 3})};
-       },
-       {{Kind::Tensor, {"out"}}},
-       true},
-      {"size of a symbolic dim",
-       [](ProbeScope& s) {
-         ir::Shape shape(std::vector<ir::Dim>{ir::Dim::named("batch"), ir::Dim::fixed(4)});
-         return std::vector<NamedArgument>{{"self", s.input("self", DType::Float32, shape), "self"},
-                                           value("dim", int64_t{0})};
-       },
-       {{Kind::SymInt, {"out"}}}},
-      {"size arithmetic",
-       [](ProbeScope& s) {
-         return std::vector<NamedArgument>{value("a", s.dynamic_size("s0")),
-                                           value("b", int64_t{2})};
-       },
-       {{Kind::SymInt, {"out"}}}},
-      {"dropout",
-       [](ProbeScope& s) {
-         return std::vector<NamedArgument>{s.f32("input", {2, 3}), value("p", 0.5),
-                                           value("train", false)};
-       },
-       {{Kind::Tensor, {"out"}}, {Kind::Tensor, {"mask"}}}},
-      {"no outputs",
-       [](ProbeScope& s) {
-         return std::vector<NamedArgument>{s.f32("self", {2, 3})};
-       },
-       {}},
-  };
 }
 
 const std::vector<ProbeCall>& probe_calls() {

@@ -32,8 +32,9 @@ void import_dft(OnnxNode& node) {
   how.inverse = node.attr_int("inverse", 0) != 0;
   const bool onesided = node.attr_int("onesided", 0) != 0;
   const bool complex_input = dims.back() == 2;
-  if (onesided && (how.inverse || complex_input))
-    node.invalid("onesided with ", how.inverse ? "inverse" : "a complex input");
+  if (onesided && how.inverse)
+    node.unsupported("onesided with inverse (an inverse real FFT from half a spectrum)");
+  if (onesided && complex_input) node.invalid("onesided with a complex input");
   if (how.points < 1 || how.points > ir::kMaxDftLength)
     node.unsupported("dft_length ", how.points, " (Kiln writes DFTs of 1 to ", ir::kMaxDftLength,
                      " points as matrix products)");

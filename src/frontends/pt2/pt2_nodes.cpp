@@ -120,7 +120,13 @@ Argument read_argument(const Json& argument, const torch::ConversionContext& con
       return sym_int_reference(e, context, w);
     });
   }
-  if (kind == "as_scalar_type") return dtype_from_scalar_type(int_value(v, at), at);
+  if (kind == "as_scalar_type") {
+    // Complex dtypes reach only the converters that take complex tensors (FFTs).
+    int64_t code = int_value(v, at);
+    if (const char* name = complex_scalar_type_name(code))
+      return torch::OtherArg{std::string("dtype ") + name};
+    return dtype_from_scalar_type(code, at);
+  }
   if (kind == "as_device" || kind == "as_layout" || kind == "as_memory_format") {
     return torch::OtherArg{kind.substr(3) + " " + v.dump()};
   }

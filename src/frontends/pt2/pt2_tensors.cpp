@@ -52,6 +52,10 @@ int64_t static_int(const Json& sym_int, const std::string& where) {
 
 }  // namespace
 
+const char* complex_scalar_type_name(int64_t code) {
+  return code >= 9 && code <= 11 ? unsupported_scalar_type_name(code) : nullptr;
+}
+
 DType dtype_from_scalar_type(int64_t code, const std::string& where) {
   auto it = supported_scalar_types().find(code);
   if (it != supported_scalar_types().end()) return it->second;

@@ -31,6 +31,8 @@ struct TensorMeta {
   int64_t storage_offset = 0;
 };
 TensorMeta read_tensor_meta(const Json& meta, const std::string& where);
+// "complex64" for ScalarType code 10 (and 9, 11); null for the others.
+const char* complex_scalar_type_name(int64_t code);
 
 // Reads the payload `fqn` ("fc1.weight") listed in `config_path`
 // (data/weights/model_weights_config.json or data/constants/model_constants_config.json)

@@ -120,6 +120,7 @@ void convert_arange(AtenNode& node) {
 
 // _to_copy / to.*: a Cast when the dtype changes, else the input itself.
 void convert_to(AtenNode& node) {
+  if (converts_to_complex(node)) return;  // FNet's cast before its FFT (aten_fft.cpp)
   ir::Value* x = node.tensor("self");
   std::optional<DType> dtype = node.scalar_type("dtype");
   node.set_output(0, dtype ? cast_to(node, x, *dtype) : x);

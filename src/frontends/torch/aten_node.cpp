@@ -130,8 +130,20 @@ const Argument& AtenNode::required(std::string_view name) const {
 
 ir::Value* AtenNode::tensor(std::string_view name) const {
   const Argument& argument = required(name);
-  if (auto* value = std::get_if<ir::Value*>(&argument)) return *value;
+  if (auto* value = std::get_if<ir::Value*>(&argument)) {
+    if (!complex_aware_ && *value != nullptr && context_.is_complex(*value)) {
+      unsupported("argument '", name, "' is a complex tensor, which Kiln takes only into FFTs, ",
+                  "real, imag and view_as_real");
+    }
+    return *value;
+  }
   invalid("argument '", name, "' should be a tensor, got ", kind_name(argument));
+}
+
+bool AtenNode::is_complex_dtype(std::string_view name) const {
+  const Argument* argument = find(name);
+  const auto* other = argument != nullptr ? std::get_if<OtherArg>(argument) : nullptr;
+  return other != nullptr && other->description.starts_with("dtype complex");
 }
 
 std::string AtenNode::tensor_name(std::string_view name) const {
@@ -147,7 +159,14 @@ ir::Value* AtenNode::optional_tensor(std::string_view name) const {
 
 TensorList AtenNode::tensors(std::string_view name) const {
   const Argument& argument = required(name);
-  if (auto* list = std::get_if<TensorList>(&argument)) return *list;
+  if (auto* list = std::get_if<TensorList>(&argument)) {
+    for (const ir::Value* value : *list) {
+      if (!complex_aware_ && value != nullptr && context_.is_complex(value))
+        unsupported("argument '", name, "' holds complex tensor '", value->name,
+                    "', which Kiln takes only into FFTs, real, imag and view_as_real");
+    }
+    return *list;
+  }
   invalid("argument '", name, "' should be a tensor list, got ", kind_name(argument));
 }
 
@@ -246,6 +265,9 @@ std::optional<DType> AtenNode::scalar_type(std::string_view name) const {
   if (!has(name)) return std::nullopt;
   const Argument& argument = required(name);
   if (auto* dtype = std::get_if<DType>(&argument)) return *dtype;
+  if (is_complex_dtype(name))
+    unsupported(std::get<OtherArg>(argument).description,
+                " (complex tensors are taken only into FFTs)");
   invalid("argument '", name, "' should be a dtype, got ", kind_name(argument));
 }
 

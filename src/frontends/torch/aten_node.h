@@ -99,6 +99,12 @@ class ConversionContext {
   // A constant value with a fresh name derived from `base`.
   ir::Value* constant(const std::string& base, Tensor tensor);
 
+  // Complex tensors: a real value with a trailing dim of 2 (real, imaginary), as ONNX and
+  // torch.view_as_real spell them. Only the FFT and complex-part converters take them
+  // (AtenNode::accept_complex); any other converter reading one refuses it.
+  void mark_complex(const ir::Value* value) { complex_.insert(value); }
+  bool is_complex(const ir::Value* value) const { return complex_.count(value) > 0; }
+
   // The storage layout the file declares for tensor `name`; nullopt where it declares none
   // (TorchScript, or a frontend without a lookup): row-major from offset 0 is then assumed.
   void set_layout_lookup(LayoutLookup lookup) { layout_lookup_ = std::move(lookup); }
@@ -108,6 +114,7 @@ class ConversionContext {
 
  private:
   LayoutLookup layout_lookup_;
+  std::set<const ir::Value*> complex_;
   ir::Graph& graph_;
   std::string label_;
   std::map<std::string, ir::Value*> tensors_;
@@ -136,7 +143,12 @@ class AtenNode {
   // a wrong kind is InvalidModel naming the node and the argument.
   bool has(std::string_view name) const;  // present and not None
   const Argument* find(std::string_view name) const;
+  // A tensor argument; a complex one (ConversionContext::mark_complex) only after
+  // accept_complex(), else Unsupported naming it.
   ir::Value* tensor(std::string_view name) const;
+  void accept_complex() { complex_aware_ = true; }
+  // A dtype argument that names a complex type (complex64), which scalar_type refuses.
+  bool is_complex_dtype(std::string_view name) const;
   // The model's name of a tensor argument (empty if the frontend has none).
   std::string tensor_name(std::string_view name) const;
   ir::Value* optional_tensor(std::string_view name) const;  // null when absent or None
@@ -193,6 +205,7 @@ class AtenNode {
   std::string source_;
   std::vector<NamedArgument> arguments_;
   std::vector<OutputSlot> outputs_;
+  bool complex_aware_ = false;
 };
 
 }  // namespace kiln::torch

@@ -45,6 +45,7 @@ AtenTable build_table() {
   add_attention_ops(table);
   add_pointwise_ops(table);
   add_storage_view_ops(table);
+  add_fft_ops(table);
   const std::vector<std::string> mutable_ops = {
       "aten.add.Tensor",         "aten.add.Scalar",          "aten.sub.Tensor",
       "aten.sub.Scalar",         "aten.mul.Tensor",          "aten.mul.Scalar",

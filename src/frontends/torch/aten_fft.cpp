@@ -1,0 +1,226 @@
+// torch.fft in both .pt2 dialects and TorchScript: fft / ifft / rfft, fftn / ifftn, fft2 /
+// ifft2, core ATen's _fft_c2c and _fft_r2c, and the complex tensors around them (a cast to a
+// complex dtype, real, imag, view_as_real). A complex tensor is a real one with a trailing dim
+// of 2 (ConversionContext::mark_complex); each transformed dim is products with constant
+// cosine and sine matrices (ir/fourier.h). FNet's token mixing is fftn(x).real.
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "frontends/torch/aten_helpers.h"
+#include "frontends/torch/aten_ops.h"
+#include "ir/fourier.h"
+
+namespace kiln::torch {
+namespace {
+
+// Adds nodes through the converter's AtenNode, for ir/fourier's builder interface.
+class NodeBuilder : public ir::CoreOpBuilder {
+ public:
+  explicit NodeBuilder(AtenNode& node) : node_(node) {}
+  ir::Value* add(const std::string& op, std::vector<ir::Value*> inputs,
+                 ir::CompositeAttrs attrs = {}) override {
+    return node_.add(op, std::move(inputs), std::move(attrs));
+  }
+  ir::Value* constant(Tensor tensor) override { return node_.constant(std::move(tensor)); }
+
+ private:
+  AtenNode& node_;
+};
+
+int64_t static_rank(AtenNode& node, ir::Value* x) {
+  if (!x->shape.is_static())
+    node.unsupported("an FFT over ", x->shape.to_string(), " (dynamic sizes)");
+  return rank_of(node, x);
+}
+
+// The parts of tensor argument `name`: a complex one's real and imaginary halves, a real one
+// as its own real part.
+ir::ComplexParts parts_of(AtenNode& node, std::string_view name) {
+  node.accept_complex();
+  ir::Value* x = node.tensor(name);
+  if (!node.context().is_complex(x)) return {x, nullptr};
+  const int64_t last = rank_of(node, x) - 1;
+  auto half = [&](int64_t index) {
+    return node.add("Squeeze", {slice_axis(node, x, last, index, index + 1)},
+                    {{"axes", std::vector<int64_t>{last}}});
+  };
+  return {half(0), half(1)};
+}
+
+// Output 0 as the complex tensor of `parts` (a zero imaginary part where it has none).
+void set_complex_output(AtenNode& node, ir::ComplexParts parts) {
+  const int64_t rank = rank_of(node, parts.re);
+  if (parts.im == nullptr)
+    parts.im = node.add("Mul", {parts.re, scalar_constant(node, 0.0, parts.re->dtype)});
+  std::vector<int64_t> last{rank};
+  ir::Value* pair = node.add("Concat",
+                             {node.add("Unsqueeze", {parts.re}, {{"axes", last}}),
+                              node.add("Unsqueeze", {parts.im}, {{"axes", last}})},
+                             {{"axis", rank}});
+  node.context().mark_complex(pair);
+  node.set_output(0, pair);
+}
+
+// How a transform of n points is scaled: torch.fft's norm ("backward", the default, scales the
+// inverse by 1 / n; "forward" the forward one; "ortho" both by 1 / sqrt(n)).
+double norm_scale(AtenNode& node, const std::string& norm, bool inverse, int64_t n) {
+  if (norm == "ortho") return 1.0 / std::sqrt(double(n));
+  if (norm == "backward" || norm.empty()) return inverse ? 1.0 / double(n) : 1.0;
+  if (norm == "forward") return inverse ? 1.0 : 1.0 / double(n);
+  node.invalid("norm '", norm, "' (backward, forward or ortho)");
+}
+
+struct Transform {
+  std::vector<int64_t> dims;    // axes of the input, normalized
+  std::vector<int64_t> points;  // n per axis (-1: its own size)
+  bool inverse = false;
+  bool onesided = false;  // the last of `dims` keeps n / 2 + 1 coefficients (real input)
+  std::function<double(int64_t n)> scale;
+};
+
+void emit_transform(AtenNode& node, ir::ComplexParts x, const Transform& t) {
+  const int64_t rank = static_rank(node, x.re);
+  if (t.onesided && x.im != nullptr) node.invalid("a one-sided transform of a complex tensor");
+  NodeBuilder b(node);
+  // The one-sided dim first (from the real input), then the others on complex values.
+  std::vector<size_t> order;
+  if (!t.dims.empty()) order.push_back(t.dims.size() - 1);
+  for (size_t i = 0; i + 1 < t.dims.size(); ++i) order.push_back(i);
+  for (size_t i : order) {
+    const int64_t axis = t.dims[i];
+    ir::DftAxis how;
+    how.axis = axis;
+    how.rank = rank;
+    how.length = x.re->shape[size_t(axis)].value;
+    how.points = t.points[i] > 0 ? t.points[i] : how.length;
+    if (how.points > ir::kMaxDftLength)
+      node.unsupported("an FFT of ", how.points, " points (Kiln writes at most ", ir::kMaxDftLength,
+                       " as matrix products)");
+    how.outputs = t.onesided && i + 1 == t.dims.size() ? how.points / 2 + 1 : how.points;
+    how.inverse = t.inverse;
+    how.scale = t.scale(how.points);
+    x = ir::dft_along(b, x, how);
+  }
+  set_complex_output(node, x);
+}
+
+std::vector<int64_t> normalized_dims(AtenNode& node, std::vector<int64_t> dims, int64_t rank) {
+  for (int64_t& dim : dims) dim = normalize_dim(node, dim, rank);
+  return dims;
+}
+
+// fft_fft / fft_ifft / fft_rfft(self, n, dim, norm).
+AtenConverter fft_1d(bool inverse, bool onesided) {
+  return [inverse, onesided](AtenNode& node) {
+    ir::ComplexParts x = parts_of(node, "self");
+    const int64_t rank = static_rank(node, x.re);
+    Transform t;
+    t.dims = normalized_dims(node, {node.int_arg("dim", -1)}, rank);
+    t.points = {node.has("n") ? node.int_arg("n") : -1};
+    t.inverse = inverse;
+    t.onesided = onesided;
+    std::string norm = node.string_arg("norm", "");
+    t.scale = [&node, norm, inverse](int64_t n) { return norm_scale(node, norm, inverse, n); };
+    emit_transform(node, x, t);
+  };
+}
+
+// fft_fftn / fft_ifftn (every dim, or `dim`) and fft_fft2 / fft_ifft2 (the last two by
+// default), `s` the points per dim.
+AtenConverter fft_nd(bool inverse, bool two) {
+  return [inverse, two](AtenNode& node) {
+    ir::ComplexParts x = parts_of(node, "self");
+    const int64_t rank = static_rank(node, x.re);
+    std::vector<int64_t> dims;
+    if (node.has("dim")) {
+      dims = node.ints("dim");
+    } else if (two) {
+      dims = {-2, -1};
+    } else {
+      for (int64_t axis = 0; axis < rank; ++axis) dims.push_back(axis);
+    }
+    Transform t;
+    t.dims = normalized_dims(node, dims, rank);
+    t.points = node.has("s") ? node.ints("s") : std::vector<int64_t>(dims.size(), -1);
+    if (t.points.size() != t.dims.size())
+      node.invalid("s has ", t.points.size(), " sizes for ", t.dims.size(), " dims");
+    t.inverse = inverse;
+    std::string norm = node.string_arg("norm", "");
+    t.scale = [&node, norm, inverse](int64_t n) { return norm_scale(node, norm, inverse, n); };
+    emit_transform(node, x, t);
+  };
+}
+
+// Core ATen's _fft_c2c(self, dim, normalization, forward) and _fft_r2c(self, dim,
+// normalization, onesided): normalization 0 none, 1 by 1 / sqrt(n), 2 by 1 / n.
+void convert_fft_private(AtenNode& node) {
+  const bool real_input = node.target() == "aten._fft_r2c.default";
+  ir::ComplexParts x = parts_of(node, "self");
+  Transform t;
+  t.dims = normalized_dims(node, node.ints("dim"), static_rank(node, x.re));
+  t.points.assign(t.dims.size(), -1);
+  t.inverse = !real_input && !node.bool_arg("forward", true);
+  t.onesided = real_input && node.bool_arg("onesided", false);
+  const int64_t mode = node.int_arg("normalization", 0);
+  if (mode < 0 || mode > 2) node.invalid("normalization ", mode, " (0, 1 or 2)");
+  t.scale = [mode](int64_t n) {
+    return mode == 0 ? 1.0 : mode == 1 ? 1.0 / std::sqrt(double(n)) : 1.0 / double(n);
+  };
+  emit_transform(node, x, t);
+}
+
+void convert_real(AtenNode& node) { node.set_output(0, parts_of(node, "self").re); }
+
+void convert_imag(AtenNode& node) {
+  ir::ComplexParts x = parts_of(node, "self");
+  if (x.im == nullptr) node.invalid("imag of a real tensor");
+  node.set_output(0, x.im);
+}
+
+// view_as_real: the [..., 2] pair itself, now an ordinary real tensor.
+void convert_view_as_real(AtenNode& node) {
+  node.accept_complex();
+  ir::Value* x = node.tensor("self");
+  if (!node.context().is_complex(x)) node.invalid("view_as_real of a real tensor");
+  // A value of its own (a Reshape to the same dims, a view), so that the pair stays complex.
+  std::vector<int64_t> dims;
+  for (const SymInt& size : sizes_of(node, x)) dims.push_back(size.value);
+  node.set_output(0, node.add("Reshape", {x, int64_constant(node, dims)}));
+}
+
+// _to_copy / to to a complex dtype: a zero imaginary part beside a real tensor.
+void convert_to_complex(AtenNode& node) {
+  ir::ComplexParts x = parts_of(node, "self");
+  if (x.im != nullptr) {
+    node.accept_complex();
+    return node.set_output(0, node.tensor("self"));
+  }
+  set_complex_output(node, x);
+}
+
+}  // namespace
+
+bool converts_to_complex(AtenNode& node) {
+  if (!node.is_complex_dtype("dtype")) return false;
+  convert_to_complex(node);
+  return true;
+}
+
+void add_fft_ops(AtenTable& table) {
+  table["aten.fft_fft.default"] = fft_1d(false, false);
+  table["aten.fft_ifft.default"] = fft_1d(true, false);
+  table["aten.fft_rfft.default"] = fft_1d(false, true);
+  table["aten.fft_fftn.default"] = fft_nd(false, false);
+  table["aten.fft_ifftn.default"] = fft_nd(true, false);
+  table["aten.fft_fft2.default"] = fft_nd(false, true);
+  table["aten.fft_ifft2.default"] = fft_nd(true, true);
+  table["aten._fft_c2c.default"] = convert_fft_private;
+  table["aten._fft_r2c.default"] = convert_fft_private;
+  table["aten.real.default"] = convert_real;
+  table["aten.imag.default"] = convert_imag;
+  table["aten.view_as_real.default"] = convert_view_as_real;
+}
+
+}  // namespace kiln::torch
