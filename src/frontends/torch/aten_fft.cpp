@@ -15,20 +15,6 @@
 namespace kiln::torch {
 namespace {
 
-// Adds nodes through the converter's AtenNode, for ir/fourier's builder interface.
-class NodeBuilder : public ir::CoreOpBuilder {
- public:
-  explicit NodeBuilder(AtenNode& node) : node_(node) {}
-  ir::Value* add(const std::string& op, std::vector<ir::Value*> inputs,
-                 ir::CompositeAttrs attrs = {}) override {
-    return node_.add(op, std::move(inputs), std::move(attrs));
-  }
-  ir::Value* constant(Tensor tensor) override { return node_.constant(std::move(tensor)); }
-
- private:
-  AtenNode& node_;
-};
-
 int64_t static_rank(AtenNode& node, ir::Value* x) {
   if (!x->shape.is_static())
     node.unsupported("an FFT over ", x->shape.to_string(), " (dynamic sizes)");
@@ -83,7 +69,7 @@ struct Transform {
 void emit_transform(AtenNode& node, ir::ComplexParts x, const Transform& t) {
   const int64_t rank = static_rank(node, x.re);
   if (t.onesided && x.im != nullptr) node.invalid("a one-sided transform of a complex tensor");
-  NodeBuilder b(node);
+  AtenOpBuilder b(node);
   // The one-sided dim first (from the real input), then the others on complex values.
   std::vector<size_t> order;
   if (!t.dims.empty()) order.push_back(t.dims.size() - 1);
