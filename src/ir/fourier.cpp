@@ -23,6 +23,23 @@ Tensor twiddles(int64_t n, int64_t m, bool sine, double scale, DType dtype) {
 
 }  // namespace
 
+Value* pair_part(CoreOpBuilder& b, Value* pair, int64_t rank, int64_t index) {
+  return b.add("Squeeze", {slice_range(b, pair, rank - 1, index, index + 1)},
+               {{"axes", std::vector<int64_t>{rank - 1}}});
+}
+
+Value* pair_of(CoreOpBuilder& b, ComplexParts parts, int64_t rank) {
+  std::vector<int64_t> last{rank};
+  Value* re = b.add("Unsqueeze", {parts.re}, {{"axes", last}});
+  if (parts.im == nullptr) {  // [..., 1] padded with one zero: exact whatever re holds
+    std::vector<int64_t> pads(static_cast<size_t>(2 * (rank + 1)), 0);
+    pads.back() = 1;
+    return b.finish("Pad", {re}, {{"pads", pads}});
+  }
+  return b.finish("Concat", {re, b.add("Unsqueeze", {parts.im}, {{"axes", last}})},
+                  {{"axis", rank}});
+}
+
 ComplexParts dft_along(CoreOpBuilder& b, ComplexParts x, const DftAxis& how) {
   std::vector<int64_t> perm;  // the transformed axis last
   for (int64_t i = 0; i < how.rank; ++i)

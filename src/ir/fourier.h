@@ -27,6 +27,13 @@ struct DftAxis {
   double scale = 1.0;    // 1, 1 / n or 1 / sqrt(n), as the caller's normalization says
 };
 
+// A complex tensor stored as a pair (a trailing dim of 2, as ONNX and view_as_real spell it):
+// its real (0) or imaginary (1) part, one rank lower.
+Value* pair_part(CoreOpBuilder& b, Value* pair, int64_t rank, int64_t index);
+// `parts` (of rank `rank`) as such a pair, its node the builder's `finish` (the composite's
+// result); a missing imaginary part is zeros.
+Value* pair_of(CoreOpBuilder& b, ComplexParts parts, int64_t rank);
+
 // The transform of `x` along one axis.
 ComplexParts dft_along(CoreOpBuilder& b, ComplexParts x, const DftAxis& how);
 

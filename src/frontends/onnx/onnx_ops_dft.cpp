@@ -41,17 +41,10 @@ void import_dft(OnnxNode& node) {
   how.outputs = onesided ? how.points / 2 + 1 : how.points;
   how.scale = how.inverse ? 1.0 / double(how.points) : 1.0;
   OnnxOpBuilder b(node);
-  std::vector<int64_t> last{rank - 1};
-  auto part = [&](int64_t index) {
-    return node.add("Squeeze", {ir::slice_range(b, x, rank - 1, index, index + 1)},
-                    {{"axes", last}});
-  };
-  ir::ComplexParts parts{part(0), complex_input ? part(1) : nullptr};
+  ir::ComplexParts parts{ir::pair_part(b, x, rank, 0),
+                         complex_input ? ir::pair_part(b, x, rank, 1) : nullptr};
   ir::ComplexParts out = ir::dft_along(b, parts, how);
-  node.emit("Concat",
-            {node.add("Unsqueeze", {out.re}, {{"axes", last}}),
-             node.add("Unsqueeze", {out.im}, {{"axes", last}})},
-            {{"axis", rank - 1}});
+  ir::pair_of(b, out, rank - 1);  // finished as the node's output
 }
 
 }  // namespace

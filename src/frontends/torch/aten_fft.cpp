@@ -27,24 +27,15 @@ ir::ComplexParts parts_of(AtenNode& node, std::string_view name) {
   node.accept_complex();
   ir::Value* x = node.tensor(name);
   if (!node.context().is_complex(x)) return {x, nullptr};
-  const int64_t last = rank_of(node, x) - 1;
-  auto half = [&](int64_t index) {
-    return node.add("Squeeze", {slice_axis(node, x, last, index, index + 1)},
-                    {{"axes", std::vector<int64_t>{last}}});
-  };
-  return {half(0), half(1)};
+  AtenOpBuilder b(node);
+  const int64_t rank = rank_of(node, x);
+  return {ir::pair_part(b, x, rank, 0), ir::pair_part(b, x, rank, 1)};
 }
 
 // Output 0 as the complex tensor of `parts` (a zero imaginary part where it has none).
 void set_complex_output(AtenNode& node, ir::ComplexParts parts) {
-  const int64_t rank = rank_of(node, parts.re);
-  if (parts.im == nullptr)
-    parts.im = node.add("Mul", {parts.re, scalar_constant(node, 0.0, parts.re->dtype)});
-  std::vector<int64_t> last{rank};
-  ir::Value* pair = node.add("Concat",
-                             {node.add("Unsqueeze", {parts.re}, {{"axes", last}}),
-                              node.add("Unsqueeze", {parts.im}, {{"axes", last}})},
-                             {{"axis", rank}});
+  AtenOpBuilder b(node);
+  ir::Value* pair = ir::pair_of(b, parts, rank_of(node, parts.re));
   node.context().mark_complex(pair);
   node.set_output(0, pair);
 }
@@ -178,12 +169,10 @@ void convert_view_as_real(AtenNode& node) {
 
 // _to_copy / to to a complex dtype: a zero imaginary part beside a real tensor.
 void convert_to_complex(AtenNode& node) {
-  ir::ComplexParts x = parts_of(node, "self");
-  if (x.im != nullptr) {
-    node.accept_complex();
-    return node.set_output(0, node.tensor("self"));
-  }
-  set_complex_output(node, x);
+  node.accept_complex();
+  ir::Value* x = node.tensor("self");
+  if (node.context().is_complex(x)) return node.set_output(0, x);
+  set_complex_output(node, {x, nullptr});
 }
 
 }  // namespace

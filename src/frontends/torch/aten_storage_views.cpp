@@ -19,6 +19,8 @@ namespace {
 // The largest view a Gather of constant indices may spell (its index tensor: 8 bytes each).
 constexpr int64_t kMaxGatheredElements = int64_t(1) << 22;
 
+// Row-major strides with empty dims counted as 1 (unlike core's row_major_strides), so that an
+// empty input still reads as dense storage.
 std::vector<int64_t> row_major(const std::vector<int64_t>& sizes) {
   std::vector<int64_t> strides(sizes.size(), 1);
   for (size_t i = sizes.size(); i-- > 1;)
@@ -43,10 +45,6 @@ std::vector<int64_t> dense_order(const std::vector<int64_t>& sizes,
     expected *= sizes[order[k]];
   }
   return order;
-}
-
-int64_t element_count(const std::vector<int64_t>& sizes) {
-  return std::accumulate(sizes.begin(), sizes.end(), int64_t{1}, std::multiplies<>());
 }
 
 // The input's elements in storage order, as a 1-D tensor.
