@@ -59,34 +59,21 @@ __device__ __forceinline__ float kiln_warp_max(float v) {
   for (int o = W / 2; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
 }
-// Sum / max over a row's W lanes: W up to 32 within a warp, W = 128 over the block's four warps
-// (each warp's result through shared memory, added in warp order); then every thread of the
-// block must call it.
-template <int W>
-__device__ __forceinline__ float kiln_row_sum(float v) {
+// Sum (or max, `Max`) over a row's W lanes: W up to 32 within a warp, W = 128 over the block's
+// four warps (each warp's result through shared memory, combined in warp order); then every
+// thread of the block must call it.
+template <int W, bool Max>
+__device__ __forceinline__ float kiln_row_reduce(float v) {
   if constexpr (W <= 32) {
-    return kiln_warp_sum<W>(v);
+    return Max ? kiln_warp_max<W>(v) : kiln_warp_sum<W>(v);
   } else {
     __shared__ float share[4];
-    v = kiln_warp_sum<32>(v);
+    v = Max ? kiln_warp_max<32>(v) : kiln_warp_sum<32>(v);
     if ((threadIdx.x & 31) == 0) share[threadIdx.x >> 5] = v;
     __syncthreads();
-    v = share[0] + share[1] + share[2] + share[3];
+    v = share[0];
+    for (int w = 1; w < 4; ++w) v = Max ? fmaxf(v, share[w]) : v + share[w];
     __syncthreads();  // the next reduction writes share again
-    return v;
-  }
-}
-template <int W>
-__device__ __forceinline__ float kiln_row_max(float v) {
-  if constexpr (W <= 32) {
-    return kiln_warp_max<W>(v);
-  } else {
-    __shared__ float share[4];
-    v = kiln_warp_max<32>(v);
-    if ((threadIdx.x & 31) == 0) share[threadIdx.x >> 5] = v;
-    __syncthreads();
-    v = fmaxf(fmaxf(share[0], share[1]), fmaxf(share[2], share[3]));
-    __syncthreads();
     return v;
   }
 }

@@ -98,8 +98,9 @@ std::string warp_reduce(const std::string& result, const std::string& term, bool
       << "      "
       << (max ? result + " = fmaxf(" + result + ", " + term + ")" : result + " += " + term)
       << ";\n    }\n  }\n"
-      << "  " << result << " = " << (max ? "kiln_row_max<kLanes>(" : "kiln_row_sum<kLanes>(")
-      << result << ");\n";
+      << "  " << result << " = "
+      << (max ? "kiln_row_reduce<kLanes, true>(" : "kiln_row_reduce<kLanes, false>(") << result
+      << ");\n";
   return out.str();
 }
 
