@@ -16,7 +16,8 @@ HUGGING_FACE = ("bert", "roberta", "distilbert", "albert", "deberta_v2", "llama"
                 "phi", "gpt_neox", "gemma", "t5", "bart", "clip_vision", "clip_text", "whisper_encoder",
                 "wav2vec2", "swin_hf", "segformer", "vit_hf", "bloom", "falcon", "gptj", "codegen",
                 "funnel", "beit", "levit", "speech_to_text", "wavlm", "sew", "persimmon",
-                "nemotron", "groupvit", "mamba", "yolos", "swin2sr", "mobilevit", "fnet")
+                "nemotron", "groupvit", "mamba", "yolos", "swin2sr", "mobilevit", "fnet", "mixtral",
+                "qwen2_moe")
 VIDEO = ("r3d_18", "r2plus1d_18", "swin3d_t")
 # timm architectures torchvision and transformers lack (pip install timm; skipped without it).
 TIMM = ("nf_resnet26", "convnextv2_atto", "hiera_tiny_224", "twins_svt_small", "efficientformerv2_s0",
@@ -51,6 +52,12 @@ def hugging_face(name):
         "mistral": lambda: (T.MistralForCausalLM(T.MistralConfig(**causal, num_key_value_heads=2)),
                             (ids,)),
         "qwen2": lambda: (T.Qwen2ForCausalLM(T.Qwen2Config(**causal, num_key_value_heads=2)), (ids,)),
+        # Mixture of experts: top-k routing, histc, grouped products over sorted rows.
+        "mixtral": lambda: (T.MixtralForCausalLM(T.MixtralConfig(
+            **causal, num_key_value_heads=2, num_local_experts=4, num_experts_per_tok=2)), (ids,)),
+        "qwen2_moe": lambda: (T.Qwen2MoeForCausalLM(T.Qwen2MoeConfig(
+            **causal, num_key_value_heads=2, num_experts=4, num_experts_per_tok=2,
+            moe_intermediate_size=64, shared_expert_intermediate_size=128)), (ids,)),
         "phi": lambda: (T.PhiForCausalLM(T.PhiConfig(**causal)), (ids,)),
         "gpt_neox": lambda: (T.GPTNeoXForCausalLM(T.GPTNeoXConfig(**causal)), (ids,)),
         "gemma": lambda: (T.GemmaForCausalLM(T.GemmaConfig(**causal, num_key_value_heads=2,

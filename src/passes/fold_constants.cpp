@@ -29,10 +29,11 @@ bool all_inputs_constant(const ir::Node& node) {
   return any_present;
 }
 
-// Ops that only move or narrow their first input's elements: their output is never larger.
+// Ops that only move or narrow their first input's elements: their outputs together are never
+// larger (Split: a stacked expert weight's per-expert matrices).
 bool rearranges(const ir::Node& node) {
   static const std::set<std::string, std::less<>> ops = {
-      "Transpose", "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Slice", "Identity"};
+      "Transpose", "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Slice", "Identity", "Split"};
   return ops.contains(node.op) ||
          (node.op == "Cast" && !node.inputs.empty() && node.inputs[0] != nullptr &&
           !node.outputs.empty() &&
@@ -41,9 +42,9 @@ bool rearranges(const ir::Node& node) {
 
 // True if folding `node` (all inputs constant, `elements` output elements) takes no more
 // constant storage than it frees: it rearranges a constant that only it reads, whatever the
-// size. Its output then replaces its input in the engine.
+// size. Its outputs then replace its input in the engine.
 bool folds_in_place(const ir::Graph& graph, const ir::Node& node, int64_t elements) {
-  if (!rearranges(node) || node.outputs.size() != 1) return false;
+  if (!rearranges(node) || (node.outputs.size() != 1 && node.op != "Split")) return false;
   const ir::Value* data = node.inputs[0];
   if (data == nullptr || graph.users(data).size() != 1 || graph.is_graph_output(data)) return false;
   return size_t(elements) * dtype_size(node.outputs[0]->dtype) <=

@@ -389,6 +389,18 @@ std::vector<ProbeCall> indexing_calls() {
          return std::vector<NamedArgument>{s.f32("self", {5, 4}),
                                            value("indices", TensorList{rows})};
        }},
+      {"index put",
+       [](ProbeScope& s) {
+         ir::Value* rows = s.input("rows", DType::Int64, ir::Shape::from_dims({3}));
+         return std::vector<NamedArgument>{s.f32("self", {5, 4}),
+                                           value("indices", TensorList{rows}),
+                                           s.f32("values", {3, 4}), value("accumulate", true)};
+       }},
+      {"grouped product",  // mixture-of-experts rows by expert weights (aten_experts.cpp)
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("input", {6, 4}), s.f32("weight", {3, 4, 5}),
+                                           s.tensor("offs", DType::Int32, {3})};
+       }},
       {"embedding",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("weight", {10, 4}),

@@ -67,6 +67,36 @@ TEST(FoldConstants, RearrangesAConstantOnlyItReadsWhateverItsSize) {
   EXPECT_EQ(folded->constant->data<float>()[4097], 7.0f);
 }
 
+// A mixture-of-experts layer's stacked weights [experts, in, out], split into one matrix per
+// expert and squeezed: over the size limit, folded all the same (the pieces replace the stack),
+// so that no expert's weights are copied at run time.
+TEST(FoldConstants, SplitsAConstantOnlyItReadsWhateverItsSize) {
+  ir::Graph graph;
+  Tensor stacked(DType::Float32, {2, 4097, 2048});
+  stacked.data_mutable<float>()[int64_t{4097} * 2048 + 5] = 3.0f;  // expert 1, row 0, column 5
+  ir::Value* weights = graph.add_constant("experts", stacked);
+  ir::Node* split = graph.add_node("Split", "split", {weights}, {"expert0", "expert1"});
+  split->attrs["axis"] = int64_t{0};
+  split->attrs["split"] = std::vector<int64_t>{1, 1};
+  ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 4097}));
+  for (int e = 0; e < 2; ++e) {
+    std::string index = std::to_string(e);
+    ir::Node* squeeze =
+        graph.add_node("Squeeze", "squeeze" + index, {split->outputs[e]}, {"matrix" + index});
+    squeeze->attrs["axes"] = std::vector<int64_t>{0};
+    ir::Node* product =
+        graph.add_node("MatMul", "product" + index, {x, squeeze->outputs[0]}, {"y" + index});
+    graph.add_output(product->outputs[0]);
+  }
+  ir::infer_graph(graph);
+  EXPECT_EQ(fold_constants(graph), 3);
+  ASSERT_EQ(graph.node_count(), 2u);
+  const ir::Value* second = graph.nodes()[1]->inputs[1];
+  ASSERT_TRUE(second->is_constant());
+  EXPECT_EQ(second->shape.to_string(), "[4097, 2048]");
+  EXPECT_EQ(second->constant->data<float>()[5], 3.0f);
+}
+
 TEST(FoldConstants, LeavesALargeRearrangementOfASharedConstant) {
   ir::Graph graph;
   ir::Value* weight = graph.add_constant("table", Tensor(DType::Float32, {4097, 4096}));

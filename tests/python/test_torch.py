@@ -114,9 +114,21 @@ def test_torch_compile_backend(torch, kiln_torch):
 
 
 def test_unsupported_models_raise_kiln_errors(torch, kiln_torch):
+    class Inverts(torch.nn.Module):
+        def forward(self, x):
+            return torch.linalg.inv(x)
+
+    with pytest.raises(kiln.UnsupportedError, match="linalg_inv"):
+        kiln_torch.compile(Inverts(), (torch.randn(4, 8, 8, device="cuda"),))
+
+
+def test_sort_values_and_argsort_alone(torch, kiln_torch):
+    # Each leaves one of TopK's two outputs unread (no storage on the GPU).
     class Sorts(torch.nn.Module):
         def forward(self, x):
-            return torch.sort(x, dim=-1).values
+            return torch.sort(x, dim=-1).values, torch.argsort(x, dim=0)
 
-    with pytest.raises(kiln.UnsupportedError, match="sort"):
-        kiln_torch.compile(Sorts(), (torch.randn(4, 8, device="cuda"),))
+    x = torch.randn(4, 8, device="cuda")
+    values, order = kiln_torch.compile(Sorts(), (x,), enabled_precisions={"fp32"})(x)
+    assert torch.equal(values, torch.sort(x, dim=-1).values)
+    assert torch.equal(order, torch.argsort(x, dim=0))

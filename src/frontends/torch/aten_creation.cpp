@@ -185,7 +185,8 @@ AtenConverter size_arithmetic(std::string op) {
 void add_creation_ops(AtenTable& table) {
   table["aten.full.default"] = convert_full;
   table["aten.zeros.default"] = filled(0.0);
-  table["aten.empty.memory_format"] = filled(0.0);  // any values will do: zeros
+  table["aten.empty.memory_format"] = filled(0.0);     // any values will do: zeros
+  table["aten.empty_permuted.default"] = filled(0.0);  // its physical layout is not observable
   table["aten.ones.default"] = filled(1.0);
   table["aten.new_ones.default"] = new_filled(1.0);
   table["aten.new_zeros.default"] = new_filled(0.0);

@@ -1,5 +1,6 @@
 // ATen indexing: select, slice, their scatters (the functional form of writes into them:
-// Concat of the pieces around), index.Tensor (→ Gather / GatherND), gather (→ GatherElements),
+// Concat of the pieces around), index.Tensor (→ Gather / GatherND), index_put (→ ScatterND, or
+// Where for a boolean mask), gather (→ GatherElements),
 // index_select and embedding (→ Gather), scatter, scatter_add, scatter_reduce
 // (→ ScatterElements).
 #include <algorithm>
@@ -115,58 +116,185 @@ void require_integer_indices(AtenNode& node, ir::Value* indices) {
   if (is_floating(dtype)) node.invalid("index '", indices->name, "' has type ", dtype_name(dtype));
 }
 
-// index(self, indices): one index tensor → Gather on its dim; several → GatherND on their
-// broadcast, stacked along a new last axis, over `self` with the indexed dims moved to the
-// front. As in NumPy, the broadcast dims then take the place of the indexed dims where those
-// are adjacent (x[:, :, i, j]: bicubic interpolation as core ATen spells it), and lead the
-// result where other dims separate them.
-void convert_index(AtenNode& node) {
-  ir::Value* x = node.tensor("self");
-  TensorList indices = node.tensors("indices");
-  while (!indices.empty() && indices.back() == nullptr) indices.pop_back();
+// NumPy's advanced indexing by several integer tensors, as index and index_put share it:
+// `x` with the indexed dims moved to the front (`first`), and the index tensors broadcast,
+// cast to int64 and stacked along a new last axis (`stacked`), which GatherND and ScatterND
+// read. `positions` are the indexed dims; the broadcast dims replace them in the result, in
+// their place where they are adjacent and not leading, else in front.
+struct AdvancedIndex {
   std::vector<int64_t> positions;
-  for (size_t i = 0; i < indices.size(); ++i) {
-    if (indices[i] != nullptr) positions.push_back(static_cast<int64_t>(i));
+  std::vector<int64_t> perm;  // x's dims → first's (empty when the indexed dims lead)
+  ir::Value* first = nullptr;
+  ir::Value* stacked = nullptr;
+  ir::Value* broadcast_shape = nullptr;
+  int64_t broadcast_rank = 0;
+
+  bool adjacent_inside() const {
+    return !perm.empty() &&
+           positions.back() - positions.front() == static_cast<int64_t>(positions.size()) - 1;
   }
-  if (positions.empty()) return node.set_output(0, x);
-  for (int64_t position : positions) require_integer_indices(node, indices[position]);
-  if (positions.size() == 1) {
-    return node.set_output(
-        0, node.add("Gather", {x, indices[positions[0]]}, {{"axis", positions[0]}}));
+  // The perm from the internal order [broadcast, before, after] to NumPy's [before,
+  // broadcast, after] (adjacent_inside), over a result of `rank` dims.
+  std::vector<int64_t> to_numpy(int64_t rank) const {
+    const int64_t before = positions.front();
+    std::vector<int64_t> order;
+    for (int64_t axis = 0; axis < before; ++axis) order.push_back(broadcast_rank + axis);
+    for (int64_t axis = 0; axis < broadcast_rank; ++axis) order.push_back(axis);
+    for (int64_t axis = broadcast_rank + before; axis < rank; ++axis) order.push_back(axis);
+    return order;
   }
+};
+
+std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& perm) {
+  std::vector<int64_t> inverse(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inverse[static_cast<size_t>(perm[i])] = int64_t(i);
+  return inverse;
+}
+
+AdvancedIndex advanced_index(AtenNode& node, ir::Value* x, const TensorList& indices,
+                             const std::vector<int64_t>& positions) {
+  AdvancedIndex index;
+  index.positions = positions;
+  index.first = x;
   const int64_t count = static_cast<int64_t>(positions.size());
-  const bool leading = positions.back() == count - 1;
-  const bool adjacent = positions.back() - positions.front() == count - 1;
-  const int64_t x_rank = rank_of(node, x);
-  if (!leading) {  // the indexed dims first, the others after them in order
-    std::vector<int64_t> perm = positions;
-    for (int64_t axis = 0; axis < x_rank; ++axis)
+  if (positions.back() != count - 1) {  // the indexed dims first, the others after them in order
+    index.perm = positions;
+    for (int64_t axis = 0; axis < rank_of(node, x); ++axis)
       if (std::find(positions.begin(), positions.end(), axis) == positions.end())
-        perm.push_back(axis);
-    x = node.add("Transpose", {x}, {{"perm", perm}});
+        index.perm.push_back(axis);
+    index.first = node.add("Transpose", {x}, {{"perm", index.perm}});
   }
   std::vector<ir::Value*> parts;
   for (int64_t position : positions)
     parts.push_back(cast_to(node, indices[position], DType::Int64));
   ir::Value* broadcast = parts[0];
   for (size_t i = 1; i < parts.size(); ++i) broadcast = node.add("Add", {broadcast, parts[i]});
-  ir::Value* common_shape = node.add("Shape", {broadcast});
-  int64_t rank = rank_of(node, broadcast);
+  index.broadcast_shape = node.add("Shape", {broadcast});
+  index.broadcast_rank = rank_of(node, broadcast);
+  const int64_t rank = index.broadcast_rank;
   for (ir::Value*& part : parts) {
-    part = node.add("Expand", {part, common_shape});
+    part = node.add("Expand", {part, index.broadcast_shape});
     part = node.add("Unsqueeze", {part}, {{"axes", std::vector<int64_t>{rank}}});
   }
-  ir::Value* stacked = node.add("Concat", parts, {{"axis", rank}});
-  ir::Value* gathered = node.add("GatherND", {x, stacked});
-  if (!leading && adjacent) {  // [broadcast, before, after] → [before, broadcast, after]
-    const int64_t before = positions.front(), out_rank = rank + x_rank - count;
-    std::vector<int64_t> perm;
-    for (int64_t axis = 0; axis < before; ++axis) perm.push_back(rank + axis);
-    for (int64_t axis = 0; axis < rank; ++axis) perm.push_back(axis);
-    for (int64_t axis = rank + before; axis < out_rank; ++axis) perm.push_back(axis);
-    gathered = node.add("Transpose", {gathered}, {{"perm", perm}});
+  index.stacked = node.add("Concat", parts, {{"axis", rank}});
+  return index;
+}
+
+// The positions of the non-None index tensors (trailing Nones dropped from `indices`).
+std::vector<int64_t> index_positions(TensorList& indices) {
+  while (!indices.empty() && indices.back() == nullptr) indices.pop_back();
+  std::vector<int64_t> positions;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] != nullptr) positions.push_back(static_cast<int64_t>(i));
+  }
+  return positions;
+}
+
+// index(self, indices): one index tensor → Gather on its dim; several → GatherND (see
+// AdvancedIndex; x[:, :, i, j] is bicubic interpolation as core ATen spells it).
+void convert_index(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  TensorList indices = node.tensors("indices");
+  std::vector<int64_t> positions = index_positions(indices);
+  if (positions.empty()) return node.set_output(0, x);
+  for (int64_t position : positions) require_integer_indices(node, indices[position]);
+  if (positions.size() == 1) {
+    return node.set_output(
+        0, node.add("Gather", {x, indices[positions[0]]}, {{"axis", positions[0]}}));
+  }
+  AdvancedIndex index = advanced_index(node, x, indices, positions);
+  ir::Value* gathered = node.add("GatherND", {index.first, index.stacked});
+  if (index.adjacent_inside()) {
+    const int64_t count = static_cast<int64_t>(positions.size());
+    int64_t out_rank = index.broadcast_rank + rank_of(node, x) - count;
+    gathered = node.add("Transpose", {gathered}, {{"perm", index.to_numpy(out_rank)}});
   }
   node.set_output(0, gathered);
+}
+
+// `values` of index_put broadcast to NumPy's shape of x[indices] (rank `rank`): leading 1s
+// added, so that they can be permuted and expanded like it.
+ir::Value* values_at_rank(AtenNode& node, ir::Value* values, int64_t rank) {
+  const int64_t given = rank_of(node, values);
+  if (given > rank) {
+    node.invalid("values '", values->name, "' have ", given, " dims; the indexed part has ", rank);
+  }
+  if (given == rank) return values;
+  std::vector<int64_t> axes;
+  for (int64_t axis = 0; axis < rank - given; ++axis) axes.push_back(axis);
+  return node.add("Unsqueeze", {values}, {{"axes", axes}});
+}
+
+// index_put with one boolean mask over dims p.. of self (x[mask] = v, masked_fill's indexed
+// form): Where(mask, v, x), or x + Where(mask, v, 0) when accumulating. The values must be
+// the same for every masked element: one per masked element depends on the data.
+ir::Value* put_masked(AtenNode& node, ir::Value* x, ir::Value* mask, int64_t position,
+                      ir::Value* values, bool accumulate) {
+  const int64_t x_rank = rank_of(node, x), mask_rank = rank_of(node, mask);
+  if (mask_rank == 0 || position + mask_rank > x_rank) {
+    node.invalid("mask '", mask->name, "' does not fit dims ", position, ".. of '", x->name, "'");
+  }
+  const int64_t rank = x_rank - mask_rank + 1;  // x[mask]: before, the masked elements, after
+  values = values_at_rank(node, values, rank);
+  ir::Dim per_element = values->shape.rank_known() ? values->shape[position] : ir::Dim();
+  if (!per_element.is_static() || per_element.value != 1) {
+    node.unsupported("writing different values into each element of boolean mask '", mask->name,
+                     "' (which values go where depends on the data)");
+  }
+  std::vector<int64_t> mask_axes;  // the mask's dims in x's
+  for (int64_t axis = 0; axis < position; ++axis) mask_axes.push_back(axis);
+  for (int64_t axis = position + mask_rank; axis < x_rank; ++axis) mask_axes.push_back(axis);
+  ir::Value* full_mask =
+      mask_axes.empty() ? mask : node.add("Unsqueeze", {mask}, {{"axes", mask_axes}});
+  if (mask_rank > 1) {
+    std::vector<int64_t> axes;
+    for (int64_t k = 1; k < mask_rank; ++k) axes.push_back(position + k);
+    values = node.add("Unsqueeze", {values}, {{"axes", axes}});
+  }
+  full_mask = cast_to(node, full_mask, DType::Bool);
+  if (!accumulate) return node.add("Where", {full_mask, values, x});
+  ir::Value* zero = scalar_constant(node, 0.0, dtype_of(node, x));
+  return node.add("Add", {x, node.add("Where", {full_mask, values, zero})});
+}
+
+// index_put(self, indices, values, accumulate): self with values written at x[indices]
+// (added there when accumulating): ScatterND into self with the indexed dims first (see
+// AdvancedIndex), the values broadcast to the indexed part's shape and laid out like it. As
+// in PyTorch, where an index repeats without accumulate one of its values is kept.
+void convert_index_put(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  TensorList indices = node.tensors("indices");
+  ir::Value* values = cast_to(node, node.tensor("values"), dtype_of(node, x));
+  const bool accumulate = node.bool_arg("accumulate", false);
+  std::vector<int64_t> positions = index_positions(indices);
+  if (positions.empty()) {  // x[...] = v: every element
+    ir::Value* filled = node.add("Expand", {values, node.add("Shape", {x})});
+    return node.set_output(0, accumulate ? node.add("Add", {x, filled}) : filled);
+  }
+  DType first_dtype = dtype_of(node, indices[positions[0]]);
+  if (positions.size() == 1 && (first_dtype == DType::Bool || first_dtype == DType::UInt8)) {
+    return node.set_output(
+        0, put_masked(node, x, indices[positions[0]], positions[0], values, accumulate));
+  }
+  for (int64_t position : positions) require_integer_indices(node, indices[position]);
+  AdvancedIndex index = advanced_index(node, x, indices, positions);
+  const int64_t count = static_cast<int64_t>(positions.size());
+  const int64_t rank = index.broadcast_rank + rank_of(node, x) - count;
+  values = values_at_rank(node, values, rank);
+  if (index.adjacent_inside()) {
+    values = node.add("Transpose", {values}, {{"perm", inverse_permutation(index.to_numpy(rank))}});
+  }
+  ir::Value* rest =
+      node.add("Slice", {node.add("Shape", {index.first}), int64_constant(node, {count}),
+                         int64_constant(node, {std::numeric_limits<int64_t>::max()})});
+  ir::Value* target = node.add("Concat", {index.broadcast_shape, rest}, {{"axis", int64_t{0}}});
+  values = node.add("Expand", {values, target});
+  ir::Value* written = node.add("ScatterND", {index.first, index.stacked, values},
+                                {{"reduction", std::string(accumulate ? "add" : "none")}});
+  if (!index.perm.empty()) {
+    written = node.add("Transpose", {written}, {{"perm", inverse_permutation(index.perm)}});
+  }
+  node.set_output(0, written);
 }
 
 void convert_gather(AtenNode& node) {
@@ -248,6 +376,7 @@ void add_indexing_ops(AtenTable& table) {
   table["aten.slice_scatter.default"] = convert_slice_scatter;
   table["aten.select_scatter.default"] = convert_select_scatter;
   table["aten.index.Tensor"] = convert_index;
+  table["aten.index_put.default"] = convert_index_put;
   table["aten.gather.default"] = convert_gather;
   table["aten.scatter.src"] = convert_scatter_src;
   table["aten.scatter.value"] = convert_scatter_value;

@@ -46,6 +46,7 @@ AtenTable build_table() {
   add_pointwise_ops(table);
   add_storage_view_ops(table);
   add_fft_ops(table);
+  add_expert_ops(table);
   const std::vector<std::string> mutable_ops = {
       "aten.add.Tensor",         "aten.add.Scalar",          "aten.sub.Tensor",
       "aten.sub.Scalar",         "aten.mul.Tensor",          "aten.mul.Scalar",
@@ -58,7 +59,8 @@ AtenTable build_table() {
       "aten.celu.default",       "aten.selu.default",        "aten.leaky_relu.default",
       "aten.threshold.default",  "aten.fill.Scalar",         "aten.fill.Tensor",
       "aten.copy.default",       "aten.zero.default",        "aten.scatter.src",
-      "aten.scatter.value",      "aten.scatter.reduce",      "aten.scatter_add.default"};
+      "aten.scatter.value",      "aten.scatter.reduce",      "aten.scatter_add.default",
+      "aten.index_put.default"};
   for (const std::string& target : mutable_ops) {
     table[in_place_name(target)] = in_place(table.at(target));
   }

@@ -89,12 +89,14 @@ DType dtype_of_scalar_type(int64_t code, const ScriptCall& call) {
   }
 }
 
-// Overloads that return a tuple of tensors: how many (values and indices of max.dim/min.dim).
+// Overloads that return a tuple of tensors: how many (values and indices of max.dim/min.dim,
+// topk and sort).
 size_t tuple_output_count(const std::string& target) {
   if (target == "aten.lstm.input") return 3;
   return target == "aten.max.dim" || target == "aten.min.dim" || target == "aten.gru.input" ||
                  target == "aten._native_multi_head_attention.default" ||
-                 target == "aten.sort.default" || target == "aten.sort.stable"
+                 target == "aten.sort.default" || target == "aten.sort.stable" ||
+                 target == "aten.topk.default"
              ? 2
              : 0;
 }

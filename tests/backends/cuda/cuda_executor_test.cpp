@@ -239,5 +239,26 @@ TEST(CudaIndexingTest, RunsInExecutorWithoutHostFallback) {
   }
 }
 
+// A TopK with one output unread (sort's values alone, argsort's indices alone): that output
+// has no storage, and the kernel writes only the other (it used to refuse the node).
+TEST(CudaExecutorTest, TopKWithOneOutputUnread) {
+  KILN_REQUIRE_GPU();
+  for (size_t kept : {size_t{0}, size_t{1}}) {
+    ir::Graph graph;
+    ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({4, 33}));
+    ir::Node* top = graph.add_node("TopK", "sort", {x}, {"values", "indices"});
+    top->attrs["k"] = int64_t{33};
+    top->attrs["axis"] = int64_t{-1};
+    graph.add_output(top->outputs[kept]);
+    ir::infer_graph(graph);
+    std::map<std::string, Tensor> inputs{{"x", random_tensor(DType::Float32, {4, 33}, -2, 2, 7)}};
+    std::vector<Tensor> expected = cpu::Executor(graph).run(inputs);
+    cuda::CudaExecutor executor(graph, {}, {.poison_values = true});
+    std::vector<Tensor> actual = executor.run(inputs);
+    ASSERT_EQ(actual.size(), 1u);
+    EXPECT_EQ(actual[0].to_double_vector(), expected[0].to_double_vector()) << "output " << kept;
+  }
+}
+
 }  // namespace
 }  // namespace kiln::cuda_test

@@ -47,7 +47,10 @@ TEST(AtenCoverage, TargetsAreSortedAndSpelledUniformly) {
   for (const std::string& target : targets) {
     bool aten = target.starts_with("aten.") && std::count(target.begin(), target.end(), '.') == 2;
     bool python_operator = target.starts_with("operator.");
-    EXPECT_TRUE(aten || python_operator) << target;
+    // Custom ops of libraries whose models Kiln converts (transformers' opaque grouped
+    // product, which torch.export records where PyTorch has no grouped kernel).
+    bool library_op = target == "transformers.grouped_mm_fallback.default";
+    EXPECT_TRUE(aten || python_operator || library_op) << target;
   }
   EXPECT_NE(find_aten_converter("aten.relu_.default"), nullptr);  // in-place variants
   EXPECT_EQ(find_aten_converter("aten.relu"), nullptr);
@@ -88,29 +91,20 @@ TEST(AtenCoverage, EveryConverterIsReachableFromTorchScript) {
   }
   // Only in torch.export graphs, or (contiguous, detach, clone) passed through by the
   // TorchScript interpreter before the table is consulted.
-  const std::set<std::string> not_in_table = {"aten._adaptive_avg_pool2d.default",
-                                              "aten._assert_scalar.default",
-                                              "aten._assert_tensor_metadata.default",
-                                              "aten._log_softmax.default",
-                                              "aten._native_batch_norm_legit.default",
-                                              "aten._native_batch_norm_legit.no_stats",
-                                              "aten._native_batch_norm_legit_no_training.default",
-                                              "aten._softmax.default",
-                                              "aten._to_copy.default",
-                                              "aten._unsafe_view.default",
-                                              "aten.alias.default",
-                                              "aten.clone.default",
-                                              "aten.contiguous.default",
-                                              "aten.detach.default",
-                                              "aten.lift_fresh_copy.default",
-                                              "aten.max_pool2d_with_indices.default",
-                                              "aten.native_batch_norm.default",
-                                              "aten.native_dropout.default",
-                                              "aten.native_group_norm.default",
-                                              "aten.native_layer_norm.default",
-                                              "aten.scalar_tensor.default",
-                                              "aten.sym_constrain_range_for_size.default",
-                                              "aten.sym_size.int"};
+  const std::set<std::string> not_in_table = {
+      "aten._adaptive_avg_pool2d.default", "aten._assert_scalar.default",
+      "aten._assert_tensor_metadata.default", "aten._log_softmax.default",
+      "aten._native_batch_norm_legit.default", "aten._native_batch_norm_legit.no_stats",
+      "aten._native_batch_norm_legit_no_training.default", "aten._softmax.default",
+      "aten._to_copy.default", "aten._unsafe_view.default", "aten.alias.default",
+      "aten.clone.default", "aten.contiguous.default", "aten.detach.default",
+      "aten.lift_fresh_copy.default", "aten.max_pool2d_with_indices.default",
+      "aten.native_batch_norm.default", "aten.native_dropout.default",
+      "aten.native_group_norm.default", "aten.native_layer_norm.default",
+      "aten.scalar_tensor.default", "aten.sym_constrain_range_for_size.default",
+      "aten.sym_size.int",
+      // a traced model calls torch._grouped_mm instead
+      "transformers.grouped_mm_fallback.default"};
   for (const std::string& target : not_in_table) {
     EXPECT_NE(find_aten_converter(target), nullptr) << target << " is listed but not converted";
   }

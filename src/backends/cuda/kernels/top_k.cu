@@ -65,8 +65,8 @@ __global__ void top_k_kernel(const T* in, T* values, int64_t* indices, TopKShape
       chosen_key = order_key(row[chosen * shape.inner]);
       if (threadIdx.x == 0) {
         const int64_t at = (outer * shape.k + j) * shape.inner + inner;
-        values[at] = row[chosen * shape.inner];
-        indices[at] = chosen;
+        if (values != nullptr) values[at] = row[chosen * shape.inner];
+        if (indices != nullptr) indices[at] = chosen;
       }
     }
   }

@@ -21,8 +21,9 @@ struct TopKShape {
 // is left to the host (the adapter throws Unsupported).
 inline constexpr int64_t kMaxCudaTopK = 256;
 
-// TopK of `in` into `values` (the input's dtype) and `indices`, for the dtypes of
-// has_ordered_kernel (kernel_types.h). Launches nothing when the output is empty.
+// TopK of `in` into `values` (the input's dtype) and `indices` (either may be null: not
+// written), for the dtypes of has_ordered_kernel (kernel_types.h). Launches nothing when the
+// output is empty.
 void launch_top_k(DType dtype, const void* in, void* values, int64_t* indices,
                   const TopKShape& shape, cudaStream_t stream);
 

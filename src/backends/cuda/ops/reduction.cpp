@@ -90,13 +90,16 @@ void top_k(LaunchContext& context, const ir::Node& node, std::span<const DeviceT
         " is out of range for axis ", axis, " of input dims ", dims_to_string(in.dims));
   check(shape.k <= kMaxCudaTopK, ErrorKind::Unsupported, what, ": k ", shape.k,
         " exceeds the CUDA kernel's ", kMaxCudaTopK);
+  // An output nothing reads has no storage (sort's indices, argsort's values): not written.
   const DeviceTensor& values = outputs[0];
   const DeviceTensor& indices = outputs[1];
-  check(values.dtype == in.dtype && indices.dtype == DType::Int64 &&
-            values.numel() == shape.outer * shape.k * shape.inner &&
-            indices.numel() == values.numel(),
-        ErrorKind::Runtime, what, ": outputs ", dtype_name(values.dtype), " ",
-        dims_to_string(values.dims), " and ", dtype_name(indices.dtype), " ",
+  const int64_t count = shape.outer * shape.k * shape.inner;
+  const bool values_ok =
+      values.data == nullptr || (values.dtype == in.dtype && values.numel() == count);
+  const bool indices_ok =
+      indices.data == nullptr || (indices.dtype == DType::Int64 && indices.numel() == count);
+  check(values_ok && indices_ok, ErrorKind::Runtime, what, ": outputs ", dtype_name(values.dtype),
+        " ", dims_to_string(values.dims), " and ", dtype_name(indices.dtype), " ",
         dims_to_string(indices.dims), " are not TopK's of input dims ", dims_to_string(in.dims));
   require_ordered_storage(node, in.dtype);
   launch_for(node, [&] {
