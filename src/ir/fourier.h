@@ -36,5 +36,11 @@ Value* pair_of(CoreOpBuilder& b, ComplexParts parts, int64_t rank);
 
 // The transform of `x` along one axis.
 ComplexParts dft_along(CoreOpBuilder& b, ComplexParts x, const DftAxis& how);
+// The real signal of how.points samples whose one-sided spectrum along the axis is `x` (the
+// inverse transform of a real signal: torch.fft.irfft, PyTorch's C2R): the spectrum cut or
+// zero-padded to n / 2 + 1 coefficients, each but the first (and, n even, the last) counted
+// with its conjugate twin; the imaginary parts of those two do not count, as in PyTorch.
+// how.outputs is not read.
+Value* real_inverse_dft_along(CoreOpBuilder& b, ComplexParts x, const DftAxis& how);
 
 }  // namespace kiln::ir

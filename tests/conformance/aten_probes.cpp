@@ -369,6 +369,14 @@ std::vector<ProbeCall> indexing_calls() {
          s.context.mark_complex(std::get<ir::Value*>(self.value));
          return std::vector<NamedArgument>{self};
        }},
+      {"inverse real transform",  // _fft_c2r of a complex pair (aten_fft.cpp)
+       [](ProbeScope& s) {
+         NamedArgument self = s.f32("self", {2, 4, 2});
+         s.context.mark_complex(std::get<ir::Value*>(self.value));
+         return std::vector<NamedArgument>{self, value("dim", Ints{1}),
+                                           value("normalization", int64_t{0}),
+                                           value("last_dim_size", int64_t{6})};
+       }},
       {"gather, scaled products",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("self", {2, 4}),

@@ -68,9 +68,25 @@ SliceBounds slice_bounds(AtenNode& node, ir::Value* x) {
   return b;
 }
 
+// A slice of a complex tensor (a real pair with a trailing dim of 2, aten_fft.cpp): along one
+// of its own dims, so the pair stays whole; a copy, not a view (nothing writes into spectra).
+void slice_complex(AtenNode& node, ir::Value* x) {
+  const int64_t axis = normalize_dim(node, node.int_arg("dim", 0), rank_of(node, x) - 1);
+  SymInt start = node.optional_sym_int("start").value_or(SymInt::fixed(0));
+  SymInt end = node.optional_sym_int("end").value_or(SymInt::fixed(kToEnd));
+  const int64_t step = node.int_arg("step", 1);
+  if (step <= 0) node.invalid("step must be positive, got ", step);
+  ir::Value* part = node.add("Slice", {x, size_tensor(node, start), size_tensor(node, end),
+                                       int64_constant(node, {axis}), int64_constant(node, {step})});
+  node.context().mark_complex(part);
+  node.set_output(0, part);
+}
+
 // slice(self, dim, start, end, step); a slice of everything is the input itself.
 void convert_slice(AtenNode& node) {
+  node.accept_complex();
   ir::Value* x = node.tensor("self");
+  if (node.context().is_complex(x)) return slice_complex(node, x);
   auto [axis, start, end, step] = slice_bounds(node, x);
   const ir::Dim& size = x->shape[axis];
   bool from_start = start.is_static() && start.value == 0;

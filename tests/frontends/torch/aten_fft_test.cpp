@@ -1,5 +1,6 @@
 // torch.fft converters against the transform's definition summed in double (norms, padding,
-// one-sided, inverse), complex parts, and a complex tensor refused by any other converter.
+// one-sided, inverse, real inverse), complex parts and slices, and a complex tensor refused by
+// any other converter.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -82,6 +83,63 @@ TEST(AtenFft, FftnThenInverseIsTheIdentity) {
     EXPECT_NEAR(got[2 * i], want[i], 1e-5);
     EXPECT_NEAR(got[2 * i + 1], 0.0, 1e-5);
   }
+}
+
+// irfft of a spectrum built as fft(x)'s first coefficients plus noise in the imaginary parts
+// of the zero-frequency and, n even, the Nyquist coefficient (which a real inverse ignores, as
+// PyTorch's C2R does): n even (8, 5 coefficients), n odd (7, cut from 5 to 4) and n longer than
+// the spectrum (12: zeros after it), norm "backward", against the sum over the full Hermitian
+// spectrum in double. A slice along the spectrum's own dim keeps it complex.
+TEST(AtenFft, RealInverseOfOneSidedSpectra) {
+  for (int64_t n : {8, 7, 12}) {
+    SCOPED_TRACE("n = " + std::to_string(n));
+    AtenHarness h;
+    ir::Value* pair = h.input("pair", DType::Float32, Dims{2, 5, 2});
+    h.context.mark_complex(pair);
+    ir::Value* rows = h.convert("aten.slice.Tensor",
+                                {arg("self", pair), arg("dim", int64_t{0}),
+                                 arg("start", int64_t{0}), arg("end", int64_t{2})},
+                                "rows");
+    ASSERT_TRUE(h.context.is_complex(rows));
+    ir::Value* signal = h.convert("aten.fft_irfft.default",
+                                  {arg("self", rows), arg("n", n), arg("dim", int64_t{-1})});
+    ASSERT_FALSE(h.context.is_complex(signal));
+    Tensor spectrum = ramp({2, 5, 2});
+    Tensor result = h.run_one(signal, {{"pair", spectrum}});
+    ASSERT_EQ(result.dims(), (Dims{2, n}));
+    std::vector<double> s = spectrum.to_double_vector(), got = result.to_double_vector();
+    const int64_t kept = std::min<int64_t>(5, n / 2 + 1);
+    for (int64_t r = 0; r < 2; ++r) {
+      std::vector<std::complex<double>> full(size_t(n), 0.0);  // the Hermitian spectrum
+      for (int64_t k = 0; k < kept; ++k) {
+        std::complex<double> c(s[size_t((r * 5 + k) * 2)], s[size_t((r * 5 + k) * 2 + 1)]);
+        if (k == 0 || 2 * k == n) c = c.real();
+        full[size_t(k)] = c;
+        if (k > 0) full[size_t(n - k)] = std::conj(c);
+      }
+      for (int64_t t = 0; t < n; ++t) {
+        double want = dft(full, n, t, true, 1.0 / double(n)).real();
+        EXPECT_NEAR(got[size_t(r * n + t)], want, 1e-5) << r << ", " << t;
+      }
+    }
+  }
+}
+
+// rfft2 then core ATen's _fft_c2r over both dims (normalization 2, the last dim's size given)
+// gives the input back, odd last dim included.
+TEST(AtenFft, Rfft2ThenC2rIsTheIdentity) {
+  AtenHarness h;
+  ir::Value* x = h.input("x", DType::Float32, Dims{2, 4, 7});
+  ir::Value* forward = h.convert("aten.fft_rfft2.default", {arg("self", x)}, "fwd");
+  ir::Value* back = h.convert("aten._fft_c2r.default",
+                              {arg("self", forward), arg("dim", std::vector<int64_t>{1, 2}),
+                               arg("normalization", int64_t{2}), arg("last_dim_size", int64_t{7})},
+                              "back");
+  Tensor input = ramp({2, 4, 7});
+  Tensor result = h.run_one(back, {{"x", input}});
+  ASSERT_EQ(result.dims(), (Dims{2, 4, 7}));
+  std::vector<double> want = input.to_double_vector(), got = result.to_double_vector();
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5);
 }
 
 // A complex tensor reaching a converter that does not take complex values is refused,
