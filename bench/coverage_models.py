@@ -17,7 +17,8 @@ HUGGING_FACE = ("bert", "roberta", "distilbert", "albert", "deberta_v2", "llama"
                 "wav2vec2", "swin_hf", "segformer", "vit_hf", "bloom", "falcon", "gptj", "codegen",
                 "funnel", "beit", "levit", "speech_to_text", "wavlm", "sew", "persimmon",
                 "nemotron", "groupvit", "mamba", "yolos", "swin2sr", "mobilevit", "fnet", "mixtral",
-                "qwen2_moe")
+                "qwen2_moe", "qwen3_moe", "olmoe", "granitemoe", "qwen3", "gemma2", "gemma3", "opt",
+                "gpt_bigcode", "starcoder2", "mobilebert", "dinov2")
 VIDEO = ("r3d_18", "r2plus1d_18", "swin3d_t")
 # timm architectures torchvision and transformers lack (pip install timm; skipped without it).
 TIMM = ("nf_resnet26", "convnextv2_atto", "hiera_tiny_224", "twins_svt_small", "efficientformerv2_s0",
@@ -58,6 +59,36 @@ def hugging_face(name):
         "qwen2_moe": lambda: (T.Qwen2MoeForCausalLM(T.Qwen2MoeConfig(
             **causal, num_key_value_heads=2, num_experts=4, num_experts_per_tok=2,
             moe_intermediate_size=64, shared_expert_intermediate_size=128)), (ids,)),
+        "qwen3_moe": lambda: (T.Qwen3MoeForCausalLM(T.Qwen3MoeConfig(
+            **causal, num_key_value_heads=2, head_dim=16, num_experts=4, num_experts_per_tok=2,
+            moe_intermediate_size=64)), (ids,)),
+        "olmoe": lambda: (T.OlmoeForCausalLM(T.OlmoeConfig(
+            **causal, num_key_value_heads=2, num_experts=4, num_experts_per_tok=2)), (ids,)),
+        "granitemoe": lambda: (T.GraniteMoeForCausalLM(T.GraniteMoeConfig(
+            **causal, num_key_value_heads=2, num_local_experts=4, num_experts_per_tok=2)), (ids,)),
+        # Found in a sweep of more decoders and encoders (all imported already): QK-norm
+        # (Qwen3), logit softcaps and sliding windows (Gemma 2 and 3), multi-query attention
+        # (GPTBigCode), OPT's learned positions, MobileBERT's bottlenecks, DINOv2.
+        "qwen3": lambda: (T.Qwen3ForCausalLM(T.Qwen3Config(**causal, num_key_value_heads=2,
+                                                            head_dim=16)), (ids,)),
+        "gemma2": lambda: (T.Gemma2ForCausalLM(T.Gemma2Config(**causal, num_key_value_heads=2,
+                                                               head_dim=16)), (ids,)),
+        "gemma3": lambda: (T.Gemma3ForCausalLM(T.Gemma3TextConfig(**causal, num_key_value_heads=2,
+                                                                   head_dim=16)), (ids,)),
+        "opt": lambda: (T.OPTForCausalLM(T.OPTConfig(
+            hidden_size=64, num_hidden_layers=2, num_attention_heads=4, ffn_dim=128,
+            vocab_size=1000, word_embed_proj_dim=64, use_cache=False)), (ids,)),
+        "gpt_bigcode": lambda: (T.GPTBigCodeForCausalLM(T.GPTBigCodeConfig(
+            n_embd=64, n_layer=2, n_head=4, vocab_size=1000, use_cache=False)), (ids,)),
+        "starcoder2": lambda: (T.Starcoder2ForCausalLM(T.Starcoder2Config(
+            **causal, num_key_value_heads=2)), (ids,)),
+        "mobilebert": lambda: (T.MobileBertModel(T.MobileBertConfig(
+            hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+            vocab_size=1000, embedding_size=32, intra_bottleneck_size=32, true_hidden_size=32)),
+            (ids,)),
+        "dinov2": lambda: (T.Dinov2Model(T.Dinov2Config(
+            hidden_size=64, num_hidden_layers=2, num_attention_heads=4, image_size=64,
+            patch_size=16)), (image,)),
         "phi": lambda: (T.PhiForCausalLM(T.PhiConfig(**causal)), (ids,)),
         "gpt_neox": lambda: (T.GPTNeoXForCausalLM(T.GPTNeoXConfig(**causal)), (ids,)),
         "gemma": lambda: (T.GemmaForCausalLM(T.GemmaConfig(**causal, num_key_value_heads=2,
