@@ -18,8 +18,8 @@ double layer_flops(const Node& node, const std::vector<Dims>& inputs,
     return 2 * out * double(a.size() == 1 ? a[0] : a.back());  // a 1-D A is one row
   }
   if (node.op == "Gemm") {
-    if (a.size() < 2) return 0;  // an untransposed A may be rows [..., M, K]
-    return 2 * out * double(node.attr_int("transA", 0) != 0 ? a[0] : a.back());
+    if (a.size() != 2) return 0;
+    return 2 * out * double(node.attr_int("transA", 0) != 0 ? a[0] : a[1]);
   }
   return 0;
 }

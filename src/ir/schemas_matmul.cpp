@@ -82,28 +82,13 @@ void infer_gemm(Node& node) {
     set_output(node, 0, a.dtype, unknown_dims(2));
     return;
   }
+  check(a.shape.rank() == 2 && b.shape.rank() == 2, ErrorKind::InvalidModel, node.describe(),
+        ": Gemm inputs must be 2-D, got ", a.shape.to_string(), " and ", b.shape.to_string());
   bool trans_a = node.attr_int("transA", 0) != 0;
   bool trans_b = node.attr_int("transB", 0) != 0;
-  // Kiln's extension of ONNX's 2-D Gemm: an untransposed A of rank > 2 is rows [..., M, K]
-  // (its leading dims fold into M), with C absent or a bias vector [N] (passes that rewrite
-  // products make these; a model's Gemm is 2-D).
-  const bool rows = !trans_a && a.shape.rank() > 2;
-  check((a.shape.rank() == 2 || rows) && b.shape.rank() == 2, ErrorKind::InvalidModel,
-        node.describe(), ": Gemm inputs must be 2-D (or an untransposed A of rows), got ",
-        a.shape.to_string(), " and ", b.shape.to_string());
-  check(!rows || c == nullptr || (c->shape.rank_known() && c->shape.rank() == 1),
-        ErrorKind::InvalidModel, node.describe(), ": a Gemm over rows ", a.shape.to_string(),
-        " takes only a bias vector as C");
-  Dim m = a.shape[trans_a ? 1 : 0], k_left = a.shape[trans_a ? 0 : -1];
+  Dim m = a.shape[trans_a ? 1 : 0], k_left = a.shape[trans_a ? 0 : 1];
   Dim k_right = b.shape[trans_b ? 1 : 0], n = b.shape[trans_b ? 0 : 1];
   check_contraction(node, k_left, k_right);
-  if (rows) {
-    std::vector<Dim> dims(a.shape.dims().begin(), a.shape.dims().end() - 1);
-    dims.push_back(n);
-    if (c != nullptr) broadcast_shapes(Shape({n}), c->shape, node);
-    set_output(node, 0, a.dtype, Shape(std::move(dims)));
-    return;
-  }
   Shape result({m, n});
   if (c != nullptr) {
     // C broadcasts one way, to (M, N): the result keeps (M, N) but mismatches are errors.

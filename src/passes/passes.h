@@ -107,12 +107,10 @@ int fold_batch_norm(ir::Graph& graph);
 // Replaces GELU's tanh approximation written out in elementwise ops (0.5·x·(1 + tanh(√(2/π)·
 // (x + 0.044715·x³)))) by Gelu(approximate="tanh"). Returns the number replaced.
 int recognize_gelu(ir::Graph& graph);
-// Lays out again MatMul weights [K, N] (constant, or a constant [N, K] transposed at run time)
-// whose N is at least `min_columns` and not a multiple of 8, so that GPU matrix kernels read
-// and write only aligned rows: as Gemm(A, [8 zero rows; Wᵀ], transB) cropped to its last N
-// columns (no bias, K a multiple of 8: written by row classes on the GPU), else with zero
-// columns (a bias too) up to a multiple of 8, cropped to the first N. The crop is a Slice that
-// keeps the output's name. Returns the number of MatMuls rewritten (matmul_weight_layout.cpp).
+// Pads MatMul weights [K, N] (constant, or a constant [N, K] transposed at run time) whose N
+// is at least `min_columns` and not a multiple of 8 with zero columns (a bias too) up to one,
+// and crops the product back to N with a Slice that keeps the output's name: GPU matrix
+// kernels then read and write only aligned rows. Returns the number of MatMuls padded.
 int pad_matmul_columns(ir::Graph& graph, int64_t min_columns = 256);
 // NHWC regions around 2-D Convs (attribute channels_last; channels_last.cpp). Returns nodes
 // converted.

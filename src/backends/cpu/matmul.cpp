@@ -151,22 +151,14 @@ Tensor gemm_typed(const ir::Node& node, const Tensor& a, const Tensor& b, const 
   return out;
 }
 
-// Gemm; an untransposed A of rank > 2 is rows [..., M, K] (Kiln's extension, schemas_matmul),
-// multiplied as one [rows, K] matrix and given back with its leading dims.
 std::vector<Tensor> gemm_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
   check(inputs.size() >= 2 && inputs[0].defined() && inputs[1].defined(), ErrorKind::InvalidModel,
         node.describe(), ": needs inputs A and B");
   check_same_dtype(node, inputs[0], inputs[1]);
   Tensor c = inputs.size() > 2 ? inputs[2] : Tensor();
-  Tensor a = inputs[0];
-  const bool rows = a.rank() > 2 && node.attr_int("transA", 0) == 0;
-  if (rows) a = a.reshaped({a.numel() / a.dims().back(), a.dims().back()});
-  Tensor out = visit_product_type(
-      node, a.dtype(), [&](auto tag) { return gemm_typed<decltype(tag)>(node, a, inputs[1], c); });
-  if (!rows) return {out};
-  Dims dims = inputs[0].dims();
-  dims.back() = out.dims().back();
-  return {out.reshaped(dims)};
+  return {visit_product_type(node, inputs[0].dtype(), [&](auto tag) {
+    return gemm_typed<decltype(tag)>(node, inputs[0], inputs[1], c);
+  })};
 }
 
 }  // namespace

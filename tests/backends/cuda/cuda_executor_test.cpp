@@ -115,48 +115,6 @@ TEST(CudaExecutorTest, ACroppedProductRunsInBlocksAndMatchesTheCpu) {
   }
 }
 
-// A misaligned product without bias, laid out by pad_matmul_columns for row classes: the
-// storage plan folds the crop (and the float32 cast) into the Gemm, which writes 9001-wide rows
-// as 4 (float32 output) or 8 (bfloat16 output) aligned products over every 4th or 8th row,
-// each starting up to 7 columns early on the row before (kernels/row_classes.h). 1299 rows are
-// no multiple of either; an exact GELU in a bf16 product is not applied again.
-TEST(CudaExecutorTest, ARowClassProductWritesMisalignedRowsAndMatchesTheCpu) {
-  KILN_REQUIRE_GPU();
-  struct Case {
-    Precision precision;
-    const char* activation;
-    DType storage;
-  };
-  for (Case c :
-       {Case{Precision::BF16, "", DType::Float32}, Case{Precision::FP32, "Relu", DType::Float32},
-        Case{Precision::BF16, "Gelu", DType::Float32},
-        Case{Precision::BF16, "", DType::BFloat16}}) {
-    SCOPED_TRACE(std::string(precision_name(c.precision)) + " '" + c.activation + "' " +
-                 std::string(dtype_name(c.storage)));
-    ir::Graph graph;
-    ir::Value* x = graph.add_input("x", c.storage, ir::Shape::from_dims({3, 433, 64}));
-    Tensor weights = random_tensor(DType::Float32, {64, 9001}, -1, 1, 40).to(c.storage);
-    ir::Node* product =
-        graph.add_node("MatMul", "head", {x, graph.add_constant("w", weights)}, {"logits"});
-    if (*c.activation) product->attrs["fused_activation"] = std::string(c.activation);
-    graph.add_output(product->outputs[0]);
-    ir::infer_graph(graph);
-    ASSERT_EQ(passes::pad_matmul_columns(graph), 1);
-    for (ir::Node* node : graph.nodes()) {
-      if (node->op == "Gemm") node->precision = c.precision;
-    }
-    ASSERT_EQ(graph.nodes()[0]->op, "Gemm");
-    std::map<std::string, Tensor> inputs{
-        {"x", random_tensor(DType::Float32, {3, 433, 64}, -2, 2, 41).to(c.storage)}};
-    std::vector<Tensor> expected = cpu::Executor(graph).run(inputs);
-    cuda::CudaExecutor executor(graph, {}, {.poison_values = true});
-    std::vector<Tensor> actual = executor.run(inputs);
-    ASSERT_EQ(actual[0].dtype(), c.storage);
-    ASSERT_EQ(actual[0].dims(), (Dims{3, 433, 9001}));
-    EXPECT_LE(normalized_error(actual[0], expected[0]), tolerance_for(c.precision));
-  }
-}
-
 // Q, K and V projections packed into one product (passes::pack_projections) that the attention
 // reads in place: its Slices are aliases with the packed row pitch (storage_plan.h), and every
 // attention path reads the strides. Grouped KV heads make the blocks unequal; with a bias, causal

@@ -24,7 +24,6 @@
 #include "backends/cuda/ops/cropped_product.h"
 #include "backends/cuda/ops/cuda_kernel.h"
 #include "backends/cuda/ops/node_launch.h"
-#include "backends/cuda/ops/row_class_product.h"
 #include "core/error.h"
 #include "passes/storage_dtype.h"
 
@@ -195,36 +194,23 @@ bool run_matmul(LaunchContext& context, const ir::Node& node, std::span<const De
   return true;
 }
 
-// Returns false where the output is a row-class product, whose activation is complete already
-// (cuBLASLt's epilogue, GELU in its tanh form: the crop is folded only where that is exact
-// enough, storage_plan.cpp).
-bool run_gemm_node(LaunchContext& context, const ir::Node& node,
+void run_gemm_node(LaunchContext& context, const ir::Node& node,
                    std::span<const DeviceTensor> inputs, std::span<DeviceTensor> outputs) {
   check_inputs(node, inputs, 2);
   const DeviceTensor& a = inputs[0];
   const DeviceTensor& b = inputs[1];
   DeviceTensor& out = outputs[0];
+  check(a.dims.size() == 2 && b.dims.size() == 2, ErrorKind::InvalidModel, node.describe(),
+        ": A and B must be 2-D, got ", dims_to_string(a.dims), " and ", dims_to_string(b.dims));
   bool trans_a = node.attr_int("transA", 0) != 0;
   bool trans_b = node.attr_int("transB", 0) != 0;
-  // An untransposed A of rank > 2 is rows [..., M, K] (schemas_matmul.cpp).
-  check((a.dims.size() == 2 || (!trans_a && a.dims.size() > 2)) && b.dims.size() == 2,
-        ErrorKind::InvalidModel, node.describe(), ": A and B must be 2-D, got ",
-        dims_to_string(a.dims), " and ", dims_to_string(b.dims));
-  int64_t k = trans_a ? a.dims[0] : a.dims.back();
-  int64_t m = trans_a ? a.dims[1] : (k > 0 ? a.numel() / k : 0);
+  int64_t m = trans_a ? a.dims[1] : a.dims[0], k = trans_a ? a.dims[0] : a.dims[1];
   int64_t n = trans_b ? b.dims[0] : b.dims[1];
-  const bool has_c = inputs.size() > 2 && inputs[2].defined();
-  if (trans_b && !trans_a && !has_c && !out.dims.empty() && out.dims.back() < n &&
-      out.numel() == m * out.dims.back()) {
-    // Cropped to its last columns by the storage plan: written by row classes.
-    run_row_class_product(context, node, a, b, out);
-    return false;
-  }
   check((trans_b ? b.dims[1] : b.dims[0]) == k, ErrorKind::InvalidModel, node.describe(),
         ": inner dims differ: A is ", dims_to_string(a.dims), ", B is ", dims_to_string(b.dims));
   check(out.numel() == m * n, ErrorKind::InvalidArgument, node.describe(), ": output has dims ",
         dims_to_string(out.dims), ", expected [", m, ", ", n, "]");
-  if (out.numel() == 0) return true;
+  if (out.numel() == 0) return;
   auto alpha = static_cast<float>(node.attr_float("alpha", 1.0));
   auto beta = static_cast<float>(node.attr_float("beta", 1.0));
   GemmOperands ops = row_major_operands(a.data, b.data, out.data, alpha);
@@ -261,7 +247,6 @@ bool run_gemm_node(LaunchContext& context, const ir::Node& node,
   GemmProblem p = row_major_problem(node, m, n, k, trans_a, trans_b, a.dtype, out.dtype);
   p.epilogue = epilogue_for(node, bias, out.dtype);
   launch_for(node, [&] { run_gemm(gemm_resources(context), p, ops, fill_c); });
-  return true;
 }
 
 void matmul_kernel(LaunchContext& context, const ir::Node& node,
@@ -271,7 +256,8 @@ void matmul_kernel(LaunchContext& context, const ir::Node& node,
 
 void gemm_kernel(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
                  std::span<DeviceTensor> outputs) {
-  if (run_gemm_node(context, node, inputs, outputs)) finish_activation(context, node, outputs[0]);
+  run_gemm_node(context, node, inputs, outputs);
+  finish_activation(context, node, outputs[0]);
 }
 
 }  // namespace

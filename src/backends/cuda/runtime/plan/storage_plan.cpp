@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <optional>
 
-#include "backends/cuda/kernels/row_classes.h"
 #include "backends/cuda/runtime/plan/arena_plan.h"
 #include "core/error.h"
 #include "core/precision.h"
@@ -90,13 +89,6 @@ std::optional<int64_t> last_axis_block(const ir::Node& slice, const Dims& from, 
 bool keeps_first_columns(const ir::Node& crop, const Dims& from, const Dims& to) {
   std::optional<int64_t> begin = last_axis_block(crop, from, to);
   return begin == 0 && to.back() < from.back();
-}
-
-// Whether `crop` (a Slice) keeps the last columns of a `from` tensor as `to`: the last axis
-// to its end, step 1, every other axis whole.
-bool keeps_last_columns(const ir::Node& crop, const Dims& from, const Dims& to) {
-  std::optional<int64_t> begin = last_axis_block(crop, from, to);
-  return begin && *begin > 0 && *begin + to.back() == from.back();
 }
 
 // Whether a product's activation is all done by cuBLASLt's epilogue, in `dtype`: an exact
@@ -377,36 +369,6 @@ class Planner {
       return keeps_first_columns(*crop.node, from.dims, to.dims) &&
              crop_finishes_activation(*product.node, from.dtype);
     });
-    fold_into_producers([&](const PlannedStep& product, const PlannedStep& crop) {
-      return crop.kind == PlannedStep::Kind::Launch && crop.node->op == "Slice" &&
-             writes_by_row_classes(product, crop);
-    });
-  }
-
-  // A Gemm of rows by a [lead + N, K] weight (transB) whose output only a crop to its last N
-  // columns reads (pad_matmul_columns: GPT-2's LM head, 8 + 50257 columns) writes the crop's
-  // tensor itself, in the crop's dtype, by row classes (ops/row_class_product.h): one
-  // cuBLASLt product per class straight into place, where the aligned rows of every operand
-  // keep its fast kernels.
-  bool writes_by_row_classes(const PlannedStep& product, const PlannedStep& crop) const {
-    const ir::Node& gemm = *product.node;
-    if (gemm.op != "Gemm" || gemm.attr_int("transB", 0) == 0 || gemm.attr_int("transA", 0) != 0 ||
-        gemm.input(2) != nullptr || product.inputs.size() < 2 || product.inputs[0] < 0 ||
-        product.inputs[1] < 0 || gemm.attr_float("alpha", 1.0) != 1.0) {
-      return false;
-    }
-    const PlannedTensor& rows = plan_.tensors[size_t(product.inputs[0])];
-    const PlannedTensor& weight = plan_.tensors[size_t(product.inputs[1])];
-    const PlannedTensor& from = plan_.tensors[size_t(crop.inputs[0])];
-    const PlannedTensor& to = plan_.tensors[size_t(crop.outputs[0])];
-    if (weight.dims.size() != 2 || rows.dims.empty() || rows.row_pitch != 0 ||
-        !keeps_last_columns(*crop.node, from.dims, to.dims) ||
-        !crop_finishes_activation(gemm, from.dtype)) {
-      return false;
-    }
-    const int64_t kept = to.dims.back();
-    return cuda::row_classes_fit(rows.dims.back(), dtype_size(rows.dtype), weight.dims[0] - kept,
-                                 kept, dtype_size(to.dtype));
   }
 
   // A product without bias or activation whose 16-bit output only a cast to float32 reads (a

@@ -340,43 +340,6 @@ TEST(StoragePlan, APaddedProductOnlyACropReadsWritesTheCropsTensor) {
   }
 }
 
-// The row-class form of a misaligned product (pad_matmul_columns without bias): a bf16 Gemm of
-// rows x [4, 3, K] by [8 + 13, K] (transB) cropped to its last 13 columns, delivered float32.
-// With rows 16-byte aligned (K = 16) the Gemm writes the float32 logits itself; with K = 12 its
-// row classes would start misaligned, so the crop keeps its step.
-TEST(StoragePlan, ARowClassGemmOnlyACropOfItsLastColumnsReadsWritesTheCropsTensor) {
-  for (int64_t k : {16, 12}) {
-    SCOPED_TRACE("K = " + std::to_string(k));
-    ir::Graph graph;
-    ir::Value* x = graph.add_input("x", DType::Float32, shape({4, 3, k}));
-    ir::Value* w = graph.add_constant("w", Tensor(DType::Float32, {8 + 13, k}));
-    ir::Node* head = graph.add_node("Gemm", "head", {x, w}, {"wide"});
-    head->attrs["transB"] = int64_t{1};
-    head->precision = Precision::BF16;
-    auto ints = [&](const std::string& name, int64_t value) {
-      return graph.add_constant(name, Tensor::from_vector<int64_t>({1}, {value}));
-    };
-    ir::Node* crop = graph.add_node(
-        "Slice", "crop", {head->outputs[0], ints("s", 8), ints("e", 21), ints("a", 2)}, {"logits"});
-    graph.add_output(crop->outputs[0]);
-    ir::infer_graph(graph);
-    StoragePlan plan = plan_storage(graph);
-    const PlannedStep& product = plan.steps[1];
-    ASSERT_EQ(product.node, head);
-    if (k == 16) {
-      EXPECT_EQ(step_labels(plan), (std::vector<std::string>{"cast x to bfloat16", "head"}));
-      EXPECT_EQ(product.outputs[0], plan.outputs[0].second);
-      EXPECT_EQ(plan.tensors[size_t(product.outputs[0])].dtype, DType::Float32);
-      EXPECT_EQ(plan.tensors[size_t(product.outputs[0])].dims, (Dims{4, 3, 13}));
-    } else {
-      EXPECT_EQ(plan.tensors[size_t(product.outputs[0])].dims, (Dims{4, 3, 21}));
-      EXPECT_EQ(step_labels(plan),
-                (std::vector<std::string>{"cast x to bfloat16", "head", "crop"}));
-    }
-    expect_arena_never_overlaps_live_tensors(plan);
-  }
-}
-
 TEST(StoragePlan, UnreadOptionalOutputsGetNoTensor) {
   ir::Graph graph;
   ir::Value* x = graph.add_input("x", DType::Float32, shape({2, 16}));
