@@ -26,6 +26,8 @@ TIMM = ("nf_resnet26", "convnextv2_atto", "hiera_tiny_224", "twins_svt_small", "
         "xcit_nano_12_p16_224", "coatnet_0_rw_224", "pvt_v2_b0", "edgenext_xx_small", "poolformer_s12",
         "ghostnetv2_100", "hrnet_w18_small", "swinv2_tiny_window8_256")
 RECURRENT = ("speech_rnn",)
+# Written here: attention with rotary embeddings as Meta's Llama reference code writes them.
+COMPLEX = ("meta_rope_attention",)
 SMALL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
 
 
@@ -327,6 +329,38 @@ def speech_rnn():
     return SpeechRnn().eval(), (torch.randn(2, 80, 40),)
 
 
+def meta_rope_attention():
+    """Self-attention with rotary embeddings as Meta's Llama reference code applies them: a
+    complex64 table from torch.polar kept as a buffer, view_as_complex of the query and key
+    pairs, a complex product, view_as_real and flatten."""
+    import torch
+
+    class MetaRopeAttention(torch.nn.Module):
+        def __init__(self, dim=64, heads=4, length=16):
+            super().__init__()
+            self.heads, self.head_dim = heads, dim // heads
+            self.qkv = torch.nn.Linear(dim, 3 * dim, bias=False)
+            self.out = torch.nn.Linear(dim, dim, bias=False)
+            freqs = 1.0 / (10000 ** (torch.arange(0, self.head_dim, 2).float() / self.head_dim))
+            angles = torch.outer(torch.arange(length).float(), freqs)
+            self.register_buffer("freqs_cis", torch.polar(torch.ones_like(angles), angles))
+
+        def rotate(self, x):
+            pairs = torch.view_as_complex(x.float().reshape(*x.shape[:-1], -1, 2))
+            table = self.freqs_cis[: x.shape[1]].view(1, x.shape[1], 1, -1)
+            return torch.view_as_real(pairs * table).flatten(3).type_as(x)
+
+        def forward(self, x):
+            b, s, _ = x.shape
+            q, k, v = self.qkv(x).view(b, s, 3, self.heads, self.head_dim).unbind(2)
+            q, k = self.rotate(q), self.rotate(k)
+            y = torch.nn.functional.scaled_dot_product_attention(
+                q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=True)
+            return self.out(y.transpose(1, 2).reshape(b, s, -1))
+
+    return MetaRopeAttention().eval(), (torch.randn(2, 16, 64),)
+
+
 def timm_model(name):
     """A timm model at its own input size, calibrated and randomized as torchvision's."""
     import timm
@@ -348,9 +382,12 @@ def make(name, image_size=224):
         return video_model(name)
     if name in RECURRENT:
         return speech_rnn()
+    if name in COMPLEX:
+        return meta_rope_attention()
     if name in TIMM:
         return timm_model(name)
     return torchvision_model(name, image_size)
 
 
-ALL = TORCHVISION + SEGMENTATION + HUGGING_FACE + DIFFUSION + VIDEO + RECURRENT + TIMM
+ALL = (TORCHVISION + SEGMENTATION + HUGGING_FACE + DIFFUSION + VIDEO + RECURRENT + COMPLEX +
+       TIMM)

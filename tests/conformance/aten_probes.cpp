@@ -420,6 +420,10 @@ std::vector<ProbeCall> indexing_calls() {
                                            value("dim", int64_t{1}), value("start", int64_t{1}),
                                            value("end", int64_t{3}), value("step", int64_t{1})};
        }},
+      {"pair of reals",  // view_as_complex (aten_complex.cpp)
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("self", {2, 4, 2})};
+       }},
       {"select scatter",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("self", {4, 5}), s.f32("src", {4}),

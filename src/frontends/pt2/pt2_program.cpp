@@ -115,11 +115,12 @@ class ProgramImporter {
     return read_tensor_meta(*it, path_of(path_of(graph_path(), "tensor_values"), name));
   }
 
-  Tensor read_payload(const std::string& fqn, bool constants_first, const std::string& where) {
+  Tensor read_payload(const std::string& fqn, bool constants_first, const std::string& where,
+                      bool* complex) {
     const PayloadReader& first = constants_first ? constants_ : weights_;
     const PayloadReader& second = constants_first ? weights_ : constants_;
-    if (first.has(fqn)) return first.read(fqn);
-    if (second.has(fqn)) return second.read(fqn);
+    if (first.has(fqn)) return first.read(fqn, complex);
+    if (second.has(fqn)) return second.read(fqn, complex);
     malformed(where, "'", fqn,
               "' is in neither data/weights/model_weights_config.json nor "
               "data/constants/model_constants_config.json");
@@ -128,9 +129,11 @@ class ProgramImporter {
   // A weight bound to graph input `name`; its dtype and dims must match the declared ones.
   void bind_payload(const std::string& name, const std::string& fqn, bool constants_first,
                     const std::string& where) {
-    Tensor tensor = read_payload(fqn, constants_first, where);
+    bool complex = false;
+    Tensor tensor = read_payload(fqn, constants_first, where, &complex);
     if (auto meta = meta_of(name)) {
-      bool same = meta->dtype == tensor.dtype() && meta->sizes.size() == tensor.dims().size();
+      bool same = meta->dtype == tensor.dtype() && meta->complex == complex &&
+                  meta->sizes.size() + (complex ? 1 : 0) == tensor.dims().size();
       for (size_t i = 0; same && i < meta->sizes.size(); ++i) {
         same = !meta->sizes[i].is_static() || meta->sizes[i].value == tensor.dims()[i];
       }
@@ -140,7 +143,9 @@ class ProgramImporter {
                   dtype_name(meta->dtype), " ", ir::Shape(meta->sizes).to_string());
       }
     }
-    context_.define_tensor(name, context_.graph().add_constant(fqn, std::move(tensor)));
+    ir::Value* constant = context_.graph().add_constant(fqn, std::move(tensor));
+    if (complex) context_.mark_complex(constant);  // complex64 weights: a pair of reals
+    context_.define_tensor(name, constant);
   }
 
   std::string spec_arg_name(const Json& body, const std::string& where) {
@@ -158,6 +163,10 @@ class ProgramImporter {
     std::string name = string_value(member(*value, "name", where), path_of(where, "arg.name"));
     auto meta = meta_of(name);
     if (!meta) malformed(where, "the user input '", name, "' has no entry in tensor_values");
+    if (meta->complex) {
+      fail(ErrorKind::Unsupported, where, ": user input '", name,
+           "' is complex; pass torch.view_as_real of it and call view_as_complex in the model");
+    }
     context_.define_tensor(name,
                            context_.graph().add_input(name, meta->dtype, ir::Shape(meta->sizes)));
   }
@@ -284,7 +293,7 @@ class ProgramImporter {
     node->source = source;
     for (ir::Value* value : node->outputs) {
       try {
-        if (auto meta = meta_of(value->name)) {
+        if (auto meta = meta_of(value->name); meta && !meta->complex) {
           value->dtype = meta->dtype;
           value->shape = ir::Shape(meta->sizes);
         }

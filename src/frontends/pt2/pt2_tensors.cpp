@@ -97,8 +97,10 @@ ir::Dim dim_from_sym_int(const Json& sym_int, const std::string& where) {
 
 TensorMeta read_tensor_meta(const Json& meta, const std::string& where) {
   TensorMeta result;
-  result.dtype = dtype_from_scalar_type(
-      int_value(member(meta, "dtype", where), path_of(where, "dtype")), path_of(where, "dtype"));
+  const int64_t code = int_value(member(meta, "dtype", where), path_of(where, "dtype"));
+  result.complex = code == 10 || code == 11;  // complex64, complex128
+  result.dtype = result.complex ? (code == 10 ? DType::Float32 : DType::Float64)
+                                : dtype_from_scalar_type(code, path_of(where, "dtype"));
   const Json& sizes = array_member(meta, "sizes", where);
   for (size_t i = 0; i < sizes.size(); ++i) {
     result.sizes.push_back(dim_from_sym_int(sizes[i], path_of(path_of(where, "sizes"), i)));
@@ -137,7 +139,7 @@ PayloadReader::PayloadReader(const Pt2Archive& archive, const std::string& folde
 
 bool PayloadReader::has(const std::string& fqn) const { return config_.contains(fqn); }
 
-Tensor PayloadReader::read(const std::string& fqn) const {
+Tensor PayloadReader::read(const std::string& fqn, bool* complex) const {
   std::string where = path_of(where_ + ": config", fqn);
   const Json& entry = member(config_, fqn, where_ + ": config");
   if (bool_value(member(entry, "use_pickle", where), path_of(where, "use_pickle"))) {
@@ -164,6 +166,13 @@ Tensor PayloadReader::read(const std::string& fqn) const {
   }
   int64_t offset =
       static_int(member(meta, "storage_offset", meta_where), path_of(meta_where, "storage_offset"));
+  if (info.complex) {  // (re, im) pairs: two reals per element, the pair's dim last
+    for (int64_t& stride : strides) stride *= 2;
+    sizes.push_back(2);
+    strides.push_back(1);
+    offset *= 2;
+  }
+  if (complex != nullptr) *complex = info.complex;
   auto storage = archive_.read(folder_ + path_name, "weight '" + fqn + "'");
   return torch::materialize_strided(info.dtype, sizes, strides, offset, std::move(storage),
                                     archive_.label() + ": weight '" + fqn + "'");

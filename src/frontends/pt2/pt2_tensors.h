@@ -24,7 +24,10 @@ ir::Dim dim_from_sym_int(const Json& sym_int, const std::string& where);
 std::string symbol_of(const std::string& expr);
 
 struct TensorMeta {
+  // complex64 / complex128 read as float32 / float64 with `complex` set: Kiln holds such a
+  // tensor as a pair of reals (a trailing dim of 2; frontends/torch/aten_fft.cpp).
   DType dtype = DType::Undefined;
+  bool complex = false;
   std::vector<ir::Dim> sizes;
   // The value's storage layout where the file gives it as fixed numbers (not symbolic).
   std::optional<std::vector<int64_t>> strides;
@@ -41,7 +44,8 @@ class PayloadReader {
  public:
   PayloadReader(const Pt2Archive& archive, const std::string& folder);
   bool has(const std::string& fqn) const;
-  Tensor read(const std::string& fqn) const;
+  // A complex64 payload comes back as its float32 pair [..., 2] (`complex` set when given).
+  Tensor read(const std::string& fqn, bool* complex = nullptr) const;
 
  private:
   const Pt2Archive& archive_;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "frontends/torch/aten_complex.h"
 #include "frontends/torch/aten_helpers.h"
 #include "frontends/torch/aten_ops.h"
 #include "ir/fourier.h"
@@ -20,25 +21,6 @@ int64_t static_rank(AtenNode& node, ir::Value* x) {
   if (!x->shape.is_static())
     node.unsupported("an FFT over ", x->shape.to_string(), " (dynamic sizes)");
   return rank_of(node, x);
-}
-
-// The parts of tensor argument `name`: a complex one's real and imaginary halves, a real one
-// as its own real part.
-ir::ComplexParts parts_of(AtenNode& node, std::string_view name) {
-  node.accept_complex();
-  ir::Value* x = node.tensor(name);
-  if (!node.context().is_complex(x)) return {x, nullptr};
-  AtenOpBuilder b(node);
-  const int64_t rank = rank_of(node, x);
-  return {ir::pair_part(b, x, rank, 0), ir::pair_part(b, x, rank, 1)};
-}
-
-// Output 0 as the complex tensor of `parts` (a zero imaginary part where it has none).
-void set_complex_output(AtenNode& node, ir::ComplexParts parts) {
-  AtenOpBuilder b(node);
-  ir::Value* pair = ir::pair_of(b, parts, rank_of(node, parts.re));
-  node.context().mark_complex(pair);
-  node.set_output(0, pair);
 }
 
 // How a transform of n points is scaled: torch.fft's norm ("backward", the default, scales the

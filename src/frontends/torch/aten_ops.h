@@ -35,6 +35,8 @@ void add_attention_ops(AtenTable& table);  // _native_multi_head_attention (trac
 void add_pointwise_ops(AtenTable& table);  // floor/round/trunc, sign, isinf, atan2, log1p, log2
 void add_storage_view_ops(AtenTable& table);  // as_strided
 void add_expert_ops(AtenTable& table);        // histc, grouped products (mixture-of-experts)
+// Complex views and arithmetic, wrapping the real converters of view, mul, add, ...: last.
+void add_complex_ops(AtenTable& table);
 void add_fft_ops(AtenTable& table);  // torch.fft, real, imag, view_as_real (complex tensors)
 // _to_copy / to with a complex dtype: converts it (true) or leaves it to the caller (false).
 bool converts_to_complex(AtenNode& node);

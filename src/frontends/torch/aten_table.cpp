@@ -47,6 +47,7 @@ AtenTable build_table() {
   add_storage_view_ops(table);
   add_fft_ops(table);
   add_expert_ops(table);
+  add_complex_ops(table);
   const std::vector<std::string> mutable_ops = {
       "aten.add.Tensor",         "aten.add.Scalar",          "aten.sub.Tensor",
       "aten.sub.Scalar",         "aten.mul.Tensor",          "aten.mul.Scalar",
