@@ -424,6 +424,11 @@ std::vector<ProbeCall> indexing_calls() {
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("self", {2, 4, 2})};
        }},
+      {"complex from parts",  // complex, polar (aten_complex.cpp)
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("real", {2, 4}), s.f32("imag", {2, 4}),
+                                           s.f32("abs", {2, 4}), s.f32("angle", {2, 4})};
+       }},
       {"select scatter",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("self", {4, 5}), s.f32("src", {4}),

@@ -1,6 +1,6 @@
-// Views and arithmetic of complex tensors (aten_complex.h): view_as_complex, reshapes, and
-// mul / add / sub / div / neg / conj / abs, each part by part, so that models that keep
-// complex buffers (rotary embeddings as Meta's Llama code writes them: view_as_complex(q) *
+// Views and arithmetic of complex tensors (aten_complex.h): view_as_complex, complex, polar,
+// reshapes, and mul / add / sub / div / neg / conj / abs, each part by part, so that models that
+// keep complex buffers (rotary embeddings as Meta's Llama code writes them: view_as_complex(q) *
 // freqs_cis) convert. A converter of one of these ops takes the complex route only where an
 // operand is complex; real operands go to the ordinary converter unchanged.
 #include "frontends/torch/aten_complex.h"
@@ -148,9 +148,28 @@ void magnitude(AtenNode& node) {
   node.set_output(0, node.add("Sqrt", {squares}));
 }
 
+// complex(real, imag) and polar(abs, angle): a complex tensor from two real ones (broadcast).
+void convert_complex(AtenNode& node) {
+  ir::Value* re = node.tensor("real");
+  ir::Value* im = node.tensor("imag");
+  ir::Value* zero = scalar_constant(node, 0.0, dtype_of(node, re));
+  // Broadcast each part to the other's shape: x + 0 · y.
+  set_complex_output(node, {node.add("Add", {re, node.add("Mul", {im, zero})}),
+                            node.add("Add", {im, node.add("Mul", {re, zero})})});
+}
+
+void convert_polar(AtenNode& node) {
+  ir::Value* magnitude = node.tensor("abs");
+  ir::Value* angle = node.tensor("angle");
+  set_complex_output(node, {node.add("Mul", {magnitude, node.add("Cos", {angle})}),
+                            node.add("Mul", {magnitude, node.add("Sin", {angle})})});
+}
+
 }  // namespace
 
 void add_complex_ops(AtenTable& table) {
+  table["aten.complex.default"] = convert_complex;
+  table["aten.polar.default"] = convert_polar;
   table["aten.view_as_complex.default"] = convert_view_as_complex;
   for (const char* target :
        {"aten.view.default", "aten.reshape.default", "aten._unsafe_view.default"})
@@ -163,6 +182,14 @@ void add_complex_ops(AtenTable& table) {
     std::string name = op;
     table[target] =
         either(table.at(target), {"self", "other"}, [name](AtenNode& node) { binary(node, name); });
+  }
+  // Copies and aliases of a complex tensor are that tensor.
+  for (const char* target : {"aten.clone.default", "aten.alias.default", "aten.detach.default",
+                             "aten.contiguous.default", "aten.lift_fresh_copy.default"}) {
+    table[target] = either(table.at(target), {"self"}, [](AtenNode& node) {
+      node.accept_complex();
+      node.set_output(0, node.tensor("self"));
+    });
   }
   table["aten.neg.default"] = either(table.at("aten.neg.default"), {"self"}, negate);
   table["aten.abs.default"] = either(table.at("aten.abs.default"), {"self"}, magnitude);

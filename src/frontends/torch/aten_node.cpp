@@ -128,12 +128,16 @@ const Argument& AtenNode::required(std::string_view name) const {
   return *argument;
 }
 
+// What takes complex tensors (aten_fft.cpp, aten_complex.cpp), for refusals.
+constexpr const char* kComplexOps =
+    "FFTs, views, slices, copies, + - * /, conj, abs, real, imag and view_as_real";
+
 ir::Value* AtenNode::tensor(std::string_view name) const {
   const Argument& argument = required(name);
   if (auto* value = std::get_if<ir::Value*>(&argument)) {
     if (!complex_aware_ && *value != nullptr && context_.is_complex(*value)) {
-      unsupported("argument '", name, "' is a complex tensor, which Kiln takes only into FFTs, ",
-                  "real, imag and view_as_real");
+      unsupported("argument '", name, "' is a complex tensor, which Kiln takes only into ",
+                  kComplexOps);
     }
     return *value;
   }
@@ -163,7 +167,7 @@ TensorList AtenNode::tensors(std::string_view name) const {
     for (const ir::Value* value : *list) {
       if (!complex_aware_ && value != nullptr && context_.is_complex(value))
         unsupported("argument '", name, "' holds complex tensor '", value->name,
-                    "', which Kiln takes only into FFTs, real, imag and view_as_real");
+                    "', which Kiln takes only into ", kComplexOps);
     }
     return *list;
   }

@@ -292,6 +292,8 @@ constexpr Row kRows[] = {
     {"imag", "aten.imag.default", "self:T"},
     {"view_as_real", "aten.view_as_real.default", "self:T"},
     {"view_as_complex", "aten.view_as_complex.default", "self:T"},
+    {"complex", "aten.complex.default", "real:T imag:T"},
+    {"polar", "aten.polar.default", "abs:T angle:T"},
     {"conj", "aten.conj.default", "self:T"},
     {"_conj", "aten._conj.default", "self:T"},
     {"conj_physical", "aten.conj_physical.default", "self:T"},

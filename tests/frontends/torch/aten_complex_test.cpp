@@ -139,6 +139,32 @@ TEST(AtenComplex, ViewsKeepThePairLast) {
   expect_pairs(result, want);
 }
 
+// polar(abs, angle) as freqs_cis is built in a forward, and complex(real, imag) broadcast.
+TEST(AtenComplex, PolarAndComplexBuildPairs) {
+  AtenHarness h;
+  ir::Value* magnitude = h.input("m", DType::Float32, Dims{2, 3});
+  ir::Value* angle = h.input("t", DType::Float32, Dims{2, 3});
+  ir::Value* re = h.input("re", DType::Float32, Dims{3});
+  ir::Value* polar =
+      h.convert("aten.polar.default", {arg("abs", magnitude), arg("angle", angle)}, "polar");
+  ir::Value* built =
+      h.convert("aten.complex.default", {arg("real", re), arg("imag", angle)}, "built");
+  ASSERT_TRUE(h.context.is_complex(polar) && h.context.is_complex(built));
+  Tensor m = Tensor::from_vector<float>({2, 3}, {1.f, 2.f, 0.5f, 3.f, 1.5f, 0.25f});
+  Tensor t = Tensor::from_vector<float>({2, 3}, {0.f, 0.7f, -1.2f, 2.5f, 3.1f, -0.4f});
+  Tensor r = Tensor::from_vector<float>({3}, {4.f, -5.f, 6.f});
+  auto results = h.run({polar, built}, {{"m", m}, {"t", t}, {"re", r}});
+  std::vector<Complex> want_polar, want_built;
+  std::vector<double> mv = m.to_double_vector(), tv = t.to_double_vector(),
+                      rv = r.to_double_vector();
+  for (size_t i = 0; i < 6; ++i) {
+    want_polar.push_back(std::polar(mv[i], tv[i]));
+    want_built.emplace_back(rv[i % 3], tv[i]);
+  }
+  expect_pairs(results[0], want_polar);
+  expect_pairs(results[1], want_built);
+}
+
 TEST(AtenComplex, RealOperandsTakeTheRealConverter) {
   AtenHarness h;
   ir::Value* x = h.input("x", DType::Float32, Dims{3});
