@@ -148,6 +148,13 @@ void magnitude(AtenNode& node) {
   node.set_output(0, node.add("Sqrt", {squares}));
 }
 
+// An op that leaves a complex tensor as it is (a copy, an alias, resolving a conjugation that
+// is always computed here).
+void pass_through(AtenNode& node) {
+  node.accept_complex();
+  node.set_output(0, node.tensor("self"));
+}
+
 // complex(real, imag) and polar(abs, angle): a complex tensor from two real ones (broadcast).
 void convert_complex(AtenNode& node) {
   ir::Value* re = node.tensor("real");
@@ -186,10 +193,7 @@ void add_complex_ops(AtenTable& table) {
   // Copies and aliases of a complex tensor are that tensor.
   for (const char* target : {"aten.clone.default", "aten.alias.default", "aten.detach.default",
                              "aten.contiguous.default", "aten.lift_fresh_copy.default"}) {
-    table[target] = either(table.at(target), {"self"}, [](AtenNode& node) {
-      node.accept_complex();
-      node.set_output(0, node.tensor("self"));
-    });
+    table[target] = either(table.at(target), {"self"}, pass_through);
   }
   table["aten.neg.default"] = either(table.at("aten.neg.default"), {"self"}, negate);
   table["aten.abs.default"] = either(table.at("aten.abs.default"), {"self"}, magnitude);
@@ -197,12 +201,8 @@ void add_complex_ops(AtenTable& table) {
        {"aten.conj.default", "aten._conj.default", "aten.conj_physical.default"})
     table[target] = conj;
   // Conjugation is computed, never a lazy bit here: resolving it changes nothing.
-  for (const char* target : {"aten.resolve_conj.default", "aten.resolve_neg.default"}) {
-    table[target] = [](AtenNode& node) {
-      node.accept_complex();
-      node.set_output(0, node.tensor("self"));
-    };
-  }
+  for (const char* target : {"aten.resolve_conj.default", "aten.resolve_neg.default"})
+    table[target] = pass_through;
 }
 
 }  // namespace kiln::torch

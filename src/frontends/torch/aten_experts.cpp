@@ -92,15 +92,13 @@ ir::Value* grouped_rows_product(AtenNode& node, ir::Value* input, ir::Value* wei
   ir::Value* rows = node.add(
       "Range", {size_scalar(node, SymInt::fixed(0)), size_scalar(node, sizes_of(node, input)[0]),
                 size_scalar(node, SymInt::fixed(1))});
-  std::vector<ir::Value*> weights = node.add_multi(
-      "Split", {weight}, {{"axis", int64_t{0}}, {"split", std::vector<int64_t>(experts, 1)}},
-      static_cast<size_t>(experts));
-  std::vector<ir::Value*> biases;
-  if (bias != nullptr) {
-    biases = node.add_multi("Split", {bias},
-                            {{"axis", int64_t{0}}, {"split", std::vector<int64_t>(experts, 1)}},
-                            static_cast<size_t>(experts));
-  }
+  auto per_expert = [&](ir::Value* stacked) {  // [E, ...] as E pieces [1, ...]
+    return node.add_multi("Split", {stacked},
+                          {{"axis", int64_t{0}}, {"split", std::vector<int64_t>(experts, 1)}},
+                          static_cast<size_t>(experts));
+  };
+  std::vector<ir::Value*> weights = per_expert(weight);
+  std::vector<ir::Value*> biases = bias != nullptr ? per_expert(bias) : std::vector<ir::Value*>{};
   const DType dtype = dtype_of(node, input);
   ir::Value* result = scalar_constant(node, 0.0, dtype);
   ir::Value* start = size_scalar(node, SymInt::fixed(0));

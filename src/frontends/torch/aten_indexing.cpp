@@ -59,8 +59,9 @@ struct SliceBounds {
   int64_t step;
 };
 
-SliceBounds slice_bounds(AtenNode& node, ir::Value* x) {
-  SliceBounds b{normalize_dim(node, node.int_arg("dim", 0), rank_of(node, x)),
+// `rank`: x's, or one less for a complex pair, whose last dim is not sliced.
+SliceBounds slice_bounds(AtenNode& node, int64_t rank) {
+  SliceBounds b{normalize_dim(node, node.int_arg("dim", 0), rank),
                 node.optional_sym_int("start").value_or(SymInt::fixed(0)),
                 node.optional_sym_int("end").value_or(SymInt::fixed(kToEnd)),
                 node.int_arg("step", 1)};
@@ -71,11 +72,7 @@ SliceBounds slice_bounds(AtenNode& node, ir::Value* x) {
 // A slice of a complex tensor (a real pair with a trailing dim of 2, aten_fft.cpp): along one
 // of its own dims, so the pair stays whole; a copy, not a view (nothing writes into spectra).
 void slice_complex(AtenNode& node, ir::Value* x) {
-  const int64_t axis = normalize_dim(node, node.int_arg("dim", 0), rank_of(node, x) - 1);
-  SymInt start = node.optional_sym_int("start").value_or(SymInt::fixed(0));
-  SymInt end = node.optional_sym_int("end").value_or(SymInt::fixed(kToEnd));
-  const int64_t step = node.int_arg("step", 1);
-  if (step <= 0) node.invalid("step must be positive, got ", step);
+  auto [axis, start, end, step] = slice_bounds(node, rank_of(node, x) - 1);
   ir::Value* part = node.add("Slice", {x, size_tensor(node, start), size_tensor(node, end),
                                        int64_constant(node, {axis}), int64_constant(node, {step})});
   node.context().mark_complex(part);
@@ -87,7 +84,7 @@ void convert_slice(AtenNode& node) {
   node.accept_complex();
   ir::Value* x = node.tensor("self");
   if (node.context().is_complex(x)) return slice_complex(node, x);
-  auto [axis, start, end, step] = slice_bounds(node, x);
+  auto [axis, start, end, step] = slice_bounds(node, rank_of(node, x));
   const ir::Dim& size = x->shape[axis];
   bool from_start = start.is_static() && start.value == 0;
   bool to_end =
@@ -109,7 +106,7 @@ void convert_slice(AtenNode& node) {
 // core-ATen graphs (run_decompositions) spell x[:, a:b] = src.
 void convert_slice_scatter(AtenNode& node) {
   ir::Value* x = node.tensor("self");
-  SliceBounds b = slice_bounds(node, x);
+  SliceBounds b = slice_bounds(node, rank_of(node, x));
   node.set_output(0, put_slice(b.axis, b.start, b.end, b.step)(node, x, node.tensor("src")));
 }
 

@@ -16,9 +16,8 @@ using testing::arg;
 using testing::AtenHarness;
 using ::testing::DoubleNear;
 using ::testing::ElementsAre;
+using testing::floats;
 using ::testing::Pointwise;
-
-Tensor floats(Dims dims, std::vector<float> values) { return Tensor::from_vector(dims, values); }
 
 std::vector<float> iota(int64_t count) {
   std::vector<float> values(static_cast<size_t>(count));

@@ -15,11 +15,10 @@ using testing::arg;
 using testing::AtenHarness;
 using ::testing::DoubleNear;
 using ::testing::ElementsAre;
+using testing::floats;
 using ::testing::HasSubstr;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-Tensor floats(Dims dims, std::vector<float> values) { return Tensor::from_vector(dims, values); }
 
 // torch.le / torch.ge with NaN are false (not the negation of gt / lt).
 TEST(AtenComposite, LeAndGeAreFalseForNaN) {

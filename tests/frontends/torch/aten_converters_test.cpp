@@ -14,10 +14,9 @@ namespace {
 using testing::arg;
 using testing::AtenHarness;
 using ::testing::ElementsAre;
+using testing::floats;
 using ::testing::HasSubstr;
-
-Tensor floats(Dims dims, std::vector<float> values) { return Tensor::from_vector(dims, values); }
-Tensor int64s(Dims dims, std::vector<int64_t> values) { return Tensor::from_vector(dims, values); }
+using testing::int64s;
 
 // int64 tensor + Python float → float32 (the float category wins; a number gives the
 // default dtype), as torch.tensor([1, 2, 3]) + 0.5 does.

@@ -13,15 +13,10 @@ namespace {
 using testing::arg;
 using testing::AtenHarness;
 using ::testing::ElementsAre;
+using testing::floats;
 using ::testing::HasSubstr;
-
-Tensor floats(Dims dims, std::vector<float> values) { return Tensor::from_vector(dims, values); }
-Tensor int64s(Dims dims, std::vector<int64_t> values) { return Tensor::from_vector(dims, values); }
-std::vector<float> iota(int64_t count) {
-  std::vector<float> values;
-  for (int64_t i = 0; i < count; ++i) values.push_back(static_cast<float>(i));
-  return values;
-}
+using testing::int64s;
+using testing::iota;
 
 // x.index_put_((rows,), v, accumulate=True) with row 0 twice: both values add up there.
 TEST(AtenIndexPut, AccumulatesRepeatedRows) {

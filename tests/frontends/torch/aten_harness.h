@@ -77,6 +77,19 @@ class AtenHarness {
   ConversionContext context;
 };
 
+// Float32 and int64 tensors of given values, and 0, 1, ..., count - 1.
+inline Tensor floats(Dims dims, std::vector<float> values) {
+  return Tensor::from_vector(dims, values);
+}
+inline Tensor int64s(Dims dims, std::vector<int64_t> values) {
+  return Tensor::from_vector(dims, values);
+}
+inline std::vector<float> iota(int64_t count) {
+  std::vector<float> values;
+  for (int64_t i = 0; i < count; ++i) values.push_back(static_cast<float>(i));
+  return values;
+}
+
 inline NamedArgument arg(std::string name, Argument value) {
   return {std::move(name), std::move(value), {}};
 }

@@ -11,15 +11,11 @@ namespace {
 using testing::arg;
 using testing::AtenHarness;
 using ::testing::ElementsAre;
+using testing::floats;
 using ::testing::HasSubstr;
+using testing::int64s;
+using testing::iota;
 
-Tensor floats(Dims dims, std::vector<float> values) { return Tensor::from_vector(dims, values); }
-Tensor int64s(Dims dims, std::vector<int64_t> values) { return Tensor::from_vector(dims, values); }
-std::vector<float> iota(int64_t count) {
-  std::vector<float> values;
-  for (int64_t i = 0; i < count; ++i) values.push_back(static_cast<float>(i));
-  return values;
-}
 ir::Shape dynamic(std::vector<ir::Dim> dims) { return ir::Shape(std::move(dims)); }
 
 // x[i0, i1] with i0 of shape (2, 1) and i1 of shape (2,): broadcast to (2, 2), GatherND.

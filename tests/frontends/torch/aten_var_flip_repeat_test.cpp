@@ -15,11 +15,11 @@ using testing::arg;
 using testing::AtenHarness;
 using ::testing::DoubleNear;
 using ::testing::ElementsAre;
+using testing::floats;
 using ::testing::Pointwise;
 
 constexpr double kFloat32Tolerance = 1e-6;
 
-Tensor floats(Dims dims, std::vector<float> values) { return Tensor::from_vector(dims, values); }
 ir::Shape batch_by(int64_t columns) {
   return ir::Shape({ir::Dim::named("batch"), ir::Dim::fixed(columns)});
 }

@@ -13,15 +13,11 @@ namespace {
 using testing::arg;
 using testing::AtenHarness;
 using ::testing::ElementsAre;
+using testing::floats;
+using testing::iota;
 
 constexpr int64_t kToEnd = std::numeric_limits<int64_t>::max();
 
-Tensor floats(Dims dims, std::vector<float> values) { return Tensor::from_vector(dims, values); }
-std::vector<float> iota(int64_t count) {
-  std::vector<float> values;
-  for (int64_t i = 0; i < count; ++i) values.push_back(static_cast<float>(i));
-  return values;
-}
 // An argument naming the model's tensor, as the frontends pass them (in-place ops rebind it).
 NamedArgument named(AtenHarness& h, const std::string& argument, const std::string& tensor) {
   return {argument, h.context.find_tensor(tensor), tensor};
