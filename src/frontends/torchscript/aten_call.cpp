@@ -85,7 +85,8 @@ DType dtype_of_scalar_type(int64_t code, const ScriptCall& call) {
       return DType::BFloat16;
     default:
       fail(ErrorKind::Unsupported, call.source, ": torch.", call.function, " asks for dtype code ",
-           code, " (complex, quantized or float8), which Kiln does not support");
+           code, code == 8 ? " (complex32)" : " (quantized or float8)",
+           ", which Kiln does not support");
   }
 }
 
@@ -121,13 +122,19 @@ ir::Value* AtenCaller::tensor_of(const ScriptValue& value, const std::string& na
   if (it != constants_.end()) return it->second;
   ir::Value* constant = context_.constant(name, *value.constant);
   constants_[value.constant.get()] = constant;
+  if (value.complex) context_.mark_complex(constant);
   return constant;
 }
 
 torch::Argument AtenCaller::argument(const std::string& name, const ScriptValue& value,
                                      const ScriptCall& call) {
   if (value.kind == Kind::None) return torch::NoneArg{};
-  if (name == "dtype" && value.kind == Kind::Int) return dtype_of_scalar_type(value.integer, call);
+  if (name == "dtype" && value.kind == Kind::Int) {
+    // complex64 and complex128 as the ATen converters that make complex tensors read them.
+    if (value.integer == 9 || value.integer == 10)
+      return torch::OtherArg{value.integer == 9 ? "dtype complex64" : "dtype complex128"};
+    return dtype_of_scalar_type(value.integer, call);
+  }
   if (name == "layout" || name == "memory_format" || value.kind == Kind::Device) {
     return torch::OtherArg{
         name + " " + (value.kind == Kind::Device ? value.text : std::to_string(value.integer))};

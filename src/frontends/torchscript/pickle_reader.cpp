@@ -295,7 +295,7 @@ class PickleReader {
           "' is not allowed; a TorchScript archive references only tensors, storages and "
           "__torch__ classes, so Kiln refuses this pickle without running anything");
     }
-    if (module == "torch" && name.ends_with("Storage")) dtype_of_storage_class(name, label_);
+    if (module == "torch" && name.ends_with("Storage")) storage_type_of_class(name, label_);
     PickleRef v = make(Kind::Global);
     v->text = module + " " + name;
     push(v);
@@ -312,7 +312,9 @@ class PickleReader {
     std::string_view type = f[1]->text;
     if (!type.starts_with("torch ")) bad("persistent id names '", type, "', not a storage type");
     PickleRef v = make(Kind::Storage);
-    v->storage.dtype = dtype_of_storage_class(type.substr(6), label_);
+    StorageType storage_type = storage_type_of_class(type.substr(6), label_);
+    v->storage.dtype = storage_type.dtype;
+    v->storage.complex = storage_type.complex;
     v->storage.key = f[2]->text;
     v->storage.numel = f[4]->integer;
     push(v);

@@ -54,21 +54,38 @@ bool is_allowed_global(std::string_view module, std::string_view name) {
          (module == "torch.jit._pickle" && name == "restore_type_tag");
 }
 
-DType dtype_of_storage_class(std::string_view class_name, const std::string& where) {
-  static const std::map<std::string_view, DType> kStorageTypes{
-      {"BFloat16Storage", DType::BFloat16}, {"HalfStorage", DType::Float16},
-      {"FloatStorage", DType::Float32},     {"DoubleStorage", DType::Float64},
-      {"LongStorage", DType::Int64},        {"IntStorage", DType::Int32},
-      {"ShortStorage", DType::Int16},       {"CharStorage", DType::Int8},
-      {"ByteStorage", DType::UInt8},        {"BoolStorage", DType::Bool},
+StorageType storage_type_of_class(std::string_view class_name, const std::string& where) {
+  static const std::map<std::string_view, StorageType> kStorageTypes{
+      {"BFloat16Storage", {DType::BFloat16}},
+      {"HalfStorage", {DType::Float16}},
+      {"FloatStorage", {DType::Float32}},
+      {"DoubleStorage", {DType::Float64}},
+      {"LongStorage", {DType::Int64}},
+      {"IntStorage", {DType::Int32}},
+      {"ShortStorage", {DType::Int16}},
+      {"CharStorage", {DType::Int8}},
+      {"ByteStorage", {DType::UInt8}},
+      {"BoolStorage", {DType::Bool}},
+      {"ComplexFloatStorage", {DType::Float32, true}},  // complex64: float32 (re, im) pairs
+      {"ComplexDoubleStorage", {DType::Float64, true}},
   };
+  if (class_name == "ComplexHalfStorage") {
+    fail(ErrorKind::Unsupported, where,
+         ": storage type torch.ComplexHalfStorage (complex32) is not supported; Kiln reads "
+         "complex64 and complex128 tensors: convert the tensor to torch.complex64 before saving");
+  }
   auto it = kStorageTypes.find(class_name);
   if (it == kStorageTypes.end()) {
     fail(ErrorKind::Unsupported, where, ": storage type torch.", class_name,
          " is not supported (Kiln reads BFloat16, Half, Float, Double, Long, Int, Short, Char, "
-         "Byte and Bool storages)");
+         "Byte, Bool, ComplexFloat and ComplexDouble storages)");
   }
   return it->second;
+}
+
+std::string storage_type_name(const StorageRef& storage) {
+  if (!storage.complex) return std::string(dtype_name(storage.dtype));
+  return storage.dtype == DType::Float64 ? "complex128" : "complex64";
 }
 
 }  // namespace kiln::torchscript

@@ -18,8 +18,12 @@ struct PickleValue;
 using PickleRef = std::shared_ptr<PickleValue>;
 
 // A storage named by a persistent id: ('storage', torch.FloatStorage, '0', 'cpu', numel).
+// A complex storage (torch.ComplexFloatStorage) has the real type of its parts as `dtype`
+// and `complex` set; its numel, and the offsets and strides of views of it, count complex
+// elements, each a pair of reals (re, im).
 struct StorageRef {
   DType dtype = DType::Undefined;
+  bool complex = false;
   std::string key;  // the entry data/<key>
   int64_t numel = 0;
 };
@@ -68,7 +72,16 @@ std::string_view pickle_kind_name(PickleValue::Kind kind);
 // torch.jit._pickle, and __torch__ classes (attribute holders, never called).
 bool is_allowed_global(std::string_view module, std::string_view name);
 
-// The DType that a storage class names ("FloatStorage" → float32); Unsupported otherwise.
-DType dtype_of_storage_class(std::string_view class_name, const std::string& where);
+// What a storage class holds: "FloatStorage" → float32; "ComplexFloatStorage" → complex
+// float32 pairs (complex64), "ComplexDoubleStorage" → complex float64 pairs (complex128).
+// Unsupported for the others (complex32, quantized types), naming the class.
+struct StorageType {
+  DType dtype = DType::Undefined;
+  bool complex = false;
+};
+StorageType storage_type_of_class(std::string_view class_name, const std::string& where);
+
+// "float32", or "complex64" for a complex storage of float32 pairs: for messages.
+std::string storage_type_name(const StorageRef& storage);
 
 }  // namespace kiln::torchscript

@@ -119,6 +119,7 @@ ir::Value* ScriptInterpreter::fresh_value(ir::Value* value) {
   ir::infer_node(*shape);
   ir::Node* copy = graph.add_node("Reshape", name, {value, shape->outputs[0]}, {name});
   ir::infer_node(*copy);
+  if (context_.is_complex(value)) context_.mark_complex(copy->outputs[0]);
   return copy->outputs[0];
 }
 
@@ -189,7 +190,8 @@ ScriptValue ScriptInterpreter::builtin(const std::string& name,
     if (tensor == nullptr)
       unsupported(frame, "torch.", function, " of a ", kind_name(positional[0].kind));
     const ir::Shape& shape = tensor->shape;
-    int64_t rank = static_cast<int64_t>(shape.rank());
+    // A complex tensor's last dim is its (re, im) pair, which torch does not count.
+    int64_t rank = static_cast<int64_t>(shape.rank()) - (context_.is_complex(tensor) ? 1 : 0);
     if (function == "dim") return ScriptValue::of_int(rank);
     auto dim_size = [&](int64_t dim) {
       int64_t axis = dim < 0 ? dim + rank : dim;

@@ -9,7 +9,7 @@ namespace kiln::torchscript {
 
 bool ScriptValue::is_number() const {
   if (kind == Kind::Int || kind == Kind::Float || kind == Kind::Bool) return true;
-  return kind == Kind::Constant && constant && constant->numel() == 1 &&
+  return kind == Kind::Constant && constant && !complex && constant->numel() == 1 &&
          constant->dtype() != DType::Undefined;
 }
 

@@ -38,6 +38,8 @@ struct ScriptValue {
   std::string text;  // String; Callable: its dotted name ("torch.linear"); Module: its path
   std::vector<ScriptValue> items;       // List, Tuple
   const PickleValue* module = nullptr;  // Module: the pickled object
+  // Constant: a complex one (a ComplexFloatStorage), held as its reals with a last dim of 2.
+  bool complex = false;
 
   static ScriptValue of_tensor(ir::Value* value) {
     ScriptValue v;

@@ -5,6 +5,25 @@
 #include "frontends/torch/strided_storage.h"
 
 namespace kiln::torchscript {
+namespace {
+
+// A view of a complex storage as a view of its reals: every offset and stride doubles (one
+// complex element is two reals) and a last dim of 2 with stride 1 holds (re, im).
+TensorRef as_real_pairs(const TensorRef& ref, const std::string& what) {
+  TensorRef pairs = ref;
+  bool overflow = __builtin_mul_overflow(ref.storage_offset, 2, &pairs.storage_offset);
+  for (int64_t& stride : pairs.strides)
+    overflow = overflow || __builtin_mul_overflow(stride, 2, &stride);
+  if (overflow) {
+    fail(ErrorKind::InvalidModel, what, ": complex tensor strides ", dims_to_string(ref.strides),
+         " or storage_offset ", ref.storage_offset, " are out of range");
+  }
+  pairs.sizes.push_back(2);
+  pairs.strides.push_back(1);
+  return pairs;
+}
+
+}  // namespace
 
 StorageReader::StorageReader(const TsArchive& archive, std::string folder)
     : archive_(archive), folder_(std::move(folder)) {}
@@ -25,14 +44,16 @@ Tensor StorageReader::read(const TensorRef& ref, const std::string& what) {
     }
     it = storages_.emplace(key, archive_.read(folder_ + key, what)).first;
   }
-  size_t element = dtype_size(ref.storage.dtype);
+  size_t element = dtype_size(ref.storage.dtype) * (ref.storage.complex ? 2 : 1);
   if (it->second->size() / element < static_cast<uint64_t>(ref.storage.numel)) {
     fail(ErrorKind::InvalidModel, archive_.label(), ": ", what, ": storage ", folder_, key,
          " holds ", it->second->size(), " bytes but the pickle declares ", ref.storage.numel,
-         " elements of ", dtype_name(ref.storage.dtype), " (truncated?)");
+         " elements of ", storage_type_name(ref.storage), " (truncated?)");
   }
-  return torch::materialize_strided(ref.storage.dtype, ref.sizes, ref.strides, ref.storage_offset,
-                                    it->second, archive_.label() + ": " + what);
+  std::string where = archive_.label() + ": " + what;
+  const TensorRef view = ref.storage.complex ? as_real_pairs(ref, where) : ref;
+  return torch::materialize_strided(view.storage.dtype, view.sizes, view.strides,
+                                    view.storage_offset, it->second, where);
 }
 
 }  // namespace kiln::torchscript

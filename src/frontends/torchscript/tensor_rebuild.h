@@ -16,7 +16,9 @@ class StorageReader {
  public:
   // `folder` is where this pickle's storages live: "data/", "constants/", "traced_inputs/".
   StorageReader(const TsArchive& archive, std::string folder);
-  // A contiguous tensor for `ref`; `what` names it in errors (bad key, short storage).
+  // A contiguous tensor for `ref`; `what` names it in errors (bad key, short storage). A view
+  // of a complex storage comes back as its reals with a last dim of 2 holding (re, im), as
+  // torch.view_as_real gives it: complex64 [4, 8] → float32 [4, 8, 2].
   Tensor read(const TensorRef& ref, const std::string& what);
 
  private:

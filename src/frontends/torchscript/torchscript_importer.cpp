@@ -65,6 +65,7 @@ std::vector<ScriptValue> read_constants(const TsArchive& archive) {
         value.kind = ScriptValue::Kind::Constant;
         value.constant = std::make_shared<const Tensor>(
             storages.read(item.tensor, "CONSTANTS.c" + std::to_string(i)));
+        value.complex = item.tensor.storage.complex;
         break;
       case PickleValue::Kind::Int:
         value = ScriptValue::of_int(item.integer);
@@ -104,6 +105,12 @@ std::vector<InputSpec> traced_inputs(const TsArchive& archive) {
       fail(ErrorKind::Unsupported, label, ": a traced input is a ", pickle_kind_name(item->kind),
            "; Kiln supports tensor inputs only");
     }
+    if (item->tensor.storage.complex) {
+      fail(ErrorKind::Unsupported, label, ": traced input ", inputs.size(), " is ",
+           storage_type_name(item->tensor.storage),
+           "; Kiln takes real inputs only: pass torch.view_as_real of it and call "
+           "torch.view_as_complex in the model");
+    }
     inputs.push_back({item->tensor.storage.dtype, item->tensor.sizes});
   }
   return inputs;
@@ -134,6 +141,7 @@ ir::Graph import_archive(const TsArchive& archive, std::optional<std::vector<Inp
     ir::Value* value =
         graph.add_constant(graph.unique_name(path), parameters.read(tensor.tensor, path));
     bound[&tensor] = value;
+    if (tensor.tensor.storage.complex) context.mark_complex(value);  // (re, im) pairs
     return value;
   };
   ScriptInterpreter interpreter(std::move(environment), context);

@@ -9,12 +9,14 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "pickle_bytes.h"
 
 namespace kiln::torchscript {
 namespace {
 
 using Kind = PickleValue::Kind;
 using namespace std::string_literals;
+using pickle_bytes::text;
 
 std::string error_of(const std::string& bytes, ErrorKind expected = ErrorKind::InvalidModel) {
   try {
@@ -26,24 +28,10 @@ std::string error_of(const std::string& bytes, ErrorKind expected = ErrorKind::I
   return "";
 }
 
-std::string unicode(const std::string& text) {
-  std::string out = "X";
-  uint32_t n = static_cast<uint32_t>(text.size());
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-  return out + text;
-}
-
 // _rebuild_tensor_v2(('storage', torch.<storage>, '0', 'cpu', 6), 1, (2, 2), (1, 2), False,
-// OrderedDict()), written the way torch.jit.save writes it (protocol 2).
+// OrderedDict()), as a whole pickle.
 std::string tensor_pickle(const std::string& storage) {
-  return "\x80\x02"
-         "ctorch._utils\n_rebuild_tensor_v2\nq\x00(("s +
-         unicode("storage") + "ctorch\n" + storage + "\n" + unicode("0") + unicode("cpu") +
-         "K\x06tQ" +
-         "K\x01"
-         "(K\x02K\x02t(K\x01K\x02t\x89"
-         "ccollections\nOrderedDict\n)Rt"
-         "R.";
+  return "\x80\x02" + pickle_bytes::tensor_rebuild(storage, "0", 6, 1, {2, 2}, {1, 2}) + ".";
 }
 
 TEST(PickleReader, DecodesTensorReferencesWithTheirStorageDtype) {
@@ -63,9 +51,28 @@ TEST(PickleReader, DecodesTensorReferencesWithTheirStorageDtype) {
     EXPECT_EQ(value->tensor.sizes, (Dims{2, 2}));
     EXPECT_EQ(value->tensor.strides, (Dims{1, 2}));
   }
-  EXPECT_NE(error_of(tensor_pickle("ComplexFloatStorage"), ErrorKind::Unsupported)
-                .find("ComplexFloatStorage"),
-            std::string::npos);
+}
+
+// Complex storages hold (re, im) pairs of the real type; numel, offset and strides stay in
+// complex elements. complex32 and the quantized types are refused by name.
+TEST(PickleReader, DecodesComplexStoragesAsPairsOfReals) {
+  const std::pair<const char*, DType> kTypes[] = {{"ComplexFloatStorage", DType::Float32},
+                                                  {"ComplexDoubleStorage", DType::Float64}};
+  for (const auto& [storage, dtype] : kTypes) {
+    PickleRef value = read_pickle(tensor_pickle(storage), "t.pkl");
+    ASSERT_EQ(value->kind, Kind::Tensor) << storage;
+    EXPECT_EQ(value->tensor.storage.dtype, dtype) << storage;
+    EXPECT_TRUE(value->tensor.storage.complex) << storage;
+    EXPECT_EQ(value->tensor.storage.numel, 6);
+    EXPECT_EQ(value->tensor.storage_offset, 1);
+    EXPECT_EQ(value->tensor.strides, (Dims{1, 2}));
+  }
+  EXPECT_FALSE(read_pickle(tensor_pickle("FloatStorage"), "t.pkl")->tensor.storage.complex);
+  std::string message = error_of(tensor_pickle("ComplexHalfStorage"), ErrorKind::Unsupported);
+  EXPECT_NE(message.find("ComplexHalfStorage (complex32) is not supported"), std::string::npos)
+      << message;
+  message = error_of(tensor_pickle("QInt8Storage"), ErrorKind::Unsupported);
+  EXPECT_NE(message.find("torch.QInt8Storage is not supported"), std::string::npos) << message;
 }
 
 TEST(PickleReader, DecodesModuleObjectsAsAttributeHolders) {
@@ -73,8 +80,8 @@ TEST(PickleReader, DecodesModuleObjectsAsAttributeHolders) {
   std::string bytes =
       "\x80\x02"
       "c__torch__\nM\nq\x00)\x81q\x01}("s +
-      unicode("training") + "\x89" + unicode("n") + "M\x2c\x01" + unicode("x") +
-      "G\x40\x04\x00\x00\x00\x00\x00\x00"s + unicode("l") +
+      text("training") + "\x89" + text("n") + "M\x2c\x01" + text("x") +
+      "G\x40\x04\x00\x00\x00\x00\x00\x00"s + text("l") +
       "](K\x01J\xfe\xff\xff\xff"
       "eub.";
   PickleRef module = read_pickle(bytes, "m.pkl");
@@ -94,7 +101,7 @@ TEST(PickleReader, RefusesGlobalOsSystemWithoutRunningIt) {
   std::string bytes =
       "\x80\x02"
       "cos\nsystem\nq\x00"s +
-      unicode("touch " + marker) + "\x85R.";
+      text("touch " + marker) + "\x85R.";
   std::string message = error_of(bytes);
   EXPECT_NE(message.find("'os.system' is not allowed"), std::string::npos) << message;
   EXPECT_FALSE(std::filesystem::exists(marker));
