@@ -167,10 +167,7 @@ Tensor PayloadReader::read(const std::string& fqn, bool* complex) const {
   int64_t offset =
       static_int(member(meta, "storage_offset", meta_where), path_of(meta_where, "storage_offset"));
   if (info.complex) {  // (re, im) pairs: two reals per element, the pair's dim last
-    for (int64_t& stride : strides) stride *= 2;
-    sizes.push_back(2);
-    strides.push_back(1);
-    offset *= 2;
+    torch::view_complex_as_real_pairs(sizes, strides, offset, where_ + ": weight '" + fqn + "'");
   }
   if (complex != nullptr) *complex = info.complex;
   auto storage = archive_.read(folder_ + path_name, "weight '" + fqn + "'");

@@ -74,4 +74,18 @@ Tensor materialize_strided(DType dtype, const Dims& sizes, const Dims& strides,
   return tensor;
 }
 
+void view_complex_as_real_pairs(Dims& sizes, Dims& strides, int64_t& storage_offset,
+                                const std::string& what) {
+  const int64_t offset = storage_offset;
+  const Dims given = strides;
+  bool overflow = __builtin_mul_overflow(offset, 2, &storage_offset);
+  for (int64_t& stride : strides) overflow = overflow || __builtin_mul_overflow(stride, 2, &stride);
+  if (overflow) {
+    fail(ErrorKind::InvalidModel, what, ": complex tensor strides ", dims_to_string(given),
+         " or storage_offset ", offset, " are out of range");
+  }
+  sizes.push_back(2);
+  strides.push_back(1);
+}
+
 }  // namespace kiln::torch

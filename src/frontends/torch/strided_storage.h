@@ -16,4 +16,10 @@ Tensor materialize_strided(DType dtype, const Dims& sizes, const Dims& strides,
                            int64_t storage_offset, std::shared_ptr<const std::string> storage,
                            const std::string& what);
 
+// A view of complex elements as the same view of their reals: the offset and every stride
+// double (one complex element is two reals) and a last dim of 2, stride 1, holds (re, im).
+// Strides or an offset too large to double are InvalidModel naming `what`.
+void view_complex_as_real_pairs(Dims& sizes, Dims& strides, int64_t& storage_offset,
+                                const std::string& what);
+
 }  // namespace kiln::torch

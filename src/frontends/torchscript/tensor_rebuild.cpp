@@ -7,19 +7,10 @@
 namespace kiln::torchscript {
 namespace {
 
-// A view of a complex storage as a view of its reals: every offset and stride doubles (one
-// complex element is two reals) and a last dim of 2 with stride 1 holds (re, im).
+// A view of a complex storage as the same view of its reals.
 TensorRef as_real_pairs(const TensorRef& ref, const std::string& what) {
   TensorRef pairs = ref;
-  bool overflow = __builtin_mul_overflow(ref.storage_offset, 2, &pairs.storage_offset);
-  for (int64_t& stride : pairs.strides)
-    overflow = overflow || __builtin_mul_overflow(stride, 2, &stride);
-  if (overflow) {
-    fail(ErrorKind::InvalidModel, what, ": complex tensor strides ", dims_to_string(ref.strides),
-         " or storage_offset ", ref.storage_offset, " are out of range");
-  }
-  pairs.sizes.push_back(2);
-  pairs.strides.push_back(1);
+  torch::view_complex_as_real_pairs(pairs.sizes, pairs.strides, pairs.storage_offset, what);
   return pairs;
 }
 

@@ -88,6 +88,20 @@ TEST(Pt2Malformed, StrideReachingPastTheEnd) {
   EXPECT_THAT(error.what(), AllOf(HasSubstr("fc1.weight"), HasSubstr("strides")));
 }
 
+// A complex64 weight's strides count complex elements and double as reals: a stride too
+// large to double is refused by name, not wrapped around.
+TEST(Pt2Malformed, ComplexStrideTooLargeToDouble) {
+  ZipEntries entries = mlp();
+  auto config = entries.json("model_weights_config.json");
+  auto& meta = config["config"]["fc1.weight"]["tensor_meta"];
+  meta["dtype"] = 10;  // complex64
+  meta["strides"][0]["as_int"] = int64_t{1} << 62;
+  entries.set_json("model_weights_config.json", config);
+  Error error = import_error(entries.write());
+  EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+  EXPECT_THAT(error.what(), AllOf(HasSubstr("fc1.weight"), HasSubstr("out of range")));
+}
+
 // A weight stored with other strides reads as the strided view, made contiguous.
 TEST(Pt2Malformed, StridedWeightIsMadeContiguous) {
   ZipEntries entries = mlp();
