@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "ir/schema_rules.h"
+#include "ir/shape_values.h"
 
 namespace kiln::ir {
 namespace {
@@ -53,27 +54,28 @@ Dim solve_inferred_dim(const Node& node, const std::vector<Dim>& input,
   return Dim::unknown();
 }
 
-Shape reshape_to_constant(const Node& node, const Shape& input,
-                          const std::vector<int64_t>& target) {
+// Reshape's output for target entries (ir/shape_values.h): 0 copies the input dim (unless
+// allowzero), a literal -1 is solved from the element count, any other entry is the dim.
+Shape reshape_to_entries(const Node& node, const Shape& input,
+                         const std::vector<ShapeEntry>& target) {
   bool allow_zero = node.attr_int("allowzero", 0) != 0;
   std::vector<Dim> result;
   int inferred_slot = -1;
   for (size_t i = 0; i < target.size(); ++i) {
-    int64_t size = target[i];
-    if (size == 0 && !allow_zero) {
+    const Dim& size = target[i].dim;
+    if (size.is_static() && size.value == 0 && !allow_zero) {
       bool has_dim = input.rank_known() && static_cast<int64_t>(i) < input.rank();
       check(!input.rank_known() || has_dim, ErrorKind::InvalidModel, node.describe(),
             ": shape entry ", i, " is 0 (copy the input dim) but the input has rank ",
             input.rank_known() ? input.rank() : -1);
       result.push_back(has_dim ? input[static_cast<int64_t>(i)] : Dim::unknown());
-    } else if (size == -1) {
+    } else if (target[i].inferred) {
       check(inferred_slot < 0, ErrorKind::InvalidModel, node.describe(),
             ": the target shape has more than one -1");
       inferred_slot = static_cast<int>(i);
       result.push_back(Dim::unknown());  // solved below, once every other entry is known
     } else {
-      check(size >= 0, ErrorKind::InvalidModel, node.describe(), ": invalid shape entry ", size);
-      result.push_back(Dim::fixed(size));
+      result.push_back(size);
     }
   }
   if (inferred_slot >= 0) {
@@ -94,7 +96,12 @@ void infer_reshape(Node& node) {
   const Value& shape = required_input(node, 1);
   require_dtype(node, shape, DType::Int64);
   if (auto target = constant_ints(node, 1)) {
-    set_output(node, 0, data.dtype, reshape_to_constant(node, data.shape, *target));
+    for (int64_t size : *target) {
+      check(size >= -1, ErrorKind::InvalidModel, node.describe(), ": invalid shape entry ", size);
+    }
+  }
+  if (auto entries = shape_entries(&shape)) {
+    set_output(node, 0, data.dtype, reshape_to_entries(node, data.shape, *entries));
   } else if (shape.shape.rank_known() && shape.shape.rank() == 1 && shape.shape[0].is_static()) {
     set_output(node, 0, data.dtype, unknown_dims(shape.shape[0].value));
   } else {
@@ -202,6 +209,14 @@ void infer_expand(Node& node) {
   require_dtype(node, shape, DType::Int64);
   if (auto target = constant_ints(node, 1)) {
     set_output(node, 0, x.dtype, broadcast_shapes(x.shape, Shape::from_dims(*target), node));
+    return;
+  }
+  if (auto entries = shape_entries(&shape)) {
+    // Sizes from the graph's own dims (Concat of Shape slices and constants): broadcast as
+    // if constant, a -1 entry (torch's "keep this dim") being unknown.
+    std::vector<Dim> target;
+    for (const ShapeEntry& entry : *entries) target.push_back(entry.dim);
+    set_output(node, 0, x.dtype, broadcast_shapes(x.shape, Shape(std::move(target)), node));
     return;
   }
   if (!x.shape.rank_known() || !shape.shape.rank_known() || shape.shape.rank() != 1 ||

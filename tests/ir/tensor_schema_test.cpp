@@ -46,6 +46,57 @@ TEST(ReshapeSchema, NonConstantShapeGivesRankFromItsLength) {
   EXPECT_EQ(output_shape(graph.add_node("Reshape", "r", {x, target}, {"o"})), "[?, ?, ?]");
 }
 
+// A node with attributes whose output shape is inferred at once: the next node reads it.
+Value* shape_op(Graph& graph, const std::string& op, const std::string& name,
+                std::vector<Value*> inputs, std::map<std::string, AttrValue> attrs = {}) {
+  Node* node = graph.add_node(op, name, std::move(inputs), {name});
+  for (auto& [key, value] : attrs) node->attrs[key] = value;
+  infer_node(*node);
+  return node->outputs[0];
+}
+
+// torch.export's x.view(x.size(0), -1, heads, head_dim): a target concatenated from the
+// input's own dims (Shape, Gather, Unsqueeze) and constants keeps its sizes.
+TEST(ReshapeSchema, TargetBuiltFromInputDimsKeepsTheirSizes) {
+  Graph graph;
+  Value* x = graph.add_input("x", DType::Float32, shape({"batch", 128, 768}));
+  Value* size0 =
+      shape_op(graph, "Shape", "size0", {x}, {{"start", int64_t{0}}, {"end", int64_t{1}}});
+  Value* target = shape_op(graph, "Concat", "target", {size0, ints(graph, "rest", {-1, 12, 64})},
+                           {{"axis", int64_t{0}}});
+  EXPECT_EQ(output_shape(graph.add_node("Reshape", "view", {x, target}, {"view"})),
+            "[batch, 128, 12, 64]");
+
+  // The same size picked by Gather from the whole shape, made a one-entry vector.
+  Value* whole = shape_op(graph, "Shape", "whole", {x});
+  Value* zero = graph.add_constant("zero", Tensor::from_vector<int64_t>({}, {0}));
+  Value* picked = shape_op(graph, "Gather", "picked", {whole, zero});
+  Value* vector =
+      shape_op(graph, "Unsqueeze", "vector", {picked}, {{"axes", std::vector<int64_t>{0}}});
+  Value* target2 = shape_op(graph, "Concat", "target2", {vector, ints(graph, "wide", {-1})},
+                            {{"axis", int64_t{0}}});
+  EXPECT_EQ(output_shape(graph.add_node("Reshape", "flat", {x, target2}, {"flat"})),
+            "[batch, 98304]");
+
+  // A size the graph computes (here an input) leaves its entry unknown, the rank known.
+  Value* computed = graph.add_input("computed", DType::Int64, shape({1}));
+  Value* target3 = shape_op(graph, "Concat", "target3", {computed, ints(graph, "tail", {768})},
+                            {{"axis", int64_t{0}}});
+  EXPECT_EQ(output_shape(graph.add_node("Reshape", "r3", {x, target3}, {"o3"})), "[?, ?]");
+}
+
+// Expand to sizes taken from another tensor's dims.
+TEST(ExpandSchema, TargetBuiltFromDimsKeepsTheirSizes) {
+  Graph graph;
+  Value* x = graph.add_input("x", DType::Float32, shape({1, 1, 8}));
+  Value* ids = graph.add_input("ids", DType::Int64, shape({"batch", 8}));
+  Value* size0 =
+      shape_op(graph, "Shape", "size0", {ids}, {{"start", int64_t{0}}, {"end", int64_t{1}}});
+  Value* target = shape_op(graph, "Concat", "target", {size0, ints(graph, "rest", {4, 8})},
+                           {{"axis", int64_t{0}}});
+  EXPECT_EQ(output_shape(graph.add_node("Expand", "e", {x, target}, {"e"})), "[batch, 4, 8]");
+}
+
 TEST(SliceSchema, ConstantBoundsGiveStaticDims) {
   Graph graph;
   Value* x = graph.add_input("x", DType::Float32, shape({"batch", 10, 6}));

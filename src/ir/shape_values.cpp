@@ -1,0 +1,105 @@
+#include "ir/shape_values.h"
+
+#include <algorithm>
+
+#include "core/dtype.h"
+
+namespace kiln::ir {
+namespace {
+
+using Entries = std::vector<ShapeEntry>;
+
+// Chains of shape arithmetic are short (Shape → Gather → Unsqueeze → Concat); the bound only
+// stops a pathological graph from recursing deeply.
+constexpr int kMaxDepth = 16;
+
+std::optional<Entries> entries_at(const Value* value, int depth);
+
+std::optional<Entries> constant_entries(const Tensor& tensor) {
+  if (!is_integral(tensor.dtype()) || tensor.rank() > 1) return std::nullopt;
+  Entries entries;
+  for (int64_t size : tensor.to_int64_vector()) {
+    if (size == -1) {
+      entries.push_back({Dim::unknown(), true});
+    } else if (size >= 0) {
+      entries.push_back({Dim::fixed(size), false});
+    } else {
+      return std::nullopt;  // invalid: the op's own inference reports it
+    }
+  }
+  return entries;
+}
+
+// Shape(x) {start, end}, as infer_shape clamps them.
+std::optional<Entries> shape_of(const Node& node) {
+  const Value* x = node.input(0);
+  if (x == nullptr || !x->shape.rank_known()) return std::nullopt;
+  int64_t rank = x->shape.rank();
+  auto clamp_bound = [rank](int64_t bound) {
+    return std::clamp<int64_t>(bound < 0 ? bound + rank : bound, 0, rank);
+  };
+  int64_t start = clamp_bound(node.attr_int("start", 0));
+  int64_t end = std::max(start, clamp_bound(node.attr_int("end", rank)));
+  Entries entries;
+  for (int64_t axis = start; axis < end; ++axis) entries.push_back({x->shape[axis], false});
+  return entries;
+}
+
+std::optional<Entries> concat_of(const Node& node, int depth) {
+  if (node.attr_int("axis", 0) != 0 && node.attr_int("axis", 0) != -1) return std::nullopt;
+  Entries entries;
+  for (const Value* part : node.inputs) {
+    std::optional<Entries> more = entries_at(part, depth + 1);
+    if (!more) return std::nullopt;
+    entries.insert(entries.end(), more->begin(), more->end());
+  }
+  return entries;
+}
+
+// Gather along axis 0 at constant indices (a scalar index picks one entry).
+std::optional<Entries> gather_of(const Node& node, int depth) {
+  const Value* indices = node.input(1);
+  if (node.attr_int("axis", 0) != 0 || indices == nullptr || !indices->is_constant() ||
+      indices->constant->rank() > 1 || !is_integral(indices->constant->dtype())) {
+    return std::nullopt;
+  }
+  std::optional<Entries> from = entries_at(node.input(0), depth + 1);
+  if (!from) return std::nullopt;
+  Entries entries;
+  auto count = static_cast<int64_t>(from->size());
+  for (int64_t index : indices->constant->to_int64_vector()) {
+    if (index < 0) index += count;
+    if (index < 0 || index >= count) return std::nullopt;
+    entries.push_back((*from)[size_t(index)]);
+  }
+  return entries;
+}
+
+std::optional<Entries> entries_at(const Value* value, int depth) {
+  if (value == nullptr || depth > kMaxDepth || !is_integral(value->dtype)) return std::nullopt;
+  if (value->is_constant()) return constant_entries(*value->constant);
+  const Node* node = value->producer;
+  if (node == nullptr || node->outputs.size() != 1) return std::nullopt;
+  if (node->op == "Shape") return shape_of(*node);
+  if (node->op == "Concat") return concat_of(*node, depth);
+  if (node->op == "Gather") return gather_of(*node, depth);
+  if (node->op == "Cast" || node->op == "Unsqueeze" || node->op == "Squeeze" ||
+      node->op == "Reshape" || node->op == "Identity") {
+    // Only a change of dtype or of rank between a scalar and a one-entry vector: the entries
+    // stay (a Reshape's own shape input is not read: one entry has one layout).
+    std::optional<Entries> entries = entries_at(node->input(0), depth + 1);
+    if (!entries || (node->op != "Cast" && node->op != "Identity" && entries->size() != 1)) {
+      return std::nullopt;
+    }
+    return entries;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::vector<ShapeEntry>> shape_entries(const Value* value) {
+  return entries_at(value, 0);
+}
+
+}  // namespace kiln::ir
