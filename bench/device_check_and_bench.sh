@@ -7,7 +7,10 @@
 # e.g. bash bench/device_check_and_bench.sh gpt2,vit,resnet50 270 60
 # MODELS "none" skips the benchmark; ATTENTION_SECONDS 0 (the default) skips the attention one;
 # SKIP_TESTS=1 skips both test suites (a second call on a warm machine); BATCHES (default 1,32)
-# sets the benchmark's batch sizes, e.g. BATCHES=1,8 for the decoder LLM.
+# sets the benchmark's batch sizes, e.g. BATCHES=1,8 for the decoder LLM. FOCUS (a gtest
+# filter) runs those GPU tests first, then the benchmark, then the whole GPU suite for what is
+# left of TOTAL_SECONDS (default 570) and no Python tests: one call that always brings back the
+# tests a change touched and its timings, when device time is short.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 models="${1:?models, comma-separated, or none}"
@@ -19,7 +22,12 @@ work=/tmp/kiln-device-run
 rm -rf "$work" && mkdir -p "$work" "$final"
 export KILN_CUDA_ARCHITECTURES="${KILN_CUDA_ARCHITECTURES:-90}"
 git log --oneline -1 > "$work/commit.txt" 2>/dev/null
-if [ "${SKIP_TESTS:-0}" != 1 ]; then
+start=$(date +%s)
+if [ -n "${FOCUS:-}" ]; then
+  OUT="$work" bash scripts/device_gpu_tests.sh "$FOCUS" > "$work/focused_summary.txt" 2>&1
+  tail -12 "$work/focused_summary.txt"
+  cp "$work/gpu_tests.log" "$final/focused_tests.log" 2>/dev/null
+elif [ "${SKIP_TESTS:-0}" != 1 ]; then
   OUT="$work" bash scripts/device_gpu_tests.sh > "$work/tests_summary.txt" 2>&1
   tail -12 "$work/tests_summary.txt"
   cp "$work/gpu_tests.log" "$final/" 2>/dev/null
@@ -42,5 +50,12 @@ if [ "$attention_seconds" -gt 0 ]; then
     --out "$work/attention" > "$work/attention.log" 2>&1
   echo "attention status $?"
   cat "$work/attention/attention.md" 2>/dev/null
+fi
+if [ -n "${FOCUS:-}" ]; then
+  left=$(( ${TOTAL_SECONDS:-570} - ($(date +%s) - start) ))
+  timeout "$left" build-device/tests/kiln_cuda_tests --gtest_brief=1 > "$work/gpu_tests_full.log" 2>&1
+  echo "whole GPU suite status $? (124: stopped after ${left} s)"
+  grep -E "^\[  (FAILED|PASSED|SKIPPED) |tests? ran" "$work/gpu_tests_full.log" | head -20
+  cp "$work/gpu_tests_full.log" "$final/" 2>/dev/null
 fi
 tar czf "$final/results.tgz" -C "$work" --exclude='*.pt2' --exclude='*.kiln' .

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "ir/dim_products.h"
 
 namespace kiln::ir {
 
@@ -61,22 +62,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const Node& node) {
 }
 
 Dim product_of(const std::vector<Dim>& dims) {
-  int64_t product = 1;
-  const Dim* symbolic = nullptr;
-  int symbolic_count = 0;
-  for (const Dim& dim : dims) {
-    if (dim.is_static()) {
-      product *= dim.value;
-    } else if (dim.is_symbolic()) {
-      symbolic = &dim;
-      ++symbolic_count;
-    } else {
-      return Dim::unknown();
-    }
-  }
-  if (symbolic_count == 0) return Dim::fixed(product);
-  if (symbolic_count == 1 && product == 1) return *symbolic;
-  return product == 0 ? Dim::fixed(0) : Dim::unknown();
+  std::optional<DimProduct> product = dim_product(dims);
+  return product ? dim_of(*product) : Dim::unknown();
 }
 
 void require_same_dtype(const Node& node, const Value& a, const Value& b) {

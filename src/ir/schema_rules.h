@@ -35,8 +35,8 @@ void set_output(Node& node, size_t index, DType dtype, Shape shape);
 Dim broadcast_dim(const Dim& a, const Dim& b, const Node& node);
 Shape broadcast_shapes(const Shape& a, const Shape& b, const Node& node);
 
-// The product of dims: static if all are static, a symbol if exactly one is symbolic and
-// the rest are 1, unknown otherwise.
+// The product of dims: static if all are static, else the symbolic product (ir/dim_products.h:
+// "128*batch"), unknown where a dim is unknown.
 Dim product_of(const std::vector<Dim>& dims);
 
 // Dtype rules; each throws InvalidModel naming the node, the inputs and their dtypes.

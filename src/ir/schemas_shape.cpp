@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "ir/schema_rules.h"
+#include "ir/shape_values.h"
 
 namespace kiln::ir {
 namespace {
@@ -55,6 +56,12 @@ Dim range_length(const Node& node) {
   const Tensor* start = constant_input(node, 0);
   const Tensor* limit = constant_input(node, 1);
   const Tensor* delta = constant_input(node, 2);
+  if (start && delta && !limit && is_integral(start->dtype()) && start->numel() == 1 &&
+      delta->numel() == 1 && start->to_int64_vector()[0] == 0 && delta->to_int64_vector()[0] == 1) {
+    // arange(size) of a size the graph states (Shape of a value, as HF masks count the batch).
+    std::optional<std::vector<ShapeEntry>> entries = shape_entries(node.inputs[1]);
+    if (entries && entries->size() == 1 && !(*entries)[0].inferred) return (*entries)[0].dim;
+  }
   if (!start || !limit || !delta) return Dim::unknown();
   for (const Tensor* scalar : {start, limit, delta}) {
     check(scalar->numel() == 1, ErrorKind::InvalidModel, node.describe(),

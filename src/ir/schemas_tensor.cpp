@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "ir/dim_products.h"
 #include "ir/schema_rules.h"
 #include "ir/shape_values.h"
 
@@ -11,47 +12,20 @@ namespace kiln::ir {
 namespace {
 
 // Solves a reshape's -1 from the element count of the input and of the other output dims,
-// cancelling symbols on both sides: [batch, 4, 8] → [batch, -1] gives 32. Unknown when the
-// count cannot be matched.
+// symbols included (ir/dim_products.h): [batch, 4, 8] → [batch, -1] gives 32, [batch, 8, 32]
+// → [-1, 32] gives "8*batch" and back. Unknown when the count cannot be matched.
 Dim solve_inferred_dim(const Node& node, const std::vector<Dim>& input,
                        const std::vector<Dim>& output) {
-  int64_t input_product = 1, output_product = 1;
-  std::multiset<std::string> input_symbols, output_symbols;
-  for (const Dim& dim : input) {
-    if (dim.is_static())
-      input_product *= dim.value;
-    else if (dim.is_symbolic())
-      input_symbols.insert(dim.symbol);
-    else
-      return Dim::unknown();
+  std::optional<DimProduct> whole = dim_product(input);
+  std::optional<DimProduct> others = dim_product(output);
+  if (!whole || !others || others->coefficient == 0) return Dim::unknown();
+  if (whole->symbols.empty() && others->symbols.empty()) {
+    check(whole->coefficient % others->coefficient == 0, ErrorKind::InvalidModel, node.describe(),
+          ": cannot reshape ", whole->coefficient, " elements into a multiple of ",
+          others->coefficient);
   }
-  for (const Dim& dim : output) {
-    if (dim.is_static())
-      output_product *= dim.value;
-    else if (dim.is_symbolic())
-      output_symbols.insert(dim.symbol);
-    else
-      return Dim::unknown();
-  }
-  for (auto it = output_symbols.begin(); it != output_symbols.end();) {
-    auto match = input_symbols.find(*it);
-    if (match == input_symbols.end()) {
-      ++it;
-    } else {
-      input_symbols.erase(match);
-      it = output_symbols.erase(it);
-    }
-  }
-  if (!output_symbols.empty() || output_product == 0) return Dim::unknown();
-  if (input_symbols.empty()) {
-    check(input_product % output_product == 0, ErrorKind::InvalidModel, node.describe(),
-          ": cannot reshape ", input_product, " elements into a multiple of ", output_product);
-    return Dim::fixed(input_product / output_product);
-  }
-  if (input_symbols.size() == 1 && input_product == output_product) {
-    return Dim::named(*input_symbols.begin());
-  }
-  return Dim::unknown();
+  std::optional<DimProduct> solved = divide(*whole, *others);
+  return solved ? dim_of(*solved) : Dim::unknown();
 }
 
 // Reshape's output for target entries (ir/shape_values.h): 0 copies the input dim (unless

@@ -75,6 +75,37 @@ std::optional<Entries> gather_of(const Node& node, int depth) {
   return entries;
 }
 
+// The single value of a constant integer input, or nullopt.
+std::optional<int64_t> constant_scalar(const Value* value) {
+  if (value == nullptr || !value->is_constant() || !is_integral(value->constant->dtype()) ||
+      value->constant->numel() != 1) {
+    return std::nullopt;
+  }
+  return value->constant->to_int64_vector()[0];
+}
+
+// Slice along axis 0 with constant bounds and a positive step (ONNX's clamping).
+std::optional<Entries> slice_of(const Node& node, int depth) {
+  std::optional<int64_t> start = constant_scalar(node.input(1));
+  std::optional<int64_t> end = constant_scalar(node.input(2));
+  std::optional<int64_t> axis = node.input(3) ? constant_scalar(node.input(3)) : 0;
+  std::optional<int64_t> step = node.input(4) ? constant_scalar(node.input(4)) : 1;
+  if (!start || !end || !axis || !step || (*axis != 0 && *axis != -1) || *step <= 0) {
+    return std::nullopt;
+  }
+  std::optional<Entries> from = entries_at(node.input(0), depth + 1);
+  if (!from) return std::nullopt;
+  const auto count = static_cast<int64_t>(from->size());
+  auto clamp_bound = [count](int64_t bound) {
+    return std::clamp<int64_t>(bound < 0 ? bound + count : bound, 0, count);
+  };
+  Entries entries;
+  for (int64_t i = clamp_bound(*start); i < clamp_bound(*end); i += *step) {
+    entries.push_back((*from)[size_t(i)]);
+  }
+  return entries;
+}
+
 std::optional<Entries> entries_at(const Value* value, int depth) {
   if (value == nullptr || depth > kMaxDepth || !is_integral(value->dtype)) return std::nullopt;
   if (value->is_constant()) return constant_entries(*value->constant);
@@ -83,6 +114,7 @@ std::optional<Entries> entries_at(const Value* value, int depth) {
   if (node->op == "Shape") return shape_of(*node);
   if (node->op == "Concat") return concat_of(*node, depth);
   if (node->op == "Gather") return gather_of(*node, depth);
+  if (node->op == "Slice") return slice_of(*node, depth);
   if (node->op == "Cast" || node->op == "Unsqueeze" || node->op == "Squeeze" ||
       node->op == "Reshape" || node->op == "Identity") {
     // Only a change of dtype or of rank between a scalar and a one-entry vector: the entries

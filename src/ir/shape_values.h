@@ -21,8 +21,9 @@ struct ShapeEntry {
 
 // The entries of a 1-D (or scalar) int64 `value` where its producers state them: a constant;
 // Shape of a value of known rank (start/end honoured); Concat along axis 0, Cast to an
-// integer, Unsqueeze / Squeeze / Reshape of a single entry, and Gather at constant indices of
-// those. Nullopt where any entry's origin is something else (a computed size).
+// integer, Unsqueeze / Squeeze / Reshape of a single entry, Gather at constant indices and
+// Slice with constant bounds (a positive step) of those. Nullopt where any entry's origin is
+// something else (a computed size).
 std::optional<std::vector<ShapeEntry>> shape_entries(const Value* value);
 
 }  // namespace kiln::ir

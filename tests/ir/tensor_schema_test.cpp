@@ -46,6 +46,24 @@ TEST(ReshapeSchema, NonConstantShapeGivesRankFromItsLength) {
   EXPECT_EQ(output_shape(graph.add_node("Reshape", "r", {x, target}, {"o"})), "[?, ?, ?]");
 }
 
+// Rows flattened from a symbolic batch and viewed back: the product cancels.
+TEST(ReshapeSchema, SymbolicProductsRoundTrip) {
+  Graph graph;
+  Value* x = graph.add_input("x", DType::Float32, shape({"batch", 8, 32}));
+  Node* rows = graph.add_node("Reshape", "rows", {x, ints(graph, "s1", {-1, 32})}, {"rows"});
+  EXPECT_EQ(output_shape(rows), "[8*batch, 32]");
+  Node* back =
+      graph.add_node("Reshape", "back", {rows->outputs[0], ints(graph, "s2", {-1, 8, 32})}, {"b"});
+  EXPECT_EQ(output_shape(back), "[batch, 8, 32]");
+  // Heads split off the rows: 8*batch·32 / (4·8·4) leaves 2*batch.
+  Node* heads = graph.add_node("Reshape", "heads",
+                               {rows->outputs[0], ints(graph, "s3", {4, -1, 8, 4})}, {"h"});
+  EXPECT_EQ(output_shape(heads), "[4, 2*batch, 8, 4]");
+  // A product that does not divide stays unknown.
+  Node* odd = graph.add_node("Reshape", "odd", {x, ints(graph, "s4", {3, -1})}, {"o"});
+  EXPECT_EQ(output_shape(odd), "[3, ?]");
+}
+
 // A node with attributes whose output shape is inferred at once: the next node reads it.
 Value* shape_op(Graph& graph, const std::string& op, const std::string& name,
                 std::vector<Value*> inputs, std::map<std::string, AttrValue> attrs = {}) {
@@ -83,6 +101,22 @@ TEST(ReshapeSchema, TargetBuiltFromInputDimsKeepsTheirSizes) {
   Value* target3 = shape_op(graph, "Concat", "target3", {computed, ints(graph, "tail", {768})},
                             {{"axis", int64_t{0}}});
   EXPECT_EQ(output_shape(graph.add_node("Reshape", "r3", {x, target3}, {"o3"})), "[?, ?]");
+}
+
+// arange over a size the graph states (HF's masks count the batch with Shape, Squeeze,
+// Range), and a Slice of a shape.
+TEST(RangeSchema, LengthFromAStatedSize) {
+  Graph graph;
+  Value* x = graph.add_input("x", DType::Float32, shape({"batch", 8}));
+  Value* whole = shape_op(graph, "Shape", "whole", {x});
+  Value* first =
+      shape_op(graph, "Slice", "first", {whole, ints(graph, "b", {0}), ints(graph, "e", {1})});
+  Value* size = shape_op(graph, "Squeeze", "size", {first}, {{"axes", std::vector<int64_t>{0}}});
+  Value* zero = graph.add_constant("zero", Tensor::from_vector<int64_t>({}, {0}));
+  Value* one = graph.add_constant("one", Tensor::from_vector<int64_t>({}, {1}));
+  EXPECT_EQ(output_shape(graph.add_node("Range", "arange", {zero, size, one}, {"r"})), "[batch]");
+  // Another start or step: unknown.
+  EXPECT_EQ(output_shape(graph.add_node("Range", "odd", {one, size, one}, {"r2"})), "[?]");
 }
 
 // Expand to sizes taken from another tensor's dims.
@@ -174,7 +208,7 @@ TEST(TensorSchema, SqueezeUnsqueezeFlattenTranspose) {
   EXPECT_EQ(output_shape(flatten), "[batch, 3]");
   Node* flatten_all = graph.add_node("Flatten", "flat0", {x}, {"flat0_out"});
   flatten_all->attrs["axis"] = int64_t{0};
-  EXPECT_EQ(output_shape(flatten_all), "[1, ?]");  // batch·3 has no name
+  EXPECT_EQ(output_shape(flatten_all), "[1, 3*batch]");  // a symbolic product
 
   Node* transpose = graph.add_node("Transpose", "t", {x}, {"t_out"});
   transpose->attrs["perm"] = std::vector<int64_t>{2, 0, 3, 1};
