@@ -212,6 +212,9 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
   passes::pack_projections(graph);
   // Aligned rows for wide products: GPT-2's 50257-wide LM head, padded to 50264 and cropped.
   passes::pad_matmul_columns(graph);
+  // A residual add joins the linear layer it follows (cuBLASLt's beta·C): a transformer's
+  // attention output and MLP projections, leaving the LayerNorm after them one input.
+  passes::fuse_product_residual(graph);
   // With config.channels_last (the default; kiln build --conv-layout nchw turns it off), 2-D
   // convolutions and the work between them go channels-last (NHWC): the layout of cuDNN's fast
   // tensor-core engines, which the CUDA backend runs through the graph API with the bias, the

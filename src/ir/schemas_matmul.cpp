@@ -1,6 +1,8 @@
 // Schemas of the matrix-product ops: MatMul (numpy rules), Gemm and Attention. MatMul and Gemm
 // also carry the epilogue passes::fuse_epilogues gives them: MatMul an optional bias vector
-// over the output's last dim (input 2), both the attribute "fused_activation".
+// over the output's last dim (input 2), both the attribute "fused_activation"; MatMul an
+// optional residual of the output's own shape and dtype (input 3, from
+// passes::fuse_product_residual), added before the activation.
 #include <string>
 
 #include "core/error.h"
@@ -48,7 +50,8 @@ void infer_matmul(Node& node) {
   check_fused_activation(node);
   if (const Value* bias = node.input(2)) check_matmul_bias(node, a, b, *bias);
   if (!a.shape.rank_known() || !b.shape.rank_known()) {
-    set_output(node, 0, a.dtype, Shape());
+    const Value* residual = node.input(3);
+    set_output(node, 0, a.dtype, residual != nullptr ? residual->shape : Shape());
     return;
   }
   check(a.shape.rank() >= 1 && b.shape.rank() >= 1, ErrorKind::InvalidModel, node.describe(),
@@ -67,7 +70,25 @@ void infer_matmul(Node& node) {
   std::vector<Dim> result = batch.dims();
   if (!left_vector) result.push_back(left[left.size() - 2]);
   if (!right_vector) result.push_back(right.back());
-  set_output(node, 0, a.dtype, Shape(std::move(result)));
+  Shape output(std::move(result));
+  if (const Value* residual = node.input(3)) {
+    require_same_dtype(node, a, *residual);
+    // Equal where both are known: the residual never broadcasts, and it states sizes the
+    // product's own inference may not (a reshaped A of unknown dims).
+    check(!residual->shape.rank_known() || residual->shape.rank() == output.rank(),
+          ErrorKind::InvalidModel, node.describe(), ": residual '", residual->name, "' ",
+          residual->shape.to_string(), " must have the product's shape ", output.to_string());
+    std::vector<Dim> dims = output.dims();
+    for (size_t i = 0; residual->shape.rank_known() && i < dims.size(); ++i) {
+      const Dim& given = residual->shape.dims()[i];
+      check(!(given.is_static() && dims[i].is_static()) || given.value == dims[i].value,
+            ErrorKind::InvalidModel, node.describe(), ": residual '", residual->name, "' ",
+            residual->shape.to_string(), " must have the product's shape ", output.to_string());
+      if (!dims[i].is_static() && !dims[i].is_symbolic()) dims[i] = given;
+    }
+    output = Shape(std::move(dims));
+  }
+  set_output(node, 0, a.dtype, std::move(output));
 }
 
 void infer_gemm(Node& node) {
@@ -142,7 +163,7 @@ void infer_attention(Node& node) {
 }  // namespace
 
 void add_matmul_schemas(std::vector<OpSchema>& table) {
-  table.push_back({"MatMul", 2, 3, 1, 1, true, infer_matmul});
+  table.push_back({"MatMul", 2, 4, 1, 1, true, infer_matmul});
   table.push_back({"Gemm", 2, 3, 1, 1, true, infer_gemm});
   table.push_back({"Attention", 3, 6, 1, 1, true, infer_attention});
 }

@@ -101,6 +101,14 @@ int fuse_epilogues(ir::Graph& graph, bool conv_silu = true);
 // the nodes again where Z came after the Conv. Not part of optimize(); the engine builder
 // runs it (after convert_to_channels_last). Returns the number of Convs that took a residual.
 int fuse_conv_residual(ir::Graph& graph);
+// Folds a residual add into a linear layer: MatMul (constant 2-D B, optional bias, no
+// fused_activation) → Add(·, Z), the product read by that Add alone and no graph output, Z
+// (either operand) of the sum's dtype and exactly its known shape, which the product's output
+// also has, becomes the MatMul with input 3 = Z (added before any activation). The Add must
+// carry no precision or the MatMul's (fusable_follower). Keeps the MatMul's node name and the
+// Add's output name. Not part of optimize(); the engine builder runs it after the other
+// product rewrites (pack_projections, pad_matmul_columns). Returns the number fused.
+int fuse_product_residual(ir::Graph& graph);
 // Folds each inference BatchNormalization that alone reads a Conv's output into that Conv's
 // weights and bias (constants only). Returns the number folded.
 int fold_batch_norm(ir::Graph& graph);

@@ -66,7 +66,7 @@ bool row_wise(const ir::Node& node, const ir::Value* data) {
   if (node.op == "MatMul") {
     const ir::Value* b = node.input(1);
     return node.inputs[0] == data && b != nullptr && b->shape.rank_known() &&
-           b->shape.rank() == 2 &&
+           b->shape.rank() == 2 && node.input(3) == nullptr &&
            (node.input(2) == nullptr || broadcasts_over_rows(node.input(2), 1));
   }
   if (node.op == "LayerNormalization") {

@@ -1,6 +1,8 @@
 // CPU reference kernels for MatMul (numpy semantics) and Gemm (alpha·A'·B' + beta·C). Both
 // take the epilogue that passes::fuse_epilogues fuses in: MatMul an optional bias vector over
-// the last dim (input 2), both an optional "fused_activation" applied after the bias.
+// the last dim (input 2), both an optional "fused_activation" applied after the bias. MatMul's
+// optional input 3 (passes::fuse_product_residual) is a residual of the output's own shape,
+// added after the bias and before the activation.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -50,7 +52,8 @@ void add_row_bias(const ir::Node& node, const Tensor& bias, T* out, int64_t rows
 }
 
 template <typename T>
-Tensor matmul_typed(const ir::Node& node, const Tensor& a, const Tensor& b, const Tensor& bias) {
+Tensor matmul_typed(const ir::Node& node, const Tensor& a, const Tensor& b, const Tensor& bias,
+                    const Tensor& residual) {
   check(a.rank() >= 1 && b.rank() >= 1, ErrorKind::InvalidModel, node.describe(),
         ": inputs must have rank >= 1, got ", dims_to_string(a.dims()), " and ",
         dims_to_string(b.dims()));
@@ -87,19 +90,29 @@ Tensor matmul_typed(const ir::Node& node, const Tensor& a, const Tensor& b, cons
           ": a bias needs B of rank >= 2, got ", dims_to_string(b.dims()));
     add_row_bias(node, bias, out_data, out.numel() / std::max<int64_t>(n, 1), n);
   }
+  if (residual.defined()) {
+    check(residual.dims() == out.dims(), ErrorKind::InvalidModel, node.describe(),
+          ": the residual input must have the output's dims ", dims_to_string(out.dims()), ", got ",
+          dims_to_string(residual.dims()));
+    const T* added = residual.data<T>();
+    for (int64_t i = 0; i < out.numel(); ++i) out_data[i] += added[i];
+  }
   apply_fused_activation(node, fused_activation_of(node, true), out_data, out.numel());
   return out;
 }
 
 std::vector<Tensor> matmul_kernel(const ir::Node& node, const std::vector<Tensor>& inputs) {
-  check(inputs.size() >= 2 && inputs.size() <= 3 && inputs[0].defined() && inputs[1].defined(),
-        ErrorKind::InvalidModel, node.describe(), ": needs inputs A and B (and an optional bias)");
+  check(inputs.size() >= 2 && inputs.size() <= 4 && inputs[0].defined() && inputs[1].defined(),
+        ErrorKind::InvalidModel, node.describe(),
+        ": needs inputs A and B (and an optional bias and residual)");
   check_same_dtype(node, inputs[0], inputs[1]);
   Tensor bias = inputs.size() > 2 ? inputs[2] : Tensor();
+  Tensor residual = inputs.size() > 3 ? inputs[3] : Tensor();
   if (bias.defined()) check_same_dtype(node, inputs[0], bias);
+  if (residual.defined()) check_same_dtype(node, inputs[0], residual);
   return {visit_product_type(node, inputs[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
-    return matmul_typed<T>(node, inputs[0], inputs[1], bias);
+    return matmul_typed<T>(node, inputs[0], inputs[1], bias, residual);
   })};
 }
 

@@ -89,6 +89,16 @@ std::vector<OpCase> attention_cases() {
                      {2, 1, 67, 67}),
       // Decoding: one query row per head, 4 query heads per KV head.
       attention("SingleQueryGqa", {3, 8, 1, 64}, {3, 2, 50, 64}, {3, 2, 50, 64}),
+      // Tiles of 64 keys and 64 query rows (the tensor-core kernel's) left part full: head 128,
+      // causal; BERT's padding mask [B, 1, 1, S] over three key tiles; an empty row at head 64.
+      attention("Head128CausalPartTiles", {2, 2, 100, 128}, {2, 2, 100, 128}, {2, 2, 100, 128},
+                causal()),
+      with_float_mask(
+          attention("PaddingMaskLongKeys", {2, 3, 70, 64}, {2, 3, 150, 64}, {2, 3, 150, 64}),
+          {2, 1, 1, 150}),
+      with_empty_mask_row(
+          attention("BoolMaskEmptyRowHead64", {1, 2, 66, 64}, {1, 2, 80, 64}, {1, 2, 80, 64}),
+          {66, 80}, 65),
       // Beyond the SIMT kernel's head size: only the products run it on the GPU.
       attention("HeadSize320", {1, 2, 20, 320}, {1, 2, 33, 320}, {1, 2, 33, 320}),
   };

@@ -166,6 +166,47 @@ std::vector<OpRun> half_precision_runs() {
 INSTANTIATE_TEST_SUITE_P(AttentionCudnn, CudaAttentionCudnnTest,
                          testing::ValuesIn(half_precision_runs()), op_run_name);
 
+// Kiln's tensor-core kernel (tactic kiln_mma) on every fp16/bf16 case it takes (head sizes 64
+// and 128, rows 16-byte aligned), against the CPU reference; the cases it must take are listed,
+// so that a silent fallback fails instead of passing.
+class CudaAttentionMmaTest : public testing::TestWithParam<OpRun> {};
+
+TEST_P(CudaAttentionMmaTest, MatchesCpuReference) {
+  KILN_REQUIRE_GPU();
+  const OpRun& run = GetParam();
+  const OpCase& c = run.op_case;
+  BuiltCase built = build_case(c, run.precision);
+  built.node->attrs["tactic"] = std::string(cuda::kTacticMma);
+  std::vector<cuda::DeviceTensor> shapes;
+  for (const Tensor& value : built.input_values) {
+    DType dtype =
+        is_float_storage(value.dtype()) ? precision_storage_dtype(run.precision) : value.dtype();
+    shapes.push_back({dtype, value.dims()});
+  }
+  KernelRunner runner;
+  std::vector<std::string> tactics = cuda::cuda_tactics(runner.context(), *built.node, shapes);
+  bool takes = std::find(tactics.begin(), tactics.end(), cuda::kTacticMma) != tactics.end();
+  static const std::set<std::string> must_take = {"Plain4D",
+                                                  "Gpt2Causal",
+                                                  "FloatMaskPerHead",
+                                                  "BoolMaskPerBatchCausal",
+                                                  "SingleQueryGqa",
+                                                  "ThreeDCausalSoftcap",
+                                                  "Head128CausalPartTiles",
+                                                  "PaddingMaskLongKeys",
+                                                  "BoolMaskEmptyRowHead64"};
+  if (must_take.count(c.name) > 0) EXPECT_TRUE(takes) << c.name << ": kiln_mma not offered";
+  if (!takes) GTEST_SKIP() << c.name << ": the tensor-core kernel does not take this case";
+  std::vector<Tensor> expected = reference_outputs(c, built);
+  cuda::CudaExecutor executor(built.graph, {}, {.poison_values = true});
+  std::vector<Tensor> actual = executor.run(built.graph_inputs);
+  EXPECT_TRUE(executor.host_nodes().empty());
+  expect_outputs_match(c, run.precision, built, actual, expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(AttentionMma, CudaAttentionMmaTest,
+                         testing::ValuesIn(half_precision_runs()), op_run_name);
+
 // The chunk sizing, by hand: rows are padded to 8 floats; cuBLASLt keeps 4 MiB of a
 // workspace of 16 MiB or more and nothing of a smaller one.
 TEST(AttentionChunking, RowsThatFitTheWorkspace) {

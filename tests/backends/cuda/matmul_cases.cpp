@@ -1,7 +1,8 @@
 // Op harness cases of the matrix products (cuBLASLt) in fp32, tf32, fp16 and bf16: MatMul's
 // batch layouts (folded, strided, looped, shared operands, vectors), transposed weights,
-// misaligned output rows, bias inputs and fused activations; Gemm's transposes, alpha/beta,
-// C layouts and epilogues (exact GELU too). The CPU reference applies fused_activation itself.
+// misaligned output rows, bias and residual inputs and fused activations; Gemm's transposes,
+// alpha/beta, C layouts and epilogues (exact GELU too). The CPU reference applies fused_activation
+// itself.
 #include "op_harness.h"
 
 namespace kiln::cuda_test {
@@ -48,6 +49,14 @@ std::vector<OpCase> matmul_epilogue_cases() {
       product("MatMul", "FoldedBiasExactGelu", {{3, 17, 40}, {40, 23}, {23}}, fused("Gelu")),
       product("MatMul", "StridedExactGelu", {{3, 17, 40}, {3, 40, 23}}, fused("Gelu")),
       product("MatMul", "LoopBiasExactGelu", {{2, 1, 9, 16}, {3, 16, 7}, {7}}, fused("Gelu")),
+      // A residual of the output's shape (input 3, from fuse_product_residual): cuBLASLt's C,
+      // added before the activation; odd and aligned row lengths.
+      product("MatMul", "FoldedBiasResidual", {{3, 17, 40}, {40, 23}, {23}, {3, 17, 23}}),
+      product("MatMul", "FoldedBiasResidualAligned", {{4, 64, 96}, {96, 128}, {128}, {4, 64, 128}}),
+      product("MatMul", "FoldedBiasResidualRelu", {{3, 17, 40}, {40, 23}, {23}, {3, 17, 23}},
+              fused("Relu")),
+      product("MatMul", "FoldedBiasResidualExactGelu", {{3, 17, 40}, {40, 23}, {23}, {3, 17, 23}},
+              fused("Gelu")),
   };
 }
 

@@ -164,6 +164,11 @@ void attention(LaunchContext& context, const ir::Node& node, std::span<const Dev
   const void* q = inputs[0].data;
   const void* k = inputs[1].data;
   const void* v = inputs[2].data;
+  if (node.attr_string("tactic", "") == kTacticMma &&
+      mma_attention_fits(p, y.dtype, q, k, v, y.data)) {
+    launch_for(node, [&] { launch_mma_attention(p, y.dtype, q, k, v, y.data, context.stream); });
+    return;
+  }
   if (attention_by_cudnn(context, node, p, y.dtype, q, k, v, y.data)) return;
   bool done = false;
   launch_for(node, [&] {
@@ -192,7 +197,14 @@ std::vector<std::string> attention_node_tactics(LaunchContext& context, const ir
   bool has_past =
       (inputs.size() > 4 && inputs[4].defined()) || (inputs.size() > 5 && inputs[5].defined());
   if (inputs.size() < 3 || has_past || node.outputs.size() != 1) return {};
-  return attention_tactics(context, node, attention_params(node, inputs), inputs[0].dtype);
+  const AttentionParams p = attention_params(node, inputs);
+  std::vector<std::string> tactics = attention_tactics(context, node, p, inputs[0].dtype);
+  // Data pointers are null here: only the layout decides; the arena aligns every tensor.
+  if (mma_attention_fits(p, inputs[0].dtype, nullptr, nullptr, nullptr, nullptr)) {
+    if (tactics.empty()) tactics.push_back(kTacticKiln);
+    tactics.insert(tactics.begin() + 1, kTacticMma);
+  }
+  return tactics;
 }
 
 void register_attention_cuda_kernels(CudaKernelMap& map) { map["Attention"] = attention; }

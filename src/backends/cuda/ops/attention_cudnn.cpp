@@ -103,7 +103,8 @@ size_t cudnn_bias_bytes(const AttentionParams& p, DType dtype) {
 
 bool attention_by_cudnn(LaunchContext& context, const ir::Node& node, const AttentionParams& p,
                         DType dtype, const void* q, const void* k, const void* v, void* y) {
-  if (node.attr_string("tactic", "") == kTacticKiln) return false;
+  const std::string tactic = node.attr_string("tactic", "");
+  if (tactic == kTacticKiln || tactic == kTacticMma) return false;
   size_t workspace_bytes = 0;
   std::string why = refusal(context, p, dtype, workspace_bytes);
   if (!why.empty()) {

@@ -12,9 +12,12 @@
 
 namespace kiln::cuda {
 
-// The Attention tactics the builder times (node attribute "tactic"): cuDNN's fused SDPA, or
-// Kiln's own kernels. A node without the attribute takes cuDNN where it runs.
+// The Attention tactics the builder times (node attribute "tactic"): cuDNN's fused SDPA, Kiln's
+// fused tensor-core kernel (kernels/attention_mma.cu), or Kiln's other kernels (tensor-core
+// products around a softmax, or the SIMT kernel). A node without the attribute takes cuDNN
+// where it runs.
 inline constexpr const char* kTacticCudnnSdpa = "cudnn_sdpa";
+inline constexpr const char* kTacticMma = "kiln_mma";
 inline constexpr const char* kTacticKiln = "kiln";
 
 // Runs attention `p` (Q, K, V, Y of `dtype` at q, k, v, y) through cuDNN if the node's tactic

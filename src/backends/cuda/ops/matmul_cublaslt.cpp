@@ -5,6 +5,8 @@
 // Epilogues (set by passes::fuse_epilogues): MatMul's optional input 2 is a bias vector over
 // the output's last dim, added by cuBLASLt's bias epilogue (in the swapped column-major
 // problem our columns are cuBLASLt's rows, one bias value each), as Gemm's row-vector C is.
+// MatMul's optional input 3 (passes::fuse_product_residual) is a residual of the output's
+// shape, cuBLASLt's C with beta 1.
 // Node attribute "fused_activation" (string; absent by default):
 //   "Relu"      – D = relu(product [+ bias])
 //   "Gelu_tanh" – D = gelu_tanh(product [+ bias])  (cuBLASLt's GELU is the tanh form)
@@ -125,6 +127,19 @@ void run_cropped(LaunchContext& context, const ir::Node& node, std::span<const D
   run_cropped_product(context, node, p, ops, product, out);
 }
 
+// MatMul's residual (input 3, passes::fuse_product_residual), checked against the output
+// it is added to; null when absent.
+const DeviceTensor* residual_input(const ir::Node& node, std::span<const DeviceTensor> inputs,
+                                   const DeviceTensor& out) {
+  if (inputs.size() < 4 || !inputs[3].defined()) return nullptr;
+  const DeviceTensor& residual = inputs[3];
+  check(residual.dtype == out.dtype && residual.numel() == out.numel(), ErrorKind::InvalidModel,
+        node.describe(), ": the residual input must be ", dtype_name(out.dtype), " ",
+        dims_to_string(out.dims), " like the output, got ", dtype_name(residual.dtype), " ",
+        dims_to_string(residual.dims));
+  return &residual;
+}
+
 // Returns false where the output is a cropped product, whose activation is complete already
 // (computed for the product's own dtype, not the output's).
 bool run_matmul(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
@@ -145,6 +160,8 @@ bool run_matmul(LaunchContext& context, const ir::Node& node, std::span<const De
   int64_t out_count = element_count(out_batch);
   if (b_count == 1 && !out.dims.empty() && out.dims.back() < n && b.dims.size() == 2 &&
       out.numel() == a_count * m * out.dims.back()) {
+    check(inputs.size() < 4 || !inputs[3].defined(), ErrorKind::Runtime, node.describe(),
+          ": a cropped product cannot add a residual input");
     run_cropped(context, node, inputs, out, a_count * m, n, k);
     return false;
   }
@@ -162,6 +179,12 @@ bool run_matmul(LaunchContext& context, const ir::Node& node, std::span<const De
   GemmEpilogue epilogue = epilogue_for(node, bias != nullptr, out.dtype);
   GemmOperands ops = row_major_operands(a.data, b.data, out.data, 1.f);
   ops.bias = bias != nullptr ? bias->data : nullptr;
+  if (const DeviceTensor* residual = residual_input(node, inputs, out)) {
+    check(b_count == 1, ErrorKind::InvalidModel, node.describe(),
+          ": a residual input needs a 2-D B, got B ", dims_to_string(b.dims));
+    ops.c = residual->data;  // cuBLASLt adds beta·C in the epilogue, before the activation
+    ops.beta = 1.f;
+  }
   if (b_count == 1) {
     // One B for every batch: the batch folds into the rows of a single product.
     GemmProblem p = row_major_problem(node, a_count * m, n, k, false, false, a.dtype, out.dtype);
@@ -200,10 +223,10 @@ void run_gemm_node(LaunchContext& context, const ir::Node& node,
   const DeviceTensor& a = inputs[0];
   const DeviceTensor& b = inputs[1];
   DeviceTensor& out = outputs[0];
-  check(a.dims.size() == 2 && b.dims.size() == 2, ErrorKind::InvalidModel, node.describe(),
-        ": A and B must be 2-D, got ", dims_to_string(a.dims), " and ", dims_to_string(b.dims));
   bool trans_a = node.attr_int("transA", 0) != 0;
   bool trans_b = node.attr_int("transB", 0) != 0;
+  check(a.dims.size() == 2 && b.dims.size() == 2, ErrorKind::InvalidModel, node.describe(),
+        ": A and B must be 2-D, got ", dims_to_string(a.dims), " and ", dims_to_string(b.dims));
   int64_t m = trans_a ? a.dims[1] : a.dims[0], k = trans_a ? a.dims[0] : a.dims[1];
   int64_t n = trans_b ? b.dims[0] : b.dims[1];
   check((trans_b ? b.dims[1] : b.dims[0]) == k, ErrorKind::InvalidModel, node.describe(),

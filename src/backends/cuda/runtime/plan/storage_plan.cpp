@@ -361,7 +361,8 @@ class Planner {
     fold_into_producers([&](const PlannedStep& product, const PlannedStep& crop) {
       if (crop.kind != PlannedStep::Kind::Launch || crop.node->op != "Slice" ||
           product.node->op != "MatMul" || product.inputs.size() < 2 || product.inputs[1] < 0 ||
-          plan_.tensors[size_t(product.inputs[1])].dims.size() != 2) {
+          plan_.tensors[size_t(product.inputs[1])].dims.size() != 2 ||
+          (product.inputs.size() > 3 && product.inputs[3] >= 0)) {
         return false;
       }
       const PlannedTensor& from = plan_.tensors[size_t(crop.inputs[0])];
@@ -379,6 +380,7 @@ class Planner {
     fold_into_producers([&](const PlannedStep& product, const PlannedStep& cast) {
       if (cast.kind != PlannedStep::Kind::Cast || product.node->op != "MatMul" ||
           (product.inputs.size() > 2 && product.inputs[2] >= 0) ||
+          (product.inputs.size() > 3 && product.inputs[3] >= 0) ||  // C is D's dtype
           !product.node->attr_string("fused_activation", "").empty())
         return false;
       DType from = plan_.tensors[size_t(cast.inputs[0])].dtype;
