@@ -10,18 +10,10 @@ namespace kiln::ir {
 namespace {
 
 void infer_shape(Node& node) {
-  const Value& x = required_input(node, 0);
-  if (!x.shape.rank_known()) {
-    set_output(node, 0, DType::Int64, unknown_dims(1));
-    return;
-  }
-  int64_t rank = x.shape.rank();
-  auto clamp_bound = [rank](int64_t bound) {
-    return std::clamp<int64_t>(bound < 0 ? bound + rank : bound, 0, rank);
-  };
-  int64_t start = clamp_bound(node.attr_int("start", 0));
-  int64_t end = clamp_bound(node.attr_int("end", rank));
-  set_output(node, 0, DType::Int64, Shape({Dim::fixed(std::max<int64_t>(0, end - start))}));
+  required_input(node, 0);
+  std::optional<std::vector<Dim>> dims = shape_node_dims(node);
+  set_output(node, 0, DType::Int64,
+             dims ? Shape({Dim::fixed(int64_t(dims->size()))}) : unknown_dims(1));
 }
 
 void infer_size(Node& node) {

@@ -30,18 +30,11 @@ std::optional<Entries> constant_entries(const Tensor& tensor) {
   return entries;
 }
 
-// Shape(x) {start, end}, as infer_shape clamps them.
 std::optional<Entries> shape_of(const Node& node) {
-  const Value* x = node.input(0);
-  if (x == nullptr || !x->shape.rank_known()) return std::nullopt;
-  int64_t rank = x->shape.rank();
-  auto clamp_bound = [rank](int64_t bound) {
-    return std::clamp<int64_t>(bound < 0 ? bound + rank : bound, 0, rank);
-  };
-  int64_t start = clamp_bound(node.attr_int("start", 0));
-  int64_t end = std::max(start, clamp_bound(node.attr_int("end", rank)));
+  std::optional<std::vector<Dim>> dims = shape_node_dims(node);
+  if (!dims) return std::nullopt;
   Entries entries;
-  for (int64_t axis = start; axis < end; ++axis) entries.push_back({x->shape[axis], false});
+  for (const Dim& dim : *dims) entries.push_back({dim, false});
   return entries;
 }
 
@@ -129,6 +122,18 @@ std::optional<Entries> entries_at(const Value* value, int depth) {
 }
 
 }  // namespace
+
+std::optional<std::vector<Dim>> shape_node_dims(const Node& shape_node) {
+  const Value* x = shape_node.input(0);
+  if (x == nullptr || !x->shape.rank_known()) return std::nullopt;
+  const int64_t rank = x->shape.rank();
+  auto clamp_bound = [rank](int64_t bound) {
+    return std::clamp<int64_t>(bound < 0 ? bound + rank : bound, 0, rank);
+  };
+  const int64_t start = clamp_bound(shape_node.attr_int("start", 0));
+  const int64_t end = std::max(start, clamp_bound(shape_node.attr_int("end", rank)));
+  return std::vector<Dim>(x->shape.dims().begin() + start, x->shape.dims().begin() + end);
+}
 
 std::optional<std::vector<ShapeEntry>> shape_entries(const Value* value) {
   return entries_at(value, 0);

@@ -19,6 +19,10 @@ struct ShapeEntry {
   bool inferred = false;  // a literal -1
 };
 
+// The dims a Shape node reports ({start, end} clamped to its input's rank as ONNX does);
+// nullopt where that rank is unknown.
+std::optional<std::vector<Dim>> shape_node_dims(const Node& shape_node);
+
 // The entries of a 1-D (or scalar) int64 `value` where its producers state them: a constant;
 // Shape of a value of known rank (start/end honoured); Concat along axis 0, Cast to an
 // integer, Unsqueeze / Squeeze / Reshape of a single entry, Gather at constant indices and

@@ -121,14 +121,27 @@ bool take_residual(ir::Graph& graph, ir::Node* product, ir::Value* residual, boo
   return true;
 }
 
+// Where a product's result meets its residual: the Add that alone reads it, directly or
+// through a Reshape that alone reads it (`view`: the product's rows viewed as the sum's
+// shape). `add` is null where there is no such node, or it is no Add.
+struct ResidualSite {
+  ir::Node* view = nullptr;
+  ir::Node* add = nullptr;
+};
+
+ResidualSite residual_site(const ir::Graph& graph, const ir::Node& product) {
+  ir::Node* reader = sole_user(graph, product);
+  ir::Node* view = reader != nullptr && reader->op == "Reshape" ? reader : nullptr;
+  ir::Node* add = view != nullptr ? sole_user(graph, *view) : reader;
+  return {view, add != nullptr && add->op == "Add" ? add : nullptr};
+}
+
 // product → Add(·, Z), or product → Reshape → Add(·, Z) where the product's rows are viewed
 // as the sum's shape, becomes product(A, B, bias, Z) (then the Reshape to the sum). Returns
 // whether it fused.
 bool fuse_product_residual(ir::Graph& graph, ir::Node* product) {
   if (!product_takes_residual(*product)) return false;
-  ir::Node* reader = sole_user(graph, *product);
-  ir::Node* view = reader != nullptr && reader->op == "Reshape" ? reader : nullptr;
-  ir::Node* add = view != nullptr ? sole_user(graph, *view) : reader;
+  auto [view, add] = residual_site(graph, *product);
   if (add == nullptr || !fusable_follower(*product, *add)) return false;
   ir::Value* residual = residual_operand(*add, (view != nullptr ? view : product)->outputs[0]);
   if (residual == nullptr || !take_residual(graph, product, residual, view != nullptr)) {
@@ -149,11 +162,10 @@ int fuse_product_residual(ir::Graph& graph) {
   }
   int fused = 0;
   for (ir::Node* product : products) {
-    if (product->op == "Gemm") {
-      // Only where a residual follows: a Gemm stays a Gemm otherwise.
-      ir::Node* reader = sole_user(graph, *product);
-      if (reader != nullptr && reader->op == "Reshape") reader = sole_user(graph, *reader);
-      if (reader == nullptr || reader->op != "Add" || !gemm_as_matmul(graph, product)) continue;
+    // A Gemm becomes a MatMul only where an Add follows; it stays a Gemm otherwise.
+    if (product->op == "Gemm" &&
+        (residual_site(graph, *product).add == nullptr || !gemm_as_matmul(graph, product))) {
+      continue;
     }
     fused += fuse_product_residual(graph, product) ? 1 : 0;
   }

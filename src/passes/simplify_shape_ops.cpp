@@ -7,30 +7,18 @@
 #include <optional>
 
 #include "ir/op_schema.h"
+#include "ir/shape_values.h"
 #include "passes/graph_rewrites.h"
 #include "passes/passes.h"
 
 namespace kiln::passes {
 namespace {
 
-// The dims a Shape node reports, when the rank of its input is known.
-std::optional<std::vector<ir::Dim>> reported_dims(const ir::Node& shape_node) {
-  const ir::Shape& shape = shape_node.inputs.at(0)->shape;
-  if (!shape.rank_known()) return std::nullopt;
-  int64_t rank = shape.rank();
-  auto clamp_bound = [rank](int64_t bound) {
-    return std::clamp<int64_t>(bound < 0 ? bound + rank : bound, 0, rank);
-  };
-  int64_t start = clamp_bound(shape_node.attr_int("start", 0));
-  int64_t end = std::max(start, clamp_bound(shape_node.attr_int("end", rank)));
-  return std::vector<ir::Dim>(shape.dims().begin() + start, shape.dims().begin() + end);
-}
-
 std::optional<std::vector<ir::Dim>> dims_of_shape_value(const ir::Value* value) {
   if (value == nullptr || value->producer == nullptr || value->producer->op != "Shape") {
     return std::nullopt;
   }
-  return reported_dims(*value->producer);
+  return ir::shape_node_dims(*value->producer);
 }
 
 std::optional<std::vector<int64_t>> constant_values(const ir::Value* value) {
@@ -51,7 +39,7 @@ std::optional<Tensor> static_dims_tensor(const std::vector<ir::Dim>& dims, Dims 
 }
 
 std::optional<Tensor> fold_shape(const ir::Node& node) {
-  auto dims = reported_dims(node);
+  auto dims = ir::shape_node_dims(node);
   if (!dims) return std::nullopt;
   return static_dims_tensor(*dims, {static_cast<int64_t>(dims->size())});
 }
