@@ -60,5 +60,7 @@ using Ints = std::vector<int64_t>;
 
 // Calls by family: ops that create, cast, size and copy tensors (aten_probes_creation.cpp).
 std::vector<ProbeCall> creation_calls();
+// Ops written as several core ops that read arguments of their own (aten_probes_composite.cpp).
+std::vector<ProbeCall> composite_calls();
 
 }  // namespace kiln::torch::probes

@@ -466,7 +466,7 @@ const std::vector<ProbeCall>& probe_calls() {
   static const std::vector<ProbeCall> calls = [] {
     std::vector<ProbeCall> all;
     for (auto family : {math_calls, nn_calls, window_calls, recurrent_calls, shape_calls,
-                        indexing_calls, creation_calls}) {
+                        indexing_calls, creation_calls, composite_calls}) {
       for (ProbeCall& call : family()) all.push_back(std::move(call));
     }
     std::stable_partition(all.begin(), all.end(), [](const ProbeCall& c) { return !c.fallback; });

@@ -177,6 +177,7 @@ void add_attention_ops(OpTable& table);
 void add_composite_ops(OpTable& table);  // ops written as several core ops
 void add_recurrent_ops(OpTable& table);  // LSTM, GRU (ir/recurrent.h)
 void add_dft_ops(OpTable& table);        // DFT as products with constant matrices
+void add_layout_ops(OpTable& table);     // DepthToSpace, SpaceToDepth, EyeLike
 // The whole table; null if Kiln has no importer for `op_type`.
 const OpEntry* find_op_importer(std::string_view op_type);
 

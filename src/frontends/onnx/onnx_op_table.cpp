@@ -18,6 +18,7 @@ const OpTable& op_table() {
     add_dft_ops(ops);
     add_composite_ops(ops);
     add_resize_ops(ops);
+    add_layout_ops(ops);
     return ops;
   }();
   return table;

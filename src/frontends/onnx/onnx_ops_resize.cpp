@@ -1,6 +1,9 @@
 // Importer for Resize (opsets 13 on): scales or sizes must be constants, and become Kiln's
 // sizes and scales over every axis (opset 18's axes lists the resized ones; the others keep
 // their size). roi matters only to tf_crop_and_resize, which Kiln does not support.
+#include <cmath>
+
+#include "ir/resize_weights.h"
 #include "onnx_import_context.h"
 
 namespace kiln::onnx {
@@ -29,14 +32,51 @@ void refuse_unsupported(OnnxNode& node) {
     node.unsupported("coordinate_transformation_mode 'tf_crop_and_resize' (and so roi and ",
                      "extrapolation_value)");
   }
-  if (node.attr_int("antialias", 0) != 0) {
-    node.unsupported("antialias ", node.attr_int("antialias", 0), " (Kiln does not antialias)");
-  }
+  if (node.attr_int("antialias", 0) != 0) return;  // antialiased(): checks its own
   if (node.attr_int("exclude_outside", 0) != 0) {
     node.unsupported("exclude_outside ", node.attr_int("exclude_outside", 0));
   }
   const std::string policy = node.attr_string("keep_aspect_ratio_policy", "stretch");
   if (policy != "stretch") node.unsupported("keep_aspect_ratio_policy '", policy, "'");
+}
+
+// antialias=1 as PyTorch exports antialiased bilinear resizes (linear, half_pixel,
+// exclude_outside=1): per resized axis, a MatMul with the constant weights of
+// ir::antialiased_resize_weights, which match ONNX's reference there. Other forms are refused.
+void antialiased(OnnxNode& node, ir::Value* x, const std::vector<int64_t>& sizes,
+                 const std::vector<double>& scales) {
+  const std::string mode = node.attr_string("mode", "nearest");
+  const std::string coordinates = node.attr_string("coordinate_transformation_mode", "half_pixel");
+  if (mode != "linear" || coordinates != "half_pixel" || node.attr_int("exclude_outside", 0) != 1) {
+    node.unsupported("antialias with mode '", mode, "', coordinate_transformation_mode '",
+                     coordinates, "', exclude_outside ", node.attr_int("exclude_outside", 0),
+                     " (Kiln antialiases linear, half_pixel, exclude_outside=1 resizes)");
+  }
+  DType dtype = x->dtype;
+  if (!is_floating(dtype)) node.unsupported("antialias of a ", dtype_name(dtype), " input");
+  const int64_t rank = x->shape.rank();
+  ir::Value* result = x;
+  for (int64_t axis = 0; axis < rank; ++axis) {
+    const ir::Dim& dim = x->shape[axis];
+    const auto i = static_cast<size_t>(axis);
+    if (sizes[i] < 0 && scales[i] == 1.0) continue;  // not resized
+    if (!dim.is_static()) node.unsupported("antialias along axis ", axis, " of run-time size");
+    int64_t out =
+        sizes[i] >= 0 ? sizes[i] : static_cast<int64_t>(std::floor(double(dim.value) * scales[i]));
+    if (out == dim.value && (sizes[i] >= 0 || scales[i] == 1.0)) continue;
+    double scale = scales[i] > 0 ? 1.0 / scales[i] : double(dim.value) / double(out);
+    std::vector<double> weights = ir::antialiased_resize_weights(dim.value, out, scale, false);
+    OnnxOpBuilder builder(node);
+    ir::Value* matrix =
+        builder.constant(Tensor::from_vector<double>({dim.value, out}, weights).to(dtype));
+    std::vector<int64_t> swap;
+    for (int64_t d = 0; d < rank; ++d) swap.push_back(d);
+    std::swap(swap[i], swap.back());
+    ir::Value* last = axis == rank - 1 ? result : node.add("Transpose", {result}, {{"perm", swap}});
+    ir::Value* resized = node.add("MatMul", {last, matrix});
+    result = axis == rank - 1 ? resized : node.add("Transpose", {resized}, {{"perm", swap}});
+  }
+  node.alias_output(0, result);
 }
 
 void import_resize(OnnxNode& node) {
@@ -84,6 +124,7 @@ void import_resize(OnnxNode& node) {
       all_scales[axis] = 0.0;  // output size / input size
     }
   }
+  if (node.attr_int("antialias", 0) != 0) return antialiased(node, x, all_sizes, all_scales);
   AttrMap attrs = node.copied_attrs({"mode", "coordinate_transformation_mode", "nearest_mode"});
   attrs["sizes"] = all_sizes;
   attrs["scales"] = all_scales;

@@ -61,18 +61,15 @@ void convert_logsumexp(AtenNode& node) {
   node.set_output(0, ir::reduce_log_sum_exp(builder, x, reduce_attrs(node, x)));
 }
 
-// linalg_vector_norm (self, ord=2, dim, keepdim, dtype) and norm (self, p, dim, keepdim): the
-// 1- and 2-norms.
+// linalg_vector_norm (self, ord=2, dim, keepdim, dtype) and norm (self, p, dim, keepdim): any
+// p-norm (vector_norm_of).
 AtenConverter vector_norm(const char* order_name) {
   return [order_name](AtenNode& node) {
     ir::Value* x = node.tensor("self");
     if (auto dtype = node.scalar_type("dtype")) x = cast_to(node, x, *dtype);
-    double order = node.float_arg(order_name, 2.0);
-    ir::CompositeAttrs attrs = reduce_attrs(node, x);
-    AtenOpBuilder builder(node);
-    if (order == 1.0) return node.set_output(0, ir::reduce_l1(builder, x, attrs));
-    if (order == 2.0) return node.set_output(0, ir::reduce_l2(builder, x, attrs));
-    node.unsupported(order_name, "=", order, ": Kiln computes only the 1- and 2-norms");
+    if (!is_floating(dtype_of(node, x))) x = cast_to(node, x, DType::Float32);
+    node.set_output(0, vector_norm_of(node, x, node.float_arg(order_name, 2.0),
+                                      reduced_axes(node, x), node.bool_arg("keepdim", false)));
   };
 }
 

@@ -158,6 +158,16 @@ void convert_sym_size(AtenNode& node) {
   node.set_sym_output(0, sizes_of(node, x)[static_cast<size_t>(axis)]);
 }
 
+// numel(self): the element count, fixed when every dim is, else read at run time (Size).
+void convert_numel(AtenNode& node) {
+  ir::Value* x = node.tensor("self");
+  if (x->shape.is_static()) {
+    return node.set_sym_output(0, SymInt::fixed(element_count(x->shape.static_dims())));
+  }
+  ir::Value* count = node.add("Reshape", {node.add("Size", {x}), int64_constant(node, {1})});
+  node.set_sym_output(0, SymInt{0, count, {}});
+}
+
 // Python arithmetic on sizes: folded when both are fixed, else int64 ops on [1] tensors.
 AtenConverter size_arithmetic(std::string op) {
   return [op](AtenNode& node) {
@@ -221,6 +231,8 @@ void add_creation_ops(AtenTable& table) {
   table["aten._assert_scalar.default"] = drop;
   table["aten.sym_constrain_range_for_size.default"] = drop;
   table["aten.sym_size.int"] = convert_sym_size;
+  table["aten.numel.default"] = convert_numel;
+  table["aten.sym_numel.default"] = convert_numel;
   table["operator.mul"] = size_arithmetic("Mul");
   table["operator.add"] = size_arithmetic("Add");
   table["operator.sub"] = size_arithmetic("Sub");

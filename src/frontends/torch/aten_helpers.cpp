@@ -225,4 +225,13 @@ size_t list_length(AtenNode& node) {
   return node.output(0).names.size();
 }
 
+std::vector<int64_t> per_spatial_dim(AtenNode& node, std::vector<int64_t> values, size_t spatial,
+                                     std::string_view what) {
+  if (values.size() == 1 && spatial > 1) values.assign(spatial, values[0]);
+  if (values.size() != spatial) {
+    node.invalid(what, " has ", values.size(), " values for ", spatial, " spatial dims");
+  }
+  return values;
+}
+
 }  // namespace kiln::torch

@@ -41,6 +41,13 @@ size_t list_length(AtenNode& node);
 // ---- axes ----
 int64_t rank_of(AtenNode& node, const ir::Value* value);  // Unsupported if unknown
 int64_t normalize_dim(AtenNode& node, int64_t dim, int64_t rank);
+// The argument "dim" (an int, a list, or None) normalized against x's rank; empty means every
+// axis, as both PyTorch and ONNX reductions read it.
+std::vector<int64_t> reduced_axes(AtenNode& node, ir::Value* x);
+
+// A per-dim list (stride, padding, output_size, ...) given once or per spatial dim.
+std::vector<int64_t> per_spatial_dim(AtenNode& node, std::vector<int64_t> values, size_t spatial,
+                                     std::string_view what);
 
 // ---- sizes ----
 // Each dim of `value`: fixed sizes as they are, symbolic ones read at run time (Shape).
@@ -60,6 +67,34 @@ ir::Value* linear(AtenNode& node, ir::Value* input, ir::Value* weight, ir::Value
 // the same position become 0 (copy), and one other run-time size becomes -1, so most
 // dynamic reshapes keep a constant shape.
 ir::Value* reshape_to(AtenNode& node, ir::Value* input, std::vector<SymInt> sizes);
+
+// x with new unit dims at `axes` (in the result's rank) / without its unit dims `axes`.
+inline ir::Value* unsqueezed(AtenNode& node, ir::Value* x, std::vector<int64_t> axes) {
+  return node.add("Unsqueeze", {x}, {{"axes", std::move(axes)}});
+}
+inline ir::Value* squeezed(AtenNode& node, ir::Value* x, std::vector<int64_t> axes) {
+  return node.add("Squeeze", {x}, {{"axes", std::move(axes)}});
+}
+// x repeated along each dim as torch's repeat (repeats may add leading dims; aten_shape.cpp).
+ir::Value* repeated(AtenNode& node, ir::Value* x, const std::vector<int64_t>& repeats);
+
+// The p-norm of x over `axes` (empty: all) for any p, inf and 0 included (aten_matrix.cpp).
+ir::Value* vector_norm_of(AtenNode& node, ir::Value* x, double p, const std::vector<int64_t>& axes,
+                          bool keepdims);
+
+// ---- float math (aten_pointwise.cpp) ----
+// x, with integers and bools as float32 (PyTorch's result type for float math).
+ir::Value* as_float(AtenNode& node, ir::Value* x);
+// ReduceX attributes: `axes` (empty: all) and keepdims.
+inline ir::CompositeAttrs reduction_attrs(std::vector<int64_t> axes, bool keepdims) {
+  return {{"axes", std::move(axes)}, {"keepdims", int64_t{keepdims ? 1 : 0}}};
+}
+// log(1 + x) without cancellation near 0; x is floating.
+ir::Value* log1p_of(AtenNode& node, ir::Value* x);
+// x rounded toward zero (-0 and NaN kept); x is floating.
+ir::Value* trunc_of(AtenNode& node, ir::Value* x);
+// Whether x is negative, -0 included (NaN is not): PyTorch's signbit; x is floating.
+ir::Value* sign_bit_of(AtenNode& node, ir::Value* x);
 
 // Where the shared composites of ir/ (composite_ops.h, recurrent.h) put their nodes: under the
 // ATen call being converted.

@@ -349,7 +349,8 @@ ir::Value* scatter_source(AtenNode& node) {
   return src;
 }
 
-// A reduction name of scatter.reduce or scatter_reduce.two as ScatterElements spells it.
+// A reduction name of scatter.reduce as ScatterElements spells it (scatter_reduce.two:
+// aten_index_update.cpp).
 std::string scatter_reduction(AtenNode& node, const std::map<std::string, std::string>& names) {
   std::string reduce = node.string_arg("reduce", "");
   auto found = names.find(reduce);
@@ -373,14 +374,6 @@ void convert_scatter_reduce(AtenNode& node) {
               scatter_reduction(node, {{"add", "add"}, {"multiply", "mul"}}));
 }
 
-// scatter_reduce.two: ScatterElements always combines with self's values (include_self=True).
-void convert_scatter_reduce_two(AtenNode& node) {
-  if (!node.bool_arg("include_self", true)) node.unsupported("include_self=False");
-  std::string reduction =
-      scatter_reduction(node, {{"sum", "add"}, {"prod", "mul"}, {"amax", "max"}, {"amin", "min"}});
-  add_scatter(node, scatter_source(node), reduction);
-}
-
 }  // namespace
 
 void add_indexing_ops(AtenTable& table) {
@@ -395,7 +388,6 @@ void add_indexing_ops(AtenTable& table) {
   table["aten.scatter.value"] = convert_scatter_value;
   table["aten.scatter.reduce"] = convert_scatter_reduce;
   table["aten.scatter_add.default"] = convert_scatter_add;
-  table["aten.scatter_reduce.two"] = convert_scatter_reduce_two;
   table["aten.index_select.default"] = convert_index_select;
   table["aten.embedding.default"] = convert_embedding;
 }

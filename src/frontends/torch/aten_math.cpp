@@ -160,12 +160,17 @@ AtenConverter clip(std::string low, std::string high, std::optional<double> low_
     };
     ir::Value* min = bound(low, low_default);
     ir::Value* max = bound(high, high_default);
+    bool scalars = true;
     for (const ir::Value* limit : {min, max}) {
-      bool scalar = limit == nullptr ||
-                    (limit->shape.is_static() && element_count(limit->shape.static_dims()) == 1);
-      if (!scalar) node.unsupported("clamp bound '", limit->name, "' must be a single value");
+      scalars = scalars && (limit == nullptr || (limit->shape.is_static() &&
+                                                 element_count(limit->shape.static_dims()) == 1));
     }
-    node.set_output(0, node.add("Clip", {operand(node, "self", type), min, max}));
+    ir::Value* x = operand(node, "self", type);
+    if (scalars) return node.set_output(0, node.add("Clip", {x, min, max}));
+    // Bounds per element broadcast: max(x, min), then min(., max), as torch.clamp does.
+    if (min) x = node.add("Max", {x, min});
+    if (max) x = node.add("Min", {x, max});
+    node.set_output(0, x);
   };
 }
 
@@ -239,6 +244,8 @@ void add_math_ops(AtenTable& table) {
   table["aten.gelu.default"] = convert_gelu;
   table["aten.clamp.default"] = clip("min", "max");
   table["aten.clamp.Tensor"] = clip("min", "max");
+  table["aten.clip.default"] = clip("min", "max");
+  table["aten.clip.Tensor"] = clip("min", "max");
   table["aten.clamp_min.default"] = clip("min", "");
   table["aten.clamp_max.default"] = clip("", "max");
   table["aten.hardtanh.default"] = clip("min_val", "max_val", -1.0, 1.0);

@@ -11,16 +11,6 @@
 namespace kiln::torch {
 namespace {
 
-// A per-dim list (stride, padding, ...) given once or per spatial dim.
-std::vector<int64_t> per_spatial_dim(AtenNode& node, std::vector<int64_t> values, size_t spatial,
-                                     std::string_view what) {
-  if (values.size() == 1 && spatial > 1) values.assign(spatial, values[0]);
-  if (values.size() != spatial) {
-    node.invalid(what, " has ", values.size(), " values for ", spatial, " spatial dims");
-  }
-  return values;
-}
-
 std::vector<int64_t> symmetric_pads(const std::vector<int64_t>& padding) {
   std::vector<int64_t> pads = padding;  // begins, then the same ends
   pads.insert(pads.end(), padding.begin(), padding.end());
@@ -329,116 +319,6 @@ void convert_softmax(AtenNode& node) {
   node.set_output(0, node.add("Softmax", {x}, {{"axis", axis}}));
 }
 
-// The [size, outputs] matrix whose column o averages adaptive pooling bin o of a dim of
-// `size`: rows floor(o * size / outputs) to ceil((o + 1) * size / outputs), as PyTorch bins.
-Tensor bin_averages(int64_t size, int64_t outputs, DType dtype) {
-  std::vector<double> matrix(static_cast<size_t>(size * outputs), 0.0);
-  for (int64_t o = 0; o < outputs; ++o) {
-    int64_t start = o * size / outputs;
-    int64_t end = ((o + 1) * size + outputs - 1) / outputs;
-    for (int64_t i = start; i < end; ++i)
-      matrix[static_cast<size_t>(i * outputs + o)] = 1.0 / double(end - start);
-  }
-  return Tensor::from_vector<double>({size, outputs}, matrix).to(dtype);
-}
-
-// adaptive_avg_pool2d: GlobalAveragePool for 1x1, AveragePool when the sizes divide evenly,
-// else two products with constant bin-averaging matrices (pooling is linear per dim): over
-// the width, then over the height, transposing between.
-void convert_adaptive_avg_pool2d(AtenNode& node) {
-  ir::Value* x = node.tensor("self");
-  auto output_size = per_spatial_dim(node, node.ints("output_size"), 2, "output_size");
-  if (output_size == std::vector<int64_t>{1, 1}) {
-    return node.set_output(0, node.add("GlobalAveragePool", {x}));
-  }
-  int64_t rank = rank_of(node, x);
-  const ir::Dim& height = x->shape[rank - 2];
-  const ir::Dim& width = x->shape[rank - 1];
-  if (rank == 4 && height.is_static() && width.is_static() && height.value % output_size[0] == 0 &&
-      width.value % output_size[1] == 0) {
-    std::vector<int64_t> kernel{height.value / output_size[0], width.value / output_size[1]};
-    return node.set_output(
-        0, node.add("AveragePool", {x}, {{"kernel_shape", kernel}, {"strides", kernel}}));
-  }
-  if ((rank != 3 && rank != 4) || !height.is_static() || !width.is_static() ||
-      !is_floating(x->dtype)) {
-    node.unsupported("output_size ", dims_to_string(output_size), " for input ",
-                     x->shape.to_string(), " (uneven bins need static height and width)");
-  }
-  std::vector<int64_t> swap(static_cast<size_t>(rank));
-  for (int64_t d = 0; d < rank; ++d) swap[static_cast<size_t>(d)] = d;
-  std::swap(swap[static_cast<size_t>(rank - 1)], swap[static_cast<size_t>(rank - 2)]);
-  ir::Value* columns =
-      node.add("MatMul", {x, node.constant(bin_averages(width.value, output_size[1], x->dtype))});
-  ir::Value* flipped = node.add("Transpose", {columns}, {{"perm", swap}});
-  ir::Value* rows = node.add(
-      "MatMul", {flipped, node.constant(bin_averages(height.value, output_size[0], x->dtype))});
-  node.set_output(0, node.add("Transpose", {rows}, {{"perm", swap}}));
-}
-
-// adaptive_avg_pool3d over [N, C, D, H, W] or [C, D, H, W] (video networks' heads): one
-// output is GlobalAveragePool; otherwise each spatial axis in turn is moved last and
-// multiplied by its bin-averaging matrix, which covers even and uneven bins alike.
-void convert_adaptive_avg_pool3d(AtenNode& node) {
-  ir::Value* x = node.tensor("self");
-  auto output_size = per_spatial_dim(node, node.ints("output_size"), 3, "output_size");
-  int64_t rank = rank_of(node, x);
-  if (rank != 4 && rank != 5) node.invalid("input of rank ", rank, " (expected 4-D or 5-D)");
-  if (output_size == std::vector<int64_t>{1, 1, 1} && rank == 5) {
-    return node.set_output(0, node.add("GlobalAveragePool", {x}));
-  }
-  if (!is_floating(x->dtype)) node.unsupported("a ", dtype_name(x->dtype), " input");
-  ir::Value* pooled = x;
-  for (int64_t i = 0; i < 3; ++i) {
-    int64_t axis = rank - 3 + i;
-    const ir::Dim& length = x->shape[axis];
-    if (!length.is_static()) {
-      node.unsupported("output_size ", dims_to_string(output_size), " for input ",
-                       x->shape.to_string(), " (pooling needs static spatial dims)");
-    }
-    std::vector<int64_t> swap(static_cast<size_t>(rank));
-    for (int64_t d = 0; d < rank; ++d) swap[static_cast<size_t>(d)] = d;
-    std::swap(swap[static_cast<size_t>(axis)], swap[static_cast<size_t>(rank - 1)]);
-    ir::Value* last = node.add("Transpose", {pooled}, {{"perm", swap}});
-    ir::Value* averaged = node.add(
-        "MatMul",
-        {last, node.constant(bin_averages(length.value, output_size[size_t(i)], x->dtype))});
-    pooled = node.add("Transpose", {averaged}, {{"perm", swap}});
-  }
-  node.set_output(0, pooled);
-}
-
-// adaptive_avg_pool1d over the last axis of [N, C, L] or [C, L]: one output is ReduceMean;
-// L splitting evenly into k-wide bins is a Reshape to [..., outputs, k] and ReduceMean over
-// k; uneven bins are one product with the bin-averaging matrix.
-void convert_adaptive_avg_pool1d(AtenNode& node) {
-  ir::Value* x = node.tensor("self");
-  auto output_size = per_spatial_dim(node, node.ints("output_size"), 1, "output_size");
-  int64_t outputs = output_size[0];
-  int64_t rank = rank_of(node, x);
-  if (rank != 2 && rank != 3)
-    node.invalid("input of rank ", rank, " (expected [N, C, L] or [C, L])");
-  if (outputs <= 0) node.invalid("output_size ", outputs);
-  std::map<std::string, ir::AttrValue> last_axis{{"axes", std::vector<int64_t>{rank - 1}},
-                                                 {"keepdims", int64_t{1}}};
-  if (outputs == 1) return node.set_output(0, node.add("ReduceMean", {x}, last_axis));
-  const ir::Dim& length = x->shape[rank - 1];
-  if (!length.is_static() || !is_floating(x->dtype)) {
-    node.unsupported("output_size ", outputs, " for input ", x->shape.to_string(),
-                     " (more than one bin needs a static float length)");
-  }
-  if (length.value % outputs == 0) {
-    std::vector<int64_t> binned(static_cast<size_t>(rank - 1), 0);  // 0 copies N and C
-    binned.push_back(outputs);
-    binned.push_back(length.value / outputs);
-    ir::Value* bins = node.add("Reshape", {x, int64_constant(node, binned)});
-    last_axis = {{"axes", std::vector<int64_t>{rank}}, {"keepdims", int64_t{0}}};
-    return node.set_output(0, node.add("ReduceMean", {bins}, last_axis));
-  }
-  ir::Value* matrix = node.constant(bin_averages(length.value, outputs, x->dtype));
-  node.set_output(0, node.add("MatMul", {x, matrix}));
-}
-
 // max_pool2d(self, kernel_size, stride, padding, dilation, ceil_mode); the _with_indices
 // form's indices must be unused.
 // max_pool2d/3d and avg_pool2d/3d: the ONNX pools over `spatial` dims (LocalResponseNorm's
@@ -465,6 +345,18 @@ ir::Value* whole_input_pool(AtenNode& node, int64_t spatial, const std::vector<i
   return node.add(reduce, {x}, {{"axes", axes}, {"keepdims", int64_t{1}}});
 }
 
+// The ONNX pools take [N, C, spatial...]; PyTorch also pools an unbatched [C, spatial...]
+// input, which runs as a batch of one.
+ir::Value* pooled_batched(AtenNode& node, int64_t spatial, const std::string& op,
+                          std::map<std::string, ir::AttrValue> attrs) {
+  ir::Value* x = node.tensor("self");
+  bool unbatched = rank_of(node, x) == spatial + 1;
+  if (unbatched) x = node.add("Unsqueeze", {x}, {{"axes", std::vector<int64_t>{0}}});
+  ir::Value* pooled = node.add(op, {x}, std::move(attrs));
+  if (!unbatched) return pooled;
+  return node.add("Squeeze", {pooled}, {{"axes", std::vector<int64_t>{0}}});
+}
+
 AtenConverter max_pool(int64_t spatial) {
   return [spatial](AtenNode& node) {
     if (node.output_used(1)) node.unsupported("the indices output of max pooling is used");
@@ -485,7 +377,7 @@ AtenConverter max_pool(int64_t spatial) {
         {"pads", symmetric_pads(padding)},
         {"dilations", dilations},
         {"ceil_mode", int64_t{node.bool_arg("ceil_mode", false)}}};
-    node.set_output(0, node.add("MaxPool", {node.tensor("self")}, attrs));
+    node.set_output(0, pooled_batched(node, spatial, "MaxPool", attrs));
   };
 }
 
@@ -504,7 +396,7 @@ AtenConverter avg_pool(int64_t spatial) {
         {"pads", symmetric_pads(padding)},
         {"ceil_mode", int64_t{node.bool_arg("ceil_mode", false)}},
         {"count_include_pad", int64_t{node.bool_arg("count_include_pad", true)}}};
-    node.set_output(0, node.add("AveragePool", {node.tensor("self")}, attrs));
+    node.set_output(0, pooled_batched(node, spatial, "AveragePool", attrs));
   };
 }
 
@@ -571,10 +463,6 @@ void add_nn_ops(AtenTable& table) {
   table["aten.norm_except_dim.default"] = convert_norm_except_dim;
   table["aten.softmax.int"] = convert_softmax;
   table["aten._softmax.default"] = convert_softmax;
-  table["aten.adaptive_avg_pool1d.default"] = convert_adaptive_avg_pool1d;
-  table["aten.adaptive_avg_pool2d.default"] = convert_adaptive_avg_pool2d;
-  table["aten._adaptive_avg_pool2d.default"] = convert_adaptive_avg_pool2d;
-  table["aten.adaptive_avg_pool3d.default"] = convert_adaptive_avg_pool3d;
   table["aten.max_pool2d.default"] = max_pool(2);
   table["aten.max_pool2d_with_indices.default"] = max_pool(2);
   table["aten.max_pool3d.default"] = max_pool(3);

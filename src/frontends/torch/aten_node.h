@@ -95,6 +95,10 @@ class ConversionContext {
   // Torch names that some node reads or the graph returns; unused outputs are not built.
   void mark_used(const std::string& name) { used_.insert(name); }
   bool is_used(const std::string& name) const { return used_.count(name) > 0; }
+  // Set by a frontend that marks every output used because it cannot see ahead (TorchScript's
+  // interpreter); converters then compute what they can and leave training-only outputs unset.
+  void set_uses_speculative(bool speculative) { uses_speculative_ = speculative; }
+  bool uses_speculative() const { return uses_speculative_; }
 
   // A constant value with a fresh name derived from `base`.
   ir::Value* constant(const std::string& base, Tensor tensor);
@@ -114,6 +118,7 @@ class ConversionContext {
 
  private:
   LayoutLookup layout_lookup_;
+  bool uses_speculative_ = false;
   std::set<const ir::Value*> complex_;
   ir::Graph& graph_;
   std::string label_;
@@ -171,6 +176,11 @@ class AtenNode {
   size_t output_count() const { return outputs_.size(); }
   const OutputSlot& output(size_t index) const { return outputs_.at(index); }
   bool output_used(size_t index) const;
+  // Whether the model surely reads output `index` (not only maybe: see uses_speculative);
+  // converters refuse a training-only output when it is.
+  bool output_needed(size_t index) const {
+    return output_used(index) && !context_.uses_speculative();
+  }
   // Binds output `index` (a tensor slot) to `value`.
   void set_output(size_t index, ir::Value* value);
   void set_outputs(size_t index, const std::vector<ir::Value*>& values);  // a list slot

@@ -38,6 +38,13 @@ void add_expert_ops(AtenTable& table);        // histc, grouped products (mixtur
 // Complex views and arithmetic, wrapping the real converters of view, mul, add, ...: last.
 void add_complex_ops(AtenTable& table);
 void add_fft_ops(AtenTable& table);  // torch.fft, real, imag, view_as_real (complex tensors)
+void add_special_math_ops(AtenTable& table);  // erfc, logaddexp, nan_to_num, copysign, lerp, ...
+void add_statistics_ops(AtenTable& table);    // var/std(_mean), all, median, cummax, logcumsumexp
+void add_layout_ops(AtenTable& table);        // narrow, movedim, tile, hstack, rot90, unfold, ...
+void add_matrix_ops(AtenTable& table);        // tril/triu, diagonal, eye, dot, kron, cdist, norms
+void add_index_update_ops(
+    AtenTable& table);                     // index_add/copy/fill, masked_scatter, isin, bucketize
+void add_norm_pool_ops(AtenTable& table);  // rms_norm, adaptive max pooling
 // _to_copy / to with a complex dtype: converts it (true) or leaves it to the caller (false).
 bool converts_to_complex(AtenNode& node);
 

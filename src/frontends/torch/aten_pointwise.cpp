@@ -188,15 +188,34 @@ void convert_expm1(AtenNode& node) {
 
 // log1p(x): log(1 + x) loses x's digits near 0, so there (|x| < 0.5) 2 atanh(x / (2 + x)),
 // the same quantity without the cancellation. Within a few float32 ulps of PyTorch's log1p.
-void convert_log1p(AtenNode& node) {
-  ir::Value* x = float_self(node);
+void convert_log1p(AtenNode& node) { node.set_output(0, log1p_of(node, float_self(node))); }
+
+}  // namespace
+
+ir::Value* log1p_of(AtenNode& node, ir::Value* x) {
   Emitter emit(node, dtype_of(node, x));
   ir::Value* ratio = emit("Div", {x, emit("Add", {x, emit.number(2)})});
   ir::Value* near_zero = emit("Mul", {emit("Atanh", {ratio}), emit.number(2)});
   ir::Value* elsewhere = emit("Log", {emit("Add", {x, emit.number(1)})});
   ir::Value* small = emit("Less", {emit("Abs", {x}), emit.number(0.5)});
-  node.set_output(0, emit("Where", {small, near_zero, elsewhere}));
+  return emit("Where", {small, near_zero, elsewhere});
 }
+
+ir::Value* as_float(AtenNode& node, ir::Value* x) {
+  return is_floating(dtype_of(node, x)) ? x : cast_to(node, x, DType::Float32);
+}
+
+ir::Value* trunc_of(AtenNode& node, ir::Value* x) {
+  Emitter emit(node, dtype_of(node, x));
+  return truncated(emit, x);
+}
+
+ir::Value* sign_bit_of(AtenNode& node, ir::Value* x) {
+  Emitter emit(node, dtype_of(node, x));
+  return emit.sign_bit(x, emit("Equal", {x, emit.number(0)}));
+}
+
+namespace {
 
 // log2 / log10: log(x) / log(base), within 2 float32 ulps of PyTorch's; a power of the base
 // gives its exponent exactly (log(8) / log(2) rounds to 3.0000002 in float32, and
@@ -236,6 +255,7 @@ void add_pointwise_ops(AtenTable& table) {
   table["aten.trunc.default"] = rounding("Trunc");
   table["aten.round.decimals"] = convert_round_decimals;
   table["aten.sign.default"] = convert_sign;
+  table["aten.sgn.default"] = convert_sign;  // complex tensors are refused before, so as sign
   table["aten.isnan.default"] = float_test("IsNaN");
   table["aten.isinf.default"] = float_test("IsInf");
   table["aten.div.Tensor_mode"] = convert_div_mode;

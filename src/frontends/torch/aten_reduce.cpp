@@ -1,4 +1,4 @@
-// ATen reductions (mean, sum, var, amax, amin, max, min, argmax, argmin, any, topk), scans
+// ATen reductions (mean, sum, amax, amin, max, min, argmax, argmin, any, topk), scans
 // (cumsum, cumprod, diff) and matrix products (mm, bmm, matmul, addmm).
 #include <algorithm>
 #include <limits>
@@ -7,15 +7,15 @@
 #include "frontends/torch/aten_ops.h"
 
 namespace kiln::torch {
-namespace {
 
-// The reduced axes, normalized; empty means all (as both PyTorch and ONNX read it).
 std::vector<int64_t> reduced_axes(AtenNode& node, ir::Value* x) {
   std::vector<int64_t> axes = node.ints("dim", {});
   int64_t rank = rank_of(node, x);
   for (int64_t& axis : axes) axis = normalize_dim(node, axis, rank);
   return axes;
 }
+
+namespace {
 
 // mean / sum / amax / amin over `dim` (None or [] = all), with keepdim and an optional dtype;
 // max / min without a dim reduce everything.
@@ -31,47 +31,6 @@ AtenConverter reduction(std::string op, bool integers_to_int64) {
     int64_t keepdims = node.bool_arg("keepdim", false) ? 1 : 0;
     node.set_output(0, node.add(op, {x}, {{"axes", axes}, {"keepdims", keepdims}}));
   };
-}
-
-// How many elements each output of a reduction over `axes` (empty: all) of x averages: a
-// constant for fixed dims, else |x| / |mean| at run time (`mean` kept its dims).
-ir::Value* reduced_count(AtenNode& node, ir::Value* x, ir::Value* mean,
-                         const std::vector<int64_t>& axes) {
-  DType type = dtype_of(node, x);
-  double count = 1;
-  for (int64_t axis = 0; axis < rank_of(node, x); ++axis) {
-    if (!axes.empty() && std::find(axes.begin(), axes.end(), axis) == axes.end()) continue;
-    const ir::Dim& size = x->shape[axis];
-    if (!size.is_static()) {
-      ir::Value* ratio = node.add("Div", {node.add("Size", {x}), node.add("Size", {mean})});
-      return cast_to(node, ratio, type);
-    }
-    count *= static_cast<double>(size.value);
-  }
-  return scalar_constant(node, count, type);
-}
-
-// var(self, dim, correction | unbiased, keepdim): the mean of the squared deviations from the
-// mean, times N / (N - correction) for N elements reduced (correction 1 unless given;
-// unbiased=False is 0). N <= correction gives inf or NaN, as PyTorch's division by 0.
-void convert_var(AtenNode& node) {
-  ir::Value* x = node.tensor("self");
-  DType type = dtype_of(node, x);
-  if (!is_floating(type)) node.unsupported("var of ", dtype_name(type), " (PyTorch takes floats)");
-  double correction = node.has("unbiased") ? (node.bool_arg("unbiased", true) ? 1.0 : 0.0)
-                                           : node.float_arg("correction", 1.0);
-  std::vector<int64_t> axes = reduced_axes(node, x);
-  int64_t keepdims = node.bool_arg("keepdim", false) ? 1 : 0;
-  ir::Value* mean = node.add("ReduceMean", {x}, {{"axes", axes}, {"keepdims", int64_t{1}}});
-  ir::Value* deviation = node.add("Sub", {x, mean});
-  ir::Value* variance = node.add("ReduceMean", {node.add("Mul", {deviation, deviation})},
-                                 {{"axes", axes}, {"keepdims", keepdims}});
-  if (correction == 0.0) return node.set_output(0, variance);
-  ir::Value* count = reduced_count(node, x, mean, axes);
-  ir::Value* zero = scalar_constant(node, 0.0, type);
-  ir::Value* divisor =
-      node.add("Max", {node.add("Sub", {count, scalar_constant(node, correction, type)}), zero});
-  node.set_output(0, node.add("Mul", {variance, node.add("Div", {count, divisor})}));
 }
 
 // A 0-D tensor as a 1-D one of one element, so that reducing its dim 0 (or -1) gives it back
@@ -235,8 +194,6 @@ void convert_baddbmm(AtenNode& node) {
 void add_reduce_ops(AtenTable& table) {
   table["aten.mean.dim"] = reduction("ReduceMean", false);
   table["aten.mean.default"] = reduction("ReduceMean", false);
-  table["aten.var.correction"] = convert_var;
-  table["aten.var.dim"] = convert_var;
   table["aten.sum.dim_IntList"] = reduction("ReduceSum", true);
   table["aten.sum.default"] = reduction("ReduceSum", true);
   table["aten.prod.dim_int"] = reduction("ReduceProd", true);

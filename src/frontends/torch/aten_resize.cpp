@@ -3,7 +3,8 @@
 // Resize op over the last 1 to 3 dims, with PyTorch's conventions: nearest reads
 // floor(dst * in / out), nearest-exact floor((dst + 0.5) * in / out), linear is half_pixel
 // (clamping below 0 reads the edge as clamping the index does) or align_corners; bicubic
-// (upsample_bicubic2d) as two products with constant weight matrices.
+// (upsample_bicubic2d) and the antialiased resizes (_upsample_bilinear2d_aa,
+// _upsample_bicubic2d_aa) as two products with constant weight matrices.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -11,6 +12,7 @@
 
 #include "frontends/torch/aten_helpers.h"
 #include "frontends/torch/aten_ops.h"
+#include "ir/resize_weights.h"
 
 namespace kiln::torch {
 namespace {
@@ -129,11 +131,26 @@ Tensor bicubic_matrix(int64_t in, int64_t out, bool align_corners, double given_
   return Tensor::from_vector<double>({in, out}, matrix).to(dtype);
 }
 
-// upsample_bicubic2d (.vec and .default): bicubic interpolation is linear and separable, so
-// it is two products with constant weight matrices, over the width and then the height
-// (transposing between), as exact as the weights. Needs static spatial dims.
-AtenConverter bicubic(bool vec) {
-  return [vec](AtenNode& node) {
+// The [in, out] matrix of PyTorch's antialiased resize (_upsample_bilinear2d_aa and
+// _upsample_bicubic2d_aa; Keys' cubic with a = -0.5), scale as bicubic_matrix reads it.
+Tensor antialiased_matrix(int64_t in, int64_t out, bool align_corners, double given_scale,
+                          bool cubic, DType dtype) {
+  double scale = align_corners     ? (out > 1 ? double(in - 1) / double(out - 1) : 0.0)
+                 : given_scale > 0 ? 1.0 / given_scale
+                                   : double(in) / double(out);
+  return Tensor::from_vector<double>({in, out},
+                                     ir::antialiased_resize_weights(in, out, scale, cubic))
+      .to(dtype);
+}
+
+enum class Separable { Bicubic, BilinearAntialiased, BicubicAntialiased };
+
+// upsample_bicubic2d and the antialiased _upsample_bilinear2d_aa / _upsample_bicubic2d_aa
+// (.vec and .default): each is linear and separable, so it is two products with constant
+// weight matrices, over the width and then the height (transposing between), as exact as the
+// weights. Needs static spatial dims.
+AtenConverter separable(Separable kind, bool vec) {
+  return [kind, vec](AtenNode& node) {
     ir::Value* x = node.tensor(vec ? "input" : "self");
     const bool align_corners = node.bool_arg("align_corners", false);
     std::vector<int64_t> sizes;
@@ -144,15 +161,18 @@ AtenConverter bicubic(bool vec) {
     const ir::Dim& height = x->shape[2];
     const ir::Dim& width = x->shape[3];
     if (!height.is_static() || !width.is_static() || sizes[2] < 0 || sizes[3] < 0)
-      node.unsupported("input ", x->shape.to_string(), " (bicubic needs static spatial dims)");
+      node.unsupported("input ", x->shape.to_string(), " (this resize needs static spatial dims)");
+    auto matrix = [&](int64_t in, int64_t out, double scale) {
+      if (kind == Separable::Bicubic) return bicubic_matrix(in, out, align_corners, scale, dtype);
+      return antialiased_matrix(in, out, align_corners, scale,
+                                kind == Separable::BicubicAntialiased, dtype);
+    };
     const std::vector<int64_t> swap{0, 1, 3, 2};
-    ir::Value* columns = node.add(
-        "MatMul",
-        {x, node.constant(bicubic_matrix(width.value, sizes[3], align_corners, scales[3], dtype))});
+    ir::Value* columns =
+        node.add("MatMul", {x, node.constant(matrix(width.value, sizes[3], scales[3]))});
     ir::Value* flipped = node.add("Transpose", {columns}, {{"perm", swap}});
-    ir::Value* rows = node.add(
-        "MatMul", {flipped, node.constant(bicubic_matrix(height.value, sizes[2], align_corners,
-                                                         scales[2], dtype))});
+    ir::Value* rows =
+        node.add("MatMul", {flipped, node.constant(matrix(height.value, sizes[2], scales[2]))});
     node.set_output(0, node.add("Transpose", {rows}, {{"perm", swap}}));
   };
 }
@@ -160,8 +180,13 @@ AtenConverter bicubic(bool vec) {
 }  // namespace
 
 void add_resize_ops(AtenTable& table) {
-  table["aten.upsample_bicubic2d.default"] = bicubic(false);
-  table["aten.upsample_bicubic2d.vec"] = bicubic(true);
+  for (bool vec : {false, true}) {
+    const std::string overload = vec ? ".vec" : ".default";
+    table["aten.upsample_bicubic2d" + overload] = separable(Separable::Bicubic, vec);
+    table["aten._upsample_bilinear2d_aa" + overload] =
+        separable(Separable::BilinearAntialiased, vec);
+    table["aten._upsample_bicubic2d_aa" + overload] = separable(Separable::BicubicAntialiased, vec);
+  }
   for (size_t dims : {1, 2, 3}) {
     const std::string suffix = std::to_string(dims) + "d";
     for (bool vec : {false, true}) {

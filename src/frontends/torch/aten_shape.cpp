@@ -212,13 +212,13 @@ void convert_flip(AtenNode& node) {
 
 // repeat(self, repeats): self (with leading 1s for repeats beyond its rank) as
 // [1, d0, 1, d1, ...], expanded to [r0, d0, r1, d1, ...], reshaped to [r0 * d0, r1 * d1, ...].
-void convert_repeat(AtenNode& node) {
-  ir::Value* x = node.tensor("self");
-  std::vector<int64_t> repeats = node.ints("repeats");
+}  // namespace
+
+ir::Value* repeated(AtenNode& node, ir::Value* x, const std::vector<int64_t>& repeats) {
   int64_t rank = rank_of(node, x);
   int64_t count = static_cast<int64_t>(repeats.size());
   if (count < rank) node.invalid(count, " repeats for ", rank, " dims");
-  if (count == 0) return node.set_output(0, x);
+  if (count == 0) return x;
   std::vector<SymInt> dims(static_cast<size_t>(count - rank), SymInt::fixed(1));
   for (const SymInt& size : sizes_of(node, x)) dims.push_back(size);
   std::vector<int64_t> new_axes, expanded;
@@ -239,7 +239,13 @@ void convert_repeat(AtenNode& node) {
   }
   ir::Value* spread = node.add("Unsqueeze", {x}, {{"axes", new_axes}});
   ir::Value* tiled = node.add("Expand", {spread, int64_constant(node, expanded)});
-  node.set_output(0, reshape_to(node, tiled, sizes));
+  return reshape_to(node, tiled, sizes);
+}
+
+namespace {
+
+void convert_repeat(AtenNode& node) {
+  node.set_output(0, repeated(node, node.tensor("self"), node.ints("repeats")));
 }
 
 // split(self, split_size, dim) and chunk(self, chunks, dim): pieces of one size along dim, the

@@ -48,6 +48,12 @@ AtenTable build_table() {
   add_fft_ops(table);
   add_expert_ops(table);
   add_complex_ops(table);
+  add_special_math_ops(table);
+  add_statistics_ops(table);
+  add_layout_ops(table);
+  add_matrix_ops(table);
+  add_index_update_ops(table);
+  add_norm_pool_ops(table);
   const std::vector<std::string> mutable_ops = {
       "aten.add.Tensor",         "aten.add.Scalar",          "aten.sub.Tensor",
       "aten.sub.Scalar",         "aten.mul.Tensor",          "aten.mul.Scalar",

@@ -1,6 +1,7 @@
 // Resolving torch.* calls against the schema table and running the shared ATen converters.
 #include "frontends/torchscript/aten_call.h"
 
+#include <map>
 #include <sstream>
 
 #include "core/error.h"
@@ -90,16 +91,39 @@ DType dtype_of_scalar_type(int64_t code, const ScriptCall& call) {
   }
 }
 
-// Overloads that return a tuple of tensors: how many (values and indices of max.dim/min.dim,
-// topk and sort).
+// Overloads that return a tuple of tensors, and how many.
 size_t tuple_output_count(const std::string& target) {
-  if (target == "aten.lstm.input") return 3;
-  return target == "aten.max.dim" || target == "aten.min.dim" || target == "aten.gru.input" ||
-                 target == "aten._native_multi_head_attention.default" ||
-                 target == "aten.sort.default" || target == "aten.sort.stable" ||
-                 target == "aten.topk.default"
-             ? 2
-             : 0;
+  static const std::map<std::string, size_t, std::less<>> kCounts = {
+      {"aten.lstm.input", 3},
+      {"aten.max.dim", 2},
+      {"aten.min.dim", 2},
+      {"aten.gru.input", 2},
+      {"aten._native_multi_head_attention.default", 2},
+      {"aten.sort.default", 2},
+      {"aten.sort.stable", 2},
+      {"aten.topk.default", 2},
+      {"aten.aminmax.default", 2},
+      {"aten.kthvalue.default", 2},
+      {"aten.median.dim", 2},
+      {"aten.nanmedian.dim", 2},
+      {"aten.cummax.default", 2},
+      {"aten.cummin.default", 2},
+      {"aten.var_mean.dim", 2},
+      {"aten.var_mean.correction", 2},
+      {"aten.var_mean.default", 2},
+      {"aten.std_mean.dim", 2},
+      {"aten.std_mean.correction", 2},
+      {"aten.std_mean.default", 2},
+      {"aten.adaptive_max_pool1d.default", 2},
+      {"aten.adaptive_max_pool2d.default", 2},
+      {"aten.adaptive_max_pool3d.default", 2},
+      {"aten.log_sigmoid_forward.default", 2},
+      {"aten.embedding_bag.default", 4},
+      {"aten.embedding_bag.padding_idx", 4},
+      {"aten._embedding_bag.default", 4},
+  };
+  auto found = kCounts.find(target);
+  return found == kCounts.end() ? 0 : found->second;
 }
 
 std::string describe_kinds(const ScriptCall& call) {
@@ -299,6 +323,12 @@ ScriptValue AtenCaller::call(const ScriptCall& call) {
   for (const torch::OutputSlot& slot : slots) {
     for (const std::string& name : slot.names) {
       ir::Value* value = context_.find_tensor(name);
+      if (value == nullptr && tuple_size > 0 && !result.items.empty()) {
+        // A training-only output the converter left out (embedding_bag's offset2bag, pooling
+        // indices): None, so that only a model that reads it fails, there.
+        result.items.push_back(ScriptValue{});
+        continue;
+      }
       if (value == nullptr) {
         fail(ErrorKind::Unsupported, call.source, ": torch.", call.function, " (", overload->target,
              ") produced no tensor '", name, "'");

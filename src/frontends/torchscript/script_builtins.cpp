@@ -185,7 +185,7 @@ ScriptValue ScriptInterpreter::builtin(const std::string& name,
     v.text = positional.empty() || positional[0].kind != Kind::String ? "cpu" : positional[0].text;
     return v;
   }
-  if (function == "size" || function == "dim") {
+  if (function == "size" || function == "dim" || function == "numel") {
     ir::Value* tensor = aten_.tensor_of(argument(0), hint);
     if (tensor == nullptr)
       unsupported(frame, "torch.", function, " of a ", kind_name(positional[0].kind));
@@ -202,6 +202,11 @@ ScriptValue ScriptInterpreter::builtin(const std::string& name,
         unsupported(frame, "torch.size of dynamic dim ", dim, " of '", tensor->name, "'");
       return ScriptValue::of_int(size.value);
     };
+    if (function == "numel") {
+      int64_t count = 1;
+      for (int64_t d = 0; d < rank; ++d) count *= dim_size(d).as_int();
+      return ScriptValue::of_int(count);
+    }
     if (positional.size() >= 2) return dim_size(argument(1).as_int());
     ScriptValue sizes;
     sizes.kind = Kind::List;

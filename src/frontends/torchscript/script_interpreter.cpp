@@ -2,6 +2,7 @@
 #include "frontends/torchscript/script_interpreter.h"
 
 #include <cmath>
+#include <limits>
 #include <optional>
 
 #include "core/error.h"
@@ -178,6 +179,10 @@ ScriptValue ScriptInterpreter::evaluate(const Expr& expr, Frame& frame) {
       if (expr.text == "None") return ScriptValue{};
       if (expr.text == "True" || expr.text == "False")
         return ScriptValue::of_bool(expr.text == "True");
+      // TorchScript's code spells float infinity and NaN constants as bare names.
+      if (expr.text == "inf") return ScriptValue::of_float(std::numeric_limits<double>::infinity());
+      if (expr.text == "nan")
+        return ScriptValue::of_float(std::numeric_limits<double>::quiet_NaN());
       if (is_namespace(expr.text)) return ScriptValue::callable(expr.text);
       unsupported(frame, "'", expr.text, "' is read before it is assigned");
     }

@@ -6,14 +6,12 @@
 #include <map>
 #include <sstream>
 
+#include "frontends/torchscript/torch_schema_rows.h"
+
 namespace kiln::torchscript {
 namespace {
 
-struct Row {
-  const char* function;
-  const char* target;
-  const char* arguments;
-};
+using Row = SchemaRow;
 
 constexpr Row kRows[] = {
     {"linear", "aten.linear.default", "input:T weight:T | bias"},
@@ -425,7 +423,9 @@ ArgKind kind_of(std::string_view code) {
 
 std::map<std::string, std::vector<TorchOverload>, std::less<>> build_table() {
   std::map<std::string, std::vector<TorchOverload>, std::less<>> table;
-  for (const Row& row : kRows) {
+  std::vector<Row> rows(std::begin(kRows), std::end(kRows));
+  for (const Row& row : more_schema_rows()) rows.push_back(row);
+  for (const Row& row : rows) {
     TorchOverload overload{row.target, {}, 0};
     std::istringstream words(row.arguments);
     bool optional = false;

@@ -129,6 +129,7 @@ ir::Graph import_archive(const TsArchive& archive, std::optional<std::vector<Inp
 
   ir::Graph graph;
   torch::ConversionContext context(graph, archive.label());
+  context.set_uses_speculative(true);  // the interpreter binds every output of a call
   StorageReader parameters(archive, "data/");
   std::map<const PickleValue*, ir::Value*> bound;
   ScriptEnvironment environment;

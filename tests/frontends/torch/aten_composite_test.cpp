@@ -67,11 +67,21 @@ TEST(AtenComposite, VectorNorms) {
   EXPECT_EQ(results[1].dims(), (Dims{2, 1}));
   EXPECT_THAT(results[1].to_double_vector(), ElementsAre(7, 1));
 
-  AtenHarness infinity;
-  ir::Value* y = infinity.input("y", DType::Float32, Dims{2});
-  EXPECT_THAT(infinity.conversion_error("aten.linalg_vector_norm.default",
-                                        {arg("self", y), arg("ord", kInf)}),
-              HasSubstr("only the 1- and 2-norms"));
+  // Other orders: the largest |x| (inf), the smallest (-inf), the nonzero count (0), and
+  // (sum |x|^p)^(1/p).
+  AtenHarness others;
+  ir::Value* y = others.input("y", DType::Float32, Dims{3});
+  std::vector<ir::Value*> norms;
+  for (double order : {kInf, -kInf, 0.0, 3.0}) {
+    norms.push_back(others.convert("aten.linalg_vector_norm.default",
+                                   {arg("self", y), arg("ord", order)},
+                                   "norm" + std::to_string(norms.size())));
+  }
+  std::vector<Tensor> values = others.run(norms, {{"y", floats({3}, {-2, 0, 1})}});
+  EXPECT_EQ(values[0].to_double_vector().front(), 2);
+  EXPECT_EQ(values[1].to_double_vector().front(), 0);
+  EXPECT_EQ(values[2].to_double_vector().front(), 2);
+  EXPECT_NEAR(values[3].to_double_vector().front(), std::cbrt(9.0), 1e-6);
 }
 
 TEST(AtenComposite, ActivationsMatchPyTorch) {

@@ -279,8 +279,20 @@ TEST(AtenIndexing, ScatterVariants) {
   EXPECT_THAT(results[1].to_double_vector(), ElementsAre(7, 2, 3, 7));
   EXPECT_THAT(results[2].to_double_vector(), ElementsAre(7, 2, 3, 11));
   EXPECT_THAT(results[3].to_double_vector(), ElementsAre(6, 2, 3, 5));
-  amax_args.push_back(arg("include_self", false));
-  EXPECT_THROW(h.convert("aten.scatter_reduce.two", amax_args, "excluded"), Error);
+  // include_self=False: scattered positions reduce src alone, the others keep x.
+  AtenHarness excluded;
+  ir::Value* x2 = excluded.input("x", DType::Float32, Dims{1, 4});
+  ir::Value* index2 = excluded.input("index", DType::Int64, Dims{1, 3});
+  ir::Value* src2 = excluded.input("src", DType::Float32, Dims{1, 3});
+  ir::Value* amax2 = excluded.convert(
+      "aten.scatter_reduce.two",
+      {arg("self", x2), arg("dim", int64_t{1}), arg("index", index2), arg("src", src2),
+       arg("reduce", std::string("amax")), arg("include_self", false)},
+      "excluded");
+  Tensor result = excluded.run_one(amax2, {{"x", floats({1, 4}, {9, 2, 3, 4})},
+                                           {"index", int64s({1, 3}, {3, 0, 3})},
+                                           {"src", floats({1, 3}, {5, 6, 2})}});
+  EXPECT_THAT(result.to_double_vector(), ElementsAre(6, 2, 3, 5));
 }
 
 TEST(AtenReduce, AminAndFullMinMax) {
