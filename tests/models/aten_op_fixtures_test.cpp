@@ -1,8 +1,8 @@
 // One small model per ATen op form that Kiln writes as several core ops, made by real PyTorch
-// (tests/models/aten_ops/make_aten_op_fixtures.py) as torch.export (.pt2), a TorchScript trace
-// (.pt) and ONNX: each loads (with the optimizing passes), runs on the CPU reference and
-// matches PyTorch's outputs, float outputs within the case's normalized-error tolerance
-// (NaN where PyTorch has NaN, nowhere else), integer and bool outputs exactly.
+// (tests/models/aten_ops/make_aten_op_fixtures.py) as torch.export (.pt2, both dialects), a
+// TorchScript trace (.pt) and ONNX: each loads (with the optimizing passes), runs on the CPU
+// reference and matches PyTorch's outputs, float outputs within the case's normalized-error
+// tolerance (NaN where PyTorch has NaN, nowhere else), integer and bool outputs exactly.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -23,7 +23,7 @@ std::filesystem::path cases_folder() {
 
 struct OpCase {
   std::string name;
-  std::string format;  // "pt2", "torchscript", "onnx"
+  std::string format;  // "pt2", "pt2_core" (after run_decompositions), "torchscript", "onnx"
   int inputs = 0;
   int outputs = 0;
   std::optional<double> tolerance;  // none: exact (integer and bool outputs)
@@ -54,7 +54,7 @@ std::vector<OpCase> all_cases() {
   nlohmann::json manifest = nlohmann::json::parse(text.str());
   std::vector<OpCase> cases;
   for (const nlohmann::json& entry : manifest.at("cases")) {
-    for (const char* format : {"pt2", "torchscript", "onnx"}) {
+    for (const char* format : {"pt2", "pt2_core", "torchscript", "onnx"}) {
       OpCase op{entry.at("name"), format, entry.at("inputs"), entry.at("outputs"), {}, {}};
       if (!entry.at("tolerance").is_null()) op.tolerance = entry.at("tolerance").get<double>();
       if (entry.at("failed").contains(format)) op.skip_reason = entry.at("failed").at(format);
@@ -72,6 +72,7 @@ std::string case_name(const testing::TestParamInfo<OpCase>& info) {
 
 const char* extension(const std::string& format) {
   if (format == "pt2") return ".pt2";
+  if (format == "pt2_core") return ".core.pt2";
   if (format == "torchscript") return ".pt";
   return ".onnx";
 }

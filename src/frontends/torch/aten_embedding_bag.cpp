@@ -75,7 +75,7 @@ void convert_embedding_bag(AtenNode& node) {
   DType type = dtype_of(node, weight);
   if (rank_of(node, weight) != 2) node.invalid("weight must be 2-D");
   int64_t padding_idx = node.has("padding_idx") ? node.int_arg("padding_idx") : -1;
-  bool is_private = node.target() == "aten._embedding_bag.default";
+  bool is_private = node.target() != "aten.embedding_bag.padding_idx";
   if (padding_idx < 0 && !is_private && node.has("padding_idx")) {
     const ir::Dim& rows = weight->shape[0];
     if (!rows.is_static()) node.unsupported("a negative padding_idx with a run-time row count");
@@ -119,6 +119,7 @@ void add_embedding_bag_ops(AtenTable& table) {
   table["aten.embedding_bag.default"] = convert_embedding_bag;
   table["aten.embedding_bag.padding_idx"] = convert_embedding_bag;
   table["aten._embedding_bag.default"] = convert_embedding_bag;
+  table["aten._embedding_bag_forward_only.default"] = convert_embedding_bag;
 }
 
 }  // namespace kiln::torch

@@ -17,6 +17,12 @@ AtenConverter arithmetic(std::string op, bool true_division = false) {
     if (true_division && !is_floating(type)) type = DType::Float32;  // int / int is float
     ir::Value* left = operand(node, "self", type);
     ir::Value* right = operand(node, "other", type);
+    if (type == DType::Bool && (op == "Mul" || op == "Add")) {
+      // bool * bool is and, bool + bool is or (PyTorch's core decompositions write both).
+      if (op == "Mul") return node.set_output(0, node.add("And", {left, right}));
+      ir::Value* neither = node.add("And", {node.add("Not", {left}), node.add("Not", {right})});
+      return node.set_output(0, node.add("Not", {neither}));
+    }
     double alpha = node.float_arg("alpha", 1.0);
     if (alpha != 1.0) right = node.add("Mul", {right, scalar_constant(node, alpha, type)});
     node.set_output(0, node.add(op, {left, right}));

@@ -292,6 +292,23 @@ void convert_bilinear(AtenNode& node) {
   node.set_output(0, result);
 }
 
+// _trilinear(i1, i2, i3, expand1, expand2, expand3, sumdim, unroll_dim) (the core dialect's
+// bilinear): each input with unit dims inserted at its expand list, the three multiplied, and
+// the product summed over sumdim.
+void convert_trilinear(AtenNode& node) {
+  ir::Value* product = nullptr;
+  for (int i = 1; i <= 3; ++i) {
+    std::string index = std::to_string(i);
+    ir::Value* input = node.tensor("i" + index);
+    std::vector<int64_t> expand = node.ints("expand" + index, {});
+    if (!expand.empty()) input = unsqueezed(node, input, expand);
+    product = product ? node.add("Mul", {product, input}) : input;
+  }
+  std::vector<int64_t> sum = node.ints("sumdim", {});
+  if (sum.empty()) return node.set_output(0, product);
+  node.set_output(0, node.add("ReduceSum", {product}, reduction_attrs(sum, false)));
+}
+
 }  // namespace
 
 // The p-norm of x over `axes` (empty: all): 2 and 1 as ir's composites, inf / -inf as the
@@ -525,6 +542,7 @@ void add_matrix_ops(AtenTable& table) {
   table["aten.addbmm.default"] = convert_addbmm;
   table["aten.kron.default"] = convert_kron;
   table["aten.bilinear.default"] = convert_bilinear;
+  table["aten._trilinear.default"] = convert_trilinear;
   table["aten.cdist.default"] = convert_cdist;
   table["aten._cdist_forward.default"] = convert_cdist;
   table["aten.pdist.default"] = convert_pdist;

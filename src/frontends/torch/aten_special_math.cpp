@@ -245,6 +245,13 @@ void convert_rrelu(AtenNode& node) {
   node.set_output(0, m("Where", {m("Less", {x, m.number(0)}), m("Mul", {x, m.number(slope)}), x}));
 }
 
+// rrelu_with_noise_functional (the core dialect's rrelu) → (out, noise): in evaluation the
+// noise is untouched.
+void convert_rrelu_with_noise(AtenNode& node) {
+  convert_rrelu(node);
+  if (node.output_count() > 1) node.set_output(1, node.tensor("noise"));
+}
+
 // alpha_dropout / feature_alpha_dropout (input, p, train): the identity in evaluation.
 void convert_alpha_dropout(AtenNode& node) {
   if (node.bool_arg("train", false) && node.float_arg("p", 0.0) > 0) {
@@ -296,6 +303,7 @@ void add_special_math_ops(AtenTable& table) {
   table["aten.log_sigmoid.default"] = convert_log_sigmoid;
   table["aten.log_sigmoid_forward.default"] = convert_log_sigmoid;
   table["aten.rrelu.default"] = convert_rrelu;
+  table["aten.rrelu_with_noise_functional.default"] = convert_rrelu_with_noise;
   table["aten.alpha_dropout.default"] = convert_alpha_dropout;
   table["aten.feature_alpha_dropout.default"] = convert_alpha_dropout;
   table["aten.clamp_min.Tensor"] = bounded("Max", "min");

@@ -121,6 +121,8 @@ size_t tuple_output_count(const std::string& target) {
       {"aten.embedding_bag.default", 4},
       {"aten.embedding_bag.padding_idx", 4},
       {"aten._embedding_bag.default", 4},
+      {"aten._embedding_bag_forward_only.default", 4},
+      {"aten.rrelu_with_noise_functional.default", 2},
   };
   auto found = kCounts.find(target);
   return found == kCounts.end() ? 0 : found->second;

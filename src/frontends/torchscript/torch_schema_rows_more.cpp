@@ -169,6 +169,13 @@ constexpr SchemaRow kRows[] = {
      "input:T output_size align_corners scale_factors"},
     {"_upsample_bicubic2d_aa", "aten._upsample_bicubic2d_aa.default",
      "self:T output_size:L align_corners | scales_h scales_w"},
+    {"_embedding_bag_forward_only", "aten._embedding_bag_forward_only.default",
+     "weight:T indices:T offsets:T | scale_grad_by_freq mode:N sparse per_sample_weights "
+     "include_last_offset padding_idx:N"},
+    {"_trilinear", "aten._trilinear.default",
+     "i1:T i2:T i3:T expand1:L expand2:L expand3:L sumdim:L | unroll_dim"},
+    {"rrelu_with_noise_functional", "aten.rrelu_with_noise_functional.default",
+     "self:T noise:T | lower upper training generator"},
 };
 
 }  // namespace

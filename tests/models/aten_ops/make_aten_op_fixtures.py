@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Makes one small model per ATen op (or op form) that Kiln's PyTorch frontends convert
-into several core ops, exported by real PyTorch as torch.export (.pt2), a TorchScript trace
-(.pt) and ONNX (dynamo exporter), each with its inputs and PyTorch's outputs. The test
+into several core ops, exported by real PyTorch as torch.export (.pt2, and .core.pt2 after
+run_decompositions()), a TorchScript trace (.pt) and ONNX (dynamo exporter), each with its
+inputs and PyTorch's outputs. The test
 tests/frontends/torch/aten_op_fixtures_test.cpp runs every one on the CPU reference and
 compares it with PyTorch.
 
 Run with PyTorch 2.x (CPU is enough):
     python3 tests/models/aten_ops/make_aten_op_fixtures.py --out tests/models/aten_ops
-Writes <case>.pt2 / .pt / .onnx, <case>.safetensors (input_<i>, output_<i>) and
+Writes <case>.pt2 / .core.pt2 / .pt / .onnx, <case>.safetensors (input_<i>, output_<i>) and
 manifest.json (cases, formats made, the exporters' failures, the PyTorch release).
 """
 import argparse
@@ -283,6 +284,8 @@ def main():
         stem = os.path.join(args.out, name)
         exporters = {
             "pt2": lambda: torch.export.save(torch.export.export(model, tuple(inputs)), stem + ".pt2"),
+            "pt2_core": lambda: torch.export.save(
+                torch.export.export(model, tuple(inputs)).run_decompositions(), stem + ".core.pt2"),
             "torchscript": lambda: torch.jit.trace(model, tuple(inputs), check_trace=False).save(stem + ".pt"),
             "onnx": lambda: torch.onnx.export(model, tuple(inputs), stem + ".onnx", dynamo=True,
                                               opset_version=20, verbose=False,
