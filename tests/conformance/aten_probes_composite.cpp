@@ -16,6 +16,13 @@ std::vector<ProbeCall> composite_calls() {
              s.f32("x1", {3, 4}),       s.f32("x2", {5, 4}),   value("p", 2.0),
              value("dim", int64_t{-1}), value("eps", 1e-8)};
        }},
+      {"trilinear",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{s.f32("i1", {2, 3}),        s.f32("i2", {5, 3, 4}),
+                                           s.f32("i3", {2, 4}),        value("expand1", Ints{1, 3}),
+                                           value("expand2", Ints{0}),  value("expand3", Ints{1, 2}),
+                                           value("sumdim", Ints{2, 3})};
+       }},
       {"matrix-vector",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("self", {3}), s.f32("mat", {3, 4}),
