@@ -51,6 +51,48 @@ Term sum_out(CoreOpBuilder& b, Term term, const Labels& keep, bool last = false)
   return {sum, kept};
 }
 
+// `term` with each repeated label taken once: the diagonal over the two dims that share it,
+// both moved last, flattened to n * n, and every (n + 1)-th element gathered.
+Term diagonals(CoreOpBuilder& b, Term term, const std::string& equation) {
+  for (;;) {
+    int64_t first = -1, second = -1;
+    for (size_t i = 0; i < term.labels.size() && second < 0; ++i) {
+      for (size_t j = i + 1; j < term.labels.size(); ++j) {
+        if (term.labels[i] != term.labels[j]) continue;
+        first = static_cast<int64_t>(i);
+        second = static_cast<int64_t>(j);
+        break;
+      }
+    }
+    if (second < 0) return term;
+    Dim a = dim_of(term.value, first), c = dim_of(term.value, second);
+    check(a.is_static() && c.is_static() && a.value == c.value, ErrorKind::Unsupported,
+          "einsum equation '", equation, "': a diagonal needs two dims of one known size, got ",
+          a.to_string(), " and ", c.to_string());
+    int64_t n = a.value;
+    std::vector<int64_t> perm, shape;
+    Labels labels;
+    for (size_t i = 0; i < term.labels.size(); ++i) {
+      if (static_cast<int64_t>(i) == first || static_cast<int64_t>(i) == second) continue;
+      perm.push_back(static_cast<int64_t>(i));
+      shape.push_back(0);  // Reshape's 0: this dim as it is
+      labels.push_back(term.labels[i]);
+    }
+    perm.insert(perm.end(), {first, second});
+    shape.push_back(n * n);
+    labels.push_back(term.labels[static_cast<size_t>(first)]);
+    std::vector<int64_t> positions;
+    for (int64_t k = 0; k < n; ++k) positions.push_back(k * (n + 1));
+    Value* moved = b.add("Transpose", {term.value}, {{"perm", perm}});
+    Value* flat = b.add("Reshape", {moved, b.constant(Tensor::from_vector<int64_t>(
+                                               {static_cast<int64_t>(shape.size())}, shape))});
+    Value* index = b.constant(Tensor::from_vector<int64_t>({n}, positions));
+    Value* diagonal =
+        b.add("Gather", {flat, index}, {{"axis", static_cast<int64_t>(shape.size()) - 1}});
+    term = {diagonal, labels};
+  }
+}
+
 // `term` with its dims in the order of `order` (a permutation of its labels).
 Term arrange(CoreOpBuilder& b, const Term& term, const Labels& order, bool last = false) {
   std::vector<int64_t> perm;
@@ -219,7 +261,13 @@ Value* einsum(CoreOpBuilder& b, const std::string& equation, const std::vector<V
     ranks.push_back(operand->shape.rank_known() ? operand->shape.rank() : -1);
   }
   EinsumEquation parsed = parse_einsum(equation, ranks);
-  Term result{operands[0], parsed.inputs[0]};
+  std::vector<Value*> values;
+  for (size_t i = 0; i < operands.size(); ++i) {
+    Term unique = diagonals(b, {operands[i], parsed.inputs[i]}, equation);
+    values.push_back(unique.value);
+    parsed.inputs[i] = unique.labels;
+  }
+  Term result{values[0], parsed.inputs[0]};
   if (operands.size() == 1) {
     Labels remaining;
     for (int label : result.labels) {
@@ -237,7 +285,7 @@ Value* einsum(CoreOpBuilder& b, const std::string& equation, const std::vector<V
     }
     bool last = i + 1 == operands.size();
     result =
-        contract(b, result, {operands[i], parsed.inputs[i]}, keep, last ? &parsed.output : nullptr);
+        contract(b, result, {values[i], parsed.inputs[i]}, keep, last ? &parsed.output : nullptr);
   }
   return result.value;
 }

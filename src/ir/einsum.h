@@ -22,11 +22,13 @@ struct EinsumEquation {
 
 // Parses `equation` (spaces ignored; "->" and the output optional) for operands of `ranks`
 // (-1 where unknown; a rank is needed only for a term with "..."). InvalidModel naming the
-// equation when it is malformed or does not fit the operands; Unsupported for a letter
-// repeated within one operand (a diagonal).
+// equation when it is malformed or does not fit the operands. A letter may repeat within one
+// operand (a diagonal: "ii->i", "bii->b").
 EinsumEquation parse_einsum(const std::string& equation, const std::vector<int64_t>& ranks);
 
-// The einsum of `operands` (one or more), contracted pairwise from the left: letters found in
+// The einsum of `operands` (one or more): an operand whose letter repeats first becomes its
+// diagonal over those dims (their sizes must be known and equal), then, contracted pairwise
+// from the left: letters found in
 // one operand only and not kept are summed first (ReduceSum), then each pair becomes one
 // batched MatMul over [batch..., M, K] x [batch..., K, N] (MatMul broadcasts size-1 batch
 // dims), reshaped and transposed to the output's order.

@@ -121,14 +121,6 @@ EinsumEquation parse_einsum(const std::string& equation, const std::vector<int64
     }
     ellipsis_dims = std::max(ellipsis_dims, extra);
     parsed.inputs.push_back(expand(term, extra));
-    std::vector<int> sorted = parsed.inputs.back();
-    std::sort(sorted.begin(), sorted.end());
-    auto repeat = std::adjacent_find(sorted.begin(), sorted.end());
-    if (repeat != sorted.end()) {  // (check() would read *repeat even when there is none)
-      fail(ErrorKind::Unsupported, "einsum equation '", equation, "': subscript '",
-           letter_of(*repeat), "' repeats within operand ", i,
-           " (a diagonal), which Kiln does not support");
-    }
   }
   if (!rhs) {
     parsed.output = implicit_output(parsed, ellipsis_dims);

@@ -76,7 +76,7 @@ TEST(OnnxEinsum, ErrorsNameTheNodeAndEquation) {
     }
     return std::string("no error");
   };
-  std::string diagonal = message("ii->i", {{3, 3}}, ErrorKind::Unsupported);
+  std::string diagonal = message("ii->i", {{3, 4}}, ErrorKind::Unsupported);
   EXPECT_THAT(diagonal, HasSubstr("node 'e' (Einsum)"));
   EXPECT_THAT(diagonal, HasSubstr("einsum equation 'ii->i'"));
   std::string malformed = message("ij,jk->ik", {{2, 3}}, ErrorKind::InvalidModel);

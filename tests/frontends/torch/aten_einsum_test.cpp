@@ -71,6 +71,13 @@ TEST(AtenEinsum, MatchesLoops) {
       {"...ij,jk", {{2, 2, 3}, {3, 4}}, "aij,jk->aik"},
       // A contracted letter of size 1 on one side broadcasts (torch sums the other side).
       {"ij,jk->ik", {{2, 1}, {3, 4}}, ""},
+      // Diagonals: a letter repeated within one operand.
+      {"ii->i", {{3, 3}}, ""},
+      {"ii", {{3, 3}}, "ii->"},
+      {"bii->bi", {{2, 4, 4}}, ""},
+      {"iji->j", {{3, 2, 3}}, ""},
+      {"iij,jk->ik", {{3, 3, 2}, {2, 4}}, ""},
+      {"iii->i", {{2, 2, 2}}, ""},
   };
   for (const EinsumCase& c : cases) expect_matches_loops(c);
 }
@@ -102,7 +109,7 @@ TEST(AtenEinsum, AttentionScoresAreOneMatMul) {
   EXPECT_EQ(h.ops(), (std::vector<std::string>{"Transpose", "MatMul"}));
 }
 
-TEST(AtenEinsum, RefusesDiagonalsAndMalformedEquations) {
+TEST(AtenEinsum, RefusesRaggedDiagonalsAndMalformedEquations) {
   auto error = [](const std::string& equation, std::vector<Dims> dims) {
     AtenHarness h;
     TensorList operands;
@@ -116,7 +123,7 @@ TEST(AtenEinsum, RefusesDiagonalsAndMalformedEquations) {
     }
     return std::pair(ErrorKind::Runtime, std::string("no error"));
   };
-  auto [diagonal_kind, diagonal] = error("ii->i", {{3, 3}});
+  auto [diagonal_kind, diagonal] = error("ii->i", {{3, 4}});
   EXPECT_EQ(diagonal_kind, ErrorKind::Unsupported);
   EXPECT_THAT(diagonal, HasSubstr("einsum equation 'ii->i'"));
   EXPECT_THAT(diagonal, HasSubstr("diagonal"));

@@ -150,6 +150,7 @@ CASES = {
     "diag_embed": (lambda a: torch.diag_embed(a), [A()], 0),
     "diag_embed_dims": (lambda a: torch.diag_embed(a, 1, 0, 2), [A()], 0),
     "trace": (torch.trace, [A()], 1e-6),
+    "einsum_diagonal": (lambda a, b: torch.einsum("bii,ij->bj", a, b), [randn(2, 4, 4), randn(4, 3)], 1e-6),
     "eye": (lambda a: a[:, :4] + torch.eye(4), [A()], 0),
     "eye_rect": (lambda a: a + torch.eye(4, 6), [A()], 0),
     "linspace": (lambda a: a * torch.linspace(-1, 2, 6), [A()], 1e-7),
