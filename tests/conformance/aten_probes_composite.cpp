@@ -23,6 +23,10 @@ std::vector<ProbeCall> composite_calls() {
                                            value("expand2", Ints{0}),  value("expand3", Ints{1, 2}),
                                            value("sumdim", Ints{2, 3})};
        }},
+      {"polygamma",
+       [](ProbeScope& s) {
+         return std::vector<NamedArgument>{value("n", int64_t{1}), s.f32("self", {2, 3})};
+       }},
       {"matrix-vector",
        [](ProbeScope& s) {
          return std::vector<NamedArgument>{s.f32("self", {3}), s.f32("mat", {3, 4}),

@@ -45,6 +45,7 @@ void add_matrix_ops(AtenTable& table);        // tril/triu, diagonal, eye, dot, 
 void add_index_update_ops(
     AtenTable& table);                     // index_add/copy/fill, masked_scatter, isin, bucketize
 void add_norm_pool_ops(AtenTable& table);  // rms_norm, adaptive max pooling
+void add_special_function_ops(AtenTable& table);  // lgamma, digamma, polygamma, erfinv, i0, i1
 // _to_copy / to with a complex dtype: converts it (true) or leaves it to the caller (false).
 bool converts_to_complex(AtenNode& node);
 

@@ -54,6 +54,7 @@ AtenTable build_table() {
   add_matrix_ops(table);
   add_index_update_ops(table);
   add_norm_pool_ops(table);
+  add_special_function_ops(table);
   const std::vector<std::string> mutable_ops = {
       "aten.add.Tensor",         "aten.add.Scalar",          "aten.sub.Tensor",
       "aten.sub.Scalar",         "aten.mul.Tensor",          "aten.mul.Scalar",

@@ -1,7 +1,7 @@
 // torch.* → ATen overload rows for the ops the shared converters write as several core ops
-// (aten_special_math, aten_statistics, aten_layout, aten_matrix, aten_index_update,
-// aten_embedding_bag, aten_norm_pool). Made from PyTorch's own schemas (argument names and
-// order, defaults after '|'); overloads of one function most specific first.
+// (aten_special_math, aten_special_functions, aten_statistics, aten_layout, aten_matrix,
+// aten_index_update, aten_embedding_bag, aten_norm_pool). Made from PyTorch's own schemas (argument
+// names and order, defaults after '|'); overloads of one function most specific first.
 #include "frontends/torchscript/torch_schema_rows.h"
 
 namespace kiln::torchscript {
@@ -176,6 +176,17 @@ constexpr SchemaRow kRows[] = {
      "i1:T i2:T i3:T expand1:L expand2:L expand3:L sumdim:L | unroll_dim"},
     {"rrelu_with_noise_functional", "aten.rrelu_with_noise_functional.default",
      "self:T noise:T | lower upper training generator"},
+    {"lgamma", "aten.lgamma.default", "self:T"},
+    {"digamma", "aten.digamma.default", "self:T"},
+    {"special_digamma", "aten.special_digamma.default", "self:T"},
+    {"polygamma", "aten.polygamma.default", "n:N self:T"},
+    {"erfinv", "aten.erfinv.default", "self:T"},
+    {"special_erfinv", "aten.special_erfinv.default", "self:T"},
+    {"i0", "aten.i0.default", "self:T"},
+    {"special_i0", "aten.special_i0.default", "self:T"},
+    {"special_i0e", "aten.special_i0e.default", "self:T"},
+    {"special_i1", "aten.special_i1.default", "self:T"},
+    {"special_i1e", "aten.special_i1e.default", "self:T"},
 };
 
 }  // namespace

@@ -91,6 +91,16 @@ CASES = {
     "clamp_tensor": (lambda a, lo, hi: torch.clamp(a, lo, hi + 1), [A(), A(), A()], 0),
     "clamp_min_tensor": (torch.clamp_min, [A(), A()], 0),
     "clip_tensor": (lambda a, hi: torch.clip(a, max=hi), [A(), randn(6)], 0),
+    # special functions
+    "lgamma": (torch.lgamma, [torch.cat([torch.tensor([0.0, -1.0, 1.0, 2.0, 0.5, -0.5, -2.5, 1e-3]), rand(24) * 30 - 10, rand(8) * 1e4])], 2e-6),
+    "digamma": (torch.digamma, [torch.cat([torch.tensor([0.0, -0.0, -1.0, 1.0, 0.5, -0.5, -2.5, 1e-3]), rand(24) * 30 - 10, rand(8) * 1e4])], 2e-6),
+    "polygamma1": (lambda a: torch.polygamma(1, a), [rand(32) * 20 + 0.05], 2e-6),
+    "polygamma3": (lambda a: torch.polygamma(3, a), [rand(32) * 20 + 0.05], 2e-6),
+    "erfinv": (torch.erfinv, [torch.cat([torch.tensor([-1.0, 1.0, 0.0, 0.999999, -0.9999, 1.5]), rand(26) * 2 - 1])], 2e-6),
+    "i0": (torch.i0, [randn(32) * 8], 2e-6),
+    "i0e": (torch.special.i0e, [randn(32) * 8], 2e-6),
+    "i1": (torch.special.i1, [randn(32) * 8], 2e-6),
+    "i1e": (torch.special.i1e, [randn(32) * 8], 2e-6),
     # reductions and statistics
     "all_dim": (lambda a: (a > -1).all(dim=1), [A()], None),
     "all": (lambda a: (a > -3).all(), [A()], None),
