@@ -24,15 +24,17 @@ std::optional<std::vector<double>> constant_floats(OnnxNode& node, size_t index,
 // The attributes Kiln refuses: each must keep its ONNX default.
 void refuse_unsupported(OnnxNode& node) {
   const std::string mode = node.attr_string("mode", "nearest");
-  if (mode != "nearest" && mode != "linear") {
-    node.unsupported("mode '", mode, "' (Kiln resizes with nearest or linear)");
+  if (mode != "nearest" && mode != "linear" && mode != "cubic") {
+    node.invalid("mode '", mode, "' (nearest, linear or cubic)");
   }
   const std::string coordinates = node.attr_string("coordinate_transformation_mode", "half_pixel");
   if (coordinates == "tf_crop_and_resize") {
     node.unsupported("coordinate_transformation_mode 'tf_crop_and_resize' (and so roi and ",
                      "extrapolation_value)");
   }
-  if (node.attr_int("antialias", 0) != 0) return;  // antialiased(): checks its own
+  // Cubic and antialiased resizes are products with weight matrices (separable(): checks its
+  // own attributes).
+  if (mode == "cubic" || node.attr_int("antialias", 0) != 0) return;
   if (node.attr_int("exclude_outside", 0) != 0) {
     node.unsupported("exclude_outside ", node.attr_int("exclude_outside", 0));
   }
@@ -40,41 +42,61 @@ void refuse_unsupported(OnnxNode& node) {
   if (policy != "stretch") node.unsupported("keep_aspect_ratio_policy '", policy, "'");
 }
 
-// antialias=1 as PyTorch exports antialiased bilinear resizes (linear, half_pixel,
-// exclude_outside=1): per resized axis, a MatMul with the constant weights of
-// ir::antialiased_resize_weights, which match ONNX's reference there. Other forms are refused.
-void antialiased(OnnxNode& node, ir::Value* x, const std::vector<int64_t>& sizes,
-                 const std::vector<double>& scales) {
+// The [in, out] weights of a cubic or antialiased resize along one axis (see
+// ir/resize_weights.h); antialiasing as PyTorch exports it (linear, half_pixel,
+// exclude_outside=1, which match ONNX's reference there).
+std::vector<double> separable_weights(OnnxNode& node, int64_t in, int64_t out, double scale,
+                                      bool scale_given) {
   const std::string mode = node.attr_string("mode", "nearest");
   const std::string coordinates = node.attr_string("coordinate_transformation_mode", "half_pixel");
-  if (mode != "linear" || coordinates != "half_pixel" || node.attr_int("exclude_outside", 0) != 1) {
-    node.unsupported("antialias with mode '", mode, "', coordinate_transformation_mode '",
-                     coordinates, "', exclude_outside ", node.attr_int("exclude_outside", 0),
-                     " (Kiln antialiases linear, half_pixel, exclude_outside=1 resizes)");
+  bool exclude = node.attr_int("exclude_outside", 0) != 0;
+  if (node.attr_int("antialias", 0) != 0) {
+    if (mode != "linear" || coordinates != "half_pixel" || !exclude) {
+      node.unsupported("antialias with mode '", mode, "', coordinate_transformation_mode '",
+                       coordinates, "', exclude_outside ", exclude,
+                       " (Kiln antialiases linear, half_pixel, exclude_outside=1 resizes)");
+    }
+    return ir::antialiased_resize_weights(in, out, 1.0 / scale, false);
   }
+  double resized_length = scale_given ? double(in) * scale : double(out);
+  std::vector<double> sources =
+      ir::resize_source_coordinates(coordinates, in, out, scale, resized_length);
+  if (sources.empty()) {
+    node.unsupported("cubic with coordinate_transformation_mode '", coordinates, "'");
+  }
+  return ir::cubic_resize_weights(in, sources, node.attr_float("cubic_coeff_a", -0.75), exclude);
+}
+
+// A cubic or antialiased resize: per resized axis, a MatMul with constant weights (the axis
+// moved last and back). The resized axes need sizes known at import.
+void separable(OnnxNode& node, ir::Value* x, const std::vector<int64_t>& sizes,
+               const std::vector<double>& scales) {
+  const std::string policy = node.attr_string("keep_aspect_ratio_policy", "stretch");
+  if (policy != "stretch") node.unsupported("keep_aspect_ratio_policy '", policy, "'");
   DType dtype = x->dtype;
-  if (!is_floating(dtype)) node.unsupported("antialias of a ", dtype_name(dtype), " input");
+  if (!is_floating(dtype)) node.unsupported("a cubic or antialiased resize of ", dtype_name(dtype));
   const int64_t rank = x->shape.rank();
   ir::Value* result = x;
   for (int64_t axis = 0; axis < rank; ++axis) {
     const ir::Dim& dim = x->shape[axis];
     const auto i = static_cast<size_t>(axis);
     if (sizes[i] < 0 && scales[i] == 1.0) continue;  // not resized
-    if (!dim.is_static()) node.unsupported("antialias along axis ", axis, " of run-time size");
+    if (!dim.is_static()) node.unsupported("resizing axis ", axis, " of run-time size");
     int64_t out =
         sizes[i] >= 0 ? sizes[i] : static_cast<int64_t>(std::floor(double(dim.value) * scales[i]));
-    if (out == dim.value && (sizes[i] >= 0 || scales[i] == 1.0)) continue;
-    double scale = scales[i] > 0 ? 1.0 / scales[i] : double(dim.value) / double(out);
-    std::vector<double> weights = ir::antialiased_resize_weights(dim.value, out, scale, false);
+    double scale = scales[i] > 0 ? scales[i] : double(out) / double(dim.value);
+    if (out == dim.value && scale == 1.0) continue;
+    std::vector<double> weights = separable_weights(node, dim.value, out, scale, scales[i] > 0);
     OnnxOpBuilder builder(node);
     ir::Value* matrix =
         builder.constant(Tensor::from_vector<double>({dim.value, out}, weights).to(dtype));
     std::vector<int64_t> swap;
     for (int64_t d = 0; d < rank; ++d) swap.push_back(d);
     std::swap(swap[i], swap.back());
-    ir::Value* last = axis == rank - 1 ? result : node.add("Transpose", {result}, {{"perm", swap}});
-    ir::Value* resized = node.add("MatMul", {last, matrix});
-    result = axis == rank - 1 ? resized : node.add("Transpose", {resized}, {{"perm", swap}});
+    bool last = axis == rank - 1;
+    ir::Value* moved = last ? result : node.add("Transpose", {result}, {{"perm", swap}});
+    ir::Value* resized = node.add("MatMul", {moved, matrix});
+    result = last ? resized : node.add("Transpose", {resized}, {{"perm", swap}});
   }
   node.alias_output(0, result);
 }
@@ -124,7 +146,9 @@ void import_resize(OnnxNode& node) {
       all_scales[axis] = 0.0;  // output size / input size
     }
   }
-  if (node.attr_int("antialias", 0) != 0) return antialiased(node, x, all_sizes, all_scales);
+  if (node.attr_int("antialias", 0) != 0 || node.attr_string("mode", "nearest") == "cubic") {
+    return separable(node, x, all_sizes, all_scales);
+  }
   AttrMap attrs = node.copied_attrs({"mode", "coordinate_transformation_mode", "nearest_mode"});
   attrs["sizes"] = all_sizes;
   attrs["scales"] = all_scales;

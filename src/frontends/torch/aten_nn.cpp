@@ -444,6 +444,9 @@ void add_nn_ops(AtenTable& table) {
   table["aten.conv3d.default"] = convert_conv;
   table["aten.conv1d.padding"] = convert_conv;
   table["aten.conv2d.padding"] = convert_conv;
+  table["aten.conv3d.padding"] = convert_conv;
+  // TorchScript traces a convolution with padding='same' / 'valid' as _convolution_mode.
+  table["aten._convolution_mode.default"] = convert_conv;
   table["aten.convolution.default"] = convert_convolution;
   table["aten.conv_transpose1d.default"] = convert_conv_transpose;
   table["aten.conv_transpose2d.input"] = convert_conv_transpose;

@@ -99,36 +99,24 @@ AtenConverter upsample(Kind kind, size_t dims, bool vec) {
   };
 }
 
-// PyTorch's bicubic weights (A = -0.75) for the four taps around a source position t past
-// its floor.
-std::array<double, 4> cubic_weights(double t) {
-  constexpr double a = -0.75;
-  auto near = [](double x) { return ((a + 2) * x - (a + 3)) * x * x + 1; };       // |x| <= 1
-  auto far = [](double x) { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a; };  // 1 < |x| < 2
-  return {far(t + 1), near(t), near(1 - t), far(2 - t)};
-}
-
 // The [in, out] matrix whose column o holds the bicubic weights output element o takes from
-// each input element, as PyTorch's upsample_bicubic2d computes them: source position
-// (o + 0.5) * scale - 0.5 (align_corners: o * (in - 1) / (out - 1)), scale 1 / scale_factor
-// where one is given, else in / out; taps past either end read the edge element.
+// each input element, as PyTorch's upsample_bicubic2d computes them (A = -0.75): source
+// position (o + 0.5) * scale - 0.5 (align_corners: o * (in - 1) / (out - 1)), scale
+// 1 / scale_factor where one is given, else in / out, its floor kept below `in` and the
+// fraction within [0, 1]; taps past either end read the edge element.
 Tensor bicubic_matrix(int64_t in, int64_t out, bool align_corners, double given_scale,
                       DType dtype) {
   double scale = align_corners     ? (out > 1 ? double(in - 1) / double(out - 1) : 0.0)
                  : given_scale > 0 ? 1.0 / given_scale
                                    : double(in) / double(out);
-  std::vector<double> matrix(static_cast<size_t>(in * out), 0.0);
+  std::vector<double> sources;
   for (int64_t o = 0; o < out; ++o) {
     double source = align_corners ? scale * double(o) : scale * (double(o) + 0.5) - 0.5;
-    int64_t floor = std::min(static_cast<int64_t>(std::floor(source)), in - 1);
-    double t = std::clamp(source - double(floor), 0.0, 1.0);
-    std::array<double, 4> weights = cubic_weights(t);
-    for (int64_t j = 0; j < 4; ++j) {
-      int64_t tap = std::clamp<int64_t>(floor - 1 + j, 0, in - 1);
-      matrix[static_cast<size_t>(tap * out + o)] += weights[static_cast<size_t>(j)];
-    }
+    double floor = std::min(std::floor(source), double(in - 1));
+    sources.push_back(floor + std::clamp(source - floor, 0.0, 1.0));
   }
-  return Tensor::from_vector<double>({in, out}, matrix).to(dtype);
+  return Tensor::from_vector<double>({in, out}, ir::cubic_resize_weights(in, sources, -0.75, false))
+      .to(dtype);
 }
 
 // The [in, out] matrix of PyTorch's antialiased resize (_upsample_bilinear2d_aa and

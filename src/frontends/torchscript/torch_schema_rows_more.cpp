@@ -187,6 +187,9 @@ constexpr SchemaRow kRows[] = {
     {"special_i0e", "aten.special_i0e.default", "self:T"},
     {"special_i1", "aten.special_i1.default", "self:T"},
     {"special_i1e", "aten.special_i1e.default", "self:T"},
+    {"_convolution_mode", "aten._convolution_mode.default",
+     "input:T weight:T bias stride:L padding:S dilation:L groups"},
+    {"conv3d", "aten.conv3d.padding", "input:T weight:T bias stride padding:S | dilation groups"},
 };
 
 }  // namespace

@@ -293,10 +293,11 @@ TEST(OnnxOps, ResizeUnsupportedFormsNameTheNode) {
     builder.output("y");
     return import_error(builder);
   };
-  Error cubic = error_of("mode", "cubic");
-  EXPECT_EQ(cubic.kind(), ErrorKind::Unsupported);
-  EXPECT_THAT(cubic.what(), HasSubstr("node 'up' (Resize)"));
-  EXPECT_THAT(cubic.what(), HasSubstr("mode 'cubic'"));
+  // Cubic resizes are products with weight matrices; an unknown mode is an invalid model.
+  Error lanczos = error_of("mode", "lanczos");
+  EXPECT_EQ(lanczos.kind(), ErrorKind::InvalidModel);
+  EXPECT_THAT(lanczos.what(), HasSubstr("node 'up' (Resize)"));
+  EXPECT_THAT(lanczos.what(), HasSubstr("mode 'lanczos'"));
   EXPECT_THAT(error_of("coordinate_transformation_mode", "tf_crop_and_resize").what(),
               HasSubstr("'tf_crop_and_resize'"));
   // Antialiasing: linear, half_pixel, exclude_outside=1 only (what PyTorch exports).

@@ -216,6 +216,11 @@ CASES = {
     "interpolate_bilinear_antialias_corners": (lambda a: F.interpolate(a, size=(4, 6), mode="bilinear", antialias=True, align_corners=True), [randn(1, 2, 9, 13)], 1e-6),
     "pixel_shuffle": (lambda a: F.pixel_shuffle(a, 2), [randn(2, 8, 3, 5)], 0),
     "pixel_unshuffle": (lambda a: F.pixel_unshuffle(a, 2), [randn(2, 3, 4, 6)], 0),
+    "conv2d_padding_same": (lambda a, w: F.conv2d(a, w, padding="same", dilation=2), [B(), randn(4, 3, 3, 3)], 1e-6),
+    "conv1d_padding_valid": (lambda a, w: F.conv1d(a, w, padding="valid"), [randn(2, 3, 9), randn(4, 3, 3)], 1e-6),
+    "conv3d_padding_same": (lambda a, w: F.conv3d(a, w, padding="same"), [randn(1, 2, 4, 5, 6), randn(3, 2, 3, 3, 3)], 1e-6),
+    "interpolate_bicubic": (lambda a: F.interpolate(a, size=(11, 5), mode="bicubic"), [B()], 1e-6),
+    "interpolate_bicubic_corners": (lambda a: F.interpolate(a, scale_factor=1.5, mode="bicubic", align_corners=True), [B()], 1e-6),
     "avg_pool3d_unbatched": (lambda a: F.avg_pool3d(a, 2), [B()], 1e-6),
     "max_pool2d_unbatched": (lambda a: F.max_pool2d(a[0], 3, 2, 1), [B()], 0),
 }
