@@ -18,13 +18,16 @@ HUGGING_FACE = ("bert", "roberta", "distilbert", "albert", "deberta_v2", "llama"
                 "funnel", "beit", "levit", "speech_to_text", "wavlm", "sew", "persimmon",
                 "nemotron", "groupvit", "mamba", "yolos", "swin2sr", "mobilevit", "fnet", "mixtral",
                 "qwen2_moe", "qwen3_moe", "olmoe", "granitemoe", "qwen3", "gemma2", "gemma3", "opt",
-                "gpt_bigcode", "starcoder2", "mobilebert", "dinov2")
+                "gpt_bigcode", "starcoder2", "mobilebert", "dinov2", "electra", "mpnet", "roformer",
+                "big_bird", "mpt", "olmo2", "cohere", "stablelm", "deit", "focalnet", "dpt",
+                "siglip_vision")
 VIDEO = ("r3d_18", "r2plus1d_18", "swin3d_t")
 # timm architectures torchvision and transformers lack (pip install timm; skipped without it).
 TIMM = ("nf_resnet26", "convnextv2_atto", "hiera_tiny_224", "twins_svt_small", "efficientformerv2_s0",
         "fastvit_t8", "repvit_m1", "mobilenetv4_conv_small", "eva02_tiny_patch14_224", "cait_xxs24_224",
         "xcit_nano_12_p16_224", "coatnet_0_rw_224", "pvt_v2_b0", "edgenext_xx_small", "poolformer_s12",
-        "ghostnetv2_100", "hrnet_w18_small", "swinv2_tiny_window8_256")
+        "ghostnetv2_100", "hrnet_w18_small", "swinv2_tiny_window8_256", "efficientvit_b0",
+        "tiny_vit_5m_224", "mambaout_femto", "sequencer2d_s")
 RECURRENT = ("speech_rnn",)
 # Written here: attention with rotary embeddings as Meta's Llama reference code writes them.
 COMPLEX = ("meta_rope_attention",)
@@ -160,6 +163,35 @@ def hugging_face(name):
             image_size=32, patch_size=1, embed_dim=16, depths=[1, 1], num_heads=[2, 2],
             window_size=4, upscale=2, upsampler="pixelshuffle")), (torch.randn(1, 3, 32, 32),)),
         "mobilevit": lambda: (T.MobileViTModel(T.MobileViTConfig(image_size=64)), (image,)),
+        # Session 33's sweep of more families (all imported already): ELECTRA, MPNet's relative
+        # buckets, RoFormer's sinusoidal rotary, BigBird (full attention at this length), MPT's
+        # ALiBi, OLMo-2's QK-norm, Cohere's parallel block, StableLM, DeiT, FocalNet's focal
+        # modulation, DPT's reassemble stages, SigLIP's vision tower.
+        "electra": lambda: (T.ElectraModel(T.ElectraConfig(**SMALL, vocab_size=1000,
+                                                           embedding_size=64)), (ids,)),
+        "mpnet": lambda: (T.MPNetModel(T.MPNetConfig(**SMALL, vocab_size=1000)), (ids,)),
+        "roformer": lambda: (T.RoFormerModel(T.RoFormerConfig(**SMALL, vocab_size=1000,
+                                                              embedding_size=64)), (ids,)),
+        "big_bird": lambda: (T.BigBirdModel(T.BigBirdConfig(**SMALL, vocab_size=1000,
+                                                            attention_type="original_full")),
+                             (ids,)),
+        "mpt": lambda: (T.MptModel(T.MptConfig(d_model=64, n_heads=4, n_layers=2, vocab_size=1000,
+                                               use_cache=False)), (ids,)),
+        "olmo2": lambda: (T.Olmo2ForCausalLM(T.Olmo2Config(**causal, num_key_value_heads=2)), (ids,)),
+        "cohere": lambda: (T.CohereForCausalLM(T.CohereConfig(**causal, num_key_value_heads=2)),
+                           (ids,)),
+        "stablelm": lambda: (T.StableLmForCausalLM(T.StableLmConfig(**causal, num_key_value_heads=2)),
+                             (ids,)),
+        "deit": lambda: (T.DeiTModel(T.DeiTConfig(**SMALL, image_size=64, patch_size=16)), (image,)),
+        "focalnet": lambda: (T.FocalNetModel(T.FocalNetConfig(image_size=64, embed_dim=32,
+                                                              depths=[1, 1], focal_levels=[2, 2])),
+                             (image,)),
+        "dpt": lambda: (T.DPTModel(T.DPTConfig(**SMALL, image_size=64, patch_size=16,
+                                               backbone_out_indices=[0, 1],
+                                               neck_hidden_sizes=[16, 32],
+                                               reassemble_factors=[4, 2])), (image,)),
+        "siglip_vision": lambda: (T.SiglipVisionModel(T.SiglipVisionConfig(
+            **SMALL, image_size=64, patch_size=16)), (image,)),
         "speech_to_text": lambda: (T.Speech2TextModel(T.Speech2TextConfig(
             **decoder, input_feat_per_channel=80, max_source_positions=200, conv_channels=32)).encoder,
             (torch.randn(2, 40, 80),)),
