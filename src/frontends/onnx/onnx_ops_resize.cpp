@@ -32,14 +32,14 @@ void refuse_unsupported(OnnxNode& node) {
     node.unsupported("coordinate_transformation_mode 'tf_crop_and_resize' (and so roi and ",
                      "extrapolation_value)");
   }
+  const std::string policy = node.attr_string("keep_aspect_ratio_policy", "stretch");
+  if (policy != "stretch") node.unsupported("keep_aspect_ratio_policy '", policy, "'");
   // Cubic and antialiased resizes are products with weight matrices (separable(): checks its
   // own attributes).
   if (mode == "cubic" || node.attr_int("antialias", 0) != 0) return;
   if (node.attr_int("exclude_outside", 0) != 0) {
     node.unsupported("exclude_outside ", node.attr_int("exclude_outside", 0));
   }
-  const std::string policy = node.attr_string("keep_aspect_ratio_policy", "stretch");
-  if (policy != "stretch") node.unsupported("keep_aspect_ratio_policy '", policy, "'");
 }
 
 // The [in, out] weights of a cubic or antialiased resize along one axis (see
@@ -71,8 +71,6 @@ std::vector<double> separable_weights(OnnxNode& node, int64_t in, int64_t out, d
 // moved last and back). The resized axes need sizes known at import.
 void separable(OnnxNode& node, ir::Value* x, const std::vector<int64_t>& sizes,
                const std::vector<double>& scales) {
-  const std::string policy = node.attr_string("keep_aspect_ratio_policy", "stretch");
-  if (policy != "stretch") node.unsupported("keep_aspect_ratio_policy '", policy, "'");
   DType dtype = x->dtype;
   if (!is_floating(dtype)) node.unsupported("a cubic or antialiased resize of ", dtype_name(dtype));
   const int64_t rank = x->shape.rank();

@@ -10,8 +10,6 @@
 namespace kiln::torch {
 namespace {
 
-constexpr double kInfinity = std::numeric_limits<double>::infinity();
-
 struct Bags {
   ir::Value* indices = nullptr;     // [N] int64
   ir::Value* membership = nullptr;  // [B, N] bool: index j belongs to bag b and counts

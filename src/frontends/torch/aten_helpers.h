@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +30,9 @@ ir::Value* operand(AtenNode& node, std::string_view name, DType dtype);
 // A 0-D constant of `dtype` holding `number`.
 ir::Value* scalar_constant(AtenNode& node, double number, DType dtype);
 ir::Value* int64_constant(AtenNode& node, std::vector<int64_t> values);  // 1-D
+
+inline constexpr double kInfinity = std::numeric_limits<double>::infinity();
+inline constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 
 // Constants a converter builds itself (fills, aranges, default norm weights) stay this
 // small; larger ones are computed at run time or refused.
@@ -75,6 +81,8 @@ inline ir::Value* unsqueezed(AtenNode& node, ir::Value* x, std::vector<int64_t> 
 inline ir::Value* squeezed(AtenNode& node, ir::Value* x, std::vector<int64_t> axes) {
   return node.add("Squeeze", {x}, {{"axes", std::move(axes)}});
 }
+// x reversed along each of `axes` (normalized; none: x itself; aten_shape.cpp).
+ir::Value* flipped(AtenNode& node, ir::Value* x, const std::vector<int64_t>& axes);
 // x repeated along each dim as torch's repeat (repeats may add leading dims; aten_shape.cpp).
 ir::Value* repeated(AtenNode& node, ir::Value* x, const std::vector<int64_t>& repeats);
 
@@ -95,6 +103,39 @@ ir::Value* log1p_of(AtenNode& node, ir::Value* x);
 ir::Value* trunc_of(AtenNode& node, ir::Value* x);
 // Whether x is negative, -0 included (NaN is not): PyTorch's signbit; x is floating.
 ir::Value* sign_bit_of(AtenNode& node, ir::Value* x);
+
+// Adds core ops under an ATen call whose numbers share one dtype: the emitter of the
+// elementwise composites (aten_pointwise, aten_special_math, aten_special_functions).
+class ScalarMath {
+ public:
+  ScalarMath(AtenNode& node, DType type) : node_(node), type_(type) {}
+  ir::Value* operator()(const std::string& op, std::vector<ir::Value*> inputs,
+                        std::map<std::string, ir::AttrValue> attrs = {}) {
+    return node_.add(op, std::move(inputs), std::move(attrs));
+  }
+  ir::Value* number(double value) { return scalar_constant(node_, value, type_); }
+  DType type() const { return type_; }
+  ir::Value* add(ir::Value* a, ir::Value* b) { return (*this)("Add", {a, b}); }
+  ir::Value* mul(ir::Value* a, ir::Value* b) { return (*this)("Mul", {a, b}); }
+  ir::Value* div(ir::Value* a, ir::Value* b) { return (*this)("Div", {a, b}); }
+  ir::Value* where(ir::Value* c, ir::Value* a, ir::Value* b) { return (*this)("Where", {c, a, b}); }
+  // c[0] + c[1] t + c[2] t² + ... by Horner's rule.
+  ir::Value* polynomial(ir::Value* t, const std::vector<double>& c) {
+    ir::Value* sum = number(c.back());
+    for (size_t i = c.size() - 1; i-- > 0;) sum = add(number(c[i]), mul(t, sum));
+    return sum;
+  }
+  // Whether v is negative, -0 included (as signbit; NaN is not): 1/v carries a zero's sign.
+  // `is_zero` is v == 0.
+  ir::Value* sign_bit(ir::Value* v, ir::Value* is_zero) {
+    ir::Value* negative_zero = (*this)("Less", {(*this)("Reciprocal", {v}), number(0)});
+    return where(is_zero, negative_zero, (*this)("Less", {v, number(0)}));
+  }
+
+ private:
+  AtenNode& node_;
+  DType type_;
+};
 
 // Where the shared composites of ir/ (composite_ops.h, recurrent.h) put their nodes: under the
 // ATen call being converted.

@@ -13,8 +13,6 @@
 namespace kiln::torch {
 namespace {
 
-constexpr double kInfinity = std::numeric_limits<double>::infinity();
-
 // `index` (1-D, one entry per slice of `source` along axis) as ScatterElements wants it: the
 // shape of source, each slice holding its index.
 ir::Value* expanded_index(AtenNode& node, ir::Value* index, ir::Value* source, int64_t axis) {

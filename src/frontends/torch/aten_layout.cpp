@@ -156,13 +156,6 @@ AtenConverter stacked(Stack kind) {
   };
 }
 
-// x reversed along `axis` (a Slice stepping -1).
-ir::Value* flipped(AtenNode& node, ir::Value* x, int64_t axis) {
-  return node.add("Slice", {x, int64_constant(node, {-1}),
-                            int64_constant(node, {std::numeric_limits<int64_t>::min()}),
-                            int64_constant(node, {axis}), int64_constant(node, {-1})});
-}
-
 // rot90(self, k, dims): k quarter turns from dims[0] toward dims[1], as flips and a swap.
 void convert_rot90(AtenNode& node) {
   ir::Value* x = node.tensor("self");
@@ -176,9 +169,9 @@ void convert_rot90(AtenNode& node) {
   std::vector<int64_t> swap = identity_order(rank);
   std::swap(swap[static_cast<size_t>(a)], swap[static_cast<size_t>(b)]);
   ir::Value* result = x;
-  if (turns == 1) result = transposed(node, flipped(node, x, b), swap);
-  if (turns == 2) result = flipped(node, flipped(node, x, a), b);
-  if (turns == 3) result = transposed(node, flipped(node, x, a), swap);
+  if (turns == 1) result = transposed(node, flipped(node, x, {b}), swap);
+  if (turns == 2) result = flipped(node, x, {a, b});
+  if (turns == 3) result = transposed(node, flipped(node, x, {a}), swap);
   node.set_output(0, result);
 }
 

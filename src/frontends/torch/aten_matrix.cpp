@@ -12,8 +12,6 @@
 namespace kiln::torch {
 namespace {
 
-constexpr double kInfinity = std::numeric_limits<double>::infinity();
-
 // tril / triu (self, diagonal): Trilu with k; elements above (below) the k-th diagonal are 0.
 AtenConverter triangle(bool upper) {
   return [upper](AtenNode& node) {

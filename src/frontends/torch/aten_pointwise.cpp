@@ -10,28 +10,6 @@
 namespace kiln::torch {
 namespace {
 
-// Adds the core ops of one converter whose numbers share one dtype.
-class Emitter {
- public:
-  Emitter(AtenNode& node, DType type) : node_(node), type_(type) {}
-  ir::Value* operator()(const std::string& op, std::vector<ir::Value*> inputs,
-                        std::map<std::string, ir::AttrValue> attrs = {}) {
-    return node_.add(op, std::move(inputs), std::move(attrs));
-  }
-  ir::Value* number(double value) { return scalar_constant(node_, value, type_); }
-  // Whether v is negative, -0 included (as signbit; NaN is not): 1/v carries a zero's sign.
-  // `is_zero` is v == 0.
-  ir::Value* sign_bit(ir::Value* v, ir::Value* is_zero) {
-    ir::Value* zero = number(0);
-    ir::Value* negative_zero = (*this)("Less", {(*this)("Reciprocal", {v}), zero});
-    return (*this)("Where", {is_zero, negative_zero, (*this)("Less", {v, zero})});
-  }
-
- private:
-  AtenNode& node_;
-  DType type_;
-};
-
 // `self`, with integers and bools as float32 (PyTorch's result type for float math).
 ir::Value* float_self(AtenNode& node) {
   ir::Value* x = node.tensor("self");
@@ -40,7 +18,7 @@ ir::Value* float_self(AtenNode& node) {
 
 // trunc(x) = x < 0 ? ceil(x) : floor(x), exact with -0 and NaN kept. ONNX has no Trunc, and
 // Kiln's core ops are ONNX's; the four ops fuse into one kernel on the GPU.
-ir::Value* truncated(Emitter& emit, ir::Value* x) {
+ir::Value* truncated(ScalarMath& emit, ir::Value* x) {
   ir::Value* negative = emit("Less", {x, emit.number(0)});
   return emit("Where", {negative, emit("Ceil", {x}), emit("Floor", {x})});
 }
@@ -51,7 +29,7 @@ AtenConverter rounding(std::string op) {
     ir::Value* x = node.tensor("self");
     DType type = dtype_of(node, x);
     if (!is_floating(type)) return node.set_output(0, x);
-    Emitter emit(node, type);
+    ScalarMath emit(node, type);
     node.set_output(0, op == "Trunc" ? truncated(emit, x) : emit(op, {x}));
   };
 }
@@ -63,7 +41,7 @@ void convert_round_decimals(AtenNode& node) {
   DType type = dtype_of(node, x);
   if (!is_floating(type)) node.unsupported("round with decimals on ", dtype_name(type));
   int64_t decimals = node.int_arg("decimals", 0);
-  Emitter emit(node, type);
+  ScalarMath emit(node, type);
   if (decimals == 0) return node.set_output(0, emit("Round", {x}));
   ir::Value* scale = emit.number(std::pow(10.0, static_cast<double>(std::abs(decimals))));
   const char* into = decimals > 0 ? "Mul" : "Div";
@@ -76,7 +54,7 @@ void convert_sign(AtenNode& node) {
   ir::Value* x = node.tensor("self");
   DType type = dtype_of(node, x);
   if (type == DType::Bool) return node.set_output(0, x);
-  Emitter emit(node, type);
+  ScalarMath emit(node, type);
   ir::Value* sign = emit("Sign", {x});
   if (is_floating(type)) sign = emit("Where", {emit("IsNaN", {x}), emit.number(0), sign});
   node.set_output(0, sign);
@@ -89,7 +67,7 @@ AtenConverter float_test(std::string op) {
 
 // Where a // b is one below the truncated quotient: the remainder (C's fmod, `remainder`) is
 // non-zero and its sign differs from b's.
-ir::Value* steps_down(Emitter& emit, ir::Value* remainder, ir::Value* b) {
+ir::Value* steps_down(ScalarMath& emit, ir::Value* remainder, ir::Value* b) {
   ir::Value* zero = emit.number(0);
   ir::Value* signs_differ =
       emit("Not", {emit("Equal", {emit("Less", {remainder, zero}), emit("Less", {b, zero})})});
@@ -98,7 +76,7 @@ ir::Value* steps_down(Emitter& emit, ir::Value* remainder, ir::Value* b) {
 
 // a // b for integers: the truncated quotient, lowered by steps_down. Division by zero is an
 // error, as in PyTorch.
-ir::Value* integer_floor_division(Emitter& emit, ir::Value* a, ir::Value* b) {
+ir::Value* integer_floor_division(ScalarMath& emit, ir::Value* a, ir::Value* b) {
   ir::Value* remainder = emit("Mod", {a, b}, {{"fmod", int64_t{1}}});
   ir::Value* quotient = emit("Div", {a, b});
   return emit("Where",
@@ -108,7 +86,7 @@ ir::Value* integer_floor_division(Emitter& emit, ir::Value* a, ir::Value* b) {
 // a // b for floats, PyTorch's div_floor_floating: (a - fmod(a, b)) / b, lowered by
 // steps_down, rounded to the nearest integer (floor(1 / 0.1) would be
 // 10; PyTorch and Python give 9); a zero quotient takes a / b's sign; b = 0 gives a / b.
-ir::Value* float_floor_division(Emitter& emit, ir::Value* a, ir::Value* b) {
+ir::Value* float_floor_division(ScalarMath& emit, ir::Value* a, ir::Value* b) {
   ir::Value* zero = emit.number(0);
   ir::Value* one = emit.number(1);
   ir::Value* remainder = emit("Mod", {a, b}, {{"fmod", int64_t{1}}});
@@ -131,7 +109,7 @@ void emit_division(AtenNode& node, const std::string& mode) {
   if (mode.empty() && !is_floating(type)) type = DType::Float32;  // int / int is float
   ir::Value* a = operand(node, "self", type);
   ir::Value* b = operand(node, "other", type);
-  Emitter emit(node, type);
+  ScalarMath emit(node, type);
   if (mode.empty()) return node.set_output(0, emit("Div", {a, b}));
   if (mode == "trunc") {
     ir::Value* quotient = emit("Div", {a, b});  // integer Div truncates already
@@ -156,7 +134,7 @@ void convert_atan2(AtenNode& node) {
   if (!is_floating(type)) type = DType::Float32;
   ir::Value* y = operand(node, "self", type);
   ir::Value* x = operand(node, "other", type);
-  Emitter emit(node, type);
+  ScalarMath emit(node, type);
   ir::Value* y_zero = emit("Equal", {y, emit.number(0)});
   ir::Value* y_negative = emit.sign_bit(y, y_zero);
   ir::Value* x_negative = emit.sign_bit(x, emit("Equal", {x, emit.number(0)}));
@@ -178,7 +156,7 @@ void convert_atan2(AtenNode& node) {
 // Within a few float32 ulps of PyTorch's expm1 (one rounding more than a library expm1).
 void convert_expm1(AtenNode& node) {
   ir::Value* x = float_self(node);
-  Emitter emit(node, dtype_of(node, x));
+  ScalarMath emit(node, dtype_of(node, x));
   ir::Value* t = emit("Tanh", {emit("Mul", {x, emit.number(0.5)})});
   ir::Value* near_zero = emit("Div", {emit("Add", {t, t}), emit("Sub", {emit.number(1), t})});
   ir::Value* elsewhere = emit("Sub", {emit("Exp", {x}), emit.number(1)});
@@ -193,7 +171,7 @@ void convert_log1p(AtenNode& node) { node.set_output(0, log1p_of(node, float_sel
 }  // namespace
 
 ir::Value* log1p_of(AtenNode& node, ir::Value* x) {
-  Emitter emit(node, dtype_of(node, x));
+  ScalarMath emit(node, dtype_of(node, x));
   ir::Value* ratio = emit("Div", {x, emit("Add", {x, emit.number(2)})});
   ir::Value* near_zero = emit("Mul", {emit("Atanh", {ratio}), emit.number(2)});
   ir::Value* elsewhere = emit("Log", {emit("Add", {x, emit.number(1)})});
@@ -206,12 +184,12 @@ ir::Value* as_float(AtenNode& node, ir::Value* x) {
 }
 
 ir::Value* trunc_of(AtenNode& node, ir::Value* x) {
-  Emitter emit(node, dtype_of(node, x));
+  ScalarMath emit(node, dtype_of(node, x));
   return truncated(emit, x);
 }
 
 ir::Value* sign_bit_of(AtenNode& node, ir::Value* x) {
-  Emitter emit(node, dtype_of(node, x));
+  ScalarMath emit(node, dtype_of(node, x));
   return emit.sign_bit(x, emit("Equal", {x, emit.number(0)}));
 }
 
@@ -223,7 +201,7 @@ namespace {
 AtenConverter log_base(double base) {
   return [base](AtenNode& node) {
     ir::Value* x = float_self(node);
-    Emitter emit(node, dtype_of(node, x));
+    ScalarMath emit(node, dtype_of(node, x));
     ir::Value* scaled = emit("Mul", {emit("Log", {x}), emit.number(1.0 / std::log(base))});
     ir::Value* exponent = emit("Round", {scaled});
     ir::Value* power = emit("Equal", {emit("Pow", {emit.number(base), exponent}), x});
@@ -236,7 +214,7 @@ AtenConverter log_base(double base) {
 AtenConverter add_scaled(const std::string& op) {
   return [op](AtenNode& node) {
     DType dtype = result_type(node, {"self", "tensor1", "tensor2"});
-    Emitter emit(node, dtype);
+    ScalarMath emit(node, dtype);
     ir::Value* term = emit(op, {operand(node, "tensor1", dtype), operand(node, "tensor2", dtype)});
     double value = node.float_arg("value", 1.0);
     if (value != 1.0) term = emit("Mul", {term, emit.number(value)});

@@ -196,19 +196,28 @@ void convert_roll(AtenNode& node) {
   node.set_output(0, flatten ? reshape_to(node, rolled, sizes_of(node, x)) : rolled);
 }
 
-// flip(self, dims): one Slice stepping -1 along each dim, from its last element past its first.
+// flip(self, dims): flipped along each dim.
 void convert_flip(AtenNode& node) {
   ir::Value* x = node.tensor("self");
   std::vector<int64_t> axes;
   for (int64_t dim : node.ints("dims")) axes.push_back(normalize_dim(node, dim, rank_of(node, x)));
-  if (axes.empty()) return node.set_output(0, x);
+  node.set_output(0, flipped(node, x, axes));
+}
+
+}  // namespace
+
+// One Slice stepping -1 along each axis, from its last element past its first.
+ir::Value* flipped(AtenNode& node, ir::Value* x, const std::vector<int64_t>& axes) {
+  if (axes.empty()) return x;
   size_t count = axes.size();
   ir::Value* starts = int64_constant(node, std::vector<int64_t>(count, -1));
   ir::Value* ends =
       int64_constant(node, std::vector<int64_t>(count, std::numeric_limits<int64_t>::min()));
   ir::Value* steps = int64_constant(node, std::vector<int64_t>(count, -1));
-  node.set_output(0, node.add("Slice", {x, starts, ends, int64_constant(node, axes), steps}));
+  return node.add("Slice", {x, starts, ends, int64_constant(node, axes), steps});
 }
+
+namespace {
 
 // repeat(self, repeats): self (with leading 1s for repeats beyond its rank) as
 // [1, d0, 1, d1, ...], expanded to [r0, d0, r1, d1, ...], reshaped to [r0 * d0, r1 * d1, ...].

@@ -13,36 +13,10 @@
 namespace kiln::torch {
 namespace {
 
-constexpr double kInfinity = std::numeric_limits<double>::infinity();
-constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 constexpr double kPi = std::numbers::pi;
 
-// Adds ops whose numbers take x's dtype.
-class Math {
- public:
-  Math(AtenNode& node, ir::Value* x) : node_(node), type_(dtype_of(node, x)) {}
-  ir::Value* operator()(const std::string& op, std::vector<ir::Value*> inputs) {
-    return node_.add(op, std::move(inputs));
-  }
-  ir::Value* number(double value) { return scalar_constant(node_, value, type_); }
-  ir::Value* add(ir::Value* a, ir::Value* b) { return (*this)("Add", {a, b}); }
-  ir::Value* mul(ir::Value* a, ir::Value* b) { return (*this)("Mul", {a, b}); }
-  ir::Value* div(ir::Value* a, ir::Value* b) { return (*this)("Div", {a, b}); }
-  ir::Value* where(ir::Value* c, ir::Value* a, ir::Value* b) { return (*this)("Where", {c, a, b}); }
-  // c[0] + c[1] t + c[2] t² + ... by Horner's rule.
-  ir::Value* polynomial(ir::Value* t, const std::vector<double>& c) {
-    ir::Value* sum = number(c.back());
-    for (size_t i = c.size() - 1; i-- > 0;) sum = add(number(c[i]), mul(t, sum));
-    return sum;
-  }
-
- private:
-  AtenNode& node_;
-  DType type_;
-};
-
 // lgamma of x >= 1/2 by Lanczos' series.
-ir::Value* lanczos_lgamma(Math& m, ir::Value* x) {
+ir::Value* lanczos_lgamma(ScalarMath& m, ir::Value* x) {
   static const double c[] = {0.99999999999980993,  676.5203681218851,     -1259.1392167224028,
                              771.32342877765313,   -176.61502916214059,   12.507343278686905,
                              -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7};
@@ -58,7 +32,7 @@ ir::Value* lanczos_lgamma(Math& m, ir::Value* x) {
 // lgamma(x) = log |Γ(x)|; below 1/2 by reflection: log(π / |sin(π x)|) - lgamma(1 - x).
 void convert_lgamma(AtenNode& node) {
   ir::Value* x = as_float(node, node.tensor("self"));
-  Math m(node, x);
+  ScalarMath m(node, dtype_of(node, x));
   ir::Value* low = m("Less", {x, m.number(0.5)});
   ir::Value* lifted = m.where(low, m("Sub", {m.number(1), x}), x);
   ir::Value* lanczos = lanczos_lgamma(m, lifted);
@@ -73,7 +47,7 @@ void convert_lgamma(AtenNode& node) {
 
 // The asymptotic series of ψ^(n) at y >= 6 (n = 0: digamma) and the recurrence's sum for
 // x >= 0: ψ^(n)(x) = ψ^(n)(x + 6) - (-1)^n n! Σ_{k<6} (x + k)^-(n+1).
-ir::Value* polygamma_positive(Math& m, ir::Value* x, int64_t n) {
+ir::Value* polygamma_positive(ScalarMath& m, ir::Value* x, int64_t n) {
   constexpr int kShift = 6;
   ir::Value* y = m.add(x, m.number(kShift));
   double factorial = std::tgamma(static_cast<double>(n) + 1);
@@ -112,7 +86,7 @@ ir::Value* polygamma_positive(Math& m, ir::Value* x, int64_t n) {
 // negative integers give NaN, as PyTorch.
 void convert_digamma(AtenNode& node) {
   ir::Value* x = as_float(node, node.tensor("self"));
-  Math m(node, x);
+  ScalarMath m(node, dtype_of(node, x));
   ir::Value* negative = m("Less", {x, m.number(0)});
   ir::Value* lifted = m.where(negative, m("Sub", {m.number(1), x}), x);
   ir::Value* positive = polygamma_positive(m, lifted, 0);
@@ -133,7 +107,7 @@ void convert_polygamma(AtenNode& node) {
   if (n == 0) return convert_digamma(node);
   if (n > 20) node.unsupported("polygamma of order ", n, " (at most 20)");
   ir::Value* x = as_float(node, node.tensor("self"));
-  Math m(node, x);
+  ScalarMath m(node, dtype_of(node, x));
   node.set_output(0, polygamma_positive(m, x, n));
 }
 
@@ -141,7 +115,7 @@ void convert_polygamma(AtenNode& node) {
 // ±inf, |y| > 1 NaN.
 void convert_erfinv(AtenNode& node) {
   ir::Value* y = as_float(node, node.tensor("self"));
-  Math m(node, y);
+  ScalarMath m(node, dtype_of(node, y));
   ir::Value* one = m.number(1);
   ir::Value* w = m("Neg", {m("Log", {m.mul(m("Sub", {one, y}), m.add(one, y))})});
   ir::Value* central =
@@ -167,7 +141,7 @@ void convert_erfinv(AtenNode& node) {
 AtenConverter bessel(int order, bool scaled) {
   return [order, scaled](AtenNode& node) {
     ir::Value* x = as_float(node, node.tensor("self"));
-    Math m(node, x);
+    ScalarMath m(node, dtype_of(node, x));
     ir::Value* magnitude = m("Abs", {x});
     ir::Value* ratio = m.div(x, m.number(3.75));
     ir::Value* t = m.mul(ratio, ratio);

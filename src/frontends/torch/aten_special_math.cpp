@@ -13,24 +13,6 @@
 namespace kiln::torch {
 namespace {
 
-constexpr double kInfinity = std::numeric_limits<double>::infinity();
-
-// Adds core ops whose numbers share one dtype.
-class Math {
- public:
-  Math(AtenNode& node, DType type) : node_(node), type_(type) {}
-  ir::Value* operator()(const std::string& op, std::vector<ir::Value*> inputs,
-                        std::map<std::string, ir::AttrValue> attrs = {}) {
-    return node_.add(op, std::move(inputs), std::move(attrs));
-  }
-  ir::Value* number(double value) { return scalar_constant(node_, value, type_); }
-  DType type() const { return type_; }
-
- private:
-  AtenNode& node_;
-  DType type_;
-};
-
 // The promoted dtype of two arguments, float32 where both are integers or bools.
 DType float_result(AtenNode& node, std::string_view a, std::string_view b) {
   DType type = result_type(node, {a, b});
@@ -48,7 +30,7 @@ void convert_relu6(AtenNode& node) {
 // every x): 1 - erf(x) would lose every digit of the tail (erfc(5) = 1.5e-12).
 void convert_erfc(AtenNode& node) {
   ir::Value* x = as_float(node, node.tensor("self"));
-  Math m(node, dtype_of(node, x));
+  ScalarMath m(node, dtype_of(node, x));
   ir::Value* z = m("Abs", {x});
   ir::Value* t = m("Reciprocal", {m("Add", {m.number(1), m("Mul", {z, m.number(0.5)})})});
   const double coefficients[] = {-1.26551223, 1.00002368,  0.37409196, 0.09678418,  -0.18628806,
@@ -70,7 +52,7 @@ void convert_exp2(AtenNode& node) {
 // difference is NaN). logaddexp2 is the same in base 2.
 AtenConverter log_add_exp(bool base2) {
   return [base2](AtenNode& node) {
-    Math m(node, float_result(node, "self", "other"));
+    ScalarMath m(node, float_result(node, "self", "other"));
     ir::Value* a = operand(node, "self", m.type());
     ir::Value* b = operand(node, "other", m.type());
     ir::Value* high = m("Max", {a, b});
@@ -94,7 +76,7 @@ void convert_nan_to_num(AtenNode& node) {
                    : type == DType::BFloat16
                        ? 3.3895313892515355e38
                        : static_cast<double>(std::numeric_limits<float>::max());
-  Math m(node, type);
+  ScalarMath m(node, type);
   ir::Value* result = m("Where", {m("IsNaN", {x}), m.number(node.float_arg("nan", 0.0)), x});
   result = m("Where", {m("Equal", {x, m.number(kInfinity)}),
                        m.number(node.float_arg("posinf", largest)), result});
@@ -107,7 +89,7 @@ void convert_nan_to_num(AtenNode& node) {
 AtenConverter infinity_test(int direction) {
   return [direction](AtenNode& node) {
     ir::Value* x = as_float(node, node.tensor("self"));
-    Math m(node, dtype_of(node, x));
+    ScalarMath m(node, dtype_of(node, x));
     if (direction != 0) return node.set_output(0, m("Equal", {x, m.number(direction * kInfinity)}));
     ir::Value* infinite_or_nan = m("Not", {m("Equal", {m("Sub", {x, x}), m.number(0)})});
     node.set_output(0, m("Not", {infinite_or_nan}));
@@ -125,7 +107,7 @@ void convert_signbit(AtenNode& node) {
 // heaviside(self, values): values where self is 0, else 0 or 1 by self's sign (NaN gives 0).
 void convert_heaviside(AtenNode& node) {
   DType type = result_type(node, {"self", "values"});
-  Math m(node, type);
+  ScalarMath m(node, type);
   ir::Value* x = operand(node, "self", type);
   ir::Value* step = cast_to(node, m("Greater", {x, m.number(0)}), type);
   node.set_output(0,
@@ -136,7 +118,7 @@ void convert_heaviside(AtenNode& node) {
 AtenConverter nan_ignoring(const std::string& op) {
   return [op](AtenNode& node) {
     DType type = result_type(node, {"self", "other"});
-    Math m(node, type);
+    ScalarMath m(node, type);
     ir::Value* a = operand(node, "self", type);
     ir::Value* b = operand(node, "other", type);
     ir::Value* result = m(op, {a, b});
@@ -154,14 +136,14 @@ void convert_frac(AtenNode& node) {
 
 // copysign(self, other): |self| with other's sign bit (-0 and negative NaN included).
 void convert_copysign(AtenNode& node) {
-  Math m(node, float_result(node, "self", "other"));
+  ScalarMath m(node, float_result(node, "self", "other"));
   ir::Value* magnitude = m("Abs", {operand(node, "self", m.type())});
   ir::Value* negative = sign_bit_of(node, operand(node, "other", m.type()));
   node.set_output(0, m("Where", {negative, m("Neg", {magnitude}), magnitude}));
 }
 
 void convert_hypot(AtenNode& node) {
-  Math m(node, float_result(node, "self", "other"));
+  ScalarMath m(node, float_result(node, "self", "other"));
   ir::Value* a = operand(node, "self", m.type());
   ir::Value* b = operand(node, "other", m.type());
   node.set_output(0, m("Sqrt", {m("Add", {m("Mul", {a, a}), m("Mul", {b, b})})}));
@@ -171,7 +153,7 @@ void convert_hypot(AtenNode& node) {
 // end - (end - self)(1 - w), so that w = 1 gives end exactly.
 void convert_lerp(AtenNode& node) {
   DType type = result_type(node, {"self", "end", "weight"});
-  Math m(node, type);
+  ScalarMath m(node, type);
   ir::Value* start = operand(node, "self", type);
   ir::Value* end = operand(node, "end", type);
   ir::Value* weight = operand(node, "weight", type);
@@ -190,7 +172,7 @@ void convert_float_power(AtenNode& node) {
 
 // xlogy(self, other) = self * log(other), 0 where self is 0, NaN where other is NaN.
 void convert_xlogy(AtenNode& node) {
-  Math m(node, float_result(node, "self", "other"));
+  ScalarMath m(node, float_result(node, "self", "other"));
   ir::Value* x = operand(node, "self", m.type());
   ir::Value* y = operand(node, "other", m.type());
   ir::Value* product = m("Mul", {x, m("Log", {y})});
@@ -201,7 +183,7 @@ void convert_xlogy(AtenNode& node) {
 // sinc(x) = sin(pi x) / (pi x), 1 at 0.
 void convert_sinc(AtenNode& node) {
   ir::Value* x = as_float(node, node.tensor("self"));
-  Math m(node, dtype_of(node, x));
+  ScalarMath m(node, dtype_of(node, x));
   ir::Value* angle = m("Mul", {x, m.number(std::numbers::pi)});
   ir::Value* ratio = m("Div", {m("Sin", {angle}), angle});
   node.set_output(0, m("Where", {m("Equal", {x, m.number(0)}), m.number(1), ratio}));
@@ -217,7 +199,7 @@ AtenConverter scaled_by(double factor) {
 // logit(self, eps=None) = log(z / (1 - z)), z = self clamped to [eps, 1 - eps] when eps is given.
 void convert_logit(AtenNode& node) {
   ir::Value* x = as_float(node, node.tensor("self"));
-  Math m(node, dtype_of(node, x));
+  ScalarMath m(node, dtype_of(node, x));
   if (node.has("eps")) {
     double eps = node.float_arg("eps", 0.0);
     x = m("Clip", {x, m.number(eps), m.number(1.0 - eps)});
@@ -228,7 +210,7 @@ void convert_logit(AtenNode& node) {
 // log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|)), which neither overflows nor cancels.
 void convert_log_sigmoid(AtenNode& node) {
   ir::Value* x = as_float(node, node.tensor("self"));
-  Math m(node, dtype_of(node, x));
+  ScalarMath m(node, dtype_of(node, x));
   ir::Value* tail = log1p_of(node, m("Exp", {m("Neg", {m("Abs", {x})})}));
   node.set_output(0, m("Sub", {m("Min", {x, m.number(0)}), tail}));
   if (node.output_count() > 1 && node.output_needed(1)) {
@@ -240,7 +222,7 @@ void convert_log_sigmoid(AtenNode& node) {
 void convert_rrelu(AtenNode& node) {
   if (node.bool_arg("training", false)) node.unsupported("rrelu with training=True (random)");
   ir::Value* x = node.tensor("self");
-  Math m(node, dtype_of(node, x));
+  ScalarMath m(node, dtype_of(node, x));
   double slope = (node.float_arg("lower", 0.125) + node.float_arg("upper", 1.0 / 3.0)) / 2;
   node.set_output(0, m("Where", {m("Less", {x, m.number(0)}), m("Mul", {x, m.number(slope)}), x}));
 }

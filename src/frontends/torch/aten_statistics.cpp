@@ -11,8 +11,6 @@
 namespace kiln::torch {
 namespace {
 
-constexpr double kInfinity = std::numeric_limits<double>::infinity();
-constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 // The running scans build an [n, n] matrix per row; longer dims are refused.
 constexpr int64_t kMaxScanLength = 4096;
 
