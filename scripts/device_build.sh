@@ -9,6 +9,9 @@ prefix=/tmp/kiln-deps
 if [ ! -d "$prefix/usr/include/google/protobuf" ]; then
   for deb in .devdeps/*.deb; do dpkg -x "$deb" "$prefix"; done
 fi
+if [ ! -f .devdeps/cutlass/include/cutlass/cutlass.h ]; then
+  mkdir -p .devdeps/cutlass && tar -xJf .devdeps/cutlass_include.tar.xz -C .devdeps/cutlass
+fi
 lib="$prefix/usr/lib/x86_64-linux-gnu"
 export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PKG_CONFIG_PATH="$lib/pkgconfig"

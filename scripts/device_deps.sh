@@ -13,6 +13,11 @@ ls -1 *.deb | wc -l
 rm -rf cudnn_frontend && mkdir -p cudnn_frontend/include
 cp -r ../.venv/lib/python3*/site-packages/include/. cudnn_frontend/include/
 du -sh cudnn_frontend
+# The CUTLASS headers (PyPI nvidia-cutlass): 27 MB of text, carried xz-compressed (about 1 MB);
+# scripts/device_build.sh unpacks them into .devdeps/cutlass/include.
+tar -cJf cutlass_include.tar.xz -C ../.venv/lib/python3*/site-packages/cutlass_library/source \
+  include/cutlass include/cute
+du -sh cutlass_include.tar.xz
 # nanobind (source and CMake files, for the Python module) and scikit-build-core (for
 # `pip install .` there) are pure Python: unpacked for the GPU machine's python, which has
 # numpy, ml_dtypes, pytest and torch.
