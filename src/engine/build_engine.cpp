@@ -247,6 +247,9 @@ BuildResult build_engine(ir::Graph graph, BuildConfig config, LayerTimer* timer,
       }
     }
   }
+  // Residuals the timing found faster as an Add after their product go back into the graph,
+  // where the fusion groups join them to the LayerNorm that follows.
+  passes::separate_timed_residuals(graph);
   if (timer == nullptr) config.tuned_input_dims.clear();
   result.graph = std::move(graph);
   result.config = std::move(config);

@@ -109,6 +109,16 @@ int fuse_conv_residual(ir::Graph& graph);
 // Add's output name. Not part of optimize(); the engine builder runs it after the other
 // product rewrites (pack_projections, pad_matmul_columns). Returns the number fused.
 int fuse_product_residual(ir::Graph& graph);
+// The tactic (node attribute "tactic") under which the builder timed a fused residual as a
+// separate Add after the product (the CUDA MatMul runs it so) and found that faster than
+// cuBLASLt's beta·C: BERT's attention output projection at batch 32 loses most of its speed
+// to the C term, GPT-2's MLP does not.
+inline constexpr const char* kResidualAfterTactic = "residual_after";
+// Gives every MatMul whose tactic is kResidualAfterTactic its residual (input 3) back as an
+// Add after it, which writes the MatMul's old output value (names and graph outputs stay), so
+// the fusion groups can join it to what follows (a LayerNorm). Drops the tactic. Returns the
+// number separated.
+int separate_timed_residuals(ir::Graph& graph);
 // Folds each inference BatchNormalization that alone reads a Conv's output into that Conv's
 // weights and bias (constants only). Returns the number folded.
 int fold_batch_norm(ir::Graph& graph);

@@ -176,6 +176,37 @@ int fuse_product_residual(ir::Graph& graph) {
   return fused;
 }
 
+int separate_timed_residuals(ir::Graph& graph) {
+  int separated = 0;
+  for (ir::Node* product : graph.nodes()) {
+    if (product->op != "MatMul" || product->input(3) == nullptr ||
+        product->attr_string("tactic", "") != kResidualAfterTactic) {
+      continue;
+    }
+    ir::Value* sum = product->outputs[0];
+    ir::Value* residual = product->inputs[3];
+    product->inputs.resize(product->input(2) != nullptr ? 3 : 2);
+    product->attrs.erase("tactic");
+    // The Add takes over the product's output value; the product writes a new one.
+    ir::Node* add =
+        graph.add_node("Add", graph.unique_name(product->name + "_residual"), {residual, residual},
+                       {graph.unique_name(sum->name + "_product")});
+    ir::Value* partial = add->outputs[0];
+    add->outputs[0] = sum;
+    sum->producer = add;
+    product->outputs[0] = partial;
+    partial->producer = product;
+    add->inputs[0] = partial;
+    add->precision = product->precision;
+    add->source = product->source;
+    ir::infer_node(*product);
+    ir::infer_node(*add);
+    ++separated;
+  }
+  if (separated > 0) graph.sort_topologically();
+  return separated;
+}
+
 int fuse_conv_residual(ir::Graph& graph) {
   // Only Adds and Relus are removed, so the Convs collected here stay valid throughout.
   std::vector<ir::Node*> convs;

@@ -159,5 +159,40 @@ TEST(ProductResidual, RefusesMultiUserActivatedAndOtherPrecisionProducts) {
   }
 }
 
+// The builder's timing chose an Add after the product (kResidualAfterTactic): the residual
+// goes back to an Add that writes the fused product's output value (so its name, the readers
+// and the graph outputs stay), in the product's precision, and the CPU reference computes
+// the same. Products fused under another tactic, or none, keep their residual.
+TEST(ProductResidual, SeparatesResidualsTimedFasterAsAnAdd) {
+  Sublayer sublayer;
+  ir::Graph plain = ir::copy_graph(sublayer.graph);
+  fuse_epilogues(sublayer.graph);
+  ASSERT_EQ(fuse_product_residual(sublayer.graph), 1);
+  EXPECT_EQ(separate_timed_residuals(sublayer.graph), 0);  // no tactic: stays fused
+  sublayer.product->attrs["tactic"] = std::string("residual_epilogue");
+  EXPECT_EQ(separate_timed_residuals(sublayer.graph), 0);
+  sublayer.product->attrs["tactic"] = std::string(kResidualAfterTactic);
+  sublayer.product->precision = Precision::BF16;
+  ASSERT_EQ(separate_timed_residuals(sublayer.graph), 1);
+  EXPECT_NO_THROW(ir::verify(sublayer.graph));
+  ir::Node* product = find_node(sublayer.graph, "proj");
+  ASSERT_EQ(product->inputs.size(), 3u);  // A, B and the bias
+  EXPECT_FALSE(product->has_attr("tactic"));
+  ir::Value* sum = sublayer.graph.find_value("sum");
+  ASSERT_NE(sum, nullptr);
+  ASSERT_NE(sum->producer, nullptr);
+  EXPECT_EQ(sum->producer->op, "Add");
+  EXPECT_EQ(sum->producer->inputs[0], product->outputs[0]);
+  EXPECT_EQ(sum->producer->inputs[1]->name, "h");
+  EXPECT_EQ(sum->producer->precision, Precision::BF16);
+  EXPECT_EQ(product->outputs[0]->shape.to_string(), "[2, 8, 32]");
+  EXPECT_EQ(find_node(sublayer.graph, "norm")->inputs[0], sum);
+  product->precision.reset();
+  sum->producer->precision.reset();
+  Tensor expected = cpu::Executor(plain).run(Sublayer::inputs()).at(0);
+  Tensor actual = cpu::Executor(sublayer.graph).run(Sublayer::inputs()).at(0);
+  EXPECT_LE(normalized_error(actual, expected), kFp32Tolerance);
+}
+
 }  // namespace
 }  // namespace kiln::passes

@@ -57,6 +57,12 @@ std::vector<OpCase> matmul_epilogue_cases() {
               fused("Relu")),
       product("MatMul", "FoldedBiasResidualExactGelu", {{3, 17, 40}, {40, 23}, {23}, {3, 17, 23}},
               fused("Gelu")),
+      // The builder's other residual tactic: the product, then an Add of the residual.
+      product("MatMul", "FoldedBiasResidualAfter", {{3, 17, 40}, {40, 23}, {23}, {3, 17, 23}},
+              {{"tactic", std::string("residual_after")}}),
+      product("MatMul", "FoldedBiasResidualAfterAligned",
+              {{4, 64, 96}, {96, 128}, {128}, {4, 64, 128}},
+              {{"tactic", std::string("residual_after")}}),
   };
 }
 

@@ -26,6 +26,10 @@ std::vector<std::string> conv_node_tactics(LaunchContext& context, const ir::Nod
                                            std::span<const DeviceTensor> inputs);
 std::vector<std::string> attention_node_tactics(LaunchContext& context, const ir::Node& node,
                                                 std::span<const DeviceTensor> inputs);
+// A MatMul with a residual (input 3) and no activation: cuBLASLt's beta·C, or an Add after the
+// product (passes::kResidualAfterTactic).
+std::vector<std::string> matmul_node_tactics(LaunchContext& context, const ir::Node& node,
+                                             std::span<const DeviceTensor> inputs);
 
 // The bytes an Attention node's cuDNN bias and row flags take with these tensors (0 without a
 // mask): what an execution context's AttentionBiasMemo (ops/attention_cudnn.h) must hold.

@@ -38,7 +38,9 @@ CudaKernel find_cuda_kernel(std::string_view op) {
 std::vector<std::string> cuda_tactics(LaunchContext& context, const ir::Node& node,
                                       std::span<const DeviceTensor> inputs) {
   static const std::map<std::string, CudaTactics, std::less<>> table = {
-      {"Attention", attention_node_tactics}, {"Conv", conv_node_tactics}};
+      {"Attention", attention_node_tactics},
+      {"Conv", conv_node_tactics},
+      {"MatMul", matmul_node_tactics}};
   auto it = table.find(node.op);
   return it == table.end() ? std::vector<std::string>{} : it->second(context, node, inputs);
 }

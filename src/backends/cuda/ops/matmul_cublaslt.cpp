@@ -20,14 +20,17 @@
 #include <vector>
 
 #include "backends/cpu/index_map.h"
+#include "backends/cuda/kernels/elementwise_binary.h"
 #include "backends/cuda/kernels/elementwise_unary.h"
 #include "backends/cuda/kernels/gemm_plan.h"
 #include "backends/cuda/kernels/matrix_fill.h"
 #include "backends/cuda/kernels/sm90_product.h"
 #include "backends/cuda/ops/cropped_product.h"
 #include "backends/cuda/ops/cuda_kernel.h"
+#include "backends/cuda/ops/cuda_ops.h"
 #include "backends/cuda/ops/node_launch.h"
 #include "core/error.h"
+#include "passes/passes.h"
 #include "passes/storage_dtype.h"
 
 namespace kiln::cuda {
@@ -210,17 +213,30 @@ bool run_matmul(LaunchContext& context, const ir::Node& node, std::span<const De
   GemmEpilogue epilogue = epilogue_for(node, bias != nullptr, out.dtype);
   GemmOperands ops = row_major_operands(a.data, b.data, out.data, 1.f);
   ops.bias = bias != nullptr ? bias->data : nullptr;
-  if (const DeviceTensor* residual = residual_input(node, inputs, out)) {
+  const DeviceTensor* residual = residual_input(node, inputs, out);
+  // The builder's timing may find the residual faster as an Add after the product (and then
+  // separates it in the graph: passes::separate_timed_residuals); only without an activation.
+  const bool add_after = residual != nullptr && !node.has_attr("fused_activation") &&
+                         node.attr_string("tactic", "") == passes::kResidualAfterTactic;
+  if (residual != nullptr) {
     check(b_count == 1, ErrorKind::InvalidModel, node.describe(),
           ": a residual input needs a 2-D B, got B ", dims_to_string(b.dims));
-    ops.c = residual->data;  // cuBLASLt adds beta·C in the epilogue, before the activation
-    ops.beta = 1.f;
+    if (!add_after) {
+      ops.c = residual->data;  // cuBLASLt adds beta·C in the epilogue, before the activation
+      ops.beta = 1.f;
+    }
   }
   if (b_count == 1) {
     // One B for every batch: the batch folds into the rows of a single product.
     GemmProblem p = row_major_problem(node, a_count * m, n, k, false, false, a.dtype, out.dtype);
     p.epilogue = epilogue;
-    launch_for(node, [&] { run_gemm(gemm_resources(context), p, ops); });
+    launch_for(node, [&] {
+      run_gemm(gemm_resources(context), p, ops);
+      if (add_after) {
+        launch_binary(BinaryOp::Add, out.dtype, out.data, out.dims, residual->data, out.dims,
+                      out.data, out.dims, context.stream);
+      }
+    });
     return true;
   }
   GemmProblem p = row_major_problem(node, m, n, k, false, false, a.dtype, out.dtype);
@@ -315,6 +331,15 @@ void gemm_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
 }
 
 }  // namespace
+
+std::vector<std::string> matmul_node_tactics(LaunchContext& /*context*/, const ir::Node& node,
+                                             std::span<const DeviceTensor> inputs) {
+  if (node.op != "MatMul" || inputs.size() < 4 || !inputs[3].defined() ||
+      node.has_attr("fused_activation")) {
+    return {};
+  }
+  return {"residual_epilogue", passes::kResidualAfterTactic};
+}
 
 void register_matmul_cuda_kernels(CudaKernelMap& map) {
   map["MatMul"] = matmul_kernel;
