@@ -23,17 +23,22 @@ namespace {
 
 using namespace cute;
 
-// One product kernel: AB is the operands' CUTLASS type, D the output's.
-template <class AB, class D>
+// One product kernel: AB is the operands' CUTLASS type, D the output's. kAlignedD: D's rows
+// are 16-byte aligned, so the epilogue stages tiles in shared memory and stores them by TMA;
+// otherwise it stores element by element from the registers.
+template <class AB, class D, bool kAlignedD>
 struct Sm90Kernel {
   using TileShape = Shape<_128, _128, _64>;
   using ClusterShape = Shape<_2, _1, _1>;
   static constexpr int kAlignmentAB = 16 / sizeof(AB);
+  static constexpr int kAlignmentD = kAlignedD ? 16 / sizeof(D) : 1;
+  using EpilogueSchedule = std::conditional_t<kAlignedD, cutlass::epilogue::TmaWarpSpecialized,
+                                              cutlass::epilogue::NoSmemWarpSpecialized>;
   using Epilogue = typename cutlass::epilogue::collective::CollectiveBuilder<
       cutlass::arch::Sm90, cutlass::arch::OpClassTensorOp, TileShape, ClusterShape,
       cutlass::epilogue::collective::EpilogueTileAuto, float, float, void,
-      cutlass::layout::RowMajor, 1, D, cutlass::layout::RowMajor, 1,
-      cutlass::epilogue::NoSmemWarpSpecialized>::CollectiveOp;
+      cutlass::layout::RowMajor, kAlignmentD, D, cutlass::layout::RowMajor, kAlignmentD,
+      EpilogueSchedule>::CollectiveOp;
   using Mainloop = typename cutlass::gemm::collective::CollectiveBuilder<
       cutlass::arch::Sm90, cutlass::arch::OpClassTensorOp, AB, cutlass::layout::RowMajor,
       kAlignmentAB, AB, cutlass::layout::RowMajor, kAlignmentAB, float, TileShape, ClusterShape,
@@ -52,16 +57,16 @@ int sm_count() {
   return count;
 }
 
-template <class AB, class D>
-typename Sm90Kernel<AB, D>::Gemm::Arguments arguments(const RowMajorProduct& p) {
-  using Kernel = typename Sm90Kernel<AB, D>::Kernel;
+template <class AB, class D, bool kAlignedD>
+typename Sm90Kernel<AB, D, kAlignedD>::Gemm::Arguments arguments(const RowMajorProduct& p) {
+  using Kernel = typename Sm90Kernel<AB, D, kAlignedD>::Kernel;
   typename Kernel::StrideA stride_a{p.lda, Int<1>{}, p.m * p.lda};
   typename Kernel::StrideB stride_b{Int<1>{}, p.ldb, p.k * p.ldb};
   typename Kernel::StrideD stride_d{p.ldd, Int<1>{}, p.m * p.ldd};
   cutlass::KernelHardwareInfo hardware;
   cudaGetDevice(&hardware.device_id);
   hardware.sm_count = sm_count();
-  typename Sm90Kernel<AB, D>::Gemm::Arguments args{
+  typename Sm90Kernel<AB, D, kAlignedD>::Gemm::Arguments args{
       cutlass::gemm::GemmUniversalMode::kGemm,
       {int(p.m), int(p.n), int(p.k), 1},
       {static_cast<const AB*>(p.a), stride_a, static_cast<const AB*>(p.b), stride_b},
@@ -70,16 +75,16 @@ typename Sm90Kernel<AB, D>::Gemm::Arguments arguments(const RowMajorProduct& p) 
   return args;
 }
 
-template <class AB, class D>
+template <class AB, class D, bool kAlignedD>
 size_t workspace_for(const RowMajorProduct& p) {
-  return Sm90Kernel<AB, D>::Gemm::get_workspace_size(arguments<AB, D>(p));
+  return Sm90Kernel<AB, D, kAlignedD>::Gemm::get_workspace_size(arguments<AB, D, kAlignedD>(p));
 }
 
-template <class AB, class D>
+template <class AB, class D, bool kAlignedD>
 void run_for(const RowMajorProduct& p, void* workspace, size_t workspace_size,
              cudaStream_t stream) {
-  using Gemm = typename Sm90Kernel<AB, D>::Gemm;
-  auto args = arguments<AB, D>(p);
+  using Gemm = typename Sm90Kernel<AB, D, kAlignedD>::Gemm;
+  auto args = arguments<AB, D, kAlignedD>(p);
   launch_check(Gemm::get_workspace_size(args) <= workspace_size, ErrorKind::Runtime,
                "the sm90 product needs ", Gemm::get_workspace_size(args),
                " bytes of workspace; got ", workspace_size);
@@ -95,18 +100,31 @@ void run_for(const RowMajorProduct& p, void* workspace, size_t workspace_size,
                cudaGetErrorString(cudaGetLastError()), ")");
 }
 
-// The instantiations: bfloat16 or float16 operands, float32 or same-type outputs.
+bool aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
+
+// Whether D's rows all start 16-byte aligned (the TMA epilogue's need).
+bool aligned_output(const RowMajorProduct& p) {
+  return (p.ldd * int64_t(dtype_size(p.d_dtype))) % 16 == 0 && aligned16(p.d);
+}
+
+// The instantiations: bfloat16 or float16 operands, float32 or same-type outputs, each with
+// aligned or unaligned output rows.
+template <class AB, class D, class Visit>
+void dispatch_alignment(const RowMajorProduct& p, Visit&& visit) {
+  if (aligned_output(p)) return visit.template operator()<AB, D, true>();
+  return visit.template operator()<AB, D, false>();
+}
+
 template <class Visit>
 void dispatch(const RowMajorProduct& p, Visit&& visit) {
   if (p.ab_dtype == DType::BFloat16) {
-    if (p.d_dtype == DType::Float32) return visit.template operator()<cutlass::bfloat16_t, float>();
-    return visit.template operator()<cutlass::bfloat16_t, cutlass::bfloat16_t>();
+    if (p.d_dtype == DType::Float32)
+      return dispatch_alignment<cutlass::bfloat16_t, float>(p, visit);
+    return dispatch_alignment<cutlass::bfloat16_t, cutlass::bfloat16_t>(p, visit);
   }
-  if (p.d_dtype == DType::Float32) return visit.template operator()<cutlass::half_t, float>();
-  return visit.template operator()<cutlass::half_t, cutlass::half_t>();
+  if (p.d_dtype == DType::Float32) return dispatch_alignment<cutlass::half_t, float>(p, visit);
+  return dispatch_alignment<cutlass::half_t, cutlass::half_t>(p, visit);
 }
-
-bool aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
 
 }  // namespace
 
@@ -132,7 +150,8 @@ std::string sm90_product_unsupported(const RowMajorProduct& p, int compute_capab
 
 size_t sm90_product_workspace(const RowMajorProduct& p) {
   size_t bytes = 0;
-  dispatch(p, [&]<class AB, class D>() { bytes = workspace_for<AB, D>(p); });
+  dispatch(
+      p, [&]<class AB, class D, bool kAlignedD>() { bytes = workspace_for<AB, D, kAlignedD>(p); });
   return bytes;
 }
 
@@ -140,7 +159,9 @@ void run_sm90_product(const RowMajorProduct& p, void* workspace, size_t workspac
                       cudaStream_t stream) {
   std::string why = sm90_product_unsupported(p, 90);
   launch_check(why.empty(), ErrorKind::Unsupported, "the sm90 product cannot run: ", why);
-  dispatch(p, [&]<class AB, class D>() { run_for<AB, D>(p, workspace, workspace_size, stream); });
+  dispatch(p, [&]<class AB, class D, bool kAlignedD>() {
+    run_for<AB, D, kAlignedD>(p, workspace, workspace_size, stream);
+  });
 }
 
 }  // namespace kiln::cuda

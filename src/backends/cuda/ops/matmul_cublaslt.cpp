@@ -110,6 +110,36 @@ void check_inputs(const ir::Node& node, std::span<const DeviceTensor> inputs, si
   check_storage(node, inputs[0].dtype);
 }
 
+// The tactic that runs a plain product (2-D B; no bias, residual or activation) through the
+// Hopper CUTLASS kernel instead of cuBLASLt, where the builder times it faster.
+constexpr const char* kTacticCutlass = "cutlass_sm90";
+
+// Row-major D[rows, n] = A[rows, k] · B[k, n] for CUTLASS, B's rows `ldb` long.
+RowMajorProduct row_major_product(const DeviceTensor& a, const DeviceTensor& b,
+                                  const DeviceTensor& out, int64_t rows, int64_t n, int64_t k,
+                                  int64_t ldb) {
+  RowMajorProduct product;
+  product.m = rows;
+  product.n = n;
+  product.k = k;
+  product.lda = k;
+  product.ldb = ldb;
+  product.ldd = n;
+  product.ab_dtype = a.dtype;
+  product.d_dtype = out.dtype;
+  product.a = a.data;
+  product.b = b.data;
+  product.d = out.data;
+  return product;
+}
+
+// A plain product: a 2-D B and no bias, residual or activation.
+bool plain_product(const ir::Node& node, std::span<const DeviceTensor> inputs) {
+  return node.op == "MatMul" && inputs.size() >= 2 && inputs[1].dims.size() == 2 &&
+         !inputs[0].dims.empty() && (inputs.size() < 3 || !inputs[2].defined()) &&
+         (inputs.size() < 4 || !inputs[3].defined()) && !node.has_attr("fused_activation");
+}
+
 // A cropped product (below) without bias or activation on Hopper: CUTLASS's kernel reads
 // the padded B and writes the kept columns straight into `out` at its own, unaligned, row
 // pitch, in out's dtype (float32 where a cast to it was folded: the float32 accumulators,
@@ -117,18 +147,8 @@ void check_inputs(const ir::Node& node, std::span<const DeviceTensor> inputs, si
 // cannot run (another device, float32 operands, unaligned A or B).
 bool run_direct(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
                 DeviceTensor& out, int64_t rows, int64_t cols, int64_t inner) {
-  RowMajorProduct product;
-  product.m = rows;
-  product.n = out.dims.back();
-  product.k = inner;
-  product.lda = inner;
-  product.ldb = cols;
-  product.ldd = out.dims.back();
-  product.ab_dtype = inputs[0].dtype;
-  product.d_dtype = out.dtype;
-  product.a = inputs[0].data;
-  product.b = inputs[1].data;
-  product.d = out.data;
+  RowMajorProduct product =
+      row_major_product(inputs[0], inputs[1], out, rows, out.dims.back(), inner, cols);
   if (!sm90_product_unsupported(product, context.compute_capability).empty()) return false;
   launch_for(node, [&] {
     run_sm90_product(product, context.workspace, context.workspace_size, context.stream);
@@ -224,6 +244,16 @@ bool run_matmul(LaunchContext& context, const ir::Node& node, std::span<const De
     if (!add_after) {
       ops.c = residual->data;  // cuBLASLt adds beta·C in the epilogue, before the activation
       ops.beta = 1.f;
+    }
+  }
+  if (b_count == 1 && node.attr_string("tactic", "") == kTacticCutlass &&
+      plain_product(node, inputs)) {
+    RowMajorProduct product = row_major_product(a, b, out, a_count * m, n, k, n);
+    if (sm90_product_unsupported(product, context.compute_capability).empty()) {
+      launch_for(node, [&] {
+        run_sm90_product(product, context.workspace, context.workspace_size, context.stream);
+      });
+      return true;
     }
   }
   if (b_count == 1) {
@@ -332,13 +362,22 @@ void gemm_kernel(LaunchContext& context, const ir::Node& node, std::span<const D
 
 }  // namespace
 
-std::vector<std::string> matmul_node_tactics(LaunchContext& /*context*/, const ir::Node& node,
+std::vector<std::string> matmul_node_tactics(LaunchContext& context, const ir::Node& node,
                                              std::span<const DeviceTensor> inputs) {
-  if (node.op != "MatMul" || inputs.size() < 4 || !inputs[3].defined() ||
-      node.has_attr("fused_activation")) {
-    return {};
+  if (node.op != "MatMul" || inputs.size() < 2 || node.has_attr("fused_activation")) return {};
+  if (inputs.size() >= 4 && inputs[3].defined()) {
+    return {"residual_epilogue", passes::kResidualAfterTactic};
   }
-  return {"residual_epilogue", passes::kResidualAfterTactic};
+  if (!plain_product(node, inputs) || node.outputs.size() != 1) return {};
+  // Data pointers are null here: only the layout decides; the arena aligns every tensor.
+  const DeviceTensor& a = inputs[0];
+  const int64_t k = a.dims.back(), n = inputs[1].dims[1];
+  const DType d_dtype = passes::storage_dtype(*node.outputs[0]);
+  DeviceTensor out{d_dtype, {}, nullptr};
+  RowMajorProduct product =
+      row_major_product(a, inputs[1], out, a.numel() / std::max<int64_t>(k, 1), n, k, n);
+  if (!sm90_product_unsupported(product, context.compute_capability).empty()) return {};
+  return {"cublaslt", kTacticCutlass};
 }
 
 void register_matmul_cuda_kernels(CudaKernelMap& map) {
