@@ -161,7 +161,7 @@ class GraphImporter {
     std::vector<std::vector<size_t>> readers(count);
     std::vector<size_t> waiting(count, 0);
     for (size_t i = 0; i < count; ++i) {
-      for (const std::string& input : proto_.node(static_cast<int>(i)).input()) {
+      for (const std::string& input : names_read(proto_.node(static_cast<int>(i)))) {
         auto it = producer.find(input);
         if (input.empty() || it == producer.end()) continue;
         readers[it->second].push_back(i);
@@ -187,6 +187,20 @@ class GraphImporter {
             "through node '", stuck.name(), "' (", stuck.op_type(), ")");
     }
     return order;
+  }
+
+  // What a node reads: its inputs, and the outer values its subgraphs (If's branches,
+  // SequenceMap's body) read, which must exist before it imports them inline.
+  static std::vector<std::string> names_read(const NodeProto& node) {
+    std::vector<std::string> names(node.input().begin(), node.input().end());
+    for (const auto& attribute : node.attribute()) {
+      if (attribute.type() != ::onnx::AttributeProto::GRAPH) continue;
+      for (const NodeProto& inner : attribute.g().node()) {
+        std::vector<std::string> inner_names = names_read(inner);
+        names.insert(names.end(), inner_names.begin(), inner_names.end());
+      }
+    }
+    return names;
   }
 
   std::string unique_node_name(const NodeProto& node, size_t index) {
@@ -253,8 +267,14 @@ class GraphImporter {
         // Subgraphs, string lists and the like have no Kiln form; inspect shows the rest.
       }
     }
+    // Sequence inputs (ONNX sequence ops keep them as lists of tensors) have no IR value.
+    std::vector<ir::Value*> inputs;
+    for (size_t i = 0; i < node.input_count(); ++i) {
+      bool sequence = context_.find_sequence(node.proto().input(static_cast<int>(i))) != nullptr;
+      inputs.push_back(sequence ? nullptr : node.input(i));
+    }
     ir::Node* kept =
-        node.emit("onnx." + qualified_op_type(node.proto()), node.all_inputs(), std::move(attrs));
+        node.emit("onnx." + qualified_op_type(node.proto()), std::move(inputs), std::move(attrs));
     for (size_t i = 0; i < kept->outputs.size(); ++i) {
       auto hint = type_hints_.find(node.proto().output(static_cast<int>(i)));
       if (hint != type_hints_.end()) apply_type_hint(*hint->second, *kept->outputs[i]);

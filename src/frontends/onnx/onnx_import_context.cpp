@@ -21,7 +21,21 @@ void ImportContext::define(const std::string& onnx_name, ir::Value* value) {
         "' is defined twice (by two nodes, inputs or initializers)");
 }
 
-void ImportContext::forget(const std::string& onnx_name) { values_.erase(onnx_name); }
+void ImportContext::forget(const std::string& onnx_name) {
+  values_.erase(onnx_name);
+  sequences_.erase(onnx_name);
+}
+
+void ImportContext::define_sequence(const std::string& onnx_name, std::vector<ir::Value*> values) {
+  check(!values_.count(onnx_name) && !sequences_.count(onnx_name), ErrorKind::InvalidModel, label_,
+        ": value '", onnx_name, "' is defined twice (by two nodes, inputs or initializers)");
+  sequences_.emplace(onnx_name, std::move(values));
+}
+
+const std::vector<ir::Value*>* ImportContext::find_sequence(const std::string& onnx_name) const {
+  auto it = sequences_.find(onnx_name);
+  return it == sequences_.end() ? nullptr : &it->second;
+}
 
 ir::Value* ImportContext::find(const std::string& onnx_name) const {
   auto it = values_.find(onnx_name);
@@ -155,6 +169,12 @@ std::optional<Tensor> OnnxNode::attr_tensor(std::string_view name) const {
   const AttributeProto* attribute = typed_attr(name, AttributeProto::TENSOR, "a tensor");
   if (!attribute) return std::nullopt;
   return context_.read_tensor(attribute->t(), label() + " attribute '" + std::string(name) + "'");
+}
+
+const ::onnx::GraphProto& OnnxNode::attr_graph(std::string_view name) const {
+  const AttributeProto* attribute = typed_attr(name, AttributeProto::GRAPH, "a graph");
+  if (!attribute) invalid("needs the graph attribute '", name, "'");
+  return attribute->g();
 }
 
 ir::AttrValue OnnxNode::attr_value(const AttributeProto& attribute) const {

@@ -32,6 +32,10 @@ class ImportContext {
   void define(const std::string& onnx_name, ir::Value* value);
   void forget(const std::string& onnx_name);
   ir::Value* find(const std::string& onnx_name) const;  // null if undefined
+  // ONNX sequence values (SequenceConstruct, SequenceMap, ...), which exist only during
+  // import: the tensors they hold, in order. forget() drops them too.
+  void define_sequence(const std::string& onnx_name, std::vector<ir::Value*> values);
+  const std::vector<ir::Value*>* find_sequence(const std::string& onnx_name) const;
 
   // Names read by some node or listed as graph outputs (to tell whether an output is used).
   void mark_used(const std::string& onnx_name) { used_.insert(onnx_name); }
@@ -55,6 +59,7 @@ class ImportContext {
   std::string label_;
   int64_t opset_;
   std::map<std::string, ir::Value*> values_;
+  std::map<std::string, std::vector<ir::Value*>> sequences_;
   std::set<std::string> used_;
   std::map<std::string, std::string> preferred_names_;
   bool saw_unsupported_ = false;
@@ -93,6 +98,8 @@ class OnnxNode {
   std::vector<int64_t> attr_ints(std::string_view name) const;
   std::vector<double> attr_floats(std::string_view name) const;
   std::optional<Tensor> attr_tensor(std::string_view name) const;
+  // A graph attribute (If's branches, SequenceMap's body); InvalidModel if absent.
+  const ::onnx::GraphProto& attr_graph(std::string_view name) const;
   // Any attribute as a Kiln value; Unsupported for graphs, strings lists and the like.
   ir::AttrValue attr_value(const ::onnx::AttributeProto& attribute) const;
   // The named attributes that are present, converted.
@@ -178,6 +185,7 @@ void add_composite_ops(OpTable& table);  // ops written as several core ops
 void add_recurrent_ops(OpTable& table);  // LSTM, GRU (ir/recurrent.h)
 void add_dft_ops(OpTable& table);        // DFT as products with constant matrices
 void add_layout_ops(OpTable& table);     // DepthToSpace, SpaceToDepth, EyeLike
+void add_control_ops(OpTable& table);    // If on a static condition, sequences, SequenceMap
 // The whole table; null if Kiln has no importer for `op_type`.
 const OpEntry* find_op_importer(std::string_view op_type);
 

@@ -19,6 +19,7 @@ const OpTable& op_table() {
     add_composite_ops(ops);
     add_resize_ops(ops);
     add_layout_ops(ops);
+    add_control_ops(ops);
     return ops;
   }();
   return table;

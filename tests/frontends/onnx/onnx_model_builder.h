@@ -8,6 +8,10 @@
 #include <variant>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "frontends/onnx/onnx_importer.h"
 #include "onnx/onnx.pb.h"
 
 namespace kiln::onnx::testing {
@@ -91,6 +95,18 @@ class ModelBuilder {
 
   ::onnx::ModelProto model_;
 };
+
+// The error importing the builder's model (labelled "model.onnx") raises; a test failure if
+// it imports.
+inline Error import_error_of(const ModelBuilder& builder) {
+  try {
+    import_onnx_model_bytes(builder.bytes(), {}, {}, "model.onnx");
+  } catch (const Error& error) {
+    return error;
+  }
+  ADD_FAILURE() << "import succeeded but should have failed";
+  return Error(ErrorKind::Runtime, "no error");
+}
 
 inline void set_raw(TensorProto& tensor, const void* bytes, size_t size) {
   tensor.set_raw_data(std::string(static_cast<const char*>(bytes), size));
