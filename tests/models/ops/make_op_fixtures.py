@@ -134,6 +134,46 @@ def make_tile():
     return model
 
 
+def make_sequences():
+    """The sequence ops and If whose node tests take or give sequences, or a run-time
+    condition: sequences built, edited and split, an If on the input's rank (static), and
+    the results concatenated. Checked against ONNX's reference evaluator when written."""
+    def ints(name, values, dims=None):
+        return helper.make_tensor(name, TensorProto.INT64, [len(values)] if dims is None else dims,
+                                  values)
+    then_branch = helper.make_graph(
+        [helper.make_node("Neg", ["x"], ["negated"])], "then", [],
+        [helper.make_tensor_value_info("negated", TensorProto.FLOAT, [2, 3])])
+    else_branch = helper.make_graph(
+        [helper.make_node("Abs", ["x"], ["kept"])], "else", [],
+        [helper.make_tensor_value_info("kept", TensorProto.FLOAT, [2, 3])])
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shape"]),
+        helper.make_node("Size", ["shape"], ["rank"]),
+        helper.make_node("Equal", ["rank", "two"], ["is_matrix"]),
+        helper.make_node("If", ["is_matrix"], ["chosen"], then_branch=then_branch,
+                         else_branch=else_branch),
+        helper.make_node("SequenceEmpty", [], ["empty"], dtype=TensorProto.FLOAT),
+        helper.make_node("SequenceInsert", ["empty", "x"], ["one"]),
+        helper.make_node("SequenceInsert", ["one", "chosen", "zero"], ["two_items"]),
+        helper.make_node("SplitToSequence", ["x", "sizes"], ["pieces"], axis=1),
+        helper.make_node("SequenceErase", ["pieces", "zero"], ["rest"]),
+        helper.make_node("SequenceLength", ["rest"], ["count"]),
+        helper.make_node("ConcatFromSequence", ["two_items"], ["stacked"], axis=0, new_axis=1),
+        helper.make_node("ConcatFromSequence", ["rest"], ["tail"], axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "sequences",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("stacked", TensorProto.FLOAT, [2, 2, 3]),
+         helper.make_tensor_value_info("tail", TensorProto.FLOAT, [2, 2]),
+         helper.make_tensor_value_info("count", TensorProto.INT64, [])],
+        [ints("two", [2], []), ints("zero", [0], []), ints("sizes", [1, 2])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    onnx.checker.check_model(model)
+    return model
+
+
 if __name__ == "__main__":
     folder = pathlib.Path(__file__).parent
     onnx.save(make_pad(), folder / "pad.onnx")
@@ -142,3 +182,4 @@ if __name__ == "__main__":
     onnx.save(make_top_k(), folder / "top_k.onnx")
     onnx.save(make_cum_prod(), folder / "cum_prod.onnx")
     onnx.save(make_tile(), folder / "tile.onnx")
+    onnx.save(make_sequences(), folder / "sequences.onnx")
