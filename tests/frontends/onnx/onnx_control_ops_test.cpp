@@ -22,7 +22,6 @@ using testing::ModelBuilder;
 
 ir::Graph import(const ModelBuilder& builder) { return import_onnx_bytes(builder.bytes(), {}); }
 
-
 // x: float [2, 3] holding 0..5.
 std::map<std::string, Tensor> x_values() {
   return {{"x", Tensor::from_vector<float>({2, 3}, {0, 1, 2, 3, 4, 5})}};

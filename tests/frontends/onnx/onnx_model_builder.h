@@ -2,13 +2,13 @@
 // a test writes them).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "frontends/onnx/onnx_importer.h"

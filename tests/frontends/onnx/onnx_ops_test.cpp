@@ -23,7 +23,6 @@ using testing::ModelBuilder;
 
 ir::Graph import(const ModelBuilder& builder) { return import_onnx_bytes(builder.bytes(), {}); }
 
-
 const ir::Node& only_node(const ir::Graph& graph) {
   EXPECT_EQ(graph.node_count(), 1u);
   return *graph.nodes().at(0);
@@ -418,7 +417,7 @@ TEST(OnnxOps, TrainingOnlyFormsAreUnsupported) {
   testing::attr_int(bn, "training_mode", 1);
   batch_norm.output("y");
   EXPECT_THAT(import_error_of(batch_norm).what(), HasSubstr("node 'bn' (BatchNormalization): "
-                                                         "training_mode=1"));
+                                                            "training_mode=1"));
 
   ModelBuilder max_pool(18);
   max_pool.input("x", TensorProto::FLOAT, {int64_t(1), int64_t(1), int64_t(4), int64_t(4)});
@@ -435,7 +434,7 @@ TEST(OnnxOps, TrainingOnlyFormsAreUnsupported) {
   attention.node("Attention", {"q", "k", "v", "", "past_k", "past_v"}, {"y"}, "attn");
   attention.output("y");
   EXPECT_THAT(import_error_of(attention).what(), HasSubstr("node 'attn' (Attention): it takes "
-                                                        "past_key/past_value"));
+                                                           "past_key/past_value"));
 }
 
 TEST(OnnxOps, AttentionWithoutCacheImports) {
