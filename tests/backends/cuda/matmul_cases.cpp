@@ -33,11 +33,11 @@ std::vector<OpCase> matmul_layout_cases() {
       product("MatMul", "SharedA", {{11, 8}, {4, 8, 6}}),                // stride 0
       product("MatMul", "VectorLeft", {{16}, {4, 16, 5}}),
       product("MatMul", "VectorRight", {{3, 7, 16}, {16}}),
-      // The builder's CUTLASS tactic (16-bit precisions on sm_90; cuBLASLt elsewhere), with
-      // aligned and unaligned output rows.
+      // The builder's CUTLASS tactic (16-bit precisions on sm_90; cuBLASLt elsewhere), and
+      // weights whose rows TMA cannot read (101 wide), which fall back to cuBLASLt.
       product("MatMul", "CutlassAligned", {{3, 100, 64}, {64, 200}},
               {{"tactic", std::string("cutlass_sm90")}}),
-      product("MatMul", "CutlassMisalignedRows", {{2, 150, 64}, {64, 101}},
+      product("MatMul", "CutlassUnalignedWeightRows", {{2, 150, 64}, {64, 101}},
               {{"tactic", std::string("cutlass_sm90")}}),
   };
 }

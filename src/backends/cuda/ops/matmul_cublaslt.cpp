@@ -140,22 +140,6 @@ bool plain_product(const ir::Node& node, std::span<const DeviceTensor> inputs) {
          (inputs.size() < 4 || !inputs[3].defined()) && !node.has_attr("fused_activation");
 }
 
-// A cropped product (below) without bias or activation on Hopper: CUTLASS's kernel reads
-// the padded B and writes the kept columns straight into `out` at its own, unaligned, row
-// pitch, in out's dtype (float32 where a cast to it was folded: the float32 accumulators,
-// unrounded, as cuBLASLt's float32 D gives elsewhere). False, having run nothing, where it
-// cannot run (another device, float32 operands, unaligned A or B).
-bool run_direct(LaunchContext& context, const ir::Node& node, std::span<const DeviceTensor> inputs,
-                DeviceTensor& out, int64_t rows, int64_t cols, int64_t inner) {
-  RowMajorProduct product =
-      row_major_product(inputs[0], inputs[1], out, rows, out.dims.back(), inner, cols);
-  if (!sm90_product_unsupported(product, context.compute_capability).empty()) return false;
-  launch_for(node, [&] {
-    run_sm90_product(product, context.workspace, context.workspace_size, context.stream);
-  });
-  return true;
-}
-
 // A product whose output keeps only its first columns (the storage plan folded a crop, and
 // any cast after it, into it): computed in the product's own storage dtype, the one the
 // uncropped product would have (so the bits are the same), and cropped on the way.
@@ -170,10 +154,6 @@ void run_cropped(LaunchContext& context, const ir::Node& node, std::span<const D
         " vector of ", cols, " elements (B's last dim)");
   check(!exact_gelu_after(node, product), ErrorKind::Runtime, node.describe(),
         ": a cropped product cannot finish an exact GELU in ", dtype_name(product));
-  if (bias == nullptr && node.attr_string("fused_activation", "").empty() &&
-      run_direct(context, node, inputs, out, rows, cols, inner)) {
-    return;
-  }
   GemmProblem p = row_major_problem(node, rows, cols, inner, false, false, a.dtype, product);
   p.epilogue = epilogue_for(node, bias != nullptr, product);
   GemmOperands ops = row_major_operands(a.data, inputs[1].data, nullptr, 1.f);
