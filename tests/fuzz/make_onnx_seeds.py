@@ -43,6 +43,29 @@ def seeds():
          helper.make_node("Resize", ["z"], ["r"]),
          helper.make_node("Identity", ["r"], ["y"])], [], [y])
 
+    # Subgraphs and sequences: an If on the input's rank, a SequenceMap whose body reads an
+    # outer value, a split and a concatenation.
+    two = numpy_helper.from_array(np.array(2, np.int64), "two")
+    m = helper.make_tensor_value_info("m", TensorProto.FLOAT, [2, 3])
+    branch = helper.make_graph([helper.make_node("Neg", ["m"], ["n"])], "then", [],
+                               [helper.make_tensor_value_info("n", TensorProto.FLOAT, [2, 3])])
+    other = helper.make_graph([helper.make_node("Abs", ["m"], ["a"])], "else", [],
+                              [helper.make_tensor_value_info("a", TensorProto.FLOAT, [2, 3])])
+    body = helper.make_graph(
+        [helper.make_node("Add", ["e", "two_f"], ["s"])], "body",
+        [helper.make_tensor_value_info("e", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info("s", TensorProto.FLOAT, None)])
+    two_f = numpy_helper.from_array(np.array(2, np.float32), "two_f")
+    yield "if_sequences", model(
+        [helper.make_node("Shape", ["m"], ["shape"]),
+         helper.make_node("Size", ["shape"], ["rank"]),
+         helper.make_node("Equal", ["rank", "two"], ["cond"]),
+         helper.make_node("If", ["cond"], ["chosen"], then_branch=branch, else_branch=other),
+         helper.make_node("SplitToSequence", ["chosen"], ["parts"], axis=1),
+         helper.make_node("SequenceMap", ["parts"], ["mapped"], body=body),
+         helper.make_node("ConcatFromSequence", ["mapped"], ["y"], axis=1)],
+        [m], [y], [two, two_f])
+
 
 def main():
     out = sys.argv[1]

@@ -5,6 +5,7 @@
 // SequenceEmpty, SequenceAt, SequenceLength, SequenceInsert, SequenceErase, SplitToSequence and
 // ConcatFromSequence move tensors between lists, and SequenceMap inlines its body once per
 // element. A condition or a position computed from tensor values stays Unsupported, saying so.
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -22,6 +23,11 @@ using ::onnx::NodeProto;
 
 constexpr int kMaxStaticDepth = 32;
 constexpr int64_t kMaxStaticElements = 64;
+// Sequences are unrolled at import: a longer one (SplitToSequence of a long axis, a
+// SequenceMap over it) would make a graph too large to run well, or a hostile file exhaust
+// memory.
+constexpr size_t kMaxSequenceLength = 4096;
+constexpr size_t kMaxInlinedNodes = 100000;  // SequenceMap: elements x body nodes
 
 using Numbers = std::vector<double>;
 
@@ -266,6 +272,9 @@ void import_sequence_insert(OnnxNode& node) {
   std::vector<ir::Value*> sequence = sequence_input(node, 0);
   ir::Value* tensor = node.required_input(1, "tensor");
   size_t at = position_input(node, 2, sequence.size(), true, sequence.size());
+  if (sequence.size() >= kMaxSequenceLength) {
+    node.unsupported("the sequence would exceed ", kMaxSequenceLength, " tensors");
+  }
   sequence.insert(sequence.begin() + std::ptrdiff_t(at), tensor);
   define_output_sequence(node, std::move(sequence));
 }
@@ -311,10 +320,18 @@ void import_split_to_sequence(OnnxNode& node) {
   std::optional<std::vector<int64_t>> split = node.optional_constant_ints(1, "split");
   const bool squeeze = !split && node.attr_int("keepdims", 1) == 0;
   std::vector<int64_t> sizes;
+  if (!split && size_t(length) > kMaxSequenceLength) {
+    node.unsupported("it would split ", length, " tensors; Kiln unrolls sequences at import, up ",
+                     "to ", kMaxSequenceLength);
+  }
   if (!split) {
     sizes.assign(size_t(length), 1);
   } else if (node.input(1)->shape.rank_known() && node.input(1)->shape.rank() == 0) {
     if ((*split)[0] <= 0) node.invalid("split ", (*split)[0], " must be positive");
+    if (size_t(length / (*split)[0]) > kMaxSequenceLength) {
+      node.unsupported("it would split into more than ", kMaxSequenceLength,
+                       " tensors; Kiln unrolls sequences at import");
+    }
     for (int64_t start = 0; start < length; start += (*split)[0]) {
       sizes.push_back(std::min((*split)[0], length - start));
     }
@@ -345,6 +362,10 @@ void import_sequence_map(OnnxNode& node) {
   node.allow_attributes({"body"});
   const GraphProto& body = node.attr_graph("body");
   const size_t count = sequence_input(node, 0).size();
+  if (count * size_t(std::max(body.node_size(), 1)) > kMaxInlinedNodes) {
+    node.unsupported("its body of ", body.node_size(), " nodes over ", count, " tensors would ",
+                     "inline more than ", kMaxInlinedNodes, " nodes");
+  }
   std::vector<std::vector<ir::Value*>> outputs(node.output_count());
   for (size_t element = 0; element < count; ++element) {
     std::vector<ir::Value*> arguments;

@@ -169,6 +169,19 @@ TEST(OnnxControlOps, SequenceMapInlinesItsBodyPerElement) {
               ElementsAre(10, 21, 32, 13, 24, 35, 10, 19, 28, 7, 16, 25));
 }
 
+// Sequences unroll at import, so their length is bounded: a hostile file cannot make millions
+// of nodes.
+TEST(OnnxControlOps, OverlongSequencesAreUnsupported) {
+  ModelBuilder builder;
+  builder.input("x", TensorProto::FLOAT, {int64_t(2), int64_t(5000)});
+  testing::attr_int(builder.node("SplitToSequence", {"x"}, {"columns"}, "split"), "axis", 1);
+  testing::attr_int(builder.node("ConcatFromSequence", {"columns"}, {"y"}), "axis", 1);
+  builder.output("y");
+  Error error = import_error_of(builder);
+  EXPECT_EQ(error.kind(), ErrorKind::Unsupported);
+  EXPECT_THAT(error.what(), HasSubstr("it would split 5000 tensors"));
+}
+
 TEST(OnnxControlOps, AMissingSequenceIsInvalid) {
   ModelBuilder builder;
   builder.input("x", TensorProto::FLOAT, {int64_t(2), int64_t(3)});
