@@ -37,7 +37,10 @@ std::optional<Numbers> static_numbers(const ir::Value* value, int depth);
 template <typename Op>
 std::optional<Numbers> combine(const std::optional<Numbers>& a, const std::optional<Numbers>& b,
                                Op op) {
-  if (!a || !b || (a->size() != b->size() && a->size() != 1 && b->size() != 1)) return std::nullopt;
+  if (!a || !b || a->empty() || b->empty() ||
+      (a->size() != b->size() && a->size() != 1 && b->size() != 1)) {
+    return std::nullopt;  // empty or mismatched: no static answer (found by fuzz_onnx)
+  }
   Numbers out(std::max(a->size(), b->size()));
   for (size_t i = 0; i < out.size(); ++i) {
     out[i] = op((*a)[a->size() == 1 ? 0 : i], (*b)[b->size() == 1 ? 0 : i]) ? 1.0 : 0.0;
@@ -136,6 +139,7 @@ class InlinedBody {
 
   // Output `index` as a tensor; InvalidModel if it is a sequence or undefined.
   ir::Value* tensor(int index) const {
+    if (index >= body_.output_size()) outer_.invalid("its subgraph has no output ", index);
     const std::string& name = body_.output(index).name();
     ir::Value* value = context_.find(name);
     if (value == nullptr) {
@@ -145,6 +149,7 @@ class InlinedBody {
     return value;
   }
   const std::vector<ir::Value*>* sequence(int index) const {
+    if (index >= body_.output_size()) return nullptr;
     return context_.find_sequence(body_.output(index).name());
   }
 
@@ -227,7 +232,9 @@ const std::vector<ir::Value*>& sequence_input(OnnxNode& node, size_t index) {
 }
 
 void define_output_sequence(OnnxNode& node, std::vector<ir::Value*> values) {
-  node.context().define_sequence(node.proto().output(0), std::move(values));
+  if (node.output_count() == 0) node.invalid("has no output");
+  const std::string& name = node.proto().output(0);
+  if (!name.empty()) node.context().define_sequence(name, std::move(values));
 }
 
 // A position input (SequenceAt, SequenceInsert, SequenceErase) as an index into `size`
@@ -362,6 +369,10 @@ void import_sequence_map(OnnxNode& node) {
   node.allow_attributes({"body"});
   const GraphProto& body = node.attr_graph("body");
   const size_t count = sequence_input(node, 0).size();
+  if (body.output_size() != int(node.output_count())) {
+    node.invalid("its body has ", body.output_size(), " outputs; the node has ",
+                 node.output_count());
+  }
   if (count * size_t(std::max(body.node_size(), 1)) > kMaxInlinedNodes) {
     node.unsupported("its body of ", body.node_size(), " nodes over ", count, " tensors would ",
                      "inline more than ", kMaxInlinedNodes, " nodes");

@@ -182,6 +182,45 @@ TEST(OnnxControlOps, OverlongSequencesAreUnsupported) {
   EXPECT_THAT(error.what(), HasSubstr("it would split 5000 tensors"));
 }
 
+// Found by fuzz_onnx: an empty static shape compared with a number, a SequenceMap with fewer
+// body outputs than node outputs, and a sequence op without outputs crashed the importer.
+TEST(OnnxControlOps, MalformedControlNodesGetClearErrors) {
+  {
+    ModelBuilder builder;
+    builder.input("x", TensorProto::FLOAT, {});
+    builder.int64_initializer("two", {2});
+    builder.node("Shape", {"x"}, {"shape"});  // [] for a scalar
+    builder.node("Equal", {"shape", "two"}, {"cond"});
+    auto& node = builder.node("If", {"cond"}, {"y"}, "if");
+    one_node_graph(graph_attr(node, "then_branch"), "Neg", {"x"}, "negated");
+    one_node_graph(graph_attr(node, "else_branch"), "Abs", {"x"}, "kept");
+    builder.output("y");
+    EXPECT_EQ(import_error_of(builder).kind(), ErrorKind::Unsupported);
+  }
+  {
+    ModelBuilder builder;
+    builder.input("x", TensorProto::FLOAT, {int64_t(2), int64_t(3)});
+    builder.node("SequenceConstruct", {"x"}, {"items"});
+    auto& map = builder.node("SequenceMap", {"items"}, {"a", "b"}, "map");
+    GraphProto& body = graph_attr(map, "body");
+    one_node_graph(body, "Neg", {"element"}, "negated");
+    body.add_input()->set_name("element");
+    testing::attr_int(builder.node("ConcatFromSequence", {"a"}, {"y"}), "axis", 0);
+    builder.output("y");
+    Error error = import_error_of(builder);
+    EXPECT_EQ(error.kind(), ErrorKind::InvalidModel);
+    EXPECT_THAT(error.what(), HasSubstr("its body has 1 outputs; the node has 2"));
+  }
+  {
+    ModelBuilder builder;
+    builder.input("x", TensorProto::FLOAT, {int64_t(2), int64_t(3)});
+    builder.node("SplitToSequence", {"x"}, {}, "split");
+    builder.node("Neg", {"x"}, {"y"});
+    builder.output("y");
+    EXPECT_EQ(import_error_of(builder).kind(), ErrorKind::InvalidModel);
+  }
+}
+
 TEST(OnnxControlOps, AMissingSequenceIsInvalid) {
   ModelBuilder builder;
   builder.input("x", TensorProto::FLOAT, {int64_t(2), int64_t(3)});
