@@ -7,6 +7,7 @@
 
 #include "engine/build_engine.h"
 #include "ir/op_schema.h"
+#include "passes/passes.h"
 
 namespace kiln::engine {
 namespace {
@@ -186,6 +187,73 @@ TEST(TimedChoiceTest, ATacticTheGpuCannotRunIsSkippedAndTiesKeepTheFirst) {
             (std::map<std::string, Precision>{{"mm1", Precision::FP32}, {"mm2", Precision::FP32}}));
   EXPECT_EQ(chosen_tactics(built),
             (std::map<std::string, std::string>{{"mm1", "library"}, {"mm2", "library"}}));
+}
+
+// A residual product's two tactics as the CUDA backend offers them; "residual_after" (the
+// product, then an Add) faster by `after_gain` ms.
+class ResidualTimer : public TableTimer {
+ public:
+  explicit ResidualTimer(double after_gain) : TableTimer({}), after_gain_(after_gain) {}
+  std::vector<std::string> tactics(const ir::Node& node, Precision) override {
+    if (node.op != "MatMul" || node.input(3) == nullptr) return {};
+    return {"residual_epilogue", passes::kResidualAfterTactic};
+  }
+  std::optional<double> time_layer(const ir::Node& node, Precision precision) override {
+    ++timed;
+    double ms = precision == Precision::BF16 ? 1.0 : 2.0;
+    return node.attr_string(kTacticAttribute, "") == passes::kResidualAfterTactic ? ms - after_gain_
+                                                                                  : ms;
+  }
+
+ private:
+  double after_gain_;
+};
+
+// x[4, 16] → proj (w [16, 16]) → Add(·, x) → LayerNorm → y: the residual fuses into proj,
+// and the timing decides whether it stays there.
+ir::Graph residual_sublayer() {
+  ir::Graph graph;
+  ir::Value* x = graph.add_input("x", DType::Float32, ir::Shape::from_dims({4, 16}));
+  ir::Value* w = graph.add_constant("w", Tensor(DType::Float32, {16, 16}));
+  ir::Value* p = graph.add_node("MatMul", "proj", {x, w}, {"p"})->outputs[0];
+  ir::Value* sum = graph.add_node("Add", "residual", {p, x}, {"sum"})->outputs[0];
+  ir::Node* norm = graph.add_node("LayerNormalization", "norm",
+                                  {sum, graph.add_constant("gamma", Tensor(DType::Float32, {16})),
+                                   graph.add_constant("beta", Tensor(DType::Float32, {16}))},
+                                  {"y"});
+  graph.add_output(norm->outputs[0]);
+  ir::infer_graph(graph);
+  return graph;
+}
+
+TEST(TimedChoiceTest, AResidualTimedFasterAfterTheProductIsSeparated) {
+  BuildConfig config = fp32_and_bf16();
+  config.tuned_input_dims = {{"x", {4, 16}}};
+  for (double gain : {0.0, 0.5}) {
+    SCOPED_TRACE(gain);
+    ResidualTimer timer(gain);
+    BuildResult built = build_engine(residual_sublayer(), config, &timer, nullptr);
+    const ir::Node* proj = nullptr;
+    int adds = 0;
+    for (const ir::Node* node : built.graph.nodes()) {
+      if (node->name == "proj") proj = node;
+      adds += node->op == "Add" ? 1 : 0;
+    }
+    ASSERT_NE(proj, nullptr);
+    if (gain == 0.0) {  // a tie keeps the first tactic: the residual stays in the product
+      EXPECT_EQ(proj->input(3)->name, "x");
+      EXPECT_EQ(adds, 0);
+      EXPECT_EQ(proj->attr_string(kTacticAttribute, ""), "residual_epilogue");
+    } else {
+      EXPECT_EQ(proj->input(3), nullptr);
+      EXPECT_EQ(adds, 1);
+      EXPECT_FALSE(proj->has_attr(kTacticAttribute));
+    }
+    const ir::Value* sum = built.graph.find_value("sum");
+    ASSERT_NE(sum, nullptr);  // the name the LayerNorm reads stays
+    EXPECT_EQ(sum->producer->op, gain == 0.0 ? "MatMul" : "Add");
+    EXPECT_EQ(sum->producer->precision, Precision::BF16);
+  }
 }
 
 TEST(TimedChoiceTest, StronglyTypedBuildsTimeNothing) {
