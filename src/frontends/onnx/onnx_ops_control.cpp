@@ -118,22 +118,15 @@ class InlinedBody {
       outer.invalid("its subgraph '", body.name(), "' takes ", body.input_size(),
                     " inputs; the op gives it ", arguments.size());
     }
-    for (const auto& initializer : body.initializer()) {
-      Tensor tensor = context_.read_tensor(initializer, "initializer '" + initializer.name() + "'");
-      ir::Graph& graph = context_.graph();
-      define(initializer.name(),
-             graph.add_constant(graph.unique_name(initializer.name()), std::move(tensor)));
+    // A constructor that throws runs no destructor: forget what was defined before rethrowing.
+    try {
+      import_body(arguments, scope);
+    } catch (...) {
+      forget_defined();
+      throw;
     }
-    for (int i = 0; i < body.input_size(); ++i) define(body.input(i).name(), arguments[size_t(i)]);
-    for (const NodeProto& node : body.node()) {
-      for (const std::string& input : node.input()) context_.mark_used(input);
-    }
-    for (const auto& output : body.output()) context_.mark_used(output.name());
-    for (int i = 0; i < body.node_size(); ++i) import(body.node(i), scope, i);
   }
-  ~InlinedBody() {
-    for (const std::string& name : defined_) context_.forget(name);
-  }
+  ~InlinedBody() { forget_defined(); }
   InlinedBody(const InlinedBody&) = delete;
   InlinedBody& operator=(const InlinedBody&) = delete;
 
@@ -159,6 +152,28 @@ class InlinedBody {
     defined_.push_back(name);
   }
 
+  void import_body(const std::vector<ir::Value*>& arguments, const std::string& scope) {
+    for (const auto& initializer : body_.initializer()) {
+      Tensor tensor = context_.read_tensor(initializer, "initializer '" + initializer.name() + "'");
+      ir::Graph& graph = context_.graph();
+      define(initializer.name(),
+             graph.add_constant(graph.unique_name(initializer.name()), std::move(tensor)));
+    }
+    for (int i = 0; i < body_.input_size(); ++i) {
+      define(body_.input(i).name(), arguments[size_t(i)]);
+    }
+    for (const NodeProto& node : body_.node()) {
+      for (const std::string& input : node.input()) context_.mark_used(input);
+    }
+    for (const auto& output : body_.output()) context_.mark_used(output.name());
+    for (int i = 0; i < body_.node_size(); ++i) import(body_.node(i), scope, i);
+  }
+
+  void forget_defined() {
+    for (const std::string& name : defined_) context_.forget(name);
+    defined_.clear();
+  }
+
   void import(const NodeProto& proto, const std::string& scope, int index) {
     const OpEntry* entry =
         is_default_domain(proto.domain()) ? find_op_importer(proto.op_type()) : nullptr;
@@ -168,11 +183,29 @@ class InlinedBody {
     }
     std::string base =
         proto.name().empty() ? proto.op_type() + "_" + std::to_string(index) : proto.name();
+    // The names this node defines are forgotten with the body, even where its import fails
+    // part way; a name defined before it (an invalid, non-SSA model) is left alone.
+    std::vector<std::string> fresh;
     for (const std::string& output : proto.output()) {
-      if (!output.empty()) defined_.push_back(output);
+      if (!output.empty() && !is_defined(output)) fresh.push_back(output);
     }
     OnnxNode node(context_, proto, scope + "/" + base);
-    entry->import(node);
+    try {
+      entry->import(node);
+    } catch (...) {
+      remember_defined(fresh);
+      throw;
+    }
+    remember_defined(fresh);
+  }
+
+  bool is_defined(const std::string& name) const {
+    return context_.find(name) != nullptr || context_.find_sequence(name) != nullptr;
+  }
+  void remember_defined(const std::vector<std::string>& names) {
+    for (const std::string& name : names) {
+      if (is_defined(name)) defined_.push_back(name);
+    }
   }
 
   OnnxNode& outer_;
