@@ -122,6 +122,22 @@ void absorb(ir::Graph& graph, ir::Node* producer, ir::Node* follower) {
   result->producer = producer;
 }
 
+ir::Node* insert_follower(ir::Graph& graph, ir::Node* producer, const std::string& op,
+                          const std::string& name, const std::vector<ir::Value*>& other_inputs,
+                          const std::string& produced_name) {
+  std::vector<ir::Value*> inputs{nullptr};
+  inputs.insert(inputs.end(), other_inputs.begin(), other_inputs.end());
+  ir::Node* follower = graph.add_node(op, name, std::move(inputs), {produced_name});
+  ir::Value* result = producer->outputs[0];
+  ir::Value* produced = follower->outputs[0];
+  follower->outputs[0] = result;
+  result->producer = follower;
+  producer->outputs[0] = produced;
+  produced->producer = producer;
+  follower->inputs[0] = produced;
+  return follower;
+}
+
 std::optional<BatchNormAffine> batch_norm_affine(const ir::Node& batch_norm, int64_t channels) {
   std::vector<std::vector<double>> params;  // scale, bias, mean, var
   for (size_t i = 1; i < 5; ++i) {

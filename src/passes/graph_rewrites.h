@@ -55,6 +55,14 @@ bool fusable_follower(const ir::Node& producer, const ir::Node& follower);
 // producer keeps its own node name.
 void absorb(ir::Graph& graph, ir::Node* producer, ir::Node* follower);
 
+// absorb's inverse: a new `op` node named `name` after `producer` takes over its output
+// value (readers, graph outputs and the value's name stay), reading as its input 0 the new
+// value `produced_name` that the producer writes instead, then `other_inputs`. Returns the new
+// node, not yet inferred.
+ir::Node* insert_follower(ir::Graph& graph, ir::Node* producer, const std::string& op,
+                          const std::string& name, const std::vector<ir::Value*>& other_inputs,
+                          const std::string& produced_name);
+
 // An inference BatchNormalization's per-channel parameters in float64, with its affine scale
 // s = scale / sqrt(var + epsilon): y = (x − mean)·s + bias. Empty unless its four parameters
 // are float constants of `channels` elements each.

@@ -13,6 +13,7 @@
 
 #include "backends/cpu/channels_last.h"
 #include "ir/op_schema.h"
+#include "passes/graph_rewrites.h"
 #include "passes/passes.h"
 
 namespace kiln::passes {
@@ -93,16 +94,9 @@ int pad_matmul_columns(ir::Graph& graph, int64_t min_columns) {
       return graph.add_constant(graph.unique_name(node->name + name),
                                 Tensor::from_vector<int64_t>({1}, {value}));
     };
-    ir::Node* crop = graph.add_node(
-        "Slice", graph.unique_name(node->name + ".crop"),
-        {product, ints(".crop_starts", 0), ints(".crop_ends", n), ints(".crop_axes", last_axis)},
-        {graph.unique_name(product->name + ".padded")});
-    ir::Value* wide = crop->outputs[0];
-    node->outputs[0] = wide;
-    wide->producer = node;
-    crop->outputs[0] = product;
-    product->producer = crop;
-    crop->inputs[0] = wide;
+    insert_follower(graph, node, "Slice", graph.unique_name(node->name + ".crop"),
+                    {ints(".crop_starts", 0), ints(".crop_ends", n), ints(".crop_axes", last_axis)},
+                    graph.unique_name(product->name + ".padded"));
     ++changed;
   }
   if (changed > 0) {

@@ -189,14 +189,8 @@ int separate_timed_residuals(ir::Graph& graph) {
     product->attrs.erase("tactic");
     // The Add takes over the product's output value; the product writes a new one.
     ir::Node* add =
-        graph.add_node("Add", graph.unique_name(product->name + "_residual"), {residual, residual},
-                       {graph.unique_name(sum->name + "_product")});
-    ir::Value* partial = add->outputs[0];
-    add->outputs[0] = sum;
-    sum->producer = add;
-    product->outputs[0] = partial;
-    partial->producer = product;
-    add->inputs[0] = partial;
+        insert_follower(graph, product, "Add", graph.unique_name(product->name + "_residual"),
+                        {residual}, graph.unique_name(sum->name + "_product"));
     add->precision = product->precision;
     add->source = product->source;
     ir::infer_node(*product);

@@ -20,8 +20,6 @@ using ::onnx::ModelProto;
 using ::onnx::NodeProto;
 using ::onnx::TypeProto;
 
-bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
-
 std::string qualified_op_type(const NodeProto& node) {
   return is_default_domain(node.domain()) ? node.op_type() : node.domain() + "." + node.op_type();
 }
@@ -215,8 +213,7 @@ class GraphImporter {
 
   void import_node(const NodeProto& proto, std::string name) {
     OnnxNode node(context_, proto, std::move(name));
-    const OpEntry* entry =
-        is_default_domain(proto.domain()) ? find_op_importer(proto.op_type()) : nullptr;
+    const OpEntry* entry = find_node_importer(proto);
     if (!entry) {
       record_unsupported(node, "");
       add_unsupported_node(node);

@@ -188,6 +188,10 @@ void add_layout_ops(OpTable& table);     // DepthToSpace, SpaceToDepth, EyeLike
 void add_control_ops(OpTable& table);    // If on a static condition, sequences, SequenceMap
 // The whole table; null if Kiln has no importer for `op_type`.
 const OpEntry* find_op_importer(std::string_view op_type);
+// Whether an ONNX domain is the default one ("" or "ai.onnx"), the only one Kiln imports.
+bool is_default_domain(const std::string& domain);
+// The importer for `node`: null for another domain or an op Kiln does not import.
+const OpEntry* find_node_importer(const ::onnx::NodeProto& node);
 
 // An importer for ops that map 1:1 onto the core op of the same name: all inputs and
 // outputs, the listed attributes copied.

@@ -32,6 +32,12 @@ const OpEntry* find_op_importer(std::string_view op_type) {
   return it == op_table().end() ? nullptr : &it->second;
 }
 
+bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
+
+const OpEntry* find_node_importer(const ::onnx::NodeProto& node) {
+  return is_default_domain(node.domain()) ? find_op_importer(node.op_type()) : nullptr;
+}
+
 std::vector<std::string> supported_onnx_ops() {
   std::vector<std::string> names;
   for (const auto& [name, entry] : op_table()) names.push_back(name);

@@ -31,8 +31,6 @@ constexpr size_t kMaxInlinedNodes = 100000;  // SequenceMap: elements x body nod
 
 using Numbers = std::vector<double>;
 
-std::optional<Numbers> static_numbers(const ir::Value* value, int depth);
-
 // a op b elementwise, one side possibly a single number.
 template <typename Op>
 std::optional<Numbers> combine(const std::optional<Numbers>& a, const std::optional<Numbers>& b,
@@ -104,8 +102,6 @@ std::optional<Numbers> static_numbers(const ir::Value* value, int depth) {
   return std::nullopt;
 }
 
-bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
-
 // Imports `body`'s nodes into the graph as part of `outer`, its formal inputs bound to
 // `arguments`, its nodes named under `scope`; returns the ONNX names of its outputs, which stay
 // defined (tensors or sequences) until `forget_body` drops every name the body defined.
@@ -175,8 +171,7 @@ class InlinedBody {
   }
 
   void import(const NodeProto& proto, const std::string& scope, int index) {
-    const OpEntry* entry =
-        is_default_domain(proto.domain()) ? find_op_importer(proto.op_type()) : nullptr;
+    const OpEntry* entry = find_node_importer(proto);
     if (entry == nullptr) {
       outer_.unsupported("its subgraph '", body_.name(), "' has a ", proto.op_type(),
                          " node, which Kiln does not import");

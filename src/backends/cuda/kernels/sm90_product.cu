@@ -50,13 +50,6 @@ struct Sm90Kernel {
   using Gemm = cutlass::gemm::device::GemmUniversalAdapter<Kernel>;
 };
 
-int sm_count() {
-  int device = 0, count = 0;
-  cudaGetDevice(&device);
-  cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
-  return count;
-}
-
 template <class AB, class D, bool kAlignedD>
 typename Sm90Kernel<AB, D, kAlignedD>::Gemm::Arguments arguments(const RowMajorProduct& p) {
   using Kernel = typename Sm90Kernel<AB, D, kAlignedD>::Kernel;
@@ -65,7 +58,7 @@ typename Sm90Kernel<AB, D, kAlignedD>::Gemm::Arguments arguments(const RowMajorP
   typename Kernel::StrideD stride_d{p.ldd, Int<1>{}, p.m * p.ldd};
   cutlass::KernelHardwareInfo hardware;
   cudaGetDevice(&hardware.device_id);
-  hardware.sm_count = sm_count();
+  cudaDeviceGetAttribute(&hardware.sm_count, cudaDevAttrMultiProcessorCount, hardware.device_id);
   typename Sm90Kernel<AB, D, kAlignedD>::Gemm::Arguments args{
       cutlass::gemm::GemmUniversalMode::kGemm,
       {int(p.m), int(p.n), int(p.k), 1},
@@ -102,16 +95,11 @@ void run_for(const RowMajorProduct& p, void* workspace, size_t workspace_size,
 
 bool aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
 
-// Whether D's rows all start 16-byte aligned (the TMA epilogue's need).
-bool aligned_output(const RowMajorProduct& p) {
-  return (p.ldd * int64_t(dtype_size(p.d_dtype))) % 16 == 0 && aligned16(p.d);
-}
-
 // The instantiations: bfloat16 or float16 operands, float32 or same-type outputs, each with
 // aligned or unaligned output rows.
 template <class AB, class D, class Visit>
 void dispatch_alignment(const RowMajorProduct& p, Visit&& visit) {
-  if (aligned_output(p)) return visit.template operator()<AB, D, true>();
+  if (sm90_product_output_aligned(p)) return visit.template operator()<AB, D, true>();
   return visit.template operator()<AB, D, false>();
 }
 
@@ -127,6 +115,10 @@ void dispatch(const RowMajorProduct& p, Visit&& visit) {
 }
 
 }  // namespace
+
+bool sm90_product_output_aligned(const RowMajorProduct& p) {
+  return (p.ldd * int64_t(dtype_size(p.d_dtype))) % 16 == 0 && aligned16(p.d);
+}
 
 std::string sm90_product_unsupported(const RowMajorProduct& p, int compute_capability) {
   if (compute_capability != 90) return "needs an sm_90 device (Hopper)";

@@ -35,6 +35,10 @@ struct RowMajorProduct {
 // TMA; null pointers (a layout check before allocation) pass.
 std::string sm90_product_unsupported(const RowMajorProduct& product, int compute_capability);
 
+// Whether every row of D starts 16-byte aligned: the product then stores through TMA (the
+// epilogue the cutlass_sm90 tactic keeps to), otherwise element by element.
+bool sm90_product_output_aligned(const RowMajorProduct& product);
+
 // Launches the product on `stream`; `workspace` holds sm90_product_workspace bytes (the tile
 // scheduler's, small). Throws LaunchError where CUTLASS refuses or the launch fails.
 size_t sm90_product_workspace(const RowMajorProduct& product);

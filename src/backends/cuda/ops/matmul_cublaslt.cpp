@@ -16,7 +16,6 @@
 // (absolute, near |x| = 2), under bfloat16's own rounding of the result (half a unit in the
 // last place is 3.9e-3 of the value); float32 and float16 results get the exact GELU as a
 // second pass over D instead.
-#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -230,10 +229,9 @@ bool run_matmul(LaunchContext& context, const ir::Node& node, std::span<const De
   if (b_count == 1 && node.attr_string("tactic", "") == kTacticCutlass &&
       plain_product(node, inputs)) {
     RowMajorProduct product = row_major_product(a, b, out, a_count * m, n, k, n);
-    // Only 16-byte-aligned output rows here: the GPU-tested TMA-store epilogue.
-    const bool aligned_rows = (n * int64_t(dtype_size(out.dtype))) % 16 == 0 &&
-                              reinterpret_cast<uintptr_t>(out.data) % 16 == 0;
-    if (aligned_rows && sm90_product_unsupported(product, context.compute_capability).empty()) {
+    // Only aligned output rows here: the GPU-tested TMA-store epilogue.
+    if (sm90_product_output_aligned(product) &&
+        sm90_product_unsupported(product, context.compute_capability).empty()) {
       launch_for(node, [&] {
         run_sm90_product(product, context.workspace, context.workspace_size, context.stream);
       });
